@@ -1,0 +1,529 @@
+#!/usr/bin/env bash
+#
+# bench/proxy.sh: throughput and latency of paritytap's proxy against
+# nginx's proxy_pass and mirror, with a fast and a 200 ms slow candidate.
+#
+# A benchmark, not a test: `make check` never runs it.  Run it from the
+# top of a built tree:
+#
+#	bench/proxy.sh
+#
+# Everything listens on 127.0.0.1, on free ports, in a private temporary
+# directory; every process it starts is stopped on exit.
+#
+# Environment:
+#	PARITYTAP	paritytap binary [./paritytap]
+#	TESTBACKEND	test backend used as the slow candidate
+#			[./tests/backends/testbackend; python3 if missing]
+#	NGINX		nginx binary [nginx from PATH, or /usr/sbin/nginx]
+#	WRK		wrk binary [wrk]
+#	DURATION	wrk run time per scenario [10s]
+#	CONNS		wrk connections [32]
+#	THREADS		wrk threads [2]
+#	WARMUP		warm-up run before each scenario, 0 for none [1s]
+#	DELAY_MS	the slow candidate's delay [200]
+#	NGINX_WORKERS	worker processes of the nginx proxy [1]
+#	KEEP=1		keep the temporary directory (logs, captures)
+#	STRICT=1	exit 1 when a target is missed
+#
+# Scenarios:
+#	direct		wrk straight to the primary backend (nginx, return 200)
+#	nginx		nginx proxy_pass to the primary, keepalive upstream
+#	nginx-mirror	nginx proxy_pass + mirror to the candidate
+#	paritytap	paritytap proxy, mirror + compare + capture to a file
+# and nginx-mirror and paritytap again with a candidate that answers
+# after DELAY_MS.
+#
+# Targets: paritytap's throughput at least 2x nginx-mirror's; paritytap's
+# p99 with the slow candidate at most 1.5x its p99 with the fast one.
+
+set -u
+
+PARITYTAP=${PARITYTAP:-./paritytap}
+TESTBACKEND=${TESTBACKEND:-./tests/backends/testbackend}
+WRK=${WRK:-wrk}
+DURATION=${DURATION:-10s}
+CONNS=${CONNS:-32}
+THREADS=${THREADS:-2}
+WARMUP=${WARMUP:-1s}
+DELAY_MS=${DELAY_MS:-200}
+NGINX_WORKERS=${NGINX_WORKERS:-1}
+KEEP=${KEEP:-0}
+STRICT=${STRICT:-0}
+URL_PATH=/v1/items/42
+BODY='{"ok":true}'
+
+if [ -z "${NGINX:-}" ]; then
+	NGINX=$(command -v nginx 2>/dev/null || true)
+	[ -n "$NGINX" ] || NGINX=/usr/sbin/nginx
+fi
+
+die() {
+	echo "bench/proxy.sh: $*" >&2
+	exit 2
+}
+
+note() {
+	echo "bench/proxy.sh: $*" >&2
+}
+
+[ -x "$PARITYTAP" ] || die "$PARITYTAP not found: build first (make), or set PARITYTAP"
+[ -x "$NGINX" ] || die "nginx not found: apt-get install nginx, or set NGINX"
+command -v "$WRK" >/dev/null 2>&1 || die "wrk not found: apt-get install wrk, or set WRK"
+case $CONNS in ''|*[!0-9]*) die "CONNS must be a number: $CONNS" ;; esac
+case $DELAY_MS in ''|*[!0-9]*) die "DELAY_MS must be a number: $DELAY_MS" ;; esac
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/paritytap-bench.XXXXXX") || die "mktemp failed"
+PIDS=""
+
+# Stop what we started, by pid, and remove the temporary directory.
+cleanup() {
+	trap - EXIT INT TERM HUP
+	for pid in $PIDS; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in $PIDS; do
+		n=0
+		while kill -0 "$pid" 2>/dev/null && [ $n -lt 50 ]; do
+			sleep 0.1
+			n=$((n + 1))
+		done
+		kill -9 "$pid" 2>/dev/null
+	done
+	if [ "$KEEP" = 1 ]; then
+		note "kept $TMP"
+	else
+		rm -rf "$TMP"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# Many candidate connections are in flight with the slow candidate.
+ulimit -n 65536 2>/dev/null || ulimit -n 8192 2>/dev/null || true
+
+# Succeed if something accepts connections on 127.0.0.1:$1 (bash's /dev/tcp).
+port_open() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Set variable $1 to a port on 127.0.0.1 that nothing listens on and that
+# this script has not handed out before.
+free_port() {
+	n=0
+	while [ $n -lt 200 ]; do
+		p=$(( ($(od -An -N2 -tu2 /dev/urandom) % 30000) + 20000 ))
+		n=$((n + 1))
+		case " $USED_PORTS " in *" $p "*) continue ;; esac
+		port_open "$p" && continue
+		USED_PORTS="$USED_PORTS $p"
+		eval "$1=$p"
+		return 0
+	done
+	die "no free port found"
+}
+USED_PORTS=""
+
+# Wait until port $1 accepts connections while process $2 lives.
+wait_port() {
+	n=0
+	while [ $n -lt 100 ]; do
+		port_open "$1" && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+		n=$((n + 1))
+	done
+	return 1
+}
+
+free_port PRIMARY_PORT
+free_port FAST_PORT
+free_port SLOW_PORT
+free_port NGINX_PROXY_PORT
+free_port NGINX_MIRROR_PORT
+free_port NGINX_MIRROR_SLOW_PORT
+
+# Common nginx settings: everything inside the temporary directory.
+nginx_common() {
+	if [ "$(id -u)" = 0 ]; then
+		# Workers would switch to "nobody", who cannot enter $TMP.
+		echo "user $(id -un) $(id -gn);"
+	fi
+	cat <<EOF
+daemon off;
+pid $1.pid;
+error_log $TMP/$1-error.log warn;
+events { worker_connections 16384; }
+EOF
+}
+
+nginx_http_common() {
+	cat <<EOF
+	access_log off;
+	client_body_temp_path $TMP/$1-body;
+	proxy_temp_path $TMP/$1-proxy;
+	fastcgi_temp_path $TMP/$1-fastcgi;
+	uwsgi_temp_path $TMP/$1-uwsgi;
+	scgi_temp_path $TMP/$1-scgi;
+	keepalive_requests 1000000;
+	keepalive_timeout 75s;
+EOF
+}
+
+# The backends: primary and fast candidate answer the same small JSON body.
+{
+	nginx_common backends
+	echo "worker_processes 1;"
+	echo "http {"
+	nginx_http_common backends
+	for port in $PRIMARY_PORT $FAST_PORT; do
+		cat <<EOF
+	server {
+		listen 127.0.0.1:$port;
+		default_type application/json;
+		location / { return 200 '$BODY'; }
+	}
+EOF
+	done
+	echo "}"
+} >"$TMP/backends.conf"
+
+# The nginx proxies: plain, mirror to the fast candidate, mirror to the
+# slow one.  Every upstream keeps connections alive, mirrors included, so
+# nginx is measured at its best.
+{
+	nginx_common proxy
+	echo "worker_processes $NGINX_WORKERS;"
+	cat <<EOF
+http {
+$(nginx_http_common proxy)
+	proxy_http_version 1.1;
+	proxy_set_header Connection "";
+	upstream primary { server 127.0.0.1:$PRIMARY_PORT; keepalive 256; }
+	upstream candidate_fast { server 127.0.0.1:$FAST_PORT; keepalive 256; }
+	upstream candidate_slow { server 127.0.0.1:$SLOW_PORT; keepalive 256; }
+	server {
+		listen 127.0.0.1:$NGINX_PROXY_PORT;
+		location / { proxy_pass http://primary; }
+	}
+	server {
+		listen 127.0.0.1:$NGINX_MIRROR_PORT;
+		location / { mirror /_mirror; proxy_pass http://primary; }
+		location = /_mirror {
+			internal;
+			proxy_pass http://candidate_fast\$request_uri;
+		}
+	}
+	server {
+		listen 127.0.0.1:$NGINX_MIRROR_SLOW_PORT;
+		location / { mirror /_mirror; proxy_pass http://primary; }
+		location = /_mirror {
+			internal;
+			proxy_pass http://candidate_slow\$request_uri;
+		}
+	}
+}
+EOF
+} >"$TMP/proxy.conf"
+
+# Start nginx with config $1 (a name in $TMP) and wait for port $2.
+start_nginx() {
+	"$NGINX" -p "$TMP" -c "$TMP/$1.conf" -e "$TMP/$1-error.log" \
+	    >"$TMP/$1.out" 2>&1 &
+	pid=$!
+	PIDS="$PIDS $pid"
+	if ! wait_port "$2" "$pid"; then
+		cat "$TMP/$1.out" "$TMP/$1-error.log" >&2 2>/dev/null
+		die "nginx ($1) did not start"
+	fi
+}
+
+# A tiny keep-alive HTTP/1.1 server answering BODY after a delay.
+cat >"$TMP/slow.py" <<'EOF'
+import asyncio, sys
+
+PORT = int(sys.argv[1])
+DELAY = int(sys.argv[2]) / 1000.0
+BODY = sys.argv[3].encode()
+RESP = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + str(len(BODY)).encode() + b"\r\n\r\n" + BODY)
+
+
+class Slow(asyncio.Protocol):
+    def connection_made(self, transport):
+        self.t = transport
+        self.buf = b""
+        self.close = False
+
+    def data_received(self, data):
+        self.buf += data
+        while True:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = self.buf[:end].lower()
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip() == b"content-length":
+                    length = int(value.strip() or 0)
+                elif name.strip() == b"connection" and b"close" in value:
+                    self.close = True
+            if len(self.buf) < end + 4 + length:
+                return
+            self.buf = self.buf[end + 4 + length:]
+            asyncio.get_running_loop().call_later(DELAY, self.answer,
+                                                  self.close)
+
+    def answer(self, close):
+        if self.t.is_closing():
+            return
+        self.t.write(RESP)
+        if close:
+            self.t.close()
+
+
+async def main():
+    server = await asyncio.get_running_loop().create_server(
+        Slow, "127.0.0.1", PORT, backlog=4096)
+    async with server:
+        await server.serve_forever()
+
+asyncio.run(main())
+EOF
+
+# The test backend's fixture: every request gets BODY after DELAY_MS.
+cat >"$TMP/slow-fixture.json" <<EOF
+{"default":{"status":200,
+  "headers":[["Content-Type","application/json"]],
+  "body":$(printf '%s' "$BODY" | sed 's/\\/\\\\/g; s/"/\\"/g; s/^/"/; s/$/"/'),
+  "delay_ms":$DELAY_MS}}
+EOF
+
+# Start the slow candidate: the project's test backend if built, else
+# the python3 server.
+start_slow() {
+	if [ -x "$TESTBACKEND" ] && [ -z "${BENCH_PYTHON_SLOW:-}" ]; then
+		"$TESTBACKEND" --listen "127.0.0.1:$SLOW_PORT" \
+		    --port-file "$TMP/slow.port" \
+		    --fixture "$TMP/slow-fixture.json" \
+		    >"$TMP/slow.out" 2>&1 &
+		pid=$!
+		PIDS="$PIDS $pid"
+		if wait_port "$SLOW_PORT" "$pid"; then
+			SLOW_KIND="testbackend"
+			return 0
+		fi
+		note "testbackend did not start, falling back to python3:"
+		sed 's/^/    /' "$TMP/slow.out" >&2
+		kill "$pid" 2>/dev/null
+	fi
+	command -v python3 >/dev/null 2>&1 ||
+	    die "no slow candidate: build tests/backends/testbackend or install python3"
+	python3 "$TMP/slow.py" "$SLOW_PORT" "$DELAY_MS" "$BODY" \
+	    >"$TMP/slow.out" 2>&1 &
+	pid=$!
+	PIDS="$PIDS $pid"
+	wait_port "$SLOW_PORT" "$pid" || {
+		cat "$TMP/slow.out" >&2
+		die "python3 slow candidate did not start"
+	}
+	SLOW_KIND="python3"
+}
+
+# Convert a wrk duration ("512.00us", "1.20ms", "2.01s", "1.00m") to ms.
+to_ms() {
+	echo "$1" | awk '{
+		v = $1; u = $1
+		sub(/[a-z]+$/, "", v); sub(/^[0-9.]+/, "", u)
+		if (u == "us") v = v / 1000
+		else if (u == "ms" || u == "") v = v + 0
+		else if (u == "s") v = v * 1000
+		else if (u == "m") v = v * 60000
+		else if (u == "h") v = v * 3600000
+		else { print "nan"; exit }
+		printf "%.3f\n", v
+	}'
+}
+
+# Run wrk on URL $2 and record results under scenario name $1.
+run_wrk() {
+	name=$1
+	url=$2
+	if [ "$WARMUP" != 0 ]; then
+		"$WRK" -t"$THREADS" -c"$CONNS" -d"$WARMUP" "$url" \
+		    >/dev/null 2>&1
+	fi
+	"$WRK" -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout 10s \
+	    --latency "$url" >"$TMP/wrk-$name.txt" 2>&1
+	out="$TMP/wrk-$name.txt"
+	rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+	p50=$(awk '$1 == "50%" { print $2 }' "$out")
+	p99=$(awk '$1 == "99%" { print $2 }' "$out")
+	non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")
+	sockerr=$(awk -F'[ ,]+' '/Socket errors:/ {
+		s = 0; for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) s += $i
+		print s }' "$out")
+	if [ -z "$rps" ] || [ -z "$p50" ] || [ -z "$p99" ]; then
+		note "wrk output for $name not understood:"
+		sed 's/^/    /' "$out" >&2
+		rps=nan p50=nan p99=nan
+	else
+		p50=$(to_ms "$p50")
+		p99=$(to_ms "$p99")
+	fi
+	errors=$(( ${non2xx:-0} + ${sockerr:-0} ))
+	echo "$name $rps $p50 $p99 $errors" >>"$TMP/results"
+}
+
+# Start paritytap against candidate port $2, capture name $1; sets PT_PORT.
+start_paritytap() {
+	"$PARITYTAP" proxy --listen 127.0.0.1:0 \
+	    --primary "http://127.0.0.1:$PRIMARY_PORT" \
+	    --candidate "http://127.0.0.1:$2" \
+	    --capture "$TMP/$1.jsonl" -q >"$TMP/$1.out" 2>"$TMP/$1.log" &
+	PT_PID=$!
+	PIDS="$PIDS $PT_PID"
+	PT_PORT=""
+	n=0
+	while [ $n -lt 100 ]; do
+		PT_PORT=$(sed -n 's/^paritytap: proxy listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' \
+		    "$TMP/$1.log" | head -n 1)
+		[ -n "$PT_PORT" ] && break
+		kill -0 "$PT_PID" 2>/dev/null || break
+		sleep 0.1
+		n=$((n + 1))
+	done
+	if [ -z "$PT_PORT" ]; then
+		note "paritytap did not start (scenario $1):"
+		sed 's/^/    /' "$TMP/$1.log" >&2
+		return 1
+	fi
+	return 0
+}
+
+# Stop paritytap with SIGTERM and describe its capture $1.
+stop_paritytap() {
+	kill -TERM "$PT_PID" 2>/dev/null
+	n=0
+	while kill -0 "$PT_PID" 2>/dev/null && [ $n -lt 300 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	if kill -0 "$PT_PID" 2>/dev/null; then
+		note "paritytap still running 30 s after SIGTERM (scenario $1)"
+		kill -9 "$PT_PID" 2>/dev/null
+	fi
+	wait "$PT_PID" 2>/dev/null
+	status=$?
+	lines=$(wc -l <"$TMP/$1.jsonl" 2>/dev/null || echo 0)
+	if command -v jq >/dev/null 2>&1 && [ -s "$TMP/$1.jsonl" ]; then
+		verdicts=$(jq -r '.verdict + (if .skip_reason then
+		    "/" + .skip_reason else "" end)' "$TMP/$1.jsonl" 2>/dev/null |
+		    sort | uniq -c | sort -rn |
+		    awk '{ printf "%s%s %s", sep, $2, $1; sep = ", " }')
+	else
+		verdicts="(jq not installed)"
+	fi
+	summary=$(grep 'exchanges' "$TMP/$1.log" | tail -n 1)
+	{
+		echo "$1: exit $status, $lines capture lines: $verdicts"
+		[ -n "$summary" ] && echo "    $summary"
+	} >>"$TMP/notes"
+}
+
+# Print results field $2 (2 rps, 3 p50, 4 p99) of scenario $1.
+field() {
+	awk -v n="$1" -v f="$2" '$1 == n { print $f }' "$TMP/results"
+}
+
+# Print $1 / $2, or "n/a".
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		if (a == "" || b == "" || a == "nan" || b == "nan" || b + 0 == 0)
+			print "n/a"
+		else
+			printf "%.2fx\n", a / b
+	}'
+}
+
+# Print "ok" or "MISSED" for ratio $1 against "ge"/"le" target $2 $3.
+verdict() {
+	awk -v r="$1" -v op="$2" -v t="$3" 'BEGIN {
+		if (r == "n/a") { print "n/a"; exit }
+		sub(/x$/, "", r)
+		ok = (op == "ge") ? (r + 0 >= t + 0) : (r + 0 <= t + 0)
+		print ok ? "ok" : "MISSED"
+	}'
+}
+
+: >"$TMP/results"
+: >"$TMP/notes"
+
+start_nginx backends "$PRIMARY_PORT"
+wait_port "$FAST_PORT" "$pid" || die "nginx backends: port $FAST_PORT"
+start_slow
+start_nginx proxy "$NGINX_PROXY_PORT"
+
+echo "paritytap proxy benchmark: wrk -t$THREADS -c$CONNS -d$DURATION, GET $URL_PATH -> $BODY"
+echo "$("$PARITYTAP" --version 2>&1 | head -n 1); $("$NGINX" -v 2>&1); $("$WRK" --version 2>&1 | head -n 1 | cut -d' ' -f1-2)"
+echo "slow candidate: $SLOW_KIND, ${DELAY_MS} ms; $(nproc 2>/dev/null || echo '?') CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
+echo
+
+note "direct"
+run_wrk direct "http://127.0.0.1:$PRIMARY_PORT$URL_PATH"
+note "nginx"
+run_wrk nginx "http://127.0.0.1:$NGINX_PROXY_PORT$URL_PATH"
+note "nginx-mirror"
+run_wrk nginx-mirror "http://127.0.0.1:$NGINX_MIRROR_PORT$URL_PATH"
+note "paritytap"
+if start_paritytap paritytap "$FAST_PORT"; then
+	run_wrk paritytap "http://127.0.0.1:$PT_PORT$URL_PATH"
+	stop_paritytap paritytap
+else
+	echo "paritytap nan nan nan 0" >>"$TMP/results"
+fi
+note "nginx-mirror-slow"
+run_wrk nginx-mirror-slow "http://127.0.0.1:$NGINX_MIRROR_SLOW_PORT$URL_PATH"
+note "paritytap-slow"
+if start_paritytap paritytap-slow "$SLOW_PORT"; then
+	run_wrk paritytap-slow "http://127.0.0.1:$PT_PORT$URL_PATH"
+	stop_paritytap paritytap-slow
+else
+	echo "paritytap-slow nan nan nan 0" >>"$TMP/results"
+fi
+
+printf '%-20s %12s %10s %10s %8s\n' scenario requests/s p50_ms p99_ms errors
+while read -r name rps p50 p99 errors; do
+	printf '%-20s %12s %10s %10s %8s\n' "$name" "$rps" "$p50" "$p99" "$errors"
+done <"$TMP/results"
+echo
+echo "(errors: non-2xx responses plus socket errors seen by wrk)"
+echo
+
+r_fast=$(ratio "$(field paritytap 2)" "$(field nginx-mirror 2)")
+r_slow=$(ratio "$(field paritytap-slow 2)" "$(field nginx-mirror-slow 2)")
+r_p99=$(ratio "$(field paritytap-slow 4)" "$(field paritytap 4)")
+r_nginx=$(ratio "$(field nginx-mirror-slow 2)" "$(field nginx-mirror 2)")
+printf '%-58s %7s  %s\n' \
+    "paritytap / nginx-mirror throughput, fast candidate" "$r_fast" \
+    "target >= 2x: $(verdict "$r_fast" ge 2)" \
+    "paritytap / nginx-mirror throughput, slow candidate" "$r_slow" \
+    "target >= 2x: $(verdict "$r_slow" ge 2)" \
+    "paritytap p99, slow candidate / fast candidate" "$r_p99" \
+    "target <= 1.5x: $(verdict "$r_p99" le 1.5)" \
+    "nginx-mirror throughput, slow candidate / fast candidate" "$r_nginx" \
+    ""
+echo
+cat "$TMP/notes"
+
+missed=0
+grep -q nan "$TMP/results" && missed=1
+for v in "$(verdict "$r_fast" ge 2)" "$(verdict "$r_slow" ge 2)" \
+    "$(verdict "$r_p99" le 1.5)"; do
+	[ "$v" = ok ] || missed=1
+done
+[ "$STRICT" = 1 ] && [ $missed = 1 ] && exit 1
+exit 0

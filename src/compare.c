@@ -1,0 +1,778 @@
+/*
+ * The compare engine: one verdict and a list of diffs per exchange
+ * (DESIGN §4).  Status, bodies (decoded, then JSON shape or bytes) and
+ * headers are all compared; the verdict is the most severe finding and
+ * the diffs list every one of them, capped.
+ */
+
+#include <sys/types.h>
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <zlib.h>
+
+#include "paritytap.h"
+
+#define COMPARE_SHORT		80
+#define COMPARE_DECODE_LIMIT	(64 * 1024 * 1024)
+
+/* Headers that legitimately differ between producers, DESIGN §4.3. */
+static const char *compare_default_ignore[] = {
+	"Date", "Server", "Content-Length", "Transfer-Encoding", "Connection",
+	"Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Upgrade", "Age",
+	"Via", "X-Request-Id", "X-Correlation-Id", "traceparent", "tracestate",
+	"ETag", "Last-Modified", "Expires", NULL
+};
+
+/* One compared header name with its values joined. */
+struct compare_header {
+	char		*name;		/* lowercase */
+	size_t		 order;		/* first position on the wire */
+	struct buf	 value;
+};
+
+/* Start an empty diff list holding at most max diffs (0: the default). */
+void
+diff_list_init(struct diff_list *list, size_t max)
+{
+	memset(list, 0, sizeof *list);
+	list->max = max;
+}
+
+/*
+ * Add a diff and return it so the caller can fill primary, candidate and
+ * detail (allocated strings); NULL, and truncated set, when the list is
+ * full.  The pointer is valid until the next add.
+ */
+struct diff *
+diff_list_add(struct diff_list *list, const char *kind, const char *path,
+    int side)
+{
+	size_t		 max = list->max ? list->max : DEFAULT_MAX_DIFFS;
+	struct diff	*d;
+
+	if (list->n >= max) {
+		list->truncated = 1;
+		return (NULL);
+	}
+	if (list->n == list->cap) {
+		list->cap = list->cap ? list->cap * 2 : 8;
+		list->v = xreallocarray(list->v, list->cap, sizeof *list->v);
+	}
+	d = &list->v[list->n++];
+	memset(d, 0, sizeof *d);
+	d->kind = xstrdup(kind);
+	d->path = path != NULL ? xstrdup(path) : NULL;
+	d->side = side;
+	return (d);
+}
+
+/* Compare two optional strings, NULL first. */
+static int
+compare_strcmp(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return ((a != NULL) - (b != NULL));
+	return (strcmp(a, b));
+}
+
+/* Order diffs by path, kind, side, detail, then the renderings. */
+static int
+compare_diff_cmp(const void *va, const void *vb)
+{
+	const struct diff	*a = va, *b = vb;
+	int			 r;
+
+	if ((r = compare_strcmp(a->path, b->path)) != 0)
+		return (r);
+	if ((r = compare_strcmp(a->kind, b->kind)) != 0)
+		return (r);
+	if (a->side != b->side)
+		return (a->side < b->side ? -1 : 1);
+	if ((r = compare_strcmp(a->detail, b->detail)) != 0)
+		return (r);
+	if ((r = compare_strcmp(a->primary, b->primary)) != 0)
+		return (r);
+	return (compare_strcmp(a->candidate, b->candidate));
+}
+
+/* Sort a diff list into its deterministic order. */
+void
+diff_list_sort(struct diff_list *list)
+{
+	if (list->n > 1)
+		qsort(list->v, list->n, sizeof *list->v, compare_diff_cmp);
+}
+
+/* Free the diffs of a list; it stays usable with the same cap. */
+void
+diff_list_free(struct diff_list *list)
+{
+	size_t	i;
+
+	for (i = 0; i < list->n; i++) {
+		free(list->v[i].kind);
+		free(list->v[i].path);
+		free(list->v[i].primary);
+		free(list->v[i].candidate);
+		free(list->v[i].detail);
+	}
+	free(list->v);
+	list->v = NULL;
+	list->n = list->cap = 0;
+	list->truncated = 0;
+}
+
+/* Copy text cut to about 80 bytes (on a UTF-8 boundary, "..." added). */
+char *
+compare_short(const char *s, size_t len)
+{
+	size_t	cut;
+	char	*out;
+
+	if (len <= COMPARE_SHORT)
+		return (len == 0 ? xstrdup("") : xstrndup(s, len));
+	cut = COMPARE_SHORT - 3;
+	while (cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
+		cut--;
+	out = xmalloc(cut + 4);
+	memcpy(out, s, cut);
+	memcpy(out + cut, "...", 4);
+	return (out);
+}
+
+/* Return 1 if duplicate-key diff d has a twin on the other side. */
+static int
+compare_dup_twin(const struct diff_list *diffs, size_t from,
+    const struct diff *d)
+{
+	const struct diff	*o;
+	size_t			 i;
+
+	for (i = from; i < diffs->n; i++) {
+		o = &diffs->v[i];
+		if (strcmp(o->kind, "duplicate_key") != 0 ||
+		    o->side == d->side || compare_strcmp(o->path, d->path) != 0)
+			continue;
+		if (compare_strcmp(d->side == SIDE_PRIMARY ? d->primary :
+		    d->candidate, o->side == SIDE_PRIMARY ? o->primary :
+		    o->candidate) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * Compare two JSON documents, a from the primary and b from the
+ * candidate: VERDICT_SHAPE, VERDICT_VALUE or VERDICT_MATCH, or
+ * VERDICT_BODY when either does not parse.  A duplicate key found on one
+ * side only is a body difference too (parsers disagree on which value
+ * wins); the same duplicate on both sides is listed but is parity.
+ */
+enum verdict
+compare_json_text(const struct compare_opts *opts,
+    const struct route_rule *rule, const char *a, size_t alen, const char *b,
+    size_t blen, struct diff_list *diffs)
+{
+	struct ignore_set	*ignore;
+	json_t			*ja, *jb;
+	enum verdict		 v = VERDICT_BODY;
+	size_t			 from = diffs->n, i;
+	int			 ma, mb;
+
+	ignore = normalize_ignore_new(opts, rule);
+	ja = shape_parse(a, alen, SIDE_PRIMARY, ignore, diffs, &ma);
+	jb = shape_parse(b, blen, SIDE_CANDIDATE, ignore, diffs, &mb);
+	if (ja != NULL && jb != NULL) {
+		v = shape_diff(opts, ignore, ja, ma, jb, mb, diffs);
+		for (i = from; i < diffs->n; i++) {
+			if (strcmp(diffs->v[i].kind, "duplicate_key") == 0 &&
+			    !compare_dup_twin(diffs, from, &diffs->v[i]) &&
+			    v < VERDICT_BODY)
+				v = VERDICT_BODY;
+		}
+	}
+	json_decref(ja);
+	json_decref(jb);
+	normalize_ignore_free(ignore);
+	diff_list_sort(diffs);
+	return (v);
+}
+
+/* Inflate with zlib's window bits into out; 0, or -1 with *why set. */
+static int
+compare_inflate(const char *in, size_t inlen, int window, int members,
+    struct buf *out, size_t limit, const char **why)
+{
+	unsigned char	 chunk[16384];
+	z_stream	 z;
+	size_t		 have;
+	int		 ret, rc = -1;
+
+	memset(&z, 0, sizeof z);
+	if (inflateInit2(&z, window) != Z_OK)
+		fatalx("%s: inflateInit2 failed", __func__);
+	z.next_in = (Bytef *)(uintptr_t)in;
+	z.avail_in = (uInt)inlen;
+	for (;;) {
+		z.next_out = chunk;
+		z.avail_out = sizeof chunk;
+		ret = inflate(&z, Z_NO_FLUSH);
+		have = sizeof chunk - z.avail_out;
+		if (have > limit - out->len) {
+			*why = "over";
+			goto out;
+		}
+		buf_add(out, chunk, have);
+		if (ret == Z_STREAM_END) {
+			/* gzip allows several members back to back. */
+			if (members && z.avail_in >= 2 && z.next_in[0] == 0x1f &&
+			    z.next_in[1] == 0x8b) {
+				inflateReset(&z);
+				continue;
+			}
+			break;
+		}
+		if (ret == Z_OK)
+			continue;
+		if (ret == Z_BUF_ERROR && z.avail_in == 0)
+			*why = "truncated stream";
+		else
+			*why = z.msg != NULL ? z.msg : "corrupt stream";
+		goto out;
+	}
+	rc = 0;
+out:
+	inflateEnd(&z);
+	return (rc);
+}
+
+/*
+ * Decode a side's body by its Content-Encoding (gzip, x-gzip, deflate,
+ * identity; a list is undone last first) into out, at most limit bytes
+ * (0: 64 MiB).  Returns 0, or -1 with an allocated cause.
+ */
+int
+body_decode(const struct response_side *side, struct buf *out, size_t limit,
+    char **cause)
+{
+	char		**codings = NULL, *list, *tok, *last;
+	size_t		  ncodings = 0, i;
+	struct buf	  cur, next;
+	const char	 *why = NULL;
+	int		  rc = -1;
+
+	if (limit == 0)
+		limit = COMPARE_DECODE_LIMIT;
+	buf_init(&cur);
+	buf_init(&next);
+	for (i = 0; i < side->headers.n; i++) {
+		if (strcasecmp(side->headers.h[i].name, "Content-Encoding") != 0)
+			continue;
+		list = xstrdup(side->headers.h[i].value);
+		for (tok = strtok_r(list, ", \t", &last); tok != NULL;
+		    tok = strtok_r(NULL, ", \t", &last)) {
+			if (strcasecmp(tok, "gzip") != 0 &&
+			    strcasecmp(tok, "x-gzip") != 0 &&
+			    strcasecmp(tok, "deflate") != 0 &&
+			    strcasecmp(tok, "identity") != 0) {
+				xasprintf(cause, "unsupported Content-Encoding "
+				    "\"%s\"", tok);
+				free(list);
+				goto out;
+			}
+			if (strcasecmp(tok, "identity") != 0)
+				strlist_add(&codings, &ncodings, tok);
+		}
+		free(list);
+	}
+	if (ncodings == 0 && side->body.len > limit) {
+		why = "over";
+		goto fail;
+	}
+	buf_add(&cur, side->body.data, side->body.len);
+	for (i = ncodings; i > 0; i--) {
+		buf_reset(&next);
+		if (strcasecmp(codings[i - 1], "deflate") != 0) {
+			if (compare_inflate(cur.data, cur.len, 15 + 32, 1,
+			    &next, limit, &why) != 0)
+				goto fail;
+		} else if (compare_inflate(cur.data, cur.len, 15, 0, &next,
+		    limit, &why) != 0) {
+			/* Many servers send raw deflate as "deflate". */
+			if (strcmp(why, "over") == 0)
+				goto fail;
+			buf_reset(&next);
+			if (compare_inflate(cur.data, cur.len, -15, 0, &next,
+			    limit, &why) != 0)
+				goto fail;
+		}
+		buf_reset(&cur);
+		buf_add(&cur, next.data, next.len);
+	}
+	buf_add(out, cur.data, cur.len);
+	rc = 0;
+	goto out;
+
+fail:
+	if (strcmp(why, "over") == 0)
+		xasprintf(cause, "decoded body over %zu bytes", limit);
+	else
+		xasprintf(cause, "cannot decode %s body: %s",
+		    codings[i - 1], why);
+out:
+	strlist_free(&codings, &ncodings);
+	buf_free(&cur);
+	buf_free(&next);
+	return (rc);
+}
+
+/* Return 1 if a Content-Type names JSON (application/json or a +json type). */
+static int
+compare_json_type(const char *ct)
+{
+	size_t	len;
+
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	len = strcspn(ct, ";");
+	while (len > 0 && (ct[len - 1] == ' ' || ct[len - 1] == '\t'))
+		len--;
+	if (len == 16 && strncasecmp(ct, "application/json", 16) == 0)
+		return (1);
+	return (len > 17 && strncasecmp(ct, "application/", 12) == 0 &&
+	    strncasecmp(ct + len - 5, "+json", 5) == 0);
+}
+
+/*
+ * Return 1 if a side's body is to be compared as JSON: by its
+ * Content-Type, or with none, by a body starting with { or [.
+ */
+static int
+compare_is_json(const struct response_side *side, const char *body,
+    size_t len)
+{
+	const char	*ct;
+	size_t		 i;
+
+	if ((ct = headers_get(&side->headers, "Content-Type")) != NULL)
+		return (compare_json_type(ct));
+	for (i = 0; i < len; i++) {
+		if (body[i] != ' ' && body[i] != '\t' && body[i] != '\r' &&
+		    body[i] != '\n')
+			return (body[i] == '{' || body[i] == '[');
+	}
+	return (0);
+}
+
+/* Add a body diff with a formatted detail. */
+static void printflike(3, 4)
+compare_body_diff(struct diff_list *diffs, int side, const char *fmt, ...)
+{
+	struct diff	*d;
+	va_list		 ap;
+
+	if ((d = diff_list_add(diffs, "body", NULL, side)) == NULL)
+		return;
+	va_start(ap, fmt);
+	xvasprintf(&d->detail, fmt, ap);
+	va_end(ap);
+}
+
+/* Compare bodies of which one was cut at the capture limit. */
+static enum verdict
+compare_truncated(const struct response_side *p,
+    const struct response_side *c, struct diff_list *diffs)
+{
+	if (p->body_sha256 != NULL && c->body_sha256 != NULL) {
+		if (strcasecmp(p->body_sha256, c->body_sha256) == 0)
+			return (VERDICT_MATCH);
+		compare_body_diff(diffs, -1, "bodies differ (sha256 of the "
+		    "whole bodies, %llu vs %llu bytes)",
+		    (unsigned long long)p->body_bytes,
+		    (unsigned long long)c->body_bytes);
+		return (VERDICT_BODY);
+	}
+	compare_body_diff(diffs, p->truncated ? SIDE_PRIMARY : SIDE_CANDIDATE,
+	    "%s body was truncated (%zu of %llu bytes kept), cannot compare",
+	    p->truncated ? "primary" : "candidate",
+	    p->truncated ? p->body.len : c->body.len,
+	    (unsigned long long)(p->truncated ? p->body_bytes :
+	    c->body_bytes));
+	return (VERDICT_BODY);
+}
+
+/* Compare two bodies that are not both JSON, byte for byte. */
+static enum verdict
+compare_bytes(const struct buf *a, const struct buf *b, int ja, int jb,
+    struct diff_list *diffs)
+{
+	size_t	i, n = a->len < b->len ? a->len : b->len;
+
+	if (a->len == b->len && (n == 0 || memcmp(a->data, b->data, n) == 0))
+		return (VERDICT_MATCH);
+	if (ja != jb) {
+		compare_body_diff(diffs, -1, "%s body is JSON, %s body is not "
+		    "(%zu vs %zu bytes)", ja ? "primary" : "candidate",
+		    ja ? "candidate" : "primary", a->len, b->len);
+		return (VERDICT_BODY);
+	}
+	for (i = 0; i < n && a->data[i] == b->data[i]; i++)
+		/* nothing */;
+	compare_body_diff(diffs, -1, "bodies differ at byte %zu (%zu vs %zu "
+	    "bytes)", i, a->len, b->len);
+	return (VERDICT_BODY);
+}
+
+/*
+ * Compare the bodies of two responses (decoded): as JSON when both are
+ * JSON, else as bytes.  Returns the body part of the verdict.
+ */
+enum verdict
+compare_bodies(const struct compare_opts *opts, const struct route_rule *rule,
+    const struct response_side *p, const struct response_side *c,
+    struct diff_list *diffs)
+{
+	struct buf	 bp, bc;
+	char		*cause;
+	enum verdict	 v = VERDICT_MATCH;
+	int		 jp, jc, failed = 0;
+	json_t		*j;
+	int		 marked;
+
+	if (p->truncated || c->truncated)
+		return (compare_truncated(p, c, diffs));
+	buf_init(&bp);
+	buf_init(&bc);
+	if (body_decode(p, &bp, 0, &cause) != 0) {
+		compare_body_diff(diffs, SIDE_PRIMARY, "%s", cause);
+		free(cause);
+		failed = 1;
+	}
+	if (body_decode(c, &bc, 0, &cause) != 0) {
+		compare_body_diff(diffs, SIDE_CANDIDATE, "%s", cause);
+		free(cause);
+		failed = 1;
+	}
+	if (failed) {
+		v = VERDICT_BODY;
+		goto out;
+	}
+	if (bp.len == 0 && bc.len == 0)
+		goto out;
+	jp = compare_is_json(p, bp.data, bp.len);
+	jc = compare_is_json(c, bc.data, bc.len);
+	if (jp && jc) {
+		v = compare_json_text(opts, rule, bp.data, bp.len, bc.data,
+		    bc.len, diffs);
+		goto out;
+	}
+	v = compare_bytes(&bp, &bc, jp, jc, diffs);
+	if (v != VERDICT_MATCH && jp != jc) {
+		/* Say why the JSON side is not JSON, if it is not. */
+		j = jp ? shape_parse(bp.data, bp.len, SIDE_PRIMARY, NULL,
+		    diffs, &marked) : shape_parse(bc.data, bc.len,
+		    SIDE_CANDIDATE, NULL, diffs, &marked);
+		json_decref(j);
+	}
+out:
+	buf_free(&bp);
+	buf_free(&bc);
+	return (v);
+}
+
+/* Return 1 if a name is in a list of header names (case-insensitive). */
+static int
+compare_name_in(const char *name, char **v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (strcasecmp(name, v[i]) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/* Return 1 if a header name is not compared. */
+static int
+compare_header_ignored(const struct compare_opts *opts,
+    const struct route_rule *rule, char **conn, size_t nconn,
+    const char *name)
+{
+	const char	*trace;
+
+	if (compare_name_in(name, (char **)compare_default_ignore,
+	    sizeof compare_default_ignore / sizeof compare_default_ignore[0] -
+	    1))
+		return (1);
+	trace = opts != NULL && opts->trace_header != NULL ?
+	    opts->trace_header : DEFAULT_TRACE_HEADER;
+	if (strcasecmp(name, trace) == 0)
+		return (1);
+	if (opts != NULL && compare_name_in(name, opts->ignore_headers,
+	    opts->nignore_headers))
+		return (1);
+	if (rule != NULL && compare_name_in(name, rule->rr_ignore_headers,
+	    rule->rr_nignore_headers))
+		return (1);
+	return (compare_name_in(name, conn, nconn));
+}
+
+/* Add the names a Connection header lists (hop-by-hop) to a list. */
+static void
+compare_connection_names(const struct headers *hs, char ***conn,
+    size_t *nconn)
+{
+	char	*list, *tok, *last;
+	size_t	 i;
+
+	for (i = 0; i < hs->n; i++) {
+		if (strcasecmp(hs->h[i].name, "Connection") != 0)
+			continue;
+		list = xstrdup(hs->h[i].value);
+		for (tok = strtok_r(list, ", \t", &last); tok != NULL;
+		    tok = strtok_r(NULL, ", \t", &last))
+			strlist_add(conn, nconn, tok);
+		free(list);
+	}
+}
+
+/* Order compared headers by name. */
+static int
+compare_header_cmp(const void *va, const void *vb)
+{
+	const struct compare_header *a = va, *b = vb;
+
+	return (strcmp(a->name, b->name));
+}
+
+/*
+ * Collect the compared headers of one side: one entry per lowercase name,
+ * values joined with ", " in wire order, sorted by name.
+ */
+static struct compare_header *
+compare_collect(const struct compare_opts *opts, const struct route_rule *rule,
+    char **conn, size_t nconn, const struct headers *hs, size_t *np)
+{
+	struct compare_header	*v = NULL;
+	size_t			 n = 0, i, j;
+	char			*lname;
+
+	for (i = 0; i < hs->n; i++) {
+		if (compare_header_ignored(opts, rule, conn, nconn,
+		    hs->h[i].name))
+			continue;
+		lname = xstrdup(hs->h[i].name);
+		for (j = 0; lname[j] != '\0'; j++)
+			lname[j] = (char)tolower((unsigned char)lname[j]);
+		for (j = 0; j < n && strcmp(v[j].name, lname) != 0; j++)
+			/* nothing */;
+		if (j == n) {
+			v = xreallocarray(v, n + 1, sizeof *v);
+			v[n].name = lname;
+			v[n].order = i;
+			buf_init(&v[n].value);
+			n++;
+		} else {
+			free(lname);
+			buf_add(&v[j].value, ", ", 2);
+		}
+		buf_addstr(&v[j].value, hs->h[i].value);
+	}
+	if (n > 1)
+		qsort(v, n, sizeof *v, compare_header_cmp);
+	*np = n;
+	return (v);
+}
+
+/* Free collected headers. */
+static void
+compare_collect_free(struct compare_header *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].name);
+		buf_free(&v[i].value);
+	}
+	free(v);
+}
+
+/* Return the joined value of a collected header ("" when empty). */
+static const char *
+compare_header_value(const struct compare_header *h)
+{
+	return (h->value.data != NULL ? h->value.data : "");
+}
+
+/*
+ * Compare two header lists (DESIGN §4.3): VERDICT_HEADER if a compared
+ * header is missing, extra or different, else VERDICT_MATCH.
+ */
+enum verdict
+compare_headers(const struct compare_opts *opts, const struct route_rule *rule,
+    const struct headers *ph, const struct headers *ch,
+    struct diff_list *diffs)
+{
+	struct compare_header	*pv, *cv;
+	size_t			 np, nc, i = 0, j = 0, nconn = 0;
+	char			**conn = NULL;
+	const char		*a, *b;
+	struct diff		*d;
+	enum verdict		 v = VERDICT_MATCH;
+	int			 r;
+
+	compare_connection_names(ph, &conn, &nconn);
+	compare_connection_names(ch, &conn, &nconn);
+	pv = compare_collect(opts, rule, conn, nconn, ph, &np);
+	cv = compare_collect(opts, rule, conn, nconn, ch, &nc);
+	while (i < np || j < nc) {
+		if (i == np)
+			r = 1;
+		else if (j == nc)
+			r = -1;
+		else
+			r = strcmp(pv[i].name, cv[j].name);
+		if (r < 0) {
+			v = VERDICT_HEADER;
+			if ((d = diff_list_add(diffs, "header", pv[i].name,
+			    SIDE_CANDIDATE)) != NULL) {
+				a = compare_header_value(&pv[i]);
+				d->primary = compare_short(a, strlen(a));
+				d->detail = xstrdup("missing");
+			}
+			i++;
+		} else if (r > 0) {
+			v = VERDICT_HEADER;
+			if ((d = diff_list_add(diffs, "header", cv[j].name,
+			    SIDE_CANDIDATE)) != NULL) {
+				b = compare_header_value(&cv[j]);
+				d->candidate = compare_short(b, strlen(b));
+				d->detail = xstrdup("extra");
+			}
+			j++;
+		} else {
+			a = compare_header_value(&pv[i]);
+			b = compare_header_value(&cv[j]);
+			if (strcmp(a, b) != 0) {
+				v = VERDICT_HEADER;
+				if ((d = diff_list_add(diffs, "header",
+				    pv[i].name, -1)) != NULL) {
+					d->primary = compare_short(a, strlen(a));
+					d->candidate = compare_short(b,
+					    strlen(b));
+				}
+			}
+			i++;
+			j++;
+		}
+	}
+	compare_collect_free(pv, np);
+	compare_collect_free(cv, nc);
+	strlist_free(&conn, &nconn);
+	return (v);
+}
+
+/* Add an error diff for a side that failed. */
+static void
+compare_error_diff(struct diff_list *diffs, int side,
+    const struct response_side *rs)
+{
+	struct diff	*d;
+
+	if ((d = diff_list_add(diffs, "error", NULL, side)) == NULL)
+		return;
+	if (!rs->present)
+		d->detail = xstrdup("no response");
+	else if (rs->error_detail != NULL)
+		xasprintf(&d->detail, "%s: %s", rs->error, rs->error_detail);
+	else
+		d->detail = xstrdup(rs->error);
+}
+
+/* Find the route rule for an exchange's route, or NULL. */
+static const struct route_rule *
+compare_find_rule(const struct compare_opts *opts, const char *route)
+{
+	size_t	i;
+
+	if (route == NULL)
+		return (NULL);
+	for (i = 0; i < opts->nroutes; i++) {
+		if (opts->routes[i].rr_route != NULL &&
+		    strcmp(opts->routes[i].rr_route, route) == 0)
+			return (&opts->routes[i]);
+	}
+	return (NULL);
+}
+
+/*
+ * Compare an exchange's primary and candidate responses, setting
+ * ex_verdict and ex_diffs (which must be zeroed or initialized).  Skipped
+ * and recorded exchanges are left alone.
+ */
+void
+compare_exchange(const struct compare_opts *opts, struct exchange *ex)
+{
+	static const struct compare_opts defaults;
+	const struct response_side	*p = &ex->ex_resp[SIDE_PRIMARY];
+	const struct response_side	*c = &ex->ex_resp[SIDE_CANDIDATE];
+	const struct route_rule		*rule;
+	struct diff			*d;
+	enum verdict			 v, w;
+	int				 pf, cf;
+
+	if (ex->ex_verdict == VERDICT_SKIPPED ||
+	    ex->ex_verdict == VERDICT_RECORDED)
+		return;
+	if (opts == NULL)
+		opts = &defaults;
+	diff_list_free(&ex->ex_diffs);
+	diff_list_init(&ex->ex_diffs, opts->max_diffs);
+	if (!c->present && ex->ex_skip_reason != NULL) {
+		ex->ex_verdict = VERDICT_SKIPPED;
+		return;
+	}
+	pf = !p->present || p->error != NULL;
+	cf = !c->present || c->error != NULL;
+	if (pf || cf) {
+		if (pf)
+			compare_error_diff(&ex->ex_diffs, SIDE_PRIMARY, p);
+		if (cf)
+			compare_error_diff(&ex->ex_diffs, SIDE_CANDIDATE, c);
+		if (pf && cf)
+			ex->ex_verdict = VERDICT_BOTH_FAILED;
+		else
+			ex->ex_verdict = pf ? VERDICT_PRIMARY_ERROR :
+			    VERDICT_CANDIDATE_ERROR;
+		goto out;
+	}
+
+	v = VERDICT_MATCH;
+	if (p->status != c->status) {
+		v = VERDICT_STATUS;
+		if ((d = diff_list_add(&ex->ex_diffs, "status", NULL,
+		    -1)) != NULL) {
+			xasprintf(&d->primary, "%d", p->status);
+			xasprintf(&d->candidate, "%d", c->status);
+		}
+	}
+	if (p->status >= 500 && c->status >= 500) {
+		/* Both sides failing identically is not parity. */
+		ex->ex_verdict = VERDICT_BOTH_FAILED;
+		goto out;
+	}
+	rule = compare_find_rule(opts, ex->ex_route);
+	if ((w = compare_bodies(opts, rule, p, c, &ex->ex_diffs)) > v)
+		v = w;
+	if ((w = compare_headers(opts, rule, &p->headers, &c->headers,
+	    &ex->ex_diffs)) > v)
+		v = w;
+	ex->ex_verdict = v;
+out:
+	diff_list_sort(&ex->ex_diffs);
+}

@@ -1,0 +1,278 @@
+/* Exchanges: lifetime, verdict and side names, the live flag line. */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "paritytap.h"
+
+/* Longest flag line, in bytes, before colour codes. */
+#define FLAG_LINE_MAX	2000
+
+static const char *verdict_names[] = {
+	[VERDICT_MATCH] = "match",
+	[VERDICT_VALUE] = "value",
+	[VERDICT_HEADER] = "header",
+	[VERDICT_BODY] = "body",
+	[VERDICT_SHAPE] = "shape",
+	[VERDICT_STATUS] = "status",
+	[VERDICT_BOTH_FAILED] = "both_failed",
+	[VERDICT_CANDIDATE_ERROR] = "candidate_error",
+	[VERDICT_PRIMARY_ERROR] = "primary_error",
+	[VERDICT_SKIPPED] = "skipped",
+	[VERDICT_RECORDED] = "recorded",
+	[VERDICT_NONE] = "none"
+};
+
+static const char *side_names[] = {
+	[SIDE_PRIMARY] = "primary",
+	[SIDE_CANDIDATE] = "candidate",
+	[SIDE_SECONDARY] = "secondary"
+};
+
+/* Initialize an empty exchange; source is a static string or NULL. */
+void
+exchange_init(struct exchange *ex, const char *source)
+{
+	memset(ex, 0, sizeof *ex);
+	ex->ex_source = source;
+	ex->ex_verdict = VERDICT_NONE;
+	diff_list_init(&ex->ex_diffs, 0);
+}
+
+/* Free what an exchange holds; it is left zeroed, safe to free again. */
+void
+exchange_free(struct exchange *ex)
+{
+	int	 i;
+
+	http_request_free(&ex->ex_req);
+	for (i = 0; i < SIDE_MAX; i++)
+		response_side_free(&ex->ex_resp[i]);
+	free(ex->ex_route);
+	free(ex->ex_skip_reason);
+	diff_list_free(&ex->ex_diffs);
+	memset(ex, 0, sizeof *ex);
+	ex->ex_verdict = VERDICT_NONE;
+}
+
+/* Return the capture-file name of a verdict. */
+const char *
+verdict_name(enum verdict v)
+{
+	if ((unsigned)v > VERDICT_NONE)
+		return ("none");
+	return (verdict_names[v]);
+}
+
+/* Look a verdict up by name; return 0 and set *v, or -1 if unknown. */
+int
+verdict_from_name(const char *name, enum verdict *v)
+{
+	int	 i;
+
+	for (i = 0; i < VERDICT_NONE; i++) {
+		if (strcmp(name, verdict_names[i]) == 0) {
+			*v = i;
+			return (0);
+		}
+	}
+	return (-1);
+}
+
+/* Return 1 if a verdict is a divergence worth flagging. */
+int
+verdict_is_divergence(enum verdict v)
+{
+	switch (v) {
+	case VERDICT_MATCH:
+	case VERDICT_SKIPPED:
+	case VERDICT_RECORDED:
+	case VERDICT_NONE:
+		return (0);
+	default:
+		return ((unsigned)v < VERDICT_NONE);
+	}
+}
+
+/* Return the name of a side, "both" for -1. */
+const char *
+side_name(enum side s)
+{
+	if ((unsigned)s >= SIDE_MAX)
+		return ("both");
+	return (side_names[s]);
+}
+
+/* Return the escape sequence a verdict is coloured with, or NULL. */
+static const char *
+exchange_flag_color(enum verdict v)
+{
+	switch (v) {
+	case VERDICT_STATUS:
+	case VERDICT_SHAPE:
+	case VERDICT_BODY:
+	case VERDICT_BOTH_FAILED:
+	case VERDICT_CANDIDATE_ERROR:
+	case VERDICT_PRIMARY_ERROR:
+		return ("\033[1;31m");
+	case VERDICT_HEADER:
+	case VERDICT_VALUE:
+		return ("\033[33m");
+	default:
+		return (NULL);
+	}
+}
+
+/* Append a side's status to a flag line, "-" when it has none. */
+static void
+exchange_flag_status(struct buf *b, const struct response_side *rs)
+{
+	if (rs->present && rs->status != 0)
+		buf_printf(b, "%d", rs->status);
+	else
+		buf_addstr(b, "-");
+}
+
+/* Append "(side)" for a diff reported on one side. */
+static void
+exchange_flag_side(struct buf *b, int side)
+{
+	if (side >= 0 && side < SIDE_MAX)
+		buf_printf(b, "(%s)", side_name(side));
+}
+
+/* Render one diff as its flag-line token into b; b is left empty to skip. */
+static void
+exchange_flag_token(const struct exchange *ex, const struct diff *d,
+    struct buf *b)
+{
+	const char	*kind = d->kind != NULL ? d->kind : "?";
+	const char	*path = d->path != NULL ? d->path : "$";
+	const char	*error;
+
+	buf_reset(b);
+	if (strcmp(kind, "status") == 0)
+		return;
+	if (strcmp(kind, "missing") == 0 || strcmp(kind, "extra") == 0 ||
+	    strcmp(kind, "order") == 0) {
+		buf_printf(b, "%s %s", path, kind);
+		exchange_flag_side(b, d->side);
+	} else if (strcmp(kind, "type") == 0) {
+		buf_printf(b, "%s type(%s->%s)", path,
+		    d->primary != NULL ? d->primary : "?",
+		    d->candidate != NULL ? d->candidate : "?");
+	} else if (strcmp(kind, "value") == 0)
+		buf_printf(b, "%s value", path);
+	else if (strcmp(kind, "header") == 0) {
+		buf_printf(b, "header:%s", d->path != NULL ? d->path : "?");
+		if (d->detail != NULL && strstr(d->detail, "missing") != NULL)
+			buf_addstr(b, "(missing)");
+		else if (d->detail != NULL && strstr(d->detail, "extra") != NULL)
+			buf_addstr(b, "(extra)");
+	} else if (strcmp(kind, "error") == 0) {
+		error = NULL;
+		if (d->side >= 0 && d->side < SIDE_MAX)
+			error = ex->ex_resp[d->side].error;
+		if (error == NULL)
+			error = d->detail != NULL ? d->detail : "error";
+		buf_printf(b, "%s:%s", side_name(d->side), error);
+	} else if (strcmp(kind, "body") == 0)
+		buf_addstr(b, "body");
+	else if (strcmp(kind, "invalid_json") == 0 ||
+	    strcmp(kind, "duplicate_key") == 0 || strcmp(kind, "depth") == 0) {
+		buf_addstr(b, kind);
+		exchange_flag_side(b, d->side);
+	} else {
+		if (d->path != NULL)
+			buf_printf(b, "%s ", d->path);
+		buf_addstr(b, kind);
+		exchange_flag_side(b, d->side);
+	}
+}
+
+/*
+ * Replace control bytes so that a JSON key or header name from the wire
+ * cannot move the cursor or change colours on the terminal reading stderr.
+ */
+static void
+exchange_flag_sanitize(char *s, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			s[i] = '?';
+	}
+}
+
+/* Cut a string to at most max bytes without splitting a UTF-8 sequence. */
+static void
+exchange_flag_cut(struct buf *b, size_t max)
+{
+	if (b->len <= max)
+		return;
+	b->len = max;
+	while (b->len > 0 && ((unsigned char)b->data[b->len] & 0xc0) == 0x80)
+		b->len--;
+	b->data[b->len] = '\0';
+}
+
+/*
+ * Return the live flag line of an exchange (DESIGN §5), allocated, without
+ * a trailing newline; colour wraps "DIVERGE <verdict>" when color is set.
+ */
+char *
+exchange_flag_line(const struct exchange *ex, int color)
+{
+	const struct response_side	*p = &ex->ex_resp[SIDE_PRIMARY];
+	const struct response_side	*c = &ex->ex_resp[SIDE_CANDIDATE];
+	struct buf			 rest, tok, line;
+	const char			*esc;
+	size_t				 i;
+	int				 pstatus, cstatus;
+
+	buf_init(&rest);
+	buf_init(&tok);
+	if (ex->ex_route != NULL)
+		buf_addstr(&rest, ex->ex_route);
+	else if (ex->ex_req.method != NULL && ex->ex_req.target != NULL)
+		buf_printf(&rest, "%s %s", ex->ex_req.method,
+		    ex->ex_req.target);
+	else
+		buf_addstr(&rest, "-");
+	buf_printf(&rest, " id=%s status ", ex->ex_id[0] != '\0' ?
+	    ex->ex_id : "-");
+	pstatus = p->present ? p->status : 0;
+	cstatus = c->present ? c->status : 0;
+	exchange_flag_status(&rest, p);
+	buf_addstr(&rest, pstatus == cstatus ? "=" : "!=");
+	exchange_flag_status(&rest, c);
+	exchange_flag_cut(&rest, FLAG_LINE_MAX);
+
+	for (i = 0; i < ex->ex_diffs.n; i++) {
+		exchange_flag_token(ex, &ex->ex_diffs.v[i], &tok);
+		if (tok.len == 0)
+			continue;
+		if (rest.len + 1 + tok.len > FLAG_LINE_MAX) {
+			buf_addstr(&rest, " +more");
+			break;
+		}
+		buf_addstr(&rest, " ");
+		buf_add(&rest, tok.data, tok.len);
+	}
+	if (i == ex->ex_diffs.n && ex->ex_diffs.truncated)
+		buf_addstr(&rest, " +more");
+	buf_free(&tok);
+	exchange_flag_sanitize(rest.data, rest.len);
+
+	buf_init(&line);
+	esc = color ? exchange_flag_color(ex->ex_verdict) : NULL;
+	if (esc != NULL)
+		buf_printf(&line, "%sDIVERGE %s\033[0m ", esc,
+		    verdict_name(ex->ex_verdict));
+	else
+		buf_printf(&line, "DIVERGE %s ", verdict_name(ex->ex_verdict));
+	buf_add(&line, rest.data, rest.len);
+	buf_free(&rest);
+	return (buf_detach(&line));
+}

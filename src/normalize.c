@@ -1,0 +1,595 @@
+/*
+ * JSONPath for the compare engine: formatting the concrete paths diffs are
+ * reported at, folding array indexes for signatures, and the --ignore
+ * patterns that drop diffs at or under a path (DESIGN §4.2, §4.4).
+ *
+ * Patterns are compiled into segments whose keys are stored in the same
+ * canonical text the comparer formats paths with (".name" or
+ * "[\"escaped\"]"), so matching a concrete path is a comparison of byte
+ * spans and never has to decode anything.
+ */
+
+#include <sys/types.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "paritytap.h"
+
+enum ignore_seg_type {
+	IGNORE_KEY,		/* one member, by name */
+	IGNORE_INDEX,		/* one array element */
+	IGNORE_ANY		/* .* or [*] */
+};
+
+/* One step of a compiled pattern. */
+struct ignore_seg {
+	enum ignore_seg_type type;
+	int		 descend;	/* reached with "..": any depth below */
+	char		*text;		/* canonical path text, KEY and INDEX */
+	size_t		 len;
+};
+
+/* One compiled --ignore pattern. */
+struct ignore_pattern {
+	struct ignore_seg *segs;
+	size_t		 nsegs;
+};
+
+/* One segment of a concrete path, as a span of the path's text. */
+struct path_span {
+	const char	*p;
+	size_t		 len;
+};
+
+/* The patterns that apply to one comparison, plus scratch for matching. */
+struct ignore_set {
+	struct ignore_pattern *v;
+	size_t		 n;
+	struct path_span *spans;
+	size_t		 spans_cap;
+	unsigned char	*reach;		/* DP rows for matching, 2 * (n + 1) */
+	size_t		 reach_cap;
+};
+
+/* Return 1 if a key can be written in dot form: [A-Za-z_][A-Za-z0-9_]*. */
+static int
+normalize_is_ident(const char *key, size_t len)
+{
+	size_t	i;
+
+	if (len == 0)
+		return (0);
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)key[i];
+
+		if (c == '_' || (c >= 'A' && c <= 'Z') ||
+		    (c >= 'a' && c <= 'z'))
+			continue;
+		if (i > 0 && c >= '0' && c <= '9')
+			continue;
+		return (0);
+	}
+	return (1);
+}
+
+/* Append an object member to a path: ".key" or "[\"key\"]". */
+void
+normalize_path_key(struct buf *b, const char *key, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t		  i;
+	char		  esc[7];
+
+	if (normalize_is_ident(key, len)) {
+		buf_add(b, ".", 1);
+		buf_add(b, key, len);
+		return;
+	}
+	buf_add(b, "[\"", 2);
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)key[i];
+
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			buf_add(b, esc, 2);
+		} else if (c < 0x20 || c == 0x7f) {
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 0xf];
+			buf_add(b, esc, 6);
+		} else
+			buf_add(b, &key[i], 1);
+	}
+	buf_add(b, "\"]", 2);
+}
+
+/* Append an array element to a path: "[N]". */
+void
+normalize_path_index(struct buf *b, size_t index)
+{
+	buf_printf(b, "[%zu]", index);
+}
+
+/*
+ * Split a concrete path (as normalize_path_key/index write it) into one
+ * span per segment.  Returns the number of spans, or -1 if the text is
+ * not such a path.
+ */
+static ssize_t
+normalize_split(struct ignore_set *set, const char *path)
+{
+	const char	*p = path, *start;
+	size_t		 n = 0;
+
+	if (*p++ != '$')
+		return (-1);
+	while (*p != '\0') {
+		start = p;
+		if (*p == '.') {
+			p++;
+			while (*p != '\0' && *p != '.' && *p != '[')
+				p++;
+			if (p == start + 1)
+				return (-1);
+		} else if (*p == '[' && p[1] == '"') {
+			for (p += 2; *p != '"'; p++) {
+				if (*p == '\0')
+					return (-1);
+				if (*p == '\\' && *++p == '\0')
+					return (-1);
+			}
+			if (*++p != ']')
+				return (-1);
+			p++;
+		} else if (*p == '[') {
+			while (*p != '\0' && *p != ']')
+				p++;
+			if (*p++ != ']')
+				return (-1);
+		} else
+			return (-1);
+		if (n == set->spans_cap) {
+			set->spans_cap = set->spans_cap ? set->spans_cap * 2 : 16;
+			set->spans = xreallocarray(set->spans, set->spans_cap,
+			    sizeof *set->spans);
+		}
+		set->spans[n].p = start;
+		set->spans[n].len = (size_t)(p - start);
+		n++;
+	}
+	return ((ssize_t)n);
+}
+
+/* Return 1 if one pattern segment matches one concrete segment. */
+static int
+normalize_seg_match(const struct ignore_seg *seg, const struct path_span *sp)
+{
+	if (seg->type == IGNORE_ANY)
+		return (1);
+	return (seg->len == sp->len && memcmp(seg->text, sp->p, sp->len) == 0);
+}
+
+/*
+ * Return 1 if a pattern matches the first spans of a path (the path itself
+ * or one of its ancestors).  reach[i] says the pattern so far can end
+ * after span i; ".." lets a segment skip any number of spans.
+ */
+static int
+normalize_match(const struct ignore_pattern *pat, const struct path_span *sp,
+    size_t n, unsigned char *cur, unsigned char *next)
+{
+	size_t	i, j, k;
+	int	any;
+
+	memset(cur, 0, n + 1);
+	cur[0] = 1;
+	for (i = 0; i < pat->nsegs; i++) {
+		const struct ignore_seg *seg = &pat->segs[i];
+
+		memset(next, 0, n + 1);
+		any = 0;
+		for (j = 0; j < n; j++) {
+			if (!cur[j])
+				continue;
+			if (!seg->descend) {
+				if (normalize_seg_match(seg, &sp[j]))
+					next[j + 1] = any = 1;
+				continue;
+			}
+			for (k = j; k < n; k++) {
+				if (normalize_seg_match(seg, &sp[k]))
+					next[k + 1] = any = 1;
+			}
+		}
+		if (!any)
+			return (0);
+		memcpy(cur, next, n + 1);
+	}
+	return (1);
+}
+
+/* Return 1 if a concrete path is at or under one of the set's patterns. */
+int
+normalize_ignored(struct ignore_set *set, const char *path)
+{
+	ssize_t	n;
+	size_t	i;
+
+	if (set == NULL || set->n == 0 || path == NULL)
+		return (0);
+	if ((n = normalize_split(set, path)) < 0)
+		return (0);
+	if (set->reach_cap < 2 * ((size_t)n + 1)) {
+		set->reach_cap = 2 * ((size_t)n + 1) + 32;
+		set->reach = xrealloc(set->reach, set->reach_cap);
+	}
+	for (i = 0; i < set->n; i++) {
+		if (normalize_match(&set->v[i], set->spans, (size_t)n,
+		    set->reach, set->reach + n + 1))
+			return (1);
+	}
+	return (0);
+}
+
+/* Decode four hex digits; returns -1 if they are not hex. */
+static long
+normalize_hex4(const char *p)
+{
+	long	v = 0;
+	int	i;
+
+	for (i = 0; i < 4; i++) {
+		int c = (unsigned char)p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v |= c - 'A' + 10;
+		else
+			return (-1);
+	}
+	return (v);
+}
+
+/* Append a code point as UTF-8. */
+static void
+normalize_utf8(struct buf *b, unsigned long cp)
+{
+	char	u[4];
+	size_t	n;
+
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | (cp >> 6));
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | (cp >> 12));
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (char)(0xf0 | (cp >> 18));
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	buf_add(b, u, n);
+}
+
+/*
+ * Decode a quoted key in a bracket ("..." or '...', JSON escapes) into
+ * out; *pp points at the opening quote and is left after the closing one.
+ * Returns NULL or what is wrong.
+ */
+static const char *
+normalize_quoted(const char **pp, struct buf *out)
+{
+	const char	*p = *pp;
+	char		 quote = *p++;
+	long		 u, lo;
+
+	for (;;) {
+		if (*p == '\0')
+			return ("unterminated quoted name");
+		if (*p == quote)
+			break;
+		if (*p != '\\') {
+			buf_add(out, p++, 1);
+			continue;
+		}
+		switch (*++p) {
+		case '"': case '\'': case '\\': case '/':
+			buf_add(out, p, 1);
+			break;
+		case 'b': buf_add(out, "\b", 1); break;
+		case 'f': buf_add(out, "\f", 1); break;
+		case 'n': buf_add(out, "\n", 1); break;
+		case 'r': buf_add(out, "\r", 1); break;
+		case 't': buf_add(out, "\t", 1); break;
+		case 'u':
+			if ((u = normalize_hex4(p + 1)) < 0)
+				return ("bad \\u escape");
+			p += 4;
+			if (u >= 0xd800 && u <= 0xdbff) {
+				if (p[1] != '\\' || p[2] != 'u' ||
+				    (lo = normalize_hex4(p + 3)) < 0xdc00 ||
+				    lo > 0xdfff)
+					return ("unpaired surrogate in \\u escape");
+				u = 0x10000 + ((u - 0xd800) << 10) +
+				    (lo - 0xdc00);
+				p += 6;
+			} else if (u >= 0xdc00 && u <= 0xdfff)
+				return ("unpaired surrogate in \\u escape");
+			normalize_utf8(out, (unsigned long)u);
+			break;
+		default:
+			return ("bad escape in quoted name");
+		}
+		p++;
+	}
+	*pp = p + 1;
+	return (NULL);
+}
+
+/* Return 1 if a byte may appear in a dot-form name of a pattern. */
+static int
+normalize_name_char(unsigned char c)
+{
+	return (isalnum(c) || c == '_' || c == '-' || c >= 0x80);
+}
+
+/*
+ * Parse the bracket expression at *pp ("[N]", "[*]", "[\"key\"]") into
+ * seg.  Returns NULL or what is wrong.
+ */
+static const char *
+normalize_bracket(const char **pp, struct ignore_seg *seg)
+{
+	const char	*p = *pp + 1, *why;
+	struct buf	 b;
+	unsigned long long idx;
+	char		*end;
+
+	buf_init(&b);
+	if (*p == '*') {
+		seg->type = IGNORE_ANY;
+		p++;
+	} else if (*p >= '0' && *p <= '9') {
+		errno = 0;
+		idx = strtoull(p, &end, 10);
+		if (errno != 0 || (size_t)idx != idx)
+			return ("array index out of range");
+		p = end;
+		seg->type = IGNORE_INDEX;
+		normalize_path_index(&b, (size_t)idx);
+	} else if (*p == '"' || *p == '\'') {
+		struct buf key;
+
+		buf_init(&key);
+		if ((why = normalize_quoted(&p, &key)) != NULL) {
+			buf_free(&key);
+			return (why);
+		}
+		seg->type = IGNORE_KEY;
+		normalize_path_key(&b, key.data ? key.data : "", key.len);
+		buf_free(&key);
+	} else if (*p == '\0')
+		return ("unterminated bracket");
+	else if (*p == '-')
+		return ("negative array index");
+	else
+		return ("unsupported bracket expression (only [N], [*] and "
+		    "[\"name\"])");
+	if (*p != ']') {
+		buf_free(&b);
+		return (*p == '\0' ? "unterminated bracket" :
+		    "expected ] in bracket expression");
+	}
+	*pp = p + 1;
+	if (seg->type != IGNORE_ANY) {
+		seg->len = b.len;
+		seg->text = buf_detach(&b);
+	}
+	buf_free(&b);
+	return (NULL);
+}
+
+/*
+ * Compile one pattern.  Returns 0, or -1 with *why (static text) and *at
+ * (offset in the pattern) saying what is wrong.
+ */
+static int
+normalize_compile(const char *pattern, struct ignore_pattern *pat,
+    const char **why, size_t *at)
+{
+	const char	*p = pattern, *start;
+	struct ignore_seg seg;
+	struct buf	 b;
+
+	memset(pat, 0, sizeof *pat);
+	*why = NULL;
+	if (*p != '$') {
+		*why = "must start with $";
+		goto fail;
+	}
+	p++;
+	while (*p != '\0') {
+		memset(&seg, 0, sizeof seg);
+		if (*p == '[') {
+			if ((*why = normalize_bracket(&p, &seg)) != NULL)
+				goto fail;
+		} else if (*p == '.') {
+			p++;
+			if (*p == '.') {
+				seg.descend = 1;
+				p++;
+			}
+			if (*p == '*') {
+				seg.type = IGNORE_ANY;
+				p++;
+			} else if (*p == '[' && seg.descend) {
+				if ((*why = normalize_bracket(&p, &seg)) != NULL)
+					goto fail;
+			} else {
+				for (start = p; normalize_name_char(*p); p++)
+					/* nothing */;
+				if (p == start) {
+					*why = *p == '\0' ?
+					    "empty member name at end" :
+					    "expected a member name, * or [";
+					goto fail;
+				}
+				buf_init(&b);
+				normalize_path_key(&b, start, (size_t)(p - start));
+				seg.type = IGNORE_KEY;
+				seg.len = b.len;
+				seg.text = buf_detach(&b);
+				buf_free(&b);
+			}
+		} else {
+			*why = "unexpected character (expected . or [)";
+			goto fail;
+		}
+		pat->segs = xreallocarray(pat->segs, pat->nsegs + 1,
+		    sizeof *pat->segs);
+		pat->segs[pat->nsegs++] = seg;
+	}
+	return (0);
+
+fail:
+	*at = (size_t)(p - pattern);
+	while (pat->nsegs > 0)
+		free(pat->segs[--pat->nsegs].text);
+	free(pat->segs);
+	pat->segs = NULL;
+	return (-1);
+}
+
+/* Free one compiled pattern. */
+static void
+normalize_pattern_free(struct ignore_pattern *pat)
+{
+	size_t	i;
+
+	for (i = 0; i < pat->nsegs; i++)
+		free(pat->segs[i].text);
+	free(pat->segs);
+}
+
+/* Check an --ignore pattern; returns 0, or -1 with an allocated cause. */
+int
+compare_ignore_valid(const char *pattern, char **cause)
+{
+	struct ignore_pattern	 pat;
+	const char		*why;
+	size_t			 at;
+
+	if (normalize_compile(pattern, &pat, &why, &at) != 0) {
+		if (cause != NULL)
+			xasprintf(cause, "invalid ignore pattern \"%s\": %s "
+			    "at offset %zu", pattern, why, at);
+		return (-1);
+	}
+	normalize_pattern_free(&pat);
+	return (0);
+}
+
+/* Add a list of patterns to a set; invalid ones are warned about. */
+static void
+normalize_add_patterns(struct ignore_set *set, char **v, size_t n)
+{
+	struct ignore_pattern	 pat;
+	const char		*why;
+	size_t			 i, at;
+
+	for (i = 0; i < n; i++) {
+		if (normalize_compile(v[i], &pat, &why, &at) != 0) {
+			log_warnx("ignore pattern \"%s\" skipped: %s at "
+			    "offset %zu", v[i], why, at);
+			continue;
+		}
+		set->v = xreallocarray(set->v, set->n + 1, sizeof *set->v);
+		set->v[set->n++] = pat;
+	}
+}
+
+/* Compile the ignore patterns of the options and a route rule (or NULL). */
+struct ignore_set *
+normalize_ignore_new(const struct compare_opts *opts,
+    const struct route_rule *rule)
+{
+	struct ignore_set	*set;
+
+	set = xcalloc(1, sizeof *set);
+	if (opts != NULL)
+		normalize_add_patterns(set, opts->ignore, opts->nignore);
+	if (rule != NULL)
+		normalize_add_patterns(set, rule->rr_ignore, rule->rr_nignore);
+	return (set);
+}
+
+/* Free an ignore set. */
+void
+normalize_ignore_free(struct ignore_set *set)
+{
+	size_t	i;
+
+	if (set == NULL)
+		return;
+	for (i = 0; i < set->n; i++)
+		normalize_pattern_free(&set->v[i]);
+	free(set->v);
+	free(set->spans);
+	free(set->reach);
+	free(set);
+}
+
+/* Copy a path with every array index folded to [*]; NULL gives NULL. */
+char *
+path_fold(const char *path)
+{
+	struct buf	 b;
+	const char	*p, *q;
+	char		*out;
+
+	if (path == NULL)
+		return (NULL);
+	buf_init(&b);
+	for (p = path; *p != '\0'; p = q) {
+		q = p + 1;
+		if (*p == '[' && p[1] == '"') {
+			for (q = p + 2; *q != '\0' && *q != '"'; q++) {
+				if (*q == '\\' && q[1] != '\0')
+					q++;
+			}
+			if (*q == '"')
+				q++;
+			buf_add(&b, p, (size_t)(q - p));
+			continue;
+		}
+		if (*p == '[' && p[1] >= '0' && p[1] <= '9') {
+			for (q = p + 1; *q >= '0' && *q <= '9'; q++)
+				/* nothing */;
+			if (*q == ']') {
+				buf_add(&b, "[*]", 3);
+				q++;
+				continue;
+			}
+		}
+		buf_add(&b, p, (size_t)(q - p));
+	}
+	out = buf_detach(&b);
+	buf_free(&b);
+	return (out);
+}

@@ -1,0 +1,470 @@
+/*
+ * paritytap: the one internal header.  Structs first, then prototypes
+ * grouped by the file that defines them.
+ */
+
+#ifndef PARITYTAP_H
+#define PARITYTAP_H
+
+#include <sys/types.h>
+#include <sys/time.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+struct event_base;
+struct sink;
+
+#define PARITYTAP_FORMAT	1		/* capture format version */
+#define DEFAULT_TRACE_HEADER	"X-Paritytap-Trace-Id"
+#define DEFAULT_MAX_BODY	(8 * 1024 * 1024)
+#define DEFAULT_CAPTURE_BODY	(1024 * 1024)
+#define DEFAULT_MAX_DIFFS	64
+#define TRACE_ID_MAX		128
+
+#ifndef __dead
+#define __dead __attribute__((__noreturn__))
+#endif
+#define printflike(a, b) __attribute__((__format__(__printf__, a, b)))
+
+/* Exit statuses, DESIGN §2. */
+#define EXIT_OK		0
+#define EXIT_DIVERGE	1
+#define EXIT_USAGE	2
+#define EXIT_RUNTIME	3
+
+/* A growable byte buffer. */
+struct buf {
+	char		*data;
+	size_t		 len;
+	size_t		 cap;
+};
+
+/* One header, name and value as on the wire (OWS trimmed). */
+struct header {
+	char		*name;
+	char		*value;
+};
+
+/* Headers in wire order, duplicates kept. */
+struct headers {
+	struct header	*h;
+	size_t		 n;
+	size_t		 cap;
+};
+
+/* A parsed HTTP/1.x request. */
+struct http_request {
+	char		*method;
+	char		*target;
+	int		 major;
+	int		 minor;
+	struct headers	 headers;
+	struct buf	 body;		/* dechunked body */
+};
+
+/* The sides of an exchange. */
+enum side {
+	SIDE_PRIMARY = 0,
+	SIDE_CANDIDATE,
+	SIDE_SECONDARY,
+	SIDE_MAX
+};
+
+/*
+ * One side's response.  A side that failed has status 0 (unless a status
+ * line was received before it failed) and error set to one of "timeout",
+ * "connect", "reset", "too_large", "bad_response".
+ */
+struct response_side {
+	int		 present;	/* this side exists in the exchange */
+	int		 status;
+	const char	*error;		/* static string or NULL */
+	char		*error_detail;	/* free text, may be NULL */
+	struct headers	 headers;
+	struct buf	 body;		/* bytes as received, dechunked, not decoded */
+	uint64_t	 body_bytes;	/* total body bytes (>= body.len) */
+	int		 truncated;	/* body holds only a prefix */
+	char		*body_sha256;	/* hex sha256 of the whole body, if known */
+	double		 ms;		/* request sent to response complete */
+};
+
+/* Verdicts, DESIGN §4.1; ordered most severe first among the comparisons. */
+enum verdict {
+	VERDICT_MATCH = 0,
+	VERDICT_VALUE,
+	VERDICT_HEADER,
+	VERDICT_BODY,
+	VERDICT_SHAPE,
+	VERDICT_STATUS,
+	VERDICT_BOTH_FAILED,
+	VERDICT_CANDIDATE_ERROR,
+	VERDICT_PRIMARY_ERROR,
+	VERDICT_SKIPPED,
+	VERDICT_RECORDED,
+	VERDICT_NONE		/* not compared yet */
+};
+
+/*
+ * One difference.  kind is one of: "status", "missing", "extra", "type",
+ * "value", "order", "header", "body", "invalid_json", "duplicate_key",
+ * "depth", "error".  path is a JSONPath (or a header name for "header"),
+ * may be NULL.  side is the side the difference is reported on (-1 when
+ * it concerns both).  primary/candidate are short renderings of the two
+ * values (type names for "type"), detail is free text; all may be NULL.
+ */
+struct diff {
+	char		*kind;
+	char		*path;
+	int		 side;
+	char		*primary;
+	char		*candidate;
+	char		*detail;
+};
+
+/* A list of diffs, capped at max (0 means DEFAULT_MAX_DIFFS). */
+struct diff_list {
+	struct diff	*v;
+	size_t		 n;
+	size_t		 cap;
+	size_t		 max;
+	int		 truncated;
+};
+
+/* An exchange: one request and what each side answered, DESIGN §1. */
+struct exchange {
+	char		 ex_id[TRACE_ID_MAX + 1];
+	struct timeval	 ex_ts;		/* request start, wall clock */
+	const char	*ex_source;	/* "proxy", "replay", ... */
+	char		*ex_route;	/* "POST /v1/validate" */
+	struct http_request ex_req;
+	int		 ex_req_truncated;
+	struct response_side ex_resp[SIDE_MAX];
+	enum verdict	 ex_verdict;
+	char		*ex_skip_reason;	/* for VERDICT_SKIPPED */
+	struct diff_list ex_diffs;
+};
+
+/* Per-route compare settings from the config file. */
+struct route_rule {
+	char		*rr_route;	/* "POST /v1/validate" (templated form) */
+	char	       **rr_ignore;	/* JSONPaths */
+	size_t		 rr_nignore;
+	char	       **rr_ignore_headers;
+	size_t		 rr_nignore_headers;
+};
+
+/* Comparison settings. */
+struct compare_opts {
+	char	       **ignore;		/* JSONPaths, --ignore */
+	size_t		 nignore;
+	char	       **ignore_headers;	/* --ignore-header */
+	size_t		 nignore_headers;
+	const char	*trace_header;		/* ignored in header comparison */
+	int		 strict_order;
+	int		 lenient_numbers;
+	size_t		 max_diffs;		/* 0: DEFAULT_MAX_DIFFS */
+	struct route_rule *routes;
+	size_t		 nroutes;
+};
+
+/* Capture writer settings. */
+struct capture_opts {
+	const char	*path;		/* a file, or a directory */
+	uint64_t	 rotate_size;	/* 0: never rotate */
+	size_t		 body_limit;	/* bytes of each body kept; 0: default */
+	int		 keep_secrets;
+	char	       **redact;	/* extra header names to redact */
+	size_t		 nredact;
+};
+
+/* A sub-command, tmux's cmd_entry. */
+struct cmd_entry {
+	const char	*name;
+	const char	*usage;		/* "[OPTIONS] ..." after the name */
+	const char	*summary;	/* one line */
+	int		(*exec)(int, char **);
+	void		(*help)(FILE *);	/* full --help text */
+};
+
+/* Limits for one HTTP message, DESIGN §7 rule 3. */
+#define HTTP_MAX_HEADER_BYTES	(64 * 1024)
+#define HTTP_MAX_HEADERS	100
+
+struct http_msg;
+
+/* What an incremental parser reports to its owner. */
+struct http_msg_cbs {
+	/* Headers complete.  Return -1 to stop (error set), 0 to go on,
+	 * 1 (responses) to say the message has no body (HEAD). */
+	int	(*on_head)(void *, struct http_msg *);
+	int	(*on_body)(void *, const char *, size_t);
+	int	(*on_complete)(void *, struct http_msg *);
+};
+
+/*
+ * One direction of one connection: a strict HTTP/1.x message parser on
+ * top of libhttp-parser, with the framing checks DESIGN §7 asks for.
+ */
+struct http_msg {
+	void			*hm_parser;	/* http_parser */
+	int			 hm_response;
+	const struct http_msg_cbs *hm_cbs;
+	void			*hm_arg;
+	struct headers		 hm_headers;
+	struct buf		 hm_url;
+	struct buf		 hm_reason;
+	struct buf		 hm_field;
+	struct buf		 hm_value;
+	int			 hm_in_value;
+	size_t			 hm_header_bytes;
+	int			 hm_head_done;
+	int			 hm_complete;
+	int			 hm_no_body;	/* response to HEAD */
+	int			 hm_chunked;
+	int			 hm_has_length;
+	uint64_t		 hm_length;
+	/* raw header-block scanner */
+	int			 hm_scan_done;
+	int			 hm_scan_line;
+	size_t			 hm_scan_col;
+	int			 hm_scan_colon;
+	unsigned char		 hm_scan_prev;
+	/* error */
+	char			*hm_error;
+	int			 hm_error_status;	/* 400, 413, 431 ... */
+};
+
+struct upstream;
+struct upreq;
+
+/* What a request to a backend reports to its owner. */
+struct upreq_cbs {
+	/* Response head (status and headers in the parser). */
+	void	(*on_head)(void *, struct http_msg *);
+	/* Body bytes, dechunked. */
+	void	(*on_body)(void *, const char *, size_t);
+	/* Done: error is NULL, or "connect", "timeout", "reset",
+	 * "bad_response"; detail says more.  The upreq is gone after. */
+	void	(*on_done)(void *, const char *, const char *);
+};
+
+/* Where completed exchanges go: compare, flag, events, capture. */
+struct sink_opts {
+	const struct compare_opts *compare;
+	struct capture	*capture;	/* may be NULL */
+	FILE		*events;	/* may be NULL */
+	int		 quiet;
+	int		 color;
+};
+
+/* Totals kept by a sink. */
+struct sink_stats {
+	uint64_t	 total;
+	uint64_t	 status_match;	/* compared, and both statuses equal */
+	uint64_t	 verdicts[VERDICT_NONE + 1];
+};
+
+/* What the proxy needs to know, filled from flags and the config. */
+struct proxy_opts {
+	const char	*listen;
+	const char	*primary;
+	const char	*candidate;
+	double		 sample;
+	char	       **mirror_methods;	/* NULL: all */
+	size_t		 nmirror_methods;
+	int		 primary_timeout;	/* ms */
+	int		 candidate_timeout;	/* ms */
+	uint64_t	 max_body;
+	unsigned	 max_inflight;
+	const char	*trace_header;
+	const char	*host;			/* Host sent to backends */
+	int		 grace;			/* ms */
+	const struct route_rule *routes;
+	size_t		 nroutes;
+};
+
+/* xmalloc.c */
+void		*xmalloc(size_t);
+void		*xcalloc(size_t, size_t);
+void		*xrealloc(void *, size_t);
+void		*xreallocarray(void *, size_t, size_t);
+char		*xstrdup(const char *);
+char		*xstrndup(const char *, size_t);
+int		 xasprintf(char **, const char *, ...) printflike(2, 3);
+int		 xvasprintf(char **, const char *, va_list);
+
+/* log.c */
+extern int	 log_verbose;		/* -v count */
+extern int	 log_quiet;		/* -q */
+void		 log_init(const char *);
+void		 log_warn(const char *, ...) printflike(1, 2);
+void		 log_warnx(const char *, ...) printflike(1, 2);
+void		 log_info(const char *, ...) printflike(1, 2);
+void		 log_debug(const char *, ...) printflike(1, 2);
+__dead void	 fatal(const char *, ...) printflike(1, 2);
+__dead void	 fatalx(const char *, ...) printflike(1, 2);
+
+/* util.c */
+void		 buf_init(struct buf *);
+void		 buf_add(struct buf *, const void *, size_t);
+void		 buf_addstr(struct buf *, const char *);
+void		 buf_printf(struct buf *, const char *, ...) printflike(2, 3);
+void		 buf_reset(struct buf *);
+void		 buf_free(struct buf *);
+char		*buf_detach(struct buf *);	/* NUL-terminated; buf emptied */
+void		 headers_add(struct headers *, const char *, size_t,
+		     const char *, size_t);
+const char	*headers_get(const struct headers *, const char *);
+size_t		 headers_count(const struct headers *, const char *);
+void		 headers_copy(struct headers *, const struct headers *);
+void		 headers_free(struct headers *);
+void		 http_request_free(struct http_request *);
+void		 response_side_free(struct response_side *);
+int		 parse_size(const char *, uint64_t *, char **);
+int		 parse_uint(const char *, uint64_t, uint64_t, uint64_t *,
+		     char **);
+int		 parse_rate(const char *, double *, char **);
+double		 mono_ms(void);			/* monotonic clock, ms */
+void		 format_rfc3339(const struct timeval *, char *, size_t);
+int		 use_color(const char *, int, char **);	/* --color */
+int		 strlist_add(char ***, size_t *, const char *);
+void		 strlist_free(char ***, size_t *);
+int		 is_hop_by_hop(const char *);
+
+/* http.c */
+void		 http_msg_init(struct http_msg *, int,
+		     const struct http_msg_cbs *, void *);
+void		 http_msg_reset(struct http_msg *);
+void		 http_msg_free(struct http_msg *);
+ssize_t		 http_msg_feed(struct http_msg *, const char *, size_t);
+int		 http_msg_eof(struct http_msg *);
+int		 http_msg_fail(struct http_msg *, int, const char *, ...)
+		     printflike(3, 4);
+int		 http_msg_keepalive(const struct http_msg *);
+const char	*http_msg_method(const struct http_msg *);
+int		 http_msg_status(const struct http_msg *);
+void		 http_msg_version(const struct http_msg *, int *, int *);
+int		 http_msg_body_expected(const struct http_msg *);
+const char	*http_reason(int);
+
+/* upstream.c */
+struct upstream	*upstream_new(struct event_base *, const char *, const char *,
+		     int, char **);
+void		 upstream_free(struct upstream *);
+const char	*upstream_authority(const struct upstream *);
+const char	*upstream_url(const struct upstream *);
+struct upreq	*upstream_send(struct upstream *, const char *, size_t, int,
+		     const struct upreq_cbs *, void *);
+void		 upstream_cancel(struct upreq *);
+void		 upstream_pause(struct upreq *);
+void		 upstream_resume(struct upreq *);
+unsigned	 upstream_inflight(const struct upstream *);
+unsigned	 upstream_connections(const struct upstream *);
+
+/* proxy.c */
+struct proxy;
+struct proxy	*proxy_new(struct event_base *, const struct proxy_opts *,
+		     struct sink *, int *, char **);
+const char	*proxy_address(const struct proxy *);
+void		 proxy_shutdown(struct proxy *);
+void		 proxy_free(struct proxy *);
+uint64_t	 proxy_mirror_dropped(const struct proxy *);
+
+/* cmd-proxy.c */
+extern const struct cmd_entry cmd_proxy_entry;
+
+/* sink.c */
+struct sink;
+struct sink	*sink_start(const struct sink_opts *);
+void		 sink_submit(struct sink *, struct exchange *);
+void		 sink_reopen(struct sink *);
+void		 sink_stop(struct sink *, struct sink_stats *);
+char		*sink_summary(const struct sink_stats *);
+
+/* trace.c */
+void		 trace_mint(char *, size_t);
+int		 trace_valid(const char *);
+int		 trace_from_traceparent(const char *, char *, size_t);
+void		 trace_choose(const struct headers *, const char *, char *,
+		     size_t);
+
+/* route.c */
+char		*route_template(const char *, const char *,
+		     const struct route_rule *, size_t);
+
+/* exchange.c */
+void		 exchange_init(struct exchange *, const char *);
+void		 exchange_free(struct exchange *);
+const char	*verdict_name(enum verdict);
+int		 verdict_from_name(const char *, enum verdict *);
+int		 verdict_is_divergence(enum verdict);
+const char	*side_name(enum side);
+char		*exchange_flag_line(const struct exchange *, int);
+
+/* compare.c */
+void		 diff_list_init(struct diff_list *, size_t);
+struct diff	*diff_list_add(struct diff_list *, const char *, const char *,
+		     int);
+void		 diff_list_sort(struct diff_list *);
+void		 diff_list_free(struct diff_list *);
+void		 compare_exchange(const struct compare_opts *,
+		     struct exchange *);
+enum verdict	 compare_bodies(const struct compare_opts *,
+		     const struct route_rule *, const struct response_side *,
+		     const struct response_side *, struct diff_list *);
+enum verdict	 compare_json_text(const struct compare_opts *,
+		     const struct route_rule *, const char *, size_t,
+		     const char *, size_t, struct diff_list *);
+enum verdict	 compare_headers(const struct compare_opts *,
+		     const struct route_rule *, const struct headers *,
+		     const struct headers *, struct diff_list *);
+int		 compare_ignore_valid(const char *, char **);
+int		 body_decode(const struct response_side *, struct buf *,
+		     size_t, char **);
+char		*compare_short(const char *, size_t);	/* ~80 bytes, cut */
+char		*path_fold(const char *);	/* $.a[3].b -> $.a[*].b */
+/* (compare.c's parts in shape.c and normalize.c, used by compare.c only) */
+struct ignore_set;
+json_t		*shape_parse(const char *, size_t, int, struct ignore_set *,
+		     struct diff_list *, int *);
+enum verdict	 shape_diff(const struct compare_opts *, struct ignore_set *,
+		     json_t *, int, json_t *, int, struct diff_list *);
+struct ignore_set *normalize_ignore_new(const struct compare_opts *,
+		     const struct route_rule *);
+int		 normalize_ignored(struct ignore_set *, const char *);
+void		 normalize_ignore_free(struct ignore_set *);
+void		 normalize_path_key(struct buf *, const char *, size_t);
+void		 normalize_path_index(struct buf *, size_t);
+
+/* capture.c */
+struct capture;
+struct capture_reader;
+struct capture	*capture_open(const struct capture_opts *, char **);
+int		 capture_write(struct capture *, const struct exchange *);
+int		 capture_flush(struct capture *);
+int		 capture_reopen(struct capture *, char **);
+void		 capture_close(struct capture *);
+uint64_t	 capture_bytes(struct capture *);
+uint64_t	 capture_errors(struct capture *);
+json_t		*exchange_to_json(const struct exchange *,
+		     const struct capture_opts *);
+char		*exchange_to_line(const struct exchange *,
+		     const struct capture_opts *);
+int		 exchange_from_json(json_t *, struct exchange *, char **);
+struct capture_reader *capture_reader_open(const char *, int, char **);
+int		 capture_reader_next(struct capture_reader *, struct exchange *,
+		     char **);
+void		 capture_reader_close(struct capture_reader *);
+
+/* config.c */
+typedef int (*config_cb)(void *, const char *, const char *, const char *,
+    char **);
+int		 config_load(const char *, config_cb, void *, char **);
+int		 config_route_section(const char *, char **);
+
+#endif /* PARITYTAP_H */

@@ -1,0 +1,1009 @@
+/*
+ * The shadow proxy: client sessions.  Each request is read whole, turned
+ * into one canonical serialization, and sent to the primary and (unless
+ * sampled out, filtered, or over the in-flight cap) the candidate.  The
+ * primary's response is relayed to the client as it arrives; the
+ * candidate's is only read.  When both sides are done the exchange goes to
+ * the sink thread, which compares and records it.
+ *
+ * A client session and the exchange it started are two halves that point
+ * at each other: the client can go away (its exchange still completes and
+ * is recorded) and the exchange outlives the relay.  All client teardown
+ * goes through client_close(cl, reason).
+ */
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+
+#include <openssl/evp.h>
+
+#include "paritytap.h"
+
+#define CLIENT_IDLE_SECONDS	60	/* keep-alive idle, and body reads */
+#define CLIENT_HEADER_SECONDS	10	/* whole header block (slowloris) */
+#define CLIENT_OUT_HIGH		(4 * 1024 * 1024)
+#define CLIENT_OUT_LOW		(256 * 1024)
+#define CLIENT_IN_HIGH		(256 * 1024)
+
+struct client;
+
+/* An exchange in flight. */
+struct pending {
+	struct proxy		*pe_px;
+	struct exchange		*pe_ex;
+	struct client		*pe_client;	/* NULL once the client left */
+	struct upreq		*pe_req[2];	/* primary, candidate */
+	int			 pe_done[2];
+	double			 pe_start;
+	struct buf		 pe_canon;	/* the canonical request */
+	int			 pe_head;	/* HEAD request */
+	int			 pe_head_sent;	/* response head relayed */
+	int			 pe_chunked;	/* re-chunking to the client */
+	int			 pe_paused;
+	EVP_MD_CTX		*pe_sha[2];	/* bodies over the tee limit */
+	TAILQ_ENTRY(pending)	 pe_entry;
+};
+TAILQ_HEAD(pending_list, pending);
+
+enum client_state {
+	CLIENT_IDLE,		/* between requests */
+	CLIENT_READING,		/* a request is arriving */
+	CLIENT_WAITING,		/* relaying the primary's response */
+	CLIENT_CLOSING		/* flushing a last response, then close */
+};
+
+/* One client connection. */
+struct client {
+	struct proxy		*cl_px;
+	struct bufferevent	*cl_bev;
+	char			 cl_ip[INET6_ADDRSTRLEN];
+	char			 cl_name[INET6_ADDRSTRLEN + 8];
+	struct http_msg		 cl_parser;
+	struct buf		 cl_body;
+	enum client_state	 cl_state;
+	struct pending		*cl_pending;
+	struct event		*cl_timer;
+	int			 cl_close;	/* close after this response */
+	int			 cl_major;
+	int			 cl_minor;
+	TAILQ_ENTRY(client)	 cl_entry;
+};
+TAILQ_HEAD(client_list, client);
+
+struct proxy {
+	struct event_base	*px_base;
+	const struct proxy_opts	*px_opts;
+	struct sink		*px_sink;
+	struct evconnlistener	*px_listener;
+	char			 px_address[INET6_ADDRSTRLEN + 8];
+	struct upstream		*px_up[2];
+	struct client_list	 px_clients;
+	struct pending_list	 px_pending;
+	int			 px_stopping;
+	struct event		*px_grace;
+	uint64_t		 px_dropped;
+};
+
+static void	client_read(struct client *);
+static void	client_close(struct client *, const char *);
+static void	pending_finish_side(struct pending *, int, const char *,
+		    const char *);
+
+/* (Re)arm a client's timer. */
+static void
+client_arm(struct client *cl, int seconds)
+{
+	struct timeval	 tv = { seconds, 0 };
+
+	evtimer_add(cl->cl_timer, &tv);
+}
+
+/* Tear a client down: the one close path.  Its exchange lives on. */
+static void
+client_close(struct client *cl, const char *reason)
+{
+	struct proxy	*px = cl->cl_px;
+
+	log_debug("client %s: close: %s", cl->cl_name, reason);
+	if (cl->cl_pending != NULL)
+		cl->cl_pending->pe_client = NULL;
+	TAILQ_REMOVE(&px->px_clients, cl, cl_entry);
+	event_free(cl->cl_timer);
+	bufferevent_free(cl->cl_bev);
+	http_msg_free(&cl->cl_parser);
+	buf_free(&cl->cl_body);
+	free(cl);
+	if (px->px_stopping && TAILQ_EMPTY(&px->px_clients) &&
+	    TAILQ_EMPTY(&px->px_pending))
+		event_base_loopbreak(px->px_base);
+}
+
+/* Close once everything queued for the client has been written. */
+static void
+client_close_after_write(struct client *cl)
+{
+	cl->cl_state = CLIENT_CLOSING;
+	bufferevent_disable(cl->cl_bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(cl->cl_bev)) == 0)
+		client_close(cl, "response complete, connection: close");
+}
+
+/* Send a short JSON error response of the proxy's own. */
+static void
+client_error_response(struct client *cl, int status, const char *msg,
+    const char *trace_id, int close_after)
+{
+	struct proxy	*px = cl->cl_px;
+	json_t		*o;
+	char		*body;
+	struct buf	 b;
+
+	o = json_object();
+	json_object_set_new(o, "error", json_string(msg));
+	if (trace_id != NULL)
+		json_object_set_new(o, "trace_id", json_string(trace_id));
+	body = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+
+	buf_init(&b);
+	buf_printf(&b, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+	    "Content-Length: %zu\r\n", status, http_reason(status),
+	    strlen(body) + 1);
+	if (trace_id != NULL)
+		buf_printf(&b, "%s: %s\r\n", px->px_opts->trace_header,
+		    trace_id);
+	if (close_after)
+		buf_addstr(&b, "Connection: close\r\n");
+	buf_printf(&b, "\r\n%s\n", body);
+	bufferevent_write(cl->cl_bev, b.data, b.len);
+	buf_free(&b);
+	free(body);
+}
+
+/* Is this method mirrored under --mirror-methods? */
+static int
+proxy_method_mirrored(const struct proxy_opts *o, const char *method)
+{
+	size_t	 i;
+
+	if (o->mirror_methods == NULL)
+		return (1);
+	for (i = 0; i < o->nmirror_methods; i++) {
+		if (strcasecmp(o->mirror_methods[i], method) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/* Is name one of the tokens of a Connection header value? */
+static int
+proxy_connection_lists(const struct headers *hs, const char *name)
+{
+	size_t		 i, n, len = strlen(name);
+	const char	*v;
+
+	for (i = 0; i < hs->n; i++) {
+		if (strcasecmp(hs->h[i].name, "Connection") != 0)
+			continue;
+		for (v = hs->h[i].value; *v != '\0'; v += n) {
+			v += strspn(v, " \t,");
+			n = strcspn(v, " \t,");
+			if (n == len && strncasecmp(v, name, n) == 0)
+				return (1);
+		}
+	}
+	return (0);
+}
+
+/* Must this header not be passed on to the next hop? */
+static int
+proxy_strip_header(const struct headers *hs, const char *name)
+{
+	return (is_hop_by_hop(name) || proxy_connection_lists(hs, name));
+}
+
+/*
+ * Serialize the canonical request both backends get: hop-by-hop headers
+ * removed, framing rebuilt from the body actually read, X-Forwarded-For
+ * appended, the trace id set, Host kept unless --host.
+ */
+static void
+proxy_canonical(struct proxy *px, struct client *cl, struct exchange *ex,
+    struct buf *out)
+{
+	const struct proxy_opts	*o = px->px_opts;
+	const struct http_request *req = &ex->ex_req;
+	const struct headers	*hs = &req->headers;
+	const char		*xff = NULL, *name;
+	int			 have_host = 0;
+	size_t			 i;
+
+	buf_printf(out, "%s %s HTTP/1.1\r\n", req->method, req->target);
+	for (i = 0; i < hs->n; i++) {
+		name = hs->h[i].name;
+		if (proxy_strip_header(hs, name) ||
+		    strcasecmp(name, "Content-Length") == 0 ||
+		    strcasecmp(name, "Expect") == 0 ||
+		    strcasecmp(name, o->trace_header) == 0)
+			continue;
+		if (strcasecmp(name, "X-Forwarded-For") == 0) {
+			xff = hs->h[i].value;
+			continue;
+		}
+		if (strcasecmp(name, "Host") == 0) {
+			if (have_host++)
+				continue;
+			if (o->host != NULL) {
+				buf_printf(out, "Host: %s\r\n", o->host);
+				continue;
+			}
+		}
+		buf_printf(out, "%s: %s\r\n", name, hs->h[i].value);
+	}
+	if (!have_host) {
+		buf_printf(out, "Host: %s\r\n", o->host != NULL ? o->host :
+		    upstream_authority(px->px_up[SIDE_PRIMARY]));
+	}
+	if (xff != NULL)
+		buf_printf(out, "X-Forwarded-For: %s, %s\r\n", xff, cl->cl_ip);
+	else
+		buf_printf(out, "X-Forwarded-For: %s\r\n", cl->cl_ip);
+	buf_printf(out, "%s: %s\r\n", o->trace_header, ex->ex_id);
+	if (req->body.len != 0 || strcmp(req->method, "POST") == 0 ||
+	    strcmp(req->method, "PUT") == 0 ||
+	    strcmp(req->method, "PATCH") == 0)
+		buf_printf(out, "Content-Length: %zu\r\n", req->body.len);
+	buf_addstr(out, "\r\n");
+	if (req->body.len != 0)
+		buf_add(out, req->body.data, req->body.len);
+}
+
+/* Hand a finished exchange to the sink and forget it. */
+static void
+pending_complete(struct pending *pe)
+{
+	struct proxy	*px = pe->pe_px;
+	int		 i;
+
+	for (i = 0; i < 2; i++) {
+		struct response_side	*rs = &pe->pe_ex->ex_resp[i];
+		unsigned char		 md[EVP_MAX_MD_SIZE];
+		unsigned int		 mdlen, j;
+
+		if (pe->pe_sha[i] == NULL)
+			continue;
+		EVP_DigestFinal_ex(pe->pe_sha[i], md, &mdlen);
+		EVP_MD_CTX_free(pe->pe_sha[i]);
+		rs->body_sha256 = xmalloc(mdlen * 2 + 1);
+		for (j = 0; j < mdlen; j++)
+			snprintf(rs->body_sha256 + j * 2, 3, "%02x", md[j]);
+	}
+	if (pe->pe_client != NULL)
+		pe->pe_client->cl_pending = NULL;
+	TAILQ_REMOVE(&px->px_pending, pe, pe_entry);
+	sink_submit(px->px_sink, pe->pe_ex);
+	buf_free(&pe->pe_canon);
+	free(pe);
+	if (px->px_stopping && TAILQ_EMPTY(&px->px_clients) &&
+	    TAILQ_EMPTY(&px->px_pending))
+		event_base_loopbreak(px->px_base);
+}
+
+/* Keep a copy of response body bytes for comparison, up to --max-body. */
+static void
+pending_tee(struct pending *pe, int side, const char *data, size_t len)
+{
+	struct response_side	*rs = &pe->pe_ex->ex_resp[side];
+	uint64_t		 limit = pe->pe_px->px_opts->max_body;
+
+	rs->body_bytes += len;
+	if (pe->pe_sha[side] == NULL && rs->body.len + len <= limit) {
+		buf_add(&rs->body, data, len);
+		return;
+	}
+	/*
+	 * Over the limit: keep the prefix, and hash the whole body so two
+	 * large bodies can still be told equal or not.
+	 */
+	if (pe->pe_sha[side] == NULL) {
+		pe->pe_sha[side] = EVP_MD_CTX_new();
+		EVP_DigestInit_ex(pe->pe_sha[side], EVP_sha256(), NULL);
+		EVP_DigestUpdate(pe->pe_sha[side], rs->body.data, rs->body.len);
+		rs->truncated = 1;
+	}
+	EVP_DigestUpdate(pe->pe_sha[side], data, len);
+}
+
+/* The primary's response head: record it and relay it to the client. */
+static void
+pending_primary_head(void *arg, struct http_msg *hm)
+{
+	struct pending		*pe = arg;
+	struct response_side	*rs = &pe->pe_ex->ex_resp[SIDE_PRIMARY];
+	struct client		*cl = pe->pe_client;
+	const struct headers	*hs = &hm->hm_headers;
+	int			 status = http_msg_status(hm), no_body;
+	struct buf		 b;
+	size_t			 i;
+
+	rs->status = status;
+	headers_copy(&rs->headers, hs);
+	if (cl == NULL)
+		return;
+
+	no_body = pe->pe_head || status == 204 || status == 304;
+	buf_init(&b);
+	buf_printf(&b, "HTTP/1.1 %d %s\r\n", status, hm->hm_reason.len != 0 ?
+	    hm->hm_reason.data : http_reason(status));
+	for (i = 0; i < hs->n; i++) {
+		const char	*name = hs->h[i].name;
+
+		if (proxy_strip_header(hs, name) ||
+		    strcasecmp(name, pe->pe_px->px_opts->trace_header) == 0)
+			continue;
+		if (strcasecmp(name, "Content-Length") == 0 && !no_body &&
+		    !hm->hm_has_length)
+			continue;
+		buf_printf(&b, "%s: %s\r\n", name, hs->h[i].value);
+	}
+	if (!no_body && !hm->hm_has_length) {
+		/* Chunked or delimited by close on the primary's side. */
+		if (cl->cl_major == 1 && cl->cl_minor >= 1) {
+			buf_addstr(&b, "Transfer-Encoding: chunked\r\n");
+			pe->pe_chunked = 1;
+		} else
+			cl->cl_close = 1;
+	}
+	buf_printf(&b, "%s: %s\r\n", pe->pe_px->px_opts->trace_header,
+	    pe->pe_ex->ex_id);
+	if (cl->cl_close)
+		buf_addstr(&b, "Connection: close\r\n");
+	else if (cl->cl_major == 1 && cl->cl_minor == 0)
+		buf_addstr(&b, "Connection: keep-alive\r\n");
+	buf_addstr(&b, "\r\n");
+	bufferevent_write(cl->cl_bev, b.data, b.len);
+	buf_free(&b);
+	pe->pe_head_sent = 1;
+}
+
+/* Primary body bytes: tee for comparison, relay to the client. */
+static void
+pending_primary_body(void *arg, const char *data, size_t len)
+{
+	struct pending	*pe = arg;
+	struct client	*cl = pe->pe_client;
+	struct evbuffer	*out;
+	char		 line[32];
+
+	pending_tee(pe, SIDE_PRIMARY, data, len);
+	if (cl == NULL || !pe->pe_head_sent)
+		return;
+	out = bufferevent_get_output(cl->cl_bev);
+	if (pe->pe_chunked) {
+		snprintf(line, sizeof line, "%zx\r\n", len);
+		evbuffer_add(out, line, strlen(line));
+		evbuffer_add(out, data, len);
+		evbuffer_add(out, "\r\n", 2);
+	} else
+		evbuffer_add(out, data, len);
+	/*
+	 * The client is slower than the primary: stop reading the primary
+	 * until the client has drained its output (le-proxy's watermarks).
+	 */
+	if (evbuffer_get_length(out) > CLIENT_OUT_HIGH && !pe->pe_paused &&
+	    pe->pe_req[SIDE_PRIMARY] != NULL) {
+		upstream_pause(pe->pe_req[SIDE_PRIMARY]);
+		pe->pe_paused = 1;
+	}
+}
+
+/* The primary is done: finish the client's response, then the exchange. */
+static void
+pending_primary_done(void *arg, const char *error, const char *detail)
+{
+	struct pending	*pe = arg;
+	struct client	*cl = pe->pe_client;
+	char		*msg;
+
+	pe->pe_req[SIDE_PRIMARY] = NULL;
+	if (cl != NULL) {
+		if (error != NULL && !pe->pe_head_sent) {
+			if (strcmp(error, "timeout") == 0) {
+				xasprintf(&msg, "primary timeout after %d ms",
+				    pe->pe_px->px_opts->primary_timeout);
+				client_error_response(cl, 504, msg,
+				    pe->pe_ex->ex_id, cl->cl_close);
+			} else {
+				xasprintf(&msg, "primary %s: %s", error,
+				    detail != NULL ? detail : error);
+				client_error_response(cl, 502, msg,
+				    pe->pe_ex->ex_id, cl->cl_close);
+			}
+			free(msg);
+		} else if (error != NULL) {
+			/* Too late for an error status: cut the client off. */
+			cl->cl_close = 1;
+		} else if (pe->pe_chunked)
+			bufferevent_write(cl->cl_bev, "0\r\n\r\n", 5);
+		cl->cl_pending = NULL;
+		pe->pe_client = NULL;
+		if (error != NULL && pe->pe_head_sent)
+			client_close(cl, "primary failed mid-response");
+		else if (cl->cl_close)
+			client_close_after_write(cl);
+		else {
+			cl->cl_state = CLIENT_IDLE;
+			client_arm(cl, CLIENT_IDLE_SECONDS);
+			bufferevent_enable(cl->cl_bev, EV_READ);
+			client_read(cl);
+		}
+	}
+	pending_finish_side(pe, SIDE_PRIMARY, error, detail);
+}
+
+/* The candidate's response head: record it. */
+static void
+pending_candidate_head(void *arg, struct http_msg *hm)
+{
+	struct pending		*pe = arg;
+	struct response_side	*rs = &pe->pe_ex->ex_resp[SIDE_CANDIDATE];
+
+	rs->status = http_msg_status(hm);
+	headers_copy(&rs->headers, &hm->hm_headers);
+}
+
+/* Candidate body bytes: tee only. */
+static void
+pending_candidate_body(void *arg, const char *data, size_t len)
+{
+	pending_tee(arg, SIDE_CANDIDATE, data, len);
+}
+
+/* The candidate is done. */
+static void
+pending_candidate_done(void *arg, const char *error, const char *detail)
+{
+	struct pending	*pe = arg;
+
+	pe->pe_req[SIDE_CANDIDATE] = NULL;
+	pending_finish_side(pe, SIDE_CANDIDATE, error, detail);
+}
+
+/* Record how a side ended; complete the exchange when both have. */
+static void
+pending_finish_side(struct pending *pe, int side, const char *error,
+    const char *detail)
+{
+	struct response_side	*rs = &pe->pe_ex->ex_resp[side];
+	static const char	*errors[] = {
+		"timeout", "connect", "reset", "too_large", "bad_response"
+	};
+	size_t			 i;
+
+	rs->ms = mono_ms() - pe->pe_start;
+	if (error != NULL) {
+		/* Keep the static name: captures point at these strings. */
+		for (i = 0; i < sizeof errors / sizeof errors[0]; i++) {
+			if (strcmp(error, errors[i]) == 0)
+				rs->error = errors[i];
+		}
+		if (rs->error == NULL)
+			rs->error = "reset";
+		if (detail != NULL)
+			rs->error_detail = xstrdup(detail);
+	}
+	pe->pe_done[side] = 1;
+	if (pe->pe_done[SIDE_PRIMARY] && pe->pe_done[SIDE_CANDIDATE])
+		pending_complete(pe);
+}
+
+static const struct upreq_cbs pending_primary_cbs = {
+	pending_primary_head, pending_primary_body, pending_primary_done
+};
+static const struct upreq_cbs pending_candidate_cbs = {
+	pending_candidate_head, pending_candidate_body, pending_candidate_done
+};
+
+/* Why the candidate does not get this request, or NULL to mirror it. */
+static const char *
+proxy_skip_reason(struct proxy *px, const struct http_request *req)
+{
+	const struct proxy_opts	*o = px->px_opts;
+
+	if (!proxy_method_mirrored(o, req->method))
+		return ("method");
+	if (o->sample < 1.0 &&
+	    (o->sample <= 0 || (double)arc4random() / 4294967296.0 >=
+	    o->sample))
+		return ("sample");
+	if (upstream_inflight(px->px_up[SIDE_CANDIDATE]) >= o->max_inflight) {
+		px->px_dropped++;
+		return ("inflight");
+	}
+	return (NULL);
+}
+
+/* Build an exchange from the request the client's parser holds. */
+static struct exchange *
+client_exchange(struct client *cl)
+{
+	struct proxy		*px = cl->cl_px;
+	struct exchange		*ex;
+	struct http_request	*req;
+
+	ex = xcalloc(1, sizeof *ex);
+	exchange_init(ex, "proxy");
+	gettimeofday(&ex->ex_ts, NULL);
+	req = &ex->ex_req;
+	req->method = xstrdup(http_msg_method(&cl->cl_parser));
+	req->target = buf_detach(&cl->cl_parser.hm_url);
+	req->major = cl->cl_major;
+	req->minor = cl->cl_minor;
+	req->headers = cl->cl_parser.hm_headers;
+	memset(&cl->cl_parser.hm_headers, 0, sizeof cl->cl_parser.hm_headers);
+	req->body = cl->cl_body;
+	buf_init(&cl->cl_body);
+	trace_choose(&req->headers, px->px_opts->trace_header, ex->ex_id,
+	    sizeof ex->ex_id);
+	ex->ex_route = route_template(req->method, req->target,
+	    px->px_opts->routes, px->px_opts->nroutes);
+	return (ex);
+}
+
+/* A complete request: start the exchange. */
+static void
+client_dispatch(struct client *cl)
+{
+	struct proxy		*px = cl->cl_px;
+	struct pending		*pe;
+	struct exchange		*ex;
+	const char		*skip;
+
+	if (!http_msg_keepalive(&cl->cl_parser) || px->px_stopping)
+		cl->cl_close = 1;
+	ex = client_exchange(cl);
+	http_msg_reset(&cl->cl_parser);
+
+	pe = xcalloc(1, sizeof *pe);
+	pe->pe_px = px;
+	pe->pe_ex = ex;
+	pe->pe_client = cl;
+	pe->pe_start = mono_ms();
+	pe->pe_head = strcmp(ex->ex_req.method, "HEAD") == 0;
+	buf_init(&pe->pe_canon);
+	proxy_canonical(px, cl, ex, &pe->pe_canon);
+	TAILQ_INSERT_TAIL(&px->px_pending, pe, pe_entry);
+	cl->cl_pending = pe;
+	cl->cl_state = CLIENT_WAITING;
+	evtimer_del(cl->cl_timer);
+
+	/* The primary first: its path never waits on the candidate's. */
+	ex->ex_resp[SIDE_PRIMARY].present = 1;
+	pe->pe_req[SIDE_PRIMARY] = upstream_send(px->px_up[SIDE_PRIMARY],
+	    pe->pe_canon.data, pe->pe_canon.len, pe->pe_head,
+	    &pending_primary_cbs, pe);
+	if ((skip = proxy_skip_reason(px, &ex->ex_req)) != NULL) {
+		ex->ex_verdict = VERDICT_SKIPPED;
+		ex->ex_skip_reason = xstrdup(skip);
+		pe->pe_done[SIDE_CANDIDATE] = 1;
+		return;
+	}
+	ex->ex_resp[SIDE_CANDIDATE].present = 1;
+	pe->pe_req[SIDE_CANDIDATE] = upstream_send(px->px_up[SIDE_CANDIDATE],
+	    pe->pe_canon.data, pe->pe_canon.len, pe->pe_head,
+	    &pending_candidate_cbs, pe);
+}
+
+/* A request body over --max-body: answer 413 and record it as skipped. */
+static void
+client_too_large(struct client *cl)
+{
+	struct proxy	*px = cl->cl_px;
+	struct exchange	*ex;
+	char		*msg;
+
+	ex = client_exchange(cl);
+	ex->ex_req_truncated = 1;
+	ex->ex_verdict = VERDICT_SKIPPED;
+	ex->ex_skip_reason = xstrdup("body_too_large");
+	xasprintf(&msg, "request body over %llu bytes",
+	    (unsigned long long)px->px_opts->max_body);
+	client_error_response(cl, 413, msg, ex->ex_id, 1);
+	free(msg);
+	sink_submit(px->px_sink, ex);
+	client_close_after_write(cl);
+}
+
+/* Request head parsed: limits, 100-continue. */
+static int
+client_on_head(void *arg, struct http_msg *hm)
+{
+	struct client	*cl = arg;
+	const char	*expect;
+
+	http_msg_version(hm, &cl->cl_major, &cl->cl_minor);
+	if (strcmp(http_msg_method(hm), "CONNECT") == 0)
+		return (http_msg_fail(hm, 405, "CONNECT is not supported"));
+	if (hm->hm_has_length && hm->hm_length > cl->cl_px->px_opts->max_body)
+		return (http_msg_fail(hm, 413, "request body too large"));
+	expect = headers_get(&hm->hm_headers, "Expect");
+	if (expect != NULL && strcasecmp(expect, "100-continue") == 0 &&
+	    cl->cl_minor >= 1 && http_msg_body_expected(hm)) {
+		bufferevent_write(cl->cl_bev, "HTTP/1.1 100 Continue\r\n\r\n",
+		    25);
+	}
+	client_arm(cl, CLIENT_IDLE_SECONDS);
+	return (0);
+}
+
+/* Request body bytes. */
+static int
+client_on_body(void *arg, const char *data, size_t len)
+{
+	struct client	*cl = arg;
+
+	if (cl->cl_body.len + len > cl->cl_px->px_opts->max_body)
+		return (http_msg_fail(&cl->cl_parser, 413,
+		    "request body too large"));
+	buf_add(&cl->cl_body, data, len);
+	return (0);
+}
+
+static const struct http_msg_cbs client_msg_cbs = {
+	.on_head = client_on_head,
+	.on_body = client_on_body,
+	.on_complete = NULL,
+};
+
+/* The request could not be parsed or broke a rule: answer and close. */
+static void
+client_bad_request(struct client *cl)
+{
+	struct http_msg	*hm = &cl->cl_parser;
+	char		*msg;
+
+	if (hm->hm_error_status == 413) {
+		client_too_large(cl);
+		return;
+	}
+	log_info("client %s: bad request: %s", cl->cl_name, hm->hm_error);
+	xasprintf(&msg, "bad request: %s", hm->hm_error);
+	client_error_response(cl, hm->hm_error_status != 0 ?
+	    hm->hm_error_status : 400, msg, NULL, 1);
+	free(msg);
+	client_close_after_write(cl);
+}
+
+/* Parse what the client sent, up to one complete request. */
+static void
+client_read(struct client *cl)
+{
+	struct evbuffer		*in = bufferevent_get_input(cl->cl_bev);
+	struct evbuffer_iovec	 v[8];
+	ssize_t			 n;
+	int			 i, nv;
+
+	while (cl->cl_state == CLIENT_IDLE || cl->cl_state == CLIENT_READING) {
+		if (evbuffer_get_length(in) == 0)
+			return;
+		if (cl->cl_state == CLIENT_IDLE) {
+			cl->cl_state = CLIENT_READING;
+			client_arm(cl, CLIENT_HEADER_SECONDS);
+		}
+		nv = evbuffer_peek(in, -1, NULL, v, 8);
+		if (nv > 8)
+			nv = 8;
+		for (i = 0; i < nv; i++) {
+			n = http_msg_feed(&cl->cl_parser, v[i].iov_base,
+			    v[i].iov_len);
+			if (n < 0) {
+				client_bad_request(cl);
+				return;
+			}
+			evbuffer_drain(in, (size_t)n);
+			if (cl->cl_parser.hm_complete)
+				break;
+		}
+		if (cl->cl_parser.hm_complete) {
+			client_dispatch(cl);
+			return;
+		}
+	}
+}
+
+/* Bytes from the client. */
+static void
+client_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct client	*cl = arg;
+
+	if (cl->cl_state == CLIENT_CLOSING) {
+		evbuffer_drain(bufferevent_get_input(bev),
+		    evbuffer_get_length(bufferevent_get_input(bev)));
+		return;
+	}
+	client_read(cl);
+}
+
+/* The client's output drained below the low watermark. */
+static void
+client_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct client	*cl = arg;
+	struct pending	*pe = cl->cl_pending;
+
+	if (cl->cl_state == CLIENT_CLOSING &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		client_close(cl, "response complete, connection: close");
+		return;
+	}
+	if (pe != NULL && pe->pe_paused && pe->pe_req[SIDE_PRIMARY] != NULL) {
+		pe->pe_paused = 0;
+		upstream_resume(pe->pe_req[SIDE_PRIMARY]);
+	}
+}
+
+/* The client closed or failed. */
+static void
+client_event_cb(struct bufferevent *bev, short events, void *arg)
+{
+	struct client	*cl = arg;
+
+	if (events & BEV_EVENT_EOF)
+		client_close(cl, "client closed the connection");
+	else if (events & BEV_EVENT_ERROR)
+		client_close(cl, evutil_socket_error_to_string(
+		    EVUTIL_SOCKET_ERROR()));
+}
+
+/* Idle keep-alive, header deadline or body deadline passed. */
+static void
+client_timer_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct client	*cl = arg;
+
+	switch (cl->cl_state) {
+	case CLIENT_IDLE:
+		client_close(cl, "idle keep-alive timeout");
+		break;
+	case CLIENT_READING:
+		log_info("client %s: request not complete in time",
+		    cl->cl_name);
+		client_error_response(cl, 408, "request not complete in time",
+		    NULL, 1);
+		client_close_after_write(cl);
+		break;
+	default:
+		break;
+	}
+}
+
+/* A new client connection. */
+static void
+proxy_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct proxy	*px = arg;
+	struct client	*cl;
+	int		 one = 1, port = 0;
+
+	cl = xcalloc(1, sizeof *cl);
+	cl->cl_px = px;
+	if (sa->sa_family == AF_INET) {
+		struct sockaddr_in	*sin = (struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &sin->sin_addr, cl->cl_ip, sizeof cl->cl_ip);
+		port = ntohs(sin->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, cl->cl_ip,
+		    sizeof cl->cl_ip);
+		port = ntohs(sin6->sin6_port);
+	} else
+		snprintf(cl->cl_ip, sizeof cl->cl_ip, "unknown");
+	snprintf(cl->cl_name, sizeof cl->cl_name, "%s:%d", cl->cl_ip, port);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+	cl->cl_bev = bufferevent_socket_new(px->px_base, fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (cl->cl_bev == NULL)
+		fatalx("bufferevent_socket_new");
+	http_msg_init(&cl->cl_parser, 0, &client_msg_cbs, cl);
+	buf_init(&cl->cl_body);
+	cl->cl_timer = evtimer_new(px->px_base, client_timer_cb, cl);
+	cl->cl_state = CLIENT_IDLE;
+	cl->cl_major = cl->cl_minor = 1;
+	TAILQ_INSERT_TAIL(&px->px_clients, cl, cl_entry);
+	bufferevent_setcb(cl->cl_bev, client_read_cb, client_write_cb,
+	    client_event_cb, cl);
+	bufferevent_setwatermark(cl->cl_bev, EV_READ, 0, CLIENT_IN_HIGH);
+	bufferevent_setwatermark(cl->cl_bev, EV_WRITE, CLIENT_OUT_LOW, 0);
+	bufferevent_enable(cl->cl_bev, EV_READ | EV_WRITE);
+	client_arm(cl, CLIENT_IDLE_SECONDS);
+	log_debug("client %s: connected", cl->cl_name);
+}
+
+/* accept(2) failed: usually out of descriptors; keep going. */
+static void
+proxy_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	log_warn("accept");
+}
+
+/* Bind the listener and set up both backends; NULL with exit status and cause. */
+struct proxy *
+proxy_new(struct event_base *base, const struct proxy_opts *o,
+    struct sink *sink, int *status, char **cause)
+{
+	struct proxy		*px;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	int			 sslen_i = sizeof ss;
+	char			 host[INET6_ADDRSTRLEN];
+	int			 port;
+
+	memset(&ss, 0, sizeof ss);
+	if (evutil_parse_sockaddr_port(o->listen, (struct sockaddr *)&ss,
+	    &sslen_i) != 0) {
+		xasprintf(cause, "--listen %s: not an ADDRESS:PORT", o->listen);
+		*status = EXIT_USAGE;
+		return (NULL);
+	}
+	px = xcalloc(1, sizeof *px);
+	px->px_base = base;
+	px->px_opts = o;
+	px->px_sink = sink;
+	TAILQ_INIT(&px->px_clients);
+	TAILQ_INIT(&px->px_pending);
+	*status = EXIT_USAGE;
+	px->px_up[SIDE_PRIMARY] = upstream_new(base, "primary", o->primary,
+	    o->primary_timeout, cause);
+	if (px->px_up[SIDE_PRIMARY] == NULL)
+		goto fail;
+	px->px_up[SIDE_CANDIDATE] = upstream_new(base, "candidate",
+	    o->candidate, o->candidate_timeout, cause);
+	if (px->px_up[SIDE_CANDIDATE] == NULL)
+		goto fail;
+
+	px->px_listener = evconnlistener_new_bind(base, proxy_accept_cb, px,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    1024, (struct sockaddr *)&ss, sslen_i);
+	if (px->px_listener == NULL) {
+		xasprintf(cause, "cannot listen on %s: %s", o->listen,
+		    strerror(errno));
+		*status = EXIT_RUNTIME;
+		goto fail;
+	}
+	evconnlistener_set_error_cb(px->px_listener, proxy_accept_error_cb);
+
+	sslen = sizeof ss;
+	getsockname(evconnlistener_get_fd(px->px_listener),
+	    (struct sockaddr *)&ss, &sslen);
+	if (ss.ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
+		    host, sizeof host);
+		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		snprintf(px->px_address, sizeof px->px_address, "[%s]:%d",
+		    host, port);
+	} else {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
+		    host, sizeof host);
+		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		snprintf(px->px_address, sizeof px->px_address, "%s:%d",
+		    host, port);
+	}
+	return (px);
+
+fail:
+	upstream_free(px->px_up[SIDE_PRIMARY]);
+	upstream_free(px->px_up[SIDE_CANDIDATE]);
+	free(px);
+	return (NULL);
+}
+
+/* The address the proxy is listening on, ADDRESS:PORT. */
+const char *
+proxy_address(const struct proxy *px)
+{
+	return (px->px_address);
+}
+
+/* Mirrors dropped because the candidate had too many in flight. */
+uint64_t
+proxy_mirror_dropped(const struct proxy *px)
+{
+	return (px->px_dropped);
+}
+
+/*
+ * The grace period is over: whatever is still in flight is recorded as
+ * timed out, so every accepted request still gets its capture line.
+ */
+static void
+proxy_grace_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct proxy	*px = arg;
+	struct pending	*pe;
+	struct client	*cl;
+	int		 side;
+
+	log_warnx("grace period over: recording %s exchanges in flight as "
+	    "timed out", TAILQ_EMPTY(&px->px_pending) ? "no" : "the");
+	while ((cl = TAILQ_FIRST(&px->px_clients)) != NULL)
+		client_close(cl, "shutting down");
+	while ((pe = TAILQ_FIRST(&px->px_pending)) != NULL) {
+		for (side = 0; side < 2; side++) {
+			if (pe->pe_done[side])
+				continue;
+			if (pe->pe_req[side] != NULL)
+				upstream_cancel(pe->pe_req[side]);
+			pe->pe_req[side] = NULL;
+			pending_finish_side(pe, side, "timeout",
+			    "shutdown: grace period over");
+		}
+	}
+	event_base_loopbreak(px->px_base);
+}
+
+/*
+ * SIGTERM: stop accepting, let in-flight exchanges finish within the
+ * grace period, close idle clients, then leave the loop.
+ */
+void
+proxy_shutdown(struct proxy *px)
+{
+	struct client	*cl, *next;
+	struct timeval	 tv;
+
+	if (px->px_stopping)
+		return;
+	px->px_stopping = 1;
+	evconnlistener_disable(px->px_listener);
+	for (cl = TAILQ_FIRST(&px->px_clients); cl != NULL; cl = next) {
+		next = TAILQ_NEXT(cl, cl_entry);
+		cl->cl_close = 1;
+		if (cl->cl_state == CLIENT_IDLE)
+			client_close(cl, "shutting down");
+	}
+	if (TAILQ_EMPTY(&px->px_clients) && TAILQ_EMPTY(&px->px_pending)) {
+		event_base_loopbreak(px->px_base);
+		return;
+	}
+	tv.tv_sec = px->px_opts->grace / 1000;
+	tv.tv_usec = (px->px_opts->grace % 1000) * 1000;
+	px->px_grace = evtimer_new(px->px_base, proxy_grace_cb, px);
+	evtimer_add(px->px_grace, &tv);
+}
+
+/* Free the proxy (after the loop ended). */
+void
+proxy_free(struct proxy *px)
+{
+	struct client	*cl;
+
+	while ((cl = TAILQ_FIRST(&px->px_clients)) != NULL)
+		client_close(cl, "exiting");
+	if (px->px_grace != NULL)
+		event_free(px->px_grace);
+	evconnlistener_free(px->px_listener);
+	upstream_free(px->px_up[SIDE_PRIMARY]);
+	upstream_free(px->px_up[SIDE_CANDIDATE]);
+	free(px);
+}

@@ -1,0 +1,566 @@
+/*
+ * Pooled keep-alive connections to one backend (the primary or the
+ * candidate).  Each backend has its own pool and its own timeout, so a
+ * slow or dead candidate can never hold a connection the primary needs.
+ */
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "paritytap.h"
+
+#define UPSTREAM_MAX_IDLE	256
+#define UPSTREAM_IDLE_SECONDS	30
+
+struct upconn {
+	struct upstream		*uc_up;
+	struct bufferevent	*uc_bev;
+	struct http_msg		 uc_parser;
+	struct upreq		*uc_req;
+	int			 uc_connected;
+	int			 uc_reused;
+	int			 uc_interim;	/* parsing a 1xx response */
+	TAILQ_ENTRY(upconn)	 uc_entry;
+};
+TAILQ_HEAD(upconn_list, upconn);
+
+struct upreq {
+	struct upstream		*ur_up;
+	struct upconn		*ur_conn;
+	const struct upreq_cbs	*ur_cbs;
+	void			*ur_arg;
+	const char		*ur_data;	/* owned by the caller */
+	size_t			 ur_len;
+	int			 ur_head;	/* HEAD: no response body */
+	int			 ur_retried;
+	int			 ur_got_bytes;
+	int			 ur_errno;	/* of a connect that failed at once */
+	struct event		*ur_timer;
+};
+
+struct upstream {
+	struct event_base	*up_base;
+	char			*up_name;
+	char			*up_url;
+	char			*up_authority;
+	struct sockaddr_storage	 up_addr;
+	socklen_t		 up_addrlen;
+	int			 up_timeout_ms;
+	struct upconn_list	 up_idle;
+	unsigned		 up_nidle;
+	unsigned		 up_nconns;
+	unsigned		 up_inflight;
+};
+
+static void	upstream_read_cb(struct bufferevent *, void *);
+static void	upstream_event_cb(struct bufferevent *, short, void *);
+static int	upstream_on_head(void *, struct http_msg *);
+static int	upstream_on_body(void *, const char *, size_t);
+
+static const struct http_msg_cbs upstream_msg_cbs = {
+	.on_head = upstream_on_head,
+	.on_body = upstream_on_body,
+	.on_complete = NULL,
+};
+
+/* Parse http://HOST[:PORT][/] and resolve it; returns NULL with cause. */
+struct upstream *
+upstream_new(struct event_base *base, const char *name, const char *url,
+    int timeout_ms, char **cause)
+{
+	struct upstream	*up;
+	struct addrinfo	 hints, *res = NULL;
+	const char	*p, *hstart, *hend, *port = "80";
+	char		*host = NULL, *portbuf = NULL;
+	int		 error;
+
+	if (strncasecmp(url, "http://", 7) != 0) {
+		xasprintf(cause, "--%s %s: only http:// URLs are supported",
+		    name, url);
+		return (NULL);
+	}
+	p = url + 7;
+	if (*p == '[') {
+		hstart = p + 1;
+		if ((hend = strchr(hstart, ']')) == NULL)
+			goto bad;
+		p = hend + 1;
+	} else {
+		hstart = p;
+		hend = p + strcspn(p, ":/?#");
+		p = hend;
+	}
+	if (hend == hstart)
+		goto bad;
+	host = xstrndup(hstart, (size_t)(hend - hstart));
+	if (*p == ':') {
+		size_t	 n = strspn(p + 1, "0123456789");
+
+		if (n == 0 || n > 5)
+			goto bad;
+		portbuf = xstrndup(p + 1, n);
+		port = portbuf;
+		p += 1 + n;
+	}
+	if (*p != '\0' && strcmp(p, "/") != 0) {
+		xasprintf(cause, "--%s %s: a path, query or fragment in the "
+		    "URL is not supported", name, url);
+		goto fail;
+	}
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((error = getaddrinfo(host, port, &hints, &res)) != 0) {
+		xasprintf(cause, "--%s %s: cannot resolve %s: %s", name, url,
+		    host, gai_strerror(error));
+		goto fail;
+	}
+
+	up = xcalloc(1, sizeof *up);
+	up->up_base = base;
+	up->up_name = xstrdup(name);
+	up->up_url = xstrdup(url);
+	if (strchr(host, ':') != NULL)
+		xasprintf(&up->up_authority, "[%s]:%s", host, port);
+	else
+		xasprintf(&up->up_authority, "%s:%s", host, port);
+	memcpy(&up->up_addr, res->ai_addr, res->ai_addrlen);
+	up->up_addrlen = res->ai_addrlen;
+	up->up_timeout_ms = timeout_ms;
+	TAILQ_INIT(&up->up_idle);
+	freeaddrinfo(res);
+	free(host);
+	free(portbuf);
+	return (up);
+
+bad:
+	xasprintf(cause, "--%s %s: not a URL of the form http://HOST[:PORT]",
+	    name, url);
+fail:
+	free(host);
+	free(portbuf);
+	return (NULL);
+}
+
+/* Close one connection and forget it. */
+static void
+upstream_conn_free(struct upconn *uc)
+{
+	struct upstream	*up = uc->uc_up;
+
+	bufferevent_free(uc->uc_bev);
+	http_msg_free(&uc->uc_parser);
+	up->up_nconns--;
+	free(uc);
+}
+
+/* Take a connection off the idle list and close it. */
+static void
+upstream_idle_drop(struct upconn *uc)
+{
+	struct upstream	*up = uc->uc_up;
+
+	TAILQ_REMOVE(&up->up_idle, uc, uc_entry);
+	up->up_nidle--;
+	upstream_conn_free(uc);
+}
+
+/* Free the pool and every idle connection. */
+void
+upstream_free(struct upstream *up)
+{
+	struct upconn	*uc;
+
+	if (up == NULL)
+		return;
+	while ((uc = TAILQ_FIRST(&up->up_idle)) != NULL)
+		upstream_idle_drop(uc);
+	free(up->up_name);
+	free(up->up_url);
+	free(up->up_authority);
+	free(up);
+}
+
+/* HOST:PORT of the backend, the Host header when the client sent none. */
+const char *
+upstream_authority(const struct upstream *up)
+{
+	return (up->up_authority);
+}
+
+/* The backend's URL as given. */
+const char *
+upstream_url(const struct upstream *up)
+{
+	return (up->up_url);
+}
+
+/* Requests sent and not yet answered. */
+unsigned
+upstream_inflight(const struct upstream *up)
+{
+	return (up->up_inflight);
+}
+
+/* Open connections, idle or busy. */
+unsigned
+upstream_connections(const struct upstream *up)
+{
+	return (up->up_nconns);
+}
+
+/* Open a new connection; NULL with errno set if the socket call failed. */
+static struct upconn *
+upstream_conn_new(struct upstream *up)
+{
+	struct upconn	*uc;
+	int		 one = 1;
+	evutil_socket_t	 fd;
+
+	uc = xcalloc(1, sizeof *uc);
+	uc->uc_up = up;
+	uc->uc_bev = bufferevent_socket_new(up->up_base, -1,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (uc->uc_bev == NULL)
+		fatalx("bufferevent_socket_new");
+	http_msg_init(&uc->uc_parser, 1, &upstream_msg_cbs, uc);
+	bufferevent_setcb(uc->uc_bev, upstream_read_cb, NULL,
+	    upstream_event_cb, uc);
+	up->up_nconns++;
+	if (bufferevent_socket_connect(uc->uc_bev,
+	    (struct sockaddr *)&up->up_addr, (int)up->up_addrlen) != 0) {
+		int	 saved = errno;
+
+		upstream_conn_free(uc);
+		errno = saved;
+		return (NULL);
+	}
+	fd = bufferevent_getfd(uc->uc_bev);
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	bufferevent_enable(uc->uc_bev, EV_READ);
+	return (uc);
+}
+
+/* Finish a request: report to the owner and free it. */
+static void
+upstream_finish(struct upreq *ur, const char *error, const char *detail)
+{
+	const struct upreq_cbs	*cbs = ur->ur_cbs;
+	void			*arg = ur->ur_arg;
+
+	if (ur->ur_timer != NULL)
+		event_free(ur->ur_timer);
+	ur->ur_up->up_inflight--;
+	free(ur);
+	cbs->on_done(arg, error, detail);
+}
+
+/* Give a connection back to the pool after a complete response. */
+static void
+upstream_conn_release(struct upconn *uc, int keepalive)
+{
+	struct upstream	*up = uc->uc_up;
+	struct timeval	 tv = { UPSTREAM_IDLE_SECONDS, 0 };
+
+	uc->uc_req = NULL;
+	if (!keepalive || up->up_nidle >= UPSTREAM_MAX_IDLE ||
+	    evbuffer_get_length(bufferevent_get_input(uc->uc_bev)) != 0) {
+		upstream_conn_free(uc);
+		return;
+	}
+	http_msg_reset(&uc->uc_parser);
+	uc->uc_reused = 1;
+	uc->uc_interim = 0;
+	bufferevent_set_timeouts(uc->uc_bev, &tv, NULL);
+	bufferevent_enable(uc->uc_bev, EV_READ);
+	TAILQ_INSERT_HEAD(&up->up_idle, uc, uc_entry);
+	up->up_nidle++;
+}
+
+/* Attach a request to a connection and write it. */
+static void
+upstream_attach(struct upreq *ur, struct upconn *uc)
+{
+	ur->ur_conn = uc;
+	uc->uc_req = ur;
+	bufferevent_set_timeouts(uc->uc_bev, NULL, NULL);
+	bufferevent_write(uc->uc_bev, ur->ur_data, ur->ur_len);
+}
+
+/* The request's deadline passed. */
+static void
+upstream_timer_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct upreq	*ur = arg;
+	char		*detail;
+
+	xasprintf(&detail, "no complete response after %d ms",
+	    ur->ur_up->up_timeout_ms);
+	if (ur->ur_conn != NULL) {
+		ur->ur_conn->uc_req = NULL;
+		upstream_conn_free(ur->ur_conn);
+		ur->ur_conn = NULL;
+	}
+	upstream_finish(ur, "timeout", detail);
+	free(detail);
+}
+
+/* A connect that failed at once is reported from the loop, not inline. */
+static void
+upstream_connect_failed_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct upreq	*ur = arg;
+	char		*detail;
+
+	xasprintf(&detail, "%s: %s", ur->ur_up->up_authority,
+	    strerror(ur->ur_errno));
+	upstream_finish(ur, "connect", detail);
+	free(detail);
+}
+
+/* Put a request on an idle connection or a new one. */
+static void
+upstream_dispatch(struct upreq *ur, int fresh)
+{
+	struct upstream	*up = ur->ur_up;
+	struct upconn	*uc = NULL;
+
+	if (!fresh && (uc = TAILQ_FIRST(&up->up_idle)) != NULL) {
+		TAILQ_REMOVE(&up->up_idle, uc, uc_entry);
+		up->up_nidle--;
+	} else if ((uc = upstream_conn_new(up)) == NULL) {
+		struct timeval	 tv = { 0, 0 };
+
+		ur->ur_errno = errno;
+		event_del(ur->ur_timer);
+		event_base_once(up->up_base, -1, EV_TIMEOUT,
+		    upstream_connect_failed_cb, ur, &tv);
+		return;
+	}
+	upstream_attach(ur, uc);
+}
+
+/*
+ * Send a serialized request; the data must stay valid until on_done.
+ * Callbacks always run later from the event loop, never from here.
+ */
+struct upreq *
+upstream_send(struct upstream *up, const char *data, size_t len, int head,
+    const struct upreq_cbs *cbs, void *arg)
+{
+	struct upreq	*ur;
+	struct timeval	 tv;
+
+	ur = xcalloc(1, sizeof *ur);
+	ur->ur_up = up;
+	ur->ur_cbs = cbs;
+	ur->ur_arg = arg;
+	ur->ur_data = data;
+	ur->ur_len = len;
+	ur->ur_head = head;
+	up->up_inflight++;
+	ur->ur_timer = evtimer_new(up->up_base, upstream_timer_cb, ur);
+	tv.tv_sec = up->up_timeout_ms / 1000;
+	tv.tv_usec = (up->up_timeout_ms % 1000) * 1000;
+	evtimer_add(ur->ur_timer, &tv);
+	upstream_dispatch(ur, 0);
+	return (ur);
+}
+
+/* Abandon a request: its connection is closed, on_done is not called. */
+void
+upstream_cancel(struct upreq *ur)
+{
+	if (ur->ur_conn != NULL) {
+		ur->ur_conn->uc_req = NULL;
+		upstream_conn_free(ur->ur_conn);
+	}
+	if (ur->ur_timer != NULL)
+		event_free(ur->ur_timer);
+	ur->ur_up->up_inflight--;
+	free(ur);
+}
+
+/* Stop reading the response (the client is not keeping up). */
+void
+upstream_pause(struct upreq *ur)
+{
+	if (ur->ur_conn != NULL)
+		bufferevent_disable(ur->ur_conn->uc_bev, EV_READ);
+}
+
+/* Read the response again. */
+void
+upstream_resume(struct upreq *ur)
+{
+	if (ur->ur_conn != NULL)
+		bufferevent_enable(ur->ur_conn->uc_bev, EV_READ);
+}
+
+/* Response head parsed: skip interim 1xx, else tell the owner. */
+static int
+upstream_on_head(void *arg, struct http_msg *hm)
+{
+	struct upconn	*uc = arg;
+	int		 status = http_msg_status(hm);
+
+	if (status >= 100 && status < 200 && status != 101) {
+		uc->uc_interim = 1;
+		return (0);
+	}
+	if (uc->uc_req != NULL)
+		uc->uc_req->ur_cbs->on_head(uc->uc_req->ur_arg, hm);
+	if (uc->uc_req != NULL && uc->uc_req->ur_head)
+		return (1);
+	return (0);
+}
+
+/* Response body bytes: to the owner. */
+static int
+upstream_on_body(void *arg, const char *data, size_t len)
+{
+	struct upconn	*uc = arg;
+
+	if (uc->uc_req != NULL && len != 0)
+		uc->uc_req->ur_cbs->on_body(uc->uc_req->ur_arg, data, len);
+	return (0);
+}
+
+/* A response completed: release the connection and report. */
+static void
+upstream_complete(struct upconn *uc)
+{
+	struct upreq	*ur = uc->uc_req;
+	int		 keepalive = http_msg_keepalive(&uc->uc_parser);
+
+	ur->ur_conn = NULL;
+	upstream_conn_release(uc, keepalive);
+	upstream_finish(ur, NULL, NULL);
+}
+
+/* Bytes from the backend. */
+static void
+upstream_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct upconn	*uc = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	struct evbuffer_iovec v[8];
+	struct upreq	*ur;
+	char		*detail;
+	ssize_t		 n;
+	int		 i, nv;
+
+	if (uc->uc_req == NULL) {
+		/* Nothing asked: an idle connection talking is broken. */
+		upstream_idle_drop(uc);
+		return;
+	}
+	uc->uc_req->ur_got_bytes = 1;
+	while (uc->uc_req != NULL && evbuffer_get_length(in) != 0) {
+		nv = evbuffer_peek(in, -1, NULL, v, 8);
+		if (nv > 8)
+			nv = 8;
+		for (i = 0; i < nv; i++) {
+			n = http_msg_feed(&uc->uc_parser, v[i].iov_base,
+			    v[i].iov_len);
+			if (n < 0)
+				goto bad;
+			evbuffer_drain(in, (size_t)n);
+			if (uc->uc_parser.hm_complete)
+				break;
+		}
+		if (!uc->uc_parser.hm_complete)
+			continue;
+		if (uc->uc_interim) {
+			http_msg_reset(&uc->uc_parser);
+			uc->uc_interim = 0;
+			continue;
+		}
+		upstream_complete(uc);
+		return;
+	}
+	return;
+
+bad:
+	ur = uc->uc_req;
+	xasprintf(&detail, "%s: %s", ur->ur_up->up_authority,
+	    uc->uc_parser.hm_error);
+	uc->uc_req = NULL;
+	ur->ur_conn = NULL;
+	upstream_conn_free(uc);
+	upstream_finish(ur, "bad_response", detail);
+	free(detail);
+}
+
+/* Connected, closed, failed or idle-timed-out. */
+static void
+upstream_event_cb(struct bufferevent *bev, short events, void *arg)
+{
+	struct upconn	*uc = arg;
+	struct upreq	*ur = uc->uc_req;
+	const char	*error;
+	char		*detail;
+	int		 err = EVUTIL_SOCKET_ERROR();
+
+	if (events & BEV_EVENT_CONNECTED) {
+		uc->uc_connected = 1;
+		return;
+	}
+	if (ur == NULL) {
+		upstream_idle_drop(uc);
+		return;
+	}
+	if ((events & BEV_EVENT_EOF) &&
+	    http_msg_eof(&uc->uc_parser) == 0 && !uc->uc_interim) {
+		/* A response delimited by the close. */
+		ur->ur_conn = NULL;
+		uc->uc_req = NULL;
+		upstream_conn_free(uc);
+		upstream_finish(ur, NULL, NULL);
+		return;
+	}
+	uc->uc_req = NULL;
+	ur->ur_conn = NULL;
+	if (uc->uc_reused && !ur->ur_got_bytes && !ur->ur_retried) {
+		/*
+		 * The backend closed a pooled connection just as we reused
+		 * it: nothing was answered, so send once more on a new one.
+		 */
+		upstream_conn_free(uc);
+		ur->ur_retried = 1;
+		upstream_dispatch(ur, 1);
+		return;
+	}
+	if (!uc->uc_connected) {
+		error = "connect";
+		xasprintf(&detail, "%s: %s", ur->ur_up->up_authority,
+		    err != 0 ? strerror(err) : "connection failed");
+	} else {
+		error = "reset";
+		if ((events & BEV_EVENT_ERROR) && err != 0)
+			xasprintf(&detail, "%s: %s", ur->ur_up->up_authority,
+			    strerror(err));
+		else
+			xasprintf(&detail, "%s: connection closed before the "
+			    "response was complete", ur->ur_up->up_authority);
+	}
+	upstream_conn_free(uc);
+	upstream_finish(ur, error, detail);
+	free(detail);
+}

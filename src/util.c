@@ -1,0 +1,355 @@
+/* Small shared helpers: byte buffers, header lists, option values. */
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "paritytap.h"
+
+/* Initialise an empty buffer. */
+void
+buf_init(struct buf *b)
+{
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+/* Append len bytes; the data stays NUL-terminated for convenience. */
+void
+buf_add(struct buf *b, const void *data, size_t len)
+{
+	size_t	 need = b->len + len + 1;
+
+	if (need > b->cap) {
+		size_t	 cap = b->cap ? b->cap : 256;
+
+		while (cap < need)
+			cap *= 2;
+		b->data = xrealloc(b->data, cap);
+		b->cap = cap;
+	}
+	if (len != 0)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+}
+
+/* Append a string. */
+void
+buf_addstr(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+/* Append formatted text. */
+void
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = xvasprintf(&s, fmt, ap);
+	va_end(ap);
+	buf_add(b, s, (size_t)n);
+	free(s);
+}
+
+/* Empty a buffer but keep its memory. */
+void
+buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+/* Release a buffer's memory. */
+void
+buf_free(struct buf *b)
+{
+	free(b->data);
+	buf_init(b);
+}
+
+/* Take a buffer's data as a NUL-terminated string; the buffer is emptied. */
+char *
+buf_detach(struct buf *b)
+{
+	char	*s;
+
+	if (b->data == NULL)
+		return (xstrdup(""));
+	s = b->data;
+	buf_init(b);
+	return (s);
+}
+
+/* Append one header, copying name and value. */
+void
+headers_add(struct headers *hs, const char *name, size_t nlen,
+    const char *value, size_t vlen)
+{
+	if (hs->n == hs->cap) {
+		hs->cap = hs->cap ? hs->cap * 2 : 16;
+		hs->h = xreallocarray(hs->h, hs->cap, sizeof *hs->h);
+	}
+	hs->h[hs->n].name = xstrndup(name, nlen);
+	hs->h[hs->n].value = xstrndup(value, vlen);
+	hs->n++;
+}
+
+/* Return the first value of a header (case-insensitive), or NULL. */
+const char *
+headers_get(const struct headers *hs, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < hs->n; i++) {
+		if (strcasecmp(hs->h[i].name, name) == 0)
+			return (hs->h[i].value);
+	}
+	return (NULL);
+}
+
+/* Count the headers of a name (case-insensitive). */
+size_t
+headers_count(const struct headers *hs, const char *name)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < hs->n; i++) {
+		if (strcasecmp(hs->h[i].name, name) == 0)
+			n++;
+	}
+	return (n);
+}
+
+/* Append copies of every header of src to dst. */
+void
+headers_copy(struct headers *dst, const struct headers *src)
+{
+	size_t	 i;
+
+	for (i = 0; i < src->n; i++) {
+		headers_add(dst, src->h[i].name, strlen(src->h[i].name),
+		    src->h[i].value, strlen(src->h[i].value));
+	}
+}
+
+/* Free a header list. */
+void
+headers_free(struct headers *hs)
+{
+	size_t	 i;
+
+	for (i = 0; i < hs->n; i++) {
+		free(hs->h[i].name);
+		free(hs->h[i].value);
+	}
+	free(hs->h);
+	hs->h = NULL;
+	hs->n = hs->cap = 0;
+}
+
+/* Free the contents of a request. */
+void
+http_request_free(struct http_request *req)
+{
+	free(req->method);
+	free(req->target);
+	headers_free(&req->headers);
+	buf_free(&req->body);
+	req->method = req->target = NULL;
+}
+
+/* Free the contents of a response side. */
+void
+response_side_free(struct response_side *rs)
+{
+	free(rs->error_detail);
+	free(rs->body_sha256);
+	headers_free(&rs->headers);
+	buf_free(&rs->body);
+	memset(rs, 0, sizeof *rs);
+}
+
+/* Parse a byte count with an optional k/M/G suffix (powers of 1024). */
+int
+parse_size(const char *s, uint64_t *out, char **cause)
+{
+	char			*end;
+	unsigned long long	 v;
+	uint64_t		 mult = 1;
+
+	errno = 0;
+	if (*s == '\0' || *s == '-' || !isdigit((unsigned char)*s))
+		goto bad;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		goto bad;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k': case 'K':
+		mult = 1024;
+		end++;
+		break;
+	case 'm': case 'M':
+		mult = 1024 * 1024;
+		end++;
+		break;
+	case 'g': case 'G':
+		mult = 1024ULL * 1024 * 1024;
+		end++;
+		break;
+	default:
+		goto bad;
+	}
+	if ((*end == 'b' || *end == 'B') && end[1] == '\0')
+		end++;
+	if (*end != '\0' || v > UINT64_MAX / mult)
+		goto bad;
+	*out = v * mult;
+	return (0);
+bad:
+	xasprintf(cause, "'%s' is not a size (bytes, or a number with k, M "
+	    "or G)", s);
+	return (-1);
+}
+
+/* Parse an unsigned integer within [min, max]. */
+int
+parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out,
+    char **cause)
+{
+	char			*end;
+	unsigned long long	 v;
+
+	errno = 0;
+	if (*s == '\0' || !isdigit((unsigned char)*s))
+		goto bad;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		goto bad;
+	*out = v;
+	return (0);
+bad:
+	xasprintf(cause, "'%s' is not a number from %llu to %llu", s,
+	    (unsigned long long)min, (unsigned long long)max);
+	return (-1);
+}
+
+/* Parse a rate from 0 to 1 (a fraction, or a percentage like 10%). */
+int
+parse_rate(const char *s, double *out, char **cause)
+{
+	char	*end;
+	double	 v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno != 0)
+		goto bad;
+	if (*end == '%') {
+		v /= 100;
+		end++;
+	}
+	if (*end != '\0' || !(v >= 0 && v <= 1))
+		goto bad;
+	*out = v;
+	return (0);
+bad:
+	xasprintf(cause, "'%s' is not a rate from 0 to 1", s);
+	return (-1);
+}
+
+/* Return the monotonic clock in milliseconds. */
+double
+mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6);
+}
+
+/* Format a wall-clock time as RFC 3339 UTC with microseconds. */
+void
+format_rfc3339(const struct timeval *tv, char *out, size_t len)
+{
+	struct tm	 tm;
+	time_t		 t = tv->tv_sec;
+	char		 base[32];
+
+	gmtime_r(&t, &tm);
+	strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, len, "%s.%06ldZ", base, (long)tv->tv_usec);
+}
+
+/* Decide whether to use colour for --color WHEN on fd. */
+int
+use_color(const char *when, int fd, char **cause)
+{
+	const char	*nc;
+
+	if (when == NULL || strcmp(when, "auto") == 0) {
+		nc = getenv("NO_COLOR");
+		if (nc != NULL && *nc != '\0')
+			return (0);
+		return (isatty(fd));
+	}
+	if (strcmp(when, "always") == 0)
+		return (1);
+	if (strcmp(when, "never") == 0)
+		return (0);
+	if (cause != NULL)
+		xasprintf(cause, "--color: '%s' is not auto, always or never",
+		    when);
+	return (-1);
+}
+
+/* Append a copy of s to a string list. */
+int
+strlist_add(char ***list, size_t *n, const char *s)
+{
+	*list = xreallocarray(*list, *n + 1, sizeof **list);
+	(*list)[(*n)++] = xstrdup(s);
+	return (0);
+}
+
+/* Free a string list. */
+void
+strlist_free(char ***list, size_t *n)
+{
+	size_t	 i;
+
+	for (i = 0; i < *n; i++)
+		free((*list)[i]);
+	free(*list);
+	*list = NULL;
+	*n = 0;
+}
+
+/* Is this a hop-by-hop header, never forwarded (RFC 9110 7.6.1)? */
+int
+is_hop_by_hop(const char *name)
+{
+	static const char *hop[] = {
+		"Connection", "Keep-Alive", "Proxy-Connection",
+		"Proxy-Authenticate", "Proxy-Authorization", "TE", "Trailer",
+		"Transfer-Encoding", "Upgrade", NULL
+	};
+	size_t	 i;
+
+	for (i = 0; hop[i] != NULL; i++) {
+		if (strcasecmp(name, hop[i]) == 0)
+			return (1);
+	}
+	return (0);
+}

@@ -1,0 +1,254 @@
+/*
+ * rawclient: send raw bytes to a TCP server and print what comes back.
+ *
+ *	rawclient HOST PORT [--timeout MS] [--shutdown]
+ *	rawclient --free-port
+ *
+ * Reads all of stdin, connects, writes it, then prints every byte
+ * received to stdout until the peer closes or the timeout expires.  The
+ * write side is shut down only with --shutdown: a server that answers a
+ * bad request and closes must be read from first, and a half-close would
+ * make some servers drop the answer.
+ *
+ * Exit status: 0 the peer closed, 4 the timeout expired first, 1 error.
+ * --free-port prints a TCP port on 127.0.0.1 that was free a moment ago.
+ */
+
+#define _GNU_SOURCE
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Return a monotonic clock in milliseconds. */
+static long long
+mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Write all of buf to fd. */
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		if ((n = write(fd, buf, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Read all of stdin into a malloc'd buffer. */
+static char *
+read_stdin(size_t *lenp)
+{
+	char	*p = NULL, *np;
+	size_t	 len = 0, cap = 0;
+	ssize_t	 n;
+
+	for (;;) {
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 65536;
+			if ((np = realloc(p, cap)) == NULL) {
+				fprintf(stderr, "rawclient: out of memory\n");
+				exit(1);
+			}
+			p = np;
+		}
+		if ((n = read(0, p + len, cap - len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("rawclient: stdin");
+			exit(1);
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	*lenp = len;
+	return p;
+}
+
+/* Print a port that is free on 127.0.0.1. */
+static int
+free_port(void)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof sin;
+	int			fd;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0) {
+		perror("rawclient: socket");
+		return 1;
+	}
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) != 0) {
+		perror("rawclient: bind");
+		close(fd);
+		return 1;
+	}
+	printf("%d\n", ntohs(sin.sin_port));
+	close(fd);
+	return 0;
+}
+
+/* Connect to host:port, blocking. */
+static int
+connect_to(const char *host, const char *port)
+{
+	struct addrinfo	 hints, *res, *ai;
+	int		 fd = -1, error;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((error = getaddrinfo(host, port, &hints, &res)) != 0) {
+		fprintf(stderr, "rawclient: %s:%s: %s\n", host, port,
+		    gai_strerror(error));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if ((fd = socket(ai->ai_family, ai->ai_socktype,
+		    ai->ai_protocol)) < 0)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0)
+		fprintf(stderr, "rawclient: cannot connect to %s:%s: %s\n",
+		    host, port, strerror(errno));
+	freeaddrinfo(res);
+	return fd;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: rawclient HOST PORT [--timeout MS] "
+	    "[--shutdown]\n       rawclient --free-port\n");
+	exit(1);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char	*host = NULL, *port = NULL;
+	long		 timeout = 3000;
+	int		 do_shutdown = 0, fd, i, n_pos = 0, left;
+	char		*out, rbuf[65536], *end;
+	size_t		 out_len, off = 0;
+	long long	 deadline;
+	struct pollfd	 pfd;
+	ssize_t		 n;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--free-port") == 0)
+			return free_port();
+		if (strcmp(argv[i], "--shutdown") == 0)
+			do_shutdown = 1;
+		else if (strcmp(argv[i], "--timeout") == 0) {
+			if (++i == argc)
+				usage();
+			timeout = strtol(argv[i], &end, 10);
+			if (*end != '\0' || timeout < 0)
+				usage();
+		} else if (n_pos == 0) {
+			host = argv[i];
+			n_pos++;
+		} else if (n_pos == 1) {
+			port = argv[i];
+			n_pos++;
+		} else
+			usage();
+	}
+	if (host == NULL || port == NULL)
+		usage();
+
+	signal(SIGPIPE, SIG_IGN);
+	out = read_stdin(&out_len);
+	if ((fd = connect_to(host, port)) < 0)
+		return 1;
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) {
+		perror("rawclient: fcntl");
+		return 1;
+	}
+	if (out_len == 0 && do_shutdown)
+		shutdown(fd, SHUT_WR);
+
+	deadline = mono_ms() + timeout;
+	for (;;) {
+		left = (int)(deadline - mono_ms());
+		if (left <= 0) {
+			fflush(stdout);
+			return 4;
+		}
+		pfd.fd = fd;
+		pfd.events = POLLIN | (off < out_len ? POLLOUT : 0);
+		pfd.revents = 0;
+		if (poll(&pfd, 1, left) < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("rawclient: poll");
+			return 1;
+		}
+		if ((pfd.revents & POLLOUT) && off < out_len) {
+			n = write(fd, out + off, out_len - off);
+			if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				/* The peer may have answered and closed. */
+				off = out_len;
+			} else if (n > 0)
+				off += (size_t)n;
+			if (off == out_len && do_shutdown)
+				shutdown(fd, SHUT_WR);
+		}
+		if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
+			n = read(fd, rbuf, sizeof rbuf);
+			if (n < 0) {
+				if (errno == EAGAIN || errno == EINTR)
+					continue;
+				if (errno == ECONNRESET)
+					break;
+				perror("rawclient: read");
+				return 1;
+			}
+			if (n == 0)
+				break;
+			if (write_all(1, rbuf, (size_t)n) != 0) {
+				perror("rawclient: stdout");
+				return 1;
+			}
+		}
+	}
+	close(fd);
+	free(out);
+	return 0;
+}
