@@ -378,30 +378,29 @@ run_wrk() {
 	echo "$name $rps $p50 $p99 $errors" >>"$TMP/results"
 }
 
-# Start paritytap against candidate port $2, capture name $1; sets PT_PORT.
+# Start paritytap against candidate port $2, capture name $1; sets PT_PORT
+# once the ready line is printed and the port accepts connections.
 start_paritytap() {
-	"$PARITYTAP" proxy --listen 127.0.0.1:0 \
+	free_port PT_PORT
+	"$PARITYTAP" proxy --listen "127.0.0.1:$PT_PORT" \
 	    --primary "http://127.0.0.1:$PRIMARY_PORT" \
 	    --candidate "http://127.0.0.1:$2" \
 	    --capture "$TMP/$1.jsonl" -q >"$TMP/$1.out" 2>"$TMP/$1.log" &
 	PT_PID=$!
 	PIDS="$PIDS $PT_PID"
-	PT_PORT=""
 	n=0
 	while [ $n -lt 100 ]; do
-		PT_PORT=$(sed -n 's/^paritytap: proxy listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' \
-		    "$TMP/$1.log" | head -n 1)
-		[ -n "$PT_PORT" ] && break
+		if grep -q '^paritytap: proxy listening on' "$TMP/$1.log" &&
+		    port_open "$PT_PORT"; then
+			return 0
+		fi
 		kill -0 "$PT_PID" 2>/dev/null || break
 		sleep 0.1
 		n=$((n + 1))
 	done
-	if [ -z "$PT_PORT" ]; then
-		note "paritytap did not start (scenario $1):"
-		sed 's/^/    /' "$TMP/$1.log" >&2
-		return 1
-	fi
-	return 0
+	note "paritytap did not start (scenario $1):"
+	sed 's/^/    /' "$TMP/$1.log" >&2
+	return 1
 }
 
 # Stop paritytap with SIGTERM and describe its capture $1.

@@ -358,7 +358,9 @@ capture_response_json(const struct response_side *rs,
 	cut = capture_set_body(obj, rs->body.data, rs->body.len, limit);
 	bytes = rs->body_bytes > rs->body.len ? rs->body_bytes : rs->body.len;
 	json_object_set_new(obj, "body_bytes", json_integer((json_int_t)bytes));
-	ms = rs->ms > 0 ? (double)(long long)(rs->ms * 100 + 0.5) / 100 : 0;
+	/* Two decimals; a non-finite or absurd latency is no number to keep. */
+	ms = rs->ms > 0 && rs->ms < 1e12 ?
+	    (double)(long long)(rs->ms * 100 + 0.5) / 100 : 0;
 	json_object_set_new(obj, "ms", json_real(ms));
 	if (rs->error != NULL)
 		json_object_set_new(obj, "error", json_string(rs->error));

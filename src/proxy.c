@@ -21,6 +21,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -847,6 +848,52 @@ proxy_accept_error_cb(struct evconnlistener *l, void *arg)
 	log_warn("accept");
 }
 
+/* Parse ADDRESS:PORT, [ADDRESS]:PORT or :PORT (any address) to bind. */
+static int
+proxy_parse_listen(const char *s, struct sockaddr_storage *ss, int *len,
+    char **cause)
+{
+	struct addrinfo	 hints, *res;
+	const char	*colon, *host_start, *host_end;
+	char		*host = NULL, *port;
+	int		 error;
+
+	if (*s == '[') {
+		host_start = s + 1;
+		if ((host_end = strchr(s, ']')) == NULL || host_end[1] != ':')
+			goto bad;
+		colon = host_end + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL)
+			goto bad;
+		host_start = s;
+		host_end = colon;
+	}
+	port = (char *)colon + 1;
+	if (*port == '\0' || strspn(port, "0123456789") != strlen(port) ||
+	    strlen(port) > 5 || atoi(port) > 65535)
+		goto bad;
+	if (host_end != host_start)
+		host = xstrndup(host_start, (size_t)(host_end - host_start));
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((error = getaddrinfo(host, port, &hints, &res)) != 0) {
+		xasprintf(cause, "--listen %s: %s", s, gai_strerror(error));
+		free(host);
+		return (-1);
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = (int)res->ai_addrlen;
+	freeaddrinfo(res);
+	free(host);
+	return (0);
+bad:
+	xasprintf(cause, "--listen %s: not an ADDRESS:PORT", s);
+	return (-1);
+}
+
 /* Bind the listener and set up both backends; NULL with exit status and cause. */
 struct proxy *
 proxy_new(struct event_base *base, const struct proxy_opts *o,
@@ -860,9 +907,7 @@ proxy_new(struct event_base *base, const struct proxy_opts *o,
 	int			 port;
 
 	memset(&ss, 0, sizeof ss);
-	if (evutil_parse_sockaddr_port(o->listen, (struct sockaddr *)&ss,
-	    &sslen_i) != 0) {
-		xasprintf(cause, "--listen %s: not an ADDRESS:PORT", o->listen);
+	if (proxy_parse_listen(o->listen, &ss, &sslen_i, cause) != 0) {
 		*status = EXIT_USAGE;
 		return (NULL);
 	}

@@ -341,12 +341,13 @@ int
 is_hop_by_hop(const char *name)
 {
 	static const char *hop[] = {
-		"Connection", "Keep-Alive", "Proxy-Connection",
-		"Proxy-Authenticate", "Proxy-Authorization", "TE", "Trailer",
+		"Connection", "Keep-Alive", "TE", "Trailer",
 		"Transfer-Encoding", "Upgrade", NULL
 	};
 	size_t	 i;
 
+	if (strncasecmp(name, "Proxy-", 6) == 0)
+		return (1);
 	for (i = 0; hop[i] != NULL; i++) {
 		if (strcasecmp(name, hop[i]) == 0)
 			return (1);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,7 +178,7 @@ count_rotated(const char *dir, const char *prefix)
 			if (i != 8 && (p[i] < '0' || p[i] > '9'))
 				good = 0;
 		}
-		if (good && p[16] == '.')
+		if (good && p[16] == '.' && p[17] >= '0' && p[17] <= '9')
 			for (p += 17; *p >= '0' && *p <= '9'; p++)
 				;
 		else
@@ -343,7 +344,7 @@ test_bodies(void)
 	struct exchange	 ex, back;
 	json_t		*obj;
 	size_t		 i;
-	char		*s, *cause = NULL;
+	char		*s, *cause = NULL, c;
 	int		 rc;
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -370,6 +371,25 @@ test_bodies(void)
 		exchange_free(&back);
 		exchange_free(&ex);
 	}
+
+	/* A binary body larger than one base64 chunk, and back. */
+	exchange_init(&ex, "replay");
+	strcpy(ex.ex_id, "x");
+	ex.ex_req.method = xstrdup("PUT");
+	ex.ex_req.target = xstrdup("/blob");
+	for (i = 0; i < 300001; i++) {
+		c = (char)(i * 7 + 0x80);
+		buf_add(&ex.ex_req.body, &c, 1);
+	}
+	obj = exchange_to_json(&ex, NULL);
+	exchange_init(&back, NULL);
+	rc = exchange_from_json(obj, &back, &cause);
+	ok(rc == 0 && back.ex_req.body.len == 300001 &&
+	    memcmp(back.ex_req.body.data, ex.ex_req.body.data, 300001) == 0,
+	    "300 KB binary request body reads back byte for byte");
+	json_decref(obj);
+	exchange_free(&back);
+	exchange_free(&ex);
 
 	/* A header value that is not UTF-8 keeps its bytes in value_b64. */
 	exchange_init(&ex, "proxy");
@@ -694,7 +714,7 @@ test_reader(void)
 	struct capture_reader	*r;
 	struct exchange		 ex;
 	char			*path, *text, *want, *cause = NULL;
-	int			 n, rc;
+	int			 n, rc, fd, saved;
 
 	xasprintf(&path, "%s/reader.jsonl", tmpdir);
 
@@ -768,6 +788,21 @@ test_reader(void)
 	if (rc == 1)
 		exchange_free(&ex);
 	capture_reader_close(r);
+
+	/* "-" reads standard input. */
+	write_file(path, good);
+	fd = open(path, O_RDONLY);
+	saved = dup(STDIN_FILENO);
+	dup2(fd, STDIN_FILENO);
+	close(fd);
+	r = capture_reader_open("-", 0, &cause);
+	rc = r != NULL ? capture_reader_next(r, &ex, &cause) : -1;
+	is_int(rc, 1, "\"-\" reads a capture from stdin");
+	if (rc == 1)
+		exchange_free(&ex);
+	capture_reader_close(r);
+	dup2(saved, STDIN_FILENO);
+	close(saved);
 
 	r = capture_reader_open("/nonexistent.jsonl", 0, &cause);
 	ok(r == NULL && strstr(cause, "/nonexistent.jsonl: No such file") !=

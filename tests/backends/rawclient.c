@@ -14,7 +14,9 @@
  * --free-port prints a TCP port on 127.0.0.1 that was free a moment ago.
  */
 
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 
 #include <sys/types.h>
 #include <sys/socket.h>

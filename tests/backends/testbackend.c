@@ -32,7 +32,9 @@
  * the wall clock in milliseconds.
  */
 
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 
 #include <sys/types.h>
 #include <sys/socket.h>

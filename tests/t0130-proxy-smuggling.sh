@@ -1,0 +1,93 @@
+#!/bin/sh
+# Strict parsing (DESIGN §7.3): every ambiguous or malformed request gets a
+# 400 with Connection: close, reaches no backend and writes no capture
+# line.  A valid request on a fresh connection still works afterwards.
+
+. "$(dirname "$0")/lib.sh"
+need curl jq
+need_binaries
+
+start_backend primary
+start_backend candidate
+CAP=$T/capture.jsonl
+start_proxy --primary "http://127.0.0.1:$(backend_port primary)" \
+    --candidate "http://127.0.0.1:$(backend_port candidate)" \
+    --capture "$CAP" || bail "the proxy did not start"
+
+CRLF=$(printf '\r\n')
+# Each payload is written with printf so that it may hold NUL, bare CR or
+# bare LF bytes exactly.
+printf 'POST /smuggle HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nG' \
+    >"$T/cl_te.req"
+printf 'POST /smuggle HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 6\r\n\r\n0\r\n\r\nG' \
+    >"$T/te_cl.req"
+printf 'POST /smuggle HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!' \
+    >"$T/two_cl.req"
+printf 'POST /smuggle HTTP/1.1\r\nHost: x\r\nContent-Length: 5x\r\n\r\nhello' \
+    >"$T/cl_nonnumeric.req"
+printf 'POST /smuggle HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n' \
+    >"$T/te_space_colon.req"
+printf 'GET /smuggle HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n' \
+    >"$T/obs_fold.req"
+printf 'GET /smuggle HTTP/1.1\r\nHost: x\r\nX-Nul: a\000b\r\n\r\n' \
+    >"$T/nul_in_value.req"
+printf 'GET /smuggle HTTP/1.1\r\nHost: x\r\nX-Cr: a\rb\r\n\r\n' \
+    >"$T/cr_in_value.req"
+printf 'GET /smuggle HTTP/1.1\nHost: x\n\n' >"$T/bare_lf.req"
+printf 'GET /smuggle HTTP/1.1\r\nHost: x\nX-A: b\r\n\r\n' \
+    >"$T/bare_lf_header.req"
+printf 'POST /smuggle HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n' \
+    >"$T/te_gzip_chunked.req"
+printf 'POST /smuggle HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\nhello' \
+    >"$T/te_identity.req"
+
+CASES="cl_te te_cl two_cl cl_nonnumeric te_space_colon obs_fold nul_in_value
+    cr_in_value bare_lf bare_lf_header te_gzip_chunked te_identity"
+
+for c in $CASES; do
+	"$RAWCLIENT" 127.0.0.1 "$PROXY_PORT" --timeout 5000 \
+	    <"$T/$c.req" >"$T/$c.resp" 2>"$T/$c.rawerr"
+	st=$?
+	status_line=$(head -n 1 "$T/$c.resp" | tr -d '\r')
+	like "$status_line" '^HTTP/1\.[01] 400 ' "$c: 400 status line"
+	is "$st" 0 "$c: the proxy closed the connection"
+	hdrs=$(tr -d '\r' <"$T/$c.resp" | sed '/^$/q')
+	like "$hdrs" '^[Cc]onnection: *close$' "$c: Connection: close"
+	body=$(tr -d '\r' <"$T/$c.resp" | sed '1,/^$/d')
+	like "$(printf '%s' "$body" | jq -r .error 2>/dev/null)" '^bad request' \
+	    "$c: the body is {\"error\":\"bad request: ...\"}"
+done
+
+# A mirror, if one was (wrongly) sent, is asynchronous: give it time.
+sleep 1
+is "$(backend_nrequests primary)" 0 "the primary received no request"
+is "$(backend_nrequests candidate)" 0 "the candidate received no request"
+is "$(jq -c 'select(.event == "bad_request")' "$T/primary.log" "$T/candidate.log" | wc -l | tr -d ' ')" \
+    0 "no backend received bytes it could not parse"
+
+# A valid request on a fresh connection still works.
+printf 'POST /fine HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello' \
+    >"$T/valid.req"
+"$RAWCLIENT" 127.0.0.1 "$PROXY_PORT" --timeout 5000 <"$T/valid.req" \
+    >"$T/valid.resp" 2>"$T/valid.rawerr"
+like "$(head -n 1 "$T/valid.resp" | tr -d '\r')" '^HTTP/1\.1 200 ' \
+    "a valid request afterwards gets 200"
+contains "$(cat "$T/valid.resp")" '"target":"/fine"' \
+    "... with the primary's answer"
+ok "the candidate received the valid request" \
+    wait_for 10 sh -c "[ \$(jq -c 'select(.event == \"request\")' '$T/candidate.log' | wc -l) -eq 1 ]"
+is "$(backend_requests primary | jq -r '.method + " " + .target + " " + .body')" \
+    "POST /fine hello" "the primary received exactly the valid request"
+
+# curl through a keep-alive connection after the bad ones, too.
+req curl_after "$PROXY_URL/fine2"
+is "$HTTP_CODE" 200 "curl afterwards gets 200"
+
+stop_proxy
+is "$PROXY_STATUS" 0 "the proxy exits 0"
+ok "the capture is valid JSONL" cap_valid "$CAP"
+is "$(cap_nlines "$CAP")" 2 "the capture has only the two valid requests"
+is "$(jq -r .request.target "$CAP" | sort | tr '\n' ' ')" "/fine /fine2 " \
+    "the capture lines are the valid requests"
+
+done_testing

@@ -1,0 +1,1231 @@
+/*
+ * Unit tests for the compare engine: src/compare.c, src/shape.c and
+ * src/normalize.c.  Every row of DESIGN §4.2, the seeds' drifts, noise
+ * handling, headers, encoded bodies and verdict precedence.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <zlib.h>
+
+#include "paritytap.h"
+#include "tap.h"
+
+#define STRICT	0x1
+#define LENIENT	0x2
+
+static const char *vnames[] = {
+	"match", "value", "header", "body", "shape", "status", "both_failed",
+	"candidate_error", "primary_error", "skipped", "recorded", "none"
+};
+
+/* Render a diff list as "kind path side | ..." (side p, c, s or -). */
+static char *
+render(const struct diff_list *l)
+{
+	struct buf	b;
+	size_t		i;
+	int		side;
+
+	buf_init(&b);
+	for (i = 0; i < l->n; i++) {
+		side = l->v[i].side;
+		buf_printf(&b, "%s%s %s %s", i ? " | " : "", l->v[i].kind,
+		    l->v[i].path ? l->v[i].path : "-",
+		    side == SIDE_PRIMARY ? "p" : side == SIDE_CANDIDATE ? "c" :
+		    side == SIDE_SECONDARY ? "s" : "-");
+	}
+	return (buf_detach(&b));
+}
+
+/* Return the first diff of a kind, or NULL. */
+static const struct diff *
+find(const struct diff_list *l, const char *kind)
+{
+	size_t	i;
+
+	for (i = 0; i < l->n; i++) {
+		if (strcmp(l->v[i].kind, kind) == 0)
+			return (&l->v[i]);
+	}
+	return (NULL);
+}
+
+/* Return n copies of a string, concatenated (allocated). */
+static char *
+repeat(const char *s, size_t n)
+{
+	size_t	 len = strlen(s), i;
+	char	*out = xmalloc(len * n + 1);
+
+	for (i = 0; i < n; i++)
+		memcpy(out + i * len, s, len);
+	out[len * n] = '\0';
+	return (out);
+}
+
+/* One JSON comparison case. */
+struct json_case {
+	const char	*name;
+	const char	*primary;
+	const char	*candidate;
+	int		 flags;
+	const char	*ignore[3];
+	enum verdict	 verdict;
+	const char	*diffs;
+};
+
+static const struct json_case json_cases[] = {
+	/* DESIGN §4.2, row by row. */
+	{ "4.2 value", "{\"a\":1}", "{\"a\":2}", 0, { NULL },
+	  VERDICT_VALUE, "value $.a -" },
+	{ "4.2 type integer vs string", "{\"a\":1}", "{\"a\":\"1\"}", 0,
+	  { NULL }, VERDICT_SHAPE, "type $.a -" },
+	{ "4.2 missing", "{\"a\":1}", "{}", 0, { NULL },
+	  VERDICT_SHAPE, "missing $.a c" },
+	{ "4.2 extra", "{}", "{\"a\":1}", 0, { NULL },
+	  VERDICT_SHAPE, "extra $.a c" },
+	{ "4.2 null vs absent", "{\"a\":null}", "{}", 0, { NULL },
+	  VERDICT_SHAPE, "missing $.a c" },
+	{ "4.2 zero vs absent (omitempty)", "{\"a\":0}", "{}", 0, { NULL },
+	  VERDICT_SHAPE, "missing $.a c" },
+	{ "4.2 integer vs real", "{\"a\":1}", "{\"a\":1.0}", 0, { NULL },
+	  VERDICT_SHAPE, "type $.a -" },
+	{ "4.2 integer vs real, lenient, equal", "{\"a\":1}", "{\"a\":1.0}",
+	  LENIENT, { NULL }, VERDICT_MATCH, "" },
+	{ "4.2 integer vs real, lenient, different", "{\"a\":1}",
+	  "{\"a\":1.5}", LENIENT, { NULL }, VERDICT_VALUE, "value $.a -" },
+	{ "4.2 array length", "[1,2]", "[1,2,3]", 0, { NULL },
+	  VERDICT_VALUE, "value $ -" },
+	{ "4.2 array element shapes", "[{\"a\":1}]", "[{\"b\":1}]", 0,
+	  { NULL }, VERDICT_SHAPE, "missing $[0].a c | extra $[0].b c" },
+	{ "4.2 empty array vs array of objects", "[]", "[{\"a\":1}]", 0,
+	  { NULL }, VERDICT_VALUE, "value $ -" },
+	{ "4.2 key order, default", "{\"b\":1,\"a\":2}", "{\"a\":2,\"b\":1}",
+	  0, { NULL }, VERDICT_MATCH, "" },
+	{ "4.2 key order, strict", "{\"b\":1,\"a\":2}", "{\"a\":2,\"b\":1}",
+	  STRICT, { NULL }, VERDICT_SHAPE, "order $ -" },
+	{ "4.2 key order, strict, same order", "{\"a\":1,\"b\":2}",
+	  "{\"a\":1,\"x\":0,\"b\":2}", STRICT, { NULL }, VERDICT_SHAPE,
+	  "extra $.x c" },
+	{ "4.2 tagged enum drift (Schema)",
+	  "{\"Schema\":{\"field\":\"x\",\"reason\":\"y\"}}",
+	  "{\"Kind\":\"schema\",\"Field\":\"x\",\"Reason\":\"y\"}", 0,
+	  { NULL }, VERDICT_SHAPE, "extra $.Field c | extra $.Kind c | "
+	  "extra $.Reason c | missing $.Schema c" },
+
+	/* The seeds' other variants, and the fixed wire format. */
+	{ "tagged enum drift (Completeness)",
+	  "{\"Completeness\":{\"reason\":\"y\"}}",
+	  "{\"Kind\":\"completeness\",\"Field\":\"\",\"Reason\":\"y\"}", 0,
+	  { NULL }, VERDICT_SHAPE, "missing $.Completeness c | "
+	  "extra $.Field c | extra $.Kind c | extra $.Reason c" },
+	{ "tagged enum drift (Consistency)",
+	  "{\"Consistency\": {\"reason\":\"y\"}}",
+	  "{\"Kind\":\"consistency\",\"Field\":\"\",\"Reason\":\"y\"}", 0,
+	  { NULL }, VERDICT_SHAPE, "missing $.Consistency c | "
+	  "extra $.Field c | extra $.Kind c | extra $.Reason c" },
+	{ "tagged enum drift (Policy)",
+	  "{\"Policy\": {\"reason\":\"y\"}}",
+	  "{\"Kind\":\"policy\",\"Field\":\"\",\"Reason\":\"y\"}", 0,
+	  { NULL }, VERDICT_SHAPE, "extra $.Field c | extra $.Kind c | "
+	  "missing $.Policy c | extra $.Reason c" },
+	{ "tagged enum, after the Go fix",
+	  "{\"Schema\":{\"field\":\"x\",\"reason\":\"y\"}}",
+	  "{\"Schema\": {\"field\": \"x\", \"reason\": \"y\"}}", 0,
+	  { NULL }, VERDICT_MATCH, "" },
+	{ "tagged enum inside an envelope",
+	  "{\"ok\":false,\"errors\":[{\"Schema\":{\"field\":\"x\","
+	  "\"reason\":\"y\"}}]}",
+	  "{\"ok\":false,\"errors\":[{\"Kind\":\"schema\",\"Field\":\"x\","
+	  "\"Reason\":\"y\"}]}", 0, { NULL }, VERDICT_SHAPE,
+	  "extra $.errors[0].Field c | extra $.errors[0].Kind c | "
+	  "extra $.errors[0].Reason c | missing $.errors[0].Schema c" },
+
+	/* The materializer's omitempty line_offset. */
+	{ "omitempty line_offset",
+	  "{\"provenance\":{\"source\":\"data/_kb/a.jsonl\",\"line_offset\":0,"
+	  "\"recorded_at\":\"2026-05-02T10:00:00Z\"}}",
+	  "{\"provenance\":{\"source\":\"data/_kb/a.jsonl\","
+	  "\"recorded_at\":\"2026-05-02T10:00:01Z\"}}", 0, { NULL },
+	  VERDICT_SHAPE, "missing $.provenance.line_offset c | "
+	  "value $.provenance.recorded_at -" },
+	{ "omitempty line_offset, recorded_at ignored",
+	  "{\"provenance\":{\"source\":\"data/_kb/a.jsonl\",\"line_offset\":0,"
+	  "\"recorded_at\":\"2026-05-02T10:00:00Z\"}}",
+	  "{\"provenance\":{\"source\":\"data/_kb/a.jsonl\","
+	  "\"recorded_at\":\"2026-05-02T10:00:01Z\"}}", 0,
+	  { "$..recorded_at" }, VERDICT_SHAPE,
+	  "missing $.provenance.line_offset c" },
+	{ "line_offset 1 kept by omitempty",
+	  "{\"line_offset\":1}", "{\"line_offset\":1}", 0, { NULL },
+	  VERDICT_MATCH, "" },
+
+	/* Unicode. */
+	{ "unicode equal", "{\"prompt\":\"h\xc3\xa9llo \xe6\x97\xa5\xe6\x9c\xac"
+	  " \xf0\x9f\x9a\x80\"}", "{\"prompt\":\"h\xc3\xa9llo \xe6\x97\xa5"
+	  "\xe6\x9c\xac \xf0\x9f\x9a\x80\"}", 0, { NULL }, VERDICT_MATCH, "" },
+	{ "unicode escaped vs raw", "{\"s\":\"\\u00e9\\ud83d\\ude80\"}",
+	  "{\"s\":\"\xc3\xa9\xf0\x9f\x9a\x80\"}", 0, { NULL },
+	  VERDICT_MATCH, "" },
+	{ "unicode different", "{\"s\":\"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\"}",
+	  "{\"s\":\"\xe6\x97\xa5\xe6\x9c\xac\xe4\xba\xba\"}", 0, { NULL },
+	  VERDICT_VALUE, "value $.s -" },
+	{ "unicode key", "{\"\xd0\xba\xd0\xbb\xd1\x8e\xd1\x87\":1}", "{}", 0,
+	  { NULL }, VERDICT_SHAPE,
+	  "missing $[\"\xd0\xba\xd0\xbb\xd1\x8e\xd1\x87\"] c" },
+
+	/* Paths. */
+	{ "key with a dot", "{\"key with.dot\":1}", "{\"key with.dot\":2}", 0,
+	  { NULL }, VERDICT_VALUE, "value $[\"key with.dot\"] -" },
+	{ "key with a quote", "{\"a\\\"b\":1}", "{}", 0, { NULL },
+	  VERDICT_SHAPE, "missing $[\"a\\\"b\"] c" },
+	{ "numeric key", "{\"0\":1}", "{\"0\":true}", 0, { NULL },
+	  VERDICT_SHAPE, "type $[\"0\"] -" },
+	{ "nested array paths", "{\"a\":[[1],[2,{\"b\":null}]]}",
+	  "{\"a\":[[1],[2,{\"b\":false}]]}", 0, { NULL }, VERDICT_SHAPE,
+	  "type $.a[1][1].b -" },
+
+	/* Scalars. */
+	{ "top-level strings", "\"a\"", "\"b\"", 0, { NULL },
+	  VERDICT_VALUE, "value $ -" },
+	{ "top-level integer vs string", "1", "\"1\"", 0, { NULL },
+	  VERDICT_SHAPE, "type $ -" },
+	{ "true vs false", "{\"a\":true}", "{\"a\":false}", 0, { NULL },
+	  VERDICT_VALUE, "value $.a -" },
+	{ "boolean vs null", "{\"a\":true}", "{\"a\":null}", 0, { NULL },
+	  VERDICT_SHAPE, "type $.a -" },
+	{ "object vs array", "{\"a\":{}}", "{\"a\":[]}", 0, { NULL },
+	  VERDICT_SHAPE, "type $.a -" },
+	{ "value and shape together", "{\"a\":1,\"b\":2}", "{\"a\":9}", 0,
+	  { NULL }, VERDICT_SHAPE, "value $.a - | missing $.b c" },
+
+	/* Numbers beyond 64 bits. */
+	{ "big integer, equal text", "{\"n\":123456789012345678901234567890}",
+	  "{\"n\":123456789012345678901234567890}", 0, { NULL },
+	  VERDICT_MATCH, "" },
+	{ "big integer, different", "{\"n\":123456789012345678901234567890}",
+	  "{\"n\":123456789012345678901234567891}", 0, { NULL },
+	  VERDICT_VALUE, "value $.n -" },
+	{ "big integer vs 64-bit integer", "{\"n\":18446744073709551616}",
+	  "{\"n\":1}", 0, { NULL }, VERDICT_VALUE, "value $.n -" },
+	{ "big negative integer, equal", "[-99999999999999999999]",
+	  "[-99999999999999999999]", 0, { NULL }, VERDICT_MATCH, "" },
+	{ "1e400, equal", "{\"x\":1e400}", "{\"x\":1e400}", 0, { NULL },
+	  VERDICT_MATCH, "" },
+	{ "1e400 vs 1e401", "{\"x\":1e400}", "{\"x\":1e401}", 0, { NULL },
+	  VERDICT_VALUE, "value $.x -" },
+	{ "1e400 vs integer", "{\"x\":1e400}", "{\"x\":1}", 0, { NULL },
+	  VERDICT_SHAPE, "type $.x -" },
+	{ "big integer vs string", "{\"n\":99999999999999999999}",
+	  "{\"n\":\"99999999999999999999\"}", 0, { NULL }, VERDICT_SHAPE,
+	  "type $.n -" },
+	{ "marker text in a plain document is a string",
+	  "{\"s\":\"\\u0000num:1\"}", "{\"s\":1}", 0, { NULL },
+	  VERDICT_SHAPE, "type $.s -" },
+	{ "big numbers with an invalid tail", "[1e400,",
+	  "[1e400]", 0, { NULL }, VERDICT_BODY, "invalid_json $ p" },
+
+	/* Invalid JSON. */
+	{ "invalid primary", "{\"a\":", "{\"a\":1}", 0, { NULL },
+	  VERDICT_BODY, "invalid_json $ p" },
+	{ "invalid candidate", "{\"a\":1}", "{\"a\":1}}", 0, { NULL },
+	  VERDICT_BODY, "invalid_json $ c" },
+	{ "both invalid, identically, never match", "nope", "nope", 0,
+	  { NULL }, VERDICT_BODY, "invalid_json $ p | invalid_json $ c" },
+	{ "empty document", "", "{}", 0, { NULL },
+	  VERDICT_BODY, "invalid_json $ p" },
+	{ "invalid UTF-8", "{\"a\":\"\xff\"}", "{\"a\":\"x\"}", 0, { NULL },
+	  VERDICT_BODY, "invalid_json $ p" },
+
+	/* Duplicate keys. */
+	{ "duplicate key on primary", "{\"a\":1,\"a\":2}", "{\"a\":2}", 0,
+	  { NULL }, VERDICT_BODY, "duplicate_key $ p" },
+	{ "duplicate key, last wins", "{\"a\":1,\"a\":2}", "{\"a\":1}", 0,
+	  { NULL }, VERDICT_BODY, "duplicate_key $ p | value $.a -" },
+	{ "same duplicate on both sides", "{\"x\":{\"k\":1,\"k\":2}}",
+	  "{\"x\":{\"k\":1,\"k\":2}}", 0, { NULL }, VERDICT_MATCH,
+	  "duplicate_key $.x p | duplicate_key $.x c" },
+	{ "duplicate keys in array elements", "[{},{\"k\":1,\"k\":1,\"k\":1}]",
+	  "[{},{\"k\":1}]", 0, { NULL }, VERDICT_BODY,
+	  "duplicate_key $[1] p" },
+	{ "duplicate key and a big number", "{\"n\":1e999,\"n\":2e999}",
+	  "{\"n\":2e999}", 0, { NULL }, VERDICT_BODY, "duplicate_key $ p" },
+	{ "duplicate key under an ignored path",
+	  "{\"m\":{\"k\":1,\"k\":2},\"v\":1}", "{\"m\":{\"k\":3},\"v\":1}", 0,
+	  { "$.m" }, VERDICT_MATCH, "" },
+	{ "duplicate escaped key", "{\"a\":1,\"\\u0061\":1}", "{\"a\":1}", 0,
+	  { NULL }, VERDICT_BODY, "duplicate_key $ p" },
+
+	/* --ignore. */
+	{ "ignore $.a drops everything under it",
+	  "{\"a\":{\"b\":1,\"c\":[1]},\"d\":1}", "{\"a\":{\"b\":2,\"x\":0},"
+	  "\"d\":1}", 0, { "$.a" }, VERDICT_MATCH, "" },
+	{ "ignore $.a keeps others", "{\"a\":1,\"d\":1}", "{\"a\":2,\"d\":2}",
+	  0, { "$.a" }, VERDICT_VALUE, "value $.d -" },
+	{ "ignore a missing member", "{\"meta\":1,\"x\":1}", "{\"x\":1}", 0,
+	  { "$.meta" }, VERDICT_MATCH, "" },
+	{ "ignore $..ts anywhere",
+	  "{\"ts\":1,\"x\":{\"ts\":2,\"y\":[{\"ts\":3,\"v\":1}]}}",
+	  "{\"ts\":4,\"x\":{\"ts\":5,\"y\":[{\"ts\":\"6\",\"v\":2}]}}", 0,
+	  { "$..ts" }, VERDICT_VALUE, "value $.x.y[0].v -" },
+	{ "ignore $.items[*].id",
+	  "{\"items\":[{\"id\":1,\"n\":\"a\"},{\"id\":2,\"n\":\"b\"}],"
+	  "\"id\":1}", "{\"items\":[{\"id\":7,\"n\":\"a\"},{\"id\":8,"
+	  "\"n\":\"c\"}],\"id\":2}", 0, { "$.items[*].id" }, VERDICT_VALUE,
+	  "value $.id - | value $.items[1].n -" },
+	{ "ignore $[\"a.b\"]", "{\"a.b\":1,\"a\":{\"b\":1}}",
+	  "{\"a.b\":2,\"a\":{\"b\":2}}", 0, { "$[\"a.b\"]" }, VERDICT_VALUE,
+	  "value $.a.b -" },
+	{ "ignore $.a.b", "{\"a.b\":1,\"a\":{\"b\":1}}",
+	  "{\"a.b\":2,\"a\":{\"b\":2}}", 0, { "$.a.b" }, VERDICT_VALUE,
+	  "value $[\"a.b\"] -" },
+	{ "ignore $[0]", "[1,2]", "[9,8]", 0, { "$[0]" }, VERDICT_VALUE,
+	  "value $[1] -" },
+	{ "ignore $[*]", "[1,2]", "[9,8]", 0, { "$[*]" }, VERDICT_MATCH, "" },
+	{ "ignore $..*", "{\"a\":[1]}", "{\"a\":[2],\"b\":1}", 0, { "$..*" },
+	  VERDICT_MATCH, "" },
+	{ "ignore $ (everything)", "{\"a\":1}", "[]", 0, { "$" },
+	  VERDICT_MATCH, "" },
+	{ "ignore several", "{\"a\":1,\"b\":2,\"c\":3}", "{\"a\":0,\"b\":0,"
+	  "\"c\":0}", 0, { "$.a", "$['b']" }, VERDICT_VALUE, "value $.c -" },
+	{ "ignore with a dashed name", "{\"line-offset\":1}",
+	  "{\"line-offset\":2}", 0, { "$.line-offset" }, VERDICT_MATCH, "" },
+	{ "ignored keys do not count for order",
+	  "{\"ts\":1,\"a\":1,\"b\":1}", "{\"a\":1,\"b\":1,\"ts\":2}", STRICT,
+	  { "$.ts" }, VERDICT_MATCH, "" },
+	{ "ignore the length of an array", "{\"a\":[1]}", "{\"a\":[1,2]}", 0,
+	  { "$.a" }, VERDICT_MATCH, "" },
+};
+
+/* Run the table of JSON cases. */
+static void
+test_json_cases(void)
+{
+	struct compare_opts	 opts;
+	struct diff_list	 dl;
+	const struct json_case	*c;
+	enum verdict		 v;
+	char			*got;
+	size_t			 i, n;
+
+	for (i = 0; i < sizeof json_cases / sizeof json_cases[0]; i++) {
+		c = &json_cases[i];
+		memset(&opts, 0, sizeof opts);
+		opts.strict_order = (c->flags & STRICT) != 0;
+		opts.lenient_numbers = (c->flags & LENIENT) != 0;
+		for (n = 0; n < 3 && c->ignore[n] != NULL; n++)
+			/* nothing */;
+		opts.ignore = (char **)c->ignore;
+		opts.nignore = n;
+		diff_list_init(&dl, 0);
+		v = compare_json_text(&opts, NULL, c->primary,
+		    strlen(c->primary), c->candidate, strlen(c->candidate), &dl);
+		is_str(vnames[v], vnames[c->verdict], "%s: verdict", c->name);
+		got = render(&dl);
+		is_str(got, c->diffs, "%s: diffs", c->name);
+		free(got);
+		diff_list_free(&dl);
+	}
+}
+
+/* Compare two documents with default options into dl. */
+static enum verdict
+cmp(const char *a, const char *b, struct diff_list *dl)
+{
+	diff_list_init(dl, 0);
+	return (compare_json_text(NULL, NULL, a, strlen(a), b, strlen(b), dl));
+}
+
+/* The renderings and details diffs carry. */
+static void
+test_json_fields(void)
+{
+	struct compare_opts	 opts;
+	struct diff_list	 dl;
+	const struct diff	*d;
+	char			*a, *b;
+
+	cmp("{\"a\":1}", "{\"a\":2}", &dl);
+	d = find(&dl, "value");
+	ok(d != NULL && d->side == -1, "value diff concerns both sides");
+	is_str(d ? d->primary : NULL, "1", "value: primary rendering");
+	is_str(d ? d->candidate : NULL, "2", "value: candidate rendering");
+	diff_list_free(&dl);
+
+	cmp("{\"a\":\"x\"}", "{\"a\":\"y\"}", &dl);
+	d = find(&dl, "value");
+	is_str(d ? d->primary : NULL, "\"x\"", "string rendered as JSON");
+	diff_list_free(&dl);
+
+	cmp("{\"a\":1}", "{\"a\":\"1\"}", &dl);
+	d = find(&dl, "type");
+	is_str(d ? d->primary : NULL, "integer", "type: primary type name");
+	is_str(d ? d->candidate : NULL, "string", "type: candidate type name");
+	diff_list_free(&dl);
+
+	cmp("{\"a\":1}", "{\"a\":1.0}", &dl);
+	d = find(&dl, "type");
+	is_str(d ? d->candidate : NULL, "real", "type: real");
+	diff_list_free(&dl);
+
+	cmp("{\"a\":true}", "{\"a\":null}", &dl);
+	d = find(&dl, "type");
+	is_str(d ? d->primary : NULL, "boolean", "type: boolean");
+	is_str(d ? d->candidate : NULL, "null", "type: null");
+	diff_list_free(&dl);
+
+	cmp("{\"a\":0}", "{}", &dl);
+	d = find(&dl, "missing");
+	ok(d != NULL && d->side == SIDE_CANDIDATE, "missing is on candidate");
+	is_str(d ? d->primary : NULL, "0", "missing: primary value shown");
+	diff_list_free(&dl);
+
+	cmp("[1,2]", "[1,2,3]", &dl);
+	d = find(&dl, "value");
+	is_str(d ? d->detail : NULL, "length 2 vs 3", "array length detail");
+	diff_list_free(&dl);
+
+	cmp("{\"n\":123456789012345678901234567890}",
+	    "{\"n\":123456789012345678901234567891}", &dl);
+	d = find(&dl, "value");
+	is_str(d ? d->primary : NULL, "123456789012345678901234567890",
+	    "big integer rendered as its text");
+	diff_list_free(&dl);
+
+	cmp("{\"x\":1e400}", "{\"x\":1}", &dl);
+	d = find(&dl, "type");
+	is_str(d ? d->primary : NULL, "real", "1e400 is a real");
+	diff_list_free(&dl);
+
+	cmp("{\"x\":0.1}", "{\"x\":0.25}", &dl);
+	d = find(&dl, "value");
+	is_str(d ? d->primary : NULL, "0.1", "reals rendered short");
+	diff_list_free(&dl);
+
+	a = repeat("\xe6\x97\xa5", 100);
+	xasprintf(&b, "{\"s\":\"%s\"}", a);
+	free(a);
+	cmp(b, "{\"s\":\"\"}", &dl);
+	d = find(&dl, "value");
+	ok(d != NULL && strlen(d->primary) <= 80 &&
+	    strcmp(d->primary + strlen(d->primary) - 3, "...") == 0,
+	    "long values cut to 80 bytes");
+	ok(d != NULL && strncmp(d->primary, "\"\xe6\x97\xa5", 4) == 0 &&
+	    (strlen(d->primary) - 4) % 3 == 0, "cut on a UTF-8 boundary");
+	free(b);
+	diff_list_free(&dl);
+
+	cmp("{\"a\":1,\"a\":2}", "{\"a\":2}", &dl);
+	d = find(&dl, "duplicate_key");
+	is_str(d ? d->detail : NULL, "duplicate key \"a\" at byte 7",
+	    "duplicate key detail names key and offset");
+	diff_list_free(&dl);
+
+	cmp("{\"a\":1}", "{\"a\" 1}", &dl);
+	d = find(&dl, "invalid_json");
+	ok(d != NULL && d->side == SIDE_CANDIDATE && d->detail != NULL &&
+	    strstr(d->detail, "at byte 6") != NULL,
+	    "invalid JSON detail names the offset: %s",
+	    d && d->detail ? d->detail : "(none)");
+	diff_list_free(&dl);
+
+	cmp("[1e400, 2e400, x]", "[]", &dl);
+	d = find(&dl, "invalid_json");
+	ok(d != NULL && strstr(d->detail, "at byte 15") != NULL,
+	    "offset after rewritten numbers is the original's: %s",
+	    d && d->detail ? d->detail : "(none)");
+	diff_list_free(&dl);
+
+	memset(&opts, 0, sizeof opts);
+	opts.strict_order = 1;
+	diff_list_init(&dl, 0);
+	compare_json_text(&opts, NULL, "{\"b\":1,\"a\":2}", 13,
+	    "{\"a\":2,\"b\":1}", 13, &dl);
+	d = find(&dl, "order");
+	is_str(d ? d->primary : NULL, "b,a", "order: primary key order");
+	is_str(d ? d->candidate : NULL, "a,b", "order: candidate key order");
+	diff_list_free(&dl);
+}
+
+/* Nesting far beyond the parser's limit, and just within it. */
+static void
+test_depth(void)
+{
+	struct diff_list	 dl;
+	const struct diff	*d;
+	enum verdict		 v;
+	char			*open, *close, *a, *b, *deep, *path;
+	size_t			 i;
+
+	open = repeat("[", 100000);
+	v = cmp(open, "[]", &dl);
+	is_int(v, VERDICT_BODY, "100,000 [ is a body verdict, no crash");
+	d = find(&dl, "depth");
+	ok(d != NULL && d->side == SIDE_PRIMARY &&
+	    strncmp(d->detail, "nesting deeper than 2048", 24) == 0,
+	    "100,000 [ reported as depth on primary");
+	diff_list_free(&dl);
+	v = cmp(open, open, &dl);
+	a = render(&dl);
+	is_str(a, "depth $ p | depth $ c", "too deep on both sides never "
+	    "matches");
+	is_int(v, VERDICT_BODY, "too deep on both: body");
+	free(a);
+	diff_list_free(&dl);
+	free(open);
+
+	deep = repeat("{\"k\":", 100000);
+	v = cmp(deep, "{}", &dl);
+	is_int(v, VERDICT_BODY, "100,000 nested objects: body, no crash");
+	free(deep);
+	diff_list_free(&dl);
+
+	open = repeat("[", 2000);
+	close = repeat("]", 2000);
+	xasprintf(&a, "%s1%s", open, close);
+	xasprintf(&b, "%s2%s", open, close);
+	v = cmp(a, a, &dl);
+	is_int(v, VERDICT_MATCH, "2000 deep, equal: match");
+	diff_list_free(&dl);
+	v = cmp(a, b, &dl);
+	is_int(v, VERDICT_VALUE, "2000 deep, different leaf: value");
+	path = repeat("[0]", 2000);
+	xasprintf(&deep, "$%s", path);
+	is_str(dl.n == 1 ? dl.v[0].path : NULL, deep,
+	    "2000 deep leaf path");
+	free(deep);
+	free(path);
+	diff_list_free(&dl);
+	free(a);
+	free(b);
+	free(open);
+	free(close);
+
+	/* Duplicate keys are looked for only up to the depth limit. */
+	open = repeat("[", 3000);
+	xasprintf(&a, "{\"a\":1,\"a\":2,\"x\":%s", open);
+	v = cmp(a, "{}", &dl);
+	a[0] = a[0];
+	b = render(&dl);
+	is_str(b, "depth $ p | duplicate_key $ p",
+	    "duplicate key then too deep: both reported");
+	is_int(v, VERDICT_BODY, "duplicate key then too deep: body");
+	free(b);
+	free(a);
+	free(open);
+	diff_list_free(&dl);
+
+	for (i = 0; i < 1; i++) {
+		/* A wide document: many diffs, capped, verdict intact. */
+		struct buf pa, pb;
+
+		buf_init(&pa);
+		buf_init(&pb);
+		buf_addstr(&pa, "[");
+		buf_addstr(&pb, "[");
+		for (i = 0; i < 1000; i++) {
+			buf_printf(&pa, "%s{\"v\":%zu}", i ? "," : "", i);
+			buf_printf(&pb, "%s{\"v\":%zu}", i ? "," : "", i + 1);
+		}
+		buf_addstr(&pa, ",{\"gone\":1}]");
+		buf_addstr(&pb, ",{}]");
+		v = cmp(pa.data, pb.data, &dl);
+		is_int(v, VERDICT_SHAPE, "shape found after the cap still "
+		    "decides the verdict");
+		is_int(dl.n, DEFAULT_MAX_DIFFS, "diffs capped at 64");
+		is_int(dl.truncated, 1, "list marked truncated");
+		buf_free(&pa);
+		buf_free(&pb);
+		diff_list_free(&dl);
+	}
+}
+
+/* Ignore patterns: validation and causes. */
+static void
+test_ignore_valid(void)
+{
+	static const char *good[] = {
+		"$", "$.a", "$.a.b", "$[\"key with.dot\"]", "$['k']", "$[0]",
+		"$[*]", "$.items[*].id", "$..key", "$..*", "$..[0]",
+		"$.line-offset", "$.*", "$[\"a\\\"b\"]", "$[\"\\u00e9\"]", NULL
+	};
+	static const struct {
+		const char *pattern;
+		const char *cause;
+	} bad[] = {
+		{ "", "invalid ignore pattern \"\": must start with $ at "
+		  "offset 0" },
+		{ "a.b", "invalid ignore pattern \"a.b\": must start with $ at "
+		  "offset 0" },
+		{ "$.", "invalid ignore pattern \"$.\": empty member name at "
+		  "end at offset 2" },
+		{ "$..", "invalid ignore pattern \"$..\": empty member name "
+		  "at end at offset 3" },
+		{ "$[", "invalid ignore pattern \"$[\": unterminated bracket "
+		  "at offset 2" },
+		{ "$[0", "invalid ignore pattern \"$[0\": unterminated bracket "
+		  "at offset 3" },
+		{ "$[-1]", "invalid ignore pattern \"$[-1]\": negative array "
+		  "index at offset 2" },
+		{ "$[?(@.a)]", NULL },
+		{ "$[0:2]", "invalid ignore pattern \"$[0:2]\": expected ] in "
+		  "bracket expression at offset 3" },
+		{ "$.a b", NULL },
+		{ "$[\"open]", "invalid ignore pattern \"$[\\\"open]\": "
+		  "unterminated quoted name at offset 2" },
+		{ "$a", NULL },
+		{ "$[99999999999999999999999]", NULL },
+		{ "$[\"\\ud800\"]", NULL },
+	};
+	char	*cause;
+	size_t	 i;
+
+	for (i = 0; good[i] != NULL; i++) {
+		cause = NULL;
+		is_int(compare_ignore_valid(good[i], &cause), 0,
+		    "ignore pattern %s is valid", good[i]);
+		ok(cause == NULL, "no cause for %s", good[i]);
+	}
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		cause = NULL;
+		is_int(compare_ignore_valid(bad[i].pattern, &cause), -1,
+		    "ignore pattern '%s' is rejected", bad[i].pattern);
+		if (bad[i].cause != NULL)
+			is_str(cause, bad[i].cause, "cause for '%s'",
+			    bad[i].pattern);
+		else
+			ok(cause != NULL && strstr(cause, bad[i].pattern) !=
+			    NULL, "cause for '%s' names it: %s",
+			    bad[i].pattern, cause ? cause : "(null)");
+		free(cause);
+	}
+}
+
+/* Folding array indexes for signatures. */
+static void
+test_path_fold(void)
+{
+	static const char *cases[][2] = {
+		{ "$.a[3].b", "$.a[*].b" },
+		{ "$[0][12]", "$[*][*]" },
+		{ "$[\"[0]\"][1]", "$[\"[0]\"][*]" },
+		{ "$[\"a\\\"[1]\"]", "$[\"a\\\"[1]\"]" },
+		{ "$", "$" },
+		{ "content-type", "content-type" },
+		{ "$.items[*].id", "$.items[*].id" },
+	};
+	size_t	 i;
+	char	*f;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		f = path_fold(cases[i][0]);
+		is_str(f, cases[i][1], "path_fold %s", cases[i][0]);
+		free(f);
+	}
+	ok(path_fold(NULL) == NULL, "path_fold NULL");
+}
+
+/* diff_list: cap, truncation, deterministic order. */
+static void
+test_diff_list(void)
+{
+	struct diff_list	 dl;
+	struct diff		*d;
+	char			*got;
+	size_t			 i;
+
+	diff_list_init(&dl, 3);
+	for (i = 0; i < 3; i++)
+		ok(diff_list_add(&dl, "value", "$.a", -1) != NULL,
+		    "add %zu under the cap", i);
+	ok(diff_list_add(&dl, "value", "$.b", -1) == NULL, "add over the cap");
+	is_int(dl.truncated, 1, "truncated after the cap");
+	is_int(dl.n, 3, "three diffs kept");
+	diff_list_free(&dl);
+	is_int(dl.n, 0, "freed list is empty");
+
+	diff_list_init(&dl, 0);
+	for (i = 0; i < DEFAULT_MAX_DIFFS; i++)
+		diff_list_add(&dl, "value", "$", -1);
+	ok(diff_list_add(&dl, "value", "$", -1) == NULL,
+	    "max 0 means DEFAULT_MAX_DIFFS");
+	diff_list_free(&dl);
+
+	diff_list_init(&dl, 0);
+	diff_list_add(&dl, "value", "$.b", -1);
+	diff_list_add(&dl, "missing", "$.a", SIDE_CANDIDATE);
+	d = diff_list_add(&dl, "header", "x", SIDE_CANDIDATE);
+	d->detail = xstrdup("missing");
+	d = diff_list_add(&dl, "header", "x", SIDE_CANDIDATE);
+	d->detail = xstrdup("extra");
+	diff_list_add(&dl, "status", NULL, -1);
+	diff_list_add(&dl, "invalid_json", "$", SIDE_CANDIDATE);
+	diff_list_add(&dl, "invalid_json", "$", SIDE_PRIMARY);
+	diff_list_add(&dl, "extra", "$.a", SIDE_CANDIDATE);
+	diff_list_sort(&dl);
+	got = render(&dl);
+	is_str(got, "status - - | invalid_json $ p | invalid_json $ c | "
+	    "extra $.a c | missing $.a c | value $.b - | header x c | "
+	    "header x c", "sorted by path, kind, side");
+	is_str(dl.v[6].detail, "extra", "then by detail");
+	free(got);
+	diff_list_free(&dl);
+}
+
+/* Add a header to a list. */
+static void
+hadd(struct headers *hs, const char *name, const char *value)
+{
+	headers_add(hs, name, strlen(name), value, strlen(value));
+}
+
+/* Header comparison. */
+static void
+test_headers(void)
+{
+	struct compare_opts	 opts;
+	struct route_rule	 rule;
+	struct headers		 p, c;
+	struct diff_list	 dl;
+	const struct diff	*d;
+	char			*ign[] = { "X-Build" }, *rign[] = { "X-Shard" };
+	char			*got;
+	enum verdict		 v;
+
+	memset(&p, 0, sizeof p);
+	memset(&c, 0, sizeof c);
+	memset(&opts, 0, sizeof opts);
+	hadd(&p, "Date", "Sat, 02 May 2026 10:00:00 GMT");
+	hadd(&c, "date", "Sat, 02 May 2026 10:00:01 GMT");
+	hadd(&p, "Server", "axum");
+	hadd(&c, "Server", "net/http");
+	hadd(&p, "Content-Length", "12");
+	hadd(&c, "Content-Length", "13");
+	hadd(&c, "Transfer-Encoding", "chunked");
+	hadd(&p, "X-Request-Id", "a");
+	hadd(&c, "X-Request-Id", "b");
+	hadd(&p, "X-Paritytap-Trace-Id", "1-2");
+	hadd(&c, "X-Paritytap-Trace-Id", "1-3");
+	hadd(&p, "Content-Type", "application/json");
+	hadd(&c, "content-type", "application/json");
+	diff_list_init(&dl, 0);
+	v = compare_headers(&opts, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_MATCH, "default ignore list: Date/Server/... differ "
+	    "-> match");
+	is_int(dl.n, 0, "no header diffs");
+	diff_list_free(&dl);
+
+	headers_free(&c);
+	hadd(&c, "Content-Type", "application/json; charset=utf-8");
+	hadd(&c, "X-New", "1");
+	hadd(&p, "X-Old", "1");
+	hadd(&p, "Vary", "Accept");
+	hadd(&p, "Vary", "Origin");
+	hadd(&c, "Vary", "Accept, Origin");
+	hadd(&p, "X-Build", "1");
+	hadd(&c, "X-Build", "2");
+	hadd(&p, "X-Shard", "1");
+	hadd(&c, "Connection", "close, X-Hop");
+	hadd(&c, "X-Hop", "1");
+	v = compare_headers(&opts, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_HEADER, "charset and others: header verdict");
+	got = render(&dl);
+	diff_list_sort(&dl);
+	free(got);
+	got = render(&dl);
+	is_str(got, "header content-type - | header x-build - | "
+	    "header x-new c | header x-old c | header x-shard c",
+	    "header diffs");
+	free(got);
+	d = find(&dl, "header");
+	is_str(d ? d->primary : NULL, "application/json",
+	    "content-type primary value");
+	is_str(d ? d->candidate : NULL, "application/json; charset=utf-8",
+	    "content-type candidate value");
+	d = &dl.v[2];
+	is_str(d->detail, "extra", "x-new only on candidate: extra");
+	is_str(d->candidate, "1", "extra header value");
+	d = &dl.v[3];
+	is_str(d->detail, "missing", "x-old only on primary: missing");
+	diff_list_free(&dl);
+
+	opts.ignore_headers = ign;
+	opts.nignore_headers = 1;
+	memset(&rule, 0, sizeof rule);
+	rule.rr_ignore_headers = rign;
+	rule.rr_nignore_headers = 1;
+	v = compare_headers(&opts, &rule, &p, &c, &dl);
+	diff_list_sort(&dl);
+	got = render(&dl);
+	is_str(got, "header content-type - | header x-new c | "
+	    "header x-old c", "--ignore-header and route ignores");
+	free(got);
+	diff_list_free(&dl);
+
+	headers_free(&p);
+	headers_free(&c);
+	hadd(&p, "Vary", "Origin");
+	hadd(&p, "Vary", "Accept");
+	hadd(&c, "Vary", "Accept, Origin");
+	hadd(&p, "X-Trace", "a");
+	hadd(&c, "X-Trace", "b");
+	opts.trace_header = "X-Trace";
+	v = compare_headers(&opts, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_HEADER, "values joined in wire order");
+	got = render(&dl);
+	is_str(got, "header vary -", "only vary differs (custom trace "
+	    "header ignored)");
+	is_str(dl.n ? dl.v[0].primary : NULL, "Origin, Accept",
+	    "joined primary value");
+	free(got);
+	diff_list_free(&dl);
+	headers_free(&p);
+	headers_free(&c);
+}
+
+/* Set up a response side. */
+static void
+side_set(struct response_side *rs, int status, const char *ctype,
+    const char *body)
+{
+	memset(rs, 0, sizeof *rs);
+	rs->present = 1;
+	rs->status = status;
+	if (ctype != NULL)
+		hadd(&rs->headers, "Content-Type", ctype);
+	if (body != NULL) {
+		buf_add(&rs->body, body, strlen(body));
+		rs->body_bytes = strlen(body);
+	}
+}
+
+/* Compress with zlib: window 31 gzip, 15 zlib, -15 raw deflate. */
+static void
+zip(struct buf *out, const char *in, size_t len, int window)
+{
+	unsigned char	 chunk[4096];
+	z_stream	 z;
+	int		 ret;
+
+	memset(&z, 0, sizeof z);
+	if (deflateInit2(&z, 6, Z_DEFLATED, window, 8,
+	    Z_DEFAULT_STRATEGY) != Z_OK)
+		abort();
+	z.next_in = (Bytef *)(uintptr_t)in;
+	z.avail_in = (uInt)len;
+	do {
+		z.next_out = chunk;
+		z.avail_out = sizeof chunk;
+		ret = deflate(&z, Z_FINISH);
+		buf_add(out, chunk, sizeof chunk - z.avail_out);
+	} while (ret == Z_OK);
+	deflateEnd(&z);
+}
+
+/* Set a side's body to an encoded document. */
+static void
+side_encode(struct response_side *rs, const char *body, int window,
+    const char *coding)
+{
+	buf_reset(&rs->body);
+	zip(&rs->body, body, strlen(body), window);
+	rs->body_bytes = rs->body.len;
+	hadd(&rs->headers, "Content-Encoding", coding);
+}
+
+/* Body decoding and comparison. */
+static void
+test_bodies(void)
+{
+	static const char	*doc = "{\"ok\":true,\"items\":[1,2,3]}";
+	struct response_side	 p, c;
+	struct diff_list	 dl;
+	struct buf		 out;
+	char			*cause, *got;
+	enum verdict		 v;
+
+	side_set(&p, 200, "application/json", doc);
+	side_set(&c, 200, "application/json", doc);
+	side_encode(&c, doc, 31, "gzip");
+	diff_list_init(&dl, 0);
+	v = compare_bodies(NULL, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_MATCH, "gzip body vs identity body, same JSON");
+	is_int(dl.n, 0, "no diffs for gzip vs identity");
+	response_side_free(&c);
+
+	side_set(&c, 200, "application/json", doc);
+	side_encode(&c, doc, 15, "deflate");
+	v = compare_bodies(NULL, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_MATCH, "deflate (zlib) vs identity");
+	response_side_free(&c);
+
+	side_set(&c, 200, "application/json", doc);
+	side_encode(&c, doc, -15, "deflate");
+	v = compare_bodies(NULL, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_MATCH, "deflate (raw) vs identity");
+	response_side_free(&c);
+
+	side_set(&c, 200, "application/json", doc);
+	side_encode(&c, doc, 31, "X-GZIP");
+	v = compare_bodies(NULL, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_MATCH, "x-gzip, any case");
+	response_side_free(&c);
+
+	/* Two gzip members back to back, then gzip over identity. */
+	side_set(&c, 200, "application/json", NULL);
+	zip(&c.body, "{\"ok\":true,", 11, 31);
+	zip(&c.body, "\"items\":[1,2,3]}", 16, 31);
+	hadd(&c.headers, "Content-Encoding", "identity, gzip");
+	buf_init(&out);
+	is_int(body_decode(&c, &out, 0, &cause), 0, "multi-member gzip "
+	    "decodes");
+	is_str(out.data, doc, "multi-member gzip: both members");
+	buf_free(&out);
+	is_int(body_decode(&c, &out, 10, &cause), -1, "decode limit");
+	is_str(cause, "decoded body over 10 bytes", "decode limit cause");
+	free(cause);
+	buf_free(&out);
+	response_side_free(&c);
+
+	side_set(&c, 200, "application/json", doc);
+	hadd(&c.headers, "Content-Encoding", "gzip");
+	is_int(body_decode(&c, &out, 0, &cause), -1, "corrupt gzip fails");
+	ok(cause != NULL && strncmp(cause, "cannot decode gzip body", 23) == 0,
+	    "corrupt gzip cause: %s", cause ? cause : "(null)");
+	free(cause);
+	buf_free(&out);
+	v = compare_bodies(NULL, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_BODY, "corrupt gzip: body verdict");
+	got = render(&dl);
+	is_str(got, "body - c", "corrupt gzip: body diff on candidate");
+	free(got);
+	diff_list_free(&dl);
+	response_side_free(&c);
+
+	side_set(&c, 200, "application/json", doc);
+	hadd(&c.headers, "Content-Encoding", "br");
+	is_int(body_decode(&c, &out, 0, &cause), -1, "br is not supported");
+	is_str(cause, "unsupported Content-Encoding \"br\"", "br cause");
+	free(cause);
+	buf_free(&out);
+	v = compare_bodies(NULL, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_BODY, "unknown encoding: body verdict");
+	diff_list_free(&dl);
+	response_side_free(&c);
+
+	side_set(&c, 200, "application/problem+json", "{\"ok\":false,"
+	    "\"items\":[1,2,3]}");
+	v = compare_bodies(NULL, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_VALUE, "+json content type compared as JSON");
+	diff_list_free(&dl);
+	response_side_free(&c);
+
+	side_set(&c, 200, NULL, "  \n{\"ok\":true,\"items\":[1,2]}");
+	v = compare_bodies(NULL, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_VALUE, "no content type, body starts with {: JSON");
+	diff_list_free(&dl);
+	response_side_free(&c);
+
+	side_set(&c, 200, "application/json", "{\"ok\":tru");
+	v = compare_bodies(NULL, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_BODY, "invalid JSON on candidate: body");
+	got = render(&dl);
+	is_str(got, "invalid_json $ c", "invalid JSON diff on candidate");
+	ok(dl.n == 1 && strstr(dl.v[0].detail, "at byte") != NULL,
+	    "invalid JSON detail has an offset: %s",
+	    dl.n ? dl.v[0].detail : "");
+	free(got);
+	diff_list_free(&dl);
+	response_side_free(&c);
+
+	side_set(&c, 200, "text/html", "<html>oops</html>");
+	v = compare_bodies(NULL, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_BODY, "JSON vs HTML: body");
+	got = render(&dl);
+	is_str(got, "body - -", "JSON vs HTML: one body diff");
+	free(got);
+	diff_list_free(&dl);
+	response_side_free(&c);
+	response_side_free(&p);
+
+	side_set(&p, 200, "application/json", "<html>bad gateway</html>");
+	side_set(&c, 200, "text/html", "<html>bad gateway</html>!");
+	v = compare_bodies(NULL, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_BODY, "JSON-typed body that is not JSON vs HTML");
+	got = render(&dl);
+	is_str(got, "body - - | invalid_json $ p",
+	    "the JSON side's parse error is named");
+	free(got);
+	diff_list_free(&dl);
+	response_side_free(&p);
+	response_side_free(&c);
+
+	side_set(&p, 200, "text/plain", "hello world");
+	side_set(&c, 200, "text/plain", "hello World");
+	v = compare_bodies(NULL, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_BODY, "text bodies differ: body");
+	is_str(dl.n ? dl.v[0].detail : NULL, "bodies differ at byte 6 "
+	    "(11 vs 11 bytes)", "text body diff detail");
+	diff_list_free(&dl);
+	response_side_free(&c);
+	side_set(&c, 200, "text/plain", "hello world");
+	v = compare_bodies(NULL, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_MATCH, "text bodies equal: match");
+	response_side_free(&p);
+	response_side_free(&c);
+
+	side_set(&p, 204, "application/json", NULL);
+	side_set(&c, 204, NULL, NULL);
+	v = compare_bodies(NULL, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_MATCH, "both empty: match");
+	is_int(dl.n, 0, "both empty: no diffs");
+	response_side_free(&p);
+	response_side_free(&c);
+
+	/* Truncated bodies compare by the whole body's sha256. */
+	side_set(&p, 200, "application/json", "{\"a\":");
+	side_set(&c, 200, "application/json", "{\"a\":");
+	p.truncated = c.truncated = 1;
+	p.body_sha256 = xstrdup("ab");
+	c.body_sha256 = xstrdup("AB");
+	v = compare_bodies(NULL, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_MATCH, "truncated, same sha256: match");
+	free(c.body_sha256);
+	c.body_sha256 = xstrdup("cd");
+	v = compare_bodies(NULL, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_BODY, "truncated, different sha256: body");
+	diff_list_free(&dl);
+	free(c.body_sha256);
+	c.body_sha256 = NULL;
+	c.truncated = 0;
+	c.body_bytes = 5;
+	p.body_bytes = 100;
+	v = compare_bodies(NULL, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_BODY, "truncated without sha256: body");
+	is_str(dl.n ? dl.v[0].detail : NULL, "primary body was truncated "
+	    "(5 of 100 bytes kept), cannot compare", "truncated detail");
+	diff_list_free(&dl);
+	response_side_free(&p);
+	response_side_free(&c);
+}
+
+/* A fresh exchange with both sides answering. */
+static void
+ex_setup(struct exchange *ex, int ps, const char *pbody, int cs,
+    const char *cbody)
+{
+	memset(ex, 0, sizeof *ex);
+	ex->ex_verdict = VERDICT_NONE;
+	side_set(&ex->ex_resp[SIDE_PRIMARY], ps, "application/json", pbody);
+	side_set(&ex->ex_resp[SIDE_CANDIDATE], cs, "application/json", cbody);
+}
+
+/* Free what ex_setup and compare_exchange allocated. */
+static void
+ex_free(struct exchange *ex)
+{
+	response_side_free(&ex->ex_resp[SIDE_PRIMARY]);
+	response_side_free(&ex->ex_resp[SIDE_CANDIDATE]);
+	diff_list_free(&ex->ex_diffs);
+	free(ex->ex_skip_reason);
+	free(ex->ex_route);
+}
+
+/* Verdict precedence over a whole exchange. */
+static void
+test_exchange(void)
+{
+	struct compare_opts	 opts;
+	struct route_rule	 rule;
+	struct exchange		 ex;
+	char			*got, *ign[] = { "$.ts" };
+	const char		*rust = "{\"Schema\":{\"field\":\"x\","
+				    "\"reason\":\"y\"}}";
+	const char		*go = "{\"Kind\":\"schema\",\"Field\":\"x\","
+				    "\"Reason\":\"y\"}";
+
+	memset(&opts, 0, sizeof opts);
+
+	ex_setup(&ex, 0, NULL, 200, "{}");
+	ex.ex_resp[SIDE_PRIMARY].error = "connect";
+	compare_exchange(&opts, &ex);
+	is_str(vnames[ex.ex_verdict], "primary_error", "primary failed");
+	got = render(&ex.ex_diffs);
+	is_str(got, "error - p", "primary error diff");
+	free(got);
+	ex_free(&ex);
+
+	ex_setup(&ex, 200, "{}", 0, NULL);
+	ex.ex_resp[SIDE_CANDIDATE].error = "timeout";
+	ex.ex_resp[SIDE_CANDIDATE].error_detail = xstrdup("no answer in "
+	    "5000 ms");
+	compare_exchange(&opts, &ex);
+	is_str(vnames[ex.ex_verdict], "candidate_error", "candidate failed");
+	got = render(&ex.ex_diffs);
+	is_str(got, "error - c", "candidate error diff");
+	is_str(ex.ex_diffs.v[0].detail, "timeout: no answer in 5000 ms",
+	    "candidate error detail");
+	free(got);
+	ex_free(&ex);
+
+	ex_setup(&ex, 0, NULL, 0, NULL);
+	ex.ex_resp[SIDE_PRIMARY].error = "reset";
+	ex.ex_resp[SIDE_CANDIDATE].error = "reset";
+	compare_exchange(&opts, &ex);
+	is_str(vnames[ex.ex_verdict], "both_failed", "both failed");
+	got = render(&ex.ex_diffs);
+	is_str(got, "error - p | error - c", "both error diffs");
+	free(got);
+	ex_free(&ex);
+
+	ex_setup(&ex, 502, "{\"e\":1}", 502, "{\"e\":1}");
+	compare_exchange(&opts, &ex);
+	is_str(vnames[ex.ex_verdict], "both_failed",
+	    "both 502 identically: both_failed, never match");
+	is_int(ex.ex_diffs.n, 0, "both 502: nothing differs");
+	ex_free(&ex);
+
+	ex_setup(&ex, 500, "{}", 503, "{}");
+	compare_exchange(&opts, &ex);
+	is_str(vnames[ex.ex_verdict], "both_failed", "500 vs 503: both_failed");
+	got = render(&ex.ex_diffs);
+	is_str(got, "status - -", "500 vs 503: status diff listed");
+	is_str(ex.ex_diffs.v[0].primary, "500", "status primary");
+	is_str(ex.ex_diffs.v[0].candidate, "503", "status candidate");
+	free(got);
+	ex_free(&ex);
+
+	ex_setup(&ex, 400, rust, 422, go);
+	compare_exchange(&opts, &ex);
+	is_str(vnames[ex.ex_verdict], "status", "status beats shape");
+	got = render(&ex.ex_diffs);
+	is_str(got, "status - - | extra $.Field c | extra $.Kind c | "
+	    "extra $.Reason c | missing $.Schema c",
+	    "status and shape diffs all listed");
+	free(got);
+	ex_free(&ex);
+
+	ex_setup(&ex, 400, rust, 400, go);
+	hadd(&ex.ex_resp[SIDE_CANDIDATE].headers, "X-Go", "1");
+	compare_exchange(&opts, &ex);
+	is_str(vnames[ex.ex_verdict], "shape", "shape beats header");
+	got = render(&ex.ex_diffs);
+	is_str(got, "extra $.Field c | extra $.Kind c | extra $.Reason c | "
+	    "missing $.Schema c | header x-go c", "shape and header diffs");
+	free(got);
+	ex_free(&ex);
+
+	ex_setup(&ex, 200, "{\"a\":1}", 200, "{\"a\":2}");
+	hadd(&ex.ex_resp[SIDE_CANDIDATE].headers, "X-Go", "1");
+	compare_exchange(&opts, &ex);
+	is_str(vnames[ex.ex_verdict], "header", "header beats value");
+	ex_free(&ex);
+
+	ex_setup(&ex, 200, "{\"a\":1}", 200, "<html>");
+	ex.ex_resp[SIDE_CANDIDATE].headers.h[0].value[0] = 't';
+	compare_exchange(&opts, &ex);
+	is_str(vnames[ex.ex_verdict], "body", "body beats header");
+	ex_free(&ex);
+
+	ex_setup(&ex, 200, "{\"a\":1}", 200, "{\"a\":1}");
+	hadd(&ex.ex_resp[SIDE_PRIMARY].headers, "Date", "x");
+	compare_exchange(&opts, &ex);
+	is_str(vnames[ex.ex_verdict], "match", "match");
+	is_int(ex.ex_diffs.n, 0, "match: no diffs");
+	/* Comparing again replaces the diffs. */
+	compare_exchange(&opts, &ex);
+	is_str(vnames[ex.ex_verdict], "match", "compared twice: match");
+	ex_free(&ex);
+
+	ex_setup(&ex, 200, "{}", 200, "{\"a\":1}");
+	ex.ex_verdict = VERDICT_SKIPPED;
+	compare_exchange(&opts, &ex);
+	is_str(vnames[ex.ex_verdict], "skipped", "skipped left alone");
+	is_int(ex.ex_diffs.n, 0, "skipped: no diffs");
+	ex.ex_verdict = VERDICT_RECORDED;
+	compare_exchange(&opts, &ex);
+	is_str(vnames[ex.ex_verdict], "recorded", "recorded left alone");
+	ex_free(&ex);
+
+	ex_setup(&ex, 200, "{}", 200, NULL);
+	response_side_free(&ex.ex_resp[SIDE_CANDIDATE]);
+	ex.ex_skip_reason = xstrdup("sampled out");
+	compare_exchange(&opts, &ex);
+	is_str(vnames[ex.ex_verdict], "skipped", "no candidate + skip reason");
+	free(ex.ex_skip_reason);
+	ex.ex_skip_reason = NULL;
+	compare_exchange(&opts, &ex);
+	is_str(vnames[ex.ex_verdict], "candidate_error",
+	    "no candidate, no reason: candidate_error");
+	is_str(ex.ex_diffs.n ? ex.ex_diffs.v[0].detail : NULL, "no response",
+	    "missing candidate detail");
+	ex_free(&ex);
+
+	/* Route rules: exact route match only. */
+	memset(&rule, 0, sizeof rule);
+	rule.rr_route = "GET /v1/items/{id}";
+	rule.rr_ignore = ign;
+	rule.rr_nignore = 1;
+	opts.routes = &rule;
+	opts.nroutes = 1;
+	ex_setup(&ex, 200, "{\"ts\":1}", 200, "{\"ts\":2}");
+	ex.ex_route = xstrdup("GET /v1/items/{id}");
+	compare_exchange(&opts, &ex);
+	is_str(vnames[ex.ex_verdict], "match", "route rule ignore applies");
+	free(ex.ex_route);
+	ex.ex_route = xstrdup("GET /v1/items");
+	compare_exchange(&opts, &ex);
+	is_str(vnames[ex.ex_verdict], "value", "other route: no rule");
+	ex_free(&ex);
+	opts.routes = NULL;
+	opts.nroutes = 0;
+
+	opts.max_diffs = 2;
+	ex_setup(&ex, 200, "{\"a\":1,\"b\":1,\"c\":1}", 201, "{}");
+	compare_exchange(&opts, &ex);
+	is_int(ex.ex_diffs.n, 2, "opts->max_diffs caps the list");
+	is_int(ex.ex_diffs.truncated, 1, "and marks it truncated");
+	is_str(vnames[ex.ex_verdict], "status", "verdict unaffected by cap");
+	ex_free(&ex);
+}
+
+/* The same difference gives the same output whatever the key order. */
+static void
+test_deterministic(void)
+{
+	struct diff_list	 a, b;
+	char			*ra, *rb;
+
+	cmp("{\"z\":1,\"y\":[1,{\"q\":2}],\"x\":\"s\",\"w\":{}}",
+	    "{\"w\":[],\"x\":3,\"y\":[1,{\"r\":2}],\"v\":0}", &a);
+	cmp("{\"w\":{},\"x\":\"s\",\"y\":[1,{\"q\":2}],\"z\":1}",
+	    "{\"v\":0,\"y\":[1,{\"r\":2}],\"x\":3,\"w\":[]}", &b);
+	ra = render(&a);
+	rb = render(&b);
+	is_str(ra, rb, "diff order independent of member order");
+	is_str(ra, "extra $.v c | type $.w - | type $.x - | "
+	    "missing $.y[1].q c | extra $.y[1].r c | missing $.z c",
+	    "sorted by path");
+	free(ra);
+	free(rb);
+	diff_list_free(&a);
+	diff_list_free(&b);
+}
+
+int
+main(void)
+{
+	test_json_cases();
+	test_json_fields();
+	test_depth();
+	test_ignore_valid();
+	test_path_fold();
+	test_diff_list();
+	test_headers();
+	test_bodies();
+	test_exchange();
+	test_deterministic();
+	return (done_testing());
+}
