@@ -109,22 +109,38 @@ port_open() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# Set variable $1 to a port on 127.0.0.1 that nothing listens on and that
-# this script has not handed out before.
+# Ports below the kernel's ephemeral range, so that no client socket holds
+# the one we pick.
+read -r EPHEMERAL_LOW _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null
+case ${EPHEMERAL_LOW:-} in ''|*[!0-9]*) EPHEMERAL_LOW=32768 ;; esac
+[ "$EPHEMERAL_LOW" -gt 12000 ] || EPHEMERAL_LOW=32768
+USED_PORTS=""
+
+# Succeed if port $1 is bound on this machine in any state, as far as ss
+# (or, without it, a connection attempt) can tell.
+port_taken() {
+	if command -v ss >/dev/null 2>&1; then
+		ss -Htan "( sport = :$1 )" 2>/dev/null | grep -q . && return 0
+		return 1
+	fi
+	port_open "$1"
+}
+
+# Set variable $1 to a free port on 127.0.0.1 that this script has not
+# handed out before.
 free_port() {
 	n=0
-	while [ $n -lt 200 ]; do
-		p=$(( ($(od -An -N2 -tu2 /dev/urandom) % 30000) + 20000 ))
+	while [ $n -lt 500 ]; do
+		p=$(( ($(od -An -N2 -tu2 /dev/urandom) % (EPHEMERAL_LOW - 10000)) + 10000 ))
 		n=$((n + 1))
 		case " $USED_PORTS " in *" $p "*) continue ;; esac
-		port_open "$p" && continue
+		port_taken "$p" && continue
 		USED_PORTS="$USED_PORTS $p"
 		eval "$1=$p"
 		return 0
 	done
 	die "no free port found"
 }
-USED_PORTS=""
 
 # Wait until port $1 accepts connections while process $2 lives.
 wait_port() {

@@ -38,7 +38,8 @@ struct capture {
 	uint64_t		 c_rotate_at;	/* rotate when c_size reaches it */
 	struct capture_opts	 c_opts;	/* own copies of path and redact */
 	struct buf		 c_pending;	/* whole lines not yet written */
-	int			 c_midline;	/* c_file ends inside a line */
+	size_t			 c_sent;	/* bytes of the first pending
+						   line already in c_file */
 	int			 c_failing;	/* in a burst of write errors */
 	pthread_mutex_t		 c_lock;
 	_Atomic uint64_t	 c_bytes;
@@ -1061,7 +1062,7 @@ capture_open_file(struct capture *c, int same, char **cause)
 	if (fstat(c->c_fd, &st) == 0)
 		c->c_size = st.st_size;
 	c->c_rotate_at = c->c_opts.rotate_size;
-	c->c_midline = 0;
+	c->c_sent = 0;
 	return (0);
 }
 
@@ -1072,16 +1073,27 @@ capture_count_error(struct capture *c)
 	atomic_fetch_add(&c->c_errors, 1);
 }
 
+/* Remove the first n bytes of the pending lines. */
+static void
+capture_consume(struct capture *c, size_t n)
+{
+	memmove(c->c_pending.data, c->c_pending.data + n,
+	    c->c_pending.len - n);
+	c->c_pending.len -= n;
+	c->c_pending.data[c->c_pending.len] = '\0';
+}
+
 /*
- * Write the pending lines.  What a failed or short write leaves stays
- * pending so the line it cut is finished by the next try, not overrun.
- * Return 0, or -1 if something is still pending.
+ * Write the pending lines.  A line a failed or short write cut stays
+ * pending, its written start counted in c_sent, so the next try finishes
+ * it rather than starting another line on the torn one.  Return 0, or -1
+ * if something is still pending.
  */
 static int
 capture_flush_locked(struct capture *c)
 {
 	char	*cause = NULL;
-	size_t	 off = 0;
+	size_t	 off, done;
 	ssize_t	 n;
 	int	 rc = 0;
 
@@ -1095,6 +1107,7 @@ capture_flush_locked(struct capture *c)
 		capture_count_error(c);
 		return (-1);
 	}
+	off = c->c_sent;
 	while (off < c->c_pending.len) {
 		n = write(c->c_fd, c->c_pending.data + off,
 		    c->c_pending.len - off);
@@ -1107,16 +1120,16 @@ capture_flush_locked(struct capture *c)
 			break;
 		}
 		off += n;
+		c->c_size += n;
+		atomic_fetch_add(&c->c_bytes, n);
 	}
-	if (off > 0) {
-		c->c_midline = c->c_pending.data[off - 1] != '\n';
-		c->c_size += off;
-		atomic_fetch_add(&c->c_bytes, off);
-		memmove(c->c_pending.data, c->c_pending.data + off,
-		    c->c_pending.len - off);
-		c->c_pending.len -= off;
-		c->c_pending.data[c->c_pending.len] = '\0';
+	/* Keep the line a short write cut, and how much of it is out. */
+	for (done = off; done > 0; done--) {
+		if (c->c_pending.data[done - 1] == '\n')
+			break;
 	}
+	capture_consume(c, done);
+	c->c_sent = off - done;
 	if (rc != 0) {
 		if (!c->c_failing)
 			log_warn("capture: %s: write", c->c_file);
@@ -1130,33 +1143,35 @@ capture_flush_locked(struct capture *c)
 }
 
 /*
- * Before leaving a file: drop the rest of a line whose start is already in
- * it, so that neither file holds a line broken in two.
+ * Close the current file.  If it ends in the start of a line a write cut,
+ * that start is truncated away so the whole line can go to the next file;
+ * failing that the start is ended with a newline and the line dropped, so
+ * no file holds a line that another runs into.
  */
 static void
-capture_drop_torn(struct capture *c)
+capture_close_fd(struct capture *c)
 {
 	char	*nl;
 	size_t	 n;
 
-	if (!c->c_midline || c->c_pending.len == 0)
+	if (c->c_fd == -1)
 		return;
-	nl = memchr(c->c_pending.data, '\n', c->c_pending.len);
-	n = nl != NULL ? (size_t)(nl - c->c_pending.data) + 1 :
-	    c->c_pending.len;
-	memmove(c->c_pending.data, c->c_pending.data + n,
-	    c->c_pending.len - n);
-	c->c_pending.len -= n;
-	c->c_pending.data[c->c_pending.len] = '\0';
-	c->c_midline = 0;
-	capture_count_error(c);
-}
-
-/* Close the current file, if open. */
-static void
-capture_close_fd(struct capture *c)
-{
-	if (c->c_fd != -1 && close(c->c_fd) != 0)
+	if (c->c_sent != 0) {
+		if (ftruncate(c->c_fd, c->c_size - c->c_sent) == 0) {
+			c->c_size -= c->c_sent;
+			atomic_fetch_sub(&c->c_bytes, c->c_sent);
+		} else {
+			if (write(c->c_fd, "\n", 1) != 1)
+				log_warn("capture: %s: write", c->c_file);
+			nl = memchr(c->c_pending.data, '\n', c->c_pending.len);
+			n = nl != NULL ? (size_t)(nl - c->c_pending.data) + 1 :
+			    c->c_pending.len;
+			capture_consume(c, n);
+			capture_count_error(c);
+		}
+		c->c_sent = 0;
+	}
+	if (close(c->c_fd) != 0)
 		log_warn("capture: %s: close", c->c_file);
 	c->c_fd = -1;
 }
@@ -1338,7 +1353,6 @@ capture_reopen(struct capture *c, char **cause)
 
 	pthread_mutex_lock(&c->c_lock);
 	capture_flush_locked(c);
-	capture_drop_torn(c);
 	capture_close_fd(c);
 	rc = capture_open_file(c, 1, cause);
 	pthread_mutex_unlock(&c->c_lock);
@@ -1349,13 +1363,22 @@ capture_reopen(struct capture *c, char **cause)
 void
 capture_close(struct capture *c)
 {
+	size_t	 i, lost = 0;
+
 	if (c == NULL)
 		return;
 	pthread_mutex_lock(&c->c_lock);
-	if (capture_flush_locked(c) != 0)
-		log_warnx("capture: %s: %zu bytes not written", c->c_file,
-		    c->c_pending.len);
+	capture_flush_locked(c);
 	capture_close_fd(c);
+	if (c->c_pending.len != 0) {
+		for (i = 0; i < c->c_pending.len; i++) {
+			if (c->c_pending.data[i] == '\n')
+				lost++;
+		}
+		atomic_fetch_add(&c->c_errors, lost);
+		log_warnx("capture: %s: %zu lines not written", c->c_file,
+		    lost);
+	}
 	pthread_mutex_unlock(&c->c_lock);
 	pthread_mutex_destroy(&c->c_lock);
 	buf_free(&c->c_pending);

@@ -185,7 +185,21 @@ http_msg_feed(struct http_msg *hm, const char *data, size_t len)
 		http_parser_pause(p, 0);
 		return ((ssize_t)n);
 	}
-	if (HTTP_PARSER_ERRNO(p) != HPE_OK) {
+	switch (HTTP_PARSER_ERRNO(p)) {
+	case HPE_OK:
+		break;
+	case HPE_UNEXPECTED_CONTENT_LENGTH:
+		/* libhttp-parser sees these before our header callbacks. */
+		http_msg_fail(hm, 400, "two Content-Length headers, or "
+		    "Content-Length with Transfer-Encoding");
+		return (-1);
+	case HPE_INVALID_CONTENT_LENGTH:
+		http_msg_fail(hm, 400, "Content-Length is not a number");
+		return (-1);
+	case HPE_HEADER_OVERFLOW:
+		http_msg_fail(hm, 431, "header block too large");
+		return (-1);
+	default:
 		http_msg_fail(hm, 400, "%s",
 		    http_errno_description(HTTP_PARSER_ERRNO(p)));
 		return (-1);

@@ -351,58 +351,65 @@ normalize_name_char(unsigned char c)
 
 /*
  * Parse the bracket expression at *pp ("[N]", "[*]", "[\"key\"]") into
- * seg.  Returns NULL or what is wrong.
+ * seg and move *pp past it.  Returns NULL, or what is wrong with *pp left
+ * where it is wrong.
  */
 static const char *
 normalize_bracket(const char **pp, struct ignore_seg *seg)
 {
-	const char	*p = *pp + 1, *why;
-	struct buf	 b;
-	unsigned long long idx;
-	char		*end;
+	const char		*p = *pp + 1, *why = NULL;
+	struct buf		 b, key;
+	unsigned long long	 idx;
+	char			*end;
 
 	buf_init(&b);
+	buf_init(&key);
 	if (*p == '*') {
 		seg->type = IGNORE_ANY;
 		p++;
 	} else if (*p >= '0' && *p <= '9') {
 		errno = 0;
 		idx = strtoull(p, &end, 10);
-		if (errno != 0 || (size_t)idx != idx)
-			return ("array index out of range");
+		if (errno != 0 || (size_t)idx != idx) {
+			why = "array index out of range";
+			goto fail;
+		}
 		p = end;
 		seg->type = IGNORE_INDEX;
 		normalize_path_index(&b, (size_t)idx);
 	} else if (*p == '"' || *p == '\'') {
-		struct buf key;
-
-		buf_init(&key);
-		if ((why = normalize_quoted(&p, &key)) != NULL) {
-			buf_free(&key);
-			return (why);
-		}
+		if ((why = normalize_quoted(&p, &key)) != NULL)
+			goto fail;
 		seg->type = IGNORE_KEY;
-		normalize_path_key(&b, key.data ? key.data : "", key.len);
-		buf_free(&key);
-	} else if (*p == '\0')
-		return ("unterminated bracket");
-	else if (*p == '-')
-		return ("negative array index");
-	else
-		return ("unsupported bracket expression (only [N], [*] and "
-		    "[\"name\"])");
+		normalize_path_key(&b, key.data != NULL ? key.data : "",
+		    key.len);
+	} else if (*p == '\0') {
+		why = "unterminated bracket";
+		goto fail;
+	} else if (*p == '-') {
+		why = "negative array index";
+		goto fail;
+	} else {
+		why = "unsupported bracket expression (only [N], [*] and "
+		    "[\"name\"])";
+		goto fail;
+	}
 	if (*p != ']') {
-		buf_free(&b);
-		return (*p == '\0' ? "unterminated bracket" :
-		    "expected ] in bracket expression");
+		why = *p == '\0' ? "unterminated bracket" :
+		    "expected ] in bracket expression";
+		goto fail;
 	}
 	*pp = p + 1;
 	if (seg->type != IGNORE_ANY) {
 		seg->len = b.len;
 		seg->text = buf_detach(&b);
 	}
+fail:
+	if (why != NULL)
+		*pp = p;
 	buf_free(&b);
-	return (NULL);
+	buf_free(&key);
+	return (why);
 }
 
 /*

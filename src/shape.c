@@ -64,7 +64,7 @@ struct shape_scan {
 	int		 side;
 	struct ignore_set *ignore;
 	struct diff_list *diffs;
-	size_t		 ndups;
+	size_t		 ndups;		/* found, reported or ignored */
 };
 
 /* State of one shape diff. */
@@ -326,24 +326,59 @@ shape_key_same(const struct shape_key *a, const struct shape_key *b)
 	return (a->len == b->len && memcmp(a->key, b->key, a->len) == 0);
 }
 
-/* Render bytes as a short JSON string; returns an allocated string. */
-static char *
-shape_render_string(const char *p, size_t len)
+/* Return the length of the UTF-8 sequence at p, or 0 if it is not valid. */
+static size_t
+shape_utf8_len(const unsigned char *p, size_t left)
 {
-	json_t	*j;
-	char	*s, *out;
+	size_t	n, i;
 
-	if (len > SHAPE_RENDER)
-		len = SHAPE_RENDER;
-	j = json_stringn_nocheck(p, len);
-	if (j == NULL)
-		fatalx("%s: out of memory", __func__);
-	s = json_dumps(j, JSON_ENCODE_ANY);
-	json_decref(j);
-	if (s == NULL)
-		fatalx("%s: json_dumps failed", __func__);
-	out = compare_short(s, strlen(s));
-	free(s);
+	if (p[0] < 0x80)
+		return (1);
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return (0);
+	if (n > left)
+		return (0);
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return (0);
+	}
+	return (n);
+}
+
+/*
+ * Render bytes as a short JSON string (invalid UTF-8 shown as U+FFFD);
+ * returns an allocated string.
+ */
+static char *
+shape_render_string(const char *s, size_t len)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	struct buf		 b;
+	size_t			 i, n;
+	char			*out;
+
+	buf_init(&b);
+	buf_add(&b, "\"", 1);
+	for (i = 0; i < len && b.len <= SHAPE_RENDER; i += n) {
+		if ((n = shape_utf8_len(p + i, len - i)) == 0) {
+			buf_addstr(&b, "\xef\xbf\xbd");
+			n = 1;
+		} else if (p[i] == '"' || p[i] == '\\')
+			buf_printf(&b, "\\%c", p[i]);
+		else if (p[i] < 0x20 || p[i] == 0x7f)
+			buf_printf(&b, "\\u%04x", p[i]);
+		else
+			buf_add(&b, p + i, n);
+	}
+	buf_add(&b, "\"", 1);
+	out = compare_short(b.data, b.len);
+	buf_free(&b);
 	return (out);
 }
 
@@ -373,9 +408,9 @@ shape_scan_dups(struct shape_scan *s)
 		buf_reset(&child);
 		buf_add(&child, path.data, path.len);
 		normalize_path_key(&child, f->keys[i].key, f->keys[i].len);
+		s->ndups++;
 		if (normalize_ignored(s->ignore, child.data))
 			continue;
-		s->ndups++;
 		key = shape_render_string(f->keys[i].key, f->keys[i].len);
 		if ((d = diff_list_add(s->diffs, "duplicate_key", path.data,
 		    s->side)) != NULL) {

@@ -14,7 +14,6 @@ start_proxy --primary "http://127.0.0.1:$(backend_port primary)" \
     --candidate "http://127.0.0.1:$(backend_port candidate)" \
     --capture "$CAP" || bail "the proxy did not start"
 
-CRLF=$(printf '\r\n')
 # Each payload is written with printf so that it may hold NUL, bare CR or
 # bare LF bytes exactly.
 printf 'POST /smuggle HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nG' \

@@ -9,8 +9,9 @@
 static int tap_n, tap_failed;
 
 #define ok(cond, ...) do {						\
+	int ok_ = (cond) ? 1 : 0;					\
 	tap_n++;							\
-	if (cond)							\
+	if (ok_)							\
 		printf("ok %d - ", tap_n);				\
 	else {								\
 		printf("not ok %d - ", tap_n);				\
@@ -18,7 +19,7 @@ static int tap_n, tap_failed;
 	}								\
 	printf(__VA_ARGS__);						\
 	printf("\n");							\
-	if (!(cond))							\
+	if (!ok_)							\
 		printf("#   at %s:%d\n", __FILE__, __LINE__);		\
 } while (0)
 

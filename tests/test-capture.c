@@ -3,11 +3,13 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -705,6 +707,72 @@ test_write_errors(void)
 	exchange_free(&ex);
 }
 
+/*
+ * Short writes (a file size limit stands in for a full disk): the cut
+ * line is finished by the next flush, or moved whole to the next file.
+ */
+static void
+test_short_writes(void)
+{
+	struct capture_opts	 opts = { 0 };
+	struct capture		*c;
+	struct exchange		 ex;
+	struct rlimit		 old, lim;
+	struct stat		 st;
+	char			*path, *moved, *cause = NULL;
+	off_t			 full;
+	int			 i, rc, rc2;
+
+	xasprintf(&path, "%s/short.jsonl", tmpdir);
+	xasprintf(&moved, "%s/short.jsonl.1", tmpdir);
+	opts.path = path;
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	make_exchange(&ex);
+
+	c = capture_open(&opts, &cause);
+	for (i = 0; i < 3; i++)
+		capture_write(c, &ex);
+	/* Nothing may reach stdout while the limit holds: it may be a file. */
+	fflush(stdout);
+	lim.rlim_cur = 1000;
+	setrlimit(RLIMIT_FSIZE, &lim);
+	rc = capture_flush(c);
+	setrlimit(RLIMIT_FSIZE, &old);
+	is_int(rc, -1, "a flush cut short fails");
+	ok(stat(path, &st) == 0 && st.st_size == 1000,
+	    "the file ends inside a line");
+	ok(capture_errors(c) >= 1, "the short write is counted");
+	is_int(capture_flush(c), 0, "the next flush finishes the line");
+	capture_close(c);
+	is_int(count_lines(path), 3, "no line torn or lost");
+
+	c = capture_open(&opts, &cause);
+	for (i = 0; i < 2; i++)
+		capture_write(c, &ex);
+	stat(path, &st);
+	full = st.st_size;
+	fflush(stdout);
+	lim.rlim_cur = full + 500;
+	setrlimit(RLIMIT_FSIZE, &lim);
+	rc = capture_flush(c);
+	rename(path, moved);
+	rc2 = capture_reopen(c, &cause);
+	setrlimit(RLIMIT_FSIZE, &old);
+	is_int(rc, -1, "cut short again");
+	is_int(rc2, 0, "reopen while a line is cut");
+	capture_close(c);
+	ok(stat(moved, &st) == 0 && st.st_size == full,
+	    "the cut start is taken back from the old file");
+	is_int(count_lines(moved), 3, "the old file holds its three lines");
+	is_int(count_lines(path), 2, "the cut line is written whole to the "
+	    "new file");
+	exchange_free(&ex);
+	free(moved);
+	free(path);
+}
+
 /* The reader: blank lines, torn last line, malformed lines, versions. */
 static void
 test_reader(void)
@@ -940,6 +1008,7 @@ main(void)
 	test_dirmode();
 	test_reopen();
 	test_write_errors();
+	test_short_writes();
 	test_reader();
 	test_gzip();
 	test_flag_line();

@@ -1,0 +1,119 @@
+#!/bin/sh
+# SIGTERM under load (DESIGN §7.6): the proxy stops accepting, finishes
+# the exchanges in flight, flushes the capture and exits 0.  Every request
+# that got an HTTP response has exactly one capture line, and no line is
+# torn.
+
+. "$(dirname "$0")/lib.sh"
+need curl jq
+need_binaries
+
+BODY_OK='{"ok":true}'
+jq -n --arg b "$BODY_OK" '{routes: [{path: "/slow", delay_ms: 1500,
+    headers: [["Content-Type", "application/json"]], body: $b}],
+    default: {status: 200, delay_ms: 20,
+    headers: [["Content-Type", "application/json"]], body: $b}}' \
+    >"$T/primary.json"
+jq -n --arg b "$BODY_OK" '{default: {status: 200, delay_ms: 100,
+    headers: [["Content-Type", "application/json"]], body: $b}}' \
+    >"$T/candidate.json"
+start_backend primary "$T/primary.json"
+start_backend candidate "$T/candidate.json"
+CAP=$T/capture.jsonl
+start_proxy --primary "http://127.0.0.1:$(backend_port primary)" \
+    --candidate "http://127.0.0.1:$(backend_port candidate)" \
+    --capture "$CAP" --grace 10000 || bail "the proxy did not start"
+URL=$PROXY_URL
+
+# loop N COUNT: COUNT sequential requests, each on its own connection;
+# the response headers of request I go to $T/l.N.I.hdr.
+loop() {
+	_i=1
+	while [ "$_i" -le "$2" ]; do
+		curl -sS --noproxy '*' --max-time 20 -D "$T/l.$1.$_i.hdr" \
+		    -o /dev/null "$URL/load/$1/$_i" 2>/dev/null
+		_i=$((_i + 1))
+	done
+}
+
+# A request that is in flight for 1.5 s when SIGTERM arrives.
+curl -sS --noproxy '*' --max-time 20 -D "$T/slow.hdr" -o "$T/slow.body" \
+    "$URL/slow" 2>/dev/null &
+slow_pid=$!
+track "$slow_pid"
+
+loops=
+for n in 1 2 3 4 5 6 7 8; do
+	loop "$n" 25 &
+	track $!
+	loops="$loops $!"
+done
+
+# primary_got N: the primary has received at least N requests.
+primary_got() {
+	[ "$(backend_nrequests primary)" -ge "$1" ]
+}
+ok "load is flowing (40 requests reached the primary)" \
+    wait_for 30 primary_got 40
+ok "the slow request is in flight" \
+    wait_for 10 sh -c "jq -e 'select(.target == \"/slow\")' '$T/primary.log' >/dev/null"
+
+kill -TERM "$PROXY_PID"
+sleep 0.3
+# While the slow exchange keeps the proxy in its grace period, a new
+# client gets no HTTP response: the proxy has stopped accepting.
+late=$(curl -sS --noproxy '*' --max-time 3 -o /dev/null -w '%{http_code}' \
+    "$URL/late" 2>/dev/null)
+is "$late" 000 "after SIGTERM a new request gets no response"
+
+wait_pid "$PROXY_PID" 30
+is "$WAIT_STATUS" 0 "the proxy exits 0 after SIGTERM"
+PROXY_PID=
+for p in $loops; do
+	wait_pid "$p" 120
+done
+wait_pid "$slow_pid" 30
+
+is "$(head -n 1 "$T/slow.hdr" | tr -d '\r' | cut -d' ' -f2)" 200 \
+    "the request in flight at SIGTERM got its 200"
+is "$(cat "$T/slow.body")" "$BODY_OK" "... with the primary's body"
+slow_id=$(header_of "$T/slow.hdr" "$TRACE_HEADER")
+
+# Every response the clients got, by trace id.
+: >"$T/answered"
+: >"$T/statuses"
+for f in "$T"/l.*.hdr; do
+	[ -s "$f" ] || continue
+	head -n 1 "$f" | tr -d '\r' | cut -d' ' -f2 >>"$T/statuses"
+	header_of "$f" "$TRACE_HEADER" >>"$T/answered"
+done
+echo "$slow_id" >>"$T/answered"
+n_answered=$(grep -c . "$T/answered")
+cmp_ok "$n_answered" -ge 41 "at least 41 requests were answered"
+cmp_ok "$n_answered" -lt 201 "SIGTERM came mid-load (not all 200 answered)"
+is "$(grep -vc '^200$' "$T/statuses")" 0 \
+    "every answered request got 200 (in-flight exchanges were finished)"
+is "$(grep -c '^$' "$T/answered")" 0 "every response carried a trace id"
+
+ok "the capture has no torn line" cap_valid "$CAP"
+jq -r .id "$CAP" | sort >"$T/captured"
+is "$(uniq -d "$T/captured" | wc -l | tr -d ' ')" 0 \
+    "no trace id has two capture lines"
+sort "$T/answered" >"$T/answered.sorted"
+missing=$(comm -23 "$T/answered.sorted" "$T/captured")
+is "$(printf '%s' "$missing" | grep -c .)" 0 \
+    "every answered request has its capture line"
+[ -z "$missing" ] || diag "answered but not captured:" "$missing"
+cmp_ok "$(cap_nlines "$CAP")" -ge "$n_answered" \
+    "at least as many capture lines as responses"
+is "$(jq -r --arg id "$slow_id" 'select(.id == $id) | .verdict' "$CAP")" \
+    match "the slow exchange was finished on both sides (match)"
+jq -r 'select(.verdict != "match") | .id + " " + .verdict' "$CAP" | sort |
+    join - "$T/answered.sorted" >"$T/unfinished"
+is "$(grep -c . "$T/unfinished")" 0 \
+    "every answered exchange was finished on both sides (match)"
+[ -s "$T/unfinished" ] && diag "answered, not match:" "$(head "$T/unfinished")"
+like "$(cat "$PROXY_ERR")" '^paritytap: [0-9]+ exchanges' \
+    "the proxy printed its exit summary"
+
+done_testing

@@ -1,0 +1,133 @@
+#!/bin/sh
+# Bodies on the wire (DESIGN §3, §7): a chunked primary response reaches
+# the client intact; gzip on one side and identity on the other compare on
+# the decoded bytes; a candidate cut mid-response is a candidate_error; a
+# 1 MiB body is relayed byte for byte both ways and captured cut to
+# --capture-body-limit with the sha256 of the whole.
+
+. "$(dirname "$0")/lib.sh"
+need curl jq sha256sum gzip base64 head
+need_binaries
+
+# Bodies.
+B_CHUNKED=$(jq -nc '{items: [range(0; 40) | {id: ., name: "item \(.)",
+    tags: ["a", "b"]}], total: 40}')
+B_GZIP=$(jq -nc '{user: {id: 42, name: "Zoë", roles: ["admin", "dev"]},
+    session_id: "18abbabdc2306a83-c2306aa9"}')
+B_CUT=$(jq -nc '{rows: [range(0; 60) | {n: .}]}')
+head -c 786432 /dev/urandom | base64 -w 76 | head -c 1048576 >"$T/big.txt"
+BIG_SHA=$(sha256sum <"$T/big.txt" | cut -d' ' -f1)
+BIG_LEN=$(wc -c <"$T/big.txt" | tr -d ' ')
+
+CT='[["Content-Type", "application/json"]]'
+jq -n --arg c "$B_CHUNKED" --arg g "$B_GZIP" --arg x "$B_CUT" \
+    --arg big "$T/big.txt" --argjson ct "$CT" '{routes: [
+	{path: "/chunked", chunked: true, status: 200, headers: $ct, body: $c},
+	{path: "/gzip", gzip: true, status: 200, headers: $ct, body: $g},
+	{path: "/cut", status: 200, headers: $ct, body: $x},
+	{path: "/big", status: 200, headers: [["Content-Type", "text/plain"]],
+	    body_file: $big},
+	{path: "/upload", echo: true, status: 200}]}' >"$T/primary.json"
+jq -n --arg c "$B_CHUNKED" --arg g "$B_GZIP" --arg x "$B_CUT" \
+    --arg big "$T/big.txt" --argjson ct "$CT" '{routes: [
+	{path: "/chunked", status: 200, headers: $ct, body: $c},
+	{path: "/gzip", status: 200, headers: $ct, body: $g},
+	{path: "/cut", status: 200, headers: $ct, body: $x, close_after: 200},
+	{path: "/big", status: 200, headers: [["Content-Type", "text/plain"]],
+	    body_file: $big},
+	{path: "/upload", echo: true, status: 200}]}' >"$T/candidate.json"
+start_backend primary "$T/primary.json"
+start_backend candidate "$T/candidate.json"
+CAP=$T/capture.jsonl
+start_proxy --primary "http://127.0.0.1:$(backend_port primary)" \
+    --candidate "http://127.0.0.1:$(backend_port candidate)" \
+    --capture "$CAP" --capture-body-limit 4096 || bail "the proxy did not start"
+
+# --- chunked ---
+req chunked "$PROXY_URL/chunked"
+is "$HTTP_CODE" 200 "chunked: 200"
+printf '%s' "$B_CHUNKED" >"$T/chunked.want"
+ok "chunked: the client got the primary's body intact" \
+    cmp -s "$T/chunked.want" "$T/chunked.body"
+id_chunked=$TRACE
+
+# --- gzip on the primary, identity on the candidate ---
+req gzip "$PROXY_URL/gzip"
+is "$HTTP_CODE" 200 "gzip: 200"
+is "$(header_of "$T/gzip.hdr" Content-Encoding)" gzip \
+    "gzip: the client got the primary's Content-Encoding: gzip"
+printf '%s' "$B_GZIP" >"$T/gzip.want"
+ok "gzip: the client's body is the primary's gzip stream of the JSON" \
+    sh -c "gzip -dc <'$T/gzip.body' | cmp -s - '$T/gzip.want'"
+id_gzip=$TRACE
+
+# --- candidate cut mid-response ---
+req cut "$PROXY_URL/cut"
+is "$HTTP_CODE" 200 "cut candidate: the client got the primary's 200"
+printf '%s' "$B_CUT" >"$T/cut.want"
+ok "cut candidate: the client got the primary's whole body" \
+    cmp -s "$T/cut.want" "$T/cut.body"
+id_cut=$TRACE
+
+# --- 1 MiB response ---
+req big "$PROXY_URL/big"
+is "$HTTP_CODE" 200 "1 MiB: 200"
+is "$(sha256sum <"$T/big.body" | cut -d' ' -f1)" "$BIG_SHA" \
+    "1 MiB: the client got the primary's body byte for byte (sha256)"
+id_big=$TRACE
+
+# --- 1 MiB request body ---
+req upload -X POST -H 'Content-Type: text/plain' \
+    --data-binary "@$T/big.txt" "$PROXY_URL/upload"
+is "$HTTP_CODE" 200 "1 MiB upload: 200"
+id_upload=$TRACE
+ok "1 MiB upload: the candidate got it" \
+    wait_for 20 sh -c "jq -e 'select(.target == \"/upload\")' '$T/candidate.log' >/dev/null"
+for b in primary candidate; do
+	is "$(jq -j 'select(.target == "/upload") | .body' "$T/$b.log" |
+	    sha256sum | cut -d' ' -f1)" "$BIG_SHA" \
+	    "1 MiB upload: the $b got the body byte for byte (sha256)"
+done
+
+stop_proxy
+is "$PROXY_STATUS" 0 "the proxy exits 0"
+ok "the capture is valid JSONL" cap_valid "$CAP"
+is "$(cap_nlines "$CAP")" 5 "5 capture lines"
+
+is "$(cap_get "$CAP" "$id_chunked" .verdict)" match "chunked: verdict match"
+is "$(cap_get "$CAP" "$id_chunked" .responses.primary.body)" "$B_CHUNKED" \
+    "chunked: the capture holds the dechunked body"
+
+is "$(cap_get "$CAP" "$id_gzip" .verdict)" match \
+    "gzip vs identity, same JSON: verdict match"
+cap_get "$CAP" "$id_gzip" '.responses.primary.body_b64 // empty' |
+    base64 -d 2>/dev/null | gzip -dc 2>/dev/null >"$T/gzip.captured"
+ok "gzip: the capture records the primary's body as received (gzip, base64)" \
+    cmp -s "$T/gzip.want" "$T/gzip.captured"
+is "$(cap_get "$CAP" "$id_gzip" .responses.candidate.body)" "$B_GZIP" \
+    "gzip: the candidate's identity body is recorded as is"
+
+is "$(cap_get "$CAP" "$id_cut" .verdict)" candidate_error \
+    "cut candidate: verdict candidate_error"
+like "$(cap_get "$CAP" "$id_cut" .responses.candidate.error)" \
+    '^(reset|bad_response)$' "cut candidate: error reset or bad_response"
+
+is "$(cap_get "$CAP" "$id_big" .verdict)" match "1 MiB: verdict match"
+is "$(cap_get "$CAP" "$id_big" .responses.primary.truncated)" true \
+    "1 MiB: the captured body is marked truncated"
+is "$(cap_get "$CAP" "$id_big" '.responses.primary.body | length')" 4096 \
+    "1 MiB: the captured body is cut to --capture-body-limit"
+is "$(cap_get "$CAP" "$id_big" .responses.primary.body)" \
+    "$(head -c 4096 "$T/big.txt")" "1 MiB: the captured prefix is exact"
+is "$(cap_get "$CAP" "$id_big" .responses.primary.body_sha256)" "$BIG_SHA" \
+    "1 MiB: body_sha256 is the sha256 of the whole body"
+is "$(cap_get "$CAP" "$id_big" .responses.primary.body_bytes)" "$BIG_LEN" \
+    "1 MiB: body_bytes is the whole length"
+is "$(cap_get "$CAP" "$id_upload" .request.truncated)" true \
+    "1 MiB upload: the captured request body is marked truncated"
+is "$(cap_get "$CAP" "$id_upload" .request.body_sha256)" "$BIG_SHA" \
+    "1 MiB upload: the request's body_sha256"
+is "$(cap_get "$CAP" "$id_upload" .request.body_bytes)" "$BIG_LEN" \
+    "1 MiB upload: the request's body_bytes"
+
+done_testing
