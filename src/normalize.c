@@ -196,13 +196,17 @@ normalize_match(const struct ignore_pattern *pat, const struct path_span *sp,
 			if (!cur[j])
 				continue;
 			if (!seg->descend) {
-				if (normalize_seg_match(seg, &sp[j]))
-					next[j + 1] = any = 1;
+				if (normalize_seg_match(seg, &sp[j])) {
+					next[j + 1] = 1;
+					any = 1;
+				}
 				continue;
 			}
 			for (k = j; k < n; k++) {
-				if (normalize_seg_match(seg, &sp[k]))
-					next[k + 1] = any = 1;
+				if (normalize_seg_match(seg, &sp[k])) {
+					next[k + 1] = 1;
+					any = 1;
+				}
 			}
 		}
 		if (!any)
@@ -235,16 +239,17 @@ normalize_ignored(struct ignore_set *set, const char *path)
 	return (0);
 }
 
-/* Decode four hex digits; returns -1 if they are not hex. */
+/* Decode four hex digits at p (before end); returns -1 if they are not. */
 static long
-normalize_hex4(const char *p)
+normalize_hex4(const char *p, const char *end)
 {
 	long	v = 0;
-	int	i;
+	int	i, c;
 
+	if (end - p < 4)
+		return (-1);
 	for (i = 0; i < 4; i++) {
-		int c = (unsigned char)p[i];
-
+		c = (unsigned char)p[i];
 		v <<= 4;
 		if (c >= '0' && c <= '9')
 			v |= c - '0';
@@ -262,80 +267,91 @@ normalize_hex4(const char *p)
 static void
 normalize_utf8(struct buf *b, unsigned long cp)
 {
-	char	u[4];
-	size_t	n;
+	unsigned char	u[4];
+	size_t		n;
 
 	if (cp < 0x80) {
-		u[0] = (char)cp;
+		u[0] = (unsigned char)cp;
 		n = 1;
 	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
+		u[0] = (unsigned char)(0xc0 | (cp >> 6));
+		u[1] = (unsigned char)(0x80 | (cp & 0x3f));
 		n = 2;
 	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
+		u[0] = (unsigned char)(0xe0 | (cp >> 12));
+		u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (unsigned char)(0x80 | (cp & 0x3f));
 		n = 3;
 	} else {
-		u[0] = (char)(0xf0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
+		u[0] = (unsigned char)(0xf0 | (cp >> 18));
+		u[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
+		u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+		u[3] = (unsigned char)(0x80 | (cp & 0x3f));
 		n = 4;
 	}
 	buf_add(b, u, n);
 }
 
-/*
- * Decode a quoted key in a bracket ("..." or '...', JSON escapes) into
- * out; *pp points at the opening quote and is left after the closing one.
- * Returns NULL or what is wrong.
- */
+/* Decode one \u escape (p at the 'u'); returns the last byte used or NULL. */
 static const char *
-normalize_quoted(const char **pp, struct buf *out)
+normalize_unicode(const char *p, const char *end, struct buf *out)
 {
-	const char	*p = *pp;
-	char		 quote = *p++;
-	long		 u, lo;
+	long	u, lo;
+
+	if ((u = normalize_hex4(p + 1, end)) < 0 ||
+	    (u >= 0xdc00 && u <= 0xdfff))
+		return (NULL);
+	p += 4;
+	if (u >= 0xd800 && u <= 0xdbff) {
+		if (end - p < 7 || p[1] != '\\' || p[2] != 'u')
+			return (NULL);
+		lo = normalize_hex4(p + 3, end);
+		if (lo < 0xdc00 || lo > 0xdfff)
+			return (NULL);
+		u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+		p += 6;
+	}
+	if (out != NULL)
+		normalize_utf8(out, (unsigned long)u);
+	return (p);
+}
+
+/*
+ * Decode the quoted string at *pp (JSON escapes; '...' with \' too) that
+ * ends before end into out (NULL: only check it).  Returns NULL with *pp
+ * moved past the closing quote, or what is wrong.
+ */
+const char *
+normalize_unquote(const char **pp, const char *end, struct buf *out)
+{
+	static const char	 from[] = "\"\\/bfnrt'", to[] = "\"\\/\b\f\n\r\t'";
+	const char		*p = *pp, *q;
+	char			 quote = *p++;
 
 	for (;;) {
-		if (*p == '\0')
+		if (p >= end)
 			return ("unterminated quoted name");
+		if ((unsigned char)*p < 0x20)
+			return ("control character in quoted name");
 		if (*p == quote)
 			break;
 		if (*p != '\\') {
-			buf_add(out, p++, 1);
+			if (out != NULL)
+				buf_add(out, p, 1);
+			p++;
 			continue;
 		}
-		switch (*++p) {
-		case '"': case '\'': case '\\': case '/':
-			buf_add(out, p, 1);
-			break;
-		case 'b': buf_add(out, "\b", 1); break;
-		case 'f': buf_add(out, "\f", 1); break;
-		case 'n': buf_add(out, "\n", 1); break;
-		case 'r': buf_add(out, "\r", 1); break;
-		case 't': buf_add(out, "\t", 1); break;
-		case 'u':
-			if ((u = normalize_hex4(p + 1)) < 0)
+		if (++p >= end)
+			return ("unterminated quoted name");
+		if (*p == 'u') {
+			if ((p = normalize_unicode(p, end, out)) == NULL)
 				return ("bad \\u escape");
-			p += 4;
-			if (u >= 0xd800 && u <= 0xdbff) {
-				if (p[1] != '\\' || p[2] != 'u' ||
-				    (lo = normalize_hex4(p + 3)) < 0xdc00 ||
-				    lo > 0xdfff)
-					return ("unpaired surrogate in \\u escape");
-				u = 0x10000 + ((u - 0xd800) << 10) +
-				    (lo - 0xdc00);
-				p += 6;
-			} else if (u >= 0xdc00 && u <= 0xdfff)
-				return ("unpaired surrogate in \\u escape");
-			normalize_utf8(out, (unsigned long)u);
-			break;
-		default:
+		} else if ((q = memchr(from, *p, sizeof from - 1)) != NULL &&
+		    (*p != '\'' || quote == '\'')) {
+			if (out != NULL)
+				buf_add(out, &to[q - from], 1);
+		} else
 			return ("bad escape in quoted name");
-		}
 		p++;
 	}
 	*pp = p + 1;
@@ -378,7 +394,7 @@ normalize_bracket(const char **pp, struct ignore_seg *seg)
 		seg->type = IGNORE_INDEX;
 		normalize_path_index(&b, (size_t)idx);
 	} else if (*p == '"' || *p == '\'') {
-		if ((why = normalize_quoted(&p, &key)) != NULL)
+		if ((why = normalize_unquote(&p, p + strlen(p), &key)) != NULL)
 			goto fail;
 		seg->type = IGNORE_KEY;
 		normalize_path_key(&b, key.data != NULL ? key.data : "",

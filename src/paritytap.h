@@ -428,7 +428,7 @@ int		 body_decode(const struct response_side *, struct buf *,
 		     size_t, char **);
 char		*compare_short(const char *, size_t);	/* ~80 bytes, cut */
 char		*path_fold(const char *);	/* $.a[3].b -> $.a[*].b */
-/* (compare.c's parts in shape.c and normalize.c, used by compare.c only) */
+/* (the compare engine's internals, in shape.c and normalize.c) */
 struct ignore_set;
 json_t		*shape_parse(const char *, size_t, int, struct ignore_set *,
 		     struct diff_list *, int *);
@@ -440,6 +440,7 @@ int		 normalize_ignored(struct ignore_set *, const char *);
 void		 normalize_ignore_free(struct ignore_set *);
 void		 normalize_path_key(struct buf *, const char *, size_t);
 void		 normalize_path_index(struct buf *, size_t);
+const char	*normalize_unquote(const char **, const char *, struct buf *);
 
 /* capture.c */
 struct capture;

@@ -87,59 +87,6 @@ shape_skip_ws(struct shape_scan *s)
 		s->pos++;
 }
 
-/* Decode four hex digits at p; returns -1 if they are not all hex. */
-static long
-shape_hex4(const char *p, const char *end)
-{
-	long	v = 0;
-	int	i, c;
-
-	if (end - p < 4)
-		return (-1);
-	for (i = 0; i < 4; i++) {
-		c = (unsigned char)p[i];
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v |= c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			v |= c - 'A' + 10;
-		else
-			return (-1);
-	}
-	return (v);
-}
-
-/* Append a code point as UTF-8. */
-static void
-shape_utf8(struct buf *b, unsigned long cp)
-{
-	unsigned char	u[4];
-	size_t		n;
-
-	if (cp < 0x80) {
-		u[0] = (unsigned char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (unsigned char)(0xc0 | (cp >> 6));
-		u[1] = (unsigned char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (unsigned char)(0xe0 | (cp >> 12));
-		u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (unsigned char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		u[0] = (unsigned char)(0xf0 | (cp >> 18));
-		u[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (unsigned char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	buf_add(b, u, n);
-}
-
 /*
  * Scan the string at s->pos (the opening quote), decoding it into out if
  * out is not NULL.  Returns 0, or -1 if it is not a valid JSON string.
@@ -147,60 +94,11 @@ shape_utf8(struct buf *b, unsigned long cp)
 static int
 shape_scan_string(struct shape_scan *s, struct buf *out)
 {
-	const char	*p = s->text + s->pos + 1, *end = s->text + s->len;
-	long		 u, lo;
-	char		 c;
+	const char	*p = s->text + s->pos;
 
-	for (;;) {
-		if (p >= end || (unsigned char)*p < 0x20)
-			return (-1);
-		if (*p == '"')
-			break;
-		if (*p != '\\') {
-			if (out != NULL)
-				buf_add(out, p, 1);
-			p++;
-			continue;
-		}
-		if (++p >= end)
-			return (-1);
-		switch (*p) {
-		case '"': c = '"'; break;
-		case '\\': c = '\\'; break;
-		case '/': c = '/'; break;
-		case 'b': c = '\b'; break;
-		case 'f': c = '\f'; break;
-		case 'n': c = '\n'; break;
-		case 'r': c = '\r'; break;
-		case 't': c = '\t'; break;
-		case 'u':
-			if ((u = shape_hex4(p + 1, end)) < 0)
-				return (-1);
-			p += 4;
-			if (u >= 0xdc00 && u <= 0xdfff)
-				return (-1);
-			if (u >= 0xd800 && u <= 0xdbff) {
-				if (end - p < 7 || p[1] != '\\' || p[2] != 'u')
-					return (-1);
-				lo = shape_hex4(p + 3, end);
-				if (lo < 0xdc00 || lo > 0xdfff)
-					return (-1);
-				u = 0x10000 + ((u - 0xd800) << 10) +
-				    (lo - 0xdc00);
-				p += 6;
-			}
-			if (out != NULL)
-				shape_utf8(out, (unsigned long)u);
-			p++;
-			continue;
-		default:
-			return (-1);
-		}
-		if (out != NULL)
-			buf_add(out, &c, 1);
-		p++;
-	}
-	s->pos = (size_t)(p + 1 - s->text);
+	if (normalize_unquote(&p, s->text + s->len, out) != NULL)
+		return (-1);
+	s->pos = (size_t)(p - s->text);
 	return (0);
 }
 
@@ -855,7 +753,7 @@ shape_number_equal(const struct shape_ctx *ctx, json_t *a, json_t *b)
 		    json_integer_value(b);
 		d = json_is_real(a) ? json_real_value(a) : json_real_value(b);
 		if (d != d || d < -9223372036854775808.0 ||
-		    d >= 9223372036854775808.0 || d != floor(d))
+		    d >= 9223372036854775808.0 || (double)(json_int_t)d != d)
 			return (0);
 		return ((json_int_t)d == i);
 	}

@@ -15,6 +15,13 @@
 
 #include "paritytap.h"
 
+/*
+ * The sink wakes every SINK_WAKE_MS, or at once when SINK_BATCH exchanges
+ * are waiting: a wakeup per exchange would preempt the event loop
+ * thousands of times a second on a small machine.
+ */
+#define SINK_WAKE_MS	20
+#define SINK_BATCH	256
 #define SINK_FLUSH_MS	200
 
 struct sink {
@@ -86,12 +93,14 @@ sink_main(void *arg)
 	struct timespec		 ts;
 	int			 stop, reopen;
 	char			*cause;
+	double			 last_flush = mono_ms();
 
 	for (;;) {
 		pthread_mutex_lock(&sk->sk_lock);
-		if (sk->sk_len == 0 && !sk->sk_stop && !sk->sk_reopen) {
+		if (sk->sk_len < SINK_BATCH && !sk->sk_stop &&
+		    !sk->sk_reopen) {
 			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += SINK_FLUSH_MS * 1000000L;
+			ts.tv_nsec += SINK_WAKE_MS * 1000000L;
 			if (ts.tv_nsec >= 1000000000L) {
 				ts.tv_sec++;
 				ts.tv_nsec -= 1000000000L;
@@ -117,8 +126,11 @@ sink_main(void *arg)
 		for (i = 0; i < n; i++)
 			sink_process(sk, batch[i]);
 		if (sk->sk_opts.capture != NULL) {
-			if (n == 0 || stop)
+			if (stop || reopen ||
+			    mono_ms() - last_flush >= SINK_FLUSH_MS) {
 				capture_flush(sk->sk_opts.capture);
+				last_flush = mono_ms();
+			}
 			if (reopen) {
 				if (capture_reopen(sk->sk_opts.capture,
 				    &cause) != 0) {
@@ -164,7 +176,7 @@ sink_submit(struct sink *sk, struct exchange *ex)
 		    sizeof *sk->sk_queue);
 	}
 	sk->sk_queue[sk->sk_len++] = ex;
-	if (sk->sk_len == 1)
+	if (sk->sk_len == SINK_BATCH)
 		pthread_cond_signal(&sk->sk_cond);
 	pthread_mutex_unlock(&sk->sk_lock);
 }

@@ -358,6 +358,7 @@ start_proxy() {
 	PROXY_OUT=$T/proxy.$PROXY_N.out
 	PROXY_PORT=
 	PROXY_STATUS=
+	: >"$PROXY_ERR"
 	"$PARITYTAP" proxy --listen 127.0.0.1:0 "$@" \
 	    >"$PROXY_OUT" 2>"$PROXY_ERR" &
 	PROXY_PID=$!
@@ -365,7 +366,7 @@ start_proxy() {
 	_n=100
 	while :; do
 		PROXY_PORT=$(sed -n \
-		    's/.*proxy listening on .*:\([0-9][0-9]*\).*/\1/p' \
+		    's/.*proxy listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' \
 		    "$PROXY_ERR" | head -n 1)
 		[ -n "$PROXY_PORT" ] && break
 		if ! alive "$PROXY_PID"; then

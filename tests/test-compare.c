@@ -431,11 +431,15 @@ test_json_fields(void)
 	    d && d->detail ? d->detail : "(none)");
 	diff_list_free(&dl);
 
+	/* Same-length numbers that need no rewriting give the same offset. */
+	cmp("[10000, 20000, x]", "[]", &dl);
+	a = xstrdup(find(&dl, "invalid_json")->detail);
+	diff_list_free(&dl);
 	cmp("[1e400, 2e400, x]", "[]", &dl);
 	d = find(&dl, "invalid_json");
-	ok(d != NULL && strstr(d->detail, "at byte 15") != NULL,
-	    "offset after rewritten numbers is the original's: %s",
-	    d && d->detail ? d->detail : "(none)");
+	is_str(d ? d->detail : NULL, a,
+	    "offset after rewritten numbers is the original's");
+	free(a);
 	diff_list_free(&dl);
 
 	memset(&opts, 0, sizeof opts);
@@ -577,7 +581,7 @@ test_ignore_valid(void)
 		{ "$[0:2]", "invalid ignore pattern \"$[0:2]\": expected ] in "
 		  "bracket expression at offset 3" },
 		{ "$.a b", NULL },
-		{ "$[\"open]", "invalid ignore pattern \"$[\\\"open]\": "
+		{ "$[\"open]", "invalid ignore pattern \"$[\"open]\": "
 		  "unterminated quoted name at offset 2" },
 		{ "$a", NULL },
 		{ "$[99999999999999999999999]", NULL },
@@ -641,10 +645,12 @@ test_diff_list(void)
 	size_t			 i;
 
 	diff_list_init(&dl, 3);
-	for (i = 0; i < 3; i++)
-		ok(diff_list_add(&dl, "value", "$.a", -1) != NULL,
-		    "add %zu under the cap", i);
-	ok(diff_list_add(&dl, "value", "$.b", -1) == NULL, "add over the cap");
+	for (i = 0; i < 3; i++) {
+		d = diff_list_add(&dl, "value", "$.a", -1);
+		ok(d != NULL, "add %zu under the cap", i);
+	}
+	d = diff_list_add(&dl, "value", "$.b", -1);
+	ok(d == NULL, "add over the cap");
 	is_int(dl.truncated, 1, "truncated after the cap");
 	is_int(dl.n, 3, "three diffs kept");
 	diff_list_free(&dl);
@@ -653,8 +659,8 @@ test_diff_list(void)
 	diff_list_init(&dl, 0);
 	for (i = 0; i < DEFAULT_MAX_DIFFS; i++)
 		diff_list_add(&dl, "value", "$", -1);
-	ok(diff_list_add(&dl, "value", "$", -1) == NULL,
-	    "max 0 means DEFAULT_MAX_DIFFS");
+	d = diff_list_add(&dl, "value", "$", -1);
+	ok(d == NULL, "max 0 means DEFAULT_MAX_DIFFS");
 	diff_list_free(&dl);
 
 	diff_list_init(&dl, 0);
@@ -1159,6 +1165,7 @@ test_exchange(void)
 	is_str(vnames[ex.ex_verdict], "skipped", "no candidate + skip reason");
 	free(ex.ex_skip_reason);
 	ex.ex_skip_reason = NULL;
+	ex.ex_verdict = VERDICT_NONE;
 	compare_exchange(&opts, &ex);
 	is_str(vnames[ex.ex_verdict], "candidate_error",
 	    "no candidate, no reason: candidate_error");
