@@ -21,6 +21,7 @@
 #	CONNS		wrk connections [32]
 #	THREADS		wrk threads [2]
 #	WARMUP		warm-up run before each scenario, 0 for none [1s]
+#	REPEAT		wrk runs per scenario; the medians are shown [1]
 #	DELAY_MS	the slow candidate's delay [200]
 #	NGINX_WORKERS	worker processes of the nginx proxy [1]
 #	KEEP=1		keep the temporary directory (logs, captures)
@@ -46,6 +47,7 @@ DURATION=${DURATION:-10s}
 CONNS=${CONNS:-32}
 THREADS=${THREADS:-2}
 WARMUP=${WARMUP:-1s}
+REPEAT=${REPEAT:-1}
 DELAY_MS=${DELAY_MS:-200}
 NGINX_WORKERS=${NGINX_WORKERS:-1}
 KEEP=${KEEP:-0}
@@ -71,6 +73,7 @@ note() {
 [ -x "$NGINX" ] || die "nginx not found: apt-get install nginx, or set NGINX"
 command -v "$WRK" >/dev/null 2>&1 || die "wrk not found: apt-get install wrk, or set WRK"
 case $CONNS in ''|*[!0-9]*) die "CONNS must be a number: $CONNS" ;; esac
+case $REPEAT in ''|*[!0-9]*|0) die "REPEAT must be a number from 1: $REPEAT" ;; esac
 case $DELAY_MS in ''|*[!0-9]*) die "DELAY_MS must be a number: $DELAY_MS" ;; esac
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/paritytap-bench.XXXXXX") || die "mktemp failed"
@@ -364,17 +367,12 @@ to_ms() {
 	}'
 }
 
-# Run wrk on URL $2 and record results under scenario name $1.
-run_wrk() {
-	name=$1
-	url=$2
-	if [ "$WARMUP" != 0 ]; then
-		"$WRK" -t"$THREADS" -c"$CONNS" -d"$WARMUP" "$url" \
-		    >/dev/null 2>&1
-	fi
+# Run wrk once on URL $2, output in file $1; append "rps p50 p99 errors"
+# to $1.runs (latencies in ms, "nan" when the output is not understood).
+wrk_once() {
+	out=$1
 	"$WRK" -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout 10s \
-	    --latency "$url" >"$TMP/wrk-$name.txt" 2>&1
-	out="$TMP/wrk-$name.txt"
+	    --latency "$2" >"$out" 2>&1
 	rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
 	p50=$(awk '$1 == "50%" { print $2 }' "$out")
 	p99=$(awk '$1 == "99%" { print $2 }' "$out")
@@ -383,15 +381,46 @@ run_wrk() {
 		s = 0; for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) s += $i
 		print s }' "$out")
 	if [ -z "$rps" ] || [ -z "$p50" ] || [ -z "$p99" ]; then
-		note "wrk output for $name not understood:"
+		note "wrk output not understood ($out):"
 		sed 's/^/    /' "$out" >&2
 		rps=nan p50=nan p99=nan
 	else
 		p50=$(to_ms "$p50")
 		p99=$(to_ms "$p99")
 	fi
-	errors=$(( ${non2xx:-0} + ${sockerr:-0} ))
-	echo "$name $rps $p50 $p99 $errors" >>"$TMP/results"
+	echo "$rps $p50 $p99 $(( ${non2xx:-0} + ${sockerr:-0} ))" >>"$out.runs"
+}
+
+# Print the median of column $1 of file $2 ("nan" if any value is).
+median() {
+	awk -v c="$1" '{ print $c }' "$2" | sort -g | awk '
+		{ v[NR] = $1; if ($1 == "nan") bad = 1 }
+		END {
+			if (bad || NR == 0) { print "nan"; exit }
+			if (NR % 2) print v[(NR + 1) / 2]
+			else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2
+		}'
+}
+
+# Run wrk REPEAT times on URL $2 and record the medians under scenario
+# name $1 (errors are summed).
+run_wrk() {
+	name=$1
+	url=$2
+	if [ "$WARMUP" != 0 ]; then
+		"$WRK" -t"$THREADS" -c"$CONNS" -d"$WARMUP" "$url" \
+		    >/dev/null 2>&1
+	fi
+	i=1
+	while [ "$i" -le "$REPEAT" ]; do
+		wrk_once "$TMP/wrk-$name.$i.txt" "$url"
+		cat "$TMP/wrk-$name.$i.txt.runs" >>"$TMP/wrk-$name.runs"
+		i=$((i + 1))
+	done
+	errors=$(awk '{ s += $4 } END { print s + 0 }' "$TMP/wrk-$name.runs")
+	echo "$name $(median 1 "$TMP/wrk-$name.runs")" \
+	    "$(median 2 "$TMP/wrk-$name.runs")" \
+	    "$(median 3 "$TMP/wrk-$name.runs") $errors" >>"$TMP/results"
 }
 
 # Start paritytap against candidate port $2, capture name $1; sets PT_PORT
@@ -482,7 +511,7 @@ wait_port "$FAST_PORT" "$pid" || die "nginx backends: port $FAST_PORT"
 start_slow
 start_nginx proxy "$NGINX_PROXY_PORT"
 
-echo "paritytap proxy benchmark: wrk -t$THREADS -c$CONNS -d$DURATION, GET $URL_PATH -> $BODY"
+echo "paritytap proxy benchmark: wrk -t$THREADS -c$CONNS -d$DURATION x $REPEAT, GET $URL_PATH -> $BODY"
 echo "$("$PARITYTAP" --version 2>&1 | head -n 1); $("$NGINX" -v 2>&1); $("$WRK" --version 2>&1 | head -n 1 | cut -d' ' -f1-2)"
 echo "slow candidate: $SLOW_KIND, ${DELAY_MS} ms; $(nproc 2>/dev/null || echo '?') CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
 echo

@@ -19,12 +19,16 @@
 #define COMPARE_SHORT		80
 #define COMPARE_DECODE_LIMIT	(64 * 1024 * 1024)
 
-/* Headers that legitimately differ between producers, DESIGN §4.3. */
+/*
+ * Headers that legitimately differ between producers, DESIGN §4.3.
+ * Content-Encoding is among them: bodies are compared decoded, so one
+ * side compressing and the other not is framing, not a divergence.
+ */
 static const char *compare_default_ignore[] = {
 	"Date", "Server", "Content-Length", "Transfer-Encoding", "Connection",
 	"Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Upgrade", "Age",
 	"Via", "X-Request-Id", "X-Correlation-Id", "traceparent", "tracestate",
-	"ETag", "Last-Modified", "Expires", NULL
+	"ETag", "Last-Modified", "Expires", "Content-Encoding", NULL
 };
 
 /* One compared header name with its values joined. */
@@ -229,8 +233,8 @@ compare_inflate(const char *in, size_t inlen, int window, int members,
 		buf_add(out, chunk, have);
 		if (ret == Z_STREAM_END) {
 			/* gzip allows several members back to back. */
-			if (members && z.avail_in >= 2 && z.next_in[0] == 0x1f &&
-			    z.next_in[1] == 0x8b) {
+			if (members && z.avail_in >= 2 &&
+			    z.next_in[0] == 0x1f && z.next_in[1] == 0x8b) {
 				inflateReset(&z);
 				continue;
 			}
@@ -270,7 +274,8 @@ body_decode(const struct response_side *side, struct buf *out, size_t limit,
 	buf_init(&cur);
 	buf_init(&next);
 	for (i = 0; i < side->headers.n; i++) {
-		if (strcasecmp(side->headers.h[i].name, "Content-Encoding") != 0)
+		if (strcasecmp(side->headers.h[i].name,
+		    "Content-Encoding") != 0)
 			continue;
 		list = xstrdup(side->headers.h[i].value);
 		for (tok = strtok_r(list, ", \t", &last); tok != NULL;
@@ -662,7 +667,8 @@ compare_headers(const struct compare_opts *opts, const struct route_rule *rule,
 				v = VERDICT_HEADER;
 				if ((d = diff_list_add(diffs, "header",
 				    pv[i].name, -1)) != NULL) {
-					d->primary = compare_short(a, strlen(a));
+					d->primary = compare_short(a,
+					    strlen(a));
 					d->candidate = compare_short(b,
 					    strlen(b));
 				}

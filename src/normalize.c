@@ -153,7 +153,8 @@ normalize_split(struct ignore_set *set, const char *path)
 		} else
 			return (-1);
 		if (n == set->spans_cap) {
-			set->spans_cap = set->spans_cap ? set->spans_cap * 2 : 16;
+			set->spans_cap = set->spans_cap ?
+			    set->spans_cap * 2 : 16;
 			set->spans = xreallocarray(set->spans, set->spans_cap,
 			    sizeof *set->spans);
 		}
@@ -324,7 +325,8 @@ normalize_unicode(const char *p, const char *end, struct buf *out)
 const char *
 normalize_unquote(const char **pp, const char *end, struct buf *out)
 {
-	static const char	 from[] = "\"\\/bfnrt'", to[] = "\"\\/\b\f\n\r\t'";
+	static const char	 from[] = "\"\\/bfnrt'";
+	static const char	 to[] = "\"\\/\b\f\n\r\t'";
 	const char		*p = *pp, *q;
 	char			 quote = *p++;
 
@@ -462,7 +464,8 @@ normalize_compile(const char *pattern, struct ignore_pattern *pat,
 				seg.type = IGNORE_ANY;
 				p++;
 			} else if (*p == '[' && seg.descend) {
-				if ((*why = normalize_bracket(&p, &seg)) != NULL)
+				*why = normalize_bracket(&p, &seg);
+				if (*why != NULL)
 					goto fail;
 			} else {
 				for (start = p; normalize_name_char(*p); p++)
@@ -474,7 +477,8 @@ normalize_compile(const char *pattern, struct ignore_pattern *pat,
 					goto fail;
 				}
 				buf_init(&b);
-				normalize_path_key(&b, start, (size_t)(p - start));
+				normalize_path_key(&b, start,
+				    (size_t)(p - start));
 				seg.type = IGNORE_KEY;
 				seg.len = b.len;
 				seg.text = buf_detach(&b);

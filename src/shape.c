@@ -510,7 +510,8 @@ shape_map_offset(const struct shape_scan *s, size_t pos)
 
 	for (i = 0; i < s->nrw; i++) {
 		if (pos < s->rw[i].new_start)
-			return (pos - (s->rw[i].new_start - s->rw[i].orig_start));
+			return (pos - (s->rw[i].new_start -
+			    s->rw[i].orig_start));
 		if (pos < s->rw[i].new_end)
 			return (s->rw[i].orig_start);
 	}

@@ -329,15 +329,32 @@ stop_backend() {
 	wait_pid "$_pid" 10
 }
 
-# backend_requests NAME: the request events the backend logged, one
-# compact JSON object per line.
+# backend_events NAME [JQ-FILTER]: the backend's log events (compact JSON,
+# one a line) that pass the filter.  A line still being written is
+# skipped, never an error.
+backend_events() {
+	jq -cR "fromjson? | select(${2:-true})" "$T/$1.log"
+}
+
+# backend_requests NAME: the request events the backend logged.
 backend_requests() {
-	jq -c 'select(.event == "request")' "$T/$1.log"
+	backend_events "$1" '.event == "request"'
 }
 
 # backend_nrequests NAME: how many requests the backend received.
 backend_nrequests() {
-	jq -c 'select(.event == "request")' "$T/$1.log" | wc -l | tr -d ' '
+	backend_events "$1" '.event == "request"' | wc -l | tr -d ' '
+}
+
+# backend_has NAME JQ-CONDITION: some logged event satisfies it.
+backend_has() {
+	[ -n "$(backend_events "$1" "$2" | head -n 1)" ]
+}
+
+# backend_nrequests_ge NAME N: the backend has received at least N
+# requests.
+backend_nrequests_ge() {
+	[ "$(backend_nrequests "$1")" -ge "$2" ]
 }
 
 # backend_stats NAME: the backend's /__stats document.
@@ -452,10 +469,11 @@ cap_nlines() {
 	fi
 }
 
-# cap_has_id FILE ID: whether a capture holds a line with that id.
+# cap_has_id FILE ID: whether a capture holds a (complete) line with that
+# id.
 cap_has_id() {
-	[ -f "$1" ] && grep -F "\"id\":\"$2\"" "$1" >/dev/null 2>&1 &&
-	    [ -n "$(jq -c --arg id "$2" 'select(.id == $id)' "$1" 2>/dev/null)" ]
+	[ -f "$1" ] && [ -n "$(jq -cR --arg id "$2" \
+	    'fromjson? | select(.id == $id)' "$1" | head -n 1)" ]
 }
 
 # cap_get FILE ID JQ-FILTER: apply a filter to the capture line with id.

@@ -61,7 +61,8 @@ done
 sleep 1
 is "$(backend_nrequests primary)" 0 "the primary received no request"
 is "$(backend_nrequests candidate)" 0 "the candidate received no request"
-is "$(jq -c 'select(.event == "bad_request")' "$T/primary.log" "$T/candidate.log" | wc -l | tr -d ' ')" \
+is "$( (backend_events primary '.event == "bad_request"'
+    backend_events candidate '.event == "bad_request"') | wc -l | tr -d ' ')" \
     0 "no backend received bytes it could not parse"
 
 # A valid request on a fresh connection still works.
@@ -74,7 +75,7 @@ like "$(head -n 1 "$T/valid.resp" | tr -d '\r')" '^HTTP/1\.1 200 ' \
 contains "$(cat "$T/valid.resp")" '"target":"/fine"' \
     "... with the primary's answer"
 ok "the candidate received the valid request" \
-    wait_for 10 sh -c "[ \$(jq -c 'select(.event == \"request\")' '$T/candidate.log' | wc -l) -eq 1 ]"
+    wait_for 10 backend_nrequests_ge candidate 1
 is "$(backend_requests primary | jq -r '.method + " " + .target + " " + .body')" \
     "POST /fine hello" "the primary received exactly the valid request"
 

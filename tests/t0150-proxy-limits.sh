@@ -32,7 +32,7 @@ req small -X POST --data-binary "@$T/small" "$PROXY_URL/upload"
 is "$HTTP_CODE" 200 "max-body: a 500-byte body is relayed"
 id_small=$TRACE
 ok "max-body: the candidate got the 500-byte body" \
-    wait_for 10 sh -c "[ \$(jq -c 'select(.event == \"request\")' '$T/candidate.log' | wc -l) -eq 1 ]"
+    wait_for 10 backend_nrequests_ge candidate 1
 
 req big -X POST -H 'Expect:' --data-binary "@$T/big" "$PROXY_URL/upload"
 is "$HTTP_CODE" 413 "max-body: a 5000-byte body gets 413"
@@ -107,7 +107,7 @@ req m3 "$PROXY_URL/orders"
 is "$HTTP_CODE" 200 "mirror-methods GET: a GET gets 200"
 id_get=$TRACE
 ok "mirror-methods GET: the GET is mirrored" \
-    wait_for 10 sh -c "[ \$(jq -c 'select(.event == \"request\")' '$T/candidate.log' | wc -l) -ge $((c0 + 1)) ]"
+    wait_for 10 backend_nrequests_ge candidate $((c0 + 1))
 sleep 1
 is "$(backend_requests candidate | tail -n +$((c0 + 1)) | jq -r '.method + " " + .target' | tr '\n' ' ')" \
     "GET /orders " "mirror-methods GET: the candidate got only the GET"

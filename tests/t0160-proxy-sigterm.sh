@@ -49,14 +49,10 @@ for n in 1 2 3 4 5 6 7 8; do
 	loops="$loops $!"
 done
 
-# primary_got N: the primary has received at least N requests.
-primary_got() {
-	[ "$(backend_nrequests primary)" -ge "$1" ]
-}
 ok "load is flowing (40 requests reached the primary)" \
-    wait_for 30 primary_got 40
+    wait_for 30 backend_nrequests_ge primary 40
 ok "the slow request is in flight" \
-    wait_for 10 sh -c "jq -e 'select(.target == \"/slow\")' '$T/primary.log' >/dev/null"
+    wait_for 10 backend_has primary '.target == "/slow"'
 
 kill -TERM "$PROXY_PID"
 sleep 0.3

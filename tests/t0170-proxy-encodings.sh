@@ -82,7 +82,7 @@ req upload -X POST -H 'Content-Type: text/plain' \
 is "$HTTP_CODE" 200 "1 MiB upload: 200"
 id_upload=$TRACE
 ok "1 MiB upload: the candidate got it" \
-    wait_for 20 sh -c "jq -e 'select(.target == \"/upload\")' '$T/candidate.log' >/dev/null"
+    wait_for 20 backend_has candidate '.target == "/upload"'
 for b in primary candidate; do
 	is "$(jq -j 'select(.target == "/upload") | .body' "$T/$b.log" |
 	    sha256sum | cut -d' ' -f1)" "$BIG_SHA" \

@@ -86,7 +86,7 @@ like "$id_s1" '^[[:graph:]]+$' "flags: --trace-header wins over the file"
 is "$(header_of "$T/s1.hdr" X-Config-Trace)" "" \
     "flags: the file's trace-header is not used"
 ok "flags: --sample 1 wins over the file's sample = 0 (mirrored)" \
-    wait_for 10 sh -c "[ \$(jq -c 'select(.event == \"request\")' '$T/candidate.log' | wc -l) -gt $c0 ]"
+    wait_for 10 backend_nrequests_ge candidate $((c0 + 1))
 stop_proxy
 is "$PROXY_STATUS" 0 "flags: the proxy exits 0"
 is "$(cap_get "$CAP3" "$id_s1" .verdict)" shape \

@@ -19,15 +19,14 @@ start_proxy --primary "$PRI" --candidate "$CAN" --capture "$CAP" ||
 # got_header BACKEND TARGET HEADER: the values (one a line) of a header in
 # the request the backend received for TARGET.
 got_header() {
-	jq -r --arg t "$2" --arg h "$3" 'select(.event == "request" and
-	    .target == $t) | .headers[] | select(.[0] | ascii_downcase ==
-	    ($h | ascii_downcase)) | .[1]' "$T/$1.log"
+	backend_events "$1" ".event == \"request\" and .target == \"$2\"" |
+	    jq -r --arg h "$3" '.headers[] | select(.[0] | ascii_downcase ==
+	    ($h | ascii_downcase)) | .[1]'
 }
 
 # candidate_has TARGET: the candidate has received TARGET.
 candidate_has() {
-	jq -e --arg t "$1" 'select(.event == "request" and .target == $t)' \
-	    "$T/candidate.log" >/dev/null
+	backend_has candidate ".event == \"request\" and .target == \"$1\""
 }
 
 # check_propagated TARGET ID WHAT: both backends got ID, once, in the

@@ -169,7 +169,8 @@ static const struct json_case json_cases[] = {
 	{ "unicode escaped vs raw", "{\"s\":\"\\u00e9\\ud83d\\ude80\"}",
 	  "{\"s\":\"\xc3\xa9\xf0\x9f\x9a\x80\"}", 0, { NULL },
 	  VERDICT_MATCH, "" },
-	{ "unicode different", "{\"s\":\"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\"}",
+	{ "unicode different",
+	  "{\"s\":\"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\"}",
 	  "{\"s\":\"\xe6\x97\xa5\xe6\x9c\xac\xe4\xba\xba\"}", 0, { NULL },
 	  VERDICT_VALUE, "value $.s -" },
 	{ "unicode key", "{\"\xd0\xba\xd0\xbb\xd1\x8e\xd1\x87\":1}", "{}", 0,
@@ -321,7 +322,8 @@ test_json_cases(void)
 		opts.nignore = n;
 		diff_list_init(&dl, 0);
 		v = compare_json_text(&opts, NULL, c->primary,
-		    strlen(c->primary), c->candidate, strlen(c->candidate), &dl);
+		    strlen(c->primary), c->candidate, strlen(c->candidate),
+		    &dl);
 		is_str(vnames[v], vnames[c->verdict], "%s: verdict", c->name);
 		got = render(&dl);
 		is_str(got, c->diffs, "%s: diffs", c->name);

@@ -173,6 +173,8 @@ static void
 log_event(json_t *obj)
 {
 	char	*line;
+	size_t	 len, off;
+	ssize_t	 n = 0;
 
 	if (log_fp == NULL) {
 		json_decref(obj);
@@ -183,8 +185,22 @@ log_event(json_t *obj)
 	json_decref(obj);
 	if (line == NULL)
 		return;
-	fprintf(log_fp, "%s\n", line);
-	fflush(log_fp);
+	/*
+	 * One write(2) per line, newline included, on an O_APPEND
+	 * descriptor: a reader polling the log sees whole lines (or, for a
+	 * very large line, at worst a line without its newline yet).
+	 */
+	len = strlen(line);
+	line[len] = '\n';
+	for (off = 0; off < len + 1; off += (size_t)n) {
+		if ((n = write(fileno(log_fp), line + off, len + 1 - off)) < 0) {
+			if (errno == EINTR) {
+				n = 0;
+				continue;
+			}
+			break;
+		}
+	}
 	free(line);
 }
 
