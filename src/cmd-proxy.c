@@ -443,6 +443,7 @@ static int
 proxy_run(struct proxy_conf *pc)
 {
 	struct event_base	*base;
+	struct event_config	*cfg;
 	struct event		*ev_term, *ev_int, *ev_hup;
 	struct capture		*capture = NULL;
 	struct sink_opts	 so;
@@ -477,8 +478,17 @@ proxy_run(struct proxy_conf *pc)
 	}
 
 	signal(SIGPIPE, SIG_IGN);
-	if ((base = event_base_new()) == NULL)
-		fatalx("event_base_new");
+	/*
+	 * The changelist folds the enable/disable pairs a request/response
+	 * cycle makes on each socket into one epoll_ctl per loop, if any.
+	 */
+	if ((cfg = event_config_new()) == NULL)
+		fatalx("event_config_new");
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	if (base == NULL)
+		fatalx("event_base_new_with_config");
 	memset(&so, 0, sizeof so);
 	so.compare = &pc->co;
 	so.capture = capture;

@@ -48,7 +48,7 @@ printf 'GET /p/1 HTTP/1.1\r\nHost: x\r\n\r\nPOST /p/2 HTTP/1.1\r\nHost: x\r\nCon
     >"$T/pipe.resp" 2>"$T/pipe.err"
 st=$?
 is "$st" 0 "pipelined: the proxy closed after 'Connection: close'"
-is "$(grep -o 'HTTP/1\.[01] [0-9][0-9][0-9] ' "$T/pipe.resp" | tr '\n' ' ')" \
+is "$(grep -o 'HTTP/1\.[01] [0-9][0-9][0-9]' "$T/pipe.resp" | tr '\n' ' ')" \
     "HTTP/1.1 200 HTTP/1.1 200 HTTP/1.1 200 " \
     "pipelined: three 200 responses"
 is "$(grep -o '"target":"/p/[0-9]"' "$T/pipe.resp" | tr '\n' ' ')" \
