@@ -404,7 +404,7 @@ static void
 proxy_signal_stop(evutil_socket_t sig, short events, void *arg)
 {
 	log_warnx("%s: stopping; finishing exchanges in flight",
-	    strsignal((int)sig));
+	    sig == SIGINT ? "SIGINT" : "SIGTERM");
 	proxy_shutdown(proxy_running);
 }
 

@@ -17,8 +17,9 @@
 
 /*
  * The sink wakes every SINK_WAKE_MS, or at once when SINK_BATCH exchanges
- * are waiting: a wakeup per exchange would preempt the event loop
- * thousands of times a second on a small machine.
+ * are waiting or the first of a burst arrives after a quiet spell: a
+ * wakeup per exchange would preempt the event loop thousands of times a
+ * second on a small machine.
  */
 #define SINK_WAKE_MS	20
 #define SINK_BATCH	256
@@ -34,6 +35,7 @@ struct sink {
 	size_t			 sk_cap;
 	int			 sk_stop;
 	int			 sk_reopen;
+	double			 sk_signalled;	/* when, mono_ms() */
 	struct sink_stats	 sk_stats;
 };
 
@@ -97,8 +99,7 @@ sink_main(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&sk->sk_lock);
-		if (sk->sk_len < SINK_BATCH && !sk->sk_stop &&
-		    !sk->sk_reopen) {
+		if (sk->sk_len == 0 && !sk->sk_stop && !sk->sk_reopen) {
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_nsec += SINK_WAKE_MS * 1000000L;
 			if (ts.tv_nsec >= 1000000000L) {
@@ -176,8 +177,16 @@ sink_submit(struct sink *sk, struct exchange *ex)
 		    sizeof *sk->sk_queue);
 	}
 	sk->sk_queue[sk->sk_len++] = ex;
-	if (sk->sk_len == SINK_BATCH)
+	/*
+	 * At a trickle, wake the sink at once so flags are live; under load
+	 * the first exchange of a burst wakes it at most every SINK_WAKE_MS
+	 * and the rest wait for the batch.
+	 */
+	if (sk->sk_len == SINK_BATCH || (sk->sk_len == 1 &&
+	    mono_ms() - sk->sk_signalled >= SINK_WAKE_MS)) {
+		sk->sk_signalled = mono_ms();
 		pthread_cond_signal(&sk->sk_cond);
+	}
 	pthread_mutex_unlock(&sk->sk_lock);
 }
 

@@ -57,6 +57,37 @@ for c in $CASES; do
 	    "$c: the body is {\"error\":\"bad request: ...\"}"
 done
 
+# Header limits (DESIGN §7.3): more than 100 header lines, more than
+# 64 KiB of headers.  400 or 431, and nothing forwarded.
+{
+	printf 'GET /many HTTP/1.1\r\nHost: x\r\n'
+	i=1
+	while [ $i -le 150 ]; do
+		printf 'X-H-%d: v\r\n' $i
+		i=$((i + 1))
+	done
+	printf '\r\n'
+} >"$T/many_headers.req"
+{
+	printf 'GET /huge HTTP/1.1\r\nHost: x\r\nX-Huge: '
+	head -c 70000 /dev/zero | tr '\0' 'a'
+	printf '\r\n\r\n'
+} >"$T/huge_header.req"
+for c in many_headers huge_header; do
+	"$RAWCLIENT" 127.0.0.1 "$PROXY_PORT" --timeout 5000 \
+	    <"$T/$c.req" >"$T/$c.resp" 2>"$T/$c.rawerr"
+	like "$(head -n 1 "$T/$c.resp" | tr -d '\r')" '^HTTP/1\.[01] (400|431) ' \
+	    "$c: 400 or 431 status line"
+done
+
+# Slowloris: a header block that never ends is cut at the 10 s deadline.
+printf 'GET /slowloris HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\n' >"$T/slowloris.req"
+"$RAWCLIENT" 127.0.0.1 "$PROXY_PORT" --timeout 20000 <"$T/slowloris.req" \
+    >"$T/slowloris.resp" 2>"$T/slowloris.rawerr"
+is "$?" 0 "slowloris: the proxy closes an unfinished header block (10 s)"
+like "$(head -n 1 "$T/slowloris.resp" | tr -d '\r')" '^(HTTP/1\.[01] 408 |$)' \
+    "slowloris: 408 or a silent close"
+
 # A mirror, if one was (wrongly) sent, is asynchronous: give it time.
 sleep 1
 is "$(backend_nrequests primary)" 0 "the primary received no request"

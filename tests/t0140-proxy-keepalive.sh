@@ -59,9 +59,19 @@ contains "$(cat "$T/pipe.resp")" '"method":"POST","target":"/p/2"' \
 contains "$(grep -o '"target":"/p/2"[^}]*"body":"[^"]*"' "$T/pipe.resp")" \
     '"body":"hello"' "pipelined: the POST's body reached the primary"
 
+# An HTTP/1.0 client without keep-alive: answered, then closed.
+printf 'GET /h10 HTTP/1.0\r\nHost: x\r\n\r\n' >"$T/h10.req"
+"$RAWCLIENT" 127.0.0.1 "$PROXY_PORT" --timeout 10000 <"$T/h10.req" \
+    >"$T/h10.resp" 2>"$T/h10.err"
+st=$?
+like "$(head -n 1 "$T/h10.resp" | tr -d '\r')" '^HTTP/1\.[01] 200 ' \
+    "HTTP/1.0: 200"
+is "$st" 0 "HTTP/1.0: the proxy closed the connection after the response"
+contains "$(cat "$T/h10.resp")" '"target":"/h10"' "HTTP/1.0: the primary's body"
+
 stop_proxy
 is "$PROXY_STATUS" 0 "the proxy exits 0"
-is "$(cap_nlines "$CAP")" 103 "103 capture lines"
+is "$(cap_nlines "$CAP")" 104 "104 capture lines"
 ok "the capture is valid JSONL" cap_valid "$CAP"
 
 done_testing

@@ -121,4 +121,27 @@ is "$(cap_get "$CAP" "$id_delete" '.verdict + " " + .skip_reason')" \
 is "$(cap_get "$CAP" "$id_get" .verdict)" match \
     "mirror-methods: the GET is compared (match)"
 
+# --- --max-inflight ---
+# A candidate that takes 1.5 s, at most one mirror in flight: the second
+# request's mirror is dropped, not queued.
+jq -n --arg b "$BODY_OK" '{default: {status: 200, delay_ms: 1500,
+    headers: [["Content-Type", "application/json"]], body: $b}}' \
+    >"$T/slow.json"
+start_backend slowcand "$T/slow.json"
+CAP=$T/inflight.jsonl
+start_proxy --primary "$PRI" --candidate "http://127.0.0.1:$BACKEND_PORT" \
+    --capture "$CAP" --max-inflight 1 || bail "the proxy did not start"
+req i1 "$PROXY_URL/inflight/1"
+id_i1=$TRACE
+req i2 "$PROXY_URL/inflight/2"
+id_i2=$TRACE
+is "$HTTP_CODE" 200 "max-inflight: the client is served while the cap is full"
+stop_proxy
+is "$PROXY_STATUS" 0 "max-inflight: the proxy exits 0"
+is "$(backend_nrequests slowcand)" 1 "max-inflight: the candidate got 1 mirror"
+is "$(cap_get "$CAP" "$id_i1" .verdict)" match \
+    "max-inflight: the first exchange was compared"
+is "$(cap_get "$CAP" "$id_i2" '.verdict + " " + .skip_reason')" \
+    "skipped inflight" "max-inflight: the second is skipped, skip_reason inflight"
+
 done_testing

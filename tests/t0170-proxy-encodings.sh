@@ -27,7 +27,11 @@ jq -n --arg c "$B_CHUNKED" --arg g "$B_GZIP" --arg x "$B_CUT" \
 	{path: "/cut", status: 200, headers: $ct, body: $x},
 	{path: "/big", status: 200, headers: [["Content-Type", "text/plain"]],
 	    body_file: $big},
-	{path: "/upload", echo: true, status: 200}]}' >"$T/primary.json"
+	{path: "/upload", echo: true, status: 200},
+	{path: "/cgarbage", status: 200, headers: $ct, body: $g},
+	{path: "/pgarbage", raw: "NOT HTTP AT ALL\r\n\r\n"},
+	{path: "/pcut", status: 200, headers: $ct, body: $x, close_after: 300}
+	]}' >"$T/primary.json"
 jq -n --arg c "$B_CHUNKED" --arg g "$B_GZIP" --arg x "$B_CUT" \
     --arg big "$T/big.txt" --argjson ct "$CT" '{routes: [
 	{path: "/chunked", status: 200, headers: $ct, body: $c},
@@ -35,7 +39,11 @@ jq -n --arg c "$B_CHUNKED" --arg g "$B_GZIP" --arg x "$B_CUT" \
 	{path: "/cut", status: 200, headers: $ct, body: $x, close_after: 200},
 	{path: "/big", status: 200, headers: [["Content-Type", "text/plain"]],
 	    body_file: $big},
-	{path: "/upload", echo: true, status: 200}]}' >"$T/candidate.json"
+	{path: "/upload", echo: true, status: 200},
+	{path: "/cgarbage", raw: "NOT HTTP AT ALL\r\n\r\n"},
+	{path: "/pgarbage", status: 200, headers: $ct, body: $g},
+	{path: "/pcut", status: 200, headers: $ct, body: $x}
+	]}' >"$T/candidate.json"
 start_backend primary "$T/primary.json"
 start_backend candidate "$T/candidate.json"
 CAP=$T/capture.jsonl
@@ -69,6 +77,26 @@ ok "cut candidate: the client got the primary's whole body" \
     cmp -s "$T/cut.want" "$T/cut.body"
 id_cut=$TRACE
 
+# --- a candidate that does not speak HTTP ---
+req cgarbage "$PROXY_URL/cgarbage"
+is "$HTTP_CODE" 200 "garbage candidate: the client got the primary's 200"
+id_cgarbage=$TRACE
+
+# --- a primary that does not speak HTTP: 502 ---
+req pgarbage "$PROXY_URL/pgarbage"
+is "$HTTP_CODE" 502 "garbage primary: the client gets 502"
+is "$(jq -r .trace_id "$T/pgarbage.body" 2>/dev/null)" "$TRACE" \
+    "garbage primary: the 502 body names the trace id"
+id_pgarbage=$TRACE
+
+# --- a primary cut mid-body: the client must not see a complete answer ---
+req pcut "$PROXY_URL/pcut"
+isnt "$CURL_STATUS" 0 \
+    "primary cut mid-body: the client's transfer fails (curl exit $CURL_STATUS)"
+ok "primary cut mid-body: the client did not get the whole body" \
+    sh -c "! cmp -s '$T/cut.want' '$T/pcut.body'"
+id_pcut=$TRACE
+
 # --- 1 MiB response ---
 req big "$PROXY_URL/big"
 is "$HTTP_CODE" 200 "1 MiB: 200"
@@ -89,10 +117,41 @@ for b in primary candidate; do
 	    "1 MiB upload: the $b got the body byte for byte (sha256)"
 done
 
+# After the broken backends, the pools still work.
+req again "$PROXY_URL/chunked"
+ok "after the broken responses the next request is answered intact" \
+    cmp -s "$T/chunked.want" "$T/again.body"
+
+# --- Expect: 100-continue ---
+# curl waits --expect100-timeout (10 s) for "100 Continue" before sending
+# the body; a proxy that answers the expectation lets it go on at once.
+printf '{"expect":"continue"}' >"$T/expect.req"
+res=$(curl -sS --noproxy '*' --max-time 30 -o "$T/expect.body" \
+    -w '%{http_code} %{time_total}' --expect100-timeout 10 \
+    -H 'Expect: 100-continue' -H 'Content-Type: application/json' \
+    --data-binary "@$T/expect.req" "$PROXY_URL/upload" 2>"$T/expect.err")
+is "${res%% *}" 200 "Expect: 100-continue: 200"
+is "$(awk -v t="${res#* }" 'BEGIN { print (t < 5) ? "yes" : "no" }')" yes \
+    "Expect: 100-continue: the proxy did not make curl wait for its timeout"
+is "$(backend_events primary '.event == "request" and .body ==
+    "{\"expect\":\"continue\"}"' | wc -l | tr -d ' ')" 1 \
+    "Expect: 100-continue: the body reached the primary"
+
 stop_proxy
 is "$PROXY_STATUS" 0 "the proxy exits 0"
 ok "the capture is valid JSONL" cap_valid "$CAP"
-is "$(cap_nlines "$CAP")" 5 "5 capture lines"
+is "$(cap_nlines "$CAP")" 10 "10 capture lines"
+
+is "$(cap_get "$CAP" "$id_cgarbage" '.verdict + " " +
+    .responses.candidate.error')" "candidate_error bad_response" \
+    "garbage candidate: candidate_error, error bad_response"
+is "$(cap_get "$CAP" "$id_pgarbage" '.verdict + " " +
+    .responses.primary.error')" "primary_error bad_response" \
+    "garbage primary: primary_error, error bad_response"
+is "$(cap_get "$CAP" "$id_pcut" .verdict)" primary_error \
+    "primary cut mid-body: verdict primary_error"
+like "$(cap_get "$CAP" "$id_pcut" .responses.primary.error)" \
+    '^(reset|bad_response)$' "primary cut mid-body: error reset or bad_response"
 
 is "$(cap_get "$CAP" "$id_chunked" .verdict)" match "chunked: verdict match"
 is "$(cap_get "$CAP" "$id_chunked" .responses.primary.body)" "$B_CHUNKED" \

@@ -538,7 +538,7 @@ response_build(struct conn *c, const struct route *r, const char *reqbody,
 	char		*body = NULL, *gz = NULL, *echo = NULL;
 	size_t		 body_len = 0, gz_len, i, off, n, chunk;
 	json_t		*h;
-	int		 close_conn;
+	int		 close_conn, no_body;
 	struct evbuffer	*cut;
 
 	if (r->raw != NULL) {
@@ -559,6 +559,13 @@ response_build(struct conn *c, const struct route *r, const char *reqbody,
 		body_len = gz_len;
 	}
 	close_conn = r->close || c->want_close;
+	/*
+	 * HEAD, 1xx, 204 and 304 responses have no body (RFC 9112 6.3); HEAD
+	 * still announces the length a GET would have had.
+	 */
+	no_body = strcmp(c->method, "HEAD") == 0 ||
+	    (r->status >= 100 && r->status < 200) || r->status == 204 ||
+	    r->status == 304;
 
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", r->status,
 	    reason_phrase(r->status));
@@ -574,7 +581,13 @@ response_build(struct conn *c, const struct route *r, const char *reqbody,
 		evbuffer_add_printf(out, "Content-Encoding: gzip\r\n");
 	if (close_conn)
 		evbuffer_add_printf(out, "Connection: close\r\n");
-	if (r->chunked) {
+	if (no_body) {
+		if (strcmp(c->method, "HEAD") == 0 &&
+		    !route_has_header(r, "Content-Length") && !r->chunked)
+			evbuffer_add_printf(out, "Content-Length: %zu\r\n",
+			    body_len);
+		evbuffer_add(out, "\r\n", 2);
+	} else if (r->chunked) {
 		evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n\r\n");
 		/* Several chunks, so that a relay sees more than one. */
 		chunk = body_len / 4 + 1;
