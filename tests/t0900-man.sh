@@ -19,15 +19,16 @@ for page in "$top_srcdir"/man/paritytap.1 "$top_srcdir"/man/paritytap-capture.5;
 		fail=1
 	fi
 	n=$((n + 1))
-	if "$MANDOC" -Tascii "$page" | grep -q -- '--candidate'; then
-		echo "ok $n - $(basename "$page") renders"
+	# Overstrike (bold) in -Tascii output is "X<BS>X": strip it.
+	case "$page" in
+	*.5)	want='body_b64' ;;
+	*)	want='--candidate' ;;
+	esac
+	if "$MANDOC" -Tascii "$page" | sed 's/.\x08//g' | grep -q -- "$want"; then
+		echo "ok $n - $(basename "$page") renders and mentions $want"
 	else
-		case "$page" in
-		*.5)	"$MANDOC" -Tascii "$page" | grep -q 'body_b64' &&
-			    echo "ok $n - $(basename "$page") renders" ||
-			    { echo "not ok $n - $(basename "$page") renders"; fail=1; } ;;
-		*)	echo "not ok $n - $(basename "$page") renders"; fail=1 ;;
-		esac
+		echo "not ok $n - $(basename "$page") renders and mentions $want"
+		fail=1
 	fi
 done
 echo "1..$n"
