@@ -444,9 +444,12 @@ pending_primary_done(void *arg, const char *error, const char *detail)
 			bufferevent_write(cl->cl_bev, "0\r\n\r\n", 5);
 		cl->cl_pending = NULL;
 		pe->pe_client = NULL;
-		if (error != NULL && pe->pe_head_sent)
-			client_close(cl, "primary failed mid-response");
-		else if (cl->cl_close)
+		/*
+		 * A primary that failed mid-response: what was relayed is
+		 * flushed, then the close tells the client it is cut short
+		 * (its Content-Length or last chunk never comes).
+		 */
+		if (cl->cl_close)
 			client_close_after_write(cl);
 		else {
 			cl->cl_state = CLIENT_IDLE;

@@ -134,7 +134,7 @@ cmp_ok() {
 		return
 		;;
 	esac
-	if [ "$1" "$2" "$3" ]; then
+	if test "$1" "$2" "$3"; then
 		pass "$4"
 	else
 		fail "$4" "got:  $1" "want: $2 $3"

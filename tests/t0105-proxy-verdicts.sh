@@ -130,4 +130,37 @@ is "$(jq -c --arg id "$id_type" 'select(.id == $id)' "$EV")" \
 like "$(cat "$PROXY_ERR")" '^paritytap: 17 exchanges' \
     "the exit summary counts 17 exchanges"
 
+# --ignore-header and --lenient-numbers.
+CAP2=$T/options.jsonl
+start_proxy --primary "http://127.0.0.1:$(backend_port primary)" \
+    --candidate "http://127.0.0.1:$(backend_port candidate)" \
+    --capture "$CAP2" --ignore-header Content-Type --lenient-numbers ||
+    bail "the proxy did not start"
+req header2 "$PROXY_URL/header"
+id_header2=$TRACE
+req real2 "$PROXY_URL/real"
+id_real2=$TRACE
+
+# Route templating: numeric, UUID and long hex segments become {id}.
+req r1 "$PROXY_URL/users/42"
+id_r1=$TRACE
+req r2 "$PROXY_URL/users/550e8400-e29b-41d4-a716-446655440000/orders?page=2"
+id_r2=$TRACE
+req r3 "$PROXY_URL/blobs/0123456789abcdef0123456789abcdef"
+id_r3=$TRACE
+req r4 "$PROXY_URL/v1/validate"
+id_r4=$TRACE
+stop_proxy
+is "$PROXY_STATUS" 0 "options: the proxy exits 0"
+is "$(cap_get "$CAP2" "$id_header2" .verdict)" match \
+    "--ignore-header Content-Type: the charset difference is not flagged"
+like "$(cap_get "$CAP2" "$id_real2" .verdict)" '^(value|match)$' \
+    "--lenient-numbers: 1 vs 1.0 is not a shape difference"
+is "$(cap_get "$CAP2" "$id_r1" .route)" "GET /users/{id}" "route: GET /users/{id}"
+is "$(cap_get "$CAP2" "$id_r2" .route)" "GET /users/{id}/orders" \
+    "route: a UUID segment, the query dropped"
+is "$(cap_get "$CAP2" "$id_r3" .route)" "GET /blobs/{id}" "route: a long hex segment"
+is "$(cap_get "$CAP2" "$id_r4" .route)" "GET /v1/validate" \
+    "route: 'v1' and words are kept"
+
 done_testing

@@ -109,4 +109,21 @@ is "$BODY" "$BODY_P" "... with the primary's body"
 stop_proxy
 is "$PROXY_STATUS" 0 "primary timeout: the proxy exits 0"
 
+# --- a client that gives up before the (slow) primary answers: the
+# request was accepted, so it is still exactly one capture line ---
+CAP=$T/gave-up.jsonl
+start_proxy --primary "$PRI" --candidate "$CAN" --capture "$CAP" ||
+    bail "the proxy did not start"
+req gaveup --max-time 0.5 -H "$TRACE_HEADER: client-gave-up-1" \
+    "$PROXY_URL/slow"
+is "$HTTP_CODE" 000 "gave up: the client left before the answer"
+ok "gave up: the primary got the request" \
+    wait_for 10 backend_has primary '.target == "/slow"'
+req next "$PROXY_URL/orders/list"
+is "$HTTP_CODE" 200 "gave up: the proxy still serves the next client"
+stop_proxy
+is "$PROXY_STATUS" 0 "gave up: the proxy exits 0"
+is "$(jq -c 'select(.id == "client-gave-up-1")' "$CAP" | wc -l | tr -d ' ')" 1 \
+    "gave up: exactly one capture line for the abandoned exchange"
+
 done_testing

@@ -89,6 +89,19 @@ is "$(header_of "$T/fwd.hdr" Set-Cookie)" "sid=s3cret; HttpOnly" \
 is "$BODY" '{"ok":true}' "the client got the primary's body"
 
 # HEAD and 204: no body, and the pooled primary connection stays in step.
+# A body that is not UTF-8 reaches both backends byte for byte.
+printf '\377\376\000\001binary\200' >"$T/bin"
+req bin -X PUT -H 'Content-Type: application/octet-stream' \
+    --data-binary "@$T/bin" "$PROXY_URL/bin"
+id_bin=$TRACE
+ok "binary: the candidate received it" wait_for 10 backend_has candidate \
+    '.event == "request" and .target == "/bin"'
+BIN_B64=$(base64 <"$T/bin" | tr -d '\n')
+for b in primary candidate; do
+	is "$(backend_events $b '.target == "/bin"' | jq -r .body_b64)" \
+	    "$BIN_B64" "binary: the $b got the exact bytes"
+done
+
 # HEAD then GET on one client connection: the HEAD response must end at
 # its blank line, or the GET's response would be misread.
 printf 'HEAD /hop HTTP/1.1\r\nHost: x\r\n\r\nGET /hop HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' \
@@ -149,6 +162,10 @@ is "$(cap_get "$CAP" "$id" .request.target)" "$T1" \
 is "$(cap_get "$CAP" "$id" .request.body)" "$(cat "$T/body")" \
     "capture: the request body"
 is "$(cap_get "$CAP" "$id" .request.body_bytes)" 18 "capture: body_bytes"
+is "$(cap_get "$CAP" "$id_bin" .request.body_b64)" "$BIN_B64" \
+    "capture: a body that is not UTF-8 is recorded as body_b64"
+is "$(cap_get "$CAP" "$id_bin" .request.body_bytes)" 11 \
+    "capture: ... with its body_bytes"
 is "$(capval "$CAP2" "$id2" .request Authorization)" "Bearer s3cret" \
     "--keep-secrets: Authorization recorded as is"
 

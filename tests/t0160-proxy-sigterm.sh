@@ -9,9 +9,9 @@ need curl jq
 need_binaries
 
 BODY_OK='{"ok":true}'
-jq -n --arg b "$BODY_OK" '{routes: [{path: "/slow", delay_ms: 1500,
+jq -n --arg b "$BODY_OK" '{routes: [{path: "/slow", delay_ms: 2500,
     headers: [["Content-Type", "application/json"]], body: $b}],
-    default: {status: 200, delay_ms: 20,
+    default: {status: 200, delay_ms: 50,
     headers: [["Content-Type", "application/json"]], body: $b}}' \
     >"$T/primary.json"
 jq -n --arg b "$BODY_OK" '{default: {status: 200, delay_ms: 100,
@@ -36,7 +36,7 @@ loop() {
 	done
 }
 
-# A request that is in flight for 1.5 s when SIGTERM arrives.
+# A request that is in flight for 2.5 s when SIGTERM arrives.
 curl -sS --noproxy '*' --max-time 20 -D "$T/slow.hdr" -o "$T/slow.body" \
     "$URL/slow" 2>/dev/null &
 slow_pid=$!

@@ -30,7 +30,10 @@ jq -n --arg c "$B_CHUNKED" --arg g "$B_GZIP" --arg x "$B_CUT" \
 	{path: "/upload", echo: true, status: 200},
 	{path: "/cgarbage", status: 200, headers: $ct, body: $g},
 	{path: "/pgarbage", raw: "NOT HTTP AT ALL\r\n\r\n"},
-	{path: "/pcut", status: 200, headers: $ct, body: $x, close_after: 300}
+	{path: "/pcut", status: 200, headers: $ct, body: $x, close_after: 300,
+	    close_delay_ms: 500},
+	{path: "/phcut", status: 200, headers: $ct, body: $x, close_after: 20},
+	{path: "/pbcut", status: 200, headers: $ct, body: $x, close_after: 300}
 	]}' >"$T/primary.json"
 jq -n --arg c "$B_CHUNKED" --arg g "$B_GZIP" --arg x "$B_CUT" \
     --arg big "$T/big.txt" --argjson ct "$CT" '{routes: [
@@ -42,7 +45,9 @@ jq -n --arg c "$B_CHUNKED" --arg g "$B_GZIP" --arg x "$B_CUT" \
 	{path: "/upload", echo: true, status: 200},
 	{path: "/cgarbage", raw: "NOT HTTP AT ALL\r\n\r\n"},
 	{path: "/pgarbage", status: 200, headers: $ct, body: $g},
-	{path: "/pcut", status: 200, headers: $ct, body: $x}
+	{path: "/pcut", status: 200, headers: $ct, body: $x},
+	{path: "/phcut", status: 200, headers: $ct, body: $x},
+	{path: "/pbcut", status: 200, headers: $ct, body: $x}
 	]}' >"$T/candidate.json"
 start_backend primary "$T/primary.json"
 start_backend candidate "$T/candidate.json"
@@ -89,13 +94,44 @@ is "$(jq -r .trace_id "$T/pgarbage.body" 2>/dev/null)" "$TRACE" \
     "garbage primary: the 502 body names the trace id"
 id_pgarbage=$TRACE
 
-# --- a primary cut mid-body: the client must not see a complete answer ---
+# --- a primary cut mid-body, 0.5 s after its headers: the client has
+# the headers already and must not see a complete answer ---
 req pcut "$PROXY_URL/pcut"
+is "$HTTP_CODE" 200 "primary cut mid-body: the client got the headers (200)"
+like "$TRACE" '^[[:graph:]]+$' "primary cut mid-body: ... with the trace header"
 isnt "$CURL_STATUS" 0 \
     "primary cut mid-body: the client's transfer fails (curl exit $CURL_STATUS)"
 ok "primary cut mid-body: the client did not get the whole body" \
     sh -c "! cmp -s '$T/cut.want' '$T/pcut.body'"
 id_pcut=$TRACE
+
+# --- a primary cut inside its header block: nothing was relayed yet, so
+# the client gets a 502 (DESIGN §7.5) ---
+req phcut "$PROXY_URL/phcut"
+is "$HTTP_CODE" 502 "primary cut in its headers: the client gets 502"
+is "$(jq -r .trace_id "$T/phcut.body" 2>/dev/null)" "$TRACE" \
+    "primary cut in its headers: the 502 body names the trace id"
+id_phcut=$TRACE
+
+# --- a primary that sends its headers and part of its body, then closes,
+# all at once: whatever the proxy had relayed by then, the client gets a
+# status and the trace id (a 502, or the 200 cut short), never an empty
+# reply ---
+n_answered=0
+i=0
+while [ $i -lt 5 ]; do
+	req pbcut "$PROXY_URL/pbcut"
+	case $HTTP_CODE in
+	502) [ "$(jq -r .trace_id "$T/pbcut.body" 2>/dev/null)" = "$TRACE" ] &&
+	    n_answered=$((n_answered + 1)) ;;
+	200) [ -n "$TRACE" ] && [ "$CURL_STATUS" -ne 0 ] &&
+	    n_answered=$((n_answered + 1)) ;;
+	*) diag "pbcut: HTTP $HTTP_CODE, curl exit $CURL_STATUS: $(cat "$T/pbcut.curlerr")" ;;
+	esac
+	i=$((i + 1))
+done
+is "$n_answered" 5 \
+    "primary cut with its headers: 5/5 clients got a 502 or a cut 200, with the trace id"
 
 # --- 1 MiB response ---
 req big "$PROXY_URL/big"
@@ -140,7 +176,10 @@ is "$(backend_events primary '.event == "request" and .body ==
 stop_proxy
 is "$PROXY_STATUS" 0 "the proxy exits 0"
 ok "the capture is valid JSONL" cap_valid "$CAP"
-is "$(cap_nlines "$CAP")" 10 "10 capture lines"
+is "$(cap_nlines "$CAP")" 16 "16 capture lines"
+is "$(jq -r 'select(.route == "GET /pbcut") | .verdict' "$CAP" | sort | uniq -c |
+    tr -s ' ' | sed 's/^ //')" "5 primary_error" \
+    "primary cut with its headers: 5 primary_error lines"
 
 is "$(cap_get "$CAP" "$id_cgarbage" '.verdict + " " +
     .responses.candidate.error')" "candidate_error bad_response" \
@@ -152,6 +191,8 @@ is "$(cap_get "$CAP" "$id_pcut" .verdict)" primary_error \
     "primary cut mid-body: verdict primary_error"
 like "$(cap_get "$CAP" "$id_pcut" .responses.primary.error)" \
     '^(reset|bad_response)$' "primary cut mid-body: error reset or bad_response"
+is "$(cap_get "$CAP" "$id_phcut" .verdict)" primary_error \
+    "primary cut in its headers: verdict primary_error"
 
 is "$(cap_get "$CAP" "$id_chunked" .verdict)" match "chunked: verdict match"
 is "$(cap_get "$CAP" "$id_chunked" .responses.primary.body)" "$B_CHUNKED" \

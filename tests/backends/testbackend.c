@@ -16,7 +16,8 @@
  * "body_json" (any JSON, sent compact), "body_file" (a file's bytes) or
  * "echo":true (the echo document below), and may set "delay_ms", "chunked",
  * "gzip", "close_after" (send only the first N bytes of the response, then
- * close), "close" (Connection: close) or "raw" (bytes sent verbatim).
+ * close), "close_delay_ms" (with close_after: wait this long before
+ * closing), "close" (Connection: close) or "raw" (bytes sent verbatim).
  *
  * With no fixture or no matching route the answer is 200 application/json
  * {"name":NAME,"method":..,"target":..,"headers":[[n,v]...],"body":".."}.
@@ -82,6 +83,7 @@ struct route {
 	int		 gzip;
 	int		 close;
 	long		 close_after;	/* -1: whole response */
+	long		 close_delay_ms;	/* wait before closing */
 	char		*raw;
 	size_t		 raw_len;
 };
@@ -116,6 +118,8 @@ struct conn {
 	int		 pending_status;
 	int		 pending_close;
 	int		 closing;	/* free once the output drained */
+	int		 lingering;	/* ... no: the timer frees it */
+	long		 pending_close_delay;
 };
 
 static struct event_base *base;
@@ -364,6 +368,7 @@ route_parse(json_t *obj, struct route *r, const char *where)
 	r->close = (int)fixture_int(obj, "close", 0, where);
 	r->echo = (int)fixture_int(obj, "echo", 0, where);
 	r->close_after = fixture_int(obj, "close_after", -1, where);
+	r->close_delay_ms = fixture_int(obj, "close_delay_ms", 0, where);
 
 	if ((v = json_object_get(obj, "headers")) != NULL) {
 		if (!json_is_array(v))
@@ -671,8 +676,10 @@ conn_close_soon(struct conn *c)
 
 /* Hand a response to the socket; close afterwards if asked. */
 static void
-conn_send(struct conn *c, struct evbuffer *resp, int status, int close_conn)
+conn_send(struct conn *c, struct evbuffer *resp, int status, int close_conn,
+    long close_delay_ms)
 {
+	struct timeval	 tv;
 	json_t	*ev;
 
 	bufferevent_write_buffer(c->bev, resp);
@@ -681,6 +688,16 @@ conn_send(struct conn *c, struct evbuffer *resp, int status, int close_conn)
 	json_object_set_new(ev, "conn", json_integer((json_int_t)c->id));
 	json_object_set_new(ev, "status", json_integer(status));
 	log_event(ev);
+	if (close_conn && close_delay_ms > 0) {
+		/* Stall mid-response, then close: a peer sees the cut late. */
+		c->closing = c->lingering = 1;
+		bufferevent_disable(c->bev, EV_READ);
+		tv.tv_sec = close_delay_ms / 1000;
+		tv.tv_usec = (close_delay_ms % 1000) * 1000;
+		evtimer_del(c->timer);
+		evtimer_add(c->timer, &tv);
+		return;
+	}
 	if (close_conn) {
 		conn_close_soon(c);
 		return;
@@ -709,7 +726,7 @@ conn_bad(struct conn *c, const char *reason)
 	    "Content-Type: application/json\r\nConnection: close\r\n"
 	    "Content-Length: %d\r\n\r\n%s", n, body);
 	c->state = PS_BUSY;
-	conn_send(c, out, 400, 1);
+	conn_send(c, out, 400, 1, 0);
 	evbuffer_free(out);
 }
 
@@ -728,7 +745,8 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	c->pending = NULL;
-	conn_send(c, resp, c->pending_status, close_conn);
+	conn_send(c, resp, c->pending_status, close_conn,
+	    c->pending_close_delay);
 	evbuffer_free(resp);
 	if (!close_conn)
 		conn_process(c);
@@ -796,12 +814,13 @@ conn_request(struct conn *c)
 		c->pending = out;
 		c->pending_status = r->status;
 		c->pending_close = close_conn;
+		c->pending_close_delay = r->close_delay_ms;
 		tv.tv_sec = r->delay_ms / 1000;
 		tv.tv_usec = (r->delay_ms % 1000) * 1000;
 		evtimer_add(c->timer, &tv);
 		return;
 	}
-	conn_send(c, out, r->status, close_conn);
+	conn_send(c, out, r->status, close_conn, r->close_delay_ms);
 	evbuffer_free(out);
 }
 
@@ -1040,7 +1059,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	struct conn	*c = arg;
 
 	(void)bev;
-	if (c->closing)
+	if (c->closing && !c->lingering)
 		conn_free(c);
 }
 
