@@ -492,6 +492,7 @@ proxy_run(struct proxy_conf *pc)
 	memset(&so, 0, sizeof so);
 	so.compare = &pc->co;
 	so.capture = capture;
+	so.capture_opts = &pc->cap;
 	so.events = events;
 	so.quiet = log_quiet;
 	so.color = color > 0;

@@ -257,6 +257,7 @@ struct upreq_cbs {
 struct sink_opts {
 	const struct compare_opts *compare;
 	struct capture	*capture;	/* may be NULL */
+	const struct capture_opts *capture_opts; /* redaction for events */
 	FILE		*events;	/* may be NULL */
 	int		 quiet;
 	int		 color;

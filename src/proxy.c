@@ -106,6 +106,16 @@ static void	client_close(struct client *, const char *);
 static void	pending_finish_side(struct pending *, int, const char *,
 		    const char *);
 
+/* Append "name: value\r\n"; cheaper than a printf on the hot path. */
+static void
+proxy_add_header(struct buf *b, const char *name, const char *value)
+{
+	buf_addstr(b, name);
+	buf_add(b, ": ", 2);
+	buf_addstr(b, value);
+	buf_add(b, "\r\n", 2);
+}
+
 /* (Re)arm a client's timer. */
 static void
 client_arm(struct client *cl, int seconds)
@@ -235,7 +245,10 @@ proxy_canonical(struct proxy *px, struct client *cl, struct exchange *ex,
 	int			 have_host = 0;
 	size_t			 i;
 
-	buf_printf(out, "%s %s HTTP/1.1\r\n", req->method, req->target);
+	buf_addstr(out, req->method);
+	buf_add(out, " ", 1);
+	buf_addstr(out, req->target);
+	buf_add(out, " HTTP/1.1\r\n", 11);
 	for (i = 0; i < hs->n; i++) {
 		name = hs->h[i].name;
 		if (proxy_strip_header(hs, name) ||
@@ -251,21 +264,21 @@ proxy_canonical(struct proxy *px, struct client *cl, struct exchange *ex,
 			if (have_host++)
 				continue;
 			if (o->host != NULL) {
-				buf_printf(out, "Host: %s\r\n", o->host);
+				proxy_add_header(out, "Host", o->host);
 				continue;
 			}
 		}
-		buf_printf(out, "%s: %s\r\n", name, hs->h[i].value);
+		proxy_add_header(out, name, hs->h[i].value);
 	}
 	if (!have_host) {
-		buf_printf(out, "Host: %s\r\n", o->host != NULL ? o->host :
+		proxy_add_header(out, "Host", o->host != NULL ? o->host :
 		    upstream_authority(px->px_up[SIDE_PRIMARY]));
 	}
 	if (xff != NULL)
 		buf_printf(out, "X-Forwarded-For: %s, %s\r\n", xff, cl->cl_ip);
 	else
-		buf_printf(out, "X-Forwarded-For: %s\r\n", cl->cl_ip);
-	buf_printf(out, "%s: %s\r\n", o->trace_header, ex->ex_id);
+		proxy_add_header(out, "X-Forwarded-For", cl->cl_ip);
+	proxy_add_header(out, o->trace_header, ex->ex_id);
 	if (req->body.len != 0 || strcmp(req->method, "POST") == 0 ||
 	    strcmp(req->method, "PUT") == 0 ||
 	    strcmp(req->method, "PATCH") == 0)
@@ -361,7 +374,7 @@ pending_primary_head(void *arg, struct http_msg *hm)
 		if (strcasecmp(name, "Content-Length") == 0 && !no_body &&
 		    !hm->hm_has_length)
 			continue;
-		buf_printf(&b, "%s: %s\r\n", name, hs->h[i].value);
+		proxy_add_header(&b, name, hs->h[i].value);
 	}
 	if (!no_body && !hm->hm_has_length) {
 		/* Chunked or delimited by close on the primary's side. */
@@ -371,7 +384,7 @@ pending_primary_head(void *arg, struct http_msg *hm)
 		} else
 			cl->cl_close = 1;
 	}
-	buf_printf(&b, "%s: %s\r\n", pe->pe_px->px_opts->trace_header,
+	proxy_add_header(&b, pe->pe_px->px_opts->trace_header,
 	    pe->pe_ex->ex_id);
 	if (cl->cl_close)
 		buf_addstr(&b, "Connection: close\r\n");

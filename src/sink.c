@@ -73,7 +73,7 @@ sink_process(struct sink *sk, struct exchange *ex)
 			free(line);
 		}
 		if (o->events != NULL) {
-			line = exchange_to_line(ex, NULL);
+			line = exchange_to_line(ex, o->capture_opts);
 			sink_print(o->events, line);
 			fflush(o->events);
 			free(line);

@@ -44,18 +44,28 @@ trace_now_ns(void)
 	return (now);
 }
 
-/* Return 32 bits from the per-thread fallback PRNG (xorshift64*). */
+/*
+ * Return 32 random bits: a per-thread xorshift64* seeded once (and again
+ * after a fork) from getrandom(2).  Trace ids need to be unlikely to
+ * collide, not unpredictable, and a syscall per request is not free.
+ */
 static uint32_t
-trace_rng(void)
+trace_random32(void)
 {
 	struct timespec	 ts;
 	pid_t		 pid = getpid();
-	uint64_t	 x;
+	uint64_t	 x = 0;
+	ssize_t		 n;
 
 	if (trace_rng_state == 0 || trace_rng_pid != pid) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^
-		    ((uint64_t)pid << 17) ^ (uint64_t)(uintptr_t)&ts;
+		do
+			n = getrandom(&x, sizeof x, GRND_NONBLOCK);
+		while (n < 0 && errno == EINTR);
+		if (n != (ssize_t)sizeof x) {
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^
+			    ((uint64_t)pid << 17) ^ (uint64_t)(uintptr_t)&ts;
+		}
 		trace_rng_state = x != 0 ? x : 0x9e3779b97f4a7c15ULL;
 		trace_rng_pid = pid;
 	}
@@ -65,21 +75,6 @@ trace_rng(void)
 	x ^= x >> 27;
 	trace_rng_state = x;
 	return ((uint32_t)((x * 0x2545f4914f6cdd1dULL) >> 32));
-}
-
-/* Return 32 random bits, from getrandom(2) when it can answer at once. */
-static uint32_t
-trace_random32(void)
-{
-	uint32_t	 r;
-	ssize_t		 n;
-
-	do
-		n = getrandom(&r, sizeof r, GRND_NONBLOCK);
-	while (n < 0 && errno == EINTR);
-	if (n == (ssize_t)sizeof r)
-		return (r);
-	return (trace_rng());
 }
 
 /* Mint a time-ordered id, "<16 hex nanoseconds>-<8 hex random>". */
