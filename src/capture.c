@@ -23,8 +23,14 @@
 /* Pending bytes kept while writes fail; lines beyond are dropped. */
 #define CAPTURE_PENDING_MAX	(64 * 1024 * 1024)
 
-/* json_dumps flags of a capture line: "ms" keeps its two decimals. */
-#define CAPTURE_DUMP_FLAGS	(JSON_COMPACT | JSON_REAL_PRECISION(15))
+/*
+ * A capture line is what json_dumps(exchange_to_json(ex, opts),
+ * JSON_COMPACT | JSON_REAL_PRECISION(15)) gives, byte for byte; the
+ * writer (capture_line) produces it without building the tree.
+ */
+
+/* What a byte that is not UTF-8 becomes in text: U+FFFD. */
+#define CAPTURE_REPLACEMENT	"\xef\xbf\xbd"
 
 /* Bytes the reader asks zlib for at a time. */
 #define CAPTURE_READ_SIZE	(64 * 1024)
@@ -59,9 +65,13 @@ struct capture_reader {
 };
 
 /* Header values never written in clear unless keep_secrets (§3). */
-static const char *capture_secrets[] = {
-	"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie",
-	"X-Api-Key", NULL
+static const struct {
+	const char	*name;
+	size_t		 len;
+} capture_secrets[] = {
+	{ "Authorization", 13 }, { "Proxy-Authorization", 19 },
+	{ "Cookie", 6 }, { "Set-Cookie", 10 }, { "X-Api-Key", 9 },
+	{ NULL, 0 }
 };
 
 /* The source names a capture may carry, as static strings. */
@@ -131,7 +141,7 @@ capture_text(const char *s, size_t len, int *lossy)
 	buf_init(&b);
 	for (i = 0; i < len; i += n) {
 		if ((n = capture_utf8_seq(p + i, len - i)) == 0) {
-			buf_add(&b, "\xef\xbf\xbd", 3);
+			buf_add(&b, CAPTURE_REPLACEMENT, 3);
 			n = 1;
 		} else
 			buf_add(&b, p + i, n);
@@ -143,27 +153,37 @@ capture_text(const char *s, size_t len, int *lossy)
 	return (v);
 }
 
+/* Append the standard base64 of data to b. */
+static void
+capture_b64_add(struct buf *b, const void *data, size_t len)
+{
+	const unsigned char	*in = data;
+	unsigned char		 out[4 * 1024 + 1];
+	size_t			 chunk, done = 0;
+	int			 n;
+
+	/* Chunks of whole 3-byte groups join without padding between. */
+	while (done < len) {
+		chunk = len - done;
+		if (chunk > 3 * 1024)
+			chunk = 3 * 1024;
+		n = EVP_EncodeBlock(out, in + done, (int)chunk);
+		buf_add(b, out, (size_t)n);
+		done += chunk;
+	}
+}
+
 /* Return a new JSON string holding the standard base64 of data. */
 static json_t *
 capture_b64(const void *data, size_t len)
 {
-	const unsigned char	*in = data;
-	unsigned char		*out;
-	size_t			 chunk, done = 0, olen = 0;
-	json_t			*v;
+	struct buf	 b;
+	json_t		*v;
 
-	out = xmalloc(4 * ((len + 2) / 3) + 1);
-	/* EVP_EncodeBlock takes an int: encode in multiples of 3 bytes. */
-	while (done < len) {
-		chunk = len - done;
-		if (chunk > 3 * 65536)
-			chunk = 3 * 65536;
-		olen += EVP_EncodeBlock(out + olen, in + done, (int)chunk);
-		done += chunk;
-	}
-	out[olen] = '\0';
-	v = json_stringn((char *)out, olen);
-	free(out);
+	buf_init(&b);
+	capture_b64_add(&b, data, len);
+	v = json_stringn(b.data != NULL ? b.data : "", b.len);
+	buf_free(&b);
 	return (v);
 }
 
@@ -237,26 +257,40 @@ capture_set_text(json_t *obj, const char *key, const char *s, size_t len)
 }
 
 /*
+ * Return 1 if a body of len bytes is cut at limit; *n is the bytes kept
+ * as base64, *text the bytes tried as text.
+ */
+static int
+capture_body_cut(const char *data, size_t len, size_t limit, size_t *n,
+    size_t *text)
+{
+	size_t	 back;
+
+	*n = *text = len;
+	if (len <= limit)
+		return (0);
+	*n = *text = limit;
+	/* Cutting inside a character would make text look binary. */
+	for (back = 0; back < 3 && *text > 0 &&
+	    ((unsigned char)data[*text] & 0xc0) == 0x80; back++)
+		(*text)--;
+	return (1);
+}
+
+/*
  * Set "body" (text) or "body_b64" (anything else) to at most limit bytes
  * of a body; return 1 if it was cut.
  */
 static int
 capture_set_body(json_t *obj, const char *data, size_t len, size_t limit)
 {
-	size_t	 n = len, text = len, back;
+	size_t	 n, text;
 	json_t	*v;
-	int	 cut = 0;
+	int	 cut;
 
 	if (data == NULL)
 		data = "";
-	if (len > limit) {
-		n = text = limit;
-		cut = 1;
-		/* Cutting inside a character would make text look binary. */
-		for (back = 0; back < 3 && text > 0 &&
-		    ((unsigned char)data[text] & 0xc0) == 0x80; back++)
-			text--;
-	}
+	cut = capture_body_cut(data, len, limit, &n, &text);
 	if ((v = json_stringn(data, text)) != NULL)
 		json_object_set_new(obj, "body", v);
 	else
@@ -268,12 +302,15 @@ capture_set_body(json_t *obj, const char *data, size_t len, size_t limit)
 static int
 capture_is_secret(const char *name, const struct capture_opts *opts)
 {
-	size_t	 i;
+	size_t	 i, len;
 
 	if (opts->keep_secrets)
 		return (0);
-	for (i = 0; capture_secrets[i] != NULL; i++) {
-		if (strcasecmp(name, capture_secrets[i]) == 0)
+	/* Every header of every line comes here: compare lengths first. */
+	len = strlen(name);
+	for (i = 0; capture_secrets[i].name != NULL; i++) {
+		if (len == capture_secrets[i].len &&
+		    strcasecmp(name, capture_secrets[i].name) == 0)
 			return (1);
 	}
 	for (i = 0; i < opts->nredact; i++) {
@@ -281,6 +318,82 @@ capture_is_secret(const char *name, const struct capture_opts *opts)
 			return (1);
 	}
 	return (0);
+}
+
+/* Return the value a header is captured with: its own, or "[redacted]". */
+static const char *
+capture_header_value(const struct header *h, const struct capture_opts *opts)
+{
+	return (capture_is_secret(h->name, opts) ? "[redacted]" : h->value);
+}
+
+/*
+ * Return the value a diff shows for one side: a header diff on a secret
+ * header shows "[redacted]", like the header itself, so a secret never
+ * reaches a capture or an event line through a diff.
+ */
+static const char *
+capture_diff_value(const struct diff *d, const char *value,
+    const struct capture_opts *opts)
+{
+	if (value != NULL && d->kind != NULL && d->path != NULL &&
+	    strcmp(d->kind, "header") == 0 && capture_is_secret(d->path, opts))
+		return ("[redacted]");
+	return (value);
+}
+
+/* Write the HTTP version of a request, "1.1" when unknown, into out. */
+static void
+capture_version(const struct http_request *req, char *out, size_t len)
+{
+	if (req->major == 0 && req->minor == 0)
+		snprintf(out, len, "1.1");
+	else if (req->major >= 0 && req->major <= 9 && req->minor >= 0 &&
+	    req->minor <= 9 && len >= 4) {
+		/* What the snprintf below gives, for the usual versions. */
+		out[0] = '0' + req->major;
+		out[1] = '.';
+		out[2] = '0' + req->minor;
+		out[3] = '\0';
+	} else
+		snprintf(out, len, "%d.%d", req->major, req->minor);
+}
+
+/* Return the body bytes a side reports: at least those it holds. */
+static uint64_t
+capture_body_bytes(const struct response_side *rs)
+{
+	return (rs->body_bytes > rs->body.len ? rs->body_bytes : rs->body.len);
+}
+
+/*
+ * Return a side's latency in hundredths of a millisecond (the two
+ * decimals "ms" keeps); a non-finite or absurd latency is no number to
+ * keep and gives 0.  At most 10^14.
+ */
+static long long
+capture_centis(const struct response_side *rs)
+{
+	if (!(rs->ms > 0 && rs->ms < 1e12))
+		return (0);
+	return ((long long)(rs->ms * 100 + 0.5));
+}
+
+/* Return the options to use for opts (the defaults for NULL). */
+static const struct capture_opts *
+capture_settings(const struct capture_opts *opts)
+{
+	static const struct capture_opts	 defaults;
+
+	return (opts != NULL ? opts : &defaults);
+}
+
+/* Return the bytes of each body a capture keeps under opts. */
+static size_t
+capture_limit(const struct capture_opts *opts)
+{
+	return (opts->body_limit != 0 ? opts->body_limit :
+	    DEFAULT_CAPTURE_BODY);
 }
 
 /* Return a new JSON array of {"name","value"} objects, secrets redacted. */
@@ -296,9 +409,7 @@ capture_headers_json(const struct headers *hs, const struct capture_opts *opts)
 		h = json_object();
 		capture_set_text(h, "name", hs->h[i].name,
 		    strlen(hs->h[i].name));
-		value = hs->h[i].value;
-		if (capture_is_secret(hs->h[i].name, opts))
-			value = "[redacted]";
+		value = capture_header_value(&hs->h[i], opts);
 		capture_set_text(h, "value", value, strlen(value));
 		json_array_append_new(arr, h);
 	}
@@ -321,11 +432,7 @@ capture_request_json(const struct exchange *ex,
 	capture_set_text(obj, "method", s, strlen(s));
 	s = req->target != NULL ? req->target : "";
 	capture_set_text(obj, "target", s, strlen(s));
-	if (req->major == 0 && req->minor == 0)
-		snprintf(version, sizeof version, "1.1");
-	else
-		snprintf(version, sizeof version, "%d.%d", req->major,
-		    req->minor);
+	capture_version(req, version, sizeof version);
 	json_object_set_new(obj, "version", json_string(version));
 	json_object_set_new(obj, "headers",
 	    capture_headers_json(&req->headers, opts));
@@ -347,8 +454,6 @@ capture_response_json(const struct response_side *rs,
     const struct capture_opts *opts, size_t limit)
 {
 	json_t		*obj;
-	uint64_t	 bytes;
-	double		 ms;
 	char		 sha[65];
 	int		 cut;
 
@@ -357,12 +462,10 @@ capture_response_json(const struct response_side *rs,
 	json_object_set_new(obj, "headers",
 	    capture_headers_json(&rs->headers, opts));
 	cut = capture_set_body(obj, rs->body.data, rs->body.len, limit);
-	bytes = rs->body_bytes > rs->body.len ? rs->body_bytes : rs->body.len;
-	json_object_set_new(obj, "body_bytes", json_integer((json_int_t)bytes));
-	/* Two decimals; a non-finite or absurd latency is no number to keep. */
-	ms = rs->ms > 0 && rs->ms < 1e12 ?
-	    (double)(long long)(rs->ms * 100 + 0.5) / 100 : 0;
-	json_object_set_new(obj, "ms", json_real(ms));
+	json_object_set_new(obj, "body_bytes",
+	    json_integer((json_int_t)capture_body_bytes(rs)));
+	json_object_set_new(obj, "ms",
+	    json_real((double)capture_centis(rs) / 100));
 	if (rs->error != NULL)
 		json_object_set_new(obj, "error", json_string(rs->error));
 	if (rs->error_detail != NULL) {
@@ -383,9 +486,11 @@ capture_response_json(const struct response_side *rs,
 
 /* Return a new JSON object for one diff, NULL fields left out. */
 static json_t *
-capture_diff_json(const struct diff *d)
+capture_diff_json(const struct diff *d, const struct capture_opts *opts)
 {
-	json_t	*obj;
+	const char	*primary = capture_diff_value(d, d->primary, opts);
+	const char	*candidate = capture_diff_value(d, d->candidate, opts);
+	json_t		*obj;
 
 	obj = json_object();
 	json_object_set_new(obj, "kind", capture_text(d->kind,
@@ -396,13 +501,13 @@ capture_diff_json(const struct diff *d)
 	}
 	if (d->side >= 0 && d->side < SIDE_MAX)
 		json_object_set_new(obj, "side", json_string(side_name(d->side)));
-	if (d->primary != NULL) {
-		json_object_set_new(obj, "primary", capture_text(d->primary,
-		    strlen(d->primary), NULL));
+	if (primary != NULL) {
+		json_object_set_new(obj, "primary", capture_text(primary,
+		    strlen(primary), NULL));
 	}
-	if (d->candidate != NULL) {
-		json_object_set_new(obj, "candidate", capture_text(d->candidate,
-		    strlen(d->candidate), NULL));
+	if (candidate != NULL) {
+		json_object_set_new(obj, "candidate", capture_text(candidate,
+		    strlen(candidate), NULL));
 	}
 	if (d->detail != NULL) {
 		json_object_set_new(obj, "detail", capture_text(d->detail,
@@ -418,14 +523,12 @@ capture_diff_json(const struct diff *d)
 json_t *
 exchange_to_json(const struct exchange *ex, const struct capture_opts *opts)
 {
-	static const struct capture_opts	 defaults;
-	json_t					*obj, *resp, *diffs;
-	char					 ts[64];
-	size_t					 limit, i;
+	json_t	*obj, *resp, *diffs;
+	char	 ts[64];
+	size_t	 limit, i;
 
-	if (opts == NULL)
-		opts = &defaults;
-	limit = opts->body_limit != 0 ? opts->body_limit : DEFAULT_CAPTURE_BODY;
+	opts = capture_settings(opts);
+	limit = capture_limit(opts);
 
 	obj = json_object();
 	json_object_set_new(obj, "paritytap", json_integer(PARITYTAP_FORMAT));
@@ -458,40 +561,449 @@ exchange_to_json(const struct exchange *ex, const struct capture_opts *opts)
 	}
 	diffs = json_array();
 	for (i = 0; i < ex->ex_diffs.n; i++)
-		json_array_append_new(diffs, capture_diff_json(&ex->ex_diffs.v[i]));
+		json_array_append_new(diffs,
+		    capture_diff_json(&ex->ex_diffs.v[i], opts));
 	json_object_set_new(obj, "diffs", diffs);
 	if (ex->ex_diffs.truncated)
 		json_object_set_new(obj, "diffs_truncated", json_true());
 	return (obj);
 }
 
-/* Append what json_dump_callback produces to a struct buf. */
-static int
-capture_dump_cb(const char *data, size_t size, void *arg)
+/*
+ * The capture line written straight into a buffer.  Each function below
+ * writes what its capture_*_json counterpart builds, in the same order,
+ * as jansson's compact dump prints it; test-capture.c checks the two
+ * against each other byte for byte.
+ */
+
+/*
+ * Append to b: buf_add with its common case inline, for the many short
+ * pieces of a line (buf_add is out of line and a line has hundreds).
+ */
+static inline void
+capture_put(struct buf *b, const void *data, size_t len)
 {
-	buf_add(arg, data, size);
+	if (b->len + len < b->cap) {
+		memcpy(b->data + b->len, data, len);
+		b->len += len;
+		b->data[b->len] = '\0';
+	} else
+		buf_add(b, data, len);
+}
+
+/* Take b back to start, dropping what was appended since. */
+static void
+capture_line_undo(struct buf *b, size_t start)
+{
+	b->len = start;
+	if (b->data != NULL)
+		b->data[start] = '\0';
+}
+
+/* Append the JSON escape of an ASCII control, '"' or '\\' as jansson does. */
+static void
+capture_line_escape(struct buf *b, unsigned char c)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	char			 u[6] = { '\\', 'u', '0', '0' };
+
+	switch (c) {
+	case '"':
+		capture_put(b, "\\\"", 2);
+		break;
+	case '\\':
+		capture_put(b, "\\\\", 2);
+		break;
+	case '\b':
+		capture_put(b, "\\b", 2);
+		break;
+	case '\f':
+		capture_put(b, "\\f", 2);
+		break;
+	case '\n':
+		capture_put(b, "\\n", 2);
+		break;
+	case '\r':
+		capture_put(b, "\\r", 2);
+		break;
+	case '\t':
+		capture_put(b, "\\t", 2);
+		break;
+	default:
+		u[4] = hex[c >> 4];
+		u[5] = hex[c & 0xf];
+		capture_put(b, u, 6);
+		break;
+	}
+}
+
+/*
+ * Return 1 if none of the 8 bytes at p needs a look of its own: no byte
+ * >= 0x80, < 0x20, '"' or '\\'.  (x - n) & ~x has a byte's high bit set
+ * for some byte below n if and only if there is one (n <= 0x80), the
+ * usual SWAR test; equality is that test on x ^ c below 1.
+ */
+static inline int
+capture_plain8(const unsigned char *p)
+{
+	const uint64_t	 ones = 0x0101010101010101ULL, high = ones * 0x80;
+	uint64_t	 x, q, bs;
+
+	memcpy(&x, p, sizeof x);
+	q = x ^ (ones * '"');
+	bs = x ^ (ones * '\\');
+	return (((x | ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) |
+	    ((bs - ones) & ~bs)) & high) == 0);
+}
+
+/*
+ * Append the characters of s inside a JSON string: '"', '\\' and controls
+ * escaped, '/' and UTF-8 as they are (no JSON_ENSURE_ASCII).  A byte that
+ * is not UTF-8 becomes U+FFFD and sets *lossy, as in capture_text; with
+ * lossy NULL it fails the call instead, as json_stringn does.  Return 0,
+ * or -1 on such a byte (what was appended is then left to the caller).
+ */
+static int
+capture_line_chars(struct buf *b, const char *s, size_t len, int *lossy)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i = 0, run = 0, n;
+	unsigned char		 c;
+
+	while (i < len) {
+		while (len - i >= 8 && capture_plain8(p + i))
+			i += 8;
+		if (i == len)
+			break;
+		c = p[i];
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			i++;
+			continue;
+		}
+		if (c >= 0x80 && (n = capture_utf8_seq(p + i, len - i)) != 0) {
+			i += n;
+			continue;
+		}
+		capture_put(b, s + run, i - run);
+		if (c < 0x80)
+			capture_line_escape(b, c);
+		else if (lossy == NULL)
+			return (-1);
+		else {
+			*lossy = 1;
+			capture_put(b, CAPTURE_REPLACEMENT, 3);
+		}
+		run = ++i;
+	}
+	capture_put(b, s + run, i - run);
 	return (0);
 }
 
-/* Append the compact capture line of ex, without newline, to b. */
+/* Append "key": to b, after a comma unless it opens an object. */
+static inline void
+capture_line_key(struct buf *b, const char *key)
+{
+	char	 out[64];
+	size_t	 n = strlen(key), skip;
+
+	if (n > sizeof out - 4)
+		fatalx("%s: key %s too long", __func__, key);
+	skip = b->len == 0 || b->data[b->len - 1] == '{';
+	out[0] = ',';
+	out[1] = '"';
+	memcpy(out + 2, key, n);
+	out[n + 2] = '"';
+	out[n + 3] = ':';
+	capture_put(b, out + skip, n + 4 - skip);
+}
+
+/* Append "key":"s" as json_string(s) would make it; nothing if not UTF-8. */
+static void
+capture_line_string(struct buf *b, const char *key, const char *s)
+{
+	size_t	 start = b->len;
+
+	capture_line_key(b, key);
+	capture_put(b, "\"", 1);
+	if (capture_line_chars(b, s, strlen(s), NULL) != 0) {
+		capture_line_undo(b, start);
+		return;
+	}
+	capture_put(b, "\"", 1);
+}
+
+/* Append "key":"s" with capture_text's lossy text; return 1 if lossy. */
 static int
-capture_dump(const struct exchange *ex, const struct capture_opts *opts,
+capture_line_lossy(struct buf *b, const char *key, const char *s, size_t len)
+{
+	int	 lossy = 0;
+
+	if (s == NULL)
+		s = "";
+	capture_line_key(b, key);
+	capture_put(b, "\"", 1);
+	capture_line_chars(b, s, len, &lossy);
+	capture_put(b, "\"", 1);
+	return (lossy);
+}
+
+/* Append key, and key_b64 when s is not UTF-8, as capture_set_text does. */
+static void
+capture_line_text(struct buf *b, const char *key, const char *s, size_t len)
+{
+	if (!capture_line_lossy(b, key, s, len))
+		return;
+	capture_put(b, ",\"", 2);
+	capture_put(b, key, strlen(key));
+	capture_put(b, "_b64\":\"", 7);
+	capture_b64_add(b, s, len);
+	capture_put(b, "\"", 1);
+}
+
+/* Append "key":true. */
+static void
+capture_line_true(struct buf *b, const char *key)
+{
+	capture_line_key(b, key);
+	capture_put(b, "true", 4);
+}
+
+/* Append "key":v as jansson prints a json_int_t ("%lld"). */
+static void
+capture_line_int(struct buf *b, const char *key, json_int_t v)
+{
+	char			 out[24], *p = out + sizeof out;
+	unsigned long long	 u;
+
+	u = v < 0 ? -(unsigned long long)v : (unsigned long long)v;
+	do {
+		*--p = '0' + u % 10;
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	capture_line_key(b, key);
+	capture_put(b, p, out + sizeof out - p);
+}
+
+/*
+ * Append "ms":centis/100 as jansson prints json_real(centis / 100.0) under
+ * JSON_REAL_PRECISION(15).  That is "%.15g" plus ".0" when it has neither
+ * point nor exponent.  centis/100 is the double nearest the decimal, and
+ * with 0 <= centis <= 10^14 that decimal has at most 15 significant
+ * digits and is 0 or in [0.01, 10^12], so "%.15g" prints it exactly,
+ * trailing zeros dropped and never in exponent form.
+ */
+static void
+capture_line_ms(struct buf *b, long long centis)
+{
+	char	 frac[4];
+	int	 f = (int)(centis % 100);
+
+	capture_line_int(b, "ms", centis / 100);
+	frac[0] = '.';
+	frac[1] = '0' + f / 10;
+	frac[2] = '0' + f % 10;
+	capture_put(b, frac, f % 10 != 0 ? 3 : 2);
+}
+
+/*
+ * Append "body" or "body_b64" for at most limit bytes of a body, as
+ * capture_set_body does; return 1 if it was cut.
+ */
+static int
+capture_line_body(struct buf *b, const char *data, size_t len, size_t limit)
+{
+	size_t	 n, text, start = b->len;
+	int	 cut;
+
+	if (data == NULL)
+		data = "";
+	cut = capture_body_cut(data, len, limit, &n, &text);
+	capture_line_key(b, "body");
+	capture_put(b, "\"", 1);
+	/* Text is the common case: write it, and take it back if binary. */
+	if (capture_line_chars(b, data, text, NULL) != 0) {
+		capture_line_undo(b, start);
+		capture_line_key(b, "body_b64");
+		capture_put(b, "\"", 1);
+		capture_b64_add(b, data, n);
+	}
+	capture_put(b, "\"", 1);
+	return (cut);
+}
+
+/* Append "key":"<hex sha256 of data>". */
+static void
+capture_line_sha256(struct buf *b, const char *key, const void *data,
+    size_t len)
+{
+	char	 sha[65];
+
+	capture_sha256(data, len, sha);
+	capture_line_string(b, key, sha);
+}
+
+/* Append the headers array, secrets redacted, as capture_headers_json. */
+static void
+capture_line_headers(struct buf *b, const struct headers *hs,
+    const struct capture_opts *opts)
+{
+	const char	*value;
+	size_t		 i;
+
+	capture_line_key(b, "headers");
+	capture_put(b, "[", 1);
+	for (i = 0; i < hs->n; i++) {
+		capture_put(b, i == 0 ? "{" : ",{", i == 0 ? 1 : 2);
+		capture_line_text(b, "name", hs->h[i].name,
+		    strlen(hs->h[i].name));
+		value = capture_header_value(&hs->h[i], opts);
+		capture_line_text(b, "value", value, strlen(value));
+		capture_put(b, "}", 1);
+	}
+	capture_put(b, "]", 1);
+}
+
+/* Append the request object, as capture_request_json. */
+static void
+capture_line_request(struct buf *b, const struct exchange *ex,
+    const struct capture_opts *opts, size_t limit)
+{
+	const struct http_request	*req = &ex->ex_req;
+	char				 version[32];
+	const char			*s;
+	int				 cut;
+
+	capture_line_key(b, "request");
+	capture_put(b, "{", 1);
+	s = req->method != NULL ? req->method : "";
+	capture_line_text(b, "method", s, strlen(s));
+	s = req->target != NULL ? req->target : "";
+	capture_line_text(b, "target", s, strlen(s));
+	capture_version(req, version, sizeof version);
+	capture_line_string(b, "version", version);
+	capture_line_headers(b, &req->headers, opts);
+	cut = capture_line_body(b, req->body.data, req->body.len, limit);
+	capture_line_int(b, "body_bytes", (json_int_t)req->body.len);
+	if (cut || ex->ex_req_truncated)
+		capture_line_true(b, "truncated");
+	if (cut)
+		capture_line_sha256(b, "body_sha256", req->body.data,
+		    req->body.len);
+	capture_put(b, "}", 1);
+}
+
+/* Append one side's response object, as capture_response_json. */
+static void
+capture_line_response(struct buf *b, const char *side,
+    const struct response_side *rs, const struct capture_opts *opts,
+    size_t limit)
+{
+	int	 cut;
+
+	capture_line_key(b, side);
+	capture_put(b, "{", 1);
+	capture_line_int(b, "status", rs->status);
+	capture_line_headers(b, &rs->headers, opts);
+	cut = capture_line_body(b, rs->body.data, rs->body.len, limit);
+	capture_line_int(b, "body_bytes", (json_int_t)capture_body_bytes(rs));
+	capture_line_ms(b, capture_centis(rs));
+	if (rs->error != NULL)
+		capture_line_string(b, "error", rs->error);
+	if (rs->error_detail != NULL) {
+		capture_line_text(b, "error_detail", rs->error_detail,
+		    strlen(rs->error_detail));
+	}
+	if (cut || rs->truncated)
+		capture_line_true(b, "truncated");
+	if (rs->truncated && rs->body_sha256 != NULL)
+		capture_line_string(b, "body_sha256", rs->body_sha256);
+	else if (cut)
+		capture_line_sha256(b, "body_sha256", rs->body.data,
+		    rs->body.len);
+	capture_put(b, "}", 1);
+}
+
+/* Append one diff object, NULL fields left out, as capture_diff_json. */
+static void
+capture_line_diff(struct buf *b, const struct diff *d,
+    const struct capture_opts *opts)
+{
+	const char	*primary = capture_diff_value(d, d->primary, opts);
+	const char	*candidate = capture_diff_value(d, d->candidate, opts);
+
+	capture_put(b, "{", 1);
+	capture_line_lossy(b, "kind", d->kind,
+	    d->kind != NULL ? strlen(d->kind) : 0);
+	if (d->path != NULL)
+		capture_line_lossy(b, "path", d->path, strlen(d->path));
+	if (d->side >= 0 && d->side < SIDE_MAX)
+		capture_line_string(b, "side", side_name(d->side));
+	if (primary != NULL)
+		capture_line_lossy(b, "primary", primary, strlen(primary));
+	if (candidate != NULL) {
+		capture_line_lossy(b, "candidate", candidate,
+		    strlen(candidate));
+	}
+	if (d->detail != NULL)
+		capture_line_lossy(b, "detail", d->detail, strlen(d->detail));
+	capture_put(b, "}", 1);
+}
+
+/*
+ * Append the compact capture line of ex, without newline, to b: the bytes
+ * of exchange_to_json dumped as §3 says, without building the tree.
+ */
+static void
+capture_line(const struct exchange *ex, const struct capture_opts *opts,
     struct buf *b)
 {
-	json_t	*obj;
-	size_t	 start = b->len;
-	int	 rc;
+	char	 ts[64];
+	size_t	 limit, i;
 
-	obj = exchange_to_json(ex, opts);
-	rc = json_dump_callback(obj, capture_dump_cb, b, CAPTURE_DUMP_FLAGS);
-	json_decref(obj);
-	if (rc != 0) {
-		b->len = start;
-		if (b->data != NULL)
-			b->data[start] = '\0';
-		return (-1);
+	opts = capture_settings(opts);
+	limit = capture_limit(opts);
+
+	capture_put(b, "{", 1);
+	capture_line_int(b, "paritytap", PARITYTAP_FORMAT);
+	capture_line_text(b, "id", ex->ex_id, strlen(ex->ex_id));
+	format_rfc3339(&ex->ex_ts, ts, sizeof ts);
+	capture_line_string(b, "ts", ts);
+	capture_line_string(b, "source", ex->ex_source != NULL ?
+	    ex->ex_source : "unknown");
+	if (ex->ex_route != NULL) {
+		capture_line_text(b, "route", ex->ex_route,
+		    strlen(ex->ex_route));
 	}
-	return (0);
+	capture_line_request(b, ex, opts, limit);
+
+	capture_line_key(b, "responses");
+	capture_put(b, "{", 1);
+	for (i = 0; i < SIDE_MAX; i++) {
+		if (!ex->ex_resp[i].present)
+			continue;
+		capture_line_response(b, side_name(i), &ex->ex_resp[i], opts,
+		    limit);
+	}
+	capture_put(b, "}", 1);
+
+	capture_line_string(b, "verdict", verdict_name(ex->ex_verdict));
+	if (ex->ex_verdict == VERDICT_SKIPPED && ex->ex_skip_reason != NULL) {
+		capture_line_text(b, "skip_reason", ex->ex_skip_reason,
+		    strlen(ex->ex_skip_reason));
+	}
+	capture_line_key(b, "diffs");
+	capture_put(b, "[", 1);
+	for (i = 0; i < ex->ex_diffs.n; i++) {
+		if (i != 0)
+			capture_put(b, ",", 1);
+		capture_line_diff(b, &ex->ex_diffs.v[i], opts);
+	}
+	capture_put(b, "]", 1);
+	if (ex->ex_diffs.truncated)
+		capture_line_true(b, "diffs_truncated");
+	capture_put(b, "}", 1);
 }
 
 /*
@@ -504,8 +1016,7 @@ exchange_to_line(const struct exchange *ex, const struct capture_opts *opts)
 	struct buf	 b;
 
 	buf_init(&b);
-	if (capture_dump(ex, opts, &b) != 0)
-		fatalx("%s: cannot serialize exchange %s", __func__, ex->ex_id);
+	capture_line(ex, opts, &b);
 	return (buf_detach(&b));
 }
 
@@ -1309,12 +1820,7 @@ capture_write(struct capture *c, const struct exchange *ex)
 		rc = -1;
 		goto out;
 	}
-	if (capture_dump(ex, &c->c_opts, &c->c_pending) != 0) {
-		log_warnx("capture: cannot serialize exchange %s", ex->ex_id);
-		capture_count_error(c);
-		rc = -1;
-		goto out;
-	}
+	capture_line(ex, &c->c_opts, &c->c_pending);
 	buf_add(&c->c_pending, "\n", 1);
 	if (c->c_pending.len >= CAPTURE_FLUSH_SIZE)
 		rc = capture_flush_locked(c);

@@ -8,7 +8,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <float.h>
 #include <ftw.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,12 @@
 
 #include "paritytap.h"
 #include "tap.h"
+
+/* Random exchanges the line writer is checked on. */
+#define LINE_RANDOM	3000
+
+/* Latencies the line writer is checked on. */
+#define LINE_MS		15000
 
 static char	 tmpdir[64];
 
@@ -475,6 +483,56 @@ test_truncation(void)
 }
 
 /* Secret headers: redacted by default, kept under keep_secrets. */
+/* A header diff on a secret header must not carry the secret either. */
+static void
+test_redaction_diffs(void)
+{
+	char			*redact[] = { "x-custom" };
+	struct capture_opts	 plain = { 0 }, extra = { 0 }, keep = { 0 };
+	struct exchange		 ex;
+	struct diff		*d;
+	char			*line;
+
+	extra.redact = redact;
+	extra.nredact = 1;
+	keep.keep_secrets = 1;
+	exchange_init(&ex, "proxy");
+	strcpy(ex.ex_id, "x");
+	ex.ex_req.method = xstrdup("GET");
+	ex.ex_req.target = xstrdup("/");
+	ex.ex_verdict = VERDICT_HEADER;
+	d = diff_list_add(&ex.ex_diffs, "header", "set-cookie", SIDE_CANDIDATE);
+	d->primary = xstrdup("sid=s3cret; HttpOnly");
+	d->detail = xstrdup("missing");
+	d = diff_list_add(&ex.ex_diffs, "header", "x-custom", -1);
+	d->primary = xstrdup("p-s3cret");
+	d->candidate = xstrdup("c-s3cret");
+	d = diff_list_add(&ex.ex_diffs, "header", "content-type", -1);
+	d->primary = xstrdup("application/json");
+	d->candidate = xstrdup("text/plain");
+
+	line = exchange_to_line(&ex, &plain);
+	ok(strstr(line, "sid=s3cret") == NULL, "a Set-Cookie header diff "
+	    "does not carry the cookie");
+	ok(strstr(line, "\"primary\":\"[redacted]\"") != NULL,
+	    "the header diff says [redacted]");
+	ok(strstr(line, "p-s3cret") != NULL, "a header not redacted keeps "
+	    "its values in the diff");
+	ok(strstr(line, "text/plain") != NULL, "content-type diff values kept");
+	free(line);
+
+	line = exchange_to_line(&ex, &extra);
+	ok(strstr(line, "s3cret") == NULL, "--redact-header applies to header "
+	    "diffs too");
+	free(line);
+
+	line = exchange_to_line(&ex, &keep);
+	ok(strstr(line, "sid=s3cret") != NULL, "--keep-secrets keeps the "
+	    "values in diffs");
+	free(line);
+	exchange_free(&ex);
+}
+
 static void
 test_redaction(void)
 {
@@ -992,6 +1050,973 @@ test_names(void)
 	is_str(side_name(SIDE_SECONDARY), "secondary", "side name");
 }
 
+/* json_dumps flags of a capture line (DESIGN §3). */
+#define LINE_FLAGS	(JSON_COMPACT | JSON_REAL_PRECISION(15))
+
+/* Return json_dumps of exchange_to_json: what a capture line must be. */
+static char *
+line_of_tree(const struct exchange *ex, const struct capture_opts *opts)
+{
+	json_t	*obj;
+	char	*s;
+
+	obj = exchange_to_json(ex, opts);
+	s = json_dumps(obj, LINE_FLAGS);
+	json_decref(obj);
+	if (s == NULL)
+		fatalx("%s: json_dumps failed", __func__);
+	return (s);
+}
+
+/*
+ * Return 1 if exchange_to_line(ex, opts) is json_dumps(exchange_to_json)
+ * byte for byte; else print where they part (once per call of quiet 0).
+ */
+static int
+line_same(const struct exchange *ex, const struct capture_opts *opts,
+    int quiet)
+{
+	char	*got, *want;
+	size_t	 i;
+	int	 same;
+
+	got = exchange_to_line(ex, opts);
+	want = line_of_tree(ex, opts);
+	same = strcmp(got, want) == 0;
+	if (!same && !quiet) {
+		for (i = 0; got[i] != '\0' && got[i] == want[i]; i++)
+			;
+		printf("#   part at byte %zu\n#   got:  %.200s\n#   want: "
+		    "%.200s\n", i, got + (i > 40 ? i - 40 : 0),
+		    want + (i > 40 ? i - 40 : 0));
+	}
+	free(got);
+	free(want);
+	return (same);
+}
+
+/* Fill ex with a GET and no responses. */
+static void
+make_get(struct exchange *ex)
+{
+	exchange_init(ex, "proxy");
+	strcpy(ex->ex_id, "0123456789abcdef-01234567");
+	ex->ex_ts.tv_sec = 1777716000;
+	ex->ex_ts.tv_usec = 42;
+	ex->ex_req.method = xstrdup("GET");
+	ex->ex_req.target = xstrdup("/");
+	ex->ex_req.major = ex->ex_req.minor = 1;
+}
+
+/* Replace a string held by ex with a copy of len bytes of s. */
+static void
+set_str(char **to, const char *s, size_t len)
+{
+	free(*to);
+	*to = xstrndup(s, len);
+}
+
+/* Set the body of a buffer to len bytes of s. */
+static void
+set_body(struct buf *b, const char *s, size_t len)
+{
+	buf_reset(b);
+	buf_add(b, s, len);
+}
+
+/* Bytes no text may hold as they are: controls, quotes, NUL, bad UTF-8. */
+static const char awkward[] = "\x01\x02\x07\b\t\n\v\f\r\x0e\x1b\x1f "
+    "\"\\/\x7f" "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xef\xbb\xbf"
+    "\xe2\x80\xa8\xef\xbf\xbd";
+
+/* An exchange with nothing set. */
+static void
+case_minimal(struct exchange *ex)
+{
+	exchange_init(ex, NULL);
+}
+
+/* The exchange of DESIGN §3. */
+static void
+case_golden(struct exchange *ex)
+{
+	make_exchange(ex);
+}
+
+/* Empty bodies on every side. */
+static void
+case_empty_bodies(struct exchange *ex)
+{
+	make_exchange(ex);
+	set_body(&ex->ex_req.body, "", 0);
+	set_body(&ex->ex_resp[SIDE_PRIMARY].body, "", 0);
+	set_body(&ex->ex_resp[SIDE_CANDIDATE].body, "", 0);
+	ex->ex_resp[SIDE_CANDIDATE].body_bytes = 0;
+}
+
+/* Bodies that are not UTF-8, one cut inside a character. */
+static void
+case_binary_bodies(struct exchange *ex)
+{
+	make_exchange(ex);
+	set_body(&ex->ex_req.body, "\x00\x01\xff\xfe", 4);
+	set_body(&ex->ex_resp[SIDE_PRIMARY].body, "\x89PNG\r\n\x1a\n\0", 9);
+	set_body(&ex->ex_resp[SIDE_CANDIDATE].body, "ok\xc3", 3);
+}
+
+/* Text bodies with NUL bytes. */
+static void
+case_nul_bodies(struct exchange *ex)
+{
+	make_exchange(ex);
+	set_body(&ex->ex_req.body, "\0", 1);
+	set_body(&ex->ex_resp[SIDE_PRIMARY].body, "a\0b\0\0c", 6);
+	set_body(&ex->ex_resp[SIDE_CANDIDATE].body, "\0\0\0\0\0\0\0\0\0", 9);
+}
+
+/* Escapes and UTF-8 in every text field. */
+static void
+case_awkward_text(struct exchange *ex)
+{
+	struct diff	*d;
+
+	make_exchange(ex);
+	set_str(&ex->ex_req.method, awkward, sizeof awkward - 1);
+	set_str(&ex->ex_req.target, awkward, sizeof awkward - 1);
+	set_str(&ex->ex_route, awkward, sizeof awkward - 1);
+	headers_add(&ex->ex_req.headers, awkward, sizeof awkward - 1, awkward,
+	    sizeof awkward - 1);
+	set_body(&ex->ex_req.body, awkward, sizeof awkward - 1);
+	set_body(&ex->ex_resp[SIDE_PRIMARY].body, awkward, sizeof awkward - 1);
+	ex->ex_resp[SIDE_PRIMARY].error_detail = xstrdup(awkward);
+	d = diff_list_add(&ex->ex_diffs, awkward, awkward, SIDE_PRIMARY);
+	d->primary = xstrdup(awkward);
+	d->candidate = xstrdup(awkward);
+	d->detail = xstrdup(awkward);
+}
+
+/* Every control byte and the bytes from 0x60 to 0x7f. */
+static void
+case_all_controls(struct exchange *ex)
+{
+	char	 c[64];
+	int	 i;
+
+	make_exchange(ex);
+	for (i = 0; i < 64; i++)
+		c[i] = (char)(i < 32 ? i : i + 64);
+	set_body(&ex->ex_resp[SIDE_PRIMARY].body, c, sizeof c);
+	headers_add(&ex->ex_req.headers, "X-C", 3, c + 1, sizeof c - 1);
+	set_str(&ex->ex_req.target, c + 1, sizeof c - 1);
+}
+
+/* Invalid UTF-8 in every text field, each of its own kind. */
+static void
+case_invalid_utf8(struct exchange *ex)
+{
+	struct diff	*d;
+
+	make_exchange(ex);
+	strcpy(ex->ex_id, "id-\xff\xfe");
+	set_str(&ex->ex_req.method, "G\xc0\x80T", 4);
+	set_str(&ex->ex_req.target, "/caf\xe9?q=\xed\xa0\x80", 11);
+	set_str(&ex->ex_route, "GET /\xf4\x90\x80\x80", 9);
+	headers_add(&ex->ex_req.headers, "X-\xe9", 3, "v\xe0\x80\xaf", 4);
+	headers_add(&ex->ex_req.headers, "X-Cut", 5, "\xe2\x82", 2);
+	headers_add(&ex->ex_resp[SIDE_PRIMARY].headers, "\x80", 1,
+	    "\xf8\x88\x80\x80\x80", 5);
+	ex->ex_resp[SIDE_PRIMARY].error = "reset";
+	ex->ex_resp[SIDE_PRIMARY].error_detail = xstrdup("peer \xff said");
+	ex->ex_verdict = VERDICT_SKIPPED;
+	ex->ex_skip_reason = xstrdup("not \xc1\xbf json");
+	d = diff_list_add(&ex->ex_diffs, "k\xff", "$.\xfe", SIDE_PRIMARY);
+	d->primary = xstrdup("\xc3");
+	d->candidate = xstrdup("\xed\xbf\xbf");
+	d->detail = xstrdup("a\xf5" "b");
+}
+
+/* Characters of every length up to U+10FFFF. */
+static void
+case_unicode(struct exchange *ex)
+{
+	make_exchange(ex);
+	set_str(&ex->ex_req.target, "/\xe6\x97\xa5\xe6\x9c\xac?\xf4\x8f\xbf\xbf",
+	    11);
+	headers_add(&ex->ex_req.headers, "X-U", 3,
+	    "\xc2\x80\xdf\xbf\xe0\xa0\x80\xef\xbf\xbf\xf0\x90\x80\x80", 14);
+	set_body(&ex->ex_resp[SIDE_PRIMARY].body,
+	    "{\"name\":\"J\xc3\xbcrgen \xe2\x9c\x93\",\"e\":\"\\u00e9\"}", 36);
+}
+
+/* A text body over a 16-byte limit. */
+static void
+case_cut_text(struct exchange *ex)
+{
+	make_exchange(ex);
+	set_body(&ex->ex_req.body, "0123456789abcdefXYZ", 19);
+}
+
+/* Bodies a 16-byte limit cuts inside a character. */
+static void
+case_cut_char(struct exchange *ex)
+{
+	make_exchange(ex);
+	/* The cut at 16 falls inside a 4-byte character, then a 3-byte one. */
+	set_body(&ex->ex_req.body, "0123456789abcd\xf0\x9f\x98\x80zz", 20);
+	set_body(&ex->ex_resp[SIDE_PRIMARY].body,
+	    "0123456789abcde\xe2\x82\xac", 18);
+	set_body(&ex->ex_resp[SIDE_CANDIDATE].body,
+	    "0123456789abcdef\x80\x80\x80\x80", 20);
+}
+
+/* Binary bodies over a 16-byte limit. */
+static void
+case_cut_binary(struct exchange *ex)
+{
+	make_exchange(ex);
+	set_body(&ex->ex_req.body, "\xff" "123456789abcdefghij", 20);
+	set_body(&ex->ex_resp[SIDE_PRIMARY].body,
+	    "\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80"
+	    "\x80\x80", 18);
+}
+
+/* Bodies at the 16-byte limit and one byte over. */
+static void
+case_cut_exact(struct exchange *ex)
+{
+	make_exchange(ex);
+	set_body(&ex->ex_req.body, "0123456789abcdef", 16);
+	set_body(&ex->ex_resp[SIDE_PRIMARY].body, "0123456789abcdefg", 17);
+}
+
+/* Bodies truncated before capture, sha256 given or not UTF-8. */
+static void
+case_truncated_flags(struct exchange *ex)
+{
+	make_exchange(ex);
+	ex->ex_req_truncated = 1;
+	ex->ex_resp[SIDE_PRIMARY].truncated = 1;
+	ex->ex_resp[SIDE_PRIMARY].body_bytes = 1 << 20;
+	ex->ex_resp[SIDE_PRIMARY].body_sha256 = xstrdup("ab12");
+	ex->ex_resp[SIDE_CANDIDATE].truncated = 1;
+	ex->ex_resp[SIDE_CANDIDATE].body_sha256 = xstrdup("\xff\x01\"");
+	set_body(&ex->ex_resp[SIDE_CANDIDATE].body, "0123456789abcdefghi", 19);
+}
+
+/* A body truncated before capture, no sha256 given. */
+static void
+case_truncated_no_sha(struct exchange *ex)
+{
+	make_exchange(ex);
+	ex->ex_resp[SIDE_PRIMARY].truncated = 1;
+	set_body(&ex->ex_resp[SIDE_PRIMARY].body, "0123456789abcdefghi", 19);
+}
+
+/* Secret headers in any case, near misses and extra redactions. */
+static void
+case_secrets(struct exchange *ex)
+{
+	make_exchange(ex);
+	headers_add(&ex->ex_req.headers, "AUTHORIZATION", 13, "x", 1);
+	headers_add(&ex->ex_req.headers, "proxy-authorization", 19, "y", 1);
+	headers_add(&ex->ex_req.headers, "Cookie", 6, "s=\xff", 3);
+	headers_add(&ex->ex_req.headers, "Authorization ", 14, "z", 1);
+	headers_add(&ex->ex_req.headers, "X-Api-Key", 9, "", 0);
+	headers_add(&ex->ex_req.headers, "X-Secret", 8, "k", 1);
+	headers_add(&ex->ex_req.headers, "x-secret", 8, "k", 1);
+	headers_add(&ex->ex_req.headers, "X-Secre", 7, "k", 1);
+	headers_add(&ex->ex_resp[SIDE_PRIMARY].headers, "set-cookie", 10,
+	    "a=b", 3);
+	headers_add(&ex->ex_resp[SIDE_PRIMARY].headers, "", 0, "", 0);
+}
+
+/* The most headers a message may have. */
+static void
+case_many_headers(struct exchange *ex)
+{
+	char	 name[32], value[32];
+	int	 i;
+
+	make_exchange(ex);
+	for (i = 0; i < HTTP_MAX_HEADERS; i++) {
+		snprintf(name, sizeof name, "X-H%d", i);
+		snprintf(value, sizeof value, "%d\t\"%d\"", i, i * i);
+		headers_add(&ex->ex_resp[SIDE_CANDIDATE].headers, name,
+		    strlen(name), value, strlen(value));
+	}
+}
+
+/* An imported exchange: the primary alone. */
+static void
+case_only_primary(struct exchange *ex)
+{
+	make_exchange(ex);
+	response_side_free(&ex->ex_resp[SIDE_CANDIDATE]);
+	ex->ex_verdict = VERDICT_RECORDED;
+	ex->ex_source = "import";
+}
+
+/* The candidate alone. */
+static void
+case_only_candidate(struct exchange *ex)
+{
+	make_exchange(ex);
+	response_side_free(&ex->ex_resp[SIDE_PRIMARY]);
+	ex->ex_verdict = VERDICT_PRIMARY_ERROR;
+}
+
+/* All three sides, the secondary failed. */
+static void
+case_three_sides(struct exchange *ex)
+{
+	make_exchange(ex);
+	set_side(&ex->ex_resp[SIDE_SECONDARY], 503, "down", 30000.5);
+	ex->ex_resp[SIDE_SECONDARY].error = "bad_response";
+}
+
+/* A skipped request without responses. */
+static void
+case_no_sides(struct exchange *ex)
+{
+	make_get(ex);
+	ex->ex_verdict = VERDICT_SKIPPED;
+}
+
+/* Both sides failed, one error name not UTF-8. */
+static void
+case_errors(struct exchange *ex)
+{
+	make_exchange(ex);
+	ex->ex_resp[SIDE_PRIMARY].status = 0;
+	ex->ex_resp[SIDE_PRIMARY].error = "timeout";
+	ex->ex_resp[SIDE_PRIMARY].error_detail = xstrdup("after 5000 ms");
+	ex->ex_resp[SIDE_CANDIDATE].status = 0;
+	ex->ex_resp[SIDE_CANDIDATE].error = "c\xffnnect";
+	ex->ex_resp[SIDE_CANDIDATE].error_detail = xstrdup("");
+	ex->ex_verdict = VERDICT_BOTH_FAILED;
+}
+
+/* A skipped exchange and its reason. */
+static void
+case_skipped(struct exchange *ex)
+{
+	make_exchange(ex);
+	ex->ex_verdict = VERDICT_SKIPPED;
+	ex->ex_skip_reason = xstrdup("sampled \"out\"\n");
+}
+
+/* A skip reason the verdict does not show. */
+static void
+case_reason_not_skipped(struct exchange *ex)
+{
+	make_exchange(ex);
+	ex->ex_skip_reason = xstrdup("kept only when skipped");
+}
+
+/* Negative and huge statuses, counts, versions and times. */
+static void
+case_odd_numbers(struct exchange *ex)
+{
+	make_exchange(ex);
+	ex->ex_req.major = 10;
+	ex->ex_req.minor = -12;
+	ex->ex_resp[SIDE_PRIMARY].status = -1;
+	ex->ex_resp[SIDE_PRIMARY].body_bytes = UINT64_MAX;
+	ex->ex_resp[SIDE_CANDIDATE].status = 2147483647;
+	ex->ex_resp[SIDE_CANDIDATE].body_bytes = (uint64_t)1 << 63;
+	ex->ex_ts.tv_sec = -1;
+	ex->ex_ts.tv_usec = 999999;
+}
+
+/* A source that is not UTF-8, an unknown verdict, an empty id. */
+static void
+case_odd_source(struct exchange *ex)
+{
+	make_exchange(ex);
+	ex->ex_source = "sn\xffiff";
+	ex->ex_verdict = (enum verdict)42;
+	free(ex->ex_route);
+	ex->ex_route = NULL;
+	ex->ex_id[0] = '\0';
+	ex->ex_req.major = 1;
+	ex->ex_req.minor = 0;
+}
+
+/* The longest trace id and HTTP/2.0. */
+static void
+case_long_id(struct exchange *ex)
+{
+	make_exchange(ex);
+	memset(ex->ex_id, 'f', TRACE_ID_MAX);
+	ex->ex_id[TRACE_ID_MAX] = '\0';
+	ex->ex_req.major = 2;
+	ex->ex_req.minor = 0;
+}
+
+/* More diffs than the list holds. */
+static void
+case_diffs_truncated(struct exchange *ex)
+{
+	int	 i;
+
+	make_exchange(ex);
+	diff_list_free(&ex->ex_diffs);
+	diff_list_init(&ex->ex_diffs, 3);
+	for (i = 0; i < 5; i++)
+		diff_list_add(&ex->ex_diffs, "value", "$.a", -1);
+}
+
+/* 200 KB bodies, text and binary. */
+static void
+case_big_body(struct exchange *ex)
+{
+	static const char	 text[] = "{\"k\":\"v\xc3\xa9\"}\n";
+	static const char	 binary[] = { '\xff', '\0', '\x80', 'z' };
+	size_t			 i;
+
+	make_exchange(ex);
+	buf_reset(&ex->ex_resp[SIDE_PRIMARY].body);
+	for (i = 0; i < 200000; i++)
+		buf_add(&ex->ex_resp[SIDE_PRIMARY].body,
+		    &text[i % (sizeof text - 1)], 1);
+	set_body(&ex->ex_resp[SIDE_CANDIDATE].body, "", 0);
+	for (i = 0; i < 200000; i++)
+		buf_add(&ex->ex_resp[SIDE_CANDIDATE].body,
+		    &binary[i % sizeof binary], 1);
+}
+
+/* The limits and redaction settings each hand-written case runs under. */
+static char *line_redact[] = { "X-Secret", "cookie" };
+static const struct capture_opts line_opts[] = {
+	{ .body_limit = 0 },
+	{ .body_limit = 16 },
+	{ .body_limit = 1 },
+	{ .keep_secrets = 1, .body_limit = 16 },
+	{ .redact = line_redact, .nredact = 2 },
+	{ .keep_secrets = 1, .redact = line_redact, .nredact = 2 },
+};
+
+/* Hand-written exchanges for the line/tree comparison. */
+static const struct {
+	const char	*name;
+	void		(*fill)(struct exchange *);
+} line_cases[] = {
+	{ "minimal", case_minimal },
+	{ "golden", case_golden },
+	{ "empty bodies", case_empty_bodies },
+	{ "binary bodies", case_binary_bodies },
+	{ "NUL bytes in bodies", case_nul_bodies },
+	{ "escapes everywhere", case_awkward_text },
+	{ "every control byte", case_all_controls },
+	{ "invalid UTF-8 in every text", case_invalid_utf8 },
+	{ "unicode", case_unicode },
+	{ "text cut", case_cut_text },
+	{ "cut inside characters", case_cut_char },
+	{ "binary cut", case_cut_binary },
+	{ "cut at the limit exactly", case_cut_exact },
+	{ "truncated flags and given sha256", case_truncated_flags },
+	{ "truncated, no sha256 given", case_truncated_no_sha },
+	{ "secrets and redaction", case_secrets },
+	{ "100 headers", case_many_headers },
+	{ "primary only", case_only_primary },
+	{ "candidate only", case_only_candidate },
+	{ "three sides", case_three_sides },
+	{ "no sides", case_no_sides },
+	{ "errors", case_errors },
+	{ "skipped with reason", case_skipped },
+	{ "reason but not skipped", case_reason_not_skipped },
+	{ "odd numbers", case_odd_numbers },
+	{ "odd source, verdict, id", case_odd_source },
+	{ "longest id", case_long_id },
+	{ "diffs truncated", case_diffs_truncated },
+	{ "200 KB bodies", case_big_body },
+};
+
+/* The line writer against the tree: hand-written cases, every option. */
+static void
+test_line_cases(void)
+{
+	struct exchange	 ex;
+	size_t		 i, j, bad;
+
+	for (i = 0; i < sizeof line_cases / sizeof line_cases[0]; i++) {
+		line_cases[i].fill(&ex);
+		bad = 0;
+		for (j = 0; j < sizeof line_opts / sizeof line_opts[0]; j++) {
+			if (!line_same(&ex, &line_opts[j], bad != 0))
+				bad++;
+		}
+		if (!line_same(&ex, NULL, bad != 0))
+			bad++;
+		ok(bad == 0, "line is the tree's dump: %s", line_cases[i].name);
+		exchange_free(&ex);
+	}
+}
+
+/* Every verdict, and every mix of diff fields. */
+static void
+test_line_verdicts(void)
+{
+	static const int	 sides[] = { -1, SIDE_PRIMARY, SIDE_CANDIDATE,
+				    SIDE_SECONDARY, SIDE_MAX, 7 };
+	struct exchange		 ex;
+	struct diff		*d;
+	size_t			 bad = 0;
+	int			 v, mask, s;
+
+	for (v = VERDICT_MATCH; v <= VERDICT_NONE + 1; v++) {
+		make_exchange(&ex);
+		ex.ex_verdict = v;
+		ex.ex_skip_reason = xstrdup("why");
+		if (!line_same(&ex, NULL, bad != 0))
+			bad++;
+		exchange_free(&ex);
+	}
+	ok(bad == 0, "line is the tree's dump: every verdict");
+
+	make_get(&ex);
+	for (mask = 0; mask < 32; mask++) {
+		for (s = 0; s < (int)(sizeof sides / sizeof sides[0]); s++) {
+			d = diff_list_add(&ex.ex_diffs, "value",
+			    mask & 1 ? "$.a[0]" : NULL, sides[s]);
+			if (d == NULL)
+				continue;
+			if (mask & 2)
+				d->primary = xstrdup("1");
+			if (mask & 4)
+				d->candidate = xstrdup("\"1\"");
+			if (mask & 8)
+				d->detail = xstrdup("");
+			if (mask & 16) {
+				free(d->kind);
+				d->kind = NULL;
+			}
+		}
+		if (!line_same(&ex, NULL, bad != 0))
+			bad++;
+		diff_list_free(&ex.ex_diffs);
+		diff_list_init(&ex.ex_diffs, 1000);
+	}
+	exchange_free(&ex);
+	ok(bad == 0, "line is the tree's dump: every mix of diff fields");
+}
+
+/* Latencies: "ms" prints as jansson prints the rounded real. */
+static void
+test_line_ms(void)
+{
+	static const double	 ms[] = { 0, -0.0, -1, 1e-9, 0.004, 0.005,
+				    0.0049999, 0.015, 0.1, 0.5, 1, 1.84, 1.8412,
+				    2, 2.0699, 10, 99.995, 100, 123456.789,
+				    1e11, 999999999999.99, 999999999999.999,
+				    1e12 - 0.001, 1e12, 1e15, 1e300, DBL_MAX,
+				    DBL_MIN, NAN, INFINITY, -INFINITY };
+	struct exchange		 ex;
+	size_t			 i, bad = 0;
+	uint64_t		 x = 0x9e3779b97f4a7c15ULL;
+	double			 ms_i;
+
+	make_get(&ex);
+	set_side(&ex.ex_resp[SIDE_PRIMARY], 200, "{}", 0);
+	for (i = 0; i < sizeof ms / sizeof ms[0]; i++) {
+		ex.ex_resp[SIDE_PRIMARY].ms = ms[i];
+		if (!line_same(&ex, NULL, bad != 0))
+			bad++;
+	}
+	ok(bad == 0, "line is the tree's dump: odd latencies");
+
+	/* Every hundredth up to 100 ms, then a wide spread; three a line. */
+	set_side(&ex.ex_resp[SIDE_CANDIDATE], 200, "{}", 0);
+	set_side(&ex.ex_resp[SIDE_SECONDARY], 200, "{}", 0);
+	for (i = 0; i < LINE_MS; i++) {
+		if (i < 10000)
+			ms_i = i / 100.0;
+		else {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			ms_i = (x >> 11) * (1.0 / 9007199254740992.0) *
+			    pow(10, (int)(x % 16) - 3);
+		}
+		ex.ex_resp[i % SIDE_MAX].ms = ms_i;
+		if (i % SIDE_MAX == SIDE_MAX - 1 &&
+		    !line_same(&ex, NULL, bad != 0))
+			bad++;
+	}
+	exchange_free(&ex);
+	ok(bad == 0, "line is the tree's dump: %d latencies", LINE_MS);
+}
+
+/* Byte strings of 1 to 4 bytes, for the UTF-8 acceptance test. */
+struct utf8_strings {
+	unsigned char	(*s)[4];
+	size_t		*n;
+	size_t		 count;
+	size_t		 cap;
+};
+
+/* Add a string of n bytes to the list. */
+static void
+utf8_add(struct utf8_strings *u, const unsigned char *s, size_t n)
+{
+	if (u->count == u->cap) {
+		u->cap = u->cap ? u->cap * 2 : 1024;
+		u->s = xreallocarray(u->s, u->cap, sizeof *u->s);
+		u->n = xreallocarray(u->n, u->cap, sizeof *u->n);
+	}
+	memcpy(u->s[u->count], s, n);
+	u->n[u->count++] = n;
+}
+
+/*
+ * UTF-8 acceptance as json_stringn's: every 1- and 2-byte string, and
+ * the 3- and 4-byte ones around each lead byte's limits (overlongs,
+ * surrogates, past U+10FFFF, cut sequences).  Each goes, between plain
+ * bytes, into a header value (lossy text plus value_b64 exactly when
+ * jansson refuses it); one in eight also goes into a body (text or
+ * base64).
+ */
+static void
+test_line_utf8(void)
+{
+	static const unsigned char	 tails[] = { 0x00, 0x41, 0x7f, 0x80,
+					    0x8f, 0x90, 0x9f, 0xa0, 0xbf,
+					    0xc0, 0xff };
+	struct utf8_strings		 u = { 0 };
+	struct exchange			 ex;
+	struct buf			*body;
+	unsigned char			 s[4];
+	char				 value[32];
+	size_t				 bad = 0, i, j, k;
+	unsigned			 a, b;
+
+	for (a = 0; a < 256; a++) {
+		s[0] = a;
+		utf8_add(&u, s, 1);
+		for (b = 0; b < 256; b++) {
+			s[1] = b;
+			utf8_add(&u, s, 2);
+			if (a < 0xe0 || a > 0xf5)
+				continue;
+			for (i = 0; i < sizeof tails; i++) {
+				s[2] = tails[i];
+				utf8_add(&u, s, 3);
+				if (a < 0xf0 || (b & 0xc0) != 0x80 ||
+				    (tails[i] & 0xc0) != 0x80)
+					continue;
+				for (j = 0; j < sizeof tails; j++) {
+					s[3] = tails[j];
+					utf8_add(&u, s, 4);
+				}
+			}
+		}
+	}
+
+	for (i = 0; i < u.count; i += 32) {
+		make_get(&ex);
+		for (j = i; j < i + 32 && j < u.count; j++) {
+			memcpy(value, "0123456789", 10);
+			memcpy(value + 10, u.s[j], u.n[j]);
+			value[10 + u.n[j]] = 'x';
+			headers_add(&ex.ex_req.headers, "X", 1, value,
+			    11 + u.n[j]);
+		}
+		for (k = 0; k < 4; k++) {
+			j = i + (k * 9 + i / 32) % 32;
+			if (j >= u.count)
+				continue;
+			body = k == 0 ? &ex.ex_req.body :
+			    &ex.ex_resp[k - 1].body;
+			if (k != 0)
+				ex.ex_resp[k - 1].present = 1;
+			set_body(body, (char *)u.s[j], u.n[j]);
+		}
+		if (!line_same(&ex, NULL, bad != 0))
+			bad++;
+		exchange_free(&ex);
+	}
+	ok(bad == 0, "line is the tree's dump: %zu short byte strings, "
+	    "UTF-8 or not", u.count);
+	free(u.s);
+	free(u.n);
+}
+
+/* State of the fixed-seed generator behind the random exchanges. */
+static uint64_t	 rnd_state = 0x2545f4914f6cdd1dULL;
+
+/* Return the next number of the fixed-seed generator (xorshift64*). */
+static uint64_t
+rnd(void)
+{
+	rnd_state ^= rnd_state >> 12;
+	rnd_state ^= rnd_state << 25;
+	rnd_state ^= rnd_state >> 27;
+	return (rnd_state * 0x2545f4914f6cdd1dULL);
+}
+
+/* Return a random number below n. */
+static size_t
+rnd_n(size_t n)
+{
+	return ((size_t)(rnd() % n));
+}
+
+/*
+ * Append about len random bytes to b in one of four moods: ASCII letters,
+ * letters with awkward pieces, valid UTF-8 with escapes, any bytes.
+ */
+static void
+rnd_bytes(struct buf *b, size_t len)
+{
+	static const char	*pieces[] = { "\"", "\\", "/", "\n", "\t",
+				    "\x01", "\x1f", "\x7f", "", "\xc3\xa9",
+				    "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+				    "\xef\xbf\xbd", "\xe2\x80\xa8", "\xc3",
+				    "\x80", "\xff", "\xed\xa0\x80",
+				    "\xf4\x90\x80\x80", "\xc0\xaf", "\xe0\x80",
+				    "{\"a\":[1,2.5,\"x\"]}" };
+	size_t			 mood = rnd_n(4), end = b->len + len, i;
+	char			 c;
+
+	while (b->len < end) {
+		if (mood == 3 || (mood != 0 && rnd_n(8) == 0)) {
+			i = mood == 3 ? rnd_n(256) : rnd_n(sizeof pieces /
+			    sizeof pieces[0]);
+			if (mood == 3) {
+				c = (char)i;
+				buf_add(b, &c, 1);
+			} else if (pieces[i][0] == '\0')
+				buf_add(b, "", 1);
+			else if (mood == 2 && i >= 14 && i <= 20)
+				buf_add(b, "\xc2\xa0", 2);
+			else
+				buf_addstr(b, pieces[i]);
+		} else {
+			c = (char)(' ' + rnd_n(95));
+			buf_add(b, &c, 1);
+		}
+	}
+}
+
+/* Return a new random string of up to max bytes (a NUL ends it early). */
+static char *
+rnd_string(size_t max)
+{
+	struct buf	 b;
+	char		*s;
+
+	buf_init(&b);
+	rnd_bytes(&b, rnd_n(max + 1));
+	s = xstrndup(b.data != NULL ? b.data : "", b.len);
+	buf_free(&b);
+	return (s);
+}
+
+/* Add up to max random headers, some of them secrets. */
+static void
+rnd_headers(struct headers *hs, size_t max)
+{
+	static const char	*names[] = { "Content-Type", "Authorization",
+				    "cookie", "Set-Cookie", "X-API-KEY",
+				    "Proxy-Authorization", "X-Secret", "Date" };
+	size_t			 n = rnd_n(max + 1), i;
+	char			*name, *value;
+
+	for (i = 0; i < n; i++) {
+		if (rnd_n(2) == 0)
+			name = xstrdup(names[rnd_n(sizeof names /
+			    sizeof names[0])]);
+		else
+			name = rnd_string(20);
+		value = rnd_string(rnd_n(4) == 0 ? 200 : 30);
+		headers_add(hs, name, strlen(name), value, strlen(value));
+		free(name);
+		free(value);
+	}
+}
+
+/* Return a random latency: odd values, hundredths, or any magnitude. */
+static double
+rnd_ms(void)
+{
+	static const double	 odd[] = { 0, -3, 0.004, 0.005, 1e12, 1e13,
+				    NAN, INFINITY, 999999999999.995 };
+	double			 unit;
+
+	switch (rnd_n(3)) {
+	case 0:
+		return (odd[rnd_n(sizeof odd / sizeof odd[0])]);
+	case 1:
+		return (rnd_n(10000000) / 100.0);
+	default:
+		unit = (rnd() >> 11) * (1.0 / 9007199254740992.0);
+		return (unit * pow(10, (double)rnd_n(16) - 3));
+	}
+}
+
+/* Fill a random response side. */
+static void
+rnd_side(struct response_side *rs)
+{
+	static const char	*errors[] = { "timeout", "connect", "reset",
+				    "too_large", "bad_response" };
+	static const int	 statuses[] = { 0, 200, 204, 404, 500, 503 };
+
+	rs->present = 1;
+	rs->status = rnd_n(4) == 0 ? (int)rnd_n(1000) :
+	    statuses[rnd_n(sizeof statuses / sizeof statuses[0])];
+	rnd_headers(&rs->headers, 6);
+	rnd_bytes(&rs->body, rnd_n(4) == 0 ? rnd_n(3000) : rnd_n(120));
+	rs->body_bytes = rnd_n(4) == 0 ? rs->body.len + rnd_n(1000000) :
+	    rs->body.len;
+	rs->truncated = rnd_n(8) == 0;
+	if (rnd_n(2) == 0)
+		rs->body_sha256 = rnd_string(64);
+	rs->ms = rnd_ms();
+	if (rnd_n(5) == 0)
+		rs->error = errors[rnd_n(sizeof errors / sizeof errors[0])];
+	if (rnd_n(5) == 0)
+		rs->error_detail = rnd_string(40);
+}
+
+/* Fill ex with a random exchange. */
+static void
+rnd_exchange(struct exchange *ex)
+{
+	static const char	*sources[] = { "proxy", "replay", "sniff",
+				    "import", "record", NULL, "x\xffy" };
+	struct diff		*d;
+	char			*s;
+	size_t			 i, n;
+
+	exchange_init(ex, sources[rnd_n(sizeof sources / sizeof sources[0])]);
+	s = rnd_string(TRACE_ID_MAX);
+	strcpy(ex->ex_id, s);
+	free(s);
+	ex->ex_ts.tv_sec = (time_t)rnd_n(4000000000ULL) - 100000000;
+	ex->ex_ts.tv_usec = (long)rnd_n(1000000);
+	if (rnd_n(3) != 0)
+		ex->ex_route = rnd_string(40);
+	if (rnd_n(10) != 0)
+		ex->ex_req.method = rnd_string(8);
+	if (rnd_n(10) != 0)
+		ex->ex_req.target = rnd_string(80);
+	ex->ex_req.major = ex->ex_req.minor = 1;
+	if (rnd_n(4) == 0) {
+		ex->ex_req.major = (int)rnd_n(25) - 5;
+		ex->ex_req.minor = (int)rnd_n(25) - 5;
+	}
+	rnd_headers(&ex->ex_req.headers, 8);
+	rnd_bytes(&ex->ex_req.body, rnd_n(3) == 0 ? rnd_n(500) : 0);
+	ex->ex_req_truncated = rnd_n(10) == 0;
+	for (i = 0; i < SIDE_MAX; i++) {
+		if (rnd_n(5) < (i == SIDE_SECONDARY ? 1u : 4u))
+			rnd_side(&ex->ex_resp[i]);
+	}
+	ex->ex_verdict = (enum verdict)rnd_n(VERDICT_NONE + 2);
+	if (rnd_n(3) == 0)
+		ex->ex_skip_reason = rnd_string(30);
+	diff_list_init(&ex->ex_diffs, rnd_n(4) == 0 ? 1 + rnd_n(3) : 0);
+	n = rnd_n(6);
+	for (i = 0; i < n; i++) {
+		s = rnd_string(12);
+		d = diff_list_add(&ex->ex_diffs, s, NULL, (int)rnd_n(5) - 1);
+		free(s);
+		if (d == NULL)
+			continue;
+		if (rnd_n(2) == 0)
+			d->path = rnd_string(30);
+		if (rnd_n(2) == 0)
+			d->primary = rnd_string(30);
+		if (rnd_n(2) == 0)
+			d->candidate = rnd_string(30);
+		if (rnd_n(2) == 0)
+			d->detail = rnd_string(30);
+	}
+}
+
+/* Random settings: body limit, secrets kept or not, extra redactions. */
+static void
+rnd_opts(struct capture_opts *opts)
+{
+	static const size_t	 limits[] = { 0, 1, 2, 3, 4, 5, 8, 16, 64,
+				    300, 2000 };
+
+	memset(opts, 0, sizeof *opts);
+	opts->body_limit = limits[rnd_n(sizeof limits / sizeof limits[0])];
+	opts->keep_secrets = rnd_n(5) == 0;
+	if (rnd_n(3) == 0) {
+		opts->redact = line_redact;
+		opts->nredact = 2;
+	}
+}
+
+/* The line writer against the tree on random exchanges, fixed seed. */
+static void
+test_line_random(void)
+{
+	struct capture_opts	 opts;
+	struct exchange		 ex;
+	size_t			 i, bad = 0;
+
+	for (i = 0; i < LINE_RANDOM; i++) {
+		rnd_exchange(&ex);
+		rnd_opts(&opts);
+		if (!line_same(&ex, &opts, bad != 0)) {
+			if (bad == 0)
+				printf("#   random exchange %zu\n", i);
+			bad++;
+		}
+		exchange_free(&ex);
+	}
+	ok(bad == 0, "line is the tree's dump: %d random exchanges",
+	    LINE_RANDOM);
+}
+
+/* capture_write appends the same lines, one per exchange. */
+static void
+test_line_writer(void)
+{
+	struct capture_opts	 opts = { .body_limit = 16 };
+	struct capture		*c;
+	struct exchange		 ex;
+	struct buf		 want;
+	char			*path, *cause = NULL, *line, *got = NULL;
+	size_t			 i, len = 0;
+	FILE			*f;
+
+	xasprintf(&path, "%s/lines.jsonl", tmpdir);
+	opts.path = path;
+	opts.redact = line_redact;
+	opts.nredact = 2;
+	if ((c = capture_open(&opts, &cause)) == NULL)
+		fatalx("%s", cause);
+	buf_init(&want);
+	for (i = 0; i < 300; i++) {
+		if (i < sizeof line_cases / sizeof line_cases[0])
+			line_cases[i].fill(&ex);
+		else
+			rnd_exchange(&ex);
+		capture_write(c, &ex);
+		line = line_of_tree(&ex, &opts);
+		buf_addstr(&want, line);
+		buf_add(&want, "\n", 1);
+		free(line);
+		exchange_free(&ex);
+	}
+	capture_close(c);
+	if ((f = fopen(path, "r")) == NULL)
+		fatal("%s", path);
+	got = xmalloc(want.len + 2);
+	len = fread(got, 1, want.len + 1, f);
+	fclose(f);
+	ok(len == want.len && memcmp(got, want.data, len) == 0,
+	    "capture_write's file holds the tree's dumps, line by line");
+	free(got);
+	buf_free(&want);
+	free(path);
+}
+
 int
 main(void)
 {
@@ -1004,6 +2029,7 @@ main(void)
 	test_bodies();
 	test_truncation();
 	test_redaction();
+	test_redaction_diffs();
 	test_rotation();
 	test_dirmode();
 	test_reopen();
@@ -1013,6 +2039,12 @@ main(void)
 	test_gzip();
 	test_flag_line();
 	test_names();
+	test_line_cases();
+	test_line_verdicts();
+	test_line_ms();
+	test_line_utf8();
+	test_line_random();
+	test_line_writer();
 
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return (done_testing());
