@@ -2,6 +2,7 @@
  * paritytap proxy: the live shadow proxy's command line and main loop.
  */
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -396,6 +397,30 @@ proxy_usage(const char *fmt, ...)
 	return (EXIT_USAGE);
 }
 
+/*
+ * Each client, primary and candidate connection is a descriptor, and the
+ * candidate alone may hold --max-inflight of them: raise the soft limit
+ * to the hard one, and say so when even that is too low.
+ */
+static void
+proxy_raise_nofile(unsigned max_inflight)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < (rlim_t)max_inflight * 3)
+		log_warnx("the descriptor limit (%llu) is low for "
+		    "--max-inflight %u: clients may be refused under load",
+		    (unsigned long long)rl.rlim_cur, max_inflight);
+}
+
 static struct proxy	*proxy_running;
 static struct sink	*proxy_sink;
 
@@ -478,6 +503,7 @@ proxy_run(struct proxy_conf *pc)
 	}
 
 	signal(SIGPIPE, SIG_IGN);
+	proxy_raise_nofile(pc->po.max_inflight);
 	/*
 	 * The changelist folds the enable/disable pairs a request/response
 	 * cycle makes on each socket into one epoll_ctl per loop, if any.

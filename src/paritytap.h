@@ -44,7 +44,10 @@ struct buf {
 	size_t		 cap;
 };
 
-/* One header, name and value as on the wire (OWS trimmed). */
+/*
+ * One header, name and value as on the wire (OWS trimmed).  Both live in
+ * one allocation owned by name (see headers_add).
+ */
 struct header {
 	char		*name;
 	char		*value;
@@ -355,7 +358,7 @@ const char	*http_reason(int);
 
 /* upstream.c */
 struct upstream	*upstream_new(struct event_base *, const char *, const char *,
-		     int, char **);
+		     int, unsigned, char **);
 void		 upstream_free(struct upstream *);
 const char	*upstream_authority(const struct upstream *);
 const char	*upstream_url(const struct upstream *);
@@ -453,15 +456,38 @@ int		 capture_reopen(struct capture *, char **);
 void		 capture_close(struct capture *);
 uint64_t	 capture_bytes(struct capture *);
 uint64_t	 capture_errors(struct capture *);
-json_t		*exchange_to_json(const struct exchange *,
-		     const struct capture_opts *);
-char		*exchange_to_line(const struct exchange *,
-		     const struct capture_opts *);
-int		 exchange_from_json(json_t *, struct exchange *, char **);
 struct capture_reader *capture_reader_open(const char *, int, char **);
 int		 capture_reader_next(struct capture_reader *, struct exchange *,
 		     char **);
 void		 capture_reader_close(struct capture_reader *);
+
+/* capture-json.c */
+json_t		*exchange_to_json(const struct exchange *,
+		     const struct capture_opts *);
+int		 exchange_from_json(json_t *, struct exchange *, char **);
+/* (the pieces of the capture form capture-line.c writes the same way) */
+void		 capture_b64_add(struct buf *, const void *, size_t);
+void		 capture_sha256(const void *, size_t, char [65]);
+int		 capture_body_cut(const char *, size_t, size_t, size_t *,
+		     size_t *);
+const char	*capture_header_value(const struct header *,
+		     const struct capture_opts *);
+const char	*capture_diff_value(const struct diff *, const char *,
+		     const struct capture_opts *);
+void		 capture_version(const struct http_request *, char *, size_t);
+uint64_t	 capture_body_bytes(const struct response_side *);
+long long	 capture_centis(const struct response_side *);
+const struct capture_opts *capture_settings(const struct capture_opts *);
+size_t		 capture_limit(const struct capture_opts *);
+
+/* capture-line.c */
+/* What a byte that is not UTF-8 becomes in text: U+FFFD. */
+#define CAPTURE_REPLACEMENT	"\xef\xbf\xbd"
+char		*exchange_to_line(const struct exchange *,
+		     const struct capture_opts *);
+void		 capture_line(const struct exchange *,
+		     const struct capture_opts *, struct buf *);
+size_t		 capture_utf8_seq(const unsigned char *, size_t);
 
 /* config.c */
 typedef int (*config_cb)(void *, const char *, const char *, const char *,

@@ -41,6 +41,7 @@
 #define CLIENT_OUT_HIGH		(4 * 1024 * 1024)
 #define CLIENT_OUT_LOW		(256 * 1024)
 #define CLIENT_IN_HIGH		(256 * 1024)
+#define PROXY_PRIMARY_IDLE	1024	/* idle primary connections kept */
 
 struct client;
 
@@ -222,11 +223,17 @@ proxy_connection_lists(const struct headers *hs, const char *name)
 	return (0);
 }
 
-/* Must this header not be passed on to the next hop? */
+/*
+ * Must this header not be passed on to the next hop?  has_connection says
+ * whether the message has a Connection header at all, so the common case
+ * does not search the headers once per header.
+ */
 static int
-proxy_strip_header(const struct headers *hs, const char *name)
+proxy_strip_header(const struct headers *hs, int has_connection,
+    const char *name)
 {
-	return (is_hop_by_hop(name) || proxy_connection_lists(hs, name));
+	return (is_hop_by_hop(name) ||
+	    (has_connection && proxy_connection_lists(hs, name)));
 }
 
 /*
@@ -242,16 +249,17 @@ proxy_canonical(struct proxy *px, struct client *cl, struct exchange *ex,
 	const struct http_request *req = &ex->ex_req;
 	const struct headers	*hs = &req->headers;
 	const char		*xff = NULL, *name;
-	int			 have_host = 0;
+	int			 have_host = 0, has_connection;
 	size_t			 i;
 
+	has_connection = headers_get(hs, "Connection") != NULL;
 	buf_addstr(out, req->method);
 	buf_add(out, " ", 1);
 	buf_addstr(out, req->target);
 	buf_add(out, " HTTP/1.1\r\n", 11);
 	for (i = 0; i < hs->n; i++) {
 		name = hs->h[i].name;
-		if (proxy_strip_header(hs, name) ||
+		if (proxy_strip_header(hs, has_connection, name) ||
 		    strcasecmp(name, "Content-Length") == 0 ||
 		    strcasecmp(name, "Expect") == 0 ||
 		    strcasecmp(name, o->trace_header) == 0)
@@ -353,14 +361,15 @@ pending_primary_head(void *arg, struct http_msg *hm)
 	struct client		*cl = pe->pe_client;
 	const struct headers	*hs = &hm->hm_headers;
 	int			 status = http_msg_status(hm), no_body;
+	int			 has_connection;
 	struct buf		 b;
 	size_t			 i;
 
 	rs->status = status;
-	headers_copy(&rs->headers, hs);
 	if (cl == NULL)
-		return;
+		goto out;
 
+	has_connection = headers_get(hs, "Connection") != NULL;
 	no_body = pe->pe_head || status == 204 || status == 304;
 	buf_init(&b);
 	buf_printf(&b, "HTTP/1.1 %d %s\r\n", status, hm->hm_reason.len != 0 ?
@@ -368,7 +377,7 @@ pending_primary_head(void *arg, struct http_msg *hm)
 	for (i = 0; i < hs->n; i++) {
 		const char	*name = hs->h[i].name;
 
-		if (proxy_strip_header(hs, name) ||
+		if (proxy_strip_header(hs, has_connection, name) ||
 		    strcasecmp(name, pe->pe_px->px_opts->trace_header) == 0)
 			continue;
 		if (strcasecmp(name, "Content-Length") == 0 && !no_body &&
@@ -394,6 +403,10 @@ pending_primary_head(void *arg, struct http_msg *hm)
 	bufferevent_write(cl->cl_bev, b.data, b.len);
 	buf_free(&b);
 	pe->pe_head_sent = 1;
+out:
+	/* The parser is reset before its next message: take its headers. */
+	rs->headers = hm->hm_headers;
+	memset(&hm->hm_headers, 0, sizeof hm->hm_headers);
 }
 
 /* Primary body bytes: tee for comparison, relay to the client. */
@@ -482,7 +495,8 @@ pending_candidate_head(void *arg, struct http_msg *hm)
 	struct response_side	*rs = &pe->pe_ex->ex_resp[SIDE_CANDIDATE];
 
 	rs->status = http_msg_status(hm);
-	headers_copy(&rs->headers, &hm->hm_headers);
+	rs->headers = hm->hm_headers;
+	memset(&hm->hm_headers, 0, sizeof hm->hm_headers);
 }
 
 /* Candidate body bytes: tee only. */
@@ -935,11 +949,11 @@ proxy_new(struct event_base *base, const struct proxy_opts *o,
 	TAILQ_INIT(&px->px_pending);
 	*status = EXIT_USAGE;
 	px->px_up[SIDE_PRIMARY] = upstream_new(base, "primary", o->primary,
-	    o->primary_timeout, cause);
+	    o->primary_timeout, PROXY_PRIMARY_IDLE, cause);
 	if (px->px_up[SIDE_PRIMARY] == NULL)
 		goto fail;
 	px->px_up[SIDE_CANDIDATE] = upstream_new(base, "candidate",
-	    o->candidate, o->candidate_timeout, cause);
+	    o->candidate, o->candidate_timeout, o->max_inflight, cause);
 	if (px->px_up[SIDE_CANDIDATE] == NULL)
 		goto fail;
 

@@ -90,7 +90,7 @@ buf_detach(struct buf *b)
 	return (s);
 }
 
-/* Append one header, copying name and value. */
+/* Append one header, copying name and value (value lives after name). */
 void
 headers_add(struct headers *hs, const char *name, size_t nlen,
     const char *value, size_t vlen)
@@ -99,8 +99,13 @@ headers_add(struct headers *hs, const char *name, size_t nlen,
 		hs->cap = hs->cap ? hs->cap * 2 : 16;
 		hs->h = xreallocarray(hs->h, hs->cap, sizeof *hs->h);
 	}
-	hs->h[hs->n].name = xstrndup(name, nlen);
-	hs->h[hs->n].value = xstrndup(value, vlen);
+	/* One allocation holds both: "name\0value\0". */
+	hs->h[hs->n].name = xmalloc(nlen + vlen + 2);
+	memcpy(hs->h[hs->n].name, name, nlen);
+	hs->h[hs->n].name[nlen] = '\0';
+	hs->h[hs->n].value = hs->h[hs->n].name + nlen + 1;
+	memcpy(hs->h[hs->n].value, value, vlen);
+	hs->h[hs->n].value[vlen] = '\0';
 	hs->n++;
 }
 
@@ -148,10 +153,8 @@ headers_free(struct headers *hs)
 {
 	size_t	 i;
 
-	for (i = 0; i < hs->n; i++) {
-		free(hs->h[i].name);
-		free(hs->h[i].value);
-	}
+	for (i = 0; i < hs->n; i++)
+		free(hs->h[i].name);	/* the value shares its allocation */
 	free(hs->h);
 	hs->h = NULL;
 	hs->n = hs->cap = 0;

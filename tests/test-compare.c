@@ -1134,8 +1134,8 @@ test_exchange(void)
 	ex_free(&ex);
 
 	ex_setup(&ex, 200, "{\"a\":1}", 200, "<html>");
-	free(ex.ex_resp[SIDE_CANDIDATE].headers.h[0].value);
-	ex.ex_resp[SIDE_CANDIDATE].headers.h[0].value = xstrdup("text/html");
+	headers_free(&ex.ex_resp[SIDE_CANDIDATE].headers);
+	hadd(&ex.ex_resp[SIDE_CANDIDATE].headers, "Content-Type", "text/html");
 	compare_exchange(&opts, &ex);
 	is_str(vnames[ex.ex_verdict], "body", "body beats header");
 	ex_free(&ex);
