@@ -81,6 +81,7 @@ struct client {
 	enum client_state	 cl_state;
 	struct pending		*cl_pending;
 	struct event		*cl_timer;
+	struct event		*cl_flush;	/* write out, once per turn */
 	int			 cl_close;	/* close after this response */
 	int			 cl_major;
 	int			 cl_minor;
@@ -104,6 +105,7 @@ struct proxy {
 
 static void	client_read(struct client *);
 static void	client_close(struct client *, const char *);
+static void	client_schedule_flush(struct client *);
 static void	pending_finish_side(struct pending *, int, const char *,
 		    const char *);
 
@@ -137,6 +139,7 @@ client_close(struct client *cl, const char *reason)
 		cl->cl_pending->pe_client = NULL;
 	TAILQ_REMOVE(&px->px_clients, cl, cl_entry);
 	event_free(cl->cl_timer);
+	event_free(cl->cl_flush);
 	bufferevent_free(cl->cl_bev);
 	http_msg_free(&cl->cl_parser);
 	buf_free(&cl->cl_body);
@@ -152,8 +155,59 @@ client_close_after_write(struct client *cl)
 {
 	cl->cl_state = CLIENT_CLOSING;
 	bufferevent_disable(cl->cl_bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(cl->cl_bev)) == 0)
+	client_schedule_flush(cl);
+}
+
+/*
+ * Write what is queued for the client now, without the write event: a
+ * bufferevent would add and remove EPOLLOUT around every response.  Only
+ * what the socket does not take at once waits for EV_WRITE.
+ */
+static void
+client_flush_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct client	*cl = arg;
+	struct pending	*pe = cl->cl_pending;
+	struct evbuffer	*out = bufferevent_get_output(cl->cl_bev);
+
+	int		 n;
+
+	if (evbuffer_get_length(out) != 0 &&
+	    !(bufferevent_get_enabled(cl->cl_bev) & EV_WRITE)) {
+		/* A socket bufferevent keeps its output's start frozen. */
+		evbuffer_unfreeze(out, 1);
+		n = evbuffer_write(out, bufferevent_getfd(cl->cl_bev));
+		evbuffer_freeze(out, 1);
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR) {
+			client_close(cl, strerror(errno));
+			return;
+		}
+		if (evbuffer_get_length(out) != 0)
+			bufferevent_enable(cl->cl_bev, EV_WRITE);
+	}
+	if (evbuffer_get_length(out) != 0)
+		return;
+	if (cl->cl_state == CLIENT_CLOSING) {
 		client_close(cl, "response complete, connection: close");
+		return;
+	}
+	if (pe != NULL && pe->pe_paused && pe->pe_req[SIDE_PRIMARY] != NULL) {
+		pe->pe_paused = 0;
+		upstream_resume(pe->pe_req[SIDE_PRIMARY]);
+	}
+}
+
+/*
+ * Flush the client's output once the current callback is done, so a
+ * response's head, body and end leave in one write.
+ */
+static void
+client_schedule_flush(struct client *cl)
+{
+	if (!event_pending(cl->cl_flush, EV_TIMEOUT, NULL) &&
+	    !(bufferevent_get_enabled(cl->cl_bev) & EV_WRITE))
+		event_active(cl->cl_flush, EV_TIMEOUT, 0);
 }
 
 /* Send a short JSON error response of the proxy's own. */
@@ -184,6 +238,7 @@ client_error_response(struct client *cl, int status, const char *msg,
 		buf_addstr(&b, "Connection: close\r\n");
 	buf_printf(&b, "\r\n%s\n", body);
 	bufferevent_write(cl->cl_bev, b.data, b.len);
+	client_schedule_flush(cl);
 	buf_free(&b);
 	free(body);
 }
@@ -401,6 +456,7 @@ pending_primary_head(void *arg, struct http_msg *hm)
 		buf_addstr(&b, "Connection: keep-alive\r\n");
 	buf_addstr(&b, "\r\n");
 	bufferevent_write(cl->cl_bev, b.data, b.len);
+	client_schedule_flush(cl);
 	buf_free(&b);
 	pe->pe_head_sent = 1;
 out:
@@ -429,6 +485,7 @@ pending_primary_body(void *arg, const char *data, size_t len)
 		evbuffer_add(out, "\r\n", 2);
 	} else
 		evbuffer_add(out, data, len);
+	client_schedule_flush(cl);
 	/*
 	 * The client is slower than the primary: stop reading the primary
 	 * until the client has drained its output (le-proxy's watermarks).
@@ -468,6 +525,7 @@ pending_primary_done(void *arg, const char *error, const char *detail)
 			cl->cl_close = 1;
 		} else if (pe->pe_chunked)
 			bufferevent_write(cl->cl_bev, "0\r\n\r\n", 5);
+		client_schedule_flush(cl);
 		cl->cl_pending = NULL;
 		pe->pe_client = NULL;
 		/*
@@ -678,6 +736,7 @@ client_on_head(void *arg, struct http_msg *hm)
 	    cl->cl_minor >= 1 && http_msg_body_expected(hm)) {
 		bufferevent_write(cl->cl_bev, "HTTP/1.1 100 Continue\r\n\r\n",
 		    25);
+		client_schedule_flush(cl);
 	}
 	client_arm(cl, CLIENT_IDLE_SECONDS);
 	return (0);
@@ -772,22 +831,18 @@ client_read_cb(struct bufferevent *bev, void *arg)
 	client_read(cl);
 }
 
-/* The client's output drained below the low watermark. */
+/*
+ * The client's output drained below the low watermark after a partial
+ * write: when it is empty, go back to writing directly.
+ */
 static void
 client_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct client	*cl = arg;
-	struct pending	*pe = cl->cl_pending;
 
-	if (cl->cl_state == CLIENT_CLOSING &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
-		client_close(cl, "response complete, connection: close");
-		return;
-	}
-	if (pe != NULL && pe->pe_paused && pe->pe_req[SIDE_PRIMARY] != NULL) {
-		pe->pe_paused = 0;
-		upstream_resume(pe->pe_req[SIDE_PRIMARY]);
-	}
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_disable(bev, EV_WRITE);
+	client_flush_cb(-1, EV_TIMEOUT, cl);
 }
 
 /* The client closed or failed. */
@@ -866,7 +921,8 @@ proxy_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	    client_event_cb, cl);
 	bufferevent_setwatermark(cl->cl_bev, EV_READ, 0, CLIENT_IN_HIGH);
 	bufferevent_setwatermark(cl->cl_bev, EV_WRITE, CLIENT_OUT_LOW, 0);
-	bufferevent_enable(cl->cl_bev, EV_READ | EV_WRITE);
+	cl->cl_flush = event_new(px->px_base, -1, 0, client_flush_cb, cl);
+	bufferevent_enable(cl->cl_bev, EV_READ);
 	client_arm(cl, CLIENT_IDLE_SECONDS);
 	log_debug("client %s: connected", cl->cl_name);
 }

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -25,7 +26,7 @@ static _Atomic uint64_t	 trace_last_ns;
 
 /* Fallback PRNG state, per thread, reseeded after a fork. */
 static __thread uint64_t trace_rng_state;
-static __thread pid_t	 trace_rng_pid;
+static pthread_once_t	 trace_once = PTHREAD_ONCE_INIT;
 
 /* Return a timestamp in nanoseconds, greater than any returned before. */
 static uint64_t
@@ -44,6 +45,20 @@ trace_now_ns(void)
 	return (now);
 }
 
+/* In a forked child, reseed: parent and child must not mint the same ids. */
+static void
+trace_atfork_child(void)
+{
+	trace_rng_state = 0;
+}
+
+/* Register the fork handler, once. */
+static void
+trace_init(void)
+{
+	pthread_atfork(NULL, NULL, trace_atfork_child);
+}
+
 /*
  * Return 32 random bits: a per-thread xorshift64* seeded once (and again
  * after a fork) from getrandom(2).  Trace ids need to be unlikely to
@@ -53,21 +68,21 @@ static uint32_t
 trace_random32(void)
 {
 	struct timespec	 ts;
-	pid_t		 pid = getpid();
 	uint64_t	 x = 0;
 	ssize_t		 n;
 
-	if (trace_rng_state == 0 || trace_rng_pid != pid) {
+	if (trace_rng_state == 0) {
+		pthread_once(&trace_once, trace_init);
 		do
 			n = getrandom(&x, sizeof x, GRND_NONBLOCK);
 		while (n < 0 && errno == EINTR);
 		if (n != (ssize_t)sizeof x) {
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^
-			    ((uint64_t)pid << 17) ^ (uint64_t)(uintptr_t)&ts;
+			    ((uint64_t)getpid() << 17) ^
+			    (uint64_t)(uintptr_t)&ts;
 		}
 		trace_rng_state = x != 0 ? x : 0x9e3779b97f4a7c15ULL;
-		trace_rng_pid = pid;
 	}
 	x = trace_rng_state;
 	x ^= x >> 12;

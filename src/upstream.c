@@ -44,6 +44,7 @@ struct upconn {
 	int			 uc_connected;
 	int			 uc_reused;
 	int			 uc_interim;	/* parsing a 1xx response */
+	double			 uc_idle_since;	/* mono_ms() */
 	TAILQ_ENTRY(upconn)	 uc_entry;
 };
 TAILQ_HEAD(upconn_list, upconn);
@@ -71,13 +72,15 @@ struct upstream {
 	socklen_t		 up_addrlen;
 	int			 up_timeout_ms;
 	unsigned		 up_max_idle;
-	struct upconn_list	 up_idle;
+	struct upconn_list	 up_idle;	/* most recently used first */
+	struct event		*up_sweep;	/* closes long-idle ones */
 	unsigned		 up_nidle;
 	unsigned		 up_nconns;
 	unsigned		 up_inflight;
 };
 
 static void	upstream_read_cb(evutil_socket_t, short, void *);
+static void	upstream_sweep_cb(evutil_socket_t, short, void *);
 static void	upstream_write_cb(evutil_socket_t, short, void *);
 static void	upstream_conn_error(struct upconn *, int);
 static int	upstream_on_head(void *, struct http_msg *);
@@ -100,6 +103,7 @@ upstream_new(struct event_base *base, const char *name, const char *url,
 {
 	struct upstream	*up;
 	struct addrinfo	 hints, *res = NULL;
+	struct timeval	 tv;
 	const char	*p, *hstart, *hend, *port = "80";
 	char		*host = NULL, *portbuf = NULL;
 	int		 error;
@@ -160,6 +164,10 @@ upstream_new(struct event_base *base, const char *name, const char *url,
 	up->up_timeout_ms = timeout_ms;
 	up->up_max_idle = max_idle;
 	TAILQ_INIT(&up->up_idle);
+	up->up_sweep = event_new(base, -1, EV_PERSIST, upstream_sweep_cb, up);
+	tv.tv_sec = UPSTREAM_IDLE_SECONDS / 3;
+	tv.tv_usec = 0;
+	event_add(up->up_sweep, &tv);
 	freeaddrinfo(res);
 	free(host);
 	free(portbuf);
@@ -209,6 +217,7 @@ upstream_free(struct upstream *up)
 		return;
 	while ((uc = TAILQ_FIRST(&up->up_idle)) != NULL)
 		upstream_idle_drop(uc);
+	event_free(up->up_sweep);
 	free(up->up_name);
 	free(up->up_url);
 	free(up->up_authority);
@@ -273,7 +282,7 @@ upstream_conn_new(struct upstream *up)
 	uc->uc_fd = fd;
 	uc->uc_connected = connected;
 	uc->uc_rev = event_new(up->up_base, fd, EV_READ | EV_PERSIST,
-	    upstream_read_cb, uc);
+	    upstream_read_cb, uc);	/* stays added for the connection's life */
 	uc->uc_wev = event_new(up->up_base, fd, EV_WRITE, upstream_write_cb,
 	    uc);
 	if (uc->uc_rev == NULL || uc->uc_wev == NULL)
@@ -282,6 +291,23 @@ upstream_conn_new(struct upstream *up)
 	up->up_nconns++;
 	event_add(uc->uc_rev, NULL);
 	return (uc);
+}
+
+/*
+ * Close connections idle for UPSTREAM_IDLE_SECONDS.  One timer per pool
+ * walks the least recently used end of the idle list, so a request that
+ * reuses a connection changes no event and no timeout.
+ */
+static void
+upstream_sweep_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct upstream	*up = arg;
+	struct upconn	*uc;
+	double		 cutoff = mono_ms() - UPSTREAM_IDLE_SECONDS * 1000.0;
+
+	while ((uc = TAILQ_LAST(&up->up_idle, upconn_list)) != NULL &&
+	    uc->uc_idle_since < cutoff)
+		upstream_idle_drop(uc);
 }
 
 /* Finish a request: report to the owner and free it. */
@@ -303,7 +329,6 @@ static void
 upstream_conn_release(struct upconn *uc, int keepalive)
 {
 	struct upstream	*up = uc->uc_up;
-	struct timeval	 tv = { UPSTREAM_IDLE_SECONDS, 0 };
 
 	/*
 	 * Not reusable: the backend said so, the pool is full, or it
@@ -320,7 +345,7 @@ upstream_conn_release(struct upconn *uc, int keepalive)
 	uc->uc_reused = 1;
 	uc->uc_interim = 0;
 	event_del(uc->uc_wev);
-	event_add(uc->uc_rev, &tv);	/* close it if idle too long */
+	uc->uc_idle_since = mono_ms();
 	TAILQ_INSERT_HEAD(&up->up_idle, uc, uc_entry);
 	up->up_nidle++;
 }
@@ -357,11 +382,6 @@ upstream_attach(struct upreq *ur, struct upconn *uc)
 	ur->ur_conn = uc;
 	uc->uc_req = ur;
 	uc->uc_written = 0;
-	if (uc->uc_reused) {
-		/* Drop the idle timeout (event_add(NULL) would keep it). */
-		event_del(uc->uc_rev);
-		event_add(uc->uc_rev, NULL);
-	}
 	if (!uc->uc_connected)
 		event_add(uc->uc_wev, NULL);	/* written once connected */
 	else
@@ -596,7 +616,7 @@ upstream_read_cb(evutil_socket_t fd, short events, void *arg)
 	ssize_t		 n;
 
 	if (uc->uc_req == NULL) {
-		/* Idle: timed out, closed, or talking out of turn. */
+		/* Idle: closed, or talking out of turn. */
 		upstream_idle_drop(uc);
 		return;
 	}
