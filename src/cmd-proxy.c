@@ -382,7 +382,7 @@ proxy_config_cb(void *arg, const char *section, const char *key,
 }
 
 /* Print a usage error and return the usage exit status. */
-static int
+static int printflike(1, 2)
 proxy_usage(const char *fmt, ...)
 {
 	va_list	 ap;

@@ -13,7 +13,8 @@ int		 log_verbose;
 int		 log_quiet;
 static const char *log_name = "paritytap";
 
-static void	log_vwrite(const char *, const char *, va_list, int);
+static void	log_vwrite(const char *, const char *, va_list, int)
+		    printflike(2, 0);
 
 /* Route libevent's own messages through our log. */
 static void

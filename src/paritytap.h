@@ -300,7 +300,7 @@ void		*xreallocarray(void *, size_t, size_t);
 char		*xstrdup(const char *);
 char		*xstrndup(const char *, size_t);
 int		 xasprintf(char **, const char *, ...) printflike(2, 3);
-int		 xvasprintf(char **, const char *, va_list);
+int		 xvasprintf(char **, const char *, va_list) printflike(2, 0);
 
 /* log.c */
 extern int	 log_verbose;		/* -v count */
@@ -358,7 +358,7 @@ const char	*http_reason(int);
 
 /* upstream.c */
 struct upstream	*upstream_new(struct event_base *, const char *, const char *,
-		     int, unsigned, char **);
+		     int, unsigned, int, char **);
 void		 upstream_free(struct upstream *);
 const char	*upstream_authority(const struct upstream *);
 const char	*upstream_url(const struct upstream *);

@@ -42,6 +42,7 @@
 #define CLIENT_OUT_LOW		(256 * 1024)
 #define CLIENT_IN_HIGH		(256 * 1024)
 #define PROXY_PRIMARY_IDLE	1024	/* idle primary connections kept */
+#define PROXY_CANDIDATE_QUEUE_MS 20	/* candidate waits for a connection */
 
 struct client;
 
@@ -1005,11 +1006,12 @@ proxy_new(struct event_base *base, const struct proxy_opts *o,
 	TAILQ_INIT(&px->px_pending);
 	*status = EXIT_USAGE;
 	px->px_up[SIDE_PRIMARY] = upstream_new(base, "primary", o->primary,
-	    o->primary_timeout, PROXY_PRIMARY_IDLE, cause);
+	    o->primary_timeout, PROXY_PRIMARY_IDLE, 0, cause);
 	if (px->px_up[SIDE_PRIMARY] == NULL)
 		goto fail;
 	px->px_up[SIDE_CANDIDATE] = upstream_new(base, "candidate",
-	    o->candidate, o->candidate_timeout, o->max_inflight, cause);
+	    o->candidate, o->candidate_timeout, o->max_inflight,
+	    PROXY_CANDIDATE_QUEUE_MS, cause);
 	if (px->px_up[SIDE_CANDIDATE] == NULL)
 		goto fail;
 

@@ -32,6 +32,7 @@
 
 #define UPSTREAM_IDLE_SECONDS	30
 #define UPSTREAM_READ_SIZE	(64 * 1024)
+#define UPSTREAM_QUEUE_MIN	4	/* connections opened without waiting */
 
 struct upconn {
 	struct upstream		*uc_up;
@@ -60,8 +61,11 @@ struct upreq {
 	int			 ur_retried;
 	int			 ur_got_bytes;
 	int			 ur_errno;	/* of a connect that failed at once */
+	int			 ur_queued;	/* waiting for a connection */
 	struct event		*ur_timer;
+	TAILQ_ENTRY(upreq)	 ur_qentry;
 };
+TAILQ_HEAD(upreq_list, upreq);
 
 struct upstream {
 	struct event_base	*up_base;
@@ -74,6 +78,9 @@ struct upstream {
 	unsigned		 up_max_idle;
 	struct upconn_list	 up_idle;	/* most recently used first */
 	struct event		*up_sweep;	/* closes long-idle ones */
+	int			 up_queue_ms;	/* 0: never wait for a connection */
+	struct upreq_list	 up_queue;
+	struct event		*up_grow;	/* opens connections for the queue */
 	unsigned		 up_nidle;
 	unsigned		 up_nconns;
 	unsigned		 up_inflight;
@@ -81,6 +88,9 @@ struct upstream {
 
 static void	upstream_read_cb(evutil_socket_t, short, void *);
 static void	upstream_sweep_cb(evutil_socket_t, short, void *);
+static void	upstream_grow_cb(evutil_socket_t, short, void *);
+static void	upstream_attach(struct upreq *, struct upconn *);
+static void	upstream_dispatch(struct upreq *, int);
 static void	upstream_write_cb(evutil_socket_t, short, void *);
 static void	upstream_conn_error(struct upconn *, int);
 static int	upstream_on_head(void *, struct http_msg *);
@@ -96,10 +106,12 @@ static const struct http_msg_cbs upstream_msg_cbs = {
  * Parse http://HOST[:PORT][/] and resolve it; returns NULL with cause.
  * max_idle is how many idle connections the pool keeps: as many as can be
  * busy at once, or each wave of requests would close and reopen the rest.
+ * queue_ms is how long a request may wait for a busy connection to free
+ * before a new one is opened for it (see upstream_dispatch); 0 for never.
  */
 struct upstream *
 upstream_new(struct event_base *base, const char *name, const char *url,
-    int timeout_ms, unsigned max_idle, char **cause)
+    int timeout_ms, unsigned max_idle, int queue_ms, char **cause)
 {
 	struct upstream	*up;
 	struct addrinfo	 hints, *res = NULL;
@@ -163,7 +175,10 @@ upstream_new(struct event_base *base, const char *name, const char *url,
 	up->up_addrlen = res->ai_addrlen;
 	up->up_timeout_ms = timeout_ms;
 	up->up_max_idle = max_idle;
+	up->up_queue_ms = queue_ms;
 	TAILQ_INIT(&up->up_idle);
+	TAILQ_INIT(&up->up_queue);
+	up->up_grow = evtimer_new(base, upstream_grow_cb, up);
 	up->up_sweep = event_new(base, -1, EV_PERSIST, upstream_sweep_cb, up);
 	tv.tv_sec = UPSTREAM_IDLE_SECONDS / 3;
 	tv.tv_usec = 0;
@@ -218,6 +233,7 @@ upstream_free(struct upstream *up)
 	while ((uc = TAILQ_FIRST(&up->up_idle)) != NULL)
 		upstream_idle_drop(uc);
 	event_free(up->up_sweep);
+	event_free(up->up_grow);
 	free(up->up_name);
 	free(up->up_url);
 	free(up->up_authority);
@@ -329,6 +345,7 @@ static void
 upstream_conn_release(struct upconn *uc, int keepalive)
 {
 	struct upstream	*up = uc->uc_up;
+	struct upreq	*ur;
 
 	/*
 	 * Not reusable: the backend said so, the pool is full, or it
@@ -345,6 +362,13 @@ upstream_conn_release(struct upconn *uc, int keepalive)
 	uc->uc_reused = 1;
 	uc->uc_interim = 0;
 	event_del(uc->uc_wev);
+	if ((ur = TAILQ_FIRST(&up->up_queue)) != NULL) {
+		/* A request was waiting for exactly this. */
+		TAILQ_REMOVE(&up->up_queue, ur, ur_qentry);
+		ur->ur_queued = 0;
+		upstream_attach(ur, uc);
+		return;
+	}
 	uc->uc_idle_since = mono_ms();
 	TAILQ_INSERT_HEAD(&up->up_idle, uc, uc_entry);
 	up->up_nidle++;
@@ -416,8 +440,20 @@ upstream_timer_cb(evutil_socket_t fd, short events, void *arg)
 	struct upreq	*ur = arg;
 	char		*detail;
 
+	if (ur->ur_errno != 0) {
+		/* A connect that failed at once, reported from the loop. */
+		xasprintf(&detail, "%s: %s", ur->ur_up->up_authority,
+		    strerror(ur->ur_errno));
+		upstream_finish(ur, "connect", detail);
+		free(detail);
+		return;
+	}
 	xasprintf(&detail, "no complete response after %d ms",
 	    ur->ur_up->up_timeout_ms);
+	if (ur->ur_queued) {
+		TAILQ_REMOVE(&ur->ur_up->up_queue, ur, ur_qentry);
+		ur->ur_queued = 0;
+	}
 	if (ur->ur_conn != NULL) {
 		ur->ur_conn->uc_req = NULL;
 		upstream_conn_free(ur->ur_conn);
@@ -427,36 +463,56 @@ upstream_timer_cb(evutil_socket_t fd, short events, void *arg)
 	free(detail);
 }
 
-/* A connect that failed at once is reported from the loop, not inline. */
+/* Open connections for the requests that waited queue_ms for one. */
 static void
-upstream_connect_failed_cb(evutil_socket_t fd, short events, void *arg)
+upstream_grow_cb(evutil_socket_t fd, short events, void *arg)
 {
-	struct upreq	*ur = arg;
-	char		*detail;
+	struct upstream	*up = arg;
+	struct upreq	*ur;
 
-	xasprintf(&detail, "%s: %s", ur->ur_up->up_authority,
-	    strerror(ur->ur_errno));
-	upstream_finish(ur, "connect", detail);
-	free(detail);
+	while ((ur = TAILQ_FIRST(&up->up_queue)) != NULL) {
+		TAILQ_REMOVE(&up->up_queue, ur, ur_qentry);
+		ur->ur_queued = 0;
+		upstream_dispatch(ur, 1);
+	}
 }
 
-/* Put a request on an idle connection or a new one. */
+/*
+ * Put a request on an idle connection, or a new one.  A pool with a
+ * queue (the candidate's) first lets the request wait up to queue_ms for
+ * a busy connection to free: a candidate that stalls for a moment while
+ * the primary answers on would otherwise open a connection per request.
+ * A candidate that stays slow gets its connections after queue_ms.
+ */
 static void
 upstream_dispatch(struct upreq *ur, int fresh)
 {
 	struct upstream	*up = ur->ur_up;
 	struct upconn	*uc = NULL;
+	struct timeval	 tv;
 
 	if (!fresh && (uc = TAILQ_FIRST(&up->up_idle)) != NULL) {
 		TAILQ_REMOVE(&up->up_idle, uc, uc_entry);
 		up->up_nidle--;
-	} else if ((uc = upstream_conn_new(up)) == NULL) {
-		struct timeval	 tv = { 0, 0 };
-
-		ur->ur_errno = errno;
-		event_del(ur->ur_timer);
-		event_base_once(up->up_base, -1, EV_TIMEOUT,
-		    upstream_connect_failed_cb, ur, &tv);
+		upstream_attach(ur, uc);
+		return;
+	}
+	if (!fresh && up->up_queue_ms > 0 &&
+	    up->up_nconns >= UPSTREAM_QUEUE_MIN) {
+		TAILQ_INSERT_TAIL(&up->up_queue, ur, ur_qentry);
+		ur->ur_queued = 1;
+		if (!evtimer_pending(up->up_grow, NULL)) {
+			tv.tv_sec = up->up_queue_ms / 1000;
+			tv.tv_usec = (up->up_queue_ms % 1000) * 1000;
+			evtimer_add(up->up_grow, &tv);
+		}
+		return;
+	}
+	if ((uc = upstream_conn_new(up)) == NULL) {
+		/* Report it from the loop, never from inside a send. */
+		ur->ur_errno = errno != 0 ? errno : ECONNREFUSED;
+		tv.tv_sec = tv.tv_usec = 0;
+		evtimer_add(ur->ur_timer, &tv);
 		return;
 	}
 	upstream_attach(ur, uc);
@@ -493,6 +549,8 @@ upstream_send(struct upstream *up, const char *data, size_t len, int head,
 void
 upstream_cancel(struct upreq *ur)
 {
+	if (ur->ur_queued)
+		TAILQ_REMOVE(&ur->ur_up->up_queue, ur, ur_qentry);
 	if (ur->ur_conn != NULL) {
 		ur->ur_conn->uc_req = NULL;
 		upstream_conn_free(ur->ur_conn);
