@@ -324,8 +324,6 @@ char		*buf_detach(struct buf *);	/* NUL-terminated; buf emptied */
 void		 headers_add(struct headers *, const char *, size_t,
 		     const char *, size_t);
 const char	*headers_get(const struct headers *, const char *);
-size_t		 headers_count(const struct headers *, const char *);
-void		 headers_copy(struct headers *, const struct headers *);
 void		 headers_free(struct headers *);
 void		 http_request_free(struct http_request *);
 void		 response_side_free(struct response_side *);
@@ -361,14 +359,12 @@ struct upstream	*upstream_new(struct event_base *, const char *, const char *,
 		     int, unsigned, int, char **);
 void		 upstream_free(struct upstream *);
 const char	*upstream_authority(const struct upstream *);
-const char	*upstream_url(const struct upstream *);
 struct upreq	*upstream_send(struct upstream *, const char *, size_t, int,
 		     const struct upreq_cbs *, void *);
 void		 upstream_cancel(struct upreq *);
 void		 upstream_pause(struct upreq *);
 void		 upstream_resume(struct upreq *);
 unsigned	 upstream_inflight(const struct upstream *);
-unsigned	 upstream_connections(const struct upstream *);
 
 /* proxy.c */
 struct proxy;

@@ -247,25 +247,11 @@ upstream_authority(const struct upstream *up)
 	return (up->up_authority);
 }
 
-/* The backend's URL as given. */
-const char *
-upstream_url(const struct upstream *up)
-{
-	return (up->up_url);
-}
-
 /* Requests sent and not yet answered. */
 unsigned
 upstream_inflight(const struct upstream *up)
 {
 	return (up->up_inflight);
-}
-
-/* Open connections, idle or busy. */
-unsigned
-upstream_connections(const struct upstream *up)
-{
-	return (up->up_nconns);
 }
 
 /*

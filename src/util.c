@@ -122,31 +122,6 @@ headers_get(const struct headers *hs, const char *name)
 	return (NULL);
 }
 
-/* Count the headers of a name (case-insensitive). */
-size_t
-headers_count(const struct headers *hs, const char *name)
-{
-	size_t	 i, n = 0;
-
-	for (i = 0; i < hs->n; i++) {
-		if (strcasecmp(hs->h[i].name, name) == 0)
-			n++;
-	}
-	return (n);
-}
-
-/* Append copies of every header of src to dst. */
-void
-headers_copy(struct headers *dst, const struct headers *src)
-{
-	size_t	 i;
-
-	for (i = 0; i < src->n; i++) {
-		headers_add(dst, src->h[i].name, strlen(src->h[i].name),
-		    src->h[i].value, strlen(src->h[i].value));
-	}
-}
-
 /* Free a header list. */
 void
 headers_free(struct headers *hs)

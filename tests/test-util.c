@@ -739,12 +739,11 @@ test_headers(void)
 		{ "Content-Type", 0 }, { "Content-Length", 0 }, { "Host", 0 },
 		{ "Trailers", 0 }, { "", 0 },
 	};
-	struct headers	 hs, copy;
+	struct headers	 hs;
 	char		**list = NULL;
 	size_t		 n = 0, i;
 
 	memset(&hs, 0, sizeof hs);
-	memset(&copy, 0, sizeof copy);
 	headers_add(&hs, "Content-Type", 12, "application/json", 16);
 	headers_add(&hs, "Set-Cookie", 10, "a=1", 3);
 	headers_add(&hs, "set-cookie", 10, "b=2", 3);
@@ -761,17 +760,11 @@ test_headers(void)
 	    "headers_get: no prefix match");
 	is_str(headers_get(&hs, "x-longer"), "value",
 	    "headers_add: copies the given lengths");
-	is_int(headers_count(&hs, "SET-COOKIE"), 2, "headers_count: 2");
-	is_int(headers_count(&hs, "Date"), 0, "headers_count: 0");
-	headers_copy(&copy, &hs);
-	is_int(copy.n, 4, "headers_copy: count");
-	ok(copy.h[2].name != hs.h[2].name &&
-	    strcmp(copy.h[2].name, "set-cookie") == 0 &&
-	    strcmp(copy.h[2].value, "b=2") == 0,
-	    "headers_copy: order and case kept, copied");
+	ok(hs.n == 4 && strcmp(hs.h[2].name, "set-cookie") == 0 &&
+	    strcmp(hs.h[2].value, "b=2") == 0,
+	    "headers_add: order and case kept, duplicates kept");
 	headers_free(&hs);
 	ok(hs.h == NULL && hs.n == 0, "headers_free: empty");
-	headers_free(&copy);
 
 	for (i = 0; i < sizeof hop / sizeof hop[0]; i++) {
 		is_int(is_hop_by_hop(hop[i].name), hop[i].want,
