@@ -368,6 +368,11 @@ http_end_header(struct http_msg *hm)
 			    "two Content-Length headers"));
 		if (http_check_length(hm, value, vlen) != 0)
 			return (-1);
+	} else if (!hm->hm_response && nlen == 4 &&
+	    strncasecmp(name, "Host", 4) == 0) {
+		/* Two hops may pick different ones (RFC 9112, 3.2). */
+		if (headers_get(&hm->hm_headers, "Host") != NULL)
+			return (http_msg_fail(hm, 400, "two Host headers"));
 	} else if (nlen == 17 &&
 	    strncasecmp(name, "Transfer-Encoding", 17) == 0) {
 		if (hm->hm_chunked)

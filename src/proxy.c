@@ -170,7 +170,6 @@ client_flush_cb(evutil_socket_t fd, short events, void *arg)
 	struct client	*cl = arg;
 	struct pending	*pe = cl->cl_pending;
 	struct evbuffer	*out = bufferevent_get_output(cl->cl_bev);
-
 	int		 n;
 
 	if (evbuffer_get_length(out) != 0 &&
@@ -187,16 +186,14 @@ client_flush_cb(evutil_socket_t fd, short events, void *arg)
 		if (evbuffer_get_length(out) != 0)
 			bufferevent_enable(cl->cl_bev, EV_WRITE);
 	}
-	if (evbuffer_get_length(out) != 0)
-		return;
-	if (cl->cl_state == CLIENT_CLOSING) {
-		client_close(cl, "response complete, connection: close");
-		return;
-	}
-	if (pe != NULL && pe->pe_paused && pe->pe_req[SIDE_PRIMARY] != NULL) {
+	/* The client caught up: read the primary again. */
+	if (pe != NULL && pe->pe_paused && pe->pe_req[SIDE_PRIMARY] != NULL &&
+	    evbuffer_get_length(out) <= CLIENT_OUT_LOW) {
 		pe->pe_paused = 0;
 		upstream_resume(pe->pe_req[SIDE_PRIMARY]);
 	}
+	if (evbuffer_get_length(out) == 0 && cl->cl_state == CLIENT_CLOSING)
+		client_close(cl, "response complete, connection: close");
 }
 
 /*
@@ -304,11 +301,13 @@ proxy_canonical(struct proxy *px, struct client *cl, struct exchange *ex,
 	const struct proxy_opts	*o = px->px_opts;
 	const struct http_request *req = &ex->ex_req;
 	const struct headers	*hs = &req->headers;
-	const char		*xff = NULL, *name;
+	const char		*name;
 	int			 have_host = 0, has_connection;
+	struct buf		 xff;
 	size_t			 i;
 
 	has_connection = headers_get(hs, "Connection") != NULL;
+	buf_init(&xff);
 	buf_addstr(out, req->method);
 	buf_add(out, " ", 1);
 	buf_addstr(out, req->target);
@@ -321,12 +320,14 @@ proxy_canonical(struct proxy *px, struct client *cl, struct exchange *ex,
 		    strcasecmp(name, o->trace_header) == 0)
 			continue;
 		if (strcasecmp(name, "X-Forwarded-For") == 0) {
-			xff = hs->h[i].value;
+			/* All of them, in order, then this hop's client. */
+			if (xff.len != 0)
+				buf_add(&xff, ", ", 2);
+			buf_addstr(&xff, hs->h[i].value);
 			continue;
 		}
 		if (strcasecmp(name, "Host") == 0) {
-			if (have_host++)
-				continue;
+			have_host = 1;
 			if (o->host != NULL) {
 				proxy_add_header(out, "Host", o->host);
 				continue;
@@ -338,10 +339,11 @@ proxy_canonical(struct proxy *px, struct client *cl, struct exchange *ex,
 		proxy_add_header(out, "Host", o->host != NULL ? o->host :
 		    upstream_authority(px->px_up[SIDE_PRIMARY]));
 	}
-	if (xff != NULL)
-		buf_printf(out, "X-Forwarded-For: %s, %s\r\n", xff, cl->cl_ip);
-	else
-		proxy_add_header(out, "X-Forwarded-For", cl->cl_ip);
+	if (xff.len != 0)
+		buf_add(&xff, ", ", 2);
+	buf_addstr(&xff, cl->cl_ip);
+	proxy_add_header(out, "X-Forwarded-For", xff.data);
+	buf_free(&xff);
 	proxy_add_header(out, o->trace_header, ex->ex_id);
 	if (req->body.len != 0 || strcmp(req->method, "POST") == 0 ||
 	    strcmp(req->method, "PUT") == 0 ||

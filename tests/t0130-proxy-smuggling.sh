@@ -40,8 +40,11 @@ printf 'POST /smuggle HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\
 printf 'POST /smuggle HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\nhello' \
     >"$T/te_identity.req"
 
+printf 'GET /smuggle HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n' \
+    >"$T/two_host.req"
+
 CASES="cl_te te_cl two_cl cl_nonnumeric te_space_colon obs_fold nul_in_value
-    cr_in_value bare_lf bare_lf_header te_gzip_chunked te_identity"
+    cr_in_value bare_lf bare_lf_header te_gzip_chunked te_identity two_host"
 
 for c in $CASES; do
 	"$RAWCLIENT" 127.0.0.1 "$PROXY_PORT" --timeout 5000 \

@@ -43,6 +43,7 @@ req fwd -X POST -H 'Transfer-Encoding: chunked' \
     -H 'Keep-Alive: timeout=5' -H 'TE: trailers' \
     -H 'Proxy-Authorization: Basic cHJveHk6cHJveHk=' \
     -H 'Upgrade: h2c' -H 'X-Forwarded-For: 10.0.0.1' \
+    -H 'X-Forwarded-For: 10.0.0.2, 10.0.0.3' \
     -H 'Host: api.example.test' -H 'Authorization: Bearer s3cret' \
     -H 'Cookie: sid=s3cret' -H 'X-Api-Key: s3cret' \
     -H 'X-Custom-Secret: s3cret' -H 'X-Kept: yes' \
@@ -64,8 +65,9 @@ for b in primary candidate; do
 	    Proxy-Authorization Upgrade; do
 		is "$(hdr $b "$T1" $h)" "" "$b: no $h"
 	done
-	is "$(hdr $b "$T1" X-Forwarded-For)" "10.0.0.1, 127.0.0.1" \
-	    "$b: X-Forwarded-For appended"
+	is "$(hdr $b "$T1" X-Forwarded-For)" \
+	    "10.0.0.1, 10.0.0.2, 10.0.0.3, 127.0.0.1" \
+	    "$b: every X-Forwarded-For kept, in order, the client appended"
 	is "$(hdr $b "$T1" Host)" api.example.test "$b: Host kept as sent"
 	is "$(hdr $b "$T1" Authorization)" "Bearer s3cret" \
 	    "$b: Authorization reaches the backend (redaction is capture-only)"

@@ -118,6 +118,8 @@ static const struct {
 	{ "two Transfer-Encoding", "POST / HTTP/1.1\r\nHost: x\r\n"
 	    "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
 	    "0\r\n\r\n", 0, 400, "two Transfer-Encoding", NULL },
+	{ "two Host headers", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+	    0, 400, "two Host", NULL },
 	{ "HTTP/2.0 request line", "GET / HTTP/2.0\r\nHost: x\r\n\r\n", 0,
 	    505, "not supported", NULL },
 	{ "garbage", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",
