@@ -134,10 +134,17 @@ static void
 client_close(struct client *cl, const char *reason)
 {
 	struct proxy	*px = cl->cl_px;
+	struct pending	*pe;
 
 	log_debug("client %s: close: %s", cl->cl_name, reason);
-	if (cl->cl_pending != NULL)
-		cl->cl_pending->pe_client = NULL;
+	if ((pe = cl->cl_pending) != NULL) {
+		pe->pe_client = NULL;
+		/* Nobody to wait for now: read the rest of the primary. */
+		if (pe->pe_paused && pe->pe_req[SIDE_PRIMARY] != NULL) {
+			pe->pe_paused = 0;
+			upstream_resume(pe->pe_req[SIDE_PRIMARY]);
+		}
+	}
 	TAILQ_REMOVE(&px->px_clients, cl, cl_entry);
 	event_free(cl->cl_timer);
 	event_free(cl->cl_flush);

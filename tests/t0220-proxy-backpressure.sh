@@ -1,0 +1,53 @@
+#!/bin/sh
+# A client slower than the primary: the proxy stops reading the primary
+# instead of buffering the whole response, and a client that leaves
+# mid-response does not leave the primary paused: the exchange is still
+# recorded, complete, long before --primary-timeout.
+
+. "$(dirname "$0")/lib.sh"
+need curl jq
+need_binaries
+
+# 40 MB from the primary; the candidate's copy is short, it does not matter.
+head -c 40000000 /dev/zero | tr '\0' 'x' >"$T/big.txt"
+jq -n --arg f "$T/big.txt" '{routes: [{method: "GET", path: "/big",
+    status: 200, headers: [["Content-Type", "text/plain"]],
+    body_file: $f}]}' >"$T/primary.json"
+start_backend primary "$T/primary.json"
+start_backend candidate
+CAP=$T/capture.jsonl
+start_proxy --primary "http://127.0.0.1:$(backend_port primary)" \
+    --candidate "http://127.0.0.1:$(backend_port candidate)" \
+    --max-body 64k --capture "$CAP" || bail "the proxy did not start"
+
+# Read at 20 MB/s: two seconds for the whole body.
+req slow --limit-rate 20M "$PROXY_URL/big"
+is "$HTTP_CODE" 200 "slow reader: 200"
+is "$(wc -c <"$T/slow.body" | tr -d ' ')" 40000000 \
+    "slow reader: all 40000000 bytes arrived"
+hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$PROXY_PID/status")
+if ldd "$PARITYTAP" 2>/dev/null | grep -q 'libasan'; then
+	# AddressSanitizer's quarantine holds on to freed buffers.
+	skip "peak memory is not meaningful under AddressSanitizer"
+else
+	cmp_ok "$hwm" -lt 30000 \
+	    "the proxy's peak memory stayed under 30 MB for a 40 MB response (${hwm} kB)"
+fi
+
+# A client that gives up after half a second, reading slowly.
+start=$(now_ms)
+curl -sS --noproxy '*' --limit-rate 1M --max-time 0.5 -o /dev/null \
+    -D "$T/gone.hdr" "$PROXY_URL/big" 2>/dev/null
+id=$(header_of "$T/gone.hdr" "$TRACE_HEADER")
+isnt "$id" "" "the client that left got the response head and trace id"
+ok "its exchange is recorded" wait_for 10 cap_has_id "$CAP" "$id"
+cmp_ok "$(( $(now_ms) - start ))" -lt 10000 \
+    "... within seconds, not after --primary-timeout"
+is "$(cap_get "$CAP" "$id" '.responses.primary.error // "none"')" none \
+    "the primary is not recorded as failed"
+is "$(cap_get "$CAP" "$id" .responses.primary.body_bytes)" 40000000 \
+    "the primary's whole body was read (body_bytes)"
+
+stop_proxy
+is "$PROXY_STATUS" 0 "the proxy exits 0"
+done_testing
