@@ -264,6 +264,9 @@ struct sink_opts {
 	FILE		*events;	/* may be NULL */
 	int		 quiet;
 	int		 color;
+	/* Called on the sink thread for each exchange once compared. */
+	void		(*on_exchange)(const struct exchange *, void *);
+	void		*on_exchange_arg;
 };
 
 /* Totals kept by a sink. */

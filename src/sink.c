@@ -81,6 +81,8 @@ sink_process(struct sink *sk, struct exchange *ex)
 	}
 	if (o->capture != NULL)
 		capture_write(o->capture, ex);
+	if (o->on_exchange != NULL)
+		o->on_exchange(ex, o->on_exchange_arg);
 	exchange_free(ex);
 	free(ex);
 }
