@@ -9,6 +9,7 @@
 #include "config.h"
 
 static const struct cmd_entry *cmd_table[] = {
+	&cmd_diff_entry,
 	&cmd_proxy_entry,
 	NULL
 };

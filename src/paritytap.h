@@ -378,6 +378,9 @@ void		 proxy_shutdown(struct proxy *);
 void		 proxy_free(struct proxy *);
 uint64_t	 proxy_mirror_dropped(const struct proxy *);
 
+/* cmd-diff.c */
+extern const struct cmd_entry cmd_diff_entry;
+
 /* cmd-proxy.c */
 extern const struct cmd_entry cmd_proxy_entry;
 
@@ -437,6 +440,7 @@ json_t		*shape_parse(const char *, size_t, int, struct ignore_set *,
 		     struct diff_list *, int *);
 enum verdict	 shape_diff(const struct compare_opts *, struct ignore_set *,
 		     json_t *, int, json_t *, int, struct diff_list *);
+const char	*shape_marked_number(json_t *, int);
 struct ignore_set *normalize_ignore_new(const struct compare_opts *,
 		     const struct route_rule *);
 int		 normalize_ignored(struct ignore_set *, const char *);

@@ -620,6 +620,20 @@ shape_is_mark(const struct shape_ctx *ctx, int side, json_t *v)
 	    memcmp(json_string_value(v), SHAPE_MARK, SHAPE_MARK_LEN) == 0);
 }
 
+/*
+ * Return the text of a number shape_parse kept as a marked string (in a
+ * document it marked), or NULL when v is not one.
+ */
+const char *
+shape_marked_number(json_t *v, int marked)
+{
+	if (!marked || !json_is_string(v) ||
+	    json_string_length(v) <= SHAPE_MARK_LEN ||
+	    memcmp(json_string_value(v), SHAPE_MARK, SHAPE_MARK_LEN) != 0)
+		return (NULL);
+	return (json_string_value(v) + SHAPE_MARK_LEN);
+}
+
 /* Return the shape type name of a value (DESIGN §4.2). */
 static const char *
 shape_type(const struct shape_ctx *ctx, int side, json_t *v)
