@@ -196,6 +196,17 @@ for o in --mode --ignore --fail-on --json --strict-order --lenient-numbers \
     --quiet --verbose --color --help; do
 	contains "$OUT" "$o" "--help lists $o"
 done
+MANDOC=${MANDOC:-$(command -v mandoc)}
+if [ -n "$MANDOC" ]; then
+	"$MANDOC" -Tascii "$top_srcdir/man/paritytap.1" | sed 's/.\x08//g' |
+	    sed -n '/^   diff$/,/^[A-Z]/p' >"$T/man"
+	for o in --mode --ignore --fail-on --json --strict-order \
+	    --lenient-numbers --quiet --verbose --color --help; do
+		contains "$(cat "$T/man")" "$o" "paritytap(1) diff section: $o"
+	done
+else
+	skip "mandoc is not installed"
+fi
 printf '{"a":1}\n' >"$T/i.jsonl"
 printf '{"a":1.0}\n' >"$T/f.jsonl"
 run "$T/i.jsonl" "$T/f.jsonl"
