@@ -97,6 +97,14 @@ is "$RC" 0 "a pretty-printed document and a compact one with other key order"
 is "$OUT" "1 document: 1/1 shape match $DOT 1/1 exact match $DOT 0 divergences $DOT 0 errors" \
     "a file that parses as one value is one document"
 
+# Blank lines are skipped, CRLF is accepted; lines are each file's own.
+printf '{"a":1}\r\n\r\n{"a":2,"b":0}\r\n' >"$T/crlf.jsonl"
+printf '{"a":1}\n{"a":2}\n' >"$T/lf.jsonl"
+run "$T/crlf.jsonl" "$T/lf.jsonl"
+is "$RC" 1 "CRLF and a blank line: two documents, the second diverges"
+is "$ERR" 'DIVERGE shape line 3/2 $.b missing(candidate)' \
+    "the DIVERGE line shows A's line 3 and B's line 2"
+
 # Different document counts are divergences, not truncation.
 run "$F/diff-five.jsonl" "$F/diff-four.jsonl"
 is "$RC" 1 "A has 5 documents, B 4: exit 1"
