@@ -24,6 +24,7 @@ static const char report_html_style[] =
 "th{background:#f3f5f7}td.name,th.name{text-align:left;"
 "font-family:ui-monospace,monospace}\n"
 "tr.total td{font-weight:bold;background:#f8f9fa}\n"
+"#routes td.name,td.time{white-space:nowrap}\n"
 "td.bad{color:#b42318;font-weight:bold}\n"
 ".meta{color:#57606a}\n"
 ".charts{display:flex;flex-wrap:wrap;gap:12px}\n"
@@ -186,6 +187,7 @@ report_html_chart(struct buf *b, struct report_route *rt)
 	static const char *sides[] = { "primary", "candidate" };
 	static const unsigned pcts[] = { 50, 99 };
 	double		 v[2][2], max = 0;
+	long		 bar;
 	int		 have[2][2], i, j, y;
 	const int	 x0 = 110, w = 300;
 
@@ -215,13 +217,15 @@ report_html_chart(struct buf *b, struct report_route *rt)
 				    x0, y + 14);
 				continue;
 			}
+			/* A bar too short to see still shows. */
+			bar = max > 0 ? lround(v[i][j] / max * w) : 0;
+			if (bar < 2)
+				bar = 2;
 			buf_printf(b, "<rect class=\"bar %s\" x=\"%d\" y=\"%d\" "
 			    "width=\"%ld\" height=\"18\" fill=\"%s\"/>",
-			    sides[j], x0, y, max > 0 ?
-			    lround(v[i][j] / max * w) : 0L, colors[j]);
+			    sides[j], x0, y, bar, colors[j]);
 			buf_printf(b, "<text x=\"%ld\" y=\"%d\" font-size=\"12\">"
-			    "%.2f ms</text>\n", x0 + 6 + (max > 0 ?
-			    lround(v[i][j] / max * w) : 0L), y + 14, v[i][j]);
+			    "%.2f ms</text>\n", x0 + 6 + bar, y + 14, v[i][j]);
 		}
 	}
 	buf_addstr(b, "</svg></figure>\n");
@@ -448,8 +452,9 @@ report_html_sigs(struct buf *b, struct report *r, size_t shown)
 		    "<a href=\"#example-%zu\">", (unsigned long long)s->count,
 		    i + 1);
 		report_html_str(b, s->text);
-		buf_printf(b, "</a></td><td class=\"name\">%s</td>"
-		    "<td class=\"name\">%s</td><td class=\"name\">", t1, t2);
+		buf_printf(b, "</a></td><td class=\"name time\">%s</td>"
+		    "<td class=\"name time\">%s</td><td class=\"name\">",
+		    t1, t2);
 		report_html_str(b, s->example_id);
 		buf_addstr(b, "</td></tr>\n");
 	}

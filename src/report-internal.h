@@ -19,6 +19,7 @@ struct report_latency {
 /* Counts of one route, or of everything. */
 struct report_counts {
 	uint64_t	 total;
+	uint64_t	 status_match;	/* as the sink counts it */
 	uint64_t	 verdicts[VERDICT_NONE + 1];
 	struct report_latency lat[2];		/* primary, candidate */
 };
@@ -71,6 +72,7 @@ struct report {
 void		 report_sort(struct report *);
 int		 report_percentile(struct report_latency *, unsigned, double *);
 uint64_t	 report_errors(const struct report_counts *);
+char		*report_summary(const struct report_counts *);
 size_t		 report_shown(const struct report *, size_t);
 
 #endif /* REPORT_INTERNAL_H */

@@ -254,15 +254,34 @@ report_errors(const struct report_counts *c)
 	    c->verdicts[VERDICT_BOTH_FAILED]);
 }
 
+/* The summary line replay and the proxy end with, for c; allocated. */
+char *
+report_summary(const struct report_counts *c)
+{
+	struct sink_stats	 st;
+
+	memset(&st, 0, sizeof st);
+	st.total = c->total;
+	st.status_match = c->status_match;
+	memcpy(st.verdicts, c->verdicts, sizeof st.verdicts);
+	return (sink_summary(&st));
+}
+
 /* Count one exchange into c. */
 static void
 report_count(struct report_counts *c, const struct exchange *ex)
 {
-	int	 i;
+	int				 i;
+
+	const struct response_side	*p = &ex->ex_resp[SIDE_PRIMARY];
+	const struct response_side	*cd = &ex->ex_resp[SIDE_CANDIDATE];
 
 	c->total++;
 	c->verdicts[ex->ex_verdict <= VERDICT_NONE ? ex->ex_verdict :
 	    VERDICT_NONE]++;
+	if (p->present && cd->present && p->error == NULL &&
+	    cd->error == NULL && p->status == cd->status)
+		c->status_match++;
 	for (i = SIDE_PRIMARY; i <= SIDE_CANDIDATE; i++) {
 		if (ex->ex_resp[i].present)
 			report_latency_add(&c->lat[i], ex->ex_resp[i].ms);
@@ -600,7 +619,7 @@ int
 report_text(struct report *r, size_t top, FILE *f)
 {
 	struct report_sig	*s;
-	char			 t1[64], t2[64];
+	char			 t1[64], t2[64], *summary;
 	size_t			 i, shown;
 	int			 width = 5;
 	uint64_t		 n;
@@ -618,6 +637,9 @@ report_text(struct report *r, size_t top, FILE *f)
 		format_rfc3339(&r->last, t2, sizeof t2);
 		fprintf(f, "  first %s, last %s\n", t1, t2);
 	}
+	summary = report_summary(&r->all);
+	fprintf(f, "  %s\n", summary);
+	free(summary);
 
 	fprintf(f, "\nVerdicts\n");
 	for (i = 0; i < REPORT_NORDER; i++) {
@@ -738,6 +760,7 @@ report_json(struct report *r, size_t top, FILE *f)
 {
 	struct report_sig	*s;
 	json_t			*root, *a, *o, *p;
+	char			*summary;
 	size_t			 i, j, shown;
 	int			 rc;
 
@@ -759,6 +782,9 @@ report_json(struct report *r, size_t top, FILE *f)
 	    report_json_time(&r->first) : json_null());
 	json_object_set_new(root, "last", r->all.total != 0 ?
 	    report_json_time(&r->last) : json_null());
+	summary = report_summary(&r->all);
+	json_object_set_new(root, "summary", json_string(summary));
+	free(summary);
 	json_object_set_new(root, "totals", report_json_counts(&r->all, NULL));
 	a = json_array();
 	for (i = 0; i < r->nroutes; i++)
