@@ -221,11 +221,11 @@ report_html_chart(struct buf *b, struct report_route *rt)
 			bar = max > 0 ? lround(v[i][j] / max * w) : 0;
 			if (bar < 2)
 				bar = 2;
-			buf_printf(b, "<rect class=\"bar %s\" x=\"%d\" y=\"%d\" "
-			    "width=\"%ld\" height=\"18\" fill=\"%s\"/>",
+			buf_printf(b, "<rect class=\"bar %s\" x=\"%d\" "
+			    "y=\"%d\" width=\"%ld\" height=\"18\" fill=\"%s\"/>",
 			    sides[j], x0, y, bar, colors[j]);
-			buf_printf(b, "<text x=\"%ld\" y=\"%d\" font-size=\"12\">"
-			    "%.2f ms</text>\n", x0 + 6 + bar, y + 14, v[i][j]);
+			buf_printf(b, "<text x=\"%ld\" y=\"%d\" "
+			    "font-size=\"12\">%.2f ms</text>\n", x0 + 6 + bar, y + 14, v[i][j]);
 		}
 	}
 	buf_addstr(b, "</svg></figure>\n");
@@ -241,7 +241,8 @@ report_html_diff_at(const struct exchange *ex, const char *path)
 	for (i = 0; i < ex->ex_diffs.n; i++) {
 		d = &ex->ex_diffs.v[i];
 		if (d->path == NULL || d->kind == NULL ||
-		    strcmp(d->path, path) != 0 || strcmp(d->kind, "header") == 0)
+		    strcmp(d->path, path) != 0 ||
+		    strcmp(d->kind, "header") == 0)
 			continue;
 		if (strcmp(d->kind, "missing") == 0)
 			return ("diff diff-missing");
@@ -299,7 +300,8 @@ report_html_json(struct buf *b, const struct exchange *ex, json_t *v,
 			first = 0;
 			report_html_indent(b, depth + 1);
 			normalize_path_key(path, key, strlen(key));
-			if ((cls = report_html_diff_at(ex, path->data)) != NULL) {
+			cls = report_html_diff_at(ex, path->data);
+			if (cls != NULL) {
 				buf_printf(b, "<mark class=\"%s\" "
 				    "data-path=\"", cls);
 				report_html_str(b, path->data);
@@ -326,7 +328,8 @@ report_html_json(struct buf *b, const struct exchange *ex, json_t *v,
 				buf_addstr(b, ",");
 			report_html_indent(b, depth + 1);
 			normalize_path_index(path, i);
-			if ((cls = report_html_diff_at(ex, path->data)) != NULL) {
+			cls = report_html_diff_at(ex, path->data);
+			if (cls != NULL) {
 				buf_printf(b, "<mark class=\"%s\" "
 				    "data-path=\"", cls);
 				report_html_str(b, path->data);
@@ -378,7 +381,8 @@ report_html_side(struct buf *b, const struct exchange *ex, enum side side)
 		buf_addstr(&path, "$");
 		cls = report_html_diff_at(ex, "$");
 		if (cls != NULL)
-			buf_printf(b, "<mark class=\"%s\" data-path=\"$\">", cls);
+			buf_printf(b, "<mark class=\"%s\" data-path=\"$\">",
+			    cls);
 		report_html_json(b, ex, doc, &path, 0);
 		if (cls != NULL)
 			buf_addstr(b, "</mark>");
@@ -510,7 +514,8 @@ report_html(struct report *r, size_t top, FILE *f)
 	    "<meta charset=\"utf-8\">\n<title>paritytap report</title>\n"
 	    "<style>\n");
 	buf_addstr(&b, report_html_style);
-	buf_addstr(&b, "</style>\n</head>\n<body>\n<h1>paritytap report</h1>\n");
+	buf_addstr(&b, "</style>\n</head>\n<body>\n"
+	    "<h1>paritytap report</h1>\n");
 	buf_printf(&b, "<p class=\"meta\" id=\"summary\">%llu exchange%s from "
 	    "%zu capture%s", (unsigned long long)r->all.total,
 	    r->all.total == 1 ? "" : "s", r->ninputs,

@@ -41,7 +41,7 @@ struct report_sig {
 	struct timeval	 first;
 	struct timeval	 last;
 	char		*example_id;
-	struct exchange	*example;		/* kept for the HTML page */
+	struct exchange	*example;	/* kept for the HTML page */
 };
 
 /* One input file. */
@@ -70,7 +70,8 @@ struct report {
 
 /* report.c */
 void		 report_sort(struct report *);
-int		 report_percentile(struct report_latency *, unsigned, double *);
+int		 report_percentile(struct report_latency *, unsigned,
+		     double *);
 uint64_t	 report_errors(const struct report_counts *);
 char		*report_summary(const struct report_counts *);
 size_t		 report_shown(const struct report *, size_t);

@@ -592,7 +592,7 @@ report_fmt_ms(struct report_latency *l, unsigned p, char *out, size_t len)
 
 /* Print one row of the route table. */
 static void
-report_text_row(FILE *f, int width, const char *name,
+report_text_row(struct buf *b, int width, const char *name,
     struct report_counts *c)
 {
 	char	 lat[4][32];
@@ -601,7 +601,7 @@ report_text_row(FILE *f, int width, const char *name,
 	report_fmt_ms(&c->lat[0], 99, lat[1], sizeof lat[1]);
 	report_fmt_ms(&c->lat[1], 50, lat[2], sizeof lat[2]);
 	report_fmt_ms(&c->lat[1], 99, lat[3], sizeof lat[3]);
-	fprintf(f, "  %-*s %6llu %6llu %6llu %6llu %6llu %6llu %6llu %6llu"
+	buf_printf(b, "  %-*s %6llu %6llu %6llu %6llu %6llu %6llu %6llu %6llu"
 	    " %9s %9s %9s %9s\n", width, name,
 	    (unsigned long long)c->total,
 	    (unsigned long long)c->verdicts[VERDICT_MATCH],
@@ -619,70 +619,81 @@ int
 report_text(struct report *r, size_t top, FILE *f)
 {
 	struct report_sig	*s;
+	struct buf		 b;
 	char			 t1[64], t2[64], *summary;
 	size_t			 i, shown;
 	int			 width = 5;
 	uint64_t		 n;
 
 	report_sort(r);
-	fprintf(f, "paritytap report: %llu exchange%s from %zu capture%s\n",
+	buf_init(&b);
+	buf_printf(&b, "paritytap report: %llu exchange%s from %zu capture%s\n",
 	    (unsigned long long)r->all.total, r->all.total == 1 ? "" : "s",
 	    r->ninputs, r->ninputs == 1 ? "" : "s");
 	for (i = 0; i < r->ninputs; i++)
-		fprintf(f, "  %s: %llu exchange%s\n", r->inputs[i].name,
+		buf_printf(&b, "  %s: %llu exchange%s\n", r->inputs[i].name,
 		    (unsigned long long)r->inputs[i].exchanges,
 		    r->inputs[i].exchanges == 1 ? "" : "s");
 	if (r->all.total != 0) {
 		format_rfc3339(&r->first, t1, sizeof t1);
 		format_rfc3339(&r->last, t2, sizeof t2);
-		fprintf(f, "  first %s, last %s\n", t1, t2);
+		buf_printf(&b, "  first %s, last %s\n", t1, t2);
 	}
 	summary = report_summary(&r->all);
-	fprintf(f, "  %s\n", summary);
+	buf_printf(&b, "  %s\n", summary);
 	free(summary);
 
-	fprintf(f, "\nVerdicts\n");
+	buf_printf(&b, "\nVerdicts\n");
 	for (i = 0; i < REPORT_NORDER; i++) {
 		n = r->all.verdicts[report_order[i]];
 		if (report_order[i] == VERDICT_NONE && n == 0)
 			continue;
-		fprintf(f, "  %-16s %8llu", verdict_name(report_order[i]),
+		buf_printf(&b, "  %-16s %8llu", verdict_name(report_order[i]),
 		    (unsigned long long)n);
 		if (r->all.total != 0)
-			fprintf(f, " %6.1f%%", 100.0 * n / r->all.total);
-		fputc('\n', f);
+			buf_printf(&b, " %6.1f%%", 100.0 * n / r->all.total);
+		buf_addstr(&b, "\n");
 	}
 
 	for (i = 0; i < r->nroutes; i++) {
 		if ((int)strlen(r->routes[i]->name) > width)
 			width = (int)strlen(r->routes[i]->name);
 	}
-	fprintf(f, "\nRoutes (latency in ms)\n");
-	fprintf(f, "  %-*s %6s %6s %6s %6s %6s %6s %6s %6s %9s %9s %9s %9s\n",
-	    width, "ROUTE", "COUNT", "MATCH", "STATUS", "SHAPE", "BODY",
+	buf_printf(&b, "\nRoutes (latency in ms)\n");
+	buf_printf(&b, "  %-*s %6s %6s %6s %6s %6s %6s %6s %6s %9s %9s %9s "
+	    "%9s\n", width, "ROUTE", "COUNT", "MATCH", "STATUS", "SHAPE", "BODY",
 	    "HEADER", "VALUE", "ERRORS", "P50 PRI", "P99 PRI", "P50 CAND",
 	    "P99 CAND");
 	for (i = 0; i < r->nroutes; i++)
-		report_text_row(f, width, r->routes[i]->name,
+		report_text_row(&b, width, r->routes[i]->name,
 		    &r->routes[i]->counts);
-	report_text_row(f, width, "(all)", &r->all);
+	report_text_row(&b, width, "(all)", &r->all);
 
 	shown = report_shown(r, top);
 	if (r->nsigs == 0)
-		fprintf(f, "\nSignatures: none\n");
+		buf_printf(&b, "\nSignatures: none\n");
 	else if (shown == r->nsigs)
-		fprintf(f, "\nSignatures (%zu)\n", r->nsigs);
+		buf_printf(&b, "\nSignatures (%zu)\n", r->nsigs);
 	else
-		fprintf(f, "\nSignatures (top %zu of %zu)\n", shown, r->nsigs);
+		buf_printf(&b, "\nSignatures (top %zu of %zu)\n", shown,
+		    r->nsigs);
 	for (i = 0; i < shown; i++) {
 		s = r->sigs[i];
 		format_rfc3339(&s->first, t1, sizeof t1);
 		format_rfc3339(&s->last, t2, sizeof t2);
-		fprintf(f, "  %6llu  %s\n", (unsigned long long)s->count,
+		buf_printf(&b, "  %6llu  %s\n", (unsigned long long)s->count,
 		    s->text);
-		fprintf(f, "          first %s  last %s  example %s\n", t1, t2,
-		    s->example_id);
+		buf_printf(&b, "          first %s  last %s  example %s\n",
+		    t1, t2, s->example_id);
 	}
+	/* Names come from the wire: no control byte reaches a terminal. */
+	for (i = 0; i < b.len; i++) {
+		if (((unsigned char)b.data[i] < 0x20 && b.data[i] != '\n') ||
+		    b.data[i] == 0x7f)
+			b.data[i] = '?';
+	}
+	fwrite(b.data, 1, b.len, f);
+	buf_free(&b);
 	return (ferror(f) ? -1 : 0);
 }
 
@@ -808,8 +819,10 @@ report_json(struct report *r, size_t top, FILE *f)
 		json_object_set_new(o, "paths", p);
 		json_object_set_new(o, "count",
 		    json_integer((json_int_t)s->count));
-		json_object_set_new(o, "first_seen", report_json_time(&s->first));
-		json_object_set_new(o, "last_seen", report_json_time(&s->last));
+		json_object_set_new(o, "first_seen",
+		    report_json_time(&s->first));
+		json_object_set_new(o, "last_seen",
+		    report_json_time(&s->last));
 		json_object_set_new(o, "example_id",
 		    json_string(s->example_id));
 		json_array_append_new(a, o);
