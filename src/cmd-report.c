@@ -82,12 +82,19 @@ report_usage(const char *fmt, ...)
 	return (EXIT_USAGE);
 }
 
+/* Exchanges between two updates of the progress line. */
+#define REPORT_PROGRESS_EVERY	16384
+
+/* Whether to show progress: standard error is a terminal. */
+static int	report_progress;
+
 /* Read one capture file into the report; return 0, or -1 with cause. */
 static int
 report_read(struct report *r, const char *path, int lenient, char **cause)
 {
 	struct capture_reader	*cr;
 	struct exchange		 ex;
+	uint64_t		 n = 0;
 	int			 rc;
 
 	if ((cr = capture_reader_open(path, lenient, cause)) == NULL)
@@ -96,7 +103,13 @@ report_read(struct report *r, const char *path, int lenient, char **cause)
 	while ((rc = capture_reader_next(cr, &ex, cause)) == 1) {
 		report_add(r, &ex);
 		exchange_free(&ex);
+		/* Big captures take a while: say how far it got. */
+		if (report_progress && ++n % REPORT_PROGRESS_EVERY == 0)
+			fprintf(stderr, "\r\033[Kparitytap report: %s: %llu "
+			    "exchanges", path, (unsigned long long)n);
 	}
+	if (report_progress && n >= REPORT_PROGRESS_EVERY)
+		fprintf(stderr, "\r\033[K");
 	capture_reader_close(cr);
 	return (rc);
 }
@@ -224,6 +237,7 @@ cmd_report_exec(int argc, char **argv)
 	if (!have_top)
 		top = format == REPORT_JSON ? 0 : REPORT_DEFAULT_TOP;
 
+	report_progress = isatty(STDERR_FILENO);
 	r = report_new(format == REPORT_HTML);
 	for (i = optind; i < argc; i++) {
 		if (report_read_arg(r, argv[i], lenient, &cause) != 0) {
