@@ -86,6 +86,19 @@ is "$(jq -r '.routes | map(.route) == (map(.route) | sort)' "$T/abjson.out")" tr
 is "$(jq -r '.totals.errors' "$T/abjson.out")" 3 \
     "JSON: errors = primary_error + candidate_error + both_failed"
 
+# The percentiles, computed independently with jq (nearest rank).
+WANT=$(cat "$top_srcdir/$A" "$top_srcdir/$B" | jq -s -c '
+	def pct($p): sort | if length == 0 then null
+	    else .[(($p * length + 99) / 100 | floor) - 1] end;
+	group_by(.route) | map({route: .[0].route,
+	    primary: ([.[].responses.primary.ms // empty] | [pct(50), pct(99)]),
+	    candidate: ([.[].responses.candidate.ms // empty] | [pct(50), pct(99)])})')
+GOT=$(jq -c '.routes | map({route,
+	primary: [.latency_ms.primary.p50, .latency_ms.primary.p99],
+	candidate: [.latency_ms.candidate.p50, .latency_ms.candidate.p99]})' \
+    "$T/abjson.out")
+is "$GOT" "$WANT" "JSON: p50/p99 per route and side, as jq computes them"
+
 # The same captures the other way round: the same report but for the
 # order of the file list (the example is the earliest, whatever the order).
 run bajson -f json "$B" "$A"
