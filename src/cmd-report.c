@@ -15,8 +15,9 @@
 
 #include "paritytap.h"
 
-/* Signatures shown by default in text and HTML. */
-#define REPORT_DEFAULT_TOP	10
+/* Signatures shown by default in text and in HTML (JSON: all). */
+#define REPORT_TEXT_TOP		10
+#define REPORT_HTML_TOP		100
 
 enum report_format {
 	REPORT_TEXT,
@@ -57,7 +58,8 @@ cmd_report_help(FILE *f)
 "                        latency charts and each signature's example\n"
 "                        exchange side by side) [text]\n"
 "  -o, --output FILE     write the report to FILE (mode 0600) [stdout]\n"
-"      --top N           signatures listed, 0 for all [10; json: all]\n"
+"      --top N           signatures listed, 0 for all\n"
+"                        [text: 10, html: 100, json: all]\n"
 "      --lenient         skip malformed capture lines with a warning\n"
 "  -q, --quiet           no warnings (a torn last line, skipped lines)\n"
 "  -h, --help            this text\n"
@@ -234,8 +236,10 @@ cmd_report_exec(int argc, char **argv)
 	}
 	if (optind == argc)
 		return (report_usage("no capture file given"));
-	if (!have_top)
-		top = format == REPORT_JSON ? 0 : REPORT_DEFAULT_TOP;
+	if (!have_top && format == REPORT_TEXT)
+		top = REPORT_TEXT_TOP;
+	else if (!have_top && format == REPORT_HTML)
+		top = REPORT_HTML_TOP;
 
 	report_progress = isatty(STDERR_FILENO);
 	r = report_new(format == REPORT_HTML);

@@ -226,6 +226,11 @@ contains "$H" 'data-path="$.line_offset"' "HTML: the dropped field is highlighte
 contains "$H" 'data-path="$.items[0].sku"' \
     "HTML: a diff inside a gzipped body's array is highlighted (decoded)"
 
+run htmltop -f html --top 2 "$A" "$B"
+is "$(printf '%s\n' "$OUT" | grep -c '<section class="example"')" 2 \
+    "HTML --top 2: two examples"
+contains "$OUT" "9 signatures, the top 2 shown" "HTML --top 2: says so"
+
 if ! command -v chromium >/dev/null 2>&1; then
 	skip "chromium is not installed: the HTML page is not rendered"
 else
