@@ -390,7 +390,6 @@ struct report	*report_new(int);
 void		 report_free(struct report *);
 void		 report_input(struct report *, const char *);
 void		 report_add(struct report *, struct exchange *);
-uint64_t	 report_exchanges(const struct report *);
 char		*report_signature(const struct exchange *);
 int		 report_text(struct report *, size_t, FILE *);
 int		 report_json(struct report *, size_t, FILE *);

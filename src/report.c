@@ -571,13 +571,6 @@ report_shown(const struct report *r, size_t top)
 	return (top == 0 || top > r->nsigs ? r->nsigs : top);
 }
 
-/* Return the number of exchanges counted. */
-uint64_t
-report_exchanges(const struct report *r)
-{
-	return (r->all.total);
-}
-
 /* Format a percentile of a side as "%.2f", or "-" without samples. */
 static void
 report_fmt_ms(struct report_latency *l, unsigned p, char *out, size_t len)
