@@ -384,6 +384,22 @@ extern const struct cmd_entry cmd_diff_entry;
 /* cmd-proxy.c */
 extern const struct cmd_entry cmd_proxy_entry;
 
+/* cmd-report.c */
+extern const struct cmd_entry cmd_report_entry;
+
+/* report.c */
+struct report;
+struct report	*report_new(int);
+void		 report_free(struct report *);
+void		 report_input(struct report *, const char *);
+void		 report_add(struct report *, struct exchange *);
+char		*report_signature(const struct exchange *);
+int		 report_text(struct report *, size_t, FILE *);
+int		 report_json(struct report *, size_t, FILE *);
+
+/* report-html.c */
+int		 report_html(struct report *, size_t, FILE *);
+
 /* sink.c */
 struct sink;
 struct sink	*sink_start(const struct sink_opts *);

@@ -1,0 +1,292 @@
+/*
+ * paritytap report: read captures, print totals by verdict and route and
+ * the top diff signatures as text, JSON or one HTML page.
+ */
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <glob.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "paritytap.h"
+
+/* Signatures shown by default in text and in HTML (JSON: all). */
+#define REPORT_TEXT_TOP		10
+#define REPORT_HTML_TOP		100
+
+enum report_format {
+	REPORT_TEXT,
+	REPORT_JSON,
+	REPORT_HTML
+};
+
+enum {
+	OPT_TOP = 256,
+	OPT_LENIENT
+};
+
+static const struct option report_longopts[] = {
+	{ "format",	required_argument, NULL, 'f' },
+	{ "output",	required_argument, NULL, 'o' },
+	{ "top",	required_argument, NULL, OPT_TOP },
+	{ "lenient",	no_argument,	   NULL, OPT_LENIENT },
+	{ "help",	no_argument,	   NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* Print the report's --help. */
+static void
+cmd_report_help(FILE *f)
+{
+	fputs(
+"usage: paritytap report [--format text|json|html] [-o FILE] [OPTIONS]\n"
+"                        CAPTURE...\n"
+"\n"
+"Read capture files (.jsonl, .jsonl.gz, - for stdin; a quoted glob such as\n"
+"'captures/*.jsonl' is expanded) and summarize them: totals per verdict, a\n"
+"table per route (count, match, status, shape, body, header, value and\n"
+"error counts; p50/p99 latency of each side) and the diff signatures\n"
+"(route + verdict + folded diff paths) with counts, first and last seen\n"
+"and an example id.\n"
+"\n"
+"  -f, --format FORMAT   text, json or html (one self-contained page with\n"
+"                        latency charts and each signature's example\n"
+"                        exchange side by side) [text]\n"
+"  -o, --output FILE     write the report to FILE (mode 0600) [stdout]\n"
+"      --top N           signatures listed, 0 for all\n"
+"                        [text: 10, html: 100, json: all]\n"
+"      --lenient         skip malformed capture lines with a warning\n"
+"  -q, --quiet           no warnings (a torn last line, skipped lines)\n"
+"  -h, --help            this text\n"
+"\n"
+"Exit status: 0, or 2 when a capture is missing or malformed (the message\n"
+"names the file and line).  See paritytap(1).\n", f);
+}
+
+/* Print a usage error and return the usage exit status. */
+static int printflike(1, 2)
+report_usage(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "paritytap report: %s\n", msg);
+	fprintf(stderr, "Try 'paritytap report --help'.\n");
+	free(msg);
+	return (EXIT_USAGE);
+}
+
+/* Exchanges between two updates of the progress line. */
+#define REPORT_PROGRESS_EVERY	16384
+
+/* Whether to show progress: standard error is a terminal. */
+static int	report_progress;
+
+/* Read one capture file into the report; return 0, or -1 with cause. */
+static int
+report_read(struct report *r, const char *path, int lenient, char **cause)
+{
+	struct capture_reader	*cr;
+	struct exchange		 ex;
+	uint64_t		 n = 0;
+	int			 rc;
+
+	if ((cr = capture_reader_open(path, lenient, cause)) == NULL)
+		return (-1);
+	report_input(r, strcmp(path, "-") == 0 ? "stdin" : path);
+	while ((rc = capture_reader_next(cr, &ex, cause)) == 1) {
+		report_add(r, &ex);
+		exchange_free(&ex);
+		/* Big captures take a while: say how far it got. */
+		if (report_progress && ++n % REPORT_PROGRESS_EVERY == 0)
+			fprintf(stderr, "\r\033[Kparitytap report: %s: %llu "
+			    "exchanges", path, (unsigned long long)n);
+	}
+	if (report_progress && n >= REPORT_PROGRESS_EVERY)
+		fprintf(stderr, "\r\033[K");
+	capture_reader_close(cr);
+	return (rc);
+}
+
+/* Return 1 if a name has glob(3) magic characters. */
+static int
+report_is_glob(const char *s)
+{
+	return (strpbrk(s, "*?[") != NULL);
+}
+
+/*
+ * Read one argument: a file, "-", or a glob pattern the shell left
+ * quoted (a file of that very name wins).  Return 0, or -1 with cause.
+ */
+static int
+report_read_arg(struct report *r, const char *arg, int lenient,
+    char **cause)
+{
+	struct stat	 st;
+	glob_t		 g;
+	size_t		 i;
+	int		 rc = 0;
+
+	if (strcmp(arg, "-") == 0 || !report_is_glob(arg) ||
+	    stat(arg, &st) == 0)
+		return (report_read(r, arg, lenient, cause));
+	memset(&g, 0, sizeof g);
+	switch (glob(arg, 0, NULL, &g)) {
+	case 0:
+		break;
+	case GLOB_NOMATCH:
+		xasprintf(cause, "%s: no file matches", arg);
+		return (-1);
+	default:
+		xasprintf(cause, "%s: cannot expand the pattern", arg);
+		globfree(&g);
+		return (-1);
+	}
+	for (i = 0; i < g.gl_pathc && rc == 0; i++)
+		rc = report_read(r, g.gl_pathv[i], lenient, cause);
+	globfree(&g);
+	return (rc);
+}
+
+/* Open the output; return the stream or NULL with cause. */
+static FILE *
+report_open_output(const char *path, char **cause)
+{
+	FILE	*f;
+	int	 fd;
+
+	if (path == NULL || strcmp(path, "-") == 0)
+		return (stdout);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1 || (f = fdopen(fd, "w")) == NULL) {
+		xasprintf(cause, "--output %s: %s", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return (NULL);
+	}
+	return (f);
+}
+
+/* paritytap report. */
+static int
+cmd_report_exec(int argc, char **argv)
+{
+	enum report_format	 format = REPORT_TEXT;
+	struct report		*r = NULL;
+	const char		*output = NULL;
+	uint64_t		 top = 0;
+	char			*cause, *why;
+	FILE			*f;
+	int			 ch, i, lenient = 0, have_top = 0, rc;
+	int			 status = EXIT_USAGE;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":f:o:h", report_longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			if (strcmp(optarg, "text") == 0)
+				format = REPORT_TEXT;
+			else if (strcmp(optarg, "json") == 0)
+				format = REPORT_JSON;
+			else if (strcmp(optarg, "html") == 0)
+				format = REPORT_HTML;
+			else
+				return (report_usage("--format: '%s' is not "
+				    "text, json or html", optarg));
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case OPT_TOP:
+			if (parse_uint(optarg, 0, 1000000000, &top,
+			    &why) != 0) {
+				status = report_usage("--top: %s", why);
+				free(why);
+				return (status);
+			}
+			have_top = 1;
+			break;
+		case OPT_LENIENT:
+			lenient = 1;
+			break;
+		case 'h':
+			cmd_report_help(stdout);
+			return (EXIT_OK);
+		case ':':
+			return (report_usage("option %s needs a value",
+			    argv[optind - 1]));
+		default:
+			if (optopt != 0)
+				return (report_usage("unknown option -%c",
+				    optopt));
+			return (report_usage("unknown option %s",
+			    argv[optind - 1]));
+		}
+	}
+	if (optind == argc)
+		return (report_usage("no capture file given"));
+	if (!have_top && format == REPORT_TEXT)
+		top = REPORT_TEXT_TOP;
+	else if (!have_top && format == REPORT_HTML)
+		top = REPORT_HTML_TOP;
+
+	report_progress = isatty(STDERR_FILENO);
+	r = report_new(format == REPORT_HTML);
+	for (i = optind; i < argc; i++) {
+		if (report_read_arg(r, argv[i], lenient, &cause) != 0) {
+			fprintf(stderr, "paritytap report: %s\n", cause);
+			free(cause);
+			goto out;
+		}
+	}
+
+	/* The output is opened last: a bad capture leaves it untouched. */
+	if ((f = report_open_output(output, &cause)) == NULL) {
+		report_usage("%s", cause);
+		free(cause);
+		goto out;
+	}
+	switch (format) {
+	case REPORT_TEXT:
+		rc = report_text(r, (size_t)top, f);
+		break;
+	case REPORT_JSON:
+		rc = report_json(r, (size_t)top, f);
+		break;
+	default:
+		rc = report_html(r, (size_t)top, f);
+		break;
+	}
+	if (fflush(f) != 0)
+		rc = -1;
+	if (f != stdout && fclose(f) != 0)
+		rc = -1;
+	if (rc != 0) {
+		log_warn("writing the report to %s",
+		    output != NULL ? output : "stdout");
+		status = EXIT_RUNTIME;
+	} else
+		status = EXIT_OK;
+out:
+	report_free(r);
+	return (status);
+}
+
+const struct cmd_entry cmd_report_entry = {
+	.name = "report",
+	.usage = "[--format text|json|html] [-o FILE] CAPTURE...",
+	.summary = "summarize captures by route, verdict and diff signature",
+	.exec = cmd_report_exec,
+	.help = cmd_report_help,
+};

@@ -1,0 +1,79 @@
+/*
+ * The report's aggregates, shared by report.c (aggregation, text and
+ * JSON) and report-html.c (the HTML page).
+ */
+
+#ifndef REPORT_INTERNAL_H
+#define REPORT_INTERNAL_H
+
+#include "paritytap.h"
+
+/* Latency samples of one side, in ms. */
+struct report_latency {
+	double		*v;
+	size_t		 n;
+	size_t		 cap;
+	int		 sorted;
+};
+
+/* Counts of one route, or of everything. */
+struct report_counts {
+	uint64_t	 total;
+	uint64_t	 status_match;	/* as the sink counts it */
+	uint64_t	 verdicts[VERDICT_NONE + 1];
+	struct report_latency lat[2];		/* primary, candidate */
+};
+
+/* One route. */
+struct report_route {
+	char		*name;
+	struct report_counts counts;
+};
+
+/* One signature: route + verdict + the sorted folded diff paths. */
+struct report_sig {
+	char		*text;
+	char		*route;
+	enum verdict	 verdict;
+	char	       **paths;
+	size_t		 npaths;
+	uint64_t	 count;
+	struct timeval	 first;
+	struct timeval	 last;
+	char		*example_id;
+	struct exchange	*example;	/* kept for the HTML page */
+};
+
+/* One input file. */
+struct report_input {
+	char		*name;
+	uint64_t	 exchanges;
+};
+
+struct report_map;
+
+struct report {
+	int			 keep_examples;
+	struct report_counts	 all;
+	struct timeval		 first;
+	struct timeval		 last;
+	struct report_input	*inputs;
+	size_t			 ninputs;
+	struct report_route    **routes;
+	size_t			 nroutes;
+	struct report_map	*route_map;
+	struct report_sig     **sigs;
+	size_t			 nsigs;
+	struct report_map	*sig_map;
+	int			 sorted;
+};
+
+/* report.c */
+void		 report_sort(struct report *);
+int		 report_percentile(struct report_latency *, unsigned,
+		     double *);
+uint64_t	 report_errors(const struct report_counts *);
+char		*report_summary(const struct report_counts *);
+size_t		 report_shown(const struct report *, size_t);
+
+#endif /* REPORT_INTERNAL_H */

@@ -1,0 +1,829 @@
+/*
+ * The report: exchanges aggregated by route, verdict and diff signature
+ * (DESIGN §5), rendered as text or JSON (the HTML page is in
+ * report-html.c).
+ */
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "paritytap.h"
+#include "report-internal.h"
+
+/* Bytes of each example body kept for the HTML page. */
+#define REPORT_EXAMPLE_BODY	(64 * 1024)
+
+/* Bytes a compressed example body may inflate to before it is cut. */
+#define REPORT_DECODE_LIMIT	(4 * 1024 * 1024)
+
+/* The verdicts in the order the report lists them. */
+static const enum verdict report_order[] = {
+	VERDICT_MATCH, VERDICT_VALUE, VERDICT_HEADER, VERDICT_BODY,
+	VERDICT_SHAPE, VERDICT_STATUS, VERDICT_BOTH_FAILED,
+	VERDICT_CANDIDATE_ERROR, VERDICT_PRIMARY_ERROR, VERDICT_SKIPPED,
+	VERDICT_RECORDED, VERDICT_NONE
+};
+#define REPORT_NORDER	(sizeof report_order / sizeof report_order[0])
+
+/* One entry of a string-keyed map. */
+struct report_map_ent {
+	char			*key;
+	void			*value;
+	struct report_map_ent	*next;
+};
+
+/* A chained hash map from strings to pointers (keys owned here). */
+struct report_map {
+	struct report_map_ent	**buckets;
+	size_t			  nbuckets;
+	size_t			  n;
+};
+
+/* Hash a string, FNV-1a. */
+static size_t
+report_map_hash(const char *s)
+{
+	uint64_t	 h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return ((size_t)h);
+}
+
+/* Create an empty map. */
+static struct report_map *
+report_map_new(void)
+{
+	struct report_map	*m;
+
+	m = xcalloc(1, sizeof *m);
+	m->nbuckets = 64;
+	m->buckets = xcalloc(m->nbuckets, sizeof *m->buckets);
+	return (m);
+}
+
+/* Return the value stored under key, or NULL. */
+static void *
+report_map_get(struct report_map *m, const char *key)
+{
+	struct report_map_ent	*e;
+
+	e = m->buckets[report_map_hash(key) & (m->nbuckets - 1)];
+	for (; e != NULL; e = e->next) {
+		if (strcmp(e->key, key) == 0)
+			return (e->value);
+	}
+	return (NULL);
+}
+
+/* Store value under key (which must not be there yet). */
+static void
+report_map_put(struct report_map *m, const char *key, void *value)
+{
+	struct report_map_ent	**nb, *e, *next;
+	size_t			  i, n, h;
+
+	if (m->n >= m->nbuckets) {
+		n = m->nbuckets * 2;
+		nb = xcalloc(n, sizeof *nb);
+		for (i = 0; i < m->nbuckets; i++) {
+			for (e = m->buckets[i]; e != NULL; e = next) {
+				next = e->next;
+				h = report_map_hash(e->key) & (n - 1);
+				e->next = nb[h];
+				nb[h] = e;
+			}
+		}
+		free(m->buckets);
+		m->buckets = nb;
+		m->nbuckets = n;
+	}
+	e = xmalloc(sizeof *e);
+	e->key = xstrdup(key);
+	e->value = value;
+	h = report_map_hash(key) & (m->nbuckets - 1);
+	e->next = m->buckets[h];
+	m->buckets[h] = e;
+	m->n++;
+}
+
+/* Free a map (not the values). */
+static void
+report_map_free(struct report_map *m)
+{
+	struct report_map_ent	*e, *next;
+	size_t			 i;
+
+	for (i = 0; i < m->nbuckets; i++) {
+		for (e = m->buckets[i]; e != NULL; e = next) {
+			next = e->next;
+			free(e->key);
+			free(e);
+		}
+	}
+	free(m->buckets);
+	free(m);
+}
+
+/*
+ * Create an empty report; keep_examples keeps one exchange per signature
+ * (for the HTML page).
+ */
+struct report *
+report_new(int keep_examples)
+{
+	struct report	*r;
+
+	r = xcalloc(1, sizeof *r);
+	r->keep_examples = keep_examples;
+	r->route_map = report_map_new();
+	r->sig_map = report_map_new();
+	return (r);
+}
+
+/* Free the samples of a count. */
+static void
+report_counts_free(struct report_counts *c)
+{
+	free(c->lat[0].v);
+	free(c->lat[1].v);
+}
+
+/* Free a report. */
+void
+report_free(struct report *r)
+{
+	struct report_sig	*s;
+	size_t			 i, j;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->ninputs; i++)
+		free(r->inputs[i].name);
+	free(r->inputs);
+	for (i = 0; i < r->nroutes; i++) {
+		free(r->routes[i]->name);
+		report_counts_free(&r->routes[i]->counts);
+		free(r->routes[i]);
+	}
+	free(r->routes);
+	for (i = 0; i < r->nsigs; i++) {
+		s = r->sigs[i];
+		free(s->text);
+		free(s->route);
+		for (j = 0; j < s->npaths; j++)
+			free(s->paths[j]);
+		free(s->paths);
+		free(s->example_id);
+		if (s->example != NULL) {
+			exchange_free(s->example);
+			free(s->example);
+		}
+		free(s);
+	}
+	free(r->sigs);
+	report_counts_free(&r->all);
+	report_map_free(r->route_map);
+	report_map_free(r->sig_map);
+	free(r);
+}
+
+/* Start a new input file: the exchanges added next are counted for it. */
+void
+report_input(struct report *r, const char *name)
+{
+	r->inputs = xreallocarray(r->inputs, r->ninputs + 1,
+	    sizeof *r->inputs);
+	r->inputs[r->ninputs].name = xstrdup(name);
+	r->inputs[r->ninputs].exchanges = 0;
+	r->ninputs++;
+}
+
+/* Add one latency sample. */
+static void
+report_latency_add(struct report_latency *l, double ms)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap != 0 ? l->cap * 2 : 16;
+		l->v = xreallocarray(l->v, l->cap, sizeof *l->v);
+	}
+	l->v[l->n++] = ms;
+	l->sorted = 0;
+}
+
+/* Compare two doubles for qsort. */
+static int
+report_cmp_double(const void *a, const void *b)
+{
+	double	 x = *(const double *)a, y = *(const double *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+/*
+ * The nearest-rank percentile p (1..100) of a side's samples into *out;
+ * return 0, or -1 when there are none.
+ */
+int
+report_percentile(struct report_latency *l, unsigned p, double *out)
+{
+	size_t	 rank;
+
+	if (l->n == 0)
+		return (-1);
+	if (!l->sorted) {
+		qsort(l->v, l->n, sizeof *l->v, report_cmp_double);
+		l->sorted = 1;
+	}
+	rank = (p * l->n + 99) / 100;
+	if (rank == 0)
+		rank = 1;
+	*out = l->v[rank - 1];
+	return (0);
+}
+
+/* Errors: primary_error + candidate_error + both_failed. */
+uint64_t
+report_errors(const struct report_counts *c)
+{
+	return (c->verdicts[VERDICT_PRIMARY_ERROR] +
+	    c->verdicts[VERDICT_CANDIDATE_ERROR] +
+	    c->verdicts[VERDICT_BOTH_FAILED]);
+}
+
+/* The summary line replay and the proxy end with, for c; allocated. */
+char *
+report_summary(const struct report_counts *c)
+{
+	struct sink_stats	 st;
+
+	memset(&st, 0, sizeof st);
+	st.total = c->total;
+	st.status_match = c->status_match;
+	memcpy(st.verdicts, c->verdicts, sizeof st.verdicts);
+	return (sink_summary(&st));
+}
+
+/* Count one exchange into c. */
+static void
+report_count(struct report_counts *c, const struct exchange *ex)
+{
+	int				 i;
+
+	const struct response_side	*p = &ex->ex_resp[SIDE_PRIMARY];
+	const struct response_side	*cd = &ex->ex_resp[SIDE_CANDIDATE];
+
+	c->total++;
+	c->verdicts[ex->ex_verdict <= VERDICT_NONE ? ex->ex_verdict :
+	    VERDICT_NONE]++;
+	if (p->present && cd->present && p->error == NULL &&
+	    cd->error == NULL && p->status == cd->status)
+		c->status_match++;
+	for (i = SIDE_PRIMARY; i <= SIDE_CANDIDATE; i++) {
+		if (ex->ex_resp[i].present)
+			report_latency_add(&c->lat[i], ex->ex_resp[i].ms);
+	}
+}
+
+/* Return -1, 0 or 1 as a is before, equal to or after b. */
+static int
+report_cmp_tv(const struct timeval *a, const struct timeval *b)
+{
+	if (a->tv_sec != b->tv_sec)
+		return (a->tv_sec < b->tv_sec ? -1 : 1);
+	if (a->tv_usec != b->tv_usec)
+		return (a->tv_usec < b->tv_usec ? -1 : 1);
+	return (0);
+}
+
+/* Compare two strings through pointers, for qsort. */
+static int
+report_cmp_str(const void *a, const void *b)
+{
+	return (strcmp(*(char * const *)a, *(char * const *)b));
+}
+
+/* The route an exchange is counted under; allocated. */
+static char *
+report_route_of(const struct exchange *ex)
+{
+	if (ex->ex_route != NULL && *ex->ex_route != '\0')
+		return (xstrdup(ex->ex_route));
+	if (ex->ex_req.target != NULL)
+		return (route_template(ex->ex_req.method, ex->ex_req.target,
+		    NULL, 0));
+	return (xstrdup("-"));
+}
+
+/*
+ * The signature tokens of an exchange's diffs, sorted and unique: a
+ * JSONPath with array indexes folded to [*], "header:NAME" (lower case)
+ * for a header, "SIDE:ERROR" for a failed side; diffs with no path (a
+ * status or byte difference) give none.
+ */
+static void
+report_sig_paths(const struct exchange *ex, char ***pathsp, size_t *np)
+{
+	const struct diff	*d;
+	const char		*error;
+	char		       **paths = NULL, *p;
+	size_t			 n = 0, i, j;
+
+	for (i = 0; i < ex->ex_diffs.n; i++) {
+		d = &ex->ex_diffs.v[i];
+		p = NULL;
+		if (d->kind != NULL && strcmp(d->kind, "header") == 0 &&
+		    d->path != NULL) {
+			xasprintf(&p, "header:%s", d->path);
+			for (j = 7; p[j] != '\0'; j++)
+				p[j] = tolower((unsigned char)p[j]);
+		} else if (d->kind != NULL && strcmp(d->kind, "error") == 0) {
+			error = NULL;
+			if (d->side >= 0 && d->side < SIDE_MAX)
+				error = ex->ex_resp[d->side].error;
+			xasprintf(&p, "%s:%s", side_name(d->side),
+			    error != NULL ? error : "error");
+		} else if (d->path != NULL)
+			p = path_fold(d->path);
+		if (p == NULL)
+			continue;
+		paths = xreallocarray(paths, n + 1, sizeof *paths);
+		paths[n++] = p;
+	}
+	if (n > 1)
+		qsort(paths, n, sizeof *paths, report_cmp_str);
+	for (i = j = 0; i < n; i++) {
+		if (j > 0 && strcmp(paths[j - 1], paths[i]) == 0)
+			free(paths[i]);
+		else
+			paths[j++] = paths[i];
+	}
+	*pathsp = paths;
+	*np = j;
+}
+
+/* Join a signature's parts into its text, "VERDICT ROUTE PATH...". */
+static char *
+report_sig_text(enum verdict v, const char *route, char **paths, size_t n)
+{
+	struct buf	 b;
+	size_t		 i;
+
+	buf_init(&b);
+	buf_printf(&b, "%s %s", verdict_name(v), route);
+	for (i = 0; i < n; i++)
+		buf_printf(&b, " %s", paths[i]);
+	return (buf_detach(&b));
+}
+
+/*
+ * Return the signature of an exchange (DESIGN §5), allocated:
+ * "VERDICT ROUTE PATH...", the paths sorted, unique, array indexes folded.
+ */
+char *
+report_signature(const struct exchange *ex)
+{
+	char	**paths, *route, *text;
+	size_t	  n, i;
+
+	route = report_route_of(ex);
+	report_sig_paths(ex, &paths, &n);
+	text = report_sig_text(ex->ex_verdict, route, paths, n);
+	for (i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+	free(route);
+	return (text);
+}
+
+/*
+ * Make an exchange fit to be kept as an example: bodies decoded (as the
+ * comparison saw them) and cut to REPORT_EXAMPLE_BODY bytes, the
+ * request's body and headers dropped.
+ */
+static void
+report_example_trim(struct exchange *ex)
+{
+	struct response_side	*rs;
+	struct buf		 out;
+	char			*cause;
+	int			 i;
+
+	headers_free(&ex->ex_req.headers);
+	buf_free(&ex->ex_req.body);
+	for (i = 0; i < SIDE_MAX; i++) {
+		rs = &ex->ex_resp[i];
+		if (!rs->present)
+			continue;
+		buf_init(&out);
+		if (headers_get(&rs->headers, "Content-Encoding") != NULL &&
+		    body_decode(rs, &out, REPORT_DECODE_LIMIT, &cause) == 0) {
+			buf_free(&rs->body);
+			rs->body = out;
+		} else {
+			if (headers_get(&rs->headers, "Content-Encoding") !=
+			    NULL)
+				free(cause);
+			buf_free(&out);
+		}
+		if (rs->body.len > REPORT_EXAMPLE_BODY) {
+			rs->body.len = REPORT_EXAMPLE_BODY;
+			rs->body.data[rs->body.len] = '\0';
+			rs->truncated = 1;
+		}
+	}
+}
+
+/* Keep ex (its contents taken, ex left empty) as sig's example. */
+static void
+report_keep_example(struct report *r, struct report_sig *s,
+    struct exchange *ex)
+{
+	free(s->example_id);
+	s->example_id = xstrdup(ex->ex_id);
+	if (!r->keep_examples)
+		return;
+	if (s->example == NULL)
+		s->example = xmalloc(sizeof *s->example);
+	else
+		exchange_free(s->example);
+	memcpy(s->example, ex, sizeof *ex);
+	exchange_init(ex, NULL);
+	report_example_trim(s->example);
+}
+
+/* Count a divergent exchange under its signature. */
+static void
+report_add_sig(struct report *r, struct exchange *ex, const char *route)
+{
+	struct report_sig	*s;
+	char			**paths, *text;
+	size_t			  n, i;
+
+	report_sig_paths(ex, &paths, &n);
+	text = report_sig_text(ex->ex_verdict, route, paths, n);
+	if ((s = report_map_get(r->sig_map, text)) != NULL) {
+		for (i = 0; i < n; i++)
+			free(paths[i]);
+		free(paths);
+		free(text);
+		s->count++;
+		if (report_cmp_tv(&ex->ex_ts, &s->last) > 0)
+			s->last = ex->ex_ts;
+		/* The example is the earliest, whatever the file order. */
+		if (report_cmp_tv(&ex->ex_ts, &s->first) < 0) {
+			s->first = ex->ex_ts;
+			report_keep_example(r, s, ex);
+		}
+		return;
+	}
+	s = xcalloc(1, sizeof *s);
+	s->text = text;
+	s->route = xstrdup(route);
+	s->verdict = ex->ex_verdict;
+	s->paths = paths;
+	s->npaths = n;
+	s->count = 1;
+	s->first = s->last = ex->ex_ts;
+	report_keep_example(r, s, ex);
+	report_map_put(r->sig_map, text, s);
+	r->sigs = xreallocarray(r->sigs, r->nsigs + 1, sizeof *r->sigs);
+	r->sigs[r->nsigs++] = s;
+	r->sorted = 0;
+}
+
+/*
+ * Count one exchange.  The report may take ex's contents (to keep it as
+ * an example); the caller frees ex with exchange_free either way.
+ */
+void
+report_add(struct report *r, struct exchange *ex)
+{
+	struct report_route	*rt;
+	char			*route;
+
+	route = report_route_of(ex);
+	if ((rt = report_map_get(r->route_map, route)) == NULL) {
+		rt = xcalloc(1, sizeof *rt);
+		rt->name = xstrdup(route);
+		report_map_put(r->route_map, route, rt);
+		r->routes = xreallocarray(r->routes, r->nroutes + 1,
+		    sizeof *r->routes);
+		r->routes[r->nroutes++] = rt;
+		r->sorted = 0;
+	}
+	if (r->all.total == 0 || report_cmp_tv(&ex->ex_ts, &r->first) < 0)
+		r->first = ex->ex_ts;
+	if (r->all.total == 0 || report_cmp_tv(&ex->ex_ts, &r->last) > 0)
+		r->last = ex->ex_ts;
+	if (r->ninputs != 0)
+		r->inputs[r->ninputs - 1].exchanges++;
+	report_count(&r->all, ex);
+	report_count(&rt->counts, ex);
+	if (verdict_is_divergence(ex->ex_verdict))
+		report_add_sig(r, ex, route);
+	free(route);
+}
+
+/* Order routes by name, for qsort. */
+static int
+report_cmp_route(const void *a, const void *b)
+{
+	const struct report_route	*x = *(struct report_route * const *)a;
+	const struct report_route	*y = *(struct report_route * const *)b;
+
+	return (strcmp(x->name, y->name));
+}
+
+/* Order signatures by count (most first), then text, for qsort. */
+static int
+report_cmp_sig(const void *a, const void *b)
+{
+	const struct report_sig	*x = *(struct report_sig * const *)a;
+	const struct report_sig	*y = *(struct report_sig * const *)b;
+
+	if (x->count != y->count)
+		return (x->count > y->count ? -1 : 1);
+	return (strcmp(x->text, y->text));
+}
+
+/* Put routes and signatures in report order. */
+void
+report_sort(struct report *r)
+{
+	if (r->sorted)
+		return;
+	if (r->nroutes > 1)
+		qsort(r->routes, r->nroutes, sizeof *r->routes,
+		    report_cmp_route);
+	if (r->nsigs > 1)
+		qsort(r->sigs, r->nsigs, sizeof *r->sigs, report_cmp_sig);
+	r->sorted = 1;
+}
+
+/* How many signatures to show for --top N (0: all). */
+size_t
+report_shown(const struct report *r, size_t top)
+{
+	return (top == 0 || top > r->nsigs ? r->nsigs : top);
+}
+
+/* Format a percentile of a side as "%.2f", or "-" without samples. */
+static void
+report_fmt_ms(struct report_latency *l, unsigned p, char *out, size_t len)
+{
+	double	 v;
+
+	if (report_percentile(l, p, &v) != 0)
+		snprintf(out, len, "-");
+	else
+		snprintf(out, len, "%.2f", v);
+}
+
+/* Print one row of the route table. */
+static void
+report_text_row(struct buf *b, int width, const char *name,
+    struct report_counts *c)
+{
+	char	 lat[4][32];
+
+	report_fmt_ms(&c->lat[0], 50, lat[0], sizeof lat[0]);
+	report_fmt_ms(&c->lat[0], 99, lat[1], sizeof lat[1]);
+	report_fmt_ms(&c->lat[1], 50, lat[2], sizeof lat[2]);
+	report_fmt_ms(&c->lat[1], 99, lat[3], sizeof lat[3]);
+	buf_printf(b, "  %-*s %6llu %6llu %6llu %6llu %6llu %6llu %6llu %6llu"
+	    " %9s %9s %9s %9s\n", width, name,
+	    (unsigned long long)c->total,
+	    (unsigned long long)c->verdicts[VERDICT_MATCH],
+	    (unsigned long long)c->verdicts[VERDICT_STATUS],
+	    (unsigned long long)c->verdicts[VERDICT_SHAPE],
+	    (unsigned long long)c->verdicts[VERDICT_BODY],
+	    (unsigned long long)c->verdicts[VERDICT_HEADER],
+	    (unsigned long long)c->verdicts[VERDICT_VALUE],
+	    (unsigned long long)report_errors(c),
+	    lat[0], lat[1], lat[2], lat[3]);
+}
+
+/* Print the report as text; return 0, or -1 on a write error. */
+int
+report_text(struct report *r, size_t top, FILE *f)
+{
+	struct report_sig	*s;
+	struct buf		 b;
+	char			 t1[64], t2[64], *summary;
+	size_t			 i, shown;
+	int			 width = 5;
+	uint64_t		 n;
+
+	report_sort(r);
+	buf_init(&b);
+	buf_printf(&b, "paritytap report: %llu exchange%s from %zu capture%s\n",
+	    (unsigned long long)r->all.total, r->all.total == 1 ? "" : "s",
+	    r->ninputs, r->ninputs == 1 ? "" : "s");
+	for (i = 0; i < r->ninputs; i++)
+		buf_printf(&b, "  %s: %llu exchange%s\n", r->inputs[i].name,
+		    (unsigned long long)r->inputs[i].exchanges,
+		    r->inputs[i].exchanges == 1 ? "" : "s");
+	if (r->all.total != 0) {
+		format_rfc3339(&r->first, t1, sizeof t1);
+		format_rfc3339(&r->last, t2, sizeof t2);
+		buf_printf(&b, "  first %s, last %s\n", t1, t2);
+	}
+	summary = report_summary(&r->all);
+	buf_printf(&b, "  %s\n", summary);
+	free(summary);
+
+	buf_printf(&b, "\nVerdicts\n");
+	for (i = 0; i < REPORT_NORDER; i++) {
+		n = r->all.verdicts[report_order[i]];
+		if (report_order[i] == VERDICT_NONE && n == 0)
+			continue;
+		buf_printf(&b, "  %-16s %8llu", verdict_name(report_order[i]),
+		    (unsigned long long)n);
+		if (r->all.total != 0)
+			buf_printf(&b, " %6.1f%%", 100.0 * n / r->all.total);
+		buf_addstr(&b, "\n");
+	}
+
+	for (i = 0; i < r->nroutes; i++) {
+		if ((int)strlen(r->routes[i]->name) > width)
+			width = (int)strlen(r->routes[i]->name);
+	}
+	buf_printf(&b, "\nRoutes (latency in ms)\n");
+	buf_printf(&b, "  %-*s %6s %6s %6s %6s %6s %6s %6s %6s %9s %9s %9s "
+	    "%9s\n", width, "ROUTE", "COUNT", "MATCH", "STATUS", "SHAPE", "BODY",
+	    "HEADER", "VALUE", "ERRORS", "P50 PRI", "P99 PRI", "P50 CAND",
+	    "P99 CAND");
+	for (i = 0; i < r->nroutes; i++)
+		report_text_row(&b, width, r->routes[i]->name,
+		    &r->routes[i]->counts);
+	report_text_row(&b, width, "(all)", &r->all);
+
+	shown = report_shown(r, top);
+	if (r->nsigs == 0)
+		buf_printf(&b, "\nSignatures: none\n");
+	else if (shown == r->nsigs)
+		buf_printf(&b, "\nSignatures (%zu)\n", r->nsigs);
+	else
+		buf_printf(&b, "\nSignatures (top %zu of %zu)\n", shown,
+		    r->nsigs);
+	for (i = 0; i < shown; i++) {
+		s = r->sigs[i];
+		format_rfc3339(&s->first, t1, sizeof t1);
+		format_rfc3339(&s->last, t2, sizeof t2);
+		buf_printf(&b, "  %6llu  %s\n", (unsigned long long)s->count,
+		    s->text);
+		buf_printf(&b, "          first %s  last %s  example %s\n",
+		    t1, t2, s->example_id);
+	}
+	/* Names come from the wire: no control byte reaches a terminal. */
+	for (i = 0; i < b.len; i++) {
+		if (((unsigned char)b.data[i] < 0x20 && b.data[i] != '\n') ||
+		    b.data[i] == 0x7f)
+			b.data[i] = '?';
+	}
+	fwrite(b.data, 1, b.len, f);
+	buf_free(&b);
+	return (ferror(f) ? -1 : 0);
+}
+
+/* Return a side's latency percentiles as a new JSON object. */
+static json_t *
+report_json_latency(struct report_latency *l)
+{
+	json_t	*o;
+	double	 v;
+
+	o = json_object();
+	json_object_set_new(o, "n", json_integer((json_int_t)l->n));
+	if (report_percentile(l, 50, &v) == 0)
+		json_object_set_new(o, "p50", json_real(v));
+	else
+		json_object_set_new(o, "p50", json_null());
+	if (report_percentile(l, 99, &v) == 0)
+		json_object_set_new(o, "p99", json_real(v));
+	else
+		json_object_set_new(o, "p99", json_null());
+	return (o);
+}
+
+/* Return the counts of a route (or of all) as a new JSON object. */
+static json_t *
+report_json_counts(struct report_counts *c, const char *route)
+{
+	json_t	*o, *v, *lat;
+	size_t	 i;
+
+	o = json_object();
+	if (route != NULL)
+		json_object_set_new(o, "route", json_string(route));
+	json_object_set_new(o, "count", json_integer((json_int_t)c->total));
+	json_object_set_new(o, "match",
+	    json_integer((json_int_t)c->verdicts[VERDICT_MATCH]));
+	json_object_set_new(o, "status",
+	    json_integer((json_int_t)c->verdicts[VERDICT_STATUS]));
+	json_object_set_new(o, "shape",
+	    json_integer((json_int_t)c->verdicts[VERDICT_SHAPE]));
+	json_object_set_new(o, "body",
+	    json_integer((json_int_t)c->verdicts[VERDICT_BODY]));
+	json_object_set_new(o, "header",
+	    json_integer((json_int_t)c->verdicts[VERDICT_HEADER]));
+	json_object_set_new(o, "value",
+	    json_integer((json_int_t)c->verdicts[VERDICT_VALUE]));
+	json_object_set_new(o, "errors",
+	    json_integer((json_int_t)report_errors(c)));
+	v = json_object();
+	for (i = 0; i < REPORT_NORDER; i++)
+		json_object_set_new(v, verdict_name(report_order[i]),
+		    json_integer((json_int_t)c->verdicts[report_order[i]]));
+	json_object_set_new(o, "verdicts", v);
+	lat = json_object();
+	json_object_set_new(lat, "primary", report_json_latency(&c->lat[0]));
+	json_object_set_new(lat, "candidate",
+	    report_json_latency(&c->lat[1]));
+	json_object_set_new(o, "latency_ms", lat);
+	return (o);
+}
+
+/* Return a time as a new JSON string. */
+static json_t *
+report_json_time(const struct timeval *tv)
+{
+	char	 t[64];
+
+	format_rfc3339(tv, t, sizeof t);
+	return (json_string(t));
+}
+
+/* Print the report as JSON; return 0, or -1 on a write error. */
+int
+report_json(struct report *r, size_t top, FILE *f)
+{
+	struct report_sig	*s;
+	json_t			*root, *a, *o, *p;
+	char			*summary;
+	size_t			 i, j, shown;
+	int			 rc;
+
+	report_sort(r);
+	root = json_object();
+	json_object_set_new(root, "paritytap_report", json_integer(1));
+	a = json_array();
+	for (i = 0; i < r->ninputs; i++) {
+		o = json_object();
+		json_object_set_new(o, "file", json_string(r->inputs[i].name));
+		json_object_set_new(o, "exchanges",
+		    json_integer((json_int_t)r->inputs[i].exchanges));
+		json_array_append_new(a, o);
+	}
+	json_object_set_new(root, "captures", a);
+	json_object_set_new(root, "exchanges",
+	    json_integer((json_int_t)r->all.total));
+	json_object_set_new(root, "first", r->all.total != 0 ?
+	    report_json_time(&r->first) : json_null());
+	json_object_set_new(root, "last", r->all.total != 0 ?
+	    report_json_time(&r->last) : json_null());
+	summary = report_summary(&r->all);
+	json_object_set_new(root, "summary", json_string(summary));
+	free(summary);
+	json_object_set_new(root, "totals", report_json_counts(&r->all, NULL));
+	a = json_array();
+	for (i = 0; i < r->nroutes; i++)
+		json_array_append_new(a, report_json_counts(
+		    &r->routes[i]->counts, r->routes[i]->name));
+	json_object_set_new(root, "routes", a);
+	json_object_set_new(root, "signatures_total",
+	    json_integer((json_int_t)r->nsigs));
+	shown = report_shown(r, top);
+	a = json_array();
+	for (i = 0; i < shown; i++) {
+		s = r->sigs[i];
+		o = json_object();
+		json_object_set_new(o, "signature", json_string(s->text));
+		json_object_set_new(o, "route", json_string(s->route));
+		json_object_set_new(o, "verdict",
+		    json_string(verdict_name(s->verdict)));
+		p = json_array();
+		for (j = 0; j < s->npaths; j++)
+			json_array_append_new(p, json_string(s->paths[j]));
+		json_object_set_new(o, "paths", p);
+		json_object_set_new(o, "count",
+		    json_integer((json_int_t)s->count));
+		json_object_set_new(o, "first_seen",
+		    report_json_time(&s->first));
+		json_object_set_new(o, "last_seen",
+		    report_json_time(&s->last));
+		json_object_set_new(o, "example_id",
+		    json_string(s->example_id));
+		json_array_append_new(a, o);
+	}
+	json_object_set_new(root, "signatures", a);
+	rc = json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+	    JSON_REAL_PRECISION(15));
+	json_decref(root);
+	fputc('\n', f);
+	return (rc != 0 || ferror(f) ? -1 : 0);
+}
