@@ -10,6 +10,7 @@
 
 static const struct cmd_entry *cmd_table[] = {
 	&cmd_proxy_entry,
+	&cmd_replay_entry,
 	NULL
 };
 
