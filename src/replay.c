@@ -4,10 +4,13 @@
  * the new exchanges go to the sink like the proxy's.  Without a live
  * primary, the primary's side is the response recorded in the capture.
  *
- * Capture lines are read lazily: at most --concurrency requests are in
- * flight, and --rate meters how fast new ones start (a token bucket
- * filled by a timer), so a capture of any size is replayed in bounded
- * memory.
+ * Capture lines are read, parsed and turned into canonical requests on a
+ * reader thread, ahead of the event loop by at most REPLAY_QUEUE items:
+ * parsing JSON costs more than sending the request, and on two cores the
+ * loop would otherwise spend most of its time in the parser.  At most
+ * --concurrency requests are in flight, and --rate meters how fast new
+ * ones start (a token bucket filled by a timer), so a capture of any size
+ * is replayed in bounded memory.
  */
 
 #include <sys/types.h>
@@ -16,6 +19,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -30,6 +35,7 @@
 #define REPLAY_TICK_MS		10	/* rate timer */
 #define REPLAY_PROGRESS_MS	250
 #define REPLAY_IDLE_CONNS	1024
+#define REPLAY_QUEUE		4096	/* items parsed ahead of the loop */
 
 struct replay;
 
@@ -40,6 +46,7 @@ struct replay_pending {
 	struct buf		 rq_canon;
 	double			 rq_start;
 	int			 rq_live;	/* live sides still to finish */
+	int			 rq_skip;	/* skipped: not sent */
 	EVP_MD_CTX		*rq_sha[2];
 };
 
@@ -49,21 +56,35 @@ struct replay {
 	struct sink		*rp_sink;
 	struct upstream		*rp_up[2];	/* primary may be NULL */
 	struct capture_reader	**rp_readers;
-	char			**rp_paths;
 	int			 rp_nreaders;
-	int			 rp_cur;
-	int			 rp_eof;
-	int			 rp_failed;	/* malformed input: stop */
-	char			*rp_cause;
 	unsigned		 rp_inflight;
+	int			 rp_eof;	/* nothing more to start */
 	double			 rp_tokens;
 	double			 rp_last_tick;
 	struct event		*rp_pump;
 	struct event		*rp_tick;
 	struct event		*rp_progress;
+	struct event		*rp_wake_ev;
 	uint64_t		 rp_total;	/* lines, for the progress bar */
 	double			 rp_started;
 	struct replay_stats	 rp_stats;
+
+	/* The reader thread and its queue, under rp_lock. */
+	pthread_t		 rp_thread;
+	pthread_mutex_t		 rp_lock;
+	pthread_cond_t		 rp_cond;	/* the queue has room */
+	struct replay_pending	**rp_queue;	/* a ring */
+	size_t			 rp_head;
+	size_t			 rp_len;
+	int			 rp_done;	/* the reader has finished */
+	int			 rp_failed;	/* ... on malformed input */
+	int			 rp_stop;	/* the loop wants no more */
+	int			 rp_starved;	/* the loop waits for an item */
+	char			*rp_cause;
+	int			 rp_wake[2];	/* pipe: reader -> loop */
+	atomic_ullong		 rp_read;	/* lines read, for progress */
+	uint64_t		 rp_nfiltered;	/* reader's own counts */
+	uint64_t		 rp_nskipped;
 };
 
 static void	replay_pump(struct replay *);
@@ -305,22 +326,29 @@ replay_exchange(const struct replay_opts *o, struct exchange *old)
 	return (ex);
 }
 
-/* Send one recorded exchange again, or record why it is skipped. */
-static void
-replay_start(struct replay *rp, struct exchange *old)
+/*
+ * On the reader thread: turn a recorded exchange into a replay_pending,
+ * its canonical request built, or marked skipped with the reason.
+ */
+static struct replay_pending *
+replay_prepare(struct replay *rp, struct exchange *old)
 {
 	const struct replay_opts	*o = rp->rp_opts;
 	struct replay_pending		*rq;
 	struct exchange			*ex;
 	const char			*why;
-	int				 head;
 
 	why = replay_unsafe(o, old);
 	ex = replay_exchange(o, old);
+	rq = xcalloc(1, sizeof *rq);
+	rq->rq_rp = rp;
+	rq->rq_ex = ex;
+	buf_init(&rq->rq_canon);
 	if (why != NULL) {
 		ex->ex_verdict = VERDICT_SKIPPED;
 		ex->ex_skip_reason = xstrdup(why);
-		rp->rp_stats.skipped++;
+		rq->rq_skip = 1;
+		rp->rp_nskipped++;
 		if (!o->quiet)
 			log_warnx("SKIP %s %s id=%s: %s", why, ex->ex_route,
 			    ex->ex_id, strcmp(why, "truncated") == 0 ?
@@ -331,20 +359,30 @@ replay_start(struct replay *rp, struct exchange *old)
 			    strcmp(why, "no_primary") == 0 ?
 			    "no primary response recorded (use --primary)" :
 			    "no request recorded");
-		sink_submit(rp->rp_sink, ex);
-		return;
+		return (rq);
 	}
 	if (o->drop_redacted)
 		replay_drop_redacted(&ex->ex_req);
-
-	rq = xcalloc(1, sizeof *rq);
-	rq->rq_rp = rp;
-	rq->rq_ex = ex;
-	rq->rq_start = mono_ms();
-	buf_init(&rq->rq_canon);
 	canonical_request(&ex->ex_req, o->trace_header, ex->ex_id, o->host,
 	    upstream_authority(rp->rp_up[SIDE_CANDIDATE]), NULL,
 	    &rq->rq_canon);
+	return (rq);
+}
+
+/* On the loop: send a prepared exchange, or pass a skipped one on. */
+static void
+replay_send(struct replay *rp, struct replay_pending *rq)
+{
+	struct exchange	*ex = rq->rq_ex;
+	int		 head;
+
+	if (rq->rq_skip) {
+		sink_submit(rp->rp_sink, ex);
+		buf_free(&rq->rq_canon);
+		free(rq);
+		return;
+	}
+	rq->rq_start = mono_ms();
 	head = strcmp(ex->ex_req.method, "HEAD") == 0;
 	rp->rp_inflight++;
 	rp->rp_stats.sent++;
@@ -359,22 +397,75 @@ replay_start(struct replay *rp, struct exchange *old)
 	    rq->rq_canon.len, head, &replay_candidate_cbs, rq);
 }
 
-/* Read the next recorded exchange: 1, 0 at the end of all files, -1. */
-static int
-replay_next(struct replay *rp, struct exchange *ex)
+/* Wake the loop if it is waiting for an item; called under rp_lock. */
+static void
+replay_wake(struct replay *rp)
 {
-	int	 rc;
+	ssize_t	 n;
 
-	while (rp->rp_cur < rp->rp_nreaders) {
-		rc = capture_reader_next(rp->rp_readers[rp->rp_cur], ex,
-		    &rp->rp_cause);
-		if (rc != 0)
-			return (rc);
-		capture_reader_close(rp->rp_readers[rp->rp_cur]);
-		rp->rp_readers[rp->rp_cur] = NULL;
-		rp->rp_cur++;
+	if (!rp->rp_starved)
+		return;
+	rp->rp_starved = 0;
+	do
+		n = write(rp->rp_wake[1], "", 1);
+	while (n == -1 && errno == EINTR);
+}
+
+/* The reader thread: read, filter and prepare exchanges into the queue. */
+static void *
+replay_reader(void *arg)
+{
+	struct replay		*rp = arg;
+	struct replay_pending	*rq;
+	struct exchange		 old;
+	char			*cause = NULL;
+	int			 i, rc = 0;
+
+	for (i = 0; i < rp->rp_nreaders; i++) {
+		for (;;) {
+			rc = capture_reader_next(rp->rp_readers[i], &old,
+			    &cause);
+			if (rc <= 0)
+				break;
+			atomic_fetch_add(&rp->rp_read, 1);
+			if (!replay_selected(rp->rp_opts, &old)) {
+				rp->rp_nfiltered++;
+				exchange_free(&old);
+				continue;
+			}
+			rq = replay_prepare(rp, &old);
+			exchange_free(&old);
+
+			pthread_mutex_lock(&rp->rp_lock);
+			while (rp->rp_len == REPLAY_QUEUE && !rp->rp_stop)
+				pthread_cond_wait(&rp->rp_cond, &rp->rp_lock);
+			if (rp->rp_stop) {
+				pthread_mutex_unlock(&rp->rp_lock);
+				exchange_free(rq->rq_ex);
+				free(rq->rq_ex);
+				buf_free(&rq->rq_canon);
+				free(rq);
+				rc = 0;
+				goto out;
+			}
+			rp->rp_queue[(rp->rp_head + rp->rp_len) %
+			    REPLAY_QUEUE] = rq;
+			rp->rp_len++;
+			replay_wake(rp);
+			pthread_mutex_unlock(&rp->rp_lock);
+		}
+		if (rc < 0)
+			break;
 	}
-	return (0);
+out:
+	pthread_mutex_lock(&rp->rp_lock);
+	rp->rp_done = 1;
+	rp->rp_failed = rc < 0;
+	rp->rp_cause = cause;
+	rp->rp_starved = 1;
+	replay_wake(rp);
+	pthread_mutex_unlock(&rp->rp_lock);
+	return (NULL);
 }
 
 /* Start as many exchanges as --concurrency and --rate allow. */
@@ -382,31 +473,41 @@ static void
 replay_pump(struct replay *rp)
 {
 	const struct replay_opts	*o = rp->rp_opts;
-	struct exchange			 old;
-	int				 rc;
+	struct replay_pending		*rq;
 
-	while (!rp->rp_eof && !rp->rp_failed &&
-	    rp->rp_inflight < o->concurrency &&
+	while (!rp->rp_eof && rp->rp_inflight < o->concurrency &&
 	    (o->rate <= 0 || rp->rp_tokens >= 1)) {
-		if ((rc = replay_next(rp, &old)) <= 0) {
-			if (rc < 0)
-				rp->rp_failed = 1;
-			rp->rp_eof = 1;
+		pthread_mutex_lock(&rp->rp_lock);
+		if (rp->rp_len == 0) {
+			if (rp->rp_done)
+				rp->rp_eof = 1;
+			else
+				rp->rp_starved = 1;
+			pthread_mutex_unlock(&rp->rp_lock);
 			break;
 		}
-		rp->rp_stats.read++;
-		if (!replay_selected(o, &old)) {
-			rp->rp_stats.filtered++;
-			exchange_free(&old);
-			continue;
-		}
-		if (o->rate > 0)
+		rq = rp->rp_queue[rp->rp_head];
+		rp->rp_head = (rp->rp_head + 1) % REPLAY_QUEUE;
+		if (rp->rp_len-- == REPLAY_QUEUE)
+			pthread_cond_signal(&rp->rp_cond);
+		pthread_mutex_unlock(&rp->rp_lock);
+		if (!rq->rq_skip && o->rate > 0)
 			rp->rp_tokens -= 1;
-		replay_start(rp, &old);
-		exchange_free(&old);
+		replay_send(rp, rq);
 	}
 	if (rp->rp_eof && rp->rp_inflight == 0)
 		event_base_loopbreak(rp->rp_base);
+}
+
+/* The reader has queued items, or finished. */
+static void
+replay_wake_cb(evutil_socket_t fd, short events, void *arg)
+{
+	char	 b[64];
+
+	while (read(fd, b, sizeof b) > 0)
+		;
+	replay_pump(arg);
 }
 
 /* The pump event: a slot freed up. */
@@ -441,7 +542,7 @@ replay_progress_cb(evutil_socket_t fd, short events, void *arg)
 	struct replay	*rp = arg;
 	char		 bar[31];
 	double		 secs = (mono_ms() - rp->rp_started) / 1000.0;
-	uint64_t	 done = rp->rp_stats.read;
+	uint64_t	 done = atomic_load(&rp->rp_read);
 	size_t		 i, fill;
 
 	if (rp->rp_total != 0) {
@@ -484,6 +585,28 @@ replay_count_lines(const char *path)
 	return (n);
 }
 
+/* Stop the reader thread and free what is left in its queue. */
+static void
+replay_reader_stop(struct replay *rp)
+{
+	struct replay_pending	*rq;
+
+	pthread_mutex_lock(&rp->rp_lock);
+	rp->rp_stop = 1;
+	pthread_cond_signal(&rp->rp_cond);
+	pthread_mutex_unlock(&rp->rp_lock);
+	pthread_join(rp->rp_thread, NULL);
+	while (rp->rp_len != 0) {
+		rq = rp->rp_queue[rp->rp_head];
+		rp->rp_head = (rp->rp_head + 1) % REPLAY_QUEUE;
+		rp->rp_len--;
+		exchange_free(rq->rq_ex);
+		free(rq->rq_ex);
+		buf_free(&rq->rq_canon);
+		free(rq);
+	}
+}
+
 /*
  * Replay the captures at paths through the sink.  Return EXIT_OK when
  * every selected exchange was replayed or skipped, EXIT_USAGE with cause
@@ -497,14 +620,14 @@ replay_run(struct event_base *base, const struct replay_opts *o,
 {
 	struct replay	 rp;
 	struct timeval	 tv;
-	int		 i, status = EXIT_OK;
+	int		 i, error, status = EXIT_OK;
 
 	memset(&rp, 0, sizeof rp);
 	rp.rp_opts = o;
 	rp.rp_base = base;
 	rp.rp_sink = sink;
-	rp.rp_paths = paths;
 	rp.rp_nreaders = npaths;
+	rp.rp_wake[0] = rp.rp_wake[1] = -1;
 	rp.rp_readers = xcalloc((size_t)npaths, sizeof *rp.rp_readers);
 	for (i = 0; i < npaths; i++) {
 		rp.rp_readers[i] = capture_reader_open(paths[i], o->lenient,
@@ -530,9 +653,14 @@ replay_run(struct event_base *base, const struct replay_opts *o,
 		status = EXIT_USAGE;
 		goto out;
 	}
+	if (pipe2(rp.rp_wake, O_CLOEXEC | O_NONBLOCK) != 0)
+		fatal("pipe2");
 
 	rp.rp_started = mono_ms();
 	rp.rp_pump = event_new(base, -1, 0, replay_pump_cb, &rp);
+	rp.rp_wake_ev = event_new(base, rp.rp_wake[0], EV_READ | EV_PERSIST,
+	    replay_wake_cb, &rp);
+	event_add(rp.rp_wake_ev, NULL);
 	if (o->rate > 0) {
 		rp.rp_tokens = 1;
 		rp.rp_last_tick = mono_ms();
@@ -549,16 +677,33 @@ replay_run(struct event_base *base, const struct replay_opts *o,
 		tv.tv_usec = REPLAY_PROGRESS_MS * 1000;
 		evtimer_add(rp.rp_progress, &tv);
 	}
-	replay_pump(&rp);
-	if (!rp.rp_eof || rp.rp_inflight != 0)
-		event_base_dispatch(base);
+
+	rp.rp_queue = xcalloc(REPLAY_QUEUE, sizeof *rp.rp_queue);
+	pthread_mutex_init(&rp.rp_lock, NULL);
+	pthread_cond_init(&rp.rp_cond, NULL);
+	rp.rp_starved = 1;
+	if ((error = pthread_create(&rp.rp_thread, NULL, replay_reader,
+	    &rp)) != 0) {
+		errno = error;
+		fatal("pthread_create");
+	}
+	event_base_dispatch(base);
+	replay_reader_stop(&rp);
+	pthread_mutex_destroy(&rp.rp_lock);
+	pthread_cond_destroy(&rp.rp_cond);
+	free(rp.rp_queue);
+
 	if (rp.rp_progress != NULL) {
 		fprintf(stderr, "\r\033[K");
 		event_free(rp.rp_progress);
 	}
 	if (rp.rp_tick != NULL)
 		event_free(rp.rp_tick);
+	event_free(rp.rp_wake_ev);
 	event_free(rp.rp_pump);
+	rp.rp_stats.read = atomic_load(&rp.rp_read);
+	rp.rp_stats.filtered = rp.rp_nfiltered;
+	rp.rp_stats.skipped = rp.rp_nskipped;
 
 	if (rp.rp_failed) {
 		*cause = rp.rp_cause;
@@ -579,6 +724,10 @@ out:
 		capture_reader_close(rp.rp_readers[i]);
 	free(rp.rp_readers);
 	free(rp.rp_cause);
+	if (rp.rp_wake[0] != -1) {
+		close(rp.rp_wake[0]);
+		close(rp.rp_wake[1]);
+	}
 	if (stats != NULL)
 		*stats = rp.rp_stats;
 	return (status);
