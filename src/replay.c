@@ -85,6 +85,7 @@ struct replay {
 	atomic_ullong		 rp_read;	/* lines read, for progress */
 	uint64_t		 rp_nfiltered;	/* reader's own counts */
 	uint64_t		 rp_nskipped;
+	uint64_t		 rp_handed;	/* sent or skipped, by the loop */
 };
 
 static void	replay_pump(struct replay *);
@@ -376,6 +377,7 @@ replay_send(struct replay *rp, struct replay_pending *rq)
 	struct exchange	*ex = rq->rq_ex;
 	int		 head;
 
+	rp->rp_handed++;
 	if (rq->rq_skip) {
 		sink_submit(rp->rp_sink, ex);
 		buf_free(&rq->rq_canon);
@@ -542,7 +544,7 @@ replay_progress_cb(evutil_socket_t fd, short events, void *arg)
 	struct replay	*rp = arg;
 	char		 bar[31];
 	double		 secs = (mono_ms() - rp->rp_started) / 1000.0;
-	uint64_t	 done = atomic_load(&rp->rp_read);
+	uint64_t	 done = rp->rp_handed - rp->rp_inflight;
 	size_t		 i, fill;
 
 	if (rp->rp_total != 0) {

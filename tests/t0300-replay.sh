@@ -212,4 +212,14 @@ t1=$(now_ms)
 is "$RC" 0 "--rate 20/s --concurrency 1: exit 0"
 cmp_ok $((t1 - t0)) -ge 240 "--rate 20/s: six requests take at least 250 ms"
 
+# --- the progress bar, on a TTY only ---
+if command -v script >/dev/null 2>&1; then
+	script -qec "'$PARITYTAP' replay --rate 10 --candidate '$PURL' \
+	    '$CAP' 2>&1 >/dev/null" /dev/null </dev/null >"$T/tty.out" 2>&1
+	like "$(tr '\r' '\n' <"$T/tty.out")" '^\[[#.]{30}\] [0-9]/6 exchanges, ' \
+	    "a progress bar on stderr when it is a TTY"
+else
+	skip "script(1) not installed: no pseudo-terminal for the progress bar"
+fi
+
 done_testing
