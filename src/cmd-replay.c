@@ -732,6 +732,9 @@ replay_main(struct replay_conf *rc, char **paths, int npaths)
 		log_warnx("%s", cause);
 	free(cause);
 	cause = NULL;
+	/* A bad URL or an unreadable file: nothing ran, nothing to report. */
+	if (status == EXIT_USAGE && st.total == 0)
+		return (status);
 	if (status == EXIT_OK) {
 		for (i = 0; i < rc->nresults; i++) {
 			if (replay_fails(rc, rc->results[i].rr_verdict))

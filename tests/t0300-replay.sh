@@ -177,6 +177,7 @@ like "$OUT" "^6 exchanges" "--lenient: the six whole lines are replayed"
 replay --candidate "$CURL" "$T/nonexistent.jsonl"
 is "$RC" 2 "a missing capture: exit 2"
 like "$ERR" 'nonexistent.jsonl: No such file' "the error names the file"
+is "$OUT" "" "a missing capture: no summary on stdout"
 
 gzip -c "$CAP" >"$T/validator.jsonl.gz"
 replay -q --candidate "$CURL" "$T/validator.jsonl.gz"
