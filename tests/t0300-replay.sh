@@ -95,6 +95,18 @@ is "$RC" 2 "--fail-on with an unknown verdict: exit 2"
 like "$ERR" "^paritytap replay: --fail-on: unknown verdict 'nonsense'" \
     "the error names --fail-on and the word"
 
+# --- the config file ---
+printf '[replay]\nfail-on = status\n[compare]\nignore = $.Kind\n' >"$T/ok.ini"
+replay --config "$T/ok.ini" --candidate "$CURL" "$CAP"
+is "$RC" 0 "--config: fail-on from [replay] applies"
+replay --config "$T/ok.ini" --fail-on shape --candidate "$CURL" "$CAP"
+is "$RC" 1 "--config: a flag wins over the file"
+printf '[replay]\nfail-on = status\nbogus = 1\n' >"$T/bad.ini"
+replay --config "$T/bad.ini" --candidate "$CURL" "$CAP"
+is "$RC" 2 "--config with an unknown key: exit 2"
+like "$ERR" "bad.ini:3: unknown key 'bogus' in \\[replay\\]" \
+    "the error names file:line and the key"
+
 # --- --filter ---
 replay --filter verdict=match --candidate "$CURL" "$CAP"
 is "$RC" 0 "--filter verdict=match: the one matching exchange, exit 0"
