@@ -36,6 +36,8 @@
 #define REPLAY_PROGRESS_MS	250
 #define REPLAY_IDLE_CONNS	1024
 #define REPLAY_QUEUE		4096	/* items parsed ahead of the loop */
+#define REPLAY_WAKE_BATCH	32	/* items queued before the loop is woken */
+#define REPLAY_STARVED_MS	1	/* ... or this long after it ran dry */
 
 struct replay;
 
@@ -399,13 +401,19 @@ replay_send(struct replay *rp, struct replay_pending *rq)
 	    rq->rq_canon.len, head, &replay_candidate_cbs, rq);
 }
 
-/* Wake the loop if it is waiting for an item; called under rp_lock. */
+/*
+ * Wake the loop if it is waiting for items; called under rp_lock.  Waking
+ * it for each item would cost a write, a wakeup and a read per exchange
+ * whenever the loop outruns the parser, so it is woken for a batch (or
+ * the end), and a short timer of its own picks up a trickle.
+ */
 static void
 replay_wake(struct replay *rp)
 {
 	ssize_t	 n;
 
-	if (!rp->rp_starved)
+	if (!rp->rp_starved ||
+	    (rp->rp_len < REPLAY_WAKE_BATCH && !rp->rp_done))
 		return;
 	rp->rp_starved = 0;
 	do
@@ -476,6 +484,7 @@ replay_pump(struct replay *rp)
 {
 	const struct replay_opts	*o = rp->rp_opts;
 	struct replay_pending		*rq;
+	struct timeval			 tv;
 
 	while (!rp->rp_eof && rp->rp_inflight < o->concurrency &&
 	    (o->rate <= 0 || rp->rp_tokens >= 1)) {
@@ -486,6 +495,11 @@ replay_pump(struct replay *rp)
 			else
 				rp->rp_starved = 1;
 			pthread_mutex_unlock(&rp->rp_lock);
+			if (!rp->rp_eof) {
+				tv.tv_sec = 0;
+				tv.tv_usec = REPLAY_STARVED_MS * 1000;
+				evtimer_add(rp->rp_pump, &tv);
+			}
 			break;
 		}
 		rq = rp->rp_queue[rp->rp_head];
