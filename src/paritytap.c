@@ -11,6 +11,7 @@
 static const struct cmd_entry *cmd_table[] = {
 	&cmd_diff_entry,
 	&cmd_proxy_entry,
+	&cmd_replay_entry,
 	&cmd_report_entry,
 	NULL
 };

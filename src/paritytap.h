@@ -295,6 +295,44 @@ struct proxy_opts {
 	size_t		 nroutes;
 };
 
+/* Which recorded exchanges replay sends (--filter); empty lists: all. */
+struct replay_filter {
+	char	       **routes;	/* fnmatch patterns on the route */
+	size_t		 nroutes;
+	char	       **methods;
+	size_t		 nmethods;
+	unsigned	 verdicts;	/* bit (1 << verdict); 0: all */
+};
+
+/* What replay needs to know, filled from flags and the config. */
+struct replay_opts {
+	const char	*primary;	/* NULL: the recorded primary */
+	const char	*candidate;
+	unsigned	 concurrency;
+	double		 rate;		/* requests started per second; 0: no cap */
+	int		 timeout;	/* ms, each backend */
+	uint64_t	 max_body;
+	const char	*trace_header;
+	const char	*host;
+	int		 drop_redacted;
+	int		 lenient;
+	int		 quiet;
+	int		 progress;	/* draw a progress bar on stderr */
+	struct replay_filter filter;
+	const struct route_rule *routes;
+	size_t		 nroutes;
+};
+
+/* What a replay did. */
+struct replay_stats {
+	uint64_t	 read;		/* recorded exchanges read */
+	uint64_t	 filtered;	/* not selected by --filter */
+	uint64_t	 skipped;	/* unsafe to replay */
+	uint64_t	 sent;		/* replayed */
+	uint64_t	 completed;
+	uint64_t	 reached;	/* live responses received */
+};
+
 /* xmalloc.c */
 void		*xmalloc(size_t);
 void		*xcalloc(size_t, size_t);
@@ -399,6 +437,22 @@ int		 report_json(struct report *, size_t, FILE *);
 
 /* report-html.c */
 int		 report_html(struct report *, size_t, FILE *);
+/* canonical.c */
+void		 canonical_add_header(struct buf *, const char *,
+		     const char *);
+int		 canonical_strip_header(const struct headers *, int,
+		     const char *);
+void		 canonical_request(const struct http_request *, const char *,
+		     const char *, const char *, const char *, const char *,
+		     struct buf *);
+
+/* cmd-replay.c */
+extern const struct cmd_entry cmd_replay_entry;
+
+/* replay.c */
+int		 replay_run(struct event_base *, const struct replay_opts *,
+		     char **, int, struct sink *, struct replay_stats *,
+		     char **);
 
 /* sink.c */
 struct sink;

@@ -110,16 +110,6 @@ static void	client_schedule_flush(struct client *);
 static void	pending_finish_side(struct pending *, int, const char *,
 		    const char *);
 
-/* Append "name: value\r\n"; cheaper than a printf on the hot path. */
-static void
-proxy_add_header(struct buf *b, const char *name, const char *value)
-{
-	buf_addstr(b, name);
-	buf_add(b, ": ", 2);
-	buf_addstr(b, value);
-	buf_add(b, "\r\n", 2);
-}
-
 /* (Re)arm a client's timer. */
 static void
 client_arm(struct client *cl, int seconds)
@@ -263,102 +253,18 @@ proxy_method_mirrored(const struct proxy_opts *o, const char *method)
 	return (0);
 }
 
-/* Is name one of the tokens of a Connection header value? */
-static int
-proxy_connection_lists(const struct headers *hs, const char *name)
-{
-	size_t		 i, n, len = strlen(name);
-	const char	*v;
-
-	for (i = 0; i < hs->n; i++) {
-		if (strcasecmp(hs->h[i].name, "Connection") != 0)
-			continue;
-		for (v = hs->h[i].value; *v != '\0'; v += n) {
-			v += strspn(v, " \t,");
-			n = strcspn(v, " \t,");
-			if (n == len && strncasecmp(v, name, n) == 0)
-				return (1);
-		}
-	}
-	return (0);
-}
-
 /*
- * Must this header not be passed on to the next hop?  has_connection says
- * whether the message has a Connection header at all, so the common case
- * does not search the headers once per header.
- */
-static int
-proxy_strip_header(const struct headers *hs, int has_connection,
-    const char *name)
-{
-	return (is_hop_by_hop(name) ||
-	    (has_connection && proxy_connection_lists(hs, name)));
-}
-
-/*
- * Serialize the canonical request both backends get: hop-by-hop headers
- * removed, framing rebuilt from the body actually read, X-Forwarded-For
- * appended, the trace id set, Host kept unless --host.
+ * Serialize the canonical request both backends get (canonical.c), this
+ * hop's client appended to X-Forwarded-For.
  */
 static void
 proxy_canonical(struct proxy *px, struct client *cl, struct exchange *ex,
     struct buf *out)
 {
 	const struct proxy_opts	*o = px->px_opts;
-	const struct http_request *req = &ex->ex_req;
-	const struct headers	*hs = &req->headers;
-	const char		*name;
-	int			 have_host = 0, has_connection;
-	struct buf		 xff;
-	size_t			 i;
 
-	has_connection = headers_get(hs, "Connection") != NULL;
-	buf_init(&xff);
-	buf_addstr(out, req->method);
-	buf_add(out, " ", 1);
-	buf_addstr(out, req->target);
-	buf_add(out, " HTTP/1.1\r\n", 11);
-	for (i = 0; i < hs->n; i++) {
-		name = hs->h[i].name;
-		if (proxy_strip_header(hs, has_connection, name) ||
-		    strcasecmp(name, "Content-Length") == 0 ||
-		    strcasecmp(name, "Expect") == 0 ||
-		    strcasecmp(name, o->trace_header) == 0)
-			continue;
-		if (strcasecmp(name, "X-Forwarded-For") == 0) {
-			/* All of them, in order, then this hop's client. */
-			if (xff.len != 0)
-				buf_add(&xff, ", ", 2);
-			buf_addstr(&xff, hs->h[i].value);
-			continue;
-		}
-		if (strcasecmp(name, "Host") == 0) {
-			have_host = 1;
-			if (o->host != NULL) {
-				proxy_add_header(out, "Host", o->host);
-				continue;
-			}
-		}
-		proxy_add_header(out, name, hs->h[i].value);
-	}
-	if (!have_host) {
-		proxy_add_header(out, "Host", o->host != NULL ? o->host :
-		    upstream_authority(px->px_up[SIDE_PRIMARY]));
-	}
-	if (xff.len != 0)
-		buf_add(&xff, ", ", 2);
-	buf_addstr(&xff, cl->cl_ip);
-	proxy_add_header(out, "X-Forwarded-For", xff.data);
-	buf_free(&xff);
-	proxy_add_header(out, o->trace_header, ex->ex_id);
-	if (req->body.len != 0 || strcmp(req->method, "POST") == 0 ||
-	    strcmp(req->method, "PUT") == 0 ||
-	    strcmp(req->method, "PATCH") == 0)
-		buf_printf(out, "Content-Length: %zu\r\n", req->body.len);
-	buf_addstr(out, "\r\n");
-	if (req->body.len != 0)
-		buf_add(out, req->body.data, req->body.len);
+	canonical_request(&ex->ex_req, o->trace_header, ex->ex_id, o->host,
+	    upstream_authority(px->px_up[SIDE_PRIMARY]), cl->cl_ip, out);
 }
 
 /* Hand a finished exchange to the sink and forget it. */
@@ -442,13 +348,13 @@ pending_primary_head(void *arg, struct http_msg *hm)
 	for (i = 0; i < hs->n; i++) {
 		const char	*name = hs->h[i].name;
 
-		if (proxy_strip_header(hs, has_connection, name) ||
+		if (canonical_strip_header(hs, has_connection, name) ||
 		    strcasecmp(name, pe->pe_px->px_opts->trace_header) == 0)
 			continue;
 		if (strcasecmp(name, "Content-Length") == 0 && !no_body &&
 		    !hm->hm_has_length)
 			continue;
-		proxy_add_header(&b, name, hs->h[i].value);
+		canonical_add_header(&b, name, hs->h[i].value);
 	}
 	if (!no_body && !hm->hm_has_length) {
 		/* Chunked or delimited by close on the primary's side. */
@@ -458,7 +364,7 @@ pending_primary_head(void *arg, struct http_msg *hm)
 		} else
 			cl->cl_close = 1;
 	}
-	proxy_add_header(&b, pe->pe_px->px_opts->trace_header,
+	canonical_add_header(&b, pe->pe_px->px_opts->trace_header,
 	    pe->pe_ex->ex_id);
 	if (cl->cl_close)
 		buf_addstr(&b, "Connection: close\r\n");

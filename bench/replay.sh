@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+#
+# bench/replay.sh: how fast paritytap replay gets through a large capture,
+# next to wrk's requests/s against the same backends in the same run.
+#
+# A benchmark, not a test: `make check` never runs it.  Run it from the
+# top of a built tree:
+#
+#	bench/replay.sh
+#
+# The capture is synthetic: N exchanges (GET /v1/items/K, the primary's
+# recorded answer {"ok":true}) written by awk from a template.  The
+# backends are nginx answering {"ok":true} on two ports.  Everything
+# listens on 127.0.0.1, in a private temporary directory; every process it
+# starts is stopped on exit.
+#
+# Environment:
+#	PARITYTAP	paritytap binary [./paritytap]
+#	NGINX		nginx binary [nginx from PATH, or /usr/sbin/nginx]
+#	WRK		wrk binary [wrk]
+#	N		exchanges in the capture [100000]
+#	CONCURRENCY	replay --concurrency, and wrk's connections [64]
+#	DURATION	wrk run time [10s]
+#	THREADS		wrk threads [1]
+#	KEEP=1		keep the temporary directory
+#
+# Runs: wrk straight to the candidate; replay against the recorded primary
+# (one request per exchange); replay with --primary (two per exchange).
+# Target: recorded-mode exchanges/s at least 0.5x wrk's requests/s.
+
+set -u
+
+PARITYTAP=${PARITYTAP:-./paritytap}
+WRK=${WRK:-wrk}
+N=${N:-100000}
+CONCURRENCY=${CONCURRENCY:-64}
+DURATION=${DURATION:-10s}
+THREADS=${THREADS:-1}
+KEEP=${KEEP:-0}
+
+if [ -z "${NGINX:-}" ]; then
+	NGINX=$(command -v nginx 2>/dev/null || true)
+	[ -n "$NGINX" ] || NGINX=/usr/sbin/nginx
+fi
+
+die() {
+	echo "bench/replay.sh: $*" >&2
+	exit 2
+}
+
+[ -x "$PARITYTAP" ] || die "$PARITYTAP not found: build first (make), or set PARITYTAP"
+[ -x "$NGINX" ] || die "nginx not found: apt-get install nginx, or set NGINX"
+command -v "$WRK" >/dev/null 2>&1 || die "wrk not found: apt-get install wrk, or set WRK"
+case $N in ''|*[!0-9]*) die "N must be a number: $N" ;; esac
+case $CONCURRENCY in ''|*[!0-9]*) die "CONCURRENCY must be a number: $CONCURRENCY" ;; esac
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/paritytap-bench-replay.XXXXXX") || die "mktemp failed"
+PIDS=""
+
+# Stop what we started, by pid, and remove the temporary directory.
+cleanup() {
+	trap - EXIT INT TERM HUP
+	for pid in $PIDS; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in $PIDS; do
+		n=0
+		while kill -0 "$pid" 2>/dev/null && [ $n -lt 50 ]; do
+			sleep 0.1
+			n=$((n + 1))
+		done
+		kill -9 "$pid" 2>/dev/null
+	done
+	if [ "$KEEP" = 1 ]; then
+		echo "bench/replay.sh: kept $TMP" >&2
+	else
+		rm -rf "$TMP"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+ulimit -n 65536 2>/dev/null || true
+
+# Succeed if something accepts connections on 127.0.0.1:$1.
+port_open() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Set variable $1 to a port nothing listens on, below the ephemeral range.
+free_port() {
+	n=0
+	while [ $n -lt 500 ]; do
+		p=$(( ($(od -An -N2 -tu2 /dev/urandom) % 20000) + 10000 ))
+		n=$((n + 1))
+		port_open "$p" && continue
+		eval "$1=$p"
+		return 0
+	done
+	die "no free port found"
+}
+
+free_port PRIMARY_PORT
+free_port CANDIDATE_PORT
+while [ "$CANDIDATE_PORT" = "$PRIMARY_PORT" ]; do
+	free_port CANDIDATE_PORT
+done
+
+{
+	if [ "$(id -u)" = 0 ]; then
+		echo "user $(id -un) $(id -gn);"
+	fi
+	cat <<EOF
+daemon off;
+pid $TMP/nginx.pid;
+error_log $TMP/nginx-error.log warn;
+worker_processes 1;
+events { worker_connections 16384; }
+http {
+	access_log off;
+	client_body_temp_path $TMP/body;
+	proxy_temp_path $TMP/proxy;
+	fastcgi_temp_path $TMP/fastcgi;
+	uwsgi_temp_path $TMP/uwsgi;
+	scgi_temp_path $TMP/scgi;
+	keepalive_requests 1000000;
+	keepalive_timeout 75s;
+	server {
+		listen 127.0.0.1:$PRIMARY_PORT;
+		listen 127.0.0.1:$CANDIDATE_PORT;
+		location / {
+			default_type application/json;
+			return 200 '{"ok":true}';
+		}
+	}
+}
+EOF
+} >"$TMP/nginx.conf"
+"$NGINX" -c "$TMP/nginx.conf" -p "$TMP" 2>"$TMP/nginx.err" &
+PIDS="$PIDS $!"
+n=0
+until port_open "$CANDIDATE_PORT"; do
+	n=$((n + 1))
+	[ $n -lt 100 ] || die "nginx did not start: $(cat "$TMP/nginx.err")"
+	sleep 0.1
+done
+
+# The capture: one line per exchange, from a template.
+CAP=$TMP/capture.jsonl
+t0=$(date +%s%N)
+awk -v n="$N" -v host="127.0.0.1:$PRIMARY_PORT" 'BEGIN {
+	for (i = 0; i < n; i++)
+		printf "{\"paritytap\":1,\"id\":\"18ea00000000%04x-%08x\",\"ts\":\"2026-11-21T12:00:00.000000Z\",\"source\":\"proxy\",\"route\":\"GET /v1/items/{id}\",\"request\":{\"method\":\"GET\",\"target\":\"/v1/items/%d\",\"version\":\"1.1\",\"headers\":[{\"name\":\"Host\",\"value\":\"%s\"},{\"name\":\"User-Agent\",\"value\":\"bench\"},{\"name\":\"Accept\",\"value\":\"*/*\"}]},\"responses\":{\"primary\":{\"status\":200,\"headers\":[{\"name\":\"Content-Type\",\"value\":\"application/json\"},{\"name\":\"Content-Length\",\"value\":\"11\"}],\"body\":\"{\\\"ok\\\":true}\",\"body_bytes\":11,\"ms\":0.5},\"candidate\":{\"status\":200,\"headers\":[{\"name\":\"Content-Type\",\"value\":\"application/json\"},{\"name\":\"Content-Length\",\"value\":\"11\"}],\"body\":\"{\\\"ok\\\":true}\",\"body_bytes\":11,\"ms\":0.5}},\"verdict\":\"match\"}\n", i % 65536, i, i, host
+}' >"$CAP"
+t1=$(date +%s%N)
+printf 'capture: %d exchanges, %d bytes, written in %.2f s\n' "$N" \
+    "$(wc -c <"$CAP")" "$(echo "($t1 - $t0) / 1000000000" | bc -l)"
+
+# wrk straight to the candidate, the same connection count.
+"$WRK" -t "$THREADS" -c "$CONCURRENCY" -d "$DURATION" \
+    "http://127.0.0.1:$CANDIDATE_PORT/v1/items/1" >"$TMP/wrk.out" 2>&1
+WRK_RPS=$(awk '/^Requests\/sec:/ { print $2 }' "$TMP/wrk.out")
+[ -n "$WRK_RPS" ] || die "wrk failed: $(cat "$TMP/wrk.out")"
+
+# replay_rate NAME ARGS...: run replay, print and set RATE (exchanges/s).
+replay_rate() {
+	name=$1
+	shift
+	t0=$(date +%s%N)
+	"$PARITYTAP" replay -q --concurrency "$CONCURRENCY" "$@" "$CAP" \
+	    >"$TMP/$name.out" 2>"$TMP/$name.err"
+	rc=$?
+	t1=$(date +%s%N)
+	RATE=$(echo "$N / (($t1 - $t0) / 1000000000)" | bc -l)
+	printf '%-28s %10.0f exchanges/s  exit %d  %s\n' "$name" "$RATE" \
+	    "$rc" "$(cat "$TMP/$name.out")"
+}
+
+printf '%-28s %10.0f requests/s   (-c %d, %s)\n' "wrk -> candidate" \
+    "$WRK_RPS" "$CONCURRENCY" "$DURATION"
+replay_rate "replay (recorded primary)" \
+    --candidate "http://127.0.0.1:$CANDIDATE_PORT"
+RECORDED=$RATE
+replay_rate "replay --primary (live)" \
+    --primary "http://127.0.0.1:$PRIMARY_PORT" \
+    --candidate "http://127.0.0.1:$CANDIDATE_PORT"
+printf 'ratio (recorded mode / wrk): %.2f (target >= 0.5)\n' \
+    "$(echo "$RECORDED / $WRK_RPS" | bc -l)"

@@ -1,0 +1,863 @@
+/*
+ * paritytap replay: re-send captured requests to a candidate (and a live
+ * primary), compare, and exit with a CI gate's status.  The engine is
+ * replay.c; this file holds the command line, the per-exchange results
+ * and the reports (summary line, --json, --junit).
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "paritytap.h"
+
+#define REPLAY_DEFAULT_FAIL_ON	"status,shape,body,candidate_error"
+
+/* One replayed exchange, as the reports need it. */
+struct replay_result {
+	char		*rr_id;
+	char		*rr_route;
+	enum verdict	 rr_verdict;
+	char		*rr_line;	/* flag line, or skip reason */
+	double		 rr_ms;
+	json_t		*rr_diffs;	/* new reference, divergent only */
+};
+
+/* Everything the command line and the config file can set. */
+struct replay_conf {
+	struct replay_opts	 ro;
+	struct compare_opts	 co;
+	struct capture_opts	 cap;
+	const char		*color;
+	const char		*junit;
+	int			 json;
+	unsigned		 fail_on;	/* bit (1 << verdict) */
+	uint64_t		 body_limit;
+	char			*strings[32];
+	size_t			 nstrings;
+	/* Results, filled on the sink thread, read after sink_stop. */
+	struct replay_result	*results;
+	size_t			 nresults;
+	size_t			 cresults;
+};
+
+enum {
+	OPT_CONCURRENCY = 256,
+	OPT_RATE,
+	OPT_FILTER,
+	OPT_IGNORE,
+	OPT_IGNORE_HEADER,
+	OPT_STRICT_ORDER,
+	OPT_LENIENT_NUMBERS,
+	OPT_FAIL_ON,
+	OPT_JUNIT,
+	OPT_JSON,
+	OPT_TIMEOUT,
+	OPT_MAX_BODY,
+	OPT_HOST,
+	OPT_TRACE_HEADER,
+	OPT_DROP_REDACTED,
+	OPT_LENIENT,
+	OPT_CAPTURE_BODY_LIMIT,
+	OPT_REDACT_HEADER,
+	OPT_KEEP_SECRETS,
+	OPT_CONFIG,
+	OPT_COLOR
+};
+
+static const struct option replay_longopts[] = {
+	{ "primary",		required_argument, NULL, 'p' },
+	{ "candidate",		required_argument, NULL, 'C' },
+	{ "capture",		required_argument, NULL, 'c' },
+	{ "concurrency",	required_argument, NULL, OPT_CONCURRENCY },
+	{ "rate",		required_argument, NULL, OPT_RATE },
+	{ "filter",		required_argument, NULL, OPT_FILTER },
+	{ "ignore",		required_argument, NULL, OPT_IGNORE },
+	{ "ignore-header",	required_argument, NULL, OPT_IGNORE_HEADER },
+	{ "strict-order",	no_argument,	   NULL, OPT_STRICT_ORDER },
+	{ "lenient-numbers",	no_argument,	   NULL, OPT_LENIENT_NUMBERS },
+	{ "fail-on",		required_argument, NULL, OPT_FAIL_ON },
+	{ "junit",		required_argument, NULL, OPT_JUNIT },
+	{ "json",		no_argument,	   NULL, OPT_JSON },
+	{ "timeout",		required_argument, NULL, OPT_TIMEOUT },
+	{ "max-body",		required_argument, NULL, OPT_MAX_BODY },
+	{ "host",		required_argument, NULL, OPT_HOST },
+	{ "trace-header",	required_argument, NULL, OPT_TRACE_HEADER },
+	{ "drop-redacted",	no_argument,	   NULL, OPT_DROP_REDACTED },
+	{ "lenient",		no_argument,	   NULL, OPT_LENIENT },
+	{ "capture-body-limit",	required_argument, NULL,
+	    OPT_CAPTURE_BODY_LIMIT },
+	{ "redact-header",	required_argument, NULL, OPT_REDACT_HEADER },
+	{ "keep-secrets",	no_argument,	   NULL, OPT_KEEP_SECRETS },
+	{ "config",		required_argument, NULL, OPT_CONFIG },
+	{ "quiet",		no_argument,	   NULL, 'q' },
+	{ "verbose",		no_argument,	   NULL, 'v' },
+	{ "color",		required_argument, NULL, OPT_COLOR },
+	{ "help",		no_argument,	   NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* Keys that belong in [compare] rather than [replay]. */
+static const char *replay_compare_keys[] = {
+	"ignore", "ignore-header", "strict-order", "lenient-numbers", NULL
+};
+
+/* Print replay's --help. */
+static void
+cmd_replay_help(FILE *f)
+{
+	fputs(
+"usage: paritytap replay [--primary URL] --candidate URL [OPTIONS] CAPTURE...\n"
+"\n"
+"Send each request recorded in the captures (.jsonl, .jsonl.gz, - for\n"
+"stdin) to the candidate and compare its response with the primary's:\n"
+"the one recorded in the capture, or, with --primary, a live one.\n"
+"\n"
+"  -p, --primary URL             send each request to this primary too\n"
+"  -C, --candidate URL           the implementation being tested\n"
+"      --concurrency N           requests in flight at most [16]\n"
+"      --rate N[/s]              requests started per second [no limit]\n"
+"      --filter KEY=VALUE        replay only these (repeatable; values of one\n"
+"                                key are alternatives, keys all apply):\n"
+"                                route=GLOB ('POST /v1/*'), method=LIST,\n"
+"                                verdict=LIST (the recorded verdict)\n"
+"      --ignore JSONPATH         ignore differences at this path (repeatable)\n"
+"      --ignore-header NAME      do not compare this response header\n"
+"      --strict-order            report object key order differences\n"
+"      --lenient-numbers         1 and 1.0 are the same type\n"
+"      --fail-on LIST            verdicts that fail the run\n"
+"                                [status,shape,body,candidate_error]\n"
+"  -c, --capture FILE|DIR        write the replay's exchanges (source replay)\n"
+"      --capture-body-limit BYTES  bytes of each body kept in it [1M]\n"
+"      --redact-header NAME      also redact this header in the capture\n"
+"      --keep-secrets            do not redact Authorization, Cookie, ...\n"
+"      --junit FILE              JUnit XML, one testcase per exchange\n"
+"      --json                    a JSON summary on stdout\n"
+"      --timeout MS              deadline for each backend [5000]\n"
+"      --max-body BYTES          response bytes kept for comparison [8M]\n"
+"      --host HOST               Host header sent [as recorded]\n"
+"      --trace-header NAME       trace id header [X-Paritytap-Trace-Id]\n"
+"      --drop-redacted           replay requests whose secrets the capture\n"
+"                                redacted, without those headers [skip them]\n"
+"      --lenient                 skip malformed capture lines [exit 2]\n"
+"      --config FILE             INI file: [replay], [compare],\n"
+"                                [route \"METHOD /path\"]; flags win\n"
+"  -q, --quiet                   no DIVERGE or SKIP lines\n"
+"  -v, --verbose                 more logging (twice: debug)\n"
+"      --color WHEN              auto, always or never [auto]\n"
+"  -h, --help                    this text\n"
+"\n"
+"Exit status: 0 no verdict in --fail-on, 1 divergence, 2 usage error or\n"
+"malformed capture (FILE:LINE), 3 no backend could be reached.\n"
+"See paritytap(1).\n", f);
+}
+
+/* Keep a copy of a string for the life of the command. */
+static const char *
+replay_keep(struct replay_conf *rc, const char *s)
+{
+	if (rc->nstrings == sizeof rc->strings / sizeof rc->strings[0])
+		fatalx("too many string options");
+	return (rc->strings[rc->nstrings++] = xstrdup(s));
+}
+
+/* Parse a boolean config value (NULL is a flag given: true). */
+static int
+replay_bool(const char *name, const char *value, int *out, char **cause)
+{
+	if (value == NULL || strcasecmp(value, "true") == 0 ||
+	    strcasecmp(value, "yes") == 0 || strcmp(value, "1") == 0 ||
+	    strcasecmp(value, "on") == 0)
+		*out = 1;
+	else if (strcasecmp(value, "false") == 0 ||
+	    strcasecmp(value, "no") == 0 || strcmp(value, "0") == 0 ||
+	    strcasecmp(value, "off") == 0)
+		*out = 0;
+	else {
+		xasprintf(cause, "%s: '%s' is not true or false", name, value);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Wrap a value parser's cause with the option name. */
+static int
+replay_cause(const char *name, char *why, char **cause)
+{
+	xasprintf(cause, "--%s: %s", name, why);
+	free(why);
+	return (-1);
+}
+
+/* Parse a comma list of verdict names into a bit set. */
+static int
+replay_verdicts(const char *name, const char *value, unsigned *out,
+    char **cause)
+{
+	char		*copy, *tok, *save;
+	enum verdict	 v;
+	int		 rv = 0;
+
+	*out = 0;
+	copy = xstrdup(value);
+	for (tok = strtok_r(copy, ", ", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", ", &save)) {
+		if (verdict_from_name(tok, &v) != 0) {
+			xasprintf(cause, "--%s: unknown verdict '%s' (one of "
+			    "match, value, header, body, shape, status, "
+			    "both_failed, candidate_error, primary_error, "
+			    "skipped, recorded)", name, tok);
+			rv = -1;
+			break;
+		}
+		*out |= 1u << v;
+	}
+	free(copy);
+	return (rv);
+}
+
+/* Parse "--rate N" or "N/s". */
+static int
+replay_rate(const char *value, double *out, char **cause)
+{
+	char	*end;
+	double	 v;
+
+	errno = 0;
+	v = strtod(value, &end);
+	if (end != value && strcmp(end, "/s") == 0)
+		end += 2;
+	if (end == value || *end != '\0' || errno != 0 || !(v > 0) ||
+	    v > 1e7) {
+		xasprintf(cause, "--rate: '%s' is not a rate like 100 or "
+		    "100/s", value);
+		return (-1);
+	}
+	*out = v;
+	return (0);
+}
+
+/* Parse one --filter KEY=VALUE. */
+static int
+replay_filter(struct replay_filter *f, const char *value, char **cause)
+{
+	const char	*eq = strchr(value, '=');
+	char		*copy, *tok, *save;
+	unsigned	 bits;
+
+	if (eq == NULL || eq[1] == '\0')
+		goto bad;
+	if (strncmp(value, "route=", 6) == 0)
+		strlist_add(&f->routes, &f->nroutes, eq + 1);
+	else if (strncmp(value, "method=", 7) == 0) {
+		copy = xstrdup(eq + 1);
+		for (tok = strtok_r(copy, ", ", &save); tok != NULL;
+		    tok = strtok_r(NULL, ", ", &save))
+			strlist_add(&f->methods, &f->nmethods, tok);
+		free(copy);
+	} else if (strncmp(value, "verdict=", 8) == 0) {
+		if (replay_verdicts("filter", eq + 1, &bits, cause) != 0)
+			return (-1);
+		f->verdicts |= bits;
+	} else
+		goto bad;
+	return (0);
+bad:
+	xasprintf(cause, "--filter: '%s' is not route=GLOB, method=LIST or "
+	    "verdict=LIST", value);
+	return (-1);
+}
+
+/* Set one option by its long name; value is NULL for flags. */
+static int
+replay_set(struct replay_conf *rc, const char *name, const char *value,
+    char **cause)
+{
+	uint64_t	 v;
+	char		*why;
+	int		 b;
+
+	if (strcmp(name, "primary") == 0)
+		rc->ro.primary = replay_keep(rc, value);
+	else if (strcmp(name, "candidate") == 0)
+		rc->ro.candidate = replay_keep(rc, value);
+	else if (strcmp(name, "capture") == 0)
+		rc->cap.path = replay_keep(rc, value);
+	else if (strcmp(name, "concurrency") == 0) {
+		if (parse_uint(value, 1, 100000, &v, &why) != 0)
+			return (replay_cause(name, why, cause));
+		rc->ro.concurrency = (unsigned)v;
+	} else if (strcmp(name, "rate") == 0)
+		return (replay_rate(value, &rc->ro.rate, cause));
+	else if (strcmp(name, "filter") == 0)
+		return (replay_filter(&rc->ro.filter, value, cause));
+	else if (strcmp(name, "ignore") == 0) {
+		if (compare_ignore_valid(value, &why) != 0)
+			return (replay_cause(name, why, cause));
+		strlist_add(&rc->co.ignore, &rc->co.nignore, value);
+	} else if (strcmp(name, "ignore-header") == 0)
+		strlist_add(&rc->co.ignore_headers, &rc->co.nignore_headers,
+		    value);
+	else if (strcmp(name, "strict-order") == 0)
+		return (replay_bool(name, value, &rc->co.strict_order, cause));
+	else if (strcmp(name, "lenient-numbers") == 0)
+		return (replay_bool(name, value, &rc->co.lenient_numbers,
+		    cause));
+	else if (strcmp(name, "fail-on") == 0)
+		return (replay_verdicts(name, value, &rc->fail_on, cause));
+	else if (strcmp(name, "junit") == 0)
+		rc->junit = replay_keep(rc, value);
+	else if (strcmp(name, "json") == 0)
+		return (replay_bool(name, value, &rc->json, cause));
+	else if (strcmp(name, "timeout") == 0) {
+		if (parse_uint(value, 1, 86400000, &v, &why) != 0)
+			return (replay_cause(name, why, cause));
+		rc->ro.timeout = (int)v;
+	} else if (strcmp(name, "max-body") == 0) {
+		if (parse_size(value, &rc->ro.max_body, &why) != 0)
+			return (replay_cause(name, why, cause));
+		if (rc->ro.max_body == 0) {
+			xasprintf(cause, "--%s: must be at least 1", name);
+			return (-1);
+		}
+	} else if (strcmp(name, "host") == 0)
+		rc->ro.host = replay_keep(rc, value);
+	else if (strcmp(name, "trace-header") == 0) {
+		if (*value == '\0' || strpbrk(value, " \t:\r\n") != NULL) {
+			xasprintf(cause, "--%s: '%s' is not a header name",
+			    name, value);
+			return (-1);
+		}
+		rc->ro.trace_header = replay_keep(rc, value);
+	} else if (strcmp(name, "drop-redacted") == 0)
+		return (replay_bool(name, value, &rc->ro.drop_redacted, cause));
+	else if (strcmp(name, "lenient") == 0)
+		return (replay_bool(name, value, &rc->ro.lenient, cause));
+	else if (strcmp(name, "capture-body-limit") == 0) {
+		if (parse_size(value, &rc->body_limit, &why) != 0)
+			return (replay_cause(name, why, cause));
+	} else if (strcmp(name, "redact-header") == 0)
+		strlist_add(&rc->cap.redact, &rc->cap.nredact, value);
+	else if (strcmp(name, "keep-secrets") == 0)
+		return (replay_bool(name, value, &rc->cap.keep_secrets, cause));
+	else if (strcmp(name, "quiet") == 0) {
+		if (replay_bool(name, value, &b, cause) != 0)
+			return (-1);
+		log_quiet = b;
+	} else if (strcmp(name, "verbose") == 0)
+		log_verbose++;
+	else if (strcmp(name, "color") == 0) {
+		if (use_color(value, STDERR_FILENO, cause) < 0)
+			return (-1);
+		rc->color = replay_keep(rc, value);
+	} else {
+		xasprintf(cause, "unknown option '%s'", name);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Find or add the rule of a route section. */
+static struct route_rule *
+replay_route(struct compare_opts *co, const char *route)
+{
+	size_t	 i;
+
+	for (i = 0; i < co->nroutes; i++) {
+		if (strcmp(co->routes[i].rr_route, route) == 0)
+			return (&co->routes[i]);
+	}
+	co->routes = xreallocarray(co->routes, co->nroutes + 1,
+	    sizeof *co->routes);
+	memset(&co->routes[co->nroutes], 0, sizeof *co->routes);
+	co->routes[co->nroutes].rr_route = xstrdup(route);
+	return (&co->routes[co->nroutes++]);
+}
+
+/* One key of the config file. */
+static int
+replay_config_cb(void *arg, const char *section, const char *key,
+    const char *value, char **cause)
+{
+	struct replay_conf	*rc = arg;
+	struct route_rule	*rr;
+	char			*route, *why;
+	int			 rv, is_compare = 0;
+	size_t			 i;
+
+	if ((rv = config_route_section(section, &route)) < 0) {
+		xasprintf(cause, "malformed section [%s]: use [route \"METHOD "
+		    "/path\"]", section);
+		return (-1);
+	}
+	if (rv == 1) {
+		rr = replay_route(&rc->co, route);
+		free(route);
+		if (strcmp(key, "ignore") == 0) {
+			if (compare_ignore_valid(value, &why) != 0) {
+				xasprintf(cause, "ignore: %s", why);
+				free(why);
+				return (-1);
+			}
+			strlist_add(&rr->rr_ignore, &rr->rr_nignore, value);
+		} else if (strcmp(key, "ignore-header") == 0)
+			strlist_add(&rr->rr_ignore_headers,
+			    &rr->rr_nignore_headers, value);
+		else {
+			xasprintf(cause, "unknown key '%s' in [%s] (a route "
+			    "takes ignore and ignore-header)", key, section);
+			return (-1);
+		}
+		return (0);
+	}
+	for (i = 0; replay_compare_keys[i] != NULL; i++) {
+		if (strcmp(key, replay_compare_keys[i]) == 0)
+			is_compare = 1;
+	}
+	if (strcmp(section, "compare") != 0 && strcmp(section, "replay") != 0) {
+		xasprintf(cause, "unknown section [%s]", section);
+		return (-1);
+	}
+	if (strcmp(key, "config") == 0 || strcmp(key, "help") == 0 ||
+	    (strcmp(section, "compare") == 0 && !is_compare)) {
+		xasprintf(cause, "unknown key '%s' in [%s]", key, section);
+		return (-1);
+	}
+	if (strcmp(section, "replay") == 0 && is_compare) {
+		xasprintf(cause, "'%s' belongs in [compare]", key);
+		return (-1);
+	}
+	for (i = 0; replay_longopts[i].name != NULL; i++) {
+		if (strcmp(replay_longopts[i].name, key) == 0)
+			break;
+	}
+	if (replay_longopts[i].name == NULL) {
+		xasprintf(cause, "unknown key '%s' in [%s]", key, section);
+		return (-1);
+	}
+	return (replay_set(rc, key, value, cause));
+}
+
+/* Print a usage error and return the usage exit status. */
+static int printflike(1, 2)
+replay_usage(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "paritytap replay: %s\n", msg);
+	fprintf(stderr, "Try 'paritytap replay --help'.\n");
+	free(msg);
+	return (EXIT_USAGE);
+}
+
+/* The sink's callback: keep what the reports need of one exchange. */
+static void
+replay_on_exchange(const struct exchange *ex, void *arg)
+{
+	struct replay_conf	*rc = arg;
+	struct replay_result	*r;
+	json_t			*obj;
+
+	if (rc->nresults == rc->cresults) {
+		rc->cresults = rc->cresults ? rc->cresults * 2 : 256;
+		rc->results = xreallocarray(rc->results, rc->cresults,
+		    sizeof *rc->results);
+	}
+	r = &rc->results[rc->nresults++];
+	memset(r, 0, sizeof *r);
+	r->rr_verdict = ex->ex_verdict;
+	/* The CI reports only need detail on the exchanges that diverge. */
+	if (rc->junit == NULL && !rc->json && (ex->ex_verdict >= VERDICT_NONE ||
+	    !(rc->fail_on & (1u << ex->ex_verdict))))
+		return;
+	r->rr_id = xstrdup(ex->ex_id);
+	r->rr_route = xstrdup(ex->ex_route != NULL ? ex->ex_route : "?");
+	r->rr_ms = ex->ex_resp[SIDE_CANDIDATE].ms;
+	if (ex->ex_verdict == VERDICT_SKIPPED)
+		r->rr_line = xstrdup(ex->ex_skip_reason != NULL ?
+		    ex->ex_skip_reason : "");
+	else if (verdict_is_divergence(ex->ex_verdict)) {
+		r->rr_line = exchange_flag_line(ex, 0);
+		obj = exchange_to_json(ex, &rc->cap);
+		r->rr_diffs = json_incref(json_object_get(obj, "diffs"));
+		json_decref(obj);
+	}
+}
+
+/* Does this verdict fail the run? */
+static int
+replay_fails(const struct replay_conf *rc, enum verdict v)
+{
+	return (v < VERDICT_NONE && (rc->fail_on & (1u << v)) != 0);
+}
+
+/* Order results by id, so reports do not depend on completion order. */
+static int
+replay_result_cmp(const void *a, const void *b)
+{
+	const struct replay_result	*ra = a, *rb = b;
+
+	if (ra->rr_id == NULL || rb->rr_id == NULL)
+		return ((ra->rr_id == NULL) - (rb->rr_id == NULL));
+	return (strcmp(ra->rr_id, rb->rr_id));
+}
+
+/* Append s to b with XML's special characters escaped. */
+static void
+replay_xml(struct buf *b, const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++) {
+		switch (*s) {
+		case '<':
+			buf_addstr(b, "&lt;");
+			break;
+		case '>':
+			buf_addstr(b, "&gt;");
+			break;
+		case '&':
+			buf_addstr(b, "&amp;");
+			break;
+		case '"':
+			buf_addstr(b, "&quot;");
+			break;
+		default:
+			/* XML 1.0 has no control characters but tab/LF/CR. */
+			if ((unsigned char)*s < 0x20 && *s != '\t' &&
+			    *s != '\n' && *s != '\r')
+				buf_add(b, "?", 1);
+			else
+				buf_add(b, s, 1);
+			break;
+		}
+	}
+}
+
+/* Write the JUnit XML report; return -1 with cause on error. */
+static int
+replay_junit(struct replay_conf *rc, double secs, char **cause)
+{
+	struct buf		 b;
+	struct replay_result	*r;
+	size_t			 i, failures = 0, skipped = 0;
+	FILE			*f;
+	int			 rv = 0;
+
+	for (i = 0; i < rc->nresults; i++) {
+		if (replay_fails(rc, rc->results[i].rr_verdict))
+			failures++;
+		else if (rc->results[i].rr_verdict == VERDICT_SKIPPED)
+			skipped++;
+	}
+	buf_init(&b);
+	buf_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<testsuites tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\" "
+	    "time=\"%.3f\">\n<testsuite name=\"paritytap replay\" "
+	    "tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" "
+	    "time=\"%.3f\">\n", rc->nresults, failures, skipped, secs,
+	    rc->nresults, failures, skipped, secs);
+	for (i = 0; i < rc->nresults; i++) {
+		r = &rc->results[i];
+		buf_addstr(&b, "<testcase classname=\"");
+		replay_xml(&b, r->rr_route);
+		buf_addstr(&b, "\" name=\"");
+		replay_xml(&b, r->rr_route);
+		buf_addstr(&b, " id=");
+		replay_xml(&b, r->rr_id);
+		buf_printf(&b, "\" time=\"%.3f\"", r->rr_ms / 1000.0);
+		if (replay_fails(rc, r->rr_verdict)) {
+			buf_addstr(&b, ">\n<failure type=\"");
+			buf_addstr(&b, verdict_name(r->rr_verdict));
+			buf_addstr(&b, "\" message=\"");
+			replay_xml(&b, r->rr_line);
+			buf_addstr(&b, "\">");
+			replay_xml(&b, r->rr_line);
+			buf_addstr(&b, "</failure>\n</testcase>\n");
+		} else if (r->rr_verdict == VERDICT_SKIPPED) {
+			buf_addstr(&b, ">\n<skipped message=\"");
+			replay_xml(&b, r->rr_line);
+			buf_addstr(&b, "\"/>\n</testcase>\n");
+		} else if (r->rr_line != NULL) {
+			buf_addstr(&b, ">\n<system-out>");
+			replay_xml(&b, r->rr_line);
+			buf_addstr(&b, "</system-out>\n</testcase>\n");
+		} else
+			buf_addstr(&b, "/>\n");
+	}
+	buf_addstr(&b, "</testsuite>\n</testsuites>\n");
+	if ((f = fopen(rc->junit, "w")) == NULL ||
+	    fwrite(b.data, 1, b.len, f) != b.len || fclose(f) != 0) {
+		xasprintf(cause, "--junit %s: %s", rc->junit, strerror(errno));
+		rv = -1;
+	}
+	buf_free(&b);
+	return (rv);
+}
+
+/* Print the --json summary on stdout. */
+static void
+replay_json(struct replay_conf *rc, const struct sink_stats *st,
+    const struct replay_stats *rs, const char *summary, int status)
+{
+	json_t			*o, *verdicts, *failures, *skipped, *e;
+	struct replay_result	*r;
+	size_t			 i;
+	int			 v;
+
+	verdicts = json_object();
+	for (v = 0; v < VERDICT_NONE; v++) {
+		if (st->verdicts[v] != 0)
+			json_object_set_new(verdicts, verdict_name(v),
+			    json_integer((json_int_t)st->verdicts[v]));
+	}
+	failures = json_array();
+	skipped = json_array();
+	for (i = 0; i < rc->nresults; i++) {
+		r = &rc->results[i];
+		if (r->rr_verdict == VERDICT_SKIPPED) {
+			e = json_pack("{s:s, s:s, s:s}", "id", r->rr_id,
+			    "route", r->rr_route, "reason", r->rr_line);
+			json_array_append_new(skipped, e);
+		} else if (replay_fails(rc, r->rr_verdict)) {
+			e = json_pack("{s:s, s:s, s:s, s:O}", "id", r->rr_id,
+			    "route", r->rr_route, "verdict",
+			    verdict_name(r->rr_verdict), "diffs",
+			    r->rr_diffs != NULL ? r->rr_diffs : json_null());
+			json_array_append_new(failures, e);
+		}
+	}
+	o = json_pack("{s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:s, s:i}",
+	    "exchanges", (json_int_t)st->total,
+	    "replayed", (json_int_t)rs->sent,
+	    "filtered", (json_int_t)rs->filtered,
+	    "status_match", (json_int_t)st->status_match,
+	    "verdicts", verdicts, "failures", failures, "skipped", skipped,
+	    "summary", summary, "exit", status);
+	json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	fflush(stdout);
+	json_decref(o);
+}
+
+/* Free what the configuration holds. */
+static void
+replay_conf_free(struct replay_conf *rc)
+{
+	size_t	 i;
+
+	for (i = 0; i < rc->nstrings; i++)
+		free(rc->strings[i]);
+	for (i = 0; i < rc->nresults; i++) {
+		free(rc->results[i].rr_id);
+		free(rc->results[i].rr_route);
+		free(rc->results[i].rr_line);
+		if (rc->results[i].rr_diffs != NULL)
+			json_decref(rc->results[i].rr_diffs);
+	}
+	free(rc->results);
+	strlist_free(&rc->co.ignore, &rc->co.nignore);
+	strlist_free(&rc->co.ignore_headers, &rc->co.nignore_headers);
+	strlist_free(&rc->cap.redact, &rc->cap.nredact);
+	strlist_free(&rc->ro.filter.routes, &rc->ro.filter.nroutes);
+	strlist_free(&rc->ro.filter.methods, &rc->ro.filter.nmethods);
+	for (i = 0; i < rc->co.nroutes; i++) {
+		free(rc->co.routes[i].rr_route);
+		strlist_free(&rc->co.routes[i].rr_ignore,
+		    &rc->co.routes[i].rr_nignore);
+		strlist_free(&rc->co.routes[i].rr_ignore_headers,
+		    &rc->co.routes[i].rr_nignore_headers);
+	}
+	free(rc->co.routes);
+}
+
+/* Run the replay and the reports; return the exit status. */
+static int
+replay_main(struct replay_conf *rc, char **paths, int npaths)
+{
+	struct event_base	*base;
+	struct capture		*capture = NULL;
+	struct sink_opts	 so;
+	struct sink_stats	 st;
+	struct replay_stats	 rs;
+	struct sink		*sink;
+	char			*cause = NULL, *summary;
+	double			 start;
+	size_t			 i;
+	int			 status, color;
+
+	color = use_color(rc->color, STDERR_FILENO, NULL);
+	if (rc->cap.path != NULL) {
+		rc->cap.body_limit = (size_t)rc->body_limit;
+		if ((capture = capture_open(&rc->cap, &cause)) == NULL) {
+			status = replay_usage("--capture: %s", cause);
+			free(cause);
+			return (status);
+		}
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if ((base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	memset(&so, 0, sizeof so);
+	so.compare = &rc->co;
+	so.capture = capture;
+	so.capture_opts = &rc->cap;
+	so.quiet = log_quiet;
+	so.color = color > 0;
+	so.on_exchange = replay_on_exchange;
+	so.on_exchange_arg = rc;
+	sink = sink_start(&so);
+
+	rc->ro.quiet = log_quiet;
+	rc->ro.progress = !log_quiet && isatty(STDERR_FILENO);
+	start = mono_ms();
+	status = replay_run(base, &rc->ro, paths, npaths, sink, &rs, &cause);
+	sink_stop(sink, &st);
+	if (capture != NULL)
+		capture_close(capture);
+	event_base_free(base);
+
+	if (status == EXIT_USAGE)
+		fprintf(stderr, "paritytap replay: %s\n", cause);
+	else if (status == EXIT_RUNTIME)
+		log_warnx("%s", cause);
+	free(cause);
+	cause = NULL;
+	/* A bad URL or an unreadable file: nothing ran, nothing to report. */
+	if (status == EXIT_USAGE && st.total == 0)
+		return (status);
+	if (status == EXIT_OK) {
+		for (i = 0; i < rc->nresults; i++) {
+			if (replay_fails(rc, rc->results[i].rr_verdict))
+				status = EXIT_DIVERGE;
+		}
+	}
+	qsort(rc->results, rc->nresults, sizeof *rc->results,
+	    replay_result_cmp);
+	summary = sink_summary(&st);
+	if (rc->json) {
+		fprintf(stderr, "%s\n", summary);
+		replay_json(rc, &st, &rs, summary, status);
+	} else {
+		printf("%s\n", summary);
+		fflush(stdout);
+	}
+	free(summary);
+	if (rc->junit != NULL &&
+	    replay_junit(rc, (mono_ms() - start) / 1000.0, &cause) != 0) {
+		fprintf(stderr, "paritytap replay: %s\n", cause);
+		free(cause);
+		if (status == EXIT_OK)
+			status = EXIT_RUNTIME;
+	}
+	return (status);
+}
+
+/* paritytap replay. */
+static int
+cmd_replay_exec(int argc, char **argv)
+{
+	struct replay_conf	 rc;
+	const char		*config = NULL;
+	char			*cause;
+	int			 ch, idx, i, status;
+	struct {
+		const char	*name;
+		const char	*value;
+	}			*flags;
+	int			 nflags = 0;
+
+	memset(&rc, 0, sizeof rc);
+	rc.ro.concurrency = 16;
+	rc.ro.timeout = 5000;
+	rc.ro.max_body = DEFAULT_MAX_BODY;
+	rc.ro.trace_header = DEFAULT_TRACE_HEADER;
+	if (replay_verdicts("fail-on", REPLAY_DEFAULT_FAIL_ON, &rc.fail_on,
+	    &cause) != 0)
+		fatalx("%s", cause);
+
+	/* Flags win over the config file: collect, read the file, apply. */
+	flags = xcalloc((size_t)argc + 1, sizeof *flags);
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":p:C:c:qvh", replay_longopts,
+	    &idx)) != -1) {
+		const char	*name = NULL;
+
+		switch (ch) {
+		case 'h':
+			cmd_replay_help(stdout);
+			free(flags);
+			return (EXIT_OK);
+		case '?':
+			free(flags);
+			if (optopt != 0)
+				return (replay_usage("unknown option -%c",
+				    optopt));
+			return (replay_usage("unknown option %s",
+			    argv[optind - 1]));
+		case ':':
+			free(flags);
+			return (replay_usage("option %s needs a value",
+			    argv[optind - 1]));
+		case OPT_CONFIG:
+			config = optarg;
+			continue;
+		default:
+			break;
+		}
+		for (i = 0; replay_longopts[i].name != NULL; i++) {
+			if (replay_longopts[i].val == ch)
+				name = replay_longopts[i].name;
+		}
+		flags[nflags].name = name;
+		flags[nflags].value = optarg;
+		nflags++;
+	}
+
+	status = EXIT_USAGE;
+	if (config != NULL &&
+	    config_load(config, replay_config_cb, &rc, &cause) != 0) {
+		replay_usage("%s", cause);
+		free(cause);
+		goto out;
+	}
+	for (i = 0; i < nflags; i++) {
+		if (replay_set(&rc, flags[i].name, flags[i].value, &cause) !=
+		    0) {
+			replay_usage("%s", cause);
+			free(cause);
+			goto out;
+		}
+	}
+	rc.co.trace_header = rc.ro.trace_header;
+	rc.ro.routes = rc.co.routes;
+	rc.ro.nroutes = rc.co.nroutes;
+	if (rc.ro.candidate == NULL)
+		replay_usage("--candidate URL is required");
+	else if (optind == argc)
+		replay_usage("no CAPTURE file given");
+	else
+		status = replay_main(&rc, argv + optind, argc - optind);
+out:
+	free(flags);
+	replay_conf_free(&rc);
+	return (status);
+}
+
+const struct cmd_entry cmd_replay_entry = {
+	.name = "replay",
+	.usage = "[--primary URL] --candidate URL [OPTIONS] CAPTURE...",
+	.summary = "re-send captured requests, compare; a CI gate",
+	.exec = cmd_replay_exec,
+	.help = cmd_replay_help,
+};

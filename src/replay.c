@@ -1,0 +1,750 @@
+/*
+ * The replay engine: requests recorded in capture files are sent again,
+ * to the candidate (and, with a live primary, to the primary too), and
+ * the new exchanges go to the sink like the proxy's.  Without a live
+ * primary, the primary's side is the response recorded in the capture.
+ *
+ * Capture lines are read, parsed and turned into canonical requests on a
+ * reader thread, ahead of the event loop by at most REPLAY_QUEUE items:
+ * parsing JSON costs more than sending the request, and on two cores the
+ * loop would otherwise spend most of its time in the parser.  At most
+ * --concurrency requests are in flight, and --rate meters how fast new
+ * ones start (a token bucket filled by a timer), so a capture of any size
+ * is replayed in bounded memory.
+ */
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include <openssl/evp.h>
+
+#include "paritytap.h"
+
+#define REPLAY_TICK_MS		10	/* rate timer */
+#define REPLAY_PROGRESS_MS	250
+#define REPLAY_IDLE_CONNS	1024
+#define REPLAY_QUEUE		4096	/* items parsed ahead of the loop */
+#define REPLAY_WAKE_BATCH	32	/* items queued before the loop is woken */
+#define REPLAY_STARVED_MS	1	/* ... or this long after it ran dry */
+
+struct replay;
+
+/* One replayed exchange in flight. */
+struct replay_pending {
+	struct replay		*rq_rp;
+	struct exchange		*rq_ex;
+	struct buf		 rq_canon;
+	double			 rq_start;
+	int			 rq_live;	/* live sides still to finish */
+	int			 rq_skip;	/* skipped: not sent */
+	EVP_MD_CTX		*rq_sha[2];
+};
+
+struct replay {
+	const struct replay_opts *rp_opts;
+	struct event_base	*rp_base;
+	struct sink		*rp_sink;
+	struct upstream		*rp_up[2];	/* primary may be NULL */
+	struct capture_reader	**rp_readers;
+	int			 rp_nreaders;
+	unsigned		 rp_inflight;
+	int			 rp_eof;	/* nothing more to start */
+	double			 rp_tokens;
+	double			 rp_last_tick;
+	struct event		*rp_pump;
+	struct event		*rp_tick;
+	struct event		*rp_progress;
+	struct event		*rp_wake_ev;
+	uint64_t		 rp_total;	/* lines, for the progress bar */
+	double			 rp_started;
+	struct replay_stats	 rp_stats;
+
+	/* The reader thread and its queue, under rp_lock. */
+	pthread_t		 rp_thread;
+	pthread_mutex_t		 rp_lock;
+	pthread_cond_t		 rp_cond;	/* the queue has room */
+	struct replay_pending	**rp_queue;	/* a ring */
+	size_t			 rp_head;
+	size_t			 rp_len;
+	int			 rp_done;	/* the reader has finished */
+	int			 rp_failed;	/* ... on malformed input */
+	int			 rp_stop;	/* the loop wants no more */
+	int			 rp_starved;	/* the loop waits for an item */
+	char			*rp_cause;
+	int			 rp_wake[2];	/* pipe: reader -> loop */
+	atomic_ullong		 rp_read;	/* lines read, for progress */
+	uint64_t		 rp_nfiltered;	/* reader's own counts */
+	uint64_t		 rp_nskipped;
+	uint64_t		 rp_handed;	/* sent or skipped, by the loop */
+};
+
+static void	replay_pump(struct replay *);
+
+/* Keep a copy of response body bytes, up to --max-body; hash the rest. */
+static void
+replay_tee(struct replay_pending *rq, int side, const char *data, size_t len)
+{
+	struct response_side	*rs = &rq->rq_ex->ex_resp[side];
+
+	rs->body_bytes += len;
+	if (rq->rq_sha[side] == NULL &&
+	    rs->body.len + len <= rq->rq_rp->rp_opts->max_body) {
+		buf_add(&rs->body, data, len);
+		return;
+	}
+	if (rq->rq_sha[side] == NULL) {
+		rq->rq_sha[side] = EVP_MD_CTX_new();
+		EVP_DigestInit_ex(rq->rq_sha[side], EVP_sha256(), NULL);
+		EVP_DigestUpdate(rq->rq_sha[side], rs->body.data, rs->body.len);
+		rs->truncated = 1;
+	}
+	EVP_DigestUpdate(rq->rq_sha[side], data, len);
+}
+
+/* A live side's response head. */
+static void
+replay_head(struct replay_pending *rq, int side, struct http_msg *hm)
+{
+	struct response_side	*rs = &rq->rq_ex->ex_resp[side];
+
+	rs->status = http_msg_status(hm);
+	rs->headers = hm->hm_headers;
+	memset(&hm->hm_headers, 0, sizeof hm->hm_headers);
+}
+
+/* A live side is done: record how; hand the exchange on when all are. */
+static void
+replay_done(struct replay_pending *rq, int side, const char *error,
+    const char *detail)
+{
+	static const char	*errors[] = {
+		"timeout", "connect", "reset", "too_large", "bad_response"
+	};
+	struct replay		*rp = rq->rq_rp;
+	struct response_side	*rs = &rq->rq_ex->ex_resp[side];
+	unsigned char		 md[EVP_MAX_MD_SIZE];
+	unsigned int		 mdlen, j;
+	size_t			 i;
+
+	rs->ms = mono_ms() - rq->rq_start;
+	if (error != NULL) {
+		for (i = 0; i < sizeof errors / sizeof errors[0]; i++) {
+			if (strcmp(error, errors[i]) == 0)
+				rs->error = errors[i];
+		}
+		if (rs->error == NULL)
+			rs->error = "reset";
+		if (detail != NULL)
+			rs->error_detail = xstrdup(detail);
+	}
+	if (error == NULL || rs->status != 0)
+		rp->rp_stats.reached++;
+	if (rq->rq_sha[side] != NULL) {
+		EVP_DigestFinal_ex(rq->rq_sha[side], md, &mdlen);
+		EVP_MD_CTX_free(rq->rq_sha[side]);
+		rq->rq_sha[side] = NULL;
+		rs->body_sha256 = xmalloc(mdlen * 2 + 1);
+		for (j = 0; j < mdlen; j++)
+			snprintf(rs->body_sha256 + j * 2, 3, "%02x", md[j]);
+	}
+	if (--rq->rq_live != 0)
+		return;
+	sink_submit(rp->rp_sink, rq->rq_ex);
+	buf_free(&rq->rq_canon);
+	free(rq);
+	rp->rp_inflight--;
+	rp->rp_stats.completed++;
+	event_active(rp->rp_pump, EV_TIMEOUT, 0);
+}
+
+/* Primary response head. */
+static void
+replay_primary_head(void *arg, struct http_msg *hm)
+{
+	replay_head(arg, SIDE_PRIMARY, hm);
+}
+
+/* Primary body bytes. */
+static void
+replay_primary_body(void *arg, const char *data, size_t len)
+{
+	replay_tee(arg, SIDE_PRIMARY, data, len);
+}
+
+/* The primary is done. */
+static void
+replay_primary_done(void *arg, const char *error, const char *detail)
+{
+	replay_done(arg, SIDE_PRIMARY, error, detail);
+}
+
+/* Candidate response head. */
+static void
+replay_candidate_head(void *arg, struct http_msg *hm)
+{
+	replay_head(arg, SIDE_CANDIDATE, hm);
+}
+
+/* Candidate body bytes. */
+static void
+replay_candidate_body(void *arg, const char *data, size_t len)
+{
+	replay_tee(arg, SIDE_CANDIDATE, data, len);
+}
+
+/* The candidate is done. */
+static void
+replay_candidate_done(void *arg, const char *error, const char *detail)
+{
+	replay_done(arg, SIDE_CANDIDATE, error, detail);
+}
+
+static const struct upreq_cbs replay_primary_cbs = {
+	replay_primary_head, replay_primary_body, replay_primary_done
+};
+static const struct upreq_cbs replay_candidate_cbs = {
+	replay_candidate_head, replay_candidate_body, replay_candidate_done
+};
+
+/* Does a list of fnmatch patterns (empty: everything) match s? */
+static int
+replay_match(char **patterns, size_t n, const char *s, int flags)
+{
+	size_t	 i;
+
+	if (n == 0)
+		return (1);
+	for (i = 0; i < n; i++) {
+		if (fnmatch(patterns[i], s != NULL ? s : "", flags) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/* Is a recorded exchange selected by --filter? */
+static int
+replay_selected(const struct replay_opts *o, const struct exchange *ex)
+{
+	const struct replay_filter	*f = &o->filter;
+
+	if (!replay_match(f->routes, f->nroutes, ex->ex_route, 0))
+		return (0);
+	if (!replay_match(f->methods, f->nmethods, ex->ex_req.method,
+	    FNM_CASEFOLD))
+		return (0);
+	if (f->verdicts != 0 && (ex->ex_verdict >= VERDICT_NONE ||
+	    (f->verdicts & (1u << ex->ex_verdict)) == 0))
+		return (0);
+	return (1);
+}
+
+/*
+ * Why a recorded request cannot be replayed as it was, or NULL.  A cut
+ * body would send a different request; a redacted secret would send
+ * "[redacted]" as a credential, so such requests are skipped unless
+ * --drop-redacted says to send them without those headers.
+ */
+static const char *
+replay_unsafe(const struct replay_opts *o, const struct exchange *ex)
+{
+	const struct headers	*hs = &ex->ex_req.headers;
+	size_t			 i;
+
+	if (ex->ex_req_truncated)
+		return ("truncated");
+	if (ex->ex_req.method == NULL || ex->ex_req.target == NULL)
+		return ("no_request");
+	if (o->primary == NULL && !ex->ex_resp[SIDE_PRIMARY].present)
+		return ("no_primary");
+	if (o->drop_redacted)
+		return (NULL);
+	for (i = 0; i < hs->n; i++) {
+		if (strcmp(hs->h[i].value, "[redacted]") == 0)
+			return ("redacted");
+	}
+	return (NULL);
+}
+
+/* Remove the headers a capture redacted (--drop-redacted). */
+static void
+replay_drop_redacted(struct http_request *req)
+{
+	struct headers	*hs = &req->headers;
+	size_t		 i, j;
+
+	for (i = j = 0; i < hs->n; i++) {
+		if (strcmp(hs->h[i].value, "[redacted]") == 0) {
+			free(hs->h[i].name);
+			continue;
+		}
+		hs->h[j++] = hs->h[i];
+	}
+	hs->n = j;
+}
+
+/*
+ * Turn a recorded exchange into a new one (source "replay"): the same
+ * id, route and request, and, without a live primary, the recorded
+ * primary response.  The recorded exchange is left empty.
+ */
+static struct exchange *
+replay_exchange(const struct replay_opts *o, struct exchange *old)
+{
+	struct exchange	*ex;
+
+	ex = xcalloc(1, sizeof *ex);
+	exchange_init(ex, "replay");
+	memcpy(ex->ex_id, old->ex_id, sizeof ex->ex_id);
+	if (ex->ex_id[0] == '\0')
+		trace_mint(ex->ex_id, sizeof ex->ex_id);
+	gettimeofday(&ex->ex_ts, NULL);
+	ex->ex_req = old->ex_req;
+	memset(&old->ex_req, 0, sizeof old->ex_req);
+	ex->ex_req_truncated = old->ex_req_truncated;
+	if (old->ex_route != NULL) {
+		ex->ex_route = old->ex_route;
+		old->ex_route = NULL;
+	} else if (ex->ex_req.method != NULL && ex->ex_req.target != NULL)
+		ex->ex_route = route_template(ex->ex_req.method,
+		    ex->ex_req.target, o->routes, o->nroutes);
+	else
+		ex->ex_route = xstrdup("?");
+	if (o->primary == NULL) {
+		ex->ex_resp[SIDE_PRIMARY] = old->ex_resp[SIDE_PRIMARY];
+		memset(&old->ex_resp[SIDE_PRIMARY], 0,
+		    sizeof old->ex_resp[SIDE_PRIMARY]);
+	}
+	return (ex);
+}
+
+/*
+ * On the reader thread: turn a recorded exchange into a replay_pending,
+ * its canonical request built, or marked skipped with the reason.
+ */
+static struct replay_pending *
+replay_prepare(struct replay *rp, struct exchange *old)
+{
+	const struct replay_opts	*o = rp->rp_opts;
+	struct replay_pending		*rq;
+	struct exchange			*ex;
+	const char			*why;
+
+	why = replay_unsafe(o, old);
+	ex = replay_exchange(o, old);
+	rq = xcalloc(1, sizeof *rq);
+	rq->rq_rp = rp;
+	rq->rq_ex = ex;
+	buf_init(&rq->rq_canon);
+	if (why != NULL) {
+		ex->ex_verdict = VERDICT_SKIPPED;
+		ex->ex_skip_reason = xstrdup(why);
+		rq->rq_skip = 1;
+		rp->rp_nskipped++;
+		if (!o->quiet)
+			log_warnx("SKIP %s %s id=%s: %s", why, ex->ex_route,
+			    ex->ex_id, strcmp(why, "truncated") == 0 ?
+			    "the recorded request body was cut; it cannot "
+			    "be replayed" : strcmp(why, "redacted") == 0 ?
+			    "a header was redacted in the capture "
+			    "(--drop-redacted sends it without)" :
+			    strcmp(why, "no_primary") == 0 ?
+			    "no primary response recorded (use --primary)" :
+			    "no request recorded");
+		return (rq);
+	}
+	if (o->drop_redacted)
+		replay_drop_redacted(&ex->ex_req);
+	canonical_request(&ex->ex_req, o->trace_header, ex->ex_id, o->host,
+	    upstream_authority(rp->rp_up[SIDE_CANDIDATE]), NULL,
+	    &rq->rq_canon);
+	return (rq);
+}
+
+/* On the loop: send a prepared exchange, or pass a skipped one on. */
+static void
+replay_send(struct replay *rp, struct replay_pending *rq)
+{
+	struct exchange	*ex = rq->rq_ex;
+	int		 head;
+
+	rp->rp_handed++;
+	if (rq->rq_skip) {
+		sink_submit(rp->rp_sink, ex);
+		buf_free(&rq->rq_canon);
+		free(rq);
+		return;
+	}
+	rq->rq_start = mono_ms();
+	head = strcmp(ex->ex_req.method, "HEAD") == 0;
+	rp->rp_inflight++;
+	rp->rp_stats.sent++;
+	rq->rq_live = rp->rp_up[SIDE_PRIMARY] != NULL ? 2 : 1;
+	ex->ex_resp[SIDE_CANDIDATE].present = 1;
+	if (rp->rp_up[SIDE_PRIMARY] != NULL) {
+		ex->ex_resp[SIDE_PRIMARY].present = 1;
+		upstream_send(rp->rp_up[SIDE_PRIMARY], rq->rq_canon.data,
+		    rq->rq_canon.len, head, &replay_primary_cbs, rq);
+	}
+	upstream_send(rp->rp_up[SIDE_CANDIDATE], rq->rq_canon.data,
+	    rq->rq_canon.len, head, &replay_candidate_cbs, rq);
+}
+
+/*
+ * Wake the loop if it is waiting for items; called under rp_lock.  Waking
+ * it for each item would cost a write, a wakeup and a read per exchange
+ * whenever the loop outruns the parser, so it is woken for a batch (or
+ * the end), and a short timer of its own picks up a trickle.
+ */
+static void
+replay_wake(struct replay *rp)
+{
+	ssize_t	 n;
+
+	if (!rp->rp_starved ||
+	    (rp->rp_len < REPLAY_WAKE_BATCH && !rp->rp_done))
+		return;
+	rp->rp_starved = 0;
+	do
+		n = write(rp->rp_wake[1], "", 1);
+	while (n == -1 && errno == EINTR);
+}
+
+/* The reader thread: read, filter and prepare exchanges into the queue. */
+static void *
+replay_reader(void *arg)
+{
+	struct replay		*rp = arg;
+	struct replay_pending	*rq;
+	struct exchange		 old;
+	char			*cause = NULL;
+	int			 i, rc = 0;
+
+	for (i = 0; i < rp->rp_nreaders; i++) {
+		for (;;) {
+			rc = capture_reader_next(rp->rp_readers[i], &old,
+			    &cause);
+			if (rc <= 0)
+				break;
+			atomic_fetch_add(&rp->rp_read, 1);
+			if (!replay_selected(rp->rp_opts, &old)) {
+				rp->rp_nfiltered++;
+				exchange_free(&old);
+				continue;
+			}
+			rq = replay_prepare(rp, &old);
+			exchange_free(&old);
+
+			pthread_mutex_lock(&rp->rp_lock);
+			while (rp->rp_len == REPLAY_QUEUE && !rp->rp_stop)
+				pthread_cond_wait(&rp->rp_cond, &rp->rp_lock);
+			if (rp->rp_stop) {
+				pthread_mutex_unlock(&rp->rp_lock);
+				exchange_free(rq->rq_ex);
+				free(rq->rq_ex);
+				buf_free(&rq->rq_canon);
+				free(rq);
+				rc = 0;
+				goto out;
+			}
+			rp->rp_queue[(rp->rp_head + rp->rp_len) %
+			    REPLAY_QUEUE] = rq;
+			rp->rp_len++;
+			replay_wake(rp);
+			pthread_mutex_unlock(&rp->rp_lock);
+		}
+		if (rc < 0)
+			break;
+	}
+out:
+	pthread_mutex_lock(&rp->rp_lock);
+	rp->rp_done = 1;
+	rp->rp_failed = rc < 0;
+	rp->rp_cause = cause;
+	rp->rp_starved = 1;
+	replay_wake(rp);
+	pthread_mutex_unlock(&rp->rp_lock);
+	return (NULL);
+}
+
+/* Start as many exchanges as --concurrency and --rate allow. */
+static void
+replay_pump(struct replay *rp)
+{
+	const struct replay_opts	*o = rp->rp_opts;
+	struct replay_pending		*rq;
+	struct timeval			 tv;
+
+	while (!rp->rp_eof && rp->rp_inflight < o->concurrency &&
+	    (o->rate <= 0 || rp->rp_tokens >= 1)) {
+		pthread_mutex_lock(&rp->rp_lock);
+		if (rp->rp_len == 0) {
+			if (rp->rp_done)
+				rp->rp_eof = 1;
+			else
+				rp->rp_starved = 1;
+			pthread_mutex_unlock(&rp->rp_lock);
+			if (!rp->rp_eof) {
+				tv.tv_sec = 0;
+				tv.tv_usec = REPLAY_STARVED_MS * 1000;
+				evtimer_add(rp->rp_pump, &tv);
+			}
+			break;
+		}
+		rq = rp->rp_queue[rp->rp_head];
+		rp->rp_head = (rp->rp_head + 1) % REPLAY_QUEUE;
+		if (rp->rp_len-- == REPLAY_QUEUE)
+			pthread_cond_signal(&rp->rp_cond);
+		pthread_mutex_unlock(&rp->rp_lock);
+		if (!rq->rq_skip && o->rate > 0)
+			rp->rp_tokens -= 1;
+		replay_send(rp, rq);
+	}
+	if (rp->rp_eof && rp->rp_inflight == 0)
+		event_base_loopbreak(rp->rp_base);
+}
+
+/* The reader has queued items, or finished. */
+static void
+replay_wake_cb(evutil_socket_t fd, short events, void *arg)
+{
+	char	 b[64];
+
+	while (read(fd, b, sizeof b) > 0)
+		;
+	replay_pump(arg);
+}
+
+/* The pump event: a slot freed up. */
+static void
+replay_pump_cb(evutil_socket_t fd, short events, void *arg)
+{
+	replay_pump(arg);
+}
+
+/* The rate timer: add tokens for the time passed. */
+static void
+replay_tick_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct replay	*rp = arg;
+	double		 now = mono_ms(), cap;
+
+	rp->rp_tokens += (now - rp->rp_last_tick) / 1000.0 * rp->rp_opts->rate;
+	rp->rp_last_tick = now;
+	/* No burst after a stall: at most one tick's worth (or one). */
+	cap = rp->rp_opts->rate * REPLAY_TICK_MS / 1000.0;
+	if (cap < 1)
+		cap = 1;
+	if (rp->rp_tokens > cap)
+		rp->rp_tokens = cap;
+	replay_pump(rp);
+}
+
+/* Draw the progress bar on stderr (a TTY). */
+static void
+replay_progress_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct replay	*rp = arg;
+	char		 bar[31];
+	double		 secs = (mono_ms() - rp->rp_started) / 1000.0;
+	uint64_t	 done = rp->rp_handed - rp->rp_inflight;
+	size_t		 i, fill;
+
+	if (rp->rp_total != 0) {
+		fill = (size_t)(done * 30 / (rp->rp_total > done ?
+		    rp->rp_total : done));
+		for (i = 0; i < 30; i++)
+			bar[i] = i < fill ? '#' : '.';
+		bar[30] = '\0';
+		fprintf(stderr, "\r[%s] %llu/%llu exchanges, %.0f/s\033[K",
+		    bar, (unsigned long long)done,
+		    (unsigned long long)rp->rp_total,
+		    secs > 0 ? rp->rp_stats.completed / secs : 0.0);
+	} else
+		fprintf(stderr, "\r%llu exchanges, %.0f/s\033[K",
+		    (unsigned long long)done,
+		    secs > 0 ? rp->rp_stats.completed / secs : 0.0);
+}
+
+/* Count the lines of a plain capture file (for the progress bar), or 0. */
+static uint64_t
+replay_count_lines(const char *path)
+{
+	char		 b[65536], *p;
+	uint64_t	 n = 0;
+	ssize_t		 len;
+	size_t		 plen = strlen(path);
+	int		 fd;
+
+	if (strcmp(path, "-") == 0 ||
+	    (plen > 3 && strcmp(path + plen - 3, ".gz") == 0))
+		return (0);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (0);
+	while ((len = read(fd, b, sizeof b)) > 0) {
+		for (p = b; (p = memchr(p, '\n', (size_t)(b + len - p))) !=
+		    NULL; p++)
+			n++;
+	}
+	close(fd);
+	return (n);
+}
+
+/* Stop the reader thread and free what is left in its queue. */
+static void
+replay_reader_stop(struct replay *rp)
+{
+	struct replay_pending	*rq;
+
+	pthread_mutex_lock(&rp->rp_lock);
+	rp->rp_stop = 1;
+	pthread_cond_signal(&rp->rp_cond);
+	pthread_mutex_unlock(&rp->rp_lock);
+	pthread_join(rp->rp_thread, NULL);
+	while (rp->rp_len != 0) {
+		rq = rp->rp_queue[rp->rp_head];
+		rp->rp_head = (rp->rp_head + 1) % REPLAY_QUEUE;
+		rp->rp_len--;
+		exchange_free(rq->rq_ex);
+		free(rq->rq_ex);
+		buf_free(&rq->rq_canon);
+		free(rq);
+	}
+}
+
+/*
+ * Replay the captures at paths through the sink.  Return EXIT_OK when
+ * every selected exchange was replayed or skipped, EXIT_USAGE with cause
+ * for a bad URL or an unreadable or malformed capture ("FILE:LINE: ..."),
+ * EXIT_RUNTIME with cause when no live backend could be reached at all.
+ */
+int
+replay_run(struct event_base *base, const struct replay_opts *o,
+    char **paths, int npaths, struct sink *sink, struct replay_stats *stats,
+    char **cause)
+{
+	struct replay	 rp;
+	struct timeval	 tv;
+	int		 i, error, status = EXIT_OK;
+
+	memset(&rp, 0, sizeof rp);
+	rp.rp_opts = o;
+	rp.rp_base = base;
+	rp.rp_sink = sink;
+	rp.rp_nreaders = npaths;
+	rp.rp_wake[0] = rp.rp_wake[1] = -1;
+	rp.rp_readers = xcalloc((size_t)npaths, sizeof *rp.rp_readers);
+	for (i = 0; i < npaths; i++) {
+		rp.rp_readers[i] = capture_reader_open(paths[i], o->lenient,
+		    cause);
+		if (rp.rp_readers[i] == NULL) {
+			status = EXIT_USAGE;
+			goto out;
+		}
+		if (o->progress)
+			rp.rp_total += replay_count_lines(paths[i]);
+	}
+	if (o->primary != NULL) {
+		rp.rp_up[SIDE_PRIMARY] = upstream_new(base, "primary",
+		    o->primary, o->timeout, REPLAY_IDLE_CONNS, 0, cause);
+		if (rp.rp_up[SIDE_PRIMARY] == NULL) {
+			status = EXIT_USAGE;
+			goto out;
+		}
+	}
+	rp.rp_up[SIDE_CANDIDATE] = upstream_new(base, "candidate",
+	    o->candidate, o->timeout, REPLAY_IDLE_CONNS, 0, cause);
+	if (rp.rp_up[SIDE_CANDIDATE] == NULL) {
+		status = EXIT_USAGE;
+		goto out;
+	}
+	if (pipe2(rp.rp_wake, O_CLOEXEC | O_NONBLOCK) != 0)
+		fatal("pipe2");
+
+	rp.rp_started = mono_ms();
+	rp.rp_pump = event_new(base, -1, 0, replay_pump_cb, &rp);
+	rp.rp_wake_ev = event_new(base, rp.rp_wake[0], EV_READ | EV_PERSIST,
+	    replay_wake_cb, &rp);
+	event_add(rp.rp_wake_ev, NULL);
+	if (o->rate > 0) {
+		rp.rp_tokens = 1;
+		rp.rp_last_tick = mono_ms();
+		rp.rp_tick = event_new(base, -1, EV_PERSIST, replay_tick_cb,
+		    &rp);
+		tv.tv_sec = 0;
+		tv.tv_usec = REPLAY_TICK_MS * 1000;
+		evtimer_add(rp.rp_tick, &tv);
+	}
+	if (o->progress) {
+		rp.rp_progress = event_new(base, -1, EV_PERSIST,
+		    replay_progress_cb, &rp);
+		tv.tv_sec = 0;
+		tv.tv_usec = REPLAY_PROGRESS_MS * 1000;
+		evtimer_add(rp.rp_progress, &tv);
+	}
+
+	rp.rp_queue = xcalloc(REPLAY_QUEUE, sizeof *rp.rp_queue);
+	pthread_mutex_init(&rp.rp_lock, NULL);
+	pthread_cond_init(&rp.rp_cond, NULL);
+	rp.rp_starved = 1;
+	if ((error = pthread_create(&rp.rp_thread, NULL, replay_reader,
+	    &rp)) != 0) {
+		errno = error;
+		fatal("pthread_create");
+	}
+	event_base_dispatch(base);
+	replay_reader_stop(&rp);
+	pthread_mutex_destroy(&rp.rp_lock);
+	pthread_cond_destroy(&rp.rp_cond);
+	free(rp.rp_queue);
+
+	if (rp.rp_progress != NULL) {
+		fprintf(stderr, "\r\033[K");
+		event_free(rp.rp_progress);
+	}
+	if (rp.rp_tick != NULL)
+		event_free(rp.rp_tick);
+	event_free(rp.rp_wake_ev);
+	event_free(rp.rp_pump);
+	rp.rp_stats.read = atomic_load(&rp.rp_read);
+	rp.rp_stats.filtered = rp.rp_nfiltered;
+	rp.rp_stats.skipped = rp.rp_nskipped;
+
+	if (rp.rp_failed) {
+		*cause = rp.rp_cause;
+		rp.rp_cause = NULL;
+		status = EXIT_USAGE;
+	} else if (rp.rp_stats.sent != 0 && rp.rp_stats.reached == 0) {
+		xasprintf(cause, "no response from %s%s%s: cannot reach any "
+		    "backend", o->primary != NULL ? o->primary : "",
+		    o->primary != NULL ? " or " : "", o->candidate);
+		status = EXIT_RUNTIME;
+	}
+out:
+	for (i = 0; i < SIDE_CANDIDATE + 1; i++) {
+		if (rp.rp_up[i] != NULL)
+			upstream_free(rp.rp_up[i]);
+	}
+	for (i = 0; i < npaths; i++)
+		capture_reader_close(rp.rp_readers[i]);
+	free(rp.rp_readers);
+	free(rp.rp_cause);
+	if (rp.rp_wake[0] != -1) {
+		close(rp.rp_wake[0]);
+		close(rp.rp_wake[1]);
+	}
+	if (stats != NULL)
+		*stats = rp.rp_stats;
+	return (status);
+}
