@@ -42,7 +42,7 @@
 #define CLIENT_OUT_LOW		(256 * 1024)
 #define CLIENT_IN_HIGH		(256 * 1024)
 #define PROXY_PRIMARY_IDLE	1024	/* idle primary connections kept */
-#define PROXY_CANDIDATE_QUEUE_MS 20	/* candidate waits for a connection */
+#define PROXY_CANDIDATE_QUEUE_MS 100	/* candidate waits for a connection */
 
 struct client;
 
