@@ -59,10 +59,10 @@ record() {
 VALIDATOR_CASES="schema_field schema_type completeness consistency policy valid"
 SESSION_CASES="accepted_grounded max_iter_exhausted infra_error unicode_in_prompt"
 
-# The seeds' validator probe: Rust's tagged enums against Go's flat errors.
+# The validator probe: Rust's tagged enums against Go's flat errors.
 record validator validator-primary.json validator-candidate.json \
     /v1/validate case "$VALIDATOR_CASES"
-# The seeds' session-log probe: timestamp and daemon differ by producer.
+# The session-log probe: timestamp and daemon differ by producer.
 record session-log session-log-primary.json session-log-candidate.json \
     /v1/iterate fixture "$SESSION_CASES" \
     --ignore '$.timestamp' --ignore '$.daemon'

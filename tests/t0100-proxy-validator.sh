@@ -1,5 +1,5 @@
 #!/bin/sh
-# The seeds' validator case through the real proxy: six POST /v1/validate
+# The validator parity case through the real proxy: six POST /v1/validate
 # requests, the primary answering with Rust's externally tagged enums
 # ({"Schema":{"field":..}}), the candidate with Go's flat structs
 # ({"Kind":"schema","Field":..}).  Both sides agree on every status; five

@@ -1,6 +1,6 @@
 #!/bin/sh
 # paritytap replay against the test backends: a capture recorded here with
-# the real proxy (the seeds' six validator cases) is replayed against the
+# the real proxy (the six validator cases) is replayed against the
 # candidate alone (the primary's side read from the capture) and against
 # both live; the summary line, the DIVERGE lines, the exit status as a CI
 # gate (--fail-on), --filter, --json, --junit and --capture are checked.

@@ -2,7 +2,7 @@
 # The committed sample captures as a CI gate: replayed against the test
 # backends, the clean capture passes at 100%, the validator capture fails
 # on the drifted candidate (five shape divergences, exit 1) and passes
-# once the candidate answers like the primary (the seeds' fix).
+# once the candidate answers like the primary (the Go side's fix).
 
 . "$(dirname "$0")/lib.sh"
 need curl jq
@@ -26,7 +26,7 @@ is "$(cat "$T/clean.out")" \
 is "$?" 1 "validator.jsonl against the drifted candidate exits 1"
 is "$(cat "$T/drift.out")" \
     "6 exchanges: 6/6 status match · 1/6 shape match · 5 shape divergences · 0 errors" \
-    "... with the seeds' summary"
+    "... with the parity summary"
 is "$(grep -c '^DIVERGE shape POST /v1/validate' "$T/drift.err")" 5 \
     "... and five DIVERGE shape lines"
 
@@ -35,6 +35,6 @@ is "$(grep -c '^DIVERGE shape POST /v1/validate' "$T/drift.err")" 5 \
 is "$?" 0 "validator.jsonl against the fixed candidate exits 0"
 is "$(cat "$T/fixed.out")" \
     "6 exchanges: 6/6 status match · 6/6 shape match · 0 divergences · 0 errors" \
-    "... 6/6 match, the seeds' 'was 1/6'"
+    "... 6/6 match, where it was 1/6"
 
 done_testing

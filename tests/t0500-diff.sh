@@ -1,5 +1,5 @@
 #!/bin/sh
-# paritytap diff as a user sees it: the seeds' session-log and materializer
+# paritytap diff as a user sees it: the session-log and materializer
 # probes, shape and exact modes, --ignore, missing documents, inputs that
 # do not parse, stdin, unreadable files, --json and --fail-on.
 

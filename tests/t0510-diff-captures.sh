@@ -1,7 +1,7 @@
 #!/bin/sh
 # The committed sample captures (captures/*.jsonl) cannot rot silently:
 # their verdicts are checked here with jq, `paritytap diff` on their
-# extracted bodies reproduces the seeds' probes, and captures/make.sh,
+# extracted bodies reproduces the parity probes, and captures/make.sh,
 # run again with the proxy, gives the same verdicts, diffs and bodies.
 
 . "$(dirname "$0")/lib.sh"
@@ -36,7 +36,7 @@ is "$(jq -r 'select(.verdict == "shape") | [.diffs[] |
 is "$(cap_nlines "$C/session-log.jsonl")" 4 "session-log.jsonl: 4 exchanges"
 is "$(jq -r '.request.body | fromjson | .fixture' "$C/session-log.jsonl" |
     paste -sd, -)" "accepted_grounded,max_iter_exhausted,infra_error,unicode_in_prompt" \
-    "session-log.jsonl: the seeds' four fixtures, in order"
+    "session-log.jsonl: the four session fixtures, in order"
 is "$(verdicts "$C/session-log.jsonl")" "match,match,value,match" \
     "session-log.jsonl: timestamp and daemon ignored, infra_error differs"
 is "$(jq -r 'select(.verdict == "value") | [.diffs[].path] | join(",")' \
@@ -52,7 +52,7 @@ is "$(cap_nlines "$C/clean.jsonl")" 6 "clean.jsonl: 6 exchanges"
 is "$(verdicts "$C/clean.jsonl")" "match,match,match,match,match,match" \
     "clean.jsonl: every verdict is match"
 
-# --- diff on the extracted bodies reproduces the seeds' probes ----------
+# --- diff on the extracted bodies reproduces the parity probes ----------
 
 # bodies FILE SIDE OUT: one body per line (each body is one JSON line).
 bodies() {

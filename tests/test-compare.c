@@ -1,6 +1,6 @@
 /*
  * Unit tests for the compare engine: src/compare.c, src/shape.c and
- * src/normalize.c.  Every row of DESIGN §4.2, the seeds' drifts, noise
+ * src/normalize.c.  Every row of DESIGN §4.2, the Rust/Go drifts, noise
  * handling, headers, encoded bodies and verdict precedence.
  */
 
@@ -115,7 +115,7 @@ static const struct json_case json_cases[] = {
 	  { NULL }, VERDICT_SHAPE, "extra $.Field c | extra $.Kind c | "
 	  "extra $.Reason c | missing $.Schema c" },
 
-	/* The seeds' other variants, and the fixed wire format. */
+	/* The other enum variants, and the fixed wire format. */
 	{ "tagged enum drift (Completeness)",
 	  "{\"Completeness\":{\"reason\":\"y\"}}",
 	  "{\"Kind\":\"completeness\",\"Field\":\"\",\"Reason\":\"y\"}", 0,
