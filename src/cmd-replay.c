@@ -741,8 +741,9 @@ replay_main(struct replay_conf *rc, char **paths, int npaths)
 				status = EXIT_DIVERGE;
 		}
 	}
-	qsort(rc->results, rc->nresults, sizeof *rc->results,
-	    replay_result_cmp);
+	if (rc->nresults > 1)
+		qsort(rc->results, rc->nresults, sizeof *rc->results,
+		    replay_result_cmp);
 	summary = sink_summary(&st);
 	if (rc->json) {
 		fprintf(stderr, "%s\n", summary);
