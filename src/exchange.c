@@ -1,7 +1,10 @@
 /* Exchanges: lifetime, verdict and side names, the live flag line. */
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "paritytap.h"
 
@@ -275,4 +278,68 @@ exchange_flag_line(const struct exchange *ex, int color)
 	buf_add(&line, rest.data, rest.len);
 	buf_free(&rest);
 	return (buf_detach(&line));
+}
+
+/*
+ * Keep response body bytes for comparison, up to limit.  Past it, keep
+ * the prefix and hash the whole body (*sha holds the running sha256), so
+ * two large bodies can still be told equal or not.
+ */
+void
+response_side_tee(struct response_side *rs, void **sha, uint64_t limit,
+    const char *data, size_t len)
+{
+	EVP_MD_CTX	*ctx = *sha;
+
+	rs->body_bytes += len;
+	if (ctx == NULL && rs->body.len + len <= limit) {
+		buf_add(&rs->body, data, len);
+		return;
+	}
+	if (ctx == NULL) {
+		if ((ctx = EVP_MD_CTX_new()) == NULL)
+			fatalx("EVP_MD_CTX_new");
+		EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+		EVP_DigestUpdate(ctx, rs->body.data, rs->body.len);
+		rs->truncated = 1;
+		*sha = ctx;
+	}
+	EVP_DigestUpdate(ctx, data, len);
+}
+
+/*
+ * A side is done: finish its body hash, and record how it failed, if it
+ * did: error becomes one of the static names (anything else is "reset",
+ * the capture points at these strings) and detail is copied.
+ */
+void
+response_side_end(struct response_side *rs, void **sha, const char *error,
+    const char *detail)
+{
+	static const char	*errors[] = {
+		"timeout", "connect", "reset", "too_large", "bad_response"
+	};
+	unsigned char		 md[EVP_MAX_MD_SIZE];
+	unsigned int		 mdlen, j;
+	size_t			 i;
+
+	if (*sha != NULL) {
+		EVP_DigestFinal_ex(*sha, md, &mdlen);
+		EVP_MD_CTX_free(*sha);
+		*sha = NULL;
+		free(rs->body_sha256);
+		rs->body_sha256 = xmalloc(mdlen * 2 + 1);
+		for (j = 0; j < mdlen; j++)
+			snprintf(rs->body_sha256 + j * 2, 3, "%02x", md[j]);
+	}
+	if (error == NULL)
+		return;
+	for (i = 0; i < sizeof errors / sizeof errors[0]; i++) {
+		if (strcmp(error, errors[i]) == 0)
+			rs->error = errors[i];
+	}
+	if (rs->error == NULL)
+		rs->error = "reset";
+	if (detail != NULL)
+		rs->error_detail = xstrdup(detail);
 }

@@ -481,6 +481,10 @@ int		 verdict_from_name(const char *, enum verdict *);
 int		 verdict_is_divergence(enum verdict);
 const char	*side_name(enum side);
 char		*exchange_flag_line(const struct exchange *, int);
+void		 response_side_tee(struct response_side *, void **, uint64_t,
+		     const char *, size_t);
+void		 response_side_end(struct response_side *, void **,
+		     const char *, const char *);
 
 /* compare.c */
 void		 diff_list_init(struct diff_list *, size_t);

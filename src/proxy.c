@@ -32,8 +32,6 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
-#include <openssl/evp.h>
-
 #include "paritytap.h"
 
 #define CLIENT_IDLE_SECONDS	60	/* keep-alive idle, and body reads */
@@ -59,7 +57,7 @@ struct pending {
 	int			 pe_head_sent;	/* response head relayed */
 	int			 pe_chunked;	/* re-chunking to the client */
 	int			 pe_paused;
-	EVP_MD_CTX		*pe_sha[2];	/* bodies over the tee limit */
+	void			*pe_sha[2];	/* bodies over the tee limit */
 	TAILQ_ENTRY(pending)	 pe_entry;
 };
 TAILQ_HEAD(pending_list, pending);
@@ -272,21 +270,7 @@ static void
 pending_complete(struct pending *pe)
 {
 	struct proxy	*px = pe->pe_px;
-	int		 i;
 
-	for (i = 0; i < 2; i++) {
-		struct response_side	*rs = &pe->pe_ex->ex_resp[i];
-		unsigned char		 md[EVP_MAX_MD_SIZE];
-		unsigned int		 mdlen, j;
-
-		if (pe->pe_sha[i] == NULL)
-			continue;
-		EVP_DigestFinal_ex(pe->pe_sha[i], md, &mdlen);
-		EVP_MD_CTX_free(pe->pe_sha[i]);
-		rs->body_sha256 = xmalloc(mdlen * 2 + 1);
-		for (j = 0; j < mdlen; j++)
-			snprintf(rs->body_sha256 + j * 2, 3, "%02x", md[j]);
-	}
 	if (pe->pe_client != NULL)
 		pe->pe_client->cl_pending = NULL;
 	TAILQ_REMOVE(&px->px_pending, pe, pe_entry);
@@ -296,31 +280,6 @@ pending_complete(struct pending *pe)
 	if (px->px_stopping && TAILQ_EMPTY(&px->px_clients) &&
 	    TAILQ_EMPTY(&px->px_pending))
 		event_base_loopbreak(px->px_base);
-}
-
-/* Keep a copy of response body bytes for comparison, up to --max-body. */
-static void
-pending_tee(struct pending *pe, int side, const char *data, size_t len)
-{
-	struct response_side	*rs = &pe->pe_ex->ex_resp[side];
-	uint64_t		 limit = pe->pe_px->px_opts->max_body;
-
-	rs->body_bytes += len;
-	if (pe->pe_sha[side] == NULL && rs->body.len + len <= limit) {
-		buf_add(&rs->body, data, len);
-		return;
-	}
-	/*
-	 * Over the limit: keep the prefix, and hash the whole body so two
-	 * large bodies can still be told equal or not.
-	 */
-	if (pe->pe_sha[side] == NULL) {
-		pe->pe_sha[side] = EVP_MD_CTX_new();
-		EVP_DigestInit_ex(pe->pe_sha[side], EVP_sha256(), NULL);
-		EVP_DigestUpdate(pe->pe_sha[side], rs->body.data, rs->body.len);
-		rs->truncated = 1;
-	}
-	EVP_DigestUpdate(pe->pe_sha[side], data, len);
 }
 
 /* The primary's response head: record it and relay it to the client. */
@@ -390,7 +349,8 @@ pending_primary_body(void *arg, const char *data, size_t len)
 	struct evbuffer	*out;
 	char		 line[32];
 
-	pending_tee(pe, SIDE_PRIMARY, data, len);
+	response_side_tee(&pe->pe_ex->ex_resp[SIDE_PRIMARY],
+	    &pe->pe_sha[SIDE_PRIMARY], pe->pe_px->px_opts->max_body, data, len);
 	if (cl == NULL || !pe->pe_head_sent)
 		return;
 	out = bufferevent_get_output(cl->cl_bev);
@@ -477,7 +437,11 @@ pending_candidate_head(void *arg, struct http_msg *hm)
 static void
 pending_candidate_body(void *arg, const char *data, size_t len)
 {
-	pending_tee(arg, SIDE_CANDIDATE, data, len);
+	struct pending	*pe = arg;
+
+	response_side_tee(&pe->pe_ex->ex_resp[SIDE_CANDIDATE],
+	    &pe->pe_sha[SIDE_CANDIDATE], pe->pe_px->px_opts->max_body, data,
+	    len);
 }
 
 /* The candidate is done. */
@@ -496,23 +460,9 @@ pending_finish_side(struct pending *pe, int side, const char *error,
     const char *detail)
 {
 	struct response_side	*rs = &pe->pe_ex->ex_resp[side];
-	static const char	*errors[] = {
-		"timeout", "connect", "reset", "too_large", "bad_response"
-	};
-	size_t			 i;
 
 	rs->ms = mono_ms() - pe->pe_start;
-	if (error != NULL) {
-		/* Keep the static name: captures point at these strings. */
-		for (i = 0; i < sizeof errors / sizeof errors[0]; i++) {
-			if (strcmp(error, errors[i]) == 0)
-				rs->error = errors[i];
-		}
-		if (rs->error == NULL)
-			rs->error = "reset";
-		if (detail != NULL)
-			rs->error_detail = xstrdup(detail);
-	}
+	response_side_end(rs, &pe->pe_sha[side], error, detail);
 	pe->pe_done[side] = 1;
 	if (pe->pe_done[SIDE_PRIMARY] && pe->pe_done[SIDE_CANDIDATE])
 		pending_complete(pe);

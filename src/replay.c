@@ -28,7 +28,6 @@
 
 #include <event2/event.h>
 
-#include <openssl/evp.h>
 
 #include "paritytap.h"
 
@@ -49,7 +48,7 @@ struct replay_pending {
 	double			 rq_start;
 	int			 rq_live;	/* live sides still to finish */
 	int			 rq_skip;	/* skipped: not sent */
-	EVP_MD_CTX		*rq_sha[2];
+	void			*rq_sha[2];	/* bodies over --max-body */
 };
 
 struct replay {
@@ -96,21 +95,8 @@ static void	replay_pump(struct replay *);
 static void
 replay_tee(struct replay_pending *rq, int side, const char *data, size_t len)
 {
-	struct response_side	*rs = &rq->rq_ex->ex_resp[side];
-
-	rs->body_bytes += len;
-	if (rq->rq_sha[side] == NULL &&
-	    rs->body.len + len <= rq->rq_rp->rp_opts->max_body) {
-		buf_add(&rs->body, data, len);
-		return;
-	}
-	if (rq->rq_sha[side] == NULL) {
-		rq->rq_sha[side] = EVP_MD_CTX_new();
-		EVP_DigestInit_ex(rq->rq_sha[side], EVP_sha256(), NULL);
-		EVP_DigestUpdate(rq->rq_sha[side], rs->body.data, rs->body.len);
-		rs->truncated = 1;
-	}
-	EVP_DigestUpdate(rq->rq_sha[side], data, len);
+	response_side_tee(&rq->rq_ex->ex_resp[side], &rq->rq_sha[side],
+	    rq->rq_rp->rp_opts->max_body, data, len);
 }
 
 /* A live side's response head. */
@@ -129,36 +115,13 @@ static void
 replay_done(struct replay_pending *rq, int side, const char *error,
     const char *detail)
 {
-	static const char	*errors[] = {
-		"timeout", "connect", "reset", "too_large", "bad_response"
-	};
 	struct replay		*rp = rq->rq_rp;
 	struct response_side	*rs = &rq->rq_ex->ex_resp[side];
-	unsigned char		 md[EVP_MAX_MD_SIZE];
-	unsigned int		 mdlen, j;
-	size_t			 i;
 
 	rs->ms = mono_ms() - rq->rq_start;
-	if (error != NULL) {
-		for (i = 0; i < sizeof errors / sizeof errors[0]; i++) {
-			if (strcmp(error, errors[i]) == 0)
-				rs->error = errors[i];
-		}
-		if (rs->error == NULL)
-			rs->error = "reset";
-		if (detail != NULL)
-			rs->error_detail = xstrdup(detail);
-	}
+	response_side_end(rs, &rq->rq_sha[side], error, detail);
 	if (error == NULL || rs->status != 0)
 		rp->rp_stats.reached++;
-	if (rq->rq_sha[side] != NULL) {
-		EVP_DigestFinal_ex(rq->rq_sha[side], md, &mdlen);
-		EVP_MD_CTX_free(rq->rq_sha[side]);
-		rq->rq_sha[side] = NULL;
-		rs->body_sha256 = xmalloc(mdlen * 2 + 1);
-		for (j = 0; j < mdlen; j++)
-			snprintf(rs->body_sha256 + j * 2, 3, "%02x", md[j]);
-	}
 	if (--rq->rq_live != 0)
 		return;
 	sink_submit(rp->rp_sink, rq->rq_ex);
