@@ -17,6 +17,8 @@
 #include <jansson.h>
 
 struct event_base;
+struct option;
+struct options_flag;
 struct sink;
 
 #define PARITYTAP_FORMAT	1		/* capture format version */
@@ -183,6 +185,27 @@ struct capture_opts {
 	int		 keep_secrets;
 	char	       **redact;	/* extra header names to redact */
 	size_t		 nredact;
+};
+
+/* The options proxy and replay share, command line and config file. */
+struct options {
+	const char		*command;	/* "proxy", "replay" */
+	const struct option	*longopts;
+	struct compare_opts	 co;
+	struct capture_opts	 cap;
+	const char		*primary;
+	const char		*candidate;
+	const char		*host;
+	const char		*trace_header;
+	const char		*color;
+	const char		*config;	/* --config FILE */
+	uint64_t		 max_body;
+	uint64_t		 rotate_size;
+	uint64_t		 body_limit;	/* --capture-body-limit */
+	struct options_flag	*flags;		/* applied after the file */
+	int			 nflags;
+	char			*strings[32];	/* values owned here */
+	size_t			 nstrings;
 };
 
 /* A sub-command, tmux's cmd_entry. */
@@ -567,5 +590,23 @@ typedef int (*config_cb)(void *, const char *, const char *, const char *,
     char **);
 int		 config_load(const char *, config_cb, void *, char **);
 int		 config_route_section(const char *, char **);
+
+/* options.c */
+typedef int (*options_set_cb)(void *, const char *, const char *, char **);
+void		 options_init(struct options *, const char *,
+		     const struct option *);
+const char	*options_keep(struct options *, const char *);
+int		 options_bool(const char *, const char *, int *, char **);
+int		 options_cause(const char *, char *, char **);
+int		 options_ms(const char *, const char *, int *, char **);
+int		 options_set(struct options *, const char *, const char *,
+		     char **);
+int		 options_usage(const struct options *, const char *, ...)
+		     printflike(2, 3);
+int		 options_getopt(struct options *, int, char **, const char *,
+		     void (*)(FILE *));
+int		 options_load(struct options *, options_set_cb, void *);
+int		 options_capture(struct options *, struct capture **);
+void		 options_free(struct options *);
 
 #endif /* PARITYTAP_H */
