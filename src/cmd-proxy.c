@@ -24,59 +24,29 @@ struct proxy_conf {
 	const char		*events;
 };
 
+/* The proxy's own options; options.c adds the shared ones. */
 enum {
-	OPT_ROTATE_SIZE = 256,
-	OPT_CAPTURE_BODY_LIMIT,
+	OPT_ROTATE_SIZE = OPTIONS_OWN,
 	OPT_EVENTS,
-	OPT_IGNORE,
-	OPT_IGNORE_HEADER,
-	OPT_STRICT_ORDER,
-	OPT_LENIENT_NUMBERS,
-	OPT_CONFIG,
 	OPT_SAMPLE,
 	OPT_MIRROR_METHODS,
 	OPT_PRIMARY_TIMEOUT,
 	OPT_CANDIDATE_TIMEOUT,
-	OPT_MAX_BODY,
 	OPT_MAX_INFLIGHT,
-	OPT_TRACE_HEADER,
-	OPT_REDACT_HEADER,
-	OPT_KEEP_SECRETS,
-	OPT_HOST,
-	OPT_GRACE,
-	OPT_COLOR
+	OPT_GRACE
 };
 
 static const struct option proxy_longopts[] = {
 	{ "listen",		required_argument, NULL, 'l' },
-	{ "primary",		required_argument, NULL, 'p' },
-	{ "candidate",		required_argument, NULL, 'C' },
-	{ "capture",		required_argument, NULL, 'c' },
 	{ "rotate-size",	required_argument, NULL, OPT_ROTATE_SIZE },
-	{ "capture-body-limit",	required_argument, NULL,
-	    OPT_CAPTURE_BODY_LIMIT },
 	{ "events",		required_argument, NULL, OPT_EVENTS },
-	{ "ignore",		required_argument, NULL, OPT_IGNORE },
-	{ "ignore-header",	required_argument, NULL, OPT_IGNORE_HEADER },
-	{ "strict-order",	no_argument,	   NULL, OPT_STRICT_ORDER },
-	{ "lenient-numbers",	no_argument,	   NULL, OPT_LENIENT_NUMBERS },
-	{ "config",		required_argument, NULL, OPT_CONFIG },
 	{ "sample",		required_argument, NULL, OPT_SAMPLE },
 	{ "mirror-methods",	required_argument, NULL, OPT_MIRROR_METHODS },
 	{ "primary-timeout",	required_argument, NULL, OPT_PRIMARY_TIMEOUT },
 	{ "candidate-timeout",	required_argument, NULL,
 	    OPT_CANDIDATE_TIMEOUT },
-	{ "max-body",		required_argument, NULL, OPT_MAX_BODY },
 	{ "max-inflight",	required_argument, NULL, OPT_MAX_INFLIGHT },
-	{ "trace-header",	required_argument, NULL, OPT_TRACE_HEADER },
-	{ "redact-header",	required_argument, NULL, OPT_REDACT_HEADER },
-	{ "keep-secrets",	no_argument,	   NULL, OPT_KEEP_SECRETS },
-	{ "host",		required_argument, NULL, OPT_HOST },
 	{ "grace",		required_argument, NULL, OPT_GRACE },
-	{ "quiet",		no_argument,	   NULL, 'q' },
-	{ "verbose",		no_argument,	   NULL, 'v' },
-	{ "color",		required_argument, NULL, OPT_COLOR },
-	{ "help",		no_argument,	   NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -143,7 +113,10 @@ proxy_set(void *arg, const char *name, const char *value, char **cause)
 		return (rv == 1 ? 0 : -1);
 	if (strcmp(name, "listen") == 0)
 		pc->po.listen = options_keep(&pc->o, value);
-	else if (strcmp(name, "events") == 0)
+	else if (strcmp(name, "rotate-size") == 0) {
+		if (parse_size(value, &pc->o.cap.rotate_size, &why) != 0)
+			return (options_cause(name, why, cause));
+	} else if (strcmp(name, "events") == 0)
 		pc->events = options_keep(&pc->o, value);
 	else if (strcmp(name, "sample") == 0) {
 		if (parse_rate(value, &pc->po.sample, &why) != 0)
@@ -337,10 +310,11 @@ static int
 cmd_proxy_exec(int argc, char **argv)
 {
 	struct proxy_conf	 pc;
+	struct options_target	 ot = OPTIONS_TARGET(pc.po);
 	int			 status;
 
 	memset(&pc, 0, sizeof pc);
-	options_init(&pc.o, "proxy", proxy_longopts);
+	options_init(&pc.o, "proxy", proxy_longopts, &ot);
 	pc.po.sample = 1.0;
 	pc.po.primary_timeout = 30000;
 	pc.po.candidate_timeout = 5000;
@@ -360,13 +334,6 @@ cmd_proxy_exec(int argc, char **argv)
 	status = EXIT_USAGE;
 	if (options_load(&pc.o, proxy_set, &pc) != 0)
 		goto out;
-	pc.po.primary = pc.o.primary;
-	pc.po.candidate = pc.o.candidate;
-	pc.po.host = pc.o.host;
-	pc.po.trace_header = pc.o.trace_header;
-	pc.po.max_body = pc.o.max_body;
-	pc.po.routes = pc.o.co.routes;
-	pc.po.nroutes = pc.o.co.nroutes;
 	if (pc.po.listen == NULL)
 		options_usage(&pc.o, "--listen ADDR:PORT is required");
 	else if (pc.po.primary == NULL)

@@ -42,59 +42,29 @@ struct replay_conf {
 	size_t			 cresults;
 };
 
+/* Replay's own options; options.c adds the shared ones. */
 enum {
-	OPT_CONCURRENCY = 256,
+	OPT_CONCURRENCY = OPTIONS_OWN,
 	OPT_RATE,
 	OPT_FILTER,
-	OPT_IGNORE,
-	OPT_IGNORE_HEADER,
-	OPT_STRICT_ORDER,
-	OPT_LENIENT_NUMBERS,
 	OPT_FAIL_ON,
 	OPT_JUNIT,
 	OPT_JSON,
 	OPT_TIMEOUT,
-	OPT_MAX_BODY,
-	OPT_HOST,
-	OPT_TRACE_HEADER,
 	OPT_DROP_REDACTED,
-	OPT_LENIENT,
-	OPT_CAPTURE_BODY_LIMIT,
-	OPT_REDACT_HEADER,
-	OPT_KEEP_SECRETS,
-	OPT_CONFIG,
-	OPT_COLOR
+	OPT_LENIENT
 };
 
 static const struct option replay_longopts[] = {
-	{ "primary",		required_argument, NULL, 'p' },
-	{ "candidate",		required_argument, NULL, 'C' },
-	{ "capture",		required_argument, NULL, 'c' },
 	{ "concurrency",	required_argument, NULL, OPT_CONCURRENCY },
 	{ "rate",		required_argument, NULL, OPT_RATE },
 	{ "filter",		required_argument, NULL, OPT_FILTER },
-	{ "ignore",		required_argument, NULL, OPT_IGNORE },
-	{ "ignore-header",	required_argument, NULL, OPT_IGNORE_HEADER },
-	{ "strict-order",	no_argument,	   NULL, OPT_STRICT_ORDER },
-	{ "lenient-numbers",	no_argument,	   NULL, OPT_LENIENT_NUMBERS },
 	{ "fail-on",		required_argument, NULL, OPT_FAIL_ON },
 	{ "junit",		required_argument, NULL, OPT_JUNIT },
 	{ "json",		no_argument,	   NULL, OPT_JSON },
 	{ "timeout",		required_argument, NULL, OPT_TIMEOUT },
-	{ "max-body",		required_argument, NULL, OPT_MAX_BODY },
-	{ "host",		required_argument, NULL, OPT_HOST },
-	{ "trace-header",	required_argument, NULL, OPT_TRACE_HEADER },
 	{ "drop-redacted",	no_argument,	   NULL, OPT_DROP_REDACTED },
 	{ "lenient",		no_argument,	   NULL, OPT_LENIENT },
-	{ "capture-body-limit",	required_argument, NULL,
-	    OPT_CAPTURE_BODY_LIMIT },
-	{ "redact-header",	required_argument, NULL, OPT_REDACT_HEADER },
-	{ "keep-secrets",	no_argument,	   NULL, OPT_KEEP_SECRETS },
-	{ "config",		required_argument, NULL, OPT_CONFIG },
-	{ "quiet",		no_argument,	   NULL, 'q' },
-	{ "verbose",		no_argument,	   NULL, 'v' },
-	{ "color",		required_argument, NULL, OPT_COLOR },
-	{ "help",		no_argument,	   NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -555,11 +525,12 @@ static int
 cmd_replay_exec(int argc, char **argv)
 {
 	struct replay_conf	 rc;
+	struct options_target	 ot = OPTIONS_TARGET(rc.ro);
 	char			*cause;
 	int			 status;
 
 	memset(&rc, 0, sizeof rc);
-	options_init(&rc.o, "replay", replay_longopts);
+	options_init(&rc.o, "replay", replay_longopts, &ot);
 	rc.ro.concurrency = 16;
 	rc.ro.timeout = 5000;
 	if (replay_verdicts("fail-on", REPLAY_DEFAULT_FAIL_ON, &rc.fail_on,
@@ -574,13 +545,6 @@ cmd_replay_exec(int argc, char **argv)
 	status = EXIT_USAGE;
 	if (options_load(&rc.o, replay_set, &rc) != 0)
 		goto out;
-	rc.ro.primary = rc.o.primary;
-	rc.ro.candidate = rc.o.candidate;
-	rc.ro.host = rc.o.host;
-	rc.ro.trace_header = rc.o.trace_header;
-	rc.ro.max_body = rc.o.max_body;
-	rc.ro.routes = rc.o.co.routes;
-	rc.ro.nroutes = rc.o.co.nroutes;
 	if (rc.ro.candidate == NULL)
 		options_usage(&rc.o, "--candidate URL is required");
 	else if (optind == argc)

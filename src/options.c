@@ -26,21 +26,76 @@ struct options_load_state {
 	void		*arg;
 };
 
+/* Values of the shared long options; a command's own start at OPTIONS_OWN. */
+enum {
+	OPTIONS_CAPTURE_BODY_LIMIT = 256,
+	OPTIONS_IGNORE,
+	OPTIONS_IGNORE_HEADER,
+	OPTIONS_STRICT_ORDER,
+	OPTIONS_LENIENT_NUMBERS,
+	OPTIONS_CONFIG,
+	OPTIONS_MAX_BODY,
+	OPTIONS_TRACE_HEADER,
+	OPTIONS_REDACT_HEADER,
+	OPTIONS_KEEP_SECRETS,
+	OPTIONS_HOST,
+	OPTIONS_COLOR
+};
+
+/* The long options both commands take. */
+static const struct option options_longopts[] = {
+	{ "primary",		required_argument, NULL, 'p' },
+	{ "candidate",		required_argument, NULL, 'C' },
+	{ "capture",		required_argument, NULL, 'c' },
+	{ "capture-body-limit",	required_argument, NULL,
+	    OPTIONS_CAPTURE_BODY_LIMIT },
+	{ "ignore",		required_argument, NULL, OPTIONS_IGNORE },
+	{ "ignore-header",	required_argument, NULL,
+	    OPTIONS_IGNORE_HEADER },
+	{ "strict-order",	no_argument,	   NULL, OPTIONS_STRICT_ORDER },
+	{ "lenient-numbers",	no_argument,	   NULL,
+	    OPTIONS_LENIENT_NUMBERS },
+	{ "config",		required_argument, NULL, OPTIONS_CONFIG },
+	{ "max-body",		required_argument, NULL, OPTIONS_MAX_BODY },
+	{ "trace-header",	required_argument, NULL, OPTIONS_TRACE_HEADER },
+	{ "redact-header",	required_argument, NULL, OPTIONS_REDACT_HEADER },
+	{ "keep-secrets",	no_argument,	   NULL, OPTIONS_KEEP_SECRETS },
+	{ "host",		required_argument, NULL, OPTIONS_HOST },
+	{ "quiet",		no_argument,	   NULL, 'q' },
+	{ "verbose",		no_argument,	   NULL, 'v' },
+	{ "color",		required_argument, NULL, OPTIONS_COLOR },
+	{ "help",		no_argument,	   NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
 /* Keys that belong in [compare] rather than the command's section. */
 static const char *options_compare_keys[] = {
 	"ignore", "ignore-header", "strict-order", "lenient-numbers", NULL
 };
 
-/* Set up the shared options of command with its long options. */
+/*
+ * Set up the options of command: its own long options (values from
+ * OPTIONS_OWN on), then the shared ones, in one table for getopt_long;
+ * the backend options go straight to the command's fields in t.
+ */
 void
 options_init(struct options *o, const char *command,
-    const struct option *longopts)
+    const struct option *own, const struct options_target *t)
 {
+	size_t	 nown, nshared;
+
 	memset(o, 0, sizeof *o);
 	o->command = command;
-	o->longopts = longopts;
-	o->max_body = DEFAULT_MAX_BODY;
-	o->trace_header = DEFAULT_TRACE_HEADER;
+	for (nown = 0; own[nown].name != NULL; nown++)
+		/* nothing */;
+	nshared = sizeof options_longopts / sizeof options_longopts[0];
+	o->longopts = xreallocarray(NULL, nown + nshared, sizeof *o->longopts);
+	memcpy(o->longopts, own, nown * sizeof *o->longopts);
+	memcpy(o->longopts + nown, options_longopts,
+	    nshared * sizeof *o->longopts);
+	o->t = *t;
+	*o->t.max_body = DEFAULT_MAX_BODY;
+	*o->t.trace_header = DEFAULT_TRACE_HEADER;
 	o->co.trace_header = DEFAULT_TRACE_HEADER;
 }
 
@@ -106,17 +161,14 @@ options_set(struct options *o, const char *name, const char *value,
 	int	 q;
 
 	if (strcmp(name, "primary") == 0)
-		o->primary = options_keep(o, value);
+		*o->t.primary = options_keep(o, value);
 	else if (strcmp(name, "candidate") == 0)
-		o->candidate = options_keep(o, value);
+		*o->t.candidate = options_keep(o, value);
 	else if (strcmp(name, "host") == 0)
-		o->host = options_keep(o, value);
+		*o->t.host = options_keep(o, value);
 	else if (strcmp(name, "capture") == 0)
 		o->cap.path = options_keep(o, value);
-	else if (strcmp(name, "rotate-size") == 0) {
-		if (parse_size(value, &o->rotate_size, &why) != 0)
-			return (options_cause(name, why, cause));
-	} else if (strcmp(name, "capture-body-limit") == 0) {
+	else if (strcmp(name, "capture-body-limit") == 0) {
 		if (parse_size(value, &o->body_limit, &why) != 0)
 			return (options_cause(name, why, cause));
 	} else if (strcmp(name, "redact-header") == 0)
@@ -139,9 +191,9 @@ options_set(struct options *o, const char *name, const char *value,
 		    cause) != 0)
 			return (-1);
 	} else if (strcmp(name, "max-body") == 0) {
-		if (parse_size(value, &o->max_body, &why) != 0)
+		if (parse_size(value, o->t.max_body, &why) != 0)
 			return (options_cause(name, why, cause));
-		if (o->max_body == 0) {
+		if (*o->t.max_body == 0) {
 			xasprintf(cause, "--%s: must be at least 1", name);
 			return (-1);
 		}
@@ -151,7 +203,7 @@ options_set(struct options *o, const char *name, const char *value,
 			    name, value);
 			return (-1);
 		}
-		o->trace_header = options_keep(o, value);
+		*o->t.trace_header = options_keep(o, value);
 	} else if (strcmp(name, "quiet") == 0) {
 		if (options_bool(name, value, &q, cause) != 0)
 			return (-1);
@@ -353,7 +405,9 @@ options_load(struct options *o, options_set_cb set, void *arg)
 			return (-1);
 		}
 	}
-	o->co.trace_header = o->trace_header;
+	o->co.trace_header = *o->t.trace_header;
+	*o->t.routes = o->co.routes;
+	*o->t.nroutes = o->co.nroutes;
 	return (0);
 }
 
@@ -367,7 +421,6 @@ options_capture(struct options *o, struct capture **capture)
 	*capture = NULL;
 	if (o->cap.path == NULL)
 		return (0);
-	o->cap.rotate_size = o->rotate_size;
 	o->cap.body_limit = (size_t)o->body_limit;
 	if ((*capture = capture_open(&o->cap, &cause)) == NULL) {
 		status = options_usage(o, "--capture: %s", cause);
@@ -386,6 +439,7 @@ options_free(struct options *o)
 	for (i = 0; i < o->nstrings; i++)
 		free(o->strings[i]);
 	free(o->flags);
+	free(o->longopts);
 	strlist_free(&o->co.ignore, &o->co.nignore);
 	strlist_free(&o->co.ignore_headers, &o->co.nignore_headers);
 	strlist_free(&o->cap.redact, &o->cap.nredact);

@@ -187,20 +187,36 @@ struct capture_opts {
 	size_t		 nredact;
 };
 
+/* A command's own long option values start here (options.c's below). */
+#define OPTIONS_OWN	512
+
+/* Where options.c stores the backend options in a command's own struct. */
+struct options_target {
+	const char		**primary;
+	const char		**candidate;
+	const char		**host;
+	const char		**trace_header;
+	uint64_t		 *max_body;
+	const struct route_rule	**routes;
+	size_t			 *nroutes;
+};
+
+/* The target in a struct proxy_opts or replay_opts (same member names). */
+#define OPTIONS_TARGET(opts) {						\
+	&(opts).primary, &(opts).candidate, &(opts).host,		\
+	&(opts).trace_header, &(opts).max_body, &(opts).routes,		\
+	&(opts).nroutes							\
+}
+
 /* The options proxy and replay share, command line and config file. */
 struct options {
 	const char		*command;	/* "proxy", "replay" */
-	const struct option	*longopts;
+	struct option		*longopts;	/* own, then shared */
+	struct options_target	 t;
 	struct compare_opts	 co;
 	struct capture_opts	 cap;
-	const char		*primary;
-	const char		*candidate;
-	const char		*host;
-	const char		*trace_header;
 	const char		*color;
 	const char		*config;	/* --config FILE */
-	uint64_t		 max_body;
-	uint64_t		 rotate_size;
 	uint64_t		 body_limit;	/* --capture-body-limit */
 	struct options_flag	*flags;		/* applied after the file */
 	int			 nflags;
@@ -594,7 +610,7 @@ int		 config_route_section(const char *, char **);
 /* options.c */
 typedef int (*options_set_cb)(void *, const char *, const char *, char **);
 void		 options_init(struct options *, const char *,
-		     const struct option *);
+		     const struct option *, const struct options_target *);
 const char	*options_keep(struct options *, const char *);
 int		 options_bool(const char *, const char *, int *, char **);
 int		 options_cause(const char *, char *, char **);
