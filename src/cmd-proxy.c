@@ -11,7 +11,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -20,76 +19,35 @@
 
 /* Everything the command line and the config file can set. */
 struct proxy_conf {
+	struct options		 o;
 	struct proxy_opts	 po;
-	struct compare_opts	 co;
-	struct capture_opts	 cap;
 	const char		*events;
-	const char		*color;
-	uint64_t		 rotate_size;
-	uint64_t		 body_limit;
-	char			*strings[32];	/* values owned here */
-	size_t			 nstrings;
 };
 
+/* The proxy's own options; options.c adds the shared ones. */
 enum {
-	OPT_ROTATE_SIZE = 256,
-	OPT_CAPTURE_BODY_LIMIT,
+	OPT_ROTATE_SIZE = OPTIONS_OWN,
 	OPT_EVENTS,
-	OPT_IGNORE,
-	OPT_IGNORE_HEADER,
-	OPT_STRICT_ORDER,
-	OPT_LENIENT_NUMBERS,
-	OPT_CONFIG,
 	OPT_SAMPLE,
 	OPT_MIRROR_METHODS,
 	OPT_PRIMARY_TIMEOUT,
 	OPT_CANDIDATE_TIMEOUT,
-	OPT_MAX_BODY,
 	OPT_MAX_INFLIGHT,
-	OPT_TRACE_HEADER,
-	OPT_REDACT_HEADER,
-	OPT_KEEP_SECRETS,
-	OPT_HOST,
-	OPT_GRACE,
-	OPT_COLOR
+	OPT_GRACE
 };
 
 static const struct option proxy_longopts[] = {
 	{ "listen",		required_argument, NULL, 'l' },
-	{ "primary",		required_argument, NULL, 'p' },
-	{ "candidate",		required_argument, NULL, 'C' },
-	{ "capture",		required_argument, NULL, 'c' },
 	{ "rotate-size",	required_argument, NULL, OPT_ROTATE_SIZE },
-	{ "capture-body-limit",	required_argument, NULL,
-	    OPT_CAPTURE_BODY_LIMIT },
 	{ "events",		required_argument, NULL, OPT_EVENTS },
-	{ "ignore",		required_argument, NULL, OPT_IGNORE },
-	{ "ignore-header",	required_argument, NULL, OPT_IGNORE_HEADER },
-	{ "strict-order",	no_argument,	   NULL, OPT_STRICT_ORDER },
-	{ "lenient-numbers",	no_argument,	   NULL, OPT_LENIENT_NUMBERS },
-	{ "config",		required_argument, NULL, OPT_CONFIG },
 	{ "sample",		required_argument, NULL, OPT_SAMPLE },
 	{ "mirror-methods",	required_argument, NULL, OPT_MIRROR_METHODS },
 	{ "primary-timeout",	required_argument, NULL, OPT_PRIMARY_TIMEOUT },
 	{ "candidate-timeout",	required_argument, NULL,
 	    OPT_CANDIDATE_TIMEOUT },
-	{ "max-body",		required_argument, NULL, OPT_MAX_BODY },
 	{ "max-inflight",	required_argument, NULL, OPT_MAX_INFLIGHT },
-	{ "trace-header",	required_argument, NULL, OPT_TRACE_HEADER },
-	{ "redact-header",	required_argument, NULL, OPT_REDACT_HEADER },
-	{ "keep-secrets",	no_argument,	   NULL, OPT_KEEP_SECRETS },
-	{ "host",		required_argument, NULL, OPT_HOST },
 	{ "grace",		required_argument, NULL, OPT_GRACE },
-	{ "quiet",		no_argument,	   NULL, 'q' },
-	{ "verbose",		no_argument,	   NULL, 'v' },
-	{ "color",		required_argument, NULL, OPT_COLOR },
-	{ "help",		no_argument,	   NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
-};
-
-/* Keys that belong in [compare] rather than [proxy]. */
-static const char *proxy_compare_keys[] = {
-	"ignore", "ignore-header", "strict-order", "lenient-numbers", NULL
 };
 
 /* Print the proxy's --help. */
@@ -142,98 +100,27 @@ cmd_proxy_help(FILE *f)
 "See paritytap(1).\n", f);
 }
 
-/* Keep a copy of a string for the life of the command. */
-static const char *
-proxy_keep(struct proxy_conf *pc, const char *s)
-{
-	if (pc->nstrings == sizeof pc->strings / sizeof pc->strings[0])
-		fatalx("too many string options");
-	return (pc->strings[pc->nstrings++] = xstrdup(s));
-}
-
-/* Parse a boolean config value. */
-static int
-proxy_bool(const char *name, const char *value, int *out, char **cause)
-{
-	if (value == NULL || strcasecmp(value, "true") == 0 ||
-	    strcasecmp(value, "yes") == 0 || strcmp(value, "1") == 0 ||
-	    strcasecmp(value, "on") == 0)
-		*out = 1;
-	else if (strcasecmp(value, "false") == 0 ||
-	    strcasecmp(value, "no") == 0 || strcmp(value, "0") == 0 ||
-	    strcasecmp(value, "off") == 0)
-		*out = 0;
-	else {
-		xasprintf(cause, "%s: '%s' is not true or false", name, value);
-		return (-1);
-	}
-	return (0);
-}
-
-/* Parse a millisecond count within limits. */
-static int
-proxy_ms(const char *name, const char *value, int *out, char **cause)
-{
-	uint64_t	 v;
-	char		*why;
-
-	if (parse_uint(value, 1, 86400000, &v, &why) != 0) {
-		xasprintf(cause, "--%s: %s", name, why);
-		free(why);
-		return (-1);
-	}
-	*out = (int)v;
-	return (0);
-}
-
-/* Wrap a value parser's cause with the option name. */
-static int
-proxy_cause(const char *name, char *why, char **cause)
-{
-	xasprintf(cause, "--%s: %s", name, why);
-	free(why);
-	return (-1);
-}
-
 /* Set one option by its long name; value is NULL for flags. */
 static int
-proxy_set(struct proxy_conf *pc, const char *name, const char *value,
-    char **cause)
+proxy_set(void *arg, const char *name, const char *value, char **cause)
 {
-	uint64_t	 v;
-	char		*why, *copy, *tok, *save;
+	struct proxy_conf	*pc = arg;
+	uint64_t		 v;
+	char			*why, *copy, *tok, *save;
+	int			 rv;
 
+	if ((rv = options_set(&pc->o, name, value, cause)) != 0)
+		return (rv == 1 ? 0 : -1);
 	if (strcmp(name, "listen") == 0)
-		pc->po.listen = proxy_keep(pc, value);
-	else if (strcmp(name, "primary") == 0)
-		pc->po.primary = proxy_keep(pc, value);
-	else if (strcmp(name, "candidate") == 0)
-		pc->po.candidate = proxy_keep(pc, value);
-	else if (strcmp(name, "capture") == 0)
-		pc->cap.path = proxy_keep(pc, value);
+		pc->po.listen = options_keep(&pc->o, value);
 	else if (strcmp(name, "rotate-size") == 0) {
-		if (parse_size(value, &pc->rotate_size, &why) != 0)
-			return (proxy_cause(name, why, cause));
-	} else if (strcmp(name, "capture-body-limit") == 0) {
-		if (parse_size(value, &pc->body_limit, &why) != 0)
-			return (proxy_cause(name, why, cause));
+		if (parse_size(value, &pc->o.cap.rotate_size, &why) != 0)
+			return (options_cause(name, why, cause));
 	} else if (strcmp(name, "events") == 0)
-		pc->events = proxy_keep(pc, value);
-	else if (strcmp(name, "ignore") == 0) {
-		if (compare_ignore_valid(value, &why) != 0)
-			return (proxy_cause(name, why, cause));
-		strlist_add(&pc->co.ignore, &pc->co.nignore, value);
-	} else if (strcmp(name, "ignore-header") == 0)
-		strlist_add(&pc->co.ignore_headers, &pc->co.nignore_headers,
-		    value);
-	else if (strcmp(name, "strict-order") == 0)
-		return (proxy_bool(name, value, &pc->co.strict_order, cause));
-	else if (strcmp(name, "lenient-numbers") == 0)
-		return (proxy_bool(name, value, &pc->co.lenient_numbers,
-		    cause));
+		pc->events = options_keep(&pc->o, value);
 	else if (strcmp(name, "sample") == 0) {
 		if (parse_rate(value, &pc->po.sample, &why) != 0)
-			return (proxy_cause(name, why, cause));
+			return (options_cause(name, why, cause));
 	} else if (strcmp(name, "mirror-methods") == 0) {
 		strlist_free(&pc->po.mirror_methods, &pc->po.nmirror_methods);
 		copy = xstrdup(value);
@@ -247,154 +134,22 @@ proxy_set(struct proxy_conf *pc, const char *name, const char *value,
 			return (-1);
 		}
 	} else if (strcmp(name, "primary-timeout") == 0)
-		return (proxy_ms(name, value, &pc->po.primary_timeout, cause));
+		return (options_ms(name, value, &pc->po.primary_timeout,
+		    cause));
 	else if (strcmp(name, "candidate-timeout") == 0)
-		return (proxy_ms(name, value, &pc->po.candidate_timeout,
+		return (options_ms(name, value, &pc->po.candidate_timeout,
 		    cause));
 	else if (strcmp(name, "grace") == 0)
-		return (proxy_ms(name, value, &pc->po.grace, cause));
-	else if (strcmp(name, "max-body") == 0) {
-		if (parse_size(value, &pc->po.max_body, &why) != 0)
-			return (proxy_cause(name, why, cause));
-		if (pc->po.max_body == 0) {
-			xasprintf(cause, "--%s: must be at least 1", name);
-			return (-1);
-		}
-	} else if (strcmp(name, "max-inflight") == 0) {
+		return (options_ms(name, value, &pc->po.grace, cause));
+	else if (strcmp(name, "max-inflight") == 0) {
 		if (parse_uint(value, 1, 1000000, &v, &why) != 0)
-			return (proxy_cause(name, why, cause));
+			return (options_cause(name, why, cause));
 		pc->po.max_inflight = (unsigned)v;
-	} else if (strcmp(name, "trace-header") == 0) {
-		if (*value == '\0' || strpbrk(value, " \t:\r\n") != NULL) {
-			xasprintf(cause, "--%s: '%s' is not a header name",
-			    name, value);
-			return (-1);
-		}
-		pc->po.trace_header = proxy_keep(pc, value);
-	} else if (strcmp(name, "redact-header") == 0)
-		strlist_add(&pc->cap.redact, &pc->cap.nredact, value);
-	else if (strcmp(name, "keep-secrets") == 0)
-		return (proxy_bool(name, value, &pc->cap.keep_secrets, cause));
-	else if (strcmp(name, "host") == 0)
-		pc->po.host = proxy_keep(pc, value);
-	else if (strcmp(name, "quiet") == 0) {
-		int	 q;
-
-		if (proxy_bool(name, value, &q, cause) != 0)
-			return (-1);
-		log_quiet = q;
-	} else if (strcmp(name, "verbose") == 0)
-		log_verbose++;
-	else if (strcmp(name, "color") == 0) {
-		if (use_color(value, STDERR_FILENO, cause) < 0)
-			return (-1);
-		pc->color = proxy_keep(pc, value);
 	} else {
 		xasprintf(cause, "unknown option '%s'", name);
 		return (-1);
 	}
 	return (0);
-}
-
-/* Find or add the rule of a route section. */
-static struct route_rule *
-proxy_route(struct compare_opts *co, const char *route)
-{
-	size_t	 i;
-
-	for (i = 0; i < co->nroutes; i++) {
-		if (strcmp(co->routes[i].rr_route, route) == 0)
-			return (&co->routes[i]);
-	}
-	co->routes = xreallocarray(co->routes, co->nroutes + 1,
-	    sizeof *co->routes);
-	memset(&co->routes[co->nroutes], 0, sizeof *co->routes);
-	co->routes[co->nroutes].rr_route = xstrdup(route);
-	return (&co->routes[co->nroutes++]);
-}
-
-/* One key of the config file. */
-static int
-proxy_config_cb(void *arg, const char *section, const char *key,
-    const char *value, char **cause)
-{
-	struct proxy_conf	*pc = arg;
-	struct route_rule	*rr;
-	char			*route, *why;
-	int			 rv, is_compare = 0;
-	size_t			 i;
-
-	if ((rv = config_route_section(section, &route)) < 0) {
-		xasprintf(cause, "malformed section [%s]: use [route \"METHOD "
-		    "/path\"]", section);
-		return (-1);
-	}
-	if (rv == 1) {
-		rr = proxy_route(&pc->co, route);
-		free(route);
-		if (strcmp(key, "ignore") == 0) {
-			if (compare_ignore_valid(value, &why) != 0) {
-				xasprintf(cause, "ignore: %s", why);
-				free(why);
-				return (-1);
-			}
-			strlist_add(&rr->rr_ignore, &rr->rr_nignore, value);
-		} else if (strcmp(key, "ignore-header") == 0)
-			strlist_add(&rr->rr_ignore_headers,
-			    &rr->rr_nignore_headers, value);
-		else {
-			xasprintf(cause, "unknown key '%s' in [%s] (a route "
-			    "takes ignore and ignore-header)", key, section);
-			return (-1);
-		}
-		return (0);
-	}
-	for (i = 0; proxy_compare_keys[i] != NULL; i++) {
-		if (strcmp(key, proxy_compare_keys[i]) == 0)
-			is_compare = 1;
-	}
-	if (strcmp(section, "compare") != 0 && strcmp(section, "proxy") != 0) {
-		xasprintf(cause, "unknown section [%s]", section);
-		return (-1);
-	}
-	if (strcmp(key, "config") == 0 || strcmp(key, "help") == 0 ||
-	    (strcmp(section, "compare") == 0 && !is_compare)) {
-		xasprintf(cause, "unknown key '%s' in [%s]", key, section);
-		return (-1);
-	}
-	if (strcmp(section, "proxy") == 0 && is_compare) {
-		xasprintf(cause, "'%s' belongs in [compare]", key);
-		return (-1);
-	}
-	for (i = 0; proxy_longopts[i].name != NULL; i++) {
-		if (strcmp(proxy_longopts[i].name, key) == 0)
-			break;
-	}
-	if (proxy_longopts[i].name == NULL) {
-		xasprintf(cause, "unknown key '%s' in [%s]", key, section);
-		return (-1);
-	}
-	if (proxy_set(pc, key, value, &why) != 0) {
-		*cause = why;
-		return (-1);
-	}
-	return (0);
-}
-
-/* Print a usage error and return the usage exit status. */
-static int printflike(1, 2)
-proxy_usage(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*msg;
-
-	va_start(ap, fmt);
-	xvasprintf(&msg, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "paritytap proxy: %s\n", msg);
-	fprintf(stderr, "Try 'paritytap proxy --help'.\n");
-	free(msg);
-	return (EXIT_USAGE);
 }
 
 /*
@@ -445,22 +200,8 @@ proxy_signal_hup(evutil_socket_t sig, short events, void *arg)
 static void
 proxy_conf_free(struct proxy_conf *pc)
 {
-	size_t	 i;
-
-	for (i = 0; i < pc->nstrings; i++)
-		free(pc->strings[i]);
-	strlist_free(&pc->co.ignore, &pc->co.nignore);
-	strlist_free(&pc->co.ignore_headers, &pc->co.nignore_headers);
-	strlist_free(&pc->cap.redact, &pc->cap.nredact);
 	strlist_free(&pc->po.mirror_methods, &pc->po.nmirror_methods);
-	for (i = 0; i < pc->co.nroutes; i++) {
-		free(pc->co.routes[i].rr_route);
-		strlist_free(&pc->co.routes[i].rr_ignore,
-		    &pc->co.routes[i].rr_nignore);
-		strlist_free(&pc->co.routes[i].rr_ignore_headers,
-		    &pc->co.routes[i].rr_nignore_headers);
-	}
-	free(pc->co.routes);
+	options_free(&pc->o);
 }
 
 /* Run the proxy until stopped. */
@@ -477,24 +218,17 @@ proxy_run(struct proxy_conf *pc)
 	char			*cause, *summary;
 	int			 status = EXIT_OK, fd, color;
 
-	color = use_color(pc->color, STDERR_FILENO, NULL);
-	if (pc->cap.path != NULL) {
-		pc->cap.rotate_size = pc->rotate_size;
-		pc->cap.body_limit = (size_t)pc->body_limit;
-		if ((capture = capture_open(&pc->cap, &cause)) == NULL) {
-			status = proxy_usage("--capture: %s", cause);
-			free(cause);
-			return (status);
-		}
-	}
+	color = use_color(pc->o.color, STDERR_FILENO, NULL);
+	if ((status = options_capture(&pc->o, &capture)) != 0)
+		return (status);
 	if (pc->events != NULL && strcmp(pc->events, "-") == 0)
 		events = stdout;
 	else if (pc->events != NULL) {
 		fd = open(pc->events, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 		    0600);
 		if (fd == -1 || (events = fdopen(fd, "a")) == NULL) {
-			status = proxy_usage("--events %s: %s", pc->events,
-			    strerror(errno));
+			status = options_usage(&pc->o, "--events %s: %s",
+			    pc->events, strerror(errno));
 			if (fd != -1)
 				close(fd);
 			capture_close(capture);
@@ -516,9 +250,9 @@ proxy_run(struct proxy_conf *pc)
 	if (base == NULL)
 		fatalx("event_base_new_with_config");
 	memset(&so, 0, sizeof so);
-	so.compare = &pc->co;
+	so.compare = &pc->o.co;
 	so.capture = capture;
-	so.capture_opts = &pc->cap;
+	so.capture_opts = &pc->o.cap;
 	so.events = events;
 	so.quiet = log_quiet;
 	so.color = color > 0;
@@ -527,7 +261,7 @@ proxy_run(struct proxy_conf *pc)
 	proxy_running = proxy_new(base, &pc->po, proxy_sink, &status, &cause);
 	if (proxy_running == NULL) {
 		if (status == EXIT_USAGE)
-			proxy_usage("%s", cause);
+			options_usage(&pc->o, "%s", cause);
 		else
 			log_warnx("%s", cause);
 		free(cause);
@@ -576,99 +310,39 @@ static int
 cmd_proxy_exec(int argc, char **argv)
 {
 	struct proxy_conf	 pc;
-	const char		*config = NULL;
-	char			*cause;
-	int			 ch, idx, i, status;
-	struct {
-		const char	*name;
-		const char	*value;
-	}			*flags;
-	int			 nflags = 0;
+	struct options_target	 ot = OPTIONS_TARGET(pc.po);
+	int			 status;
 
 	memset(&pc, 0, sizeof pc);
+	options_init(&pc.o, "proxy", proxy_longopts, &ot);
 	pc.po.sample = 1.0;
 	pc.po.primary_timeout = 30000;
 	pc.po.candidate_timeout = 5000;
-	pc.po.max_body = DEFAULT_MAX_BODY;
 	pc.po.max_inflight = 1024;
-	pc.po.trace_header = DEFAULT_TRACE_HEADER;
 	pc.po.grace = 10000;
-	pc.co.trace_header = DEFAULT_TRACE_HEADER;
 
-	/*
-	 * Flags win over the config file, so collect them first, read the
-	 * file, then apply the flags on top.
-	 */
-	flags = xcalloc((size_t)argc + 1, sizeof *flags);
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":l:p:C:c:qvh", proxy_longopts,
-	    &idx)) != -1) {
-		const char	*name = NULL;
-
-		switch (ch) {
-		case 'h':
-			cmd_proxy_help(stdout);
-			free(flags);
-			return (EXIT_OK);
-		case '?':
-			free(flags);
-			if (optopt != 0)
-				return (proxy_usage("unknown option -%c",
-				    optopt));
-			return (proxy_usage("unknown option %s",
-			    argv[optind - 1]));
-		case ':':
-			free(flags);
-			return (proxy_usage("option %s needs a value",
-			    argv[optind - 1]));
-		case OPT_CONFIG:
-			config = optarg;
-			continue;
-		default:
-			break;
-		}
-		for (i = 0; proxy_longopts[i].name != NULL; i++) {
-			if (proxy_longopts[i].val == ch)
-				name = proxy_longopts[i].name;
-		}
-		flags[nflags].name = name;
-		flags[nflags].value = optarg;
-		nflags++;
-	}
+	status = options_getopt(&pc.o, argc, argv, ":l:p:C:c:qvh",
+	    cmd_proxy_help);
+	if (status != -1)
+		goto out;
 	if (optind != argc) {
-		free(flags);
-		return (proxy_usage("unexpected argument '%s'", argv[optind]));
+		status = options_usage(&pc.o, "unexpected argument '%s'",
+		    argv[optind]);
+		goto out;
 	}
 
 	status = EXIT_USAGE;
-	if (config != NULL &&
-	    config_load(config, proxy_config_cb, &pc, &cause) != 0) {
-		proxy_usage("%s", cause);
-		free(cause);
+	if (options_load(&pc.o, proxy_set, &pc) != 0)
 		goto out;
-	}
-	for (i = 0; i < nflags; i++) {
-		if (proxy_set(&pc, flags[i].name, flags[i].value, &cause) !=
-		    0) {
-			proxy_usage("%s", cause);
-			free(cause);
-			goto out;
-		}
-	}
-	pc.co.trace_header = pc.po.trace_header;
-	pc.po.routes = pc.co.routes;
-	pc.po.nroutes = pc.co.nroutes;
 	if (pc.po.listen == NULL)
-		proxy_usage("--listen ADDR:PORT is required");
+		options_usage(&pc.o, "--listen ADDR:PORT is required");
 	else if (pc.po.primary == NULL)
-		proxy_usage("--primary URL is required");
+		options_usage(&pc.o, "--primary URL is required");
 	else if (pc.po.candidate == NULL)
-		proxy_usage("--candidate URL is required");
+		options_usage(&pc.o, "--candidate URL is required");
 	else
 		status = proxy_run(&pc);
 out:
-	free(flags);
 	proxy_conf_free(&pc);
 	return (status);
 }

@@ -11,7 +11,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -32,81 +31,41 @@ struct replay_result {
 
 /* Everything the command line and the config file can set. */
 struct replay_conf {
+	struct options		 o;
 	struct replay_opts	 ro;
-	struct compare_opts	 co;
-	struct capture_opts	 cap;
-	const char		*color;
 	const char		*junit;
 	int			 json;
 	unsigned		 fail_on;	/* bit (1 << verdict) */
-	uint64_t		 body_limit;
-	char			*strings[32];
-	size_t			 nstrings;
 	/* Results, filled on the sink thread, read after sink_stop. */
 	struct replay_result	*results;
 	size_t			 nresults;
 	size_t			 cresults;
 };
 
+/* Replay's own options; options.c adds the shared ones. */
 enum {
-	OPT_CONCURRENCY = 256,
+	OPT_CONCURRENCY = OPTIONS_OWN,
 	OPT_RATE,
 	OPT_FILTER,
-	OPT_IGNORE,
-	OPT_IGNORE_HEADER,
-	OPT_STRICT_ORDER,
-	OPT_LENIENT_NUMBERS,
 	OPT_FAIL_ON,
 	OPT_JUNIT,
 	OPT_JSON,
 	OPT_TIMEOUT,
-	OPT_MAX_BODY,
-	OPT_HOST,
-	OPT_TRACE_HEADER,
 	OPT_DROP_REDACTED,
-	OPT_LENIENT,
-	OPT_CAPTURE_BODY_LIMIT,
-	OPT_REDACT_HEADER,
-	OPT_KEEP_SECRETS,
-	OPT_CONFIG,
-	OPT_COLOR
+	OPT_LENIENT
 };
 
 static const struct option replay_longopts[] = {
-	{ "primary",		required_argument, NULL, 'p' },
-	{ "candidate",		required_argument, NULL, 'C' },
-	{ "capture",		required_argument, NULL, 'c' },
 	{ "concurrency",	required_argument, NULL, OPT_CONCURRENCY },
 	{ "rate",		required_argument, NULL, OPT_RATE },
 	{ "filter",		required_argument, NULL, OPT_FILTER },
-	{ "ignore",		required_argument, NULL, OPT_IGNORE },
-	{ "ignore-header",	required_argument, NULL, OPT_IGNORE_HEADER },
-	{ "strict-order",	no_argument,	   NULL, OPT_STRICT_ORDER },
-	{ "lenient-numbers",	no_argument,	   NULL, OPT_LENIENT_NUMBERS },
 	{ "fail-on",		required_argument, NULL, OPT_FAIL_ON },
 	{ "junit",		required_argument, NULL, OPT_JUNIT },
 	{ "json",		no_argument,	   NULL, OPT_JSON },
 	{ "timeout",		required_argument, NULL, OPT_TIMEOUT },
-	{ "max-body",		required_argument, NULL, OPT_MAX_BODY },
-	{ "host",		required_argument, NULL, OPT_HOST },
-	{ "trace-header",	required_argument, NULL, OPT_TRACE_HEADER },
 	{ "drop-redacted",	no_argument,	   NULL, OPT_DROP_REDACTED },
 	{ "lenient",		no_argument,	   NULL, OPT_LENIENT },
-	{ "capture-body-limit",	required_argument, NULL,
-	    OPT_CAPTURE_BODY_LIMIT },
-	{ "redact-header",	required_argument, NULL, OPT_REDACT_HEADER },
-	{ "keep-secrets",	no_argument,	   NULL, OPT_KEEP_SECRETS },
-	{ "config",		required_argument, NULL, OPT_CONFIG },
-	{ "quiet",		no_argument,	   NULL, 'q' },
-	{ "verbose",		no_argument,	   NULL, 'v' },
-	{ "color",		required_argument, NULL, OPT_COLOR },
-	{ "help",		no_argument,	   NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
-};
-
-/* Keys that belong in [compare] rather than [replay]. */
-static const char *replay_compare_keys[] = {
-	"ignore", "ignore-header", "strict-order", "lenient-numbers", NULL
 };
 
 /* Print replay's --help. */
@@ -157,43 +116,6 @@ cmd_replay_help(FILE *f)
 "Exit status: 0 no verdict in --fail-on, 1 divergence, 2 usage error or\n"
 "malformed capture (FILE:LINE), 3 no backend could be reached.\n"
 "See paritytap(1).\n", f);
-}
-
-/* Keep a copy of a string for the life of the command. */
-static const char *
-replay_keep(struct replay_conf *rc, const char *s)
-{
-	if (rc->nstrings == sizeof rc->strings / sizeof rc->strings[0])
-		fatalx("too many string options");
-	return (rc->strings[rc->nstrings++] = xstrdup(s));
-}
-
-/* Parse a boolean config value (NULL is a flag given: true). */
-static int
-replay_bool(const char *name, const char *value, int *out, char **cause)
-{
-	if (value == NULL || strcasecmp(value, "true") == 0 ||
-	    strcasecmp(value, "yes") == 0 || strcmp(value, "1") == 0 ||
-	    strcasecmp(value, "on") == 0)
-		*out = 1;
-	else if (strcasecmp(value, "false") == 0 ||
-	    strcasecmp(value, "no") == 0 || strcmp(value, "0") == 0 ||
-	    strcasecmp(value, "off") == 0)
-		*out = 0;
-	else {
-		xasprintf(cause, "%s: '%s' is not true or false", name, value);
-		return (-1);
-	}
-	return (0);
-}
-
-/* Wrap a value parser's cause with the option name. */
-static int
-replay_cause(const char *name, char *why, char **cause)
-{
-	xasprintf(cause, "--%s: %s", name, why);
-	free(why);
-	return (-1);
 }
 
 /* Parse a comma list of verdict names into a bit set. */
@@ -277,188 +199,41 @@ bad:
 
 /* Set one option by its long name; value is NULL for flags. */
 static int
-replay_set(struct replay_conf *rc, const char *name, const char *value,
-    char **cause)
+replay_set(void *arg, const char *name, const char *value, char **cause)
 {
-	uint64_t	 v;
-	char		*why;
-	int		 b;
+	struct replay_conf	*rc = arg;
+	uint64_t		 v;
+	char			*why;
+	int			 rv;
 
-	if (strcmp(name, "primary") == 0)
-		rc->ro.primary = replay_keep(rc, value);
-	else if (strcmp(name, "candidate") == 0)
-		rc->ro.candidate = replay_keep(rc, value);
-	else if (strcmp(name, "capture") == 0)
-		rc->cap.path = replay_keep(rc, value);
-	else if (strcmp(name, "concurrency") == 0) {
+	if ((rv = options_set(&rc->o, name, value, cause)) != 0)
+		return (rv == 1 ? 0 : -1);
+	if (strcmp(name, "concurrency") == 0) {
 		if (parse_uint(value, 1, 100000, &v, &why) != 0)
-			return (replay_cause(name, why, cause));
+			return (options_cause(name, why, cause));
 		rc->ro.concurrency = (unsigned)v;
 	} else if (strcmp(name, "rate") == 0)
 		return (replay_rate(value, &rc->ro.rate, cause));
 	else if (strcmp(name, "filter") == 0)
 		return (replay_filter(&rc->ro.filter, value, cause));
-	else if (strcmp(name, "ignore") == 0) {
-		if (compare_ignore_valid(value, &why) != 0)
-			return (replay_cause(name, why, cause));
-		strlist_add(&rc->co.ignore, &rc->co.nignore, value);
-	} else if (strcmp(name, "ignore-header") == 0)
-		strlist_add(&rc->co.ignore_headers, &rc->co.nignore_headers,
-		    value);
-	else if (strcmp(name, "strict-order") == 0)
-		return (replay_bool(name, value, &rc->co.strict_order, cause));
-	else if (strcmp(name, "lenient-numbers") == 0)
-		return (replay_bool(name, value, &rc->co.lenient_numbers,
-		    cause));
 	else if (strcmp(name, "fail-on") == 0)
 		return (replay_verdicts(name, value, &rc->fail_on, cause));
 	else if (strcmp(name, "junit") == 0)
-		rc->junit = replay_keep(rc, value);
+		rc->junit = options_keep(&rc->o, value);
 	else if (strcmp(name, "json") == 0)
-		return (replay_bool(name, value, &rc->json, cause));
-	else if (strcmp(name, "timeout") == 0) {
-		if (parse_uint(value, 1, 86400000, &v, &why) != 0)
-			return (replay_cause(name, why, cause));
-		rc->ro.timeout = (int)v;
-	} else if (strcmp(name, "max-body") == 0) {
-		if (parse_size(value, &rc->ro.max_body, &why) != 0)
-			return (replay_cause(name, why, cause));
-		if (rc->ro.max_body == 0) {
-			xasprintf(cause, "--%s: must be at least 1", name);
-			return (-1);
-		}
-	} else if (strcmp(name, "host") == 0)
-		rc->ro.host = replay_keep(rc, value);
-	else if (strcmp(name, "trace-header") == 0) {
-		if (*value == '\0' || strpbrk(value, " \t:\r\n") != NULL) {
-			xasprintf(cause, "--%s: '%s' is not a header name",
-			    name, value);
-			return (-1);
-		}
-		rc->ro.trace_header = replay_keep(rc, value);
-	} else if (strcmp(name, "drop-redacted") == 0)
-		return (replay_bool(name, value, &rc->ro.drop_redacted, cause));
+		return (options_bool(name, value, &rc->json, cause));
+	else if (strcmp(name, "timeout") == 0)
+		return (options_ms(name, value, &rc->ro.timeout, cause));
+	else if (strcmp(name, "drop-redacted") == 0)
+		return (options_bool(name, value, &rc->ro.drop_redacted,
+		    cause));
 	else if (strcmp(name, "lenient") == 0)
-		return (replay_bool(name, value, &rc->ro.lenient, cause));
-	else if (strcmp(name, "capture-body-limit") == 0) {
-		if (parse_size(value, &rc->body_limit, &why) != 0)
-			return (replay_cause(name, why, cause));
-	} else if (strcmp(name, "redact-header") == 0)
-		strlist_add(&rc->cap.redact, &rc->cap.nredact, value);
-	else if (strcmp(name, "keep-secrets") == 0)
-		return (replay_bool(name, value, &rc->cap.keep_secrets, cause));
-	else if (strcmp(name, "quiet") == 0) {
-		if (replay_bool(name, value, &b, cause) != 0)
-			return (-1);
-		log_quiet = b;
-	} else if (strcmp(name, "verbose") == 0)
-		log_verbose++;
-	else if (strcmp(name, "color") == 0) {
-		if (use_color(value, STDERR_FILENO, cause) < 0)
-			return (-1);
-		rc->color = replay_keep(rc, value);
-	} else {
+		return (options_bool(name, value, &rc->ro.lenient, cause));
+	else {
 		xasprintf(cause, "unknown option '%s'", name);
 		return (-1);
 	}
 	return (0);
-}
-
-/* Find or add the rule of a route section. */
-static struct route_rule *
-replay_route(struct compare_opts *co, const char *route)
-{
-	size_t	 i;
-
-	for (i = 0; i < co->nroutes; i++) {
-		if (strcmp(co->routes[i].rr_route, route) == 0)
-			return (&co->routes[i]);
-	}
-	co->routes = xreallocarray(co->routes, co->nroutes + 1,
-	    sizeof *co->routes);
-	memset(&co->routes[co->nroutes], 0, sizeof *co->routes);
-	co->routes[co->nroutes].rr_route = xstrdup(route);
-	return (&co->routes[co->nroutes++]);
-}
-
-/* One key of the config file. */
-static int
-replay_config_cb(void *arg, const char *section, const char *key,
-    const char *value, char **cause)
-{
-	struct replay_conf	*rc = arg;
-	struct route_rule	*rr;
-	char			*route, *why;
-	int			 rv, is_compare = 0;
-	size_t			 i;
-
-	if ((rv = config_route_section(section, &route)) < 0) {
-		xasprintf(cause, "malformed section [%s]: use [route \"METHOD "
-		    "/path\"]", section);
-		return (-1);
-	}
-	if (rv == 1) {
-		rr = replay_route(&rc->co, route);
-		free(route);
-		if (strcmp(key, "ignore") == 0) {
-			if (compare_ignore_valid(value, &why) != 0) {
-				xasprintf(cause, "ignore: %s", why);
-				free(why);
-				return (-1);
-			}
-			strlist_add(&rr->rr_ignore, &rr->rr_nignore, value);
-		} else if (strcmp(key, "ignore-header") == 0)
-			strlist_add(&rr->rr_ignore_headers,
-			    &rr->rr_nignore_headers, value);
-		else {
-			xasprintf(cause, "unknown key '%s' in [%s] (a route "
-			    "takes ignore and ignore-header)", key, section);
-			return (-1);
-		}
-		return (0);
-	}
-	for (i = 0; replay_compare_keys[i] != NULL; i++) {
-		if (strcmp(key, replay_compare_keys[i]) == 0)
-			is_compare = 1;
-	}
-	if (strcmp(section, "compare") != 0 && strcmp(section, "replay") != 0) {
-		xasprintf(cause, "unknown section [%s]", section);
-		return (-1);
-	}
-	if (strcmp(key, "config") == 0 || strcmp(key, "help") == 0 ||
-	    (strcmp(section, "compare") == 0 && !is_compare)) {
-		xasprintf(cause, "unknown key '%s' in [%s]", key, section);
-		return (-1);
-	}
-	if (strcmp(section, "replay") == 0 && is_compare) {
-		xasprintf(cause, "'%s' belongs in [compare]", key);
-		return (-1);
-	}
-	for (i = 0; replay_longopts[i].name != NULL; i++) {
-		if (strcmp(replay_longopts[i].name, key) == 0)
-			break;
-	}
-	if (replay_longopts[i].name == NULL) {
-		xasprintf(cause, "unknown key '%s' in [%s]", key, section);
-		return (-1);
-	}
-	return (replay_set(rc, key, value, cause));
-}
-
-/* Print a usage error and return the usage exit status. */
-static int printflike(1, 2)
-replay_usage(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*msg;
-
-	va_start(ap, fmt);
-	xvasprintf(&msg, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "paritytap replay: %s\n", msg);
-	fprintf(stderr, "Try 'paritytap replay --help'.\n");
-	free(msg);
-	return (EXIT_USAGE);
 }
 
 /* The sink's callback: keep what the reports need of one exchange. */
@@ -489,7 +264,7 @@ replay_on_exchange(const struct exchange *ex, void *arg)
 		    ex->ex_skip_reason : "");
 	else if (verdict_is_divergence(ex->ex_verdict)) {
 		r->rr_line = exchange_flag_line(ex, 0);
-		obj = exchange_to_json(ex, &rc->cap);
+		obj = exchange_to_json(ex, &rc->o.cap);
 		r->rr_diffs = json_incref(json_object_get(obj, "diffs"));
 		json_decref(obj);
 	}
@@ -655,8 +430,6 @@ replay_conf_free(struct replay_conf *rc)
 {
 	size_t	 i;
 
-	for (i = 0; i < rc->nstrings; i++)
-		free(rc->strings[i]);
 	for (i = 0; i < rc->nresults; i++) {
 		free(rc->results[i].rr_id);
 		free(rc->results[i].rr_route);
@@ -665,19 +438,9 @@ replay_conf_free(struct replay_conf *rc)
 			json_decref(rc->results[i].rr_diffs);
 	}
 	free(rc->results);
-	strlist_free(&rc->co.ignore, &rc->co.nignore);
-	strlist_free(&rc->co.ignore_headers, &rc->co.nignore_headers);
-	strlist_free(&rc->cap.redact, &rc->cap.nredact);
 	strlist_free(&rc->ro.filter.routes, &rc->ro.filter.nroutes);
 	strlist_free(&rc->ro.filter.methods, &rc->ro.filter.nmethods);
-	for (i = 0; i < rc->co.nroutes; i++) {
-		free(rc->co.routes[i].rr_route);
-		strlist_free(&rc->co.routes[i].rr_ignore,
-		    &rc->co.routes[i].rr_nignore);
-		strlist_free(&rc->co.routes[i].rr_ignore_headers,
-		    &rc->co.routes[i].rr_nignore_headers);
-	}
-	free(rc->co.routes);
+	options_free(&rc->o);
 }
 
 /* Run the replay and the reports; return the exit status. */
@@ -695,22 +458,16 @@ replay_main(struct replay_conf *rc, char **paths, int npaths)
 	size_t			 i;
 	int			 status, color;
 
-	color = use_color(rc->color, STDERR_FILENO, NULL);
-	if (rc->cap.path != NULL) {
-		rc->cap.body_limit = (size_t)rc->body_limit;
-		if ((capture = capture_open(&rc->cap, &cause)) == NULL) {
-			status = replay_usage("--capture: %s", cause);
-			free(cause);
-			return (status);
-		}
-	}
+	color = use_color(rc->o.color, STDERR_FILENO, NULL);
+	if ((status = options_capture(&rc->o, &capture)) != 0)
+		return (status);
 	signal(SIGPIPE, SIG_IGN);
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	memset(&so, 0, sizeof so);
-	so.compare = &rc->co;
+	so.compare = &rc->o.co;
 	so.capture = capture;
-	so.capture_opts = &rc->cap;
+	so.capture_opts = &rc->o.cap;
 	so.quiet = log_quiet;
 	so.color = color > 0;
 	so.on_exchange = replay_on_exchange;
@@ -768,89 +525,33 @@ static int
 cmd_replay_exec(int argc, char **argv)
 {
 	struct replay_conf	 rc;
-	const char		*config = NULL;
+	struct options_target	 ot = OPTIONS_TARGET(rc.ro);
 	char			*cause;
-	int			 ch, idx, i, status;
-	struct {
-		const char	*name;
-		const char	*value;
-	}			*flags;
-	int			 nflags = 0;
+	int			 status;
 
 	memset(&rc, 0, sizeof rc);
+	options_init(&rc.o, "replay", replay_longopts, &ot);
 	rc.ro.concurrency = 16;
 	rc.ro.timeout = 5000;
-	rc.ro.max_body = DEFAULT_MAX_BODY;
-	rc.ro.trace_header = DEFAULT_TRACE_HEADER;
 	if (replay_verdicts("fail-on", REPLAY_DEFAULT_FAIL_ON, &rc.fail_on,
 	    &cause) != 0)
 		fatalx("%s", cause);
 
-	/* Flags win over the config file: collect, read the file, apply. */
-	flags = xcalloc((size_t)argc + 1, sizeof *flags);
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":p:C:c:qvh", replay_longopts,
-	    &idx)) != -1) {
-		const char	*name = NULL;
-
-		switch (ch) {
-		case 'h':
-			cmd_replay_help(stdout);
-			free(flags);
-			return (EXIT_OK);
-		case '?':
-			free(flags);
-			if (optopt != 0)
-				return (replay_usage("unknown option -%c",
-				    optopt));
-			return (replay_usage("unknown option %s",
-			    argv[optind - 1]));
-		case ':':
-			free(flags);
-			return (replay_usage("option %s needs a value",
-			    argv[optind - 1]));
-		case OPT_CONFIG:
-			config = optarg;
-			continue;
-		default:
-			break;
-		}
-		for (i = 0; replay_longopts[i].name != NULL; i++) {
-			if (replay_longopts[i].val == ch)
-				name = replay_longopts[i].name;
-		}
-		flags[nflags].name = name;
-		flags[nflags].value = optarg;
-		nflags++;
-	}
+	status = options_getopt(&rc.o, argc, argv, ":p:C:c:qvh",
+	    cmd_replay_help);
+	if (status != -1)
+		goto out;
 
 	status = EXIT_USAGE;
-	if (config != NULL &&
-	    config_load(config, replay_config_cb, &rc, &cause) != 0) {
-		replay_usage("%s", cause);
-		free(cause);
+	if (options_load(&rc.o, replay_set, &rc) != 0)
 		goto out;
-	}
-	for (i = 0; i < nflags; i++) {
-		if (replay_set(&rc, flags[i].name, flags[i].value, &cause) !=
-		    0) {
-			replay_usage("%s", cause);
-			free(cause);
-			goto out;
-		}
-	}
-	rc.co.trace_header = rc.ro.trace_header;
-	rc.ro.routes = rc.co.routes;
-	rc.ro.nroutes = rc.co.nroutes;
 	if (rc.ro.candidate == NULL)
-		replay_usage("--candidate URL is required");
+		options_usage(&rc.o, "--candidate URL is required");
 	else if (optind == argc)
-		replay_usage("no CAPTURE file given");
+		options_usage(&rc.o, "no CAPTURE file given");
 	else
 		status = replay_main(&rc, argv + optind, argc - optind);
 out:
-	free(flags);
 	replay_conf_free(&rc);
 	return (status);
 }

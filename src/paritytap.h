@@ -17,6 +17,8 @@
 #include <jansson.h>
 
 struct event_base;
+struct option;
+struct options_flag;
 struct sink;
 
 #define PARITYTAP_FORMAT	1		/* capture format version */
@@ -183,6 +185,43 @@ struct capture_opts {
 	int		 keep_secrets;
 	char	       **redact;	/* extra header names to redact */
 	size_t		 nredact;
+};
+
+/* A command's own long option values start here (options.c's below). */
+#define OPTIONS_OWN	512
+
+/* Where options.c stores the backend options in a command's own struct. */
+struct options_target {
+	const char		**primary;
+	const char		**candidate;
+	const char		**host;
+	const char		**trace_header;
+	uint64_t		 *max_body;
+	const struct route_rule	**routes;
+	size_t			 *nroutes;
+};
+
+/* The target in a struct proxy_opts or replay_opts (same member names). */
+#define OPTIONS_TARGET(opts) {						\
+	&(opts).primary, &(opts).candidate, &(opts).host,		\
+	&(opts).trace_header, &(opts).max_body, &(opts).routes,		\
+	&(opts).nroutes							\
+}
+
+/* The options proxy and replay share, command line and config file. */
+struct options {
+	const char		*command;	/* "proxy", "replay" */
+	struct option		*longopts;	/* own, then shared */
+	struct options_target	 t;
+	struct compare_opts	 co;
+	struct capture_opts	 cap;
+	const char		*color;
+	const char		*config;	/* --config FILE */
+	uint64_t		 body_limit;	/* --capture-body-limit */
+	struct options_flag	*flags;		/* applied after the file */
+	int			 nflags;
+	char			*strings[32];	/* values owned here */
+	size_t			 nstrings;
 };
 
 /* A sub-command, tmux's cmd_entry. */
@@ -571,5 +610,23 @@ typedef int (*config_cb)(void *, const char *, const char *, const char *,
     char **);
 int		 config_load(const char *, config_cb, void *, char **);
 int		 config_route_section(const char *, char **);
+
+/* options.c */
+typedef int (*options_set_cb)(void *, const char *, const char *, char **);
+void		 options_init(struct options *, const char *,
+		     const struct option *, const struct options_target *);
+const char	*options_keep(struct options *, const char *);
+int		 options_bool(const char *, const char *, int *, char **);
+int		 options_cause(const char *, char *, char **);
+int		 options_ms(const char *, const char *, int *, char **);
+int		 options_set(struct options *, const char *, const char *,
+		     char **);
+int		 options_usage(const struct options *, const char *, ...)
+		     printflike(2, 3);
+int		 options_getopt(struct options *, int, char **, const char *,
+		     void (*)(FILE *));
+int		 options_load(struct options *, options_set_cb, void *);
+int		 options_capture(struct options *, struct capture **);
+void		 options_free(struct options *);
 
 #endif /* PARITYTAP_H */

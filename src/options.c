@@ -1,0 +1,454 @@
+/*
+ * The options proxy and replay share: the getopt loop, the config file's
+ * [compare] and [route "..."] sections, the setters of the compare,
+ * capture and backend options, and the usage error.  Each command keeps
+ * only its own options and a setter that calls options_set first.
+ */
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "paritytap.h"
+
+/* One flag from the command line, applied after the config file. */
+struct options_flag {
+	const char	*name;
+	const char	*value;
+};
+
+/* What the config file callback needs to reach the command's setter. */
+struct options_load_state {
+	struct options	*o;
+	options_set_cb	 set;
+	void		*arg;
+};
+
+/* Values of the shared long options; a command's own start at OPTIONS_OWN. */
+enum {
+	OPTIONS_CAPTURE_BODY_LIMIT = 256,
+	OPTIONS_IGNORE,
+	OPTIONS_IGNORE_HEADER,
+	OPTIONS_STRICT_ORDER,
+	OPTIONS_LENIENT_NUMBERS,
+	OPTIONS_CONFIG,
+	OPTIONS_MAX_BODY,
+	OPTIONS_TRACE_HEADER,
+	OPTIONS_REDACT_HEADER,
+	OPTIONS_KEEP_SECRETS,
+	OPTIONS_HOST,
+	OPTIONS_COLOR
+};
+
+/* The long options both commands take. */
+static const struct option options_longopts[] = {
+	{ "primary",		required_argument, NULL, 'p' },
+	{ "candidate",		required_argument, NULL, 'C' },
+	{ "capture",		required_argument, NULL, 'c' },
+	{ "capture-body-limit",	required_argument, NULL,
+	    OPTIONS_CAPTURE_BODY_LIMIT },
+	{ "ignore",		required_argument, NULL, OPTIONS_IGNORE },
+	{ "ignore-header",	required_argument, NULL,
+	    OPTIONS_IGNORE_HEADER },
+	{ "strict-order",	no_argument,	   NULL, OPTIONS_STRICT_ORDER },
+	{ "lenient-numbers",	no_argument,	   NULL,
+	    OPTIONS_LENIENT_NUMBERS },
+	{ "config",		required_argument, NULL, OPTIONS_CONFIG },
+	{ "max-body",		required_argument, NULL, OPTIONS_MAX_BODY },
+	{ "trace-header",	required_argument, NULL, OPTIONS_TRACE_HEADER },
+	{ "redact-header",	required_argument, NULL, OPTIONS_REDACT_HEADER },
+	{ "keep-secrets",	no_argument,	   NULL, OPTIONS_KEEP_SECRETS },
+	{ "host",		required_argument, NULL, OPTIONS_HOST },
+	{ "quiet",		no_argument,	   NULL, 'q' },
+	{ "verbose",		no_argument,	   NULL, 'v' },
+	{ "color",		required_argument, NULL, OPTIONS_COLOR },
+	{ "help",		no_argument,	   NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* Keys that belong in [compare] rather than the command's section. */
+static const char *options_compare_keys[] = {
+	"ignore", "ignore-header", "strict-order", "lenient-numbers", NULL
+};
+
+/*
+ * Set up the options of command: its own long options (values from
+ * OPTIONS_OWN on), then the shared ones, in one table for getopt_long;
+ * the backend options go straight to the command's fields in t.
+ */
+void
+options_init(struct options *o, const char *command,
+    const struct option *own, const struct options_target *t)
+{
+	size_t	 nown, nshared;
+
+	memset(o, 0, sizeof *o);
+	o->command = command;
+	for (nown = 0; own[nown].name != NULL; nown++)
+		/* nothing */;
+	nshared = sizeof options_longopts / sizeof options_longopts[0];
+	o->longopts = xreallocarray(NULL, nown + nshared, sizeof *o->longopts);
+	memcpy(o->longopts, own, nown * sizeof *o->longopts);
+	memcpy(o->longopts + nown, options_longopts,
+	    nshared * sizeof *o->longopts);
+	o->t = *t;
+	*o->t.max_body = DEFAULT_MAX_BODY;
+	*o->t.trace_header = DEFAULT_TRACE_HEADER;
+	o->co.trace_header = DEFAULT_TRACE_HEADER;
+}
+
+/* Keep a copy of a string for the life of the command. */
+const char *
+options_keep(struct options *o, const char *s)
+{
+	if (o->nstrings == sizeof o->strings / sizeof o->strings[0])
+		fatalx("too many string options");
+	return (o->strings[o->nstrings++] = xstrdup(s));
+}
+
+/* Parse a boolean config value (NULL is a flag given: true). */
+int
+options_bool(const char *name, const char *value, int *out, char **cause)
+{
+	if (value == NULL || strcasecmp(value, "true") == 0 ||
+	    strcasecmp(value, "yes") == 0 || strcmp(value, "1") == 0 ||
+	    strcasecmp(value, "on") == 0)
+		*out = 1;
+	else if (strcasecmp(value, "false") == 0 ||
+	    strcasecmp(value, "no") == 0 || strcmp(value, "0") == 0 ||
+	    strcasecmp(value, "off") == 0)
+		*out = 0;
+	else {
+		xasprintf(cause, "%s: '%s' is not true or false", name, value);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Wrap a value parser's cause with the option name. */
+int
+options_cause(const char *name, char *why, char **cause)
+{
+	xasprintf(cause, "--%s: %s", name, why);
+	free(why);
+	return (-1);
+}
+
+/* Parse a millisecond count within limits. */
+int
+options_ms(const char *name, const char *value, int *out, char **cause)
+{
+	uint64_t	 v;
+	char		*why;
+
+	if (parse_uint(value, 1, 86400000, &v, &why) != 0)
+		return (options_cause(name, why, cause));
+	*out = (int)v;
+	return (0);
+}
+
+/*
+ * Set one shared option by its long name; value is NULL for flags.
+ * Return 1 if it was one, 0 if it is the command's, -1 on error.
+ */
+int
+options_set(struct options *o, const char *name, const char *value,
+    char **cause)
+{
+	char	*why;
+	int	 q;
+
+	if (strcmp(name, "primary") == 0)
+		*o->t.primary = options_keep(o, value);
+	else if (strcmp(name, "candidate") == 0)
+		*o->t.candidate = options_keep(o, value);
+	else if (strcmp(name, "host") == 0)
+		*o->t.host = options_keep(o, value);
+	else if (strcmp(name, "capture") == 0)
+		o->cap.path = options_keep(o, value);
+	else if (strcmp(name, "capture-body-limit") == 0) {
+		if (parse_size(value, &o->body_limit, &why) != 0)
+			return (options_cause(name, why, cause));
+	} else if (strcmp(name, "redact-header") == 0)
+		strlist_add(&o->cap.redact, &o->cap.nredact, value);
+	else if (strcmp(name, "keep-secrets") == 0) {
+		if (options_bool(name, value, &o->cap.keep_secrets, cause) != 0)
+			return (-1);
+	} else if (strcmp(name, "ignore") == 0) {
+		if (compare_ignore_valid(value, &why) != 0)
+			return (options_cause(name, why, cause));
+		strlist_add(&o->co.ignore, &o->co.nignore, value);
+	} else if (strcmp(name, "ignore-header") == 0)
+		strlist_add(&o->co.ignore_headers, &o->co.nignore_headers,
+		    value);
+	else if (strcmp(name, "strict-order") == 0) {
+		if (options_bool(name, value, &o->co.strict_order, cause) != 0)
+			return (-1);
+	} else if (strcmp(name, "lenient-numbers") == 0) {
+		if (options_bool(name, value, &o->co.lenient_numbers,
+		    cause) != 0)
+			return (-1);
+	} else if (strcmp(name, "max-body") == 0) {
+		if (parse_size(value, o->t.max_body, &why) != 0)
+			return (options_cause(name, why, cause));
+		if (*o->t.max_body == 0) {
+			xasprintf(cause, "--%s: must be at least 1", name);
+			return (-1);
+		}
+	} else if (strcmp(name, "trace-header") == 0) {
+		if (*value == '\0' || strpbrk(value, " \t:\r\n") != NULL) {
+			xasprintf(cause, "--%s: '%s' is not a header name",
+			    name, value);
+			return (-1);
+		}
+		*o->t.trace_header = options_keep(o, value);
+	} else if (strcmp(name, "quiet") == 0) {
+		if (options_bool(name, value, &q, cause) != 0)
+			return (-1);
+		log_quiet = q;
+	} else if (strcmp(name, "verbose") == 0)
+		log_verbose++;
+	else if (strcmp(name, "color") == 0) {
+		if (use_color(value, STDERR_FILENO, cause) < 0)
+			return (-1);
+		o->color = options_keep(o, value);
+	} else
+		return (0);
+	return (1);
+}
+
+/* Print a usage error of the command and return the usage exit status. */
+int
+options_usage(const struct options *o, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "paritytap %s: %s\n", o->command, msg);
+	fprintf(stderr, "Try 'paritytap %s --help'.\n", o->command);
+	free(msg);
+	return (EXIT_USAGE);
+}
+
+/*
+ * Collect the command line's flags, to apply after the config file (flags
+ * win over it).  Return -1 to go on, or the exit status to return now.
+ */
+int
+options_getopt(struct options *o, int argc, char **argv,
+    const char *shortopts, void (*help)(FILE *))
+{
+	const char	*name;
+	int		 ch, idx, i;
+
+	o->flags = xcalloc((size_t)argc + 1, sizeof *o->flags);
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, shortopts, o->longopts,
+	    &idx)) != -1) {
+		switch (ch) {
+		case 'h':
+			help(stdout);
+			return (EXIT_OK);
+		case '?':
+			if (optopt != 0)
+				return (options_usage(o, "unknown option -%c",
+				    optopt));
+			return (options_usage(o, "unknown option %s",
+			    argv[optind - 1]));
+		case ':':
+			return (options_usage(o, "option %s needs a value",
+			    argv[optind - 1]));
+		default:
+			break;
+		}
+		name = NULL;
+		for (i = 0; o->longopts[i].name != NULL; i++) {
+			if (o->longopts[i].val == ch)
+				name = o->longopts[i].name;
+		}
+		if (name != NULL && strcmp(name, "config") == 0) {
+			o->config = optarg;
+			continue;
+		}
+		o->flags[o->nflags].name = name;
+		o->flags[o->nflags].value = optarg;
+		o->nflags++;
+	}
+	return (-1);
+}
+
+/* Find or add the rule of a route section. */
+static struct route_rule *
+options_route(struct compare_opts *co, const char *route)
+{
+	size_t	 i;
+
+	for (i = 0; i < co->nroutes; i++) {
+		if (strcmp(co->routes[i].rr_route, route) == 0)
+			return (&co->routes[i]);
+	}
+	co->routes = xreallocarray(co->routes, co->nroutes + 1,
+	    sizeof *co->routes);
+	memset(&co->routes[co->nroutes], 0, sizeof *co->routes);
+	co->routes[co->nroutes].rr_route = xstrdup(route);
+	return (&co->routes[co->nroutes++]);
+}
+
+/* Add one key of a [route "..."] section. */
+static int
+options_route_key(struct options *o, const char *section, const char *route,
+    const char *key, const char *value, char **cause)
+{
+	struct route_rule	*rr;
+	char			*why;
+
+	rr = options_route(&o->co, route);
+	if (strcmp(key, "ignore") == 0) {
+		if (compare_ignore_valid(value, &why) != 0) {
+			xasprintf(cause, "ignore: %s", why);
+			free(why);
+			return (-1);
+		}
+		strlist_add(&rr->rr_ignore, &rr->rr_nignore, value);
+	} else if (strcmp(key, "ignore-header") == 0)
+		strlist_add(&rr->rr_ignore_headers, &rr->rr_nignore_headers,
+		    value);
+	else {
+		xasprintf(cause, "unknown key '%s' in [%s] (a route takes "
+		    "ignore and ignore-header)", key, section);
+		return (-1);
+	}
+	return (0);
+}
+
+/* One key of the config file: [compare], [COMMAND] or a route section. */
+static int
+options_config_cb(void *arg, const char *section, const char *key,
+    const char *value, char **cause)
+{
+	struct options_load_state	*ls = arg;
+	struct options			*o = ls->o;
+	char				*route;
+	int				 rv, is_compare = 0;
+	size_t				 i;
+
+	if ((rv = config_route_section(section, &route)) < 0) {
+		xasprintf(cause, "malformed section [%s]: use [route \"METHOD "
+		    "/path\"]", section);
+		return (-1);
+	}
+	if (rv == 1) {
+		rv = options_route_key(o, section, route, key, value, cause);
+		free(route);
+		return (rv);
+	}
+	for (i = 0; options_compare_keys[i] != NULL; i++) {
+		if (strcmp(key, options_compare_keys[i]) == 0)
+			is_compare = 1;
+	}
+	if (strcmp(section, "compare") != 0 &&
+	    strcmp(section, o->command) != 0) {
+		xasprintf(cause, "unknown section [%s]", section);
+		return (-1);
+	}
+	if (strcmp(key, "config") == 0 || strcmp(key, "help") == 0 ||
+	    (strcmp(section, "compare") == 0 && !is_compare)) {
+		xasprintf(cause, "unknown key '%s' in [%s]", key, section);
+		return (-1);
+	}
+	if (strcmp(section, o->command) == 0 && is_compare) {
+		xasprintf(cause, "'%s' belongs in [compare]", key);
+		return (-1);
+	}
+	for (i = 0; o->longopts[i].name != NULL; i++) {
+		if (strcmp(o->longopts[i].name, key) == 0)
+			break;
+	}
+	if (o->longopts[i].name == NULL) {
+		xasprintf(cause, "unknown key '%s' in [%s]", key, section);
+		return (-1);
+	}
+	return (ls->set(ls->arg, key, value, cause));
+}
+
+/*
+ * Read the config file, if any, then apply the flags on top through the
+ * command's setter; print the usage error and return -1 on failure.
+ */
+int
+options_load(struct options *o, options_set_cb set, void *arg)
+{
+	struct options_load_state	 ls;
+	char				*cause;
+	int				 i;
+
+	ls.o = o;
+	ls.set = set;
+	ls.arg = arg;
+	if (o->config != NULL &&
+	    config_load(o->config, options_config_cb, &ls, &cause) != 0) {
+		options_usage(o, "%s", cause);
+		free(cause);
+		return (-1);
+	}
+	for (i = 0; i < o->nflags; i++) {
+		if (set(arg, o->flags[i].name, o->flags[i].value, &cause) !=
+		    0) {
+			options_usage(o, "%s", cause);
+			free(cause);
+			return (-1);
+		}
+	}
+	o->co.trace_header = *o->t.trace_header;
+	*o->t.routes = o->co.routes;
+	*o->t.nroutes = o->co.nroutes;
+	return (0);
+}
+
+/* Open the capture if one was asked for; return 0 or the exit status. */
+int
+options_capture(struct options *o, struct capture **capture)
+{
+	char	*cause;
+	int	 status;
+
+	*capture = NULL;
+	if (o->cap.path == NULL)
+		return (0);
+	o->cap.body_limit = (size_t)o->body_limit;
+	if ((*capture = capture_open(&o->cap, &cause)) == NULL) {
+		status = options_usage(o, "--capture: %s", cause);
+		free(cause);
+		return (status);
+	}
+	return (0);
+}
+
+/* Free what the shared options hold. */
+void
+options_free(struct options *o)
+{
+	size_t	 i;
+
+	for (i = 0; i < o->nstrings; i++)
+		free(o->strings[i]);
+	free(o->flags);
+	free(o->longopts);
+	strlist_free(&o->co.ignore, &o->co.nignore);
+	strlist_free(&o->co.ignore_headers, &o->co.nignore_headers);
+	strlist_free(&o->cap.redact, &o->cap.nredact);
+	for (i = 0; i < o->co.nroutes; i++) {
+		free(o->co.routes[i].rr_route);
+		strlist_free(&o->co.routes[i].rr_ignore,
+		    &o->co.routes[i].rr_nignore);
+		strlist_free(&o->co.routes[i].rr_ignore_headers,
+		    &o->co.routes[i].rr_nignore_headers);
+	}
+	free(o->co.routes);
+}
