@@ -133,22 +133,6 @@ cmd_diff_help(FILE *f)
 "parse, 2 usage error or unreadable file.  See paritytap(1).\n", f);
 }
 
-/* Print a usage error and return the usage exit status. */
-static int printflike(1, 2)
-diff_usage(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*msg;
-
-	va_start(ap, fmt);
-	xvasprintf(&msg, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "paritytap diff: %s\n", msg);
-	fprintf(stderr, "Try 'paritytap diff --help'.\n");
-	free(msg);
-	return (EXIT_USAGE);
-}
-
 /* Parse a --fail-on list into conf; 0, or -1 with an allocated cause. */
 static int
 diff_fail_on(struct diff_conf *conf, const char *value, char **cause)
@@ -789,14 +773,14 @@ cmd_diff_exec(int argc, char **argv)
 			else if (strcmp(optarg, "exact") == 0)
 				conf.mode = DIFF_EXACT;
 			else {
-				diff_usage("--mode: '%s' is not shape or exact",
+				options_usage("diff", "--mode: '%s' is not shape or exact",
 				    optarg);
 				goto out;
 			}
 			break;
 		case OPT_IGNORE:
 			if (compare_ignore_valid(optarg, &cause) != 0) {
-				diff_usage("--ignore: %s", cause);
+				options_usage("diff", "--ignore: %s", cause);
 				free(cause);
 				goto out;
 			}
@@ -804,7 +788,7 @@ cmd_diff_exec(int argc, char **argv)
 			break;
 		case OPT_FAIL_ON:
 			if (diff_fail_on(&conf, optarg, &cause) != 0) {
-				diff_usage("%s", cause);
+				options_usage("diff", "%s", cause);
 				free(cause);
 				goto out;
 			}
@@ -826,35 +810,35 @@ cmd_diff_exec(int argc, char **argv)
 			break;
 		case OPT_COLOR:
 			if (use_color(optarg, STDERR_FILENO, &cause) < 0) {
-				diff_usage("%s", cause);
+				options_usage("diff", "%s", cause);
 				free(cause);
 				goto out;
 			}
 			color = optarg;
 			break;
 		case ':':
-			diff_usage("option %s needs a value", argv[optind - 1]);
+			options_usage("diff", "option %s needs a value", argv[optind - 1]);
 			goto out;
 		default:
 			if (optopt != 0)
-				diff_usage("unknown option -%c", optopt);
+				options_usage("diff", "unknown option -%c", optopt);
 			else
-				diff_usage("unknown option %s",
+				options_usage("diff", "unknown option %s",
 				    argv[optind - 1]);
 			goto out;
 		}
 	}
 	if (argc - optind < 2) {
-		diff_usage("two files to compare are needed, A and B");
+		options_usage("diff", "two files to compare are needed, A and B");
 		goto out;
 	}
 	if (argc - optind > 2) {
-		diff_usage("unexpected argument '%s'", argv[optind + 2]);
+		options_usage("diff", "unexpected argument '%s'", argv[optind + 2]);
 		goto out;
 	}
 	if (strcmp(argv[optind], "-") == 0 &&
 	    strcmp(argv[optind + 1], "-") == 0) {
-		diff_usage("only one of A and B may be - (stdin)");
+		options_usage("diff", "only one of A and B may be - (stdin)");
 		goto out;
 	}
 	if (!conf.fail_on_set) {

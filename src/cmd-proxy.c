@@ -227,7 +227,7 @@ proxy_run(struct proxy_conf *pc)
 		fd = open(pc->events, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 		    0600);
 		if (fd == -1 || (events = fdopen(fd, "a")) == NULL) {
-			status = options_usage(&pc->o, "--events %s: %s",
+			status = options_usage(pc->o.command, "--events %s: %s",
 			    pc->events, strerror(errno));
 			if (fd != -1)
 				close(fd);
@@ -261,7 +261,7 @@ proxy_run(struct proxy_conf *pc)
 	proxy_running = proxy_new(base, &pc->po, proxy_sink, &status, &cause);
 	if (proxy_running == NULL) {
 		if (status == EXIT_USAGE)
-			options_usage(&pc->o, "%s", cause);
+			options_usage(pc->o.command, "%s", cause);
 		else
 			log_warnx("%s", cause);
 		free(cause);
@@ -326,7 +326,7 @@ cmd_proxy_exec(int argc, char **argv)
 	if (status != -1)
 		goto out;
 	if (optind != argc) {
-		status = options_usage(&pc.o, "unexpected argument '%s'",
+		status = options_usage(pc.o.command, "unexpected argument '%s'",
 		    argv[optind]);
 		goto out;
 	}
@@ -335,11 +335,11 @@ cmd_proxy_exec(int argc, char **argv)
 	if (options_load(&pc.o, proxy_set, &pc) != 0)
 		goto out;
 	if (pc.po.listen == NULL)
-		options_usage(&pc.o, "--listen ADDR:PORT is required");
+		options_usage(pc.o.command, "--listen ADDR:PORT is required");
 	else if (pc.po.primary == NULL)
-		options_usage(&pc.o, "--primary URL is required");
+		options_usage(pc.o.command, "--primary URL is required");
 	else if (pc.po.candidate == NULL)
-		options_usage(&pc.o, "--candidate URL is required");
+		options_usage(pc.o.command, "--candidate URL is required");
 	else
 		status = proxy_run(&pc);
 out:

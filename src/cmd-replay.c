@@ -546,9 +546,9 @@ cmd_replay_exec(int argc, char **argv)
 	if (options_load(&rc.o, replay_set, &rc) != 0)
 		goto out;
 	if (rc.ro.candidate == NULL)
-		options_usage(&rc.o, "--candidate URL is required");
+		options_usage(rc.o.command, "--candidate URL is required");
 	else if (optind == argc)
-		options_usage(&rc.o, "no CAPTURE file given");
+		options_usage(rc.o.command, "no CAPTURE file given");
 	else
 		status = replay_main(&rc, argv + optind, argc - optind);
 out:

@@ -68,22 +68,6 @@ cmd_report_help(FILE *f)
 "names the file and line).  See paritytap(1).\n", f);
 }
 
-/* Print a usage error and return the usage exit status. */
-static int printflike(1, 2)
-report_usage(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*msg;
-
-	va_start(ap, fmt);
-	xvasprintf(&msg, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "paritytap report: %s\n", msg);
-	fprintf(stderr, "Try 'paritytap report --help'.\n");
-	free(msg);
-	return (EXIT_USAGE);
-}
-
 /* Exchanges between two updates of the progress line. */
 #define REPORT_PROGRESS_EVERY	16384
 
@@ -202,7 +186,7 @@ cmd_report_exec(int argc, char **argv)
 			else if (strcmp(optarg, "html") == 0)
 				format = REPORT_HTML;
 			else
-				return (report_usage("--format: '%s' is not "
+				return (options_usage("report", "--format: '%s' is not "
 				    "text, json or html", optarg));
 			break;
 		case 'o':
@@ -211,7 +195,7 @@ cmd_report_exec(int argc, char **argv)
 		case OPT_TOP:
 			if (parse_uint(optarg, 0, 1000000000, &top,
 			    &why) != 0) {
-				status = report_usage("--top: %s", why);
+				status = options_usage("report", "--top: %s", why);
 				free(why);
 				return (status);
 			}
@@ -224,18 +208,18 @@ cmd_report_exec(int argc, char **argv)
 			cmd_report_help(stdout);
 			return (EXIT_OK);
 		case ':':
-			return (report_usage("option %s needs a value",
+			return (options_usage("report", "option %s needs a value",
 			    argv[optind - 1]));
 		default:
 			if (optopt != 0)
-				return (report_usage("unknown option -%c",
+				return (options_usage("report", "unknown option -%c",
 				    optopt));
-			return (report_usage("unknown option %s",
+			return (options_usage("report", "unknown option %s",
 			    argv[optind - 1]));
 		}
 	}
 	if (optind == argc)
-		return (report_usage("no capture file given"));
+		return (options_usage("report", "no capture file given"));
 	if (!have_top && format == REPORT_TEXT)
 		top = REPORT_TEXT_TOP;
 	else if (!have_top && format == REPORT_HTML)
@@ -253,7 +237,7 @@ cmd_report_exec(int argc, char **argv)
 
 	/* The output is opened last: a bad capture leaves it untouched. */
 	if ((f = report_open_output(output, &cause)) == NULL) {
-		report_usage("%s", cause);
+		options_usage("report", "%s", cause);
 		free(cause);
 		goto out;
 	}

@@ -221,7 +221,7 @@ options_set(struct options *o, const char *name, const char *value,
 
 /* Print a usage error of the command and return the usage exit status. */
 int
-options_usage(const struct options *o, const char *fmt, ...)
+options_usage(const char *command, const char *fmt, ...)
 {
 	va_list	 ap;
 	char	*msg;
@@ -229,8 +229,8 @@ options_usage(const struct options *o, const char *fmt, ...)
 	va_start(ap, fmt);
 	xvasprintf(&msg, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "paritytap %s: %s\n", o->command, msg);
-	fprintf(stderr, "Try 'paritytap %s --help'.\n", o->command);
+	fprintf(stderr, "paritytap %s: %s\n", command, msg);
+	fprintf(stderr, "Try 'paritytap %s --help'.\n", command);
 	free(msg);
 	return (EXIT_USAGE);
 }
@@ -257,12 +257,13 @@ options_getopt(struct options *o, int argc, char **argv,
 			return (EXIT_OK);
 		case '?':
 			if (optopt != 0)
-				return (options_usage(o, "unknown option -%c",
-				    optopt));
-			return (options_usage(o, "unknown option %s",
+				return (options_usage(o->command,
+				    "unknown option -%c", optopt));
+			return (options_usage(o->command, "unknown option %s",
 			    argv[optind - 1]));
 		case ':':
-			return (options_usage(o, "option %s needs a value",
+			return (options_usage(o->command,
+			    "option %s needs a value",
 			    argv[optind - 1]));
 		default:
 			break;
@@ -393,14 +394,14 @@ options_load(struct options *o, options_set_cb set, void *arg)
 	ls.arg = arg;
 	if (o->config != NULL &&
 	    config_load(o->config, options_config_cb, &ls, &cause) != 0) {
-		options_usage(o, "%s", cause);
+		options_usage(o->command, "%s", cause);
 		free(cause);
 		return (-1);
 	}
 	for (i = 0; i < o->nflags; i++) {
 		if (set(arg, o->flags[i].name, o->flags[i].value, &cause) !=
 		    0) {
-			options_usage(o, "%s", cause);
+			options_usage(o->command, "%s", cause);
 			free(cause);
 			return (-1);
 		}
@@ -423,7 +424,7 @@ options_capture(struct options *o, struct capture **capture)
 		return (0);
 	o->cap.body_limit = (size_t)o->body_limit;
 	if ((*capture = capture_open(&o->cap, &cause)) == NULL) {
-		status = options_usage(o, "--capture: %s", cause);
+		status = options_usage(o->command, "--capture: %s", cause);
 		free(cause);
 		return (status);
 	}

@@ -621,7 +621,7 @@ int		 options_cause(const char *, char *, char **);
 int		 options_ms(const char *, const char *, int *, char **);
 int		 options_set(struct options *, const char *, const char *,
 		     char **);
-int		 options_usage(const struct options *, const char *, ...)
+int		 options_usage(const char *, const char *, ...)
 		     printflike(2, 3);
 int		 options_getopt(struct options *, int, char **, const char *,
 		     void (*)(FILE *));
