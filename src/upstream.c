@@ -33,6 +33,7 @@
 #define UPSTREAM_IDLE_SECONDS	30
 #define UPSTREAM_READ_SIZE	(64 * 1024)
 #define UPSTREAM_QUEUE_MIN	4	/* connections opened without waiting */
+#define UPSTREAM_GROW_STEP	32	/* connections opened per loop turn */
 
 struct upconn {
 	struct upstream		*uc_up;
@@ -449,18 +450,27 @@ upstream_timer_cb(evutil_socket_t fd, short events, void *arg)
 	free(detail);
 }
 
-/* Open connections for the requests that waited queue_ms for one. */
+/*
+ * Open connections for the requests that waited queue_ms for one, at most
+ * UPSTREAM_GROW_STEP per loop turn: a thousand connects in one callback
+ * would hold up every client the event loop is serving.
+ */
 static void
 upstream_grow_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct upstream	*up = arg;
 	struct upreq	*ur;
+	struct timeval	 tv = { 0, 0 };
+	int		 n = 0;
 
-	while ((ur = TAILQ_FIRST(&up->up_queue)) != NULL) {
+	while (n++ < UPSTREAM_GROW_STEP &&
+	    (ur = TAILQ_FIRST(&up->up_queue)) != NULL) {
 		TAILQ_REMOVE(&up->up_queue, ur, ur_qentry);
 		ur->ur_queued = 0;
 		upstream_dispatch(ur, 1);
 	}
+	if (!TAILQ_EMPTY(&up->up_queue))
+		evtimer_add(up->up_grow, &tv);
 }
 
 /*
