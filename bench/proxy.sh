@@ -60,90 +60,12 @@ if [ -z "${NGINX:-}" ]; then
 	[ -n "$NGINX" ] || NGINX=/usr/sbin/nginx
 fi
 
-die() {
-	echo "bench/proxy.sh: $*" >&2
-	exit 2
-}
-
-note() {
-	echo "bench/proxy.sh: $*" >&2
-}
-
-[ -x "$PARITYTAP" ] || die "$PARITYTAP not found: build first (make), or set PARITYTAP"
-[ -x "$NGINX" ] || die "nginx not found: apt-get install nginx, or set NGINX"
-command -v "$WRK" >/dev/null 2>&1 || die "wrk not found: apt-get install wrk, or set WRK"
+BENCH=bench/proxy.sh
+. "$(dirname "$0")/lib.sh"
+bench_init proxy
 case $CONNS in ''|*[!0-9]*) die "CONNS must be a number: $CONNS" ;; esac
 case $REPEAT in ''|*[!0-9]*|0) die "REPEAT must be a number from 1: $REPEAT" ;; esac
 case $DELAY_MS in ''|*[!0-9]*) die "DELAY_MS must be a number: $DELAY_MS" ;; esac
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/paritytap-bench.XXXXXX") || die "mktemp failed"
-PIDS=""
-
-# Stop what we started, by pid, and remove the temporary directory.
-cleanup() {
-	trap - EXIT INT TERM HUP
-	for pid in $PIDS; do
-		kill "$pid" 2>/dev/null
-	done
-	for pid in $PIDS; do
-		n=0
-		while kill -0 "$pid" 2>/dev/null && [ $n -lt 50 ]; do
-			sleep 0.1
-			n=$((n + 1))
-		done
-		kill -9 "$pid" 2>/dev/null
-	done
-	if [ "$KEEP" = 1 ]; then
-		note "kept $TMP"
-	else
-		rm -rf "$TMP"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
-
-# Many candidate connections are in flight with the slow candidate.
-ulimit -n 65536 2>/dev/null || ulimit -n 8192 2>/dev/null || true
-
-# Succeed if something accepts connections on 127.0.0.1:$1 (bash's /dev/tcp).
-port_open() {
-	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# Ports below the kernel's ephemeral range, so that no client socket holds
-# the one we pick.
-read -r EPHEMERAL_LOW _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null
-case ${EPHEMERAL_LOW:-} in ''|*[!0-9]*) EPHEMERAL_LOW=32768 ;; esac
-[ "$EPHEMERAL_LOW" -gt 12000 ] || EPHEMERAL_LOW=32768
-USED_PORTS=""
-
-# Succeed if port $1 is bound on this machine in any state, as far as ss
-# (or, without it, a connection attempt) can tell.
-port_taken() {
-	if command -v ss >/dev/null 2>&1; then
-		ss -Htan "( sport = :$1 )" 2>/dev/null | grep -q . && return 0
-		return 1
-	fi
-	port_open "$1"
-}
-
-# Set variable $1 to a free port on 127.0.0.1 that this script has not
-# handed out before.
-free_port() {
-	n=0
-	while [ $n -lt 500 ]; do
-		p=$(( ($(od -An -N2 -tu2 /dev/urandom) % (EPHEMERAL_LOW - 10000)) + 10000 ))
-		n=$((n + 1))
-		case " $USED_PORTS " in *" $p "*) continue ;; esac
-		port_taken "$p" && continue
-		USED_PORTS="$USED_PORTS $p"
-		eval "$1=$p"
-		return 0
-	done
-	die "no free port found"
-}
 
 # Wait until port $1 accepts connections while process $2 lives.
 wait_port() {

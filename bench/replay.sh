@@ -43,64 +43,11 @@ if [ -z "${NGINX:-}" ]; then
 	[ -n "$NGINX" ] || NGINX=/usr/sbin/nginx
 fi
 
-die() {
-	echo "bench/replay.sh: $*" >&2
-	exit 2
-}
-
-[ -x "$PARITYTAP" ] || die "$PARITYTAP not found: build first (make), or set PARITYTAP"
-[ -x "$NGINX" ] || die "nginx not found: apt-get install nginx, or set NGINX"
-command -v "$WRK" >/dev/null 2>&1 || die "wrk not found: apt-get install wrk, or set WRK"
+BENCH=bench/replay.sh
+. "$(dirname "$0")/lib.sh"
+bench_init replay
 case $N in ''|*[!0-9]*) die "N must be a number: $N" ;; esac
 case $CONCURRENCY in ''|*[!0-9]*) die "CONCURRENCY must be a number: $CONCURRENCY" ;; esac
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/paritytap-bench-replay.XXXXXX") || die "mktemp failed"
-PIDS=""
-
-# Stop what we started, by pid, and remove the temporary directory.
-cleanup() {
-	trap - EXIT INT TERM HUP
-	for pid in $PIDS; do
-		kill "$pid" 2>/dev/null
-	done
-	for pid in $PIDS; do
-		n=0
-		while kill -0 "$pid" 2>/dev/null && [ $n -lt 50 ]; do
-			sleep 0.1
-			n=$((n + 1))
-		done
-		kill -9 "$pid" 2>/dev/null
-	done
-	if [ "$KEEP" = 1 ]; then
-		echo "bench/replay.sh: kept $TMP" >&2
-	else
-		rm -rf "$TMP"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
-
-ulimit -n 65536 2>/dev/null || true
-
-# Succeed if something accepts connections on 127.0.0.1:$1.
-port_open() {
-	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# Set variable $1 to a port nothing listens on, below the ephemeral range.
-free_port() {
-	n=0
-	while [ $n -lt 500 ]; do
-		p=$(( ($(od -An -N2 -tu2 /dev/urandom) % 20000) + 10000 ))
-		n=$((n + 1))
-		port_open "$p" && continue
-		eval "$1=$p"
-		return 0
-	done
-	die "no free port found"
-}
 
 free_port PRIMARY_PORT
 free_port CANDIDATE_PORT
