@@ -629,4 +629,108 @@ int		 options_load(struct options *, options_set_cb, void *);
 int		 options_capture(struct options *, struct capture **);
 void		 options_free(struct options *);
 
+/* tcpreasm.c: TCP reassembly for import and sniff, DESIGN §9. */
+#define TCP_DIR_C2S	0	/* client to server: requests */
+#define TCP_DIR_S2C	1	/* server to client: responses */
+
+/* Why a connection ended (struct tcpreasm_cbs close). */
+#define TCP_CLOSE_FIN	0	/* both FINs seen, or one FIN and all data */
+#define TCP_CLOSE_RST	1
+#define TCP_CLOSE_CUT	2	/* over the per-stream or total memory limit */
+#define TCP_CLOSE_IDLE	3	/* tcpreasm_expire */
+#define TCP_CLOSE_END	4	/* tcpreasm_finish: end of the input */
+
+/* One end of a connection. */
+struct tcp_addr {
+	int		 family;	/* AF_INET or AF_INET6 */
+	uint8_t		 addr[16];	/* network order; 4 bytes for AF_INET */
+	uint16_t	 port;		/* host order */
+};
+
+/*
+ * A connection.  client is the side that sent the SYN; when no SYN was
+ * captured, the side whose port is one of tcpreasm_ports (or else the
+ * lower port) is the server.  user belongs to the caller.
+ */
+struct tcp_conn {
+	uint64_t	 id;		/* 1, 2, ... in order of first packet */
+	struct tcp_addr	 client;
+	struct tcp_addr	 server;
+	struct timeval	 first;		/* timestamp of the first packet */
+	void		*user;
+};
+
+/*
+ * What reassembly reports, each in stream order: data is delivered once,
+ * in sequence, with the timestamp of the packet that completed it; a hole
+ * that can never be filled (the stream moved past it, or the input ended)
+ * is reported as a gap of len bytes, then data goes on after it.
+ */
+struct tcpreasm_cbs {
+	void	(*open)(void *, struct tcp_conn *);
+	void	(*data)(void *, struct tcp_conn *, int, const uint8_t *,
+		    size_t, const struct timeval *);
+	void	(*gap)(void *, struct tcp_conn *, int, uint64_t,
+		    const struct timeval *);
+	void	(*close)(void *, struct tcp_conn *, int);
+};
+
+/* What reassembly saw. */
+struct tcpreasm_stats {
+	uint64_t	 packets;	/* handed to tcpreasm_packet */
+	uint64_t	 not_tcp;	/* not IPv4/IPv6 TCP: skipped */
+	uint64_t	 bad;		/* truncated or malformed headers */
+	uint64_t	 connections;
+	uint64_t	 no_syn;	/* connections whose SYN was not seen */
+	uint64_t	 retransmits;	/* segments wholly seen before */
+	uint64_t	 overlaps;	/* segments partly seen before */
+	uint64_t	 out_of_order;	/* segments held for a hole */
+	uint64_t	 gaps;
+	uint64_t	 gap_bytes;
+	uint64_t	 cut;		/* connections over a memory limit */
+	uint64_t	 fragments;	/* IP fragments: skipped */
+};
+
+struct tcpreasm;
+struct tcpreasm	*tcpreasm_new(const struct tcpreasm_cbs *, void *,
+		     size_t, size_t);	/* per-stream, total bytes held */
+void		 tcpreasm_ports(struct tcpreasm *, const uint16_t *, size_t);
+int		 tcpreasm_linktype_ok(int);	/* a DLT_ we decode */
+int		 tcpreasm_packet(struct tcpreasm *, int, const struct timeval *,
+		     const uint8_t *, size_t);	/* DLT_, ts, bytes, caplen */
+void		 tcpreasm_expire(struct tcpreasm *, const struct timeval *,
+		     unsigned);		/* close connections idle this many s */
+void		 tcpreasm_finish(struct tcpreasm *);	/* close all: END */
+const struct tcpreasm_stats *tcpreasm_stats(const struct tcpreasm *);
+void		 tcpreasm_free(struct tcpreasm *);
+
+/*
+ * httpflow.c: HTTP/1.x exchanges out of reassembled connections, for
+ * import and sniff.  Requests and responses pair in order on each
+ * connection (keep-alive and pipelining); each pair becomes an exchange
+ * with the request and the primary response filled in (source, ts from
+ * the first request byte, ms from the last request byte to the last
+ * response byte), handed to on_exchange, which owns it.
+ */
+struct httpflow_stats {
+	uint64_t	 exchanges;
+	uint64_t	 unparsable;	/* connections that were not HTTP/1.x */
+	uint64_t	 gaps;		/* connections cut short by a gap */
+	uint64_t	 unanswered;	/* requests with no response */
+	uint64_t	 orphans;	/* responses with no request */
+};
+struct httpflow;
+struct httpflow	*httpflow_new(const char *, uint64_t, size_t, size_t,
+		     void (*)(struct exchange *, void *), void *);
+		     /* source, max body kept, per-stream, total bytes */
+int		 httpflow_packet(struct httpflow *, int,
+		     const struct timeval *, const uint8_t *, size_t);
+void		 httpflow_ports(struct httpflow *, const uint16_t *, size_t);
+void		 httpflow_expire(struct httpflow *, const struct timeval *,
+		     unsigned);
+void		 httpflow_finish(struct httpflow *);
+const struct httpflow_stats *httpflow_stats(const struct httpflow *);
+const struct tcpreasm_stats *httpflow_tcp_stats(const struct httpflow *);
+void		 httpflow_free(struct httpflow *);
+
 #endif /* PARITYTAP_H */
