@@ -1352,6 +1352,11 @@ connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
 	return (rc);
 }
 
+/*
+ * Closing the library's own fd: the host did not open it, so without the
+ * library the fd would not be open and close would fail with EBADF; the
+ * library's file moves to another number and the host gets just that.
+ */
 PT_EXPORT int
 close(int fd)
 {
@@ -1360,7 +1365,15 @@ close(int fd)
 	PT_REAL(close, "close");
 	if (pt_on()) {
 		saved = errno;
-		pt_protect(fd);
+		if (fd != -1 && fd == __atomic_load_n(&pt_fd,
+		    __ATOMIC_ACQUIRE)) {
+			pt_protect(fd);
+			if (pt_fd != fd) {
+				real_close(fd);
+				errno = EBADF;
+				return (-1);
+			}
+		}
 		pt_fd_gone(fd);
 		errno = saved;
 	}
