@@ -464,6 +464,9 @@ extern const struct cmd_entry cmd_proxy_entry;
 /* cmd-report.c */
 extern const struct cmd_entry cmd_report_entry;
 
+/* cmd-import.c */
+extern const struct cmd_entry cmd_import_entry;
+
 /* report.c */
 struct report;
 struct report	*report_new(int);
