@@ -692,6 +692,8 @@ struct tcpreasm_stats {
 	uint64_t	 gap_bytes;
 	uint64_t	 cut;		/* connections over a memory limit */
 	uint64_t	 fragments;	/* IP fragments: skipped */
+	uint64_t	 held;		/* bytes held out of order now */
+	uint64_t	 held_peak;	/* the most ever held at once */
 };
 
 struct tcpreasm;
