@@ -16,6 +16,12 @@
  *   recprobe errno
  *	calls that fail, and one that succeeds with errno set before; prints
  *	the errno each leaves, to compare with and without the library.
+ *   recprobe freeport
+ *	prints a port on 127.0.0.1 that was free a moment ago.
+ *   recprobe waitport PORT SECONDS
+ *	exits 0 once something accepts connections on 127.0.0.1:PORT (it
+ *	sends nothing, so a recorded server records nothing), 1 if nothing
+ *	did in time.
  */
 
 #include <sys/socket.h>
@@ -351,6 +357,49 @@ cmd_errno(void)
 	return (0);
 }
 
+static int
+cmd_freeport(void)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof sin;
+	int			 s;
+
+	if ((s = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		die("socket");
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(s, (struct sockaddr *)&sin, sizeof sin) != 0 ||
+	    getsockname(s, (struct sockaddr *)&sin, &len) != 0)
+		die("bind");
+	printf("%d\n", ntohs(sin.sin_port));
+	close(s);
+	return (0);
+}
+
+static int
+cmd_waitport(int port, int seconds)
+{
+	struct sockaddr_in	 sin;
+	int			 s, i;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(port);
+	for (i = 0; i < seconds * 20; i++) {
+		if ((s = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+			die("socket");
+		if (connect(s, (struct sockaddr *)&sin, sizeof sin) == 0) {
+			close(s);
+			return (0);
+		}
+		close(s);
+		usleep(50000);
+	}
+	return (1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -361,7 +410,12 @@ main(int argc, char **argv)
 		return (cmd_reuse(atoi(argv[2])));
 	if (argc == 2 && strcmp(argv[1], "errno") == 0)
 		return (cmd_errno());
+	if (argc == 2 && strcmp(argv[1], "freeport") == 0)
+		return (cmd_freeport());
+	if (argc == 4 && strcmp(argv[1], "waitport") == 0)
+		return (cmd_waitport(atoi(argv[2]), atoi(argv[3])));
 	fprintf(stderr, "usage: recprobe serve thread|fork PORTFILE CONNS\n"
-	    "       recprobe reuse PORT\n       recprobe errno\n");
+	    "       recprobe reuse PORT\n       recprobe errno\n"
+	    "       recprobe freeport\n       recprobe waitport PORT SECONDS\n");
 	return (2);
 }
