@@ -62,6 +62,9 @@ PT_EXPORT int		SSL_write_ex(void *, const void *, size_t, size_t *);
 /* Tries at a busy stream lock (yielding between) before a record drops. */
 #define PT_LOCK_TRIES	64
 
+/* Yields while another thread opens the file, before a record drops. */
+#define PT_OPEN_TRIES	10000
+
 /* Ports in the port filter. */
 #define PT_MAXPORTS	64
 
@@ -378,8 +381,21 @@ pt_output(void)
 		return (fd);
 	if (pt_open_failed)
 		return (-1);
-	if (__atomic_exchange_n(&pt_open_lock, 1, __ATOMIC_ACQUIRE))
-		return (-1);	/* another thread is opening it */
+	if (__atomic_exchange_n(&pt_open_lock, 1, __ATOMIC_ACQUIRE)) {
+		/*
+		 * Another thread is opening it: that takes an open and a
+		 * write, so wait a bounded while for it.
+		 */
+		for (n = 0; n < PT_OPEN_TRIES; n++) {
+			sched_yield();
+			if ((fd = __atomic_load_n(&pt_fd,
+			    __ATOMIC_ACQUIRE)) != -1)
+				return (fd);
+			if (!__atomic_load_n(&pt_open_lock, __ATOMIC_ACQUIRE))
+				break;
+		}
+		return (__atomic_load_n(&pt_fd, __ATOMIC_ACQUIRE));
+	}
 	if ((fd = pt_fd) != -1)
 		goto out;
 	for (n = 0; n < 1000; n++) {
