@@ -8,7 +8,8 @@ if [ -z "$MANDOC" ]; then
 fi
 n=0
 fail=0
-for page in "$top_srcdir"/man/paritytap.1 "$top_srcdir"/man/paritytap-capture.5; do
+for page in "$top_srcdir"/man/paritytap.1 "$top_srcdir"/man/paritytap-capture.5 \
+    "$top_srcdir"/man/libparitytap-preload.8; do
 	n=$((n + 1))
 	out=$("$MANDOC" -Tlint -Wwarning "$page" 2>&1)
 	if [ -z "$out" ]; then
@@ -22,6 +23,7 @@ for page in "$top_srcdir"/man/paritytap.1 "$top_srcdir"/man/paritytap-capture.5;
 	# Overstrike (bold) in -Tascii output is "X<BS>X": strip it.
 	case "$page" in
 	*.5)	want='body_b64' ;;
+	*.8)	want='PARITYTAP_PRELOAD_OUT' ;;
 	*)	want='--candidate' ;;
 	esac
 	if "$MANDOC" -Tascii "$page" | sed 's/.\x08//g' | grep -q -- "$want"; then
