@@ -15,8 +15,10 @@
  * record, and after fork the child starts a file of its own.
  */
 
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -30,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
@@ -50,6 +53,7 @@ PT_EXPORT int		SSL_read(void *, void *, int);
 PT_EXPORT int		SSL_write(void *, const void *, int);
 PT_EXPORT int		SSL_read_ex(void *, void *, size_t, size_t *);
 PT_EXPORT int		SSL_write_ex(void *, const void *, size_t, size_t *);
+PT_EXPORT int		__poll_chk(struct pollfd *, nfds_t, int, size_t);
 
 /* Streams live in chunks of PT_CHUNK fds, PT_NCHUNKS chunks at most. */
 #define PT_CHUNK	256
@@ -64,6 +68,15 @@ PT_EXPORT int		SSL_write_ex(void *, const void *, size_t, size_t *);
 
 /* Yields while another thread opens the file, before a record drops. */
 #define PT_OPEN_TRIES	10000
+
+/*
+ * Records gather in a buffer of PT_BUF_SIZE bytes, written out when it is
+ * full, when its first record is PT_BUF_AGE_US old, and before the
+ * program waits (poll, epoll_wait, select, read, accept, ...).
+ */
+#define PT_BUF_SIZE	(256 * 1024)
+#define PT_BUF_AGE_US	100000
+#define PT_BUF_TRIES	512
 
 /* Ports in the port filter. */
 #define PT_MAXPORTS	64
@@ -105,6 +118,7 @@ struct pt_stream {
 	unsigned char	 tls;		/* TLS: only SSL_* plaintext is kept */
 	unsigned char	 socket_data;	/* socket-level bytes recorded */
 	unsigned char	 full;		/* over the per-stream byte limit */
+	unsigned char	 nonblock;	/* O_NONBLOCK when first looked at */
 	struct pt_end	 local;
 	struct pt_end	 peer;
 	uint32_t	 local_seq;	/* next sequence number, local -> peer */
@@ -116,6 +130,7 @@ struct pt_stream {
 struct pt_frame {
 	uint8_t		 b[16 + 14 + 40 + 20];
 	size_t		 len;		/* bytes of b after the pcap header */
+	uint64_t	 us;		/* its timestamp, in microseconds */
 };
 
 /* Counters, written to PREFIX.PID.stats at exit. */
@@ -161,6 +176,17 @@ static int	(*real_SSL_write)(void *, const void *, int);
 static int	(*real_SSL_read_ex)(void *, void *, size_t, size_t *);
 static int	(*real_SSL_write_ex)(void *, const void *, size_t, size_t *);
 static int	(*real_SSL_get_fd)(const void *);
+static int	(*real_epoll_wait)(int, struct epoll_event *, int, int);
+static int	(*real_epoll_pwait)(int, struct epoll_event *, int, int,
+		    const sigset_t *);
+static int	(*real_poll)(struct pollfd *, nfds_t, int);
+static int	(*real_poll_chk)(struct pollfd *, nfds_t, int, size_t);
+static int	(*real_ppoll)(struct pollfd *, nfds_t, const struct timespec *,
+		    const sigset_t *);
+static int	(*real_select)(int, fd_set *, fd_set *, fd_set *,
+		    struct timeval *);
+static int	(*real_pselect)(int, fd_set *, fd_set *, fd_set *,
+		    const struct timespec *, const sigset_t *);
 
 /* Configuration, read once from the environment. */
 static int		 pt_enabled;
@@ -179,6 +205,13 @@ static struct pt_stats	 pt_stats;
 static uint32_t		 pt_isn;
 
 static struct pt_stream	*volatile pt_chunks[PT_NCHUNKS];
+
+/* The record buffer. */
+static uint8_t		 pt_buf[PT_BUF_SIZE];
+static size_t		 pt_buf_len;
+static unsigned long	 pt_buf_nrec;
+static uint64_t		 pt_buf_t0;
+static volatile int	 pt_buf_lock;
 
 static __thread int	 pt_depth __attribute__((tls_model("initial-exec")));
 static __thread int	 pt_in_ssl __attribute__((tls_model("initial-exec")));
@@ -201,6 +234,20 @@ static volatile int	 pt_sslmap_lock;
 /* Add to a counter from any thread. */
 #define PT_COUNT(field, n)	__atomic_fetch_add(&pt_stats.field, (n), \
 				    __ATOMIC_RELAXED)
+
+/* Take a lock, trying a bounded number of times. */
+static int
+pt_trylock_n(volatile int *lock, int tries)
+{
+	int	 i;
+
+	for (i = 0; i < tries; i++) {
+		if (!__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE))
+			return (1);
+		sched_yield();
+	}
+	return (0);
+}
 
 /* Take a stream's lock, trying a bounded number of times. */
 static int
@@ -514,6 +561,7 @@ pt_classify(int fd, struct pt_stream *st)
 	if (st->role == PT_ROLE_GUESS)
 		st->role = ntohs(st->local.port) < ntohs(st->peer.port) ?
 		    PT_ROLE_SERVER : PT_ROLE_CLIENT;
+	st->nonblock = (fcntl(fd, F_GETFL) & O_NONBLOCK) != 0;
 	st->kind = PT_TCP;
 	st->started = 0;
 	st->tls = 0;
@@ -576,6 +624,7 @@ pt_frame(struct pt_frame *f, const struct pt_end *src,
 	iplen = (src->family == AF_INET ? 20 : 40) + 20;
 	caplen = 14 + iplen + paylen;
 	memset(f->b, 0, sizeof f->b);
+	f->us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 	v = (uint32_t)ts.tv_sec;
 	memcpy(p, &v, 4);
 	v = (uint32_t)(ts.tv_nsec / 1000);
@@ -629,7 +678,74 @@ pt_frame(struct pt_frame *f, const struct pt_end *src,
 #define TH_PSH	0x08
 #define TH_ACK	0x10
 
-/* Append one record (headers and payload pieces) to the file. */
+/*
+ * Write the buffer out; the buffer lock is held.  One write to an
+ * O_APPEND file; a short one would leave a torn record that every later
+ * one depends on, so the file is given up.
+ */
+static void
+pt_buf_write(void)
+{
+	ssize_t	 n;
+	int	 fd;
+
+	if (pt_buf_len == 0)
+		return;
+	fd = __atomic_load_n(&pt_fd, __ATOMIC_ACQUIRE);
+	PT_REAL(write, "write");
+	do {
+		n = fd == -1 || pt_broken ? -1 :
+		    real_write(fd, pt_buf, pt_buf_len);
+	} while (n == -1 && errno == EINTR);
+	if (n != (ssize_t)pt_buf_len) {
+		if (n > 0)
+			pt_broken = 1;
+		PT_COUNT(write_errors, pt_buf_nrec);
+	} else
+		PT_COUNT(packets, pt_buf_nrec);
+	__atomic_store_n(&pt_buf_len, 0, __ATOMIC_RELEASE);
+	pt_buf_nrec = 0;
+}
+
+/* Write out what the buffer holds, if anything (errno is kept). */
+static void
+pt_flush(void)
+{
+	int	 saved;
+
+	if (__atomic_load_n(&pt_buf_len, __ATOMIC_RELAXED) == 0 ||
+	    pt_depth != 0)
+		return;
+	saved = errno;
+	pt_depth++;
+	if (pt_trylock_n(&pt_buf_lock, PT_BUF_TRIES)) {
+		pt_buf_write();
+		pt_unlock(&pt_buf_lock);
+	}
+	pt_depth--;
+	errno = saved;
+}
+
+/*
+ * Before a read on fd, which may wait: write out the buffer, unless fd is
+ * a recorded socket in non-blocking mode (an event loop's; it flushes
+ * before epoll_wait or poll instead).
+ */
+static void
+pt_flush_read(int fd, int flags)
+{
+	struct pt_stream	*st;
+
+	if (__atomic_load_n(&pt_buf_len, __ATOMIC_RELAXED) == 0 ||
+	    (flags & MSG_DONTWAIT))
+		return;
+	if ((st = pt_stream_get(fd, 0)) != NULL && st->kind == PT_TCP &&
+	    st->nonblock)
+		return;
+	pt_flush();
+}
+
+/* Append one record (headers and payload pieces) to the buffer. */
 static int
 pt_emit(struct pt_frame *f, const struct iovec *pay, int npay, size_t paylen)
 {
@@ -642,25 +758,44 @@ pt_emit(struct pt_frame *f, const struct iovec *pay, int npay, size_t paylen)
 		PT_COUNT(write_errors, 1);
 		return (-1);
 	}
-	iov[0].iov_base = f->b;
-	iov[0].iov_len = 16 + f->len;
-	for (i = 0; i < npay && i < 64; i++)
-		iov[1 + i] = pay[i];
 	want = 16 + f->len + paylen;
-	/*
-	 * One writev to an O_APPEND file: records of several threads do not
-	 * interleave.  A short write would leave a torn record that every
-	 * later one depends on, so the file is given up.
-	 */
-	PT_REAL(writev, "writev");
-	n = real_writev(fd, iov, 1 + i);
-	if (n != (ssize_t)want) {
-		if (n > 0)
-			pt_broken = 1;
-		PT_COUNT(write_errors, 1);
+	if (!pt_trylock_n(&pt_buf_lock, PT_BUF_TRIES)) {
+		PT_COUNT(dropped, 1);
+		PT_COUNT(dropped_bytes, paylen);
 		return (-1);
 	}
-	PT_COUNT(packets, 1);
+	if (pt_buf_len + want > PT_BUF_SIZE)
+		pt_buf_write();
+	if (want > PT_BUF_SIZE) {
+		/* Too big for the buffer: straight to the file, in order. */
+		iov[0].iov_base = f->b;
+		iov[0].iov_len = 16 + f->len;
+		for (i = 0; i < npay && i < 64; i++)
+			iov[1 + i] = pay[i];
+		PT_REAL(writev, "writev");
+		n = pt_broken ? -1 : real_writev(fd, iov, 1 + i);
+		if (n != (ssize_t)want) {
+			if (n > 0)
+				pt_broken = 1;
+			PT_COUNT(write_errors, 1);
+		} else
+			PT_COUNT(packets, 1);
+		pt_unlock(&pt_buf_lock);
+		return (n == (ssize_t)want ? 0 : -1);
+	}
+	if (pt_buf_len == 0)
+		pt_buf_t0 = f->us;
+	memcpy(pt_buf + pt_buf_len, f->b, 16 + f->len);
+	n = (ssize_t)(pt_buf_len + 16 + f->len);
+	for (i = 0; i < npay; i++) {
+		memcpy(pt_buf + n, pay[i].iov_base, pay[i].iov_len);
+		n += (ssize_t)pay[i].iov_len;
+	}
+	pt_buf_nrec++;
+	__atomic_store_n(&pt_buf_len, (size_t)n, __ATOMIC_RELEASE);
+	if (f->us - pt_buf_t0 >= PT_BUF_AGE_US || f->us < pt_buf_t0)
+		pt_buf_write();
+	pt_unlock(&pt_buf_lock);
 	return (0);
 }
 
@@ -885,16 +1020,21 @@ pt_new_conn(int fd, enum pt_role role)
 	pt_depth--;
 }
 
-/* The fd is about to be closed or replaced: end its stream. */
-static void
+/*
+ * The fd is about to be closed or replaced: end its stream.  Return 1 if
+ * it was a recorded connection.
+ */
+static int
 pt_fd_gone(int fd)
 {
 	struct pt_stream	*st;
+	int			 was = 0;
 
 	if ((st = pt_stream_get(fd, 0)) == NULL)
-		return;
+		return (0);
 	pt_depth++;
 	if (pt_trylock(&st->lock)) {
+		was = st->kind == PT_TCP && st->started;
 		pt_finish(st);
 		pt_reset(st);
 		pt_unlock(&st->lock);
@@ -904,6 +1044,7 @@ pt_fd_gone(int fd)
 		PT_COUNT(dropped, 1);
 	}
 	pt_depth--;
+	return (was);
 }
 
 /*
@@ -983,6 +1124,10 @@ pt_fini(void)
 			pt_unlock(&chunk[i].lock);
 		}
 	}
+	if (pt_trylock_n(&pt_buf_lock, PT_BUF_TRIES)) {
+		pt_buf_write();
+		pt_unlock(&pt_buf_lock);
+	}
 	pt_write_stats();
 	pt_depth--;
 	errno = saved;
@@ -1007,6 +1152,9 @@ pt_atfork_child(void)
 	pt_open_lock = 0;
 	pt_open_failed = 0;
 	pt_broken = 0;
+	pt_buf_len = 0;
+	pt_buf_nrec = 0;
+	pt_buf_lock = 0;
 	pt_base[0] = '\0';
 	memset(&pt_stats, 0, sizeof pt_stats);
 	for (c = 0; c < PT_NCHUNKS; c++) {
@@ -1019,13 +1167,20 @@ pt_atfork_child(void)
 	}
 }
 
-/* Register the fork handler once the library is loaded. */
+/* Before fork: the parent's records go to the parent's file now. */
+static void
+pt_atfork_prepare(void)
+{
+	pt_flush();
+}
+
+/* Register the fork handlers once the library is loaded. */
 __attribute__((constructor)) static void
 pt_init_fork(void)
 {
 	int	 saved = errno;
 
-	pthread_atfork(NULL, NULL, pt_atfork_child);
+	pthread_atfork(pt_atfork_prepare, NULL, pt_atfork_child);
 	errno = saved;
 }
 
@@ -1038,6 +1193,7 @@ read(int fd, void *buf, size_t count)
 	int	 saved;
 
 	PT_REAL(read, "read");
+	pt_flush_read(fd, 0);
 	n = real_read(fd, buf, count);
 	if (pt_want(fd) && n > 0) {
 		saved = errno;
@@ -1054,6 +1210,7 @@ __read_chk(int fd, void *buf, size_t count, size_t buflen)
 	int	 saved;
 
 	PT_REAL(read_chk, "__read_chk");
+	pt_flush_read(fd, 0);
 	n = real_read_chk(fd, buf, count, buflen);
 	if (pt_want(fd) && n > 0) {
 		saved = errno;
@@ -1070,6 +1227,7 @@ readv(int fd, const struct iovec *iov, int iovcnt)
 	int	 saved;
 
 	PT_REAL(readv, "readv");
+	pt_flush_read(fd, 0);
 	n = real_readv(fd, iov, iovcnt);
 	if (pt_want(fd) && n > 0) {
 		saved = errno;
@@ -1086,6 +1244,7 @@ recv(int fd, void *buf, size_t len, int flags)
 	int	 saved;
 
 	PT_REAL(recv, "recv");
+	pt_flush_read(fd, flags);
 	n = real_recv(fd, buf, len, flags);
 	if (pt_want(fd) && n > 0 && !(flags & (MSG_PEEK | MSG_TRUNC))) {
 		saved = errno;
@@ -1102,6 +1261,7 @@ __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags)
 	int	 saved;
 
 	PT_REAL(recv_chk, "__recv_chk");
+	pt_flush_read(fd, flags);
 	n = real_recv_chk(fd, buf, len, buflen, flags);
 	if (pt_want(fd) && n > 0 && !(flags & (MSG_PEEK | MSG_TRUNC))) {
 		saved = errno;
@@ -1119,6 +1279,7 @@ recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *addr,
 	int	 saved;
 
 	PT_REAL(recvfrom, "recvfrom");
+	pt_flush_read(fd, flags);
 	n = real_recvfrom(fd, buf, len, flags, addr, addrlen);
 	if (pt_want(fd) && n > 0 && !(flags & (MSG_PEEK | MSG_TRUNC))) {
 		saved = errno;
@@ -1136,6 +1297,7 @@ __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
 	int	 saved;
 
 	PT_REAL(recvfrom_chk, "__recvfrom_chk");
+	pt_flush_read(fd, flags);
 	n = real_recvfrom_chk(fd, buf, len, buflen, flags, addr, addrlen);
 	if (pt_want(fd) && n > 0 && !(flags & (MSG_PEEK | MSG_TRUNC))) {
 		saved = errno;
@@ -1152,6 +1314,7 @@ recvmsg(int fd, struct msghdr *msg, int flags)
 	int	 saved;
 
 	PT_REAL(recvmsg, "recvmsg");
+	pt_flush_read(fd, flags);
 	n = real_recvmsg(fd, msg, flags);
 	if (pt_want(fd) && n > 0 && !(flags & (MSG_PEEK | MSG_TRUNC))) {
 		saved = errno;
@@ -1328,6 +1491,7 @@ accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
 	int	 nfd, saved;
 
 	PT_REAL(accept, "accept");
+	pt_flush();
 	nfd = real_accept(fd, addr, addrlen);
 	if (nfd >= 0 && pt_on()) {
 		saved = errno;
@@ -1343,6 +1507,7 @@ accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
 	int	 nfd, saved;
 
 	PT_REAL(accept4, "accept4");
+	pt_flush();
 	nfd = real_accept4(fd, addr, addrlen, flags);
 	if (nfd >= 0 && pt_on()) {
 		saved = errno;
@@ -1358,6 +1523,7 @@ connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
 	int	 rc, saved;
 
 	PT_REAL(connect, "connect");
+	pt_flush();
 	rc = real_connect(fd, addr, addrlen);
 	saved = errno;
 	/* A non-blocking connect in progress is a connection too. */
@@ -1390,7 +1556,9 @@ close(int fd)
 				return (-1);
 			}
 		}
-		pt_fd_gone(fd);
+		/* A connection's end is written when it ends. */
+		if (pt_fd_gone(fd))
+			pt_flush();
 		errno = saved;
 	}
 	return (real_close(fd));
@@ -1459,6 +1627,74 @@ close_range(unsigned int first, unsigned int last, int flags)
 	if (rc == 0 && (unsigned int)own < last)
 		rc = real_close_range(own + 1, last, flags);
 	return (rc);
+}
+
+/* --- waits: the buffered records are written before the program waits - */
+
+PT_EXPORT int
+epoll_wait(int epfd, struct epoll_event *ev, int maxev, int timeout)
+{
+	PT_REAL(epoll_wait, "epoll_wait");
+	if (timeout != 0)
+		pt_flush();
+	return (real_epoll_wait(epfd, ev, maxev, timeout));
+}
+
+PT_EXPORT int
+epoll_pwait(int epfd, struct epoll_event *ev, int maxev, int timeout,
+    const sigset_t *mask)
+{
+	PT_REAL(epoll_pwait, "epoll_pwait");
+	if (timeout != 0)
+		pt_flush();
+	return (real_epoll_pwait(epfd, ev, maxev, timeout, mask));
+}
+
+PT_EXPORT int
+poll(struct pollfd *fds, nfds_t nfds, int timeout)
+{
+	PT_REAL(poll, "poll");
+	if (timeout != 0)
+		pt_flush();
+	return (real_poll(fds, nfds, timeout));
+}
+
+PT_EXPORT int
+__poll_chk(struct pollfd *fds, nfds_t nfds, int timeout, size_t fdslen)
+{
+	PT_REAL(poll_chk, "__poll_chk");
+	if (timeout != 0)
+		pt_flush();
+	return (real_poll_chk(fds, nfds, timeout, fdslen));
+}
+
+PT_EXPORT int
+ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
+    const sigset_t *mask)
+{
+	PT_REAL(ppoll, "ppoll");
+	if (timeout == NULL || timeout->tv_sec != 0 || timeout->tv_nsec != 0)
+		pt_flush();
+	return (real_ppoll(fds, nfds, timeout, mask));
+}
+
+PT_EXPORT int
+select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *timeout)
+{
+	PT_REAL(select, "select");
+	if (timeout == NULL || timeout->tv_sec != 0 || timeout->tv_usec != 0)
+		pt_flush();
+	return (real_select(nfds, r, w, e, timeout));
+}
+
+PT_EXPORT int
+pselect(int nfds, fd_set *r, fd_set *w, fd_set *e,
+    const struct timespec *timeout, const sigset_t *mask)
+{
+	PT_REAL(pselect, "pselect");
+	if (timeout == NULL || timeout->tv_sec != 0 || timeout->tv_nsec != 0)
+		pt_flush();
+	return (real_pselect(nfds, r, w, e, timeout, mask));
 }
 
 /* --- OpenSSL --------------------------------------------------------- */
@@ -1586,6 +1822,7 @@ SSL_read(void *ssl, void *buf, int num)
 	PT_REAL(SSL_read, "SSL_read");
 	if (real_SSL_read == NULL)
 		return (-1);
+	pt_flush();
 	pt_depth++;
 	pt_in_ssl++;
 	pt_ssl_seen = -1;
@@ -1609,6 +1846,7 @@ SSL_write(void *ssl, const void *buf, int num)
 	PT_REAL(SSL_write, "SSL_write");
 	if (real_SSL_write == NULL)
 		return (-1);
+	pt_flush();
 	pt_depth++;
 	pt_in_ssl++;
 	pt_ssl_seen = -1;
@@ -1632,6 +1870,7 @@ SSL_read_ex(void *ssl, void *buf, size_t num, size_t *readbytes)
 	PT_REAL(SSL_read_ex, "SSL_read_ex");
 	if (real_SSL_read_ex == NULL)
 		return (0);
+	pt_flush();
 	pt_depth++;
 	pt_in_ssl++;
 	pt_ssl_seen = -1;
@@ -1655,6 +1894,7 @@ SSL_write_ex(void *ssl, const void *buf, size_t num, size_t *written)
 	PT_REAL(SSL_write_ex, "SSL_write_ex");
 	if (real_SSL_write_ex == NULL)
 		return (0);
+	pt_flush();
 	pt_depth++;
 	pt_in_ssl++;
 	pt_ssl_seen = -1;

@@ -19,7 +19,8 @@ if command -v nm >/dev/null 2>&1; then
 	got=$(nm -D --defined-only "$LIB" | awk '{ print $3 }' | sort | tr '\n' ' ')
 	want=$(printf '%s\n' SSL_read SSL_read_ex SSL_write SSL_write_ex \
 	    __read_chk __recv_chk __recvfrom_chk accept accept4 close \
-	    close_range connect dup2 dup3 read readv recv recvfrom recvmsg \
+	    __poll_chk close_range connect dup2 dup3 epoll_pwait epoll_wait \
+	    poll ppoll pselect read readv recv recvfrom recvmsg select \
 	    send sendfile sendfile64 sendmsg sendto write writev |
 	    sort | tr '\n' ' ')
 	is "$got" "$want" "nm -D: the library exports only the interposed functions"

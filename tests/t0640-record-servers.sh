@@ -69,6 +69,25 @@ serve() {
 serve thread
 serve fork
 
+# --- killed while it waits: what it did is in the file ---
+# The threaded server has no handler for SIGTERM: it dies at once, in
+# accept or read, and what the library had gathered must be written.
+rm -f "$T/kill.port"
+"$PARITYTAP" record -o "$T/kill.jsonl" -- "$RECPROBE" serve thread \
+    "$T/kill.port" 1000 2>"$T/kill.err" &
+kpid=$!
+track "$kpid"
+wait_for 10 test -s "$T/kill.port" || bail "the server did not start"
+kport=$(cat "$T/kill.port")
+curl -s -o "$T/kill.1" "http://127.0.0.1:$kport/kill/1" &&
+curl -s -o "$T/kill.2" -o "$T/kill.3" "http://127.0.0.1:$kport/kill/2" "http://127.0.0.1:$kport/kill/3"
+kill -TERM "$kpid"
+wait_pid "$kpid" 20
+is "$WAIT_STATUS" 143 "killed: record exits 128 + SIGTERM, as the server did"
+is "$(jq -r .request.target "$T/kill.jsonl" | sort | tr '\n' ' ')" \
+    "/kill/1 /kill/2 /kill/3 " \
+    "killed: the exchanges before the signal are in the capture"
+
 # --- fds closed and reused ---
 start_backend reuse
 mkdir "$T/reuse"
