@@ -116,6 +116,11 @@ stop_nginx() {
 	done
 }
 
+# Print the user + system CPU ticks of process $1.
+worker_cpu() {
+	[ -n "$1" ] && awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null
+}
+
 # Run wrk once against nginx started as $1; append "rps p99_ms" to
 # $TMP/$1.runs.
 run_once() {
@@ -124,9 +129,19 @@ run_once() {
 	[ "$WARMUP" != 0 ] && "$WRK" -t"$THREADS" -c"$CONNS" -d"$WARMUP" \
 	    "$url" >/dev/null 2>&1
 	out=$TMP/wrk-$1-$round.txt
+	worker=$(pgrep -P "$NGINX_PID" 2>/dev/null | head -n 1)
+	cpu0=$(worker_cpu "$worker")
 	"$WRK" -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$url" \
 	    >"$out" 2>&1
+	cpu1=$(worker_cpu "$worker")
 	stop_nginx
+	reqs=$(awk '/requests in/ { print $1 }' "$out")
+	# The worker's CPU time per request, in microseconds: steadier than
+	# requests/s on a machine that is busy with other work.
+	us=$(awk -v a="$cpu0" -v b="$cpu1" -v n="${reqs:-0}" -v hz="$(getconf CLK_TCK)" \
+	    'BEGIN { if (n + 0 == 0 || a == "" || b == "") print "nan"
+		else printf "%.1f", (b - a) / hz * 1e6 / n }')
+	echo "$us" >>"$TMP/$1.cpu"
 	rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
 	p99=$(awk '$1 == "99%" { v = $2; u = v; sub(/[a-z]+$/, "", v)
 		sub(/^[0-9.]+/, "", u)
@@ -178,9 +193,11 @@ plain_rps=$(median 1 "$TMP/plain.runs")
 plain_p99=$(median 2 "$TMP/plain.runs")
 pre_rps=$(median 1 "$TMP/preload.runs")
 pre_p99=$(median 2 "$TMP/preload.runs")
-printf '%-22s %12s %10s\n' scenario requests/s p99_ms
-printf '%-22s %12s %10s\n' nginx "$plain_rps" "$plain_p99"
-printf '%-22s %12s %10s\n' nginx+preload "$pre_rps" "$pre_p99"
+plain_cpu=$(median 1 "$TMP/plain.cpu")
+pre_cpu=$(median 1 "$TMP/preload.cpu")
+printf '%-22s %12s %10s %18s\n' scenario requests/s p99_ms worker_us/request
+printf '%-22s %12s %10s %18s\n' nginx "$plain_rps" "$plain_p99" "$plain_cpu"
+printf '%-22s %12s %10s %18s\n' nginx+preload "$pre_rps" "$pre_p99" "$pre_cpu"
 echo
 cat "$TMP/notes"
 ratio=$(awk -v a="$pre_rps" -v b="$plain_rps" 'BEGIN {
@@ -188,7 +205,11 @@ ratio=$(awk -v a="$pre_rps" -v b="$plain_rps" 'BEGIN {
 	else printf "%.2f\n", a / b }')
 verdict=$(awk -v r="$ratio" 'BEGIN {
 	if (r == "n/a") print "n/a"; else print (r + 0 >= 0.9) ? "ok" : "MISSED" }')
+cpu_ratio=$(awk -v a="$plain_cpu" -v b="$pre_cpu" 'BEGIN {
+	if (a == "nan" || b == "nan" || b + 0 == 0) print "n/a"
+	else printf "%.2f\n", a / b }')
 echo
 echo "throughput with the library / without: $ratio (target >= 0.9: $verdict)"
+echo "worker CPU per request, without / with: $cpu_ratio"
 [ "$STRICT" = 1 ] && [ "$verdict" != ok ] && exit 1
 exit 0
