@@ -12,6 +12,10 @@ need_binaries
 RECPROBE=${RECPROBE:-$top_builddir/tests/backends/recprobe}
 LIB=${PARITYTAP_PRELOAD:-$(dirname "$PARITYTAP")/.libs/libparitytap-preload.so}
 [ -x "$RECPROBE" ] || bail "RECPROBE=$RECPROBE is not executable"
+# A test program built with AddressSanitizer runs with the (uninstrumented)
+# library loaded before the sanitizer's runtime.
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+export ASAN_OPTIONS
 [ -f "$LIB" ] || bail "the library $LIB is not built"
 
 # --- the library's symbols and dependencies ---

@@ -11,6 +11,10 @@ need curl jq
 need_binaries
 RECPROBE=${RECPROBE:-$top_builddir/tests/backends/recprobe}
 [ -x "$RECPROBE" ] || bail "RECPROBE=$RECPROBE is not executable"
+# A test program built with AddressSanitizer runs with the (uninstrumented)
+# library loaded before the sanitizer's runtime.
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+export ASAN_OPTIONS
 
 CLIENTS=4
 
