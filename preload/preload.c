@@ -66,9 +66,6 @@ PT_EXPORT int		__poll_chk(struct pollfd *, nfds_t, int, size_t);
 /* Tries at a busy stream lock (yielding between) before a record drops. */
 #define PT_LOCK_TRIES	64
 
-/* Yields while another thread opens the file, before a record drops. */
-#define PT_OPEN_TRIES	10000
-
 /*
  * Records gather in a buffer of PT_BUF_SIZE bytes, written out when it is
  * full, when its first record is PT_BUF_AGE_US old, and before the
@@ -176,6 +173,8 @@ static int	(*real_SSL_write)(void *, const void *, int);
 static int	(*real_SSL_read_ex)(void *, void *, size_t, size_t *);
 static int	(*real_SSL_write_ex)(void *, const void *, size_t, size_t *);
 static int	(*real_SSL_get_fd)(const void *);
+static void	(*real__exit)(int);
+static void	(*real__Exit)(int);
 static int	(*real_epoll_wait)(int, struct epoll_event *, int, int);
 static int	(*real_epoll_pwait)(int, struct epoll_event *, int, int,
 		    const sigset_t *);
@@ -194,6 +193,8 @@ static char		 pt_prefix[PATH_MAX];
 static uint16_t		 pt_ports[PT_MAXPORTS];	/* host order */
 static size_t		 pt_nports;
 static uint64_t		 pt_max_bytes;		/* 0: no limit */
+static unsigned		 pt_eph_low = 32768;	/* ip_local_port_range */
+static unsigned		 pt_eph_high = 60999;
 
 /* The output: one file per process, opened on first use. */
 static volatile int	 pt_fd = -1;
@@ -201,6 +202,8 @@ static volatile int	 pt_open_lock;
 static int		 pt_open_failed;
 static int		 pt_broken;		/* a short write: stop */
 static char		 pt_base[PATH_MAX];	/* PREFIX.PID[.N] */
+static dev_t		 pt_dev;		/* what pt_fd must be */
+static ino_t		 pt_ino;
 static struct pt_stats	 pt_stats;
 static uint32_t		 pt_isn;
 
@@ -316,6 +319,67 @@ pt_parse_ports(const char *s)
 	}
 }
 
+/*
+ * Resolve the real functions at load time, before the program runs
+ * (each wrapper still resolves its own if called earlier, by another
+ * library's constructor).
+ */
+static void
+pt_resolve(void)
+{
+	PT_REAL(read, "read");
+	PT_REAL(readv, "readv");
+	PT_REAL(recv, "recv");
+	PT_REAL(recvfrom, "recvfrom");
+	PT_REAL(recvmsg, "recvmsg");
+	PT_REAL(write, "write");
+	PT_REAL(writev, "writev");
+	PT_REAL(send, "send");
+	PT_REAL(sendto, "sendto");
+	PT_REAL(sendmsg, "sendmsg");
+	PT_REAL(sendfile, "sendfile");
+	PT_REAL(sendfile64, "sendfile64");
+	PT_REAL(accept, "accept");
+	PT_REAL(accept4, "accept4");
+	PT_REAL(connect, "connect");
+	PT_REAL(close, "close");
+	PT_REAL(dup2, "dup2");
+	PT_REAL(dup3, "dup3");
+	PT_REAL(read_chk, "__read_chk");
+	PT_REAL(recv_chk, "__recv_chk");
+	PT_REAL(recvfrom_chk, "__recvfrom_chk");
+	PT_REAL(epoll_wait, "epoll_wait");
+	PT_REAL(poll, "poll");
+	PT_REAL(_exit, "_exit");
+}
+
+/* Read the kernel's range of ports for outgoing connections. */
+static void
+pt_read_port_range(void)
+{
+	char		 buf[64], *end;
+	unsigned long	 lo, hi;
+	ssize_t		 n;
+	int		 fd;
+
+	fd = open("/proc/sys/net/ipv4/ip_local_port_range",
+	    O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return;
+	n = real_read != NULL ? real_read(fd, buf, sizeof buf - 1) : -1;
+	PT_REAL(close, "close");
+	real_close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	lo = strtoul(buf, &end, 10);
+	hi = strtoul(end, NULL, 10);
+	if (lo > 0 && lo <= hi && hi <= 65535) {
+		pt_eph_low = (unsigned)lo;
+		pt_eph_high = (unsigned)hi;
+	}
+}
+
 /* Read the configuration; the library stays off without an output. */
 __attribute__((constructor)) static void
 pt_init(void)
@@ -323,6 +387,8 @@ pt_init(void)
 	const char	*s;
 	char		*end;
 	int		 saved = errno;
+
+	pt_resolve();
 
 	s = getenv("PARITYTAP_PRELOAD_OUT");
 	if (s == NULL || *s == '\0' || strlen(s) >= sizeof pt_prefix - 64)
@@ -336,6 +402,7 @@ pt_init(void)
 			pt_max_bytes = 0;
 	}
 	pt_isn = (uint32_t)getpid() * 2654435761u;
+	pt_read_port_range();
 	__atomic_store_n(&pt_enabled, 1, __ATOMIC_RELEASE);
 out:
 	errno = saved;
@@ -410,7 +477,9 @@ pt_fd_move_high(int fd)
 /*
  * Open this process's file: PREFIX.PID.pcap, or PREFIX.PID.N.pcap when a
  * program this process exec'd from already wrote that one (the pid stays
- * the same across exec).  Return the fd or -1.
+ * the same across exec).  Return the fd, or -1 if it failed or another
+ * thread is opening it: records wait in the buffer meanwhile, so no
+ * thread waits for the open.
  */
 static int
 pt_output(void)
@@ -421,28 +490,16 @@ pt_output(void)
 		int32_t		zone;
 		uint32_t	sigfigs, snaplen, linktype;
 	} hdr = { 0xa1b2c3d4, 2, 4, 0, 0, PT_SNAPLEN, PT_LINKTYPE };
-	char	 path[PATH_MAX];
-	int	 fd = -1, n, len;
+	struct stat	 sb;
+	char		 path[PATH_MAX];
+	int		 fd = -1, n, len;
 
 	if ((fd = __atomic_load_n(&pt_fd, __ATOMIC_ACQUIRE)) != -1)
 		return (fd);
 	if (pt_open_failed)
 		return (-1);
-	if (__atomic_exchange_n(&pt_open_lock, 1, __ATOMIC_ACQUIRE)) {
-		/*
-		 * Another thread is opening it: that takes an open and a
-		 * write, so wait a bounded while for it.
-		 */
-		for (n = 0; n < PT_OPEN_TRIES; n++) {
-			sched_yield();
-			if ((fd = __atomic_load_n(&pt_fd,
-			    __ATOMIC_ACQUIRE)) != -1)
-				return (fd);
-			if (!__atomic_load_n(&pt_open_lock, __ATOMIC_ACQUIRE))
-				break;
-		}
-		return (__atomic_load_n(&pt_fd, __ATOMIC_ACQUIRE));
-	}
+	if (__atomic_exchange_n(&pt_open_lock, 1, __ATOMIC_ACQUIRE))
+		return (-1);	/* another thread is opening it */
 	if ((fd = pt_fd) != -1)
 		goto out;
 	for (n = 0; n < 1000; n++) {
@@ -473,6 +530,10 @@ pt_output(void)
 		fd = -1;
 		pt_open_failed = 1;
 		goto out;
+	}
+	if (fstat(fd, &sb) == 0) {
+		pt_dev = sb.st_dev;
+		pt_ino = sb.st_ino;
 	}
 	__atomic_store_n(&pt_fd, fd, __ATOMIC_RELEASE);
 out:
@@ -527,6 +588,24 @@ pt_port_wanted(uint16_t port)
 }
 
 /*
+ * Which side opened a connection the library did not see open (inherited,
+ * or made by a dup the library does not interpose): the side on a port of
+ * the kernel's outgoing range is the client; else the lower port is the
+ * server's.
+ */
+static enum pt_role
+pt_guess_role(unsigned local, unsigned peer)
+{
+	int	 le, pe;
+
+	le = local >= pt_eph_low && local <= pt_eph_high;
+	pe = peer >= pt_eph_low && peer <= pt_eph_high;
+	if (le != pe)
+		return (le ? PT_ROLE_CLIENT : PT_ROLE_SERVER);
+	return (local < peer ? PT_ROLE_SERVER : PT_ROLE_CLIENT);
+}
+
+/*
  * Look at an fd the library has not seen: a TCP socket over IPv4 or IPv6
  * with both ends known (and a port in the filter) is recorded; anything
  * else is ignored until the fd is closed.  The stream's lock is held.
@@ -559,8 +638,8 @@ pt_classify(int fd, struct pt_stream *st)
 	    !pt_port_wanted(st->peer.port))
 		return;
 	if (st->role == PT_ROLE_GUESS)
-		st->role = ntohs(st->local.port) < ntohs(st->peer.port) ?
-		    PT_ROLE_SERVER : PT_ROLE_CLIENT;
+		st->role = pt_guess_role(ntohs(st->local.port),
+		    ntohs(st->peer.port));
 	st->nonblock = (fcntl(fd, F_GETFL) & O_NONBLOCK) != 0;
 	st->kind = PT_TCP;
 	st->started = 0;
@@ -679,6 +758,21 @@ pt_frame(struct pt_frame *f, const struct pt_end *src,
 #define TH_ACK	0x10
 
 /*
+ * Whether fd is still the library's file.  The host may have closed it
+ * behind the library's back (closefrom, a raw close_range) and opened
+ * something else on that number: then nothing more is written, rather
+ * than records into the host's file.
+ */
+static int
+pt_fd_ours(int fd)
+{
+	struct stat	 sb;
+
+	return (fd != -1 && fstat(fd, &sb) == 0 && sb.st_dev == pt_dev &&
+	    sb.st_ino == pt_ino);
+}
+
+/*
  * Write the buffer out; the buffer lock is held.  One write to an
  * O_APPEND file; a short one would leave a torn record that every later
  * one depends on, so the file is given up.
@@ -692,6 +786,12 @@ pt_buf_write(void)
 	if (pt_buf_len == 0)
 		return;
 	fd = __atomic_load_n(&pt_fd, __ATOMIC_ACQUIRE);
+	if (fd == -1 && !pt_open_failed)
+		return;	/* being opened: the records wait */
+	if (fd != -1 && !pt_fd_ours(fd)) {
+		pt_broken = 1;
+		fd = -1;
+	}
 	PT_REAL(write, "write");
 	do {
 		n = fd == -1 || pt_broken ? -1 :
@@ -718,6 +818,7 @@ pt_flush(void)
 		return;
 	saved = errno;
 	pt_depth++;
+	pt_output();
 	if (pt_trylock_n(&pt_buf_lock, PT_BUF_TRIES)) {
 		pt_buf_write();
 		pt_unlock(&pt_buf_lock);
@@ -745,16 +846,18 @@ pt_flush_read(int fd, int flags)
 	pt_flush();
 }
 
-/* Append one record (headers and payload pieces) to the buffer. */
+/*
+ * Append one record (headers and payload pieces, at most PT_SEGMENT bytes
+ * of payload: it always fits the empty buffer) to the buffer.
+ */
 static int
 pt_emit(struct pt_frame *f, const struct iovec *pay, int npay, size_t paylen)
 {
-	struct iovec	 iov[1 + 64];
-	size_t		 want;
-	ssize_t		 n;
-	int		 fd, i;
+	size_t	 want, off;
+	int	 i;
 
-	if (pt_broken || (fd = pt_output()) == -1) {
+	pt_output();
+	if (pt_broken || pt_open_failed) {
 		PT_COUNT(write_errors, 1);
 		return (-1);
 	}
@@ -766,33 +869,23 @@ pt_emit(struct pt_frame *f, const struct iovec *pay, int npay, size_t paylen)
 	}
 	if (pt_buf_len + want > PT_BUF_SIZE)
 		pt_buf_write();
-	if (want > PT_BUF_SIZE) {
-		/* Too big for the buffer: straight to the file, in order. */
-		iov[0].iov_base = f->b;
-		iov[0].iov_len = 16 + f->len;
-		for (i = 0; i < npay && i < 64; i++)
-			iov[1 + i] = pay[i];
-		PT_REAL(writev, "writev");
-		n = pt_broken ? -1 : real_writev(fd, iov, 1 + i);
-		if (n != (ssize_t)want) {
-			if (n > 0)
-				pt_broken = 1;
-			PT_COUNT(write_errors, 1);
-		} else
-			PT_COUNT(packets, 1);
+	if (pt_buf_len + want > PT_BUF_SIZE) {
+		/* Full, and the file is still being opened. */
 		pt_unlock(&pt_buf_lock);
-		return (n == (ssize_t)want ? 0 : -1);
+		PT_COUNT(dropped, 1);
+		PT_COUNT(dropped_bytes, paylen);
+		return (-1);
 	}
 	if (pt_buf_len == 0)
 		pt_buf_t0 = f->us;
 	memcpy(pt_buf + pt_buf_len, f->b, 16 + f->len);
-	n = (ssize_t)(pt_buf_len + 16 + f->len);
+	off = pt_buf_len + 16 + f->len;
 	for (i = 0; i < npay; i++) {
-		memcpy(pt_buf + n, pay[i].iov_base, pay[i].iov_len);
-		n += (ssize_t)pay[i].iov_len;
+		memcpy(pt_buf + off, pay[i].iov_base, pay[i].iov_len);
+		off += pay[i].iov_len;
 	}
 	pt_buf_nrec++;
-	__atomic_store_n(&pt_buf_len, (size_t)n, __ATOMIC_RELEASE);
+	__atomic_store_n(&pt_buf_len, off, __ATOMIC_RELEASE);
 	if (f->us - pt_buf_t0 >= PT_BUF_AGE_US || f->us < pt_buf_t0)
 		pt_buf_write();
 	pt_unlock(&pt_buf_lock);
@@ -1055,11 +1148,13 @@ pt_fd_gone(int fd)
 static void
 pt_protect(int fd)
 {
-	int	 cur, nfd;
+	int	 cur, nfd, locked;
 
 	cur = __atomic_load_n(&pt_fd, __ATOMIC_ACQUIRE);
 	if (cur == -1 || cur != fd)
 		return;
+	/* Writes happen under the buffer lock: none uses the old number. */
+	locked = pt_trylock_n(&pt_buf_lock, PT_BUF_TRIES);
 	nfd = fcntl(cur, F_DUPFD_CLOEXEC, cur + 1);
 	if (nfd == -1)
 		nfd = fcntl(cur, F_DUPFD_CLOEXEC, 3);
@@ -1067,9 +1162,10 @@ pt_protect(int fd)
 		pt_broken = 1;
 		__atomic_store_n(&pt_fd, -1, __ATOMIC_RELEASE);
 		pt_open_failed = 1;
-		return;
-	}
-	__atomic_store_n(&pt_fd, nfd, __ATOMIC_RELEASE);
+	} else
+		__atomic_store_n(&pt_fd, nfd, __ATOMIC_RELEASE);
+	if (locked)
+		pt_unlock(&pt_buf_lock);
 }
 
 /* Write the counters to PREFIX.PID.stats. */
@@ -1124,6 +1220,7 @@ pt_fini(void)
 			pt_unlock(&chunk[i].lock);
 		}
 	}
+	pt_output();
 	if (pt_trylock_n(&pt_buf_lock, PT_BUF_TRIES)) {
 		pt_buf_write();
 		pt_unlock(&pt_buf_lock);
@@ -1564,34 +1661,58 @@ close(int fd)
 	return (real_close(fd));
 }
 
+/* After a dup onto newfd: it is the connection oldfd is, from the start. */
+static void
+pt_dup_done(int oldfd, int newfd)
+{
+	struct pt_stream	*st;
+
+	if ((st = pt_stream_get(oldfd, 0)) != NULL)
+		pt_new_conn(newfd, (enum pt_role)st->role);
+}
+
 PT_EXPORT int
 dup2(int oldfd, int newfd)
 {
-	int	 saved;
+	int	 rc, saved, on;
 
 	PT_REAL(dup2, "dup2");
-	if (oldfd != newfd && pt_on()) {
+	on = oldfd != newfd && pt_on();
+	if (on) {
 		saved = errno;
 		pt_protect(newfd);
 		pt_fd_gone(newfd);
 		errno = saved;
 	}
-	return (real_dup2(oldfd, newfd));
+	rc = real_dup2(oldfd, newfd);
+	if (rc == newfd && on) {
+		saved = errno;
+		pt_dup_done(oldfd, newfd);
+		errno = saved;
+	}
+	return (rc);
 }
 
 PT_EXPORT int
 dup3(int oldfd, int newfd, int flags)
 {
-	int	 saved;
+	int	 rc, saved, on;
 
 	PT_REAL(dup3, "dup3");
-	if (oldfd != newfd && pt_on()) {
+	on = oldfd != newfd && pt_on();
+	if (on) {
 		saved = errno;
 		pt_protect(newfd);
 		pt_fd_gone(newfd);
 		errno = saved;
 	}
-	return (real_dup3(oldfd, newfd, flags));
+	rc = real_dup3(oldfd, newfd, flags);
+	if (rc == newfd && on) {
+		saved = errno;
+		pt_dup_done(oldfd, newfd);
+		errno = saved;
+	}
+	return (rc);
 }
 
 /*
@@ -1695,6 +1816,32 @@ pselect(int nfds, fd_set *r, fd_set *w, fd_set *e,
 	if (timeout == NULL || timeout->tv_sec != 0 || timeout->tv_nsec != 0)
 		pt_flush();
 	return (real_pselect(nfds, r, w, e, timeout, mask));
+}
+
+/*
+ * _exit skips the destructor: a forked child that serves a connection
+ * and calls _exit must not lose what it gathered.
+ */
+PT_EXPORT void
+_exit(int status)
+{
+	PT_REAL(_exit, "_exit");
+	pt_flush();
+	if (real__exit != NULL)
+		real__exit(status);
+	for (;;)
+		syscall(SYS_exit_group, status);
+}
+
+PT_EXPORT void
+_Exit(int status)
+{
+	PT_REAL(_Exit, "_Exit");
+	pt_flush();
+	if (real__Exit != NULL)
+		real__Exit(status);
+	for (;;)
+		syscall(SYS_exit_group, status);
 }
 
 /* --- OpenSSL --------------------------------------------------------- */

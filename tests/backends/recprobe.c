@@ -6,7 +6,9 @@
  *	an HTTP/1.1 server on 127.0.0.1 (a port of its own, written to
  *	PORTFILE) that answers each request with a JSON document naming
  *	its target and body length, keep-alive; one thread or one forked
- *	child per connection; exits 0 after CONNS connections are done.
+ *	child per connection (a child serves two requests and calls _exit
+ *	with the connection still open); exits 0 after CONNS connections
+ *	are done.
  *   recprobe reuse PORT
  *	a client that closes and reuses fds: a request, close, a file
  *	opened on the same fd number and written, a second connection on
@@ -84,16 +86,17 @@ read_request(int fd, char *target, size_t tsize, size_t *bodylen)
 	return (1);
 }
 
-/* Serve one connection until the client closes it. */
+/* Serve a connection until the client closes it or max requests (0: no limit). */
 static void
-serve_conn(int fd, const char *mode)
+serve_conn(int fd, const char *mode, int max)
 {
 	struct iovec	 iov[2];
 	char		 target[1024], head[256], body[1400];
 	size_t		 bodylen;
-	int		 hl, bl;
+	int		 hl, bl, n = 0;
 
-	while (read_request(fd, target, sizeof target, &bodylen)) {
+	while ((max == 0 || n++ < max) &&
+	    read_request(fd, target, sizeof target, &bodylen)) {
 		bl = snprintf(body, sizeof body,
 		    "{\"target\":\"%s\",\"mode\":\"%s\",\"request_body\":%zu}",
 		    target, mode, bodylen);
@@ -107,7 +110,6 @@ serve_conn(int fd, const char *mode)
 		if (writev(fd, iov, 2) != hl + bl)
 			break;
 	}
-	close(fd);
 }
 
 static int	 conns_done;
@@ -116,7 +118,8 @@ static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
 static void *
 conn_thread(void *arg)
 {
-	serve_conn((int)(intptr_t)arg, "thread");
+	serve_conn((int)(intptr_t)arg, "thread", 0);
+	close((int)(intptr_t)arg);
 	pthread_mutex_lock(&conns_lock);
 	conns_done++;
 	pthread_mutex_unlock(&conns_lock);
@@ -170,9 +173,13 @@ cmd_serve(const char *mode, const char *portfile, int conns)
 		case -1:
 			die("fork");
 		case 0:
+			/*
+			 * Two requests (curl's two URLs), then _exit with the
+			 * connection open: no close, no exit handlers.
+			 */
 			close(s);
-			serve_conn(c, "fork");
-			exit(0);
+			serve_conn(c, "fork", 2);
+			_exit(0);
 		}
 		close(c);
 		while (waitpid(-1, &status, WNOHANG) > 0)
