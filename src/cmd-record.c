@@ -309,22 +309,15 @@ record_cleanup(struct record_conf *rc)
 	rc->dir[0] = '\0';
 }
 
-/* Run the command; return its wait status, or -1 if it could not run. */
-static int
-record_run(char **argv, const char *lib, struct record_conf *rc)
+/* Set the child's environment: the library and its configuration. */
+static void
+record_env(const char *lib, struct record_conf *rc)
 {
-	struct sigaction	 sa, old[6];
-	static const int	 sigs[6] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
-				    SIGUSR1, SIGUSR2 };
-	const char		*prev;
-	char			*env, *out;
-	pid_t			 pid;
-	int			 status = -1, i, pfd[2], err;
-	ssize_t			 n;
+	const char	*prev;
+	char		*env, *out;
 
 	xasprintf(&out, "%s/rec", rc->dir);
-	if (setenv("PARITYTAP_PRELOAD_OUT", out, 1) != 0)
-		fatal("setenv");
+	setenv("PARITYTAP_PRELOAD_OUT", out, 1);
 	free(out);
 	if (rc->ports != NULL)
 		setenv("PARITYTAP_PRELOAD_PORTS", rc->ports, 1);
@@ -342,6 +335,18 @@ record_run(char **argv, const char *lib, struct record_conf *rc)
 		env = xstrdup(lib);
 	setenv("LD_PRELOAD", env, 1);
 	free(env);
+}
+
+/* Run the command; return its wait status, or -1 if it could not run. */
+static int
+record_run(char **argv, const char *lib, struct record_conf *rc)
+{
+	struct sigaction	 sa, old[6];
+	static const int	 sigs[6] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+				    SIGUSR1, SIGUSR2 };
+	pid_t			 pid;
+	int			 status = -1, i, pfd[2], err;
+	ssize_t			 n;
 
 	/* The child reports a failed exec through a close-on-exec pipe. */
 	if (pipe2(pfd, O_CLOEXEC) != 0) {
@@ -365,6 +370,7 @@ record_run(char **argv, const char *lib, struct record_conf *rc)
 		for (i = 0; i < 6; i++)
 			sigaction(sigs[i], &old[i], NULL);
 		close(pfd[0]);
+		record_env(lib, rc);
 		execvp(argv[0], argv);
 		err = errno;
 		(void)!write(pfd[1], &err, sizeof err);
@@ -390,7 +396,6 @@ record_run(char **argv, const char *lib, struct record_conf *rc)
 out:
 	for (i = 0; i < 6; i++)
 		sigaction(sigs[i], &old[i], NULL);
-	unsetenv("PARITYTAP_PRELOAD_OUT");
 	return (status);
 }
 

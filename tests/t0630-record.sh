@@ -160,6 +160,38 @@ like "$(cat "$T/u.err")" 'PARITYTAP_PRELOAD=.*missing.so' \
     "a missing library: the message names it"
 like "$("$PARITYTAP" record --help)" '--max-bytes' "--help lists the options"
 
+# --- without PARITYTAP_PRELOAD_OUT the library does nothing ---
+mkdir "$T/off"
+(cd "$T/off" && LD_PRELOAD=$LIB curl -s -o body "$BURL/off" &&
+    LD_PRELOAD=$LIB "$RECPROBE" errno >errno.txt 2>&1)
+is "$(ls "$T/off" | tr '\n' ' ')" "body errno.txt " \
+    "no PARITYTAP_PRELOAD_OUT: the library writes no file"
+is "$(cat "$T/off/errno.txt")" "$(cat "$T/errno.plain")" \
+    "no PARITYTAP_PRELOAD_OUT: errno is the same"
+
+# --- a static program and a set-user-ID one get a warning ---
+if command -v cc >/dev/null 2>&1 &&
+    printf 'int main(void) { return 0; }\n' >"$T/static.c" &&
+    cc -static -o "$T/static" "$T/static.c" >"$T/static.build" 2>&1; then
+	"$PARITYTAP" record -o "$T/static.jsonl" -- "$T/static" 2>"$T/static.err"
+	is "$?" 0 "static: record runs it and exits 0"
+	like "$(cat "$T/static.err")" \
+	    'is statically linked: .*paritytap proxy or paritytap sniff' \
+	    "static: the warning says it cannot be seen and what to use"
+else
+	skip "cannot build a static program here"
+fi
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	cp "$RECPROBE" "$T/suid"
+	chown nobody "$T/suid" && chmod 4755 "$T/suid"
+	"$PARITYTAP" record -o "$T/suid.jsonl" -- "$T/suid" errno \
+	    >/dev/null 2>"$T/suid.err"
+	like "$(cat "$T/suid.err")" 'set-user-ID or set-group-ID: the loader ignores LD_PRELOAD' \
+	    "set-user-ID: the warning says LD_PRELOAD is ignored"
+else
+	skip "not root: cannot make a set-user-ID program of another user"
+fi
+
 # --- a Go program gets the warning ---
 if command -v go >/dev/null 2>&1; then
 	mkdir "$T/go"
