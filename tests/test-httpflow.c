@@ -99,7 +99,8 @@ seg(struct conv *c, int dir, uint8_t flags, const void *data, size_t len)
 	tcp[12] = 0x50;
 	tcp[13] = flags | (flags & F_SYN && dir == TCP_DIR_C2S ? 0 : F_ACK);
 	put16(tcp + 14, 65535);
-	memcpy(pkt + 40, data, len);
+	if (len != 0)
+		memcpy(pkt + 40, data, len);
 	httpflow_packet(c->hf, DLT_RAW, &c->ts, pkt, 40 + len);
 	c->seq[dir] += (uint32_t)len + ((flags & (F_SYN | F_FIN)) ? 1 : 0);
 }
