@@ -30,7 +30,12 @@
  *
  * Connections live in a hash table keyed by the 4-tuple (both directions
  * find the same one) and in a list ordered by last activity, for
- * tcpreasm_expire.  A closed connection is freed at once.
+ * tcpreasm_expire.  A connection closed by FIN or RST stays in the table
+ * for TCPREASM_DEAD_SECS of capture time, its data freed, so that what
+ * still arrives for it (a retransmission, data in flight when a RST
+ * went out, the last ACKs) is dropped and counted in late rather than
+ * taken for a new connection without a SYN; a SYN replaces it at once.
+ * Other connections are freed when they close.
  */
 
 #include <sys/types.h>
@@ -47,6 +52,7 @@
 #define TCPREASM_STREAM_DEFAULT	(4 * 1024 * 1024)
 #define TCPREASM_TOTAL_DEFAULT	(256 * 1024 * 1024)
 #define TCPREASM_BUCKETS_MIN	1024
+#define TCPREASM_DEAD_SECS	60	/* as long as Linux's TIME_WAIT */
 
 #define LINKTYPE_RAW		101	/* DLT_RAW as written in pcap files */
 
@@ -98,6 +104,7 @@ struct tcpreasm_conn {
 	struct tcp_key		 rc_key;
 	int			 rc_client_a;	/* the client is k_a */
 	int			 rc_cut;	/* counted in cut */
+	int			 rc_dead;	/* closed; on r_dead */
 	struct tcpreasm_conn	*rc_hnext;
 	TAILQ_ENTRY(tcpreasm_conn) rc_lru;
 	struct timeval		 rc_last;
@@ -118,7 +125,9 @@ struct tcpreasm {
 	size_t			 r_nconns;
 	uint64_t		 r_seed;
 	uint64_t		 r_next_id;
+	size_t			 r_nlive;	/* not dead */
 	struct tcpreasm_lru	 r_lru;		/* least recently active first */
+	struct tcpreasm_lru	 r_dead;	/* closed, oldest first */
 	struct tcpreasm_stats	 r_stats;
 };
 
@@ -138,6 +147,9 @@ struct tcp_pkt {
 };
 
 static void	tcpreasm_close(struct tcpreasm *, struct tcpreasm_conn *, int);
+static void	tcpreasm_forget(struct tcpreasm *, struct tcpreasm_conn *);
+static void	tcpreasm_purge(struct tcpreasm *, const struct timeval *,
+		    unsigned);
 
 /* Read a big-endian 16-bit value. */
 static uint16_t
@@ -191,6 +203,7 @@ tcpreasm_new(const struct tcpreasm_cbs *cbs, void *arg, size_t max_stream,
 	r->r_seed = (uint64_t)arc4random() << 32 | arc4random();
 	r->r_next_id = 1;
 	TAILQ_INIT(&r->r_lru);
+	TAILQ_INIT(&r->r_dead);
 	return (r);
 }
 
@@ -541,6 +554,7 @@ tcpreasm_open(struct tcpreasm *r, const struct tcp_pkt *p,
 	r->r_buckets[h] = rc;
 	TAILQ_INSERT_TAIL(&r->r_lru, rc, rc_lru);
 	r->r_nconns++;
+	r->r_nlive++;
 	r->r_stats.connections++;
 	if (r->r_cbs.open != NULL)
 		r->r_cbs.open(r->r_arg, &rc->rc_conn);
@@ -900,6 +914,16 @@ tcpreasm_segment(struct tcpreasm *r, const struct tcp_pkt *p)
 	syn = (p->p_flags & TH_SYN) != 0;
 	ack = (p->p_flags & TH_ACK) != 0;
 
+	if (rc != NULL && rc->rc_dead) {
+		if (!syn) {
+			if (p->p_len != 0)
+				r->r_stats.late++;
+			return;
+		}
+		tcpreasm_forget(r, rc);
+		rc = NULL;
+	}
+
 	if (p->p_flags & TH_RST) {
 		if (rc != NULL) {
 			rc->rc_last = *p->p_ts;
@@ -920,6 +944,8 @@ tcpreasm_segment(struct tcpreasm *r, const struct tcp_pkt *p)
 			tcpreasm_close(r, rc, (rc->rc_half[0].h_fin ||
 			    rc->rc_half[1].h_fin) ? TCP_CLOSE_FIN :
 			    TCP_CLOSE_END);
+			if (rc->rc_dead)
+				tcpreasm_forget(r, rc);
 			rc = NULL;
 		}
 	}
@@ -993,6 +1019,7 @@ tcpreasm_packet(struct tcpreasm *r, int dlt, const struct timeval *ts,
 	int		 v, rv;
 
 	r->r_stats.packets++;
+	tcpreasm_purge(r, ts, TCPREASM_DEAD_SECS);
 	v = tcpreasm_link(dlt, b, caplen, &ip, &iplen);
 	if (v == 4)
 		rv = tcpreasm_ipv4(r, ip, iplen, &p, &tcp, &tcplen);
@@ -1033,24 +1060,59 @@ tcpreasm_packet(struct tcpreasm *r, int dlt, const struct timeval *ts,
 	return (1);
 }
 
-/* Close a connection: flush both streams, tell the caller, free it. */
+/* Take a connection out of the table and free it. */
 static void
-tcpreasm_close(struct tcpreasm *r, struct tcpreasm_conn *rc, int how)
+tcpreasm_forget(struct tcpreasm *r, struct tcpreasm_conn *rc)
 {
 	struct tcpreasm_conn	**pp;
-
-	half_flush(r, rc, TCP_DIR_C2S);
-	half_flush(r, rc, TCP_DIR_S2C);
-	if (r->r_cbs.close != NULL)
-		r->r_cbs.close(r->r_arg, &rc->rc_conn, how);
 
 	pp = &r->r_buckets[tcpreasm_hash(r, &rc->rc_key)];
 	while (*pp != rc)
 		pp = &(*pp)->rc_hnext;
 	*pp = rc->rc_hnext;
-	TAILQ_REMOVE(&r->r_lru, rc, rc_lru);
+	if (rc->rc_dead)
+		TAILQ_REMOVE(&r->r_dead, rc, rc_lru);
+	else {
+		TAILQ_REMOVE(&r->r_lru, rc, rc_lru);
+		r->r_nlive--;
+	}
 	r->r_nconns--;
 	free(rc);
+}
+
+/*
+ * Close a connection: flush both streams and tell the caller.  After FIN
+ * or RST it stays in the table, dead, for a while; else it is freed.
+ */
+static void
+tcpreasm_close(struct tcpreasm *r, struct tcpreasm_conn *rc, int how)
+{
+	half_flush(r, rc, TCP_DIR_C2S);
+	half_flush(r, rc, TCP_DIR_S2C);
+	if (r->r_cbs.close != NULL)
+		r->r_cbs.close(r->r_arg, &rc->rc_conn, how);
+	if (how != TCP_CLOSE_FIN && how != TCP_CLOSE_RST) {
+		tcpreasm_forget(r, rc);
+		return;
+	}
+	TAILQ_REMOVE(&r->r_lru, rc, rc_lru);
+	r->r_nlive--;
+	rc->rc_dead = 1;
+	TAILQ_INSERT_TAIL(&r->r_dead, rc, rc_lru);
+}
+
+/* Forget the dead connections closed more than secs before now. */
+static void
+tcpreasm_purge(struct tcpreasm *r, const struct timeval *now, unsigned secs)
+{
+	struct tcpreasm_conn	*rc;
+	struct timeval		 limit;
+
+	limit.tv_sec = now->tv_sec - (time_t)secs;
+	limit.tv_usec = now->tv_usec;
+	while ((rc = TAILQ_FIRST(&r->r_dead)) != NULL &&
+	    timercmp(&rc->rc_last, &limit, <))
+		tcpreasm_forget(r, rc);
 }
 
 /* Close the connections idle for more than secs seconds before now. */
@@ -1067,6 +1129,7 @@ tcpreasm_expire(struct tcpreasm *r, const struct timeval *now, unsigned secs)
 			break;
 		tcpreasm_close(r, rc, TCP_CLOSE_IDLE);
 	}
+	tcpreasm_purge(r, now, TCPREASM_DEAD_SECS);
 }
 
 /* Order connections by id. */
@@ -1081,22 +1144,27 @@ tcpreasm_cmp_id(const void *a, const void *b)
 	return (ca->rc_conn.id > cb->rc_conn.id);
 }
 
-/* Close every connection (TCP_CLOSE_END), oldest first. */
+/*
+ * Close every connection (TCP_CLOSE_END), oldest first, and forget the
+ * dead ones: the input has ended.
+ */
 void
 tcpreasm_finish(struct tcpreasm *r)
 {
 	struct tcpreasm_conn	**all, *rc;
 	size_t			  n = 0, i;
 
-	if (r->r_nconns == 0)
-		return;
-	all = xreallocarray(NULL, r->r_nconns, sizeof *all);
-	TAILQ_FOREACH(rc, &r->r_lru, rc_lru)
-		all[n++] = rc;
-	qsort(all, n, sizeof *all, tcpreasm_cmp_id);
-	for (i = 0; i < n; i++)
-		tcpreasm_close(r, all[i], TCP_CLOSE_END);
-	free(all);
+	if (r->r_nlive != 0) {
+		all = xreallocarray(NULL, r->r_nlive, sizeof *all);
+		TAILQ_FOREACH(rc, &r->r_lru, rc_lru)
+			all[n++] = rc;
+		qsort(all, n, sizeof *all, tcpreasm_cmp_id);
+		for (i = 0; i < n; i++)
+			tcpreasm_close(r, all[i], TCP_CLOSE_END);
+		free(all);
+	}
+	while ((rc = TAILQ_FIRST(&r->r_dead)) != NULL)
+		tcpreasm_forget(r, rc);
 }
 
 /* What reassembly saw so far. */

@@ -1238,10 +1238,33 @@ test_close(void)
 	send_at(r, &flow4, 0, F_ACK, 5, "fg", 2);
 	send_at(r, &flow4, 1, F_RST | F_ACK, 0, NULL, 0);
 	send_at(r, &flow4, 0, F_ACK, 3, "de", 2);
-	is_str(coll_log(&c), "o1 d1c3 g1c2 d1c2 c1:1 o2 d2c2",
-	    "RST closes after what is held; later data is another "
-	    "connection");
+	is_str(coll_log(&c), "o1 d1c3 g1c2 d1c2 c1:1",
+	    "RST closes after what is held; data in flight is dropped");
+	is_int(tcpreasm_stats(r)->late, 1, "... and counted late");
 	tcpreasm_finish(r);
+	tcpreasm_free(r);
+	coll_free(&c);
+
+	/*
+	 * A retransmission after the close is no new connection, until the
+	 * closed one is long gone.
+	 */
+	coll_init(&c);
+	r = tcpreasm_new(&coll_cbs, &c, 0, 0);
+	handshake(r, &flow4);
+	send_at(r, &flow4, 0, F_ACK, 0, "req", 3);
+	send_at(r, &flow4, 1, F_ACK | F_FIN, 0, "resp", 4);
+	send_at(r, &flow4, 1, F_ACK | F_FIN, 0, "resp", 4);
+	send_at(r, &flow4, 0, F_ACK, 3, "more", 4);
+	is_str(coll_log(&c), "o1 d1c3 d1s4 c1:0",
+	    "after a FIN close: a retransmission and late data dropped");
+	is_int(tcpreasm_stats(r)->late, 2, "... and counted late");
+	clk.tv_sec += 61;
+	send_at(r, &flow4, 0, F_ACK, 7, "new", 3);
+	tcpreasm_finish(r);
+	is_str(coll_log(&c), "o1 d1c3 d1s4 c1:0 o2 d2c3 c2:4",
+	    "a minute later the 4-tuple is a new connection");
+	is_int(tcpreasm_stats(r)->no_syn, 1, "... without a SYN");
 	tcpreasm_free(r);
 	coll_free(&c);
 }
