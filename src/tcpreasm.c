@@ -34,8 +34,11 @@
  * for TCPREASM_DEAD_SECS of capture time, its data freed, so that what
  * still arrives for it (a retransmission, data in flight when a RST
  * went out, the last ACKs) is dropped and counted in late rather than
- * taken for a new connection without a SYN; a SYN replaces it at once.
- * Other connections are freed when they close.
+ * taken for a new connection without a SYN.  A SYN replaces it at once,
+ * and so does data whose sequence number is more than
+ * TCPREASM_DEAD_WINDOW away from where its stream ended: a new
+ * connection whose SYN the capture lost.  Other connections are freed
+ * when they close.
  */
 
 #include <sys/types.h>
@@ -53,6 +56,7 @@
 #define TCPREASM_TOTAL_DEFAULT	(256 * 1024 * 1024)
 #define TCPREASM_BUCKETS_MIN	1024
 #define TCPREASM_DEAD_SECS	60	/* as long as Linux's TIME_WAIT */
+#define TCPREASM_DEAD_WINDOW	(4 * 1024 * 1024)
 
 #define LINKTYPE_RAW		101	/* DLT_RAW as written in pcap files */
 
@@ -898,6 +902,27 @@ tcpreasm_done(const struct tcpreasm_conn *rc)
 	return (c2s->h_held == NULL && !c2s->h_fin);
 }
 
+/*
+ * Is this data segment, on the 4-tuple of a dead connection, too far
+ * from where that connection's stream ended to be part of it?
+ */
+static int
+tcpreasm_is_new(const struct tcpreasm_conn *rc, const struct tcp_pkt *p,
+    int src_a)
+{
+	const struct tcp_half	*h;
+	int32_t			 delta;
+
+	if (p->p_len == 0)
+		return (0);
+	h = &rc->rc_half[src_a == rc->rc_client_a ? TCP_DIR_C2S : TCP_DIR_S2C];
+	if (!h->h_started)
+		return (0);
+	delta = (int32_t)(p->p_seq - (uint32_t)(h->h_base +
+	    (uint32_t)h->h_next));
+	return (delta < -TCPREASM_DEAD_WINDOW || delta > TCPREASM_DEAD_WINDOW);
+}
+
 /* Handle one decoded TCP segment. */
 static void
 tcpreasm_segment(struct tcpreasm *r, const struct tcp_pkt *p)
@@ -915,7 +940,7 @@ tcpreasm_segment(struct tcpreasm *r, const struct tcp_pkt *p)
 	ack = (p->p_flags & TH_ACK) != 0;
 
 	if (rc != NULL && rc->rc_dead) {
-		if (!syn) {
+		if (!syn && !tcpreasm_is_new(rc, p, src_a)) {
 			if (p->p_len != 0)
 				r->r_stats.late++;
 			return;

@@ -1164,6 +1164,7 @@ test_close(void)
 {
 	struct tcpreasm	*r;
 	struct coll	 c;
+	struct flow	 f;
 
 	/* The client half-closes; the server answers, then closes. */
 	coll_init(&c);
@@ -1265,6 +1266,23 @@ test_close(void)
 	is_str(coll_log(&c), "o1 d1c3 d1s4 c1:0 o2 d2c3 c2:4",
 	    "a minute later the 4-tuple is a new connection");
 	is_int(tcpreasm_stats(r)->no_syn, 1, "... without a SYN");
+	tcpreasm_free(r);
+	coll_free(&c);
+
+	/* Data far from where the closed one ended: a new connection. */
+	coll_init(&c);
+	r = tcpreasm_new(&coll_cbs, &c, 0, 0);
+	f = flow4;
+	handshake(r, &f);
+	send_at(r, &f, 0, F_ACK, 0, "req", 3);
+	send_at(r, &f, 1, F_ACK | F_FIN, 0, "resp", 4);
+	f.cisn += 0x40000000;
+	send_at(r, &f, 0, F_ACK, 0, "next", 4);
+	tcpreasm_finish(r);
+	is_str(coll_log(&c), "o1 d1c3 d1s4 c1:0 o2 d2c4 c2:4",
+	    "after a close, data of another sequence space is a new "
+	    "connection (its SYN not captured)");
+	is_int(tcpreasm_stats(r)->late, 0, "... nothing late");
 	tcpreasm_free(r);
 	coll_free(&c);
 }
