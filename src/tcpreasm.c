@@ -966,11 +966,11 @@ tcpreasm_segment(struct tcpreasm *r, const struct tcp_pkt *p)
 		h = &rc->rc_half[dir];
 		if (dir != TCP_DIR_C2S || !h->h_started ||
 		    p->p_seq + 1 != h->h_base) {
-			tcpreasm_close(r, rc, (rc->rc_half[0].h_fin ||
-			    rc->rc_half[1].h_fin) ? TCP_CLOSE_FIN :
-			    TCP_CLOSE_END);
-			if (rc->rc_dead)
+			if (rc->rc_half[0].h_fin || rc->rc_half[1].h_fin) {
+				tcpreasm_close(r, rc, TCP_CLOSE_FIN);
 				tcpreasm_forget(r, rc);
+			} else
+				tcpreasm_close(r, rc, TCP_CLOSE_END);
 			rc = NULL;
 		}
 	}
