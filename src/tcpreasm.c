@@ -632,13 +632,19 @@ half_deliver(struct tcpreasm *r, struct tcpreasm_conn *rc, int dir,
 		r->r_cbs.data(r->r_arg, &rc->rc_conn, dir, data, len, ts);
 }
 
-/* Give up len bytes that will never come. */
+/* Give up len bytes that will never come (never past a FIN). */
 static void
 half_gap(struct tcpreasm *r, struct tcpreasm_conn *rc, int dir, uint64_t len,
     const struct timeval *ts)
 {
 	struct tcp_half	*h = &rc->rc_half[dir];
 
+	if (h->h_fin) {
+		if (h->h_next >= h->h_fin_off)
+			len = 0;
+		else if (len > h->h_fin_off - h->h_next)
+			len = h->h_fin_off - h->h_next;
+	}
 	if (len == 0)
 		return;
 	h->h_next += len;
@@ -646,6 +652,7 @@ half_gap(struct tcpreasm *r, struct tcpreasm_conn *rc, int dir, uint64_t len,
 	r->r_stats.gap_bytes += len;
 	if (r->r_cbs.gap != NULL)
 		r->r_cbs.gap(r->r_arg, &rc->rc_conn, dir, len, ts);
+	half_check_end(r, h);
 }
 
 /* Deliver the held segments that are now in order. */
@@ -679,7 +686,8 @@ half_skip_hole(struct tcpreasm *r, struct tcpreasm_conn *rc, int dir,
 
 	if (s->s_off > h->h_next)
 		half_gap(r, rc, dir, s->s_off - h->h_next, &s->s_ts);
-	half_drain(r, rc, dir, ts);
+	if (!h->h_ended)
+		half_drain(r, rc, dir, ts);
 }
 
 /*
@@ -693,10 +701,8 @@ half_flush(struct tcpreasm *r, struct tcpreasm_conn *rc, int dir)
 
 	while (h->h_held != NULL && !h->h_ended)
 		half_skip_hole(r, rc, dir, NULL);
-	if (h->h_fin && !h->h_ended && h->h_next < h->h_fin_off) {
+	if (h->h_fin && !h->h_ended)
 		half_gap(r, rc, dir, h->h_fin_off - h->h_next, &rc->rc_last);
-		half_check_end(r, h);
-	}
 	half_drop(r, h);
 }
 
@@ -1005,6 +1011,13 @@ tcpreasm_segment(struct tcpreasm *r, const struct tcp_pkt *p)
 	dir = (src_a == rc->rc_client_a) ? TCP_DIR_C2S : TCP_DIR_S2C;
 	h = &rc->rc_half[dir];
 	seq = syn ? p->p_seq + 1 : p->p_seq;
+	/*
+	 * A bare ACK does not start a stream: a keep-alive probe carries
+	 * the sequence number before the next byte.
+	 */
+	if (!h->h_started && !syn && p->p_len == 0 &&
+	    (p->p_flags & TH_FIN) == 0)
+		goto out;
 	if (!h->h_started) {
 		h->h_started = 1;
 		h->h_syn = syn;
@@ -1025,6 +1038,7 @@ tcpreasm_segment(struct tcpreasm *r, const struct tcp_pkt *p)
 	half_segment(r, rc, dir, off, p->p_data, p->p_len, p->p_ts);
 	if (h->h_fin)
 		half_check_end(r, h);
+out:
 	if (tcpreasm_done(rc))
 		tcpreasm_close(r, rc, TCP_CLOSE_FIN);
 }

@@ -1061,6 +1061,19 @@ test_no_syn(void)
 	tcpreasm_free(r);
 	coll_free(&c);
 
+	/* A keep-alive probe first: the stream starts at the data. */
+	coll_init(&c);
+	r = tcpreasm_new(&coll_cbs, &c, 0, 0);
+	send_at(r, &flow4, 0, F_ACK, 0, "x", 1);
+	send_at(r, &flow4, 1, F_ACK, 99, NULL, 0);
+	send_at(r, &flow4, 1, F_ACK, 100, "pong", 4);
+	tcpreasm_finish(r);
+	is_str(coll_str(&c, 0, 1), "pong",
+	    "no SYN: a bare ACK does not start a stream");
+	is_int(tcpreasm_stats(r)->gaps, 0, "... no gap");
+	tcpreasm_free(r);
+	coll_free(&c);
+
 	/* ACK-only and FIN-only packets start nothing. */
 	coll_init(&c);
 	r = tcpreasm_new(&coll_cbs, &c, 0, 0);
@@ -1249,6 +1262,18 @@ test_close(void)
 	is_str(coll_str(&c, 0, 1), "ab<gap 3>fg", "an unfilled hole before "
 	    "a FIN is a gap");
 	is_str(coll_log(&c), "o1 d1s2 g1s3 d1s2 c1:4", "... events");
+	tcpreasm_free(r);
+	coll_free(&c);
+
+	/* Held bytes past a FIN seen later are dropped, no gap past it. */
+	coll_init(&c);
+	r = tcpreasm_new(&coll_cbs, &c, 0, 0);
+	handshake(r, &flow4);
+	send_at(r, &flow4, 1, F_ACK, 10, "beyond", 6);
+	send_at(r, &flow4, 1, F_ACK | F_FIN, 3, "de", 2);
+	tcpreasm_finish(r);
+	is_str(coll_str(&c, 0, 1), "<gap 3>de", "the stream ends at its FIN");
+	is_int(tcpreasm_stats(r)->held, 0, "... nothing held");
 	tcpreasm_free(r);
 	coll_free(&c);
 
