@@ -8,7 +8,7 @@
  * every byte into a per-stream buffer, and is no longer developed.
  * Import reads tcpdump and tshark files of IPv6 and `-i any` (SLL2)
  * traffic, and sniff and import each want their own instance, so the
- * few hundred lines below are the smaller dependency.
+ * reassembler below is the smaller dependency.
  *
  * Each direction of a connection is a byte stream with a 64-bit offset:
  * offset 0 is the byte after the SYN, or the first byte seen when the
@@ -17,8 +17,20 @@
  * across the 2^32 wrap.  A segment that starts where the stream is goes
  * straight from the packet to the data callback (no copy, no malloc);
  * one past a hole is copied and held, in offset order and without
- * overlaps, until the hole fills.  Bytes seen twice are delivered once:
- * the first copy wins.
+ * overlaps, until the hole fills, then delivered with the time of the
+ * packet that filled it.  Bytes seen twice are delivered once: the
+ * first copy wins.  A bare ACK does not start a stream (a keep-alive
+ * probe carries the sequence number before the next byte).
+ *
+ * A stream ends when its FIN is reached in order; bytes past the FIN are
+ * not data.  The connection closes (TCP_CLOSE_FIN) when both streams
+ * have ended, or when the server's has and nothing is pending from the
+ * client (nothing held, no FIN short of its hole): a server that has
+ * closed answers nothing more, but a client that has closed its side
+ * can still be answered, so the client's FIN alone keeps it open.  A
+ * RST closes it (TCP_CLOSE_RST).  Whatever way a connection closes,
+ * held data is delivered first, each hole before it reported as a gap,
+ * and so is a hole before a FIN.
  *
  * Memory: what is held out of order (data plus a small header per
  * segment) stays under a per-stream and a total limit.  A segment that
