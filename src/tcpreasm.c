@@ -1226,15 +1226,24 @@ tcpreasm_stats(const struct tcpreasm *r)
 }
 
 /*
- * Free a reassembler; connections still open are closed first
- * (TCP_CLOSE_END), so every open has its close.
+ * Free a reassembler.  Connections still open are dropped without a
+ * callback: the caller may have freed what their user points to.  Call
+ * tcpreasm_finish first to have them closed.
  */
 void
 tcpreasm_free(struct tcpreasm *r)
 {
+	struct tcpreasm_conn	*rc;
+
 	if (r == NULL)
 		return;
-	tcpreasm_finish(r);
+	while ((rc = TAILQ_FIRST(&r->r_lru)) != NULL) {
+		half_drop(r, &rc->rc_half[TCP_DIR_C2S]);
+		half_drop(r, &rc->rc_half[TCP_DIR_S2C]);
+		tcpreasm_forget(r, rc);
+	}
+	while ((rc = TAILQ_FIRST(&r->r_dead)) != NULL)
+		tcpreasm_forget(r, rc);
 	free(r->r_buckets);
 	free(r->r_ports);
 	free(r);
