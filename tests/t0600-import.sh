@@ -271,6 +271,25 @@ is "$STATUS" 2 "missing file: exit 2"
 like "$(cat "$T/missing.err")" 'no-such.pcap: No such file or directory' "missing file: named"
 is "$(cat "$T/missing.jsonl")" "" "missing file: nothing written, not even the good file"
 
+# The link type is the 32-bit word at offset 20 of a pcap header; 105 is
+# IEEE 802.11, which import does not decode.
+{ head -c 20 "$T/any.pcap"; printf '\151\000\000\000'; tail -c +25 "$T/any.pcap"; } \
+    >"$T/wifi.pcap"
+import wifi "$T/wifi.pcap"
+is "$STATUS" 2 "unsupported link type: exit 2"
+like "$(cat "$T/wifi.err")" 'wifi.pcap: link type IEEE802_11 \(105\) is not supported' \
+    "unsupported link type: named, with the file"
+
+if command -v script >/dev/null 2>&1; then
+	script -qec "'$PARITYTAP' import '$T/any.pcap'" /dev/null >"$T/tty.out" 2>&1
+	is "$?" 2 "standard output a terminal and no -o: exit 2"
+	like "$(cat "$T/tty.out")" 'standard output is a terminal' \
+	    "standard output a terminal: says so"
+else
+	skip "script not installed (a terminal)"
+	skip "script not installed (a terminal)"
+fi
+
 import stdin - <"$T/any.pcap"
 is "$(jq -r .request.target "$T/stdin.jsonl")" /any "- reads stdin"
 
