@@ -24,6 +24,9 @@
 /* Request bytes held while an Upgrade or CONNECT waits for its answer. */
 #define HTTPFLOW_HOLD_MAX	(1024 * 1024)
 
+/* Requests a connection may have waiting for their responses. */
+#define HTTPFLOW_WAITING_MAX	1024
+
 /* A request waiting for its response. */
 struct hf_request {
 	TAILQ_ENTRY(hf_request)	 hr_entry;
@@ -434,6 +437,14 @@ httpflow_req_done(struct hf_conn *hc)
 	hc->hc_nwaiting++;
 	http_msg_reset(hm);
 	hc->hc_req_fresh = 1;
+	if (hc->hc_nwaiting > HTTPFLOW_WAITING_MAX) {
+		/* No server pipelines this deep: bound the memory. */
+		httpflow_fail_waiting(hc, "reset", "too many requests waiting "
+		    "for a response");
+		httpflow_resp_reset(hc);
+		httpflow_stop(hc);
+		return;
+	}
 	/*
 	 * What follows an Upgrade or a CONNECT is another protocol if the
 	 * server agrees, more requests if not: hold it until the answer.
