@@ -196,6 +196,7 @@ import_open(struct import_input *ii, const char *filter, char **cause)
 	struct bpf_program	 prog;
 	struct stat		 st;
 	const char		*name;
+	char			*vfilter = NULL;
 	size_t			 len;
 
 	err[0] = '\0';
@@ -218,6 +219,12 @@ import_open(struct import_input *ii, const char *filter, char **cause)
 		return (-1);
 	}
 	if (filter != NULL) {
+		/* On Ethernet, tagged frames too: "vlan" shifts the offsets. */
+		if (ii->ii_dlt == DLT_EN10MB) {
+			xasprintf(&vfilter, "(%s) or (vlan and (%s))", filter,
+			    filter);
+			filter = vfilter;
+		}
 		if (pcap_compile(ii->ii_pcap, &prog, filter, 1,
 		    PCAP_NETMASK_UNKNOWN) != 0 ||
 		    pcap_setfilter(ii->ii_pcap, &prog) != 0) {
@@ -225,9 +232,11 @@ import_open(struct import_input *ii, const char *filter, char **cause)
 			    filter, pcap_geterr(ii->ii_pcap));
 			if (prog.bf_insns != NULL)
 				pcap_freecode(&prog);
+			free(vfilter);
 			return (-1);
 		}
 		pcap_freecode(&prog);
+		free(vfilter);
 	}
 	if (strcmp(ii->ii_name, "-") != 0 && stat(ii->ii_name, &st) == 0 &&
 	    S_ISREG(st.st_mode))

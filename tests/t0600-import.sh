@@ -248,6 +248,16 @@ is "$(cap_get "$T/gap.jsonl" "$nbig" '.responses.primary | "\(.status) \(.error)
 is "$(jq -r 'select(.responses.primary.error == null) | .request.target' "$T/gap.jsonl" | wc -l | tr -d ' ')" \
     16 "a lost segment: the other exchanges are kept"
 
+# The same traffic with 802.1Q tags, through --port's packet filter.
+"$PCAPMANGLE" --vlan "$T/lo.pcap" "$T/vlan.pcap" || bail "pcapmangle failed"
+"$PARITYTAP" import -q --port "$P4" "$T/lo.pcap" >"$T/plain4.jsonl"
+import vlan --port "$P4" "$T/vlan.pcap"
+is "$STATUS" 0 "802.1Q tags and --port: exit 0"
+ok "802.1Q tags and --port: the same capture lines" \
+    cmp -s "$T/plain4.jsonl" "$T/vlan.jsonl"
+cmp_ok "$(wc -l <"$T/vlan.jsonl" | tr -d ' ')" -eq 16 \
+    "802.1Q tags and --port: the IPv4 port's 16 exchanges"
+
 # --- bad input --------------------------------------------------------------------
 
 n=$(tcpdump -r "$T/lo.pcap" 2>/dev/null | wc -l)

@@ -2,14 +2,15 @@
  * pcapmangle: rewrite a pcap the way a bad network or a busy capture
  * would, for the import tests.
  *
- *	pcapmangle [--shuffle] [--dup] [--drop N] IN OUT
+ *	pcapmangle [--shuffle] [--dup] [--drop N] [--vlan] IN OUT
  *
  * Only TCP segments that carry data and no SYN, FIN or RST are touched,
  * and only within a run of such segments (no control segment moves), so
  * the connections keep their shape.  --shuffle reorders each run of
  * three such segments (a b c -> c a b); --dup writes every fourth one
  * twice, the copy after the next segment; --drop N leaves out the N-th
- * (from 1).  Each packet keeps its own header and timestamp.  Link types:
+ * (from 1); --vlan puts an 802.1Q tag (VLAN 42) in every Ethernet
+ * frame.  Each packet keeps its own timestamp.  Link types:
  * Ethernet, Linux cooked (v1, v2), raw IP, BSD loopback.
  *
  * Exit status: 0, or 1 with a message.
@@ -95,11 +96,25 @@ is_data_segment(int dlt, const u_char *p, size_t len)
 	return (iplen > ihl + thl);
 }
 
-/* Write one packet. */
+static int	 vlan;
+
+/* Write one packet (tagged, with --vlan). */
 static void
 put(pcap_dumper_t *d, const struct pkt *k)
 {
-	pcap_dump((u_char *)d, &k->h, k->data);
+	static u_char		 tagged[262144 + 4];
+	struct pcap_pkthdr	 h = k->h;
+
+	if (!vlan || h.caplen < 14 || h.caplen > sizeof tagged - 4) {
+		pcap_dump((u_char *)d, &k->h, k->data);
+		return;
+	}
+	memcpy(tagged, k->data, 12);
+	memcpy(tagged + 12, "\x81\x00\x00\x2a", 4);
+	memcpy(tagged + 16, k->data + 12, h.caplen - 12);
+	h.caplen += 4;
+	h.len += 4;
+	pcap_dump((u_char *)d, &h, tagged);
 }
 
 int
@@ -121,13 +136,15 @@ main(int argc, char **argv)
 			dupl = 1;
 		else if (strcmp(argv[a], "--drop") == 0 && a + 1 < argc)
 			drop = strtoul(argv[++a], NULL, 10);
+		else if (strcmp(argv[a], "--vlan") == 0)
+			vlan = 1;
 		else
 			die("usage: pcapmangle [--shuffle] [--dup] [--drop N] "
-			    "IN OUT", NULL);
+			    "[--vlan] IN OUT", NULL);
 	}
 	if (argc - a != 2)
-		die("usage: pcapmangle [--shuffle] [--dup] [--drop N] IN OUT",
-		    NULL);
+		die("usage: pcapmangle [--shuffle] [--dup] [--drop N] [--vlan] "
+		    "IN OUT", NULL);
 	if ((in = pcap_open_offline(argv[a], err)) == NULL)
 		die(argv[a], err);
 	dlt = pcap_datalink(in);
