@@ -116,7 +116,7 @@ stop_tcpdump lo
 
 import lo "$T/lo.pcap"
 is "$STATUS" 0 "import exits 0 (a stream that is not HTTP is not fatal)"
-like "$SUMMARY" '^import: 1 file, [0-9]+ connections, 17 exchanges, 1 unparsable streams, 0 gaps, 0 unanswered$' \
+like "$SUMMARY" '^import: 1 file, [0-9]+ connections, 17 exchanges, 1 unparsable stream, 0 gaps, 0 unanswered$' \
     "summary line: exchanges, one unparsable stream"
 is "$(wc -l <"$T/lo.jsonl" | tr -d ' ')" 17 "17 capture lines"
 ok "every line is a complete JSON object" cap_valid "$T/lo.jsonl"
@@ -242,7 +242,7 @@ drop=$(tcpdump -nn -r "$T/lo.pcap" 2>/dev/null | awk '
     bail "pcapmangle failed"
 import gap "$T/gap.pcap"
 is "$STATUS" 0 "a lost segment: exit 0"
-like "$SUMMARY" ', 1 gaps, 1 unanswered$' "a lost segment: one gap, one unanswered"
+like "$SUMMARY" ', 1 gap, 1 unanswered$' "a lost segment: one gap, one unanswered"
 is "$(cap_get "$T/gap.jsonl" "$nbig" '.responses.primary | "\(.status) \(.error)"')" \
     "200 reset" "a lost segment: the response cut by it is recorded as reset"
 is "$(jq -r 'select(.responses.primary.error == null) | .request.target' "$T/gap.jsonl" | wc -l | tr -d ' ')" \
