@@ -186,8 +186,8 @@ import_progress(struct import *im, const struct import_input *ii,
 }
 
 /*
- * Open an input and check its link type; NULL-free ii_pcap and a message
- * naming the file on failure.
+ * Open an input, check its link type and set the --port filter; return 0,
+ * or -1 with cause naming the file.
  */
 static int
 import_open(struct import_input *ii, const char *filter, char **cause)
