@@ -38,7 +38,10 @@
  * is reported and the data after it delivered) until the segment fits
  * or nothing is held, and then the segment itself is delivered after a
  * gap.  The connection goes on; it is counted once in cut.  So the
- * close reason TCP_CLOSE_CUT is never used.
+ * close reason TCP_CLOSE_CUT is never used.  The held segments of a
+ * stream are a sorted list, so their number is bounded too
+ * (TCPREASM_SEGS_MAX, cut the same way): a capture crafted to insert
+ * each segment far down the list cannot make the work quadratic.
  *
  * Connections live in a hash table keyed by the 4-tuple (both directions
  * find the same one) and in a list ordered by last activity, for
@@ -69,6 +72,7 @@
 #define TCPREASM_BUCKETS_MIN	1024
 #define TCPREASM_DEAD_SECS	60	/* as long as Linux's TIME_WAIT */
 #define TCPREASM_DEAD_WINDOW	(4 * 1024 * 1024)
+#define TCPREASM_SEGS_MAX	8192	/* held per stream: bounds a walk */
 
 #define LINKTYPE_RAW		101	/* DLT_RAW as written in pcap files */
 
@@ -113,6 +117,7 @@ struct tcp_half {
 	struct tcp_seg	*h_held;	/* by offset, disjoint, > h_next */
 	struct tcp_seg	*h_tail;
 	size_t		 h_held_bytes;	/* data and segment headers */
+	size_t		 h_nheld;	/* segments */
 };
 
 struct tcpreasm_conn {
@@ -577,17 +582,19 @@ tcpreasm_open(struct tcpreasm *r, const struct tcp_pkt *p,
 	return (rc);
 }
 
-/* Account for held bytes leaving (n < 0) or arriving. */
+/* Account for a held segment of n bytes arriving (add) or leaving. */
 static void
 tcpreasm_held(struct tcpreasm *r, struct tcp_half *h, size_t n, int add)
 {
 	if (add) {
 		h->h_held_bytes += n;
+		h->h_nheld++;
 		r->r_held += n;
 		if (r->r_held > r->r_stats.held_peak)
 			r->r_stats.held_peak = r->r_held;
 	} else {
 		h->h_held_bytes -= n;
+		h->h_nheld--;
 		r->r_held -= n;
 	}
 	r->r_stats.held = r->r_held;
@@ -881,6 +888,7 @@ again:
 	}
 	cost = n + pieces * sizeof (struct tcp_seg);
 	if (h->h_held_bytes + cost > r->r_max_stream ||
+	    h->h_nheld + pieces > TCPREASM_SEGS_MAX ||
 	    r->r_held + cost > r->r_max_total) {
 		if (!rc->rc_cut) {
 			rc->rc_cut = 1;
