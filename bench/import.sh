@@ -91,15 +91,16 @@ def cksum(h):
 
 def packet(c, srv, flags, payload=b""):
     st = state[c]
+    cli = bytes([10, 1, st[3], 1])
     if srv:
-        src, dst, sp, dp, seq, ack = 2, 1, 80, st[0], st[2], st[1]
+        src, dst, sp, dp, seq, ack = SRV, cli, 80, st[0], st[2], st[1]
     else:
-        src, dst, sp, dp, seq, ack = 1, 2, st[0], 80, st[1], st[2]
+        src, dst, sp, dp, seq, ack = cli, SRV, st[0], 80, st[1], st[2]
     tcp = struct.pack("!HHIIBBHHH", sp, dp, seq & 0xffffffff,
         ack & 0xffffffff, 0x50, flags, 65535, 0, 0)
     ln = 20 + len(tcp) + len(payload)
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, ln, 0, 0x4000, 64, 6, 0,
-        bytes([10, 0, 0, src]), bytes([10, 0, 0, dst]))
+        src, dst)
     ip = ip[:10] + struct.pack("!H", cksum(ip)) + ip[12:]
     frame = eth + ip + tcp + payload
     t[1] += 7
@@ -114,9 +115,10 @@ def packet(c, srv, flags, payload=b""):
     else:
         st[1] += step
 
-# Per connection: client port, client seq, server seq.
-state = [[20000 + c, 1000 + c * 7919, 5000000 + c * 104729]
-    for c in range(conns)]
+# Per connection: client port, client seq, server seq, client address.
+SRV = bytes([10, 0, 0, 1])
+state = [[20000 + c % 40000, 1000 + c * 7919, 5000000 + c * 104729,
+    c // 40000 % 256] for c in range(conns)]
 for c in range(conns):
     packet(c, False, 0x02)
     packet(c, True, 0x12)
