@@ -1,0 +1,49 @@
+#!/bin/sh
+# Build the two services of the cutover demo into OUTDIR, out of the
+# source tree (it may be read-only):
+#
+#	examples/cutover/build.sh OUTDIR
+#
+# OUTDIR/gateway     the Rust service (cargo --target-dir OUTDIR/rust)
+# OUTDIR/validatord  the Go service (go build -o; its cache under OUTDIR
+#                    when $HOME is not writable)
+#
+# Neither build touches the network: the Rust service uses std only
+# (cargo --offline), the Go one the standard library (GOPROXY=off).
+# Both builds are incremental: a second run with nothing changed takes
+# about a second.  Uses the cargo in PATH or in ~/.cargo/bin.
+set -eu
+
+[ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
+src=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$1"
+out=$(cd "$1" && pwd)
+
+PATH=$PATH:${HOME:-/nonexistent}/.cargo/bin
+export PATH
+command -v cargo >/dev/null 2>&1 || { echo "$0: cargo not found" >&2; exit 3; }
+command -v go >/dev/null 2>&1 || { echo "$0: go not found" >&2; exit 3; }
+
+cargo build --offline --release --quiet \
+    --manifest-path "$src/rust/Cargo.toml" --target-dir "$out/rust"
+cp "$out/rust/release/gateway" "$out/gateway.new"
+mv "$out/gateway.new" "$out/gateway"
+
+GOFLAGS=-mod=mod
+GOPROXY=off
+GOTOOLCHAIN=local
+export GOFLAGS GOPROXY GOTOOLCHAIN
+if [ -z "${GOCACHE:-}" ]; then
+	gocache=$(go env GOCACHE 2>/dev/null || true)
+	if [ -z "$gocache" ] || ! mkdir -p "$gocache" 2>/dev/null ||
+	    [ ! -w "$gocache" ]; then
+		GOCACHE=$out/gocache
+		export GOCACHE
+	fi
+fi
+if [ -z "${GOPATH:-}" ] && { [ -z "${HOME:-}" ] || [ ! -w "$HOME" ]; }; then
+	GOPATH=$out/gopath
+	export GOPATH
+fi
+(cd "$src/go" && go build -o "$out/validatord.new" .)
+mv "$out/validatord.new" "$out/validatord"
