@@ -33,17 +33,11 @@ GOFLAGS=-mod=mod
 GOPROXY=off
 GOTOOLCHAIN=local
 export GOFLAGS GOPROXY GOTOOLCHAIN
-if [ -z "${GOCACHE:-}" ]; then
-	gocache=$(go env GOCACHE 2>/dev/null || true)
-	if [ -z "$gocache" ] || ! mkdir -p "$gocache" 2>/dev/null ||
-	    [ ! -w "$gocache" ]; then
-		GOCACHE=$out/gocache
-		export GOCACHE
-	fi
-fi
-if [ -z "${GOPATH:-}" ] && { [ -z "${HOME:-}" ] || [ ! -w "$HOME" ]; }; then
-	GOPATH=$out/gopath
-	export GOPATH
+# Go keeps its build cache and module path under $HOME by default.
+if [ -z "${HOME:-}" ] || [ ! -d "$HOME" ] || [ ! -w "$HOME" ]; then
+	GOCACHE=${GOCACHE:-$out/gocache}
+	GOPATH=${GOPATH:-$out/gopath}
+	export GOCACHE GOPATH
 fi
 (cd "$src/go" && go build -o "$out/validatord.new" .)
 mv "$out/validatord.new" "$out/validatord"
