@@ -126,7 +126,6 @@ $ paritytap proxy --listen 127.0.0.1:$port --primary $PRIMARY \\
 == 1. Clients talk to the proxy and get the gateway's answers; each
 ==    answer of the Go rewrite that differs is flagged live (DIVERGE).
 EOF
-n=0
 grep -v '^#' examples/cutover/requests | while read -r method path body; do
 	if [ -n "$body" ]; then
 		code=$(curl -sS -o "$T/body" -w '%{http_code}' -X "$method" \
