@@ -21,11 +21,11 @@ B=$top_builddir/cutover-build
 # The services propagate X-Trace-Id; the proxy and replay use it too.
 TRACE_HEADER=X-Trace-Id
 REQUESTS=$top_srcdir/examples/cutover/requests
-if ! "$top_srcdir/examples/cutover/build.sh" "$B" >"$T/build.log" 2>&1; then
+if ! "$top_srcdir/examples/cutover/build.sh" --test "$B" >"$T/build.log" 2>&1; then
 	diag_file "$T/build.log"
 	bail "examples/cutover/build.sh failed"
 fi
-pass "the Rust and Go services build"
+pass "the Rust and Go services build and pass their unit tests"
 
 # start_service NAME PROGRAM ARGS...: run a service on a free port (it
 # writes the port to $T/NAME.port); sets SERVICE_URL.
