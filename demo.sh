@@ -40,12 +40,10 @@ if [ -n "$missing" ]; then
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing \
 	    >/dev/null
 fi
-if [ ! -x paritytap ]; then
-	echo "demo: building paritytap"
-	[ -f configure ] || ./bootstrap >/dev/null 2>&1
-	[ -f Makefile ] || ./configure >/dev/null
-	make -j"$(nproc)" paritytap >/dev/null
-fi
+[ -x paritytap ] || echo "demo: building paritytap"
+[ -f configure ] || ./bootstrap >/dev/null 2>&1
+[ -f Makefile ] || ./configure >/dev/null
+make -j"$(nproc)" paritytap >/dev/null
 echo "demo: building the services (examples/cutover: cargo, go build)"
 examples/cutover/build.sh cutover-build
 B=$top/cutover-build
