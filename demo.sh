@@ -124,7 +124,9 @@ $ paritytap proxy --listen 127.0.0.1:$port --primary $PRIMARY \\
 == 1. Clients talk to the proxy and get the gateway's answers; each
 ==    answer of the Go rewrite that differs is flagged live (DIVERGE).
 EOF
-grep -v '^#' examples/cutover/requests | while read -r method path body; do
+grep -v '^#' examples/cutover/requests >"$T/requests"
+# Not in a pipeline: a signal ends the loop at once, with the cleanup.
+while read -r method path body; do
 	if [ -n "$body" ]; then
 		code=$(curl -sS -o "$T/body" -w '%{http_code}' -X "$method" \
 		    -H 'Content-Type: application/json' --data-binary "$body" \
@@ -136,7 +138,7 @@ grep -v '^#' examples/cutover/requests | while read -r method path body; do
 	printf '%s %s %.42s -> %s %.60s\n' "$method" "$path" "$body" "$code" \
 	    "$(cat "$T/body")"
 	show_flags
-done
+done <"$T/requests"
 kill -TERM "$proxy"
 wait "$proxy" || true
 grep '^paritytap: [0-9]* exchanges' "$T/proxy.err" || true
