@@ -1220,7 +1220,8 @@ pt_fini(void)
 			pt_unlock(&chunk[i].lock);
 		}
 	}
-	pt_output();
+	if (__atomic_load_n(&pt_buf_len, __ATOMIC_RELAXED) != 0)
+		pt_output();
 	if (pt_trylock_n(&pt_buf_lock, PT_BUF_TRIES)) {
 		pt_buf_write();
 		pt_unlock(&pt_buf_lock);
@@ -1846,6 +1847,37 @@ _Exit(int status)
 
 /* --- OpenSSL --------------------------------------------------------- */
 
+/*
+ * Resolve an OpenSSL function.  libssl may not be in the global scope: a
+ * Python extension module, say, is dlopen'd with RTLD_LOCAL and brings
+ * libssl along, and RTLD_NEXT does not see it; it is loaded, though, since
+ * the caller called through it, and dlopen with RTLD_NOLOAD finds it.
+ */
+static void *
+pt_ssl_sym(const char *name)
+{
+	static const char	*sonames[] = { "libssl.so.3", "libssl.so.1.1",
+				    "libssl.so", NULL };
+	void			*p, *h;
+	int			 i;
+
+	if ((p = dlsym(RTLD_NEXT, name)) != NULL)
+		return (p);
+	for (i = 0; sonames[i] != NULL && p == NULL; i++) {
+		if ((h = dlopen(sonames[i], RTLD_LAZY | RTLD_NOLOAD)) == NULL)
+			continue;
+		p = dlsym(h, name);
+		dlclose(h);
+	}
+	return (p);
+}
+
+/* Resolve a real OpenSSL function once. */
+#define PT_REAL_SSL(name) do {						\
+	if (real_##name == NULL)					\
+		*(void **)&real_##name = pt_ssl_sym(#name);		\
+} while (0)
+
 /* Remember (or, with fd -1, look up) the socket of an SSL. */
 static int
 pt_sslmap_fd(void *ssl, int fd)
@@ -1893,9 +1925,7 @@ pt_ssl_fd(void *ssl, int seen)
 	struct pt_stream	*st;
 	int			 fd = -1;
 
-	PT_REAL(SSL_get_fd, "SSL_get_fd");
-	if (real_SSL_get_fd == NULL)
-		*(void **)&real_SSL_get_fd = dlsym(RTLD_DEFAULT, "SSL_get_fd");
+	PT_REAL_SSL(SSL_get_fd);
 	if (real_SSL_get_fd != NULL)
 		fd = real_SSL_get_fd(ssl);
 	if (fd < 0)
@@ -1966,7 +1996,7 @@ SSL_read(void *ssl, void *buf, int num)
 {
 	int	 n, saved, seen, on = pt_on();
 
-	PT_REAL(SSL_read, "SSL_read");
+	PT_REAL_SSL(SSL_read);
 	if (real_SSL_read == NULL)
 		return (-1);
 	pt_flush();
@@ -1990,7 +2020,7 @@ SSL_write(void *ssl, const void *buf, int num)
 {
 	int	 n, saved, seen, on = pt_on();
 
-	PT_REAL(SSL_write, "SSL_write");
+	PT_REAL_SSL(SSL_write);
 	if (real_SSL_write == NULL)
 		return (-1);
 	pt_flush();
@@ -2014,7 +2044,7 @@ SSL_read_ex(void *ssl, void *buf, size_t num, size_t *readbytes)
 {
 	int	 rc, saved, seen, on = pt_on();
 
-	PT_REAL(SSL_read_ex, "SSL_read_ex");
+	PT_REAL_SSL(SSL_read_ex);
 	if (real_SSL_read_ex == NULL)
 		return (0);
 	pt_flush();
@@ -2038,7 +2068,7 @@ SSL_write_ex(void *ssl, const void *buf, size_t num, size_t *written)
 {
 	int	 rc, saved, seen, on = pt_on();
 
-	PT_REAL(SSL_write_ex, "SSL_write_ex");
+	PT_REAL_SSL(SSL_write_ex);
 	if (real_SSL_write_ex == NULL)
 		return (0);
 	pt_flush();

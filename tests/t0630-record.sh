@@ -101,6 +101,30 @@ else
 	skip "tshark not installed"
 fi
 
+# --- IPv6 ---
+"$TESTBACKEND" --listen '[::1]:0' --port-file "$T/v6.port" \
+    --log "$T/v6.log" --name v6 2>"$T/v6.berr" &
+track $!
+if wait_for 5 test -s "$T/v6.port"; then
+	v6port=$(cat "$T/v6.port")
+	"$PARITYTAP" record -o "$T/v6.jsonl" --pcap "$T/v6.pcap" -- \
+	    curl -s -o "$T/v6.body" "http://[::1]:$v6port/six" 2>"$T/v6.err"
+	is "$(jq -r .request.target "$T/v6.jsonl")" /six \
+	    "IPv6: the exchange over ::1 is in the capture"
+	jq -j .responses.primary.body "$T/v6.jsonl" >"$T/v6.cap"
+	ok "IPv6: its response body, byte for byte what curl got" \
+	    cmp -s "$T/v6.cap" "$T/v6.body"
+	if command -v tshark >/dev/null 2>&1; then
+		is "$(tshark -r "$T/v6.pcap" -Y 'ipv6.src == ::1 && http.request' \
+		    2>/dev/null | wc -l | tr -d ' ')" 1 \
+		    "IPv6: tshark finds the request in IPv6 packets"
+	else
+		skip "tshark not installed"
+	fi
+else
+	skip "no IPv6 on the loopback here"
+fi
+
 # --- the port filter ---
 "$PARITYTAP" record -o "$T/port.jsonl" --port 1 -- \
     curl -s -o /dev/null "$BURL/filtered" 2>"$T/port.err"

@@ -1,7 +1,8 @@
 #!/bin/sh
-# paritytap record with real programs: curl over HTTPS against a local TLS
-# server (openssl s_server, a self-signed certificate made here): the
-# capture holds the plaintext and no ciphertext stream; nginx as a server
+# paritytap record with real programs: curl and Python over HTTPS against
+# a local TLS server (openssl s_server, a self-signed certificate made
+# here): the capture holds the plaintext and no ciphertext stream; nginx
+# as a server
 # with two workers (forked: each writes its own file), sendfile on, plain
 # and TLS, driven by curl and stopped with SIGTERM through record.  Each
 # capture holds exactly the exchanges that happened, byte for byte.
@@ -64,6 +65,31 @@ if command -v tshark >/dev/null 2>&1; then
 else
 	skip "tshark not installed"
 	skip "tshark not installed"
+fi
+
+# --- Python over HTTPS: SSL_read_ex/SSL_write_ex, libssl loaded with the
+# ssl extension module (RTLD_LOCAL, out of the global scope) ---
+if command -v python3 >/dev/null 2>&1 && python3 -c 'import ssl' 2>/dev/null; then
+	cat >"$T/get.py" <<EOF
+import ssl, sys, urllib.request
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+body = urllib.request.urlopen("https://127.0.0.1:$TLS_PORT/a.json",
+    context=ctx).read()
+sys.stdout.buffer.write(body)
+EOF
+	"$PARITYTAP" record -o "$T/py.jsonl" -- python3 "$T/get.py" \
+	    >"$T/py.body" 2>"$T/py.err"
+	is "$?" 0 "python https: record exits with python's status 0"
+	ok "python https: python got the file" cmp -s "$T/py.body" "$T/www/a.json"
+	is "$(jq -r .request.target "$T/py.jsonl")" "/a.json" \
+	    "python https: the plaintext request is in the capture"
+	body_of "$T/py.jsonl" "/a.json" >"$T/py.cap"
+	ok "python https: the response body, byte for byte what python got" \
+	    cmp -s "$T/py.cap" "$T/py.body"
+else
+	skip "python3 with ssl not installed"
 fi
 
 # --- nginx: two workers, sendfile, plain and TLS ---

@@ -102,10 +102,15 @@ is "$?" 0 "reuse: record exits 0"
 unlike "$(cat "$T/reuse.err")" 'recprobe' "reuse: the client saw no error"
 is "$(tr -d '\r' <"$T/reuse/recprobe-file.txt")" "GET /not-http HTTP/1.1" \
     "reuse: the file on a socket's old fd number was written"
-is "$(cap_nlines "$T/reuse.jsonl")" 4 "reuse: exactly four exchanges in the capture"
+is "$(cat "$T/reuse/recprobe-dup2.txt")" mine \
+    "reuse: a dup2 onto the recorder's fd gives the program that fd"
+is "$(cap_nlines "$T/reuse.jsonl")" 5 "reuse: exactly five exchanges in the capture"
 is "$(jq -r .request.target "$T/reuse.jsonl" | tr '\n' ' ')" \
-    "/reuse/1 /reuse/2 /reuse/3 /reuse/4 " \
+    "/reuse/1 /reuse/2 /reuse/3 /reuse/4 /reuse/5 " \
     "reuse: each connection's request, the file's bytes in none"
+is "$(jq -r 'select(.request.target == "/reuse/5") | .request.body' \
+    "$T/reuse.jsonl")" "body sent with sendfile" \
+    "reuse: a body sent with sendfile from the file's offset is recorded"
 is "$(jq -r .responses.primary.body "$T/reuse.jsonl")" "$out" \
     "reuse: the responses are byte for byte what the client got"
 unlike "$(cat "$T/reuse.err")" 'dropped|not written' \

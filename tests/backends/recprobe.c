@@ -13,8 +13,10 @@
  *	a client that closes and reuses fds: a request, close, a file
  *	opened on the same fd number and written, a second connection on
  *	it, a third connection dup2'd onto another fd; then a daemon-style
- *	loop that closes every fd from 3 up, and a fourth request.  Prints
- *	each response body, one a line.
+ *	loop that closes every fd from 3 up, and a fourth request; a dup2
+ *	of a file onto the recorder's own fd (found in /proc/self/fd), and
+ *	a fifth request, a POST whose body goes out with sendfile from the
+ *	file's offset.  Prints each response body, one a line.
  *   recprobe errno
  *	calls that fail, and one that succeeds with errno set before; prints
  *	the errno each leaves, to compare with and without the library.
@@ -26,6 +28,7 @@
  *	did in time.
  */
 
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -225,7 +228,7 @@ dial(int port)
 	return (s);
 }
 
-/* One GET on a connection; print the response body. */
+/* One GET on a connection (NULL: the request was sent); print the body. */
 static void
 get(int s, const char *target)
 {
@@ -234,10 +237,12 @@ get(int s, const char *target)
 	ssize_t	 n;
 	char	*cl;
 
-	n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: probe\r\n\r\n",
-	    target);
-	if (send(s, req, (size_t)n, 0) != n)
-		die("send");
+	if (target != NULL) {
+		n = snprintf(req, sizeof req,
+		    "GET %s HTTP/1.1\r\nHost: probe\r\n\r\n", target);
+		if (send(s, req, (size_t)n, 0) != n)
+			die("send");
+	}
 	for (;;) {
 		n = recv(s, buf + have, sizeof buf - 1 - have, 0);
 		if (n <= 0)
@@ -255,6 +260,41 @@ get(int s, const char *target)
 	}
 	printf("%.*s\n", (int)want, body);
 	fflush(stdout);
+}
+
+/* The fd of the recorder's pcap file, or -1. */
+static int
+pcap_fd(void)
+{
+	char	 path[64], link[4096];
+	ssize_t	 n;
+	int	 fd;
+
+	for (fd = 3; fd < 65536; fd++) {
+		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+		if ((n = readlink(path, link, sizeof link - 1)) <= 0)
+			continue;
+		link[n] = '\0';
+		if (n > 5 && strcmp(link + n - 5, ".pcap") == 0)
+			return (fd);
+	}
+	return (-1);
+}
+
+/* A POST whose body (len bytes at fd's offset) goes out with sendfile. */
+static void
+post_sendfile(int s, const char *target, int fd, size_t len)
+{
+	char	 req[512];
+	ssize_t	 n;
+
+	n = snprintf(req, sizeof req, "POST %s HTTP/1.1\r\nHost: probe\r\n"
+	    "Content-Length: %zu\r\n\r\n", target, len);
+	if (write(s, req, (size_t)n) != n)
+		die("write");
+	if (sendfile(s, fd, NULL, len) != (ssize_t)len)
+		die("sendfile");
+	get(s, NULL);
 }
 
 static int
@@ -292,6 +332,34 @@ cmd_reuse(int port)
 	s = dial(port);
 	get(s, "/reuse/4");
 	close(s);
+
+	/*
+	 * dup2 onto the recorder's own file, if there is one: the program
+	 * gets the descriptor it asked for, and the recorder goes on.
+	 */
+	if ((target = pcap_fd()) != -1) {
+		if ((fd = open("recprobe-dup2.txt", O_WRONLY | O_CREAT | O_TRUNC,
+		    0600)) == -1)
+			die("open");
+		if (dup2(fd, target) != target)
+			die("dup2 onto the recorder's fd");
+		close(fd);
+		if (write(target, "mine\n", 5) != 5)
+			die("write");
+		close(target);
+	}
+
+	/* A request whose body goes out with sendfile from the file offset. */
+	if ((fd = open("recprobe-body.txt", O_RDWR | O_CREAT | O_TRUNC,
+	    0600)) == -1)
+		die("open");
+	if (write(fd, "skip:body sent with sendfile", 28) != 28 ||
+	    lseek(fd, 5, SEEK_SET) != 5)
+		die("write");
+	s = dial(port);
+	post_sendfile(s, "/reuse/5", fd, 23);
+	close(s);
+	close(fd);
 	return (0);
 }
 
