@@ -19,6 +19,8 @@ WARMUP=${WARMUP:-1s}
 ROUNDS=${ROUNDS:-3}
 KEEP=${KEEP:-0}
 STRICT=${STRICT:-0}
+# Where the library writes its pcap (a directory): the file system matters.
+OUT_DIR=${OUT_DIR:-}
 BODY='{"id":42,"name":"widget","tags":["a","b"],"price":12.5,"ok":true}'
 
 if [ -z "${NGINX:-}" ]; then
@@ -45,7 +47,9 @@ wait_port() {
 	return 1
 }
 
-mkdir -p "$TMP/www" "$TMP/rec"
+[ -n "$OUT_DIR" ] || OUT_DIR=$TMP/rec
+mkdir -p "$TMP/www" "$OUT_DIR" || die "cannot make $OUT_DIR"
+OUT_DIR=$(mktemp -d "$OUT_DIR/paritytap-bench-rec.XXXXXX") || die "mktemp in $OUT_DIR"
 printf '%s' "$BODY" >"$TMP/www/item.json"
 free_port PORT
 {
@@ -82,8 +86,8 @@ EOF
 # Start nginx, with the library if $1 is "preload"; sets NGINX_PID.
 start_nginx() {
 	if [ "$1" = preload ]; then
-		rm -f "$TMP"/rec/*
-		PARITYTAP_PRELOAD_OUT=$TMP/rec/nginx LD_PRELOAD=$PRELOAD_LIB \
+		rm -f "$OUT_DIR"/*
+		PARITYTAP_PRELOAD_OUT=$OUT_DIR/nginx LD_PRELOAD=$PRELOAD_LIB \
 		    "$NGINX" -p "$TMP" -c "$TMP/nginx.conf" -e "$TMP/error.log" \
 		    >"$TMP/nginx.out" 2>&1 &
 	else
@@ -154,8 +158,8 @@ run_once() {
 	fi
 	echo "$rps $p99" >>"$TMP/$1.runs"
 	if [ "$1" = preload ]; then
-		bytes=$(cat "$TMP"/rec/*.pcap 2>/dev/null | wc -c)
-		dropped=$(cat "$TMP"/rec/*.stats 2>/dev/null |
+		bytes=$(cat "$OUT_DIR"/*.pcap 2>/dev/null | wc -c)
+		dropped=$(cat "$OUT_DIR"/*.stats 2>/dev/null |
 		    awk '$1 == "dropped" || $1 == "write_errors" { s += $2 }
 		    END { print s + 0 }')
 		echo "round $round: $rps requests/s recorded, pcap $((bytes / 1048576)) MiB, $dropped records dropped" >>"$TMP/notes"
@@ -178,6 +182,7 @@ echo "libparitytap-preload benchmark: nginx (1 worker, sendfile) serving ${#BODY
 echo "wrk -t$THREADS -c$CONNS -d$DURATION, $ROUNDS rounds each, alternating"
 echo "$("$NGINX" -v 2>&1); $("$WRK" --version 2>&1 | head -n 1 | cut -d' ' -f1-2)"
 echo "$(nproc 2>/dev/null || echo '?') CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
+echo "pcap written to $OUT_DIR ($(stat -f -c %T "$OUT_DIR" 2>/dev/null || echo '?'))"
 echo
 
 round=1
@@ -211,5 +216,7 @@ cpu_ratio=$(awk -v a="$plain_cpu" -v b="$pre_cpu" 'BEGIN {
 echo
 echo "throughput with the library / without: $ratio (target >= 0.9: $verdict)"
 echo "worker CPU per request, without / with: $cpu_ratio"
+rm -rf "$OUT_DIR"
 [ "$STRICT" = 1 ] && [ "$verdict" != ok ] && exit 1
+rm -rf "$OUT_DIR"
 exit 0
