@@ -12,7 +12,14 @@
  * try-lock (a lock that cannot be taken after a few tries drops the
  * record and counts it), a per-thread depth counter keeps the library's
  * own I/O (and the socket I/O under SSL_read/SSL_write) out of the
- * record, and after fork the child starts a file of its own.
+ * record, and after fork the child starts a file of its own.  Records
+ * gather in one buffer, in the order they happen, written out before the
+ * program waits (poll, epoll_wait, select, a blocking read, accept), at a
+ * connection's end, when full or old, and at fork and exit.
+ *
+ * The file's layout: the interposed-call plumbing (real functions,
+ * configuration), the output file and its buffer, the synthesized
+ * segments, the per-fd streams, then the interposed functions.
  */
 
 #include <sys/epoll.h>
