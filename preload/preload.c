@@ -1696,6 +1696,8 @@ dup2(int oldfd, int newfd)
 	if (rc == newfd && on) {
 		saved = errno;
 		pt_dup_done(oldfd, newfd);
+		/* Often the last step before an exec, which loses the buffer. */
+		pt_flush();
 		errno = saved;
 	}
 	return (rc);
@@ -1718,6 +1720,8 @@ dup3(int oldfd, int newfd, int flags)
 	if (rc == newfd && on) {
 		saved = errno;
 		pt_dup_done(oldfd, newfd);
+		/* Often the last step before an exec, which loses the buffer. */
+		pt_flush();
 		errno = saved;
 	}
 	return (rc);
