@@ -158,11 +158,12 @@ is "$?" 3 "a command that cannot run: exit 3"
 like "$(cat "$T/x.err")" 'no-such-program: No such file or directory' \
     "a command that cannot run: the message names it"
 "$PARITYTAP" record -o "$T/sig.jsonl" -- sh -c \
-    'trap "echo got-term >'"$T"'/sig.out; exit 5" TERM; while :; do sleep 0.1; done' \
+    'trap "echo got-term >'"$T"'/sig.out; exit 5" TERM; : >'"$T"'/sig.ready; while :; do sleep 0.1; done' \
     2>"$T/sig.err" &
 rpid=$!
 track "$rpid"
-sleep 1
+# record passes signals on from before it starts the command.
+wait_for 10 test -f "$T/sig.ready" || bail "the command did not start"
 kill -TERM "$rpid"
 wait_pid "$rpid" 10
 is "$WAIT_STATUS" 5 "SIGTERM is passed on to the command; its exit status is returned"
