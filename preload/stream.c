@@ -1,0 +1,433 @@
+/*
+ * libparitytap-preload: one stream per fd.  What the fd is (a TCP socket
+ * over IPv4 or IPv6 is recorded, anything else is not), which side is the
+ * client, and the synthesized TCP segments of what crossed it: the
+ * handshake, the data with consistent sequence numbers, the end.
+ */
+
+#include "preload-internal.h"
+
+struct pt_stream	*volatile pt_chunks[PT_NCHUNKS];
+
+/* Return the stream of an fd, allocating its chunk if create is set. */
+struct pt_stream *
+pt_stream_get(int fd, int create)
+{
+	struct pt_stream	*chunk, *expected = NULL;
+	void			*p;
+
+	if (fd < 0 || fd >= PT_MAXFD)
+		return (NULL);
+	chunk = __atomic_load_n(&pt_chunks[fd / PT_CHUNK], __ATOMIC_ACQUIRE);
+	if (chunk == NULL) {
+		if (!create)
+			return (NULL);
+		p = mmap(NULL, PT_CHUNK * sizeof *chunk, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return (NULL);
+		if (!__atomic_compare_exchange_n(&pt_chunks[fd / PT_CHUNK],
+		    &expected, p, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			munmap(p, PT_CHUNK * sizeof *chunk);
+			chunk = expected;
+		} else
+			chunk = p;
+	}
+	return (&chunk[fd % PT_CHUNK]);
+}
+
+/* Fill an end from a socket address; return 0, or -1 if not IP. */
+static int
+pt_end_set(struct pt_end *e, const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+	static const uint8_t		 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
+					    0, 0, 0xff, 0xff };
+
+	memset(e, 0, sizeof *e);
+	switch (ss->ss_family) {
+	case AF_INET:
+		sin = (const struct sockaddr_in *)ss;
+		e->family = AF_INET;
+		memcpy(e->addr, &sin->sin_addr, 4);
+		e->port = sin->sin_port;
+		return (0);
+	case AF_INET6:
+		sin6 = (const struct sockaddr_in6 *)ss;
+		e->port = sin6->sin6_port;
+		if (memcmp(&sin6->sin6_addr, mapped, 12) == 0) {
+			e->family = AF_INET;
+			memcpy(e->addr, (const uint8_t *)&sin6->sin6_addr + 12,
+			    4);
+		} else {
+			e->family = AF_INET6;
+			memcpy(e->addr, &sin6->sin6_addr, 16);
+		}
+		return (0);
+	}
+	return (-1);
+}
+
+/* Whether a port (network order) is in the filter. */
+static int
+pt_port_wanted(uint16_t port)
+{
+	size_t	 i;
+
+	for (i = 0; i < pt_nports; i++) {
+		if (pt_ports[i] == ntohs(port))
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * Which side opened a connection the library did not see open (inherited,
+ * or made by a dup the library does not interpose): the side on a port of
+ * the kernel's outgoing range is the client; else the lower port is the
+ * server's.
+ */
+static enum pt_role
+pt_guess_role(unsigned local, unsigned peer)
+{
+	int	 le, pe;
+
+	le = local >= pt_eph_low && local <= pt_eph_high;
+	pe = peer >= pt_eph_low && peer <= pt_eph_high;
+	if (le != pe)
+		return (le ? PT_ROLE_CLIENT : PT_ROLE_SERVER);
+	return (local < peer ? PT_ROLE_SERVER : PT_ROLE_CLIENT);
+}
+
+/*
+ * Look at an fd the library has not seen: a TCP socket over IPv4 or IPv6
+ * with both ends known (and a port in the filter) is recorded; anything
+ * else is ignored until the fd is closed.  The stream's lock is held.
+ */
+void
+pt_classify(int fd, struct pt_stream *st)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	int			 type;
+
+	st->kind = PT_IGNORED;
+	len = sizeof type;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
+	    type != SOCK_STREAM)
+		return;
+	len = sizeof ss;
+	memset(&ss, 0, sizeof ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 ||
+	    pt_end_set(&st->local, &ss) != 0)
+		return;
+	len = sizeof ss;
+	memset(&ss, 0, sizeof ss);
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+		return;	/* not connected yet: look again later */
+	if (pt_end_set(&st->peer, &ss) != 0 ||
+	    st->local.family != st->peer.family)
+		return;
+	if (pt_nports > 0 && !pt_port_wanted(st->local.port) &&
+	    !pt_port_wanted(st->peer.port))
+		return;
+	if (st->role == PT_ROLE_GUESS)
+		st->role = pt_guess_role(ntohs(st->local.port),
+		    ntohs(st->peer.port));
+	st->nonblock = (fcntl(fd, F_GETFL) & O_NONBLOCK) != 0;
+	st->kind = PT_TCP;
+	st->started = 0;
+	st->tls = 0;
+	st->socket_data = 0;
+	st->full = 0;
+	st->bytes = 0;
+}
+
+/* Write the handshake of a stream that has none in this file yet. */
+static void
+pt_start(struct pt_stream *st)
+{
+	struct pt_end	*c, *s;
+	struct pt_frame	 f;
+	uint32_t	 cseq, sseq, isn;
+
+	if (st->started)
+		return;
+	if (st->local_seq == 0 && st->peer_seq == 0) {
+		isn = __atomic_add_fetch(&pt_isn, 0x01000193u,
+		    __ATOMIC_RELAXED);
+		st->local_seq = isn + 1;
+		st->peer_seq = (isn ^ 0x5bd1e995u) + 1;
+		if (st->peer_seq == 0)
+			st->peer_seq = 1;
+	}
+	if (st->role == PT_ROLE_CLIENT) {
+		c = &st->local;
+		s = &st->peer;
+		cseq = st->local_seq;
+		sseq = st->peer_seq;
+	} else {
+		c = &st->peer;
+		s = &st->local;
+		cseq = st->peer_seq;
+		sseq = st->local_seq;
+	}
+	pt_frame(&f, c, s, cseq - 1, 0, TH_SYN, 0);
+	pt_emit(&f, NULL, 0, 0);
+	pt_frame(&f, s, c, sseq - 1, cseq, TH_SYN | TH_ACK, 0);
+	pt_emit(&f, NULL, 0, 0);
+	pt_frame(&f, c, s, cseq, sseq, TH_ACK, 0);
+	pt_emit(&f, NULL, 0, 0);
+	st->started = 1;
+	PT_COUNT(streams, 1);
+}
+
+/*
+ * Record len bytes held in iov (in order) as segments from one side:
+ * out set is local -> peer.  The stream's lock is held.
+ */
+void
+pt_data(struct pt_stream *st, int out, const struct iovec *iov, int iovcnt,
+    size_t len)
+{
+	struct pt_frame	 f;
+	struct iovec	 pay[64];
+	const uint8_t	*base;
+	size_t		 off = 0, seg, take, avail;
+	int		 i = 0, npay;
+	uint32_t	*seq, *ack;
+
+	if (len == 0)
+		return;
+	if (pt_max_bytes != 0 && st->bytes + len > pt_max_bytes) {
+		seg = st->bytes < pt_max_bytes ? pt_max_bytes - st->bytes : 0;
+		PT_COUNT(truncated_bytes, len - seg);
+		st->full = 1;
+		len = seg;
+		if (len == 0)
+			return;
+	}
+	pt_start(st);
+	seq = out ? &st->local_seq : &st->peer_seq;
+	ack = out ? &st->peer_seq : &st->local_seq;
+	while (len > 0 && i < iovcnt) {
+		seg = len < PT_SEGMENT ? len : PT_SEGMENT;
+		npay = 0;
+		take = 0;
+		while (take < seg && i < iovcnt && npay < 64) {
+			base = (const uint8_t *)iov[i].iov_base + off;
+			avail = iov[i].iov_len - off;
+			if (avail > seg - take)
+				avail = seg - take;
+			if (avail > 0) {
+				pay[npay].iov_base = (void *)base;
+				pay[npay].iov_len = avail;
+				npay++;
+				take += avail;
+			}
+			off += avail;
+			if (off == iov[i].iov_len) {
+				i++;
+				off = 0;
+			}
+		}
+		if (take == 0)
+			break;
+		if (out)
+			pt_frame(&f, &st->local, &st->peer, *seq, *ack,
+			    TH_ACK | TH_PSH, take);
+		else
+			pt_frame(&f, &st->peer, &st->local, *seq, *ack,
+			    TH_ACK | TH_PSH, take);
+		if (pt_emit(&f, pay, npay, take) == 0)
+			PT_COUNT(bytes, take);
+		*seq += (uint32_t)take;
+		st->bytes += take;
+		len -= take;
+	}
+}
+
+/* Write the end of a started stream: both FINs and the last ACK. */
+void
+pt_finish(struct pt_stream *st)
+{
+	struct pt_frame	 f;
+
+	if (st->kind == PT_TCP && st->started) {
+		pt_frame(&f, &st->local, &st->peer, st->local_seq,
+		    st->peer_seq, TH_FIN | TH_ACK, 0);
+		pt_emit(&f, NULL, 0, 0);
+		pt_frame(&f, &st->peer, &st->local, st->peer_seq,
+		    st->local_seq + 1, TH_FIN | TH_ACK, 0);
+		pt_emit(&f, NULL, 0, 0);
+		pt_frame(&f, &st->local, &st->peer, st->local_seq + 1,
+		    st->peer_seq + 1, TH_ACK, 0);
+		pt_emit(&f, NULL, 0, 0);
+	}
+}
+
+/* Forget a stream: its fd is closed or replaced. */
+static void
+pt_reset(struct pt_stream *st)
+{
+	volatile int	 lock = st->lock;
+
+	memset(st, 0, sizeof *st);
+	st->lock = lock;
+}
+
+/* Whether a payload starts like a TLS record (handshake, version 3.x). */
+static int
+pt_looks_tls(const struct iovec *iov, int iovcnt)
+{
+	uint8_t	 b[2];
+	size_t	 got = 0, n;
+	int	 i;
+
+	for (i = 0; i < iovcnt && got < 2; i++) {
+		n = iov[i].iov_len < 2 - got ? iov[i].iov_len : 2 - got;
+		memcpy(b + got, iov[i].iov_base, n);
+		got += n;
+	}
+	return (got == 2 && b[0] == 0x16 && b[1] == 0x03);
+}
+
+/*
+ * Record len bytes of socket-level traffic on fd.  A stream whose first
+ * bytes are a TLS handshake is marked TLS: its ciphertext is not kept,
+ * only what SSL_read/SSL_write return.
+ */
+static void
+pt_record(int fd, int out, const struct iovec *iov, int iovcnt, size_t len)
+{
+	struct pt_stream	*st;
+
+	if (len == 0 || (st = pt_stream_get(fd, 1)) == NULL)
+		return;
+	if (__atomic_load_n(&st->kind, __ATOMIC_RELAXED) == PT_IGNORED)
+		return;
+	pt_depth++;
+	if (!pt_trylock(&st->lock)) {
+		PT_COUNT(dropped, 1);
+		PT_COUNT(dropped_bytes, len);
+		goto out;
+	}
+	if (st->kind == PT_UNKNOWN)
+		pt_classify(fd, st);
+	if (st->kind == PT_TCP && !st->tls) {
+		if (!st->socket_data && pt_looks_tls(iov, iovcnt))
+			st->tls = 1;
+		else {
+			st->socket_data = 1;
+			pt_data(st, out, iov, iovcnt, len);
+		}
+	}
+	pt_unlock(&st->lock);
+out:
+	pt_depth--;
+}
+
+/* Record a plain buffer. */
+void
+pt_record_buf(int fd, int out, const void *buf, size_t len)
+{
+	struct iovec	 iov;
+
+	iov.iov_base = (void *)buf;
+	iov.iov_len = len;
+	pt_record(fd, out, &iov, 1, len);
+}
+
+/* Record the first len bytes of an iovec array. */
+void
+pt_record_iov(int fd, int out, const struct iovec *iov, int iovcnt,
+    ssize_t n)
+{
+	if (n > 0 && iov != NULL && iovcnt > 0)
+		pt_record(fd, out, iov, iovcnt, (size_t)n);
+}
+
+/* A new connection on fd (accept or connect): forget what was there. */
+void
+pt_new_conn(int fd, enum pt_role role)
+{
+	struct pt_stream	*st;
+
+	if ((st = pt_stream_get(fd, 1)) == NULL)
+		return;
+	pt_depth++;
+	if (pt_trylock(&st->lock)) {
+		pt_reset(st);
+		st->role = role;
+		pt_unlock(&st->lock);
+	}
+	pt_depth--;
+}
+
+/*
+ * The fd is about to be closed or replaced: end its stream.  Return 1 if
+ * it was a recorded connection.
+ */
+int
+pt_fd_gone(int fd)
+{
+	struct pt_stream	*st;
+	int			 was = 0;
+
+	if ((st = pt_stream_get(fd, 0)) == NULL)
+		return (0);
+	pt_depth++;
+	if (pt_trylock(&st->lock)) {
+		was = st->kind == PT_TCP && st->started;
+		pt_finish(st);
+		pt_reset(st);
+		pt_unlock(&st->lock);
+	} else {
+		/* Whoever holds it sees a fresh stream next time. */
+		__atomic_store_n(&st->kind, PT_UNKNOWN, __ATOMIC_RELAXED);
+		PT_COUNT(dropped, 1);
+	}
+	pt_depth--;
+	return (was);
+}
+
+/*
+ * Record what sendfile sent: n bytes of in_fd from offset start, read
+ * back with pread (which moves no file offset) in pieces.
+ */
+void
+pt_record_sendfile(int out_fd, int in_fd, off_t start, ssize_t n)
+{
+	struct pt_stream	*st;
+	char			 buf[16384];
+	struct iovec		 iov;
+	ssize_t			 got;
+
+	st = pt_stream_get(out_fd, 0);
+	if (st != NULL && st->kind == PT_IGNORED)
+		return;
+	while (n > 0) {
+		got = pread(in_fd, buf, (size_t)n < sizeof buf ? (size_t)n :
+		    sizeof buf, start);
+		if (got <= 0) {
+			PT_COUNT(write_errors, 1);
+			return;
+		}
+		iov.iov_base = buf;
+		iov.iov_len = (size_t)got;
+		pt_record(out_fd, 1, &iov, 1, (size_t)got);
+		start += got;
+		n -= got;
+	}
+}
+
+/* After a dup onto newfd: it is the connection oldfd is, from the start. */
+void
+pt_dup_done(int oldfd, int newfd)
+{
+	struct pt_stream	*st;
+
+	if ((st = pt_stream_get(oldfd, 0)) != NULL)
+		pt_new_conn(newfd, (enum pt_role)st->role);
+}
