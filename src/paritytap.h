@@ -370,6 +370,7 @@ struct replay_stats {
 	uint64_t	 sent;		/* replayed */
 	uint64_t	 completed;
 	uint64_t	 reached;	/* live responses received */
+	uint64_t	 dropped;	/* replay_submit: over --concurrency */
 };
 
 /* xmalloc.c */
@@ -492,6 +493,13 @@ extern const struct cmd_entry cmd_replay_entry;
 int		 replay_run(struct event_base *, const struct replay_opts *,
 		     char **, int, struct sink *, struct replay_stats *,
 		     char **);
+struct replay;
+struct replay	*replay_new(struct event_base *, const struct replay_opts *,
+		     struct sink *, char **);
+const char	*replay_submit(struct replay *, struct exchange *);
+unsigned	 replay_inflight(const struct replay *);
+unsigned	 replay_drain(struct replay *, int);
+void		 replay_free(struct replay *, struct replay_stats *);
 
 /* sink.c */
 struct sink;
