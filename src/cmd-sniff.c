@@ -266,7 +266,7 @@ sniff_print_stats(struct sniff *sn, int drops_only)
 /*
  * An exchange httpflow saw on the wire (the request and the primary's
  * response): send the request to the candidate.  The id is the request's
- * trace id (or a new one), the route follows the config's rules.
+ * trace id (or one httpflow made), the route follows the config's rules.
  */
 static void
 sniff_exchange(struct exchange *ex, void *arg)
@@ -280,8 +280,10 @@ sniff_exchange(struct exchange *ex, void *arg)
 		return;
 	}
 	sn->sn_exchanges++;
-	trace_choose(&ex->ex_req.headers, sc->ro.trace_header, ex->ex_id,
-	    sizeof ex->ex_id);
+	/* httpflow knows the default trace header; --trace-header may differ. */
+	if (headers_get(&ex->ex_req.headers, sc->ro.trace_header) != NULL)
+		trace_choose(&ex->ex_req.headers, sc->ro.trace_header,
+		    ex->ex_id, sizeof ex->ex_id);
 	free(ex->ex_route);
 	ex->ex_route = NULL;
 	replay_submit(sn->sn_replay, ex);
@@ -413,8 +415,8 @@ sniff_open(struct sniff *sn, char **cause)
 		    pcap_geterr(p));
 		return (EXIT_RUNTIME);
 	case PCAP_ERROR_NO_SUCH_DEVICE:
-		xasprintf(cause, "--interface %s: no such interface (%s)",
-		    sc->interface, pcap_geterr(p));
+		xasprintf(cause, "--interface %s: no such interface",
+		    sc->interface);
 		return (EXIT_USAGE);
 	case PCAP_ERROR_IFACE_NOT_UP:
 		xasprintf(cause, "cannot capture on %s: the interface is "
