@@ -616,8 +616,16 @@ sniff_run(struct sniff_conf *sc)
 	free(ports);
 	event_base_dispatch(sn.sn_base);
 
-	/* What the kernel still holds, then what the flows still hold. */
+	/*
+	 * What the kernel still holds, then what the flows still hold; the
+	 * timers are done (--duration must not cut the wait short).
+	 */
 	event_del(sn.sn_ev_pcap);
+	event_del(sn.sn_ev_expire);
+	if (sn.sn_ev_stats != NULL)
+		event_del(sn.sn_ev_stats);
+	if (sn.sn_ev_duration != NULL)
+		event_del(sn.sn_ev_duration);
 	if (!sn.sn_failed)
 		sniff_read(&sn, 1);
 	httpflow_finish(sn.sn_flow);
