@@ -489,6 +489,9 @@ void		 canonical_request(const struct http_request *, const char *,
 /* cmd-replay.c */
 extern const struct cmd_entry cmd_replay_entry;
 
+/* cmd-sniff.c */
+extern const struct cmd_entry cmd_sniff_entry;
+
 /* replay.c */
 int		 replay_run(struct event_base *, const struct replay_opts *,
 		     char **, int, struct sink *, struct replay_stats *,
