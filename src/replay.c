@@ -802,6 +802,8 @@ replay_submit(struct replay *rp, struct exchange *ex)
 	const struct replay_opts	*o = rp->rp_opts;
 	const char			*why = NULL;
 
+	/* A source's own verdict ("recorded") gives way to the comparison. */
+	ex->ex_verdict = VERDICT_NONE;
 	if (ex->ex_id[0] == '\0')
 		trace_mint(ex->ex_id, sizeof ex->ex_id);
 	if (ex->ex_route == NULL)
