@@ -263,6 +263,24 @@ is "$(grep -c '"via":"other"' "$CAP2")" 0 \
 contains "$(cat "$SNIFF_ERR")" "sniff: 3 exchanges:" \
     "the exit summary counts 3 exchanges"
 
+# --- a request and a response over many segments ---
+CAP4=$T/large.jsonl
+start_sniff --port "$PPORT" --candidate "$CURL" --capture "$CAP4" \
+    --count 1 --stats-interval 0 || bail "sniff did not start (large)"
+pad=$(head -c 300000 /dev/zero | tr '\0' x)
+printf '{"case":"valid","input":{"pad":"%s"}}' "$pad" >"$T/large.req"
+req large -X POST -H 'Content-Type: application/json' \
+    --data-binary "@$T/large.req" "http://127.0.0.1:$PPORT/v1/validate"
+is "$HTTP_CODE" 200 "a 300 kB request to the primary"
+wait_pid "$SNIFF_PID" 20
+is "$WAIT_STATUS" 0 "--count 1: exit 0"
+is "$(jq -r '.verdict + " " + (.request.body_bytes | tostring)' "$CAP4")" \
+    "match $(wc -c <"$T/large.req" | tr -d ' ')" \
+    "the 300 kB request is reassembled whole and compared: match"
+is "$(backend_requests candidate | tail -n 1 | jq -r '.body | length')" \
+    "$(wc -c <"$T/large.req" | tr -d ' ')" \
+    "... and the candidate got all of its body"
+
 # --- --mirror-methods: the rest is recorded as skipped ---
 CAP3=$T/skipped.jsonl
 start_sniff --port "$PPORT" --candidate "$CURL" --capture "$CAP3" \
