@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -22,7 +23,8 @@
 #include "paritytap.h"
 
 #define SNIFF_SNAPLEN		262144
-#define SNIFF_BUFFER		(8 * 1024 * 1024)	/* kernel ring */
+#define SNIFF_BUFFER		(16 * 1024 * 1024)	/* kernel ring */
+#define SNIFF_TIMEOUT_MS	10	/* a block of packets waits this long */
 #define SNIFF_STREAM_BYTES	(16 * 1024 * 1024)	/* held per stream */
 #define SNIFF_TOTAL_BYTES	(256 * 1024 * 1024)	/* held in all */
 #define SNIFF_IDLE_SECS		300	/* a silent connection is forgotten */
@@ -42,6 +44,7 @@ struct sniff_conf {
 	unsigned		 duration;	/* s; 0: until stopped */
 	uint64_t		 count;		/* exchanges; 0: no limit */
 	int			 promisc;
+	uint64_t		 buffer_size;	/* the kernel's buffer, bytes */
 };
 
 /* A running sniffer. */
@@ -73,7 +76,8 @@ enum {
 	OPT_STATS_INTERVAL,
 	OPT_DURATION,
 	OPT_COUNT,
-	OPT_PROMISC
+	OPT_PROMISC,
+	OPT_BUFFER_SIZE
 };
 
 static const struct option sniff_longopts[] = {
@@ -89,6 +93,7 @@ static const struct option sniff_longopts[] = {
 	{ "duration",		required_argument, NULL, OPT_DURATION },
 	{ "count",		required_argument, NULL, OPT_COUNT },
 	{ "promisc",		no_argument,	   NULL, OPT_PROMISC },
+	{ "buffer-size",	required_argument, NULL, OPT_BUFFER_SIZE },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -130,6 +135,7 @@ cmd_sniff_help(FILE *f)
 "      --host HOST               Host header sent to the candidate\n"
 "                                [as the client sent it]\n"
 "      --promisc                 put the interface in promiscuous mode\n"
+"      --buffer-size BYTES       the kernel's capture buffer [16M]\n"
 "      --stats-interval SECS     packet and drop counts on stderr this often;\n"
 "                                0: at exit only [10]\n"
 "      --duration SECS           stop after this long\n"
@@ -228,6 +234,15 @@ sniff_set(void *arg, const char *name, const char *value, char **cause)
 			return (options_cause(name, why, cause));
 	} else if (strcmp(name, "promisc") == 0)
 		return (options_bool(name, value, &sc->promisc, cause));
+	else if (strcmp(name, "buffer-size") == 0) {
+		if (parse_size(value, &sc->buffer_size, &why) != 0)
+			return (options_cause(name, why, cause));
+		if (sc->buffer_size < 65536 || sc->buffer_size > INT_MAX) {
+			xasprintf(cause, "--%s: '%s' is not from 64K to 2G",
+			    name, value);
+			return (-1);
+		}
+	}
 	else {
 		xasprintf(cause, "unknown option '%s'", name);
 		return (-1);
@@ -397,9 +412,19 @@ sniff_open(struct sniff *sn, char **cause)
 	sn->sn_pcap = p;
 	pcap_set_snaplen(p, SNIFF_SNAPLEN);
 	pcap_set_promisc(p, sc->promisc);
-	pcap_set_immediate_mode(p, 1);
-	pcap_set_buffer_size(p, SNIFF_BUFFER);
-	pcap_set_timeout(p, 100);
+	/*
+	 * Not immediate mode: on Linux it makes libpcap use a ring of
+	 * fixed-size frames, each as big as the snapshot length, so a
+	 * buffer of megabytes holds a few dozen packets and a burst
+	 * overflows it (measured on lo: 20% of the packets dropped at 8,000
+	 * requests/s, and a connection that loses a packet is not parsed
+	 * further).  Blocks of packets packed end to end, handed over when
+	 * full or after SNIFF_TIMEOUT_MS, lost none at 13,000 requests/s;
+	 * an exchange is seen at most that much later.
+	 */
+	pcap_set_immediate_mode(p, 0);
+	pcap_set_timeout(p, SNIFF_TIMEOUT_MS);
+	pcap_set_buffer_size(p, (int)sc->buffer_size);
 	rv = pcap_activate(p);
 	switch (rv) {
 	case 0:
@@ -701,6 +726,7 @@ cmd_sniff_exec(int argc, char **argv)
 	sc.ro.concurrency = 1024;
 	sc.grace = 10000;
 	sc.stats_interval = 10;
+	sc.buffer_size = SNIFF_BUFFER;
 
 	status = options_getopt(&sc.o, argc, argv, ":i:p:C:c:qvh",
 	    cmd_sniff_help);

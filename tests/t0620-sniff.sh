@@ -50,6 +50,11 @@ is "$ST" 2 "--primary: exit 2 (the primary is what is watched)"
 run stats sniff -i lo --port 80 --candidate http://127.0.0.1:1 \
     --stats-interval x
 is "$ST" 2 "--stats-interval x: exit 2"
+run buffer sniff -i lo --port 80 --candidate http://127.0.0.1:1 \
+    --buffer-size 1k
+is "$ST" 2 "--buffer-size 1k: exit 2"
+contains "$ERR" "--buffer-size: '1k' is not from 64K to 2G" \
+    "... the error names the option and the range"
 run help sniff --help
 is "$ST" 0 "--help: exit 0"
 contains "$(cat "$T/help.out")" "--stats-interval SECS" \
