@@ -186,8 +186,8 @@ import_progress(struct import *im, const struct import_input *ii,
 }
 
 /*
- * Open an input and check its link type; NULL-free ii_pcap and a message
- * naming the file on failure.
+ * Open an input, check its link type and set the --port filter; return 0,
+ * or -1 with cause naming the file.
  */
 static int
 import_open(struct import_input *ii, const char *filter, char **cause)
@@ -196,6 +196,7 @@ import_open(struct import_input *ii, const char *filter, char **cause)
 	struct bpf_program	 prog;
 	struct stat		 st;
 	const char		*name;
+	char			*vfilter = NULL;
 	size_t			 len;
 
 	err[0] = '\0';
@@ -218,6 +219,12 @@ import_open(struct import_input *ii, const char *filter, char **cause)
 		return (-1);
 	}
 	if (filter != NULL) {
+		/* On Ethernet, tagged frames too: "vlan" shifts the offsets. */
+		if (ii->ii_dlt == DLT_EN10MB) {
+			xasprintf(&vfilter, "(%s) or (vlan and (%s))", filter,
+			    filter);
+			filter = vfilter;
+		}
 		if (pcap_compile(ii->ii_pcap, &prog, filter, 1,
 		    PCAP_NETMASK_UNKNOWN) != 0 ||
 		    pcap_setfilter(ii->ii_pcap, &prog) != 0) {
@@ -225,9 +232,11 @@ import_open(struct import_input *ii, const char *filter, char **cause)
 			    filter, pcap_geterr(ii->ii_pcap));
 			if (prog.bf_insns != NULL)
 				pcap_freecode(&prog);
+			free(vfilter);
 			return (-1);
 		}
 		pcap_freecode(&prog);
+		free(vfilter);
 	}
 	if (strcmp(ii->ii_name, "-") != 0 && stat(ii->ii_name, &st) == 0 &&
 	    S_ISREG(st.st_mode))
@@ -270,40 +279,45 @@ import_read(struct import *im, struct import_input *ii, struct httpflow *hf,
 	return (-1);
 }
 
+/* Append ", N thing" to b, with an s when N is not 1. */
+static void
+import_count(struct buf *b, uint64_t n, const char *one, const char *many)
+{
+	buf_printf(b, ", %llu %s", (unsigned long long)n, n == 1 ? one : many);
+}
+
 /* Print the summary line. */
 static void
-import_summary(const struct import *im, int nfiles, const struct httpflow *hf)
+import_summary(int nfiles, const struct httpflow *hf)
 {
 	const struct httpflow_stats	*fs = httpflow_stats(hf);
 	const struct tcpreasm_stats	*ts = httpflow_tcp_stats(hf);
 	struct buf			 b;
 
 	buf_init(&b);
-	buf_printf(&b, "import: %d file%s, %llu connection%s, %llu exchanges, "
-	    "%llu unparsable streams, %llu gaps, %llu unanswered", nfiles,
-	    nfiles == 1 ? "" : "s", (unsigned long long)ts->connections,
-	    ts->connections == 1 ? "" : "s",
-	    (unsigned long long)fs->exchanges,
-	    (unsigned long long)fs->unparsable, (unsigned long long)fs->gaps,
-	    (unsigned long long)fs->unanswered);
+	buf_printf(&b, "import: %d file%s", nfiles, nfiles == 1 ? "" : "s");
+	import_count(&b, ts->connections, "connection", "connections");
+	import_count(&b, fs->exchanges, "exchange", "exchanges");
+	import_count(&b, fs->unparsable, "unparsable stream",
+	    "unparsable streams");
+	import_count(&b, fs->gaps, "gap", "gaps");
+	import_count(&b, fs->unanswered, "unanswered", "unanswered");
 	if (fs->orphans != 0)
-		buf_printf(&b, ", %llu responses without a request",
-		    (unsigned long long)fs->orphans);
+		import_count(&b, fs->orphans, "response without a request",
+		    "responses without a request");
 	if (ts->not_tcp != 0)
-		buf_printf(&b, ", %llu packets not TCP",
-		    (unsigned long long)ts->not_tcp);
+		import_count(&b, ts->not_tcp, "packet not TCP",
+		    "packets not TCP");
 	if (ts->bad != 0)
-		buf_printf(&b, ", %llu bad packets",
-		    (unsigned long long)ts->bad);
+		import_count(&b, ts->bad, "bad packet", "bad packets");
 	if (ts->fragments != 0)
-		buf_printf(&b, ", %llu IP fragments skipped",
-		    (unsigned long long)ts->fragments);
+		import_count(&b, ts->fragments, "IP fragment skipped",
+		    "IP fragments skipped");
 	if (ts->cut != 0)
-		buf_printf(&b, ", %llu connections over the memory limit",
-		    (unsigned long long)ts->cut);
+		import_count(&b, ts->cut, "connection over the memory limit",
+		    "connections over the memory limit");
 	fprintf(stderr, "%s\n", b.data);
 	buf_free(&b);
-	(void)im;
 }
 
 /* Build the BPF filter of the --port list ("tcp port 80 or ..."). */
@@ -387,7 +401,7 @@ import_main(struct import *im, char **paths, int npaths,
 	if (im->im_write_error)
 		status = EXIT_RUNTIME;
 	if (!log_quiet)
-		import_summary(im, npaths, hf);
+		import_summary(npaths, hf);
 out:
 	httpflow_free(hf);
 	for (i = 0; i < npaths; i++) {

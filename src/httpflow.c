@@ -24,6 +24,9 @@
 /* Request bytes held while an Upgrade or CONNECT waits for its answer. */
 #define HTTPFLOW_HOLD_MAX	(1024 * 1024)
 
+/* Requests a connection may have waiting for their responses. */
+#define HTTPFLOW_WAITING_MAX	1024
+
 /* A request waiting for its response. */
 struct hf_request {
 	TAILQ_ENTRY(hf_request)	 hr_entry;
@@ -434,6 +437,14 @@ httpflow_req_done(struct hf_conn *hc)
 	hc->hc_nwaiting++;
 	http_msg_reset(hm);
 	hc->hc_req_fresh = 1;
+	if (hc->hc_nwaiting > HTTPFLOW_WAITING_MAX) {
+		/* No server pipelines this deep: bound the memory. */
+		httpflow_fail_waiting(hc, "reset", "too many requests waiting "
+		    "for a response");
+		httpflow_resp_reset(hc);
+		httpflow_stop(hc);
+		return;
+	}
 	/*
 	 * What follows an Upgrade or a CONNECT is another protocol if the
 	 * server agrees, more requests if not: hold it until the answer.
@@ -526,11 +537,21 @@ httpflow_resp_body(void *arg, const char *data, size_t len)
 {
 	struct hf_conn		*hc = arg;
 	struct hf_request	*hr = TAILQ_FIRST(&hc->hc_waiting);
+	struct response_side	*rs;
+	uint64_t		 max = hc->hc_hf->hf_max_body;
+	size_t			 n;
 
 	if (hc->hc_orphan || hc->hc_interim || hr == NULL || len == 0)
 		return (0);
-	response_side_tee(&hr->hr_ex->ex_resp[SIDE_PRIMARY], &hc->hc_sha,
-	    hc->hc_hf->hf_max_body, data, len);
+	rs = &hr->hr_ex->ex_resp[SIDE_PRIMARY];
+	if (hc->hc_sha == NULL && rs->body.len + len > max) {
+		/* The tee keeps whole pieces: give it the part that fits. */
+		n = (size_t)(max - rs->body.len);
+		response_side_tee(rs, &hc->hc_sha, max, data, n);
+		data += n;
+		len -= n;
+	}
+	response_side_tee(rs, &hc->hc_sha, max, data, len);
 	return (0);
 }
 

@@ -705,6 +705,7 @@ struct tcpreasm_stats {
 	uint64_t	 fragments;	/* IP fragments: skipped */
 	uint64_t	 held;		/* bytes held out of order now */
 	uint64_t	 held_peak;	/* the most ever held at once */
+	uint64_t	 late;		/* data for a connection closed: dropped */
 };
 
 struct tcpreasm;

@@ -8,7 +8,7 @@
  * every byte into a per-stream buffer, and is no longer developed.
  * Import reads tcpdump and tshark files of IPv6 and `-i any` (SLL2)
  * traffic, and sniff and import each want their own instance, so the
- * few hundred lines below are the smaller dependency.
+ * reassembler below is the smaller dependency.
  *
  * Each direction of a connection is a byte stream with a 64-bit offset:
  * offset 0 is the byte after the SYN, or the first byte seen when the
@@ -17,8 +17,20 @@
  * across the 2^32 wrap.  A segment that starts where the stream is goes
  * straight from the packet to the data callback (no copy, no malloc);
  * one past a hole is copied and held, in offset order and without
- * overlaps, until the hole fills.  Bytes seen twice are delivered once:
- * the first copy wins.
+ * overlaps, until the hole fills, then delivered with the time of the
+ * packet that filled it.  Bytes seen twice are delivered once: the
+ * first copy wins.  A bare ACK does not start a stream (a keep-alive
+ * probe carries the sequence number before the next byte).
+ *
+ * A stream ends when its FIN is reached in order; bytes past the FIN are
+ * not data.  The connection closes (TCP_CLOSE_FIN) when both streams
+ * have ended, or when the server's has and nothing is pending from the
+ * client (nothing held, no FIN short of its hole): a server that has
+ * closed answers nothing more, but a client that has closed its side
+ * can still be answered, so the client's FIN alone keeps it open.  A
+ * RST closes it (TCP_CLOSE_RST).  Whatever way a connection closes,
+ * held data is delivered first, each hole before it reported as a gap,
+ * and so is a hole before a FIN.
  *
  * Memory: what is held out of order (data plus a small header per
  * segment) stays under a per-stream and a total limit.  A segment that
@@ -26,11 +38,22 @@
  * is reported and the data after it delivered) until the segment fits
  * or nothing is held, and then the segment itself is delivered after a
  * gap.  The connection goes on; it is counted once in cut.  So the
- * close reason TCP_CLOSE_CUT is never used.
+ * close reason TCP_CLOSE_CUT is never used.  The held segments of a
+ * stream are a sorted list, so their number is bounded too
+ * (TCPREASM_SEGS_MAX, cut the same way): a capture crafted to insert
+ * each segment far down the list cannot make the work quadratic.
  *
  * Connections live in a hash table keyed by the 4-tuple (both directions
  * find the same one) and in a list ordered by last activity, for
- * tcpreasm_expire.  A closed connection is freed at once.
+ * tcpreasm_expire.  A connection closed by FIN or RST stays in the table
+ * for TCPREASM_DEAD_SECS of capture time, its data freed, so that what
+ * still arrives for it (a retransmission, data in flight when a RST
+ * went out, the last ACKs) is dropped and counted in late rather than
+ * taken for a new connection without a SYN.  A SYN replaces it at once,
+ * and so does data whose sequence number is more than
+ * TCPREASM_DEAD_WINDOW away from where its stream ended: a new
+ * connection whose SYN the capture lost.  Other connections are freed
+ * when they close.
  */
 
 #include <sys/types.h>
@@ -47,6 +70,9 @@
 #define TCPREASM_STREAM_DEFAULT	(4 * 1024 * 1024)
 #define TCPREASM_TOTAL_DEFAULT	(256 * 1024 * 1024)
 #define TCPREASM_BUCKETS_MIN	1024
+#define TCPREASM_DEAD_SECS	60	/* as long as Linux's TIME_WAIT */
+#define TCPREASM_DEAD_WINDOW	(4 * 1024 * 1024)
+#define TCPREASM_SEGS_MAX	8192	/* held per stream: bounds a walk */
 
 #define LINKTYPE_RAW		101	/* DLT_RAW as written in pcap files */
 
@@ -91,6 +117,7 @@ struct tcp_half {
 	struct tcp_seg	*h_held;	/* by offset, disjoint, > h_next */
 	struct tcp_seg	*h_tail;
 	size_t		 h_held_bytes;	/* data and segment headers */
+	size_t		 h_nheld;	/* segments */
 };
 
 struct tcpreasm_conn {
@@ -98,6 +125,7 @@ struct tcpreasm_conn {
 	struct tcp_key		 rc_key;
 	int			 rc_client_a;	/* the client is k_a */
 	int			 rc_cut;	/* counted in cut */
+	int			 rc_dead;	/* closed; on r_dead */
 	struct tcpreasm_conn	*rc_hnext;
 	TAILQ_ENTRY(tcpreasm_conn) rc_lru;
 	struct timeval		 rc_last;
@@ -118,7 +146,9 @@ struct tcpreasm {
 	size_t			 r_nconns;
 	uint64_t		 r_seed;
 	uint64_t		 r_next_id;
+	size_t			 r_nlive;	/* not dead */
 	struct tcpreasm_lru	 r_lru;		/* least recently active first */
+	struct tcpreasm_lru	 r_dead;	/* closed, oldest first */
 	struct tcpreasm_stats	 r_stats;
 };
 
@@ -138,6 +168,9 @@ struct tcp_pkt {
 };
 
 static void	tcpreasm_close(struct tcpreasm *, struct tcpreasm_conn *, int);
+static void	tcpreasm_forget(struct tcpreasm *, struct tcpreasm_conn *);
+static void	tcpreasm_purge(struct tcpreasm *, const struct timeval *,
+		    unsigned);
 
 /* Read a big-endian 16-bit value. */
 static uint16_t
@@ -191,6 +224,7 @@ tcpreasm_new(const struct tcpreasm_cbs *cbs, void *arg, size_t max_stream,
 	r->r_seed = (uint64_t)arc4random() << 32 | arc4random();
 	r->r_next_id = 1;
 	TAILQ_INIT(&r->r_lru);
+	TAILQ_INIT(&r->r_dead);
 	return (r);
 }
 
@@ -541,23 +575,26 @@ tcpreasm_open(struct tcpreasm *r, const struct tcp_pkt *p,
 	r->r_buckets[h] = rc;
 	TAILQ_INSERT_TAIL(&r->r_lru, rc, rc_lru);
 	r->r_nconns++;
+	r->r_nlive++;
 	r->r_stats.connections++;
 	if (r->r_cbs.open != NULL)
 		r->r_cbs.open(r->r_arg, &rc->rc_conn);
 	return (rc);
 }
 
-/* Account for held bytes leaving (n < 0) or arriving. */
+/* Account for a held segment of n bytes arriving (add) or leaving. */
 static void
 tcpreasm_held(struct tcpreasm *r, struct tcp_half *h, size_t n, int add)
 {
 	if (add) {
 		h->h_held_bytes += n;
+		h->h_nheld++;
 		r->r_held += n;
 		if (r->r_held > r->r_stats.held_peak)
 			r->r_stats.held_peak = r->r_held;
 	} else {
 		h->h_held_bytes -= n;
+		h->h_nheld--;
 		r->r_held -= n;
 	}
 	r->r_stats.held = r->r_held;
@@ -614,13 +651,19 @@ half_deliver(struct tcpreasm *r, struct tcpreasm_conn *rc, int dir,
 		r->r_cbs.data(r->r_arg, &rc->rc_conn, dir, data, len, ts);
 }
 
-/* Give up len bytes that will never come. */
+/* Give up len bytes that will never come (never past a FIN). */
 static void
 half_gap(struct tcpreasm *r, struct tcpreasm_conn *rc, int dir, uint64_t len,
     const struct timeval *ts)
 {
 	struct tcp_half	*h = &rc->rc_half[dir];
 
+	if (h->h_fin) {
+		if (h->h_next >= h->h_fin_off)
+			len = 0;
+		else if (len > h->h_fin_off - h->h_next)
+			len = h->h_fin_off - h->h_next;
+	}
 	if (len == 0)
 		return;
 	h->h_next += len;
@@ -628,6 +671,7 @@ half_gap(struct tcpreasm *r, struct tcpreasm_conn *rc, int dir, uint64_t len,
 	r->r_stats.gap_bytes += len;
 	if (r->r_cbs.gap != NULL)
 		r->r_cbs.gap(r->r_arg, &rc->rc_conn, dir, len, ts);
+	half_check_end(r, h);
 }
 
 /* Deliver the held segments that are now in order. */
@@ -661,7 +705,8 @@ half_skip_hole(struct tcpreasm *r, struct tcpreasm_conn *rc, int dir,
 
 	if (s->s_off > h->h_next)
 		half_gap(r, rc, dir, s->s_off - h->h_next, &s->s_ts);
-	half_drain(r, rc, dir, ts);
+	if (!h->h_ended)
+		half_drain(r, rc, dir, ts);
 }
 
 /*
@@ -675,10 +720,8 @@ half_flush(struct tcpreasm *r, struct tcpreasm_conn *rc, int dir)
 
 	while (h->h_held != NULL && !h->h_ended)
 		half_skip_hole(r, rc, dir, NULL);
-	if (h->h_fin && !h->h_ended && h->h_next < h->h_fin_off) {
+	if (h->h_fin && !h->h_ended)
 		half_gap(r, rc, dir, h->h_fin_off - h->h_next, &rc->rc_last);
-		half_check_end(r, h);
-	}
 	half_drop(r, h);
 }
 
@@ -845,6 +888,7 @@ again:
 	}
 	cost = n + pieces * sizeof (struct tcp_seg);
 	if (h->h_held_bytes + cost > r->r_max_stream ||
+	    h->h_nheld + pieces > TCPREASM_SEGS_MAX ||
 	    r->r_held + cost > r->r_max_total) {
 		if (!rc->rc_cut) {
 			rc->rc_cut = 1;
@@ -884,6 +928,27 @@ tcpreasm_done(const struct tcpreasm_conn *rc)
 	return (c2s->h_held == NULL && !c2s->h_fin);
 }
 
+/*
+ * Is this data segment, on the 4-tuple of a dead connection, too far
+ * from where that connection's stream ended to be part of it?
+ */
+static int
+tcpreasm_is_new(const struct tcpreasm_conn *rc, const struct tcp_pkt *p,
+    int src_a)
+{
+	const struct tcp_half	*h;
+	int32_t			 delta;
+
+	if (p->p_len == 0)
+		return (0);
+	h = &rc->rc_half[src_a == rc->rc_client_a ? TCP_DIR_C2S : TCP_DIR_S2C];
+	if (!h->h_started)
+		return (0);
+	delta = (int32_t)(p->p_seq - (uint32_t)(h->h_base +
+	    (uint32_t)h->h_next));
+	return (delta < -TCPREASM_DEAD_WINDOW || delta > TCPREASM_DEAD_WINDOW);
+}
+
 /* Handle one decoded TCP segment. */
 static void
 tcpreasm_segment(struct tcpreasm *r, const struct tcp_pkt *p)
@@ -899,6 +964,16 @@ tcpreasm_segment(struct tcpreasm *r, const struct tcp_pkt *p)
 	rc = tcpreasm_find(r, &k);
 	syn = (p->p_flags & TH_SYN) != 0;
 	ack = (p->p_flags & TH_ACK) != 0;
+
+	if (rc != NULL && rc->rc_dead) {
+		if (!syn && !tcpreasm_is_new(rc, p, src_a)) {
+			if (p->p_len != 0)
+				r->r_stats.late++;
+			return;
+		}
+		tcpreasm_forget(r, rc);
+		rc = NULL;
+	}
 
 	if (p->p_flags & TH_RST) {
 		if (rc != NULL) {
@@ -917,9 +992,11 @@ tcpreasm_segment(struct tcpreasm *r, const struct tcp_pkt *p)
 		h = &rc->rc_half[dir];
 		if (dir != TCP_DIR_C2S || !h->h_started ||
 		    p->p_seq + 1 != h->h_base) {
-			tcpreasm_close(r, rc, (rc->rc_half[0].h_fin ||
-			    rc->rc_half[1].h_fin) ? TCP_CLOSE_FIN :
-			    TCP_CLOSE_END);
+			if (rc->rc_half[0].h_fin || rc->rc_half[1].h_fin) {
+				tcpreasm_close(r, rc, TCP_CLOSE_FIN);
+				tcpreasm_forget(r, rc);
+			} else
+				tcpreasm_close(r, rc, TCP_CLOSE_END);
 			rc = NULL;
 		}
 	}
@@ -954,6 +1031,13 @@ tcpreasm_segment(struct tcpreasm *r, const struct tcp_pkt *p)
 	dir = (src_a == rc->rc_client_a) ? TCP_DIR_C2S : TCP_DIR_S2C;
 	h = &rc->rc_half[dir];
 	seq = syn ? p->p_seq + 1 : p->p_seq;
+	/*
+	 * A bare ACK does not start a stream: a keep-alive probe carries
+	 * the sequence number before the next byte.
+	 */
+	if (!h->h_started && !syn && p->p_len == 0 &&
+	    (p->p_flags & TH_FIN) == 0)
+		goto out;
 	if (!h->h_started) {
 		h->h_started = 1;
 		h->h_syn = syn;
@@ -974,6 +1058,7 @@ tcpreasm_segment(struct tcpreasm *r, const struct tcp_pkt *p)
 	half_segment(r, rc, dir, off, p->p_data, p->p_len, p->p_ts);
 	if (h->h_fin)
 		half_check_end(r, h);
+out:
 	if (tcpreasm_done(rc))
 		tcpreasm_close(r, rc, TCP_CLOSE_FIN);
 }
@@ -993,6 +1078,7 @@ tcpreasm_packet(struct tcpreasm *r, int dlt, const struct timeval *ts,
 	int		 v, rv;
 
 	r->r_stats.packets++;
+	tcpreasm_purge(r, ts, TCPREASM_DEAD_SECS);
 	v = tcpreasm_link(dlt, b, caplen, &ip, &iplen);
 	if (v == 4)
 		rv = tcpreasm_ipv4(r, ip, iplen, &p, &tcp, &tcplen);
@@ -1033,24 +1119,59 @@ tcpreasm_packet(struct tcpreasm *r, int dlt, const struct timeval *ts,
 	return (1);
 }
 
-/* Close a connection: flush both streams, tell the caller, free it. */
+/* Take a connection out of the table and free it. */
 static void
-tcpreasm_close(struct tcpreasm *r, struct tcpreasm_conn *rc, int how)
+tcpreasm_forget(struct tcpreasm *r, struct tcpreasm_conn *rc)
 {
 	struct tcpreasm_conn	**pp;
-
-	half_flush(r, rc, TCP_DIR_C2S);
-	half_flush(r, rc, TCP_DIR_S2C);
-	if (r->r_cbs.close != NULL)
-		r->r_cbs.close(r->r_arg, &rc->rc_conn, how);
 
 	pp = &r->r_buckets[tcpreasm_hash(r, &rc->rc_key)];
 	while (*pp != rc)
 		pp = &(*pp)->rc_hnext;
 	*pp = rc->rc_hnext;
-	TAILQ_REMOVE(&r->r_lru, rc, rc_lru);
+	if (rc->rc_dead)
+		TAILQ_REMOVE(&r->r_dead, rc, rc_lru);
+	else {
+		TAILQ_REMOVE(&r->r_lru, rc, rc_lru);
+		r->r_nlive--;
+	}
 	r->r_nconns--;
 	free(rc);
+}
+
+/*
+ * Close a connection: flush both streams and tell the caller.  After FIN
+ * or RST it stays in the table, dead, for a while; else it is freed.
+ */
+static void
+tcpreasm_close(struct tcpreasm *r, struct tcpreasm_conn *rc, int how)
+{
+	half_flush(r, rc, TCP_DIR_C2S);
+	half_flush(r, rc, TCP_DIR_S2C);
+	if (r->r_cbs.close != NULL)
+		r->r_cbs.close(r->r_arg, &rc->rc_conn, how);
+	if (how != TCP_CLOSE_FIN && how != TCP_CLOSE_RST) {
+		tcpreasm_forget(r, rc);
+		return;
+	}
+	TAILQ_REMOVE(&r->r_lru, rc, rc_lru);
+	r->r_nlive--;
+	rc->rc_dead = 1;
+	TAILQ_INSERT_TAIL(&r->r_dead, rc, rc_lru);
+}
+
+/* Forget the dead connections closed more than secs before now. */
+static void
+tcpreasm_purge(struct tcpreasm *r, const struct timeval *now, unsigned secs)
+{
+	struct tcpreasm_conn	*rc;
+	struct timeval		 limit;
+
+	limit.tv_sec = now->tv_sec - (time_t)secs;
+	limit.tv_usec = now->tv_usec;
+	while ((rc = TAILQ_FIRST(&r->r_dead)) != NULL &&
+	    timercmp(&rc->rc_last, &limit, <))
+		tcpreasm_forget(r, rc);
 }
 
 /* Close the connections idle for more than secs seconds before now. */
@@ -1067,6 +1188,7 @@ tcpreasm_expire(struct tcpreasm *r, const struct timeval *now, unsigned secs)
 			break;
 		tcpreasm_close(r, rc, TCP_CLOSE_IDLE);
 	}
+	tcpreasm_purge(r, now, TCPREASM_DEAD_SECS);
 }
 
 /* Order connections by id. */
@@ -1081,22 +1203,27 @@ tcpreasm_cmp_id(const void *a, const void *b)
 	return (ca->rc_conn.id > cb->rc_conn.id);
 }
 
-/* Close every connection (TCP_CLOSE_END), oldest first. */
+/*
+ * Close every connection (TCP_CLOSE_END), oldest first, and forget the
+ * dead ones: the input has ended.
+ */
 void
 tcpreasm_finish(struct tcpreasm *r)
 {
 	struct tcpreasm_conn	**all, *rc;
 	size_t			  n = 0, i;
 
-	if (r->r_nconns == 0)
-		return;
-	all = xreallocarray(NULL, r->r_nconns, sizeof *all);
-	TAILQ_FOREACH(rc, &r->r_lru, rc_lru)
-		all[n++] = rc;
-	qsort(all, n, sizeof *all, tcpreasm_cmp_id);
-	for (i = 0; i < n; i++)
-		tcpreasm_close(r, all[i], TCP_CLOSE_END);
-	free(all);
+	if (r->r_nlive != 0) {
+		all = xreallocarray(NULL, r->r_nlive, sizeof *all);
+		TAILQ_FOREACH(rc, &r->r_lru, rc_lru)
+			all[n++] = rc;
+		qsort(all, n, sizeof *all, tcpreasm_cmp_id);
+		for (i = 0; i < n; i++)
+			tcpreasm_close(r, all[i], TCP_CLOSE_END);
+		free(all);
+	}
+	while ((rc = TAILQ_FIRST(&r->r_dead)) != NULL)
+		tcpreasm_forget(r, rc);
 }
 
 /* What reassembly saw so far. */
@@ -1107,15 +1234,24 @@ tcpreasm_stats(const struct tcpreasm *r)
 }
 
 /*
- * Free a reassembler; connections still open are closed first
- * (TCP_CLOSE_END), so every open has its close.
+ * Free a reassembler.  Connections still open are dropped without a
+ * callback: the caller may have freed what their user points to.  Call
+ * tcpreasm_finish first to have them closed.
  */
 void
 tcpreasm_free(struct tcpreasm *r)
 {
+	struct tcpreasm_conn	*rc;
+
 	if (r == NULL)
 		return;
-	tcpreasm_finish(r);
+	while ((rc = TAILQ_FIRST(&r->r_lru)) != NULL) {
+		half_drop(r, &rc->rc_half[TCP_DIR_C2S]);
+		half_drop(r, &rc->rc_half[TCP_DIR_S2C]);
+		tcpreasm_forget(r, rc);
+	}
+	while ((rc = TAILQ_FIRST(&r->r_dead)) != NULL)
+		tcpreasm_forget(r, rc);
 	free(r->r_buckets);
 	free(r->r_ports);
 	free(r);

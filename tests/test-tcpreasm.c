@@ -266,7 +266,14 @@ struct coll {
 	int		 errors;	/* events out of contract */
 	struct buf	 log;		/* "o1 d1c5 g1s3 c1:0 " ... */
 	struct buf	 logstr;	/* coll_log's answer */
+	size_t		 from_packet;	/* deliveries pointing into the frame */
+	size_t		 copied;	/* ... and elsewhere */
+	struct buf	 times;		/* "d<ms> g<ms> " per event */
 };
+
+/* The frame being fed, to tell delivery from the packet from a copy. */
+static const uint8_t	*feeding;
+static size_t		 feeding_len;
 
 /* A connection opened. */
 static void
@@ -321,8 +328,14 @@ coll_data(void *arg, struct tcp_conn *conn, int dir, const uint8_t *data,
 	if (len == 0 || ts == NULL || (dir != 0 && dir != 1))
 		c->errors++;
 	r->bytes[dir] += len;
+	if (feeding != NULL && data >= feeding && data + len <= feeding +
+	    feeding_len)
+		c->from_packet++;
+	else
+		c->copied++;
 	if (c->count_only)
 		return;
+	buf_printf(&c->times, "d%ld ", (long)(ts->tv_usec / 1000));
 	buf_add(&r->dir[dir], data, len);
 	buf_printf(&c->log, "d%llu%c%zu ", (unsigned long long)conn->id,
 	    dir == TCP_DIR_C2S ? 'c' : 's', len);
@@ -343,6 +356,7 @@ coll_gap(void *arg, struct tcp_conn *conn, int dir, uint64_t len,
 	r->bytes[dir] += len;
 	if (c->count_only)
 		return;
+	buf_printf(&c->times, "g%ld ", (long)(ts->tv_usec / 1000));
 	buf_printf(&r->dir[dir], "<gap %llu>", (unsigned long long)len);
 	buf_printf(&c->log, "g%llu%c%llu ", (unsigned long long)conn->id,
 	    dir == TCP_DIR_C2S ? 'c' : 's', (unsigned long long)len);
@@ -376,6 +390,7 @@ coll_init(struct coll *c)
 	memset(c, 0, sizeof *c);
 	buf_init(&c->log);
 	buf_init(&c->logstr);
+	buf_init(&c->times);
 }
 
 /* The stream of connection i (0-based order of opening) as a string. */
@@ -417,6 +432,7 @@ coll_free(struct coll *c)
 	free(c->recs);
 	buf_free(&c->log);
 	buf_free(&c->logstr);
+	buf_free(&c->times);
 }
 
 /* The test's clock: each packet one millisecond after the last. */
@@ -427,6 +443,7 @@ static int
 feed_link(struct tcpreasm *r, enum link l, const struct pk *p)
 {
 	size_t	 ipoff, iplen, len;
+	int	 rv;
 
 	len = build(frame, l, p, &ipoff, &iplen);
 	clk.tv_usec += 1000;
@@ -434,7 +451,11 @@ feed_link(struct tcpreasm *r, enum link l, const struct pk *p)
 		clk.tv_sec++;
 		clk.tv_usec -= 1000000;
 	}
-	return (tcpreasm_packet(r, link_dlt(l, p->v6), &clk, frame, len));
+	feeding = frame;
+	feeding_len = len;
+	rv = tcpreasm_packet(r, link_dlt(l, p->v6), &clk, frame, len);
+	feeding = NULL;
+	return (rv);
 }
 
 /* A connection between a client and a server, for building segments. */
@@ -1040,6 +1061,19 @@ test_no_syn(void)
 	tcpreasm_free(r);
 	coll_free(&c);
 
+	/* A keep-alive probe first: the stream starts at the data. */
+	coll_init(&c);
+	r = tcpreasm_new(&coll_cbs, &c, 0, 0);
+	send_at(r, &flow4, 0, F_ACK, 0, "x", 1);
+	send_at(r, &flow4, 1, F_ACK, 99, NULL, 0);
+	send_at(r, &flow4, 1, F_ACK, 100, "pong", 4);
+	tcpreasm_finish(r);
+	is_str(coll_str(&c, 0, 1), "pong",
+	    "no SYN: a bare ACK does not start a stream");
+	is_int(tcpreasm_stats(r)->gaps, 0, "... no gap");
+	tcpreasm_free(r);
+	coll_free(&c);
+
 	/* ACK-only and FIN-only packets start nothing. */
 	coll_init(&c);
 	r = tcpreasm_new(&coll_cbs, &c, 0, 0);
@@ -1164,6 +1198,7 @@ test_close(void)
 {
 	struct tcpreasm	*r;
 	struct coll	 c;
+	struct flow	 f;
 
 	/* The client half-closes; the server answers, then closes. */
 	coll_init(&c);
@@ -1230,6 +1265,18 @@ test_close(void)
 	tcpreasm_free(r);
 	coll_free(&c);
 
+	/* Held bytes past a FIN seen later are dropped, no gap past it. */
+	coll_init(&c);
+	r = tcpreasm_new(&coll_cbs, &c, 0, 0);
+	handshake(r, &flow4);
+	send_at(r, &flow4, 1, F_ACK, 10, "beyond", 6);
+	send_at(r, &flow4, 1, F_ACK | F_FIN, 3, "de", 2);
+	tcpreasm_finish(r);
+	is_str(coll_str(&c, 0, 1), "<gap 3>de", "the stream ends at its FIN");
+	is_int(tcpreasm_stats(r)->held, 0, "... nothing held");
+	tcpreasm_free(r);
+	coll_free(&c);
+
 	/* RST: in-order data delivered, held data after a gap. */
 	coll_init(&c);
 	r = tcpreasm_new(&coll_cbs, &c, 0, 0);
@@ -1238,10 +1285,50 @@ test_close(void)
 	send_at(r, &flow4, 0, F_ACK, 5, "fg", 2);
 	send_at(r, &flow4, 1, F_RST | F_ACK, 0, NULL, 0);
 	send_at(r, &flow4, 0, F_ACK, 3, "de", 2);
-	is_str(coll_log(&c), "o1 d1c3 g1c2 d1c2 c1:1 o2 d2c2",
-	    "RST closes after what is held; later data is another "
-	    "connection");
+	is_str(coll_log(&c), "o1 d1c3 g1c2 d1c2 c1:1",
+	    "RST closes after what is held; data in flight is dropped");
+	is_int(tcpreasm_stats(r)->late, 1, "... and counted late");
 	tcpreasm_finish(r);
+	tcpreasm_free(r);
+	coll_free(&c);
+
+	/*
+	 * A retransmission after the close is no new connection, until the
+	 * closed one is long gone.
+	 */
+	coll_init(&c);
+	r = tcpreasm_new(&coll_cbs, &c, 0, 0);
+	handshake(r, &flow4);
+	send_at(r, &flow4, 0, F_ACK, 0, "req", 3);
+	send_at(r, &flow4, 1, F_ACK | F_FIN, 0, "resp", 4);
+	send_at(r, &flow4, 1, F_ACK | F_FIN, 0, "resp", 4);
+	send_at(r, &flow4, 0, F_ACK, 3, "more", 4);
+	is_str(coll_log(&c), "o1 d1c3 d1s4 c1:0",
+	    "after a FIN close: a retransmission and late data dropped");
+	is_int(tcpreasm_stats(r)->late, 2, "... and counted late");
+	clk.tv_sec += 61;
+	send_at(r, &flow4, 0, F_ACK, 7, "new", 3);
+	tcpreasm_finish(r);
+	is_str(coll_log(&c), "o1 d1c3 d1s4 c1:0 o2 d2c3 c2:4",
+	    "a minute later the 4-tuple is a new connection");
+	is_int(tcpreasm_stats(r)->no_syn, 1, "... without a SYN");
+	tcpreasm_free(r);
+	coll_free(&c);
+
+	/* Data far from where the closed one ended: a new connection. */
+	coll_init(&c);
+	r = tcpreasm_new(&coll_cbs, &c, 0, 0);
+	f = flow4;
+	handshake(r, &f);
+	send_at(r, &f, 0, F_ACK, 0, "req", 3);
+	send_at(r, &f, 1, F_ACK | F_FIN, 0, "resp", 4);
+	f.cisn += 0x40000000;
+	send_at(r, &f, 0, F_ACK, 0, "next", 4);
+	tcpreasm_finish(r);
+	is_str(coll_log(&c), "o1 d1c3 d1s4 c1:0 o2 d2c4 c2:4",
+	    "after a close, data of another sequence space is a new "
+	    "connection (its SYN not captured)");
+	is_int(tcpreasm_stats(r)->late, 0, "... nothing late");
 	tcpreasm_free(r);
 	coll_free(&c);
 }
@@ -1460,6 +1547,39 @@ test_limits(void)
 	free(m);
 }
 
+/*
+ * 1-byte segments that each go far down the held list: their number is
+ * bounded, so this is quick, and every byte is delivered or a gap.
+ */
+static void
+test_many_segments(void)
+{
+	struct tcpreasm			*r;
+	struct coll			 c;
+	const struct tcpreasm_stats	*st;
+	size_t				 i, n = 100000;
+
+	coll_init(&c);
+	c.count_only = 1;
+	r = tcpreasm_new(&coll_cbs, &c, 1 << 30, 1 << 30);
+	send_at(r, &flow4, 0, F_SYN, 0, NULL, 0);
+	for (i = 1; i <= n; i++)
+		send_at(r, &flow4, 0, F_ACK, 2 * i, "e", 1);
+	for (i = 1; i <= n; i++)
+		send_at(r, &flow4, 0, F_ACK, 2 * i + 1, "o", 1);
+	send_at(r, &flow4, 0, F_ACK, 0, "ab", 2);
+	tcpreasm_finish(r);
+	st = tcpreasm_stats(r);
+	ok(st->held_peak <= 8192 * 64, "100,000 1-byte segments: at most "
+	    "8192 held (%llu bytes)", (unsigned long long)st->held_peak);
+	is_int(c.recs[0].bytes[0], 2 * n + 2,
+	    "... every byte delivered or in a gap");
+	ok(st->cut == 1 && st->gaps > 0, "... cut, %llu gaps",
+	    (unsigned long long)st->gaps);
+	tcpreasm_free(r);
+	coll_free(&c);
+}
+
 /* tcpreasm_expire and tcpreasm_finish. */
 static void
 test_expire(void)
@@ -1506,12 +1626,13 @@ test_expire(void)
 	tcpreasm_free(r);
 	coll_free(&c);
 
-	/* tcpreasm_free closes what is open. */
+	/* tcpreasm_free drops what is open, held data too, silently. */
 	coll_init(&c);
 	r = tcpreasm_new(&coll_cbs, &c, 0, 0);
 	handshake(r, &a);
+	send_at(r, &a, 0, F_ACK, 5, "held", 4);
 	tcpreasm_free(r);
-	is_str(coll_log(&c), "o1 c1:4", "free closes what is open");
+	is_str(coll_log(&c), "o1", "free drops what is open, no callback");
 	coll_free(&c);
 }
 
@@ -1578,6 +1699,171 @@ test_malformed(void)
 	coll_free(&c);
 }
 
+/*
+ * In-order data comes straight from the frame; data that waited for a
+ * hole carries the time of the packet that filled it; at the end, held
+ * data carries its own.
+ */
+static void
+test_fast_path(void)
+{
+	struct tcpreasm	*r;
+	struct coll	 c;
+	size_t		 i;
+
+	coll_init(&c);
+	r = tcpreasm_new(&coll_cbs, &c, 0, 0);
+	clk.tv_usec = 0;
+	handshake(r, &flow4);				/* 1, 2, 3 ms */
+	for (i = 0; i < 100; i++)
+		send_at(r, &flow4, 0, F_ACK, i * 10, "0123456789", 10);
+	is_int(c.from_packet, 100, "in order: 100 deliveries from the frame");
+	is_int(c.copied, 0, "in order: none copied");
+	is_int(tcpreasm_stats(r)->held_peak, 0, "in order: nothing held");
+	tcpreasm_free(r);
+	coll_free(&c);
+
+	coll_init(&c);
+	r = tcpreasm_new(&coll_cbs, &c, 0, 0);
+	clk.tv_usec = 0;
+	handshake(r, &flow4);				/* 1, 2, 3 ms */
+	send_at(r, &flow4, 0, F_ACK, 5, "fghij", 5);	/* 4 ms */
+	send_at(r, &flow4, 0, F_ACK, 15, "pq", 2);	/* 5 ms */
+	send_at(r, &flow4, 0, F_ACK, 0, "abcde", 5);	/* 6 ms */
+	tcpreasm_finish(r);
+	is_str(c.times.data, "d6 d6 g5 d5 ",
+	    "times: a hole filled at 6 ms delivers at 6 ms; the rest at its "
+	    "own time at the end");
+	is_str(coll_str(&c, 0, 0), "abcdefghij<gap 5>pq", "... bytes");
+	is_int(c.from_packet, 1, "... one delivery from the frame");
+	is_int(c.copied, 2, "... two from held copies");
+	tcpreasm_free(r);
+	coll_free(&c);
+}
+
+/*
+ * Offloaded sends: an IPv4 total length of 0 means the captured length;
+ * NULL/LOOP AF_INET6 values of the BSDs.
+ */
+static void
+test_link_corners(void)
+{
+	static const uint32_t	 fams[] = { 24, 28, 30 };
+	struct tcpreasm		*r;
+	struct coll		 c;
+	struct pk		 p;
+	size_t			 ipoff, iplen, len, i;
+
+	coll_init(&c);
+	r = tcpreasm_new(&coll_cbs, &c, 0, 0);
+	memset(&p, 0, sizeof p);
+	p.src = "10.0.0.1";
+	p.dst = "10.0.0.2";
+	p.sport = 40000;
+	p.dport = 80;
+	p.flags = F_ACK;
+	p.data = "tso";
+	p.len = 3;
+	len = build(frame, L_RAW, &p, &ipoff, &iplen);
+	put16(frame + 2, 0);
+	is_int(tcpreasm_packet(r, DLT_RAW, &clk, frame, len), 1,
+	    "IPv4 total length 0: used");
+	tcpreasm_finish(r);
+	is_str(coll_str(&c, 0, 0), "tso", "... the captured bytes");
+	tcpreasm_free(r);
+	coll_free(&c);
+
+	for (i = 0; i < sizeof fams / sizeof fams[0]; i++) {
+		coll_init(&c);
+		r = tcpreasm_new(&coll_cbs, &c, 0, 0);
+		memset(&p, 0, sizeof p);
+		p.v6 = 1;
+		p.src = "::1";
+		p.dst = "::1";
+		p.sport = 40000;
+		p.dport = 80;
+		p.flags = F_ACK;
+		p.data = "bsd";
+		p.len = 3;
+		len = build(frame, L_LOOP, &p, &ipoff, &iplen);
+		put32(frame, fams[i]);
+		tcpreasm_packet(r, DLT_LOOP, &clk, frame, len);
+		frame[0] = (uint8_t)fams[i];
+		frame[3] = 0;
+		tcpreasm_packet(r, DLT_NULL, &clk, frame, len);
+		tcpreasm_finish(r);
+		is_str(coll_str(&c, 0, 0), "bsd",
+		    "LOOP and NULL with AF_INET6 = %u", fams[i]);
+		is_int(tcpreasm_stats(r)->retransmits, 1, "... twice: once "
+		    "old");
+		tcpreasm_free(r);
+		coll_free(&c);
+	}
+}
+
+/*
+ * 200,000 connections one after another over ten minutes of capture
+ * time, and 5,000 open at once: the table grows, closed connections
+ * go away.
+ */
+static void
+test_many(void)
+{
+	struct tcpreasm	*r;
+	struct coll	 c;
+	struct flow	*fl, *f, first;
+	char		(*addrs)[32];
+	size_t		 i, n = 200000, live = 5000, wrong = 0;
+
+	coll_init(&c);
+	c.count_only = 1;
+	r = tcpreasm_new(&coll_cbs, &c, 0, 0);
+	fl = xcalloc(live, sizeof *fl);
+	addrs = xcalloc(live, sizeof *addrs);
+	for (i = 0; i < live; i++) {
+		fl[i] = flow4;
+		snprintf(addrs[i], sizeof addrs[i], "10.%zu.%zu.1",
+		    i / 200, i % 200);
+		fl[i].caddr = addrs[i];
+		fl[i].cport = 1024;
+		fl[i].cisn = rnd();
+		handshake(r, &fl[i]);
+		send_at(r, &fl[i], 0, F_ACK, 0, "GET", 3);
+	}
+	first = fl[0];
+	/* Answer and close the oldest, open the next on its client. */
+	for (i = 0; i < n; i++) {
+		f = &fl[i % live];
+		send_at(r, f, 1, F_ACK, 0, "200", 3);
+		send_at(r, f, 1, F_ACK | F_FIN, 3, NULL, 0);
+		send_at(r, f, 0, F_ACK | F_FIN, 3, NULL, 0);
+		if (i + live < n) {
+			f->cport++;
+			f->cisn = rnd();
+			handshake(r, f);
+			send_at(r, f, 0, F_ACK, 0, "GET", 3);
+		}
+	}
+	for (i = 0; i < c.n; i++) {
+		if (c.recs[i].closes != 1 || c.recs[i].how != TCP_CLOSE_FIN ||
+		    c.recs[i].bytes[0] != 3 || c.recs[i].bytes[1] != 3)
+			wrong++;
+	}
+	is_int(c.n, n, "200,000 connections opened");
+	is_int(wrong, 0, "... each answered and closed by FIN");
+	is_int(tcpreasm_stats(r)->late + tcpreasm_stats(r)->no_syn, 0,
+	    "... none late, none without a SYN");
+	/* The first connection closed half an hour ago: forgotten. */
+	send_at(r, &first, 0, F_ACK, 3, "again", 5);
+	is_int(tcpreasm_stats(r)->no_syn, 1,
+	    "data on a 4-tuple closed long ago: a new connection");
+	is_int(tcpreasm_stats(r)->late, 0, "... not late");
+	tcpreasm_free(r);
+	coll_free(&c);
+	free(fl);
+	free(addrs);
+}
+
 int
 main(void)
 {
@@ -1595,7 +1881,11 @@ main(void)
 	test_probes();
 	test_concurrent();
 	test_limits();
+	test_many_segments();
 	test_expire();
+	test_fast_path();
+	test_link_corners();
+	test_many();
 	test_long_stream();
 	test_garbage();
 	return (done_testing());
