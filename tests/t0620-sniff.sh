@@ -268,6 +268,68 @@ is "$(grep -c '"via":"other"' "$CAP2")" 0 \
 contains "$(cat "$SNIFF_ERR")" "sniff: 3 exchanges:" \
     "the exit summary counts 3 exchanges"
 
+# --- pipelining; a connection opened before sniff started ---
+CAP5=$T/pipelined.jsonl
+# The connection's first request goes before sniff starts watching.
+if command -v python3 >/dev/null 2>&1; then
+	python3 - "$PPORT" "$T" "$T/schema_type.req" "$T/consistency.req" \
+	    >"$T/early.out" 2>&1 <<'PY' &
+import http.client, os, sys, time
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=20)
+def send(path):
+    c.request("POST", "/v1/validate", body=open(path, "rb").read())
+    r = c.getresponse()
+    r.read()
+    print(r.status, flush=True)
+send(sys.argv[3])
+open(sys.argv[2] + "/early.ready", "w").close()
+while not os.path.exists(sys.argv[2] + "/early.go"):
+    time.sleep(0.05)
+send(sys.argv[4])
+send(sys.argv[4])
+PY
+	early_pid=$!
+	track "$early_pid"
+	wait_for 10 [ -e "$T/early.ready" ]
+fi
+start_sniff --port "$PPORT" --candidate "$CURL" --capture "$CAP5" \
+    --count 5 --stats-interval 0 || bail "sniff did not start (pipelining)"
+n0=$(backend_nrequests candidate)
+{
+	for c in schema_field valid policy; do
+		printf 'POST /v1/validate HTTP/1.1\r\nHost: x\r\n'
+		printf 'Content-Length: %s\r\n\r\n' "$(wc -c <"$T/$c.req")"
+		cat "$T/$c.req"
+	done
+} | "$RAWCLIENT" 127.0.0.1 "$PPORT" --timeout 1000 >"$T/pipe.out"
+is "$(grep -o 'HTTP/1.1 [0-9]*' "$T/pipe.out" | wc -l | tr -d ' ')" 3 \
+    "three pipelined requests in one write, three responses"
+if [ -n "${early_pid:-}" ]; then
+	: >"$T/early.go"
+	wait_pid "$early_pid" 20
+	is "$(tr '\n' ' ' <"$T/early.out")" "422 422 422 " \
+	    "a keep-alive connection opened before sniff: three requests"
+else
+	skip "python3 not installed: no connection opened before sniff"
+	printf 'POST /v1/validate HTTP/1.1\r\nHost: x\r\nContent-Length: %s\r\n\r\n%s' \
+	    "$(wc -c <"$T/consistency.req")" "$(cat "$T/consistency.req")" |
+	    "$RAWCLIENT" 127.0.0.1 "$PPORT" --timeout 500 >/dev/null
+	printf 'POST /v1/validate HTTP/1.1\r\nHost: x\r\nContent-Length: %s\r\n\r\n%s' \
+	    "$(wc -c <"$T/consistency.req")" "$(cat "$T/consistency.req")" |
+	    "$RAWCLIENT" 127.0.0.1 "$PPORT" --timeout 500 >/dev/null
+fi
+wait_pid "$SNIFF_PID" 20
+is "$WAIT_STATUS" 0 "--count 5: exit 0"
+is "$(jq -r '.request.body | fromjson | .case' "$CAP5" | sort | tr '\n' ' ')" \
+    "consistency consistency policy schema_field valid " \
+    "the pipelined three, and the two sent on the older connection after sniff started"
+is "$(jq -s '[.[] | select(.responses.primary.body ==
+    .responses.candidate.body or .verdict == "shape")] | length' "$CAP5")" 5 \
+    "each paired with its own response"
+is "$(jq -r 'select(.request.body | fromjson | .case == "valid") | .verdict' \
+    "$CAP5")" match "the pipelined valid case: match"
+is "$(($(backend_nrequests candidate) - n0))" 5 "the candidate got the five"
+
 # --- a request and a response over many segments ---
 CAP4=$T/large.jsonl
 start_sniff --port "$PPORT" --candidate "$CURL" --capture "$CAP4" \
