@@ -101,7 +101,40 @@ fi
 
 if [ "$can_capture" != yes ]; then
 	skip "capturing on lo needs root with CAP_NET_RAW (uid $(id -u))"
-	done_testing
+	# --- at exit, a candidate that never answers gets --grace ---
+if command -v python3 >/dev/null 2>&1; then
+	python3 -c '
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(16)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+held = []
+while True:
+    held.append(s.accept()[0])
+' "$T/silent.port" 2>/dev/null &
+	track $!
+	wait_for 10 [ -s "$T/silent.port" ]
+	start_sniff --port "$PPORT" \
+	    --candidate "http://127.0.0.1:$(cat "$T/silent.port")" \
+	    --grace 500 --capture "$T/silent.jsonl" ||
+	    bail "sniff did not start (silent candidate)"
+	req silent -X POST --data-binary "@$T/valid.req" \
+	    "http://127.0.0.1:$PPORT/v1/validate"
+	sleep 0.5
+	t0=$(now_ms)
+	stop_sniff INT
+	is "$SNIFF_STATUS" 0 "a silent candidate: SIGINT still exits 0"
+	cmp_ok "$(($(now_ms) - t0))" -lt 4000 \
+	    "... after --grace 500, not the 5 s candidate timeout"
+	is "$(jq -r '.verdict + " " + .responses.candidate.error' \
+	    "$T/silent.jsonl")" "candidate_error timeout" \
+	    "the exchange still waiting is recorded: candidate_error, timeout"
+else
+	skip "python3 not installed: no silent candidate"
+fi
+
+done_testing
 fi
 
 run nosuch sniff -i paritytap-no0 --port 80 --candidate http://127.0.0.1:1
@@ -301,7 +334,8 @@ n0=$(backend_nrequests candidate)
 		printf 'Content-Length: %s\r\n\r\n' "$(wc -c <"$T/$c.req")"
 		cat "$T/$c.req"
 	done
-} | "$RAWCLIENT" 127.0.0.1 "$PPORT" --timeout 1000 >"$T/pipe.out"
+} | "$RAWCLIENT" 127.0.0.1 "$PPORT" --timeout 1000 >"$T/pipe.out" \
+    2>"$T/pipe.err"
 is "$(grep -o 'HTTP/1.1 [0-9]*' "$T/pipe.out" | wc -l | tr -d ' ')" 3 \
     "three pipelined requests in one write, three responses"
 if [ -n "${early_pid:-}" ]; then
@@ -376,5 +410,38 @@ cmp_ok "$(grep -c '^sniff: [0-9]* packets received' "$SNIFF_ERR")" -ge 3 \
 is "$(jq -r '.verdict + " " + .responses.candidate.error' "$T/down.jsonl")" \
     "candidate_error connect" \
     "a candidate that refuses: candidate_error, connect"
+
+# --- at exit, a candidate that never answers gets --grace ---
+if command -v python3 >/dev/null 2>&1; then
+	python3 -c '
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(16)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+held = []
+while True:
+    held.append(s.accept()[0])
+' "$T/silent.port" 2>/dev/null &
+	track $!
+	wait_for 10 [ -s "$T/silent.port" ]
+	start_sniff --port "$PPORT" \
+	    --candidate "http://127.0.0.1:$(cat "$T/silent.port")" \
+	    --grace 500 --capture "$T/silent.jsonl" ||
+	    bail "sniff did not start (silent candidate)"
+	req silent -X POST --data-binary "@$T/valid.req" \
+	    "http://127.0.0.1:$PPORT/v1/validate"
+	sleep 0.5
+	t0=$(now_ms)
+	stop_sniff INT
+	is "$SNIFF_STATUS" 0 "a silent candidate: SIGINT still exits 0"
+	cmp_ok "$(($(now_ms) - t0))" -lt 4000 \
+	    "... after --grace 500, not the 5 s candidate timeout"
+	is "$(jq -r '.verdict + " " + .responses.candidate.error' \
+	    "$T/silent.jsonl")" "candidate_error timeout" \
+	    "the exchange still waiting is recorded: candidate_error, timeout"
+else
+	skip "python3 not installed: no silent candidate"
+fi
 
 done_testing
