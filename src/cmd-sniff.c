@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <limits.h>
 #include <getopt.h>
 #include <signal.h>
@@ -25,6 +26,7 @@
 #define SNIFF_SNAPLEN		262144
 #define SNIFF_BUFFER		(16 * 1024 * 1024)	/* kernel ring */
 #define SNIFF_TIMEOUT_MS	10	/* a block of packets waits this long */
+#define SNIFF_FINAL_MS		250	/* reading the rest at the stop */
 #define SNIFF_STREAM_BYTES	(16 * 1024 * 1024)	/* held per stream */
 #define SNIFF_TOTAL_BYTES	(256 * 1024 * 1024)	/* held in all */
 #define SNIFF_IDLE_SECS		300	/* a silent connection is forgotten */
@@ -316,20 +318,12 @@ sniff_packet(u_char *arg, const struct pcap_pkthdr *h, const u_char *bytes)
 	    h->caplen);
 }
 
-/*
- * Take what the capture has: one buffer's worth (a busy link must not
- * starve the loop's other events), or with all, everything up to now.
- * Return 0, or -1 when the capture broke.
- */
+/* Take one block of packets from the capture; 0, or -1 if it broke. */
 static int
-sniff_read(struct sniff *sn, int all)
+sniff_read(struct sniff *sn)
 {
-	int	 n;
-
-	do
-		n = pcap_dispatch(sn->sn_pcap, -1, sniff_packet, (u_char *)sn);
-	while (all && n > 0);
-	if (n == PCAP_ERROR) {
+	if (pcap_dispatch(sn->sn_pcap, -1, sniff_packet, (u_char *)sn) ==
+	    PCAP_ERROR) {
 		log_warnx("capture on %s failed: %s", sn->sn_conf->interface,
 		    pcap_geterr(sn->sn_pcap));
 		sn->sn_failed = 1;
@@ -339,11 +333,32 @@ sniff_read(struct sniff *sn, int all)
 	return (0);
 }
 
+/*
+ * At the stop: take what the kernel still holds, the block still filling
+ * too (it is handed over within SNIFF_TIMEOUT_MS), until the capture is
+ * quiet or for at most SNIFF_FINAL_MS on a busy link.
+ */
+static void
+sniff_read_rest(struct sniff *sn)
+{
+	struct pollfd	 pfd;
+	double		 end = mono_ms() + SNIFF_FINAL_MS;
+
+	pfd.fd = pcap_get_selectable_fd(sn->sn_pcap);
+	pfd.events = POLLIN;
+	while (!sn->sn_failed && mono_ms() < end) {
+		if (sniff_read(sn) != 0)
+			break;
+		if (poll(&pfd, 1, 2 * SNIFF_TIMEOUT_MS) <= 0)
+			break;
+	}
+}
+
 /* The capture descriptor is readable. */
 static void
 sniff_pcap_cb(evutil_socket_t fd, short events, void *arg)
 {
-	sniff_read(arg, 0);
+	sniff_read(arg);
 }
 
 /* Forget connections that have been silent for long. */
@@ -651,8 +666,7 @@ sniff_run(struct sniff_conf *sc)
 		event_del(sn.sn_ev_stats);
 	if (sn.sn_ev_duration != NULL)
 		event_del(sn.sn_ev_duration);
-	if (!sn.sn_failed)
-		sniff_read(&sn, 1);
+	sniff_read_rest(&sn);
 	httpflow_finish(sn.sn_flow);
 	if (replay_inflight(sn.sn_replay) != 0 && sc->grace > 0)
 		log_info("waiting up to %d ms for %u candidate answers",

@@ -101,7 +101,17 @@ fi
 
 if [ "$can_capture" != yes ]; then
 	skip "capturing on lo needs root with CAP_NET_RAW (uid $(id -u))"
-	# --- at exit, a candidate that never answers gets --grace ---
+	# --- SIGINT right after the response: the packets still buffered count ---
+start_sniff --port "$PPORT" --candidate "$CURL" --capture "$T/last.jsonl" \
+    --stats-interval 0 || bail "sniff did not start (last packets)"
+req last -X POST --data-binary "@$T/schema_field.req" \
+    "http://127.0.0.1:$PPORT/v1/validate"
+stop_sniff INT
+is "$SNIFF_STATUS" 0 "SIGINT at once: exit 0"
+is "$(jq -r .verdict "$T/last.jsonl" 2>/dev/null)" shape \
+    "the exchange that ended just before SIGINT is still compared"
+
+# --- at exit, a candidate that never answers gets --grace ---
 if command -v python3 >/dev/null 2>&1; then
 	python3 -c '
 import socket, sys
@@ -410,6 +420,16 @@ cmp_ok "$(grep -c '^sniff: [0-9]* packets received' "$SNIFF_ERR")" -ge 3 \
 is "$(jq -r '.verdict + " " + .responses.candidate.error' "$T/down.jsonl")" \
     "candidate_error connect" \
     "a candidate that refuses: candidate_error, connect"
+
+# --- SIGINT right after the response: the packets still buffered count ---
+start_sniff --port "$PPORT" --candidate "$CURL" --capture "$T/last.jsonl" \
+    --stats-interval 0 || bail "sniff did not start (last packets)"
+req last -X POST --data-binary "@$T/schema_field.req" \
+    "http://127.0.0.1:$PPORT/v1/validate"
+stop_sniff INT
+is "$SNIFF_STATUS" 0 "SIGINT at once: exit 0"
+is "$(jq -r .verdict "$T/last.jsonl" 2>/dev/null)" shape \
+    "the exchange that ended just before SIGINT is still compared"
 
 # --- at exit, a candidate that never answers gets --grace ---
 if command -v python3 >/dev/null 2>&1; then
