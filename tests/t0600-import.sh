@@ -23,9 +23,14 @@ start_tcpdump() {
 	    bail "tcpdump did not start: $(cat "$T/$1.tderr")"
 }
 
-# stop_tcpdump NAME: let the last packets in, then SIGINT and wait.
+# stop_tcpdump NAME URL: a last exchange with URL marks the end; once
+# tcpdump has written its request and its response (a loaded machine may
+# leave tcpdump behind), SIGINT it and wait.
 stop_tcpdump() {
-	sleep 0.5
+	curl -sS -o /dev/null "$2/__end_of_capture"
+	wait_for 10 test "$(grep -ao __end_of_capture "$T/$1.pcap" | wc -l)" \
+	    -ge 2 || diag "the end of the capture was not seen in $1.pcap"
+	sleep 0.2
 	kill -INT "$TCPDUMP_PID"
 	wait_pid "$TCPDUMP_PID" 10
 	[ -s "$T/$1.pcap" ] || bail "tcpdump wrote nothing: $(cat "$T/$1.tderr")"
@@ -110,15 +115,16 @@ printf '\026\003\001\000\245\001\000\000\241\003\003 not http at all\r\n\r\n' |
 # IPv6.
 curl -sS -g -o "$T/v6.body" "http://[::1]:$P6/v6"
 
-stop_tcpdump lo
+stop_tcpdump lo "$U"
 
 # --- import -------------------------------------------------------------------
 
 import lo "$T/lo.pcap"
 is "$STATUS" 0 "import exits 0 (a stream that is not HTTP is not fatal)"
-like "$SUMMARY" '^import: 1 file, [0-9]+ connections, 17 exchanges, 1 unparsable stream, 0 gaps, 0 unanswered$' \
+like "$SUMMARY" '^import: 1 file, [0-9]+ connections, 18 exchanges, 1 unparsable stream, 0 gaps, 0 unanswered$' \
     "summary line: exchanges, one unparsable stream"
-is "$(wc -l <"$T/lo.jsonl" | tr -d ' ')" 17 "17 capture lines"
+is "$(wc -l <"$T/lo.jsonl" | tr -d ' ')" 18 \
+    "18 capture lines (17 and the end of the capture)"
 ok "every line is a complete JSON object" cap_valid "$T/lo.jsonl"
 is "$(jq -r '[.source, .verdict, (.responses | keys | join(","))] | join(" ")' "$T/lo.jsonl" | sort -u)" \
     "import recorded primary" "source import, verdict recorded, primary only"
@@ -199,7 +205,7 @@ fi
 
 start_tcpdump any any "tcp port $P4"
 curl -sS -o "$T/any.body" "$U/any"
-stop_tcpdump any
+stop_tcpdump any "$U"
 import any "$T/any.pcap"
 is "$STATUS" 0 "-i any capture: exit 0"
 is "$(ex "$T/any.jsonl" /any .responses.primary.body)" "$(cat "$T/any.body")" \
@@ -221,7 +227,7 @@ untimed='del(.id, .ts, .responses.primary.ms)'
 is "$(jq -c "$untimed" "$T/shuffled.jsonl" | sort | sha256sum)" \
     "$(jq -c "$untimed" "$T/lo.jsonl" | sort | sha256sum)" \
     "shuffled and duplicated: the same exchanges"
-is "$(jq -r .id "$T/shuffled.jsonl" | sort -u | wc -l | tr -d ' ')" 17 \
+is "$(jq -r .id "$T/shuffled.jsonl" | sort -u | wc -l | tr -d ' ')" 18 \
     "shuffled and duplicated: ids still unique"
 is "$(ex "$T/shuffled.jsonl" /one?x=1 .id)" "$(ex "$T/lo.jsonl" /one?x=1 .id)" \
     "shuffled and duplicated: an id made from the packets is made again"
@@ -246,7 +252,7 @@ like "$SUMMARY" ', 1 gap, 1 unanswered$' "a lost segment: one gap, one unanswere
 is "$(cap_get "$T/gap.jsonl" "$nbig" '.responses.primary | "\(.status) \(.error)"')" \
     "200 reset" "a lost segment: the response cut by it is recorded as reset"
 is "$(jq -r 'select(.responses.primary.error == null) | .request.target' "$T/gap.jsonl" | wc -l | tr -d ' ')" \
-    16 "a lost segment: the other exchanges are kept"
+    17 "a lost segment: the other exchanges are kept"
 
 # The same traffic with 802.1Q tags, through --port's packet filter.
 "$PCAPMANGLE" --vlan "$T/lo.pcap" "$T/vlan.pcap" || bail "pcapmangle failed"
@@ -255,8 +261,8 @@ import vlan --port "$P4" "$T/vlan.pcap"
 is "$STATUS" 0 "802.1Q tags and --port: exit 0"
 ok "802.1Q tags and --port: the same capture lines" \
     cmp -s "$T/plain4.jsonl" "$T/vlan.jsonl"
-cmp_ok "$(wc -l <"$T/vlan.jsonl" | tr -d ' ')" -eq 16 \
-    "802.1Q tags and --port: the IPv4 port's 16 exchanges"
+cmp_ok "$(wc -l <"$T/vlan.jsonl" | tr -d ' ')" -eq 17 \
+    "802.1Q tags and --port: the IPv4 port's 17 exchanges"
 
 # --- bad input --------------------------------------------------------------------
 
@@ -267,7 +273,7 @@ import trunc "$T/trunc.pcap"
 is "$STATUS" 2 "truncated pcap: exit 2"
 like "$(cat "$T/trunc.err")" "^paritytap import: .*trunc.pcap: truncated after $((n - 1)) packets" \
     "truncated pcap: the file and where it was cut"
-cmp_ok "$(wc -l <"$T/trunc.jsonl" | tr -d ' ')" -ge 16 \
+cmp_ok "$(wc -l <"$T/trunc.jsonl" | tr -d ' ')" -ge 17 \
     "truncated pcap: what was read before the cut is written"
 
 head -c 4096 /dev/urandom >"$T/garbage.pcap"
@@ -301,7 +307,8 @@ else
 fi
 
 import stdin - <"$T/any.pcap"
-is "$(jq -r .request.target "$T/stdin.jsonl")" /any "- reads stdin"
+is "$(jq -r .request.target "$T/stdin.jsonl" | tr '\n' ' ')" \
+    "/any /__end_of_capture " "- reads stdin"
 
 "$PARITYTAP" import --port 0 "$T/lo.pcap" >/dev/null 2>"$T/port.err"
 is "$?" 2 "--port 0: usage error"
