@@ -55,6 +55,11 @@ run buffer sniff -i lo --port 80 --candidate http://127.0.0.1:1 \
 is "$ST" 2 "--buffer-size 1k: exit 2"
 contains "$ERR" "--buffer-size: '1k' is not from 64K to 2G" \
     "... the error names the option and the range"
+printf '[sniff]\ninterface = lo\nlisten = 127.0.0.1:0\n' >"$T/bad.ini"
+run badini sniff --config "$T/bad.ini" --port 80 \
+    --candidate http://127.0.0.1:1
+is "$ST" 2 "--config with a key sniff does not take: exit 2"
+like "$ERR" "bad.ini:3: .*listen" "... the error names file:line and the key"
 run help sniff --help
 is "$ST" 0 "--help: exit 0"
 contains "$(cat "$T/help.out")" "--stats-interval SECS" \
@@ -101,7 +106,33 @@ fi
 
 if [ "$can_capture" != yes ]; then
 	skip "capturing on lo needs root with CAP_NET_RAW (uid $(id -u))"
-	# --- SIGINT right after the response: the packets still buffered count ---
+	# --- the config file: [sniff] and [route] sections ---
+cat >"$T/sniff.ini" <<EOF
+[sniff]
+interface = lo
+port = $PPORT
+candidate = $CURL
+count = 1
+capture = $T/config.jsonl
+
+[route "POST /v1/validate"]
+ignore = \$..Kind
+ignore = \$..Reason
+ignore = \$..Policy
+EOF
+"$PARITYTAP" sniff --config "$T/sniff.ini" --stats-interval 0 \
+    >"$T/config.out" 2>"$T/config.err" </dev/null &
+cfg_pid=$!
+track "$cfg_pid"
+wait_for 10 grep -q '^sniff: listening on lo ' "$T/config.err"
+req config -X POST --data-binary "@$T/policy.req" \
+    "http://127.0.0.1:$PPORT/v1/validate"
+wait_pid "$cfg_pid" 20
+is "$WAIT_STATUS" 0 "--config: interface, port, candidate and count from [sniff]"
+is "$(jq -r .verdict "$T/config.jsonl" 2>/dev/null)" match \
+    "... and the route's ignores apply: the policy drift is a match"
+
+# --- SIGINT right after the response: the packets still buffered count ---
 start_sniff --port "$PPORT" --candidate "$CURL" --capture "$T/last.jsonl" \
     --stats-interval 0 || bail "sniff did not start (last packets)"
 req last -X POST --data-binary "@$T/schema_field.req" \
@@ -420,6 +451,32 @@ cmp_ok "$(grep -c '^sniff: [0-9]* packets received' "$SNIFF_ERR")" -ge 3 \
 is "$(jq -r '.verdict + " " + .responses.candidate.error' "$T/down.jsonl")" \
     "candidate_error connect" \
     "a candidate that refuses: candidate_error, connect"
+
+# --- the config file: [sniff] and [route] sections ---
+cat >"$T/sniff.ini" <<EOF
+[sniff]
+interface = lo
+port = $PPORT
+candidate = $CURL
+count = 1
+capture = $T/config.jsonl
+
+[route "POST /v1/validate"]
+ignore = \$..Kind
+ignore = \$..Reason
+ignore = \$..Policy
+EOF
+"$PARITYTAP" sniff --config "$T/sniff.ini" --stats-interval 0 \
+    >"$T/config.out" 2>"$T/config.err" </dev/null &
+cfg_pid=$!
+track "$cfg_pid"
+wait_for 10 grep -q '^sniff: listening on lo ' "$T/config.err"
+req config -X POST --data-binary "@$T/policy.req" \
+    "http://127.0.0.1:$PPORT/v1/validate"
+wait_pid "$cfg_pid" 20
+is "$WAIT_STATUS" 0 "--config: interface, port, candidate and count from [sniff]"
+is "$(jq -r .verdict "$T/config.jsonl" 2>/dev/null)" match \
+    "... and the route's ignores apply: the policy drift is a match"
 
 # --- SIGINT right after the response: the packets still buffered count ---
 start_sniff --port "$PPORT" --candidate "$CURL" --capture "$T/last.jsonl" \
