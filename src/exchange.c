@@ -290,6 +290,7 @@ response_side_tee(struct response_side *rs, void **sha, uint64_t limit,
     const char *data, size_t len)
 {
 	EVP_MD_CTX	*ctx = *sha;
+	size_t		 n;
 
 	rs->body_bytes += len;
 	if (ctx == NULL && rs->body.len + len <= limit) {
@@ -297,6 +298,11 @@ response_side_tee(struct response_side *rs, void **sha, uint64_t limit,
 		return;
 	}
 	if (ctx == NULL) {
+		/* Keep exactly limit bytes: the part of this piece that fits. */
+		n = limit > rs->body.len ? limit - rs->body.len : 0;
+		buf_add(&rs->body, data, n);
+		data += n;
+		len -= n;
 		if ((ctx = EVP_MD_CTX_new()) == NULL)
 			fatalx("EVP_MD_CTX_new");
 		EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);

@@ -539,18 +539,10 @@ httpflow_resp_body(void *arg, const char *data, size_t len)
 	struct hf_request	*hr = TAILQ_FIRST(&hc->hc_waiting);
 	struct response_side	*rs;
 	uint64_t		 max = hc->hc_hf->hf_max_body;
-	size_t			 n;
 
 	if (hc->hc_orphan || hc->hc_interim || hr == NULL || len == 0)
 		return (0);
 	rs = &hr->hr_ex->ex_resp[SIDE_PRIMARY];
-	if (hc->hc_sha == NULL && rs->body.len + len > max) {
-		/* The tee keeps whole pieces: give it the part that fits. */
-		n = (size_t)(max - rs->body.len);
-		response_side_tee(rs, &hc->hc_sha, max, data, n);
-		data += n;
-		len -= n;
-	}
 	response_side_tee(rs, &hc->hc_sha, max, data, len);
 	return (0);
 }

@@ -370,6 +370,7 @@ struct replay_stats {
 	uint64_t	 sent;		/* replayed */
 	uint64_t	 completed;
 	uint64_t	 reached;	/* live responses received */
+	uint64_t	 dropped;	/* replay_submit: over --concurrency */
 };
 
 /* xmalloc.c */
@@ -494,10 +495,20 @@ void		 canonical_request(const struct http_request *, const char *,
 /* cmd-replay.c */
 extern const struct cmd_entry cmd_replay_entry;
 
+/* cmd-sniff.c */
+extern const struct cmd_entry cmd_sniff_entry;
+
 /* replay.c */
 int		 replay_run(struct event_base *, const struct replay_opts *,
 		     char **, int, struct sink *, struct replay_stats *,
 		     char **);
+struct replay;
+struct replay	*replay_new(struct event_base *, const struct replay_opts *,
+		     struct sink *, char **);
+const char	*replay_submit(struct replay *, struct exchange *);
+unsigned	 replay_inflight(const struct replay *);
+unsigned	 replay_drain(struct replay *, int);
+void		 replay_free(struct replay *, struct replay_stats *);
 
 /* sink.c */
 struct sink;

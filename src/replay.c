@@ -11,9 +11,16 @@
  * --concurrency requests are in flight, and --rate meters how fast new
  * ones start (a token bucket filled by a timer), so a capture of any size
  * is replayed in bounded memory.
+ *
+ * The same engine serves a live source (sniff): replay_new, then
+ * replay_submit for each observed exchange (its request and the primary
+ * response seen on the wire), then replay_drain and replay_free.  There
+ * is no reader thread then; the in-flight cap is --concurrency, and an
+ * exchange over it is passed on skipped rather than queued.
  */
 
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -49,7 +56,10 @@ struct replay_pending {
 	int			 rq_live;	/* live sides still to finish */
 	int			 rq_skip;	/* skipped: not sent */
 	void			*rq_sha[2];	/* bodies over --max-body */
+	struct upreq		*rq_req[2];	/* live requests, until done */
+	TAILQ_ENTRY(replay_pending) rq_entry;	/* in rp_sent */
 };
+TAILQ_HEAD(replay_sent, replay_pending);
 
 struct replay {
 	const struct replay_opts *rp_opts;
@@ -67,6 +77,10 @@ struct replay {
 	struct event		*rp_progress;
 	struct event		*rp_wake_ev;
 	uint64_t		 rp_total;	/* lines, for the progress bar */
+	struct replay_sent	 rp_sent;	/* requests in flight */
+	int			 rp_submitted;	/* live: no reader, no pump */
+	int			 rp_draining;	/* live: replay_drain runs */
+	struct event		*rp_grace;
 	double			 rp_started;
 	struct replay_stats	 rp_stats;
 
@@ -118,18 +132,23 @@ replay_done(struct replay_pending *rq, int side, const char *error,
 	struct replay		*rp = rq->rq_rp;
 	struct response_side	*rs = &rq->rq_ex->ex_resp[side];
 
+	rq->rq_req[side] = NULL;
 	rs->ms = mono_ms() - rq->rq_start;
 	response_side_end(rs, &rq->rq_sha[side], error, detail);
 	if (error == NULL || rs->status != 0)
 		rp->rp_stats.reached++;
 	if (--rq->rq_live != 0)
 		return;
+	TAILQ_REMOVE(&rp->rp_sent, rq, rq_entry);
 	sink_submit(rp->rp_sink, rq->rq_ex);
 	buf_free(&rq->rq_canon);
 	free(rq);
 	rp->rp_inflight--;
 	rp->rp_stats.completed++;
-	event_active(rp->rp_pump, EV_TIMEOUT, 0);
+	if (!rp->rp_submitted)
+		event_active(rp->rp_pump, EV_TIMEOUT, 0);
+	else if (rp->rp_draining && rp->rp_inflight == 0)
+		event_base_loopbreak(rp->rp_base);
 }
 
 /* Primary response head. */
@@ -292,20 +311,32 @@ replay_exchange(const struct replay_opts *o, struct exchange *old)
 	return (ex);
 }
 
+/* Say why an exchange is not replayed (a SKIP line), unless quiet. */
+static void
+replay_skip_log(const struct replay_opts *o, const struct exchange *ex,
+    const char *why)
+{
+	if (o->quiet)
+		return;
+	log_warnx("SKIP %s %s id=%s: %s", why, ex->ex_route, ex->ex_id,
+	    strcmp(why, "truncated") == 0 ? "the recorded request body was "
+	    "cut; it cannot be replayed" : strcmp(why, "redacted") == 0 ?
+	    "a header was redacted in the capture (--drop-redacted sends it "
+	    "without)" : strcmp(why, "no_primary") == 0 ?
+	    "no primary response recorded (use --primary)" :
+	    "no request recorded");
+}
+
 /*
- * On the reader thread: turn a recorded exchange into a replay_pending,
- * its canonical request built, or marked skipped with the reason.
+ * Make a replay_pending of an exchange (which it takes): its canonical
+ * request built, or, with why, marked skipped with that reason.
  */
 static struct replay_pending *
-replay_prepare(struct replay *rp, struct exchange *old)
+replay_pending_new(struct replay *rp, struct exchange *ex, const char *why)
 {
 	const struct replay_opts	*o = rp->rp_opts;
 	struct replay_pending		*rq;
-	struct exchange			*ex;
-	const char			*why;
 
-	why = replay_unsafe(o, old);
-	ex = replay_exchange(o, old);
 	rq = xcalloc(1, sizeof *rq);
 	rq->rq_rp = rp;
 	rq->rq_ex = ex;
@@ -314,25 +345,33 @@ replay_prepare(struct replay *rp, struct exchange *old)
 		ex->ex_verdict = VERDICT_SKIPPED;
 		ex->ex_skip_reason = xstrdup(why);
 		rq->rq_skip = 1;
-		rp->rp_nskipped++;
-		if (!o->quiet)
-			log_warnx("SKIP %s %s id=%s: %s", why, ex->ex_route,
-			    ex->ex_id, strcmp(why, "truncated") == 0 ?
-			    "the recorded request body was cut; it cannot "
-			    "be replayed" : strcmp(why, "redacted") == 0 ?
-			    "a header was redacted in the capture "
-			    "(--drop-redacted sends it without)" :
-			    strcmp(why, "no_primary") == 0 ?
-			    "no primary response recorded (use --primary)" :
-			    "no request recorded");
 		return (rq);
 	}
-	if (o->drop_redacted)
-		replay_drop_redacted(&ex->ex_req);
 	canonical_request(&ex->ex_req, o->trace_header, ex->ex_id, o->host,
 	    upstream_authority(rp->rp_up[SIDE_CANDIDATE]), NULL,
 	    &rq->rq_canon);
 	return (rq);
+}
+
+/*
+ * On the reader thread: turn a recorded exchange into a replay_pending,
+ * its canonical request built, or marked skipped with the reason.
+ */
+static struct replay_pending *
+replay_prepare(struct replay *rp, struct exchange *old)
+{
+	const struct replay_opts	*o = rp->rp_opts;
+	struct exchange			*ex;
+	const char			*why;
+
+	why = replay_unsafe(o, old);
+	ex = replay_exchange(o, old);
+	if (why != NULL) {
+		rp->rp_nskipped++;
+		replay_skip_log(o, ex, why);
+	} else if (o->drop_redacted)
+		replay_drop_redacted(&ex->ex_req);
+	return (replay_pending_new(rp, ex, why));
 }
 
 /* On the loop: send a prepared exchange, or pass a skipped one on. */
@@ -354,14 +393,17 @@ replay_send(struct replay *rp, struct replay_pending *rq)
 	rp->rp_inflight++;
 	rp->rp_stats.sent++;
 	rq->rq_live = rp->rp_up[SIDE_PRIMARY] != NULL ? 2 : 1;
+	TAILQ_INSERT_TAIL(&rp->rp_sent, rq, rq_entry);
 	ex->ex_resp[SIDE_CANDIDATE].present = 1;
 	if (rp->rp_up[SIDE_PRIMARY] != NULL) {
 		ex->ex_resp[SIDE_PRIMARY].present = 1;
-		upstream_send(rp->rp_up[SIDE_PRIMARY], rq->rq_canon.data,
+		rq->rq_req[SIDE_PRIMARY] = upstream_send(
+		    rp->rp_up[SIDE_PRIMARY], rq->rq_canon.data,
 		    rq->rq_canon.len, head, &replay_primary_cbs, rq);
 	}
-	upstream_send(rp->rp_up[SIDE_CANDIDATE], rq->rq_canon.data,
-	    rq->rq_canon.len, head, &replay_candidate_cbs, rq);
+	rq->rq_req[SIDE_CANDIDATE] = upstream_send(rp->rp_up[SIDE_CANDIDATE],
+	    rq->rq_canon.data, rq->rq_canon.len, head, &replay_candidate_cbs,
+	    rq);
 }
 
 /*
@@ -586,6 +628,25 @@ replay_reader_stop(struct replay *rp)
 	}
 }
 
+/* Make the live backends' connection pools; -1 with cause on a bad URL. */
+static int
+replay_backends(struct replay *rp, char **cause)
+{
+	const struct replay_opts	*o = rp->rp_opts;
+
+	if (o->primary != NULL) {
+		rp->rp_up[SIDE_PRIMARY] = upstream_new(rp->rp_base, "primary",
+		    o->primary, o->timeout, REPLAY_IDLE_CONNS, 0, cause);
+		if (rp->rp_up[SIDE_PRIMARY] == NULL)
+			return (-1);
+	}
+	rp->rp_up[SIDE_CANDIDATE] = upstream_new(rp->rp_base, "candidate",
+	    o->candidate, o->timeout, REPLAY_IDLE_CONNS, 0, cause);
+	if (rp->rp_up[SIDE_CANDIDATE] == NULL)
+		return (-1);
+	return (0);
+}
+
 /*
  * Replay the captures at paths through the sink.  Return EXIT_OK when
  * every selected exchange was replayed or skipped, EXIT_USAGE with cause
@@ -605,6 +666,7 @@ replay_run(struct event_base *base, const struct replay_opts *o,
 	rp.rp_opts = o;
 	rp.rp_base = base;
 	rp.rp_sink = sink;
+	TAILQ_INIT(&rp.rp_sent);
 	rp.rp_nreaders = npaths;
 	rp.rp_wake[0] = rp.rp_wake[1] = -1;
 	rp.rp_readers = xcalloc((size_t)npaths, sizeof *rp.rp_readers);
@@ -618,17 +680,7 @@ replay_run(struct event_base *base, const struct replay_opts *o,
 		if (o->progress)
 			rp.rp_total += replay_count_lines(paths[i]);
 	}
-	if (o->primary != NULL) {
-		rp.rp_up[SIDE_PRIMARY] = upstream_new(base, "primary",
-		    o->primary, o->timeout, REPLAY_IDLE_CONNS, 0, cause);
-		if (rp.rp_up[SIDE_PRIMARY] == NULL) {
-			status = EXIT_USAGE;
-			goto out;
-		}
-	}
-	rp.rp_up[SIDE_CANDIDATE] = upstream_new(base, "candidate",
-	    o->candidate, o->timeout, REPLAY_IDLE_CONNS, 0, cause);
-	if (rp.rp_up[SIDE_CANDIDATE] == NULL) {
+	if (replay_backends(&rp, cause) != 0) {
 		status = EXIT_USAGE;
 		goto out;
 	}
@@ -710,4 +762,140 @@ out:
 	if (stats != NULL)
 		*stats = rp.rp_stats;
 	return (status);
+}
+
+/*
+ * Start a replayer for a live source: no capture files, exchanges come
+ * from replay_submit.  NULL with cause for a bad URL.
+ */
+struct replay *
+replay_new(struct event_base *base, const struct replay_opts *o,
+    struct sink *sink, char **cause)
+{
+	struct replay	*rp;
+
+	rp = xcalloc(1, sizeof *rp);
+	rp->rp_opts = o;
+	rp->rp_base = base;
+	rp->rp_sink = sink;
+	rp->rp_submitted = 1;
+	rp->rp_wake[0] = rp->rp_wake[1] = -1;
+	TAILQ_INIT(&rp->rp_sent);
+	if (replay_backends(rp, cause) != 0) {
+		replay_free(rp, NULL);
+		return (NULL);
+	}
+	return (rp);
+}
+
+/*
+ * Send an exchange seen elsewhere (its request and primary response
+ * filled in) to the candidate; the replayer takes it, and it reaches the
+ * sink when the candidate has answered.  An exchange that cannot be sent
+ * (a cut request body, a method not in the filter, --concurrency already
+ * in flight) goes to the sink at once, skipped.  Return the skip reason,
+ * or NULL when it was sent.
+ */
+const char *
+replay_submit(struct replay *rp, struct exchange *ex)
+{
+	const struct replay_opts	*o = rp->rp_opts;
+	const char			*why = NULL;
+
+	/* A source's own verdict ("recorded") gives way to the comparison. */
+	ex->ex_verdict = VERDICT_NONE;
+	if (ex->ex_id[0] == '\0')
+		trace_mint(ex->ex_id, sizeof ex->ex_id);
+	if (ex->ex_route == NULL)
+		ex->ex_route = ex->ex_req.method != NULL &&
+		    ex->ex_req.target != NULL ? route_template(
+		    ex->ex_req.method, ex->ex_req.target, o->routes,
+		    o->nroutes) : xstrdup("?");
+	if (ex->ex_req_truncated)
+		why = "truncated";
+	else if (ex->ex_req.method == NULL || ex->ex_req.target == NULL)
+		why = "no_request";
+	else if (o->primary == NULL && !ex->ex_resp[SIDE_PRIMARY].present)
+		why = "no_primary";
+	else if (!replay_match(o->filter.methods, o->filter.nmethods,
+	    ex->ex_req.method, FNM_CASEFOLD))
+		why = "method";
+	else if (!replay_selected(o, ex))
+		why = "filter";
+	else if (rp->rp_inflight >= o->concurrency) {
+		why = "inflight";
+		rp->rp_stats.dropped++;
+	}
+	if (why != NULL)
+		rp->rp_stats.skipped++;
+	replay_send(rp, replay_pending_new(rp, ex, why));
+	return (why);
+}
+
+/* Requests sent to the live backends and not answered yet. */
+unsigned
+replay_inflight(const struct replay *rp)
+{
+	return (rp->rp_inflight);
+}
+
+/* The grace period of replay_drain is over. */
+static void
+replay_grace_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct replay	*rp = arg;
+
+	event_base_loopbreak(rp->rp_base);
+}
+
+/*
+ * Run the loop until every request in flight has been answered or has
+ * failed, for at most ms milliseconds; what is still in flight then is
+ * cancelled and passed on with a "timeout" error.  Return how many were.
+ */
+unsigned
+replay_drain(struct replay *rp, int ms)
+{
+	struct replay_pending	*rq;
+	struct timeval		 tv;
+	unsigned		 n = 0;
+	int			 side;
+
+	if (rp->rp_inflight != 0) {
+		rp->rp_draining = 1;
+		rp->rp_grace = evtimer_new(rp->rp_base, replay_grace_cb, rp);
+		tv.tv_sec = ms / 1000;
+		tv.tv_usec = (ms % 1000) * 1000;
+		evtimer_add(rp->rp_grace, &tv);
+		event_base_dispatch(rp->rp_base);
+		event_free(rp->rp_grace);
+		rp->rp_grace = NULL;
+		rp->rp_draining = 0;
+	}
+	while ((rq = TAILQ_FIRST(&rp->rp_sent)) != NULL) {
+		n++;
+		for (side = 0; side < 2; side++) {
+			if (rq->rq_req[side] == NULL)
+				continue;
+			upstream_cancel(rq->rq_req[side]);
+			replay_done(rq, side, "timeout",
+			    "still in flight at exit");
+		}
+	}
+	return (n);
+}
+
+/* Free a replayer (after replay_drain); stats gets what it did. */
+void
+replay_free(struct replay *rp, struct replay_stats *stats)
+{
+	int	 i;
+
+	if (stats != NULL)
+		*stats = rp->rp_stats;
+	for (i = 0; i < SIDE_CANDIDATE + 1; i++) {
+		if (rp->rp_up[i] != NULL)
+			upstream_free(rp->rp_up[i]);
+	}
+	free(rp);
 }
