@@ -38,7 +38,8 @@ enum {
 	OPT_MAX_BODY,
 	OPT_CAPTURE_BODY_LIMIT,
 	OPT_REDACT_HEADER,
-	OPT_KEEP_SECRETS
+	OPT_KEEP_SECRETS,
+	OPT_SOURCE
 };
 
 static const struct option import_longopts[] = {
@@ -49,6 +50,7 @@ static const struct option import_longopts[] = {
 	    OPT_CAPTURE_BODY_LIMIT },
 	{ "redact-header",	required_argument, NULL, OPT_REDACT_HEADER },
 	{ "keep-secrets",	no_argument,	   NULL, OPT_KEEP_SECRETS },
+	{ "source",		required_argument, NULL, OPT_SOURCE },
 	{ "quiet",		no_argument,	   NULL, 'q' },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "help",		no_argument,	   NULL, 'h' },
@@ -68,6 +70,7 @@ struct import {
 	struct capture_opts	 im_cap;
 	int			 im_fd;
 	const char		*im_output;	/* for messages */
+	const char		*im_source;	/* "import" or "record" */
 	struct buf		 im_out;
 	int			 im_write_error;
 	uint64_t		 im_packets;
@@ -99,6 +102,7 @@ cmd_import_help(FILE *f)
 "      --capture-body-limit BYTES  bytes of each body in the capture [1M]\n"
 "      --redact-header NAME      also redact this header in the capture\n"
 "      --keep-secrets            do not redact Authorization, Cookie, ...\n"
+"      --source import|record    the source written in each line [import]\n"
 "  -q, --quiet                   no summary line, no progress bar\n"
 "  -v, --verbose                 more logging (twice: debug, which names\n"
 "                                each connection not parsed and why)\n"
@@ -373,7 +377,7 @@ import_main(struct import *im, char **paths, int npaths,
 		goto out;
 	}
 
-	hf = httpflow_new("import", max_body, IMPORT_STREAM_HOLD,
+	hf = httpflow_new(im->im_source, max_body, IMPORT_STREAM_HOLD,
 	    IMPORT_TOTAL_HOLD, import_exchange, im);
 	if (nports != 0)
 		httpflow_ports(hf, ports, nports);
@@ -425,6 +429,7 @@ cmd_import_exec(int argc, char **argv)
 	int		 ch, status = EXIT_USAGE;
 
 	memset(&im, 0, sizeof im);
+	im.im_source = "import";
 	buf_init(&im.im_out);
 	optind = 1;
 	opterr = 0;
@@ -477,6 +482,17 @@ cmd_import_exec(int argc, char **argv)
 			break;
 		case OPT_KEEP_SECRETS:
 			im.im_cap.keep_secrets = 1;
+			break;
+		case OPT_SOURCE:
+			if (strcmp(optarg, "import") == 0)
+				im.im_source = "import";
+			else if (strcmp(optarg, "record") == 0)
+				im.im_source = "record";
+			else {
+				options_usage("import", "--source %s: must be "
+				    "import or record", optarg);
+				goto out;
+			}
 			break;
 		case 'q':
 			log_quiet = 1;

@@ -528,6 +528,7 @@ record_import(struct record_conf *rc, char **files, size_t nfiles,
 	argv = xcalloc(nfiles + 2 * rc->nports + 8, sizeof *argv);
 	argv[n++] = xstrdup("paritytap");
 	argv[n++] = xstrdup("import");
+	argv[n++] = xstrdup("--source=record");
 	if (rc->quiet)
 		argv[n++] = xstrdup("-q");
 	if (rc->keep_secrets)
@@ -572,19 +573,13 @@ record_import(struct record_conf *rc, char **files, size_t nfiles,
 	return (0);
 }
 
-/*
- * Copy the imported capture to the output, each row's source "import"
- * made "record"; return 0, or -1 with cause.
- */
+/* Copy the imported capture to the output; return 0, or -1 with cause. */
 static int
 record_output(const char *from, const char *to, char **cause)
 {
-	static const char	 was[] = "\"source\":\"import\"";
-	static const char	 now[] = "\"source\":\"record\"";
 	FILE			*in, *out;
-	char			*line = NULL, *p, *req;
-	size_t			 cap = 0;
-	ssize_t			 n;
+	char			 b[65536];
+	size_t			 n;
 	int			 fd, rc = -1;
 
 	if ((in = fopen(from, "r")) == NULL) {
@@ -604,13 +599,11 @@ record_output(const char *from, const char *to, char **cause)
 			return (-1);
 		}
 	}
-	while ((n = getline(&line, &cap, in)) != -1) {
-		/* The field comes before the request, whose bytes it is not. */
-		p = strstr(line, was);
-		req = strstr(line, "\"request\":");
-		if (p != NULL && (req == NULL || p < req))
-			memcpy(p, now, sizeof now - 1);
-		fwrite(line, 1, (size_t)n, out);
+	while ((n = fread(b, 1, sizeof b, in)) != 0)
+		fwrite(b, 1, n, out);
+	if (ferror(in)) {
+		xasprintf(cause, "%s: %s", from, strerror(errno));
+		goto out;
 	}
 	if (fflush(out) != 0 || ferror(out)) {
 		xasprintf(cause, "--output %s: %s", to == NULL ? "-" : to,
@@ -619,7 +612,6 @@ record_output(const char *from, const char *to, char **cause)
 	}
 	rc = 0;
 out:
-	free(line);
 	fclose(in);
 	if (out != stdout)
 		fclose(out);
