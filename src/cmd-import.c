@@ -305,6 +305,16 @@ import_summary(int nfiles, const struct httpflow *hf)
 	import_count(&b, fs->unparsable, "unparsable stream",
 	    "unparsable streams");
 	import_count(&b, fs->gaps, "gap", "gaps");
+	if (fs->resumed != 0 || fs->not_resumed != 0 || fs->skipped != 0) {
+		/* ", N gaps (R connections resumed, ...)" */
+		buf_printf(&b, " (%llu connection%s resumed",
+		    (unsigned long long)fs->resumed, fs->resumed == 1 ? "" : "s");
+		if (fs->not_resumed != 0)
+			buf_printf(&b, ", %llu pipelined not resumed",
+			    (unsigned long long)fs->not_resumed);
+		buf_printf(&b, ", %llu byte%s skipped)",
+		    (unsigned long long)fs->skipped, fs->skipped == 1 ? "" : "s");
+	}
 	import_count(&b, fs->unanswered, "unanswered", "unanswered");
 	if (fs->orphans != 0)
 		import_count(&b, fs->orphans, "response without a request",

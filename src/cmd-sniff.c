@@ -557,6 +557,12 @@ sniff_print_flow_stats(struct sniff *sn, const struct replay_stats *rs)
 		    (unsigned long long)fs->gaps,
 		    (unsigned long long)fs->unanswered,
 		    (unsigned long long)fs->orphans);
+	if (fs->resumed != 0 || fs->not_resumed != 0 || fs->skipped != 0)
+		fprintf(stderr, "sniff: after lost packets: %llu connections "
+		    "resumed, %llu pipelined not resumed, %llu bytes skipped\n",
+		    (unsigned long long)fs->resumed,
+		    (unsigned long long)fs->not_resumed,
+		    (unsigned long long)fs->skipped);
 	if (rs->dropped != 0)
 		fprintf(stderr, "sniff: %llu exchanges dropped: the candidate "
 		    "had --max-inflight %u requests in flight\n",

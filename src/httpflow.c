@@ -7,10 +7,26 @@
  * filled in, handed to the owner.
  *
  * What the wire does not settle is decided here, the same way every time:
- * a connection that does not parse as HTTP/1.x, or that has a hole in it,
- * is not parsed further (its earlier exchanges are kept); a request still
- * waiting when its connection ends is handed on with the primary side
- * failed ("reset"), so that nothing seen is lost quietly.
+ * a connection that does not parse as HTTP/1.x is not parsed further (its
+ * earlier exchanges are kept); a request still waiting when its
+ * connection ends is handed on with the primary side failed ("reset"),
+ * so that nothing seen is lost quietly.
+ *
+ * A hole in the capture (a gap) ends what was under way: the requests
+ * waiting are handed on as "reset", the messages being parsed are
+ * dropped.  Then each direction skips to the start of a line that looks
+ * like the start of a message (httpflow_startline) and parses again from
+ * there: the connection resumes.  Until a response has been paired again
+ * (the connection is unsynced), a response answers the oldest waiting
+ * request only when nothing can say otherwise: its first byte came after
+ * the request's last, the response stream said nothing else since, the
+ * client sent nothing more, and a request found right after a hole in
+ * the request stream was preceded by response bytes (else it may be a
+ * piece of the body the hole cut).  Failing any of these, the request is
+ * handed on as "reset" and the response is skipped (an orphan): a
+ * response is never paired with a request that is not its own.  A
+ * connection seen pipelining is not resumed: there the order cannot be
+ * proven.
  */
 
 #include <sys/queue.h>
@@ -27,11 +43,22 @@
 /* Requests a connection may have waiting for their responses. */
 #define HTTPFLOW_WAITING_MAX	1024
 
+/* Resuming after a gap: the longest start line, the most bytes skipped. */
+#define HTTPFLOW_LINE_MAX	(16 * 1024)
+#define HTTPFLOW_SKIP_MAX	(64 * 1024 * 1024)
+
+/* Where a direction is while it skips to a message (hc_scan). */
+#define HF_SCAN_NONE	0	/* parsing */
+#define HF_SCAN_LINE	1	/* at or in a line that may start a message */
+#define HF_SCAN_SKIP	2	/* in a line that does not: skip to its end */
+
 /* A request waiting for its response. */
 struct hf_request {
 	TAILQ_ENTRY(hf_request)	 hr_entry;
 	struct exchange		*hr_ex;
+	struct timeval		 hr_first;	/* its first byte */
 	struct timeval		 hr_last;	/* its last byte */
+	int			 hr_unproven;	/* may be a body's text */
 	uint64_t		 hr_seq;	/* 0, 1, ... on the connection */
 	int			 hr_head;	/* HEAD: no response body */
 	int			 hr_connect;	/* CONNECT */
@@ -65,7 +92,25 @@ struct hf_conn {
 	struct buf		 hc_held;
 	struct timeval		 hc_held_ts;
 
+	/* Resuming after a gap. */
+	int			 hc_scan[2];	/* HF_SCAN_ */
+	struct buf		 hc_line[2];	/* a line that may start one */
+	struct timeval		 hc_line_ts[2];	/* its first byte */
+	uint64_t		 hc_skipped;	/* since the gap */
+	int			 hc_unsynced;	/* no pair since the gap */
+	int			 hc_noise[2];	/* bytes skipped since the gap */
+	struct timeval		 hc_noise_ts[2];	/* the last of them */
+	int			 hc_c2s_gap;	/* a request stream gap, and */
+	struct timeval		 hc_c2s_pre;	/* its last byte before it */
+	struct timeval		 hc_s2c_last;	/* last response bytes */
+	int			 hc_req_unproven;
+	int			 hc_pipelined;	/* seen pipelining */
+	int			 hc_lost_answer;	/* a request sent after an
+						   answer not seen */
+	int			 hc_resumed;	/* counted in resumed */
+
 	/* The response being parsed. */
+	struct timeval		 hc_resp_ts;	/* its first byte */
 	int			 hc_resp_started;
 	int			 hc_interim;	/* a 1xx to skip */
 	int			 hc_orphan;	/* no request to answer */
@@ -114,6 +159,9 @@ static const struct http_msg_cbs httpflow_resp_cbs = {
 	.on_body = httpflow_resp_body,
 	.on_complete = NULL,
 };
+
+static size_t	httpflow_requests(struct hf_conn *, const uint8_t *, size_t);
+static size_t	httpflow_responses(struct hf_conn *, const uint8_t *, size_t);
 
 /*
  * Create a flow tracker: source names the exchanges ("import", "sniff"),
@@ -368,6 +416,8 @@ httpflow_open(void *arg, struct tcp_conn *tc)
 	hc->hc_req_fresh = 1;
 	TAILQ_INIT(&hc->hc_waiting);
 	buf_init(&hc->hc_held);
+	buf_init(&hc->hc_line[TCP_DIR_C2S]);
+	buf_init(&hc->hc_line[TCP_DIR_S2C]);
 	TAILQ_INSERT_TAIL(&hf->hf_conns, hc, hc_entry);
 	tc->user = hc;
 }
@@ -424,7 +474,20 @@ httpflow_req_done(struct hf_conn *hc)
 	hc->hc_req = NULL;
 	hr = xcalloc(1, sizeof *hr);
 	hr->hr_ex = ex;
+	hr->hr_first = hc->hc_req_start;
 	hr->hr_last = hc->hc_ts[TCP_DIR_C2S];
+	hr->hr_unproven = hc->hc_req_unproven;
+	hc->hc_req_unproven = 0;
+	if (!TAILQ_EMPTY(&hc->hc_waiting)) {
+		/*
+		 * Another request before the answer: pipelining, unless the
+		 * client acknowledged response bytes the capture lost.
+		 */
+		if (hc->hc_tc->unseen[TCP_DIR_S2C])
+			hc->hc_lost_answer = 1;
+		else if (!hc->hc_unsynced)
+			hc->hc_pipelined = 1;
+	}
 	hr->hr_seq = hc->hc_seq++;
 	hr->hr_head = strcmp(ex->ex_req.method, "HEAD") == 0;
 	hr->hr_connect = strcmp(ex->ex_req.method, "CONNECT") == 0;
@@ -453,14 +516,33 @@ httpflow_req_done(struct hf_conn *hc)
 		hc->hc_holding = 1;
 }
 
-/* Parse request bytes. */
+/* Drop the request being parsed. */
 static void
+httpflow_req_drop(struct hf_conn *hc)
+{
+	if (hc->hc_req != NULL) {
+		exchange_free(hc->hc_req);
+		free(hc->hc_req);
+		hc->hc_req = NULL;
+	}
+	http_msg_reset(&hc->hc_msg[TCP_DIR_C2S]);
+	hc->hc_req_fresh = 1;
+	hc->hc_req_unproven = 0;
+}
+
+/*
+ * Parse request bytes.  Returns how many were used: fewer than len only
+ * when the direction went back to skipping (hc_scan).
+ */
+static size_t
 httpflow_requests(struct hf_conn *hc, const uint8_t *data, size_t len)
 {
 	struct http_msg	*hm = &hc->hc_msg[TCP_DIR_C2S];
+	size_t		 total = len;
 	ssize_t		 n;
 
-	while (len != 0 && !hc->hc_dead[TCP_DIR_C2S]) {
+	while (len != 0 && !hc->hc_dead[TCP_DIR_C2S] &&
+	    hc->hc_scan[TCP_DIR_C2S] == HF_SCAN_NONE) {
 		if (hc->hc_holding) {
 			if (hc->hc_held.len == 0)
 				hc->hc_held_ts = hc->hc_ts[TCP_DIR_C2S];
@@ -468,16 +550,24 @@ httpflow_requests(struct hf_conn *hc, const uint8_t *data, size_t len)
 				/* Not coming back to HTTP: give up on it. */
 				hc->hc_dead[TCP_DIR_C2S] = 1;
 				buf_free(&hc->hc_held);
-				return;
+				return (total);
 			}
 			buf_add(&hc->hc_held, data, len);
-			return;
+			return (total);
 		}
 		if (hc->hc_req_fresh) {
 			hc->hc_req_start = hc->hc_ts[TCP_DIR_C2S];
 			hc->hc_req_fresh = 0;
 		}
 		n = http_msg_feed(hm, (const char *)data, len);
+		if (n < 0 && hc->hc_unsynced) {
+			/* A false start after a gap: skip on. */
+			hc->hc_noise[TCP_DIR_C2S] = 1;
+			hc->hc_noise_ts[TCP_DIR_C2S] = hc->hc_ts[TCP_DIR_C2S];
+			httpflow_req_drop(hc);
+			hc->hc_scan[TCP_DIR_C2S] = HF_SCAN_SKIP;
+			return (total - len);
+		}
 		if (n < 0) {
 			httpflow_unparsable(hc, TCP_DIR_C2S, hm->hm_error);
 			hc->hc_dead[TCP_DIR_C2S] = 1;
@@ -488,7 +578,7 @@ httpflow_requests(struct hf_conn *hc, const uint8_t *data, size_t len)
 			}
 			if (TAILQ_EMPTY(&hc->hc_waiting))
 				httpflow_stop(hc);
-			return;
+			return (total);
 		}
 		data += n;
 		len -= (size_t)n;
@@ -503,6 +593,72 @@ httpflow_requests(struct hf_conn *hc, const uint8_t *data, size_t len)
 			len--;
 		}
 	}
+	if (hc->hc_scan[TCP_DIR_C2S] != HF_SCAN_NONE)
+		return (total - len);
+	return (total);
+}
+
+/*
+ * After a gap, may the response starting now answer the oldest waiting
+ * request?  Requests it cannot be told to answer are handed on as
+ * "reset" until one can be, or none is left (0: the response is skipped).
+ */
+static int
+httpflow_sync(struct hf_conn *hc)
+{
+	struct hf_request	*hr;
+	const struct timeval	*rf = &hc->hc_resp_ts;
+	const char		*why;
+	int			 started;
+
+	while ((hr = TAILQ_FIRST(&hc->hc_waiting)) != NULL) {
+		if (TAILQ_NEXT(hr, hr_entry) != NULL) {
+			/* Pipelining, or an answer lost: order unproven. */
+			log_debug("connection %llu: requests waiting after a "
+			    "gap, not resumed",
+			    (unsigned long long)hc->hc_tc->id);
+			hc->hc_hf->hf_stats.not_resumed++;
+			started = hc->hc_resp_started;
+			hc->hc_resp_started = 0;
+			httpflow_fail_waiting(hc, "reset", "the capture has a "
+			    "gap and the response cannot be told");
+			hc->hc_resp_started = started;
+			httpflow_stop(hc);
+			return (0);
+		}
+		/* Begun before the request was whole: a lost one's. */
+		if (timercmp(rf, &hr->hr_last, <=))
+			return (0);
+		why = NULL;
+		if (hr->hr_unproven)
+			why = "it may be text in a body cut by a gap";
+		else if (!hc->hc_req_fresh || hc->hc_line[TCP_DIR_C2S].len != 0 ||
+		    (hc->hc_noise[TCP_DIR_C2S] &&
+		    !timercmp(&hc->hc_noise_ts[TCP_DIR_C2S], &hr->hr_last, <)))
+			why = "the client sent more before the response";
+		else if (hc->hc_noise[TCP_DIR_S2C] &&
+		    !timercmp(&hc->hc_noise_ts[TCP_DIR_S2C], &hr->hr_last, <))
+			why = "the server sent what cannot be parsed before "
+			    "the response";
+		if (why == NULL) {
+			hc->hc_unsynced = 0;
+			hc->hc_noise[0] = hc->hc_noise[1] = 0;
+			if (!hc->hc_resumed) {
+				hc->hc_resumed = 1;
+				hc->hc_hf->hf_stats.resumed++;
+			}
+			return (1);
+		}
+		log_debug("connection %llu: request %llu not paired after a "
+		    "gap: %s", (unsigned long long)hc->hc_tc->id,
+		    (unsigned long long)hr->hr_seq, why);
+		started = hc->hc_resp_started;
+		hc->hc_resp_started = 0;
+		httpflow_answer(hc, "reset", "after a gap in the capture, no "
+		    "response can be told to be its own");
+		hc->hc_resp_started = started;
+	}
+	return (0);
 }
 
 /* Response head parsed: skip a 1xx, know whether a body follows. */
@@ -510,7 +666,7 @@ static int
 httpflow_resp_head(void *arg, struct http_msg *hm)
 {
 	struct hf_conn		*hc = arg;
-	struct hf_request	*hr = TAILQ_FIRST(&hc->hc_waiting);
+	struct hf_request	*hr;
 	int			 status = http_msg_status(hm);
 
 	/*
@@ -521,6 +677,11 @@ httpflow_resp_head(void *arg, struct http_msg *hm)
 		hc->hc_interim = 1;
 		return (1);
 	}
+	if (hc->hc_unsynced && !httpflow_sync(hc)) {
+		hc->hc_orphan = 1;
+		return (status == 204 || status == 304 ? 1 : 0);
+	}
+	hr = TAILQ_FIRST(&hc->hc_waiting);
 	if (hr == NULL) {
 		hc->hc_orphan = 1;
 		return (status == 204 || status == 304 ? 1 : 0);
@@ -597,17 +758,36 @@ httpflow_resp_done(struct hf_conn *hc)
 	buf_free(&held);
 }
 
-/* Parse response bytes. */
-static void
+/*
+ * Parse response bytes.  Returns how many were used: fewer than len only
+ * when the direction went back to skipping (hc_scan).
+ */
+static size_t
 httpflow_responses(struct hf_conn *hc, const uint8_t *data, size_t len)
 {
 	struct http_msg	*hm = &hc->hc_msg[TCP_DIR_S2C];
+	size_t		 total = len;
 	char		*detail;
 	ssize_t		 n;
 
-	while (len != 0 && !hc->hc_dead[TCP_DIR_S2C]) {
-		hc->hc_resp_started = 1;
+	while (len != 0 && !hc->hc_dead[TCP_DIR_S2C] &&
+	    hc->hc_scan[TCP_DIR_S2C] == HF_SCAN_NONE) {
+		if (!hc->hc_resp_started) {
+			hc->hc_resp_ts = hc->hc_ts[TCP_DIR_S2C];
+			hc->hc_resp_started = 1;
+		}
 		n = http_msg_feed(hm, (const char *)data, len);
+		if (hc->hc_unsynced && (n < 0 || hc->hc_orphan)) {
+			/* Said, but not as an answer we could pair. */
+			hc->hc_noise[TCP_DIR_S2C] = 1;
+			hc->hc_noise_ts[TCP_DIR_S2C] = hc->hc_ts[TCP_DIR_S2C];
+		}
+		if (n < 0 && hc->hc_unsynced) {
+			/* A false start after a gap: skip on. */
+			httpflow_resp_reset(hc);
+			hc->hc_scan[TCP_DIR_S2C] = HF_SCAN_SKIP;
+			return (total - len);
+		}
 		if (n < 0) {
 			httpflow_unparsable(hc, TCP_DIR_S2C, hm->hm_error);
 			if (!TAILQ_EMPTY(&hc->hc_waiting)) {
@@ -620,7 +800,7 @@ httpflow_responses(struct hf_conn *hc, const uint8_t *data, size_t len)
 			httpflow_fail_waiting(hc, "reset", "no response after "
 			    "an unparsable one");
 			httpflow_stop(hc);
-			return;
+			return (total);
 		}
 		data += n;
 		len -= (size_t)n;
@@ -637,6 +817,221 @@ httpflow_responses(struct hf_conn *hc, const uint8_t *data, size_t len)
 			len--;
 		}
 	}
+	if (hc->hc_scan[TCP_DIR_S2C] != HF_SCAN_NONE)
+		return (total - len);
+	return (total);
+}
+
+/* Is the token p, n bytes long, a method we know? */
+static int
+httpflow_method(const uint8_t *p, size_t n)
+{
+	static const char	*methods[] = {
+		"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS",
+		"TRACE", "PATCH"
+	};
+	size_t			 i;
+
+	for (i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+		if (strlen(methods[i]) == n && memcmp(methods[i], p, n) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * Could the line p, len bytes, start a message in direction dir?  A
+ * request line is a method we know, SP, a target (visible ASCII), SP,
+ * HTTP/1.0 or HTTP/1.1, CRLF; a status line is HTTP/1.0 or HTTP/1.1, SP,
+ * three digits, then CRLF or SP, a reason and CRLF.  Returns 2 when the
+ * line (ending in LF) is one, 1 when what is there so far may become one,
+ * 0 when it cannot.
+ */
+static int
+httpflow_startline(int dir, const uint8_t *p, size_t len)
+{
+	static const char	 version[] = "HTTP/1.";
+	size_t			 i = 0, j;
+
+	if (dir == TCP_DIR_C2S) {
+		while (i < len && i < 8 && p[i] >= 'A' && p[i] <= 'Z')
+			i++;
+		if (i == len)
+			return (i < 8);
+		if (p[i] != ' ' || !httpflow_method(p, i))
+			return (0);
+		j = ++i;
+		while (i < len && p[i] > ' ' && p[i] < 0x7f)
+			i++;
+		if (i == len)
+			return (1);
+		if (p[i] != ' ' || i == j)
+			return (0);
+		i++;
+	}
+	for (j = 0; j < sizeof version - 1; j++, i++) {
+		if (i == len)
+			return (1);
+		if (p[i] != version[j])
+			return (0);
+	}
+	if (i == len)
+		return (1);
+	if (p[i] != '0' && p[i] != '1')
+		return (0);
+	i++;
+	if (dir == TCP_DIR_S2C) {
+		if (i == len)
+			return (1);
+		if (p[i++] != ' ')
+			return (0);
+		for (j = 0; j < 3; j++, i++) {
+			if (i == len)
+				return (1);
+			if (p[i] < '0' || p[i] > '9')
+				return (0);
+		}
+		if (i == len)
+			return (1);
+		if (p[i] == ' ') {
+			/* The reason: HTAB, SP, VCHAR, obs-text. */
+			for (i++; i < len && (p[i] == '\t' || p[i] >= ' ') &&
+			    p[i] != 0x7f; i++)
+				;
+		}
+	}
+	if (i == len)
+		return (1);
+	if (p[i++] != '\r')
+		return (0);
+	if (i == len)
+		return (1);
+	return (p[i] == '\n' && i + 1 == len ? 2 : 0);
+}
+
+/* n bytes of direction dir skipped to resume. */
+static void
+httpflow_skipped(struct hf_conn *hc, int dir, size_t n)
+{
+	if (n == 0)
+		return;
+	hc->hc_hf->hf_stats.skipped += n;
+	hc->hc_skipped += n;
+	hc->hc_noise[dir] = 1;
+	hc->hc_noise_ts[dir] = hc->hc_ts[dir];
+	if (hc->hc_skipped > HTTPFLOW_SKIP_MAX) {
+		log_debug("connection %llu: nothing to resume from in %llu "
+		    "bytes, not parsed further",
+		    (unsigned long long)hc->hc_tc->id,
+		    (unsigned long long)hc->hc_skipped);
+		httpflow_fail_waiting(hc, "reset", "the capture has a gap and "
+		    "nothing after it could be parsed");
+		httpflow_resp_reset(hc);
+		httpflow_stop(hc);
+	}
+}
+
+/* A start line found: parse direction dir again from it. */
+static void
+httpflow_resume(struct hf_conn *hc, int dir, const uint8_t *p, size_t len)
+{
+	const struct timeval	*ts = &hc->hc_line_ts[dir];
+
+	hc->hc_scan[dir] = HF_SCAN_NONE;
+	if (dir == TCP_DIR_C2S) {
+		httpflow_req_drop(hc);
+		hc->hc_req_start = *ts;
+		hc->hc_req_fresh = 0;
+		if (hc->hc_c2s_gap) {
+			/*
+			 * Right after a hole in the request stream, a request
+			 * is one only if the server answered something in
+			 * between; else it may be the text of the body cut.
+			 */
+			hc->hc_c2s_gap = 0;
+			hc->hc_req_unproven =
+			    !timercmp(&hc->hc_s2c_last, &hc->hc_c2s_pre, >) ||
+			    timercmp(&hc->hc_s2c_last, ts, >);
+		}
+		httpflow_requests(hc, p, len);
+	} else {
+		httpflow_resp_reset(hc);
+		hc->hc_resp_ts = *ts;
+		hc->hc_resp_started = 1;
+		httpflow_responses(hc, p, len);
+	}
+}
+
+/*
+ * Skip bytes of direction dir to the start of a message, line by line:
+ * a line is kept only while it may become a start line, and no longer
+ * than HTTPFLOW_LINE_MAX.  A packet may start a message too.  Returns
+ * the bytes used.
+ */
+static size_t
+httpflow_scan(struct hf_conn *hc, int dir, const uint8_t *data, size_t len)
+{
+	struct buf	*line = &hc->hc_line[dir];
+	const uint8_t	*nl;
+	struct buf	 found;
+	size_t		 used = 0, n;
+	int		 m;
+
+	while (used < len && hc->hc_scan[dir] != HF_SCAN_NONE &&
+	    !hc->hc_done) {
+		nl = memchr(data + used, '\n', len - used);
+		n = nl != NULL ? (size_t)(nl - (data + used)) + 1 : len - used;
+		if (hc->hc_scan[dir] == HF_SCAN_SKIP) {
+			used += n;
+			if (nl != NULL)
+				hc->hc_scan[dir] = HF_SCAN_LINE;
+			httpflow_skipped(hc, dir, n);
+			continue;
+		}
+		if (line->len == 0) {
+			hc->hc_line_ts[dir] = hc->hc_ts[dir];
+			m = httpflow_startline(dir, data + used, n);
+			if (m == 2) {
+				used += n;
+				httpflow_resume(hc, dir, data + used - n, n);
+				break;
+			}
+		} else if (line->len + n > HTTPFLOW_LINE_MAX)
+			m = 0;
+		else {
+			buf_add(line, data + used, n);
+			m = httpflow_startline(dir, (const uint8_t *)line->data,
+			    line->len);
+			used += n;
+			if (m == 2) {
+				found = *line;
+				buf_init(line);
+				httpflow_resume(hc, dir,
+				    (const uint8_t *)found.data, found.len);
+				buf_free(&found);
+				break;
+			}
+			if (m == 0) {
+				hc->hc_scan[dir] = nl != NULL ? HF_SCAN_LINE :
+				    HF_SCAN_SKIP;
+				n = line->len;
+				buf_reset(line);
+				httpflow_skipped(hc, dir, n);
+			}
+			continue;
+		}
+		if (m == 1 && n <= HTTPFLOW_LINE_MAX) {
+			buf_add(line, data + used, n);
+			used += n;
+			continue;
+		}
+		/* Not a start line: skip it, or to its end. */
+		n = line->len;
+		buf_reset(line);
+		httpflow_skipped(hc, dir, n);
+		hc->hc_scan[dir] = HF_SCAN_SKIP;
+	}
+	return (used);
 }
 
 /* Bytes of one direction, in order. */
@@ -645,22 +1040,40 @@ httpflow_data(void *arg, struct tcp_conn *tc, int dir, const uint8_t *data,
     size_t len, const struct timeval *ts)
 {
 	struct hf_conn	*hc = tc->user;
+	size_t		 n;
 
 	if (hc == NULL || hc->hc_done || hc->hc_dead[dir] || len == 0)
 		return;
 	hc->hc_ts[dir] = *ts;
-	if (dir == TCP_DIR_C2S)
-		httpflow_requests(hc, data, len);
-	else
-		httpflow_responses(hc, data, len);
+	if (dir == TCP_DIR_S2C)
+		hc->hc_s2c_last = *ts;
+	if (hc->hc_scan[dir] == HF_SCAN_SKIP)
+		hc->hc_scan[dir] = HF_SCAN_LINE;	/* a packet may start one */
+	while (len != 0 && !hc->hc_done && !hc->hc_dead[dir]) {
+		if (hc->hc_scan[dir] != HF_SCAN_NONE)
+			n = httpflow_scan(hc, dir, data, len);
+		else if (dir == TCP_DIR_C2S)
+			n = httpflow_requests(hc, data, len);
+		else
+			n = httpflow_responses(hc, data, len);
+		data += n;
+		len -= n;
+	}
 }
 
-/* A hole in one direction: nothing after it can be framed. */
+/*
+ * A hole in one direction.  What was under way is lost with it; the
+ * connection resumes at the next start lines, unless it was seen
+ * pipelining (or waits for an Upgrade's answer), where the order of what
+ * follows cannot be proven.
+ */
 static void
 httpflow_gap(void *arg, struct tcp_conn *tc, int dir, uint64_t len,
     const struct timeval *ts)
 {
 	struct hf_conn	*hc = tc->user;
+	size_t		 n;
+	int		 d;
 
 	if (hc == NULL || hc->hc_done)
 		return;
@@ -672,22 +1085,32 @@ httpflow_gap(void *arg, struct tcp_conn *tc, int dir, uint64_t len,
 		hc->hc_hf->hf_stats.gaps++;
 	}
 	if (dir == TCP_DIR_C2S) {
-		/* Requests already whole may still get their answers. */
-		hc->hc_dead[TCP_DIR_C2S] = 1;
-		if (hc->hc_req != NULL) {
-			exchange_free(hc->hc_req);
-			free(hc->hc_req);
-			hc->hc_req = NULL;
-		}
-		if (TAILQ_EMPTY(&hc->hc_waiting))
-			httpflow_stop(hc);
-		return;
+		hc->hc_c2s_gap = 1;
+		hc->hc_c2s_pre = hc->hc_ts[TCP_DIR_C2S];
 	}
 	hc->hc_ts[dir] = *ts;
-	httpflow_fail_waiting(hc, "reset", "the response stream has a gap "
-	    "in the capture");
+	httpflow_fail_waiting(hc, "reset", dir == TCP_DIR_C2S ? "the request stream has a gap in the capture" :
+	    "the response stream has a gap in the capture");
 	httpflow_resp_reset(hc);
-	httpflow_stop(hc);
+	httpflow_req_drop(hc);
+	if (hc->hc_pipelined || hc->hc_holding || hc->hc_dead[TCP_DIR_C2S] ||
+	    hc->hc_dead[TCP_DIR_S2C]) {
+		if (hc->hc_pipelined || hc->hc_holding)
+			hc->hc_hf->hf_stats.not_resumed++;
+		httpflow_stop(hc);
+		return;
+	}
+	for (d = 0; d < 2; d++) {
+		n = hc->hc_line[d].len;
+		buf_reset(&hc->hc_line[d]);
+		if (n != 0)
+			httpflow_skipped(hc, d, n);
+		hc->hc_scan[d] = HF_SCAN_LINE;
+		hc->hc_noise[d] = 0;
+	}
+	hc->hc_skipped = 0;
+	hc->hc_unsynced = 1;
+	hc->hc_lost_answer = 0;
 }
 
 /* The connection ended: finish a response delimited by the close. */
@@ -747,6 +1170,8 @@ httpflow_conn_free(struct hf_conn *hc)
 	http_msg_free(&hc->hc_msg[TCP_DIR_C2S]);
 	http_msg_free(&hc->hc_msg[TCP_DIR_S2C]);
 	buf_free(&hc->hc_held);
+	buf_free(&hc->hc_line[TCP_DIR_C2S]);
+	buf_free(&hc->hc_line[TCP_DIR_S2C]);
 	TAILQ_REMOVE(&hc->hc_hf->hf_conns, hc, hc_entry);
 	hc->hc_tc->user = NULL;
 	free(hc);

@@ -675,6 +675,8 @@ struct tcp_conn {
 	struct tcp_addr	 server;
 	struct timeval	 first;		/* timestamp of the first packet */
 	void		*user;
+	int		 unseen[2];	/* by TCP_DIR_: the other end has
+					   acknowledged bytes not delivered */
 };
 
 /*
@@ -738,6 +740,9 @@ struct httpflow_stats {
 	uint64_t	 gaps;		/* connections cut short by a gap */
 	uint64_t	 unanswered;	/* requests with no response */
 	uint64_t	 orphans;	/* responses with no request */
+	uint64_t	 resumed;	/* connections parsed again after a gap */
+	uint64_t	 not_resumed;	/* gaps in pipelined connections */
+	uint64_t	 skipped;	/* bytes skipped to resume */
 };
 struct httpflow;
 struct httpflow	*httpflow_new(const char *, uint64_t, size_t, size_t,

@@ -30,7 +30,10 @@
  * can still be answered, so the client's FIN alone keeps it open.  A
  * RST closes it (TCP_CLOSE_RST).  Whatever way a connection closes,
  * held data is delivered first, each hole before it reported as a gap,
- * and so is a hole before a FIN.
+ * and so is a hole before a FIN.  A hole the other end has acknowledged
+ * is given up as soon as that ACK is seen, when data after it is held:
+ * its bytes reached their receiver unseen and will not come again.  The
+ * data after a hole given up keeps the time of its own packet.
  *
  * Memory: what is held out of order (data plus a small header per
  * segment) stays under a per-stream and a total limit.  A segment that
@@ -710,6 +713,32 @@ half_skip_hole(struct tcpreasm *r, struct tcpreasm_conn *rc, int dir,
 }
 
 /*
+ * The other end acknowledged the stream up to ack: a hole below it
+ * reached its receiver unseen, and no retransmission will bring it.
+ * Give up such holes at once, when data after them is held, rather than
+ * at a memory limit or the close, so that each stream's data reaches the
+ * caller about when it was sent.
+ */
+static void
+half_acked(struct tcpreasm *r, struct tcpreasm_conn *rc, int dir,
+    uint32_t ack)
+{
+	struct tcp_half	*h = &rc->rc_half[dir];
+	int64_t		 aoff;
+
+	if (!h->h_started || h->h_ended) {
+		rc->rc_conn.unseen[dir] = 0;
+		return;
+	}
+	aoff = (int64_t)h->h_next +
+	    (int32_t)(ack - (uint32_t)(h->h_base + (uint32_t)h->h_next));
+	rc->rc_conn.unseen[dir] = aoff > (int64_t)h->h_next;
+	while (h->h_held != NULL && !h->h_ended &&
+	    (int64_t)h->h_held->s_off <= aoff)
+		half_skip_hole(r, rc, dir, NULL);
+}
+
+/*
  * Deliver everything held, holes as gaps, and a hole before a FIN; for a
  * connection that is closing.
  */
@@ -895,7 +924,7 @@ again:
 			r->r_stats.cut++;
 		}
 		if (h->h_held != NULL) {
-			half_skip_hole(r, rc, dir, ts);
+			half_skip_hole(r, rc, dir, NULL);
 			if (h->h_ended)
 				return;
 			goto again;
@@ -1030,6 +1059,8 @@ tcpreasm_segment(struct tcpreasm *r, const struct tcp_pkt *p)
 
 	dir = (src_a == rc->rc_client_a) ? TCP_DIR_C2S : TCP_DIR_S2C;
 	h = &rc->rc_half[dir];
+	if (ack && !syn)
+		half_acked(r, rc, !dir, p->p_ack);
 	seq = syn ? p->p_seq + 1 : p->p_seq;
 	/*
 	 * A bare ACK does not start a stream: a keep-alive probe carries
