@@ -344,6 +344,13 @@ httpflow_answer(struct hf_conn *hc, const char *error, const char *detail)
 
 	TAILQ_REMOVE(&hc->hc_waiting, hr, hr_entry);
 	hc->hc_nwaiting--;
+	if (error != NULL && hr->hr_unproven) {
+		/* Perhaps no request at all (httpflow_resume). */
+		exchange_free(hr->hr_ex);
+		free(hr->hr_ex);
+		free(hr);
+		return;
+	}
 	rs->present = 1;
 	if (error == NULL) {
 		rs->status = http_msg_status(hm);
@@ -629,10 +636,21 @@ httpflow_sync(struct hf_conn *hc)
 		/* Begun before the request was whole: a lost one's. */
 		if (timercmp(rf, &hr->hr_last, <=))
 			return (0);
+		if (hr->hr_unproven) {
+			/* Perhaps no request at all: drop it unwritten. */
+			log_debug("connection %llu: request %llu dropped: it "
+			    "may be text in a body cut by a gap",
+			    (unsigned long long)hc->hc_tc->id,
+			    (unsigned long long)hr->hr_seq);
+			TAILQ_REMOVE(&hc->hc_waiting, hr, hr_entry);
+			hc->hc_nwaiting--;
+			exchange_free(hr->hr_ex);
+			free(hr->hr_ex);
+			free(hr);
+			continue;
+		}
 		why = NULL;
-		if (hr->hr_unproven)
-			why = "it may be text in a body cut by a gap";
-		else if (!hc->hc_req_fresh || hc->hc_line[TCP_DIR_C2S].len != 0 ||
+		if (!hc->hc_req_fresh || hc->hc_line[TCP_DIR_C2S].len != 0 ||
 		    (hc->hc_noise[TCP_DIR_C2S] &&
 		    !timercmp(&hc->hc_noise_ts[TCP_DIR_C2S], &hr->hr_last, <)))
 			why = "the client sent more before the response";

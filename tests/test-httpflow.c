@@ -453,6 +453,341 @@ test_gap(void)
 	httpflow_free(hf);
 }
 
+/* Lose a segment: its bytes are sent (and acknowledged) but not seen. */
+static void
+lose(struct conv *c, int dir, const char *s)
+{
+	c->seq[dir] += (uint32_t)strlen(s);
+}
+
+/* The ith exchange of a resumed conversation: "target status body". */
+static const char *
+resumed(size_t i)
+{
+	static char	 s[8192];
+	const char	*err = got[i]->ex_resp[SIDE_PRIMARY].error;
+
+	snprintf(s, sizeof s, "%.512s %d %s%s", got[i]->ex_req.target,
+	    got[i]->ex_resp[SIDE_PRIMARY].status, err != NULL ? err : "",
+	    err != NULL ? "" : body(i));
+	return (s);
+}
+
+/* Request n of a keep-alive conversation, at ms. */
+static void
+ask(struct conv *c, long ms, int n)
+{
+	char	 s[128];
+
+	snprintf(s, sizeof s, "GET /%d HTTP/1.1\r\nHost: h\r\n\r\n", n);
+	say(c, TCP_DIR_C2S, ms, s);
+}
+
+/* Its whole response, in one segment, at ms: body "body-n". */
+static void
+answer(struct conv *c, long ms, int n)
+{
+	char	 s[128];
+
+	snprintf(s, sizeof s, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n"
+	    "\r\nbody-%d", n);
+	say(c, TCP_DIR_S2C, ms, s);
+}
+
+/* A check of what a resumed conversation of five exchanges gave. */
+static void
+expect(const char *name, const char **want, size_t n)
+{
+	size_t	 i;
+
+	is_int(ngot, n, "%s: %zu exchanges written", name, n);
+	for (i = 0; i < n && i < ngot; i++)
+		is_str(resumed(i), want[i], "%s: %s", name, want[i]);
+}
+
+static void
+test_resume_response(void)
+{
+	struct httpflow			*hf = flow_new(0);
+	const struct httpflow_stats	*st = httpflow_stats(hf);
+	struct conv			 c;
+	const char			*want[] = {
+		"/1 200 body-1", "/2 200 body-2", "/3 200 reset",
+		"/4 200 body-4", "/5 200 body-5"
+	};
+
+	conv_open(&c, hf, 40020);
+	ask(&c, 100, 1);
+	answer(&c, 110, 1);
+	ask(&c, 200, 2);
+	answer(&c, 210, 2);
+	ask(&c, 300, 3);
+	say(&c, TCP_DIR_S2C, 310, "HTTP/1.1 200 OK\r\nContent-Length: 30"
+	    "\r\n\r\n0123456789");
+	lose(&c, TCP_DIR_S2C, "abcdefghij");
+	say(&c, TCP_DIR_S2C, 312, "ABCDEFGHIJ");
+	ask(&c, 400, 4);
+	answer(&c, 410, 4);
+	ask(&c, 500, 5);
+	answer(&c, 510, 5);
+	conv_close(&c);
+	httpflow_finish(hf);
+	expect("response gap", want, 5);
+	if (ngot == 5)
+		is_str(got[2]->ex_resp[SIDE_PRIMARY].error_detail,
+		    "the response stream has a gap in the capture",
+		    "response gap: the detail says so");
+	is_int(st->gaps, 1, "response gap: one gap");
+	is_int(st->resumed, 1, "response gap: the connection resumed");
+	is_int(st->skipped, 10, "response gap: the 10 bytes after it skipped");
+	is_int(st->unanswered, 1, "response gap: one unanswered");
+	is_int(st->orphans, 0, "response gap: no orphan");
+	httpflow_free(hf);
+}
+
+static void
+test_resume_request(void)
+{
+	struct httpflow			*hf = flow_new(0);
+	const struct httpflow_stats	*st = httpflow_stats(hf);
+	struct conv			 c;
+	const char			*want[] = {
+		"/1 200 body-1", "/2 200 body-2", "/4 200 body-4",
+		"/5 200 body-5"
+	};
+
+	conv_open(&c, hf, 40021);
+	ask(&c, 100, 1);
+	answer(&c, 110, 1);
+	ask(&c, 200, 2);
+	answer(&c, 210, 2);
+	say(&c, TCP_DIR_C2S, 300, "POST /3 HTTP/1.1\r\nHost: h\r\n"
+	    "Content-Length: 30\r\n\r\n0123456789");
+	lose(&c, TCP_DIR_C2S, "abcdefghij");
+	say(&c, TCP_DIR_C2S, 302, "ABCDEFGHIJ");
+	answer(&c, 310, 3);
+	ask(&c, 400, 4);
+	answer(&c, 410, 4);
+	ask(&c, 500, 5);
+	answer(&c, 510, 5);
+	conv_close(&c);
+	httpflow_finish(hf);
+	expect("request gap", want, 4);
+	is_int(st->gaps, 1, "request gap: one gap");
+	is_int(st->resumed, 1, "request gap: the connection resumed");
+	is_int(st->orphans, 1, "request gap: the cut request's answer is "
+	    "an orphan");
+	is_int(st->unanswered, 0, "request gap: nothing unanswered");
+	httpflow_free(hf);
+}
+
+static void
+test_resume_whole(void)
+{
+	struct httpflow			*hf = flow_new(0);
+	const struct httpflow_stats	*st = httpflow_stats(hf);
+	struct conv			 c;
+	const char			*want[] = {
+		"/1 200 body-1", "/2 200 body-2", "/4 200 body-4",
+		"/5 200 body-5"
+	};
+	const char			*want2[] = {
+		"/1 200 body-1", "/2 200 body-2", "/3 0 reset", "/4 0 reset",
+		"/5 200 body-5"
+	};
+
+	/* A lost segment that is a whole request. */
+	conv_open(&c, hf, 40022);
+	ask(&c, 100, 1);
+	answer(&c, 110, 1);
+	ask(&c, 200, 2);
+	answer(&c, 210, 2);
+	lose(&c, TCP_DIR_C2S, "GET /3 HTTP/1.1\r\nHost: h\r\n\r\n");
+	answer(&c, 310, 3);
+	ask(&c, 400, 4);
+	answer(&c, 410, 4);
+	ask(&c, 500, 5);
+	answer(&c, 510, 5);
+	conv_close(&c);
+	httpflow_finish(hf);
+	expect("whole request lost", want, 4);
+	is_int(st->resumed, 1, "whole request lost: resumed");
+	is_int(st->orphans, 1, "whole request lost: its answer an orphan");
+	httpflow_free(hf);
+
+	/*
+	 * A lost segment that is a whole response: the next request comes
+	 * before the loss is known, then both are reset.
+	 */
+	hf = flow_new(0);
+	st = httpflow_stats(hf);
+	conv_open(&c, hf, 40023);
+	ask(&c, 100, 1);
+	answer(&c, 110, 1);
+	ask(&c, 200, 2);
+	answer(&c, 210, 2);
+	ask(&c, 300, 3);
+	lose(&c, TCP_DIR_S2C, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n"
+	    "\r\nbody-3");
+	ask(&c, 400, 4);
+	answer(&c, 410, 4);
+	ask(&c, 500, 5);
+	answer(&c, 510, 5);
+	conv_close(&c);
+	httpflow_finish(hf);
+	expect("whole response lost", want2, 5);
+	is_int(st->resumed, 1, "whole response lost: resumed");
+	is_int(st->not_resumed, 0, "whole response lost: not taken for "
+	    "pipelining");
+	httpflow_free(hf);
+}
+
+static void
+test_resume_status_line(void)
+{
+	struct httpflow			*hf = flow_new(0);
+	const struct httpflow_stats	*st = httpflow_stats(hf);
+	struct conv			 c;
+	const char			*want[] = {
+		"/1 200 body-1", "/2 200 body-2", "/3 0 reset",
+		"/4 200 body-4", "/5 200 body-5"
+	};
+
+	conv_open(&c, hf, 40024);
+	ask(&c, 100, 1);
+	answer(&c, 110, 1);
+	ask(&c, 200, 2);
+	answer(&c, 210, 2);
+	ask(&c, 300, 3);
+	lose(&c, TCP_DIR_S2C, "HTTP/1.1 2");
+	say(&c, TCP_DIR_S2C, 311, "00 OK\r\nContent-Length: 6\r\n\r\n"
+	    "body-3");
+	ask(&c, 400, 4);
+	answer(&c, 410, 4);
+	ask(&c, 500, 5);
+	answer(&c, 510, 5);
+	conv_close(&c);
+	httpflow_finish(hf);
+	expect("status line cut", want, 5);
+	is_int(st->resumed, 1, "status line cut: resumed");
+	is_int(st->skipped, 34, "status line cut: the rest of it skipped");
+	httpflow_free(hf);
+}
+
+static void
+test_resume_pipelined(void)
+{
+	struct httpflow			*hf = flow_new(0);
+	const struct httpflow_stats	*st = httpflow_stats(hf);
+	struct conv			 c;
+	const char			*want[] = {
+		"/1 200 body-1", "/2 200 body-2", "/3 0 reset", "/4 0 reset"
+	};
+
+	conv_open(&c, hf, 40025);
+	say(&c, TCP_DIR_C2S, 100, "GET /1 HTTP/1.1\r\nHost: h\r\n\r\n"
+	    "GET /2 HTTP/1.1\r\nHost: h\r\n\r\n");
+	answer(&c, 110, 1);
+	answer(&c, 111, 2);
+	say(&c, TCP_DIR_C2S, 300, "GET /3 HTTP/1.1\r\nHost: h\r\n\r\n"
+	    "GET /4 HTTP/1.1\r\nHost: h\r\n\r\n");
+	lose(&c, TCP_DIR_S2C, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n"
+	    "\r\nbody-3");
+	answer(&c, 311, 4);
+	ask(&c, 500, 5);
+	answer(&c, 510, 5);
+	conv_close(&c);
+	httpflow_finish(hf);
+	expect("pipelined", want, 4);
+	is_int(st->not_resumed, 1, "pipelined: not resumed, counted");
+	is_int(st->resumed, 0, "pipelined: nothing resumed");
+	httpflow_free(hf);
+}
+
+static void
+test_resume_lookalikes(void)
+{
+	struct httpflow			*hf = flow_new(0);
+	const struct httpflow_stats	*st = httpflow_stats(hf);
+	struct conv			 c;
+	const char			*want[] = {
+		"/1 200 body-1", "/2 200 body-2", "/3 200 reset",
+		"/4 200 body-4", "/5 200 body-5"
+	};
+	const char			*want2[] = {
+		"/1 200 body-1", "/2 200 body-2", "/4 200 body-4",
+		"/5 200 body-5"
+	};
+
+	/* A response body with a whole response in it, right after the gap. */
+	conv_open(&c, hf, 40026);
+	ask(&c, 100, 1);
+	answer(&c, 110, 1);
+	ask(&c, 200, 2);
+	answer(&c, 210, 2);
+	ask(&c, 300, 3);
+	say(&c, TCP_DIR_S2C, 310, "HTTP/1.1 200 OK\r\nContent-Length: 62"
+	    "\r\n\r\n0123456789");
+	lose(&c, TCP_DIR_S2C, "abcdefghi\n");
+	say(&c, TCP_DIR_S2C, 312, "HTTP/1.1 200 OK\r\nContent-Length: 4"
+	    "\r\n\r\nfake");
+	ask(&c, 400, 4);
+	answer(&c, 410, 4);
+	ask(&c, 500, 5);
+	answer(&c, 510, 5);
+	conv_close(&c);
+	httpflow_finish(hf);
+	expect("a response in a body", want, 5);
+	is_int(st->orphans, 1, "a response in a body: skipped as an orphan");
+	httpflow_free(hf);
+
+	/* A request body with a whole request in it, right after the gap. */
+	hf = flow_new(0);
+	st = httpflow_stats(hf);
+	conv_open(&c, hf, 40027);
+	ask(&c, 100, 1);
+	answer(&c, 110, 1);
+	ask(&c, 200, 2);
+	answer(&c, 210, 2);
+	say(&c, TCP_DIR_C2S, 300, "POST /3 HTTP/1.1\r\nHost: h\r\n"
+	    "Content-Length: 51\r\n\r\n0123456789");
+	lose(&c, TCP_DIR_C2S, "abcdefghi\n");
+	say(&c, TCP_DIR_C2S, 302, "GET /fake HTTP/1.1\r\nHost: h\r\n\r\n");
+	answer(&c, 310, 3);
+	ask(&c, 400, 4);
+	answer(&c, 410, 4);
+	ask(&c, 500, 5);
+	answer(&c, 510, 5);
+	conv_close(&c);
+	httpflow_finish(hf);
+	expect("a request in a body", want2, 4);
+	is_int(st->resumed, 1, "a request in a body: resumed after it");
+	httpflow_free(hf);
+
+	/* Both, at once, from a body's text in one direction only. */
+	hf = flow_new(0);
+	st = httpflow_stats(hf);
+	conv_open(&c, hf, 40028);
+	ask(&c, 100, 1);
+	answer(&c, 110, 1);
+	ask(&c, 200, 2);
+	answer(&c, 210, 2);
+	ask(&c, 300, 3);
+	say(&c, TCP_DIR_S2C, 310, "HTTP/1.1 200 OK\r\nContent-Length: 93"
+	    "\r\n\r\n0123456789");
+	lose(&c, TCP_DIR_S2C, "abcdefghi\n");
+	say(&c, TCP_DIR_S2C, 312, "GET /fake HTTP/1.1\r\nHost: h\r\n\r\n"
+	    "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nfake");
+	ask(&c, 400, 4);
+	answer(&c, 410, 4);
+	ask(&c, 500, 5);
+	answer(&c, 510, 5);
+	conv_close(&c);
+	httpflow_finish(hf);
+	expect("a conversation in a body", want, 5);
+	httpflow_free(hf);
+}
+
 static void
 test_ids(void)
 {
@@ -506,6 +841,12 @@ main(void)
 	test_not_http();
 	test_upgrade();
 	test_gap();
+	test_resume_response();
+	test_resume_request();
+	test_resume_whole();
+	test_resume_status_line();
+	test_resume_pipelined();
+	test_resume_lookalikes();
 	test_ids();
 	collect_reset();
 	return (done_testing());
