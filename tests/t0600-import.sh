@@ -97,7 +97,10 @@ curl -sS -o /dev/null -H 'X-Paritytap-Trace-Id: import-trace-1' "$U/traced"
 # Chunked, gzip (kept as received: curl without --compressed), 1.5 MB.
 curl -sS -o "$T/chunked.body" "$U/chunked"
 curl -sS -o "$T/gzip.body" "$U/gzip"
-curl -sS -o "$T/big.body" "$U/big"
+# Two more on the big one's connection: a segment lost from it must not
+# blind the import to them.
+curl -sS -o "$T/big.body" "$U/big" -o "$T/after1.body" "$U/after1" \
+    -o "$T/after2.body" "$U/after2?x=2"
 curl -sS -o "$T/upload.body" --data-binary @"$T/upload.txt" \
     -H 'Content-Type: text/plain' "$U/upload"
 # Pipelined: three requests in one write, HEAD and a 304 among them.
@@ -121,10 +124,10 @@ stop_tcpdump lo "$U"
 
 import lo "$T/lo.pcap"
 is "$STATUS" 0 "import exits 0 (a stream that is not HTTP is not fatal)"
-like "$SUMMARY" '^import: 1 file, [0-9]+ connections, 18 exchanges, 1 unparsable stream, 0 gaps, 0 unanswered$' \
+like "$SUMMARY" '^import: 1 file, [0-9]+ connections, 20 exchanges, 1 unparsable stream, 0 gaps, 0 unanswered$' \
     "summary line: exchanges, one unparsable stream"
-is "$(wc -l <"$T/lo.jsonl" | tr -d ' ')" 18 \
-    "18 capture lines (17 and the end of the capture)"
+is "$(wc -l <"$T/lo.jsonl" | tr -d ' ')" 20 \
+    "20 capture lines (19 and the end of the capture)"
 ok "every line is a complete JSON object" cap_valid "$T/lo.jsonl"
 is "$(jq -r '[.source, .verdict, (.responses | keys | join(","))] | join(" ")' "$T/lo.jsonl" | sort -u)" \
     "import recorded primary" "source import, verdict recorded, primary only"
@@ -227,7 +230,7 @@ untimed='del(.id, .ts, .responses.primary.ms)'
 is "$(jq -c "$untimed" "$T/shuffled.jsonl" | sort | sha256sum)" \
     "$(jq -c "$untimed" "$T/lo.jsonl" | sort | sha256sum)" \
     "shuffled and duplicated: the same exchanges"
-is "$(jq -r .id "$T/shuffled.jsonl" | sort -u | wc -l | tr -d ' ')" 18 \
+is "$(jq -r .id "$T/shuffled.jsonl" | sort -u | wc -l | tr -d ' ')" 20 \
     "shuffled and duplicated: ids still unique"
 is "$(ex "$T/shuffled.jsonl" /one?x=1 .id)" "$(ex "$T/lo.jsonl" /one?x=1 .id)" \
     "shuffled and duplicated: an id made from the packets is made again"
@@ -248,11 +251,21 @@ drop=$(tcpdump -nn -r "$T/lo.pcap" 2>/dev/null | awk '
     bail "pcapmangle failed"
 import gap "$T/gap.pcap"
 is "$STATUS" 0 "a lost segment: exit 0"
-like "$SUMMARY" ', 1 gap, 1 unanswered$' "a lost segment: one gap, one unanswered"
+like "$SUMMARY" ', 1 gap \(1 connection resumed, [0-9]+ bytes skipped\), 1 unanswered$' \
+    "a lost segment: one gap, the connection resumed, one unanswered"
 is "$(cap_get "$T/gap.jsonl" "$nbig" '.responses.primary | "\(.status) \(.error)"')" \
     "200 reset" "a lost segment: the response cut by it is recorded as reset"
 is "$(jq -r 'select(.responses.primary.error == null) | .request.target' "$T/gap.jsonl" | wc -l | tr -d ' ')" \
-    17 "a lost segment: the other exchanges are kept"
+    19 "a lost segment: the other exchanges are kept"
+for a in after1 after2?x=2; do
+	is "$(ex "$T/gap.jsonl" "/$a" '"\(.responses.primary.status) \(.responses.primary.error)"')" \
+	    "200 null" "a lost segment: /$a after it on the same connection imported"
+	is "$(ex "$T/gap.jsonl" "/$a" .responses.primary.body)" "$(cat "$T/${a%%\?*}.body")" \
+	    "a lost segment: /$a paired with its own response"
+	is "$(ex "$T/gap.jsonl" "/$a" 'del(.id, .ts, .responses.primary.ms)')" \
+	    "$(ex "$T/lo.jsonl" "/$a" 'del(.id, .ts, .responses.primary.ms)')" \
+	    "a lost segment: /$a as imported without the loss"
+done
 
 # The same traffic with 802.1Q tags, through --port's packet filter.
 "$PCAPMANGLE" --vlan "$T/lo.pcap" "$T/vlan.pcap" || bail "pcapmangle failed"
@@ -261,8 +274,8 @@ import vlan --port "$P4" "$T/vlan.pcap"
 is "$STATUS" 0 "802.1Q tags and --port: exit 0"
 ok "802.1Q tags and --port: the same capture lines" \
     cmp -s "$T/plain4.jsonl" "$T/vlan.jsonl"
-cmp_ok "$(wc -l <"$T/vlan.jsonl" | tr -d ' ')" -eq 17 \
-    "802.1Q tags and --port: the IPv4 port's 17 exchanges"
+cmp_ok "$(wc -l <"$T/vlan.jsonl" | tr -d ' ')" -eq 19 \
+    "802.1Q tags and --port: the IPv4 port's 19 exchanges"
 
 # --- bad input --------------------------------------------------------------------
 
@@ -273,7 +286,7 @@ import trunc "$T/trunc.pcap"
 is "$STATUS" 2 "truncated pcap: exit 2"
 like "$(cat "$T/trunc.err")" "^paritytap import: .*trunc.pcap: truncated after $((n - 1)) packets" \
     "truncated pcap: the file and where it was cut"
-cmp_ok "$(wc -l <"$T/trunc.jsonl" | tr -d ' ')" -ge 17 \
+cmp_ok "$(wc -l <"$T/trunc.jsonl" | tr -d ' ')" -ge 19 \
     "truncated pcap: what was read before the cut is written"
 
 head -c 4096 /dev/urandom >"$T/garbage.pcap"
