@@ -718,6 +718,9 @@ test_resume_lookalikes(void)
 		"/1 200 body-1", "/2 200 body-2", "/4 200 body-4",
 		"/5 200 body-5"
 	};
+	const char			*fake = "HTTP/1.1 200 OK\r\n"
+	    "Content-Length: 4\r\n\r\nfake";
+	uint32_t			 at, next;
 
 	/* A response body with a whole response in it, right after the gap. */
 	conv_open(&c, hf, 40026);
@@ -785,6 +788,41 @@ test_resume_lookalikes(void)
 	conv_close(&c);
 	httpflow_finish(hf);
 	expect("a conversation in a body", want, 5);
+	httpflow_free(hf);
+
+	/*
+	 * A response in a body, captured out of order: it comes after the
+	 * next request although it was sent before it.  Only its time tells.
+	 */
+	hf = flow_new(0);
+	st = httpflow_stats(hf);
+	conv_open(&c, hf, 40029);
+	ask(&c, 100, 1);
+	answer(&c, 110, 1);
+	ask(&c, 200, 2);
+	answer(&c, 210, 2);
+	ask(&c, 300, 3);
+	say(&c, TCP_DIR_S2C, 310, "HTTP/1.1 200 OK\r\nContent-Length: 67"
+	    "\r\n\r\n0123456789");
+	lose(&c, TCP_DIR_S2C, "abcdefghi\n");
+	say(&c, TCP_DIR_S2C, 312, "junk\n");
+	c.ts.tv_usec = 313000;
+	seg(&c, TCP_DIR_C2S, 0, NULL, 0);	/* acknowledges the junk */
+	at = c.seq[TCP_DIR_S2C];
+	lose(&c, TCP_DIR_S2C, fake);
+	ask(&c, 400, 4);
+	next = c.seq[TCP_DIR_S2C];
+	c.seq[TCP_DIR_S2C] = at;
+	say(&c, TCP_DIR_S2C, 314, fake);	/* late in the capture */
+	c.seq[TCP_DIR_S2C] = next;
+	answer(&c, 410, 4);
+	ask(&c, 500, 5);
+	answer(&c, 510, 5);
+	conv_close(&c);
+	httpflow_finish(hf);
+	expect("a response in a body, late", want, 5);
+	is_int(st->orphans, 1, "a response in a body, late: skipped, its "
+	    "time before the request's");
 	httpflow_free(hf);
 }
 
