@@ -102,6 +102,7 @@ struct hf_conn {
 	struct timeval		 hc_noise_ts[2];	/* the last of them */
 	int			 hc_c2s_gap;	/* a request stream gap, and */
 	struct timeval		 hc_c2s_pre;	/* its last byte before it */
+	struct timeval		 hc_c2s_acked;	/* when the server had it */
 	struct timeval		 hc_s2c_last;	/* last response bytes */
 	int			 hc_req_unproven;
 	int			 hc_pipelined;	/* seen pipelining */
@@ -571,6 +572,9 @@ httpflow_requests(struct hf_conn *hc, const uint8_t *data, size_t len)
 			/* A false start after a gap: skip on. */
 			hc->hc_noise[TCP_DIR_C2S] = 1;
 			hc->hc_noise_ts[TCP_DIR_C2S] = hc->hc_ts[TCP_DIR_C2S];
+			hc->hc_c2s_gap = 1;
+			hc->hc_c2s_pre = hc->hc_c2s_acked =
+			    hc->hc_ts[TCP_DIR_C2S];
 			httpflow_req_drop(hc);
 			hc->hc_scan[TCP_DIR_C2S] = HF_SCAN_SKIP;
 			return (total - len);
@@ -937,6 +941,11 @@ httpflow_skipped(struct hf_conn *hc, int dir, size_t n)
 	hc->hc_skipped += n;
 	hc->hc_noise[dir] = 1;
 	hc->hc_noise_ts[dir] = hc->hc_ts[dir];
+	if (dir == TCP_DIR_C2S) {
+		/* Perhaps a request's end: the next must follow an answer. */
+		hc->hc_c2s_gap = 1;
+		hc->hc_c2s_pre = hc->hc_c2s_acked = hc->hc_ts[TCP_DIR_C2S];
+	}
 	if (hc->hc_skipped > HTTPFLOW_SKIP_MAX) {
 		log_debug("connection %llu: nothing to resume from in %llu "
 		    "bytes, not parsed further",
@@ -962,13 +971,17 @@ httpflow_resume(struct hf_conn *hc, int dir, const uint8_t *p, size_t len)
 		hc->hc_req_fresh = 0;
 		if (hc->hc_c2s_gap) {
 			/*
-			 * Right after a hole in the request stream, a request
-			 * is one only if the server answered something in
-			 * between; else it may be the text of the body cut.
+			 * After a hole in the request stream or request bytes
+			 * skipped, a request is one only if the server sent
+			 * data after it had those bytes (it acknowledged the
+			 * hole) and before this request: else the line may be
+			 * text of the body cut, or a request pipelined behind
+			 * one lost.
 			 */
 			hc->hc_c2s_gap = 0;
 			hc->hc_req_unproven =
 			    !timercmp(&hc->hc_s2c_last, &hc->hc_c2s_pre, >) ||
+			    timercmp(&hc->hc_s2c_last, &hc->hc_c2s_acked, <) ||
 			    timercmp(&hc->hc_s2c_last, ts, >);
 		}
 		httpflow_requests(hc, p, len);
@@ -1105,6 +1118,9 @@ httpflow_gap(void *arg, struct tcp_conn *tc, int dir, uint64_t len,
 	if (dir == TCP_DIR_C2S) {
 		hc->hc_c2s_gap = 1;
 		hc->hc_c2s_pre = hc->hc_ts[TCP_DIR_C2S];
+		hc->hc_c2s_acked = tc->unseen[TCP_DIR_C2S] &&
+		    timercmp(&tc->unseen_ts[TCP_DIR_C2S], ts, <) ?
+		    tc->unseen_ts[TCP_DIR_C2S] : *ts;
 	}
 	hc->hc_ts[dir] = *ts;
 	httpflow_fail_waiting(hc, "reset", dir == TCP_DIR_C2S ? "the request stream has a gap in the capture" :

@@ -677,6 +677,7 @@ struct tcp_conn {
 	void		*user;
 	int		 unseen[2];	/* by TCP_DIR_: the other end has
 					   acknowledged bytes not delivered */
+	struct timeval	 unseen_ts[2];	/* since this packet */
 };
 
 /*

@@ -721,7 +721,7 @@ half_skip_hole(struct tcpreasm *r, struct tcpreasm_conn *rc, int dir,
  */
 static void
 half_acked(struct tcpreasm *r, struct tcpreasm_conn *rc, int dir,
-    uint32_t ack)
+    uint32_t ack, const struct timeval *ts)
 {
 	struct tcp_half	*h = &rc->rc_half[dir];
 	int64_t		 aoff;
@@ -732,7 +732,12 @@ half_acked(struct tcpreasm *r, struct tcpreasm_conn *rc, int dir,
 	}
 	aoff = (int64_t)h->h_next +
 	    (int32_t)(ack - (uint32_t)(h->h_base + (uint32_t)h->h_next));
-	rc->rc_conn.unseen[dir] = aoff > (int64_t)h->h_next;
+	if (aoff <= (int64_t)h->h_next)
+		rc->rc_conn.unseen[dir] = 0;
+	else if (!rc->rc_conn.unseen[dir]) {
+		rc->rc_conn.unseen[dir] = 1;
+		rc->rc_conn.unseen_ts[dir] = *ts;
+	}
 	while (h->h_held != NULL && !h->h_ended &&
 	    (int64_t)h->h_held->s_off <= aoff)
 		half_skip_hole(r, rc, dir, NULL);
@@ -1060,7 +1065,7 @@ tcpreasm_segment(struct tcpreasm *r, const struct tcp_pkt *p)
 	dir = (src_a == rc->rc_client_a) ? TCP_DIR_C2S : TCP_DIR_S2C;
 	h = &rc->rc_half[dir];
 	if (ack && !syn)
-		half_acked(r, rc, !dir, p->p_ack);
+		half_acked(r, rc, !dir, p->p_ack, p->p_ts);
 	seq = syn ? p->p_seq + 1 : p->p_seq;
 	/*
 	 * A bare ACK does not start a stream: a keep-alive probe carries
