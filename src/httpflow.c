@@ -20,9 +20,10 @@
  * (the connection is unsynced), a response answers the oldest waiting
  * request only when nothing can say otherwise: its first byte came after
  * the request's last, the response stream said nothing else since, the
- * client sent nothing more, and a request found right after a hole in
- * the request stream was preceded by response bytes (else it may be a
- * piece of the body the hole cut).  Failing any of these, the request is
+ * client sent nothing more, and a request found after request bytes were
+ * lost or skipped was preceded by response data sent once the server had
+ * those bytes (else it may be text of the body cut, or a request
+ * pipelined behind one lost).  Failing any of these, the request is
  * handed on as "reset" and the response is skipped (an orphan): a
  * response is never paired with a request that is not its own.  A
  * connection seen pipelining is not resumed: there the order cannot be
