@@ -705,6 +705,19 @@ httpflow_resp_head(void *arg, struct http_msg *hm)
 		return (status == 204 || status == 304 ? 1 : 0);
 	}
 	hr = TAILQ_FIRST(&hc->hc_waiting);
+	if (hr == NULL && !hc->hc_unsynced) {
+		/*
+		 * An answer with no request waiting: the capture began in
+		 * the middle of the connection, lost the request or has it
+		 * later (out of order), or the server answered early.  The
+		 * request, once whole, would take the next response: pair as
+		 * after a gap until a pair is proven.
+		 */
+		log_debug("connection %llu: a response with no request "
+		    "waiting", (unsigned long long)hc->hc_tc->id);
+		hc->hc_unsynced = 1;
+		hc->hc_noise[TCP_DIR_C2S] = hc->hc_noise[TCP_DIR_S2C] = 0;
+	}
 	if (hr == NULL) {
 		hc->hc_orphan = 1;
 		return (status == 204 || status == 304 ? 1 : 0);

@@ -827,6 +827,46 @@ test_resume_lookalikes(void)
 }
 
 static void
+test_response_first(void)
+{
+	struct httpflow			*hf = flow_new(0);
+	const struct httpflow_stats	*st = httpflow_stats(hf);
+	struct conv			 c;
+	const char			*req2 = "GET /2 HTTP/1.1\r\nHost: h\r\n\r\n";
+	uint32_t			 at, next;
+	size_t				 i;
+	int				 mispaired = 0;
+
+	/* A request captured after its response, then the next one. */
+	conv_open(&c, hf, 40030);
+	ask(&c, 100, 1);
+	answer(&c, 110, 1);
+	at = c.seq[TCP_DIR_C2S];
+	lose(&c, TCP_DIR_C2S, req2);
+	answer(&c, 210, 2);
+	next = c.seq[TCP_DIR_C2S];
+	c.seq[TCP_DIR_C2S] = at;
+	say(&c, TCP_DIR_C2S, 200, req2);	/* late in the capture */
+	c.seq[TCP_DIR_C2S] = next;
+	ask(&c, 300, 3);
+	answer(&c, 310, 3);
+	conv_close(&c);
+	httpflow_finish(hf);
+	is_str(ngot > 0 ? resumed(0) : "", "/1 200 body-1",
+	    "response first: the exchange before it");
+	for (i = 0; i < ngot; i++) {
+		if (got[i]->ex_resp[SIDE_PRIMARY].error == NULL &&
+		    strcmp(body(i) + 5, got[i]->ex_req.target + 1) != 0)
+			mispaired++;
+	}
+	is_int(mispaired, 0, "response first: no request takes another's "
+	    "response");
+	is_int(st->orphans, 2, "response first: it and the next, which cannot be "
+	    "told apart, are skipped");
+	httpflow_free(hf);
+}
+
+static void
 test_ids(void)
 {
 	struct httpflow	*hf;
@@ -885,6 +925,7 @@ main(void)
 	test_resume_status_line();
 	test_resume_pipelined();
 	test_resume_lookalikes();
+	test_response_first();
 	test_ids();
 	collect_reset();
 	return (done_testing());
