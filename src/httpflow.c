@@ -109,6 +109,7 @@ struct hf_conn {
 	int			 hc_pipelined;	/* seen pipelining */
 	int			 hc_lost_answer;	/* a request sent after an
 						   answer not seen */
+	int			 hc_gapped;	/* had a gap */
 	int			 hc_resumed;	/* counted in resumed */
 
 	/* The response being parsed. */
@@ -666,7 +667,7 @@ httpflow_sync(struct hf_conn *hc)
 		if (why == NULL) {
 			hc->hc_unsynced = 0;
 			hc->hc_noise[0] = hc->hc_noise[1] = 0;
-			if (!hc->hc_resumed) {
+			if (hc->hc_gapped && !hc->hc_resumed) {
 				hc->hc_resumed = 1;
 				hc->hc_hf->hf_stats.resumed++;
 			}
@@ -1158,6 +1159,7 @@ httpflow_gap(void *arg, struct tcp_conn *tc, int dir, uint64_t len,
 	}
 	hc->hc_skipped = 0;
 	hc->hc_unsynced = 1;
+	hc->hc_gapped = 1;
 	hc->hc_lost_answer = 0;
 }
 
