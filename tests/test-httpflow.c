@@ -866,6 +866,163 @@ test_response_first(void)
 	httpflow_free(hf);
 }
 
+/*
+ * Random conversations, each through random losses, and captured out of
+ * order: whatever is lost, no request is written with a response that is
+ * not its own.  Bodies are made of the bytes of start lines.
+ */
+static uint64_t	 rnd_state;
+
+static unsigned
+rnd(unsigned n)
+{
+	rnd_state = rnd_state * 6364136223846793005ULL + 1442695040888963407ULL;
+	return ((unsigned)((rnd_state >> 33) % n));
+}
+
+/* A segment held back, to go out after the next one. */
+static struct {
+	int		 on;
+	int		 dir;
+	uint32_t	 seq;
+	struct timeval	 ts;
+	char		 data[64];
+	size_t		 len;
+} late;
+
+static void
+late_flush(struct conv *c)
+{
+	uint32_t	 seq;
+	struct timeval	 ts;
+
+	if (!late.on)
+		return;
+	late.on = 0;
+	seq = c->seq[late.dir];
+	ts = c->ts;
+	c->seq[late.dir] = late.seq;
+	c->ts = late.ts;
+	seg(c, late.dir, F_PSH, late.data, late.len);
+	c->seq[late.dir] = seq;
+	c->ts = ts;
+}
+
+/* Send s in random segments, some lost, some late. */
+static void
+send_random(struct conv *c, int dir, long *ms, const char *s, int reorder)
+{
+	size_t	 len = strlen(s), off = 0, n;
+	char	 b[64];
+
+	while (off < len) {
+		n = 1 + rnd(len - off < 40 ? (unsigned)(len - off) : 40);
+		if (rnd(4) == 0 && len - off < sizeof b)
+			n = len - off;
+		memcpy(b, s + off, n);
+		b[n] = '\0';
+		off += n;
+		(*ms)++;
+		c->ts.tv_sec = 1700000000 + *ms / 1000;
+		c->ts.tv_usec = (*ms % 1000) * 1000;
+		if (rnd(25) == 0)
+			lose(c, dir, b);
+		else if (reorder && !late.on && rnd(15) == 0) {
+			late.on = 1;
+			late.dir = dir;
+			late.seq = c->seq[dir];
+			late.ts = c->ts;
+			memcpy(late.data, b, n);
+			late.len = n;
+			c->seq[dir] += (uint32_t)n;
+		} else {
+			say(c, dir, *ms, b);
+			late_flush(c);
+		}
+	}
+}
+
+static void
+test_random(void)
+{
+	static const char	 alphabet[] = "abcHTTP/1.1 200 GET / \r\n";
+	struct httpflow		*hf;
+	struct conv		 c;
+	char			 req[512], resp[1024], bd[256], want[32];
+	const char		*b;
+	size_t			 i, bad = 0, total = 0, answered = 0;
+	long			 ms;
+	int			 round, mode, n, k, j, blen, pipe;
+
+	for (mode = 0; mode < 4; mode++) {
+		for (round = 0; round < 1000; round++) {
+			rnd_state = (uint64_t)mode * 1000003 + (uint64_t)round;
+			pipe = (mode & 1) && rnd(2) == 0;
+			hf = flow_new(0);
+			conv_open(&c, hf, (uint16_t)(41000 + round));
+			ms = 100;
+			n = 2 + (int)rnd(10);
+			resp[0] = '\0';
+			for (k = 1; k <= n; k++) {
+				blen = rnd(3) == 0 ? 0 : 1 + (int)rnd(120);
+				for (j = 0; j < blen; j++)
+					bd[j] = alphabet[rnd(sizeof alphabet - 1)];
+				bd[blen] = '\0';
+				if (rnd(3) == 0)
+					snprintf(req, sizeof req, "POST /%d HTTP/1.1\r\n"
+					    "Host: h\r\nContent-Length: %d\r\n\r\n%s",
+					    k, blen, bd);
+				else
+					snprintf(req, sizeof req, "GET /%d HTTP/1.1\r\n"
+					    "Host: h\r\n\r\n", k);
+				send_random(&c, TCP_DIR_C2S, &ms, req, mode & 2);
+				ms += 5;
+				j = blen + 5 + (k >= 10 ? 2 : 1);
+				if (rnd(4) == 0)
+					snprintf(resp + strlen(resp), sizeof resp -
+					    strlen(resp), "HTTP/1.1 200 OK\r\n"
+					    "Transfer-Encoding: chunked\r\n\r\n%x\r\n"
+					    "%sbody-%d\r\n0\r\n\r\n", j, bd, k);
+				else
+					snprintf(resp + strlen(resp), sizeof resp -
+					    strlen(resp), "HTTP/1.1 200 OK\r\n"
+					    "Content-Length: %d\r\n\r\n%sbody-%d", j,
+					    bd, k);
+				/* Pipelining: up to three requests, then answers. */
+				if (pipe && k % 3 != 0 && k != n &&
+				    strlen(resp) < 400)
+					continue;
+				send_random(&c, TCP_DIR_S2C, &ms, resp, mode & 2);
+				resp[0] = '\0';
+				ms += 5;
+			}
+			late_flush(&c);
+			conv_close(&c);
+			httpflow_finish(hf);
+			for (i = 0; i < ngot; i++) {
+				total++;
+				if (got[i]->ex_resp[SIDE_PRIMARY].error != NULL)
+					continue;
+				answered++;
+				b = body(i);
+				snprintf(want, sizeof want, "body-%s",
+				    got[i]->ex_req.target + 1);
+				if (strlen(b) < strlen(want) || strcmp(b +
+				    strlen(b) - strlen(want), want) != 0) {
+					if (bad++ == 0)
+						printf("# mode %d round %d: %s "
+						    "answered by \"%s\"\n", mode,
+						    round, got[i]->ex_req.target, b);
+				}
+			}
+			httpflow_free(hf);
+		}
+	}
+	is_int(bad, 0, "random losses and order: %zu exchanges, %zu answered, "
+	    "none with another's response", total, answered);
+	ok(answered > total / 2, "random losses and order: most answered");
+}
+
 static void
 test_ids(void)
 {
@@ -926,6 +1083,7 @@ main(void)
 	test_resume_pipelined();
 	test_resume_lookalikes();
 	test_response_first();
+	test_random();
 	test_ids();
 	collect_reset();
 	return (done_testing());
