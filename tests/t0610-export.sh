@@ -276,7 +276,7 @@ is "$?" 0 "recorded capture -> HAR: exit 0"
 like "$(cat "$T/har.err")" "^export: 9 exchanges, 9 entries -> $H\$" \
     "HAR: the summary line (format inferred from .har)"
 like "$(cat "$T/har.err")" '2 bodies were cut short' "HAR: the cut bodies counted"
-ok "HAR: valid JSON" jq -e . "$H" >/dev/null
+ok "HAR: valid JSON" sh -c "jq -e . '$H' >/dev/null"
 is "$(jq -r '.log.version, .log.creator.name' "$H" | tr '\n' ' ')" \
     "1.2 paritytap " "HAR: log.version 1.2, creator paritytap"
 is "$(jq -r '.log.creator.version' "$H")" \
