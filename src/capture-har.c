@@ -6,6 +6,7 @@
  * whole in memory.
  */
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -418,19 +419,26 @@ capture_har_add(struct capture_har *ch, const struct exchange *ex,
 	return (rc == 0 && !ferror(ch->ch_f) ? 0 : -1);
 }
 
-/* End the document, flush and close its file; return 0, or -1. */
+/* End the document, flush and close its file; return 0, or -1 (errno). */
 int
 capture_har_close(struct capture_har *ch)
 {
-	int	 rc = 0;
+	int	 rc = 0, err = 0;
 
 	if (ch == NULL)
 		return (0);
+	errno = 0;
 	fputs("\n]}}\n", ch->ch_f);
-	if (fflush(ch->ch_f) != 0 || ferror(ch->ch_f))
+	if (fflush(ch->ch_f) != 0 || ferror(ch->ch_f)) {
 		rc = -1;
-	if (fclose(ch->ch_f) != 0)
+		err = errno != 0 ? errno : EIO;
+	}
+	if (fclose(ch->ch_f) != 0 && rc == 0) {
 		rc = -1;
+		err = errno;
+	}
 	free(ch);
+	if (rc != 0)
+		errno = err;
 	return (rc);
 }

@@ -13,6 +13,7 @@
 
 #include <sys/types.h>
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -55,6 +56,7 @@ struct capture_pcap {
 	struct pcap_pkt	*cp_v;
 	size_t		 cp_n;
 	size_t		 cp_cap;
+	int		 cp_errno;	/* of the first failed write */
 };
 
 /* One synthesized connection. */
@@ -495,28 +497,39 @@ capture_pcap_add(struct capture_pcap *cp, const struct exchange *ex,
 		memset(&ph, 0, sizeof ph);
 		ph.ts = pkt->tv;
 		ph.caplen = ph.len = (bpf_u_int32)pkt->len;
+		errno = 0;
 		pcap_dump((u_char *)cp->cp_dumper, &ph,
 		    (const u_char *)cp->cp_pkts.data + pkt->off);
+		if (cp->cp_errno == 0 && errno != 0 &&
+		    ferror(pcap_dump_file(cp->cp_dumper)))
+			cp->cp_errno = errno;
 	}
 	return (n);
 }
 
-/* Flush and close the pcap writer and its file; return 0, or -1. */
+/* Flush and close the pcap writer and its file; return 0, or -1 (errno). */
 int
 capture_pcap_close(struct capture_pcap *cp)
 {
-	int	 rc = 0;
+	int	 rc = 0, err = 0;
 
 	if (cp == NULL)
 		return (0);
+	errno = 0;
 	if (pcap_dump_flush(cp->cp_dumper) != 0 ||
-	    ferror(pcap_dump_file(cp->cp_dumper)))
+	    ferror(pcap_dump_file(cp->cp_dumper))) {
 		rc = -1;
+		err = cp->cp_errno != 0 ? cp->cp_errno : errno;
+		if (err == 0)
+			err = EIO;
+	}
 	pcap_dump_close(cp->cp_dumper);
 	pcap_close(cp->cp_pcap);
 	buf_free(&cp->cp_msg);
 	buf_free(&cp->cp_pkts);
 	free(cp->cp_v);
 	free(cp);
+	if (rc != 0)
+		errno = err;
 	return (rc);
 }

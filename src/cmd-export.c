@@ -125,21 +125,6 @@ export_open(struct export_out *o, char **cause)
 	return (0);
 }
 
-/* Put the written output in place; return 0, or -1 (errno set). */
-static int
-export_commit(struct export_out *o)
-{
-	if (o->tmp == NULL)
-		return (0);
-	if (rename(o->tmp, o->path) != 0) {
-		unlink(o->tmp);
-		return (-1);
-	}
-	free(o->tmp);
-	o->tmp = NULL;
-	return (0);
-}
-
 /* Remove a temporary output that is not to be kept. */
 static void
 export_discard(struct export_out *o)
@@ -148,6 +133,25 @@ export_discard(struct export_out *o)
 		unlink(o->tmp);
 	free(o->tmp);
 	o->tmp = NULL;
+}
+
+/* Put the written output in place; return 0, or -1 (errno set). */
+static int
+export_commit(struct export_out *o)
+{
+	int	 err;
+
+	if (o->tmp == NULL)
+		return (0);
+	if (rename(o->tmp, o->path) != 0) {
+		err = errno;
+		export_discard(o);
+		errno = err;
+		return (-1);
+	}
+	free(o->tmp);
+	o->tmp = NULL;
+	return (0);
 }
 
 /* paritytap export. */
@@ -261,17 +265,19 @@ cmd_export_exec(int argc, char **argv)
 	name = out.path != NULL ? out.path : "stdout";
 	rc = cp != NULL ? capture_pcap_close(cp) : capture_har_close(ch);
 	if (rc != 0 || werr) {
-		log_warn("writing %s", name);
+		fprintf(stderr, "paritytap export: writing %s: %s\n", name,
+		    strerror(errno));
 		export_discard(&out);
 		return (EXIT_RUNTIME);
 	}
 	if (export_commit(&out) != 0) {
-		log_warn("%s", out.path);
+		fprintf(stderr, "paritytap export: %s: %s\n", out.path,
+		    strerror(errno));
 		return (EXIT_RUNTIME);
 	}
 	if (!quiet && truncated != 0)
-		log_warnx("export: %llu bodies were cut short in the capture; "
-		    "each is written as the part kept%s",
+		fprintf(stderr, "paritytap export: %llu bodies were cut short "
+		    "in the capture; each is written as the part kept%s\n",
 		    (unsigned long long)truncated, format == EXPORT_PCAP ?
 		    ", with a Content-Length of its size" : "");
 	if (!quiet && format == EXPORT_PCAP)

@@ -177,7 +177,7 @@ P=$T/mine.pcap
 "$PARITYTAP" export --format pcap -o "$P" "$CAP" 2>"$T/mine.err"
 is "$?" 0 "recorded capture -> pcap: exit 0"
 like "$(cat "$T/mine.err")" \
-    '^paritytap: export: 2 bodies were cut short in the capture; each is written as the part kept, with a Content-Length of its size$' \
+    '^paritytap export: 2 bodies were cut short in the capture; each is written as the part kept, with a Content-Length of its size$' \
     "recorded capture: one warning counts the 2 cut bodies"
 like "$(cat "$T/mine.err")" "^export: 9 exchanges, 18 streams -> $P\$" \
     "recorded capture: the summary line"
