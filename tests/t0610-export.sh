@@ -128,6 +128,7 @@ printf '\000\377\376binary\r\n\000' >>"$T/bin.dat"
 head -c 2000 /dev/urandom >"$T/upload.dat"
 awk 'BEGIN { for (i = 0; i < 400; i++) printf "line %04d of a long text body\n", i }' \
     >"$T/long.txt"
+head -c 3000 "$T/long.txt" >"$T/short.txt"
 B_JSON=$(jq -nc '{items: [range(0; 30) | {id: ., name: "item \(.)"}]}')
 CT='[["Content-Type", "application/json"]]'
 jq -n --arg j "$B_JSON" --arg bin "$T/bin.dat" --arg long "$T/long.txt" \
@@ -141,6 +142,7 @@ jq -n --arg j "$B_JSON" --arg bin "$T/bin.dat" --arg long "$T/long.txt" \
 	    body_file: $long},
 	{path: "/cerr", status: 200, headers: $ct, body: $j},
 	{path: "/upload", status: 201, headers: $ct, body: "{\"ok\":true}"},
+	{path: "/chunkedup", status: 201, headers: $ct, body: "{\"ok\":true}"},
 	{path: "/moved", status: 302, headers: [["Location", "/v2/items"]],
 	    body: ""},
 	{path: "/items", status: 200, headers: $ct, body: $j}
@@ -162,12 +164,18 @@ req long "$PROXY_URL/long"
 req cerr "$PROXY_URL/cerr"
 req upload -X POST -H 'Content-Type: application/octet-stream' \
     --data-binary "@$T/upload.dat" "$PROXY_URL/upload"
+req chunkedup -X POST -H 'Transfer-Encoding: chunked' \
+    -H 'Content-Type: text/plain' --data-binary "@$T/short.txt" \
+    "$PROXY_URL/chunkedup"
 req moved "$PROXY_URL/moved"
 req items "$PROXY_URL/items?q=caf%C3%A9+au+lait&page=2&flag"
 req head -I "$PROXY_URL/gzip"
 stop_proxy
-is "$PROXY_STATUS" 0 "the proxy recorded 9 exchanges and exited 0"
-is "$(cap_nlines "$CAP")" 9 "the capture has 9 lines"
+is "$PROXY_STATUS" 0 "the proxy recorded 10 exchanges and exited 0"
+is "$(cap_nlines "$CAP")" 10 "the capture has 10 lines"
+is "$(jq -r 'select(.request.target == "/chunkedup") | .request.headers[] |
+    select(.name == "Transfer-Encoding") | .value' "$CAP")" chunked \
+    "the /chunkedup request was chunked"
 is "$(jq -r 'select(.request.target == "/long") | .responses.primary.truncated' \
     "$CAP")" true "the /long body is cut in the capture (--capture-body-limit)"
 is "$(jq -r 'select(.request.target == "/cerr") | .responses.candidate.status' \
@@ -179,20 +187,21 @@ is "$?" 0 "recorded capture -> pcap: exit 0"
 like "$(cat "$T/mine.err")" \
     '^paritytap export: 2 bodies were cut short in the capture; each is written as the part kept, with a Content-Length of its size$' \
     "recorded capture: one warning counts the 2 cut bodies"
-like "$(cat "$T/mine.err")" "^export: 9 exchanges, 18 streams -> $P\$" \
+like "$(cat "$T/mine.err")" "^export: 10 exchanges, 20 streams -> $P\$" \
     "recorded capture: the summary line"
-is "$(tsh -r "$P" -Y http.request | wc -l | tr -d ' ')" 18 \
-    "recorded pcap: 18 requests (9 exchanges, 2 sides)"
+is "$(tsh -r "$P" -Y http.request | wc -l | tr -d ' ')" 20 \
+    "recorded pcap: 20 requests (10 exchanges, 2 sides)"
 is "$(tsh -r "$P" -Y http.request -T fields -e http.request.method \
     -e http.request.uri | sort | uniq -c | tr -s ' ' | sed 's/^ //')" \
     "$(printf '%s\n' '2 GET	/bin' '2 GET	/cerr' '2 GET	/chunked' \
     '2 GET	/gzip' '2 GET	/items?q=caf%C3%A9+au+lait&page=2&flag' \
-    '2 GET	/long' '2 GET	/moved' '2 HEAD	/gzip' '2 POST	/upload')" \
+    '2 GET	/long' '2 GET	/moved' '2 HEAD	/gzip' '2 POST	/chunkedup' \
+    '2 POST	/upload')" \
     "recorded pcap: each method and target once per side"
-is "$(tsh -r "$P" -Y http.response | wc -l | tr -d ' ')" 17 \
-    "recorded pcap: 17 responses (the failed candidate has none)"
-is "$(tsh -r "$P" -q -z conv,tcp | grep -c '<->')" 18 \
-    "recorded pcap: 18 conversations"
+is "$(tsh -r "$P" -Y http.response | wc -l | tr -d ' ')" 19 \
+    "recorded pcap: 19 responses (the failed candidate has none)"
+is "$(tsh -r "$P" -q -z conv,tcp | grep -c '<->')" 20 \
+    "recorded pcap: 20 conversations"
 is "$(tsh -r "$P" -o tcp.check_checksum:TRUE -o ip.check_checksum:TRUE -Y \
     '_ws.malformed || tcp.checksum.status == Bad || ip.checksum.status == Bad')" \
     "" "recorded pcap: no malformed packet, no bad checksum"
@@ -246,6 +255,21 @@ s=$(stream_of "$P" /upload 198.51.100.1)
 split_message "$(stream_hex "$P" "$s" c)" "$T/upload.head" "$T/upload.got"
 ok "binary request body byte for byte" cmp -s "$T/upload.dat" "$T/upload.got"
 
+# A chunked request: dechunked, one Content-Length, over several segments.
+s=$(stream_of "$P" /chunkedup 198.51.100.1)
+split_message "$(stream_hex "$P" "$s" c)" "$T/chunkedup.head" \
+    "$T/chunkedup.got"
+ok "chunked request: the body is the dechunked bytes" \
+    cmp -s "$T/short.txt" "$T/chunkedup.got"
+unlike "$(cat "$T/chunkedup.head")" '^Transfer-Encoding' \
+    "chunked request: no Transfer-Encoding"
+like "$(cat "$T/chunkedup.head")" \
+    "^Content-Length: 3000\$" \
+    "chunked request: Content-Length of the body"
+is "$(tsh -r "$P" -Y "tcp.stream == $s && http.request" -T fields \
+    -e http.content_length)" 3000 \
+    "chunked request: tshark reassembles it whole"
+
 # The cut body: the kept prefix with its own Content-Length.
 s=$(stream_of "$P" /long 198.51.100.1)
 is "$(tsh -r "$P" -Y "tcp.stream == $s && http.response" -T fields \
@@ -273,7 +297,7 @@ fi
 H=$T/mine.har
 "$PARITYTAP" export -o "$H" "$CAP" 2>"$T/har.err"
 is "$?" 0 "recorded capture -> HAR: exit 0"
-like "$(cat "$T/har.err")" "^export: 9 exchanges, 9 entries -> $H\$" \
+like "$(cat "$T/har.err")" "^export: 10 exchanges, 10 entries -> $H\$" \
     "HAR: the summary line (format inferred from .har)"
 like "$(cat "$T/har.err")" '2 bodies were cut short' "HAR: the cut bodies counted"
 ok "HAR: valid JSON" sh -c "jq -e . '$H' >/dev/null"
@@ -281,7 +305,7 @@ is "$(jq -r '.log.version, .log.creator.name' "$H" | tr '\n' ' ')" \
     "1.2 paritytap " "HAR: log.version 1.2, creator paritytap"
 is "$(jq -r '.log.creator.version' "$H")" \
     "$("$PARITYTAP" --version | cut -d' ' -f2)" "HAR: creator.version"
-is "$(jq '.log.entries | length' "$H")" 9 "HAR: 9 entries"
+is "$(jq '.log.entries | length' "$H")" 10 "HAR: 10 entries"
 is "$(jq -c '[.log.entries[] | ._paritytap.id]' "$H")" \
     "$(jq -sc 'map(.id)' "$CAP")" "HAR: the entries in capture order, by id"
 is "$(jq -c '[.log.entries[] | .startedDateTime]' "$H")" \
@@ -357,6 +381,21 @@ is "$(jq -r '.log.entries[0]._paritytap.responses.candidate.content.text' \
     "$T/validator.har")" \
     "$(jq -rs '.[0].responses.candidate.body' "$CAPTURES/validator.jsonl")" \
     "validator HAR: the candidate's body under _paritytap"
+
+# A third side: a capture whose exchanges have a secondary response too.
+jq -c '.responses.secondary = .responses.primary' \
+    "$CAPTURES/validator.jsonl" >"$T/three.jsonl"
+"$PARITYTAP" export -q -o "$T/three.pcap" "$T/three.jsonl"
+is "$(tsh -r "$T/three.pcap" -Y http.request -T fields -e ip.dst | sort |
+    uniq -c | tr -s ' ' | sed 's/^ //' | tr '\n' ,)" \
+    "6 198.51.100.1,6 198.51.100.2,6 198.51.100.3," \
+    "secondary: each request once to each of the three servers"
+is "$(tsh -r "$T/three.pcap" -q -z conv,tcp | grep -c '<->')" 18 \
+    "secondary: 18 conversations"
+"$PARITYTAP" export -q -o "$T/three.har" "$T/three.jsonl"
+is "$(jq -r '.log.entries[0]._paritytap.responses | keys | join(" ")' \
+    "$T/three.har")" "candidate secondary" \
+    "secondary: under _paritytap.responses with the candidate"
 
 # ---------------------------------------------------------------------------
 # Bad input.
