@@ -283,7 +283,7 @@ pcap_conn_next(struct capture_pcap *cp, struct pcap_conn *c, enum side side)
 	c->c_seq[PCAP_SERVER] = pcap_isn(2 * n + 2);
 }
 
-/* Append "Name: value\r\n", CR, LF and NUL in the value made spaces. */
+/* Append "Name: value\r\n", any CR or LF in them made a space. */
 static void
 pcap_header(struct buf *b, const char *name, const char *value)
 {
