@@ -34,6 +34,9 @@ static const struct option export_longopts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+/* Exchanges between two updates of the progress line. */
+#define EXPORT_PROGRESS_EVERY	16384
+
 /* Where the export goes. */
 struct export_out {
 	const char	*path;		/* NULL: standard output */
@@ -168,7 +171,7 @@ cmd_export_exec(int argc, char **argv)
 	const char		*name;
 	char			*cause = NULL;
 	int			 ch_, i, lenient = 0, quiet = 0, rc, failed = 0;
-	int			 werr = 0;
+	int			 werr = 0, progress;
 
 	memset(&out, 0, sizeof out);
 	optind = 1;
@@ -234,6 +237,8 @@ cmd_export_exec(int argc, char **argv)
 	} else
 		ch = capture_har_open(out.f);
 
+	/* Big captures take a while: say how far it got, on a terminal. */
+	progress = !quiet && isatty(STDERR_FILENO);
 	for (i = optind; i < argc && !failed; i++) {
 		if ((cr = capture_reader_open(argv[i], lenient,
 		    &cause)) == NULL) {
@@ -248,11 +253,17 @@ cmd_export_exec(int argc, char **argv)
 			else if (capture_har_add(ch, &ex, &truncated) != 0)
 				werr = 1;
 			exchange_free(&ex);
+			if (progress && exchanges % EXPORT_PROGRESS_EVERY == 0)
+				fprintf(stderr, "\r\033[Kparitytap export: %s: "
+				    "%llu exchanges", argv[i],
+				    (unsigned long long)exchanges);
 		}
 		capture_reader_close(cr);
 		if (rc != 0)
 			failed = 1;
 	}
+	if (progress && exchanges >= EXPORT_PROGRESS_EVERY)
+		fprintf(stderr, "\r\033[K");
 	if (failed) {
 		fprintf(stderr, "paritytap export: %s\n", cause);
 		free(cause);
