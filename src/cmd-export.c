@@ -163,22 +163,22 @@ cmd_export_exec(int argc, char **argv)
 {
 	enum export_format	 format = EXPORT_NONE;
 	struct export_out	 out;
-	struct capture_pcap	*cp = NULL;
-	struct capture_har	*ch = NULL;
+	struct capture_pcap	*pcap = NULL;
+	struct capture_har	*har = NULL;
 	struct capture_reader	*cr;
 	struct exchange		 ex;
 	uint64_t		 exchanges = 0, streams = 0, truncated = 0;
 	const char		*name;
 	char			*cause = NULL;
-	int			 ch_, i, lenient = 0, quiet = 0, rc, failed = 0;
+	int			 ch, i, lenient = 0, quiet = 0, rc, failed = 0;
 	int			 werr = 0, progress;
 
 	memset(&out, 0, sizeof out);
 	optind = 1;
 	opterr = 0;
-	while ((ch_ = getopt_long(argc, argv, ":f:o:qh", export_longopts,
+	while ((ch = getopt_long(argc, argv, ":f:o:qh", export_longopts,
 	    NULL)) != -1) {
-		switch (ch_) {
+		switch (ch) {
 		case 'f':
 			if (strcmp(optarg, "pcap") == 0)
 				format = EXPORT_PCAP;
@@ -228,14 +228,14 @@ cmd_export_exec(int argc, char **argv)
 		return (EXIT_USAGE);
 	}
 	if (format == EXPORT_PCAP) {
-		if ((cp = capture_pcap_open(out.f, &cause)) == NULL) {
+		if ((pcap = capture_pcap_open(out.f, &cause)) == NULL) {
 			fprintf(stderr, "paritytap export: %s\n", cause);
 			free(cause);
 			export_discard(&out);
 			return (EXIT_RUNTIME);
 		}
 	} else
-		ch = capture_har_open(out.f);
+		har = capture_har_open(out.f);
 
 	/* Big captures take a while: say how far it got, on a terminal. */
 	progress = !quiet && isatty(STDERR_FILENO);
@@ -247,10 +247,10 @@ cmd_export_exec(int argc, char **argv)
 		}
 		while ((rc = capture_reader_next(cr, &ex, &cause)) == 1) {
 			exchanges++;
-			if (cp != NULL)
-				streams += capture_pcap_add(cp, &ex,
+			if (pcap != NULL)
+				streams += capture_pcap_add(pcap, &ex,
 				    &truncated);
-			else if (capture_har_add(ch, &ex, &truncated) != 0)
+			else if (capture_har_add(har, &ex, &truncated) != 0)
 				werr = 1;
 			exchange_free(&ex);
 			if (progress && exchanges % EXPORT_PROGRESS_EVERY == 0)
@@ -267,14 +267,14 @@ cmd_export_exec(int argc, char **argv)
 	if (failed) {
 		fprintf(stderr, "paritytap export: %s\n", cause);
 		free(cause);
-		capture_pcap_close(cp);
-		capture_har_close(ch);
+		capture_pcap_close(pcap);
+		capture_har_close(har);
 		export_discard(&out);
 		return (EXIT_USAGE);
 	}
 
 	name = out.path != NULL ? out.path : "stdout";
-	rc = cp != NULL ? capture_pcap_close(cp) : capture_har_close(ch);
+	rc = pcap != NULL ? capture_pcap_close(pcap) : capture_har_close(har);
 	if (rc != 0 || werr) {
 		fprintf(stderr, "paritytap export: writing %s: %s\n", name,
 		    strerror(errno));
