@@ -1,21 +1,22 @@
 #!/bin/sh
-# paritytap export (DESIGN §9): captures as a pcap of synthesized TCP
-# streams that tshark reads like a recording of the wire (every request
-# once per side, every response, one conversation per side, no malformed
-# packet, no bad checksum, the bodies byte for byte with a Content-Length
-# that matches) and as HAR 1.2 (entries, the primary's response, the other
-# sides and the verdict under _paritytap).  The sample captures and one
-# recorded here with the proxy: a chunked response, a gzip one, binary
-# bodies both ways, a body cut by --capture-body-limit, a candidate that
-# does not speak HTTP, a redirect, a query string, a HEAD request.
+# paritytap export --format pcap (DESIGN §9): captures as a pcap of
+# synthesized TCP streams that tshark reads like a recording of the wire:
+# every request once per side, every response, one conversation per side,
+# no malformed packet, no bad checksum, the bodies byte for byte with a
+# Content-Length that matches.  The sample captures, and one recorded here
+# with the proxy (tests/lib-export.sh).
 
 . "$(dirname "$0")/lib.sh"
-need curl jq tshark xxd base64 gzip cmp
+. "$(dirname "$0")/lib-export.sh"
+need curl jq tshark xxd gzip cmp
 need_binaries
 
 CAPTURES=$top_srcdir/captures
 LC_ALL=C
 export LC_ALL
+
+# What no packet may be: malformed, or with a bad checksum.
+BAD='_ws.malformed || tcp.checksum.status == Bad || ip.checksum.status == Bad'
 
 # tshark prints a warning when run as root; keep only its output.
 tsh() {
@@ -79,7 +80,7 @@ is "$(tsh -r "$T/validator.pcap" -q -z conv,tcp | grep -c '<->')" 12 \
     "validator pcap: 12 TCP conversations"
 is "$(tsh -r "$T/validator.pcap" -o tcp.check_checksum:TRUE \
     -o ip.check_checksum:TRUE -Y \
-    '_ws.malformed || tcp.checksum.status == Bad || ip.checksum.status == Bad || _ws.expert.severity >= warning')" \
+    "$BAD || _ws.expert.severity >= warning")" \
     "" "validator pcap: no malformed packet, bad checksum or TCP warning"
 is "$(tsh -r "$T/validator.pcap" -o tcp.check_checksum:TRUE \
     -o ip.check_checksum:TRUE -T fields -e tcp.checksum.status \
@@ -123,69 +124,14 @@ is "$(wc -l <"$T/gz.codes" | tr -d ' ')" 12 \
 # ---------------------------------------------------------------------------
 # A capture recorded here.
 
-head -c 3000 /dev/urandom >"$T/bin.dat"
-printf '\000\377\376binary\r\n\000' >>"$T/bin.dat"
-head -c 2000 /dev/urandom >"$T/upload.dat"
-awk 'BEGIN { for (i = 0; i < 400; i++) printf "line %04d of a long text body\n", i }' \
-    >"$T/long.txt"
-head -c 3000 "$T/long.txt" >"$T/short.txt"
-B_JSON=$(jq -nc '{items: [range(0; 30) | {id: ., name: "item \(.)"}]}')
-CT='[["Content-Type", "application/json"]]'
-jq -n --arg j "$B_JSON" --arg bin "$T/bin.dat" --arg long "$T/long.txt" \
-    --argjson ct "$CT" '{routes: [
-	{path: "/chunked", chunked: true, status: 200, headers: $ct, body: $j},
-	{path: "/gzip", gzip: true, status: 200, headers: $ct, body: $j},
-	{path: "/bin", status: 200,
-	    headers: [["Content-Type", "application/octet-stream"]],
-	    body_file: $bin},
-	{path: "/long", status: 200, headers: [["Content-Type", "text/plain"]],
-	    body_file: $long},
-	{path: "/cerr", status: 200, headers: $ct, body: $j},
-	{path: "/upload", status: 201, headers: $ct, body: "{\"ok\":true}"},
-	{path: "/chunkedup", status: 201, headers: $ct, body: "{\"ok\":true}"},
-	{path: "/moved", status: 302, headers: [["Location", "/v2/items"]],
-	    body: ""},
-	{path: "/items", status: 200, headers: $ct, body: $j}
-	]}' >"$T/primary.json"
-jq '.routes |= map(if .path == "/cerr" then
-	{path: "/cerr", raw: "NOT HTTP AT ALL\r\n\r\n"}
-    elif .path == "/chunked" then del(.chunked) else . end)' \
-    "$T/primary.json" >"$T/candidate.json"
-start_backend primary "$T/primary.json"
-start_backend candidate "$T/candidate.json"
-CAP=$T/capture.jsonl
-start_proxy --primary "http://127.0.0.1:$(backend_port primary)" \
-    --candidate "http://127.0.0.1:$(backend_port candidate)" \
-    --capture "$CAP" --capture-body-limit 4096 || bail "the proxy did not start"
-req chunked "$PROXY_URL/chunked"
-req gzip --compressed "$PROXY_URL/gzip"
-req bin "$PROXY_URL/bin"
-req long "$PROXY_URL/long"
-req cerr "$PROXY_URL/cerr"
-req upload -X POST -H 'Content-Type: application/octet-stream' \
-    --data-binary "@$T/upload.dat" "$PROXY_URL/upload"
-req chunkedup -X POST -H 'Transfer-Encoding: chunked' \
-    -H 'Content-Type: text/plain' --data-binary "@$T/short.txt" \
-    "$PROXY_URL/chunkedup"
-req moved "$PROXY_URL/moved"
-req items "$PROXY_URL/items?q=caf%C3%A9+au+lait&page=2&flag"
-req head -I "$PROXY_URL/gzip"
-stop_proxy
-is "$PROXY_STATUS" 0 "the proxy recorded 10 exchanges and exited 0"
-is "$(cap_nlines "$CAP")" 10 "the capture has 10 lines"
-is "$(jq -r 'select(.request.target == "/chunkedup") | .request.headers[] |
-    select(.name == "Transfer-Encoding") | .value' "$CAP")" chunked \
-    "the /chunkedup request was chunked"
-is "$(jq -r 'select(.request.target == "/long") | .responses.primary.truncated' \
-    "$CAP")" true "the /long body is cut in the capture (--capture-body-limit)"
-is "$(jq -r 'select(.request.target == "/cerr") | .responses.candidate.status' \
-    "$CAP")" 0 "the /cerr candidate failed (status 0) in the capture"
+export_record
 
 P=$T/mine.pcap
 "$PARITYTAP" export --format pcap -o "$P" "$CAP" 2>"$T/mine.err"
 is "$?" 0 "recorded capture -> pcap: exit 0"
-like "$(cat "$T/mine.err")" \
-    '^paritytap export: 2 bodies were cut short in the capture; each is written as the part kept, with a Content-Length of its size$' \
+warn='^paritytap export: 2 bodies were cut short in the capture; each is'
+warn="$warn written as the part kept, with a Content-Length of its size\$"
+like "$(cat "$T/mine.err")" "$warn" \
     "recorded capture: one warning counts the 2 cut bodies"
 like "$(cat "$T/mine.err")" "^export: 10 exchanges, 20 streams -> $P\$" \
     "recorded capture: the summary line"
@@ -203,7 +149,7 @@ is "$(tsh -r "$P" -Y http.response | wc -l | tr -d ' ')" 19 \
 is "$(tsh -r "$P" -q -z conv,tcp | grep -c '<->')" 20 \
     "recorded pcap: 20 conversations"
 is "$(tsh -r "$P" -o tcp.check_checksum:TRUE -o ip.check_checksum:TRUE -Y \
-    '_ws.malformed || tcp.checksum.status == Bad || ip.checksum.status == Bad')" \
+    "$BAD")" \
     "" "recorded pcap: no malformed packet, no bad checksum"
 
 # The failed candidate: the request, then a reset from its address.
@@ -249,8 +195,9 @@ s=$(stream_of "$P" /bin 198.51.100.2)
 split_message "$(stream_hex "$P" "$s" s)" "$T/bin.head" "$T/bin.got"
 ok "binary response: the body byte for byte (from body_b64)" \
     cmp -s "$T/bin.dat" "$T/bin.got"
-is "$(tsh -r "$P" -Y "tcp.stream == $s && tcp.len > 0 && ip.src == 198.51.100.2" |
-    wc -l | tr -d ' ')" 3 "binary response: 3 segments of at most 1460 bytes"
+is "$(tsh -r "$P" -Y "tcp.stream == $s && tcp.len > 0 &&
+    ip.src == 198.51.100.2" | wc -l | tr -d ' ')" 3 \
+    "binary response: 3 segments of at most 1460 bytes"
 s=$(stream_of "$P" /upload 198.51.100.1)
 split_message "$(stream_hex "$P" "$s" c)" "$T/upload.head" "$T/upload.got"
 ok "binary request body byte for byte" cmp -s "$T/upload.dat" "$T/upload.got"
@@ -291,97 +238,6 @@ else
 	skip "script(1) is not installed"
 fi
 
-# ---------------------------------------------------------------------------
-# HAR.
-
-H=$T/mine.har
-"$PARITYTAP" export -o "$H" "$CAP" 2>"$T/har.err"
-is "$?" 0 "recorded capture -> HAR: exit 0"
-like "$(cat "$T/har.err")" "^export: 10 exchanges, 10 entries -> $H\$" \
-    "HAR: the summary line (format inferred from .har)"
-like "$(cat "$T/har.err")" '2 bodies were cut short' "HAR: the cut bodies counted"
-ok "HAR: valid JSON" sh -c "jq -e . '$H' >/dev/null"
-is "$(jq -r '.log.version, .log.creator.name' "$H" | tr '\n' ' ')" \
-    "1.2 paritytap " "HAR: log.version 1.2, creator paritytap"
-is "$(jq -r '.log.creator.version' "$H")" \
-    "$("$PARITYTAP" --version | cut -d' ' -f2)" "HAR: creator.version"
-is "$(jq '.log.entries | length' "$H")" 10 "HAR: 10 entries"
-is "$(jq -c '[.log.entries[] | ._paritytap.id]' "$H")" \
-    "$(jq -sc 'map(.id)' "$CAP")" "HAR: the entries in capture order, by id"
-is "$(jq -c '[.log.entries[] | .startedDateTime]' "$H")" \
-    "$(jq -sc 'map(.ts)' "$CAP")" "HAR: startedDateTime is the exchange's ts"
-is "$(jq -c '[.log.entries[] | [.time, .timings.wait, .timings.send, .timings.receive]]' "$H")" \
-    "$(jq -sc 'map([.responses.primary.ms, .responses.primary.ms, 0, 0])' "$CAP")" \
-    "HAR: time and timings.wait are the primary's ms"
-is "$(jq -c '[.log.entries[] | [.response.status, ._paritytap.verdict]]' "$H")" \
-    "$(jq -sc 'map([.responses.primary.status, .verdict])' "$CAP")" \
-    "HAR: response.status is the primary's, _paritytap.verdict the capture's"
-is "$(jq -c '[.log.entries[] | ._paritytap.diffs]' "$H")" \
-    "$(jq -sc 'map(.diffs)' "$CAP")" "HAR: _paritytap.diffs as captured"
-
-# har_entry TARGET FILTER
-har_entry() {
-	jq -r --arg t "$1" ".log.entries[] | select(.request.url |
-	    endswith(\$t)) | select(.request.method != \"HEAD\") | $2" "$H"
-}
-port=$(jq -r 'select(.request.target == "/bin") | .request.headers[] |
-    select(.name == "Host") | .value' "$CAP")
-is "$(har_entry /bin .request.url)" "http://$port/bin" \
-    "HAR: request.url is absolute, from the Host header"
-is "$(har_entry /bin '[.request.httpVersion, .request.headersSize, .response.headersSize] | join(" ")')" \
-    "HTTP/1.1 -1 -1" "HAR: httpVersion, headersSize -1"
-is "$(har_entry /bin .response.content.encoding)" base64 \
-    "HAR: a binary body is base64"
-har_entry /bin .response.content.text | base64 -d >"$T/har-bin.got"
-ok "HAR: the base64 body decodes to the original bytes" \
-    cmp -s "$T/bin.dat" "$T/har-bin.got"
-bin_len=$(wc -c <"$T/bin.dat" | tr -d ' ')
-is "$(har_entry /bin '.response.content.size, .response.bodySize' | tr '\n' ' ')" \
-    "$bin_len $bin_len " "HAR: content.size and bodySize of the binary body"
-is "$(har_entry /upload '.request.postData.mimeType, .request.postData._encoding, .request.bodySize' |
-    tr '\n' ' ')" "application/octet-stream base64 2000 " \
-    "HAR: a binary request body: postData with its mimeType, base64"
-har_entry /upload .request.postData.text | base64 -d >"$T/har-up.got"
-ok "HAR: the request body decodes to the bytes sent" \
-    cmp -s "$T/upload.dat" "$T/har-up.got"
-is "$(jq -c --arg t "/items?q=caf%C3%A9+au+lait&page=2&flag" \
-    '.log.entries[] | select(.request.url | endswith($t)) | .request.queryString' "$H")" \
-    '[{"name":"q","value":"café au lait"},{"name":"page","value":"2"},{"name":"flag","value":""}]' \
-    "HAR: queryString decoded"
-is "$(har_entry /chunked '.response.content.text')" "$B_JSON" \
-    "HAR: the chunked body as text"
-is "$(har_entry /chunked '.response.content.mimeType')" application/json \
-    "HAR: content.mimeType from Content-Type"
-is "$(har_entry /gzip '.response.content.text')" "$B_JSON" \
-    "HAR: the gzip body decoded"
-is "$(har_entry /gzip '.response.content.size - .response.bodySize == .response.content.compression')" \
-    true "HAR: content.compression is the bytes gzip saved"
-is "$(har_entry /moved '[.response.status, .response.statusText, .response.redirectURL] | join(" ")')" \
-    "302 Found /v2/items" "HAR: a redirect's status, statusText and redirectURL"
-is "$(har_entry /long '[.response.content._truncated, (.response.content.text | length), .response.bodySize] | join(" ")')" \
-    "true 4096 $(wc -c <"$T/long.txt" | tr -d ' ')" "HAR: a cut body: the kept text, bodySize the whole"
-is "$(har_entry /cerr '._paritytap | [.verdict, .responses.candidate.status, .responses.candidate._error] | join(" ")')" \
-    "candidate_error 0 bad_response" \
-    "HAR: the candidate's failure under _paritytap.responses.candidate"
-is "$(har_entry /cerr '._paritytap.responses | keys | join(" ")')" candidate \
-    "HAR: _paritytap.responses holds the sides other than the primary"
-is "$(har_entry /chunked '._paritytap | [.route, .source] | join(" ")')" \
-    "GET /chunked proxy" "HAR: _paritytap route and source"
-
-"$PARITYTAP" export --format har "$CAPTURES/validator.jsonl" \
-    >"$T/validator.har" 2>/dev/null
-is "$(jq -r '.log.entries[] | ._paritytap.verdict' "$T/validator.har" |
-    sort | uniq -c | tr -s ' ' | sed 's/^ //' | tr '\n' ',')" \
-    "1 match,5 shape," "validator HAR: five shape verdicts, one match"
-is "$(jq -r '.log.entries[0]._paritytap.diffs | map(.path + " " + .kind) | join(",")' \
-    "$T/validator.har")" \
-    "$(jq -rs '.[0].diffs | map(.path + " " + .kind) | join(",")' \
-    "$CAPTURES/validator.jsonl")" "validator HAR: the first entry's diffs"
-is "$(jq -r '.log.entries[0]._paritytap.responses.candidate.content.text' \
-    "$T/validator.har")" \
-    "$(jq -rs '.[0].responses.candidate.body' "$CAPTURES/validator.jsonl")" \
-    "validator HAR: the candidate's body under _paritytap"
-
 # A third side: a capture whose exchanges have a secondary response too.
 jq -c '.responses.secondary = .responses.primary' \
     "$CAPTURES/validator.jsonl" >"$T/three.jsonl"
@@ -392,58 +248,4 @@ is "$(tsh -r "$T/three.pcap" -Y http.request -T fields -e ip.dst | sort |
     "secondary: each request once to each of the three servers"
 is "$(tsh -r "$T/three.pcap" -q -z conv,tcp | grep -c '<->')" 18 \
     "secondary: 18 conversations"
-"$PARITYTAP" export -q -o "$T/three.har" "$T/three.jsonl"
-is "$(jq -r '.log.entries[0]._paritytap.responses | keys | join(" ")' \
-    "$T/three.har")" "candidate secondary" \
-    "secondary: under _paritytap.responses with the candidate"
-
-# ---------------------------------------------------------------------------
-# Bad input.
-
-printf '%s\n' "$(head -n 1 "$CAPTURES/clean.jsonl")" '{"paritytap":1,"id":' \
-    "$(sed -n 2p "$CAPTURES/clean.jsonl")" >"$T/bad.jsonl"
-"$PARITYTAP" export -o "$T/bad.pcap" "$T/bad.jsonl" 2>"$T/bad.err"
-is "$?" 2 "a malformed capture line: exit 2"
-like "$(cat "$T/bad.err")" "^paritytap export: $T/bad.jsonl:2: invalid JSON" \
-    "a malformed capture line: the message names file:line"
-ok "a malformed capture line: no output file is left" test ! -e "$T/bad.pcap"
-is "$(ls "$T" | grep -c '^bad\.pcap\.')" 0 \
-    "a malformed capture line: no temporary file is left"
-
-"$PARITYTAP" export --format pcap -o "$T/x.pcap" "$T/missing.jsonl" \
-    2>"$T/missing.err"
-is "$?" 2 "a missing capture: exit 2"
-like "$(cat "$T/missing.err")" "$T/missing.jsonl: No such file" \
-    "a missing capture: the message names the file"
-
-"$PARITYTAP" export --format pcapng -o "$T/x.pcap" "$CAPTURES/clean.jsonl" \
-    2>"$T/fmt.err"
-is "$?" 2 "--format pcapng: exit 2"
-like "$(cat "$T/fmt.err")" "--format: 'pcapng' is not pcap or har" \
-    "--format pcapng: the message names the value"
-
-"$PARITYTAP" export -o "$T/x.txt" "$CAPTURES/clean.jsonl" 2>"$T/nofmt.err"
-is "$?" 2 "no --format and -o x.txt: exit 2"
-like "$(cat "$T/nofmt.err")" "no --format given" \
-    "no --format: the message says so"
-
-"$PARITYTAP" export --format har -o "$T/nodir/x.har" "$CAPTURES/clean.jsonl" \
-    2>"$T/nodir.err"
-is "$?" 2 "-o in a missing directory: exit 2"
-like "$(cat "$T/nodir.err")" "--output $T/nodir/x.har: No such file" \
-    "-o in a missing directory: the message names it"
-
-# A torn last line is skipped with a warning, never fatal.
-{ cat "$CAPTURES/clean.jsonl"; printf '{"paritytap":1,"id":"x'; } \
-    >"$T/torn.jsonl"
-"$PARITYTAP" export -o "$T/torn.har" "$T/torn.jsonl" 2>"$T/torn.err"
-is "$?" 0 "a torn last line: exit 0"
-like "$(cat "$T/torn.err")" "torn.jsonl:7: skipping torn last line" \
-    "a torn last line: a warning names it"
-is "$(jq '.log.entries | length' "$T/torn.har")" 6 \
-    "a torn last line: the 6 whole exchanges exported"
-
-"$PARITYTAP" export -q -o "$T/q.har" "$CAPTURES/clean.jsonl" 2>"$T/q.err"
-is "$(cat "$T/q.err")" "" "-q: no summary line"
-
 done_testing
