@@ -464,6 +464,9 @@ extern const struct cmd_entry cmd_proxy_entry;
 /* cmd-report.c */
 extern const struct cmd_entry cmd_report_entry;
 
+/* cmd-import.c */
+extern const struct cmd_entry cmd_import_entry;
+
 /* report.c */
 struct report;
 struct report	*report_new(int);
@@ -706,6 +709,9 @@ struct tcpreasm_stats {
 	uint64_t	 gap_bytes;
 	uint64_t	 cut;		/* connections over a memory limit */
 	uint64_t	 fragments;	/* IP fragments: skipped */
+	uint64_t	 held;		/* bytes held out of order now */
+	uint64_t	 held_peak;	/* the most ever held at once */
+	uint64_t	 late;		/* data for a connection closed: dropped */
 };
 
 struct tcpreasm;

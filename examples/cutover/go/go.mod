@@ -1,0 +1,3 @@
+module cutover/validatord
+
+go 1.19
