@@ -622,6 +622,23 @@ void		 capture_line(const struct exchange *,
 		     const struct capture_opts *, struct buf *);
 size_t		 capture_utf8_seq(const unsigned char *, size_t);
 
+/* capture-pcap.c */
+struct capture_pcap;
+struct capture_pcap *capture_pcap_open(FILE *, char **);
+unsigned	 capture_pcap_add(struct capture_pcap *, const struct exchange *,
+		     uint64_t *);
+int		 capture_pcap_close(struct capture_pcap *);
+
+/* capture-har.c */
+struct capture_har;
+struct capture_har *capture_har_open(FILE *);
+int		 capture_har_add(struct capture_har *, const struct exchange *,
+		     uint64_t *);
+int		 capture_har_close(struct capture_har *);
+
+/* cmd-export.c */
+extern const struct cmd_entry cmd_export_entry;
+
 /* config.c */
 typedef int (*config_cb)(void *, const char *, const char *, const char *,
     char **);

@@ -1,0 +1,311 @@
+/*
+ * paritytap export: captures as a classic pcap of synthesized TCP streams
+ * (for Wireshark and tshark) or as one HAR 1.2 document.
+ */
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "paritytap.h"
+
+enum export_format {
+	EXPORT_NONE,
+	EXPORT_PCAP,
+	EXPORT_HAR
+};
+
+enum {
+	OPT_LENIENT = 256
+};
+
+static const struct option export_longopts[] = {
+	{ "format",	required_argument, NULL, 'f' },
+	{ "output",	required_argument, NULL, 'o' },
+	{ "lenient",	no_argument,	   NULL, OPT_LENIENT },
+	{ "quiet",	no_argument,	   NULL, 'q' },
+	{ "help",	no_argument,	   NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* Exchanges between two updates of the progress line. */
+#define EXPORT_PROGRESS_EVERY	16384
+
+/* Where the export goes. */
+struct export_out {
+	const char	*path;		/* NULL: standard output */
+	char		*tmp;		/* written here, renamed to path */
+	FILE		*f;
+};
+
+/* Print export's --help. */
+static void
+cmd_export_help(FILE *f)
+{
+	fputs(
+"usage: paritytap export --format pcap|har [-o FILE] [OPTIONS] CAPTURE...\n"
+"\n"
+"Write the exchanges of capture files (.jsonl, .jsonl.gz, - for stdin) as\n"
+"a classic pcap of synthesized TCP streams, which Wireshark and tshark open\n"
+"like a recording of the wire, or as one HAR 1.2 document.\n"
+"\n"
+"pcap: one IPv4 TCP connection per side of each exchange (handshake,\n"
+"request, response, FIN teardown; a side that failed gets the request and\n"
+"a reset), client 192.0.2.N, primary 198.51.100.1, candidate\n"
+"198.51.100.2, secondary 198.51.100.3, port 80.  Bodies are framed with\n"
+"a Content-Length of the bytes the capture holds (chunking removed;\n"
+"Content-Encoding kept).\n"
+"\n"
+"har: one entry per exchange, the primary's response as the entry's\n"
+"response; id, route, source, verdict, diffs and the other sides'\n"
+"responses under \"_paritytap\".\n"
+"\n"
+"  -f, --format FORMAT   pcap or har; may be left out when -o names a\n"
+"                        .pcap or .har file\n"
+"  -o, --output FILE     write to FILE (mode 0600; replaced only once\n"
+"                        every capture was read) [stdout; a pcap is\n"
+"                        never written to a terminal]\n"
+"      --lenient         skip malformed capture lines with a warning\n"
+"  -q, --quiet           no summary line, no warning about cut bodies\n"
+"  -h, --help            this text\n"
+"\n"
+"Exit status: 0; 2 for a bad option or a missing or malformed capture (the\n"
+"message names the file and line); 3 when the output cannot be written.\n"
+"See paritytap(1).\n", f);
+}
+
+/* Return the format a file name's extension says, or EXPORT_NONE. */
+static enum export_format
+export_format_of(const char *path)
+{
+	size_t	 len;
+
+	if (path == NULL)
+		return (EXPORT_NONE);
+	len = strlen(path);
+	if (len > 5 && strcasecmp(path + len - 5, ".pcap") == 0)
+		return (EXPORT_PCAP);
+	if (len > 4 && strcasecmp(path + len - 4, ".har") == 0)
+		return (EXPORT_HAR);
+	return (EXPORT_NONE);
+}
+
+/*
+ * Open the output: standard output, or a temporary file beside path that
+ * export_commit renames over it (a file that is not a regular file, such
+ * as /dev/null, is written directly).  Return 0, or -1 with cause.
+ */
+static int
+export_open(struct export_out *o, char **cause)
+{
+	struct stat	 st;
+	int		 fd;
+
+	if (o->path == NULL) {
+		o->f = stdout;
+		return (0);
+	}
+	if (stat(o->path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		fd = open(o->path, O_WRONLY | O_CLOEXEC);
+	} else {
+		xasprintf(&o->tmp, "%s.XXXXXX", o->path);
+		fd = mkstemp(o->tmp);
+	}
+	if (fd == -1 || (o->f = fdopen(fd, "w")) == NULL) {
+		xasprintf(cause, "--output %s: %s", o->path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		free(o->tmp);
+		o->tmp = NULL;
+		return (-1);
+	}
+	return (0);
+}
+
+/* Remove a temporary output that is not to be kept. */
+static void
+export_discard(struct export_out *o)
+{
+	if (o->tmp != NULL)
+		unlink(o->tmp);
+	free(o->tmp);
+	o->tmp = NULL;
+}
+
+/* Put the written output in place; return 0, or -1 (errno set). */
+static int
+export_commit(struct export_out *o)
+{
+	int	 err;
+
+	if (o->tmp == NULL)
+		return (0);
+	if (rename(o->tmp, o->path) != 0) {
+		err = errno;
+		export_discard(o);
+		errno = err;
+		return (-1);
+	}
+	free(o->tmp);
+	o->tmp = NULL;
+	return (0);
+}
+
+/* paritytap export. */
+static int
+cmd_export_exec(int argc, char **argv)
+{
+	enum export_format	 format = EXPORT_NONE;
+	struct export_out	 out;
+	struct capture_pcap	*pcap = NULL;
+	struct capture_har	*har = NULL;
+	struct capture_reader	*cr;
+	struct exchange		 ex;
+	uint64_t		 exchanges = 0, streams = 0, truncated = 0;
+	const char		*name;
+	char			*cause = NULL;
+	int			 ch, i, lenient = 0, quiet = 0, rc, failed = 0;
+	int			 werr = 0, progress;
+
+	memset(&out, 0, sizeof out);
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":f:o:qh", export_longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			if (strcmp(optarg, "pcap") == 0)
+				format = EXPORT_PCAP;
+			else if (strcmp(optarg, "har") == 0)
+				format = EXPORT_HAR;
+			else
+				return (options_usage("export", "--format: '%s' "
+				    "is not pcap or har", optarg));
+			break;
+		case 'o':
+			out.path = strcmp(optarg, "-") == 0 ? NULL : optarg;
+			break;
+		case OPT_LENIENT:
+			lenient = 1;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'h':
+			cmd_export_help(stdout);
+			return (EXIT_OK);
+		case ':':
+			return (options_usage("export", "option %s needs a value",
+			    argv[optind - 1]));
+		default:
+			if (optopt != 0)
+				return (options_usage("export", "unknown option "
+				    "-%c", optopt));
+			return (options_usage("export", "unknown option %s",
+			    argv[optind - 1]));
+		}
+	}
+	if (format == EXPORT_NONE &&
+	    (format = export_format_of(out.path)) == EXPORT_NONE)
+		return (options_usage("export", "no --format given (pcap or "
+		    "har), and no -o FILE ending in .pcap or .har"));
+	if (optind == argc)
+		return (options_usage("export", "no capture file given"));
+	if (format == EXPORT_PCAP && out.path == NULL &&
+	    isatty(STDOUT_FILENO))
+		return (options_usage("export", "not writing a binary pcap to "
+		    "a terminal: give -o FILE or redirect standard output"));
+
+	if (export_open(&out, &cause) != 0) {
+		options_usage("export", "%s", cause);
+		free(cause);
+		return (EXIT_USAGE);
+	}
+	if (format == EXPORT_PCAP) {
+		if ((pcap = capture_pcap_open(out.f, &cause)) == NULL) {
+			fprintf(stderr, "paritytap export: %s\n", cause);
+			free(cause);
+			export_discard(&out);
+			return (EXIT_RUNTIME);
+		}
+	} else
+		har = capture_har_open(out.f);
+
+	/* Big captures take a while: say how far it got, on a terminal. */
+	progress = !quiet && isatty(STDERR_FILENO);
+	for (i = optind; i < argc && !failed; i++) {
+		if ((cr = capture_reader_open(argv[i], lenient,
+		    &cause)) == NULL) {
+			failed = 1;
+			break;
+		}
+		while ((rc = capture_reader_next(cr, &ex, &cause)) == 1) {
+			exchanges++;
+			if (pcap != NULL)
+				streams += capture_pcap_add(pcap, &ex,
+				    &truncated);
+			else if (capture_har_add(har, &ex, &truncated) != 0)
+				werr = 1;
+			exchange_free(&ex);
+			if (progress && exchanges % EXPORT_PROGRESS_EVERY == 0)
+				fprintf(stderr, "\r\033[Kparitytap export: %s: "
+				    "%llu exchanges", argv[i],
+				    (unsigned long long)exchanges);
+		}
+		capture_reader_close(cr);
+		if (rc != 0)
+			failed = 1;
+	}
+	if (progress && exchanges >= EXPORT_PROGRESS_EVERY)
+		fprintf(stderr, "\r\033[K");
+	if (failed) {
+		fprintf(stderr, "paritytap export: %s\n", cause);
+		free(cause);
+		capture_pcap_close(pcap);
+		capture_har_close(har);
+		export_discard(&out);
+		return (EXIT_USAGE);
+	}
+
+	name = out.path != NULL ? out.path : "stdout";
+	rc = pcap != NULL ? capture_pcap_close(pcap) : capture_har_close(har);
+	if (rc != 0 || werr) {
+		fprintf(stderr, "paritytap export: writing %s: %s\n", name,
+		    strerror(errno));
+		export_discard(&out);
+		return (EXIT_RUNTIME);
+	}
+	if (export_commit(&out) != 0) {
+		fprintf(stderr, "paritytap export: %s: %s\n", out.path,
+		    strerror(errno));
+		return (EXIT_RUNTIME);
+	}
+	if (!quiet && truncated != 0)
+		fprintf(stderr, "paritytap export: %llu bodies were cut short "
+		    "in the capture; each is written as the part kept%s\n",
+		    (unsigned long long)truncated, format == EXPORT_PCAP ?
+		    ", with a Content-Length of its size" : "");
+	if (!quiet && format == EXPORT_PCAP)
+		fprintf(stderr, "export: %llu exchanges, %llu streams -> %s\n",
+		    (unsigned long long)exchanges, (unsigned long long)streams,
+		    name);
+	else if (!quiet)
+		fprintf(stderr, "export: %llu exchanges, %llu entries -> %s\n",
+		    (unsigned long long)exchanges, (unsigned long long)exchanges,
+		    name);
+	return (EXIT_OK);
+}
+
+const struct cmd_entry cmd_export_entry = {
+	.name = "export",
+	.usage = "--format pcap|har [-o FILE] CAPTURE...",
+	.summary = "write captures as a pcap of TCP streams or as HAR 1.2",
+	.exec = cmd_export_exec,
+	.help = cmd_export_help,
+};
