@@ -257,7 +257,8 @@ out:
 /*
  * Decode a side's body by its Content-Encoding (gzip, x-gzip, deflate,
  * identity; a list is undone last first) into out, at most limit bytes
- * (0: 64 MiB).  Returns 0, or -1 with an allocated cause.
+ * (0: 64 MiB).  An empty body is empty whatever its coding.  Returns 0,
+ * or -1 with an allocated cause.
  */
 int
 body_decode(const struct response_side *side, struct buf *out, size_t limit,
@@ -271,6 +272,12 @@ body_decode(const struct response_side *side, struct buf *out, size_t limit,
 
 	if (limit == 0)
 		limit = COMPARE_DECODE_LIMIT;
+	/*
+	 * No body, no coding: a HEAD, 204 or 304 response names the coding
+	 * its representation would have, and sends nothing to decode.
+	 */
+	if (side->body.len == 0 && side->body_bytes == 0)
+		return (0);
 	buf_init(&cur);
 	buf_init(&next);
 	for (i = 0; i < side->headers.n; i++) {

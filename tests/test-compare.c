@@ -914,6 +914,26 @@ test_bodies(void)
 	diff_list_free(&dl);
 	response_side_free(&c);
 
+	/* HEAD, 204, 304: the coding is named, the body is empty. */
+	response_side_free(&p);
+	side_set(&p, 200, "application/json", "");
+	hadd(&p.headers, "Content-Encoding", "gzip");
+	side_set(&c, 200, "application/json", "");
+	hadd(&c.headers, "Content-Encoding", "gzip");
+	cause = NULL;
+	is_int(body_decode(&c, &out, 0, &cause), 0,
+	    "an empty gzip body decodes to nothing");
+	is_int((int)out.len, 0, "an empty gzip body: empty");
+	ok(cause == NULL, "an empty gzip body: no cause");
+	buf_free(&out);
+	v = compare_bodies(NULL, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_MATCH, "two empty gzip bodies (HEAD) match");
+	is_int(dl.n, 0, "two empty gzip bodies: no diffs");
+	diff_list_free(&dl);
+	response_side_free(&c);
+	response_side_free(&p);
+	side_set(&p, 200, "application/json", doc);
+
 	side_set(&c, 200, "application/json", doc);
 	hadd(&c.headers, "Content-Encoding", "br");
 	is_int(body_decode(&c, &out, 0, &cause), -1, "br is not supported");
