@@ -506,6 +506,32 @@ capture_fail(char **cause, const char *where, const char *key,
 }
 
 /*
+ * Return "WHERE" MID "I]" (as "%s%s%zu]" would) in buf if it fits, else
+ * in a new string the caller frees.  It names a field in messages only,
+ * and is made for every header of every line: no printf, no allocation.
+ */
+static char *
+capture_where(char *buf, size_t size, const char *where, const char *mid,
+    size_t i)
+{
+	char	 digits[24], *out;
+	size_t	 wlen, mlen, dlen = 0, n;
+
+	do
+		digits[sizeof digits - ++dlen] = '0' + i % 10;
+	while ((i /= 10) != 0);
+	wlen = strlen(where);
+	mlen = strlen(mid);
+	n = wlen + mlen + dlen + 2;
+	out = n <= size ? buf : xmalloc(n);
+	memcpy(out, where, wlen);
+	memcpy(out + wlen, mid, mlen);
+	memcpy(out + wlen + mlen, digits + sizeof digits - dlen, dlen);
+	memcpy(out + wlen + mlen + dlen, "]", 2);
+	return (out);
+}
+
+/*
  * Read text field key (or its exact key_b64 form) of obj into out;
  * return 1 if found, 0 if absent, -1 with cause if ill-typed.
  */
@@ -514,11 +540,18 @@ capture_get_text(json_t *obj, const char *where, const char *key,
     struct buf *out, char **cause)
 {
 	json_t	*v;
-	char	*k;
+	char	 kb[64], *k = kb;
+	size_t	 klen;
 	int	 rc = 1;
 
 	buf_reset(out);
-	xasprintf(&k, "%s_b64", key);
+	/* The keys are short literals: no allocation per field. */
+	klen = strlen(key);
+	if (klen + sizeof "_b64" <= sizeof kb) {
+		memcpy(kb, key, klen);
+		memcpy(kb + klen, "_b64", sizeof "_b64");
+	} else
+		xasprintf(&k, "%s_b64", key);
 	v = json_object_get(obj, k);
 	if (v != NULL) {
 		if (!json_is_string(v) || capture_unb64(json_string_value(v),
@@ -530,7 +563,8 @@ capture_get_text(json_t *obj, const char *where, const char *key,
 		rc = capture_fail(cause, where, key, "not a string");
 	else
 		buf_add(out, json_string_value(v), json_string_length(v));
-	free(k);
+	if (k != kb)
+		free(k);
 	if (out->data == NULL)
 		buf_add(out, "", 0);
 	return (rc);
@@ -574,7 +608,7 @@ capture_headers_from_json(json_t *obj, const char *where, struct headers *hs,
 {
 	json_t		*arr, *h;
 	struct buf	 name, value;
-	char		*w;
+	char		 wb[128], *w;
 	size_t		 i;
 	int		 rc = 0;
 
@@ -585,7 +619,7 @@ capture_headers_from_json(json_t *obj, const char *where, struct headers *hs,
 	buf_init(&name);
 	buf_init(&value);
 	json_array_foreach(arr, i, h) {
-		xasprintf(&w, "%s.headers[%zu]", where, i);
+		w = capture_where(wb, sizeof wb, where, ".headers[", i);
 		if (!json_is_object(h))
 			rc = capture_fail(cause, w, NULL, "not an object");
 		else if ((rc = capture_get_text(h, w, "name", &name,
@@ -596,7 +630,8 @@ capture_headers_from_json(json_t *obj, const char *where, struct headers *hs,
 			rc = 0;
 		} else if (rc == 0)
 			rc = capture_fail(cause, w, NULL, "no name or value");
-		free(w);
+		if (w != wb)
+			free(w);
 		if (rc != 0)
 			break;
 	}
@@ -626,6 +661,40 @@ capture_body_from_json(json_t *obj, const char *where, struct buf *body,
 	return (0);
 }
 
+/* Return the value of len decimal digits at s. */
+static int
+capture_digits(const char *s, int len)
+{
+	int	 v = 0;
+
+	while (len-- > 0)
+		v = v * 10 + (*s++ - '0');
+	return (v);
+}
+
+/*
+ * Return 1 if s starts with the plain "YYYY-MM-DDTHH:MM:SS" (one T, t or
+ * space in the middle) the writer always makes.
+ */
+static int
+capture_ts_plain(const char *s)
+{
+	static const char	 form[] = "dddd-dd-ddTdd:dd:dd";
+	size_t			 i;
+
+	for (i = 0; i < sizeof form - 1; i++) {
+		if (form[i] == 'd') {
+			if (s[i] < '0' || s[i] > '9')
+				return (0);
+		} else if (form[i] == 'T') {
+			if (s[i] != 'T' && s[i] != 't' && s[i] != ' ')
+				return (0);
+		} else if (s[i] != form[i])
+			return (0);
+	}
+	return (1);
+}
+
 /* Parse an RFC 3339 time into tv; return 0, or -1 if malformed. */
 static int
 capture_parse_ts(const char *s, struct timeval *tv)
@@ -635,8 +704,17 @@ capture_parse_ts(const char *s, struct timeval *tv)
 	long		 usec = 0, scale = 100000;
 	time_t		 t;
 
-	if (sscanf(s, "%4d-%2d-%2d%*[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi,
-	    &sec, &n) != 6 || n == 0)
+	if (capture_ts_plain(s)) {
+		/* What the sscanf below reads from this form, without it. */
+		y = capture_digits(s, 4);
+		mo = capture_digits(s + 5, 2);
+		d = capture_digits(s + 8, 2);
+		h = capture_digits(s + 11, 2);
+		mi = capture_digits(s + 14, 2);
+		sec = capture_digits(s + 17, 2);
+		n = 19;
+	} else if (sscanf(s, "%4d-%2d-%2d%*[Tt ]%2d:%2d:%2d%n", &y, &mo, &d,
+	    &h, &mi, &sec, &n) != 6 || n == 0)
 		return (-1);
 	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
 	    sec > 60)
@@ -749,6 +827,26 @@ capture_response_from_json(json_t *obj, const char *where,
 	return (0);
 }
 
+/*
+ * Read "MAJOR.MINOR" as sscanf "%d.%d" does, returning what it would;
+ * the usual short form is read by hand.
+ */
+static int
+capture_scan_version(const char *s, int *major, int *minor)
+{
+	size_t	 a, b;
+
+	a = strspn(s, "0123456789");
+	if (a == 0 || a > 4 || s[a] != '.')
+		return (sscanf(s, "%d.%d", major, minor));
+	b = strspn(s + a + 1, "0123456789");
+	if (b == 0 || b > 4)
+		return (sscanf(s, "%d.%d", major, minor));
+	*major = capture_digits(s, (int)a);
+	*minor = capture_digits(s + a + 1, (int)b);
+	return (2);
+}
+
 /* Read the "request" object into ex; return 0, or -1 with cause. */
 static int
 capture_request_from_json(json_t *obj, struct exchange *ex, char **cause)
@@ -773,8 +871,9 @@ capture_request_from_json(json_t *obj, struct exchange *ex, char **cause)
 	req->major = 1;
 	req->minor = 1;
 	if ((v = json_object_get(obj, "version")) != NULL) {
-		if (!json_is_string(v) || sscanf(json_string_value(v), "%d.%d",
-		    &major, &minor) != 2 || major < 0 || minor < 0)
+		if (!json_is_string(v) ||
+		    capture_scan_version(json_string_value(v), &major,
+		    &minor) != 2 || major < 0 || minor < 0)
 			return (capture_fail(cause, "request", "version",
 			    "not a version like \"1.1\""));
 		req->major = major;
@@ -839,7 +938,7 @@ static int
 capture_diffs_from_json(json_t *obj, struct exchange *ex, char **cause)
 {
 	json_t	*arr, *d;
-	char	*where;
+	char	 wb[64], *where;
 	size_t	 i, max;
 	int	 truncated = 0, rc;
 
@@ -857,9 +956,10 @@ capture_diffs_from_json(json_t *obj, struct exchange *ex, char **cause)
 		diff_list_free(&ex->ex_diffs);
 		diff_list_init(&ex->ex_diffs, max);
 		json_array_foreach(arr, i, d) {
-			xasprintf(&where, "diffs[%zu]", i);
+			where = capture_where(wb, sizeof wb, "diffs", "[", i);
 			rc = capture_diff_from_json(d, where, ex, cause);
-			free(where);
+			if (where != wb)
+				free(where);
 			if (rc != 0)
 				return (-1);
 		}
@@ -878,8 +978,12 @@ int
 exchange_from_json(json_t *obj, struct exchange *ex, char **cause)
 {
 	json_t		*v, *resp;
+	static const char *resp_where[SIDE_MAX] = {
+		[SIDE_PRIMARY] = "responses.primary",
+		[SIDE_CANDIDATE] = "responses.candidate",
+		[SIDE_SECONDARY] = "responses.secondary"
+	};
 	const char	*s;
-	char		*where;
 	json_int_t	 version;
 	int		 i, rc;
 
@@ -937,10 +1041,8 @@ exchange_from_json(json_t *obj, struct exchange *ex, char **cause)
 		for (i = 0; i < SIDE_MAX; i++) {
 			if ((v = json_object_get(resp, side_name(i))) == NULL)
 				continue;
-			xasprintf(&where, "responses.%s", side_name(i));
-			rc = capture_response_from_json(v, where,
+			rc = capture_response_from_json(v, resp_where[i],
 			    &ex->ex_resp[i], cause);
-			free(where);
 			if (rc != 0)
 				return (-1);
 		}

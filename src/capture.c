@@ -47,6 +47,8 @@ struct capture_reader {
 	int			 r_lenient;
 	unsigned long long	 r_lineno;
 	struct buf		 r_line;
+	const char		*r_ldata;	/* the line: in r_buf or r_line */
+	size_t			 r_llen;
 	char			*r_buf;		/* CAPTURE_READ_SIZE bytes */
 	size_t			 r_pos;
 	size_t			 r_len;
@@ -504,8 +506,9 @@ capture_reader_open(const char *path, int lenient, char **cause)
 }
 
 /*
- * Read the next line, of any length, into r_line; *newline says whether it
- * ended in one.  Return 1, 0 at end of file, or -1 with cause.
+ * Read the next line, of any length, into r_ldata and r_llen: in r_buf
+ * itself if it is whole there, else copied into r_line.  *newline says
+ * whether it ended in one.  Return 1, 0 at end of file, or -1 with cause.
  */
 static int
 capture_reader_line(struct capture_reader *r, int *newline, char **cause)
@@ -537,9 +540,19 @@ capture_reader_line(struct capture_reader *r, int *newline, char **cause)
 		}
 		start = r->r_buf + r->r_pos;
 		nl = memchr(start, '\n', r->r_len - r->r_pos);
+		if (nl != NULL && r->r_line.len == 0) {
+			/* Whole in r_buf: no copy. */
+			r->r_ldata = start;
+			r->r_llen = nl - start;
+			r->r_pos += nl - start + 1;
+			*newline = 1;
+			return (1);
+		}
 		if (nl != NULL) {
 			buf_add(&r->r_line, start, nl - start);
 			r->r_pos += nl - start + 1;
+			r->r_ldata = r->r_line.data;
+			r->r_llen = r->r_line.len;
 			*newline = 1;
 			return (1);
 		}
@@ -547,6 +560,8 @@ capture_reader_line(struct capture_reader *r, int *newline, char **cause)
 		r->r_pos = r->r_len;
 	}
 	*newline = 0;
+	r->r_ldata = r->r_line.data;
+	r->r_llen = r->r_line.len;
 	return (r->r_line.len != 0);
 }
 
@@ -582,10 +597,9 @@ capture_reader_next(struct capture_reader *r, struct exchange *ex,
 		if ((rc = capture_reader_line(r, &newline, cause)) != 1)
 			return (rc);
 		r->r_lineno++;
-		if (capture_blank(r->r_line.data, r->r_line.len))
+		if (capture_blank(r->r_ldata, r->r_llen))
 			continue;
-		obj = json_loadb(r->r_line.data, r->r_line.len, JSON_ALLOW_NUL,
-		    &err);
+		obj = json_loadb(r->r_ldata, r->r_llen, JSON_ALLOW_NUL, &err);
 		if (obj == NULL && !newline) {
 			log_warnx("%s:%llu: skipping torn last line", r->r_name,
 			    r->r_lineno);
