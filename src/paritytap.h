@@ -598,6 +598,7 @@ void		 capture_reader_close(struct capture_reader *);
 json_t		*exchange_to_json(const struct exchange *,
 		     const struct capture_opts *);
 int		 exchange_from_json(json_t *, struct exchange *, char **);
+int		 exchange_from_line(const char *, size_t, struct exchange *);
 /* (the pieces of the capture form capture-line.c writes the same way) */
 void		 capture_b64_add(struct buf *, const void *, size_t);
 void		 capture_sha256(const void *, size_t, char [65]);
