@@ -1973,6 +1973,142 @@ test_line_random(void)
 	    LINE_RANDOM);
 }
 
+/*
+ * Read line both ways: the plain-line reader (exchange_from_line) and the
+ * jansson tree (exchange_from_json).  Return 1 if the plain reader took it
+ * (*fast), 0 if not; -1 if it took a line the tree refuses or read it
+ * differently.
+ */
+static int
+fast_same(const char *line, size_t len)
+{
+	struct capture_opts	 opts = { .keep_secrets = 1 };
+	struct exchange		 a, b;
+	json_error_t		 err;
+	json_t			*obj;
+	char			*cause = NULL, *la, *lb;
+	int			 i, rc;
+
+	exchange_init(&a, NULL);
+	if (exchange_from_line(line, len, &a) != 0) {
+		exchange_free(&a);
+		return (0);
+	}
+	exchange_init(&b, NULL);
+	obj = json_loadb(line, len, JSON_ALLOW_NUL, &err);
+	rc = obj != NULL && exchange_from_json(obj, &b, &cause) == 0 ? 1 : -1;
+	free(cause);
+	json_decref(obj);
+	if (rc == 1) {
+		la = exchange_to_line(&a, &opts);
+		lb = exchange_to_line(&b, &opts);
+		if (strcmp(la, lb) != 0 || a.ex_ts.tv_sec != b.ex_ts.tv_sec ||
+		    a.ex_ts.tv_usec != b.ex_ts.tv_usec ||
+		    a.ex_req.major != b.ex_req.major ||
+		    a.ex_req.minor != b.ex_req.minor ||
+		    a.ex_diffs.max != b.ex_diffs.max)
+			rc = -1;
+		for (i = 0; i < SIDE_MAX; i++) {
+			if (a.ex_resp[i].ms != b.ex_resp[i].ms ||
+			    a.ex_resp[i].body_bytes != b.ex_resp[i].body_bytes ||
+			    (a.ex_resp[i].body.data == NULL) !=
+			    (b.ex_resp[i].body.data == NULL))
+				rc = -1;
+		}
+		if (rc == -1)
+			printf("#   read differently:\n#   %s\n#   %s\n", la, lb);
+		free(la);
+		free(lb);
+	}
+	exchange_free(&a);
+	exchange_free(&b);
+	return (rc);
+}
+
+/*
+ * The plain-line reader gives what the jansson tree gives, on random
+ * exchanges and on plain lines broken at random: every line it takes is
+ * one the tree reads the same.
+ */
+static void
+test_fast_reader(void)
+{
+	static const char	 pool[] = "{}[]\":,\\ \t\n0123456789.eE-+"
+				    "abnrtu/\x01\x7f\x80\xc3";
+	static const char	*plain[] = {
+		"{\"paritytap\":1,\"id\":\"a-1\",\"ts\":"
+		"\"2026-11-21T12:00:00.000000Z\",\"source\":\"proxy\","
+		"\"route\":\"GET /v1/items/{id}\",\"request\":{\"method\":"
+		"\"GET\",\"target\":\"/v1/items/1\",\"version\":\"1.1\","
+		"\"headers\":[{\"name\":\"Host\",\"value\":\"h:1\"}]},"
+		"\"responses\":{\"primary\":{\"status\":200,\"headers\":"
+		"[{\"name\":\"Content-Type\",\"value\":\"application/json\"}],"
+		"\"body\":\"{\\\"ok\\\":true}\",\"body_bytes\":11,\"ms\":0.5},"
+		"\"candidate\":{\"status\":200,\"body\":\"\",\"ms\":3}},"
+		"\"verdict\":\"match\",\"diffs\":[]}",
+		"{\"paritytap\":1,\"id\":\"b\",\"request\":{\"method\":\"POST\","
+		"\"target\":\"/\\/x?a=\\t\",\"body\":\"{\\n}\",\"body_bytes\":3},"
+		"\"verdict\":\"shape\"}"
+	};
+	struct capture_opts	 opts;
+	struct exchange		 ex;
+	char			*line, m[1024];
+	size_t			 i, j, k, at, n, len, nfast = 0;
+	size_t			 nbroken = 0;
+	size_t			 bad = 0;
+	int			 rc;
+
+	for (i = 0; i < LINE_RANDOM; i++) {
+		rnd_exchange(&ex);
+		rnd_opts(&opts);
+		line = exchange_to_line(&ex, &opts);
+		if ((rc = fast_same(line, strlen(line))) == 1)
+			nfast++;
+		else if (rc < 0)
+			bad++;
+		free(line);
+		exchange_free(&ex);
+	}
+	for (i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+		len = strlen(plain[i]);
+		if (fast_same(plain[i], len) != 1)
+			bad++;
+		for (j = 0; j < 20000; j++) {
+			memcpy(m, plain[i], len);
+			n = len;
+			for (k = 1 + rnd_n(2); k > 0; k--) {
+				if (n == 0)
+					break;
+				switch (rnd_n(3)) {
+				case 0:
+					m[rnd_n(n)] = pool[rnd_n(sizeof pool - 1)];
+					break;
+				case 1:
+					at = rnd_n(n);
+					memmove(m + at, m + at + 1, n - at - 1);
+					n--;
+					break;
+				default:
+					at = rnd_n(n);
+					memmove(m + at + 1, m + at, n - at);
+					m[at] = pool[rnd_n(sizeof pool - 1)];
+					n++;
+					break;
+				}
+			}
+			if ((rc = fast_same(m, n)) == 1)
+				nbroken++;
+			else if (rc < 0)
+				bad++;
+		}
+	}
+	ok(bad == 0, "plain-line reader takes the plain lines, and reads "
+	    "the %zu of %d random exchanges it takes as the tree does",
+	    nfast, LINE_RANDOM);
+	ok(nbroken > 0 && bad == 0, "... and %zu broken lines it takes",
+	    nbroken);
+}
+
 /* capture_write appends the same lines, one per exchange. */
 static void
 test_line_writer(void)
@@ -2045,6 +2181,7 @@ main(void)
 	test_line_utf8();
 	test_line_random();
 	test_line_writer();
+	test_fast_reader();
 
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return (done_testing());
