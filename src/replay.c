@@ -43,6 +43,7 @@
 #define REPLAY_IDLE_CONNS	1024
 #define REPLAY_QUEUE		4096	/* items parsed ahead of the loop */
 #define REPLAY_WAKE_BATCH	32	/* items queued before the loop is woken */
+#define REPLAY_REFILL		1024	/* room made before the reader is woken */
 #define REPLAY_STARVED_MS	1	/* ... or this long after it ran dry */
 
 struct replay;
@@ -509,7 +510,12 @@ replay_pump(struct replay *rp)
 		}
 		rq = rp->rp_queue[rp->rp_head];
 		rp->rp_head = (rp->rp_head + 1) % REPLAY_QUEUE;
-		if (rp->rp_len-- == REPLAY_QUEUE)
+		/*
+		 * A full queue's reader waits until there is room for a
+		 * batch: woken for each free slot, it would cost a futex
+		 * wake, a wait and two switches per exchange.
+		 */
+		if (--rp->rp_len == REPLAY_QUEUE - REPLAY_REFILL)
 			pthread_cond_signal(&rp->rp_cond);
 		pthread_mutex_unlock(&rp->rp_lock);
 		if (!rq->rq_skip && o->rate > 0)
