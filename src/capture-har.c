@@ -19,42 +19,11 @@ struct capture_har {
 	uint64_t	 ch_entries;
 };
 
-/*
- * Return a new JSON string of len bytes; bytes that are not UTF-8 become
- * U+FFFD.
- */
-static json_t *
-har_text(const char *s, size_t len)
-{
-	const unsigned char	*p = (const unsigned char *)s;
-	struct buf		 b;
-	json_t			*v;
-	size_t			 i, n;
-
-	if (s == NULL)
-		return (json_string(""));
-	if ((v = json_stringn(s, len)) != NULL)
-		return (v);
-	buf_init(&b);
-	for (i = 0; i < len; i += n) {
-		if ((n = capture_utf8_seq(p + i, len - i)) == 0) {
-			buf_add(&b, CAPTURE_REPLACEMENT, 3);
-			n = 1;
-		} else
-			buf_add(&b, p + i, n);
-	}
-	v = json_stringn(b.data != NULL ? b.data : "", b.len);
-	buf_free(&b);
-	if (v == NULL)
-		fatalx("%s: cannot make a JSON string", __func__);
-	return (v);
-}
-
 /* Return a new JSON string of a C string, made UTF-8. */
 static json_t *
 har_str(const char *s)
 {
-	return (har_text(s, s != NULL ? strlen(s) : 0));
+	return (capture_text(s, s != NULL ? strlen(s) : 0, NULL));
 }
 
 /*
@@ -133,7 +102,7 @@ har_unescape(const char *s, size_t len)
 		}
 		buf_add(&b, &c, 1);
 	}
-	v = har_text(b.data, b.len);
+	v = capture_text(b.data, b.len, NULL);
 	buf_free(&b);
 	return (v);
 }

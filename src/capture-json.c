@@ -36,7 +36,7 @@ static const char *capture_side_errors[] = {
  * Return a new JSON string of s; bytes that are not UTF-8 become U+FFFD
  * and *lossy is set (jansson refuses such strings).
  */
-static json_t *
+json_t *
 capture_text(const char *s, size_t len, int *lossy)
 {
 	const unsigned char	*p = (const unsigned char *)s;

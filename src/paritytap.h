@@ -595,6 +595,7 @@ int		 capture_reader_next(struct capture_reader *, struct exchange *,
 void		 capture_reader_close(struct capture_reader *);
 
 /* capture-json.c */
+json_t		*capture_text(const char *, size_t, int *);
 json_t		*exchange_to_json(const struct exchange *,
 		     const struct capture_opts *);
 int		 exchange_from_json(json_t *, struct exchange *, char **);
