@@ -525,53 +525,67 @@ sendmsg(int fd, const struct msghdr *msg, int flags)
 	return (n);
 }
 
-PT_EXPORT ssize_t
-sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
+/*
+ * Before a sendfile: where in in_fd the bytes will come from, or -1 when
+ * out_fd is not recorded.  offset is the caller's offset, or -1 for the
+ * file's position.
+ */
+static off_t
+pt_sendfile_start(int out_fd, int in_fd, off_t offset)
 {
 	struct pt_stream	*st;
-	off_t			 start = -1;
-	ssize_t			 n;
-	int			 saved, on;
+	off_t			 start;
+	int			 saved;
 
-	PT_REAL(sendfile, "sendfile");
-	on = pt_on() && ((st = pt_stream_get(out_fd, 0)) == NULL ||
-	    st->kind != PT_IGNORED);
-	if (on) {
-		saved = errno;
-		start = offset != NULL ? *offset : lseek(in_fd, 0, SEEK_CUR);
-		errno = saved;
-	}
-	n = real_sendfile(out_fd, in_fd, offset, count);
-	if (n > 0 && on && start != -1) {
+	if (!pt_on() || ((st = pt_stream_get(out_fd, 0)) != NULL &&
+	    st->kind == PT_IGNORED))
+		return (-1);
+	if (offset != -1)
+		return (offset);
+	saved = errno;
+	start = lseek(in_fd, 0, SEEK_CUR);
+	errno = saved;
+	return (start);
+}
+
+/* After a sendfile: record the n bytes it sent from start. */
+static void
+pt_sendfile_done(int out_fd, int in_fd, off_t start, ssize_t n)
+{
+	int	saved;
+
+	if (n > 0 && start != -1) {
 		saved = errno;
 		pt_record_sendfile(out_fd, in_fd, start, n);
 		errno = saved;
 	}
+}
+
+PT_EXPORT ssize_t
+sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
+{
+	off_t	 start;
+	ssize_t	 n;
+
+	PT_REAL(sendfile, "sendfile");
+	start = pt_sendfile_start(out_fd, in_fd,
+	    offset != NULL ? *offset : -1);
+	n = real_sendfile(out_fd, in_fd, offset, count);
+	pt_sendfile_done(out_fd, in_fd, start, n);
 	return (n);
 }
 
 PT_EXPORT ssize_t
 sendfile64(int out_fd, int in_fd, off64_t *offset, size_t count)
 {
-	struct pt_stream	*st;
-	off64_t			 start = -1;
-	ssize_t			 n;
-	int			 saved, on;
+	off_t	 start;
+	ssize_t	 n;
 
 	PT_REAL(sendfile64, "sendfile64");
-	on = pt_on() && ((st = pt_stream_get(out_fd, 0)) == NULL ||
-	    st->kind != PT_IGNORED);
-	if (on) {
-		saved = errno;
-		start = offset != NULL ? *offset : lseek64(in_fd, 0, SEEK_CUR);
-		errno = saved;
-	}
+	start = pt_sendfile_start(out_fd, in_fd,
+	    offset != NULL ? (off_t)*offset : -1);
 	n = real_sendfile64(out_fd, in_fd, offset, count);
-	if (n > 0 && on && start != -1) {
-		saved = errno;
-		pt_record_sendfile(out_fd, in_fd, (off_t)start, n);
-		errno = saved;
-	}
+	pt_sendfile_done(out_fd, in_fd, start, n);
 	return (n);
 }
 
