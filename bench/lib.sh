@@ -88,3 +88,27 @@ free_port() {
 	done
 	die "no free port found"
 }
+
+# Wait up to 10 s for 127.0.0.1:$1 to accept connections while pid $2
+# lives; fail otherwise.
+wait_port() {
+	n=0
+	while [ $n -lt 100 ]; do
+		port_open "$1" && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+		n=$((n + 1))
+	done
+	return 1
+}
+
+# Print the median of column $1 of file $2 ("nan" if any value is).
+median() {
+	awk -v c="$1" '{ print $c }' "$2" | sort -g | awk '
+		{ v[NR] = $1; if ($1 == "nan") bad = 1 }
+		END {
+			if (bad || NR == 0) { print "nan"; exit }
+			if (NR % 2) print v[(NR + 1) / 2]
+			else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2
+		}'
+}

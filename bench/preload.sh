@@ -35,18 +35,6 @@ bench_init preload
     die "$PRELOAD_LIB not found: build first (make), or set PRELOAD_LIB"
 case $ROUNDS in ''|*[!0-9]*|0) die "ROUNDS must be a number from 1: $ROUNDS" ;; esac
 
-# Wait until port $1 accepts connections while process $2 lives.
-wait_port() {
-	n=0
-	while [ $n -lt 100 ]; do
-		port_open "$1" && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.1
-		n=$((n + 1))
-	done
-	return 1
-}
-
 [ -n "$OUT_DIR" ] || OUT_DIR=$TMP/rec
 mkdir -p "$TMP/www" "$OUT_DIR" || die "cannot make $OUT_DIR"
 OUT_DIR=$(mktemp -d "$OUT_DIR/paritytap-bench-rec.XXXXXX") || die "mktemp in $OUT_DIR"
@@ -164,17 +152,6 @@ run_once() {
 		    END { print s + 0 }')
 		echo "round $round: $rps requests/s recorded, pcap $((bytes / 1048576)) MiB, $dropped records dropped" >>"$TMP/notes"
 	fi
-}
-
-# Print the median of column $1 of file $2.
-median() {
-	awk -v c="$1" '{ print $c }' "$2" | sort -g | awk '
-		{ v[NR] = $1; if ($1 == "nan") bad = 1 }
-		END {
-			if (bad || NR == 0) { print "nan"; exit }
-			if (NR % 2) print v[(NR + 1) / 2]
-			else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2
-		}'
 }
 
 : >"$TMP/notes"

@@ -67,18 +67,6 @@ case $CONNS in ''|*[!0-9]*) die "CONNS must be a number: $CONNS" ;; esac
 case $REPEAT in ''|*[!0-9]*|0) die "REPEAT must be a number from 1: $REPEAT" ;; esac
 case $DELAY_MS in ''|*[!0-9]*) die "DELAY_MS must be a number: $DELAY_MS" ;; esac
 
-# Wait until port $1 accepts connections while process $2 lives.
-wait_port() {
-	n=0
-	while [ $n -lt 100 ]; do
-		port_open "$1" && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.1
-		n=$((n + 1))
-	done
-	return 1
-}
-
 free_port PRIMARY_PORT
 free_port FAST_PORT
 free_port SLOW_PORT
@@ -311,17 +299,6 @@ wrk_once() {
 		p99=$(to_ms "$p99")
 	fi
 	echo "$rps $p50 $p99 $(( ${non2xx:-0} + ${sockerr:-0} ))" >>"$out.runs"
-}
-
-# Print the median of column $1 of file $2 ("nan" if any value is).
-median() {
-	awk -v c="$1" '{ print $c }' "$2" | sort -g | awk '
-		{ v[NR] = $1; if ($1 == "nan") bad = 1 }
-		END {
-			if (bad || NR == 0) { print "nan"; exit }
-			if (NR % 2) print v[(NR + 1) / 2]
-			else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2
-		}'
 }
 
 # Run wrk REPEAT times on URL $2 and record the medians under scenario
