@@ -306,20 +306,49 @@ pt_init_fork(void)
 
 /* --- the interposed functions --------------------------------------- */
 
+/* The bytes a receive returned that are the stream's: none for a peek. */
+#define PT_RECORDED(n, flags) \
+	(((flags) & (MSG_PEEK | MSG_TRUNC)) != 0 ? 0 : (n))
+
+/*
+ * After a call on fd moved n bytes of buf in direction dir (0 in, 1 out):
+ * record them if fd is wanted, errno as the call left it.  pt_want runs
+ * whatever n is: inside an SSL call it notes the socket used.
+ */
+static void
+pt_done_buf(int fd, int dir, const void *buf, ssize_t n)
+{
+	int	saved;
+
+	if (!pt_want(fd) || n <= 0)
+		return;
+	saved = errno;
+	pt_record_buf(fd, dir, buf, (size_t)n);
+	errno = saved;
+}
+
+/* The same for an iovec. */
+static void
+pt_done_iov(int fd, int dir, const struct iovec *iov, int iovcnt, ssize_t n)
+{
+	int	saved;
+
+	if (!pt_want(fd) || n <= 0)
+		return;
+	saved = errno;
+	pt_record_iov(fd, dir, iov, iovcnt, n);
+	errno = saved;
+}
+
 PT_EXPORT ssize_t
 read(int fd, void *buf, size_t count)
 {
 	ssize_t	 n;
-	int	 saved;
 
 	PT_REAL(read, "read");
 	pt_flush_read(fd, 0);
 	n = real_read(fd, buf, count);
-	if (pt_want(fd) && n > 0) {
-		saved = errno;
-		pt_record_buf(fd, 0, buf, (size_t)n);
-		errno = saved;
-	}
+	pt_done_buf(fd, 0, buf, n);
 	return (n);
 }
 
@@ -327,16 +356,11 @@ PT_EXPORT ssize_t
 __read_chk(int fd, void *buf, size_t count, size_t buflen)
 {
 	ssize_t	 n;
-	int	 saved;
 
 	PT_REAL(read_chk, "__read_chk");
 	pt_flush_read(fd, 0);
 	n = real_read_chk(fd, buf, count, buflen);
-	if (pt_want(fd) && n > 0) {
-		saved = errno;
-		pt_record_buf(fd, 0, buf, (size_t)n);
-		errno = saved;
-	}
+	pt_done_buf(fd, 0, buf, n);
 	return (n);
 }
 
@@ -344,16 +368,11 @@ PT_EXPORT ssize_t
 readv(int fd, const struct iovec *iov, int iovcnt)
 {
 	ssize_t	 n;
-	int	 saved;
 
 	PT_REAL(readv, "readv");
 	pt_flush_read(fd, 0);
 	n = real_readv(fd, iov, iovcnt);
-	if (pt_want(fd) && n > 0) {
-		saved = errno;
-		pt_record_iov(fd, 0, iov, iovcnt, n);
-		errno = saved;
-	}
+	pt_done_iov(fd, 0, iov, iovcnt, n);
 	return (n);
 }
 
@@ -361,16 +380,11 @@ PT_EXPORT ssize_t
 recv(int fd, void *buf, size_t len, int flags)
 {
 	ssize_t	 n;
-	int	 saved;
 
 	PT_REAL(recv, "recv");
 	pt_flush_read(fd, flags);
 	n = real_recv(fd, buf, len, flags);
-	if (pt_want(fd) && n > 0 && !(flags & (MSG_PEEK | MSG_TRUNC))) {
-		saved = errno;
-		pt_record_buf(fd, 0, buf, (size_t)n);
-		errno = saved;
-	}
+	pt_done_buf(fd, 0, buf, PT_RECORDED(n, flags));
 	return (n);
 }
 
@@ -378,16 +392,11 @@ PT_EXPORT ssize_t
 __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags)
 {
 	ssize_t	 n;
-	int	 saved;
 
 	PT_REAL(recv_chk, "__recv_chk");
 	pt_flush_read(fd, flags);
 	n = real_recv_chk(fd, buf, len, buflen, flags);
-	if (pt_want(fd) && n > 0 && !(flags & (MSG_PEEK | MSG_TRUNC))) {
-		saved = errno;
-		pt_record_buf(fd, 0, buf, (size_t)n);
-		errno = saved;
-	}
+	pt_done_buf(fd, 0, buf, PT_RECORDED(n, flags));
 	return (n);
 }
 
@@ -396,16 +405,11 @@ recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *addr,
     socklen_t *addrlen)
 {
 	ssize_t	 n;
-	int	 saved;
 
 	PT_REAL(recvfrom, "recvfrom");
 	pt_flush_read(fd, flags);
 	n = real_recvfrom(fd, buf, len, flags, addr, addrlen);
-	if (pt_want(fd) && n > 0 && !(flags & (MSG_PEEK | MSG_TRUNC))) {
-		saved = errno;
-		pt_record_buf(fd, 0, buf, (size_t)n);
-		errno = saved;
-	}
+	pt_done_buf(fd, 0, buf, PT_RECORDED(n, flags));
 	return (n);
 }
 
@@ -414,16 +418,11 @@ __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
     struct sockaddr *addr, socklen_t *addrlen)
 {
 	ssize_t	 n;
-	int	 saved;
 
 	PT_REAL(recvfrom_chk, "__recvfrom_chk");
 	pt_flush_read(fd, flags);
 	n = real_recvfrom_chk(fd, buf, len, buflen, flags, addr, addrlen);
-	if (pt_want(fd) && n > 0 && !(flags & (MSG_PEEK | MSG_TRUNC))) {
-		saved = errno;
-		pt_record_buf(fd, 0, buf, (size_t)n);
-		errno = saved;
-	}
+	pt_done_buf(fd, 0, buf, PT_RECORDED(n, flags));
 	return (n);
 }
 
@@ -431,16 +430,11 @@ PT_EXPORT ssize_t
 recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	ssize_t	 n;
-	int	 saved;
 
 	PT_REAL(recvmsg, "recvmsg");
 	pt_flush_read(fd, flags);
 	n = real_recvmsg(fd, msg, flags);
-	if (pt_want(fd) && n > 0 && !(flags & (MSG_PEEK | MSG_TRUNC))) {
-		saved = errno;
-		pt_record_iov(fd, 0, msg->msg_iov, (int)msg->msg_iovlen, n);
-		errno = saved;
-	}
+	pt_done_iov(fd, 0, msg->msg_iov, (int)msg->msg_iovlen, PT_RECORDED(n, flags));
 	return (n);
 }
 
@@ -448,15 +442,10 @@ PT_EXPORT ssize_t
 write(int fd, const void *buf, size_t count)
 {
 	ssize_t	 n;
-	int	 saved;
 
 	PT_REAL(write, "write");
 	n = real_write(fd, buf, count);
-	if (pt_want(fd) && n > 0) {
-		saved = errno;
-		pt_record_buf(fd, 1, buf, (size_t)n);
-		errno = saved;
-	}
+	pt_done_buf(fd, 1, buf, n);
 	return (n);
 }
 
@@ -464,15 +453,10 @@ PT_EXPORT ssize_t
 writev(int fd, const struct iovec *iov, int iovcnt)
 {
 	ssize_t	 n;
-	int	 saved;
 
 	PT_REAL(writev, "writev");
 	n = real_writev(fd, iov, iovcnt);
-	if (pt_want(fd) && n > 0) {
-		saved = errno;
-		pt_record_iov(fd, 1, iov, iovcnt, n);
-		errno = saved;
-	}
+	pt_done_iov(fd, 1, iov, iovcnt, n);
 	return (n);
 }
 
@@ -480,15 +464,10 @@ PT_EXPORT ssize_t
 send(int fd, const void *buf, size_t len, int flags)
 {
 	ssize_t	 n;
-	int	 saved;
 
 	PT_REAL(send, "send");
 	n = real_send(fd, buf, len, flags);
-	if (pt_want(fd) && n > 0) {
-		saved = errno;
-		pt_record_buf(fd, 1, buf, (size_t)n);
-		errno = saved;
-	}
+	pt_done_buf(fd, 1, buf, n);
 	return (n);
 }
 
@@ -497,15 +476,10 @@ sendto(int fd, const void *buf, size_t len, int flags,
     const struct sockaddr *addr, socklen_t addrlen)
 {
 	ssize_t	 n;
-	int	 saved;
 
 	PT_REAL(sendto, "sendto");
 	n = real_sendto(fd, buf, len, flags, addr, addrlen);
-	if (pt_want(fd) && n > 0) {
-		saved = errno;
-		pt_record_buf(fd, 1, buf, (size_t)n);
-		errno = saved;
-	}
+	pt_done_buf(fd, 1, buf, n);
 	return (n);
 }
 
@@ -513,15 +487,10 @@ PT_EXPORT ssize_t
 sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	ssize_t	 n;
-	int	 saved;
 
 	PT_REAL(sendmsg, "sendmsg");
 	n = real_sendmsg(fd, msg, flags);
-	if (pt_want(fd) && n > 0) {
-		saved = errno;
-		pt_record_iov(fd, 1, msg->msg_iov, (int)msg->msg_iovlen, n);
-		errno = saved;
-	}
+	pt_done_iov(fd, 1, msg->msg_iov, (int)msg->msg_iovlen, n);
 	return (n);
 }
 
