@@ -438,17 +438,24 @@ http_on_headers_complete(http_parser *p)
 		    "supported", p->http_major, p->http_minor));
 	hm->hm_head_done = 1;
 	hm->hm_scan_done = 1;
-	if (hm->hm_cbs->on_head == NULL)
-		return (0);
-	rv = hm->hm_cbs->on_head(hm->hm_arg, hm);
-	if (rv < 0) {
+	rv = 0;
+	if (hm->hm_cbs->on_head != NULL &&
+	    (rv = hm->hm_cbs->on_head(hm->hm_arg, hm)) < 0) {
 		if (hm->hm_error == NULL)
 			http_msg_fail(hm, 400, "refused");
 		return (-1);
 	}
+	/*
+	 * 1xx (but 101), 204 and 304 responses have no body whatever their
+	 * Content-Length says (RFC 9112, 6.3); libhttp-parser would read one.
+	 */
+	if (hm->hm_response && ((p->status_code >= 100 &&
+	    p->status_code < 200 && p->status_code != 101) ||
+	    p->status_code == 204 || p->status_code == 304))
+		rv = 1;
 	if (rv == 1)
 		hm->hm_no_body = 1;
-	/* 1: tell libhttp-parser there is no body (response to HEAD). */
+	/* 1: tell libhttp-parser there is no body (HEAD, or the above). */
 	return (rv == 1 ? 1 : 0);
 }
 

@@ -693,17 +693,14 @@ httpflow_resp_head(void *arg, struct http_msg *hm)
 	struct hf_request	*hr;
 	int			 status = http_msg_status(hm);
 
-	/*
-	 * 1xx, 204 and 304 have no body whatever their Content-Length says
-	 * (RFC 9112, 6.3); libhttp-parser would read one.
-	 */
+	/* The parser knows that 1xx, 204 and 304 have no body. */
 	if (status >= 100 && status < 200 && status != 101) {
 		hc->hc_interim = 1;
-		return (1);
+		return (0);
 	}
 	if (hc->hc_unsynced && !httpflow_sync(hc)) {
 		hc->hc_orphan = 1;
-		return (status == 204 || status == 304 ? 1 : 0);
+		return (0);
 	}
 	hr = TAILQ_FIRST(&hc->hc_waiting);
 	if (hr == NULL && !hc->hc_unsynced) {
@@ -721,10 +718,9 @@ httpflow_resp_head(void *arg, struct http_msg *hm)
 	}
 	if (hr == NULL) {
 		hc->hc_orphan = 1;
-		return (status == 204 || status == 304 ? 1 : 0);
+		return (0);
 	}
-	if (hr->hr_head || status == 204 || status == 304 ||
-	    (hr->hr_connect && status >= 200 && status < 300))
+	if (hr->hr_head || (hr->hr_connect && status >= 200 && status < 300))
 		return (1);
 	return (0);
 }

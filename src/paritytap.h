@@ -242,7 +242,8 @@ struct http_msg;
 /* What an incremental parser reports to its owner. */
 struct http_msg_cbs {
 	/* Headers complete.  Return -1 to stop (error set), 0 to go on,
-	 * 1 (responses) to say the message has no body (HEAD). */
+	 * 1 (responses) to say the message has no body (HEAD); 1xx, 204
+	 * and 304 responses have none whatever this returns. */
 	int	(*on_head)(void *, struct http_msg *);
 	int	(*on_body)(void *, const char *, size_t);
 	int	(*on_complete)(void *, struct http_msg *);

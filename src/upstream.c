@@ -580,18 +580,13 @@ upstream_on_head(void *arg, struct http_msg *hm)
 	struct upconn	*uc = arg;
 	int		 status = http_msg_status(hm);
 
-	/*
-	 * 1xx, 204 and 304 have no body whatever their Content-Length says
-	 * (RFC 9112, 6.3); libhttp-parser would wait for one.
-	 */
+	/* The parser knows that 1xx, 204 and 304 have no body. */
 	if (status >= 100 && status < 200 && status != 101) {
 		uc->uc_interim = 1;
-		return (1);
+		return (0);
 	}
 	if (uc->uc_req != NULL)
 		uc->uc_req->ur_cbs->on_head(uc->uc_req->ur_arg, hm);
-	if (status == 204 || status == 304)
-		return (1);
 	if (uc->uc_req != NULL && uc->uc_req->ur_head)
 		return (1);
 	return (0);

@@ -271,6 +271,28 @@ test_responses(void)
 	http_msg_free(&hm);
 	buf_free(&c.body);
 
+	/* 1xx, 204, 304: no body whatever the Content-Length, the owner
+	 * not asked. */
+	{
+		const char	*nobody[] = {
+			"HTTP/1.1 304 Not Modified\r\nContent-Length: 17\r\n\r\n",
+			"HTTP/1.1 204 No Content\r\nContent-Length: 9\r\n\r\n",
+			"HTTP/1.1 100 Continue\r\nContent-Length: 5\r\n\r\n",
+		};
+		size_t		 i;
+
+		for (i = 0; i < sizeof nobody / sizeof nobody[0]; i++) {
+			memset(&c, 0, sizeof c);
+			http_msg_init(&hm, 1, &collect_cbs, &c);
+			ok(http_msg_feed(&hm, nobody[i], strlen(nobody[i])) ==
+			    (ssize_t)strlen(nobody[i]) && hm.hm_complete &&
+			    c.body.len == 0, "%.12s with a Content-Length: "
+			    "complete, no body", nobody[i]);
+			http_msg_free(&hm);
+			buf_free(&c.body);
+		}
+	}
+
 	memset(&c, 0, sizeof c);
 	http_msg_init(&hm, 1, &collect_cbs, &c);
 	ok(http_msg_feed(&hm, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"
