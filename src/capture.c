@@ -21,6 +21,9 @@
 /* Pending bytes kept while writes fail; lines beyond are dropped. */
 #define CAPTURE_PENDING_MAX	(64 * 1024 * 1024)
 
+/* While writes fail, what is waiting and lost is said this often. */
+#define CAPTURE_REPORT_MS	10000
+
 /* Bytes the reader asks zlib for at a time. */
 #define CAPTURE_READ_SIZE	(64 * 1024)
 
@@ -38,7 +41,10 @@ struct capture {
 	int			 c_failing;	/* in a burst of write errors */
 	pthread_mutex_t		 c_lock;
 	_Atomic uint64_t	 c_bytes;
-	_Atomic uint64_t	 c_errors;
+	_Atomic uint64_t	 c_errors;	/* failed writes, opens, renames */
+	_Atomic uint64_t	 c_lost;	/* lines never written */
+	uint64_t		 c_said_lost;
+	double			 c_said_at;
 };
 
 struct capture_reader {
@@ -109,6 +115,63 @@ capture_open_dirfile(struct capture *c, char **cause)
 }
 
 /*
+ * An earlier run that stopped mid-write (a crash, a full disk) can leave
+ * the file ending in part of a line, which readers skip as a torn last
+ * line.  Appending after it would glue the next line onto it and make
+ * the file unreadable, so the cut line is removed (it was never a whole
+ * exchange) and said so.
+ */
+static void
+capture_end_torn(struct capture *c)
+{
+	char	 tail[4096];
+	off_t	 end = c->c_size, start;
+	ssize_t	 n, i;
+	int	 fd;
+
+	if (c->c_size == 0 ||
+	    (fd = open(c->c_file, O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	/* A line of ours is never this long: then it is not ours. */
+	while (end > 0 && c->c_size - end < CAPTURE_PENDING_MAX) {
+		start = end > (off_t)sizeof tail ? end - sizeof tail : 0;
+		if ((n = pread(fd, tail, end - start, start)) <= 0) {
+			close(fd);
+			return;
+		}
+		for (i = n; i > 0; i--) {
+			if (tail[i - 1] == '\n')
+				break;
+		}
+		if (i > 0) {
+			end = start + i;
+			break;
+		}
+		end = start;
+	}
+	close(fd);
+	if (end == (off_t)c->c_size)
+		return;
+	if (end == 0 || c->c_size - end >= CAPTURE_PENDING_MAX) {
+		/* Not a line of ours in it: leave it be, start a line. */
+		log_warnx("capture: %s: holds no whole line; appending after "
+		    "it", c->c_file);
+		if (write(c->c_fd, "\n", 1) == 1)
+			c->c_size++;
+		return;
+	}
+	if (ftruncate(c->c_fd, end) != 0) {
+		log_warn("capture: %s: ends in a line cut short, and "
+		    "truncating it failed", c->c_file);
+		return;
+	}
+	log_warnx("capture: %s: removed a line cut short by an earlier run "
+	    "(%llu bytes) before appending", c->c_file,
+	    (unsigned long long)(c->c_size - end));
+	c->c_size = end;
+}
+
+/*
  * Open the capture's file: in directory mode a new timestamped file
  * unless same is set, else c_file again.  Return 0, or -1 with cause.
  */
@@ -127,8 +190,10 @@ capture_open_file(struct capture *c, int same, char **cause)
 		}
 	}
 	c->c_size = 0;
-	if (fstat(c->c_fd, &st) == 0)
+	if (fstat(c->c_fd, &st) == 0 && S_ISREG(st.st_mode)) {
 		c->c_size = st.st_size;
+		capture_end_torn(c);
+	}
 	c->c_rotate_at = c->c_opts.rotate_size;
 	c->c_sent = 0;
 	return (0);
@@ -236,6 +301,7 @@ capture_close_fd(struct capture *c)
 			    c->c_pending.len;
 			capture_consume(c, n);
 			capture_count_error(c);
+			atomic_fetch_add(&c->c_lost, 1);
 		}
 		c->c_sent = 0;
 	}
@@ -373,7 +439,7 @@ capture_write(struct capture *c, const struct exchange *ex)
 	pthread_mutex_lock(&c->c_lock);
 	if (c->c_failing && c->c_pending.len > CAPTURE_PENDING_MAX) {
 		/* The disk has been failing for a while: bound the memory. */
-		capture_count_error(c);
+		atomic_fetch_add(&c->c_lost, 1);
 		rc = -1;
 		goto out;
 	}
@@ -422,14 +488,18 @@ capture_reopen(struct capture *c, char **cause)
 	return (rc);
 }
 
-/* Flush and close a capture writer and free it. */
-void
+/*
+ * Flush and close a capture writer and free it; return the lines that
+ * could not be written, in all.
+ */
+uint64_t
 capture_close(struct capture *c)
 {
+	uint64_t total;
 	size_t	 i, lost = 0;
 
 	if (c == NULL)
-		return;
+		return (0);
 	pthread_mutex_lock(&c->c_lock);
 	capture_flush_locked(c);
 	capture_close_fd(c);
@@ -438,10 +508,11 @@ capture_close(struct capture *c)
 			if (c->c_pending.data[i] == '\n')
 				lost++;
 		}
-		atomic_fetch_add(&c->c_errors, lost);
-		log_warnx("capture: %s: %zu lines not written", c->c_file,
-		    lost);
+		atomic_fetch_add(&c->c_lost, lost);
+		log_warnx("capture: %s: %zu line%s not written", c->c_file,
+		    lost, lost == 1 ? "" : "s");
 	}
+	total = atomic_load(&c->c_lost);
 	pthread_mutex_unlock(&c->c_lock);
 	pthread_mutex_destroy(&c->c_lock);
 	buf_free(&c->c_pending);
@@ -449,6 +520,7 @@ capture_close(struct capture *c)
 	free(c->c_file);
 	free(c->c_path);
 	free(c);
+	return (total);
 }
 
 /* Return the bytes written to capture files so far; any thread. */
@@ -458,11 +530,87 @@ capture_bytes(struct capture *c)
 	return (c != NULL ? atomic_load(&c->c_bytes) : 0);
 }
 
-/* Return the write errors and lost lines so far; any thread. */
+/* Return the failed writes, opens and renames so far; any thread. */
 uint64_t
 capture_errors(struct capture *c)
 {
 	return (c != NULL ? atomic_load(&c->c_errors) : 0);
+}
+
+/* Return the lines that could not be written so far; any thread. */
+uint64_t
+capture_lost(struct capture *c)
+{
+	return (c != NULL ? atomic_load(&c->c_lost) : 0);
+}
+
+/*
+ * While writes fail, say what is waiting and what was lost, at most once
+ * per CAPTURE_REPORT_MS (the first failure is said at once).
+ */
+static void
+capture_report(struct capture *c)
+{
+	uint64_t	 lost = atomic_load(&c->c_lost);
+	size_t		 i, waiting = 0;
+
+	if (!c->c_failing && lost == c->c_said_lost)
+		return;
+	if (c->c_said_at != 0 && mono_ms() - c->c_said_at < CAPTURE_REPORT_MS)
+		return;
+	for (i = 0; i < c->c_pending.len; i++) {
+		if (c->c_pending.data[i] == '\n')
+			waiting++;
+	}
+	log_warnx("capture: %s: %zu line%s waiting to be written, %llu lost "
+	    "so far", c->c_file != NULL ? c->c_file : c->c_path, waiting,
+	    waiting == 1 ? "" : "s", (unsigned long long)lost);
+	c->c_said_lost = lost;
+	c->c_said_at = mono_ms();
+}
+
+/* The pipeline's capture consumer: write each exchange's line. */
+static void
+capture_on_exchange(void *arg, const struct exchange *ex)
+{
+	capture_write(arg, ex);
+}
+
+/* Every tick: write what is pending; while failing, say so. */
+static void
+capture_on_tick(void *arg)
+{
+	struct capture	*c = arg;
+
+	pthread_mutex_lock(&c->c_lock);
+	capture_flush_locked(c);
+	capture_report(c);
+	pthread_mutex_unlock(&c->c_lock);
+}
+
+/* SIGHUP, SIGUSR1: reopen the file. */
+static void
+capture_on_reopen(void *arg)
+{
+	char	*cause;
+
+	if (capture_reopen(arg, &cause) != 0) {
+		log_warnx("capture: %s", cause);
+		free(cause);
+	}
+}
+
+/* The capture writer as a pipeline consumer. */
+void
+capture_consumer(struct capture *c, struct consumer *con)
+{
+	memset(con, 0, sizeof *con);
+	con->name = "capture";
+	con->on_exchange = capture_on_exchange;
+	con->on_tick = capture_on_tick;
+	con->on_reopen = capture_on_reopen;
+	con->on_stop = capture_on_tick;
+	con->arg = c;
 }
 
 /*

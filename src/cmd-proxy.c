@@ -22,6 +22,7 @@ struct proxy_conf {
 	struct options		 o;
 	struct proxy_opts	 po;
 	const char		*events;
+	uint64_t		 queue_size;
 };
 
 /* The proxy's own options; options.c adds the shared ones. */
@@ -33,7 +34,9 @@ enum {
 	OPT_PRIMARY_TIMEOUT,
 	OPT_CANDIDATE_TIMEOUT,
 	OPT_MAX_INFLIGHT,
-	OPT_GRACE
+	OPT_GRACE,
+	OPT_QUEUE_SIZE,
+	OPT_HEADER_TIMEOUT
 };
 
 static const struct option proxy_longopts[] = {
@@ -47,6 +50,8 @@ static const struct option proxy_longopts[] = {
 	    OPT_CANDIDATE_TIMEOUT },
 	{ "max-inflight",	required_argument, NULL, OPT_MAX_INFLIGHT },
 	{ "grace",		required_argument, NULL, OPT_GRACE },
+	{ "queue-size",		required_argument, NULL, OPT_QUEUE_SIZE },
+	{ "header-timeout",	required_argument, NULL, OPT_HEADER_TIMEOUT },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -91,12 +96,19 @@ cmd_proxy_help(FILE *f)
 "                                [as the client sent it]\n"
 "      --grace MS                on SIGTERM, time in-flight exchanges get to\n"
 "                                finish [10000]\n"
+"      --header-timeout MS       time a client gets to send a whole request\n"
+"                                header block, 408 past it [10000]\n"
+"      --queue-size BYTES        exchanges waiting to be compared and recorded\n"
+"                                hold at most this much; over it they are\n"
+"                                recorded without comparison, then dropped,\n"
+"                                and counted [64M]\n"
 "  -q, --quiet                   no DIVERGE lines\n"
 "  -v, --verbose                 more logging (twice: debug)\n"
 "      --color WHEN              auto, always or never [auto]\n"
 "  -h, --help                    this text\n"
 "\n"
-"Signals: SIGTERM/SIGINT stop gracefully, SIGHUP reopens the capture.\n"
+"Signals: SIGTERM/SIGINT stop gracefully (a second one at once), SIGHUP\n"
+"and SIGUSR1 reopen the capture and events files, SIGUSR2 is ignored.\n"
 "See paritytap(1).\n", f);
 }
 
@@ -141,6 +153,17 @@ proxy_set(void *arg, const char *name, const char *value, char **cause)
 		    cause));
 	else if (strcmp(name, "grace") == 0)
 		return (options_ms(name, value, &pc->po.grace, cause));
+	else if (strcmp(name, "header-timeout") == 0)
+		return (options_ms(name, value, &pc->po.header_timeout,
+		    cause));
+	else if (strcmp(name, "queue-size") == 0) {
+		if (parse_size(value, &pc->queue_size, &why) != 0)
+			return (options_cause(name, why, cause));
+		if (pc->queue_size < 1024 * 1024) {
+			xasprintf(cause, "--%s %s: at least 1M", name, value);
+			return (-1);
+		}
+	}
 	else if (strcmp(name, "max-inflight") == 0) {
 		if (parse_uint(value, 1, 1000000, &v, &why) != 0)
 			return (options_cause(name, why, cause));
@@ -176,25 +199,42 @@ proxy_raise_nofile(unsigned max_inflight)
 		    (unsigned long long)rl.rlim_cur, max_inflight);
 }
 
-static struct proxy	*proxy_running;
-static struct sink	*proxy_sink;
+/* The runtime's callbacks: the proxy stops, aborts, reopens. */
+struct proxy_run {
+	struct proxy		*pr_proxy;
+	struct pipeline		*pr_pipeline;
+};
 
 /* SIGTERM, SIGINT: graceful stop. */
 static void
-proxy_signal_stop(evutil_socket_t sig, short events, void *arg)
+proxy_run_stop(void *arg)
 {
-	log_warnx("%s: stopping; finishing exchanges in flight",
-	    sig == SIGINT ? "SIGINT" : "SIGTERM");
-	proxy_shutdown(proxy_running);
+	struct proxy_run	*pr = arg;
+
+	proxy_shutdown(pr->pr_proxy);
 }
 
-/* SIGHUP: reopen the capture. */
+/* The grace period is over. */
 static void
-proxy_signal_hup(evutil_socket_t sig, short events, void *arg)
+proxy_run_abort(void *arg)
 {
-	log_info("SIGHUP: reopening the capture");
-	sink_reopen(proxy_sink);
+	struct proxy_run	*pr = arg;
+
+	proxy_abort(pr->pr_proxy);
 }
+
+/* SIGHUP, SIGUSR1: reopen the capture and events files. */
+static void
+proxy_run_reopen(void *arg)
+{
+	struct proxy_run	*pr = arg;
+
+	pipeline_reopen(pr->pr_pipeline);
+}
+
+static const struct runtime_cbs proxy_run_cbs = {
+	proxy_run_stop, proxy_run_abort, proxy_run_reopen
+};
 
 /* Free what the configuration holds. */
 static void
@@ -208,100 +248,95 @@ proxy_conf_free(struct proxy_conf *pc)
 static int
 proxy_run(struct proxy_conf *pc)
 {
-	struct event_base	*base;
-	struct event_config	*cfg;
-	struct event		*ev_term, *ev_int, *ev_hup;
+	struct proxy_run	 pr;
+	struct runtime		*rt;
 	struct capture		*capture = NULL;
-	struct sink_opts	 so;
-	struct sink_stats	 stats;
-	FILE			*events = NULL;
+	struct events		*events = NULL;
+	struct pipeline_opts	 popts;
+	struct consumer		 con;
+	struct stats_counts	 counts;
 	char			*cause, *summary;
-	int			 status = EXIT_OK, fd, color;
+	uint64_t		 lost;
+	int			 status = EXIT_OK, color, stuck = 0;
 
-	color = use_color(pc->o.color, STDERR_FILENO, NULL);
+	memset(&counts, 0, sizeof counts);
+	color = use_color(pc->o.color, STDERR_FILENO, NULL) > 0;
 	if ((status = options_capture(&pc->o, &capture)) != 0)
 		return (status);
-	if (pc->events != NULL && strcmp(pc->events, "-") == 0)
-		events = stdout;
-	else if (pc->events != NULL) {
-		fd = open(pc->events, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-		    0600);
-		if (fd == -1 || (events = fdopen(fd, "a")) == NULL) {
-			status = options_usage(pc->o.command, "--events %s: %s",
-			    pc->events, strerror(errno));
-			if (fd != -1)
-				close(fd);
-			capture_close(capture);
-			return (status);
-		}
+	if (pc->events != NULL &&
+	    (events = events_open(pc->events, &pc->o.cap, &cause)) == NULL) {
+		status = options_usage(pc->o.command, "%s", cause);
+		free(cause);
+		capture_close(capture);
+		return (status);
 	}
 
-	signal(SIGPIPE, SIG_IGN);
 	proxy_raise_nofile(pc->po.max_inflight);
-	/*
-	 * The changelist folds the enable/disable pairs a request/response
-	 * cycle makes on each socket into one epoll_ctl per loop, if any.
-	 */
-	if ((cfg = event_config_new()) == NULL)
-		fatalx("event_config_new");
-	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
-	base = event_base_new_with_config(cfg);
-	event_config_free(cfg);
-	if (base == NULL)
-		fatalx("event_base_new_with_config");
-	memset(&so, 0, sizeof so);
-	so.compare = &pc->o.co;
-	so.capture = capture;
-	so.capture_opts = &pc->o.cap;
-	so.events = events;
-	so.quiet = log_quiet;
-	so.color = color > 0;
-	proxy_sink = sink_start(&so);
+	memset(&pr, 0, sizeof pr);
+	rt = runtime_new(&proxy_run_cbs, &pr, pc->po.grace);
+	memset(&popts, 0, sizeof popts);
+	popts.compare = &pc->o.co;
+	popts.queue_bytes = pc->queue_size;
+	pr.pr_pipeline = pipeline_new(&popts);
+	if (!log_quiet) {
+		flagline_consumer(&color, &con);
+		pipeline_add(pr.pr_pipeline, &con);
+	}
+	if (events != NULL) {
+		events_consumer(events, &con);
+		pipeline_add(pr.pr_pipeline, &con);
+	}
+	if (capture != NULL) {
+		capture_consumer(capture, &con);
+		pipeline_add(pr.pr_pipeline, &con);
+	}
+	pipeline_start(pr.pr_pipeline);
 
-	proxy_running = proxy_new(base, &pc->po, proxy_sink, &status, &cause);
-	if (proxy_running == NULL) {
+	pr.pr_proxy = proxy_new(runtime_base(rt), &pc->po, pr.pr_pipeline,
+	    &status, &cause);
+	if (pr.pr_proxy == NULL) {
 		if (status == EXIT_USAGE)
 			options_usage(pc->o.command, "%s", cause);
 		else
 			log_warnx("%s", cause);
 		free(cause);
-		sink_stop(proxy_sink, NULL);
+		pipeline_stop(pr.pr_pipeline, 0);
 		goto out;
 	}
-	ev_term = evsignal_new(base, SIGTERM, proxy_signal_stop, NULL);
-	ev_int = evsignal_new(base, SIGINT, proxy_signal_stop, NULL);
-	ev_hup = evsignal_new(base, SIGHUP, proxy_signal_hup, NULL);
-	evsignal_add(ev_term, NULL);
-	evsignal_add(ev_int, NULL);
-	evsignal_add(ev_hup, NULL);
 
 	fprintf(stderr, "paritytap: proxy listening on %s (primary %s, "
-	    "candidate %s)\n", proxy_address(proxy_running), pc->po.primary,
+	    "candidate %s)\n", proxy_address(pr.pr_proxy), pc->po.primary,
 	    pc->po.candidate);
-	event_base_dispatch(base);
+	runtime_dispatch(rt);
 
-	if (proxy_mirror_dropped(proxy_running) != 0)
+	if (proxy_mirror_dropped(pr.pr_proxy) != 0)
 		log_warnx("%llu mirrors dropped: the candidate had "
 		    "--max-inflight %u requests in flight",
-		    (unsigned long long)proxy_mirror_dropped(proxy_running),
+		    (unsigned long long)proxy_mirror_dropped(pr.pr_proxy),
 		    pc->po.max_inflight);
-	proxy_free(proxy_running);
-	event_free(ev_term);
-	event_free(ev_int);
-	event_free(ev_hup);
-	sink_stop(proxy_sink, &stats);
-	summary = sink_summary(&stats);
+	proxy_free(pr.pr_proxy);
+	stuck = pipeline_stop(pr.pr_pipeline, runtime_deadline(rt)) != 0;
+	pipeline_counts(pr.pr_pipeline, &counts);
+	summary = stats_summary(&counts);
 	fprintf(stderr, "paritytap: %s\n", summary);
 	free(summary);
 	status = EXIT_OK;
 out:
-	if (capture != NULL)
-		capture_close(capture);
-	if (events != NULL && events != stdout)
-		fclose(events);
-	else if (events == stdout)
-		fflush(stdout);
-	event_base_free(base);
+	if (capture != NULL) {
+		/* Every accepted request is a capture line, or a failure. */
+		lost = (stuck ? capture_lost(capture) : capture_close(capture)) +
+		    counts.dropped;
+		if (status == EXIT_OK && lost != 0) {
+			log_warnx("%llu exchange%s not recorded in the capture",
+			    (unsigned long long)lost, lost == 1 ? "" : "s");
+			status = EXIT_RUNTIME;
+		}
+	}
+	/* A consumer stuck in a write still uses its file: leave it. */
+	if (!stuck)
+		events_close(events);
+	pipeline_free(pr.pr_pipeline);
+	runtime_free(rt);
 	return (status);
 }
 
@@ -320,6 +355,7 @@ cmd_proxy_exec(int argc, char **argv)
 	pc.po.candidate_timeout = 5000;
 	pc.po.max_inflight = 1024;
 	pc.po.grace = 10000;
+	pc.po.header_timeout = 10000;
 
 	status = options_getopt(&pc.o, argc, argv, ":l:p:C:c:qvh",
 	    cmd_proxy_help);

@@ -36,7 +36,7 @@ struct replay_conf {
 	const char		*junit;
 	int			 json;
 	unsigned		 fail_on;	/* bit (1 << verdict) */
-	/* Results, filled on the sink thread, read after sink_stop. */
+	/* Results, filled on the pipeline thread, read after it stopped. */
 	struct replay_result	*results;
 	size_t			 nresults;
 	size_t			 cresults;
@@ -236,9 +236,9 @@ replay_set(void *arg, const char *name, const char *value, char **cause)
 	return (0);
 }
 
-/* The sink's callback: keep what the reports need of one exchange. */
+/* A pipeline consumer: keep what the reports need of one exchange. */
 static void
-replay_on_exchange(const struct exchange *ex, void *arg)
+replay_on_exchange(void *arg, const struct exchange *ex)
 {
 	struct replay_conf	*rc = arg;
 	struct replay_result	*r;
@@ -381,7 +381,7 @@ replay_junit(struct replay_conf *rc, double secs, char **cause)
 
 /* Print the --json summary on stdout. */
 static void
-replay_json(struct replay_conf *rc, const struct sink_stats *st,
+replay_json(struct replay_conf *rc, const struct stats_counts *st,
     const struct replay_stats *rs, const char *summary, int status)
 {
 	json_t			*o, *verdicts, *failures, *skipped, *e;
@@ -447,41 +447,56 @@ replay_conf_free(struct replay_conf *rc)
 static int
 replay_main(struct replay_conf *rc, char **paths, int npaths)
 {
-	struct event_base	*base;
+	struct runtime		*rt;
 	struct capture		*capture = NULL;
-	struct sink_opts	 so;
-	struct sink_stats	 st;
+	struct pipeline_opts	 popts;
+	struct consumer		 con;
+	struct stats_counts	 st;
 	struct replay_stats	 rs;
-	struct sink		*sink;
+	struct pipeline		*pipeline;
 	char			*cause = NULL, *summary;
 	double			 start;
 	size_t			 i;
 	int			 status, color;
 
-	color = use_color(rc->o.color, STDERR_FILENO, NULL);
+	color = use_color(rc->o.color, STDERR_FILENO, NULL) > 0;
 	if ((status = options_capture(&rc->o, &capture)) != 0)
 		return (status);
-	signal(SIGPIPE, SIG_IGN);
-	if ((base = event_base_new()) == NULL)
-		fatalx("event_base_new");
-	memset(&so, 0, sizeof so);
-	so.compare = &rc->o.co;
-	so.capture = capture;
-	so.capture_opts = &rc->o.cap;
-	so.quiet = log_quiet;
-	so.color = color > 0;
-	so.on_exchange = replay_on_exchange;
-	so.on_exchange_arg = rc;
-	sink = sink_start(&so);
+	rt = runtime_new(NULL, NULL, 0);
+	memset(&popts, 0, sizeof popts);
+	popts.compare = &rc->o.co;
+	/* A CI gate sees every exchange: wait for room, never drop. */
+	popts.wait = 1;
+	pipeline = pipeline_new(&popts);
+	if (!log_quiet) {
+		flagline_consumer(&color, &con);
+		pipeline_add(pipeline, &con);
+	}
+	if (capture != NULL) {
+		capture_consumer(capture, &con);
+		pipeline_add(pipeline, &con);
+	}
+	memset(&con, 0, sizeof con);
+	con.name = "replay";
+	con.on_exchange = replay_on_exchange;
+	con.arg = rc;
+	pipeline_add(pipeline, &con);
+	pipeline_start(pipeline);
 
 	rc->ro.quiet = log_quiet;
 	rc->ro.progress = !log_quiet && isatty(STDERR_FILENO);
 	start = mono_ms();
-	status = replay_run(base, &rc->ro, paths, npaths, sink, &rs, &cause);
-	sink_stop(sink, &st);
-	if (capture != NULL)
-		capture_close(capture);
-	event_base_free(base);
+	status = replay_run(runtime_base(rt), &rc->ro, paths, npaths, pipeline,
+	    &rs, &cause);
+	pipeline_stop(pipeline, 0);
+	pipeline_counts(pipeline, &st);
+	pipeline_free(pipeline);
+	if (capture != NULL && capture_close(capture) != 0 &&
+	    status == EXIT_OK) {
+		log_warnx("not every exchange was recorded in the capture");
+		status = EXIT_RUNTIME;
+	}
+	runtime_free(rt);
 
 	if (status == EXIT_USAGE)
 		fprintf(stderr, "paritytap replay: %s\n", cause);
@@ -501,7 +516,7 @@ replay_main(struct replay_conf *rc, char **paths, int npaths)
 	if (rc->nresults > 1)
 		qsort(rc->results, rc->nresults, sizeof *rc->results,
 		    replay_result_cmp);
-	summary = sink_summary(&st);
+	summary = stats_summary(&st);
 	if (rc->json) {
 		fprintf(stderr, "%s\n", summary);
 		replay_json(rc, &st, &rs, summary, status);

@@ -506,29 +506,6 @@ sniff_open(struct sniff *sn, char **cause)
 	return (0);
 }
 
-/* Open --events; 0, or the exit status. */
-static int
-sniff_open_events(struct sniff_conf *sc, FILE **events)
-{
-	int	 fd;
-
-	*events = NULL;
-	if (sc->events == NULL)
-		return (0);
-	if (strcmp(sc->events, "-") == 0) {
-		*events = stdout;
-		return (0);
-	}
-	fd = open(sc->events, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (fd == -1 || (*events = fdopen(fd, "a")) == NULL) {
-		if (fd != -1)
-			close(fd);
-		return (options_usage(sc->o.command, "--events %s: %s",
-		    sc->events, strerror(errno)));
-	}
-	return (0);
-}
-
 /* Print the ports as "8080" or "8080, 8081". */
 static char *
 sniff_port_list(const struct sniff_conf *sc)
@@ -609,37 +586,50 @@ sniff_run(struct sniff_conf *sc)
 {
 	struct sniff		 sn;
 	struct capture		*capture = NULL;
-	struct sink		*sink = NULL;
-	struct sink_opts	 so;
-	struct sink_stats	 st;
+	struct pipeline		*pipeline = NULL;
+	struct pipeline_opts	 popts;
+	struct consumer		 con;
+	struct stats_counts	 st;
 	struct replay_stats	 rs;
 	struct event		*ev_term = NULL, *ev_int = NULL;
-	FILE			*events = NULL;
+	struct events		*events = NULL;
 	char			*cause = NULL, *summary, *ports;
+	uint64_t		 lost;
 	int			 status, color;
 
 	memset(&sn, 0, sizeof sn);
 	sn.sn_conf = sc;
-	color = use_color(sc->o.color, STDERR_FILENO, NULL);
+	color = use_color(sc->o.color, STDERR_FILENO, NULL) > 0;
 	if ((status = options_capture(&sc->o, &capture)) != 0)
 		return (status);
-	if ((status = sniff_open_events(sc, &events)) != 0)
+	if (sc->events != NULL && (events = events_open(sc->events,
+	    &sc->o.cap, &cause)) == NULL) {
+		status = options_usage(sc->o.command, "%s", cause);
 		goto out;
+	}
 
 	signal(SIGPIPE, SIG_IGN);
 	if ((sn.sn_base = event_base_new()) == NULL)
 		fatalx("event_base_new");
-	memset(&so, 0, sizeof so);
-	so.compare = &sc->o.co;
-	so.capture = capture;
-	so.capture_opts = &sc->o.cap;
-	so.events = events;
-	so.quiet = log_quiet;
-	so.color = color > 0;
-	sink = sink_start(&so);
+	memset(&popts, 0, sizeof popts);
+	popts.compare = &sc->o.co;
+	pipeline = pipeline_new(&popts);
+	if (!log_quiet) {
+		flagline_consumer(&color, &con);
+		pipeline_add(pipeline, &con);
+	}
+	if (events != NULL) {
+		events_consumer(events, &con);
+		pipeline_add(pipeline, &con);
+	}
+	if (capture != NULL) {
+		capture_consumer(capture, &con);
+		pipeline_add(pipeline, &con);
+	}
+	pipeline_start(pipeline);
 
 	sc->ro.quiet = log_quiet;
-	if ((sn.sn_replay = replay_new(sn.sn_base, &sc->ro, sink,
+	if ((sn.sn_replay = replay_new(sn.sn_base, &sc->ro, pipeline,
 	    &cause)) == NULL) {
 		status = options_usage(sc->o.command, "%s", cause);
 		goto out;
@@ -680,10 +670,10 @@ sniff_run(struct sniff_conf *sc)
 	replay_drain(sn.sn_replay, sc->grace);
 	replay_free(sn.sn_replay, &rs);
 	sn.sn_replay = NULL;
-	sink_stop(sink, &st);
-	sink = NULL;
+	pipeline_stop(pipeline, 0);
+	pipeline_counts(pipeline, &st);
 
-	summary = sink_summary(&st);
+	summary = stats_summary(&st);
 	fprintf(stderr, "sniff: %s\n", summary);
 	free(summary);
 	sniff_print_stats(&sn, 0);
@@ -695,8 +685,7 @@ out:
 		replay_drain(sn.sn_replay, 0);
 		replay_free(sn.sn_replay, NULL);
 	}
-	if (sink != NULL)
-		sink_stop(sink, NULL);
+	pipeline_free(pipeline);
 	if (sn.sn_flow != NULL)
 		httpflow_free(sn.sn_flow);
 	if (sn.sn_ev_pcap != NULL)
@@ -713,12 +702,13 @@ out:
 		event_free(ev_int);
 	if (sn.sn_pcap != NULL)
 		pcap_close(sn.sn_pcap);
-	if (capture != NULL)
-		capture_close(capture);
-	if (events != NULL && events != stdout)
-		fclose(events);
-	else if (events == stdout)
-		fflush(stdout);
+	if (capture != NULL && (lost = capture_close(capture)) != 0 &&
+	    status == EXIT_OK) {
+		log_warnx("%llu exchange%s not recorded in the capture",
+		    (unsigned long long)lost, lost == 1 ? "" : "s");
+		status = EXIT_RUNTIME;
+	}
+	events_close(events);
 	if (sn.sn_base != NULL)
 		event_base_free(sn.sn_base);
 	return (status);

@@ -19,13 +19,15 @@
 struct event_base;
 struct option;
 struct options_flag;
-struct sink;
+struct pipeline;
+struct sockaddr;
 
 #define PARITYTAP_FORMAT	1		/* capture format version */
 #define DEFAULT_TRACE_HEADER	"X-Paritytap-Trace-Id"
 #define DEFAULT_MAX_BODY	(8 * 1024 * 1024)
 #define DEFAULT_CAPTURE_BODY	(1024 * 1024)
 #define DEFAULT_MAX_DIFFS	64
+#define DEFAULT_QUEUE_BYTES	(64 * 1024 * 1024)	/* --queue-size */
 #define TRACE_ID_MAX		128
 
 #ifndef __dead
@@ -296,25 +298,44 @@ struct upreq_cbs {
 	void	(*on_done)(void *, const char *, const char *);
 };
 
-/* Where completed exchanges go: compare, flag, events, capture. */
-struct sink_opts {
-	const struct compare_opts *compare;
-	struct capture	*capture;	/* may be NULL */
-	const struct capture_opts *capture_opts; /* redaction for events */
-	FILE		*events;	/* may be NULL */
-	int		 quiet;
-	int		 color;
-	/* Called on the sink thread for each exchange once compared. */
-	void		(*on_exchange)(const struct exchange *, void *);
-	void		*on_exchange_arg;
+/*
+ * A consumer of compared exchanges (pipeline.c): flag lines, the events
+ * file, the capture, a command's own results.  Every hook runs on the
+ * pipeline thread and must not block; any may be NULL.
+ */
+struct consumer {
+	const char	*name;
+	void		(*on_exchange)(void *, const struct exchange *);
+	void		(*on_tick)(void *);	/* flush, say what was lost */
+	void		(*on_reopen)(void *);	/* SIGHUP, SIGUSR1 */
+	void		(*on_stop)(void *);	/* last flush, without waiting */
+	void		*arg;
 };
 
-/* Totals kept by a sink. */
-struct sink_stats {
+/* How a pipeline compares and how much it may hold. */
+struct pipeline_opts {
+	const struct compare_opts *compare;
+	uint64_t	 queue_bytes;	/* --queue-size; 0: the default */
+	int		 wait;		/* a full queue blocks the source */
+};
+
+/* Counts of exchanges (stats.c): the one way they are counted. */
+struct stats_counts {
 	uint64_t	 total;
 	uint64_t	 status_match;	/* compared, and both statuses equal */
 	uint64_t	 verdicts[VERDICT_NONE + 1];
+	uint64_t	 dropped;	/* not kept at all: the pipeline was full */
 };
+
+/* What the runtime calls an engine back for; any may be NULL. */
+struct runtime_cbs {
+	void		(*stop)(void *);	/* SIGTERM: stop, finish */
+	void		(*abort)(void *);	/* grace over: end what is left */
+	void		(*reopen)(void *);	/* SIGHUP, SIGUSR1 */
+};
+
+/* A new connection on a listener. */
+typedef void (*listener_cb)(int, struct sockaddr *, int, void *);
 
 /* What the proxy needs to know, filled from flags and the config. */
 struct proxy_opts {
@@ -331,6 +352,7 @@ struct proxy_opts {
 	const char	*trace_header;
 	const char	*host;			/* Host sent to backends */
 	int		 grace;			/* ms */
+	int		 header_timeout;	/* ms, whole header block */
 	const struct route_rule *routes;
 	size_t		 nroutes;
 };
@@ -451,9 +473,10 @@ unsigned	 upstream_inflight(const struct upstream *);
 /* proxy.c */
 struct proxy;
 struct proxy	*proxy_new(struct event_base *, const struct proxy_opts *,
-		     struct sink *, int *, char **);
+		     struct pipeline *, int *, char **);
 const char	*proxy_address(const struct proxy *);
 void		 proxy_shutdown(struct proxy *);
+void		 proxy_abort(struct proxy *);
 void		 proxy_free(struct proxy *);
 uint64_t	 proxy_mirror_dropped(const struct proxy *);
 
@@ -501,23 +524,69 @@ extern const struct cmd_entry cmd_sniff_entry;
 
 /* replay.c */
 int		 replay_run(struct event_base *, const struct replay_opts *,
-		     char **, int, struct sink *, struct replay_stats *,
+		     char **, int, struct pipeline *, struct replay_stats *,
 		     char **);
 struct replay;
 struct replay	*replay_new(struct event_base *, const struct replay_opts *,
-		     struct sink *, char **);
+		     struct pipeline *, char **);
 const char	*replay_submit(struct replay *, struct exchange *);
 unsigned	 replay_inflight(const struct replay *);
 unsigned	 replay_drain(struct replay *, int);
 void		 replay_free(struct replay *, struct replay_stats *);
 
-/* sink.c */
-struct sink;
-struct sink	*sink_start(const struct sink_opts *);
-void		 sink_submit(struct sink *, struct exchange *);
-void		 sink_reopen(struct sink *);
-void		 sink_stop(struct sink *, struct sink_stats *);
-char		*sink_summary(const struct sink_stats *);
+/* pipeline.c */
+struct pipeline	*pipeline_new(const struct pipeline_opts *);
+void		 pipeline_add(struct pipeline *, const struct consumer *);
+void		 pipeline_start(struct pipeline *);
+void		 pipeline_submit(struct pipeline *, struct exchange *);
+void		 pipeline_skip(struct exchange *, const char *);
+void		 pipeline_reopen(struct pipeline *);
+int		 pipeline_stop(struct pipeline *, double);
+void		 pipeline_counts(struct pipeline *, struct stats_counts *);
+void		 pipeline_queue_bytes(struct pipeline *, uint64_t *,
+		     uint64_t *);
+void		 pipeline_free(struct pipeline *);
+
+/* stats.c */
+struct stats;
+void		 stats_counts_add(struct stats_counts *,
+		     const struct exchange *);
+uint64_t	 stats_errors(const struct stats_counts *);
+struct stats	*stats_new(void);
+void		 stats_free(struct stats *);
+void		 stats_add(struct stats *, const struct exchange *);
+void		 stats_add_dropped(struct stats *, uint64_t);
+void		 stats_snapshot(struct stats *, struct stats_counts *);
+char		*stats_summary(const struct stats_counts *);
+
+/* flagline.c */
+void		 flagline_consumer(const int *, struct consumer *);
+
+/* events.c */
+struct events;
+struct events	*events_open(const char *, const struct capture_opts *,
+		     char **);
+void		 events_consumer(struct events *, struct consumer *);
+uint64_t	 events_dropped(const struct events *);
+void		 events_close(struct events *);
+
+/* runtime.c */
+struct runtime;
+struct runtime	*runtime_new(const struct runtime_cbs *, void *, int);
+struct event_base *runtime_base(struct runtime *);
+void		 runtime_dispatch(struct runtime *);
+void		 runtime_stop(struct runtime *);
+double		 runtime_deadline(const struct runtime *);
+void		 runtime_free(struct runtime *);
+
+/* listener.c */
+struct listener;
+struct listener	*listener_new(struct event_base *, const char *, listener_cb,
+		     void *, int *, char **);
+const char	*listener_address(const struct listener *);
+void		 listener_disable(struct listener *);
+uint64_t	 listener_pauses(const struct listener *);
+void		 listener_free(struct listener *);
 
 /* trace.c */
 void		 trace_mint(char *, size_t);
@@ -587,9 +656,11 @@ struct capture	*capture_open(const struct capture_opts *, char **);
 int		 capture_write(struct capture *, const struct exchange *);
 int		 capture_flush(struct capture *);
 int		 capture_reopen(struct capture *, char **);
-void		 capture_close(struct capture *);
+uint64_t	 capture_close(struct capture *);
 uint64_t	 capture_bytes(struct capture *);
 uint64_t	 capture_errors(struct capture *);
+uint64_t	 capture_lost(struct capture *);
+void		 capture_consumer(struct capture *, struct consumer *);
 struct capture_reader *capture_reader_open(const char *, int, char **);
 int		 capture_reader_next(struct capture_reader *, struct exchange *,
 		     char **);

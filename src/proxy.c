@@ -4,7 +4,7 @@
  * sampled out, filtered, or over the in-flight cap) the candidate.  The
  * primary's response is relayed to the client as it arrives; the
  * candidate's is only read.  When both sides are done the exchange goes to
- * the sink thread, which compares and records it.
+ * the pipeline, which compares and records it.
  *
  * A client session and the exchange it started are two halves that point
  * at each other: the client can go away (its exchange still completes and
@@ -35,7 +35,6 @@
 #include "paritytap.h"
 
 #define CLIENT_IDLE_SECONDS	60	/* keep-alive idle, and body reads */
-#define CLIENT_HEADER_SECONDS	10	/* whole header block (slowloris) */
 #define CLIENT_OUT_HIGH		(4 * 1024 * 1024)
 #define CLIENT_OUT_LOW		(256 * 1024)
 #define CLIENT_IN_HIGH		(256 * 1024)
@@ -91,14 +90,12 @@ TAILQ_HEAD(client_list, client);
 struct proxy {
 	struct event_base	*px_base;
 	const struct proxy_opts	*px_opts;
-	struct sink		*px_sink;
-	struct evconnlistener	*px_listener;
-	char			 px_address[INET6_ADDRSTRLEN + 8];
+	struct pipeline		*px_pipeline;
+	struct listener		*px_listener;
 	struct upstream		*px_up[2];
 	struct client_list	 px_clients;
 	struct pending_list	 px_pending;
 	int			 px_stopping;
-	struct event		*px_grace;
 	uint64_t		 px_dropped;
 };
 
@@ -113,6 +110,15 @@ static void
 client_arm(struct client *cl, int seconds)
 {
 	struct timeval	 tv = { seconds, 0 };
+
+	evtimer_add(cl->cl_timer, &tv);
+}
+
+/* (Re)arm a client's timer, in ms. */
+static void
+client_arm_ms(struct client *cl, int ms)
+{
+	struct timeval	 tv = { ms / 1000, (ms % 1000) * 1000 };
 
 	evtimer_add(cl->cl_timer, &tv);
 }
@@ -265,7 +271,7 @@ proxy_canonical(struct proxy *px, struct client *cl, struct exchange *ex,
 	    upstream_authority(px->px_up[SIDE_PRIMARY]), cl->cl_ip, out);
 }
 
-/* Hand a finished exchange to the sink and forget it. */
+/* Hand a finished exchange to the pipeline and forget it. */
 static void
 pending_complete(struct pending *pe)
 {
@@ -274,7 +280,7 @@ pending_complete(struct pending *pe)
 	if (pe->pe_client != NULL)
 		pe->pe_client->cl_pending = NULL;
 	TAILQ_REMOVE(&px->px_pending, pe, pe_entry);
-	sink_submit(px->px_sink, pe->pe_ex);
+	pipeline_submit(px->px_pipeline, pe->pe_ex);
 	buf_free(&pe->pe_canon);
 	free(pe);
 	if (px->px_stopping && TAILQ_EMPTY(&px->px_clients) &&
@@ -581,7 +587,7 @@ client_too_large(struct client *cl)
 	    (unsigned long long)px->px_opts->max_body);
 	client_error_response(cl, 413, msg, ex->ex_id, 1);
 	free(msg);
-	sink_submit(px->px_sink, ex);
+	pipeline_submit(px->px_pipeline, ex);
 	client_close_after_write(cl);
 }
 
@@ -660,7 +666,7 @@ client_read(struct client *cl)
 			return;
 		if (cl->cl_state == CLIENT_IDLE) {
 			cl->cl_state = CLIENT_READING;
-			client_arm(cl, CLIENT_HEADER_SECONDS);
+			client_arm_ms(cl, cl->cl_px->px_opts->header_timeout);
 		}
 		nv = evbuffer_peek(in, -1, NULL, v, 8);
 		if (nv > 8)
@@ -748,8 +754,7 @@ client_timer_cb(evutil_socket_t fd, short events, void *arg)
 
 /* A new client connection. */
 static void
-proxy_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+proxy_accept_cb(int fd, struct sockaddr *sa, int salen, void *arg)
 {
 	struct proxy	*px = arg;
 	struct client	*cl;
@@ -793,80 +798,17 @@ proxy_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	log_debug("client %s: connected", cl->cl_name);
 }
 
-/* accept(2) failed: usually out of descriptors; keep going. */
-static void
-proxy_accept_error_cb(struct evconnlistener *l, void *arg)
-{
-	log_warn("accept");
-}
-
-/* Parse ADDRESS:PORT, [ADDRESS]:PORT or :PORT (any address) to bind. */
-static int
-proxy_parse_listen(const char *s, struct sockaddr_storage *ss, int *len,
-    char **cause)
-{
-	struct addrinfo	 hints, *res;
-	const char	*colon, *host_start, *host_end;
-	char		*host = NULL, *port;
-	int		 error;
-
-	if (*s == '[') {
-		host_start = s + 1;
-		if ((host_end = strchr(s, ']')) == NULL || host_end[1] != ':')
-			goto bad;
-		colon = host_end + 1;
-	} else {
-		if ((colon = strrchr(s, ':')) == NULL)
-			goto bad;
-		host_start = s;
-		host_end = colon;
-	}
-	port = (char *)colon + 1;
-	if (*port == '\0' || strspn(port, "0123456789") != strlen(port) ||
-	    strlen(port) > 5 || atoi(port) > 65535)
-		goto bad;
-	if (host_end != host_start)
-		host = xstrndup(host_start, (size_t)(host_end - host_start));
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((error = getaddrinfo(host, port, &hints, &res)) != 0) {
-		xasprintf(cause, "--listen %s: %s", s, gai_strerror(error));
-		free(host);
-		return (-1);
-	}
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*len = (int)res->ai_addrlen;
-	freeaddrinfo(res);
-	free(host);
-	return (0);
-bad:
-	xasprintf(cause, "--listen %s: not an ADDRESS:PORT", s);
-	return (-1);
-}
-
 /* Bind the listener and set up both backends; NULL with exit status and cause. */
 struct proxy *
 proxy_new(struct event_base *base, const struct proxy_opts *o,
-    struct sink *sink, int *status, char **cause)
+    struct pipeline *pipeline, int *status, char **cause)
 {
 	struct proxy		*px;
-	struct sockaddr_storage	 ss;
-	socklen_t		 sslen;
-	int			 sslen_i = sizeof ss;
-	char			 host[INET6_ADDRSTRLEN];
-	int			 port;
 
-	memset(&ss, 0, sizeof ss);
-	if (proxy_parse_listen(o->listen, &ss, &sslen_i, cause) != 0) {
-		*status = EXIT_USAGE;
-		return (NULL);
-	}
 	px = xcalloc(1, sizeof *px);
 	px->px_base = base;
 	px->px_opts = o;
-	px->px_sink = sink;
+	px->px_pipeline = pipeline;
 	TAILQ_INIT(&px->px_clients);
 	TAILQ_INIT(&px->px_pending);
 	*status = EXIT_USAGE;
@@ -880,33 +822,10 @@ proxy_new(struct event_base *base, const struct proxy_opts *o,
 	if (px->px_up[SIDE_CANDIDATE] == NULL)
 		goto fail;
 
-	px->px_listener = evconnlistener_new_bind(base, proxy_accept_cb, px,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-	    1024, (struct sockaddr *)&ss, sslen_i);
-	if (px->px_listener == NULL) {
-		xasprintf(cause, "cannot listen on %s: %s", o->listen,
-		    strerror(errno));
-		*status = EXIT_RUNTIME;
+	px->px_listener = listener_new(base, o->listen, proxy_accept_cb, px,
+	    status, cause);
+	if (px->px_listener == NULL)
 		goto fail;
-	}
-	evconnlistener_set_error_cb(px->px_listener, proxy_accept_error_cb);
-
-	sslen = sizeof ss;
-	getsockname(evconnlistener_get_fd(px->px_listener),
-	    (struct sockaddr *)&ss, &sslen);
-	if (ss.ss_family == AF_INET6) {
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
-		    host, sizeof host);
-		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-		snprintf(px->px_address, sizeof px->px_address, "[%s]:%d",
-		    host, port);
-	} else {
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
-		    host, sizeof host);
-		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-		snprintf(px->px_address, sizeof px->px_address, "%s:%d",
-		    host, port);
-	}
 	return (px);
 
 fail:
@@ -920,7 +839,7 @@ fail:
 const char *
 proxy_address(const struct proxy *px)
 {
-	return (px->px_address);
+	return (listener_address(px->px_listener));
 }
 
 /* Mirrors dropped because the candidate had too many in flight. */
@@ -934,10 +853,9 @@ proxy_mirror_dropped(const struct proxy *px)
  * The grace period is over: whatever is still in flight is recorded as
  * timed out, so every accepted request still gets its capture line.
  */
-static void
-proxy_grace_cb(evutil_socket_t fd, short events, void *arg)
+void
+proxy_abort(struct proxy *px)
 {
-	struct proxy	*px = arg;
 	struct pending	*pe;
 	struct client	*cl;
 	int		 side;
@@ -961,19 +879,19 @@ proxy_grace_cb(evutil_socket_t fd, short events, void *arg)
 }
 
 /*
- * SIGTERM: stop accepting, let in-flight exchanges finish within the
- * grace period, close idle clients, then leave the loop.
+ * SIGTERM: stop accepting, let in-flight exchanges finish (the runtime
+ * calls proxy_abort when the grace period is over), close idle clients,
+ * then leave the loop.
  */
 void
 proxy_shutdown(struct proxy *px)
 {
 	struct client	*cl, *next;
-	struct timeval	 tv;
 
 	if (px->px_stopping)
 		return;
 	px->px_stopping = 1;
-	evconnlistener_disable(px->px_listener);
+	listener_disable(px->px_listener);
 	for (cl = TAILQ_FIRST(&px->px_clients); cl != NULL; cl = next) {
 		next = TAILQ_NEXT(cl, cl_entry);
 		cl->cl_close = 1;
@@ -984,10 +902,6 @@ proxy_shutdown(struct proxy *px)
 		event_base_loopbreak(px->px_base);
 		return;
 	}
-	tv.tv_sec = px->px_opts->grace / 1000;
-	tv.tv_usec = (px->px_opts->grace % 1000) * 1000;
-	px->px_grace = evtimer_new(px->px_base, proxy_grace_cb, px);
-	evtimer_add(px->px_grace, &tv);
 }
 
 /* Free the proxy (after the loop ended). */
@@ -998,9 +912,7 @@ proxy_free(struct proxy *px)
 
 	while ((cl = TAILQ_FIRST(&px->px_clients)) != NULL)
 		client_close(cl, "exiting");
-	if (px->px_grace != NULL)
-		event_free(px->px_grace);
-	evconnlistener_free(px->px_listener);
+	listener_free(px->px_listener);
 	upstream_free(px->px_up[SIDE_PRIMARY]);
 	upstream_free(px->px_up[SIDE_CANDIDATE]);
 	free(px);

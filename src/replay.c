@@ -1,7 +1,7 @@
 /*
  * The replay engine: requests recorded in capture files are sent again,
  * to the candidate (and, with a live primary, to the primary too), and
- * the new exchanges go to the sink like the proxy's.  Without a live
+ * the new exchanges go to the pipeline like the proxy's.  Without a live
  * primary, the primary's side is the response recorded in the capture.
  *
  * Capture lines are read, parsed and turned into canonical requests on a
@@ -65,7 +65,7 @@ TAILQ_HEAD(replay_sent, replay_pending);
 struct replay {
 	const struct replay_opts *rp_opts;
 	struct event_base	*rp_base;
-	struct sink		*rp_sink;
+	struct pipeline		*rp_pipeline;
 	struct upstream		*rp_up[2];	/* primary may be NULL */
 	struct capture_reader	**rp_readers;
 	int			 rp_nreaders;
@@ -141,7 +141,7 @@ replay_done(struct replay_pending *rq, int side, const char *error,
 	if (--rq->rq_live != 0)
 		return;
 	TAILQ_REMOVE(&rp->rp_sent, rq, rq_entry);
-	sink_submit(rp->rp_sink, rq->rq_ex);
+	pipeline_submit(rp->rp_pipeline, rq->rq_ex);
 	buf_free(&rq->rq_canon);
 	free(rq);
 	rp->rp_inflight--;
@@ -384,7 +384,7 @@ replay_send(struct replay *rp, struct replay_pending *rq)
 
 	rp->rp_handed++;
 	if (rq->rq_skip) {
-		sink_submit(rp->rp_sink, ex);
+		pipeline_submit(rp->rp_pipeline, ex);
 		buf_free(&rq->rq_canon);
 		free(rq);
 		return;
@@ -654,14 +654,14 @@ replay_backends(struct replay *rp, char **cause)
 }
 
 /*
- * Replay the captures at paths through the sink.  Return EXIT_OK when
+ * Replay the captures at paths through the pipeline.  Return EXIT_OK when
  * every selected exchange was replayed or skipped, EXIT_USAGE with cause
  * for a bad URL or an unreadable or malformed capture ("FILE:LINE: ..."),
  * EXIT_RUNTIME with cause when no live backend could be reached at all.
  */
 int
 replay_run(struct event_base *base, const struct replay_opts *o,
-    char **paths, int npaths, struct sink *sink, struct replay_stats *stats,
+    char **paths, int npaths, struct pipeline *pipeline, struct replay_stats *stats,
     char **cause)
 {
 	struct replay	 rp;
@@ -671,7 +671,7 @@ replay_run(struct event_base *base, const struct replay_opts *o,
 	memset(&rp, 0, sizeof rp);
 	rp.rp_opts = o;
 	rp.rp_base = base;
-	rp.rp_sink = sink;
+	rp.rp_pipeline = pipeline;
 	TAILQ_INIT(&rp.rp_sent);
 	rp.rp_nreaders = npaths;
 	rp.rp_wake[0] = rp.rp_wake[1] = -1;
@@ -776,14 +776,14 @@ out:
  */
 struct replay *
 replay_new(struct event_base *base, const struct replay_opts *o,
-    struct sink *sink, char **cause)
+    struct pipeline *pipeline, char **cause)
 {
 	struct replay	*rp;
 
 	rp = xcalloc(1, sizeof *rp);
 	rp->rp_opts = o;
 	rp->rp_base = base;
-	rp->rp_sink = sink;
+	rp->rp_pipeline = pipeline;
 	rp->rp_submitted = 1;
 	rp->rp_wake[0] = rp->rp_wake[1] = -1;
 	TAILQ_INIT(&rp->rp_sent);
@@ -797,9 +797,9 @@ replay_new(struct event_base *base, const struct replay_opts *o,
 /*
  * Send an exchange seen elsewhere (its request and primary response
  * filled in) to the candidate; the replayer takes it, and it reaches the
- * sink when the candidate has answered.  An exchange that cannot be sent
+ * pipeline when the candidate has answered.  An exchange that cannot be sent
  * (a cut request body, a method not in the filter, --concurrency already
- * in flight) goes to the sink at once, skipped.  Return the skip reason,
+ * in flight) goes to the pipeline at once, skipped.  Return the skip reason,
  * or NULL when it was sent.
  */
 const char *

@@ -120,13 +120,13 @@ report_html_route_row(struct buf *b, const char *name,
 	    " class=\"total\"" : "");
 	report_html_str(b, name);
 	buf_addstr(b, "</td>");
-	report_html_count(b, c->total, 0);
-	report_html_count(b, c->verdicts[VERDICT_MATCH], 0);
-	report_html_count(b, c->verdicts[VERDICT_STATUS], 1);
-	report_html_count(b, c->verdicts[VERDICT_SHAPE], 1);
-	report_html_count(b, c->verdicts[VERDICT_BODY], 1);
-	report_html_count(b, c->verdicts[VERDICT_HEADER], 1);
-	report_html_count(b, c->verdicts[VERDICT_VALUE], 1);
+	report_html_count(b, c->sc.total, 0);
+	report_html_count(b, c->sc.verdicts[VERDICT_MATCH], 0);
+	report_html_count(b, c->sc.verdicts[VERDICT_STATUS], 1);
+	report_html_count(b, c->sc.verdicts[VERDICT_SHAPE], 1);
+	report_html_count(b, c->sc.verdicts[VERDICT_BODY], 1);
+	report_html_count(b, c->sc.verdicts[VERDICT_HEADER], 1);
+	report_html_count(b, c->sc.verdicts[VERDICT_VALUE], 1);
 	report_html_count(b, report_errors(c), 1);
 	report_html_ms(b, &c->lat[0], 50);
 	report_html_ms(b, &c->lat[0], 99);
@@ -152,15 +152,15 @@ report_html_tables(struct buf *b, struct report *r)
 	    "<thead><tr><th class=\"name\">verdict</th><th>count</th>"
 	    "<th>share</th></tr></thead>\n<tbody>\n");
 	for (i = 0; i < sizeof order / sizeof order[0]; i++) {
-		n = r->all.verdicts[order[i]];
+		n = r->all.sc.verdicts[order[i]];
 		if (order[i] == VERDICT_NONE && n == 0)
 			continue;
 		buf_printf(b, "<tr><td class=\"name\">%s</td>",
 		    verdict_name(order[i]));
 		report_html_count(b, n, verdict_is_divergence(order[i]));
-		if (r->all.total != 0)
+		if (r->all.sc.total != 0)
 			buf_printf(b, "<td>%.1f%%</td></tr>\n",
-			    100.0 * n / r->all.total);
+			    100.0 * n / r->all.sc.total);
 		else
 			buf_addstr(b, "<td>-</td></tr>\n");
 	}
@@ -517,10 +517,10 @@ report_html(struct report *r, size_t top, FILE *f)
 	buf_addstr(&b, "</style>\n</head>\n<body>\n"
 	    "<h1>paritytap report</h1>\n");
 	buf_printf(&b, "<p class=\"meta\" id=\"summary\">%llu exchange%s from "
-	    "%zu capture%s", (unsigned long long)r->all.total,
-	    r->all.total == 1 ? "" : "s", r->ninputs,
+	    "%zu capture%s", (unsigned long long)r->all.sc.total,
+	    r->all.sc.total == 1 ? "" : "s", r->ninputs,
 	    r->ninputs == 1 ? "" : "s");
-	if (r->all.total != 0) {
+	if (r->all.sc.total != 0) {
 		format_rfc3339(&r->first, t1, sizeof t1);
 		format_rfc3339(&r->last, t2, sizeof t2);
 		buf_printf(&b, ", %s to %s", t1, t2);

@@ -18,9 +18,7 @@ struct report_latency {
 
 /* Counts of one route, or of everything. */
 struct report_counts {
-	uint64_t	 total;
-	uint64_t	 status_match;	/* as the sink counts it */
-	uint64_t	 verdicts[VERDICT_NONE + 1];
+	struct stats_counts sc;			/* as the pipeline counts */
 	struct report_latency lat[2];		/* primary, candidate */
 };
 

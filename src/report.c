@@ -249,39 +249,23 @@ report_percentile(struct report_latency *l, unsigned p, double *out)
 uint64_t
 report_errors(const struct report_counts *c)
 {
-	return (c->verdicts[VERDICT_PRIMARY_ERROR] +
-	    c->verdicts[VERDICT_CANDIDATE_ERROR] +
-	    c->verdicts[VERDICT_BOTH_FAILED]);
+	return (stats_errors(&c->sc));
 }
 
 /* The summary line replay and the proxy end with, for c; allocated. */
 char *
 report_summary(const struct report_counts *c)
 {
-	struct sink_stats	 st;
-
-	memset(&st, 0, sizeof st);
-	st.total = c->total;
-	st.status_match = c->status_match;
-	memcpy(st.verdicts, c->verdicts, sizeof st.verdicts);
-	return (sink_summary(&st));
+	return (stats_summary(&c->sc));
 }
 
 /* Count one exchange into c. */
 static void
 report_count(struct report_counts *c, const struct exchange *ex)
 {
-	int				 i;
+	int	 i;
 
-	const struct response_side	*p = &ex->ex_resp[SIDE_PRIMARY];
-	const struct response_side	*cd = &ex->ex_resp[SIDE_CANDIDATE];
-
-	c->total++;
-	c->verdicts[ex->ex_verdict <= VERDICT_NONE ? ex->ex_verdict :
-	    VERDICT_NONE]++;
-	if (p->present && cd->present && p->error == NULL &&
-	    cd->error == NULL && p->status == cd->status)
-		c->status_match++;
+	stats_counts_add(&c->sc, ex);
 	for (i = SIDE_PRIMARY; i <= SIDE_CANDIDATE; i++) {
 		if (ex->ex_resp[i].present)
 			report_latency_add(&c->lat[i], ex->ex_resp[i].ms);
@@ -515,9 +499,9 @@ report_add(struct report *r, struct exchange *ex)
 		r->routes[r->nroutes++] = rt;
 		r->sorted = 0;
 	}
-	if (r->all.total == 0 || report_cmp_tv(&ex->ex_ts, &r->first) < 0)
+	if (r->all.sc.total == 0 || report_cmp_tv(&ex->ex_ts, &r->first) < 0)
 		r->first = ex->ex_ts;
-	if (r->all.total == 0 || report_cmp_tv(&ex->ex_ts, &r->last) > 0)
+	if (r->all.sc.total == 0 || report_cmp_tv(&ex->ex_ts, &r->last) > 0)
 		r->last = ex->ex_ts;
 	if (r->ninputs != 0)
 		r->inputs[r->ninputs - 1].exchanges++;
@@ -596,13 +580,13 @@ report_text_row(struct buf *b, int width, const char *name,
 	report_fmt_ms(&c->lat[1], 99, lat[3], sizeof lat[3]);
 	buf_printf(b, "  %-*s %6llu %6llu %6llu %6llu %6llu %6llu %6llu %6llu"
 	    " %9s %9s %9s %9s\n", width, name,
-	    (unsigned long long)c->total,
-	    (unsigned long long)c->verdicts[VERDICT_MATCH],
-	    (unsigned long long)c->verdicts[VERDICT_STATUS],
-	    (unsigned long long)c->verdicts[VERDICT_SHAPE],
-	    (unsigned long long)c->verdicts[VERDICT_BODY],
-	    (unsigned long long)c->verdicts[VERDICT_HEADER],
-	    (unsigned long long)c->verdicts[VERDICT_VALUE],
+	    (unsigned long long)c->sc.total,
+	    (unsigned long long)c->sc.verdicts[VERDICT_MATCH],
+	    (unsigned long long)c->sc.verdicts[VERDICT_STATUS],
+	    (unsigned long long)c->sc.verdicts[VERDICT_SHAPE],
+	    (unsigned long long)c->sc.verdicts[VERDICT_BODY],
+	    (unsigned long long)c->sc.verdicts[VERDICT_HEADER],
+	    (unsigned long long)c->sc.verdicts[VERDICT_VALUE],
 	    (unsigned long long)report_errors(c),
 	    lat[0], lat[1], lat[2], lat[3]);
 }
@@ -621,13 +605,13 @@ report_text(struct report *r, size_t top, FILE *f)
 	report_sort(r);
 	buf_init(&b);
 	buf_printf(&b, "paritytap report: %llu exchange%s from %zu capture%s\n",
-	    (unsigned long long)r->all.total, r->all.total == 1 ? "" : "s",
+	    (unsigned long long)r->all.sc.total, r->all.sc.total == 1 ? "" : "s",
 	    r->ninputs, r->ninputs == 1 ? "" : "s");
 	for (i = 0; i < r->ninputs; i++)
 		buf_printf(&b, "  %s: %llu exchange%s\n", r->inputs[i].name,
 		    (unsigned long long)r->inputs[i].exchanges,
 		    r->inputs[i].exchanges == 1 ? "" : "s");
-	if (r->all.total != 0) {
+	if (r->all.sc.total != 0) {
 		format_rfc3339(&r->first, t1, sizeof t1);
 		format_rfc3339(&r->last, t2, sizeof t2);
 		buf_printf(&b, "  first %s, last %s\n", t1, t2);
@@ -638,13 +622,13 @@ report_text(struct report *r, size_t top, FILE *f)
 
 	buf_printf(&b, "\nVerdicts\n");
 	for (i = 0; i < REPORT_NORDER; i++) {
-		n = r->all.verdicts[report_order[i]];
+		n = r->all.sc.verdicts[report_order[i]];
 		if (report_order[i] == VERDICT_NONE && n == 0)
 			continue;
 		buf_printf(&b, "  %-16s %8llu", verdict_name(report_order[i]),
 		    (unsigned long long)n);
-		if (r->all.total != 0)
-			buf_printf(&b, " %6.1f%%", 100.0 * n / r->all.total);
+		if (r->all.sc.total != 0)
+			buf_printf(&b, " %6.1f%%", 100.0 * n / r->all.sc.total);
 		buf_addstr(&b, "\n");
 	}
 
@@ -720,25 +704,25 @@ report_json_counts(struct report_counts *c, const char *route)
 	o = json_object();
 	if (route != NULL)
 		json_object_set_new(o, "route", json_string(route));
-	json_object_set_new(o, "count", json_integer((json_int_t)c->total));
+	json_object_set_new(o, "count", json_integer((json_int_t)c->sc.total));
 	json_object_set_new(o, "match",
-	    json_integer((json_int_t)c->verdicts[VERDICT_MATCH]));
+	    json_integer((json_int_t)c->sc.verdicts[VERDICT_MATCH]));
 	json_object_set_new(o, "status",
-	    json_integer((json_int_t)c->verdicts[VERDICT_STATUS]));
+	    json_integer((json_int_t)c->sc.verdicts[VERDICT_STATUS]));
 	json_object_set_new(o, "shape",
-	    json_integer((json_int_t)c->verdicts[VERDICT_SHAPE]));
+	    json_integer((json_int_t)c->sc.verdicts[VERDICT_SHAPE]));
 	json_object_set_new(o, "body",
-	    json_integer((json_int_t)c->verdicts[VERDICT_BODY]));
+	    json_integer((json_int_t)c->sc.verdicts[VERDICT_BODY]));
 	json_object_set_new(o, "header",
-	    json_integer((json_int_t)c->verdicts[VERDICT_HEADER]));
+	    json_integer((json_int_t)c->sc.verdicts[VERDICT_HEADER]));
 	json_object_set_new(o, "value",
-	    json_integer((json_int_t)c->verdicts[VERDICT_VALUE]));
+	    json_integer((json_int_t)c->sc.verdicts[VERDICT_VALUE]));
 	json_object_set_new(o, "errors",
 	    json_integer((json_int_t)report_errors(c)));
 	v = json_object();
 	for (i = 0; i < REPORT_NORDER; i++)
 		json_object_set_new(v, verdict_name(report_order[i]),
-		    json_integer((json_int_t)c->verdicts[report_order[i]]));
+		    json_integer((json_int_t)c->sc.verdicts[report_order[i]]));
 	json_object_set_new(o, "verdicts", v);
 	lat = json_object();
 	json_object_set_new(lat, "primary", report_json_latency(&c->lat[0]));
@@ -781,10 +765,10 @@ report_json(struct report *r, size_t top, FILE *f)
 	}
 	json_object_set_new(root, "captures", a);
 	json_object_set_new(root, "exchanges",
-	    json_integer((json_int_t)r->all.total));
-	json_object_set_new(root, "first", r->all.total != 0 ?
+	    json_integer((json_int_t)r->all.sc.total));
+	json_object_set_new(root, "first", r->all.sc.total != 0 ?
 	    report_json_time(&r->first) : json_null());
-	json_object_set_new(root, "last", r->all.total != 0 ?
+	json_object_set_new(root, "last", r->all.sc.total != 0 ?
 	    report_json_time(&r->last) : json_null());
 	summary = report_summary(&r->all);
 	json_object_set_new(root, "summary", json_string(summary));

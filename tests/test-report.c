@@ -157,7 +157,7 @@ test_aggregate(void)
 		is_int(r->nroutes, 2, "aggregate(%d): two routes", keep);
 		is_str(r->routes[0]->name, "GET /a",
 		    "aggregate(%d): routes sorted", keep);
-		is_int(r->routes[0]->counts.total, 3,
+		is_int(r->routes[0]->counts.sc.total, 3,
 		    "aggregate(%d): a skipped exchange counts in the total",
 		    keep);
 		is_int(report_errors(&r->routes[0]->counts), 1,
