@@ -796,6 +796,8 @@ struct tcpreasm_stats {
 	uint64_t	 retransmits;	/* segments wholly seen before */
 	uint64_t	 overlaps;	/* segments partly seen before */
 	uint64_t	 out_of_order;	/* segments held for a hole */
+	uint64_t	 waited;	/* held for the other stream's bytes
+					   they acknowledge */
 	uint64_t	 gaps;
 	uint64_t	 gap_bytes;
 	uint64_t	 cut;		/* connections over a memory limit */

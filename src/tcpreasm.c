@@ -35,6 +35,19 @@
  * its bytes reached their receiver unseen and will not come again.  The
  * data after a hole given up keeps the time of its own packet.
  *
+ * The two streams of a connection are delivered in the order their
+ * bytes were sent, not only in the order the capture shows them: a
+ * segment whose ACK acknowledges bytes of the other stream that have not
+ * been delivered yet was sent after those bytes arrived, so it is held
+ * until they are delivered (or given up), and then delivered with the
+ * time of its own packet.  A capture can show a response before the
+ * request it answers (tcpdump on a busy host hands on packets late, and
+ * `-i any` merges per-CPU queues); without this the response would be
+ * delivered first and the caller could not pair it.  A wait that cannot
+ * end (each stream waits for the other, which only a retransmission
+ * carrying a newer ACK can cause) lets the earlier packet go first; the
+ * memory limits, the close and tcpreasm_expire end any wait too.
+ *
  * Memory: what is held out of order (data plus a small header per
  * segment) stays under a per-stream and a total limit.  A segment that
  * would go over them cuts the stream: the first hole is given up (a gap
@@ -103,6 +116,8 @@ struct tcp_key {
 struct tcp_seg {
 	struct tcp_seg	*s_next;
 	uint64_t	 s_off;
+	uint64_t	 s_need;	/* the other stream first reaches
+					   this offset (0: no need) */
 	size_t		 s_len;
 	struct timeval	 s_ts;
 	uint8_t		 s_data[];
@@ -677,31 +692,65 @@ half_gap(struct tcpreasm *r, struct tcpreasm_conn *rc, int dir, uint64_t len,
 	half_check_end(r, h);
 }
 
-/* Deliver the held segments that are now in order. */
-static void
+/*
+ * Has the other stream than dir delivered (or given up) its bytes up to
+ * need, the offset a segment of dir acknowledges?
+ */
+static int
+half_ready(const struct tcpreasm_conn *rc, int dir, uint64_t need)
+{
+	const struct tcp_half	*o = &rc->rc_half[!dir];
+
+	return (need == 0 || o->h_next >= need || o->h_ended);
+}
+
+/*
+ * Does the stream wait for the other one: is its next segment held only
+ * because of the bytes of the other stream it acknowledges?
+ */
+static int
+half_waits(const struct tcpreasm_conn *rc, int dir)
+{
+	const struct tcp_half	*h = &rc->rc_half[dir];
+
+	return (h->h_held != NULL && h->h_held->s_off <= h->h_next &&
+	    !h->h_ended && !half_ready(rc, dir, h->h_held->s_need));
+}
+
+/*
+ * Deliver the held segments that are now in order and, unless force,
+ * whose bytes of the other stream have been delivered.  Returns whether
+ * it delivered any.
+ */
+static int
 half_drain(struct tcpreasm *r, struct tcpreasm_conn *rc, int dir,
-    const struct timeval *ts)
+    const struct timeval *ts, int force)
 {
 	struct tcp_half	*h = &rc->rc_half[dir];
 	struct tcp_seg	*s;
 	uint64_t	 skip;
+	int		 any = 0;
 
 	while ((s = h->h_held) != NULL && s->s_off <= h->h_next &&
 	    !h->h_ended) {
+		if (!force && !half_ready(rc, dir, s->s_need))
+			break;
 		skip = h->h_next - s->s_off;
 		if (skip < s->s_len) {
 			half_deliver(r, rc, dir, s->s_data + skip,
 			    s->s_len - (size_t)skip, ts != NULL ? ts : &s->s_ts);
+			any = 1;
 		}
 		half_pop(r, h);
 		half_check_end(r, h);
 	}
+	return (any);
 }
 
 /* Give up the first hole and deliver what follows it. */
 static void
 half_skip_hole(struct tcpreasm *r, struct tcpreasm_conn *rc, int dir,
-    const struct timeval *ts)
+    const struct timeval *ts, int force)
 {
 	struct tcp_half	*h = &rc->rc_half[dir];
 	struct tcp_seg	*s = h->h_held;
@@ -709,7 +758,35 @@ half_skip_hole(struct tcpreasm *r, struct tcpreasm_conn *rc, int dir,
 	if (s->s_off > h->h_next)
 		half_gap(r, rc, dir, s->s_off - h->h_next, &s->s_ts);
 	if (!h->h_ended)
-		half_drain(r, rc, dir, ts);
+		half_drain(r, rc, dir, ts, force);
+}
+
+/*
+ * Deliver what each stream holds as far as the order of both allows.
+ * When each waits for the other, the segment captured earlier goes
+ * first.
+ */
+static void
+tcpreasm_settle(struct tcpreasm *r, struct tcpreasm_conn *rc)
+{
+	struct tcp_seg	*c, *s;
+	int		 any;
+
+	for (;;) {
+		any = half_drain(r, rc, TCP_DIR_C2S, NULL, 0);
+		any |= half_drain(r, rc, TCP_DIR_S2C, NULL, 0);
+		if (any)
+			continue;
+		if (!half_waits(rc, TCP_DIR_C2S) ||
+		    !half_waits(rc, TCP_DIR_S2C))
+			return;
+		c = rc->rc_half[TCP_DIR_C2S].h_held;
+		s = rc->rc_half[TCP_DIR_S2C].h_held;
+		if (timercmp(&s->s_ts, &c->s_ts, <))
+			s->s_need = 0;
+		else
+			c->s_need = 0;
+	}
 }
 
 /*
@@ -739,8 +816,8 @@ half_acked(struct tcpreasm *r, struct tcpreasm_conn *rc, int dir,
 		rc->rc_conn.unseen_ts[dir] = *ts;
 	}
 	while (h->h_held != NULL && !h->h_ended &&
-	    (int64_t)h->h_held->s_off <= aoff)
-		half_skip_hole(r, rc, dir, NULL);
+	    h->h_held->s_off > h->h_next && (int64_t)h->h_held->s_off <= aoff)
+		half_skip_hole(r, rc, dir, NULL, 0);
 }
 
 /*
@@ -753,7 +830,7 @@ half_flush(struct tcpreasm *r, struct tcpreasm_conn *rc, int dir)
 	struct tcp_half	*h = &rc->rc_half[dir];
 
 	while (h->h_held != NULL && !h->h_ended)
-		half_skip_hole(r, rc, dir, NULL);
+		half_skip_hole(r, rc, dir, NULL, 1);
 	if (h->h_fin && !h->h_ended)
 		half_gap(r, rc, dir, h->h_fin_off - h->h_next, &rc->rc_last);
 	half_drop(r, h);
@@ -799,12 +876,14 @@ half_uncovered(const struct tcp_half *h, uint64_t off, size_t len,
 /* Copy [off, off + len) into a new segment and link it after prev. */
 static void
 half_insert(struct tcpreasm *r, struct tcp_half *h, struct tcp_seg *prev,
-    uint64_t off, const uint8_t *data, size_t len, const struct timeval *ts)
+    uint64_t off, const uint8_t *data, size_t len, const struct timeval *ts,
+    uint64_t need)
 {
 	struct tcp_seg	*s;
 
 	s = xmalloc(sizeof *s + len);
 	s->s_off = off;
+	s->s_need = need;
 	s->s_len = len;
 	s->s_ts = *ts;
 	memcpy(s->s_data, data, len);
@@ -820,17 +899,20 @@ half_insert(struct tcpreasm *r, struct tcp_half *h, struct tcp_seg *prev,
 	tcpreasm_held(r, h, sizeof *s + len, 1);
 }
 
-/* Hold the parts of [off, off + len) not held yet. */
+/*
+ * Hold the parts of [off, off + len) not held yet; need is where the
+ * other stream must be before they are delivered.
+ */
 static void
 half_hold(struct tcpreasm *r, struct tcp_half *h, uint64_t off,
-    const uint8_t *data, size_t len, const struct timeval *ts)
+    const uint8_t *data, size_t len, const struct timeval *ts, uint64_t need)
 {
 	struct tcp_seg	*prev = NULL, *s;
 	uint64_t	 end = off + len, send;
 	size_t		 n;
 
 	if (h->h_tail != NULL && off >= h->h_tail->s_off + h->h_tail->s_len) {
-		half_insert(r, h, h->h_tail, off, data, len, ts);
+		half_insert(r, h, h->h_tail, off, data, len, ts, need);
 		return;
 	}
 	s = h->h_held;
@@ -841,12 +923,12 @@ half_hold(struct tcpreasm *r, struct tcp_half *h, uint64_t off,
 		}
 		if (s == NULL || end <= s->s_off) {
 			half_insert(r, h, prev, off, data, (size_t)(end - off),
-			    ts);
+			    ts, need);
 			return;
 		}
 		if (off < s->s_off) {
 			n = (size_t)(s->s_off - off);
-			half_insert(r, h, prev, off, data, n, ts);
+			half_insert(r, h, prev, off, data, n, ts, need);
 			off += n;
 			data += n;
 		}
@@ -861,11 +943,13 @@ half_hold(struct tcpreasm *r, struct tcp_half *h, uint64_t off,
 /*
  * Take the bytes of one segment at stream offset off into a direction:
  * old bytes dropped, in-order ones delivered from the packet, later
- * ones held (within the limits).
+ * ones held (within the limits), and so are in-order ones that must
+ * wait until the other stream reaches need (0: none).
  */
 static void
 half_segment(struct tcpreasm *r, struct tcpreasm_conn *rc, int dir,
-    int64_t off, const uint8_t *data, size_t len, const struct timeval *ts)
+    int64_t off, const uint8_t *data, size_t len, const struct timeval *ts,
+    uint64_t need)
 {
 	struct tcp_half	*h = &rc->rc_half[dir];
 	uint64_t	 skip, end;
@@ -906,12 +990,13 @@ again:
 		off = (int64_t)h->h_next;
 		trimmed = 1;
 	}
-	if ((uint64_t)off == h->h_next) {
+	if ((uint64_t)off == h->h_next && (h->h_held == NULL ||
+	    h->h_held->s_off > h->h_next) && half_ready(rc, dir, need)) {
 		if (trimmed)
 			r->r_stats.overlaps++;
 		half_deliver(r, rc, dir, data, len, ts);
 		half_check_end(r, h);
-		half_drain(r, rc, dir, ts);
+		half_drain(r, rc, dir, ts, 0);
 		return;
 	}
 
@@ -929,18 +1014,27 @@ again:
 			r->r_stats.cut++;
 		}
 		if (h->h_held != NULL) {
-			half_skip_hole(r, rc, dir, NULL);
+			half_skip_hole(r, rc, dir, NULL, 1);
 			if (h->h_ended)
 				return;
 			goto again;
 		}
-		half_gap(r, rc, dir, (uint64_t)off - h->h_next, ts);
-		goto again;
+		if ((uint64_t)off > h->h_next) {
+			half_gap(r, rc, dir, (uint64_t)off - h->h_next, ts);
+			goto again;
+		}
+		/* Only the other stream is awaited: wait no more. */
+		half_deliver(r, rc, dir, data, len, ts);
+		half_check_end(r, h);
+		return;
 	}
 	if (trimmed || n != len)
 		r->r_stats.overlaps++;
-	r->r_stats.out_of_order++;
-	half_hold(r, h, (uint64_t)off, data, len, ts);
+	if ((uint64_t)off > h->h_next)
+		r->r_stats.out_of_order++;
+	else
+		r->r_stats.waited++;
+	half_hold(r, h, (uint64_t)off, data, len, ts, need);
 }
 
 /*
@@ -988,11 +1082,12 @@ static void
 tcpreasm_segment(struct tcpreasm *r, const struct tcp_pkt *p)
 {
 	struct tcpreasm_conn	*rc;
-	struct tcp_half		*h;
+	struct tcp_half		*h, *o;
 	struct tcp_key		 k;
 	uint32_t		 seq;
+	uint64_t		 need = 0;
 	int			 src_a, dir, syn, ack, client_is_src;
-	int64_t			 off;
+	int64_t			 off, aoff;
 
 	tcpreasm_key(p, &k, &src_a);
 	rc = tcpreasm_find(r, &k);
@@ -1066,6 +1161,19 @@ tcpreasm_segment(struct tcpreasm *r, const struct tcp_pkt *p)
 	h = &rc->rc_half[dir];
 	if (ack && !syn)
 		half_acked(r, rc, !dir, p->p_ack, p->p_ts);
+	/*
+	 * The other stream's bytes this segment acknowledges were sent
+	 * before it: where that stream must be before its data goes on.
+	 * An ACK further ahead than a stream is ever held is not trusted.
+	 */
+	o = &rc->rc_half[!dir];
+	if (ack && !syn && p->p_len != 0 && o->h_started && !o->h_ended) {
+		aoff = (int64_t)o->h_next + (int32_t)(p->p_ack -
+		    (uint32_t)(o->h_base + (uint32_t)o->h_next));
+		if (aoff > (int64_t)o->h_next &&
+		    (uint64_t)aoff - o->h_next <= r->r_max_stream)
+			need = (uint64_t)aoff;
+	}
 	seq = syn ? p->p_seq + 1 : p->p_seq;
 	/*
 	 * A bare ACK does not start a stream: a keep-alive probe carries
@@ -1091,10 +1199,11 @@ tcpreasm_segment(struct tcpreasm *r, const struct tcp_pkt *p)
 		h->h_fin_off = (uint64_t)(off + (int64_t)p->p_len);
 		half_check_end(r, h);
 	}
-	half_segment(r, rc, dir, off, p->p_data, p->p_len, p->p_ts);
+	half_segment(r, rc, dir, off, p->p_data, p->p_len, p->p_ts, need);
 	if (h->h_fin)
 		half_check_end(r, h);
 out:
+	tcpreasm_settle(r, rc);
 	if (tcpreasm_done(rc))
 		tcpreasm_close(r, rc, TCP_CLOSE_FIN);
 }
@@ -1182,6 +1291,7 @@ tcpreasm_forget(struct tcpreasm *r, struct tcpreasm_conn *rc)
 static void
 tcpreasm_close(struct tcpreasm *r, struct tcpreasm_conn *rc, int how)
 {
+	tcpreasm_settle(r, rc);
 	half_flush(r, rc, TCP_DIR_C2S);
 	half_flush(r, rc, TCP_DIR_S2C);
 	if (r->r_cbs.close != NULL)

@@ -33,6 +33,11 @@ PROXY_URL=
 PROXY_ERR=
 PROXY_STATUS=
 
+# A deadline only bounds a failure: on a loaded machine (make -j, other
+# jobs) what takes a second alone can take many, so no wait gives up
+# before PT_WAIT_MIN seconds, whatever its caller asked.
+PT_WAIT_MIN=${PT_WAIT_MIN:-120}
+
 T=$(mktemp -d "${TMPDIR:-/tmp}/pt-$(basename "$0" .sh).XXXXXX") || {
 	echo "Bail out! cannot create a temp dir"
 	exit 1
@@ -204,6 +209,19 @@ kill_tree() {
 	kill "-$2" "$1" 2>/dev/null
 }
 
+# asleep PID: every thread of the process is asleep (state S): it has
+# reached a call that waits, and is not between two steps of its work.
+asleep() {
+	_any=
+	for _f in /proc/"$1"/task/*/stat; do
+		_st=$(sed -n 's/^[0-9]* (.*) \([A-Z]\).*/\1/p' "$_f" 2>/dev/null)
+		[ -n "$_st" ] || continue
+		[ "$_st" = S ] || return 1
+		_any=1
+	done
+	[ -n "$_any" ]
+}
+
 # Whether a pid is alive (a zombie counts as dead).
 alive() {
 	kill -0 "$1" 2>/dev/null || return 1
@@ -239,9 +257,19 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-# wait_for SECONDS COMMAND [ARGS...]: poll every 0.1 s until it succeeds.
+# pt_deadline SECONDS: SECONDS, at least PT_WAIT_MIN, in tenths.
+pt_deadline() {
+	if [ "$1" -lt "$PT_WAIT_MIN" ]; then
+		echo $((PT_WAIT_MIN * 10))
+	else
+		echo $(($1 * 10))
+	fi
+}
+
+# wait_for SECONDS COMMAND [ARGS...]: poll every 0.1 s until it succeeds
+# (SECONDS, at least PT_WAIT_MIN, bounds a failure).
 wait_for() {
-	_n=$(($1 * 10))
+	_n=$(pt_deadline "$1")
 	shift
 	while [ "$_n" -gt 0 ]; do
 		"$@" && return 0
@@ -252,9 +280,10 @@ wait_for() {
 }
 
 # wait_pid PID SECONDS: wait for a tracked child to exit; sets WAIT_STATUS
-# (its exit status, or "timeout" after SIGKILL when it would not die).
+# (its exit status, or "timeout" after SIGKILL when it would not die;
+# SECONDS, at least PT_WAIT_MIN, bounds a failure).
 wait_pid() {
-	_n=$(($2 * 10))
+	_n=$(pt_deadline "$2")
 	while alive "$1" && [ "$_n" -gt 0 ]; do
 		sleep 0.1
 		_n=$((_n - 1))
@@ -305,7 +334,7 @@ start_backend() {
 	_pid=$!
 	track "$_pid"
 	eval "pt_backend_pid_$1=$_pid"
-	_n=100
+	_n=$(pt_deadline 0)
 	while [ ! -s "$T/$1.port" ]; do
 		if ! alive "$_pid" || [ "$_n" -le 0 ]; then
 			diag_file "$T/$1.berr"
@@ -359,14 +388,14 @@ backend_nrequests_ge() {
 
 # backend_stats NAME: the backend's /__stats document.
 backend_stats() {
-	curl -sS --noproxy '*' --max-time 10 \
+	curl -sS --noproxy '*' --max-time "$PT_WAIT_MIN" \
 	    "http://127.0.0.1:$(backend_port "$1")/__stats"
 }
 
 # --- proxy ------------------------------------------------------------------
 
 # start_proxy ARGS...: run "$PARITYTAP" proxy --listen 127.0.0.1:0 ARGS in
-# the background, stderr to $PROXY_ERR; wait up to 10 s for its "proxy
+# the background, stderr to $PROXY_ERR; wait (PT_WAIT_MIN) for its "proxy
 # listening on" line.  Sets PROXY_PID, PROXY_PORT, PROXY_URL.  Returns 1
 # (with diagnostics) if it exited or never got ready.
 start_proxy() {
@@ -380,7 +409,7 @@ start_proxy() {
 	    >"$PROXY_OUT" 2>"$PROXY_ERR" &
 	PROXY_PID=$!
 	track "$PROXY_PID"
-	_n=100
+	_n=$(pt_deadline 0)
 	while :; do
 		PROXY_PORT=$(sed -n \
 		    's/.*proxy listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' \
@@ -394,7 +423,7 @@ start_proxy() {
 			return 1
 		fi
 		if [ "$_n" -le 0 ]; then
-			diag "proxy not ready after 10 s: $*"
+			diag "proxy not ready after $PT_WAIT_MIN s: $*"
 			diag_file "$PROXY_ERR"
 			return 1
 		fi
@@ -405,7 +434,7 @@ start_proxy() {
 	return 0
 }
 
-# stop_proxy [SIGNAL]: signal the proxy (TERM) and wait up to 30 s; sets
+# stop_proxy [SIGNAL]: signal the proxy (TERM) and wait for it; sets
 # PROXY_STATUS (the exit status, or "timeout").
 stop_proxy() {
 	[ -n "$PROXY_PID" ] || return 0
@@ -444,7 +473,7 @@ header_of() {
 req() {
 	_name=$1
 	shift
-	HTTP_CODE=$(curl -sS --noproxy '*' --max-time 30 -D "$T/$_name.hdr" \
+	HTTP_CODE=$(curl -sS --noproxy '*' --max-time "$PT_WAIT_MIN" -D "$T/$_name.hdr" \
 	    -o "$T/$_name.body" -w '%{http_code}' "$@" 2>"$T/$_name.curlerr")
 	CURL_STATUS=$?
 	[ -f "$T/$_name.hdr" ] || : >"$T/$_name.hdr"

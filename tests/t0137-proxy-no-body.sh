@@ -20,10 +20,9 @@ start_backend candidate "$T/backend.json"
 CAP=$T/capture.jsonl
 start_proxy --primary "http://127.0.0.1:$(backend_port primary)" \
     --candidate "http://127.0.0.1:$(backend_port candidate)" \
-    --primary-timeout 20000 --candidate-timeout 20000 --capture "$CAP" ||
+    --primary-timeout 3600000 --candidate-timeout 3600000 --capture "$CAP" ||
     bail "the proxy did not start"
 
-t0=$(now_ms)
 req cached "$PROXY_URL/cached"
 is "$HTTP_CODE" 304 "a 304 with a Content-Length reaches the client"
 req gone "$PROXY_URL/gone"
@@ -32,10 +31,11 @@ req after "$PROXY_URL/after"
 is "$HTTP_CODE" 200 "the next request is answered"
 is "$BODY" '{"a":1}' "with its body"
 three_lines() { [ "$(cap_nlines "$CAP")" -ge 3 ]; }
-wait_for 10 three_lines
-t1=$(now_ms)
-cmp_ok $((t1 - t0)) -lt 10000 \
-    "all three exchanges are recorded without waiting for a timeout"
+# The timeouts are an hour: recorded while the proxy runs is recorded
+# without waiting for one, however slow the machine.
+ok "all three exchanges are recorded without waiting for a timeout" \
+    wait_for 60 three_lines
+ok "... while the proxy runs (timeouts of 1 h)" alive "$PROXY_PID"
 stop_proxy
 is "$(jq -r '.responses.primary.status' "$CAP" | tr '\n' ' ')" \
     "304 204 200 " "the primary's statuses are recorded"

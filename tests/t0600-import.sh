@@ -19,24 +19,43 @@ start_tcpdump() {
 	    -n "$3" 2>"$T/$1.tderr" &
 	TCPDUMP_PID=$!
 	track "$TCPDUMP_PID"
-	wait_for 10 grep -q 'listening on' "$T/$1.tderr" ||
+	wait_for 60 grep -q 'listening on' "$T/$1.tderr" ||
 	    bail "tcpdump did not start: $(cat "$T/$1.tderr")"
 }
 
 # stop_tcpdump NAME URL: a last exchange with URL marks the end; once
 # tcpdump has written its request and its response (a loaded machine may
-# leave tcpdump behind), SIGINT it and wait.
+# leave tcpdump behind), SIGINT it and wait.  Returns 1 when the kernel
+# dropped packets: gaps no import can fill, so the capture must be made
+# again (see capture).
 stop_tcpdump() {
 	curl -sS -o /dev/null "$2/__end_of_capture"
-	wait_for 10 test "$(grep -ao __end_of_capture "$T/$1.pcap" | wc -l)" \
+	wait_for 60 test "$(grep -ao __end_of_capture "$T/$1.pcap" | wc -l)" \
 	    -ge 2 || diag "the end of the capture was not seen in $1.pcap"
-	sleep 0.2
 	kill -INT "$TCPDUMP_PID"
-	wait_pid "$TCPDUMP_PID" 10
+	wait_pid "$TCPDUMP_PID" 60
 	[ -s "$T/$1.pcap" ] || bail "tcpdump wrote nothing: $(cat "$T/$1.tderr")"
-	# Packets the kernel dropped would be gaps no import can fill.
-	grep -q '^0 packets dropped by kernel' "$T/$1.tderr" ||
-	    bail "tcpdump lost packets: $(tr '\n' ' ' <"$T/$1.tderr")"
+	grep -q '^0 packets dropped by kernel' "$T/$1.tderr" && return 0
+	diag "tcpdump lost packets: $(tr '\n' ' ' <"$T/$1.tderr")"
+	return 1
+}
+
+# capture NAME IFACE FILTER URL COMMAND: run COMMAND (the traffic) under
+# tcpdump into $T/NAME.pcap.  A busy machine can make the kernel drop
+# packets of a live capture; then the traffic is sent again into a new
+# capture, up to five times, so that what is asserted of the import
+# stays exact: a capture with drops is never imported.
+capture() {
+	_try=1
+	while :; do
+		start_tcpdump "$1" "$2" "$3"
+		"$5"
+		stop_tcpdump "$1" "$4" && return 0
+		[ "$_try" -lt 5 ] ||
+		    bail "tcpdump lost packets in $_try captures in a row"
+		_try=$((_try + 1))
+		diag "capturing $1 again (attempt $_try)"
+	done
 }
 
 # import NAME ARGS...: paritytap import ARGS > $T/NAME.jsonl, stderr in
@@ -84,41 +103,41 @@ P4=$BACKEND_PORT
 "$TESTBACKEND" --listen '[::1]:0' --port-file "$T/b6.port" \
     --log "$T/b6.log" --name b6 2>"$T/b6.berr" &
 track $!
-wait_for 10 test -s "$T/b6.port" || skip_all "no IPv6 loopback (::1)"
+wait_for 60 test -s "$T/b6.port" || skip_all "no IPv6 loopback (::1)"
 P6=$(cat "$T/b6.port")
 U=http://127.0.0.1:$P4
 
-start_tcpdump lo lo "tcp port $P4 or tcp port $P6"
-
-# Single request; keep-alive (three URLs, one connection); a trace id.
-curl -sS -o "$T/one.body" "$U/one?x=1"
-curl -sS -o "$T/k1.body" "$U/k1" -o "$T/k2.body" "$U/k2" -o "$T/k3.body" "$U/k3"
-curl -sS -o /dev/null -H 'X-Paritytap-Trace-Id: import-trace-1' "$U/traced"
-# Chunked, gzip (kept as received: curl without --compressed), 1.5 MB.
-curl -sS -o "$T/chunked.body" "$U/chunked"
-curl -sS -o "$T/gzip.body" "$U/gzip"
-# Two more on the big one's connection: a segment lost from it must not
-# blind the import to them.
-curl -sS -o "$T/big.body" "$U/big" -o "$T/after1.body" "$U/after1" \
-    -o "$T/after2.body" "$U/after2?x=2"
-curl -sS -o "$T/upload.body" --data-binary @"$T/upload.txt" \
-    -H 'Content-Type: text/plain' "$U/upload"
-# Pipelined: three requests in one write, HEAD and a 304 among them.
-printf 'GET /p1 HTTP/1.1\r\nHost: x\r\n\r\nHEAD /p2 HTTP/1.1\r\nHost: x\r\n\r\nGET /notmod HTTP/1.1\r\nHost: x\r\n\r\nGET /p4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
-    "$RAWCLIENT" 127.0.0.1 "$P4" --timeout 5000 >"$T/pipelined.out"
-# A 100 Continue before the answer, a body ended by the close, a switch
-# of protocols followed by bytes that are not HTTP.
-curl -sS -o /dev/null "$U/continue"
-curl -sS -o "$T/untilclose.body" "$U/untilclose"
-printf 'GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\001\002\003\004' |
-    "$RAWCLIENT" 127.0.0.1 "$P4" --timeout 2000 >/dev/null
-# Not HTTP at all.
-printf '\026\003\001\000\245\001\000\000\241\003\003 not http at all\r\n\r\n' |
-    "$RAWCLIENT" 127.0.0.1 "$P4" --timeout 2000 >/dev/null
-# IPv6.
-curl -sS -g -o "$T/v6.body" "http://[::1]:$P6/v6"
-
-stop_tcpdump lo "$U"
+# The traffic captured on lo.
+lo_traffic() {
+	# Single request; keep-alive (three URLs, one connection); a trace id.
+	curl -sS -o "$T/one.body" "$U/one?x=1"
+	curl -sS -o "$T/k1.body" "$U/k1" -o "$T/k2.body" "$U/k2" -o "$T/k3.body" "$U/k3"
+	curl -sS -o /dev/null -H 'X-Paritytap-Trace-Id: import-trace-1' "$U/traced"
+	# Chunked, gzip (kept as received: curl without --compressed), 1.5 MB.
+	curl -sS -o "$T/chunked.body" "$U/chunked"
+	curl -sS -o "$T/gzip.body" "$U/gzip"
+	# Two more on the big one's connection: a segment lost from it must not
+	# blind the import to them.
+	curl -sS -o "$T/big.body" "$U/big" -o "$T/after1.body" "$U/after1" \
+	    -o "$T/after2.body" "$U/after2?x=2"
+	curl -sS -o "$T/upload.body" --data-binary @"$T/upload.txt" \
+	    -H 'Content-Type: text/plain' "$U/upload"
+	# Pipelined: three requests in one write, HEAD and a 304 among them.
+	printf 'GET /p1 HTTP/1.1\r\nHost: x\r\n\r\nHEAD /p2 HTTP/1.1\r\nHost: x\r\n\r\nGET /notmod HTTP/1.1\r\nHost: x\r\n\r\nGET /p4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
+	    "$RAWCLIENT" 127.0.0.1 "$P4" --timeout 60000 >"$T/pipelined.out"
+	# A 100 Continue before the answer, a body ended by the close, a switch
+	# of protocols followed by bytes that are not HTTP.
+	curl -sS -o /dev/null "$U/continue"
+	curl -sS -o "$T/untilclose.body" "$U/untilclose"
+	printf 'GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\001\002\003\004' |
+	    "$RAWCLIENT" 127.0.0.1 "$P4" --timeout 60000 >/dev/null
+	# Not HTTP at all.
+	printf '\026\003\001\000\245\001\000\000\241\003\003 not http at all\r\n\r\n' |
+	    "$RAWCLIENT" 127.0.0.1 "$P4" --timeout 60000 >/dev/null
+	# IPv6.
+	curl -sS -g -o "$T/v6.body" "http://[::1]:$P6/v6"
+}
+capture lo lo "tcp port $P4 or tcp port $P6" "$U" lo_traffic
 
 # --- import -------------------------------------------------------------------
 
@@ -206,9 +225,10 @@ else
 	skip "editcap not installed (pcapng)"
 fi
 
-start_tcpdump any any "tcp port $P4"
-curl -sS -o "$T/any.body" "$U/any"
-stop_tcpdump any "$U"
+any_traffic() {
+	curl -sS -o "$T/any.body" "$U/any"
+}
+capture any any "tcp port $P4" "$U" any_traffic
 import any "$T/any.pcap"
 is "$STATUS" 0 "-i any capture: exit 0"
 is "$(ex "$T/any.jsonl" /any .responses.primary.body)" "$(cat "$T/any.body")" \

@@ -85,6 +85,13 @@ wait_for 10 test -s "$T/kill.port" || bail "the server did not start"
 kport=$(cat "$T/kill.port")
 curl -s -o "$T/kill.1" "http://127.0.0.1:$kport/kill/1" &&
 curl -s -o "$T/kill.2" -o "$T/kill.3" "http://127.0.0.1:$kport/kill/2" "http://127.0.0.1:$kport/kill/3"
+# The library writes what it gathered before each call that may wait
+# (read, accept); curl has its response as soon as the server's write
+# returns, a step earlier.  So "before the signal" is: once every thread
+# of the server waits again, not the moment curl is done.
+spid=$(children_of "$kpid" | head -n 1)
+wait_for 60 asleep "$spid" ||
+    diag "the server's threads did not all come to wait: $(cat /proc/"$spid"/task/*/stat 2>/dev/null)"
 kill -TERM "$kpid"
 wait_pid "$kpid" 20
 is "$WAIT_STATUS" 143 "killed: record exits 128 + SIGTERM, as the server did"

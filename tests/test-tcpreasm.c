@@ -1901,6 +1901,110 @@ test_many(void)
 	free(addrs);
 }
 
+/*
+ * The two streams in the order their bytes were sent: a segment that
+ * acknowledges bytes of the other stream not delivered yet waits for
+ * them, whatever order the capture shows.
+ */
+static void
+test_ack_order(void)
+{
+	struct tcpreasm			*r;
+	struct coll			 c;
+	const struct tcpreasm_stats	*st;
+	char				*m;
+	size_t				 k;
+
+	/* A response captured before the request it acknowledges. */
+	clk.tv_usec = 0;
+	coll_init(&c);
+	r = tcpreasm_new(&coll_cbs, &c, 0, 0);
+	handshake(r, &flow4);
+	send_acking(r, &flow4, 1, 0, 4, "resp", 4);
+	is_str(coll_log(&c), "o1", "ack order: a response that acknowledges "
+	    "a request not seen waits");
+	send_acking(r, &flow4, 0, 0, 0, "req!", 4);
+	is_str(coll_log(&c), "o1 d1c4 d1s4", "ack order: the request, then "
+	    "its response");
+	is_str(c.times.data, "d5 d4 ", "ack order: each with the time of "
+	    "its own packet");
+	st = tcpreasm_stats(r);
+	is_int(st->waited, 1, "ack order: counted in waited");
+	is_int(st->held, 0, "ack order: nothing held after");
+	/* In order in the capture: no wait. */
+	send_acking(r, &flow4, 0, 4, 4, "more", 4);
+	send_acking(r, &flow4, 1, 4, 8, "resp", 4);
+	is_str(coll_log(&c), "o1 d1c4 d1s4 d1c4 d1s4", "ack order: in "
+	    "order, delivered at once");
+	is_int(st->waited, 1, "ack order: in order, no wait");
+	tcpreasm_free(r);
+	coll_free(&c);
+
+	/* A response held for a hole, let go before its request. */
+	coll_init(&c);
+	r = tcpreasm_new(&coll_cbs, &c, 0, 0);
+	handshake(r, &flow4);
+	send_acking(r, &flow4, 0, 0, 0, "r1", 2);
+	send_acking(r, &flow4, 1, 2, 4, "a2", 2);
+	send_acking(r, &flow4, 1, 0, 2, "a1", 2);
+	send_acking(r, &flow4, 0, 2, 2, "r2", 2);
+	is_str(coll_log(&c), "o1 d1c2 d1s2 d1c2 d1s2", "ack order: a "
+	    "response filling a hole does not let the next go before its "
+	    "request");
+	is_str(coll_str(&c, 0, 1), "a1a2", "ack order: the response bytes");
+	tcpreasm_free(r);
+	coll_free(&c);
+
+	/*
+	 * Each waits for the other: a retransmission carrying a newer ACK
+	 * is the first copy the capture has.  The earlier packet goes first.
+	 */
+	coll_init(&c);
+	r = tcpreasm_new(&coll_cbs, &c, 0, 0);
+	handshake(r, &flow4);
+	send_acking(r, &flow4, 0, 0, 4, "req!", 4);
+	send_acking(r, &flow4, 1, 0, 4, "resp", 4);
+	is_str(coll_log(&c), "o1 d1c4 d1s4", "ack order: each waiting for "
+	    "the other, the earlier first");
+	tcpreasm_free(r);
+	coll_free(&c);
+
+	/* Bytes acknowledged but never captured: the close ends the wait. */
+	coll_init(&c);
+	r = tcpreasm_new(&coll_cbs, &c, 0, 0);
+	handshake(r, &flow4);
+	send_acking(r, &flow4, 1, 0, 4, "resp", 4);
+	send_at(r, &flow4, 1, F_RST, 4, NULL, 0);
+	is_str(coll_log(&c), "o1 d1s4 c1:1", "ack order: a RST ends the "
+	    "wait");
+	tcpreasm_free(r);
+	coll_free(&c);
+
+	/* ... and so does the per-stream limit, without a gap. */
+	m = message(8000, 3);
+	coll_init(&c);
+	r = tcpreasm_new(&coll_cbs, &c, 4096, 0);
+	handshake(r, &flow4);
+	for (k = 0; k < 8; k++)
+		send_acking(r, &flow4, 1, k * 1000, 10, m + k * 1000, 1000);
+	st = tcpreasm_stats(r);
+	ok(st->held_peak <= 4096, "ack order: held within the per-stream "
+	    "limit (%llu)", (unsigned long long)st->held_peak);
+	is_int(st->cut, 1, "ack order: the limit counted in cut");
+	is_int(st->gaps, 0, "ack order: the limit reports no gap");
+	ok(c.recs[0].dir[1].len >= 4000 &&
+	    memcmp(coll_str(&c, 0, 1), m, c.recs[0].dir[1].len) == 0,
+	    "ack order: over the limit, the bytes go on in order (%zu)",
+	    c.recs[0].dir[1].len);
+	tcpreasm_finish(r);
+	ok(c.recs[0].dir[1].len == 8000 &&
+	    memcmp(coll_str(&c, 0, 1), m, 8000) == 0,
+	    "ack order: every byte by the end");
+	tcpreasm_free(r);
+	coll_free(&c);
+	free(m);
+}
+
 int
 main(void)
 {
@@ -1925,5 +2029,6 @@ main(void)
 	test_many();
 	test_long_stream();
 	test_garbage();
+	test_ack_order();
 	return (done_testing());
 }
