@@ -337,8 +337,8 @@ diff_canon(struct ignore_set *ignore, json_t *v, int marked,
 		qsort(keys, n, sizeof *keys, diff_key_cmp);
 		buf_add(out, "{", 1);
 		for (i = 0; i < n; i++) {
-			normalize_path_key(path, keys[i], strlen(keys[i]));
-			if (!normalize_ignored(ignore, path->data)) {
+			jsonpath_key(path, keys[i], strlen(keys[i]));
+			if (!jsonpath_ignored(ignore, path->data)) {
 				if (!first)
 					buf_add(out, ",", 1);
 				first = 0;
@@ -357,8 +357,8 @@ diff_canon(struct ignore_set *ignore, json_t *v, int marked,
 	case JSON_ARRAY:
 		buf_add(out, "[", 1);
 		for (i = 0; i < json_array_size(v); i++) {
-			normalize_path_index(path, i);
-			if (!normalize_ignored(ignore, path->data)) {
+			jsonpath_index(path, i);
+			if (!jsonpath_ignored(ignore, path->data)) {
 				if (!first)
 					buf_add(out, ",", 1);
 				first = 0;
@@ -418,7 +418,7 @@ diff_exact(const struct compare_opts *co, const struct diff_doc *a,
 	int			 ma, mb, equal = 0;
 	size_t			 i;
 
-	ignore = normalize_ignore_new(co, NULL);
+	ignore = jsonpath_ignore_new(co, NULL);
 	diff_list_init(&scratch, 1);
 	ja = shape_parse(a->text, a->len, SIDE_PRIMARY, NULL, &scratch, &ma);
 	jb = shape_parse(b->text, b->len, SIDE_CANDIDATE, NULL, &scratch,
@@ -430,7 +430,7 @@ diff_exact(const struct compare_opts *co, const struct diff_doc *a,
 	*at = 0;
 	if (ja != NULL && jb != NULL) {
 		buf_addstr(&path, "$");
-		if (!normalize_ignored(ignore, path.data)) {
+		if (!jsonpath_ignored(ignore, path.data)) {
 			diff_canon(ignore, ja, ma, &path, &ca);
 			diff_canon(ignore, jb, mb, &path, &cb);
 		}
@@ -446,7 +446,7 @@ diff_exact(const struct compare_opts *co, const struct diff_doc *a,
 	buf_free(&path);
 	buf_free(&ca);
 	buf_free(&cb);
-	normalize_ignore_free(ignore);
+	jsonpath_ignore_free(ignore);
 	return (equal);
 }
 
@@ -779,7 +779,7 @@ cmd_diff_exec(int argc, char **argv)
 			}
 			break;
 		case OPT_IGNORE:
-			if (compare_ignore_valid(optarg, &cause) != 0) {
+			if (jsonpath_valid(optarg, &cause) != 0) {
 				options_usage("diff", "--ignore: %s", cause);
 				free(cause);
 				goto out;

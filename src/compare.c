@@ -187,7 +187,7 @@ compare_json_text(const struct compare_opts *opts,
 	size_t			 from = diffs->n, i;
 	int			 ma, mb;
 
-	ignore = normalize_ignore_new(opts, rule);
+	ignore = jsonpath_ignore_new(opts, rule);
 	ja = shape_parse(a, alen, SIDE_PRIMARY, ignore, diffs, &ma);
 	jb = shape_parse(b, blen, SIDE_CANDIDATE, ignore, diffs, &mb);
 	if (ja != NULL && jb != NULL) {
@@ -201,7 +201,7 @@ compare_json_text(const struct compare_opts *opts,
 	}
 	json_decref(ja);
 	json_decref(jb);
-	normalize_ignore_free(ignore);
+	jsonpath_ignore_free(ignore);
 	diff_list_sort(diffs);
 	return (v);
 }

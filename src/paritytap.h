@@ -560,25 +560,28 @@ enum verdict	 compare_json_text(const struct compare_opts *,
 enum verdict	 compare_headers(const struct compare_opts *,
 		     const struct route_rule *, const struct headers *,
 		     const struct headers *, struct diff_list *);
-int		 compare_ignore_valid(const char *, char **);
 int		 body_decode(const struct response_side *, struct buf *,
 		     size_t, char **);
 char		*compare_short(const char *, size_t);	/* ~80 bytes, cut */
-char		*path_fold(const char *);	/* $.a[3].b -> $.a[*].b */
-/* (the compare engine's internals, in shape.c and normalize.c) */
+/* (the compare engine's internals, in shape.c) */
 struct ignore_set;
 json_t		*shape_parse(const char *, size_t, int, struct ignore_set *,
 		     struct diff_list *, int *);
 enum verdict	 shape_diff(const struct compare_opts *, struct ignore_set *,
 		     json_t *, int, json_t *, int, struct diff_list *);
 const char	*shape_marked_number(json_t *, int);
-struct ignore_set *normalize_ignore_new(const struct compare_opts *,
+
+/* jsonpath.c */
+struct ignore_set;
+int		 jsonpath_valid(const char *, char **);
+struct ignore_set *jsonpath_ignore_new(const struct compare_opts *,
 		     const struct route_rule *);
-int		 normalize_ignored(struct ignore_set *, const char *);
-void		 normalize_ignore_free(struct ignore_set *);
-void		 normalize_path_key(struct buf *, const char *, size_t);
-void		 normalize_path_index(struct buf *, size_t);
-const char	*normalize_unquote(const char **, const char *, struct buf *);
+int		 jsonpath_ignored(struct ignore_set *, const char *);
+void		 jsonpath_ignore_free(struct ignore_set *);
+void		 jsonpath_key(struct buf *, const char *, size_t);
+void		 jsonpath_index(struct buf *, size_t);
+const char	*jsonpath_unquote(const char **, const char *, struct buf *);
+char		*jsonpath_fold(const char *);	/* $.a[3].b -> $.a[*].b */
 
 /* capture.c */
 struct capture;

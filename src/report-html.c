@@ -299,7 +299,7 @@ report_html_json(struct buf *b, const struct exchange *ex, json_t *v,
 				buf_addstr(b, ",");
 			first = 0;
 			report_html_indent(b, depth + 1);
-			normalize_path_key(path, key, strlen(key));
+			jsonpath_key(path, key, strlen(key));
 			cls = report_html_diff_at(ex, path->data);
 			if (cls != NULL) {
 				buf_printf(b, "<mark class=\"%s\" "
@@ -327,7 +327,7 @@ report_html_json(struct buf *b, const struct exchange *ex, json_t *v,
 			if (i != 0)
 				buf_addstr(b, ",");
 			report_html_indent(b, depth + 1);
-			normalize_path_index(path, i);
+			jsonpath_index(path, i);
 			cls = report_html_diff_at(ex, path->data);
 			if (cls != NULL) {
 				buf_printf(b, "<mark class=\"%s\" "

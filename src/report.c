@@ -347,7 +347,7 @@ report_sig_paths(const struct exchange *ex, char ***pathsp, size_t *np)
 			xasprintf(&p, "%s:%s", side_name(d->side),
 			    error != NULL ? error : "error");
 		} else if (d->path != NULL)
-			p = path_fold(d->path);
+			p = jsonpath_fold(d->path);
 		if (p == NULL)
 			continue;
 		paths = xreallocarray(paths, n + 1, sizeof *paths);

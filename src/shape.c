@@ -96,7 +96,7 @@ shape_scan_string(struct shape_scan *s, struct buf *out)
 {
 	const char	*p = s->text + s->pos;
 
-	if (normalize_unquote(&p, s->text + s->len, out) != NULL)
+	if (jsonpath_unquote(&p, s->text + s->len, out) != NULL)
 		return (-1);
 	s->pos = (size_t)(p - s->text);
 	return (0);
@@ -195,10 +195,10 @@ shape_scan_path(struct shape_scan *s, size_t n, struct buf *b)
 	buf_addstr(b, "$");
 	for (i = 0; i + 1 < n; i++) {
 		if (s->frames[i].object)
-			normalize_path_key(b, s->frames[i].key,
+			jsonpath_key(b, s->frames[i].key,
 			    s->frames[i].keylen);
 		else
-			normalize_path_index(b, s->frames[i].index);
+			jsonpath_index(b, s->frames[i].index);
 	}
 }
 
@@ -305,9 +305,9 @@ shape_scan_dups(struct shape_scan *s)
 			shape_scan_path(s, s->depth, &path);
 		buf_reset(&child);
 		buf_add(&child, path.data, path.len);
-		normalize_path_key(&child, f->keys[i].key, f->keys[i].len);
+		jsonpath_key(&child, f->keys[i].key, f->keys[i].len);
 		s->ndups++;
-		if (normalize_ignored(s->ignore, child.data))
+		if (jsonpath_ignored(s->ignore, child.data))
 			continue;
 		key = shape_render_string(f->keys[i].key, f->keys[i].len);
 		if ((d = diff_list_add(s->diffs, "duplicate_key", path.data,
@@ -783,8 +783,8 @@ static void shape_value(struct shape_ctx *, json_t *, json_t *, size_t);
 static int
 shape_push_key(struct shape_ctx *ctx, const char *key, size_t len)
 {
-	normalize_path_key(&ctx->path, key, len);
-	return (normalize_ignored(ctx->ignore, ctx->path.data));
+	jsonpath_key(&ctx->path, key, len);
+	return (jsonpath_ignored(ctx->ignore, ctx->path.data));
 }
 
 /* Cut the path back to an earlier length. */
@@ -903,8 +903,8 @@ shape_array(struct shape_ctx *ctx, json_t *a, json_t *b, size_t depth)
 	    (d = shape_add(ctx, "value", -1, VERDICT_VALUE)) != NULL)
 		xasprintf(&d->detail, "length %zu vs %zu", na, nb);
 	for (i = 0; i < na && i < nb; i++) {
-		normalize_path_index(&ctx->path, i);
-		if (!normalize_ignored(ctx->ignore, ctx->path.data))
+		jsonpath_index(&ctx->path, i);
+		if (!jsonpath_ignored(ctx->ignore, ctx->path.data))
 			shape_value(ctx, json_array_get(a, i),
 			    json_array_get(b, i), depth + 1);
 		shape_pop(ctx, base);
@@ -994,7 +994,7 @@ shape_diff(const struct compare_opts *opts, struct ignore_set *ignore,
 	ctx.verdict = VERDICT_MATCH;
 	buf_init(&ctx.path);
 	buf_addstr(&ctx.path, "$");
-	if (!normalize_ignored(ignore, ctx.path.data))
+	if (!jsonpath_ignored(ignore, ctx.path.data))
 		shape_value(&ctx, a, b, 1);
 	buf_free(&ctx.path);
 	return (ctx.verdict);

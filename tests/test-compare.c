@@ -1,6 +1,6 @@
 /*
  * Unit tests for the compare engine: src/compare.c, src/shape.c and
- * src/normalize.c.  Every row of DESIGN §4.2, the Rust/Go drifts, noise
+ * src/jsonpath.c.  Every row of DESIGN §4.2, the Rust/Go drifts, noise
  * handling, headers, encoded bodies and verdict precedence.
  */
 
@@ -594,13 +594,13 @@ test_ignore_valid(void)
 
 	for (i = 0; good[i] != NULL; i++) {
 		cause = NULL;
-		is_int(compare_ignore_valid(good[i], &cause), 0,
+		is_int(jsonpath_valid(good[i], &cause), 0,
 		    "ignore pattern %s is valid", good[i]);
 		ok(cause == NULL, "no cause for %s", good[i]);
 	}
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		cause = NULL;
-		is_int(compare_ignore_valid(bad[i].pattern, &cause), -1,
+		is_int(jsonpath_valid(bad[i].pattern, &cause), -1,
 		    "ignore pattern '%s' is rejected", bad[i].pattern);
 		if (bad[i].cause != NULL)
 			is_str(cause, bad[i].cause, "cause for '%s'",
@@ -630,11 +630,11 @@ test_path_fold(void)
 	char	*f;
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		f = path_fold(cases[i][0]);
-		is_str(f, cases[i][1], "path_fold %s", cases[i][0]);
+		f = jsonpath_fold(cases[i][0]);
+		is_str(f, cases[i][1], "jsonpath_fold %s", cases[i][0]);
 		free(f);
 	}
-	ok(path_fold(NULL) == NULL, "path_fold NULL");
+	ok(jsonpath_fold(NULL) == NULL, "jsonpath_fold NULL");
 }
 
 /* diff_list: cap, truncation, deterministic order. */
