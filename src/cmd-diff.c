@@ -200,7 +200,7 @@ diff_split(struct diff_input *in)
 	if (in->content.len == 0 || diff_blank(p, in->content.len))
 		return;
 	diff_list_init(&scratch, 1);
-	j = shape_parse(p, in->content.len, SIDE_PRIMARY, NULL, &scratch,
+	j = json_read(p, in->content.len, SIDE_PRIMARY, NULL, &scratch,
 	    &marked);
 	diff_list_free(&scratch);
 	if (j != NULL) {
@@ -371,7 +371,7 @@ diff_canon(struct ignore_set *ignore, json_t *v, int marked,
 		buf_add(out, "]", 1);
 		break;
 	case JSON_STRING:
-		if ((num = shape_marked_number(v, marked)) != NULL)
+		if ((num = json_marked_number(v, marked)) != NULL)
 			buf_addstr(out, num);
 		else
 			diff_canon_string(out, json_string_value(v),
@@ -420,8 +420,8 @@ diff_exact(const struct compare_opts *co, const struct diff_doc *a,
 
 	ignore = jsonpath_ignore_new(co, NULL);
 	diff_list_init(&scratch, 1);
-	ja = shape_parse(a->text, a->len, SIDE_PRIMARY, NULL, &scratch, &ma);
-	jb = shape_parse(b->text, b->len, SIDE_CANDIDATE, NULL, &scratch,
+	ja = json_read(a->text, a->len, SIDE_PRIMARY, NULL, &scratch, &ma);
+	jb = json_read(b->text, b->len, SIDE_CANDIDATE, NULL, &scratch,
 	    &mb);
 	diff_list_free(&scratch);
 	buf_init(&path);

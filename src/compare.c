@@ -188,8 +188,8 @@ compare_json_text(const struct compare_opts *opts,
 	int			 ma, mb;
 
 	ignore = jsonpath_ignore_new(opts, rule);
-	ja = shape_parse(a, alen, SIDE_PRIMARY, ignore, diffs, &ma);
-	jb = shape_parse(b, blen, SIDE_CANDIDATE, ignore, diffs, &mb);
+	ja = json_read(a, alen, SIDE_PRIMARY, ignore, diffs, &ma);
+	jb = json_read(b, blen, SIDE_CANDIDATE, ignore, diffs, &mb);
 	if (ja != NULL && jb != NULL) {
 		v = shape_diff(opts, ignore, ja, ma, jb, mb, diffs);
 		for (i = from; i < diffs->n; i++) {
@@ -485,8 +485,8 @@ compare_bodies(const struct compare_opts *opts, const struct route_rule *rule,
 	v = compare_bytes(&bp, &bc, jp, jc, diffs);
 	if (v != VERDICT_MATCH && jp != jc) {
 		/* Say why the JSON side is not JSON, if it is not. */
-		j = jp ? shape_parse(bp.data, bp.len, SIDE_PRIMARY, NULL,
-		    diffs, &marked) : shape_parse(bc.data, bc.len,
+		j = jp ? json_read(bp.data, bp.len, SIDE_PRIMARY, NULL,
+		    diffs, &marked) : json_read(bc.data, bc.len,
 		    SIDE_CANDIDATE, NULL, diffs, &marked);
 		json_decref(j);
 	}

@@ -563,16 +563,19 @@ enum verdict	 compare_headers(const struct compare_opts *,
 int		 body_decode(const struct response_side *, struct buf *,
 		     size_t, char **);
 char		*compare_short(const char *, size_t);	/* ~80 bytes, cut */
-/* (the compare engine's internals, in shape.c) */
+
+/* json.c */
 struct ignore_set;
-json_t		*shape_parse(const char *, size_t, int, struct ignore_set *,
+json_t		*json_read(const char *, size_t, int, struct ignore_set *,
 		     struct diff_list *, int *);
+const char	*json_marked_number(json_t *, int);
+char		*json_render_string(const char *, size_t);
+
+/* shape.c */
 enum verdict	 shape_diff(const struct compare_opts *, struct ignore_set *,
 		     json_t *, int, json_t *, int, struct diff_list *);
-const char	*shape_marked_number(json_t *, int);
 
 /* jsonpath.c */
-struct ignore_set;
 int		 jsonpath_valid(const char *, char **);
 struct ignore_set *jsonpath_ignore_new(const struct compare_opts *,
 		     const struct route_rule *);

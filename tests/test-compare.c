@@ -1,7 +1,7 @@
 /*
- * Unit tests for the compare engine: src/compare.c, src/shape.c and
- * src/jsonpath.c.  Every row of DESIGN §4.2, the Rust/Go drifts, noise
- * handling, headers, encoded bodies and verdict precedence.
+ * Unit tests for the compare engine: src/compare.c, src/json.c,
+ * src/shape.c and src/jsonpath.c.  Every row of DESIGN §4.2, the Rust/Go
+ * drifts, noise handling, headers, encoded bodies and verdict precedence.
  */
 
 #include <stdlib.h>
