@@ -213,7 +213,7 @@ har_content(const struct response_side *rs)
 	ct = headers_get(&rs->headers, "Content-Type");
 	buf_init(&dec);
 	if (ce != NULL && strcasecmp(ce, "identity") != 0 && rs->body.len != 0 &&
-	    !rs->truncated && body_decode(rs, &dec, 0, &cause) == 0) {
+	    !rs->truncated && decode_body(rs, &dec, 0, &cause) == 0) {
 		json_object_set_new(obj, "size", json_integer(
 		    (json_int_t)dec.len));
 		json_object_set_new(obj, "compression", json_integer(

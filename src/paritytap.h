@@ -560,9 +560,11 @@ enum verdict	 compare_json_text(const struct compare_opts *,
 enum verdict	 compare_headers(const struct compare_opts *,
 		     const struct route_rule *, const struct headers *,
 		     const struct headers *, struct diff_list *);
-int		 body_decode(const struct response_side *, struct buf *,
-		     size_t, char **);
 char		*compare_short(const char *, size_t);	/* ~80 bytes, cut */
+
+/* decode.c */
+int		 decode_body(const struct response_side *, struct buf *,
+		     size_t, char **);
 
 /* json.c */
 struct ignore_set;

@@ -420,7 +420,7 @@ report_example_trim(struct exchange *ex)
 			continue;
 		buf_init(&out);
 		if (headers_get(&rs->headers, "Content-Encoding") != NULL &&
-		    body_decode(rs, &out, REPORT_DECODE_LIMIT, &cause) == 0) {
+		    decode_body(rs, &out, REPORT_DECODE_LIMIT, &cause) == 0) {
 			buf_free(&rs->body);
 			rs->body = out;
 		} else {

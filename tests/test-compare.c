@@ -889,11 +889,11 @@ test_bodies(void)
 	zip(&c.body, "\"items\":[1,2,3]}", 16, 31);
 	hadd(&c.headers, "Content-Encoding", "identity, gzip");
 	buf_init(&out);
-	is_int(body_decode(&c, &out, 0, &cause), 0, "multi-member gzip "
+	is_int(decode_body(&c, &out, 0, &cause), 0, "multi-member gzip "
 	    "decodes");
 	is_str(out.data, doc, "multi-member gzip: both members");
 	buf_free(&out);
-	is_int(body_decode(&c, &out, 10, &cause), -1, "decode limit");
+	is_int(decode_body(&c, &out, 10, &cause), -1, "decode limit");
 	is_str(cause, "decoded body over 10 bytes", "decode limit cause");
 	free(cause);
 	buf_free(&out);
@@ -901,7 +901,7 @@ test_bodies(void)
 
 	side_set(&c, 200, "application/json", doc);
 	hadd(&c.headers, "Content-Encoding", "gzip");
-	is_int(body_decode(&c, &out, 0, &cause), -1, "corrupt gzip fails");
+	is_int(decode_body(&c, &out, 0, &cause), -1, "corrupt gzip fails");
 	ok(cause != NULL && strncmp(cause, "cannot decode gzip body", 23) == 0,
 	    "corrupt gzip cause: %s", cause ? cause : "(null)");
 	free(cause);
@@ -921,7 +921,7 @@ test_bodies(void)
 	side_set(&c, 200, "application/json", "");
 	hadd(&c.headers, "Content-Encoding", "gzip");
 	cause = NULL;
-	is_int(body_decode(&c, &out, 0, &cause), 0,
+	is_int(decode_body(&c, &out, 0, &cause), 0,
 	    "an empty gzip body decodes to nothing");
 	is_int((int)out.len, 0, "an empty gzip body: empty");
 	ok(cause == NULL, "an empty gzip body: no cause");
@@ -936,7 +936,7 @@ test_bodies(void)
 
 	side_set(&c, 200, "application/json", doc);
 	hadd(&c.headers, "Content-Encoding", "br");
-	is_int(body_decode(&c, &out, 0, &cause), -1, "br is not supported");
+	is_int(decode_body(&c, &out, 0, &cause), -1, "br is not supported");
 	is_str(cause, "unsupported Content-Encoding \"br\"", "br cause");
 	free(cause);
 	buf_free(&out);
