@@ -608,7 +608,6 @@ json_t		*capture_text(const char *, size_t, int *);
 json_t		*exchange_to_json(const struct exchange *,
 		     const struct capture_opts *);
 int		 exchange_from_json(json_t *, struct exchange *, char **);
-int		 exchange_from_line(const char *, size_t, struct exchange *);
 /* (the pieces of the capture form capture-line.c writes the same way) */
 void		 capture_b64_add(struct buf *, const void *, size_t);
 void		 capture_sha256(const void *, size_t, char [65]);
@@ -623,6 +622,13 @@ uint64_t	 capture_body_bytes(const struct response_side *);
 long long	 capture_centis(const struct response_side *);
 const struct capture_opts *capture_settings(const struct capture_opts *);
 size_t		 capture_limit(const struct capture_opts *);
+/* (and the pieces capture-fast.c reads the same way) */
+int		 capture_parse_ts(const char *, struct timeval *);
+int		 capture_scan_version(const char *, int *, int *);
+const char	*capture_source_name(const char *);
+
+/* capture-fast.c */
+int		 capture_fast_read(const char *, size_t, struct exchange *);
 
 /* capture-line.c */
 /* What a byte that is not UTF-8 becomes in text: U+FFFD. */

@@ -1974,7 +1974,7 @@ test_line_random(void)
 }
 
 /*
- * Read line both ways: the plain-line reader (exchange_from_line) and the
+ * Read line both ways: the plain-line reader (capture_fast_read) and the
  * jansson tree (exchange_from_json).  Return 1 if the plain reader took it
  * (*fast), 0 if not; -1 if it took a line the tree refuses or read it
  * differently.
@@ -1990,7 +1990,7 @@ fast_same(const char *line, size_t len)
 	int			 i, rc;
 
 	exchange_init(&a, NULL);
-	if (exchange_from_line(line, len, &a) != 0) {
+	if (capture_fast_read(line, len, &a) != 0) {
 		exchange_free(&a);
 		return (0);
 	}
