@@ -277,7 +277,7 @@ har_diff(const struct diff *d)
 	json_t	*obj;
 
 	obj = json_object();
-	json_object_set_new(obj, "kind", har_str(d->kind));
+	json_object_set_new(obj, "kind", har_str(diff_name(d)));
 	if (d->path != NULL)
 		json_object_set_new(obj, "path", har_str(d->path));
 	if (d->side >= 0 && d->side < SIDE_MAX)

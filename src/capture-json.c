@@ -250,8 +250,8 @@ const char *
 capture_diff_value(const struct diff *d, const char *value,
     const struct capture_opts *opts)
 {
-	if (value != NULL && d->kind != NULL && d->path != NULL &&
-	    strcmp(d->kind, "header") == 0 && capture_is_secret(d->path, opts))
+	if (value != NULL && d->kind == DIFF_HEADER && d->path != NULL &&
+	    capture_is_secret(d->path, opts))
 		return ("[redacted]");
 	return (value);
 }
@@ -404,11 +404,12 @@ capture_diff_json(const struct diff *d, const struct capture_opts *opts)
 {
 	const char	*primary = capture_diff_value(d, d->primary, opts);
 	const char	*candidate = capture_diff_value(d, d->candidate, opts);
+	const char	*kind = diff_name(d);
 	json_t		*obj;
 
 	obj = json_object();
-	json_object_set_new(obj, "kind", capture_text(d->kind,
-	    d->kind != NULL ? strlen(d->kind) : 0, NULL));
+	json_object_set_new(obj, "kind", capture_text(kind,
+	    kind != NULL ? strlen(kind) : 0, NULL));
 	if (d->path != NULL) {
 		json_object_set_new(obj, "path", capture_text(d->path,
 		    strlen(d->path), NULL));
@@ -926,7 +927,7 @@ capture_diff_from_json(json_t *d, const char *where, struct exchange *ex,
 		if (side == SIDE_MAX)
 			side = -1;
 	}
-	diff = diff_list_add(&ex->ex_diffs, kind, path, side);
+	diff = diff_list_add_name(&ex->ex_diffs, kind, path, side);
 	if (diff != NULL && (capture_get_string(d, where, "primary",
 	    &diff->primary, cause) != 0 ||
 	    capture_get_string(d, where, "candidate", &diff->candidate,

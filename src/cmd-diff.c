@@ -471,8 +471,8 @@ diff_one(const struct diff_conf *conf, const struct diff_input *a,
 		/* A whole document absent is its shape missing at $. */
 		r->missing = 1;
 		r->verdict = VERDICT_SHAPE;
-		if ((d = diff_list_add(&r->diffs, da == NULL ? "extra" :
-		    "missing", "$", SIDE_CANDIDATE)) != NULL)
+		if ((d = diff_list_add(&r->diffs, da == NULL ? DIFF_EXTRA :
+		    DIFF_MISSING, "$", SIDE_CANDIDATE)) != NULL)
 			xasprintf(&d->detail, "%s has no document %zu",
 			    da == NULL ? "A" : "B", r->index + 1);
 		return;
@@ -480,8 +480,8 @@ diff_one(const struct diff_conf *conf, const struct diff_input *a,
 	r->verdict = compare_json_text(&conf->co, NULL, da->text, da->len,
 	    db->text, db->len, &r->diffs);
 	for (i = 0; i < r->diffs.n; i++) {
-		if (strcmp(r->diffs.v[i].kind, "invalid_json") == 0 ||
-		    strcmp(r->diffs.v[i].kind, "depth") == 0)
+		if (r->diffs.v[i].kind == DIFF_INVALID_JSON ||
+		    r->diffs.v[i].kind == DIFF_DEPTH)
 			r->invalid = 1;
 	}
 	/* Never a match when a side does not parse, even both the same. */
@@ -501,7 +501,7 @@ diff_one(const struct diff_conf *conf, const struct diff_input *a,
 	} else if (r->verdict == VERDICT_MATCH) {
 		/* Equal to the engine, yet not byte-equal (number forms). */
 		r->verdict = VERDICT_VALUE;
-		if ((d = diff_list_add(&r->diffs, "value", "$", -1)) != NULL)
+		if ((d = diff_list_add(&r->diffs, DIFF_VALUE, "$", -1)) != NULL)
 			xasprintf(&d->detail, "canonical forms differ at "
 			    "byte %zu", at);
 	}
@@ -533,23 +533,32 @@ static void
 diff_token(struct buf *b, const struct diff *d)
 {
 	const char	*path = d->path != NULL ? d->path : "$";
+	const char	*kind = diff_name(d);
 
-	if (strcmp(d->kind, "type") == 0)
+	switch (d->kind) {
+	case DIFF_TYPE:
 		buf_printf(b, " %s type(%s->%s)", path,
 		    d->primary != NULL ? d->primary : "?",
 		    d->candidate != NULL ? d->candidate : "?");
-	else if (strcmp(d->kind, "value") == 0)
+		break;
+	case DIFF_VALUE:
 		buf_printf(b, " %s value", path);
-	else if (strcmp(d->kind, "invalid_json") == 0 ||
-	    strcmp(d->kind, "depth") == 0 ||
-	    strcmp(d->kind, "duplicate_key") == 0) {
-		buf_printf(b, " %s(%s)", d->kind, side_name(d->side));
+		break;
+	case DIFF_INVALID_JSON:
+	case DIFF_DEPTH:
+	case DIFF_DUPLICATE_KEY:
+		buf_printf(b, " %s(%s)", kind, side_name(d->side));
 		if (d->detail != NULL)
 			buf_printf(b, " [%s]", d->detail);
-	} else if (d->side >= 0)
-		buf_printf(b, " %s %s(%s)", path, d->kind, side_name(d->side));
-	else
-		buf_printf(b, " %s %s", path, d->kind);
+		break;
+	default:
+		if (d->side >= 0)
+			buf_printf(b, " %s %s(%s)", path, kind,
+			    side_name(d->side));
+		else
+			buf_printf(b, " %s %s", path, kind);
+		break;
+	}
 }
 
 /* Print the DIVERGE line of a flagged result on stderr. */
@@ -598,7 +607,7 @@ diff_result_json(const struct diff_result *r)
 	list = json_array();
 	for (i = 0; i < r->diffs.n; i++) {
 		d = &r->diffs.v[i];
-		dj = json_pack("{s:s}", "kind", d->kind);
+		dj = json_pack("{s:s}", "kind", diff_name(d));
 		if (d->path != NULL)
 			json_object_set_new(dj, "path", json_string(d->path));
 		if (d->side >= 0)

@@ -14,8 +14,6 @@
 
 #include "paritytap.h"
 
-#define COMPARE_SHORT		80
-
 /*
  * Headers that legitimately differ between producers, DESIGN §4.3.
  * Content-Encoding is among them: bodies are compared decoded, so one
@@ -35,116 +33,6 @@ struct compare_header {
 	struct buf	 value;
 };
 
-/* Start an empty diff list holding at most max diffs (0: the default). */
-void
-diff_list_init(struct diff_list *list, size_t max)
-{
-	memset(list, 0, sizeof *list);
-	list->max = max;
-}
-
-/*
- * Add a diff and return it so the caller can fill primary, candidate and
- * detail (allocated strings); NULL, and truncated set, when the list is
- * full.  The pointer is valid until the next add.
- */
-struct diff *
-diff_list_add(struct diff_list *list, const char *kind, const char *path,
-    int side)
-{
-	size_t		 max = list->max ? list->max : DEFAULT_MAX_DIFFS;
-	struct diff	*d;
-
-	if (list->n >= max) {
-		list->truncated = 1;
-		return (NULL);
-	}
-	if (list->n == list->cap) {
-		list->cap = list->cap ? list->cap * 2 : 8;
-		list->v = xreallocarray(list->v, list->cap, sizeof *list->v);
-	}
-	d = &list->v[list->n++];
-	memset(d, 0, sizeof *d);
-	d->kind = xstrdup(kind);
-	d->path = path != NULL ? xstrdup(path) : NULL;
-	d->side = side;
-	return (d);
-}
-
-/* Compare two optional strings, NULL first. */
-static int
-compare_strcmp(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return ((a != NULL) - (b != NULL));
-	return (strcmp(a, b));
-}
-
-/* Order diffs by path, kind, side, detail, then the renderings. */
-static int
-compare_diff_cmp(const void *va, const void *vb)
-{
-	const struct diff	*a = va, *b = vb;
-	int			 r;
-
-	if ((r = compare_strcmp(a->path, b->path)) != 0)
-		return (r);
-	if ((r = compare_strcmp(a->kind, b->kind)) != 0)
-		return (r);
-	if (a->side != b->side)
-		return (a->side < b->side ? -1 : 1);
-	if ((r = compare_strcmp(a->detail, b->detail)) != 0)
-		return (r);
-	if ((r = compare_strcmp(a->primary, b->primary)) != 0)
-		return (r);
-	return (compare_strcmp(a->candidate, b->candidate));
-}
-
-/* Sort a diff list into its deterministic order. */
-void
-diff_list_sort(struct diff_list *list)
-{
-	if (list->n > 1)
-		qsort(list->v, list->n, sizeof *list->v, compare_diff_cmp);
-}
-
-/* Free the diffs of a list; it stays usable with the same cap. */
-void
-diff_list_free(struct diff_list *list)
-{
-	size_t	i;
-
-	for (i = 0; i < list->n; i++) {
-		free(list->v[i].kind);
-		free(list->v[i].path);
-		free(list->v[i].primary);
-		free(list->v[i].candidate);
-		free(list->v[i].detail);
-	}
-	free(list->v);
-	list->v = NULL;
-	list->n = list->cap = 0;
-	list->truncated = 0;
-}
-
-/* Copy text cut to about 80 bytes (on a UTF-8 boundary, "..." added). */
-char *
-compare_short(const char *s, size_t len)
-{
-	size_t	cut;
-	char	*out;
-
-	if (len <= COMPARE_SHORT)
-		return (len == 0 ? xstrdup("") : xstrndup(s, len));
-	cut = COMPARE_SHORT - 3;
-	while (cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
-		cut--;
-	out = xmalloc(cut + 4);
-	memcpy(out, s, cut);
-	memcpy(out + cut, "...", 4);
-	return (out);
-}
-
 /* Return 1 if duplicate-key diff d has a twin on the other side. */
 static int
 compare_dup_twin(const struct diff_list *diffs, size_t from,
@@ -155,10 +43,10 @@ compare_dup_twin(const struct diff_list *diffs, size_t from,
 
 	for (i = from; i < diffs->n; i++) {
 		o = &diffs->v[i];
-		if (strcmp(o->kind, "duplicate_key") != 0 ||
-		    o->side == d->side || compare_strcmp(o->path, d->path) != 0)
+		if (o->kind != DIFF_DUPLICATE_KEY ||
+		    o->side == d->side || diff_strcmp(o->path, d->path) != 0)
 			continue;
-		if (compare_strcmp(d->side == SIDE_PRIMARY ? d->primary :
+		if (diff_strcmp(d->side == SIDE_PRIMARY ? d->primary :
 		    d->candidate, o->side == SIDE_PRIMARY ? o->primary :
 		    o->candidate) == 0)
 			return (1);
@@ -190,7 +78,7 @@ compare_json_text(const struct compare_opts *opts,
 	if (ja != NULL && jb != NULL) {
 		v = shape_diff(opts, ignore, ja, ma, jb, mb, diffs);
 		for (i = from; i < diffs->n; i++) {
-			if (strcmp(diffs->v[i].kind, "duplicate_key") == 0 &&
+			if (diffs->v[i].kind == DIFF_DUPLICATE_KEY &&
 			    !compare_dup_twin(diffs, from, &diffs->v[i]) &&
 			    v < VERDICT_BODY)
 				v = VERDICT_BODY;
@@ -248,7 +136,7 @@ compare_body_diff(struct diff_list *diffs, int side, const char *fmt, ...)
 	struct diff	*d;
 	va_list		 ap;
 
-	if ((d = diff_list_add(diffs, "body", NULL, side)) == NULL)
+	if ((d = diff_list_add(diffs, DIFF_BODY, NULL, side)) == NULL)
 		return;
 	va_start(ap, fmt);
 	xvasprintf(&d->detail, fmt, ap);
@@ -512,19 +400,19 @@ compare_headers(const struct compare_opts *opts, const struct route_rule *rule,
 			r = strcmp(pv[i].name, cv[j].name);
 		if (r < 0) {
 			v = VERDICT_HEADER;
-			if ((d = diff_list_add(diffs, "header", pv[i].name,
+			if ((d = diff_list_add(diffs, DIFF_HEADER, pv[i].name,
 			    SIDE_CANDIDATE)) != NULL) {
 				a = compare_header_value(&pv[i]);
-				d->primary = compare_short(a, strlen(a));
+				d->primary = diff_short(a, strlen(a));
 				d->detail = xstrdup("missing");
 			}
 			i++;
 		} else if (r > 0) {
 			v = VERDICT_HEADER;
-			if ((d = diff_list_add(diffs, "header", cv[j].name,
+			if ((d = diff_list_add(diffs, DIFF_HEADER, cv[j].name,
 			    SIDE_CANDIDATE)) != NULL) {
 				b = compare_header_value(&cv[j]);
-				d->candidate = compare_short(b, strlen(b));
+				d->candidate = diff_short(b, strlen(b));
 				d->detail = xstrdup("extra");
 			}
 			j++;
@@ -533,11 +421,11 @@ compare_headers(const struct compare_opts *opts, const struct route_rule *rule,
 			b = compare_header_value(&cv[j]);
 			if (strcmp(a, b) != 0) {
 				v = VERDICT_HEADER;
-				if ((d = diff_list_add(diffs, "header",
+				if ((d = diff_list_add(diffs, DIFF_HEADER,
 				    pv[i].name, -1)) != NULL) {
-					d->primary = compare_short(a,
+					d->primary = diff_short(a,
 					    strlen(a));
-					d->candidate = compare_short(b,
+					d->candidate = diff_short(b,
 					    strlen(b));
 				}
 			}
@@ -558,7 +446,7 @@ compare_error_diff(struct diff_list *diffs, int side,
 {
 	struct diff	*d;
 
-	if ((d = diff_list_add(diffs, "error", NULL, side)) == NULL)
+	if ((d = diff_list_add(diffs, DIFF_ERROR, NULL, side)) == NULL)
 		return;
 	if (!rs->present)
 		d->detail = xstrdup("no response");
@@ -629,7 +517,7 @@ compare_exchange(const struct compare_opts *opts, struct exchange *ex)
 	v = VERDICT_MATCH;
 	if (p->status != c->status) {
 		v = VERDICT_STATUS;
-		if ((d = diff_list_add(&ex->ex_diffs, "status", NULL,
+		if ((d = diff_list_add(&ex->ex_diffs, DIFF_STATUS, NULL,
 		    -1)) != NULL) {
 			xasprintf(&d->primary, "%d", p->status);
 			xasprintf(&d->candidate, "%d", c->status);

@@ -267,7 +267,7 @@ json_render_string(const char *s, size_t len)
 			buf_add(&b, p + i, n);
 	}
 	buf_add(&b, "\"", 1);
-	out = compare_short(b.data, b.len);
+	out = diff_short(b.data, b.len);
 	buf_free(&b);
 	return (out);
 }
@@ -302,7 +302,7 @@ json_scan_dups(struct json_scan *s)
 		if (jsonpath_ignored(s->ignore, child.data))
 			continue;
 		key = json_render_string(f->keys[i].key, f->keys[i].len);
-		if ((d = diff_list_add(s->diffs, "duplicate_key", path.data,
+		if ((d = diff_list_add(s->diffs, DIFF_DUPLICATE_KEY, path.data,
 		    s->side)) != NULL) {
 			xasprintf(&d->detail, "duplicate key %s at byte %zu",
 			    key, f->keys[i].offset);
@@ -520,12 +520,12 @@ json_read_error(int side, const json_error_t *err, size_t offset,
 	struct diff	*d;
 
 	if (json_error_code(err) == json_error_stack_overflow) {
-		if ((d = diff_list_add(diffs, "depth", "$", side)) != NULL)
+		if ((d = diff_list_add(diffs, DIFF_DEPTH, "$", side)) != NULL)
 			xasprintf(&d->detail, "nesting deeper than %d levels "
 			    "at byte %zu", JSON_PARSER_MAX_DEPTH, offset);
 		return;
 	}
-	if ((d = diff_list_add(diffs, "invalid_json", "$", side)) != NULL)
+	if ((d = diff_list_add(diffs, DIFF_INVALID_JSON, "$", side)) != NULL)
 		xasprintf(&d->detail, "%s at byte %zu", err->text, offset);
 }
 
@@ -580,7 +580,7 @@ json_read(const char *text, size_t len, int side, struct ignore_set *ignore,
 			if (json_error_code(&err) == json_error_duplicate_key &&
 			    (flags & JSON_REJECT_DUPLICATES)) {
 				/* jansson saw one the pre-pass did not. */
-				if ((d = diff_list_add(diffs, "duplicate_key",
+				if ((d = diff_list_add(diffs, DIFF_DUPLICATE_KEY,
 				    "$", side)) != NULL)
 					xasprintf(&d->detail, "%s at byte %zu",
 					    err.text, json_map_offset(&s,

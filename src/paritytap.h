@@ -114,16 +114,34 @@ enum verdict {
 	VERDICT_NONE		/* not compared yet */
 };
 
+/* What a difference is about; diff.c has the names on the wire. */
+enum diff_kind {
+	DIFF_STATUS = 0,
+	DIFF_MISSING,
+	DIFF_EXTRA,
+	DIFF_TYPE,
+	DIFF_VALUE,
+	DIFF_ORDER,
+	DIFF_HEADER,
+	DIFF_BODY,
+	DIFF_INVALID_JSON,
+	DIFF_DUPLICATE_KEY,
+	DIFF_DEPTH,
+	DIFF_ERROR,
+	DIFF_OTHER		/* read from a capture, named in kind_text */
+};
+
 /*
- * One difference.  kind is one of: "status", "missing", "extra", "type",
- * "value", "order", "header", "body", "invalid_json", "duplicate_key",
- * "depth", "error".  path is a JSONPath (or a header name for "header"),
- * may be NULL.  side is the side the difference is reported on (-1 when
- * it concerns both).  primary/candidate are short renderings of the two
- * values (type names for "type"), detail is free text; all may be NULL.
+ * One difference.  kind_text is the name of a DIFF_OTHER kind as read (may
+ * be NULL), NULL for the others.  path is a JSONPath (or a header name for
+ * DIFF_HEADER), may be NULL.  side is the side the difference is reported
+ * on (-1 when it concerns both).  primary/candidate are short renderings
+ * of the two values (type names for DIFF_TYPE), detail is free text; all
+ * may be NULL.
  */
 struct diff {
-	char		*kind;
+	enum diff_kind	 kind;
+	char		*kind_text;
 	char		*path;
 	int		 side;
 	char		*primary;
@@ -543,12 +561,21 @@ void		 response_side_tee(struct response_side *, void **, uint64_t,
 void		 response_side_end(struct response_side *, void **,
 		     const char *, const char *);
 
-/* compare.c */
+/* diff.c */
+const char	*diff_kind_name(enum diff_kind);
+int		 diff_kind_parse(const char *, enum diff_kind *);
+const char	*diff_name(const struct diff *);
 void		 diff_list_init(struct diff_list *, size_t);
-struct diff	*diff_list_add(struct diff_list *, const char *, const char *,
+struct diff	*diff_list_add(struct diff_list *, enum diff_kind, const char *,
 		     int);
+struct diff	*diff_list_add_name(struct diff_list *, const char *,
+		     const char *, int);
 void		 diff_list_sort(struct diff_list *);
 void		 diff_list_free(struct diff_list *);
+int		 diff_strcmp(const char *, const char *);	/* NULL first */
+char		*diff_short(const char *, size_t);	/* ~80 bytes, cut */
+
+/* compare.c */
 void		 compare_exchange(const struct compare_opts *,
 		     struct exchange *);
 enum verdict	 compare_bodies(const struct compare_opts *,
@@ -560,7 +587,6 @@ enum verdict	 compare_json_text(const struct compare_opts *,
 enum verdict	 compare_headers(const struct compare_opts *,
 		     const struct route_rule *, const struct headers *,
 		     const struct headers *, struct diff_list *);
-char		*compare_short(const char *, size_t);	/* ~80 bytes, cut */
 
 /* decode.c */
 int		 decode_body(const struct response_side *, struct buf *,

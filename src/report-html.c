@@ -240,15 +240,14 @@ report_html_diff_at(const struct exchange *ex, const char *path)
 
 	for (i = 0; i < ex->ex_diffs.n; i++) {
 		d = &ex->ex_diffs.v[i];
-		if (d->path == NULL || d->kind == NULL ||
-		    strcmp(d->path, path) != 0 ||
-		    strcmp(d->kind, "header") == 0)
+		if (d->path == NULL || diff_name(d) == NULL ||
+		    strcmp(d->path, path) != 0 || d->kind == DIFF_HEADER)
 			continue;
-		if (strcmp(d->kind, "missing") == 0)
+		if (d->kind == DIFF_MISSING)
 			return ("diff diff-missing");
-		if (strcmp(d->kind, "extra") == 0)
+		if (d->kind == DIFF_EXTRA)
 			return ("diff diff-extra");
-		if (strcmp(d->kind, "type") == 0)
+		if (d->kind == DIFF_TYPE)
 			return ("diff diff-type");
 		return ("diff");
 	}
@@ -406,7 +405,7 @@ report_html_diffs(struct buf *b, const struct exchange *ex)
 	for (i = 0; i < ex->ex_diffs.n; i++) {
 		d = &ex->ex_diffs.v[i];
 		buf_addstr(b, "<li>");
-		report_html_str(b, d->kind != NULL ? d->kind : "?");
+		report_html_str(b, diff_name(d) != NULL ? diff_name(d) : "?");
 		if (d->path != NULL) {
 			buf_addstr(b, " ");
 			report_html_str(b, d->path);

@@ -335,12 +335,11 @@ report_sig_paths(const struct exchange *ex, char ***pathsp, size_t *np)
 	for (i = 0; i < ex->ex_diffs.n; i++) {
 		d = &ex->ex_diffs.v[i];
 		p = NULL;
-		if (d->kind != NULL && strcmp(d->kind, "header") == 0 &&
-		    d->path != NULL) {
+		if (d->kind == DIFF_HEADER && d->path != NULL) {
 			xasprintf(&p, "header:%s", d->path);
 			for (j = 7; p[j] != '\0'; j++)
 				p[j] = tolower((unsigned char)p[j]);
-		} else if (d->kind != NULL && strcmp(d->kind, "error") == 0) {
+		} else if (d->kind == DIFF_ERROR) {
 			error = NULL;
 			if (d->side >= 0 && d->side < SIDE_MAX)
 				error = ex->ex_resp[d->side].error;

@@ -92,7 +92,7 @@ shape_render(const struct shape_ctx *ctx, int side, json_t *v)
 	size_t		 len;
 
 	if ((num = shape_mark(ctx, side, v, &len)) != NULL)
-		return (compare_short(num, len));
+		return (diff_short(num, len));
 	switch (json_typeof(v)) {
 	case JSON_STRING:
 		return (json_render_string(json_string_value(v),
@@ -105,14 +105,15 @@ shape_render(const struct shape_ctx *ctx, int side, json_t *v)
 	}
 	if ((s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT)) == NULL)
 		fatalx("%s: json_dumps failed", __func__);
-	out = compare_short(s, strlen(s));
+	out = diff_short(s, strlen(s));
 	free(s);
 	return (out);
 }
 
 /* Add a diff at the current path and raise the verdict; NULL when full. */
 static struct diff *
-shape_add(struct shape_ctx *ctx, const char *kind, int side, enum verdict v)
+shape_add(struct shape_ctx *ctx, enum diff_kind kind, int side,
+    enum verdict v)
 {
 	if (v > ctx->verdict)
 		ctx->verdict = v;
@@ -121,7 +122,7 @@ shape_add(struct shape_ctx *ctx, const char *kind, int side, enum verdict v)
 
 /* Add a diff carrying short renderings of the two values. */
 static void
-shape_add_values(struct shape_ctx *ctx, const char *kind, enum verdict v,
+shape_add_values(struct shape_ctx *ctx, enum diff_kind kind, enum verdict v,
     json_t *a, json_t *b)
 {
 	struct diff	*d;
@@ -227,7 +228,7 @@ shape_key_list(struct buf *keys)
 		if (keys->data[i] == '\0')
 			keys->data[i] = ',';
 	}
-	return (compare_short(keys->data, keys->len ? keys->len - 1 : 0));
+	return (diff_short(keys->data, keys->len ? keys->len - 1 : 0));
 }
 
 /* Report an order diff if the members both objects have differ in order. */
@@ -243,7 +244,8 @@ shape_order(struct shape_ctx *ctx, json_t *a, json_t *b)
 	shape_common_keys(ctx, b, a, &kb);
 	if (ka.len != kb.len || (ka.len != 0 &&
 	    memcmp(ka.data, kb.data, ka.len) != 0)) {
-		if ((d = shape_add(ctx, "order", -1, VERDICT_SHAPE)) != NULL) {
+		d = shape_add(ctx, DIFF_ORDER, -1, VERDICT_SHAPE);
+		if (d != NULL) {
 			d->primary = shape_key_list(&ka);
 			d->candidate = shape_key_list(&kb);
 			d->detail = xstrdup("members in a different order");
@@ -266,7 +268,7 @@ shape_object(struct shape_ctx *ctx, json_t *a, json_t *b, size_t depth)
 		if (!shape_push_key(ctx, key, klen)) {
 			vb = json_object_getn(b, key, klen);
 			if (vb == NULL) {
-				d = shape_add(ctx, "missing", SIDE_CANDIDATE,
+				d = shape_add(ctx, DIFF_MISSING, SIDE_CANDIDATE,
 				    VERDICT_SHAPE);
 				if (d != NULL)
 					d->primary = shape_render(ctx,
@@ -280,7 +282,7 @@ shape_object(struct shape_ctx *ctx, json_t *a, json_t *b, size_t depth)
 		if (json_object_getn(a, key, klen) != NULL)
 			continue;
 		if (!shape_push_key(ctx, key, klen)) {
-			d = shape_add(ctx, "extra", SIDE_CANDIDATE,
+			d = shape_add(ctx, DIFF_EXTRA, SIDE_CANDIDATE,
 			    VERDICT_SHAPE);
 			if (d != NULL)
 				d->candidate = shape_render(ctx,
@@ -301,7 +303,7 @@ shape_array(struct shape_ctx *ctx, json_t *a, json_t *b, size_t depth)
 	struct diff	*d;
 
 	if (na != nb &&
-	    (d = shape_add(ctx, "value", -1, VERDICT_VALUE)) != NULL)
+	    (d = shape_add(ctx, DIFF_VALUE, -1, VERDICT_VALUE)) != NULL)
 		xasprintf(&d->detail, "length %zu vs %zu", na, nb);
 	for (i = 0; i < na && i < nb; i++) {
 		jsonpath_index(&ctx->path, i);
@@ -324,7 +326,7 @@ shape_value(struct shape_ctx *ctx, json_t *a, json_t *b, size_t depth)
 	if (ctx->diffs->truncated && ctx->verdict >= VERDICT_SHAPE)
 		return;
 	if (depth > JSON_PARSER_MAX_DEPTH) {
-		if ((d = shape_add(ctx, "depth", -1, VERDICT_BODY)) != NULL)
+		if ((d = shape_add(ctx, DIFF_DEPTH, -1, VERDICT_BODY)) != NULL)
 			xasprintf(&d->detail, "nesting deeper than %d levels",
 			    JSON_PARSER_MAX_DEPTH);
 		return;
@@ -337,11 +339,11 @@ shape_value(struct shape_ctx *ctx, json_t *a, json_t *b, size_t depth)
 		if (na && nb && ctx->opts != NULL &&
 		    ctx->opts->lenient_numbers) {
 			if (!shape_number_equal(ctx, a, b))
-				shape_add_values(ctx, "value", VERDICT_VALUE,
+				shape_add_values(ctx, DIFF_VALUE, VERDICT_VALUE,
 				    a, b);
 			return;
 		}
-		if ((d = shape_add(ctx, "type", -1, VERDICT_SHAPE)) != NULL) {
+		if ((d = shape_add(ctx, DIFF_TYPE, -1, VERDICT_SHAPE)) != NULL) {
 			d->primary = xstrdup(ta);
 			d->candidate = xstrdup(tb);
 		}
@@ -349,7 +351,7 @@ shape_value(struct shape_ctx *ctx, json_t *a, json_t *b, size_t depth)
 	}
 	if (na) {
 		if (!shape_number_equal(ctx, a, b))
-			shape_add_values(ctx, "value", VERDICT_VALUE, a, b);
+			shape_add_values(ctx, DIFF_VALUE, VERDICT_VALUE, a, b);
 		return;
 	}
 	switch (json_typeof(a)) {
@@ -363,12 +365,12 @@ shape_value(struct shape_ctx *ctx, json_t *a, json_t *b, size_t depth)
 		if (json_string_length(a) != json_string_length(b) ||
 		    memcmp(json_string_value(a), json_string_value(b),
 		    json_string_length(a)) != 0)
-			shape_add_values(ctx, "value", VERDICT_VALUE, a, b);
+			shape_add_values(ctx, DIFF_VALUE, VERDICT_VALUE, a, b);
 		break;
 	case JSON_TRUE:
 	case JSON_FALSE:
 		if (json_typeof(a) != json_typeof(b))
-			shape_add_values(ctx, "value", VERDICT_VALUE, a, b);
+			shape_add_values(ctx, DIFF_VALUE, VERDICT_VALUE, a, b);
 		break;
 	default:
 		break;

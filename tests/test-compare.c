@@ -31,7 +31,7 @@ render(const struct diff_list *l)
 	buf_init(&b);
 	for (i = 0; i < l->n; i++) {
 		side = l->v[i].side;
-		buf_printf(&b, "%s%s %s %s", i ? " | " : "", l->v[i].kind,
+		buf_printf(&b, "%s%s %s %s", i ? " | " : "", diff_name(&l->v[i]),
 		    l->v[i].path ? l->v[i].path : "-",
 		    side == SIDE_PRIMARY ? "p" : side == SIDE_CANDIDATE ? "c" :
 		    side == SIDE_SECONDARY ? "s" : "-");
@@ -46,7 +46,7 @@ find(const struct diff_list *l, const char *kind)
 	size_t	i;
 
 	for (i = 0; i < l->n; i++) {
-		if (strcmp(l->v[i].kind, kind) == 0)
+		if (strcmp(diff_name(&l->v[i]), kind) == 0)
 			return (&l->v[i]);
 	}
 	return (NULL);
@@ -637,21 +637,22 @@ test_path_fold(void)
 	ok(jsonpath_fold(NULL) == NULL, "jsonpath_fold NULL");
 }
 
-/* diff_list: cap, truncation, deterministic order. */
+/* diff_list: cap, truncation, deterministic order; kind names. */
 static void
 test_diff_list(void)
 {
 	struct diff_list	 dl;
 	struct diff		*d;
+	enum diff_kind		 kind;
 	char			*got;
 	size_t			 i;
 
 	diff_list_init(&dl, 3);
 	for (i = 0; i < 3; i++) {
-		d = diff_list_add(&dl, "value", "$.a", -1);
+		d = diff_list_add_name(&dl, "value", "$.a", -1);
 		ok(d != NULL, "add %zu under the cap", i);
 	}
-	d = diff_list_add(&dl, "value", "$.b", -1);
+	d = diff_list_add_name(&dl, "value", "$.b", -1);
 	ok(d == NULL, "add over the cap");
 	is_int(dl.truncated, 1, "truncated after the cap");
 	is_int(dl.n, 3, "three diffs kept");
@@ -660,28 +661,47 @@ test_diff_list(void)
 
 	diff_list_init(&dl, 0);
 	for (i = 0; i < DEFAULT_MAX_DIFFS; i++)
-		diff_list_add(&dl, "value", "$", -1);
-	d = diff_list_add(&dl, "value", "$", -1);
+		diff_list_add_name(&dl, "value", "$", -1);
+	d = diff_list_add_name(&dl, "value", "$", -1);
 	ok(d == NULL, "max 0 means DEFAULT_MAX_DIFFS");
 	diff_list_free(&dl);
 
 	diff_list_init(&dl, 0);
-	diff_list_add(&dl, "value", "$.b", -1);
-	diff_list_add(&dl, "missing", "$.a", SIDE_CANDIDATE);
-	d = diff_list_add(&dl, "header", "x", SIDE_CANDIDATE);
+	diff_list_add_name(&dl, "value", "$.b", -1);
+	diff_list_add_name(&dl, "missing", "$.a", SIDE_CANDIDATE);
+	d = diff_list_add_name(&dl, "header", "x", SIDE_CANDIDATE);
 	d->detail = xstrdup("missing");
-	d = diff_list_add(&dl, "header", "x", SIDE_CANDIDATE);
+	d = diff_list_add_name(&dl, "header", "x", SIDE_CANDIDATE);
 	d->detail = xstrdup("extra");
-	diff_list_add(&dl, "status", NULL, -1);
-	diff_list_add(&dl, "invalid_json", "$", SIDE_CANDIDATE);
-	diff_list_add(&dl, "invalid_json", "$", SIDE_PRIMARY);
-	diff_list_add(&dl, "extra", "$.a", SIDE_CANDIDATE);
+	diff_list_add_name(&dl, "status", NULL, -1);
+	diff_list_add_name(&dl, "invalid_json", "$", SIDE_CANDIDATE);
+	diff_list_add_name(&dl, "invalid_json", "$", SIDE_PRIMARY);
+	diff_list_add_name(&dl, "extra", "$.a", SIDE_CANDIDATE);
 	diff_list_sort(&dl);
 	got = render(&dl);
 	is_str(got, "status - - | invalid_json $ p | invalid_json $ c | "
 	    "extra $.a c | missing $.a c | value $.b - | header x c | "
 	    "header x c", "sorted by path, kind, side");
 	is_str(dl.v[6].detail, "extra", "then by detail");
+	free(got);
+	diff_list_free(&dl);
+
+	for (i = 0; i < DIFF_OTHER; i++) {
+		if (diff_kind_parse(diff_kind_name(i), &kind) != 0 ||
+		    kind != i)
+			break;
+	}
+	is_int(i, DIFF_OTHER, "every kind's name parses back to the kind");
+	ok(diff_kind_name(DIFF_OTHER) == NULL, "DIFF_OTHER has no own name");
+	diff_list_init(&dl, 0);
+	diff_list_add(&dl, DIFF_VALUE, "$", -1);
+	d = diff_list_add_name(&dl, "renamed", "$", -1);
+	is_int(d->kind, DIFF_OTHER, "a name no kind has is DIFF_OTHER");
+	diff_list_add_name(&dl, "depth", "$", -1);
+	diff_list_sort(&dl);
+	got = render(&dl);
+	is_str(got, "depth $ - | renamed $ - | value $ -",
+	    "a name no kind has is kept, and sorts as a name");
 	free(got);
 	diff_list_free(&dl);
 }
