@@ -213,7 +213,7 @@ har_content(const struct response_side *rs)
 	ct = headers_get(&rs->headers, "Content-Type");
 	buf_init(&dec);
 	if (ce != NULL && strcasecmp(ce, "identity") != 0 && rs->body.len != 0 &&
-	    !rs->truncated && body_decode(rs, &dec, 0, &cause) == 0) {
+	    !rs->truncated && decode_body(rs, &dec, 0, &cause) == 0) {
 		json_object_set_new(obj, "size", json_integer(
 		    (json_int_t)dec.len));
 		json_object_set_new(obj, "compression", json_integer(
@@ -277,7 +277,7 @@ har_diff(const struct diff *d)
 	json_t	*obj;
 
 	obj = json_object();
-	json_object_set_new(obj, "kind", har_str(d->kind));
+	json_object_set_new(obj, "kind", har_str(diff_name(d)));
 	if (d->path != NULL)
 		json_object_set_new(obj, "path", har_str(d->path));
 	if (d->side >= 0 && d->side < SIDE_MAX)

@@ -407,10 +407,10 @@ capture_line_diff(struct buf *b, const struct diff *d,
 {
 	const char	*primary = capture_diff_value(d, d->primary, opts);
 	const char	*candidate = capture_diff_value(d, d->candidate, opts);
+	const char	*kind = diff_name(d);
 
 	capture_put(b, "{", 1);
-	capture_line_lossy(b, "kind", d->kind,
-	    d->kind != NULL ? strlen(d->kind) : 0);
+	capture_line_lossy(b, "kind", kind, kind != NULL ? strlen(kind) : 0);
 	if (d->path != NULL)
 		capture_line_lossy(b, "path", d->path, strlen(d->path));
 	if (d->side >= 0 && d->side < SIDE_MAX)

@@ -748,7 +748,7 @@ capture_reader_next(struct capture_reader *r, struct exchange *ex,
 		if (capture_blank(r->r_ldata, r->r_llen))
 			continue;
 		exchange_init(ex, NULL);
-		if (exchange_from_line(r->r_ldata, r->r_llen, ex) == 0)
+		if (capture_fast_read(r->r_ldata, r->r_llen, ex) == 0)
 			return (1);
 		exchange_free(ex);
 		obj = json_loadb(r->r_ldata, r->r_llen, JSON_ALLOW_NUL, &err);

@@ -200,7 +200,7 @@ diff_split(struct diff_input *in)
 	if (in->content.len == 0 || diff_blank(p, in->content.len))
 		return;
 	diff_list_init(&scratch, 1);
-	j = shape_parse(p, in->content.len, SIDE_PRIMARY, NULL, &scratch,
+	j = json_read(p, in->content.len, SIDE_PRIMARY, NULL, &scratch,
 	    &marked);
 	diff_list_free(&scratch);
 	if (j != NULL) {
@@ -337,8 +337,8 @@ diff_canon(struct ignore_set *ignore, json_t *v, int marked,
 		qsort(keys, n, sizeof *keys, diff_key_cmp);
 		buf_add(out, "{", 1);
 		for (i = 0; i < n; i++) {
-			normalize_path_key(path, keys[i], strlen(keys[i]));
-			if (!normalize_ignored(ignore, path->data)) {
+			jsonpath_key(path, keys[i], strlen(keys[i]));
+			if (!jsonpath_ignored(ignore, path->data)) {
 				if (!first)
 					buf_add(out, ",", 1);
 				first = 0;
@@ -357,8 +357,8 @@ diff_canon(struct ignore_set *ignore, json_t *v, int marked,
 	case JSON_ARRAY:
 		buf_add(out, "[", 1);
 		for (i = 0; i < json_array_size(v); i++) {
-			normalize_path_index(path, i);
-			if (!normalize_ignored(ignore, path->data)) {
+			jsonpath_index(path, i);
+			if (!jsonpath_ignored(ignore, path->data)) {
 				if (!first)
 					buf_add(out, ",", 1);
 				first = 0;
@@ -371,7 +371,7 @@ diff_canon(struct ignore_set *ignore, json_t *v, int marked,
 		buf_add(out, "]", 1);
 		break;
 	case JSON_STRING:
-		if ((num = shape_marked_number(v, marked)) != NULL)
+		if ((num = json_marked_number(v, marked)) != NULL)
 			buf_addstr(out, num);
 		else
 			diff_canon_string(out, json_string_value(v),
@@ -418,10 +418,10 @@ diff_exact(const struct compare_opts *co, const struct diff_doc *a,
 	int			 ma, mb, equal = 0;
 	size_t			 i;
 
-	ignore = normalize_ignore_new(co, NULL);
+	ignore = jsonpath_ignore_new(co, NULL);
 	diff_list_init(&scratch, 1);
-	ja = shape_parse(a->text, a->len, SIDE_PRIMARY, NULL, &scratch, &ma);
-	jb = shape_parse(b->text, b->len, SIDE_CANDIDATE, NULL, &scratch,
+	ja = json_read(a->text, a->len, SIDE_PRIMARY, NULL, &scratch, &ma);
+	jb = json_read(b->text, b->len, SIDE_CANDIDATE, NULL, &scratch,
 	    &mb);
 	diff_list_free(&scratch);
 	buf_init(&path);
@@ -430,7 +430,7 @@ diff_exact(const struct compare_opts *co, const struct diff_doc *a,
 	*at = 0;
 	if (ja != NULL && jb != NULL) {
 		buf_addstr(&path, "$");
-		if (!normalize_ignored(ignore, path.data)) {
+		if (!jsonpath_ignored(ignore, path.data)) {
 			diff_canon(ignore, ja, ma, &path, &ca);
 			diff_canon(ignore, jb, mb, &path, &cb);
 		}
@@ -446,7 +446,7 @@ diff_exact(const struct compare_opts *co, const struct diff_doc *a,
 	buf_free(&path);
 	buf_free(&ca);
 	buf_free(&cb);
-	normalize_ignore_free(ignore);
+	jsonpath_ignore_free(ignore);
 	return (equal);
 }
 
@@ -471,8 +471,8 @@ diff_one(const struct diff_conf *conf, const struct diff_input *a,
 		/* A whole document absent is its shape missing at $. */
 		r->missing = 1;
 		r->verdict = VERDICT_SHAPE;
-		if ((d = diff_list_add(&r->diffs, da == NULL ? "extra" :
-		    "missing", "$", SIDE_CANDIDATE)) != NULL)
+		if ((d = diff_list_add(&r->diffs, da == NULL ? DIFF_EXTRA :
+		    DIFF_MISSING, "$", SIDE_CANDIDATE)) != NULL)
 			xasprintf(&d->detail, "%s has no document %zu",
 			    da == NULL ? "A" : "B", r->index + 1);
 		return;
@@ -480,8 +480,8 @@ diff_one(const struct diff_conf *conf, const struct diff_input *a,
 	r->verdict = compare_json_text(&conf->co, NULL, da->text, da->len,
 	    db->text, db->len, &r->diffs);
 	for (i = 0; i < r->diffs.n; i++) {
-		if (strcmp(r->diffs.v[i].kind, "invalid_json") == 0 ||
-		    strcmp(r->diffs.v[i].kind, "depth") == 0)
+		if (r->diffs.v[i].kind == DIFF_INVALID_JSON ||
+		    r->diffs.v[i].kind == DIFF_DEPTH)
 			r->invalid = 1;
 	}
 	/* Never a match when a side does not parse, even both the same. */
@@ -501,7 +501,7 @@ diff_one(const struct diff_conf *conf, const struct diff_input *a,
 	} else if (r->verdict == VERDICT_MATCH) {
 		/* Equal to the engine, yet not byte-equal (number forms). */
 		r->verdict = VERDICT_VALUE;
-		if ((d = diff_list_add(&r->diffs, "value", "$", -1)) != NULL)
+		if ((d = diff_list_add(&r->diffs, DIFF_VALUE, "$", -1)) != NULL)
 			xasprintf(&d->detail, "canonical forms differ at "
 			    "byte %zu", at);
 	}
@@ -533,23 +533,32 @@ static void
 diff_token(struct buf *b, const struct diff *d)
 {
 	const char	*path = d->path != NULL ? d->path : "$";
+	const char	*kind = diff_name(d);
 
-	if (strcmp(d->kind, "type") == 0)
+	switch (d->kind) {
+	case DIFF_TYPE:
 		buf_printf(b, " %s type(%s->%s)", path,
 		    d->primary != NULL ? d->primary : "?",
 		    d->candidate != NULL ? d->candidate : "?");
-	else if (strcmp(d->kind, "value") == 0)
+		break;
+	case DIFF_VALUE:
 		buf_printf(b, " %s value", path);
-	else if (strcmp(d->kind, "invalid_json") == 0 ||
-	    strcmp(d->kind, "depth") == 0 ||
-	    strcmp(d->kind, "duplicate_key") == 0) {
-		buf_printf(b, " %s(%s)", d->kind, side_name(d->side));
+		break;
+	case DIFF_INVALID_JSON:
+	case DIFF_DEPTH:
+	case DIFF_DUPLICATE_KEY:
+		buf_printf(b, " %s(%s)", kind, side_name(d->side));
 		if (d->detail != NULL)
 			buf_printf(b, " [%s]", d->detail);
-	} else if (d->side >= 0)
-		buf_printf(b, " %s %s(%s)", path, d->kind, side_name(d->side));
-	else
-		buf_printf(b, " %s %s", path, d->kind);
+		break;
+	default:
+		if (d->side >= 0)
+			buf_printf(b, " %s %s(%s)", path, kind,
+			    side_name(d->side));
+		else
+			buf_printf(b, " %s %s", path, kind);
+		break;
+	}
 }
 
 /* Print the DIVERGE line of a flagged result on stderr. */
@@ -598,7 +607,7 @@ diff_result_json(const struct diff_result *r)
 	list = json_array();
 	for (i = 0; i < r->diffs.n; i++) {
 		d = &r->diffs.v[i];
-		dj = json_pack("{s:s}", "kind", d->kind);
+		dj = json_pack("{s:s}", "kind", diff_name(d));
 		if (d->path != NULL)
 			json_object_set_new(dj, "path", json_string(d->path));
 		if (d->side >= 0)
@@ -779,7 +788,7 @@ cmd_diff_exec(int argc, char **argv)
 			}
 			break;
 		case OPT_IGNORE:
-			if (compare_ignore_valid(optarg, &cause) != 0) {
+			if (jsonpath_valid(optarg, &cause) != 0) {
 				options_usage("diff", "--ignore: %s", cause);
 				free(cause);
 				goto out;

@@ -12,12 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <zlib.h>
-
 #include "paritytap.h"
-
-#define COMPARE_SHORT		80
-#define COMPARE_DECODE_LIMIT	(64 * 1024 * 1024)
 
 /*
  * Headers that legitimately differ between producers, DESIGN §4.3.
@@ -38,116 +33,6 @@ struct compare_header {
 	struct buf	 value;
 };
 
-/* Start an empty diff list holding at most max diffs (0: the default). */
-void
-diff_list_init(struct diff_list *list, size_t max)
-{
-	memset(list, 0, sizeof *list);
-	list->max = max;
-}
-
-/*
- * Add a diff and return it so the caller can fill primary, candidate and
- * detail (allocated strings); NULL, and truncated set, when the list is
- * full.  The pointer is valid until the next add.
- */
-struct diff *
-diff_list_add(struct diff_list *list, const char *kind, const char *path,
-    int side)
-{
-	size_t		 max = list->max ? list->max : DEFAULT_MAX_DIFFS;
-	struct diff	*d;
-
-	if (list->n >= max) {
-		list->truncated = 1;
-		return (NULL);
-	}
-	if (list->n == list->cap) {
-		list->cap = list->cap ? list->cap * 2 : 8;
-		list->v = xreallocarray(list->v, list->cap, sizeof *list->v);
-	}
-	d = &list->v[list->n++];
-	memset(d, 0, sizeof *d);
-	d->kind = xstrdup(kind);
-	d->path = path != NULL ? xstrdup(path) : NULL;
-	d->side = side;
-	return (d);
-}
-
-/* Compare two optional strings, NULL first. */
-static int
-compare_strcmp(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return ((a != NULL) - (b != NULL));
-	return (strcmp(a, b));
-}
-
-/* Order diffs by path, kind, side, detail, then the renderings. */
-static int
-compare_diff_cmp(const void *va, const void *vb)
-{
-	const struct diff	*a = va, *b = vb;
-	int			 r;
-
-	if ((r = compare_strcmp(a->path, b->path)) != 0)
-		return (r);
-	if ((r = compare_strcmp(a->kind, b->kind)) != 0)
-		return (r);
-	if (a->side != b->side)
-		return (a->side < b->side ? -1 : 1);
-	if ((r = compare_strcmp(a->detail, b->detail)) != 0)
-		return (r);
-	if ((r = compare_strcmp(a->primary, b->primary)) != 0)
-		return (r);
-	return (compare_strcmp(a->candidate, b->candidate));
-}
-
-/* Sort a diff list into its deterministic order. */
-void
-diff_list_sort(struct diff_list *list)
-{
-	if (list->n > 1)
-		qsort(list->v, list->n, sizeof *list->v, compare_diff_cmp);
-}
-
-/* Free the diffs of a list; it stays usable with the same cap. */
-void
-diff_list_free(struct diff_list *list)
-{
-	size_t	i;
-
-	for (i = 0; i < list->n; i++) {
-		free(list->v[i].kind);
-		free(list->v[i].path);
-		free(list->v[i].primary);
-		free(list->v[i].candidate);
-		free(list->v[i].detail);
-	}
-	free(list->v);
-	list->v = NULL;
-	list->n = list->cap = 0;
-	list->truncated = 0;
-}
-
-/* Copy text cut to about 80 bytes (on a UTF-8 boundary, "..." added). */
-char *
-compare_short(const char *s, size_t len)
-{
-	size_t	cut;
-	char	*out;
-
-	if (len <= COMPARE_SHORT)
-		return (len == 0 ? xstrdup("") : xstrndup(s, len));
-	cut = COMPARE_SHORT - 3;
-	while (cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
-		cut--;
-	out = xmalloc(cut + 4);
-	memcpy(out, s, cut);
-	memcpy(out + cut, "...", 4);
-	return (out);
-}
-
 /* Return 1 if duplicate-key diff d has a twin on the other side. */
 static int
 compare_dup_twin(const struct diff_list *diffs, size_t from,
@@ -158,10 +43,10 @@ compare_dup_twin(const struct diff_list *diffs, size_t from,
 
 	for (i = from; i < diffs->n; i++) {
 		o = &diffs->v[i];
-		if (strcmp(o->kind, "duplicate_key") != 0 ||
-		    o->side == d->side || compare_strcmp(o->path, d->path) != 0)
+		if (o->kind != DIFF_DUPLICATE_KEY ||
+		    o->side == d->side || diff_strcmp(o->path, d->path) != 0)
 			continue;
-		if (compare_strcmp(d->side == SIDE_PRIMARY ? d->primary :
+		if (diff_strcmp(d->side == SIDE_PRIMARY ? d->primary :
 		    d->candidate, o->side == SIDE_PRIMARY ? o->primary :
 		    o->candidate) == 0)
 			return (1);
@@ -187,13 +72,13 @@ compare_json_text(const struct compare_opts *opts,
 	size_t			 from = diffs->n, i;
 	int			 ma, mb;
 
-	ignore = normalize_ignore_new(opts, rule);
-	ja = shape_parse(a, alen, SIDE_PRIMARY, ignore, diffs, &ma);
-	jb = shape_parse(b, blen, SIDE_CANDIDATE, ignore, diffs, &mb);
+	ignore = jsonpath_ignore_new(opts, rule);
+	ja = json_read(a, alen, SIDE_PRIMARY, ignore, diffs, &ma);
+	jb = json_read(b, blen, SIDE_CANDIDATE, ignore, diffs, &mb);
 	if (ja != NULL && jb != NULL) {
 		v = shape_diff(opts, ignore, ja, ma, jb, mb, diffs);
 		for (i = from; i < diffs->n; i++) {
-			if (strcmp(diffs->v[i].kind, "duplicate_key") == 0 &&
+			if (diffs->v[i].kind == DIFF_DUPLICATE_KEY &&
 			    !compare_dup_twin(diffs, from, &diffs->v[i]) &&
 			    v < VERDICT_BODY)
 				v = VERDICT_BODY;
@@ -201,145 +86,9 @@ compare_json_text(const struct compare_opts *opts,
 	}
 	json_decref(ja);
 	json_decref(jb);
-	normalize_ignore_free(ignore);
+	jsonpath_ignore_free(ignore);
 	diff_list_sort(diffs);
 	return (v);
-}
-
-/* Inflate with zlib's window bits into out; 0, or -1 with *why set. */
-static int
-compare_inflate(const char *in, size_t inlen, int window, int members,
-    struct buf *out, size_t limit, const char **why)
-{
-	unsigned char	 chunk[16384];
-	z_stream	 z;
-	size_t		 have;
-	int		 ret, rc = -1;
-
-	memset(&z, 0, sizeof z);
-	if (inflateInit2(&z, window) != Z_OK)
-		fatalx("%s: inflateInit2 failed", __func__);
-	z.next_in = (Bytef *)(uintptr_t)in;
-	z.avail_in = (uInt)inlen;
-	for (;;) {
-		z.next_out = chunk;
-		z.avail_out = sizeof chunk;
-		ret = inflate(&z, Z_NO_FLUSH);
-		have = sizeof chunk - z.avail_out;
-		if (have > limit - out->len) {
-			*why = "over";
-			goto out;
-		}
-		buf_add(out, chunk, have);
-		if (ret == Z_STREAM_END) {
-			/* gzip allows several members back to back. */
-			if (members && z.avail_in >= 2 &&
-			    z.next_in[0] == 0x1f && z.next_in[1] == 0x8b) {
-				inflateReset(&z);
-				continue;
-			}
-			break;
-		}
-		if (ret == Z_OK)
-			continue;
-		if (ret == Z_BUF_ERROR && z.avail_in == 0)
-			*why = "truncated stream";
-		else
-			*why = z.msg != NULL ? z.msg : "corrupt stream";
-		goto out;
-	}
-	rc = 0;
-out:
-	inflateEnd(&z);
-	return (rc);
-}
-
-/*
- * Decode a side's body by its Content-Encoding (gzip, x-gzip, deflate,
- * identity; a list is undone last first) into out, at most limit bytes
- * (0: 64 MiB).  An empty body is empty whatever its coding.  Returns 0,
- * or -1 with an allocated cause.
- */
-int
-body_decode(const struct response_side *side, struct buf *out, size_t limit,
-    char **cause)
-{
-	char		**codings = NULL, *list, *tok, *last;
-	size_t		  ncodings = 0, i;
-	struct buf	  cur, next;
-	const char	 *why = NULL;
-	int		  rc = -1;
-
-	if (limit == 0)
-		limit = COMPARE_DECODE_LIMIT;
-	/*
-	 * No body, no coding: a HEAD, 204 or 304 response names the coding
-	 * its representation would have, and sends nothing to decode.
-	 */
-	if (side->body.len == 0 && side->body_bytes == 0)
-		return (0);
-	buf_init(&cur);
-	buf_init(&next);
-	for (i = 0; i < side->headers.n; i++) {
-		if (strcasecmp(side->headers.h[i].name,
-		    "Content-Encoding") != 0)
-			continue;
-		list = xstrdup(side->headers.h[i].value);
-		for (tok = strtok_r(list, ", \t", &last); tok != NULL;
-		    tok = strtok_r(NULL, ", \t", &last)) {
-			if (strcasecmp(tok, "gzip") != 0 &&
-			    strcasecmp(tok, "x-gzip") != 0 &&
-			    strcasecmp(tok, "deflate") != 0 &&
-			    strcasecmp(tok, "identity") != 0) {
-				xasprintf(cause, "unsupported Content-Encoding "
-				    "\"%s\"", tok);
-				free(list);
-				goto out;
-			}
-			if (strcasecmp(tok, "identity") != 0)
-				strlist_add(&codings, &ncodings, tok);
-		}
-		free(list);
-	}
-	if (ncodings == 0 && side->body.len > limit) {
-		why = "over";
-		goto fail;
-	}
-	buf_add(&cur, side->body.data, side->body.len);
-	for (i = ncodings; i > 0; i--) {
-		buf_reset(&next);
-		if (strcasecmp(codings[i - 1], "deflate") != 0) {
-			if (compare_inflate(cur.data, cur.len, 15 + 32, 1,
-			    &next, limit, &why) != 0)
-				goto fail;
-		} else if (compare_inflate(cur.data, cur.len, 15, 0, &next,
-		    limit, &why) != 0) {
-			/* Many servers send raw deflate as "deflate". */
-			if (strcmp(why, "over") == 0)
-				goto fail;
-			buf_reset(&next);
-			if (compare_inflate(cur.data, cur.len, -15, 0, &next,
-			    limit, &why) != 0)
-				goto fail;
-		}
-		buf_reset(&cur);
-		buf_add(&cur, next.data, next.len);
-	}
-	buf_add(out, cur.data, cur.len);
-	rc = 0;
-	goto out;
-
-fail:
-	if (strcmp(why, "over") == 0)
-		xasprintf(cause, "decoded body over %zu bytes", limit);
-	else
-		xasprintf(cause, "cannot decode %s body: %s",
-		    codings[i - 1], why);
-out:
-	strlist_free(&codings, &ncodings);
-	buf_free(&cur);
-	buf_free(&next);
-	return (rc);
 }
 
 /* Return 1 if a Content-Type names JSON (application/json or a +json type). */
@@ -387,7 +136,7 @@ compare_body_diff(struct diff_list *diffs, int side, const char *fmt, ...)
 	struct diff	*d;
 	va_list		 ap;
 
-	if ((d = diff_list_add(diffs, "body", NULL, side)) == NULL)
+	if ((d = diff_list_add(diffs, DIFF_BODY, NULL, side)) == NULL)
 		return;
 	va_start(ap, fmt);
 	xvasprintf(&d->detail, fmt, ap);
@@ -459,12 +208,12 @@ compare_bodies(const struct compare_opts *opts, const struct route_rule *rule,
 		return (compare_truncated(p, c, diffs));
 	buf_init(&bp);
 	buf_init(&bc);
-	if (body_decode(p, &bp, 0, &cause) != 0) {
+	if (decode_body(p, &bp, 0, &cause) != 0) {
 		compare_body_diff(diffs, SIDE_PRIMARY, "%s", cause);
 		free(cause);
 		failed = 1;
 	}
-	if (body_decode(c, &bc, 0, &cause) != 0) {
+	if (decode_body(c, &bc, 0, &cause) != 0) {
 		compare_body_diff(diffs, SIDE_CANDIDATE, "%s", cause);
 		free(cause);
 		failed = 1;
@@ -485,8 +234,8 @@ compare_bodies(const struct compare_opts *opts, const struct route_rule *rule,
 	v = compare_bytes(&bp, &bc, jp, jc, diffs);
 	if (v != VERDICT_MATCH && jp != jc) {
 		/* Say why the JSON side is not JSON, if it is not. */
-		j = jp ? shape_parse(bp.data, bp.len, SIDE_PRIMARY, NULL,
-		    diffs, &marked) : shape_parse(bc.data, bc.len,
+		j = jp ? json_read(bp.data, bp.len, SIDE_PRIMARY, NULL,
+		    diffs, &marked) : json_read(bc.data, bc.len,
 		    SIDE_CANDIDATE, NULL, diffs, &marked);
 		json_decref(j);
 	}
@@ -651,19 +400,19 @@ compare_headers(const struct compare_opts *opts, const struct route_rule *rule,
 			r = strcmp(pv[i].name, cv[j].name);
 		if (r < 0) {
 			v = VERDICT_HEADER;
-			if ((d = diff_list_add(diffs, "header", pv[i].name,
+			if ((d = diff_list_add(diffs, DIFF_HEADER, pv[i].name,
 			    SIDE_CANDIDATE)) != NULL) {
 				a = compare_header_value(&pv[i]);
-				d->primary = compare_short(a, strlen(a));
+				d->primary = diff_short(a, strlen(a));
 				d->detail = xstrdup("missing");
 			}
 			i++;
 		} else if (r > 0) {
 			v = VERDICT_HEADER;
-			if ((d = diff_list_add(diffs, "header", cv[j].name,
+			if ((d = diff_list_add(diffs, DIFF_HEADER, cv[j].name,
 			    SIDE_CANDIDATE)) != NULL) {
 				b = compare_header_value(&cv[j]);
-				d->candidate = compare_short(b, strlen(b));
+				d->candidate = diff_short(b, strlen(b));
 				d->detail = xstrdup("extra");
 			}
 			j++;
@@ -672,11 +421,11 @@ compare_headers(const struct compare_opts *opts, const struct route_rule *rule,
 			b = compare_header_value(&cv[j]);
 			if (strcmp(a, b) != 0) {
 				v = VERDICT_HEADER;
-				if ((d = diff_list_add(diffs, "header",
+				if ((d = diff_list_add(diffs, DIFF_HEADER,
 				    pv[i].name, -1)) != NULL) {
-					d->primary = compare_short(a,
+					d->primary = diff_short(a,
 					    strlen(a));
-					d->candidate = compare_short(b,
+					d->candidate = diff_short(b,
 					    strlen(b));
 				}
 			}
@@ -697,7 +446,7 @@ compare_error_diff(struct diff_list *diffs, int side,
 {
 	struct diff	*d;
 
-	if ((d = diff_list_add(diffs, "error", NULL, side)) == NULL)
+	if ((d = diff_list_add(diffs, DIFF_ERROR, NULL, side)) == NULL)
 		return;
 	if (!rs->present)
 		d->detail = xstrdup("no response");
@@ -768,7 +517,7 @@ compare_exchange(const struct compare_opts *opts, struct exchange *ex)
 	v = VERDICT_MATCH;
 	if (p->status != c->status) {
 		v = VERDICT_STATUS;
-		if ((d = diff_list_add(&ex->ex_diffs, "status", NULL,
+		if ((d = diff_list_add(&ex->ex_diffs, DIFF_STATUS, NULL,
 		    -1)) != NULL) {
 			xasprintf(&d->primary, "%d", p->status);
 			xasprintf(&d->candidate, "%d", c->status);

@@ -149,47 +149,58 @@ static void
 exchange_flag_token(const struct exchange *ex, const struct diff *d,
     struct buf *b)
 {
-	const char	*kind = d->kind != NULL ? d->kind : "?";
+	const char	*kind = diff_name(d) != NULL ? diff_name(d) : "?";
 	const char	*path = d->path != NULL ? d->path : "$";
 	const char	*error;
 
 	buf_reset(b);
-	if (strcmp(kind, "status") == 0)
-		return;
-	if (strcmp(kind, "missing") == 0 || strcmp(kind, "extra") == 0 ||
-	    strcmp(kind, "order") == 0) {
+	switch (d->kind) {
+	case DIFF_STATUS:
+		break;
+	case DIFF_MISSING:
+	case DIFF_EXTRA:
+	case DIFF_ORDER:
 		buf_printf(b, "%s %s", path, kind);
 		exchange_flag_side(b, d->side);
-	} else if (strcmp(kind, "type") == 0) {
+		break;
+	case DIFF_TYPE:
 		buf_printf(b, "%s type(%s->%s)", path,
 		    d->primary != NULL ? d->primary : "?",
 		    d->candidate != NULL ? d->candidate : "?");
-	} else if (strcmp(kind, "value") == 0)
+		break;
+	case DIFF_VALUE:
 		buf_printf(b, "%s value", path);
-	else if (strcmp(kind, "header") == 0) {
+		break;
+	case DIFF_HEADER:
 		buf_printf(b, "header:%s", d->path != NULL ? d->path : "?");
 		if (d->detail != NULL && strstr(d->detail, "missing") != NULL)
 			buf_addstr(b, "(missing)");
 		else if (d->detail != NULL && strstr(d->detail, "extra") != NULL)
 			buf_addstr(b, "(extra)");
-	} else if (strcmp(kind, "error") == 0) {
+		break;
+	case DIFF_ERROR:
 		error = NULL;
 		if (d->side >= 0 && d->side < SIDE_MAX)
 			error = ex->ex_resp[d->side].error;
 		if (error == NULL)
 			error = d->detail != NULL ? d->detail : "error";
 		buf_printf(b, "%s:%s", side_name(d->side), error);
-	} else if (strcmp(kind, "body") == 0)
+		break;
+	case DIFF_BODY:
 		buf_addstr(b, "body");
-	else if (strcmp(kind, "invalid_json") == 0 ||
-	    strcmp(kind, "duplicate_key") == 0 || strcmp(kind, "depth") == 0) {
+		break;
+	case DIFF_INVALID_JSON:
+	case DIFF_DUPLICATE_KEY:
+	case DIFF_DEPTH:
 		buf_addstr(b, kind);
 		exchange_flag_side(b, d->side);
-	} else {
+		break;
+	case DIFF_OTHER:
 		if (d->path != NULL)
 			buf_printf(b, "%s ", d->path);
 		buf_addstr(b, kind);
 		exchange_flag_side(b, d->side);
+		break;
 	}
 }
 

@@ -1,6 +1,15 @@
-/* Logging to stderr, relayd's log.h: warn appends strerror, x does not. */
+/*
+ * Logging to stderr, relayd's log.h: warn appends strerror, x does not.
+ * It allocates through libc alone, never through xmalloc.c, whose
+ * allocators report failure through fatal and so through this file.
+ */
+
+#include <sys/types.h>
+#include <sys/uio.h>
 
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,23 +44,52 @@ log_init(const char *name)
 	event_set_log_callback(log_event_cb);
 }
 
-/* Write one message; err is errno to append, or -1. */
+/* Append a string to the pieces of a log line. */
+static void
+log_piece(struct iovec *iov, int *n, const char *s)
+{
+	iov[*n].iov_base = (void *)(uintptr_t)s;
+	iov[*n].iov_len = strlen(s);
+	(*n)++;
+}
+
+/*
+ * Write one message; err is errno to append, or -1.  A message too long
+ * for the stack gets a plain malloc (not xmalloc, see above); if that
+ * fails too, it is written cut short rather than not at all.
+ */
 static void
 log_vwrite(const char *level, const char *fmt, va_list ap, int err)
 {
-	char	*msg, *line;
+	char		 small[1024], *msg = small, *big = NULL;
+	struct iovec	 iov[7];
+	va_list		 ap2;
+	int		 len, n = 0;
 
-	xvasprintf(&msg, fmt, ap);
-	if (err >= 0)
-		xasprintf(&line, "%s: %s%s: %s\n", log_name, level, msg,
-		    strerror(err));
-	else
-		xasprintf(&line, "%s: %s%s\n", log_name, level, msg);
-	/* One write so lines from threads do not interleave. */
-	if (write(STDERR_FILENO, line, strlen(line)) < 0)
+	va_copy(ap2, ap);
+	len = vsnprintf(small, sizeof small, fmt, ap);
+	if (len < 0)
+		small[0] = '\0';
+	else if ((size_t)len >= sizeof small &&
+	    (big = malloc((size_t)len + 1)) != NULL) {
+		vsnprintf(big, (size_t)len + 1, fmt, ap2);
+		msg = big;
+	}
+	va_end(ap2);
+
+	log_piece(iov, &n, log_name);
+	log_piece(iov, &n, ": ");
+	log_piece(iov, &n, level);
+	log_piece(iov, &n, msg);
+	if (err >= 0) {
+		log_piece(iov, &n, ": ");
+		log_piece(iov, &n, strerror(err));
+	}
+	log_piece(iov, &n, "\n");
+	/* One writev so lines from threads do not interleave. */
+	if (writev(STDERR_FILENO, iov, n) < 0)
 		(void)0;
-	free(line);
-	free(msg);
+	free(big);
 }
 
 /* Warn with strerror(errno) appended. */

@@ -177,7 +177,7 @@ options_set(struct options *o, const char *name, const char *value,
 		if (options_bool(name, value, &o->cap.keep_secrets, cause) != 0)
 			return (-1);
 	} else if (strcmp(name, "ignore") == 0) {
-		if (compare_ignore_valid(value, &why) != 0)
+		if (jsonpath_valid(value, &why) != 0)
 			return (options_cause(name, why, cause));
 		strlist_add(&o->co.ignore, &o->co.nignore, value);
 	} else if (strcmp(name, "ignore-header") == 0)
@@ -311,7 +311,7 @@ options_route_key(struct options *o, const char *section, const char *route,
 
 	rr = options_route(&o->co, route);
 	if (strcmp(key, "ignore") == 0) {
-		if (compare_ignore_valid(value, &why) != 0) {
+		if (jsonpath_valid(value, &why) != 0) {
 			xasprintf(cause, "ignore: %s", why);
 			free(why);
 			return (-1);

@@ -116,16 +116,34 @@ enum verdict {
 	VERDICT_NONE		/* not compared yet */
 };
 
+/* What a difference is about; diff.c has the names on the wire. */
+enum diff_kind {
+	DIFF_STATUS = 0,
+	DIFF_MISSING,
+	DIFF_EXTRA,
+	DIFF_TYPE,
+	DIFF_VALUE,
+	DIFF_ORDER,
+	DIFF_HEADER,
+	DIFF_BODY,
+	DIFF_INVALID_JSON,
+	DIFF_DUPLICATE_KEY,
+	DIFF_DEPTH,
+	DIFF_ERROR,
+	DIFF_OTHER		/* read from a capture, named in kind_text */
+};
+
 /*
- * One difference.  kind is one of: "status", "missing", "extra", "type",
- * "value", "order", "header", "body", "invalid_json", "duplicate_key",
- * "depth", "error".  path is a JSONPath (or a header name for "header"),
- * may be NULL.  side is the side the difference is reported on (-1 when
- * it concerns both).  primary/candidate are short renderings of the two
- * values (type names for "type"), detail is free text; all may be NULL.
+ * One difference.  kind_text is the name of a DIFF_OTHER kind as read (may
+ * be NULL), NULL for the others.  path is a JSONPath (or a header name for
+ * DIFF_HEADER), may be NULL.  side is the side the difference is reported
+ * on (-1 when it concerns both).  primary/candidate are short renderings
+ * of the two values (type names for DIFF_TYPE), detail is free text; all
+ * may be NULL.
  */
 struct diff {
-	char		*kind;
+	enum diff_kind	 kind;
+	char		*kind_text;
 	char		*path;
 	int		 side;
 	char		*primary;
@@ -612,12 +630,21 @@ void		 response_side_tee(struct response_side *, void **, uint64_t,
 void		 response_side_end(struct response_side *, void **,
 		     const char *, const char *);
 
-/* compare.c */
+/* diff.c */
+const char	*diff_kind_name(enum diff_kind);
+int		 diff_kind_parse(const char *, enum diff_kind *);
+const char	*diff_name(const struct diff *);
 void		 diff_list_init(struct diff_list *, size_t);
-struct diff	*diff_list_add(struct diff_list *, const char *, const char *,
+struct diff	*diff_list_add(struct diff_list *, enum diff_kind, const char *,
 		     int);
+struct diff	*diff_list_add_name(struct diff_list *, const char *,
+		     const char *, int);
 void		 diff_list_sort(struct diff_list *);
 void		 diff_list_free(struct diff_list *);
+int		 diff_strcmp(const char *, const char *);	/* NULL first */
+char		*diff_short(const char *, size_t);	/* ~80 bytes, cut */
+
+/* compare.c */
 void		 compare_exchange(const struct compare_opts *,
 		     struct exchange *);
 enum verdict	 compare_bodies(const struct compare_opts *,
@@ -629,25 +656,32 @@ enum verdict	 compare_json_text(const struct compare_opts *,
 enum verdict	 compare_headers(const struct compare_opts *,
 		     const struct route_rule *, const struct headers *,
 		     const struct headers *, struct diff_list *);
-int		 compare_ignore_valid(const char *, char **);
-int		 body_decode(const struct response_side *, struct buf *,
+
+/* decode.c */
+int		 decode_body(const struct response_side *, struct buf *,
 		     size_t, char **);
-char		*compare_short(const char *, size_t);	/* ~80 bytes, cut */
-char		*path_fold(const char *);	/* $.a[3].b -> $.a[*].b */
-/* (the compare engine's internals, in shape.c and normalize.c) */
+
+/* json.c */
 struct ignore_set;
-json_t		*shape_parse(const char *, size_t, int, struct ignore_set *,
+json_t		*json_read(const char *, size_t, int, struct ignore_set *,
 		     struct diff_list *, int *);
+const char	*json_marked_number(json_t *, int);
+char		*json_render_string(const char *, size_t);
+
+/* shape.c */
 enum verdict	 shape_diff(const struct compare_opts *, struct ignore_set *,
 		     json_t *, int, json_t *, int, struct diff_list *);
-const char	*shape_marked_number(json_t *, int);
-struct ignore_set *normalize_ignore_new(const struct compare_opts *,
+
+/* jsonpath.c */
+int		 jsonpath_valid(const char *, char **);
+struct ignore_set *jsonpath_ignore_new(const struct compare_opts *,
 		     const struct route_rule *);
-int		 normalize_ignored(struct ignore_set *, const char *);
-void		 normalize_ignore_free(struct ignore_set *);
-void		 normalize_path_key(struct buf *, const char *, size_t);
-void		 normalize_path_index(struct buf *, size_t);
-const char	*normalize_unquote(const char **, const char *, struct buf *);
+int		 jsonpath_ignored(struct ignore_set *, const char *);
+void		 jsonpath_ignore_free(struct ignore_set *);
+void		 jsonpath_key(struct buf *, const char *, size_t);
+void		 jsonpath_index(struct buf *, size_t);
+const char	*jsonpath_unquote(const char **, const char *, struct buf *);
+char		*jsonpath_fold(const char *);	/* $.a[3].b -> $.a[*].b */
 
 /* capture.c */
 struct capture;
@@ -671,7 +705,6 @@ json_t		*capture_text(const char *, size_t, int *);
 json_t		*exchange_to_json(const struct exchange *,
 		     const struct capture_opts *);
 int		 exchange_from_json(json_t *, struct exchange *, char **);
-int		 exchange_from_line(const char *, size_t, struct exchange *);
 /* (the pieces of the capture form capture-line.c writes the same way) */
 void		 capture_b64_add(struct buf *, const void *, size_t);
 void		 capture_sha256(const void *, size_t, char [65]);
@@ -686,6 +719,13 @@ uint64_t	 capture_body_bytes(const struct response_side *);
 long long	 capture_centis(const struct response_side *);
 const struct capture_opts *capture_settings(const struct capture_opts *);
 size_t		 capture_limit(const struct capture_opts *);
+/* (and the pieces capture-fast.c reads the same way) */
+int		 capture_parse_ts(const char *, struct timeval *);
+int		 capture_scan_version(const char *, int *, int *);
+const char	*capture_source_name(const char *);
+
+/* capture-fast.c */
+int		 capture_fast_read(const char *, size_t, struct exchange *);
 
 /* capture-line.c */
 /* What a byte that is not UTF-8 becomes in text: U+FFFD. */

@@ -240,15 +240,14 @@ report_html_diff_at(const struct exchange *ex, const char *path)
 
 	for (i = 0; i < ex->ex_diffs.n; i++) {
 		d = &ex->ex_diffs.v[i];
-		if (d->path == NULL || d->kind == NULL ||
-		    strcmp(d->path, path) != 0 ||
-		    strcmp(d->kind, "header") == 0)
+		if (d->path == NULL || diff_name(d) == NULL ||
+		    strcmp(d->path, path) != 0 || d->kind == DIFF_HEADER)
 			continue;
-		if (strcmp(d->kind, "missing") == 0)
+		if (d->kind == DIFF_MISSING)
 			return ("diff diff-missing");
-		if (strcmp(d->kind, "extra") == 0)
+		if (d->kind == DIFF_EXTRA)
 			return ("diff diff-extra");
-		if (strcmp(d->kind, "type") == 0)
+		if (d->kind == DIFF_TYPE)
 			return ("diff diff-type");
 		return ("diff");
 	}
@@ -299,7 +298,7 @@ report_html_json(struct buf *b, const struct exchange *ex, json_t *v,
 				buf_addstr(b, ",");
 			first = 0;
 			report_html_indent(b, depth + 1);
-			normalize_path_key(path, key, strlen(key));
+			jsonpath_key(path, key, strlen(key));
 			cls = report_html_diff_at(ex, path->data);
 			if (cls != NULL) {
 				buf_printf(b, "<mark class=\"%s\" "
@@ -327,7 +326,7 @@ report_html_json(struct buf *b, const struct exchange *ex, json_t *v,
 			if (i != 0)
 				buf_addstr(b, ",");
 			report_html_indent(b, depth + 1);
-			normalize_path_index(path, i);
+			jsonpath_index(path, i);
 			cls = report_html_diff_at(ex, path->data);
 			if (cls != NULL) {
 				buf_printf(b, "<mark class=\"%s\" "
@@ -406,7 +405,7 @@ report_html_diffs(struct buf *b, const struct exchange *ex)
 	for (i = 0; i < ex->ex_diffs.n; i++) {
 		d = &ex->ex_diffs.v[i];
 		buf_addstr(b, "<li>");
-		report_html_str(b, d->kind != NULL ? d->kind : "?");
+		report_html_str(b, diff_name(d) != NULL ? diff_name(d) : "?");
 		if (d->path != NULL) {
 			buf_addstr(b, " ");
 			report_html_str(b, d->path);

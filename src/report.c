@@ -319,19 +319,18 @@ report_sig_paths(const struct exchange *ex, char ***pathsp, size_t *np)
 	for (i = 0; i < ex->ex_diffs.n; i++) {
 		d = &ex->ex_diffs.v[i];
 		p = NULL;
-		if (d->kind != NULL && strcmp(d->kind, "header") == 0 &&
-		    d->path != NULL) {
+		if (d->kind == DIFF_HEADER && d->path != NULL) {
 			xasprintf(&p, "header:%s", d->path);
 			for (j = 7; p[j] != '\0'; j++)
 				p[j] = tolower((unsigned char)p[j]);
-		} else if (d->kind != NULL && strcmp(d->kind, "error") == 0) {
+		} else if (d->kind == DIFF_ERROR) {
 			error = NULL;
 			if (d->side >= 0 && d->side < SIDE_MAX)
 				error = ex->ex_resp[d->side].error;
 			xasprintf(&p, "%s:%s", side_name(d->side),
 			    error != NULL ? error : "error");
 		} else if (d->path != NULL)
-			p = path_fold(d->path);
+			p = jsonpath_fold(d->path);
 		if (p == NULL)
 			continue;
 		paths = xreallocarray(paths, n + 1, sizeof *paths);
@@ -404,7 +403,7 @@ report_example_trim(struct exchange *ex)
 			continue;
 		buf_init(&out);
 		if (headers_get(&rs->headers, "Content-Encoding") != NULL &&
-		    body_decode(rs, &out, REPORT_DECODE_LIMIT, &cause) == 0) {
+		    decode_body(rs, &out, REPORT_DECODE_LIMIT, &cause) == 0) {
 			buf_free(&rs->body);
 			rs->body = out;
 		} else {

@@ -107,8 +107,8 @@ make_exchange(struct exchange *ex)
 	set_side(&ex->ex_resp[SIDE_CANDIDATE], 400,
 	    "{\"Kind\":\"schema\",\"Field\":\"kind\"}", 2.0699);
 	ex->ex_verdict = VERDICT_SHAPE;
-	diff_list_add(&ex->ex_diffs, "missing", "$.Schema", SIDE_CANDIDATE);
-	diff_list_add(&ex->ex_diffs, "extra", "$.Kind", SIDE_CANDIDATE);
+	diff_list_add_name(&ex->ex_diffs, "missing", "$.Schema", SIDE_CANDIDATE);
+	diff_list_add_name(&ex->ex_diffs, "extra", "$.Kind", SIDE_CANDIDATE);
 }
 
 /* Return a JSON field of the capture form of ex as compact text. */
@@ -274,10 +274,10 @@ test_round_trip(void)
 	make_exchange(&ex);
 	ex.ex_resp[SIDE_CANDIDATE].error = "reset";
 	ex.ex_resp[SIDE_CANDIDATE].error_detail = xstrdup("peer hung up");
-	d = diff_list_add(&ex.ex_diffs, "type", "$.n", SIDE_CANDIDATE);
+	d = diff_list_add_name(&ex.ex_diffs, "type", "$.n", SIDE_CANDIDATE);
 	d->primary = xstrdup("integer");
 	d->candidate = xstrdup("string");
-	d = diff_list_add(&ex.ex_diffs, "header", "Content-Type", -1);
+	d = diff_list_add_name(&ex.ex_diffs, "header", "Content-Type", -1);
 	d->detail = xstrdup("application/json vs text/plain");
 	is_int(capture_write(c, &ex), 0, "capture_write");
 	is_int(capture_flush(c), 0, "capture_flush");
@@ -316,7 +316,7 @@ test_round_trip(void)
 	is_int(back.ex_verdict, VERDICT_SHAPE, "verdict survives");
 	is_int(back.ex_diffs.n, 4, "four diffs");
 	if (back.ex_diffs.n == 4) {
-		is_str(back.ex_diffs.v[0].kind, "missing", "diff 0 kind");
+		is_str(diff_name(&back.ex_diffs.v[0]), "missing", "diff 0 kind");
 		is_str(back.ex_diffs.v[0].path, "$.Schema", "diff 0 path");
 		is_int(back.ex_diffs.v[0].side, SIDE_CANDIDATE, "diff 0 side");
 		is_str(back.ex_diffs.v[2].candidate, "string",
@@ -501,13 +501,14 @@ test_redaction_diffs(void)
 	ex.ex_req.method = xstrdup("GET");
 	ex.ex_req.target = xstrdup("/");
 	ex.ex_verdict = VERDICT_HEADER;
-	d = diff_list_add(&ex.ex_diffs, "header", "set-cookie", SIDE_CANDIDATE);
+	d = diff_list_add_name(&ex.ex_diffs, "header", "set-cookie",
+	    SIDE_CANDIDATE);
 	d->primary = xstrdup("sid=s3cret; HttpOnly");
 	d->detail = xstrdup("missing");
-	d = diff_list_add(&ex.ex_diffs, "header", "x-custom", -1);
+	d = diff_list_add_name(&ex.ex_diffs, "header", "x-custom", -1);
 	d->primary = xstrdup("p-s3cret");
 	d->candidate = xstrdup("c-s3cret");
-	d = diff_list_add(&ex.ex_diffs, "header", "content-type", -1);
+	d = diff_list_add_name(&ex.ex_diffs, "header", "content-type", -1);
 	d->primary = xstrdup("application/json");
 	d->candidate = xstrdup("text/plain");
 
@@ -986,16 +987,17 @@ test_flag_line(void)
 	    "shape is bold red in colour");
 	free(line);
 
-	d = diff_list_add(&ex.ex_diffs, "type", "$.line_offset", SIDE_CANDIDATE);
+	d = diff_list_add_name(&ex.ex_diffs, "type", "$.line_offset",
+	    SIDE_CANDIDATE);
 	d->primary = xstrdup("integer");
 	d->candidate = xstrdup("string");
-	d = diff_list_add(&ex.ex_diffs, "header", "Content-Type", -1);
-	d = diff_list_add(&ex.ex_diffs, "header", "X-Foo", SIDE_CANDIDATE);
+	d = diff_list_add_name(&ex.ex_diffs, "header", "Content-Type", -1);
+	d = diff_list_add_name(&ex.ex_diffs, "header", "X-Foo", SIDE_CANDIDATE);
 	d->detail = xstrdup("missing");
-	diff_list_add(&ex.ex_diffs, "value", "$.n", -1);
-	diff_list_add(&ex.ex_diffs, "status", NULL, -1);
-	diff_list_add(&ex.ex_diffs, "invalid_json", NULL, SIDE_PRIMARY);
-	diff_list_add(&ex.ex_diffs, "duplicate_key", "$.a", SIDE_CANDIDATE);
+	diff_list_add_name(&ex.ex_diffs, "value", "$.n", -1);
+	diff_list_add_name(&ex.ex_diffs, "status", NULL, -1);
+	diff_list_add_name(&ex.ex_diffs, "invalid_json", NULL, SIDE_PRIMARY);
+	diff_list_add_name(&ex.ex_diffs, "duplicate_key", "$.a", SIDE_CANDIDATE);
 	ex.ex_diffs.truncated = 1;
 	ex.ex_verdict = VERDICT_VALUE;
 	ex.ex_resp[SIDE_CANDIDATE].status = 200;
@@ -1020,7 +1022,7 @@ test_flag_line(void)
 	ex.ex_resp[SIDE_CANDIDATE].present = 1;
 	ex.ex_resp[SIDE_CANDIDATE].error = "timeout";
 	ex.ex_verdict = VERDICT_CANDIDATE_ERROR;
-	diff_list_add(&ex.ex_diffs, "error", NULL, SIDE_CANDIDATE);
+	diff_list_add_name(&ex.ex_diffs, "error", NULL, SIDE_CANDIDATE);
 	line = exchange_flag_line(&ex, 0);
 	is_str(line, "DIVERGE candidate_error POST /v1/validate "
 	    "id=18abbabdc2306a83-c2306aa9 status 400!=- candidate:timeout",
@@ -1189,7 +1191,7 @@ case_awkward_text(struct exchange *ex)
 	set_body(&ex->ex_req.body, awkward, sizeof awkward - 1);
 	set_body(&ex->ex_resp[SIDE_PRIMARY].body, awkward, sizeof awkward - 1);
 	ex->ex_resp[SIDE_PRIMARY].error_detail = xstrdup(awkward);
-	d = diff_list_add(&ex->ex_diffs, awkward, awkward, SIDE_PRIMARY);
+	d = diff_list_add_name(&ex->ex_diffs, awkward, awkward, SIDE_PRIMARY);
 	d->primary = xstrdup(awkward);
 	d->candidate = xstrdup(awkward);
 	d->detail = xstrdup(awkward);
@@ -1229,7 +1231,7 @@ case_invalid_utf8(struct exchange *ex)
 	ex->ex_resp[SIDE_PRIMARY].error_detail = xstrdup("peer \xff said");
 	ex->ex_verdict = VERDICT_SKIPPED;
 	ex->ex_skip_reason = xstrdup("not \xc1\xbf json");
-	d = diff_list_add(&ex->ex_diffs, "k\xff", "$.\xfe", SIDE_PRIMARY);
+	d = diff_list_add_name(&ex->ex_diffs, "k\xff", "$.\xfe", SIDE_PRIMARY);
 	d->primary = xstrdup("\xc3");
 	d->candidate = xstrdup("\xed\xbf\xbf");
 	d->detail = xstrdup("a\xf5" "b");
@@ -1463,7 +1465,7 @@ case_diffs_truncated(struct exchange *ex)
 	diff_list_free(&ex->ex_diffs);
 	diff_list_init(&ex->ex_diffs, 3);
 	for (i = 0; i < 5; i++)
-		diff_list_add(&ex->ex_diffs, "value", "$.a", -1);
+		diff_list_add_name(&ex->ex_diffs, "value", "$.a", -1);
 }
 
 /* 200 KB bodies, text and binary. */
@@ -1577,7 +1579,7 @@ test_line_verdicts(void)
 	make_get(&ex);
 	for (mask = 0; mask < 32; mask++) {
 		for (s = 0; s < (int)(sizeof sides / sizeof sides[0]); s++) {
-			d = diff_list_add(&ex.ex_diffs, "value",
+			d = diff_list_add_name(&ex.ex_diffs, "value",
 			    mask & 1 ? "$.a[0]" : NULL, sides[s]);
 			if (d == NULL)
 				continue;
@@ -1587,10 +1589,8 @@ test_line_verdicts(void)
 				d->candidate = xstrdup("\"1\"");
 			if (mask & 8)
 				d->detail = xstrdup("");
-			if (mask & 16) {
-				free(d->kind);
-				d->kind = NULL;
-			}
+			if (mask & 16)
+				d->kind = DIFF_OTHER;	/* no name */
 		}
 		if (!line_same(&ex, NULL, bad != 0))
 			bad++;
@@ -1920,7 +1920,8 @@ rnd_exchange(struct exchange *ex)
 	n = rnd_n(6);
 	for (i = 0; i < n; i++) {
 		s = rnd_string(12);
-		d = diff_list_add(&ex->ex_diffs, s, NULL, (int)rnd_n(5) - 1);
+		d = diff_list_add_name(&ex->ex_diffs, s, NULL,
+		    (int)rnd_n(5) - 1);
 		free(s);
 		if (d == NULL)
 			continue;
@@ -1974,7 +1975,7 @@ test_line_random(void)
 }
 
 /*
- * Read line both ways: the plain-line reader (exchange_from_line) and the
+ * Read line both ways: the plain-line reader (capture_fast_read) and the
  * jansson tree (exchange_from_json).  Return 1 if the plain reader took it
  * (*fast), 0 if not; -1 if it took a line the tree refuses or read it
  * differently.
@@ -1990,7 +1991,7 @@ fast_same(const char *line, size_t len)
 	int			 i, rc;
 
 	exchange_init(&a, NULL);
-	if (exchange_from_line(line, len, &a) != 0) {
+	if (capture_fast_read(line, len, &a) != 0) {
 		exchange_free(&a);
 		return (0);
 	}

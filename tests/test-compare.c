@@ -1,7 +1,7 @@
 /*
- * Unit tests for the compare engine: src/compare.c, src/shape.c and
- * src/normalize.c.  Every row of DESIGN §4.2, the Rust/Go drifts, noise
- * handling, headers, encoded bodies and verdict precedence.
+ * Unit tests for the compare engine: src/compare.c, src/json.c,
+ * src/shape.c and src/jsonpath.c.  Every row of DESIGN §4.2, the Rust/Go
+ * drifts, noise handling, headers, encoded bodies and verdict precedence.
  */
 
 #include <stdlib.h>
@@ -31,7 +31,7 @@ render(const struct diff_list *l)
 	buf_init(&b);
 	for (i = 0; i < l->n; i++) {
 		side = l->v[i].side;
-		buf_printf(&b, "%s%s %s %s", i ? " | " : "", l->v[i].kind,
+		buf_printf(&b, "%s%s %s %s", i ? " | " : "", diff_name(&l->v[i]),
 		    l->v[i].path ? l->v[i].path : "-",
 		    side == SIDE_PRIMARY ? "p" : side == SIDE_CANDIDATE ? "c" :
 		    side == SIDE_SECONDARY ? "s" : "-");
@@ -46,7 +46,7 @@ find(const struct diff_list *l, const char *kind)
 	size_t	i;
 
 	for (i = 0; i < l->n; i++) {
-		if (strcmp(l->v[i].kind, kind) == 0)
+		if (strcmp(diff_name(&l->v[i]), kind) == 0)
 			return (&l->v[i]);
 	}
 	return (NULL);
@@ -594,13 +594,13 @@ test_ignore_valid(void)
 
 	for (i = 0; good[i] != NULL; i++) {
 		cause = NULL;
-		is_int(compare_ignore_valid(good[i], &cause), 0,
+		is_int(jsonpath_valid(good[i], &cause), 0,
 		    "ignore pattern %s is valid", good[i]);
 		ok(cause == NULL, "no cause for %s", good[i]);
 	}
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		cause = NULL;
-		is_int(compare_ignore_valid(bad[i].pattern, &cause), -1,
+		is_int(jsonpath_valid(bad[i].pattern, &cause), -1,
 		    "ignore pattern '%s' is rejected", bad[i].pattern);
 		if (bad[i].cause != NULL)
 			is_str(cause, bad[i].cause, "cause for '%s'",
@@ -630,28 +630,29 @@ test_path_fold(void)
 	char	*f;
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		f = path_fold(cases[i][0]);
-		is_str(f, cases[i][1], "path_fold %s", cases[i][0]);
+		f = jsonpath_fold(cases[i][0]);
+		is_str(f, cases[i][1], "jsonpath_fold %s", cases[i][0]);
 		free(f);
 	}
-	ok(path_fold(NULL) == NULL, "path_fold NULL");
+	ok(jsonpath_fold(NULL) == NULL, "jsonpath_fold NULL");
 }
 
-/* diff_list: cap, truncation, deterministic order. */
+/* diff_list: cap, truncation, deterministic order; kind names. */
 static void
 test_diff_list(void)
 {
 	struct diff_list	 dl;
 	struct diff		*d;
+	enum diff_kind		 kind;
 	char			*got;
 	size_t			 i;
 
 	diff_list_init(&dl, 3);
 	for (i = 0; i < 3; i++) {
-		d = diff_list_add(&dl, "value", "$.a", -1);
+		d = diff_list_add_name(&dl, "value", "$.a", -1);
 		ok(d != NULL, "add %zu under the cap", i);
 	}
-	d = diff_list_add(&dl, "value", "$.b", -1);
+	d = diff_list_add_name(&dl, "value", "$.b", -1);
 	ok(d == NULL, "add over the cap");
 	is_int(dl.truncated, 1, "truncated after the cap");
 	is_int(dl.n, 3, "three diffs kept");
@@ -660,28 +661,47 @@ test_diff_list(void)
 
 	diff_list_init(&dl, 0);
 	for (i = 0; i < DEFAULT_MAX_DIFFS; i++)
-		diff_list_add(&dl, "value", "$", -1);
-	d = diff_list_add(&dl, "value", "$", -1);
+		diff_list_add_name(&dl, "value", "$", -1);
+	d = diff_list_add_name(&dl, "value", "$", -1);
 	ok(d == NULL, "max 0 means DEFAULT_MAX_DIFFS");
 	diff_list_free(&dl);
 
 	diff_list_init(&dl, 0);
-	diff_list_add(&dl, "value", "$.b", -1);
-	diff_list_add(&dl, "missing", "$.a", SIDE_CANDIDATE);
-	d = diff_list_add(&dl, "header", "x", SIDE_CANDIDATE);
+	diff_list_add_name(&dl, "value", "$.b", -1);
+	diff_list_add_name(&dl, "missing", "$.a", SIDE_CANDIDATE);
+	d = diff_list_add_name(&dl, "header", "x", SIDE_CANDIDATE);
 	d->detail = xstrdup("missing");
-	d = diff_list_add(&dl, "header", "x", SIDE_CANDIDATE);
+	d = diff_list_add_name(&dl, "header", "x", SIDE_CANDIDATE);
 	d->detail = xstrdup("extra");
-	diff_list_add(&dl, "status", NULL, -1);
-	diff_list_add(&dl, "invalid_json", "$", SIDE_CANDIDATE);
-	diff_list_add(&dl, "invalid_json", "$", SIDE_PRIMARY);
-	diff_list_add(&dl, "extra", "$.a", SIDE_CANDIDATE);
+	diff_list_add_name(&dl, "status", NULL, -1);
+	diff_list_add_name(&dl, "invalid_json", "$", SIDE_CANDIDATE);
+	diff_list_add_name(&dl, "invalid_json", "$", SIDE_PRIMARY);
+	diff_list_add_name(&dl, "extra", "$.a", SIDE_CANDIDATE);
 	diff_list_sort(&dl);
 	got = render(&dl);
 	is_str(got, "status - - | invalid_json $ p | invalid_json $ c | "
 	    "extra $.a c | missing $.a c | value $.b - | header x c | "
 	    "header x c", "sorted by path, kind, side");
 	is_str(dl.v[6].detail, "extra", "then by detail");
+	free(got);
+	diff_list_free(&dl);
+
+	for (i = 0; i < DIFF_OTHER; i++) {
+		if (diff_kind_parse(diff_kind_name(i), &kind) != 0 ||
+		    kind != i)
+			break;
+	}
+	is_int(i, DIFF_OTHER, "every kind's name parses back to the kind");
+	ok(diff_kind_name(DIFF_OTHER) == NULL, "DIFF_OTHER has no own name");
+	diff_list_init(&dl, 0);
+	diff_list_add(&dl, DIFF_VALUE, "$", -1);
+	d = diff_list_add_name(&dl, "renamed", "$", -1);
+	is_int(d->kind, DIFF_OTHER, "a name no kind has is DIFF_OTHER");
+	diff_list_add_name(&dl, "depth", "$", -1);
+	diff_list_sort(&dl);
+	got = render(&dl);
+	is_str(got, "depth $ - | renamed $ - | value $ -",
+	    "a name no kind has is kept, and sorts as a name");
 	free(got);
 	diff_list_free(&dl);
 }
@@ -889,11 +909,11 @@ test_bodies(void)
 	zip(&c.body, "\"items\":[1,2,3]}", 16, 31);
 	hadd(&c.headers, "Content-Encoding", "identity, gzip");
 	buf_init(&out);
-	is_int(body_decode(&c, &out, 0, &cause), 0, "multi-member gzip "
+	is_int(decode_body(&c, &out, 0, &cause), 0, "multi-member gzip "
 	    "decodes");
 	is_str(out.data, doc, "multi-member gzip: both members");
 	buf_free(&out);
-	is_int(body_decode(&c, &out, 10, &cause), -1, "decode limit");
+	is_int(decode_body(&c, &out, 10, &cause), -1, "decode limit");
 	is_str(cause, "decoded body over 10 bytes", "decode limit cause");
 	free(cause);
 	buf_free(&out);
@@ -901,7 +921,7 @@ test_bodies(void)
 
 	side_set(&c, 200, "application/json", doc);
 	hadd(&c.headers, "Content-Encoding", "gzip");
-	is_int(body_decode(&c, &out, 0, &cause), -1, "corrupt gzip fails");
+	is_int(decode_body(&c, &out, 0, &cause), -1, "corrupt gzip fails");
 	ok(cause != NULL && strncmp(cause, "cannot decode gzip body", 23) == 0,
 	    "corrupt gzip cause: %s", cause ? cause : "(null)");
 	free(cause);
@@ -921,7 +941,7 @@ test_bodies(void)
 	side_set(&c, 200, "application/json", "");
 	hadd(&c.headers, "Content-Encoding", "gzip");
 	cause = NULL;
-	is_int(body_decode(&c, &out, 0, &cause), 0,
+	is_int(decode_body(&c, &out, 0, &cause), 0,
 	    "an empty gzip body decodes to nothing");
 	is_int((int)out.len, 0, "an empty gzip body: empty");
 	ok(cause == NULL, "an empty gzip body: no cause");
@@ -936,7 +956,7 @@ test_bodies(void)
 
 	side_set(&c, 200, "application/json", doc);
 	hadd(&c.headers, "Content-Encoding", "br");
-	is_int(body_decode(&c, &out, 0, &cause), -1, "br is not supported");
+	is_int(decode_body(&c, &out, 0, &cause), -1, "br is not supported");
 	is_str(cause, "unsupported Content-Encoding \"br\"", "br cause");
 	free(cause);
 	buf_free(&out);

@@ -66,7 +66,7 @@ sig_exchange(const struct sig_case *c, struct exchange *ex)
 	ex->ex_resp[SIDE_CANDIDATE].present = 1;
 	ex->ex_resp[SIDE_CANDIDATE].error = c->error;
 	for (i = 0; c->diffs[i].kind != NULL; i++)
-		diff_list_add(&ex->ex_diffs, c->diffs[i].kind,
+		diff_list_add_name(&ex->ex_diffs, c->diffs[i].kind,
 		    c->diffs[i].path, c->diffs[i].side);
 }
 
@@ -133,7 +133,7 @@ add(struct report *r, const char *route, enum verdict v, long sec,
 		ex.ex_resp[SIDE_CANDIDATE].ms = 2.0 * sec;
 	}
 	if (path != NULL)
-		diff_list_add(&ex.ex_diffs, "missing", path, 1);
+		diff_list_add_name(&ex.ex_diffs, "missing", path, 1);
 	report_add(r, &ex);
 	exchange_free(&ex);
 }

@@ -779,6 +779,42 @@ test_headers(void)
 	ok(list == NULL && n == 0, "strlist_free: empty");
 }
 
+/* Check what log.c writes on stderr, short and long messages alike. */
+static void
+test_log(void)
+{
+	char		*path, *want, got[8192], big[3001];
+	int		 fd, saved;
+	ssize_t		 n;
+
+	xasprintf(&path, "%s/log", tmpdir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600)) == -1)
+		fatal("open %s", path);
+	fflush(stderr);
+	if ((saved = dup(STDERR_FILENO)) == -1 ||
+	    dup2(fd, STDERR_FILENO) == -1)
+		fatal("dup");
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	log_warnx("short %d", 1);
+	errno = ENOENT;
+	log_warn("with errno");
+	ok(errno == ENOENT, "log_warn keeps errno");
+	log_warnx("long %s", big);
+	if (dup2(saved, STDERR_FILENO) == -1)
+		fatal("dup2");
+	close(saved);
+	n = pread(fd, got, sizeof got - 1, 0);
+	got[n < 0 ? 0 : n] = '\0';
+	xasprintf(&want, "paritytap: short 1\nparitytap: with errno: %s\n"
+	    "paritytap: long %s\n", strerror(ENOENT), big);
+	is_str(got, want, "log lines, a long one whole");
+	close(fd);
+	unlink(path);
+	free(want);
+	free(path);
+}
+
 /* Check use_color, format_rfc3339 and mono_ms. */
 static void
 test_misc(void)
@@ -858,6 +894,7 @@ main(void)
 	test_buf();
 	test_headers();
 	test_misc();
+	test_log();
 
 	if (rmdir(tmpdir) != 0)
 		log_warn("rmdir %s", tmpdir);

@@ -56,7 +56,7 @@ struct ignore_set {
 
 /* Return 1 if a key can be written in dot form: [A-Za-z_][A-Za-z0-9_]*. */
 static int
-normalize_is_ident(const char *key, size_t len)
+jsonpath_is_ident(const char *key, size_t len)
 {
 	size_t	i;
 
@@ -77,13 +77,13 @@ normalize_is_ident(const char *key, size_t len)
 
 /* Append an object member to a path: ".key" or "[\"key\"]". */
 void
-normalize_path_key(struct buf *b, const char *key, size_t len)
+jsonpath_key(struct buf *b, const char *key, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t		  i;
 	char		  esc[7];
 
-	if (normalize_is_ident(key, len)) {
+	if (jsonpath_is_ident(key, len)) {
 		buf_add(b, ".", 1);
 		buf_add(b, key, len);
 		return;
@@ -109,18 +109,18 @@ normalize_path_key(struct buf *b, const char *key, size_t len)
 
 /* Append an array element to a path: "[N]". */
 void
-normalize_path_index(struct buf *b, size_t index)
+jsonpath_index(struct buf *b, size_t index)
 {
 	buf_printf(b, "[%zu]", index);
 }
 
 /*
- * Split a concrete path (as normalize_path_key/index write it) into one
+ * Split a concrete path (as jsonpath_key/index write it) into one
  * span per segment.  Returns the number of spans, or -1 if the text is
  * not such a path.
  */
 static ssize_t
-normalize_split(struct ignore_set *set, const char *path)
+jsonpath_split(struct ignore_set *set, const char *path)
 {
 	const char	*p = path, *start;
 	size_t		 n = 0;
@@ -167,7 +167,7 @@ normalize_split(struct ignore_set *set, const char *path)
 
 /* Return 1 if one pattern segment matches one concrete segment. */
 static int
-normalize_seg_match(const struct ignore_seg *seg, const struct path_span *sp)
+jsonpath_seg_match(const struct ignore_seg *seg, const struct path_span *sp)
 {
 	if (seg->type == IGNORE_ANY)
 		return (1);
@@ -180,7 +180,7 @@ normalize_seg_match(const struct ignore_seg *seg, const struct path_span *sp)
  * after span i; ".." lets a segment skip any number of spans.
  */
 static int
-normalize_match(const struct ignore_pattern *pat, const struct path_span *sp,
+jsonpath_match(const struct ignore_pattern *pat, const struct path_span *sp,
     size_t n, unsigned char *cur, unsigned char *next)
 {
 	size_t	i, j, k;
@@ -197,14 +197,14 @@ normalize_match(const struct ignore_pattern *pat, const struct path_span *sp,
 			if (!cur[j])
 				continue;
 			if (!seg->descend) {
-				if (normalize_seg_match(seg, &sp[j])) {
+				if (jsonpath_seg_match(seg, &sp[j])) {
 					next[j + 1] = 1;
 					any = 1;
 				}
 				continue;
 			}
 			for (k = j; k < n; k++) {
-				if (normalize_seg_match(seg, &sp[k])) {
+				if (jsonpath_seg_match(seg, &sp[k])) {
 					next[k + 1] = 1;
 					any = 1;
 				}
@@ -219,21 +219,21 @@ normalize_match(const struct ignore_pattern *pat, const struct path_span *sp,
 
 /* Return 1 if a concrete path is at or under one of the set's patterns. */
 int
-normalize_ignored(struct ignore_set *set, const char *path)
+jsonpath_ignored(struct ignore_set *set, const char *path)
 {
 	ssize_t	n;
 	size_t	i;
 
 	if (set == NULL || set->n == 0 || path == NULL)
 		return (0);
-	if ((n = normalize_split(set, path)) < 0)
+	if ((n = jsonpath_split(set, path)) < 0)
 		return (0);
 	if (set->reach_cap < 2 * ((size_t)n + 1)) {
 		set->reach_cap = 2 * ((size_t)n + 1) + 32;
 		set->reach = xrealloc(set->reach, set->reach_cap);
 	}
 	for (i = 0; i < set->n; i++) {
-		if (normalize_match(&set->v[i], set->spans, (size_t)n,
+		if (jsonpath_match(&set->v[i], set->spans, (size_t)n,
 		    set->reach, set->reach + n + 1))
 			return (1);
 	}
@@ -242,7 +242,7 @@ normalize_ignored(struct ignore_set *set, const char *path)
 
 /* Decode four hex digits at p (before end); returns -1 if they are not. */
 static long
-normalize_hex4(const char *p, const char *end)
+jsonpath_hex4(const char *p, const char *end)
 {
 	long	v = 0;
 	int	i, c;
@@ -266,7 +266,7 @@ normalize_hex4(const char *p, const char *end)
 
 /* Append a code point as UTF-8. */
 static void
-normalize_utf8(struct buf *b, unsigned long cp)
+jsonpath_utf8(struct buf *b, unsigned long cp)
 {
 	unsigned char	u[4];
 	size_t		n;
@@ -295,25 +295,25 @@ normalize_utf8(struct buf *b, unsigned long cp)
 
 /* Decode one \u escape (p at the 'u'); returns the last byte used or NULL. */
 static const char *
-normalize_unicode(const char *p, const char *end, struct buf *out)
+jsonpath_unicode(const char *p, const char *end, struct buf *out)
 {
 	long	u, lo;
 
-	if ((u = normalize_hex4(p + 1, end)) < 0 ||
+	if ((u = jsonpath_hex4(p + 1, end)) < 0 ||
 	    (u >= 0xdc00 && u <= 0xdfff))
 		return (NULL);
 	p += 4;
 	if (u >= 0xd800 && u <= 0xdbff) {
 		if (end - p < 7 || p[1] != '\\' || p[2] != 'u')
 			return (NULL);
-		lo = normalize_hex4(p + 3, end);
+		lo = jsonpath_hex4(p + 3, end);
 		if (lo < 0xdc00 || lo > 0xdfff)
 			return (NULL);
 		u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
 		p += 6;
 	}
 	if (out != NULL)
-		normalize_utf8(out, (unsigned long)u);
+		jsonpath_utf8(out, (unsigned long)u);
 	return (p);
 }
 
@@ -323,7 +323,7 @@ normalize_unicode(const char *p, const char *end, struct buf *out)
  * moved past the closing quote, or what is wrong.
  */
 const char *
-normalize_unquote(const char **pp, const char *end, struct buf *out)
+jsonpath_unquote(const char **pp, const char *end, struct buf *out)
 {
 	static const char	 from[] = "\"\\/bfnrt'";
 	static const char	 to[] = "\"\\/\b\f\n\r\t'";
@@ -346,7 +346,7 @@ normalize_unquote(const char **pp, const char *end, struct buf *out)
 		if (++p >= end)
 			return ("unterminated quoted name");
 		if (*p == 'u') {
-			if ((p = normalize_unicode(p, end, out)) == NULL)
+			if ((p = jsonpath_unicode(p, end, out)) == NULL)
 				return ("bad \\u escape");
 		} else if ((q = memchr(from, *p, sizeof from - 1)) != NULL &&
 		    (*p != '\'' || quote == '\'')) {
@@ -362,7 +362,7 @@ normalize_unquote(const char **pp, const char *end, struct buf *out)
 
 /* Return 1 if a byte may appear in a dot-form name of a pattern. */
 static int
-normalize_name_char(unsigned char c)
+jsonpath_name_char(unsigned char c)
 {
 	return (isalnum(c) || c == '_' || c == '-' || c >= 0x80);
 }
@@ -373,7 +373,7 @@ normalize_name_char(unsigned char c)
  * where it is wrong.
  */
 static const char *
-normalize_bracket(const char **pp, struct ignore_seg *seg)
+jsonpath_bracket(const char **pp, struct ignore_seg *seg)
 {
 	const char		*p = *pp + 1, *why = NULL;
 	struct buf		 b, key;
@@ -394,12 +394,12 @@ normalize_bracket(const char **pp, struct ignore_seg *seg)
 		}
 		p = end;
 		seg->type = IGNORE_INDEX;
-		normalize_path_index(&b, (size_t)idx);
+		jsonpath_index(&b, (size_t)idx);
 	} else if (*p == '"' || *p == '\'') {
-		if ((why = normalize_unquote(&p, p + strlen(p), &key)) != NULL)
+		if ((why = jsonpath_unquote(&p, p + strlen(p), &key)) != NULL)
 			goto fail;
 		seg->type = IGNORE_KEY;
-		normalize_path_key(&b, key.data != NULL ? key.data : "",
+		jsonpath_key(&b, key.data != NULL ? key.data : "",
 		    key.len);
 	} else if (*p == '\0') {
 		why = "unterminated bracket";
@@ -435,7 +435,7 @@ fail:
  * (offset in the pattern) saying what is wrong.
  */
 static int
-normalize_compile(const char *pattern, struct ignore_pattern *pat,
+jsonpath_compile(const char *pattern, struct ignore_pattern *pat,
     const char **why, size_t *at)
 {
 	const char	*p = pattern, *start;
@@ -452,7 +452,7 @@ normalize_compile(const char *pattern, struct ignore_pattern *pat,
 	while (*p != '\0') {
 		memset(&seg, 0, sizeof seg);
 		if (*p == '[') {
-			if ((*why = normalize_bracket(&p, &seg)) != NULL)
+			if ((*why = jsonpath_bracket(&p, &seg)) != NULL)
 				goto fail;
 		} else if (*p == '.') {
 			p++;
@@ -464,11 +464,11 @@ normalize_compile(const char *pattern, struct ignore_pattern *pat,
 				seg.type = IGNORE_ANY;
 				p++;
 			} else if (*p == '[' && seg.descend) {
-				*why = normalize_bracket(&p, &seg);
+				*why = jsonpath_bracket(&p, &seg);
 				if (*why != NULL)
 					goto fail;
 			} else {
-				for (start = p; normalize_name_char(*p); p++)
+				for (start = p; jsonpath_name_char(*p); p++)
 					/* nothing */;
 				if (p == start) {
 					*why = *p == '\0' ?
@@ -477,7 +477,7 @@ normalize_compile(const char *pattern, struct ignore_pattern *pat,
 					goto fail;
 				}
 				buf_init(&b);
-				normalize_path_key(&b, start,
+				jsonpath_key(&b, start,
 				    (size_t)(p - start));
 				seg.type = IGNORE_KEY;
 				seg.len = b.len;
@@ -505,7 +505,7 @@ fail:
 
 /* Free one compiled pattern. */
 static void
-normalize_pattern_free(struct ignore_pattern *pat)
+jsonpath_pattern_free(struct ignore_pattern *pat)
 {
 	size_t	i;
 
@@ -516,32 +516,32 @@ normalize_pattern_free(struct ignore_pattern *pat)
 
 /* Check an --ignore pattern; returns 0, or -1 with an allocated cause. */
 int
-compare_ignore_valid(const char *pattern, char **cause)
+jsonpath_valid(const char *pattern, char **cause)
 {
 	struct ignore_pattern	 pat;
 	const char		*why;
 	size_t			 at;
 
-	if (normalize_compile(pattern, &pat, &why, &at) != 0) {
+	if (jsonpath_compile(pattern, &pat, &why, &at) != 0) {
 		if (cause != NULL)
 			xasprintf(cause, "invalid ignore pattern \"%s\": %s "
 			    "at offset %zu", pattern, why, at);
 		return (-1);
 	}
-	normalize_pattern_free(&pat);
+	jsonpath_pattern_free(&pat);
 	return (0);
 }
 
 /* Add a list of patterns to a set; invalid ones are warned about. */
 static void
-normalize_add_patterns(struct ignore_set *set, char **v, size_t n)
+jsonpath_add_patterns(struct ignore_set *set, char **v, size_t n)
 {
 	struct ignore_pattern	 pat;
 	const char		*why;
 	size_t			 i, at;
 
 	for (i = 0; i < n; i++) {
-		if (normalize_compile(v[i], &pat, &why, &at) != 0) {
+		if (jsonpath_compile(v[i], &pat, &why, &at) != 0) {
 			log_warnx("ignore pattern \"%s\" skipped: %s at "
 			    "offset %zu", v[i], why, at);
 			continue;
@@ -553,29 +553,29 @@ normalize_add_patterns(struct ignore_set *set, char **v, size_t n)
 
 /* Compile the ignore patterns of the options and a route rule (or NULL). */
 struct ignore_set *
-normalize_ignore_new(const struct compare_opts *opts,
+jsonpath_ignore_new(const struct compare_opts *opts,
     const struct route_rule *rule)
 {
 	struct ignore_set	*set;
 
 	set = xcalloc(1, sizeof *set);
 	if (opts != NULL)
-		normalize_add_patterns(set, opts->ignore, opts->nignore);
+		jsonpath_add_patterns(set, opts->ignore, opts->nignore);
 	if (rule != NULL)
-		normalize_add_patterns(set, rule->rr_ignore, rule->rr_nignore);
+		jsonpath_add_patterns(set, rule->rr_ignore, rule->rr_nignore);
 	return (set);
 }
 
 /* Free an ignore set. */
 void
-normalize_ignore_free(struct ignore_set *set)
+jsonpath_ignore_free(struct ignore_set *set)
 {
 	size_t	i;
 
 	if (set == NULL)
 		return;
 	for (i = 0; i < set->n; i++)
-		normalize_pattern_free(&set->v[i]);
+		jsonpath_pattern_free(&set->v[i]);
 	free(set->v);
 	free(set->spans);
 	free(set->reach);
@@ -584,7 +584,7 @@ normalize_ignore_free(struct ignore_set *set)
 
 /* Copy a path with every array index folded to [*]; NULL gives NULL. */
 char *
-path_fold(const char *path)
+jsonpath_fold(const char *path)
 {
 	struct buf	 b;
 	const char	*p, *q;

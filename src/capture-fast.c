@@ -1,0 +1,462 @@
+/*
+ * The fast path of the capture reader: the lines paritytap itself writes
+ * (capture-line.c) are read here without building a jansson tree.  Only a
+ * strict subset of JSON is taken (known keys, each once; strings of
+ * printable ASCII with the short escapes; plain numbers); anything else
+ * makes capture_fast_read return -1 and the caller reads the line through
+ * json_loadb and exchange_from_json, which give the same exchange for
+ * every line taken here and the messages for every line that is not.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "paritytap.h"
+
+/* A line being read. */
+struct capture_fast {
+	const char	*p;
+	const char	*end;
+	struct buf	 s;	/* the last string read */
+};
+
+/* Skip white space. */
+static void
+capture_fast_space(struct capture_fast *lx)
+{
+	while (lx->p < lx->end && (*lx->p == ' ' || *lx->p == '\t' ||
+	    *lx->p == '\n' || *lx->p == '\r'))
+		lx->p++;
+}
+
+/* Take character c after white space; return 0, or -1 if it is not next. */
+static int
+capture_fast_char(struct capture_fast *lx, char c)
+{
+	capture_fast_space(lx);
+	if (lx->p == lx->end || *lx->p != c)
+		return (-1);
+	lx->p++;
+	return (0);
+}
+
+/* Read a plain string into lx->s (NUL-terminated); 0, or -1. */
+static int
+capture_fast_string(struct capture_fast *lx)
+{
+	const char	*start;
+	unsigned char	 c;
+	char		 e;
+
+	if (capture_fast_char(lx, '"') != 0)
+		return (-1);
+	buf_reset(&lx->s);
+	buf_add(&lx->s, "", 0);
+	for (;;) {
+		start = lx->p;
+		while (lx->p < lx->end && (c = *lx->p) != '"' && c != '\\' &&
+		    c >= 0x20 && c < 0x80)
+			lx->p++;
+		buf_add(&lx->s, start, lx->p - start);
+		if (lx->p == lx->end)
+			return (-1);
+		c = *lx->p++;
+		if (c == '"')
+			return (0);
+		if (c != '\\' || lx->p == lx->end)
+			return (-1);
+		switch (*lx->p++) {
+		case '"':
+			e = '"';
+			break;
+		case '\\':
+			e = '\\';
+			break;
+		case '/':
+			e = '/';
+			break;
+		case 'b':
+			e = '\b';
+			break;
+		case 'f':
+			e = '\f';
+			break;
+		case 'n':
+			e = '\n';
+			break;
+		case 'r':
+			e = '\r';
+			break;
+		case 't':
+			e = '\t';
+			break;
+		default:
+			return (-1);
+		}
+		buf_add(&lx->s, &e, 1);
+	}
+}
+
+/*
+ * Read a plain number: an integer of at most 15 digits (*real 0) or, with
+ * allow_real, one with a fraction of at most 15 digits (*real 1).  Return
+ * 0 with its value in *v, or -1.
+ */
+static int
+capture_fast_number(struct capture_fast *lx, int allow_real, int *real,
+    double *v)
+{
+	char		 tmp[40];
+	const char	*start;
+	size_t		 n, f = 0;
+
+	capture_fast_space(lx);
+	start = lx->p;
+	n = 0;
+	while (lx->p < lx->end && *lx->p >= '0' && *lx->p <= '9') {
+		lx->p++;
+		n++;
+	}
+	if (n == 0 || n > 15 || (n > 1 && *start == '0'))
+		return (-1);
+	*real = 0;
+	if (lx->p < lx->end && *lx->p == '.') {
+		if (!allow_real)
+			return (-1);
+		lx->p++;
+		while (lx->p < lx->end && *lx->p >= '0' && *lx->p <= '9') {
+			lx->p++;
+			f++;
+		}
+		if (f == 0 || f > 15)
+			return (-1);
+		*real = 1;
+	}
+	if (lx->p < lx->end && (*lx->p == 'e' || *lx->p == 'E' ||
+	    *lx->p == '-' || *lx->p == '+' || *lx->p == '.'))
+		return (-1);
+	memcpy(tmp, start, lx->p - start);
+	tmp[lx->p - start] = '\0';
+	if (*real)
+		*v = strtod(tmp, NULL);
+	else
+		*v = (double)strtoll(tmp, NULL, 10);
+	return (0);
+}
+
+/* Read a non-negative integer; 0 with *v, or -1. */
+static int
+capture_fast_integer(struct capture_fast *lx, long long *v)
+{
+	double	 d;
+	int	 real;
+
+	if (capture_fast_number(lx, 0, &real, &d) != 0)
+		return (-1);
+	*v = (long long)d;
+	return (0);
+}
+
+/*
+ * Walk the members of an object: return 1 with the next key in lx->s and
+ * the lexer before its value, 0 at the closing brace, or -1.  *first is 1
+ * before the first member.
+ */
+static int
+capture_fast_member(struct capture_fast *lx, int *first)
+{
+	capture_fast_space(lx);
+	if (lx->p < lx->end && *lx->p == '}') {
+		lx->p++;
+		return (0);
+	}
+	if (!*first && capture_fast_char(lx, ',') != 0)
+		return (-1);
+	*first = 0;
+	if (capture_fast_string(lx) != 0 || capture_fast_char(lx, ':') != 0)
+		return (-1);
+	return (1);
+}
+
+/* Return bit for key in keys (NULL-terminated), or 0 if unknown. */
+static unsigned
+capture_fast_key(const struct capture_fast *lx, const char **keys)
+{
+	unsigned	 i;
+
+	if (strlen(lx->s.data) != lx->s.len)
+		return (0);
+	for (i = 0; keys[i] != NULL; i++) {
+		if (strcmp(lx->s.data, keys[i]) == 0)
+			return (1U << i);
+	}
+	return (0);
+}
+
+/* Read a "headers" array of {"name","value"} objects into hs. */
+static int
+capture_fast_headers(struct capture_fast *lx, struct headers *hs,
+    struct buf *name)
+{
+	static const char	*keys[] = { "name", "value", NULL };
+	unsigned		 seen, k;
+	int			 first, rc;
+
+	if (capture_fast_char(lx, '[') != 0)
+		return (-1);
+	capture_fast_space(lx);
+	if (lx->p < lx->end && *lx->p == ']') {
+		lx->p++;
+		return (0);
+	}
+	for (;;) {
+		if (capture_fast_char(lx, '{') != 0)
+			return (-1);
+		seen = 0;
+		first = 1;
+		while ((rc = capture_fast_member(lx, &first)) == 1) {
+			/* "name" first, then "value", as the writer puts them. */
+			k = capture_fast_key(lx, keys);
+			if (!(seen == 0 && k == 1) && !(seen == 1 && k == 2))
+				return (-1);
+			seen |= k;
+			if (capture_fast_string(lx) != 0)
+				return (-1);
+			if (k == 1) {
+				buf_reset(name);
+				buf_add(name, lx->s.data, lx->s.len);
+			}
+		}
+		if (rc != 0 || seen != 3)
+			return (-1);
+		headers_add(hs, name->data, name->len, lx->s.data, lx->s.len);
+		capture_fast_space(lx);
+		if (lx->p < lx->end && *lx->p == ']') {
+			lx->p++;
+			return (0);
+		}
+		if (capture_fast_char(lx, ',') != 0)
+			return (-1);
+	}
+}
+
+/* Read one side of "responses" into rs. */
+static int
+capture_fast_response(struct capture_fast *lx, struct response_side *rs,
+    struct buf *name)
+{
+	static const char	*keys[] = { "status", "headers", "body",
+				    "body_bytes", "ms", NULL };
+	unsigned		 seen = 0, k;
+	long long		 n, bytes = -1;
+	double			 d;
+	int			 first = 1, rc, real;
+
+	if (capture_fast_char(lx, '{') != 0)
+		return (-1);
+	rs->present = 1;
+	while ((rc = capture_fast_member(lx, &first)) == 1) {
+		if ((k = capture_fast_key(lx, keys)) == 0 || (seen & k))
+			return (-1);
+		seen |= k;
+		switch (k) {
+		case 1:
+			if (capture_fast_integer(lx, &n) != 0 || n > 999)
+				return (-1);
+			rs->status = (int)n;
+			break;
+		case 2:
+			if (capture_fast_headers(lx, &rs->headers, name) != 0)
+				return (-1);
+			break;
+		case 4:
+			if (capture_fast_string(lx) != 0)
+				return (-1);
+			buf_add(&rs->body, lx->s.data, lx->s.len);
+			break;
+		case 8:
+			if (capture_fast_integer(lx, &bytes) != 0)
+				return (-1);
+			break;
+		case 16:
+			if (capture_fast_number(lx, 1, &real, &d) != 0)
+				return (-1);
+			rs->ms = d;
+			break;
+		}
+	}
+	if (rc != 0)
+		return (-1);
+	rs->body_bytes = rs->body.len;
+	if (bytes >= 0 && (uint64_t)bytes > rs->body_bytes)
+		rs->body_bytes = bytes;
+	return (0);
+}
+
+/* Read the "request" object into ex. */
+static int
+capture_fast_request(struct capture_fast *lx, struct exchange *ex,
+    struct buf *name)
+{
+	static const char	*keys[] = { "method", "target", "version",
+				    "headers", "body", "body_bytes", NULL };
+	struct http_request	*req = &ex->ex_req;
+	unsigned		 seen = 0, k;
+	long long		 n;
+	int			 first = 1, rc, major, minor;
+
+	if (capture_fast_char(lx, '{') != 0)
+		return (-1);
+	req->major = 1;
+	req->minor = 1;
+	while ((rc = capture_fast_member(lx, &first)) == 1) {
+		if ((k = capture_fast_key(lx, keys)) == 0 || (seen & k))
+			return (-1);
+		seen |= k;
+		if (k == 8) {
+			if (capture_fast_headers(lx, &req->headers, name) != 0)
+				return (-1);
+			continue;
+		}
+		if (k == 32) {
+			/* Not read back: the body is what counts. */
+			if (capture_fast_integer(lx, &n) != 0)
+				return (-1);
+			continue;
+		}
+		if (capture_fast_string(lx) != 0)
+			return (-1);
+		if (k == 16)
+			buf_add(&req->body, lx->s.data, lx->s.len);
+		else if (k == 1)
+			req->method = xstrdup(lx->s.data);
+		else if (k == 2)
+			req->target = xstrdup(lx->s.data);
+		else {
+			if (strlen(lx->s.data) != lx->s.len ||
+			    capture_scan_version(lx->s.data, &major,
+			    &minor) != 2 || major < 0 || minor < 0)
+				return (-1);
+			req->major = major;
+			req->minor = minor;
+		}
+	}
+	/* A method and a target, neither empty nor holding a NUL. */
+	if (rc != 0 || req->method == NULL || req->target == NULL ||
+	    *req->method == '\0' || *req->target == '\0')
+		return (-1);
+	return (0);
+}
+
+/* Read the "responses" object into ex. */
+static int
+capture_fast_responses(struct capture_fast *lx, struct exchange *ex,
+    struct buf *name)
+{
+	static const char	*keys[] = { "primary", "candidate", "secondary",
+				    NULL };
+	unsigned		 seen = 0, k;
+	int			 first = 1, rc;
+
+	if (capture_fast_char(lx, '{') != 0)
+		return (-1);
+	while ((rc = capture_fast_member(lx, &first)) == 1) {
+		if ((k = capture_fast_key(lx, keys)) == 0 ||
+		    (seen & k))
+			return (-1);
+		seen |= k;
+		if (capture_fast_response(lx, &ex->ex_resp[k == 1 ?
+		    SIDE_PRIMARY : k == 2 ? SIDE_CANDIDATE : SIDE_SECONDARY],
+		    name) != 0)
+			return (-1);
+	}
+	return (rc);
+}
+
+/*
+ * Fill ex (set up with exchange_init) from a capture line of the plain
+ * form.  Return 0, or -1 if the line is not of that form: ex may then be
+ * partly filled, and the caller frees it and reads the line with jansson.
+ */
+int
+capture_fast_read(const char *line, size_t len, struct exchange *ex)
+{
+	static const char	*keys[] = { "paritytap", "id", "ts", "source",
+				    "route", "request", "responses", "verdict",
+				    "diffs", NULL };
+	struct capture_fast	 lx;
+	struct buf		 name;
+	const char		*s;
+	unsigned		 seen = 0, k;
+	long long		 n;
+	int			 first = 1, rc = -1;
+
+	lx.p = line;
+	lx.end = line + len;
+	buf_init(&lx.s);
+	buf_init(&name);
+	ex->ex_source = "unknown";
+	if (capture_fast_char(&lx, '{') != 0)
+		goto out;
+	while ((rc = capture_fast_member(&lx, &first)) == 1) {
+		rc = -1;
+		if ((k = capture_fast_key(&lx, keys)) == 0 || (seen & k))
+			goto out;
+		seen |= k;
+		switch (k) {
+		case 1:
+			if (capture_fast_integer(&lx, &n) != 0 || n < 1 ||
+			    n > PARITYTAP_FORMAT)
+				goto out;
+			break;
+		case 32:
+			if (capture_fast_request(&lx, ex, &name) != 0)
+				goto out;
+			break;
+		case 64:
+			if (capture_fast_responses(&lx, ex, &name) != 0)
+				goto out;
+			break;
+		case 256:
+			/* Only an empty list: as capture_diffs_from_json. */
+			if (capture_fast_char(&lx, '[') != 0 ||
+			    capture_fast_char(&lx, ']') != 0)
+				goto out;
+			diff_list_free(&ex->ex_diffs);
+			diff_list_init(&ex->ex_diffs, DEFAULT_MAX_DIFFS);
+			break;
+		default:
+			if (capture_fast_string(&lx) != 0 ||
+			    strlen(lx.s.data) != lx.s.len)
+				goto out;
+			s = lx.s.data;
+			if (k == 2) {
+				if (lx.s.len > TRACE_ID_MAX)
+					goto out;
+				memcpy(ex->ex_id, s, lx.s.len + 1);
+			} else if (k == 4) {
+				if (capture_parse_ts(s, &ex->ex_ts) != 0)
+					goto out;
+			} else if (k == 8) {
+				if ((s = capture_source_name(s)) != NULL)
+					ex->ex_source = s;
+			} else if (k == 16)
+				ex->ex_route = xstrdup(s);
+			else if (verdict_from_name(s, &ex->ex_verdict) != 0)
+				ex->ex_verdict = VERDICT_NONE;
+			break;
+		}
+	}
+	if (rc != 0)
+		goto out;
+	rc = -1;
+	capture_fast_space(&lx);
+	/* The format version, an id and a request are required. */
+	if (lx.p != lx.end || (seen & (1 | 2 | 32)) != (1 | 2 | 32))
+		goto out;
+	rc = 0;
+out:
+	buf_free(&lx.s);
+	buf_free(&name);
+	return (rc);
+}
