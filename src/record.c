@@ -442,60 +442,35 @@ record_stats(struct record *rc)
 }
 
 /*
- * Import the pcaps with paritytap import (this very program), into a
+ * Import the pcaps as paritytap import would (source record), into a
  * file in the private directory; return 0 or -1.
  */
 static int
 record_import(struct record *rc, char **files, size_t nfiles,
     const char *capture)
 {
-	char	**argv, *p, *ports, *port, *save = NULL;
-	size_t	  n = 0, i;
-	pid_t	  pid;
-	int	  status;
+	struct import_opts	 io;
+	const char		*p;
+	char			*end;
+	uint16_t		 port;
+	size_t			 i;
 
-	argv = xcalloc(nfiles + 2 * rc->opts->nports + 8, sizeof *argv);
-	argv[n++] = xstrdup("paritytap");
-	argv[n++] = xstrdup("import");
-	argv[n++] = xstrdup("--source=record");
-	if (rc->opts->quiet)
-		argv[n++] = xstrdup("-q");
-	if (rc->opts->keep_secrets)
-		argv[n++] = xstrdup("--keep-secrets");
-	argv[n++] = xstrdup("-o");
-	argv[n++] = xstrdup(capture);
-	if (rc->opts->ports != NULL) {
-		ports = xstrdup(rc->opts->ports);
-		for (port = strtok_r(ports, ",", &save); port != NULL;
-		    port = strtok_r(NULL, ",", &save)) {
-			argv[n++] = xstrdup("--port");
-			argv[n++] = xstrdup(port);
-		}
-		free(ports);
+	memset(&io, 0, sizeof io);
+	io.output = capture;
+	io.source = "record";
+	io.max_body = DEFAULT_MAX_BODY;
+	io.cap.keep_secrets = rc->opts->keep_secrets;
+	io.quiet = rc->opts->quiet;
+	for (p = rc->opts->ports; p != NULL && *p != '\0'; p = end) {
+		port = (uint16_t)strtoul(p, &end, 10);
+		if (*end == ',')
+			end++;
+		for (i = 0; i < io.nports && io.ports[i] != port; i++)
+			/* nothing */;
+		if (i == io.nports && io.nports < IMPORT_MAX_PORTS)
+			io.ports[io.nports++] = port;
 	}
-	argv[n++] = xstrdup("--");
-	for (i = 0; i < nfiles; i++)
-		argv[n++] = xstrdup(files[i]);
-	argv[n] = NULL;
-
-	fflush(NULL);
-	status = -1;
-	if ((pid = fork()) == -1)
-		log_warn("record: fork");
-	else if (pid == 0) {
-		execv("/proc/self/exe", argv);
-		p = strerror(errno);
-		dprintf(2, "paritytap record: cannot run paritytap import: "
-		    "%s\n", p);
-		_exit(EXIT_RUNTIME);
-	} else {
-		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-			;
-	}
-	for (i = 0; i < n; i++)
-		free(argv[i]);
-	free(argv);
-	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+	if (import_run(&io, files, (int)nfiles) != EXIT_OK) {
 		log_warnx("record: paritytap import failed");
 		return (-1);
 	}
