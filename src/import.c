@@ -19,9 +19,6 @@
 
 #include "paritytap.h"
 
-/* Bytes of capture lines gathered before a write(2). */
-#define IMPORT_WRITE_SIZE	(256 * 1024)
-
 /* Bytes reassembly may hold: for one stream, and in all. */
 #define IMPORT_STREAM_HOLD	(16 * 1024 * 1024)
 #define IMPORT_TOTAL_HOLD	(512 * 1024 * 1024)
@@ -41,38 +38,12 @@ struct import_input {
 
 /* The run: where the lines go, and how far it got. */
 struct import {
-	const struct capture_opts *im_cap;
-	int			 im_fd;
+	struct capture		*im_capture;
 	const char		*im_output;	/* for messages */
-	struct buf		 im_out;
-	int			 im_write_error;
 	uint64_t		 im_packets;
 	int			 im_progress;
 	double			 im_drawn;	/* mono_ms of the last draw */
 };
-
-/* Write out the gathered lines; 0, or -1 once a write failed. */
-static int
-import_flush(struct import *im)
-{
-	size_t	 off = 0;
-	ssize_t	 n;
-
-	while (off < im->im_out.len && !im->im_write_error) {
-		n = write(im->im_fd, im->im_out.data + off,
-		    im->im_out.len - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			log_warn("%s: write", im->im_output);
-			im->im_write_error = 1;
-			break;
-		}
-		off += (size_t)n;
-	}
-	buf_reset(&im->im_out);
-	return (im->im_write_error ? -1 : 0);
-}
 
 /* An exchange from the flows: its capture line, then free it. */
 static void
@@ -80,12 +51,8 @@ import_exchange(struct exchange *ex, void *arg)
 {
 	struct import	*im = arg;
 
-	if (!im->im_write_error) {
-		capture_line(ex, im->im_cap, &im->im_out);
-		buf_add(&im->im_out, "\n", 1);
-		if (im->im_out.len >= IMPORT_WRITE_SIZE)
-			import_flush(im);
-	}
+	/* A line lost is counted in capture_errors, reported at the end. */
+	capture_write(im->im_capture, ex);
 	exchange_free(ex);
 	free(ex);
 }
@@ -282,6 +249,40 @@ import_filter(const uint16_t *ports, size_t n)
 }
 
 /*
+ * Open the capture writer on io->output, replaced (mode 0600), or on
+ * standard output; set *name for messages.  Print the usage error and
+ * return NULL on failure.
+ */
+static struct capture *
+import_capture(const struct import_opts *io, const char **name)
+{
+	struct capture_opts	 co = io->cap;
+	struct capture		*c;
+	char			*cause;
+	int			 fd;
+
+	if (io->output == NULL || strcmp(io->output, "-") == 0) {
+		*name = "stdout";
+		return (capture_fdopen(STDOUT_FILENO, *name, &io->cap));
+	}
+	*name = io->output;
+	/* capture_open appends: empty the file first, as -o promises. */
+	fd = open(io->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		options_usage("import", "--output %s: %s", io->output,
+		    strerror(errno));
+		return (NULL);
+	}
+	close(fd);
+	co.path = io->output;
+	if ((c = capture_open(&co, &cause)) == NULL) {
+		options_usage("import", "--output %s", cause);
+		free(cause);
+	}
+	return (c);
+}
+
+/*
  * Read every input and write the capture; return the exit status.  The
  * messages name the command ("paritytap import: ...").
  */
@@ -292,13 +293,13 @@ import_run(const struct import_opts *io, char **paths, int npaths)
 	struct import_input	*in;
 	struct httpflow		*hf = NULL;
 	char			*cause, *filter;
+	uint64_t		 errors;
+	size_t			 lost;
 	int			 i, status = EXIT_OK, nstdin = 0;
 
 	memset(im, 0, sizeof *im);
-	im->im_cap = &io->cap;
 	im->im_output = io->output;
 	im->im_progress = !io->quiet && isatty(STDERR_FILENO);
-	buf_init(&im->im_out);
 	in = xcalloc((size_t)npaths, sizeof *in);
 	filter = import_filter(io->ports, io->nports);
 	/* Every input opens before the output is touched. */
@@ -316,13 +317,8 @@ import_run(const struct import_opts *io, char **paths, int npaths)
 			goto out;
 		}
 	}
-	if (im->im_output == NULL || strcmp(im->im_output, "-") == 0) {
-		im->im_fd = STDOUT_FILENO;
-		im->im_output = "stdout";
-	} else if ((im->im_fd = open(im->im_output, O_WRONLY | O_CREAT |
-	    O_TRUNC | O_CLOEXEC, 0600)) == -1) {
-		status = options_usage("import", "--output %s: %s",
-		    im->im_output, strerror(errno));
+	if ((im->im_capture = import_capture(io, &im->im_output)) == NULL) {
+		status = EXIT_USAGE;
 		goto out;
 	}
 
@@ -345,14 +341,23 @@ import_run(const struct import_opts *io, char **paths, int npaths)
 	httpflow_finish(hf);
 	if (im->im_progress)
 		fprintf(stderr, "\r\033[K");
-	import_flush(im);
-	if (im->im_fd != STDOUT_FILENO && close(im->im_fd) != 0 &&
-	    !im->im_write_error) {
-		log_warn("%s: close", im->im_output);
-		im->im_write_error = 1;
-	}
-	if (im->im_write_error)
+	/*
+	 * capture_errors counts failed writes (retried) and lines dropped
+	 * while the disk failed; capture_close the lines it could not write.
+	 */
+	capture_flush(im->im_capture);
+	errors = capture_errors(im->im_capture);
+	lost = capture_close(im->im_capture);
+	if (lost != 0) {
+		fprintf(stderr, "paritytap import: %s: %zu capture line%s "
+		    "lost\n", im->im_output, lost, lost == 1 ? "" : "s");
 		status = EXIT_RUNTIME;
+	} else if (errors != 0) {
+		fprintf(stderr, "paritytap import: %s: %llu capture write "
+		    "error%s: lines may be lost\n", im->im_output,
+		    (unsigned long long)errors, errors == 1 ? "" : "s");
+		status = EXIT_RUNTIME;
+	}
 	if (!io->quiet)
 		import_summary(npaths, hf);
 out:
@@ -363,7 +368,6 @@ out:
 	}
 	free(in);
 	free(filter);
-	buf_free(&im->im_out);
 	return (status);
 }
 

@@ -661,10 +661,12 @@ const char	*normalize_unquote(const char **, const char *, struct buf *);
 struct capture;
 struct capture_reader;
 struct capture	*capture_open(const struct capture_opts *, char **);
+struct capture	*capture_fdopen(int, const char *,
+		     const struct capture_opts *);
 int		 capture_write(struct capture *, const struct exchange *);
 int		 capture_flush(struct capture *);
 int		 capture_reopen(struct capture *, char **);
-void		 capture_close(struct capture *);
+size_t		 capture_close(struct capture *);
 uint64_t	 capture_bytes(struct capture *);
 uint64_t	 capture_errors(struct capture *);
 struct capture_reader *capture_reader_open(const char *, int, char **);
