@@ -427,6 +427,34 @@ fail:
 }
 
 /*
+ * Open a capture writer on fd, a descriptor already open for writing (a
+ * pipe or a file the caller made: standard output); name is for messages.
+ * It never rotates; capture_close closes fd.
+ */
+struct capture *
+capture_fdopen(int fd, const char *name, const struct capture_opts *opts)
+{
+	struct capture	*c;
+	size_t		 i;
+
+	c = xcalloc(1, sizeof *c);
+	c->c_fd = fd;
+	c->c_opts = *opts;
+	c->c_opts.rotate_size = 0;
+	c->c_opts.redact = NULL;
+	c->c_opts.nredact = 0;
+	for (i = 0; i < opts->nredact; i++)
+		strlist_add(&c->c_opts.redact, &c->c_opts.nredact,
+		    opts->redact[i]);
+	c->c_path = xstrdup(name);
+	c->c_opts.path = c->c_path;
+	c->c_file = xstrdup(name);
+	buf_init(&c->c_pending);
+	pthread_mutex_init(&c->c_lock, NULL);
+	return (c);
+}
+
+/*
  * Queue the capture line of ex; the pending lines are written once they
  * pass 64 KiB, and the file rotated when full.  Return 0, or -1 if the
  * line was lost or a write failed (counted in capture_errors).

@@ -414,6 +414,70 @@ struct replay_stats {
 	uint64_t	 dropped;	/* replay_submit: over --concurrency */
 };
 
+#define SNIFF_MAX_PORTS		64
+#define SNIFF_BUFFER		(16 * 1024 * 1024)	/* kernel ring */
+
+/* How diff compares two documents. */
+enum docdiff_mode {
+	DOCDIFF_SHAPE,		/* the JSON shapes agree */
+	DOCDIFF_EXACT		/* byte-equal once parsed and re-serialized */
+};
+
+/* What diff needs to know, filled from flags. */
+struct docdiff_opts {
+	enum docdiff_mode	 mode;
+	struct compare_opts	 co;
+	int			 fail_on[VERDICT_NONE + 1];
+	int			 fail_on_set;
+	int			 json;
+	int			 color;
+};
+
+#define IMPORT_MAX_PORTS	64
+
+/* What import needs to know, filled from flags (or by record). */
+struct import_opts {
+	const char		*output;	/* NULL or "-": stdout */
+	const char		*source;	/* "import" or "record" */
+	uint16_t		 ports[IMPORT_MAX_PORTS];
+	size_t			 nports;
+	uint64_t		 max_body;
+	struct capture_opts	 cap;		/* body limit, redaction */
+	int			 quiet;		/* no summary, no progress */
+};
+
+#ifndef PKGLIBDIR
+#define PKGLIBDIR	"/usr/local/lib/paritytap"
+#endif
+#define RECORD_LIB	"libparitytap-preload.so"
+
+/* What record needs to know, filled from flags. */
+struct record_opts {
+	const char		*output;	/* NULL or "-": stdout */
+	const char		*pcap;		/* --pcap, or NULL */
+	char			*ports;		/* "80,8080", or NULL */
+	size_t			 nports;
+	uint64_t		 max_bytes;	/* per connection; 0: all */
+	int			 keep_secrets;
+	int			 quiet;
+};
+
+/* What sniff needs to know, filled from flags and the config. */
+struct sniff_opts {
+	struct options		 o;
+	struct replay_opts	 ro;
+	const char		*interface;
+	uint16_t		 ports[SNIFF_MAX_PORTS];
+	size_t			 nports;
+	const char		*events;
+	int			 grace;		/* ms */
+	unsigned		 stats_interval;	/* s; 0: at exit only */
+	unsigned		 duration;	/* s; 0: until stopped */
+	uint64_t		 count;		/* exchanges; 0: no limit */
+	int			 promisc;
+	uint64_t		 buffer_size;	/* the kernel's buffer, bytes */
+};
+
 /* xmalloc.c */
 void		*xmalloc(size_t);
 void		*xcalloc(size_t, size_t);
@@ -501,6 +565,10 @@ uint64_t	 proxy_mirror_dropped(const struct proxy *);
 /* cmd-diff.c */
 extern const struct cmd_entry cmd_diff_entry;
 
+/* docdiff.c */
+int		 docdiff_run(const struct docdiff_opts *, const char *,
+		     const char *);
+
 /* cmd-proxy.c */
 extern const struct cmd_entry cmd_proxy_entry;
 
@@ -510,8 +578,14 @@ extern const struct cmd_entry cmd_report_entry;
 /* cmd-import.c */
 extern const struct cmd_entry cmd_import_entry;
 
+/* import.c */
+int		 import_run(const struct import_opts *, char **, int);
+
 /* cmd-record.c */
 extern const struct cmd_entry cmd_record_entry;
+
+/* record.c */
+int		 record_run(const struct record_opts *, char **);
 
 /* report.c */
 struct report;
@@ -539,6 +613,9 @@ extern const struct cmd_entry cmd_replay_entry;
 
 /* cmd-sniff.c */
 extern const struct cmd_entry cmd_sniff_entry;
+
+/* sniff.c */
+int		 sniff_run(struct sniff_opts *);
 
 /* replay.c */
 int		 replay_run(struct event_base *, const struct replay_opts *,
@@ -687,6 +764,8 @@ char		*jsonpath_fold(const char *);	/* $.a[3].b -> $.a[*].b */
 struct capture;
 struct capture_reader;
 struct capture	*capture_open(const struct capture_opts *, char **);
+struct capture	*capture_fdopen(int, const char *,
+		     const struct capture_opts *);
 int		 capture_write(struct capture *, const struct exchange *);
 int		 capture_flush(struct capture *);
 int		 capture_reopen(struct capture *, char **);

@@ -73,7 +73,6 @@ struct pipeline {
 	double			 p_signalled;	/* when, mono_ms() */
 	uint64_t		 p_stripped;	/* queued without bodies */
 	uint64_t		 p_dropped;	/* not queued at all */
-	/* The pipeline thread's own. */
 	uint64_t		 p_said_stripped;
 	uint64_t		 p_said_dropped;
 	double			 p_said_at;
@@ -181,18 +180,18 @@ pipeline_add(struct pipeline *p, const struct consumer *c)
 	p->p_consumers[p->p_nconsumers++] = *c;
 }
 
-/* Say, at most once per PIPELINE_REPORT_MS, what a full queue cost. */
+/*
+ * Say, at most once per PIPELINE_REPORT_MS, what a full queue cost; the
+ * first time at once.  Called by the source with p_lock held: the
+ * pipeline thread may be the one that is stuck.
+ */
 static void
 pipeline_report(struct pipeline *p, int force)
 {
-	uint64_t	 stripped, dropped, ds, dd;
+	uint64_t	 ds, dd;
 
-	pthread_mutex_lock(&p->p_lock);
-	stripped = p->p_stripped;
-	dropped = p->p_dropped;
-	pthread_mutex_unlock(&p->p_lock);
-	ds = stripped - p->p_said_stripped;
-	dd = dropped - p->p_said_dropped;
+	ds = p->p_stripped - p->p_said_stripped;
+	dd = p->p_dropped - p->p_said_dropped;
 	if (ds == 0 && dd == 0)
 		return;
 	if (!force && p->p_said_at != 0 &&
@@ -204,8 +203,8 @@ pipeline_report(struct pipeline *p, int force)
 	    (unsigned long long)ds, ds == 1 ? "" : "s",
 	    (unsigned long long)dd, p->p_said_at == 0 ? "" :
 	    " since the last report");
-	p->p_said_stripped = stripped;
-	p->p_said_dropped = dropped;
+	p->p_said_stripped = p->p_stripped;
+	p->p_said_dropped = p->p_dropped;
 	p->p_said_at = mono_ms();
 }
 
@@ -310,7 +309,6 @@ pipeline_main(void *arg)
 		}
 		if (stop || mono_ms() - last_tick >= PIPELINE_TICK_MS) {
 			pipeline_call(p, HOOK_TICK);
-			pipeline_report(p, stop);
 			last_tick = mono_ms();
 		}
 		pthread_mutex_lock(&p->p_lock);
@@ -369,6 +367,7 @@ pipeline_submit(struct pipeline *p, struct exchange *ex)
 		/* A reserve of an eighth keeps the capture lines coming. */
 		if (p->p_bytes + cost > budget + budget / 8) {
 			p->p_dropped++;
+			pipeline_report(p, 0);
 			pthread_mutex_unlock(&p->p_lock);
 			stats_add_dropped(p->p_stats, 1);
 			exchange_free(ex);
@@ -376,6 +375,7 @@ pipeline_submit(struct pipeline *p, struct exchange *ex)
 			return;
 		}
 		p->p_stripped++;
+		pipeline_report(p, 0);
 	}
 	pi = xmalloc(sizeof *pi);
 	pi->pi_ex = ex;
@@ -436,6 +436,7 @@ pipeline_stop(struct pipeline *p, double deadline)
 	if (!p->p_started)
 		return (0);
 	pthread_mutex_lock(&p->p_lock);
+	pipeline_report(p, 1);
 	p->p_stop = 1;
 	p->p_deadline = deadline;
 	pthread_cond_signal(&p->p_cond);

@@ -71,4 +71,16 @@ is "$(jq -r 'select(.request.target == "/long") | .responses.primary.body' \
     "$T/recorded.jsonl" | sort -u | wc -c | tr -d ' ')" 4097 \
     "recorded: the cut body comes back as its 4096 bytes kept"
 
+# A capture that cannot be written: every line lost is counted, the exit
+# status says so.
+if [ -w /dev/full ]; then
+	"$PARITYTAP" import -q "$T/validator.pcap" >/dev/full 2>"$T/full.err"
+	is "$?" 3 "import to a full disk: exit 3"
+	like "$(cat "$T/full.err")" 'import: stdout: 12 capture lines lost' \
+	    "import to a full disk: the lines lost are counted"
+else
+	skip "no /dev/full"
+	skip "no /dev/full"
+fi
+
 done_testing
