@@ -21,14 +21,13 @@ static const struct options_entry diff_options[] = {
 	    "status 1 [shape,body; exact mode adds value];\na document that "
 	    "does not parse always fails", NULL },
 	{ "json", 0, NULL, "print the result as one JSON document", NULL },
-	{ "strict-order", 0, NULL, "report object key order differences",
-	    NULL },
-	{ "lenient-numbers", 0, NULL, "1 and 1.0 are the same type", NULL },
+	OPTIONS_ENTRY_STRICT_ORDER,
+	OPTIONS_ENTRY_LENIENT_NUMBERS,
 	{ "quiet", 'q', NULL, "no DIVERGE lines", NULL },
 	{ "verbose", 'v', NULL, "more logging", NULL },
-	{ "color", 0, "WHEN", "auto, always or never", "auto" },
-	{ "help", 'h', NULL, "this text", NULL },
-	{ NULL, 0, NULL, NULL, NULL }
+	OPTIONS_ENTRY_COLOR,
+	OPTIONS_ENTRY_HELP,
+	OPTIONS_ENTRY_END
 };
 
 /* Print diff's --help. */

@@ -32,8 +32,8 @@ static const struct options_entry export_options[] = {
 	    NULL },
 	{ "quiet", 'q', NULL, "no summary line, no warning about cut bodies",
 	    NULL },
-	{ "help", 'h', NULL, "this text", NULL },
-	{ NULL, 0, NULL, NULL, NULL }
+	OPTIONS_ENTRY_HELP,
+	OPTIONS_ENTRY_END
 };
 
 /* What the command line sets. */

@@ -22,15 +22,14 @@ static const struct options_entry import_options[] = {
 	    "1M" },
 	{ "redact-header", 0, "NAME", "also redact this header in the capture",
 	    NULL },
-	{ "keep-secrets", 0, NULL, "do not redact Authorization, Cookie, ...",
-	    NULL },
+	OPTIONS_ENTRY_KEEP_SECRETS,
 	{ "source", 0, "import|record", "the source written in each line",
 	    "import" },
 	{ "quiet", 'q', NULL, "no summary line, no progress bar", NULL },
 	{ "verbose", 'v', NULL, "more logging (twice: debug, which names each "
 	    "connection not parsed and why)", NULL },
-	{ "help", 'h', NULL, "this text", NULL },
-	{ NULL, 0, NULL, NULL, NULL }
+	OPTIONS_ENTRY_HELP,
+	OPTIONS_ENTRY_END
 };
 
 /* What the command line sets. */

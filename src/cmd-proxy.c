@@ -40,11 +40,9 @@ static const struct options_entry proxy_options[] = {
 	{ "events", 0, "FILE|-", "write divergent exchanges as JSONL", NULL },
 	{ "ignore", 0, "JSONPATH", "ignore differences at this path "
 	    "(repeatable):\n$.a, $..key, $.items[*].id", NULL },
-	{ "ignore-header", 0, "NAME", "do not compare this response header",
-	    NULL },
-	{ "strict-order", 0, NULL, "report object key order differences",
-	    NULL },
-	{ "lenient-numbers", 0, NULL, "1 and 1.0 are the same type", NULL },
+	OPTIONS_ENTRY_IGNORE_HEADER,
+	OPTIONS_ENTRY_STRICT_ORDER,
+	OPTIONS_ENTRY_LENIENT_NUMBERS,
 	{ "config", 0, "FILE", "INI file: [proxy], [compare],\n"
 	    "[route \"METHOD /path\"]; flags win", NULL },
 	{ "sample", 0, "RATE", "fraction of requests mirrored, 0..1", "1.0" },
@@ -57,21 +55,19 @@ static const struct options_entry proxy_options[] = {
 	    "bytes kept for comparison", "8M" },
 	{ "max-inflight", 0, "N", "candidate requests in flight before "
 	    "mirrors are dropped and counted", "1024" },
-	{ "trace-header", 0, "NAME", "trace id header",
-	    DEFAULT_TRACE_HEADER },
+	OPTIONS_ENTRY_TRACE_HEADER,
 	{ "redact-header", 0, "NAME", "also redact this header in captures",
 	    NULL },
-	{ "keep-secrets", 0, NULL, "do not redact Authorization, Cookie, ...",
-	    NULL },
+	OPTIONS_ENTRY_KEEP_SECRETS,
 	{ "host", 0, "HOST", "Host header sent to the backends",
 	    "as the client sent it" },
 	{ "grace", 0, "MS", "on SIGTERM, time in-flight exchanges get to "
 	    "finish", "10000" },
 	{ "quiet", 'q', NULL, "no DIVERGE lines", NULL },
 	{ "verbose", 'v', NULL, "more logging (twice: debug)", NULL },
-	{ "color", 0, "WHEN", "auto, always or never", "auto" },
-	{ "help", 'h', NULL, "this text", NULL },
-	{ NULL, 0, NULL, NULL, NULL }
+	OPTIONS_ENTRY_COLOR,
+	OPTIONS_ENTRY_HELP,
+	OPTIONS_ENTRY_END
 };
 
 /* Print the proxy's --help. */

@@ -21,11 +21,10 @@ static const struct options_entry record_options[] = {
 	    "(repeatable)", "all TCP connections" },
 	{ "max-bytes", 0, "BYTES", "record at most this many bytes of each "
 	    "connection (k, M, G suffixes)", "no limit" },
-	{ "keep-secrets", 0, NULL, "do not redact Authorization, Cookie, ...",
-	    NULL },
+	OPTIONS_ENTRY_KEEP_SECRETS,
 	{ "quiet", 'q', NULL, "no warnings and no import summary", NULL },
-	{ "help", 'h', NULL, "this text", NULL },
-	{ NULL, 0, NULL, NULL, NULL }
+	OPTIONS_ENTRY_HELP,
+	OPTIONS_ENTRY_END
 };
 
 /* What the command line sets. */

@@ -55,11 +55,9 @@ static const struct options_entry replay_options[] = {
 	    NULL },
 	{ "ignore", 0, "JSONPATH",
 	    "ignore differences at this path (repeatable)", NULL },
-	{ "ignore-header", 0, "NAME", "do not compare this response header",
-	    NULL },
-	{ "strict-order", 0, NULL, "report object key order differences",
-	    NULL },
-	{ "lenient-numbers", 0, NULL, "1 and 1.0 are the same type", NULL },
+	OPTIONS_ENTRY_IGNORE_HEADER,
+	OPTIONS_ENTRY_STRICT_ORDER,
+	OPTIONS_ENTRY_LENIENT_NUMBERS,
 	{ "fail-on", 0, "LIST", "verdicts that fail the run",
 	    REPLAY_DEFAULT_FAIL_ON },
 	{ "capture", 'c', "FILE|DIR",
@@ -68,15 +66,13 @@ static const struct options_entry replay_options[] = {
 	    "1M" },
 	{ "redact-header", 0, "NAME", "also redact this header in the capture",
 	    NULL },
-	{ "keep-secrets", 0, NULL, "do not redact Authorization, Cookie, ...",
-	    NULL },
+	OPTIONS_ENTRY_KEEP_SECRETS,
 	{ "junit", 0, "FILE", "JUnit XML, one testcase per exchange", NULL },
 	{ "json", 0, NULL, "a JSON summary on stdout", NULL },
 	{ "timeout", 0, "MS", "deadline for each backend", "5000" },
 	{ "max-body", 0, "BYTES", "response bytes kept for comparison", "8M" },
 	{ "host", 0, "HOST", "Host header sent", "as recorded" },
-	{ "trace-header", 0, "NAME", "trace id header",
-	    DEFAULT_TRACE_HEADER },
+	OPTIONS_ENTRY_TRACE_HEADER,
 	{ "drop-redacted", 0, NULL, "replay requests whose secrets the "
 	    "capture redacted, without those headers", "skip them" },
 	{ "lenient", 0, NULL, "skip malformed capture lines", "exit 2" },
@@ -84,9 +80,9 @@ static const struct options_entry replay_options[] = {
 	    "[route \"METHOD /path\"]; flags win", NULL },
 	{ "quiet", 'q', NULL, "no DIVERGE or SKIP lines", NULL },
 	{ "verbose", 'v', NULL, "more logging (twice: debug)", NULL },
-	{ "color", 0, "WHEN", "auto, always or never", "auto" },
-	{ "help", 'h', NULL, "this text", NULL },
-	{ NULL, 0, NULL, NULL, NULL }
+	OPTIONS_ENTRY_COLOR,
+	OPTIONS_ENTRY_HELP,
+	OPTIONS_ENTRY_END
 };
 
 /* Print replay's --help. */

@@ -38,8 +38,8 @@ static const struct options_entry report_options[] = {
 	    NULL },
 	{ "quiet", 'q', NULL, "no warnings (a torn last line, skipped lines)",
 	    NULL },
-	{ "help", 'h', NULL, "this text", NULL },
-	{ NULL, 0, NULL, NULL, NULL }
+	OPTIONS_ENTRY_HELP,
+	OPTIONS_ENTRY_END
 };
 
 /* What the command line sets. */

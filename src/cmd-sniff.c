@@ -24,11 +24,9 @@ static const struct options_entry sniff_options[] = {
 	{ "events", 0, "FILE|-", "write divergent exchanges as JSONL", NULL },
 	{ "ignore", 0, "JSONPATH",
 	    "ignore differences at this path (repeatable)", NULL },
-	{ "ignore-header", 0, "NAME", "do not compare this response header",
-	    NULL },
-	{ "strict-order", 0, NULL, "report object key order differences",
-	    NULL },
-	{ "lenient-numbers", 0, NULL, "1 and 1.0 are the same type", NULL },
+	OPTIONS_ENTRY_IGNORE_HEADER,
+	OPTIONS_ENTRY_STRICT_ORDER,
+	OPTIONS_ENTRY_LENIENT_NUMBERS,
 	{ "config", 0, "FILE", "INI file: [sniff], [compare],\n"
 	    "[route \"METHOD /path\"]; flags win", NULL },
 	{ "mirror-methods", 0, "LIST",
@@ -37,12 +35,10 @@ static const struct options_entry sniff_options[] = {
 	{ "max-inflight", 0, "N", "candidate requests in flight before new "
 	    "ones are dropped, counted and recorded as skipped", "1024" },
 	{ "max-body", 0, "BYTES", "body bytes kept for comparison", "8M" },
-	{ "trace-header", 0, "NAME", "trace id header",
-	    DEFAULT_TRACE_HEADER },
+	OPTIONS_ENTRY_TRACE_HEADER,
 	{ "redact-header", 0, "NAME", "also redact this header in captures",
 	    NULL },
-	{ "keep-secrets", 0, NULL, "do not redact Authorization, Cookie, ...",
-	    NULL },
+	OPTIONS_ENTRY_KEEP_SECRETS,
 	{ "host", 0, "HOST", "Host header sent to the candidate",
 	    "as the client sent it" },
 	{ "promisc", 0, NULL, "put the interface in promiscuous mode", NULL },
@@ -55,9 +51,9 @@ static const struct options_entry sniff_options[] = {
 	    "10000" },
 	{ "quiet", 'q', NULL, "no DIVERGE lines, no periodic counts", NULL },
 	{ "verbose", 'v', NULL, "more logging (twice: debug)", NULL },
-	{ "color", 0, "WHEN", "auto, always or never", "auto" },
-	{ "help", 'h', NULL, "this text", NULL },
-	{ NULL, 0, NULL, NULL, NULL }
+	OPTIONS_ENTRY_COLOR,
+	OPTIONS_ENTRY_HELP,
+	OPTIONS_ENTRY_END
 };
 
 /* Print sniff's --help. */

@@ -221,6 +221,26 @@ struct options_target {
 	&(opts).nroutes							\
 }
 
+/* Entries several commands' tables share, word for word. */
+#define OPTIONS_ENTRY_IGNORE_HEADER \
+	{ "ignore-header", 0, "NAME", "do not compare this response header", \
+	    NULL }
+#define OPTIONS_ENTRY_STRICT_ORDER \
+	{ "strict-order", 0, NULL, "report object key order differences", NULL }
+#define OPTIONS_ENTRY_LENIENT_NUMBERS \
+	{ "lenient-numbers", 0, NULL, "1 and 1.0 are the same type", NULL }
+#define OPTIONS_ENTRY_KEEP_SECRETS \
+	{ "keep-secrets", 0, NULL, "do not redact Authorization, Cookie, ...", \
+	    NULL }
+#define OPTIONS_ENTRY_TRACE_HEADER \
+	{ "trace-header", 0, "NAME", "trace id header", DEFAULT_TRACE_HEADER }
+#define OPTIONS_ENTRY_COLOR \
+	{ "color", 0, "WHEN", "auto, always or never", "auto" }
+#define OPTIONS_ENTRY_HELP \
+	{ "help", 'h', NULL, "this text", NULL }
+#define OPTIONS_ENTRY_END \
+	{ NULL, 0, NULL, NULL, NULL }
+
 /* A command's options, command line and config file. */
 struct options {
 	const char		*command;	/* "proxy", "replay" */
