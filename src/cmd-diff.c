@@ -9,27 +9,25 @@
 
 #include "paritytap.h"
 
-enum {
-	OPT_IGNORE = 256,
-	OPT_FAIL_ON,
-	OPT_JSON,
-	OPT_STRICT_ORDER,
-	OPT_LENIENT_NUMBERS,
-	OPT_COLOR
-};
-
-static const struct option diff_longopts[] = {
-	{ "mode",		required_argument, NULL, 'm' },
-	{ "ignore",		required_argument, NULL, OPT_IGNORE },
-	{ "fail-on",		required_argument, NULL, OPT_FAIL_ON },
-	{ "json",		no_argument,	   NULL, OPT_JSON },
-	{ "strict-order",	no_argument,	   NULL, OPT_STRICT_ORDER },
-	{ "lenient-numbers",	no_argument,	   NULL, OPT_LENIENT_NUMBERS },
-	{ "quiet",		no_argument,	   NULL, 'q' },
-	{ "verbose",		no_argument,	   NULL, 'v' },
-	{ "color",		required_argument, NULL, OPT_COLOR },
-	{ "help",		no_argument,	   NULL, 'h' },
-	{ NULL, 0, NULL, 0 }
+/* Diff's options; options_set sets the compare ones, -q, -v, --color. */
+static const struct options_entry diff_options[] = {
+	{ "mode", 'm', "MODE", "shape: documents match when their JSON "
+	    "shapes\nagree (values may differ) [default];\nexact: when they "
+	    "are byte-equal once parsed,\nignored paths removed and "
+	    "re-serialized with\nsorted keys", NULL },
+	{ "ignore", 0, "JSONPATH", "drop this path before comparing "
+	    "(repeatable):\n$.timestamp, $..recorded_at, $.items[*].id", NULL },
+	{ "fail-on", 0, "KINDS", "comma list of verdicts that make the exit\n"
+	    "status 1 [shape,body; exact mode adds value];\na document that "
+	    "does not parse always fails", NULL },
+	{ "json", 0, NULL, "print the result as one JSON document", NULL },
+	OPTIONS_ENTRY_STRICT_ORDER,
+	OPTIONS_ENTRY_LENIENT_NUMBERS,
+	{ "quiet", 'q', NULL, "no DIVERGE lines", NULL },
+	{ "verbose", 'v', NULL, "more logging", NULL },
+	OPTIONS_ENTRY_COLOR,
+	OPTIONS_ENTRY_HELP,
+	OPTIONS_ENTRY_END
 };
 
 /* Print diff's --help. */
@@ -44,24 +42,9 @@ cmd_diff_help(FILE *f)
 "by document with the proxy's engine.  A is the primary side, B the\n"
 "candidate.  A file that parses as one JSON value is one document;\n"
 "otherwise each non-blank line is one.  A .gz file is read decompressed.\n"
-"\n"
-"  -m, --mode MODE           shape: documents match when their JSON shapes\n"
-"                            agree (values may differ) [default];\n"
-"                            exact: when they are byte-equal once parsed,\n"
-"                            ignored paths removed and re-serialized with\n"
-"                            sorted keys\n"
-"      --ignore JSONPATH     drop this path before comparing (repeatable):\n"
-"                            $.timestamp, $..recorded_at, $.items[*].id\n"
-"      --fail-on KINDS       comma list of verdicts that make the exit\n"
-"                            status 1 [shape,body; exact mode adds value];\n"
-"                            a document that does not parse always fails\n"
-"      --json                print the result as one JSON document\n"
-"      --strict-order        report object key order differences\n"
-"      --lenient-numbers     1 and 1.0 are the same type\n"
-"  -q, --quiet               no DIVERGE lines\n"
-"  -v, --verbose             more logging\n"
-"      --color WHEN          auto, always or never [auto]\n"
-"  -h, --help                this text\n"
+"\n", f);
+	options_help(f, diff_options, 28);
+	fputs(
 "\n"
 "One DIVERGE line per differing document on stderr, then a summary on\n"
 "stdout.  Exit status: 0 parity, 1 divergence or a document that does not\n"
@@ -95,86 +78,58 @@ diff_fail_on(struct docdiff_opts *conf, const char *value, char **cause)
 }
 
 
+/* What the command line sets. */
+struct diff_conf {
+	struct options		 o;
+	struct docdiff_opts	 d;
+};
+
+/* Set one option by its long name; value is NULL for flags. */
+static int
+diff_set(void *arg, const char *name, const char *value, char **cause)
+{
+	struct diff_conf	*dc = arg;
+	struct docdiff_opts	*conf = &dc->d;
+	int			 rv;
+
+	if ((rv = options_set(&dc->o, name, value, cause)) != 0)
+		return (rv == 1 ? 0 : -1);
+	if (strcmp(name, "mode") == 0) {
+		if (strcmp(value, "shape") == 0)
+			conf->mode = DOCDIFF_SHAPE;
+		else if (strcmp(value, "exact") == 0)
+			conf->mode = DOCDIFF_EXACT;
+		else {
+			xasprintf(cause, "--mode: '%s' is not shape or exact",
+			    value);
+			return (-1);
+		}
+	} else if (strcmp(name, "fail-on") == 0)
+		return (diff_fail_on(conf, value, cause));
+	else if (strcmp(name, "json") == 0)
+		return (options_bool(name, value, &conf->json, cause));
+	else {
+		xasprintf(cause, "unknown option '%s'", name);
+		return (-1);
+	}
+	return (0);
+}
+
 /* paritytap diff. */
 static int
 cmd_diff_exec(int argc, char **argv)
 {
-	struct docdiff_opts	 conf;
-	const char		*color = NULL;
-	char			*cause;
-	int			 ch, idx, status = EXIT_USAGE;
+	struct diff_conf	 dc;
+	struct docdiff_opts	*conf = &dc.d;
+	int			 status;
 
-	memset(&conf, 0, sizeof conf);
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":m:qvh", diff_longopts,
-	    &idx)) != -1) {
-		switch (ch) {
-		case 'h':
-			cmd_diff_help(stdout);
-			status = EXIT_OK;
-			goto out;
-		case 'm':
-			if (strcmp(optarg, "shape") == 0)
-				conf.mode = DOCDIFF_SHAPE;
-			else if (strcmp(optarg, "exact") == 0)
-				conf.mode = DOCDIFF_EXACT;
-			else {
-				options_usage("diff", "--mode: '%s' is not shape or exact",
-				    optarg);
-				goto out;
-			}
-			break;
-		case OPT_IGNORE:
-			if (jsonpath_valid(optarg, &cause) != 0) {
-				options_usage("diff", "--ignore: %s", cause);
-				free(cause);
-				goto out;
-			}
-			strlist_add(&conf.co.ignore, &conf.co.nignore, optarg);
-			break;
-		case OPT_FAIL_ON:
-			if (diff_fail_on(&conf, optarg, &cause) != 0) {
-				options_usage("diff", "%s", cause);
-				free(cause);
-				goto out;
-			}
-			break;
-		case OPT_JSON:
-			conf.json = 1;
-			break;
-		case OPT_STRICT_ORDER:
-			conf.co.strict_order = 1;
-			break;
-		case OPT_LENIENT_NUMBERS:
-			conf.co.lenient_numbers = 1;
-			break;
-		case 'q':
-			log_quiet = 1;
-			break;
-		case 'v':
-			log_verbose++;
-			break;
-		case OPT_COLOR:
-			if (use_color(optarg, STDERR_FILENO, &cause) < 0) {
-				options_usage("diff", "%s", cause);
-				free(cause);
-				goto out;
-			}
-			color = optarg;
-			break;
-		case ':':
-			options_usage("diff", "option %s needs a value", argv[optind - 1]);
-			goto out;
-		default:
-			if (optopt != 0)
-				options_usage("diff", "unknown option -%c", optopt);
-			else
-				options_usage("diff", "unknown option %s",
-				    argv[optind - 1]);
-			goto out;
-		}
-	}
+	memset(&dc, 0, sizeof dc);
+	options_init(&dc.o, "diff", diff_options, NULL);
+	if ((status = options_getopt(&dc.o, argc, argv, cmd_diff_help)) != -1)
+		goto out;
+	status = EXIT_USAGE;
+	if (options_load(&dc.o, diff_set, &dc) != 0)
+		goto out;
 	if (argc - optind < 2) {
 		options_usage("diff", "two files to compare are needed, A and B");
 		goto out;
@@ -188,17 +143,17 @@ cmd_diff_exec(int argc, char **argv)
 		options_usage("diff", "only one of A and B may be - (stdin)");
 		goto out;
 	}
-	if (!conf.fail_on_set) {
-		conf.fail_on[VERDICT_SHAPE] = 1;
-		conf.fail_on[VERDICT_BODY] = 1;
-		if (conf.mode == DOCDIFF_EXACT)
-			conf.fail_on[VERDICT_VALUE] = 1;
+	if (!conf->fail_on_set) {
+		conf->fail_on[VERDICT_SHAPE] = 1;
+		conf->fail_on[VERDICT_BODY] = 1;
+		if (conf->mode == DOCDIFF_EXACT)
+			conf->fail_on[VERDICT_VALUE] = 1;
 	}
-	conf.color = use_color(color, STDERR_FILENO, NULL) > 0;
-
-	status = docdiff_run(&conf, argv[optind], argv[optind + 1]);
+	conf->co = dc.o.co;
+	conf->color = use_color(dc.o.color, STDERR_FILENO, NULL) > 0;
+	status = docdiff_run(conf, argv[optind], argv[optind + 1]);
 out:
-	strlist_free(&conf.co.ignore, &conf.co.nignore);
+	options_free(&dc.o);
 	return (status);
 }
 

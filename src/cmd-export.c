@@ -21,17 +21,28 @@ enum export_format {
 	EXPORT_HAR
 };
 
-enum {
-	OPT_LENIENT = 256
+/* Export's options. */
+static const struct options_entry export_options[] = {
+	{ "format", 'f', "FORMAT", "pcap or har; may be left out when -o "
+	    "names a .pcap or .har file", NULL },
+	{ "output", 'o', "FILE", "write to FILE (mode 0600; replaced only once "
+	    "every capture was read)", "stdout; a pcap is never written to a "
+	    "terminal" },
+	{ "lenient", 0, NULL, "skip malformed capture lines with a warning",
+	    NULL },
+	{ "quiet", 'q', NULL, "no summary line, no warning about cut bodies",
+	    NULL },
+	OPTIONS_ENTRY_HELP,
+	OPTIONS_ENTRY_END
 };
 
-static const struct option export_longopts[] = {
-	{ "format",	required_argument, NULL, 'f' },
-	{ "output",	required_argument, NULL, 'o' },
-	{ "lenient",	no_argument,	   NULL, OPT_LENIENT },
-	{ "quiet",	no_argument,	   NULL, 'q' },
-	{ "help",	no_argument,	   NULL, 'h' },
-	{ NULL, 0, NULL, 0 }
+/* What the command line sets. */
+struct export_conf {
+	struct options		 o;
+	enum export_format	 format;
+	const char		*path;		/* NULL: standard output */
+	int			 lenient;
+	int			 quiet;
 };
 
 /* Exchanges between two updates of the progress line. */
@@ -65,15 +76,9 @@ cmd_export_help(FILE *f)
 "har: one entry per exchange, the primary's response as the entry's\n"
 "response; id, route, source, verdict, diffs and the other sides'\n"
 "responses under \"_paritytap\".\n"
-"\n"
-"  -f, --format FORMAT   pcap or har; may be left out when -o names a\n"
-"                        .pcap or .har file\n"
-"  -o, --output FILE     write to FILE (mode 0600; replaced only once\n"
-"                        every capture was read) [stdout; a pcap is\n"
-"                        never written to a terminal]\n"
-"      --lenient         skip malformed capture lines with a warning\n"
-"  -q, --quiet           no summary line, no warning about cut bodies\n"
-"  -h, --help            this text\n"
+"\n", f);
+	options_help(f, export_options, 24);
+	fputs(
 "\n"
 "Exit status: 0; 2 for a bad option or a missing or malformed capture (the\n"
 "message names the file and line); 3 when the output cannot be written.\n"
@@ -157,11 +162,42 @@ export_commit(struct export_out *o)
 	return (0);
 }
 
+/* Set one option by its long name; value is NULL for flags. */
+static int
+export_set(void *arg, const char *name, const char *value, char **cause)
+{
+	struct export_conf	*ec = arg;
+
+	/* Export's -q is its own, not the shared one. */
+	if (strcmp(name, "quiet") == 0)
+		return (options_bool(name, value, &ec->quiet, cause));
+	if (strcmp(name, "lenient") == 0)
+		return (options_bool(name, value, &ec->lenient, cause));
+	if (strcmp(name, "format") == 0) {
+		if (strcmp(value, "pcap") == 0)
+			ec->format = EXPORT_PCAP;
+		else if (strcmp(value, "har") == 0)
+			ec->format = EXPORT_HAR;
+		else {
+			xasprintf(cause, "--format: '%s' is not pcap or har",
+			    value);
+			return (-1);
+		}
+	} else if (strcmp(name, "output") == 0)
+		ec->path = strcmp(value, "-") == 0 ? NULL : value;
+	else {
+		xasprintf(cause, "unknown option '%s'", name);
+		return (-1);
+	}
+	return (0);
+}
+
 /* paritytap export. */
 static int
 cmd_export_exec(int argc, char **argv)
 {
-	enum export_format	 format = EXPORT_NONE;
+	struct export_conf	 ec;
+	enum export_format	 format;
 	struct export_out	 out;
 	struct capture_pcap	*pcap = NULL;
 	struct capture_har	*har = NULL;
@@ -170,47 +206,22 @@ cmd_export_exec(int argc, char **argv)
 	uint64_t		 exchanges = 0, streams = 0, truncated = 0;
 	const char		*name;
 	char			*cause = NULL;
-	int			 ch, i, lenient = 0, quiet = 0, rc, failed = 0;
+	int			 i, lenient, quiet, rc, failed = 0;
 	int			 werr = 0, progress;
 
 	memset(&out, 0, sizeof out);
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":f:o:qh", export_longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'f':
-			if (strcmp(optarg, "pcap") == 0)
-				format = EXPORT_PCAP;
-			else if (strcmp(optarg, "har") == 0)
-				format = EXPORT_HAR;
-			else
-				return (options_usage("export", "--format: '%s' "
-				    "is not pcap or har", optarg));
-			break;
-		case 'o':
-			out.path = strcmp(optarg, "-") == 0 ? NULL : optarg;
-			break;
-		case OPT_LENIENT:
-			lenient = 1;
-			break;
-		case 'q':
-			quiet = 1;
-			break;
-		case 'h':
-			cmd_export_help(stdout);
-			return (EXIT_OK);
-		case ':':
-			return (options_usage("export", "option %s needs a value",
-			    argv[optind - 1]));
-		default:
-			if (optopt != 0)
-				return (options_usage("export", "unknown option "
-				    "-%c", optopt));
-			return (options_usage("export", "unknown option %s",
-			    argv[optind - 1]));
-		}
-	}
+	memset(&ec, 0, sizeof ec);
+	options_init(&ec.o, "export", export_options, NULL);
+	rc = options_getopt(&ec.o, argc, argv, cmd_export_help);
+	if (rc == -1 && options_load(&ec.o, export_set, &ec) != 0)
+		rc = EXIT_USAGE;
+	options_free(&ec.o);
+	if (rc != -1)
+		return (rc);
+	format = ec.format;
+	out.path = ec.path;
+	lenient = ec.lenient;
+	quiet = ec.quiet;
 	if (format == EXPORT_NONE &&
 	    (format = export_format_of(out.path)) == EXPORT_NONE)
 		return (options_usage("export", "no --format given (pcap or "

@@ -9,28 +9,33 @@
 
 #include "paritytap.h"
 
-enum {
-	OPT_PORT = 256,
-	OPT_MAX_BODY,
-	OPT_CAPTURE_BODY_LIMIT,
-	OPT_REDACT_HEADER,
-	OPT_KEEP_SECRETS,
-	OPT_SOURCE
+/* Import's options; options_set sets the capture ones, -q, -v. */
+static const struct options_entry import_options[] = {
+	{ "output", 'o', "CAPTURE", "write the capture to this file (replaced, "
+	    "mode 0600)", "stdout, unless a terminal" },
+	{ "port", 0, "N", "only TCP traffic to or from port N (repeatable); "
+	    "also tells the server side of a connection whose SYN was not "
+	    "captured", "all TCP traffic that parses as HTTP" },
+	{ "max-body", 0, "BYTES", "body bytes kept of each message; past it "
+	    "a response keeps the sha256 of the whole", "8M" },
+	{ "capture-body-limit", 0, "BYTES", "bytes of each body in the capture",
+	    "1M" },
+	{ "redact-header", 0, "NAME", "also redact this header in the capture",
+	    NULL },
+	OPTIONS_ENTRY_KEEP_SECRETS,
+	{ "source", 0, "import|record", "the source written in each line",
+	    "import" },
+	{ "quiet", 'q', NULL, "no summary line, no progress bar", NULL },
+	{ "verbose", 'v', NULL, "more logging (twice: debug, which names each "
+	    "connection not parsed and why)", NULL },
+	OPTIONS_ENTRY_HELP,
+	OPTIONS_ENTRY_END
 };
 
-static const struct option import_longopts[] = {
-	{ "output",		required_argument, NULL, 'o' },
-	{ "port",		required_argument, NULL, OPT_PORT },
-	{ "max-body",		required_argument, NULL, OPT_MAX_BODY },
-	{ "capture-body-limit",	required_argument, NULL,
-	    OPT_CAPTURE_BODY_LIMIT },
-	{ "redact-header",	required_argument, NULL, OPT_REDACT_HEADER },
-	{ "keep-secrets",	no_argument,	   NULL, OPT_KEEP_SECRETS },
-	{ "source",		required_argument, NULL, OPT_SOURCE },
-	{ "quiet",		no_argument,	   NULL, 'q' },
-	{ "verbose",		no_argument,	   NULL, 'v' },
-	{ "help",		no_argument,	   NULL, 'h' },
-	{ NULL, 0, NULL, 0 }
+/* What the command line sets. */
+struct import_conf {
+	struct options		 o;
+	struct import_opts	 io;
 };
 
 /* Print import's --help. */
@@ -45,23 +50,9 @@ cmd_import_help(FILE *f)
 "with its response (keep-alive and pipelining included) and write one\n"
 "capture line per exchange: source import, verdict recorded, timestamps\n"
 "from the packets.  The files are read in the order given, as one input.\n"
-"\n"
-"  -o, --output CAPTURE          write the capture to this file (replaced,\n"
-"                                mode 0600) [stdout, unless a terminal]\n"
-"      --port N                  only TCP traffic to or from port N\n"
-"                                (repeatable); also tells the server side of\n"
-"                                a connection whose SYN was not captured\n"
-"                                [all TCP traffic that parses as HTTP]\n"
-"      --max-body BYTES          body bytes kept of each message; past it a\n"
-"                                response keeps the sha256 of the whole [8M]\n"
-"      --capture-body-limit BYTES  bytes of each body in the capture [1M]\n"
-"      --redact-header NAME      also redact this header in the capture\n"
-"      --keep-secrets            do not redact Authorization, Cookie, ...\n"
-"      --source import|record    the source written in each line [import]\n"
-"  -q, --quiet                   no summary line, no progress bar\n"
-"  -v, --verbose                 more logging (twice: debug, which names\n"
-"                                each connection not parsed and why)\n"
-"  -h, --help                    this text\n"
+"\n", f);
+	options_help(f, import_options, 32);
+	fputs(
 "\n"
 "At the end one line on stderr sums the run up, e.g.\n"
 "  import: 1 file, 14 connections, 37 exchanges, 0 unparsable streams,\n"
@@ -78,121 +69,84 @@ cmd_import_help(FILE *f)
 "capture could not be written.  See paritytap(1).\n", f);
 }
 
+/* Set one option by its long name; value is NULL for flags. */
+static int
+import_set(void *arg, const char *name, const char *value, char **cause)
+{
+	struct import_conf	*ic = arg;
+	struct import_opts	*io = &ic->io;
+	uint64_t		 v;
+	size_t			 i;
+	char			*why;
+	int			 rv;
+
+	if ((rv = options_set(&ic->o, name, value, cause)) != 0)
+		return (rv == 1 ? 0 : -1);
+	if (strcmp(name, "output") == 0)
+		io->output = value;
+	else if (strcmp(name, "port") == 0) {
+		if (parse_uint(value, 1, 65535, &v, &why) != 0)
+			return (options_cause(name, why, cause));
+		for (i = 0; i < io->nports && io->ports[i] != v; i++)
+			/* nothing */;
+		if (i < io->nports)
+			return (0);
+		if (io->nports == IMPORT_MAX_PORTS) {
+			xasprintf(cause, "--port: at most %d ports",
+			    IMPORT_MAX_PORTS);
+			return (-1);
+		}
+		io->ports[io->nports++] = (uint16_t)v;
+	} else if (strcmp(name, "source") == 0) {
+		if (strcmp(value, "import") == 0)
+			io->source = "import";
+		else if (strcmp(value, "record") == 0)
+			io->source = "record";
+		else {
+			xasprintf(cause, "--source %s: must be import or record",
+			    value);
+			return (-1);
+		}
+	} else {
+		xasprintf(cause, "unknown option '%s'", name);
+		return (-1);
+	}
+	return (0);
+}
+
 /* paritytap import. */
 static int
 cmd_import_exec(int argc, char **argv)
 {
-	struct import_opts	 io;
-	size_t			 i;
-	uint64_t		 v, body_limit = 0;
-	char			*why;
-	int			 ch, status = EXIT_USAGE;
+	struct import_conf	 ic;
+	struct options_target	 ot = { .max_body = &ic.io.max_body };
+	int			 status;
 
-	memset(&io, 0, sizeof io);
-	io.source = "import";
-	io.max_body = DEFAULT_MAX_BODY;
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":o:qvh", import_longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'o':
-			io.output = optarg;
-			break;
-		case OPT_PORT:
-			if (parse_uint(optarg, 1, 65535, &v, &why) != 0) {
-				options_usage("import", "--port: %s", why);
-				free(why);
-				goto out;
-			}
-			for (i = 0; i < io.nports && io.ports[i] != v; i++)
-				/* nothing */;
-			if (i < io.nports)
-				break;
-			if (io.nports == IMPORT_MAX_PORTS) {
-				options_usage("import", "--port: at most %d "
-				    "ports", IMPORT_MAX_PORTS);
-				goto out;
-			}
-			io.ports[io.nports++] = (uint16_t)v;
-			break;
-		case OPT_MAX_BODY:
-			if (parse_size(optarg, &io.max_body, &why) != 0) {
-				options_usage("import", "--max-body: %s", why);
-				free(why);
-				goto out;
-			}
-			if (io.max_body == 0) {
-				options_usage("import", "--max-body: must be "
-				    "at least 1");
-				goto out;
-			}
-			break;
-		case OPT_CAPTURE_BODY_LIMIT:
-			if (parse_size(optarg, &body_limit, &why) != 0) {
-				options_usage("import", "--capture-body-limit: "
-				    "%s", why);
-				free(why);
-				goto out;
-			}
-			break;
-		case OPT_REDACT_HEADER:
-			strlist_add(&io.cap.redact, &io.cap.nredact,
-			    optarg);
-			break;
-		case OPT_KEEP_SECRETS:
-			io.cap.keep_secrets = 1;
-			break;
-		case OPT_SOURCE:
-			if (strcmp(optarg, "import") == 0)
-				io.source = "import";
-			else if (strcmp(optarg, "record") == 0)
-				io.source = "record";
-			else {
-				options_usage("import", "--source %s: must be "
-				    "import or record", optarg);
-				goto out;
-			}
-			break;
-		case 'q':
-			log_quiet = 1;
-			break;
-		case 'v':
-			log_verbose++;
-			break;
-		case 'h':
-			cmd_import_help(stdout);
-			status = EXIT_OK;
-			goto out;
-		case ':':
-			options_usage("import", "option %s needs a value",
-			    argv[optind - 1]);
-			goto out;
-		default:
-			if (optopt != 0)
-				options_usage("import", "unknown option -%c",
-				    optopt);
-			else
-				options_usage("import", "unknown option %s",
-				    argv[optind - 1]);
-			goto out;
-		}
-	}
+	memset(&ic, 0, sizeof ic);
+	ic.io.source = "import";
+	options_init(&ic.o, "import", import_options, &ot);
+	if ((status = options_getopt(&ic.o, argc, argv, cmd_import_help)) !=
+	    -1)
+		goto out;
+	status = EXIT_USAGE;
+	if (options_load(&ic.o, import_set, &ic) != 0)
+		goto out;
 	if (optind == argc) {
 		options_usage("import", "no PCAP file given");
 		goto out;
 	}
-	if ((io.output == NULL || strcmp(io.output, "-") == 0) &&
+	if ((ic.io.output == NULL || strcmp(ic.io.output, "-") == 0) &&
 	    isatty(STDOUT_FILENO)) {
 		options_usage("import", "standard output is a terminal: give "
 		    "-o CAPTURE, or pipe the capture on");
 		goto out;
 	}
-	io.cap.body_limit = (size_t)body_limit;
-	io.quiet = log_quiet;
-	status = import_run(&io, argv + optind, argc - optind);
+	ic.io.cap = ic.o.cap;
+	ic.io.cap.body_limit = (size_t)ic.o.body_limit;
+	ic.io.quiet = log_quiet;
+	status = import_run(&ic.io, argv + optind, argc - optind);
 out:
-	strlist_free(&io.cap.redact, &io.cap.nredact);
+	options_free(&ic.o);
 	return (status);
 }
 

@@ -25,34 +25,55 @@ struct proxy_conf {
 	uint64_t		 queue_size;
 };
 
-/* The proxy's own options; options.c adds the shared ones. */
-enum {
-	OPT_ROTATE_SIZE = OPTIONS_OWN,
-	OPT_EVENTS,
-	OPT_SAMPLE,
-	OPT_MIRROR_METHODS,
-	OPT_PRIMARY_TIMEOUT,
-	OPT_CANDIDATE_TIMEOUT,
-	OPT_MAX_INFLIGHT,
-	OPT_GRACE,
-	OPT_QUEUE_SIZE,
-	OPT_HEADER_TIMEOUT
-};
-
-static const struct option proxy_longopts[] = {
-	{ "listen",		required_argument, NULL, 'l' },
-	{ "rotate-size",	required_argument, NULL, OPT_ROTATE_SIZE },
-	{ "events",		required_argument, NULL, OPT_EVENTS },
-	{ "sample",		required_argument, NULL, OPT_SAMPLE },
-	{ "mirror-methods",	required_argument, NULL, OPT_MIRROR_METHODS },
-	{ "primary-timeout",	required_argument, NULL, OPT_PRIMARY_TIMEOUT },
-	{ "candidate-timeout",	required_argument, NULL,
-	    OPT_CANDIDATE_TIMEOUT },
-	{ "max-inflight",	required_argument, NULL, OPT_MAX_INFLIGHT },
-	{ "grace",		required_argument, NULL, OPT_GRACE },
-	{ "queue-size",		required_argument, NULL, OPT_QUEUE_SIZE },
-	{ "header-timeout",	required_argument, NULL, OPT_HEADER_TIMEOUT },
-	{ NULL, 0, NULL, 0 }
+/* The proxy's options; options_set sets the shared ones. */
+static const struct options_entry proxy_options[] = {
+	{ "listen", 'l', "ADDR:PORT",
+	    "where clients connect (port 0: any free port)", NULL },
+	{ "primary", 'p', "URL",
+	    "the implementation that is the contract today", NULL },
+	{ "candidate", 'C', "URL", "the implementation being tested", NULL },
+	{ "capture", 'c', "FILE|DIR", "write every exchange as a JSONL line",
+	    NULL },
+	{ "rotate-size", 0, "BYTES", "start a new capture file past this size",
+	    NULL },
+	{ "capture-body-limit", 0, "BYTES",
+	    "bytes of each body kept in the capture", "1M" },
+	{ "events", 0, "FILE|-", "write divergent exchanges as JSONL", NULL },
+	{ "ignore", 0, "JSONPATH", "ignore differences at this path "
+	    "(repeatable):\n$.a, $..key, $.items[*].id", NULL },
+	OPTIONS_ENTRY_IGNORE_HEADER,
+	OPTIONS_ENTRY_STRICT_ORDER,
+	OPTIONS_ENTRY_LENIENT_NUMBERS,
+	{ "config", 0, "FILE", "INI file: [proxy], [compare],\n"
+	    "[route \"METHOD /path\"]; flags win", NULL },
+	{ "sample", 0, "RATE", "fraction of requests mirrored, 0..1", "1.0" },
+	{ "mirror-methods", 0, "LIST", "comma list of methods mirrored",
+	    "all" },
+	{ "primary-timeout", 0, "MS", "primary deadline, 504 past it",
+	    "30000" },
+	{ "candidate-timeout", 0, "MS", "candidate deadline", "5000" },
+	{ "max-body", 0, "BYTES", "request body limit (413 over) and response "
+	    "bytes kept for comparison", "8M" },
+	{ "max-inflight", 0, "N", "candidate requests in flight before "
+	    "mirrors are dropped and counted", "1024" },
+	OPTIONS_ENTRY_TRACE_HEADER,
+	{ "redact-header", 0, "NAME", "also redact this header in captures",
+	    NULL },
+	OPTIONS_ENTRY_KEEP_SECRETS,
+	{ "host", 0, "HOST", "Host header sent to the backends",
+	    "as the client sent it" },
+	{ "grace", 0, "MS", "on SIGTERM, time in-flight exchanges get to "
+	    "finish", "10000" },
+	{ "header-timeout", 0, "MS", "time a client gets to send a whole "
+	    "request header block, 408 past it", "10000" },
+	{ "queue-size", 0, "BYTES", "exchanges waiting to be compared and "
+	    "recorded hold at most this much; over it they are recorded "
+	    "without comparison, then dropped, and counted", "64M" },
+	{ "quiet", 'q', NULL, "no DIVERGE lines", NULL },
+	{ "verbose", 'v', NULL, "more logging (twice: debug)", NULL },
+	OPTIONS_ENTRY_COLOR,
+	OPTIONS_ENTRY_HELP,
+	OPTIONS_ENTRY_END
 };
 
 /* Print the proxy's --help. */
@@ -66,46 +87,9 @@ cmd_proxy_help(FILE *f)
 "Sit in front of two implementations of a service.  Every request goes to\n"
 "the primary, whose answer the client gets, and is mirrored to the\n"
 "candidate; both responses are compared and recorded side by side.\n"
-"\n"
-"  -l, --listen ADDR:PORT        where clients connect (port 0: any free port)\n"
-"  -p, --primary URL             the implementation that is the contract today\n"
-"  -C, --candidate URL           the implementation being tested\n"
-"  -c, --capture FILE|DIR        write every exchange as a JSONL line\n"
-"      --rotate-size BYTES       start a new capture file past this size\n"
-"      --capture-body-limit BYTES  bytes of each body kept in the capture [1M]\n"
-"      --events FILE|-           write divergent exchanges as JSONL\n"
-"      --ignore JSONPATH         ignore differences at this path (repeatable):\n"
-"                                $.a, $..key, $.items[*].id\n"
-"      --ignore-header NAME      do not compare this response header\n"
-"      --strict-order            report object key order differences\n"
-"      --lenient-numbers         1 and 1.0 are the same type\n"
-"      --config FILE             INI file: [proxy], [compare],\n"
-"                                [route \"METHOD /path\"]; flags win\n"
-"      --sample RATE             fraction of requests mirrored, 0..1 [1.0]\n"
-"      --mirror-methods LIST     comma list of methods mirrored [all]\n"
-"      --primary-timeout MS      primary deadline, 504 past it [30000]\n"
-"      --candidate-timeout MS    candidate deadline [5000]\n"
-"      --max-body BYTES          request body limit (413 over) and response\n"
-"                                bytes kept for comparison [8M]\n"
-"      --max-inflight N          candidate requests in flight before mirrors\n"
-"                                are dropped and counted [1024]\n"
-"      --trace-header NAME       trace id header [X-Paritytap-Trace-Id]\n"
-"      --redact-header NAME      also redact this header in captures\n"
-"      --keep-secrets            do not redact Authorization, Cookie, ...\n"
-"      --host HOST               Host header sent to the backends\n"
-"                                [as the client sent it]\n"
-"      --grace MS                on SIGTERM, time in-flight exchanges get to\n"
-"                                finish [10000]\n"
-"      --header-timeout MS       time a client gets to send a whole request\n"
-"                                header block, 408 past it [10000]\n"
-"      --queue-size BYTES        exchanges waiting to be compared and recorded\n"
-"                                hold at most this much; over it they are\n"
-"                                recorded without comparison, then dropped,\n"
-"                                and counted [64M]\n"
-"  -q, --quiet                   no DIVERGE lines\n"
-"  -v, --verbose                 more logging (twice: debug)\n"
-"      --color WHEN              auto, always or never [auto]\n"
-"  -h, --help                    this text\n"
+"\n", f);
+	options_help(f, proxy_options, 32);
+	fputs(
 "\n"
 "Signals: SIGTERM/SIGINT stop gracefully (a second one at once), SIGHUP\n"
 "and SIGUSR1 reopen the capture and events files, SIGUSR2 is ignored.\n"
@@ -349,7 +333,7 @@ cmd_proxy_exec(int argc, char **argv)
 	int			 status;
 
 	memset(&pc, 0, sizeof pc);
-	options_init(&pc.o, "proxy", proxy_longopts, &ot);
+	options_init(&pc.o, "proxy", proxy_options, &ot);
 	pc.po.sample = 1.0;
 	pc.po.primary_timeout = 30000;
 	pc.po.candidate_timeout = 5000;
@@ -357,8 +341,7 @@ cmd_proxy_exec(int argc, char **argv)
 	pc.po.grace = 10000;
 	pc.po.header_timeout = 10000;
 
-	status = options_getopt(&pc.o, argc, argv, ":l:p:C:c:qvh",
-	    cmd_proxy_help);
+	status = options_getopt(&pc.o, argc, argv, cmd_proxy_help);
 	if (status != -1)
 		goto out;
 	if (optind != argc) {

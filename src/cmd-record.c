@@ -11,22 +11,26 @@
 
 #define RECORD_MAXPORTS	64
 
-enum {
-	OPT_PCAP = 256,
-	OPT_PORT,
-	OPT_MAX_BYTES,
-	OPT_KEEP_SECRETS
+/* Record's options. */
+static const struct options_entry record_options[] = {
+	{ "output", 'o', "CAPTURE", "write the capture to this file (replaced, "
+	    "mode 0600)", "stdout, unless a terminal" },
+	{ "pcap", 0, "FILE", "also keep the recorded packets, all processes "
+	    "merged in time order, as one pcap file", NULL },
+	{ "port", 0, "N", "only connections whose local or peer port is N "
+	    "(repeatable)", "all TCP connections" },
+	{ "max-bytes", 0, "BYTES", "record at most this many bytes of each "
+	    "connection (k, M, G suffixes)", "no limit" },
+	OPTIONS_ENTRY_KEEP_SECRETS,
+	{ "quiet", 'q', NULL, "no warnings and no import summary", NULL },
+	OPTIONS_ENTRY_HELP,
+	OPTIONS_ENTRY_END
 };
 
-static const struct option record_longopts[] = {
-	{ "output",		required_argument, NULL, 'o' },
-	{ "pcap",		required_argument, NULL, OPT_PCAP },
-	{ "port",		required_argument, NULL, OPT_PORT },
-	{ "max-bytes",		required_argument, NULL, OPT_MAX_BYTES },
-	{ "keep-secrets",	no_argument,	   NULL, OPT_KEEP_SECRETS },
-	{ "quiet",		no_argument,	   NULL, 'q' },
-	{ "help",		no_argument,	   NULL, 'h' },
-	{ NULL, 0, NULL, 0 }
+/* What the command line sets. */
+struct record_conf {
+	struct options		 o;
+	struct record_opts	 ro;
 };
 
 /* Print record's --help. */
@@ -48,18 +52,9 @@ cmd_record_help(FILE *f)
 "CMD.  Go programs and statically linked programs make their system calls\n"
 "themselves and cannot be recorded this way (a warning says so): use\n"
 "paritytap proxy or paritytap sniff for them.\n"
-"\n"
-"  -o, --output CAPTURE  write the capture to this file (replaced, mode\n"
-"                        0600) [stdout, unless a terminal]\n"
-"      --pcap FILE       also keep the recorded packets, all processes\n"
-"                        merged in time order, as one pcap file\n"
-"      --port N          only connections whose local or peer port is N\n"
-"                        (repeatable) [all TCP connections]\n"
-"      --max-bytes BYTES record at most this many bytes of each\n"
-"                        connection (k, M, G suffixes) [no limit]\n"
-"      --keep-secrets    do not redact Authorization, Cookie, ...\n"
-"  -q, --quiet           no warnings and no import summary\n"
-"  -h, --help            this text\n"
+"\n", f);
+	options_help(f, record_options, 24);
+	fputs(
 "\n"
 "The library is $PARITYTAP_PRELOAD if set, else the build tree's (.libs/\n"
 "next to this program), else " PKGLIBDIR "/" RECORD_LIB ".\n"
@@ -72,19 +67,15 @@ cmd_record_help(FILE *f)
 
 /* Add a --port value to the list. */
 static int
-record_add_port(struct record_opts *rc, const char *arg)
+record_add_port(struct record_opts *rc, const char *arg, char **cause)
 {
 	uint64_t	 v;
 	char		*why, *s;
 
-	if (parse_uint(arg, 1, 65535, &v, &why) != 0) {
-		options_usage("record", "--port: %s", why);
-		free(why);
-		return (-1);
-	}
+	if (parse_uint(arg, 1, 65535, &v, &why) != 0)
+		return (options_cause("port", why, cause));
 	if (rc->nports == RECORD_MAXPORTS) {
-		options_usage("record", "--port: at most %d ports",
-		    RECORD_MAXPORTS);
+		xasprintf(cause, "--port: at most %d ports", RECORD_MAXPORTS);
 		return (-1);
 	}
 	if (rc->ports == NULL)
@@ -98,61 +89,51 @@ record_add_port(struct record_opts *rc, const char *arg)
 }
 
 
+/* Set one option by its long name; value is NULL for flags. */
+static int
+record_set(void *arg, const char *name, const char *value, char **cause)
+{
+	struct record_conf	*rc = arg;
+	struct record_opts	*ro = &rc->ro;
+	char			*why;
+
+	/* Record's -q is its own (no warnings), not the shared one. */
+	if (strcmp(name, "quiet") == 0)
+		return (options_bool(name, value, &ro->quiet, cause));
+	if (strcmp(name, "keep-secrets") == 0)
+		return (options_bool(name, value, &ro->keep_secrets, cause));
+	if (strcmp(name, "output") == 0)
+		ro->output = value;
+	else if (strcmp(name, "pcap") == 0)
+		ro->pcap = value;
+	else if (strcmp(name, "port") == 0)
+		return (record_add_port(ro, value, cause));
+	else if (strcmp(name, "max-bytes") == 0) {
+		if (parse_size(value, &ro->max_bytes, &why) != 0)
+			return (options_cause(name, why, cause));
+	} else {
+		xasprintf(cause, "unknown option '%s'", name);
+		return (-1);
+	}
+	return (0);
+}
+
 /* paritytap record. */
 static int
 cmd_record_exec(int argc, char **argv)
 {
-	struct record_opts	 rc;
-	char			*why;
-	int			 ch, exit_status = EXIT_USAGE;
+	struct record_conf	 rc;
+	int			 status;
 
 	memset(&rc, 0, sizeof rc);
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:o:qh", record_longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'o':
-			rc.output = optarg;
-			break;
-		case OPT_PCAP:
-			rc.pcap = optarg;
-			break;
-		case OPT_PORT:
-			if (record_add_port(&rc, optarg) != 0)
-				goto out;
-			break;
-		case OPT_MAX_BYTES:
-			if (parse_size(optarg, &rc.max_bytes, &why) != 0) {
-				options_usage("record", "--max-bytes: %s", why);
-				free(why);
-				goto out;
-			}
-			break;
-		case OPT_KEEP_SECRETS:
-			rc.keep_secrets = 1;
-			break;
-		case 'q':
-			rc.quiet = 1;
-			break;
-		case 'h':
-			cmd_record_help(stdout);
-			exit_status = EXIT_OK;
-			goto out;
-		case ':':
-			options_usage("record", "option %s needs a value",
-			    argv[optind - 1]);
-			goto out;
-		default:
-			if (optopt != 0)
-				options_usage("record", "unknown option -%c",
-				    optopt);
-			else
-				options_usage("record", "unknown option %s",
-				    argv[optind - 1]);
-			goto out;
-		}
-	}
+	options_init(&rc.o, "record", record_options, NULL);
+	rc.o.in_order = 1;
+	if ((status = options_getopt(&rc.o, argc, argv, cmd_record_help)) !=
+	    -1)
+		goto out;
+	status = EXIT_USAGE;
+	if (options_load(&rc.o, record_set, &rc) != 0)
+		goto out;
 	argc -= optind;
 	argv += optind;
 	if (argc == 0) {
@@ -160,15 +141,16 @@ cmd_record_exec(int argc, char **argv)
 		    "[OPTIONS] -- CMD [ARGS...])");
 		goto out;
 	}
-	if (rc.output == NULL && isatty(STDOUT_FILENO)) {
+	if (rc.ro.output == NULL && isatty(STDOUT_FILENO)) {
 		options_usage("record", "standard output is a terminal: give "
 		    "the capture a file with -o CAPTURE");
 		goto out;
 	}
-	exit_status = record_run(&rc, argv);
+	status = record_run(&rc.ro, argv);
 out:
-	free(rc.ports);
-	return (exit_status);
+	free(rc.ro.ports);
+	options_free(&rc.o);
+	return (status);
 }
 
 const struct cmd_entry cmd_record_entry = {

@@ -42,30 +42,47 @@ struct replay_conf {
 	size_t			 cresults;
 };
 
-/* Replay's own options; options.c adds the shared ones. */
-enum {
-	OPT_CONCURRENCY = OPTIONS_OWN,
-	OPT_RATE,
-	OPT_FILTER,
-	OPT_FAIL_ON,
-	OPT_JUNIT,
-	OPT_JSON,
-	OPT_TIMEOUT,
-	OPT_DROP_REDACTED,
-	OPT_LENIENT
-};
-
-static const struct option replay_longopts[] = {
-	{ "concurrency",	required_argument, NULL, OPT_CONCURRENCY },
-	{ "rate",		required_argument, NULL, OPT_RATE },
-	{ "filter",		required_argument, NULL, OPT_FILTER },
-	{ "fail-on",		required_argument, NULL, OPT_FAIL_ON },
-	{ "junit",		required_argument, NULL, OPT_JUNIT },
-	{ "json",		no_argument,	   NULL, OPT_JSON },
-	{ "timeout",		required_argument, NULL, OPT_TIMEOUT },
-	{ "drop-redacted",	no_argument,	   NULL, OPT_DROP_REDACTED },
-	{ "lenient",		no_argument,	   NULL, OPT_LENIENT },
-	{ NULL, 0, NULL, 0 }
+/* Replay's options; options_set sets the shared ones. */
+static const struct options_entry replay_options[] = {
+	{ "primary", 'p', "URL", "send each request to this primary too",
+	    NULL },
+	{ "candidate", 'C', "URL", "the implementation being tested", NULL },
+	{ "concurrency", 0, "N", "requests in flight at most", "16" },
+	{ "rate", 0, "N[/s]", "requests started per second", "no limit" },
+	{ "filter", 0, "KEY=VALUE", "replay only these (repeatable; values of "
+	    "one key are alternatives, keys all apply):\nroute=GLOB "
+	    "('POST /v1/*'), method=LIST,\nverdict=LIST (the recorded verdict)",
+	    NULL },
+	{ "ignore", 0, "JSONPATH",
+	    "ignore differences at this path (repeatable)", NULL },
+	OPTIONS_ENTRY_IGNORE_HEADER,
+	OPTIONS_ENTRY_STRICT_ORDER,
+	OPTIONS_ENTRY_LENIENT_NUMBERS,
+	{ "fail-on", 0, "LIST", "verdicts that fail the run",
+	    REPLAY_DEFAULT_FAIL_ON },
+	{ "capture", 'c', "FILE|DIR",
+	    "write the replay's exchanges (source replay)", NULL },
+	{ "capture-body-limit", 0, "BYTES", "bytes of each body kept in it",
+	    "1M" },
+	{ "redact-header", 0, "NAME", "also redact this header in the capture",
+	    NULL },
+	OPTIONS_ENTRY_KEEP_SECRETS,
+	{ "junit", 0, "FILE", "JUnit XML, one testcase per exchange", NULL },
+	{ "json", 0, NULL, "a JSON summary on stdout", NULL },
+	{ "timeout", 0, "MS", "deadline for each backend", "5000" },
+	{ "max-body", 0, "BYTES", "response bytes kept for comparison", "8M" },
+	{ "host", 0, "HOST", "Host header sent", "as recorded" },
+	OPTIONS_ENTRY_TRACE_HEADER,
+	{ "drop-redacted", 0, NULL, "replay requests whose secrets the "
+	    "capture redacted, without those headers", "skip them" },
+	{ "lenient", 0, NULL, "skip malformed capture lines", "exit 2" },
+	{ "config", 0, "FILE", "INI file: [replay], [compare],\n"
+	    "[route \"METHOD /path\"]; flags win", NULL },
+	{ "quiet", 'q', NULL, "no DIVERGE or SKIP lines", NULL },
+	{ "verbose", 'v', NULL, "more logging (twice: debug)", NULL },
+	OPTIONS_ENTRY_COLOR,
+	OPTIONS_ENTRY_HELP,
+	OPTIONS_ENTRY_END
 };
 
 /* Print replay's --help. */
@@ -78,40 +95,9 @@ cmd_replay_help(FILE *f)
 "Send each request recorded in the captures (.jsonl, .jsonl.gz, - for\n"
 "stdin) to the candidate and compare its response with the primary's:\n"
 "the one recorded in the capture, or, with --primary, a live one.\n"
-"\n"
-"  -p, --primary URL             send each request to this primary too\n"
-"  -C, --candidate URL           the implementation being tested\n"
-"      --concurrency N           requests in flight at most [16]\n"
-"      --rate N[/s]              requests started per second [no limit]\n"
-"      --filter KEY=VALUE        replay only these (repeatable; values of one\n"
-"                                key are alternatives, keys all apply):\n"
-"                                route=GLOB ('POST /v1/*'), method=LIST,\n"
-"                                verdict=LIST (the recorded verdict)\n"
-"      --ignore JSONPATH         ignore differences at this path (repeatable)\n"
-"      --ignore-header NAME      do not compare this response header\n"
-"      --strict-order            report object key order differences\n"
-"      --lenient-numbers         1 and 1.0 are the same type\n"
-"      --fail-on LIST            verdicts that fail the run\n"
-"                                [status,shape,body,candidate_error]\n"
-"  -c, --capture FILE|DIR        write the replay's exchanges (source replay)\n"
-"      --capture-body-limit BYTES  bytes of each body kept in it [1M]\n"
-"      --redact-header NAME      also redact this header in the capture\n"
-"      --keep-secrets            do not redact Authorization, Cookie, ...\n"
-"      --junit FILE              JUnit XML, one testcase per exchange\n"
-"      --json                    a JSON summary on stdout\n"
-"      --timeout MS              deadline for each backend [5000]\n"
-"      --max-body BYTES          response bytes kept for comparison [8M]\n"
-"      --host HOST               Host header sent [as recorded]\n"
-"      --trace-header NAME       trace id header [X-Paritytap-Trace-Id]\n"
-"      --drop-redacted           replay requests whose secrets the capture\n"
-"                                redacted, without those headers [skip them]\n"
-"      --lenient                 skip malformed capture lines [exit 2]\n"
-"      --config FILE             INI file: [replay], [compare],\n"
-"                                [route \"METHOD /path\"]; flags win\n"
-"  -q, --quiet                   no DIVERGE or SKIP lines\n"
-"  -v, --verbose                 more logging (twice: debug)\n"
-"      --color WHEN              auto, always or never [auto]\n"
-"  -h, --help                    this text\n"
+"\n", f);
+	options_help(f, replay_options, 32);
+	fputs(
 "\n"
 "Exit status: 0 no verdict in --fail-on, 1 divergence, 2 usage error or\n"
 "malformed capture (FILE:LINE), 3 no backend could be reached.\n"
@@ -545,15 +531,14 @@ cmd_replay_exec(int argc, char **argv)
 	int			 status;
 
 	memset(&rc, 0, sizeof rc);
-	options_init(&rc.o, "replay", replay_longopts, &ot);
+	options_init(&rc.o, "replay", replay_options, &ot);
 	rc.ro.concurrency = 16;
 	rc.ro.timeout = 5000;
 	if (replay_verdicts("fail-on", REPLAY_DEFAULT_FAIL_ON, &rc.fail_on,
 	    &cause) != 0)
 		fatalx("%s", cause);
 
-	status = options_getopt(&rc.o, argc, argv, ":p:C:c:qvh",
-	    cmd_replay_help);
+	status = options_getopt(&rc.o, argc, argv, cmd_replay_help);
 	if (status != -1)
 		goto out;
 

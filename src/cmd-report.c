@@ -25,18 +25,31 @@ enum report_format {
 	REPORT_HTML
 };
 
-enum {
-	OPT_TOP = 256,
-	OPT_LENIENT
+/* The report's options; options_set sets -q. */
+static const struct options_entry report_options[] = {
+	{ "format", 'f', "FORMAT", "text, json or html (one self-contained "
+	    "page with latency charts and each signature's example exchange "
+	    "side by side)", "text" },
+	{ "output", 'o', "FILE", "write the report to FILE (mode 0600)",
+	    "stdout" },
+	{ "top", 0, "N", "signatures listed, 0 for all",
+	    "text: 10, html: 100, json: all" },
+	{ "lenient", 0, NULL, "skip malformed capture lines with a warning",
+	    NULL },
+	{ "quiet", 'q', NULL, "no warnings (a torn last line, skipped lines)",
+	    NULL },
+	OPTIONS_ENTRY_HELP,
+	OPTIONS_ENTRY_END
 };
 
-static const struct option report_longopts[] = {
-	{ "format",	required_argument, NULL, 'f' },
-	{ "output",	required_argument, NULL, 'o' },
-	{ "top",	required_argument, NULL, OPT_TOP },
-	{ "lenient",	no_argument,	   NULL, OPT_LENIENT },
-	{ "help",	no_argument,	   NULL, 'h' },
-	{ NULL, 0, NULL, 0 }
+/* What the command line sets. */
+struct report_conf {
+	struct options		 o;
+	enum report_format	 format;
+	const char		*output;
+	uint64_t		 top;
+	int			 have_top;
+	int			 lenient;
 };
 
 /* Print the report's --help. */
@@ -53,16 +66,9 @@ cmd_report_help(FILE *f)
 "error counts; p50/p99 latency of each side) and the diff signatures\n"
 "(route + verdict + folded diff paths) with counts, first and last seen\n"
 "and an example id.\n"
-"\n"
-"  -f, --format FORMAT   text, json or html (one self-contained page with\n"
-"                        latency charts and each signature's example\n"
-"                        exchange side by side) [text]\n"
-"  -o, --output FILE     write the report to FILE (mode 0600) [stdout]\n"
-"      --top N           signatures listed, 0 for all\n"
-"                        [text: 10, html: 100, json: all]\n"
-"      --lenient         skip malformed capture lines with a warning\n"
-"  -q, --quiet           no warnings (a torn last line, skipped lines)\n"
-"  -h, --help            this text\n"
+"\n", f);
+	options_help(f, report_options, 24);
+	fputs(
 "\n"
 "Exit status: 0, or 2 when a capture is missing or malformed (the message\n"
 "names the file and line).  See paritytap(1).\n", f);
@@ -160,75 +166,73 @@ report_open_output(const char *path, char **cause)
 	return (f);
 }
 
+/* Set one option by its long name; value is NULL for flags. */
+static int
+report_set(void *arg, const char *name, const char *value, char **cause)
+{
+	struct report_conf	*rc = arg;
+	char			*why;
+	int			 rv;
+
+	if ((rv = options_set(&rc->o, name, value, cause)) != 0)
+		return (rv == 1 ? 0 : -1);
+	if (strcmp(name, "format") == 0) {
+		if (strcmp(value, "text") == 0)
+			rc->format = REPORT_TEXT;
+		else if (strcmp(value, "json") == 0)
+			rc->format = REPORT_JSON;
+		else if (strcmp(value, "html") == 0)
+			rc->format = REPORT_HTML;
+		else {
+			xasprintf(cause, "--format: '%s' is not text, json or "
+			    "html", value);
+			return (-1);
+		}
+	} else if (strcmp(name, "output") == 0)
+		rc->output = value;
+	else if (strcmp(name, "top") == 0) {
+		if (parse_uint(value, 0, 1000000000, &rc->top, &why) != 0)
+			return (options_cause(name, why, cause));
+		rc->have_top = 1;
+	} else if (strcmp(name, "lenient") == 0)
+		return (options_bool(name, value, &rc->lenient, cause));
+	else {
+		xasprintf(cause, "unknown option '%s'", name);
+		return (-1);
+	}
+	return (0);
+}
+
 /* paritytap report. */
 static int
 cmd_report_exec(int argc, char **argv)
 {
-	enum report_format	 format = REPORT_TEXT;
+	struct report_conf	 conf;
 	struct report		*r = NULL;
-	const char		*output = NULL;
-	uint64_t		 top = 0;
-	char			*cause, *why;
+	char			*cause;
 	FILE			*f;
-	int			 ch, i, lenient = 0, have_top = 0, rc;
-	int			 status = EXIT_USAGE;
+	int			 i, rc, status;
 
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":f:o:h", report_longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'f':
-			if (strcmp(optarg, "text") == 0)
-				format = REPORT_TEXT;
-			else if (strcmp(optarg, "json") == 0)
-				format = REPORT_JSON;
-			else if (strcmp(optarg, "html") == 0)
-				format = REPORT_HTML;
-			else
-				return (options_usage("report", "--format: '%s' is not "
-				    "text, json or html", optarg));
-			break;
-		case 'o':
-			output = optarg;
-			break;
-		case OPT_TOP:
-			if (parse_uint(optarg, 0, 1000000000, &top,
-			    &why) != 0) {
-				status = options_usage("report", "--top: %s", why);
-				free(why);
-				return (status);
-			}
-			have_top = 1;
-			break;
-		case OPT_LENIENT:
-			lenient = 1;
-			break;
-		case 'h':
-			cmd_report_help(stdout);
-			return (EXIT_OK);
-		case ':':
-			return (options_usage("report", "option %s needs a value",
-			    argv[optind - 1]));
-		default:
-			if (optopt != 0)
-				return (options_usage("report", "unknown option -%c",
-				    optopt));
-			return (options_usage("report", "unknown option %s",
-			    argv[optind - 1]));
-		}
-	}
+	memset(&conf, 0, sizeof conf);
+	options_init(&conf.o, "report", report_options, NULL);
+	status = options_getopt(&conf.o, argc, argv, cmd_report_help);
+	if (status == -1 && options_load(&conf.o, report_set, &conf) != 0)
+		status = EXIT_USAGE;
+	options_free(&conf.o);
+	if (status != -1)
+		return (status);
+	status = EXIT_USAGE;
 	if (optind == argc)
 		return (options_usage("report", "no capture file given"));
-	if (!have_top && format == REPORT_TEXT)
-		top = REPORT_TEXT_TOP;
-	else if (!have_top && format == REPORT_HTML)
-		top = REPORT_HTML_TOP;
+	if (!conf.have_top && conf.format == REPORT_TEXT)
+		conf.top = REPORT_TEXT_TOP;
+	else if (!conf.have_top && conf.format == REPORT_HTML)
+		conf.top = REPORT_HTML_TOP;
 
 	report_progress = isatty(STDERR_FILENO);
-	r = report_new(format == REPORT_HTML);
+	r = report_new(conf.format == REPORT_HTML);
 	for (i = optind; i < argc; i++) {
-		if (report_read_arg(r, argv[i], lenient, &cause) != 0) {
+		if (report_read_arg(r, argv[i], conf.lenient, &cause) != 0) {
 			fprintf(stderr, "paritytap report: %s\n", cause);
 			free(cause);
 			goto out;
@@ -236,20 +240,20 @@ cmd_report_exec(int argc, char **argv)
 	}
 
 	/* The output is opened last: a bad capture leaves it untouched. */
-	if ((f = report_open_output(output, &cause)) == NULL) {
+	if ((f = report_open_output(conf.output, &cause)) == NULL) {
 		options_usage("report", "%s", cause);
 		free(cause);
 		goto out;
 	}
-	switch (format) {
+	switch (conf.format) {
 	case REPORT_TEXT:
-		rc = report_text(r, (size_t)top, f);
+		rc = report_text(r, (size_t)conf.top, f);
 		break;
 	case REPORT_JSON:
-		rc = report_json(r, (size_t)top, f);
+		rc = report_json(r, (size_t)conf.top, f);
 		break;
 	default:
-		rc = report_html(r, (size_t)top, f);
+		rc = report_html(r, (size_t)conf.top, f);
 		break;
 	}
 	if (fflush(f) != 0)
@@ -258,7 +262,7 @@ cmd_report_exec(int argc, char **argv)
 		rc = -1;
 	if (rc != 0) {
 		log_warn("writing the report to %s",
-		    output != NULL ? output : "stdout");
+		    conf.output != NULL ? conf.output : "stdout");
 		status = EXIT_RUNTIME;
 	} else
 		status = EXIT_OK;

@@ -10,36 +10,50 @@
 
 #include "paritytap.h"
 
-/* Sniff's own options; options.c adds the shared ones. */
-enum {
-	OPT_PORT = OPTIONS_OWN,
-	OPT_EVENTS,
-	OPT_MIRROR_METHODS,
-	OPT_CANDIDATE_TIMEOUT,
-	OPT_MAX_INFLIGHT,
-	OPT_GRACE,
-	OPT_STATS_INTERVAL,
-	OPT_DURATION,
-	OPT_COUNT,
-	OPT_PROMISC,
-	OPT_BUFFER_SIZE
-};
-
-static const struct option sniff_longopts[] = {
-	{ "interface",		required_argument, NULL, 'i' },
-	{ "port",		required_argument, NULL, OPT_PORT },
-	{ "events",		required_argument, NULL, OPT_EVENTS },
-	{ "mirror-methods",	required_argument, NULL, OPT_MIRROR_METHODS },
-	{ "candidate-timeout",	required_argument, NULL,
-	    OPT_CANDIDATE_TIMEOUT },
-	{ "max-inflight",	required_argument, NULL, OPT_MAX_INFLIGHT },
-	{ "grace",		required_argument, NULL, OPT_GRACE },
-	{ "stats-interval",	required_argument, NULL, OPT_STATS_INTERVAL },
-	{ "duration",		required_argument, NULL, OPT_DURATION },
-	{ "count",		required_argument, NULL, OPT_COUNT },
-	{ "promisc",		no_argument,	   NULL, OPT_PROMISC },
-	{ "buffer-size",	required_argument, NULL, OPT_BUFFER_SIZE },
-	{ NULL, 0, NULL, 0 }
+/* Sniff's options; options_set sets the shared ones. */
+static const struct options_entry sniff_options[] = {
+	{ "interface", 'i', "IFACE", "the interface to capture on (lo, eth0, "
+	    "any)", NULL },
+	{ "port", 0, "N", "the primary's TCP port (repeatable)", NULL },
+	{ "primary", 'p', "URL", NULL, NULL },
+	{ "candidate", 'C', "URL", "the implementation being tested", NULL },
+	{ "capture", 'c', "FILE|DIR", "write every exchange as a JSONL line",
+	    NULL },
+	{ "capture-body-limit", 0, "BYTES",
+	    "bytes of each body kept in the capture", "1M" },
+	{ "events", 0, "FILE|-", "write divergent exchanges as JSONL", NULL },
+	{ "ignore", 0, "JSONPATH",
+	    "ignore differences at this path (repeatable)", NULL },
+	OPTIONS_ENTRY_IGNORE_HEADER,
+	OPTIONS_ENTRY_STRICT_ORDER,
+	OPTIONS_ENTRY_LENIENT_NUMBERS,
+	{ "config", 0, "FILE", "INI file: [sniff], [compare],\n"
+	    "[route \"METHOD /path\"]; flags win", NULL },
+	{ "mirror-methods", 0, "LIST",
+	    "comma list of methods sent to the candidate", "all" },
+	{ "candidate-timeout", 0, "MS", "candidate deadline", "5000" },
+	{ "max-inflight", 0, "N", "candidate requests in flight before new "
+	    "ones are dropped, counted and recorded as skipped", "1024" },
+	{ "max-body", 0, "BYTES", "body bytes kept for comparison", "8M" },
+	OPTIONS_ENTRY_TRACE_HEADER,
+	{ "redact-header", 0, "NAME", "also redact this header in captures",
+	    NULL },
+	OPTIONS_ENTRY_KEEP_SECRETS,
+	{ "host", 0, "HOST", "Host header sent to the candidate",
+	    "as the client sent it" },
+	{ "promisc", 0, NULL, "put the interface in promiscuous mode", NULL },
+	{ "buffer-size", 0, "BYTES", "the kernel's capture buffer", "16M" },
+	{ "stats-interval", 0, "SECS", "packet and drop counts on stderr this "
+	    "often;\n0: at exit only", "10" },
+	{ "duration", 0, "SECS", "stop after this long", NULL },
+	{ "count", 0, "N", "stop after N exchanges", NULL },
+	{ "grace", 0, "MS", "at exit, time the candidate gets to answer",
+	    "10000" },
+	{ "quiet", 'q', NULL, "no DIVERGE lines, no periodic counts", NULL },
+	{ "verbose", 'v', NULL, "more logging (twice: debug)", NULL },
+	OPTIONS_ENTRY_COLOR,
+	OPTIONS_ENTRY_HELP,
+	OPTIONS_ENTRY_END
 };
 
 /* Print sniff's --help. */
@@ -54,43 +68,9 @@ cmd_sniff_help(FILE *f)
 "its path), send each observed request to the candidate and compare its\n"
 "answer with the primary response seen on the wire.  Plain HTTP/1.x only:\n"
 "TLS traffic cannot be read.  Needs root or CAP_NET_RAW.\n"
-"\n"
-"  -i, --interface IFACE         the interface to capture on (lo, eth0, any)\n"
-"      --port N                  the primary's TCP port (repeatable)\n"
-"  -C, --candidate URL           the implementation being tested\n"
-"  -c, --capture FILE|DIR        write every exchange as a JSONL line\n"
-"      --capture-body-limit BYTES  bytes of each body kept in the capture [1M]\n"
-"      --events FILE|-           write divergent exchanges as JSONL\n"
-"      --ignore JSONPATH         ignore differences at this path (repeatable)\n"
-"      --ignore-header NAME      do not compare this response header\n"
-"      --strict-order            report object key order differences\n"
-"      --lenient-numbers         1 and 1.0 are the same type\n"
-"      --config FILE             INI file: [sniff], [compare],\n"
-"                                [route \"METHOD /path\"]; flags win\n"
-"      --mirror-methods LIST     comma list of methods sent to the candidate\n"
-"                                [all]\n"
-"      --candidate-timeout MS    candidate deadline [5000]\n"
-"      --max-inflight N          candidate requests in flight before new\n"
-"                                ones are dropped, counted and recorded as\n"
-"                                skipped [1024]\n"
-"      --max-body BYTES          body bytes kept for comparison [8M]\n"
-"      --trace-header NAME       trace id header [X-Paritytap-Trace-Id]\n"
-"      --redact-header NAME      also redact this header in captures\n"
-"      --keep-secrets            do not redact Authorization, Cookie, ...\n"
-"      --host HOST               Host header sent to the candidate\n"
-"                                [as the client sent it]\n"
-"      --promisc                 put the interface in promiscuous mode\n"
-"      --buffer-size BYTES       the kernel's capture buffer [16M]\n"
-"      --stats-interval SECS     packet and drop counts on stderr this often;\n"
-"                                0: at exit only [10]\n"
-"      --duration SECS           stop after this long\n"
-"      --count N                 stop after N exchanges\n"
-"      --grace MS                at exit, time the candidate gets to answer\n"
-"                                [10000]\n"
-"  -q, --quiet                   no DIVERGE lines, no periodic counts\n"
-"  -v, --verbose                 more logging (twice: debug)\n"
-"      --color WHEN              auto, always or never [auto]\n"
-"  -h, --help                    this text\n"
+"\n", f);
+	options_help(f, sniff_options, 32);
+	fputs(
 "\n"
 "Exit status: 0 after SIGTERM/SIGINT, --duration or --count; 2 usage error\n"
 "(bad option, unknown interface); 3 the capture could not start (no\n"
@@ -212,15 +192,14 @@ cmd_sniff_exec(int argc, char **argv)
 	int			 status;
 
 	memset(&sc, 0, sizeof sc);
-	options_init(&sc.o, "sniff", sniff_longopts, &ot);
+	options_init(&sc.o, "sniff", sniff_options, &ot);
 	sc.ro.timeout = 5000;
 	sc.ro.concurrency = 1024;
 	sc.grace = 10000;
 	sc.stats_interval = 10;
 	sc.buffer_size = SNIFF_BUFFER;
 
-	status = options_getopt(&sc.o, argc, argv, ":i:p:C:c:qvh",
-	    cmd_sniff_help);
+	status = options_getopt(&sc.o, argc, argv, cmd_sniff_help);
 	if (status != -1)
 		goto out;
 	if (optind != argc) {

@@ -1,8 +1,11 @@
 /*
- * The options proxy and replay share: the getopt loop, the config file's
- * [compare] and [route "..."] sections, the setters of the compare,
- * capture and backend options, and the usage error.  Each command keeps
- * only its own options and a setter that calls options_set first.
+ * The one option path of every command: a command declares a table of
+ * struct options_entry; getopt_long's options, the short-option string,
+ * the config file's keys and the option lines of --help are made from
+ * it.  Here too: the config file's [compare] and [route "..."] sections,
+ * the setters of the options several commands share (compare, capture,
+ * backend, -q, -v, --color) and the usage error.  Each command keeps a
+ * setter for its own options that calls options_set first.
  */
 
 #include <getopt.h>
@@ -26,77 +29,130 @@ struct options_load_state {
 	void		*arg;
 };
 
-/* Values of the shared long options; a command's own start at OPTIONS_OWN. */
-enum {
-	OPTIONS_CAPTURE_BODY_LIMIT = 256,
-	OPTIONS_IGNORE,
-	OPTIONS_IGNORE_HEADER,
-	OPTIONS_STRICT_ORDER,
-	OPTIONS_LENIENT_NUMBERS,
-	OPTIONS_CONFIG,
-	OPTIONS_MAX_BODY,
-	OPTIONS_TRACE_HEADER,
-	OPTIONS_REDACT_HEADER,
-	OPTIONS_KEEP_SECRETS,
-	OPTIONS_HOST,
-	OPTIONS_COLOR
-};
-
-/* The long options both commands take. */
-static const struct option options_longopts[] = {
-	{ "primary",		required_argument, NULL, 'p' },
-	{ "candidate",		required_argument, NULL, 'C' },
-	{ "capture",		required_argument, NULL, 'c' },
-	{ "capture-body-limit",	required_argument, NULL,
-	    OPTIONS_CAPTURE_BODY_LIMIT },
-	{ "ignore",		required_argument, NULL, OPTIONS_IGNORE },
-	{ "ignore-header",	required_argument, NULL,
-	    OPTIONS_IGNORE_HEADER },
-	{ "strict-order",	no_argument,	   NULL, OPTIONS_STRICT_ORDER },
-	{ "lenient-numbers",	no_argument,	   NULL,
-	    OPTIONS_LENIENT_NUMBERS },
-	{ "config",		required_argument, NULL, OPTIONS_CONFIG },
-	{ "max-body",		required_argument, NULL, OPTIONS_MAX_BODY },
-	{ "trace-header",	required_argument, NULL, OPTIONS_TRACE_HEADER },
-	{ "redact-header",	required_argument, NULL, OPTIONS_REDACT_HEADER },
-	{ "keep-secrets",	no_argument,	   NULL, OPTIONS_KEEP_SECRETS },
-	{ "host",		required_argument, NULL, OPTIONS_HOST },
-	{ "quiet",		no_argument,	   NULL, 'q' },
-	{ "verbose",		no_argument,	   NULL, 'v' },
-	{ "color",		required_argument, NULL, OPTIONS_COLOR },
-	{ "help",		no_argument,	   NULL, 'h' },
-	{ NULL, 0, NULL, 0 }
-};
+/* Help lines are wrapped to fit this many columns. */
+#define OPTIONS_HELP_WIDTH	77
 
 /* Keys that belong in [compare] rather than the command's section. */
 static const char *options_compare_keys[] = {
 	"ignore", "ignore-header", "strict-order", "lenient-numbers", NULL
 };
 
+/* Return the number of entries of a table. */
+static size_t
+options_count(const struct options_entry *table)
+{
+	size_t	 n;
+
+	for (n = 0; table[n].name != NULL; n++)
+		/* nothing */;
+	return (n);
+}
+
 /*
- * Set up the options of command: its own long options (values from
- * OPTIONS_OWN on), then the shared ones, in one table for getopt_long;
- * the backend options go straight to the command's fields in t.
+ * Set up the options of command from its table: getopt_long's options
+ * (an option without a letter gets OPTIONS_OWN + its index) and the
+ * short-option string; the backend options go straight to the command's
+ * fields in t, which may be NULL or leave some NULL.
  */
 void
 options_init(struct options *o, const char *command,
-    const struct option *own, const struct options_target *t)
+    const struct options_entry *table, const struct options_target *t)
 {
-	size_t	 nown, nshared;
+	struct buf	 b;
+	size_t		 n, i;
 
 	memset(o, 0, sizeof *o);
 	o->command = command;
-	for (nown = 0; own[nown].name != NULL; nown++)
-		/* nothing */;
-	nshared = sizeof options_longopts / sizeof options_longopts[0];
-	o->longopts = xreallocarray(NULL, nown + nshared, sizeof *o->longopts);
-	memcpy(o->longopts, own, nown * sizeof *o->longopts);
-	memcpy(o->longopts + nown, options_longopts,
-	    nshared * sizeof *o->longopts);
-	o->t = *t;
-	*o->t.max_body = DEFAULT_MAX_BODY;
-	*o->t.trace_header = DEFAULT_TRACE_HEADER;
+	o->table = table;
+	n = options_count(table);
+	o->longopts = xcalloc(n + 1, sizeof *o->longopts);
+	buf_init(&b);
+	buf_addstr(&b, ":");
+	for (i = 0; i < n; i++) {
+		o->longopts[i].name = table[i].name;
+		o->longopts[i].has_arg = table[i].arg != NULL ?
+		    required_argument : no_argument;
+		o->longopts[i].val = table[i].letter != 0 ? table[i].letter :
+		    OPTIONS_OWN + (int)i;
+		if (table[i].letter != 0)
+			buf_printf(&b, "%c%s", table[i].letter,
+			    table[i].arg != NULL ? ":" : "");
+	}
+	o->shortopts = buf_detach(&b);
+	if (t != NULL)
+		o->t = *t;
+	if (o->t.max_body != NULL)
+		*o->t.max_body = DEFAULT_MAX_BODY;
+	if (o->t.trace_header != NULL)
+		*o->t.trace_header = DEFAULT_TRACE_HEADER;
 	o->co.trace_header = DEFAULT_TRACE_HEADER;
+}
+
+/*
+ * Put one word of an option's help text at column *at: the first after
+ * the option (from column, or two spaces past a long option), the next
+ * on the same line while it fits, else on a new line at column.
+ */
+static void
+options_help_word(FILE *f, const char *word, int len, int *at, int first,
+    int newline, int column)
+{
+	if (first && *at + 2 > column)
+		*at += fprintf(f, "  ");
+	else if (first)
+		*at += fprintf(f, "%*s", column - *at, "");
+	else if (newline || *at + 1 + len > OPTIONS_HELP_WIDTH) {
+		fprintf(f, "\n%*s", column, "");
+		*at = column;
+	} else
+		*at += fprintf(f, " ");
+	*at += fprintf(f, "%.*s", len, word);
+}
+
+/*
+ * Print the option lines of a table for --help: "  -x, --name ARG" then
+ * the help text from column on, wrapped, and the default in brackets as
+ * one word.  A newline in the help text starts a new line.
+ */
+void
+options_help(FILE *f, const struct options_entry *table, int column)
+{
+	const struct options_entry	*e;
+	const char			*p;
+	char				*dflt;
+	int				 at, first, newline;
+	size_t				 len;
+
+	for (e = table; e->name != NULL; e++) {
+		if (e->help == NULL)
+			continue;
+		if (e->letter != 0)
+			at = fprintf(f, "  -%c, --%s", e->letter, e->name);
+		else
+			at = fprintf(f, "      --%s", e->name);
+		if (e->arg != NULL)
+			at += fprintf(f, " %s", e->arg);
+		first = 1;
+		for (p = e->help; *p != '\0'; p += len) {
+			newline = 0;
+			for (; *p == ' ' || *p == '\n'; p++) {
+				if (*p == '\n')
+					newline = 1;
+			}
+			if ((len = strcspn(p, " \n")) == 0)
+				break;
+			options_help_word(f, p, (int)len, &at, first, newline,
+			    column);
+			first = 0;
+		}
+		if (e->dflt != NULL) {
+			xasprintf(&dflt, "[%s]", e->dflt);
+			options_help_word(f, dflt, (int)strlen(dflt), &at, first,
+			    0, column);
+			free(dflt);
+		}
+		fprintf(f, "\n");
+	}
 }
 
 /* Keep a copy of a string for the life of the command. */
@@ -241,39 +297,42 @@ options_usage(const char *command, const char *fmt, ...)
  */
 int
 options_getopt(struct options *o, int argc, char **argv,
-    const char *shortopts, void (*help)(FILE *))
+    void (*help)(FILE *))
 {
 	const char	*name;
-	int		 ch, idx, i;
+	char		*shortopts;
+	int		 ch, i;
 
 	o->flags = xcalloc((size_t)argc + 1, sizeof *o->flags);
+	/* "+": stop at the first argument, the command record runs. */
+	xasprintf(&shortopts, "%s%s", o->in_order ? "+" : "", o->shortopts);
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, shortopts, o->longopts,
-	    &idx)) != -1) {
-		switch (ch) {
-		case 'h':
-			help(stdout);
-			return (EXIT_OK);
-		case '?':
+	    NULL)) != -1) {
+		if (ch == '?' || ch == ':') {
+			free(shortopts);
+			if (ch == ':')
+				return (options_usage(o->command,
+				    "option %s needs a value",
+				    argv[optind - 1]));
 			if (optopt != 0)
 				return (options_usage(o->command,
 				    "unknown option -%c", optopt));
 			return (options_usage(o->command, "unknown option %s",
 			    argv[optind - 1]));
-		case ':':
-			return (options_usage(o->command,
-			    "option %s needs a value",
-			    argv[optind - 1]));
-		default:
-			break;
 		}
 		name = NULL;
 		for (i = 0; o->longopts[i].name != NULL; i++) {
 			if (o->longopts[i].val == ch)
 				name = o->longopts[i].name;
 		}
-		if (name != NULL && strcmp(name, "config") == 0) {
+		if (strcmp(name, "help") == 0) {
+			free(shortopts);
+			help(stdout);
+			return (EXIT_OK);
+		}
+		if (strcmp(name, "config") == 0) {
 			o->config = optarg;
 			continue;
 		}
@@ -281,6 +340,7 @@ options_getopt(struct options *o, int argc, char **argv,
 		o->flags[o->nflags].value = optarg;
 		o->nflags++;
 	}
+	free(shortopts);
 	return (-1);
 }
 
@@ -406,9 +466,12 @@ options_load(struct options *o, options_set_cb set, void *arg)
 			return (-1);
 		}
 	}
-	o->co.trace_header = *o->t.trace_header;
-	*o->t.routes = o->co.routes;
-	*o->t.nroutes = o->co.nroutes;
+	if (o->t.trace_header != NULL)
+		o->co.trace_header = *o->t.trace_header;
+	if (o->t.routes != NULL) {
+		*o->t.routes = o->co.routes;
+		*o->t.nroutes = o->co.nroutes;
+	}
 	return (0);
 }
 
@@ -441,6 +504,7 @@ options_free(struct options *o)
 		free(o->strings[i]);
 	free(o->flags);
 	free(o->longopts);
+	free(o->shortopts);
 	strlist_free(&o->co.ignore, &o->co.nignore);
 	strlist_free(&o->co.ignore_headers, &o->co.nignore_headers);
 	strlist_free(&o->cap.redact, &o->cap.nredact);

@@ -207,8 +207,21 @@ struct capture_opts {
 	size_t		 nredact;
 };
 
-/* A command's own long option values start here (options.c's below). */
-#define OPTIONS_OWN	512
+/* The getopt value of an option without a letter is OPTIONS_OWN + index. */
+#define OPTIONS_OWN	256
+
+/*
+ * One option in a command's table, DESIGN §2 and §8: the long name is
+ * also the config file's key.  A table ends with an entry whose name is
+ * NULL.  --help's option lines are printed from it (options_help).
+ */
+struct options_entry {
+	const char	*name;		/* long name and config key */
+	int		 letter;	/* short form, or 0 */
+	const char	*arg;		/* "URL"; NULL for a flag */
+	const char	*help;		/* NULL: taken, not listed in --help */
+	const char	*dflt;		/* shown as "[dflt]", or NULL */
+};
 
 /* Where options.c stores the backend options in a command's own struct. */
 struct options_target {
@@ -228,10 +241,33 @@ struct options_target {
 	&(opts).nroutes							\
 }
 
-/* The options proxy and replay share, command line and config file. */
+/* Entries several commands' tables share, word for word. */
+#define OPTIONS_ENTRY_IGNORE_HEADER \
+	{ "ignore-header", 0, "NAME", "do not compare this response header", \
+	    NULL }
+#define OPTIONS_ENTRY_STRICT_ORDER \
+	{ "strict-order", 0, NULL, "report object key order differences", NULL }
+#define OPTIONS_ENTRY_LENIENT_NUMBERS \
+	{ "lenient-numbers", 0, NULL, "1 and 1.0 are the same type", NULL }
+#define OPTIONS_ENTRY_KEEP_SECRETS \
+	{ "keep-secrets", 0, NULL, "do not redact Authorization, Cookie, ...", \
+	    NULL }
+#define OPTIONS_ENTRY_TRACE_HEADER \
+	{ "trace-header", 0, "NAME", "trace id header", DEFAULT_TRACE_HEADER }
+#define OPTIONS_ENTRY_COLOR \
+	{ "color", 0, "WHEN", "auto, always or never", "auto" }
+#define OPTIONS_ENTRY_HELP \
+	{ "help", 'h', NULL, "this text", NULL }
+#define OPTIONS_ENTRY_END \
+	{ NULL, 0, NULL, NULL, NULL }
+
+/* A command's options, command line and config file. */
 struct options {
 	const char		*command;	/* "proxy", "replay" */
-	struct option		*longopts;	/* own, then shared */
+	const struct options_entry *table;
+	struct option		*longopts;	/* made from the table */
+	char			*shortopts;	/* ":l:p:..." */
+	int			 in_order;	/* stop at the first argument */
 	struct options_target	 t;
 	struct compare_opts	 co;
 	struct capture_opts	 cap;
@@ -841,7 +877,9 @@ int		 config_route_section(const char *, char **);
 /* options.c */
 typedef int (*options_set_cb)(void *, const char *, const char *, char **);
 void		 options_init(struct options *, const char *,
-		     const struct option *, const struct options_target *);
+		     const struct options_entry *,
+		     const struct options_target *);
+void		 options_help(FILE *, const struct options_entry *, int);
 const char	*options_keep(struct options *, const char *);
 int		 options_bool(const char *, const char *, int *, char **);
 int		 options_cause(const char *, char *, char **);
@@ -850,7 +888,7 @@ int		 options_set(struct options *, const char *, const char *,
 		     char **);
 int		 options_usage(const char *, const char *, ...)
 		     printflike(2, 3);
-int		 options_getopt(struct options *, int, char **, const char *,
+int		 options_getopt(struct options *, int, char **,
 		     void (*)(FILE *));
 int		 options_load(struct options *, options_set_cb, void *);
 int		 options_capture(struct options *, struct capture **);
