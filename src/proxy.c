@@ -940,7 +940,7 @@ proxy_grace_cb(evutil_socket_t fd, short events, void *arg)
 	struct proxy	*px = arg;
 	struct pending	*pe;
 	struct client	*cl;
-	int		 side;
+	int		 side, open[2];
 
 	log_warnx("grace period over: recording %s exchanges in flight as "
 	    "timed out", TAILQ_EMPTY(&px->px_pending) ? "no" : "the");
@@ -948,13 +948,16 @@ proxy_grace_cb(evutil_socket_t fd, short events, void *arg)
 		client_close(cl, "shutting down");
 	while ((pe = TAILQ_FIRST(&px->px_pending)) != NULL) {
 		for (side = 0; side < 2; side++) {
-			if (pe->pe_done[side])
-				continue;
+			open[side] = !pe->pe_done[side];
 			if (pe->pe_req[side] != NULL)
 				upstream_cancel(pe->pe_req[side]);
 			pe->pe_req[side] = NULL;
-			pending_finish_side(pe, side, "timeout",
-			    "shutdown: grace period over");
+		}
+		/* Finishing the last open side frees pe: read it no more. */
+		for (side = 0; side < 2; side++) {
+			if (open[side])
+				pending_finish_side(pe, side, "timeout",
+				    "shutdown: grace period over");
 		}
 	}
 	event_base_loopbreak(px->px_base);

@@ -863,6 +863,7 @@ unsigned
 replay_drain(struct replay *rp, int ms)
 {
 	struct replay_pending	*rq;
+	struct upreq		*req[2];
 	struct timeval		 tv;
 	unsigned		 n = 0;
 	int			 side;
@@ -880,10 +881,13 @@ replay_drain(struct replay *rp, int ms)
 	}
 	while ((rq = TAILQ_FIRST(&rp->rp_sent)) != NULL) {
 		n++;
+		/* Ending the last live side frees rq: read it no more. */
+		for (side = 0; side < 2; side++)
+			req[side] = rq->rq_req[side];
 		for (side = 0; side < 2; side++) {
-			if (rq->rq_req[side] == NULL)
+			if (req[side] == NULL)
 				continue;
-			upstream_cancel(rq->rq_req[side]);
+			upstream_cancel(req[side]);
 			replay_done(rq, side, "timeout",
 			    "still in flight at exit");
 		}
