@@ -341,10 +341,25 @@ struct http_msg {
 struct upstream;
 struct upreq;
 
-/* What a request to a backend reports to its owner. */
+/*
+ * A response head as a backend reports it, whatever the transport: what
+ * a relay needs besides the status and headers.
+ */
+struct response_head {
+	int		 status;
+	const char	*reason;	/* reason phrase as sent, NULL if none */
+	int		 has_length;	/* the body is framed by Content-Length */
+};
+
+/*
+ * What a request to a backend reports to its owner.  A transport (HTTP/1
+ * in upstream.c) implements these; nothing of its parser shows through.
+ */
 struct upreq_cbs {
-	/* Response head (status and headers in the parser). */
-	void	(*on_head)(void *, struct http_msg *);
+	/* Response head; the headers are the owner's to move out of *hs
+	 * (what it leaves there is freed). */
+	void	(*on_head)(void *, const struct response_head *,
+		    struct headers *);
 	/* Body bytes, dechunked. */
 	void	(*on_body)(void *, const char *, size_t);
 	/* Done: error is NULL, or "connect", "timeout", "reset",
@@ -587,6 +602,30 @@ void		 upstream_cancel(struct upreq *);
 void		 upstream_pause(struct upreq *);
 void		 upstream_resume(struct upreq *);
 unsigned	 upstream_inflight(const struct upstream *);
+
+/* fanout.c */
+struct fanout;
+/*
+ * Per-side hooks of a fan-out's owner, called with the side after the
+ * fan-out has recorded what it got; any may be NULL.
+ */
+struct fanout_hooks {
+	/* The head (status and headers already in the exchange). */
+	void	(*on_head)(void *, int, const struct response_head *,
+		    const struct headers *);
+	/* Body bytes, dechunked (already teed). */
+	void	(*on_body)(void *, int, const char *, size_t);
+	/* The side ended: error NULL, or as upreq_cbs' on_done. */
+	void	(*on_done)(void *, int, const char *, const char *);
+};
+typedef void	(*fanout_cb)(void *);
+struct fanout	*fanout_new(struct pipeline *, struct exchange *, struct buf *, int,
+		     uint64_t, fanout_cb, void *);
+void		 fanout_send(struct fanout *, int, struct upstream *,
+		     const struct fanout_hooks *, void *);
+void		 fanout_abort(struct fanout *, const char *, const char *);
+void		 fanout_pause(struct fanout *, int);
+void		 fanout_resume(struct fanout *, int);
 
 /* proxy.c */
 struct proxy;

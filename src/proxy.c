@@ -3,8 +3,9 @@
  * into one canonical serialization, and sent to the primary and (unless
  * sampled out, filtered, or over the in-flight cap) the candidate.  The
  * primary's response is relayed to the client as it arrives; the
- * candidate's is only read.  When both sides are done the exchange goes to
- * the pipeline, which compares and records it.
+ * candidate's is only read.  The fan-out (fanout.c) sends the request to
+ * each side and records what comes back; when every side is done the
+ * exchange goes to the pipeline, which compares and records it.
  *
  * A client session and the exchange it started are two halves that point
  * at each other: the client can go away (its exchange still completes and
@@ -43,20 +44,16 @@
 
 struct client;
 
-/* An exchange in flight. */
+/* An exchange in flight: its fan-out and the relay to the client. */
 struct pending {
 	struct proxy		*pe_px;
-	struct exchange		*pe_ex;
+	struct exchange		*pe_ex;		/* the fan-out's */
+	struct fanout		*pe_fo;
 	struct client		*pe_client;	/* NULL once the client left */
-	struct upreq		*pe_req[2];	/* primary, candidate */
-	int			 pe_done[2];
-	double			 pe_start;
-	struct buf		 pe_canon;	/* the canonical request */
 	int			 pe_head;	/* HEAD request */
 	int			 pe_head_sent;	/* response head relayed */
 	int			 pe_chunked;	/* re-chunking to the client */
-	int			 pe_paused;
-	void			*pe_sha[2];	/* bodies over the tee limit */
+	int			 pe_paused;	/* primary paused for the client */
 	TAILQ_ENTRY(pending)	 pe_entry;
 };
 TAILQ_HEAD(pending_list, pending);
@@ -102,8 +99,6 @@ struct proxy {
 static void	client_read(struct client *);
 static void	client_close(struct client *, const char *);
 static void	client_schedule_flush(struct client *);
-static void	pending_finish_side(struct pending *, int, const char *,
-		    const char *);
 
 /* (Re)arm a client's timer. */
 static void
@@ -134,9 +129,9 @@ client_close(struct client *cl, const char *reason)
 	if ((pe = cl->cl_pending) != NULL) {
 		pe->pe_client = NULL;
 		/* Nobody to wait for now: read the rest of the primary. */
-		if (pe->pe_paused && pe->pe_req[SIDE_PRIMARY] != NULL) {
+		if (pe->pe_paused) {
 			pe->pe_paused = 0;
-			upstream_resume(pe->pe_req[SIDE_PRIMARY]);
+			fanout_resume(pe->pe_fo, SIDE_PRIMARY);
 		}
 	}
 	TAILQ_REMOVE(&px->px_clients, cl, cl_entry);
@@ -188,10 +183,10 @@ client_flush_cb(evutil_socket_t fd, short events, void *arg)
 			bufferevent_enable(cl->cl_bev, EV_WRITE);
 	}
 	/* The client caught up: read the primary again. */
-	if (pe != NULL && pe->pe_paused && pe->pe_req[SIDE_PRIMARY] != NULL &&
+	if (pe != NULL && pe->pe_paused &&
 	    evbuffer_get_length(out) <= CLIENT_OUT_LOW) {
 		pe->pe_paused = 0;
-		upstream_resume(pe->pe_req[SIDE_PRIMARY]);
+		fanout_resume(pe->pe_fo, SIDE_PRIMARY);
 	}
 	if (evbuffer_get_length(out) == 0 && cl->cl_state == CLIENT_CLOSING)
 		client_close(cl, "response complete, connection: close");
@@ -271,45 +266,42 @@ proxy_canonical(struct proxy *px, struct client *cl, struct exchange *ex,
 	    upstream_authority(px->px_up[SIDE_PRIMARY]), cl->cl_ip, out);
 }
 
-/* Hand a finished exchange to the pipeline and forget it. */
+/* The fan-out handed the finished exchange on: forget it. */
 static void
-pending_complete(struct pending *pe)
+pending_complete(void *arg)
 {
+	struct pending	*pe = arg;
 	struct proxy	*px = pe->pe_px;
 
 	if (pe->pe_client != NULL)
 		pe->pe_client->cl_pending = NULL;
 	TAILQ_REMOVE(&px->px_pending, pe, pe_entry);
-	pipeline_submit(px->px_pipeline, pe->pe_ex);
-	buf_free(&pe->pe_canon);
 	free(pe);
 	if (px->px_stopping && TAILQ_EMPTY(&px->px_clients) &&
 	    TAILQ_EMPTY(&px->px_pending))
 		event_base_loopbreak(px->px_base);
 }
 
-/* The primary's response head: record it and relay it to the client. */
+/* The primary's response head: relay it to the client. */
 static void
-pending_primary_head(void *arg, struct http_msg *hm)
+pending_primary_head(void *arg, int side, const struct response_head *head,
+    const struct headers *hs)
 {
 	struct pending		*pe = arg;
-	struct response_side	*rs = &pe->pe_ex->ex_resp[SIDE_PRIMARY];
 	struct client		*cl = pe->pe_client;
-	const struct headers	*hs = &hm->hm_headers;
-	int			 status = http_msg_status(hm), no_body;
+	int			 status = head->status, no_body;
 	int			 has_connection;
 	struct buf		 b;
 	size_t			 i;
 
-	rs->status = status;
 	if (cl == NULL)
-		goto out;
+		return;
 
 	has_connection = headers_get(hs, "Connection") != NULL;
 	no_body = pe->pe_head || status == 204 || status == 304;
 	buf_init(&b);
-	buf_printf(&b, "HTTP/1.1 %d %s\r\n", status, hm->hm_reason.len != 0 ?
-	    hm->hm_reason.data : http_reason(status));
+	buf_printf(&b, "HTTP/1.1 %d %s\r\n", status, head->reason != NULL ?
+	    head->reason : http_reason(status));
 	for (i = 0; i < hs->n; i++) {
 		const char	*name = hs->h[i].name;
 
@@ -317,11 +309,11 @@ pending_primary_head(void *arg, struct http_msg *hm)
 		    strcasecmp(name, pe->pe_px->px_opts->trace_header) == 0)
 			continue;
 		if (strcasecmp(name, "Content-Length") == 0 && !no_body &&
-		    !hm->hm_has_length)
+		    !head->has_length)
 			continue;
 		canonical_add_header(&b, name, hs->h[i].value);
 	}
-	if (!no_body && !hm->hm_has_length) {
+	if (!no_body && !head->has_length) {
 		/* Chunked or delimited by close on the primary's side. */
 		if (cl->cl_major == 1 && cl->cl_minor >= 1) {
 			buf_addstr(&b, "Transfer-Encoding: chunked\r\n");
@@ -340,23 +332,17 @@ pending_primary_head(void *arg, struct http_msg *hm)
 	client_schedule_flush(cl);
 	buf_free(&b);
 	pe->pe_head_sent = 1;
-out:
-	/* The parser is reset before its next message: take its headers. */
-	rs->headers = hm->hm_headers;
-	memset(&hm->hm_headers, 0, sizeof hm->hm_headers);
 }
 
-/* Primary body bytes: tee for comparison, relay to the client. */
+/* Primary body bytes: relay them to the client. */
 static void
-pending_primary_body(void *arg, const char *data, size_t len)
+pending_primary_body(void *arg, int side, const char *data, size_t len)
 {
 	struct pending	*pe = arg;
 	struct client	*cl = pe->pe_client;
 	struct evbuffer	*out;
 	char		 line[32];
 
-	response_side_tee(&pe->pe_ex->ex_resp[SIDE_PRIMARY],
-	    &pe->pe_sha[SIDE_PRIMARY], pe->pe_px->px_opts->max_body, data, len);
 	if (cl == NULL || !pe->pe_head_sent)
 		return;
 	out = bufferevent_get_output(cl->cl_bev);
@@ -372,22 +358,21 @@ pending_primary_body(void *arg, const char *data, size_t len)
 	 * The client is slower than the primary: stop reading the primary
 	 * until the client has drained its output (le-proxy's watermarks).
 	 */
-	if (evbuffer_get_length(out) > CLIENT_OUT_HIGH && !pe->pe_paused &&
-	    pe->pe_req[SIDE_PRIMARY] != NULL) {
-		upstream_pause(pe->pe_req[SIDE_PRIMARY]);
+	if (evbuffer_get_length(out) > CLIENT_OUT_HIGH && !pe->pe_paused) {
+		fanout_pause(pe->pe_fo, SIDE_PRIMARY);
 		pe->pe_paused = 1;
 	}
 }
 
-/* The primary is done: finish the client's response, then the exchange. */
+/* The primary is done: finish the client's response. */
 static void
-pending_primary_done(void *arg, const char *error, const char *detail)
+pending_primary_done(void *arg, int side, const char *error,
+    const char *detail)
 {
 	struct pending	*pe = arg;
 	struct client	*cl = pe->pe_client;
 	char		*msg;
 
-	pe->pe_req[SIDE_PRIMARY] = NULL;
 	if (cl != NULL) {
 		if (error != NULL && !pe->pe_head_sent) {
 			if (strcmp(error, "timeout") == 0) {
@@ -424,61 +409,11 @@ pending_primary_done(void *arg, const char *error, const char *detail)
 			client_read(cl);
 		}
 	}
-	pending_finish_side(pe, SIDE_PRIMARY, error, detail);
 }
 
-/* The candidate's response head: record it. */
-static void
-pending_candidate_head(void *arg, struct http_msg *hm)
-{
-	struct pending		*pe = arg;
-	struct response_side	*rs = &pe->pe_ex->ex_resp[SIDE_CANDIDATE];
-
-	rs->status = http_msg_status(hm);
-	rs->headers = hm->hm_headers;
-	memset(&hm->hm_headers, 0, sizeof hm->hm_headers);
-}
-
-/* Candidate body bytes: tee only. */
-static void
-pending_candidate_body(void *arg, const char *data, size_t len)
-{
-	struct pending	*pe = arg;
-
-	response_side_tee(&pe->pe_ex->ex_resp[SIDE_CANDIDATE],
-	    &pe->pe_sha[SIDE_CANDIDATE], pe->pe_px->px_opts->max_body, data,
-	    len);
-}
-
-/* The candidate is done. */
-static void
-pending_candidate_done(void *arg, const char *error, const char *detail)
-{
-	struct pending	*pe = arg;
-
-	pe->pe_req[SIDE_CANDIDATE] = NULL;
-	pending_finish_side(pe, SIDE_CANDIDATE, error, detail);
-}
-
-/* Record how a side ended; complete the exchange when both have. */
-static void
-pending_finish_side(struct pending *pe, int side, const char *error,
-    const char *detail)
-{
-	struct response_side	*rs = &pe->pe_ex->ex_resp[side];
-
-	rs->ms = mono_ms() - pe->pe_start;
-	response_side_end(rs, &pe->pe_sha[side], error, detail);
-	pe->pe_done[side] = 1;
-	if (pe->pe_done[SIDE_PRIMARY] && pe->pe_done[SIDE_CANDIDATE])
-		pending_complete(pe);
-}
-
-static const struct upreq_cbs pending_primary_cbs = {
+/* The proxy's own part of the primary's side; the candidate has none. */
+static const struct fanout_hooks pending_primary_hooks = {
 	pending_primary_head, pending_primary_body, pending_primary_done
-};
-static const struct upreq_cbs pending_candidate_cbs = {
-	pending_candidate_head, pending_candidate_body, pending_candidate_done
 };
 
 /* Why the candidate does not get this request, or NULL to mirror it. */
@@ -534,6 +469,7 @@ client_dispatch(struct client *cl)
 	struct proxy		*px = cl->cl_px;
 	struct pending		*pe;
 	struct exchange		*ex;
+	struct buf		 canon;
 	const char		*skip;
 
 	if (!http_msg_keepalive(&cl->cl_parser) || px->px_stopping)
@@ -545,30 +481,26 @@ client_dispatch(struct client *cl)
 	pe->pe_px = px;
 	pe->pe_ex = ex;
 	pe->pe_client = cl;
-	pe->pe_start = mono_ms();
 	pe->pe_head = strcmp(ex->ex_req.method, "HEAD") == 0;
-	buf_init(&pe->pe_canon);
-	proxy_canonical(px, cl, ex, &pe->pe_canon);
+	buf_init(&canon);
+	proxy_canonical(px, cl, ex, &canon);
+	pe->pe_fo = fanout_new(px->px_pipeline, ex, &canon, pe->pe_head,
+	    px->px_opts->max_body, pending_complete, pe);
 	TAILQ_INSERT_TAIL(&px->px_pending, pe, pe_entry);
 	cl->cl_pending = pe;
 	cl->cl_state = CLIENT_WAITING;
 	evtimer_del(cl->cl_timer);
 
 	/* The primary first: its path never waits on the candidate's. */
-	ex->ex_resp[SIDE_PRIMARY].present = 1;
-	pe->pe_req[SIDE_PRIMARY] = upstream_send(px->px_up[SIDE_PRIMARY],
-	    pe->pe_canon.data, pe->pe_canon.len, pe->pe_head,
-	    &pending_primary_cbs, pe);
+	fanout_send(pe->pe_fo, SIDE_PRIMARY, px->px_up[SIDE_PRIMARY],
+	    &pending_primary_hooks, pe);
 	if ((skip = proxy_skip_reason(px, &ex->ex_req)) != NULL) {
 		ex->ex_verdict = VERDICT_SKIPPED;
 		ex->ex_skip_reason = xstrdup(skip);
-		pe->pe_done[SIDE_CANDIDATE] = 1;
 		return;
 	}
-	ex->ex_resp[SIDE_CANDIDATE].present = 1;
-	pe->pe_req[SIDE_CANDIDATE] = upstream_send(px->px_up[SIDE_CANDIDATE],
-	    pe->pe_canon.data, pe->pe_canon.len, pe->pe_head,
-	    &pending_candidate_cbs, pe);
+	fanout_send(pe->pe_fo, SIDE_CANDIDATE, px->px_up[SIDE_CANDIDATE],
+	    NULL, NULL);
 }
 
 /* A request body over --max-body: answer 413 and record it as skipped. */
@@ -858,23 +790,14 @@ proxy_abort(struct proxy *px)
 {
 	struct pending	*pe;
 	struct client	*cl;
-	int		 side;
 
 	log_warnx("grace period over: recording %s exchanges in flight as "
 	    "timed out", TAILQ_EMPTY(&px->px_pending) ? "no" : "the");
 	while ((cl = TAILQ_FIRST(&px->px_clients)) != NULL)
 		client_close(cl, "shutting down");
-	while ((pe = TAILQ_FIRST(&px->px_pending)) != NULL) {
-		for (side = 0; side < 2; side++) {
-			if (pe->pe_done[side])
-				continue;
-			if (pe->pe_req[side] != NULL)
-				upstream_cancel(pe->pe_req[side]);
-			pe->pe_req[side] = NULL;
-			pending_finish_side(pe, side, "timeout",
-			    "shutdown: grace period over");
-		}
-	}
+	while ((pe = TAILQ_FIRST(&px->px_pending)) != NULL)
+		fanout_abort(pe->pe_fo, "timeout",
+		    "shutdown: grace period over");
 	event_base_loopbreak(px->px_base);
 }
 

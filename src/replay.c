@@ -48,16 +48,13 @@
 
 struct replay;
 
-/* One replayed exchange in flight. */
+/* One replayed exchange, prepared, then in flight through its fan-out. */
 struct replay_pending {
 	struct replay		*rq_rp;
-	struct exchange		*rq_ex;
-	struct buf		 rq_canon;
-	double			 rq_start;
-	int			 rq_live;	/* live sides still to finish */
+	struct exchange		*rq_ex;		/* the fan-out's once sent */
+	struct buf		 rq_canon;	/* the fan-out takes it */
 	int			 rq_skip;	/* skipped: not sent */
-	void			*rq_sha[2];	/* bodies over --max-body */
-	struct upreq		*rq_req[2];	/* live requests, until done */
+	struct fanout		*rq_fo;		/* once sent */
 	TAILQ_ENTRY(replay_pending) rq_entry;	/* in rp_sent */
 };
 TAILQ_HEAD(replay_sent, replay_pending);
@@ -106,43 +103,24 @@ struct replay {
 
 static void	replay_pump(struct replay *);
 
-/* Keep a copy of response body bytes, up to --max-body; hash the rest. */
+/* A live side ended: count it if the backend answered at all. */
 static void
-replay_tee(struct replay_pending *rq, int side, const char *data, size_t len)
+replay_side_done(void *arg, int side, const char *error, const char *detail)
 {
-	response_side_tee(&rq->rq_ex->ex_resp[side], &rq->rq_sha[side],
-	    rq->rq_rp->rp_opts->max_body, data, len);
+	struct replay_pending	*rq = arg;
+
+	if (error == NULL || rq->rq_ex->ex_resp[side].status != 0)
+		rq->rq_rp->rp_stats.reached++;
 }
 
-/* A live side's response head. */
+/* The fan-out handed the finished exchange on: start the next. */
 static void
-replay_head(struct replay_pending *rq, int side, struct http_msg *hm)
+replay_done(void *arg)
 {
-	struct response_side	*rs = &rq->rq_ex->ex_resp[side];
-
-	rs->status = http_msg_status(hm);
-	rs->headers = hm->hm_headers;
-	memset(&hm->hm_headers, 0, sizeof hm->hm_headers);
-}
-
-/* A live side is done: record how; hand the exchange on when all are. */
-static void
-replay_done(struct replay_pending *rq, int side, const char *error,
-    const char *detail)
-{
+	struct replay_pending	*rq = arg;
 	struct replay		*rp = rq->rq_rp;
-	struct response_side	*rs = &rq->rq_ex->ex_resp[side];
 
-	rq->rq_req[side] = NULL;
-	rs->ms = mono_ms() - rq->rq_start;
-	response_side_end(rs, &rq->rq_sha[side], error, detail);
-	if (error == NULL || rs->status != 0)
-		rp->rp_stats.reached++;
-	if (--rq->rq_live != 0)
-		return;
 	TAILQ_REMOVE(&rp->rp_sent, rq, rq_entry);
-	pipeline_submit(rp->rp_pipeline, rq->rq_ex);
-	buf_free(&rq->rq_canon);
 	free(rq);
 	rp->rp_inflight--;
 	rp->rp_stats.completed++;
@@ -152,53 +130,8 @@ replay_done(struct replay_pending *rq, int side, const char *error,
 		event_base_loopbreak(rp->rp_base);
 }
 
-/* Primary response head. */
-static void
-replay_primary_head(void *arg, struct http_msg *hm)
-{
-	replay_head(arg, SIDE_PRIMARY, hm);
-}
-
-/* Primary body bytes. */
-static void
-replay_primary_body(void *arg, const char *data, size_t len)
-{
-	replay_tee(arg, SIDE_PRIMARY, data, len);
-}
-
-/* The primary is done. */
-static void
-replay_primary_done(void *arg, const char *error, const char *detail)
-{
-	replay_done(arg, SIDE_PRIMARY, error, detail);
-}
-
-/* Candidate response head. */
-static void
-replay_candidate_head(void *arg, struct http_msg *hm)
-{
-	replay_head(arg, SIDE_CANDIDATE, hm);
-}
-
-/* Candidate body bytes. */
-static void
-replay_candidate_body(void *arg, const char *data, size_t len)
-{
-	replay_tee(arg, SIDE_CANDIDATE, data, len);
-}
-
-/* The candidate is done. */
-static void
-replay_candidate_done(void *arg, const char *error, const char *detail)
-{
-	replay_done(arg, SIDE_CANDIDATE, error, detail);
-}
-
-static const struct upreq_cbs replay_primary_cbs = {
-	replay_primary_head, replay_primary_body, replay_primary_done
-};
-static const struct upreq_cbs replay_candidate_cbs = {
-	replay_candidate_head, replay_candidate_body, replay_candidate_done
+static const struct fanout_hooks replay_hooks = {
+	NULL, NULL, replay_side_done
 };
 
 /* Does a list of fnmatch patterns (empty: everything) match s? */
@@ -389,22 +322,17 @@ replay_send(struct replay *rp, struct replay_pending *rq)
 		free(rq);
 		return;
 	}
-	rq->rq_start = mono_ms();
 	head = strcmp(ex->ex_req.method, "HEAD") == 0;
 	rp->rp_inflight++;
 	rp->rp_stats.sent++;
-	rq->rq_live = rp->rp_up[SIDE_PRIMARY] != NULL ? 2 : 1;
 	TAILQ_INSERT_TAIL(&rp->rp_sent, rq, rq_entry);
-	ex->ex_resp[SIDE_CANDIDATE].present = 1;
-	if (rp->rp_up[SIDE_PRIMARY] != NULL) {
-		ex->ex_resp[SIDE_PRIMARY].present = 1;
-		rq->rq_req[SIDE_PRIMARY] = upstream_send(
-		    rp->rp_up[SIDE_PRIMARY], rq->rq_canon.data,
-		    rq->rq_canon.len, head, &replay_primary_cbs, rq);
-	}
-	rq->rq_req[SIDE_CANDIDATE] = upstream_send(rp->rp_up[SIDE_CANDIDATE],
-	    rq->rq_canon.data, rq->rq_canon.len, head, &replay_candidate_cbs,
-	    rq);
+	rq->rq_fo = fanout_new(rp->rp_pipeline, ex, &rq->rq_canon, head,
+	    rp->rp_opts->max_body, replay_done, rq);
+	if (rp->rp_up[SIDE_PRIMARY] != NULL)
+		fanout_send(rq->rq_fo, SIDE_PRIMARY, rp->rp_up[SIDE_PRIMARY],
+		    &replay_hooks, rq);
+	fanout_send(rq->rq_fo, SIDE_CANDIDATE, rp->rp_up[SIDE_CANDIDATE],
+	    &replay_hooks, rq);
 }
 
 /*
@@ -865,7 +793,6 @@ replay_drain(struct replay *rp, int ms)
 	struct replay_pending	*rq;
 	struct timeval		 tv;
 	unsigned		 n = 0;
-	int			 side;
 
 	if (rp->rp_inflight != 0) {
 		rp->rp_draining = 1;
@@ -880,13 +807,7 @@ replay_drain(struct replay *rp, int ms)
 	}
 	while ((rq = TAILQ_FIRST(&rp->rp_sent)) != NULL) {
 		n++;
-		for (side = 0; side < 2; side++) {
-			if (rq->rq_req[side] == NULL)
-				continue;
-			upstream_cancel(rq->rq_req[side]);
-			replay_done(rq, side, "timeout",
-			    "still in flight at exit");
-		}
+		fanout_abort(rq->rq_fo, "timeout", "still in flight at exit");
 	}
 	return (n);
 }

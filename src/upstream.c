@@ -573,20 +573,32 @@ upstream_resume(struct upreq *ur)
 		event_add(ur->ur_conn->uc_rev, NULL);
 }
 
-/* Response head parsed: skip interim 1xx, else tell the owner. */
+/*
+ * Response head parsed: skip interim 1xx, else tell the owner, handing
+ * it the headers (the parser is reset before its next message).
+ */
 static int
 upstream_on_head(void *arg, struct http_msg *hm)
 {
-	struct upconn	*uc = arg;
-	int		 status = http_msg_status(hm);
+	struct upconn		*uc = arg;
+	struct response_head	 head;
+	struct headers		 hs;
 
+	head.status = http_msg_status(hm);
 	/* The parser knows that 1xx, 204 and 304 have no body. */
-	if (status >= 100 && status < 200 && status != 101) {
+	if (head.status >= 100 && head.status < 200 && head.status != 101) {
 		uc->uc_interim = 1;
 		return (0);
 	}
-	if (uc->uc_req != NULL)
-		uc->uc_req->ur_cbs->on_head(uc->uc_req->ur_arg, hm);
+	if (uc->uc_req != NULL) {
+		head.reason = hm->hm_reason.len != 0 ? hm->hm_reason.data :
+		    NULL;
+		head.has_length = hm->hm_has_length;
+		hs = hm->hm_headers;
+		memset(&hm->hm_headers, 0, sizeof hm->hm_headers);
+		uc->uc_req->ur_cbs->on_head(uc->uc_req->ur_arg, &head, &hs);
+		headers_free(&hs);
+	}
 	if (uc->uc_req != NULL && uc->uc_req->ur_head)
 		return (1);
 	return (0);
