@@ -72,6 +72,9 @@ cmd_sniff_help(FILE *f)
 	options_help(f, sniff_options, 32);
 	fputs(
 "\n"
+"Signals: SIGTERM/SIGINT stop (a second one stops waiting), SIGHUP and\n"
+"SIGUSR1 reopen the capture and events files, SIGUSR2 is ignored.\n"
+"\n"
 "Exit status: 0 after SIGTERM/SIGINT, --duration or --count; 2 usage error\n"
 "(bad option, unknown interface); 3 the capture could not start (no\n"
 "permission: run as root or 'setcap cap_net_raw+ep paritytap') or broke.\n"
