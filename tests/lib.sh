@@ -358,6 +358,23 @@ stop_backend() {
 	wait_pid "$_pid" 10
 }
 
+# backend_idle NAME: the backend is asleep in its event loop, so it has
+# read and logged every byte written to it before this was called (a
+# write on loopback wakes the reader at once).  Wait for it once the
+# sender is done (e.g. the proxy has exited) before counting what a
+# backend did NOT receive.
+backend_idle() {
+	eval "_pid=\$pt_backend_pid_$1"
+	asleep "$_pid"
+}
+
+# backend_release NAME: the backend sends every response it holds for a
+# "delay_ms" now, and no longer delays (SIGUSR1).
+backend_release() {
+	eval "_pid=\$pt_backend_pid_$1"
+	kill -USR1 "$_pid"
+}
+
 # backend_events NAME [JQ-FILTER]: the backend's log events (compact JSON,
 # one a line) that pass the filter.  A line still being written is
 # skipped, never an error.

@@ -10,7 +10,7 @@ need_binaries
 
 BODY_P='{"side":"primary","n":1}'
 BODY_C='{"side":"candidate","n":1}'
-jq -n --arg b "$BODY_P" '{routes: [{path: "/slow", delay_ms: 3000,
+jq -n --arg b "$BODY_P" '{routes: [{path: "/slow", delay_ms: 3600000,
     headers: [["Content-Type", "application/json"]], body: $b}],
     default: {status: 200, headers: [["Content-Type", "application/json"]],
     body: $b}}' >"$T/primary.json"
@@ -21,7 +21,12 @@ start_backend primary "$T/primary.json"
 start_backend candidate "$T/candidate.json"
 PRI=http://127.0.0.1:$(backend_port primary)
 CAN=http://127.0.0.1:$(backend_port candidate)
-DEAD=http://127.0.0.1:$("$RAWCLIENT" --free-port)
+# A backend that is down for sure: a port held bound but not listening,
+# so a connection to it is refused and no other process can take it.
+"$RAWCLIENT" --bound-port >"$T/dead.port" 2>"$T/dead.berr" &
+track $!
+ok "a dead port is held" wait_for 30 test -s "$T/dead.port"
+DEAD=http://127.0.0.1:$(cat "$T/dead.port")
 
 # --- the candidate is down ---
 CAP=$T/cand-down.jsonl
@@ -114,11 +119,20 @@ is "$PROXY_STATUS" 0 "primary timeout: the proxy exits 0"
 CAP=$T/gave-up.jsonl
 start_proxy --primary "$PRI" --candidate "$CAN" --capture "$CAP" ||
     bail "the proxy did not start"
-req gaveup --max-time 0.5 -H "$TRACE_HEADER: client-gave-up-1" \
-    "$PROXY_URL/slow"
-is "$HTTP_CODE" 000 "gave up: the client left before the answer"
+# The client leaves once the primary holds the request (an hour, until
+# released), then the primary is released.
+curl -sS --noproxy '*' --max-time "$PT_WAIT_MIN" -o /dev/null \
+    -w '%{http_code}' -H "$TRACE_HEADER: client-gave-up-1" \
+    "$PROXY_URL/slow" >"$T/gaveup.code" 2>/dev/null &
+gaveup_pid=$!
+track "$gaveup_pid"
 ok "gave up: the primary got the request" \
-    wait_for 10 backend_has primary '.target == "/slow"'
+    wait_for 10 backend_has primary \
+    '.event == "request" and .headers[][1] == "client-gave-up-1"'
+kill -TERM "$gaveup_pid"
+wait_pid "$gaveup_pid" 30
+is "$(cat "$T/gaveup.code")" "" "gave up: the client left before the answer"
+backend_release primary
 req next "$PROXY_URL/orders/list"
 is "$HTTP_CODE" 200 "gave up: the proxy still serves the next client"
 stop_proxy

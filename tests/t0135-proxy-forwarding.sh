@@ -108,7 +108,7 @@ done
 # its blank line, or the GET's response would be misread.
 printf 'HEAD /hop HTTP/1.1\r\nHost: x\r\n\r\nGET /hop HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' \
     >"$T/head.req"
-"$RAWCLIENT" 127.0.0.1 "$PROXY_PORT" --timeout 10000 <"$T/head.req" \
+"$RAWCLIENT" 127.0.0.1 "$PROXY_PORT" --timeout $((PT_WAIT_MIN * 1000)) <"$T/head.req" \
     >"$T/head.resp" 2>"$T/head.err"
 is "$?" 0 "HEAD+GET: the proxy closed after the GET"
 # Split the raw bytes at each status line.

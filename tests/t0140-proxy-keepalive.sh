@@ -15,7 +15,7 @@ start_proxy --primary "http://127.0.0.1:$(backend_port primary)" \
     --capture "$CAP" || bail "the proxy did not start"
 
 # One curl, 100 URLs: curl reuses its connection to the proxy.
-curl -sS --noproxy '*' --max-time 60 -o /dev/null \
+curl -sS --noproxy '*' --max-time "$PT_WAIT_MIN" -o /dev/null \
     -w '%{http_code} %{num_connects}\n' "$PROXY_URL/ka/[1-100]" \
     >"$T/codes" 2>"$T/curl.err"
 is "$(grep -c '^200 ' "$T/codes")" 100 "100 requests, 100 answers 200"
@@ -44,7 +44,7 @@ is "$(backend_requests primary | jq -r .target | tr '\n' ' ')" \
 # third asking to close.
 printf 'GET /p/1 HTTP/1.1\r\nHost: x\r\n\r\nPOST /p/2 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET /p/3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' \
     >"$T/pipe.req"
-"$RAWCLIENT" 127.0.0.1 "$PROXY_PORT" --timeout 10000 <"$T/pipe.req" \
+"$RAWCLIENT" 127.0.0.1 "$PROXY_PORT" --timeout $((PT_WAIT_MIN * 1000)) <"$T/pipe.req" \
     >"$T/pipe.resp" 2>"$T/pipe.err"
 st=$?
 is "$st" 0 "pipelined: the proxy closed after 'Connection: close'"
@@ -61,7 +61,7 @@ contains "$(grep -o '"target":"/p/2"[^}]*"body":"[^"]*"' "$T/pipe.resp")" \
 
 # An HTTP/1.0 client without keep-alive: answered, then closed.
 printf 'GET /h10 HTTP/1.0\r\nHost: x\r\n\r\n' >"$T/h10.req"
-"$RAWCLIENT" 127.0.0.1 "$PROXY_PORT" --timeout 10000 <"$T/h10.req" \
+"$RAWCLIENT" 127.0.0.1 "$PROXY_PORT" --timeout $((PT_WAIT_MIN * 1000)) <"$T/h10.req" \
     >"$T/h10.resp" 2>"$T/h10.err"
 st=$?
 like "$(head -n 1 "$T/h10.resp" | tr -d '\r')" '^HTTP/1\.[01] 200 ' \

@@ -24,6 +24,15 @@ nreq() {
 	backend_nrequests "$1"
 }
 
+# settle: once the proxy has exited, wait until both backends have read
+# all it sent them (what did not arrive then never will).
+both_idle() {
+	backend_idle primary && backend_idle candidate
+}
+settle() {
+	ok "the backends have read all the proxy sent" wait_for 10 both_idle
+}
+
 # --- --max-body ---
 CAP=$T/maxbody.jsonl
 start_proxy --primary "$PRI" --candidate "$CAN" --capture "$CAP" \
@@ -48,11 +57,11 @@ req bigchunked -X POST -H 'Expect:' -H 'Transfer-Encoding: chunked' \
 is "$HTTP_CODE" 413 "max-body: a 5000-byte chunked body gets 413"
 id_bigchunked=$TRACE
 
-sleep 1
-is "$(nreq primary)" 1 "max-body: the primary got only the small request"
-is "$(nreq candidate)" 1 "max-body: the candidate got only the small request"
 stop_proxy
 is "$PROXY_STATUS" 0 "max-body: the proxy exits 0"
+settle
+is "$(nreq primary)" 1 "max-body: the primary got only the small request"
+is "$(nreq candidate)" 1 "max-body: the candidate got only the small request"
 is "$(cap_nlines "$CAP")" 3 "max-body: 3 capture lines"
 is "$(cap_get "$CAP" "$id_small" .verdict)" match \
     "max-body: the small request matched"
@@ -79,11 +88,11 @@ id_s1=$TRACE
 req s2 -X POST --data-binary '{"x":1}' "$PROXY_URL/items"
 is "$HTTP_CODE" 200 "sample 0: a POST too"
 id_s2=$TRACE
-sleep 1
-is "$(nreq primary)" $((p0 + 2)) "sample 0: the primary got both requests"
-is "$(nreq candidate)" "$c0" "sample 0: the candidate got nothing"
 stop_proxy
 is "$PROXY_STATUS" 0 "sample 0: the proxy exits 0"
+settle
+is "$(nreq primary)" $((p0 + 2)) "sample 0: the primary got both requests"
+is "$(nreq candidate)" "$c0" "sample 0: the candidate got nothing"
 is "$(cap_nlines "$CAP")" 2 "sample 0: 2 capture lines"
 for id in "$id_s1" "$id_s2"; do
 	is "$(cap_get "$CAP" "$id" '.verdict + " " + .skip_reason')" \
@@ -108,11 +117,11 @@ is "$HTTP_CODE" 200 "mirror-methods GET: a GET gets 200"
 id_get=$TRACE
 ok "mirror-methods GET: the GET is mirrored" \
     wait_for 10 backend_nrequests_ge candidate $((c0 + 1))
-sleep 1
-is "$(backend_requests candidate | tail -n +$((c0 + 1)) | jq -r '.method + " " + .target' | tr '\n' ' ')" \
-    "GET /orders " "mirror-methods GET: the candidate got only the GET"
 stop_proxy
 is "$PROXY_STATUS" 0 "mirror-methods: the proxy exits 0"
+settle
+is "$(backend_requests candidate | tail -n +$((c0 + 1)) | jq -r '.method + " " + .target' | tr '\n' ' ')" \
+    "GET /orders " "mirror-methods GET: the candidate got only the GET"
 is "$(cap_nlines "$CAP")" 3 "mirror-methods: 3 capture lines"
 is "$(cap_get "$CAP" "$id_post" '.verdict + " " + .skip_reason')" \
     "skipped method" "mirror-methods: the POST is skipped, skip_reason method"
@@ -122,22 +131,34 @@ is "$(cap_get "$CAP" "$id_get" .verdict)" match \
     "mirror-methods: the GET is compared (match)"
 
 # --- --max-inflight ---
-# A candidate that takes 1.5 s, at most one mirror in flight: the second
-# request's mirror is dropped, not queued.
-jq -n --arg b "$BODY_OK" '{default: {status: 200, delay_ms: 1500,
+# A candidate that holds its answers (an hour, until released), at most
+# one mirror in flight: the second request's mirror is dropped, not
+# queued.  The first mirror is provably still in flight when the second
+# request comes: the candidate is released only afterwards.
+jq -n --arg b "$BODY_OK" '{default: {status: 200, delay_ms: 3600000,
     headers: [["Content-Type", "application/json"]], body: $b}}' \
     >"$T/slow.json"
 start_backend slowcand "$T/slow.json"
 CAP=$T/inflight.jsonl
 start_proxy --primary "$PRI" --candidate "http://127.0.0.1:$BACKEND_PORT" \
-    --capture "$CAP" --max-inflight 1 || bail "the proxy did not start"
+    --capture "$CAP" --max-inflight 1 --candidate-timeout 7200000 ||
+    bail "the proxy did not start"
 req i1 "$PROXY_URL/inflight/1"
 id_i1=$TRACE
+ok "max-inflight: the first mirror reached the candidate" \
+    wait_for 10 backend_nrequests_ge slowcand 1
 req i2 "$PROXY_URL/inflight/2"
 id_i2=$TRACE
 is "$HTTP_CODE" 200 "max-inflight: the client is served while the cap is full"
+is "$(backend_events slowcand '.event == "respond"' | wc -l | tr -d ' ')" 0 \
+    "max-inflight: the first mirror was still in flight"
+backend_release slowcand
+ok "max-inflight: the first exchange is captured once released" \
+    wait_for 10 cap_has_id "$CAP" "$id_i1"
 stop_proxy
 is "$PROXY_STATUS" 0 "max-inflight: the proxy exits 0"
+ok "max-inflight: the candidate has read all the proxy sent" \
+    wait_for 10 backend_idle slowcand
 is "$(backend_nrequests slowcand)" 1 "max-inflight: the candidate got 1 mirror"
 is "$(cap_get "$CAP" "$id_i1" .verdict)" match \
     "max-inflight: the first exchange was compared"

@@ -3,13 +3,19 @@
 # the exchanges in flight, flushes the capture and exits 0.  Every request
 # that got an HTTP response has exactly one capture line, and no line is
 # torn.
+#
+# No clock: the slow exchange is held by the primary (an hour, until
+# released) and the grace period is two hours, so it is in flight for as
+# long as the test needs; the late request is sent once the proxy has
+# said it is stopping; each load loop runs until its first unanswered
+# request, so SIGTERM comes mid-load by construction.
 
 . "$(dirname "$0")/lib.sh"
 need curl jq
 need_binaries
 
 BODY_OK='{"ok":true}'
-jq -n --arg b "$BODY_OK" '{routes: [{path: "/slow", delay_ms: 2500,
+jq -n --arg b "$BODY_OK" '{routes: [{path: "/slow", delay_ms: 3600000,
     headers: [["Content-Type", "application/json"]], body: $b}],
     default: {status: 200, delay_ms: 50,
     headers: [["Content-Type", "application/json"]], body: $b}}' \
@@ -22,29 +28,33 @@ start_backend candidate "$T/candidate.json"
 CAP=$T/capture.jsonl
 start_proxy --primary "http://127.0.0.1:$(backend_port primary)" \
     --candidate "http://127.0.0.1:$(backend_port candidate)" \
-    --capture "$CAP" --grace 10000 || bail "the proxy did not start"
+    --capture "$CAP" --grace 7200000 || bail "the proxy did not start"
 URL=$PROXY_URL
 
-# loop N COUNT: COUNT sequential requests, each on its own connection;
-# the response headers of request I go to $T/l.N.I.hdr.
+# loop N: sequential requests, each on its own connection, until the
+# first that gets no response (the proxy has stopped accepting); the
+# response headers of request I go to $T/l.N.I.hdr.  $T/l.N.last is the
+# number of the last request sent.
 loop() {
 	_i=1
-	while [ "$_i" -le "$2" ]; do
-		curl -sS --noproxy '*' --max-time 20 -D "$T/l.$1.$_i.hdr" \
-		    -o /dev/null "$URL/load/$1/$_i" 2>/dev/null
+	while [ "$_i" -le 100000 ]; do
+		curl -sS --noproxy '*' --max-time "$PT_WAIT_MIN" \
+		    -D "$T/l.$1.$_i.hdr" -o /dev/null "$URL/load/$1/$_i" \
+		    2>/dev/null || break
 		_i=$((_i + 1))
 	done
+	echo "$_i" >"$T/l.$1.last"
 }
 
-# A request that is in flight for 2.5 s when SIGTERM arrives.
-curl -sS --noproxy '*' --max-time 20 -D "$T/slow.hdr" -o "$T/slow.body" \
+# A request that is in flight when SIGTERM arrives (until released).
+curl -sS --noproxy '*' --max-time "$PT_WAIT_MIN" -D "$T/slow.hdr" -o "$T/slow.body" \
     "$URL/slow" 2>/dev/null &
 slow_pid=$!
 track "$slow_pid"
 
 loops=
 for n in 1 2 3 4 5 6 7 8; do
-	loop "$n" 25 &
+	loop "$n" &
 	track $!
 	loops="$loops $!"
 done
@@ -55,12 +65,22 @@ ok "the slow request is in flight" \
     wait_for 10 backend_has primary '.target == "/slow"'
 
 kill -TERM "$PROXY_PID"
-sleep 0.3
+# The proxy prints this from its loop, then stops accepting before it
+# looks at any new connection.
+ok "the proxy says it is stopping" \
+    wait_for 30 grep -q '^paritytap: SIGTERM: stopping' "$PROXY_ERR"
 # While the slow exchange keeps the proxy in its grace period, a new
-# client gets no HTTP response: the proxy has stopped accepting.
-late=$(curl -sS --noproxy '*' --max-time 3 -o /dev/null -w '%{http_code}' \
-    "$URL/late" 2>/dev/null)
-is "$late" 000 "after SIGTERM a new request gets no response"
+# client gets no HTTP response: the proxy has stopped accepting.  The
+# slow exchange is released only once the late client waits for its
+# answer (its request sits in a backlog the proxy no longer accepts from).
+curl -sS --noproxy '*' --max-time "$PT_WAIT_MIN" -o /dev/null \
+    -w '%{http_code}' "$URL/late" >"$T/late.code" 2>/dev/null &
+late_pid=$!
+track "$late_pid"
+ok "the late client waits for an answer" wait_for 30 asleep "$late_pid"
+backend_release primary
+wait_pid "$late_pid" 120
+is "$(cat "$T/late.code")" 000 "after SIGTERM a new request gets no response"
 
 wait_pid "$PROXY_PID" 30
 is "$WAIT_STATUS" 0 "the proxy exits 0 after SIGTERM"
@@ -86,7 +106,13 @@ done
 echo "$slow_id" >>"$T/answered"
 n_answered=$(grep -c . "$T/answered")
 cmp_ok "$n_answered" -ge 41 "at least 41 requests were answered"
-cmp_ok "$n_answered" -lt 201 "SIGTERM came mid-load (not all 200 answered)"
+n_sent=$(cat "$T"/l.*.last | awk '{ n += $1 } END { print n }')
+is "$((n_answered - 1))" "$((n_sent - 8))" \
+    "SIGTERM came mid-load: each loop's requests were answered but its last"
+ok "the primary has read all the proxy sent" \
+    wait_for 10 backend_idle primary
+is "$(backend_requests primary | jq -r .target | grep -c '^/late$')" 0 \
+    "the proxy never forwarded the late request"
 is "$(grep -vc '^200$' "$T/statuses")" 0 \
     "every answered request got 200 (in-flight exchanges were finished)"
 is "$(grep -c '^$' "$T/answered")" 0 "every response carried a trace id"

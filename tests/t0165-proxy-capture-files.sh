@@ -42,7 +42,7 @@ is "$(cap_nlines "$T/dir/$f")" 2 "dir: 2 lines"
 
 # --- flushed while running ---
 CAP=$T/live.jsonl
-start_proxy --primary "$PRI" --candidate "$CAN" --capture "$CAP" ||
+start_proxy -v --primary "$PRI" --candidate "$CAN" --capture "$CAP" ||
     bail "the proxy did not start"
 req l1 "$PROXY_URL/live/1"
 ok "a line reaches the file while the proxy runs (timer flush)" \
@@ -53,7 +53,12 @@ req l2 "$PROXY_URL/live/2"
 ok "hup: both lines flushed" wait_for 10 nlines_ge "$CAP" 2
 mv "$CAP" "$CAP.1"
 kill -HUP "$PROXY_PID"
-sleep 0.5
+# Printed from the loop as it handles the signal, in the callback that
+# asks the pipeline to reopen: every exchange finished after that line
+# goes to the new file (the pipeline keeps that order).
+ok "hup: the proxy reopened its files" \
+    wait_for 30 grep -q 'SIGHUP: reopening the capture and events files' \
+    "$PROXY_ERR"
 req l3 "$PROXY_URL/live/3"
 id3=$TRACE
 req l4 "$PROXY_URL/live/4"

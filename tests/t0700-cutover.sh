@@ -36,7 +36,7 @@ start_service() {
 	"$@" "$T/$_name.port" 2>"$T/$_name.berr" &
 	_pid=$!
 	track "$_pid"
-	_n=100
+	_n=$(pt_deadline 0)
 	while [ ! -s "$T/$_name.port" ]; do
 		if ! alive "$_pid" || [ "$_n" -le 0 ]; then
 			diag_file "$T/$_name.berr"
@@ -62,7 +62,7 @@ COMPARE="--trace-header X-Trace-Id --ignore \$.timestamp --ignore \$.daemon
 # session_id URL: "FIXTURE:SESSION_ID" of an iterate row, no trace header
 # sent.
 session_id() {
-	curl -sS --noproxy '*' --max-time 10 -H 'Content-Type: application/json' \
+	curl -sS --noproxy '*' --max-time "$PT_WAIT_MIN" -H 'Content-Type: application/json' \
 	    -d '{"fixture":"infra_error"}' "$1/v1/iterate" |
 	    jq -r '.fixture + ":" + .session_id'
 }

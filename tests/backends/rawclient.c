@@ -3,6 +3,7 @@
  *
  *	rawclient HOST PORT [--timeout MS] [--shutdown]
  *	rawclient --free-port
+ *	rawclient --bound-port
  *
  * Reads all of stdin, connects, writes it, then prints every byte
  * received to stdout until the peer closes or the timeout expires.  The
@@ -12,6 +13,10 @@
  *
  * Exit status: 0 the peer closed, 4 the timeout expired first, 1 error.
  * --free-port prints a TCP port on 127.0.0.1 that was free a moment ago.
+ * --bound-port binds a TCP socket to 127.0.0.1:0 without listening on it,
+ * prints its port and sleeps until killed: while it runs, a connection to
+ * that port is refused (no other socket can take the port), a backend
+ * that is down for sure.
  */
 
 #ifndef _GNU_SOURCE
@@ -121,6 +126,34 @@ free_port(void)
 	return 0;
 }
 
+/* Hold a port bound but not listening; print it; sleep until killed. */
+static int
+bound_port(void)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof sin;
+	int			fd;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0) {
+		perror("rawclient: socket");
+		return 1;
+	}
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) != 0) {
+		perror("rawclient: bind");
+		close(fd);
+		return 1;
+	}
+	printf("%d\n", ntohs(sin.sin_port));
+	if (fflush(stdout) != 0)
+		return 1;
+	for (;;)
+		pause();
+}
+
 /* Connect to host:port, blocking. */
 static int
 connect_to(const char *host, const char *port)
@@ -156,7 +189,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: rawclient HOST PORT [--timeout MS] "
-	    "[--shutdown]\n       rawclient --free-port\n");
+	    "[--shutdown]\n       rawclient --free-port\n"
+	    "       rawclient --bound-port\n");
 	exit(1);
 }
 
@@ -175,6 +209,8 @@ main(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--free-port") == 0)
 			return free_port();
+		if (strcmp(argv[i], "--bound-port") == 0)
+			return bound_port();
 		if (strcmp(argv[i], "--shutdown") == 0)
 			do_shutdown = 1;
 		else if (strcmp(argv[i], "--timeout") == 0) {

@@ -31,6 +31,11 @@
  * "status":N} when the response is handed to the socket, and
  * {"event":"bad_request","conn":N,"reason":..}.  Every line has "ts_ms",
  * the wall clock in milliseconds.
+ *
+ * SIGUSR1 releases the delays: every response held by "delay_ms" is sent
+ * at once, and later ones are sent without waiting.  A test sets a delay
+ * of an hour and releases it when it has checked what must hold while the
+ * response is pending (no wall-clock race between the two).
  */
 
 #ifndef _GNU_SOURCE
@@ -123,6 +128,7 @@ struct conn {
 };
 
 static struct event_base *base;
+static int	delays_released;	/* SIGUSR1 happened */
 static const char *name = "backend";
 static FILE *log_fp;
 static struct route *routes;
@@ -810,7 +816,7 @@ conn_request(struct conn *c)
 	response_build(c, r, body, body_len, out);
 	close_conn = r->close || c->want_close || r->close_after >= 0 ||
 	    r->raw != NULL;
-	if (r->delay_ms > 0) {
+	if (r->delay_ms > 0 && !delays_released) {
 		c->pending = out;
 		c->pending_status = r->status;
 		c->pending_close = close_conn;
@@ -1111,6 +1117,52 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	log_event(ev);
 }
 
+#define MAX_RELEASE	4096
+
+struct release_set {
+	struct event	*ev[MAX_RELEASE];
+	int		 n;
+};
+
+/* Collect the armed timers of connections holding a delayed response. */
+static int
+release_collect(const struct event_base *b, const struct event *ev,
+    void *arg)
+{
+	struct release_set	*rs = arg;
+	struct conn		*c;
+
+	(void)b;
+	if (event_get_callback(ev) != conn_timer_cb)
+		return 0;
+	c = event_get_callback_arg(ev);
+	if (c->pending == NULL || c->closing ||
+	    !event_pending(ev, EV_TIMEOUT, NULL))
+		return 0;
+	if (rs->n < MAX_RELEASE)
+		rs->ev[rs->n++] = (struct event *)ev;
+	return 0;
+}
+
+/* SIGUSR1: send every delayed response now, and no longer delay. */
+static void
+release_cb(evutil_socket_t sig, short what, void *arg)
+{
+	static struct release_set	 rs;
+	int				 i;
+
+	(void)sig;
+	(void)what;
+	(void)arg;
+	delays_released = 1;
+	rs.n = 0;
+	event_base_foreach_event(base, release_collect, &rs);
+	for (i = 0; i < rs.n; i++) {
+		evtimer_del(rs.ev[i]);
+		event_active(rs.ev[i], EV_TIMEOUT, 0);
+	}
+}
+
 /* SIGTERM or SIGINT: stop. */
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -1208,7 +1260,7 @@ main(int argc, char **argv)
 	socklen_t		 sslen;
 	int			 sslen_i, ch, port;
 	struct evconnlistener	*l;
-	struct event		*sigterm, *sigint;
+	struct event		*sigterm, *sigint, *sigusr1;
 
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -1252,12 +1304,15 @@ main(int argc, char **argv)
 	sigint = evsignal_new(base, SIGINT, signal_cb, NULL);
 	evsignal_add(sigterm, NULL);
 	evsignal_add(sigint, NULL);
+	sigusr1 = evsignal_new(base, SIGUSR1, release_cb, NULL);
+	evsignal_add(sigusr1, NULL);
 
 	event_base_dispatch(base);
 
 	evconnlistener_free(l);
 	event_free(sigterm);
 	event_free(sigint);
+	event_free(sigusr1);
 	if (log_fp != NULL)
 		fclose(log_fp);
 	event_base_free(base);
