@@ -2,7 +2,6 @@
  * rawclient: send raw bytes to a TCP server and print what comes back.
  *
  *	rawclient HOST PORT [--timeout MS] [--shutdown]
- *	rawclient --free-port
  *	rawclient --bound-port
  *
  * Reads all of stdin, connects, writes it, then prints every byte
@@ -12,7 +11,6 @@
  * make some servers drop the answer.
  *
  * Exit status: 0 the peer closed, 4 the timeout expired first, 1 error.
- * --free-port prints a TCP port on 127.0.0.1 that was free a moment ago.
  * --bound-port binds a TCP socket to 127.0.0.1:0 without listening on it,
  * prints its port and sleeps until killed: while it runs, a connection to
  * that port is refused (no other socket can take the port), a backend
@@ -100,32 +98,6 @@ read_stdin(size_t *lenp)
 	return p;
 }
 
-/* Print a port that is free on 127.0.0.1. */
-static int
-free_port(void)
-{
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof sin;
-	int			fd;
-
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0) {
-		perror("rawclient: socket");
-		return 1;
-	}
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&sin, &len) != 0) {
-		perror("rawclient: bind");
-		close(fd);
-		return 1;
-	}
-	printf("%d\n", ntohs(sin.sin_port));
-	close(fd);
-	return 0;
-}
-
 /* Hold a port bound but not listening; print it; sleep until killed. */
 static int
 bound_port(void)
@@ -189,8 +161,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: rawclient HOST PORT [--timeout MS] "
-	    "[--shutdown]\n       rawclient --free-port\n"
-	    "       rawclient --bound-port\n");
+	    "[--shutdown]\n       rawclient --bound-port\n");
 	exit(1);
 }
 
@@ -207,8 +178,6 @@ main(int argc, char **argv)
 	ssize_t		 n;
 
 	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--free-port") == 0)
-			return free_port();
 		if (strcmp(argv[i], "--bound-port") == 0)
 			return bound_port();
 		if (strcmp(argv[i], "--shutdown") == 0)
