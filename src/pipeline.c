@@ -139,13 +139,18 @@ pipeline_strip(struct exchange *ex, const char *reason)
 	pipeline_skip(ex, reason);
 }
 
-/* Mark an exchange as not compared, for reason. */
+/*
+ * Mark an exchange as not compared, for reason; one whose mirror was not
+ * sent keeps the reason it already has.
+ */
 void
 pipeline_skip(struct exchange *ex, const char *reason)
 {
+	if (ex->ex_verdict == VERDICT_RECORDED)
+		return;
 	ex->ex_verdict = VERDICT_SKIPPED;
-	free(ex->ex_skip_reason);
-	ex->ex_skip_reason = xstrdup(reason);
+	if (ex->ex_skip_reason == NULL)
+		ex->ex_skip_reason = xstrdup(reason);
 	diff_list_free(&ex->ex_diffs);
 	diff_list_init(&ex->ex_diffs, 0);
 }
