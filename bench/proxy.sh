@@ -24,6 +24,9 @@
 #	REPEAT		wrk runs per scenario; the medians are shown [1]
 #	DELAY_MS	the slow candidate's delay [200]
 #	NGINX_WORKERS	worker processes of the nginx proxy [1]
+#	BASELINE	another paritytap binary (say, the last release) run
+#			in the same way right after paritytap, for a
+#			before/after throughput ratio; unset: not run
 #	KEEP=1		keep the temporary directory (logs, captures)
 #	STRICT=1	exit 1 when a target is missed
 #
@@ -322,11 +325,12 @@ run_wrk() {
 	    "$(median 3 "$TMP/wrk-$name.runs") $errors" >>"$TMP/results"
 }
 
-# Start paritytap against candidate port $2, capture name $1; sets PT_PORT
-# once the ready line is printed and the port accepts connections.
+# Start paritytap (or $PT_BIN) against candidate port $2, capture name $1;
+# sets PT_PORT once the ready line is printed and the port accepts
+# connections.
 start_paritytap() {
 	free_port PT_PORT
-	"$PARITYTAP" proxy --listen "127.0.0.1:$PT_PORT" \
+	"${PT_BIN:-$PARITYTAP}" proxy --listen "127.0.0.1:$PT_PORT" \
 	    --primary "http://127.0.0.1:$PRIMARY_PORT" \
 	    --candidate "http://127.0.0.1:$2" \
 	    --capture "$TMP/$1.jsonl" -q >"$TMP/$1.out" 2>"$TMP/$1.log" &
@@ -428,6 +432,15 @@ if start_paritytap paritytap "$FAST_PORT"; then
 else
 	echo "paritytap nan nan nan 0" >>"$TMP/results"
 fi
+if [ -n "${BASELINE:-}" ]; then
+	note "baseline ($BASELINE)"
+	if PT_BIN=$BASELINE start_paritytap baseline "$FAST_PORT"; then
+		run_wrk baseline "http://127.0.0.1:$PT_PORT$URL_PATH"
+		stop_paritytap baseline
+	else
+		echo "baseline nan nan nan 0" >>"$TMP/results"
+	fi
+fi
 note "nginx-mirror-slow"
 run_wrk nginx-mirror-slow "http://127.0.0.1:$NGINX_MIRROR_SLOW_PORT$URL_PATH"
 note "paritytap-slow"
@@ -459,6 +472,12 @@ printf '%-58s %7s  %s\n' \
     "target <= 1.5x: $(verdict "$r_p99" le 1.5)" \
     "nginx-mirror throughput, slow candidate / fast candidate" "$r_nginx" \
     ""
+if [ -n "${BASELINE:-}" ]; then
+	r_base=$(ratio "$(field paritytap 2)" "$(field baseline 2)")
+	printf '%-58s %7s  %s\n' \
+	    "paritytap / baseline throughput, fast candidate" "$r_base" \
+	    "target >= 0.97: $(verdict "$r_base" ge 0.97)"
+fi
 echo
 cat "$TMP/notes"
 
