@@ -26,8 +26,10 @@ stats_counts_add(struct stats_counts *c, const struct exchange *ex)
 	c->total++;
 	c->verdicts[ex->ex_verdict <= VERDICT_NONE ? ex->ex_verdict :
 	    VERDICT_NONE]++;
-	if (p->present && k->present && p->error == NULL &&
-	    k->error == NULL && p->status == k->status)
+	/* Statuses are compared only where the exchange was. */
+	if (ex->ex_verdict != VERDICT_SKIPPED &&
+	    ex->ex_verdict != VERDICT_RECORDED && p->present && k->present &&
+	    p->error == NULL && k->error == NULL && p->status == k->status)
 		c->status_match++;
 }
 

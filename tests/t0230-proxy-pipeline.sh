@@ -202,6 +202,10 @@ stop_proxy
 is "$PROXY_STATUS" 3 "stuck capture: the stop ends, exit 3"
 ok "stuck capture: the summary counts the dropped exchanges" \
     err_has "dropped (pipeline full)"
+# Exchanges recorded without comparison are not counted as compared.
+sm=$(grep -o '[0-9]*/[0-9]* status match' "$PROXY_ERR" | tail -n 1)
+cmp_ok "${sm%%/*}" -le "$(echo "$sm" | sed 's|^[0-9]*/\([0-9]*\) .*|\1|')" \
+    "stuck capture: status matches are counted among compared ones ($sm)"
 ok "stuck capture: the stop says the consumer is stuck" \
     err_has "a consumer is stuck"
 exec 4<&-
