@@ -39,6 +39,7 @@ struct sniff {
 	struct httpflow		*sn_flow;
 	struct replay		*sn_replay;
 	struct pipeline		*sn_pipeline;
+	struct runtime		*sn_rt;
 	struct event		*sn_ev_pcap;
 	struct event		*sn_ev_expire;
 	struct event		*sn_ev_stats;
@@ -49,12 +50,14 @@ struct sniff {
 	int			 sn_failed;	/* the capture broke */
 };
 
-/* Stop capturing: the loop ends, and sniff_run finishes what is left. */
+/*
+ * Stop capturing (--duration, --count, a broken capture): the runtime
+ * starts the grace period and calls sniff_rt_stop.
+ */
 static void
 sniff_stop(struct sniff *sn)
 {
-	sn->sn_stopping = 1;
-	event_base_loopbreak(sn->sn_base);
+	runtime_stop(sn->sn_rt);
 }
 
 /* Print the packet counts; with drops_only, only if drops went up. */
@@ -183,11 +186,14 @@ sniff_duration_cb(evutil_socket_t fd, short events, void *arg)
 	sniff_stop(arg);
 }
 
-/* SIGTERM, SIGINT: stop capturing, then wait for the candidate. */
+/* Stop: the loop ends, and sniff_run finishes what is left. */
 static void
 sniff_rt_stop(void *arg)
 {
-	sniff_stop(arg);
+	struct sniff	*sn = arg;
+
+	sn->sn_stopping = 1;
+	event_base_loopbreak(sn->sn_base);
 }
 
 /* SIGHUP, SIGUSR1: reopen the capture and events files. */
@@ -393,9 +399,10 @@ sniff_run(struct sniff_opts *sc)
 	struct events		*events = NULL;
 	char			*cause = NULL, *summary, *ports;
 	uint64_t		 lost;
-	int			 status, color;
+	int			 status, color, stuck = 0;
 
 	memset(&sn, 0, sizeof sn);
+	memset(&st, 0, sizeof st);
 	sn.sn_conf = sc;
 	color = use_color(sc->o.color, STDERR_FILENO, NULL) > 0;
 	if ((status = options_capture(&sc->o, &capture)) != 0)
@@ -407,6 +414,7 @@ sniff_run(struct sniff_opts *sc)
 	}
 
 	rt = runtime_new(&sniff_rt_cbs, &sn, sc->grace);
+	sn.sn_rt = rt;
 	sn.sn_base = runtime_base(rt);
 	memset(&popts, 0, sizeof popts);
 	popts.compare = &sc->o.co;
@@ -467,7 +475,7 @@ sniff_run(struct sniff_opts *sc)
 	replay_drain(sn.sn_replay, sc->grace);
 	replay_free(sn.sn_replay, &rs);
 	sn.sn_replay = NULL;
-	pipeline_stop(sn.sn_pipeline, 0);
+	stuck = pipeline_stop(sn.sn_pipeline, runtime_deadline(rt)) != 0;
 	pipeline_counts(sn.sn_pipeline, &st);
 
 	summary = stats_summary(&st);
@@ -495,13 +503,18 @@ out:
 		event_free(sn.sn_ev_duration);
 	if (sn.sn_pcap != NULL)
 		pcap_close(sn.sn_pcap);
-	if (capture != NULL && (lost = capture_close(capture)) != 0 &&
-	    status == EXIT_OK) {
-		log_warnx("%llu exchange%s not recorded in the capture",
-		    (unsigned long long)lost, lost == 1 ? "" : "s");
-		status = EXIT_RUNTIME;
+	/* A consumer stuck in a write still uses its file: leave it. */
+	if (capture != NULL) {
+		lost = (stuck ? capture_lost(capture) : capture_close(capture)) +
+		    st.dropped;
+		if (lost != 0 && status == EXIT_OK) {
+			log_warnx("%llu exchange%s not recorded in the capture",
+			    (unsigned long long)lost, lost == 1 ? "" : "s");
+			status = EXIT_RUNTIME;
+		}
 	}
-	events_close(events);
+	if (!stuck)
+		events_close(events);
 	if (rt != NULL)
 		runtime_free(rt);
 	return (status);
