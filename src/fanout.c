@@ -59,8 +59,8 @@ static const struct upreq_cbs fanout_cbs = {
 /*
  * Start an exchange's fan-out.  It takes the exchange and the canonical
  * request (canon is left empty); head says the request is a HEAD.  When
- * every side sent has ended, the exchange goes to the pipeline and done(arg) is
- * called: the fan-out is gone by then.
+ * every side sent has ended, the exchange goes to the pipeline and
+ * done(arg) is called: the fan-out is gone by then.
  */
 struct fanout *
 fanout_new(struct pipeline *pipeline, struct exchange *ex, struct buf *canon,
