@@ -1134,7 +1134,8 @@ httpflow_gap(void *arg, struct tcp_conn *tc, int dir, uint64_t len,
 		    tc->unseen_ts[TCP_DIR_C2S] : *ts;
 	}
 	hc->hc_ts[dir] = *ts;
-	httpflow_fail_waiting(hc, "reset", dir == TCP_DIR_C2S ? "the request stream has a gap in the capture" :
+	httpflow_fail_waiting(hc, "reset", dir == TCP_DIR_C2S ?
+	    "the request stream has a gap in the capture" :
 	    "the response stream has a gap in the capture");
 	httpflow_resp_reset(hc);
 	httpflow_req_drop(hc);

@@ -619,8 +619,8 @@ struct fanout_hooks {
 	void	(*on_done)(void *, int, const char *, const char *);
 };
 typedef void	(*fanout_cb)(void *);
-struct fanout	*fanout_new(struct pipeline *, struct exchange *, struct buf *, int,
-		     uint64_t, fanout_cb, void *);
+struct fanout	*fanout_new(struct pipeline *, struct exchange *,
+		     struct buf *, int, uint64_t, fanout_cb, void *);
 void		 fanout_send(struct fanout *, int, struct upstream *,
 		     const struct fanout_hooks *, void *);
 void		 fanout_abort(struct fanout *, const char *, const char *);

@@ -730,7 +730,10 @@ proxy_accept_cb(int fd, struct sockaddr *sa, int salen, void *arg)
 	log_debug("client %s: connected", cl->cl_name);
 }
 
-/* Bind the listener and set up both backends; NULL with exit status and cause. */
+/*
+ * Bind the listener and set up both backends; NULL with exit status and
+ * cause.
+ */
 struct proxy *
 proxy_new(struct event_base *base, const struct proxy_opts *o,
     struct pipeline *pipeline, int *status, char **cause)

@@ -589,8 +589,8 @@ replay_backends(struct replay *rp, char **cause)
  */
 int
 replay_run(struct event_base *base, const struct replay_opts *o,
-    char **paths, int npaths, struct pipeline *pipeline, struct replay_stats *stats,
-    char **cause)
+    char **paths, int npaths, struct pipeline *pipeline,
+    struct replay_stats *stats, char **cause)
 {
 	struct replay	 rp;
 	struct timeval	 tv;
