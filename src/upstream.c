@@ -349,6 +349,12 @@ upstream_conn_release(struct upconn *uc, int keepalive)
 	uc->uc_reused = 1;
 	uc->uc_interim = 0;
 	event_del(uc->uc_wev);
+	/*
+	 * A response can end in the very read that made its owner pause
+	 * (the proxy's client fell behind on the last bytes): read again,
+	 * or the next request on this connection waits for its timeout.
+	 */
+	event_add(uc->uc_rev, NULL);
 	if ((ur = TAILQ_FIRST(&up->up_queue)) != NULL) {
 		/* A request was waiting for exactly this. */
 		TAILQ_REMOVE(&up->up_queue, ur, ur_qentry);

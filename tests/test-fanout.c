@@ -197,6 +197,28 @@ hook_done(void *arg, int side, const char *error, const char *detail)
 
 static const struct fanout_hooks hooks = { hook_head, hook_body, hook_done };
 
+/* The exchange whose primary is paused on its last body bytes. */
+static struct fanout	*pause_fo;
+static size_t		 pause_len;
+
+/*
+ * Hook: pause the primary when its whole body (16 bytes) is in, as the
+ * proxy does when its client falls behind: the response is complete in
+ * the same read.
+ */
+static void
+hook_pause_body(void *arg, int side, const char *data, size_t len)
+{
+	bodies[side]++;
+	pause_len += len;
+	if (pause_len == 16)
+		fanout_pause(pause_fo, side);
+}
+
+static const struct fanout_hooks pause_hooks = {
+	hook_head, hook_pause_body, hook_done
+};
+
 /* The owner's callback: the exchange went to the pipeline. */
 static void
 owner_done(void *arg)
@@ -313,12 +335,35 @@ main(void)
 	    "abort: ... as timed out");
 	is_int(dones[SIDE_PRIMARY], 1, "abort: the primary did not end again");
 
+	/*
+	 * Paused on its last bytes: the response is complete all the same,
+	 * and its connection goes back to the pool reading, so the next
+	 * request on it is answered (it used to wait for its timeout).
+	 */
+	reset_counts();
+	ex = new_exchange(&canon);
+	pause_fo = fanout_new(pipeline, ex, &canon, 0, MAX_BODY, owner_done,
+	    NULL);
+	fanout_send(pause_fo, SIDE_PRIMARY, up[SIDE_PRIMARY], &pause_hooks,
+	    NULL);
+	event_base_dispatch(base);
+	is_int(completed, 1, "paused on the last bytes: the exchange completes");
+	ok(done_error[SIDE_PRIMARY] == NULL, "... without error");
+	reset_counts();
+	ex = new_exchange(&canon);
+	fo = fanout_new(pipeline, ex, &canon, 0, MAX_BODY, owner_done, NULL);
+	fanout_send(fo, SIDE_PRIMARY, up[SIDE_PRIMARY], &hooks, NULL);
+	event_base_dispatch(base);
+	is_int(completed, 1, "the next request on that connection completes");
+	is_str(done_error[SIDE_PRIMARY], NULL,
+	    "... answered, not timed out");
+
 	for (side = 0; side < SIDE_MAX; side++)
 		upstream_free(up[side]);
 	pipeline_stop(pipeline, 0);
 	pipeline_free(pipeline);
 
-	is_int(nseen, 2, "two exchanges reached the pipeline");
+	is_int(nseen, 4, "four exchanges reached the pipeline");
 	for (side = 0; side < SIDE_MAX; side++) {
 		ok(seen[0].present[side], "%s: present", names[side]);
 		is_int(seen[0].status[side], 200 + side, "%s: its status",
