@@ -40,7 +40,8 @@ fi
 
 # A client that gives up after the first megabyte: it leaves with most of
 # the 40 MB still to come (curl stops when head closes the pipe).
-curl -sS --noproxy '*' -D "$T/gone.hdr" "$PROXY_URL/big" 2>/dev/null |
+curl -sS --noproxy '*' --max-time "$PT_WAIT_MIN" -D "$T/gone.hdr" \
+    "$PROXY_URL/big" 2>/dev/null |
     head -c 1000000 | wc -c >"$T/gone.n"
 is "$(tr -d ' ' <"$T/gone.n")" 1000000 "the client that left read 1 MB"
 id=$(header_of "$T/gone.hdr" "$TRACE_HEADER")
