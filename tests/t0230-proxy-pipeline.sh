@@ -111,7 +111,7 @@ stop_proxy
 is "$PROXY_STATUS" 0 "reader gone: the proxy exits 0"
 
 # --- a reader that never reads: the capture goes on, the stop is quick ---
-# 200 KB bodies: a few events fill the pipe and the events buffer.
+# 389 KB JSON bodies: a few events fill the pipe and the events buffer.
 awk 'BEGIN { printf "{\"items\":["; for (i = 0; i < 20000; i++)
     printf "%s{\"i\":%d,\"v\":\"x\"}", (i ? "," : ""), i; printf "]}" }' \
     >"$T/big.json"
@@ -192,7 +192,7 @@ if ldd "$PARITYTAP" 2>/dev/null | grep -q 'libasan' ||
     grep -q 'libasan' "/proc/$PROXY_PID/maps" 2>/dev/null; then
 	skip "peak memory is not meaningful under AddressSanitizer"
 else
-	# 400 exchanges of 2 x 200 KB would be 160 MB held.
+	# 400 exchanges of 2 x 389 KB would be 311 MB held.
 	cmp_ok "$hwm" -lt 40000 \
 	    "stuck capture: peak memory stayed under 40 MB (${hwm} kB)"
 fi
