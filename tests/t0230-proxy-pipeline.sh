@@ -88,6 +88,7 @@ stop_proxy
 is "$PROXY_STATUS" 0 "no reader: the proxy exits 0"
 ok "no reader: the events dropped meanwhile are counted" \
     err_has "dropped (no reader)"
+kill "$reader" 2>/dev/null
 wait "$reader" 2>/dev/null
 
 # --- a reader that leaves: said, and the proxy goes on ---
@@ -105,6 +106,7 @@ reader_left() {
 	! alive "$reader"
 }
 ok "reader gone: the reader had an event and left" wait_for 60 reader_left
+kill "$reader" 2>/dev/null
 wait "$reader" 2>/dev/null
 # gone_said: another divergent request, then the message.
 gone_said() {
