@@ -273,6 +273,7 @@ record_spawn(char **argv, const char *lib, struct record *rc)
 	struct sigaction	 sa, old[6];
 	static const int	 sigs[6] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
 				    SIGUSR1, SIGUSR2 };
+	sigset_t		 block, oldmask;
 	pid_t			 pid;
 	int			 status = -1, i, pfd[2], err;
 	ssize_t			 n;
@@ -286,18 +287,28 @@ record_spawn(char **argv, const char *lib, struct record *rc)
 	sa.sa_sigaction = record_forward;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < 6; i++)
+	sigemptyset(&block);
+	for (i = 0; i < 6; i++) {
 		sigaction(sigs[i], &sa, &old[i]);
+		sigaddset(&block, sigs[i]);
+	}
+	/*
+	 * A signal that comes between fork and record_child being set would
+	 * find no command to pass it to: hold them until it is set.
+	 */
+	sigprocmask(SIG_BLOCK, &block, &oldmask);
 	fflush(NULL);
 	switch ((pid = fork())) {
 	case -1:
 		log_warn("record: fork");
+		sigprocmask(SIG_SETMASK, &oldmask, NULL);
 		close(pfd[0]);
 		close(pfd[1]);
 		goto out;
 	case 0:
 		for (i = 0; i < 6; i++)
 			sigaction(sigs[i], &old[i], NULL);
+		sigprocmask(SIG_SETMASK, &oldmask, NULL);
 		close(pfd[0]);
 		record_env(lib, rc);
 		execvp(argv[0], argv);
@@ -306,6 +317,7 @@ record_spawn(char **argv, const char *lib, struct record *rc)
 		_exit(127);
 	}
 	record_child = pid;
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
 	close(pfd[1]);
 	while ((n = read(pfd[0], &err, sizeof err)) == -1 && errno == EINTR)
 		;
