@@ -265,13 +265,6 @@ events_consumer(struct events *ev, struct consumer *c)
 	c->arg = ev;
 }
 
-/* Events dropped so far (read after the pipeline stopped). */
-uint64_t
-events_dropped(const struct events *ev)
-{
-	return (ev != NULL ? ev->ev_dropped : 0);
-}
-
 /* Close the events file and free it; stdout gets its flags back. */
 void
 events_close(struct events *ev)

@@ -33,12 +33,10 @@ struct listener {
 	char			 ls_address[INET6_ADDRSTRLEN + 8];
 	listener_cb		 ls_cb;
 	void			*ls_arg;
-	int			 ls_paused;
 	int			 ls_disabled;	/* by the engine */
 	uint64_t		 ls_failures;	/* since last said */
 	int			 ls_errno;
 	double			 ls_said_at;
-	uint64_t		 ls_pauses;
 };
 
 /* Parse ADDRESS:PORT, [ADDRESS]:PORT or :PORT (any address) to bind. */
@@ -109,7 +107,6 @@ listener_resume_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct listener	*ls = arg;
 
-	ls->ls_paused = 0;
 	listener_report(ls, 0);
 	if (!ls->ls_disabled)
 		evconnlistener_enable(ls->ls_lev);
@@ -138,13 +135,10 @@ listener_error_cb(struct evconnlistener *lev, void *arg)
 	if (error == EMFILE || error == ENFILE || error == ENOBUFS ||
 	    error == ENOMEM) {
 		evconnlistener_disable(ls->ls_lev);
-		ls->ls_paused = 1;
-		ls->ls_pauses++;
 		evtimer_add(ls->ls_resume, &tv);
 	}
-	/* The first failure of a spell is said at once. */
-	listener_report(ls, ls->ls_said_at == 0 ||
-	    mono_ms() - ls->ls_said_at >= LISTENER_REPORT_MS);
+	/* The first failure is said at once, the rest once a second. */
+	listener_report(ls, 0);
 }
 
 /* Bind address and accept on it; NULL with exit status and cause. */
@@ -211,13 +205,6 @@ listener_disable(struct listener *ls)
 {
 	ls->ls_disabled = 1;
 	evconnlistener_disable(ls->ls_lev);
-}
-
-/* Times accepting was paused for lack of descriptors. */
-uint64_t
-listener_pauses(const struct listener *ls)
-{
-	return (ls->ls_pauses);
 }
 
 /* Close the socket and free the listener. */

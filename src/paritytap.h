@@ -713,8 +713,6 @@ void		 pipeline_skip(struct exchange *, const char *);
 void		 pipeline_reopen(struct pipeline *);
 int		 pipeline_stop(struct pipeline *, double);
 void		 pipeline_counts(struct pipeline *, struct stats_counts *);
-void		 pipeline_queue_bytes(struct pipeline *, uint64_t *,
-		     uint64_t *);
 void		 pipeline_free(struct pipeline *);
 
 /* stats.c */
@@ -737,7 +735,6 @@ struct events;
 struct events	*events_open(const char *, const struct capture_opts *,
 		     char **);
 void		 events_consumer(struct events *, struct consumer *);
-uint64_t	 events_dropped(const struct events *);
 void		 events_close(struct events *);
 
 /* runtime.c */
@@ -755,7 +752,6 @@ struct listener	*listener_new(struct event_base *, const char *, listener_cb,
 		     void *, int *, char **);
 const char	*listener_address(const struct listener *);
 void		 listener_disable(struct listener *);
-uint64_t	 listener_pauses(const struct listener *);
 void		 listener_free(struct listener *);
 
 /* trace.c */

@@ -67,7 +67,6 @@ struct pipeline {
 	size_t			 p_len;
 	uint64_t		 p_bytes;	/* cost of what is queued */
 	uint64_t		 p_unfinished;	/* exchanges submitted, not done */
-	uint64_t		 p_peak_bytes;
 	int			 p_stop;
 	double			 p_deadline;	/* mono ms; 0: none */
 	double			 p_signalled;	/* when, mono_ms() */
@@ -389,8 +388,6 @@ pipeline_submit(struct pipeline *p, struct exchange *ex)
 	p->p_len++;
 	p->p_unfinished++;
 	p->p_bytes += cost;
-	if (p->p_bytes > p->p_peak_bytes)
-		p->p_peak_bytes = p->p_bytes;
 	/*
 	 * At a trickle, wake the thread at once so flags are live; under
 	 * load the first exchange of a burst wakes it at most every
@@ -485,18 +482,6 @@ void
 pipeline_counts(struct pipeline *p, struct stats_counts *out)
 {
 	stats_snapshot(p->p_stats, out);
-}
-
-/* Bytes queued now and at the most; any thread. */
-void
-pipeline_queue_bytes(struct pipeline *p, uint64_t *now, uint64_t *peak)
-{
-	pthread_mutex_lock(&p->p_lock);
-	if (now != NULL)
-		*now = p->p_bytes;
-	if (peak != NULL)
-		*peak = p->p_peak_bytes;
-	pthread_mutex_unlock(&p->p_lock);
 }
 
 /*
