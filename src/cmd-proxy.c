@@ -240,7 +240,7 @@ proxy_run(struct proxy_conf *pc)
 	struct consumer		 con;
 	struct stats_counts	 counts;
 	char			*cause, *summary;
-	uint64_t		 lost;
+	uint64_t		 lost, retried;
 	int			 status = EXIT_OK, color, stuck = 0;
 
 	memset(&counts, 0, sizeof counts);
@@ -298,9 +298,11 @@ proxy_run(struct proxy_conf *pc)
 		    "--max-inflight %u requests in flight",
 		    (unsigned long long)proxy_mirror_dropped(pr.pr_proxy),
 		    pc->po.max_inflight);
+	retried = proxy_retries(pr.pr_proxy);
 	proxy_free(pr.pr_proxy);
 	stuck = pipeline_stop(pr.pr_pipeline, runtime_deadline(rt)) != 0;
 	pipeline_counts(pr.pr_pipeline, &counts);
+	counts.retried = retried;
 	summary = stats_summary(&counts);
 	fprintf(stderr, "paritytap: %s\n", summary);
 	free(summary);

@@ -394,6 +394,7 @@ struct stats_counts {
 	uint64_t	 status_match;	/* compared, and both statuses equal */
 	uint64_t	 verdicts[VERDICT_NONE + 1];
 	uint64_t	 dropped;	/* not kept at all: the pipeline was full */
+	uint64_t	 retried;	/* requests sent again to a backend */
 };
 
 /* What the runtime calls an engine back for; any may be NULL. */
@@ -602,6 +603,7 @@ void		 upstream_cancel(struct upreq *);
 void		 upstream_pause(struct upreq *);
 void		 upstream_resume(struct upreq *);
 unsigned	 upstream_inflight(const struct upstream *);
+uint64_t	 upstream_retries(const struct upstream *);
 
 /* fanout.c */
 struct fanout;
@@ -636,6 +638,7 @@ void		 proxy_shutdown(struct proxy *);
 void		 proxy_abort(struct proxy *);
 void		 proxy_free(struct proxy *);
 uint64_t	 proxy_mirror_dropped(const struct proxy *);
+uint64_t	 proxy_retries(const struct proxy *);
 
 /* cmd-diff.c */
 extern const struct cmd_entry cmd_diff_entry;

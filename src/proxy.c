@@ -784,6 +784,14 @@ proxy_mirror_dropped(const struct proxy *px)
 	return (px->px_dropped);
 }
 
+/* Requests sent again to either backend after a pooled connection closed. */
+uint64_t
+proxy_retries(const struct proxy *px)
+{
+	return (upstream_retries(px->px_up[SIDE_PRIMARY]) +
+	    upstream_retries(px->px_up[SIDE_CANDIDATE]));
+}
+
 /*
  * The grace period is over: whatever is still in flight is recorded as
  * timed out, so every accepted request still gets its capture line.

@@ -93,7 +93,8 @@ stats_snapshot(struct stats *st, struct stats_counts *out)
 /*
  * The closing line, e.g. "6 exchanges: 6/6 status match · 1/6 shape
  * match · 5 shape divergences · 0 errors"; exchanges dropped because the
- * pipeline was full are named at the end.  Allocated.
+ * pipeline was full, and requests sent again to a backend, are named at
+ * the end.  Allocated.
  */
 char *
 stats_summary(const struct stats_counts *c)
@@ -138,5 +139,8 @@ stats_summary(const struct stats_counts *c)
 	if (c->dropped != 0)
 		buf_printf(&b, " \xc2\xb7 %llu dropped (pipeline full)",
 		    (unsigned long long)c->dropped);
+	if (c->retried != 0)
+		buf_printf(&b, " \xc2\xb7 %llu retried (pooled connection "
+		    "closed)", (unsigned long long)c->retried);
 	return (buf_detach(&b));
 }

@@ -59,6 +59,7 @@ struct upreq {
 	const char		*ur_data;	/* owned by the caller */
 	size_t			 ur_len;
 	int			 ur_head;	/* HEAD: no response body */
+	int			 ur_idempotent;	/* may be sent twice */
 	int			 ur_retried;
 	int			 ur_got_bytes;
 	int			 ur_errno;	/* of a connect that failed at once */
@@ -85,6 +86,7 @@ struct upstream {
 	unsigned		 up_nidle;
 	unsigned		 up_nconns;
 	unsigned		 up_inflight;
+	uint64_t		 up_retries;	/* requests sent again */
 };
 
 static void	upstream_read_cb(evutil_socket_t, short, void *);
@@ -253,6 +255,55 @@ unsigned
 upstream_inflight(const struct upstream *up)
 {
 	return (up->up_inflight);
+}
+
+/* Requests sent again on a new connection after a pooled one closed. */
+uint64_t
+upstream_retries(const struct upstream *up)
+{
+	return (up->up_retries);
+}
+
+/*
+ * May the request in data be sent twice?  Its method is the first token
+ * of the request line; GET, HEAD, OPTIONS, TRACE, PUT and DELETE are
+ * idempotent (RFC 9110, 9.2.2): a second copy does what the first did.
+ */
+static int
+upstream_idempotent(const char *data, size_t len)
+{
+	static const char	*methods[] = {
+		"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"
+	};
+	size_t			 i, n;
+	const char		*sp;
+
+	if ((sp = memchr(data, ' ', len)) == NULL)
+		return (0);
+	n = (size_t)(sp - data);
+	for (i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+		if (strlen(methods[i]) == n && memcmp(methods[i], data, n) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * Is an idle connection still open?  The backend may have closed it (or
+ * reset it) since it was pooled, and the event loop not yet have read
+ * that; one peek finds out without taking a byte.
+ */
+static int
+upstream_conn_alive(struct upconn *uc)
+{
+	char	 c;
+	ssize_t	 n;
+
+	n = recv(uc->uc_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return (1);
+	return (0);	/* closed, reset, or talking out of turn */
 }
 
 /*
@@ -493,9 +544,19 @@ upstream_dispatch(struct upreq *ur, int fresh)
 	struct upconn	*uc = NULL;
 	struct timeval	 tv;
 
-	if (!fresh && (uc = TAILQ_FIRST(&up->up_idle)) != NULL) {
+	while (!fresh && (uc = TAILQ_FIRST(&up->up_idle)) != NULL) {
 		TAILQ_REMOVE(&up->up_idle, uc, uc_entry);
 		up->up_nidle--;
+		/*
+		 * A request that must not be sent twice is never retried
+		 * once written (upstream_conn_error), so it is not written
+		 * to a connection already seen closed.  The others are
+		 * retried if need be: the peek is not worth its system call.
+		 */
+		if (!ur->ur_idempotent && !upstream_conn_alive(uc)) {
+			upstream_conn_free(uc);
+			continue;
+		}
 		upstream_attach(ur, uc);
 		return;
 	}
@@ -538,6 +599,7 @@ upstream_send(struct upstream *up, const char *data, size_t len, int head,
 	ur->ur_data = data;
 	ur->ur_len = len;
 	ur->ur_head = head;
+	ur->ur_idempotent = upstream_idempotent(data, len);
 	up->up_inflight++;
 	ur->ur_timer = evtimer_new(up->up_base, upstream_timer_cb, ur);
 	tv.tv_sec = up->up_timeout_ms / 1000;
@@ -706,7 +768,7 @@ upstream_read_cb(evutil_socket_t fd, short events, void *arg)
 /*
  * The connection failed (err is an errno, or 0 for a close before the
  * response was complete): retry a request a reused connection never
- * answered, else report connect or reset.
+ * answered if that cannot run it twice, else report connect or reset.
  */
 static void
 upstream_conn_error(struct upconn *uc, int err)
@@ -717,13 +779,20 @@ upstream_conn_error(struct upconn *uc, int err)
 
 	uc->uc_req = NULL;
 	ur->ur_conn = NULL;
-	if (uc->uc_reused && !ur->ur_got_bytes && !ur->ur_retried) {
-		/*
-		 * The backend closed a pooled connection just as we reused
-		 * it: nothing was answered, so send once more on a new one.
-		 */
+	/*
+	 * A backend may close a pooled connection just as we reuse it
+	 * (its keep-alive timeout): nothing was answered, so send the
+	 * request once more on a new connection.  But a backend may also
+	 * read a request, act on it and fail before answering: a request
+	 * of which any byte was written is sent again only if its method
+	 * is idempotent, so a POST never runs twice because of us
+	 * (RFC 9110, 9.2.2; nginx's proxy_next_upstream does the same).
+	 */
+	if (uc->uc_reused && !ur->ur_got_bytes && !ur->ur_retried &&
+	    (uc->uc_written == 0 || ur->ur_idempotent)) {
 		upstream_conn_free(uc);
 		ur->ur_retried = 1;
+		ur->ur_up->up_retries++;
 		upstream_dispatch(ur, 1);
 		return;
 	}

@@ -18,6 +18,10 @@
  * "gzip", "close_after" (send only the first N bytes of the response, then
  * close), "close_delay_ms" (with close_after: wait this long before
  * closing), "close" (Connection: close) or "raw" (bytes sent verbatim).
+ * "reset":true answers nothing: the request is read and logged, then the
+ * connection is reset (an RST, not a FIN), as by a backend that acted on
+ * the request and crashed.  A route with "times":N matches only the first
+ * N requests it would match; later ones go on to the next route.
  *
  * With no fixture or no matching route the answer is 200 application/json
  * {"name":NAME,"method":..,"target":..,"headers":[[n,v]...],"body":".."}.
@@ -28,7 +32,8 @@
  * --log appends one JSON line per event, flushed at once:
  * {"event":"accept","conn":N}, {"event":"request","conn":N,"method":..,
  * "target":..,"headers":..,"body":..}, {"event":"respond","conn":N,
- * "status":N} when the response is handed to the socket, and
+ * "status":N} when the response is handed to the socket,
+ * {"event":"reset","conn":N} when a "reset" route resets it, and
  * {"event":"bad_request","conn":N,"reason":..}.  Every line has "ts_ms",
  * the wall clock in milliseconds.
  *
@@ -91,6 +96,8 @@ struct route {
 	long		 close_delay_ms;	/* wait before closing */
 	char		*raw;
 	size_t		 raw_len;
+	int		 reset;		/* read, then reset: no answer */
+	long		 times;		/* matches left; -1: no limit */
 };
 
 /* Where a connection's request parser is. */
@@ -375,6 +382,8 @@ route_parse(json_t *obj, struct route *r, const char *where)
 	r->echo = (int)fixture_int(obj, "echo", 0, where);
 	r->close_after = fixture_int(obj, "close_after", -1, where);
 	r->close_delay_ms = fixture_int(obj, "close_delay_ms", 0, where);
+	r->reset = (int)fixture_int(obj, "reset", 0, where);
+	r->times = fixture_int(obj, "times", -1, where);
 
 	if ((v = json_object_get(obj, "headers")) != NULL) {
 		if (!json_is_array(v))
@@ -453,7 +462,7 @@ route_find(const char *method, const char *target, const char *body,
 {
 	static struct route	 echo = { .status = 200, .echo = 1,
 				    .close_after = -1 };
-	const struct route	*r;
+	struct route		*r;
 	size_t			 i, plen, clen;
 	const char		*q;
 
@@ -473,6 +482,10 @@ route_find(const char *method, const char *target, const char *body,
 			    NULL))
 				continue;
 		}
+		if (r->times == 0)
+			continue;
+		if (r->times > 0)
+			r->times--;
 		return r;
 	}
 	return have_default ? &default_route : &echo;
@@ -769,6 +782,7 @@ conn_request(struct conn *c)
 	size_t			 body_len;
 	struct timeval		 tv;
 	int			 close_conn;
+	static const struct linger reset_linger = { 1, 0 };
 
 	c->state = PS_BUSY;
 	body_len = evbuffer_get_length(c->body);
@@ -812,6 +826,17 @@ conn_request(struct conn *c)
 	log_event(ev);
 
 	r = route_find(c->method, c->target, body, body_len);
+	if (r->reset) {
+		/* Closed with a zero linger, the socket sends an RST. */
+		ev = json_object();
+		json_object_set_new(ev, "event", json_string("reset"));
+		json_object_set_new(ev, "conn", json_integer((json_int_t)c->id));
+		log_event(ev);
+		setsockopt(bufferevent_getfd(c->bev), SOL_SOCKET, SO_LINGER,
+		    &reset_linger, sizeof reset_linger);
+		conn_close_soon(c);
+		return;
+	}
 	out = evbuffer_new();
 	response_build(c, r, body, body_len, out);
 	close_conn = r->close || c->want_close || r->close_after >= 0 ||
