@@ -349,6 +349,7 @@ struct response_head {
 	int		 status;
 	const char	*reason;	/* reason phrase as sent, NULL if none */
 	int		 has_length;	/* the body is framed by Content-Length */
+	uint64_t	 length;	/* ... of this many bytes */
 };
 
 /*

@@ -282,7 +282,15 @@ pending_complete(void *arg)
 		event_base_loopbreak(px->px_base);
 }
 
-/* The primary's response head: relay it to the client. */
+/*
+ * The primary's response head: relay it to the client.  The framing is
+ * this hop's own (RFC 9112, 6.3), never copied: a body of known length
+ * gets the Content-Length the parser reads it by, whatever the
+ * primary's Connection header lists ("Connection: Content-Length" would
+ * otherwise take the framing with it, and the next response on the
+ * connection would run into this one's body); any other body is chunked
+ * to an HTTP/1.1 client and delimited by the close to an HTTP/1.0 one.
+ */
 static void
 pending_primary_head(void *arg, int side, const struct response_head *head,
     const struct headers *hs)
@@ -305,11 +313,22 @@ pending_primary_head(void *arg, int side, const struct response_head *head,
 	for (i = 0; i < hs->n; i++) {
 		const char	*name = hs->h[i].name;
 
+		if (strcasecmp(name, "Content-Length") == 0 && !no_body) {
+			/* The length read (the parser allows one). */
+			if (head->has_length)
+				buf_printf(&b, "Content-Length: %llu\r\n",
+				    (unsigned long long)head->length);
+			continue;
+		}
+		/*
+		 * No body follows: a HEAD's or a 304's length is the one a
+		 * GET or a 200 would have had (RFC 9110, 8.6 and 15.4.5),
+		 * kept as nginx keeps it; a 204 has none (RFC 9110, 8.6).
+		 */
+		if (status == 204 && strcasecmp(name, "Content-Length") == 0)
+			continue;
 		if (canonical_strip_header(hs, has_connection, name) ||
 		    strcasecmp(name, pe->pe_px->px_opts->trace_header) == 0)
-			continue;
-		if (strcasecmp(name, "Content-Length") == 0 && !no_body &&
-		    !head->has_length)
 			continue;
 		canonical_add_header(&b, name, hs->h[i].value);
 	}

@@ -642,8 +642,9 @@ upstream_resume(struct upreq *ur)
 }
 
 /*
- * Response head parsed: skip interim 1xx, else tell the owner, handing
- * it the headers (the parser is reset before its next message).
+ * Response head parsed: skip interim 1xx, refuse what cannot be a final
+ * response, else tell the owner, handing it the headers (the parser is
+ * reset before its next message).
  */
 static int
 upstream_on_head(void *arg, struct http_msg *hm)
@@ -653,8 +654,27 @@ upstream_on_head(void *arg, struct http_msg *hm)
 	struct headers		 hs;
 
 	head.status = http_msg_status(hm);
-	/* The parser knows that 1xx, 204 and 304 have no body. */
-	if (head.status >= 100 && head.status < 200 && head.status != 101) {
+	/*
+	 * A status is three digits, and only 100-599 are HTTP's (RFC 9110,
+	 * 15); the parser takes any three digits.
+	 */
+	if (head.status < 100 || head.status > 599)
+		return (http_msg_fail(hm, 502, "status %03d is outside "
+		    "100-599", head.status));
+	/*
+	 * A 101 answers an Upgrade (RFC 9110, 15.2.2), and Upgrade is
+	 * hop-by-hop: no request we send asks for one.  What follows it
+	 * would not be HTTP.
+	 */
+	if (head.status == 101)
+		return (http_msg_fail(hm, 502, "101 Switching Protocols to a "
+		    "request that asked for no upgrade"));
+	/*
+	 * Interim 1xx (100 Continue, 102, 103 Early Hints) are read and
+	 * dropped: the final response follows on the same connection.
+	 * The parser knows that 1xx, 204 and 304 have no body.
+	 */
+	if (head.status < 200) {
 		uc->uc_interim = 1;
 		return (0);
 	}
@@ -662,6 +682,7 @@ upstream_on_head(void *arg, struct http_msg *hm)
 		head.reason = hm->hm_reason.len != 0 ? hm->hm_reason.data :
 		    NULL;
 		head.has_length = hm->hm_has_length;
+		head.length = hm->hm_length;
 		hs = hm->hm_headers;
 		memset(&hm->hm_headers, 0, sizeof hm->hm_headers);
 		uc->uc_req->ur_cbs->on_head(uc->uc_req->ur_arg, &head, &hs);

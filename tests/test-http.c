@@ -303,6 +303,80 @@ test_responses(void)
 	buf_free(&c.body);
 }
 
+/*
+ * Responses as a relay sees them: where each ends on a kept-alive
+ * connection, whatever its Connection header lists or its status says.
+ */
+static void
+test_responses_relayed(void)
+{
+	const char	*listed = "HTTP/1.1 200 OK\r\nConnection: close, "
+			    "Content-Length\r\nContent-Length: 5\r\n\r\nhello"
+			    "HTTP/1.1 200 OK\r\n";
+	const char	*hints = "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; "
+			    "rel=preload\r\n\r\nHTTP/1.1 200 OK\r\n"
+			    "Content-Length: 2\r\n\r\nok";
+	const char	*nocontent = "HTTP/1.1 204 No Content\r\n"
+			    "Content-Length: 5\r\n\r\nhello";
+	const char	*odd[] = {
+		"HTTP/1.1 099 Odd\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 600 Odd\r\nContent-Length: 0\r\n\r\n",
+	};
+	const int	 oddstatus[] = { 99, 600 };
+	struct http_msg	 hm;
+	struct collect	 c;
+	ssize_t		 n;
+	size_t		 i;
+
+	memset(&c, 0, sizeof c);
+	http_msg_init(&hm, 1, &collect_cbs, &c);
+	n = http_msg_feed(&hm, listed, strlen(listed));
+	is_int((int)n, (int)(strlen(listed) - strlen("HTTP/1.1 200 OK\r\n")),
+	    "Connection lists Content-Length: the message still ends after "
+	    "its 5 bytes");
+	ok(hm.hm_complete && hm.hm_has_length && hm.hm_length == 5,
+	    "Connection lists Content-Length: the length is known");
+	is_str(c.body.data, "hello", "Connection lists Content-Length: body");
+	http_msg_free(&hm);
+	buf_free(&c.body);
+
+	memset(&c, 0, sizeof c);
+	http_msg_init(&hm, 1, &collect_cbs, &c);
+	n = http_msg_feed(&hm, hints, strlen(hints));
+	ok(n > 0 && hm.hm_complete && http_msg_status(&hm) == 103 &&
+	    c.body.len == 0, "103 Early Hints: a message of its own, no body");
+	http_msg_reset(&hm);
+	ok(http_msg_feed(&hm, hints + n, strlen(hints) - (size_t)n) ==
+	    (ssize_t)(strlen(hints) - (size_t)n) && hm.hm_complete &&
+	    http_msg_status(&hm) == 200, "103 Early Hints: the final "
+	    "response follows");
+	is_str(c.body.data, "ok", "103 Early Hints: the final response's body");
+	is_int(c.heads, 2, "103 Early Hints: two heads");
+	http_msg_free(&hm);
+	buf_free(&c.body);
+
+	memset(&c, 0, sizeof c);
+	http_msg_init(&hm, 1, &collect_cbs, &c);
+	n = http_msg_feed(&hm, nocontent, strlen(nocontent));
+	ok(hm.hm_complete && n == (ssize_t)(strlen(nocontent) - 5) &&
+	    c.body.len == 0, "204 with Content-Length: 5: complete after the "
+	    "head, the 5 bytes left over");
+	http_msg_free(&hm);
+	buf_free(&c.body);
+
+	/* The parser takes any three digits: the relay checks the range. */
+	for (i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+		memset(&c, 0, sizeof c);
+		http_msg_init(&hm, 1, &collect_cbs, &c);
+		ok(http_msg_feed(&hm, odd[i], strlen(odd[i])) ==
+		    (ssize_t)strlen(odd[i]) && c.heads == 1 &&
+		    http_msg_status(&hm) == oddstatus[i],
+		    "status %d reaches the owner's on_head", oddstatus[i]);
+		http_msg_free(&hm);
+		buf_free(&c.body);
+	}
+}
+
 int
 main(void)
 {
@@ -310,5 +384,6 @@ main(void)
 	test_pipelined();
 	test_limits();
 	test_responses();
+	test_responses_relayed();
 	return (done_testing());
 }
