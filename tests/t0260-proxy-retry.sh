@@ -5,7 +5,8 @@
 # reaches each backend exactly once (the client gets a 502 naming the
 # reset, the candidate's side is recorded as reset); the GET, idempotent,
 # is sent once more on a new connection and answered; the retries are
-# counted in the proxy's closing summary.
+# counted in the proxy's closing summary.  A POST is not written to a
+# pooled connection already seen closed: it goes on a new one.
 
 . "$(dirname "$0")/lib.sh"
 need jq
@@ -37,7 +38,8 @@ requests() {
 jq -n '{routes: [
     {method: "POST", path: "/pay", reset: true},
     {method: "GET", path: "/flaky", reset: true, times: 1},
-    {path: "/flaky", body: "{\"flaky\":\"answered\"}"}],
+    {path: "/flaky", body: "{\"flaky\":\"answered\"}"},
+    {path: "/closing", body: "{\"closing\":true}", close_at_once: true}],
     default: {body: "{\"ok\":true}"}}' >"$T/backend.json"
 start_backend primary "$T/backend.json"
 start_backend candidate "$T/backend.json"
@@ -86,6 +88,26 @@ same_bytes "flaky: the client got the answer to the retried GET" \
 is "$(cap_get "$CAP" c4 '"\(.responses.primary.status) \(.responses.candidate.status)"')" \
     "200 200" "flaky: both sides recorded the retried GET's 200"
 
+# --- POST after a response whose connection closed with it ---
+# The primary's answer to /closing comes with the close of its connection
+# (one TCP segment, no Connection: close): the connection goes back to
+# the pool, and the pipelined POST must see it closed rather than be
+# written to it and fail.
+{
+	printf 'GET /closing HTTP/1.1\r\nHost: x\r\nX-Paritytap-Trace-Id: c5\r\n\r\n'
+	printf 'POST /order HTTP/1.1\r\nHost: x\r\nX-Paritytap-Trace-Id: c6\r\nContent-Length: 5\r\nConnection: close\r\n\r\nitems'
+} >"$T/closing.req"
+send closing
+{
+	printf 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 16\r\nX-Paritytap-Trace-Id: c5\r\n\r\n{"closing":true}'
+	printf 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\nX-Paritytap-Trace-Id: c6\r\nConnection: close\r\n\r\n{"ok":true}'
+} >"$T/closing.want"
+same_bytes "closing: the POST after it went on a new connection and was answered" \
+    "$T/closing.want" "$T/closing.resp"
+ok "closing: captured" wait_for 30 cap_has_id "$CAP" c6
+is "$(cap_get "$CAP" c6 '"\(.responses.primary.status) \(.responses.candidate.status)"')" \
+    "200 200" "closing: both sides answered the POST"
+
 stop_proxy
 is "$PROXY_STATUS" 0 "the proxy exits 0"
 backend_idle primary
@@ -94,8 +116,12 @@ backend_idle candidate
 # What each backend saw: connection by connection, the POST once (on the
 # reset connection only), the GET twice (the reset one, then a new one).
 for b in primary candidate; do
-	is "$(requests $b)" "1 /warm 1 /pay 2 /warm2 2 /flaky 3 /flaky " \
+	is "$(requests $b | cut -d' ' -f1-10)" \
+	    "1 /warm 1 /pay 2 /warm2 2 /flaky 3 /flaky" \
 	    "$b: the POST once, the GET on the reset connection and again on a new one"
+	is "$(backend_requests $b | jq -r 'select(.target == "/order") |
+	    "\(.method) \(.body)"')" "POST items" \
+	    "$b: the POST after /closing once"
 	is "$(backend_events $b '.event == "reset"' | jq -r .conn | tr '\n' ' ')" \
 	    "1 2 " "$b: reset connections 1 (POST) and 2 (first GET)"
 	is "$(backend_requests $b | jq -r 'select(.target == "/pay") |
@@ -109,6 +135,8 @@ done
 like "$(grep 'exchanges:' "$PROXY_ERR")" \
     ' · 2 retried \(pooled connection closed\)$' \
     "the summary counts the 2 GETs sent again (one per backend)"
-is "$(cap_nlines "$CAP")" 4 "4 capture lines"
+is "$(requests primary | cut -d' ' -f11-14)" "3 /closing 4 /order" \
+    "primary: /closing on the pooled connection, the POST on a new one"
+is "$(cap_nlines "$CAP")" 6 "6 capture lines"
 
 done_testing

@@ -20,8 +20,11 @@
  * closing), "close" (Connection: close) or "raw" (bytes sent verbatim).
  * "reset":true answers nothing: the request is read and logged, then the
  * connection is reset (an RST, not a FIN), as by a backend that acted on
- * the request and crashed.  A route with "times":N matches only the first
- * N requests it would match; later ones go on to the next route.
+ * the request and crashed.  "close_at_once":true sends the response
+ * (without Connection: close) and the close in one TCP segment, so a
+ * peer that reads the response has the close queued behind it.  A route
+ * with "times":N matches only the first N requests it would match; later
+ * ones go on to the next route.
  *
  * With no fixture or no matching route the answer is 200 application/json
  * {"name":NAME,"method":..,"target":..,"headers":[[n,v]...],"body":".."}.
@@ -53,6 +56,7 @@
 #include <sys/time.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
@@ -97,6 +101,7 @@ struct route {
 	char		*raw;
 	size_t		 raw_len;
 	int		 reset;		/* read, then reset: no answer */
+	int		 close_at_once;	/* response and FIN in one segment */
 	long		 times;		/* matches left; -1: no limit */
 };
 
@@ -383,6 +388,7 @@ route_parse(json_t *obj, struct route *r, const char *where)
 	r->close_after = fixture_int(obj, "close_after", -1, where);
 	r->close_delay_ms = fixture_int(obj, "close_delay_ms", 0, where);
 	r->reset = (int)fixture_int(obj, "reset", 0, where);
+	r->close_at_once = (int)fixture_int(obj, "close_at_once", 0, where);
 	r->times = fixture_int(obj, "times", -1, where);
 
 	if ((v = json_object_get(obj, "headers")) != NULL) {
@@ -724,6 +730,42 @@ conn_send(struct conn *c, struct evbuffer *resp, int status, int close_conn,
 	conn_reset(c);
 }
 
+/*
+ * Send a response and close at once: corked, the bytes and the FIN leave
+ * in one segment when the write side is shut down.  Written straight to
+ * the socket, so nothing else may be waiting in the bufferevent.
+ */
+static void
+conn_send_and_close(struct conn *c, struct evbuffer *resp, int status)
+{
+	evutil_socket_t	 fd = bufferevent_getfd(c->bev);
+	size_t		 len = evbuffer_get_length(resp);
+	const char	*p = (const char *)evbuffer_pullup(resp, -1);
+	ssize_t		 n;
+	int		 on = 1;
+	json_t		*ev;
+
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
+		die("close_at_once: an earlier response is still queued");
+	setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+	while (len > 0) {
+		if ((n = write(fd, p, len)) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			break;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	shutdown(fd, SHUT_WR);
+	ev = json_object();
+	json_object_set_new(ev, "event", json_string("respond"));
+	json_object_set_new(ev, "conn", json_integer((json_int_t)c->id));
+	json_object_set_new(ev, "status", json_integer(status));
+	log_event(ev);
+	conn_close_soon(c);
+}
+
 /* Answer a request the backend could not parse, then close. */
 static void
 conn_bad(struct conn *c, const char *reason)
@@ -841,6 +883,11 @@ conn_request(struct conn *c)
 	response_build(c, r, body, body_len, out);
 	close_conn = r->close || c->want_close || r->close_after >= 0 ||
 	    r->raw != NULL;
+	if (r->close_at_once) {
+		conn_send_and_close(c, out, r->status);
+		evbuffer_free(out);
+		return;
+	}
 	if (r->delay_ms > 0 && !delays_released) {
 		c->pending = out;
 		c->pending_status = r->status;
