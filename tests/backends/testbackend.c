@@ -872,7 +872,8 @@ conn_request(struct conn *c)
 		/* Closed with a zero linger, the socket sends an RST. */
 		ev = json_object();
 		json_object_set_new(ev, "event", json_string("reset"));
-		json_object_set_new(ev, "conn", json_integer((json_int_t)c->id));
+		json_object_set_new(ev, "conn",
+		    json_integer((json_int_t)c->id));
 		log_event(ev);
 		setsockopt(bufferevent_getfd(c->bev), SOL_SOCKET, SO_LINGER,
 		    &reset_linger, sizeof reset_linger);
