@@ -28,6 +28,9 @@
 #define IMPORT_EXPIRE_PACKETS	65536
 #define IMPORT_IDLE_SECONDS	600
 
+/* Packets with a bad time stamp named one by one, in each file. */
+#define IMPORT_BAD_TS_SHOWN	10
+
 /* One input file. */
 struct import_input {
 	const char	*ii_name;	/* as given; "-" is stdin */
@@ -41,6 +44,7 @@ struct import {
 	struct capture		*im_capture;
 	const char		*im_output;	/* for messages */
 	uint64_t		 im_packets;
+	uint64_t		 im_bad_ts;	/* packets refused for their time */
 	int			 im_progress;
 	double			 im_drawn;	/* mono_ms of the last draw */
 };
@@ -147,8 +151,33 @@ import_open(struct import_input *ii, const char *filter, char **cause)
 }
 
 /*
+ * Refuse a packet whose time stamp no capture line can hold (a negative or
+ * too large microsecond field, a year past 9999): name the first few of
+ * each file, count them all.  Return 1 if the packet is refused.
+ */
+static int
+import_bad_ts(struct import *im, const struct import_input *ii,
+    const struct pcap_pkthdr *h, uint64_t n, uint64_t *nbad)
+{
+	if (rfc3339_ok(&h->ts))
+		return (0);
+	im->im_bad_ts++;
+	if (++*nbad <= IMPORT_BAD_TS_SHOWN) {
+		if (im->im_progress)
+			fprintf(stderr, "\r\033[K");
+		fprintf(stderr, "paritytap import: %s: packet %llu: time stamp "
+		    "%lld s %lld us is out of range (microseconds 0 to "
+		    "999999, years 0000 to 9999), packet skipped\n",
+		    ii->ii_name, (unsigned long long)n,
+		    (long long)h->ts.tv_sec, (long long)h->ts.tv_usec);
+	}
+	return (1);
+}
+
+/*
  * Read one input into the flows.  Return 0, or -1 with cause when the
- * file ends in the middle of a packet or cannot be read on.
+ * file ends in the middle of a packet, cannot be read on, or has packets
+ * with a bad time stamp (skipped, the others read).
  */
 static int
 import_read(struct import *im, struct import_input *ii, struct httpflow *hf,
@@ -156,12 +185,14 @@ import_read(struct import *im, struct import_input *ii, struct httpflow *hf,
 {
 	struct pcap_pkthdr	*h;
 	const u_char		*data;
-	uint64_t		 n = 0;
+	uint64_t		 n = 0, nbad = 0;
 	int			 rc;
 
 	while ((rc = pcap_next_ex(ii->ii_pcap, &h, &data)) == 1) {
 		n++;
 		im->im_packets++;
+		if (import_bad_ts(im, ii, h, n, &nbad))
+			continue;
 		httpflow_packet(hf, ii->ii_dlt, &h->ts, data, h->caplen);
 		if (im->im_packets % IMPORT_EXPIRE_PACKETS == 0)
 			httpflow_expire(hf, &h->ts, IMPORT_IDLE_SECONDS);
@@ -169,8 +200,14 @@ import_read(struct import *im, struct import_input *ii, struct httpflow *hf,
 		    im->im_packets % IMPORT_TICK_PACKETS == 0)
 			import_progress(im, ii, hf, 0);
 	}
-	if (rc == PCAP_ERROR_BREAK)
-		return (0);
+	if (rc == PCAP_ERROR_BREAK) {
+		if (nbad == 0)
+			return (0);
+		xasprintf(cause, "%s: %llu packet%s with a bad time stamp "
+		    "skipped", ii->ii_name, (unsigned long long)nbad,
+		    nbad == 1 ? "" : "s");
+		return (-1);
+	}
 	if (strstr(pcap_geterr(ii->ii_pcap), "truncated") != NULL)
 		xasprintf(cause, "%s: truncated after %llu packets (%s)",
 		    ii->ii_name, (unsigned long long)n,
@@ -190,7 +227,7 @@ import_count(struct buf *b, uint64_t n, const char *one, const char *many)
 
 /* Print the summary line. */
 static void
-import_summary(int nfiles, const struct httpflow *hf)
+import_summary(const struct import *im, int nfiles, const struct httpflow *hf)
 {
 	const struct httpflow_stats	*fs = httpflow_stats(hf);
 	const struct tcpreasm_stats	*ts = httpflow_tcp_stats(hf);
@@ -222,6 +259,9 @@ import_summary(int nfiles, const struct httpflow *hf)
 		    "packets not TCP");
 	if (ts->bad != 0)
 		import_count(&b, ts->bad, "bad packet", "bad packets");
+	if (im->im_bad_ts != 0)
+		import_count(&b, im->im_bad_ts, "packet with a bad time stamp",
+		    "packets with a bad time stamp");
 	if (ts->fragments != 0)
 		import_count(&b, ts->fragments, "IP fragment skipped",
 		    "IP fragments skipped");
@@ -358,7 +398,7 @@ import_run(const struct import_opts *io, char **paths, int npaths)
 		    "error%s, every line written in the end\n", im->im_output,
 		    (unsigned long long)errors, errors == 1 ? "" : "s");
 	if (!io->quiet)
-		import_summary(npaths, hf);
+		import_summary(im, npaths, hf);
 out:
 	httpflow_free(hf);
 	for (i = 0; i < npaths; i++) {

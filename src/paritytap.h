@@ -571,6 +571,7 @@ int		 parse_uint(const char *, uint64_t, uint64_t, uint64_t *,
 		     char **);
 int		 parse_rate(const char *, double *, char **);
 double		 mono_ms(void);			/* monotonic clock, ms */
+int		 rfc3339_ok(const struct timeval *);
 void		 format_rfc3339(const struct timeval *, char *, size_t);
 int		 use_color(const char *, int, char **);	/* --color */
 int		 strlist_add(char ***, size_t *, const char *);

@@ -76,6 +76,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1306,6 +1307,26 @@ tcpreasm_close(struct tcpreasm *r, struct tcpreasm_conn *rc, int how)
 	TAILQ_INSERT_TAIL(&r->r_dead, rc, rc_lru);
 }
 
+/*
+ * Set limit to secs seconds before now.  A time near the least time_t (a
+ * packet's time stamp is whatever its file says) gives the least time
+ * rather than wrapping to the far future, which would end every
+ * connection.
+ */
+static void
+tcpreasm_before(const struct timeval *now, unsigned secs,
+    struct timeval *limit)
+{
+	time_t	 least = sizeof (time_t) == sizeof (int64_t) ?
+		    (time_t)INT64_MIN : (time_t)INT32_MIN;
+
+	if (now->tv_sec < least + (time_t)secs)
+		limit->tv_sec = least;
+	else
+		limit->tv_sec = now->tv_sec - (time_t)secs;
+	limit->tv_usec = now->tv_usec;
+}
+
 /* Forget the dead connections closed more than secs before now. */
 static void
 tcpreasm_purge(struct tcpreasm *r, const struct timeval *now, unsigned secs)
@@ -1313,8 +1334,7 @@ tcpreasm_purge(struct tcpreasm *r, const struct timeval *now, unsigned secs)
 	struct tcpreasm_conn	*rc;
 	struct timeval		 limit;
 
-	limit.tv_sec = now->tv_sec - (time_t)secs;
-	limit.tv_usec = now->tv_usec;
+	tcpreasm_before(now, secs, &limit);
 	while ((rc = TAILQ_FIRST(&r->r_dead)) != NULL &&
 	    timercmp(&rc->rc_last, &limit, <))
 		tcpreasm_forget(r, rc);
@@ -1327,8 +1347,7 @@ tcpreasm_expire(struct tcpreasm *r, const struct timeval *now, unsigned secs)
 	struct tcpreasm_conn	*rc;
 	struct timeval		 limit;
 
-	limit.tv_sec = now->tv_sec - (time_t)secs;
-	limit.tv_usec = now->tv_usec;
+	tcpreasm_before(now, secs, &limit);
 	while ((rc = TAILQ_FIRST(&r->r_lru)) != NULL) {
 		if (!timercmp(&rc->rc_last, &limit, <))
 			break;

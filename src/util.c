@@ -257,17 +257,67 @@ mono_ms(void)
 	return ((double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6);
 }
 
-/* Format a wall-clock time as RFC 3339 UTC with microseconds. */
+/*
+ * The times a capture line can hold: RFC 3339 has four-digit years, so
+ * 0000-01-01T00:00:00Z to 9999-12-31T23:59:59Z, in seconds since the epoch.
+ */
+#define RFC3339_MIN	(-62167219200LL)
+#define RFC3339_MAX	(253402300799LL)
+
+/*
+ * Return 1 if tv is a time format_rfc3339 writes as it is: microseconds
+ * from 0 to 999999 and a year from 0000 to 9999.  A pcap record's header
+ * can hold anything (a negative microsecond field, a pcapng time past the
+ * year 9999): the readers refuse those here rather than write a line no
+ * reader takes back.
+ */
+int
+rfc3339_ok(const struct timeval *tv)
+{
+	return (tv->tv_usec >= 0 && tv->tv_usec < 1000000 &&
+	    (long long)tv->tv_sec >= RFC3339_MIN &&
+	    (long long)tv->tv_sec <= RFC3339_MAX);
+}
+
+/*
+ * Format a wall-clock time as RFC 3339 UTC with microseconds.  A time
+ * rfc3339_ok refuses is written as the nearest one it takes, so the line
+ * stays readable whatever came in; the sources refuse such times first.
+ */
 void
 format_rfc3339(const struct timeval *tv, char *out, size_t len)
 {
 	struct tm	 tm;
-	time_t		 t = tv->tv_sec;
-	char		 base[32];
+	long long	 sec = tv->tv_sec, usec = tv->tv_usec;
+	time_t		 t;
 
-	gmtime_r(&t, &tm);
-	strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, len, "%s.%06ldZ", base, (long)tv->tv_usec);
+	if (usec < 0 || usec >= 1000000) {
+		/* Carry whole seconds, without overflowing at either end. */
+		if (sec < RFC3339_MIN)
+			sec = RFC3339_MIN - 1;
+		else if (sec > RFC3339_MAX)
+			sec = RFC3339_MAX + 1;
+		sec += usec / 1000000;
+		usec %= 1000000;
+		if (usec < 0) {
+			sec--;
+			usec += 1000000;
+		}
+	}
+	if (sec < RFC3339_MIN) {
+		sec = RFC3339_MIN;
+		usec = 0;
+	} else if (sec > RFC3339_MAX) {
+		sec = RFC3339_MAX;
+		usec = 999999;
+	}
+	t = (time_t)sec;
+	if (gmtime_r(&t, &tm) == NULL)
+		fatalx("%s: cannot format %lld", __func__, sec);
+	/* Not strftime: its %Y does not pad the years before 1000. */
+	snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, usec);
 }
 
 /* Decide whether to use colour for --color WHEN on fd. */

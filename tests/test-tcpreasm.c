@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1617,6 +1618,37 @@ test_many_segments(void)
 	coll_free(&c);
 }
 
+/*
+ * Times near the least time_t (a packet's time stamp is whatever its file
+ * says): "600 s before now" must not wrap to the far future, which would
+ * close every connection as idle (and is undefined behaviour).
+ */
+static void
+test_expire_least_time(void)
+{
+	struct tcpreasm	*r;
+	struct coll	 c;
+	struct timeval	 saved = clk, now;
+
+	clk.tv_sec = sizeof (time_t) == sizeof (int64_t) ?
+	    (time_t)INT64_MIN : (time_t)INT32_MIN;
+	clk.tv_usec = 0;
+	coll_init(&c);
+	r = tcpreasm_new(&coll_cbs, &c, 0, 0);
+	handshake(r, &flow4);
+	send_at(r, &flow4, 0, F_ACK, 0, "abc", 3);
+	now = clk;
+	tcpreasm_expire(r, &now, 600);
+	is_str(coll_log(&c), "o1 d1c3",
+	    "least time: a connection idle for 4 ms is not expired by 600 s");
+	tcpreasm_finish(r);
+	is_str(coll_log(&c), "o1 d1c3 c1:4",
+	    "least time: it closes at the end of the input");
+	tcpreasm_free(r);
+	coll_free(&c);
+	clk = saved;
+}
+
 /* tcpreasm_expire and tcpreasm_finish. */
 static void
 test_expire(void)
@@ -2024,6 +2056,7 @@ main(void)
 	test_limits();
 	test_many_segments();
 	test_expire();
+	test_expire_least_time();
 	test_fast_path();
 	test_link_corners();
 	test_many();

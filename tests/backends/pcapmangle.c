@@ -2,7 +2,8 @@
  * pcapmangle: rewrite a pcap the way a bad network or a busy capture
  * would, for the import tests.
  *
- *	pcapmangle [--shuffle] [--dup] [--drop N] [--vlan] IN OUT
+ *	pcapmangle [--shuffle] [--dup] [--drop N] [--vlan]
+ *	    [--ts N:SEC:USEC]... [--pcapng [--tsoffset SECS]] IN OUT
  *
  * Only TCP segments that carry data and no SYN, FIN or RST are touched,
  * and only within a run of such segments (no control segment moves), so
@@ -10,7 +11,12 @@
  * three such segments (a b c -> c a b); --dup writes every fourth one
  * twice, the copy after the next segment; --drop N leaves out the N-th
  * (from 1); --vlan puts an 802.1Q tag (VLAN 42) in every Ethernet
- * frame.  Each packet keeps its own timestamp.  Link types:
+ * frame.  Each packet keeps its own timestamp, but for --ts: the N-th
+ * packet read (from 1) gets SEC and USEC, which may be out of range (a
+ * classic pcap stores each as 32 bits, signed as libpcap reads them).
+ * --pcapng writes pcapng (one interface, microsecond times, 64 bits
+ * of them) instead of pcap; --tsoffset adds the interface's if_tsoffset
+ * option, SECS added to every time as a reader reads it.  Link types:
  * Ethernet, Linux cooked (v1, v2), raw IP, BSD loopback.
  *
  * Exit status: 0, or 1 with a message.
@@ -96,7 +102,86 @@ is_data_segment(int dlt, const u_char *p, size_t len)
 	return (iplen > ihl + thl);
 }
 
+#define USAGE	"usage: pcapmangle [--shuffle] [--dup] [--drop N] [--vlan] " \
+		"[--ts N:SEC:USEC]... [--pcapng [--tsoffset SECS]] IN OUT"
+
 static int	 vlan;
+
+/* The --pcapng output, or NULL. */
+static FILE	*ng;
+
+/* Write n bytes to the pcapng output. */
+static void
+ng_write(const void *p, size_t n)
+{
+	if (fwrite(p, 1, n, ng) != n)
+		die("writing pcapng", NULL);
+}
+
+static void
+ng_u16(uint16_t v)
+{
+	ng_write(&v, 2);
+}
+
+static void
+ng_u32(uint32_t v)
+{
+	ng_write(&v, 4);
+}
+
+/* Section header and the one interface, in host byte order. */
+static void
+ng_start(int dlt, int snaplen, int tsoffset, long long offset)
+{
+	uint32_t	 len;
+
+	ng_u32(0x0a0d0d0a);
+	ng_u32(28);
+	ng_u32(0x1a2b3c4d);
+	ng_u16(1);
+	ng_u16(0);
+	ng_u32(0xffffffff);	/* section length unknown */
+	ng_u32(0xffffffff);
+	ng_u32(28);
+
+	len = 20 + (tsoffset ? 12 + 4 : 0);
+	ng_u32(1);
+	ng_u32(len);
+	ng_u16((uint16_t)dlt);
+	ng_u16(0);
+	ng_u32((uint32_t)snaplen);
+	if (tsoffset) {
+		ng_u16(14);	/* if_tsoffset */
+		ng_u16(8);
+		ng_write(&offset, 8);
+		ng_u32(0);	/* opt_endofopt */
+	}
+	ng_u32(len);
+}
+
+/* One enhanced packet block: the time in microseconds, 64 bits. */
+static void
+ng_packet(const struct pcap_pkthdr *h, const u_char *data)
+{
+	static const u_char	 pad[4];
+	uint64_t		 t;
+	uint32_t		 len;
+	size_t			 padn = (4 - h->caplen % 4) % 4;
+
+	t = (uint64_t)h->ts.tv_sec * 1000000 + (uint64_t)h->ts.tv_usec;
+	len = 32 + h->caplen + (uint32_t)padn;
+	ng_u32(6);
+	ng_u32(len);
+	ng_u32(0);
+	ng_u32((uint32_t)(t >> 32));
+	ng_u32((uint32_t)t);
+	ng_u32(h->caplen);
+	ng_u32(h->len);
+	ng_write(data, h->caplen);
+	ng_write(pad, padn);
+	ng_u32(len);
+}
 
 /* Write one packet (tagged, with --vlan). */
 static void
@@ -106,7 +191,10 @@ put(pcap_dumper_t *d, const struct pkt *k)
 	struct pcap_pkthdr	 h = k->h;
 
 	if (!vlan || h.caplen < 14 || h.caplen > sizeof tagged - 4) {
-		pcap_dump((u_char *)d, &k->h, k->data);
+		if (ng != NULL)
+			ng_packet(&k->h, k->data);
+		else
+			pcap_dump((u_char *)d, &k->h, k->data);
 		return;
 	}
 	memcpy(tagged, k->data, 12);
@@ -114,7 +202,10 @@ put(pcap_dumper_t *d, const struct pkt *k)
 	memcpy(tagged + 16, k->data + 12, h.caplen - 12);
 	h.caplen += 4;
 	h.len += 4;
-	pcap_dump((u_char *)d, &h, tagged);
+	if (ng != NULL)
+		ng_packet(&h, tagged);
+	else
+		pcap_dump((u_char *)d, &h, tagged);
 }
 
 int
@@ -125,9 +216,17 @@ main(int argc, char **argv)
 	struct pcap_pkthdr *h;
 	const u_char	*data;
 	pcap_t		*in;
-	pcap_dumper_t	*out;
+	pcap_dumper_t	*out = NULL;
 	size_t		 n = 0, cap = 0, i, nrun = 0, ndata = 0, drop = 0;
-	int		 shuffle = 0, dupl = 0, rc, a = 1, dlt;
+	size_t		 nts = 0;
+	struct {
+		unsigned long	 n;
+		long long	 sec, usec;
+	}		 ts[16];
+	long long	 offset = 0;
+	const char	*outname;
+	int		 shuffle = 0, dupl = 0, rc, a = 1, dlt, pcapng = 0;
+	int		 tsoffset = 0;
 
 	for (; a < argc && strncmp(argv[a], "--", 2) == 0; a++) {
 		if (strcmp(argv[a], "--shuffle") == 0)
@@ -138,13 +237,22 @@ main(int argc, char **argv)
 			drop = strtoul(argv[++a], NULL, 10);
 		else if (strcmp(argv[a], "--vlan") == 0)
 			vlan = 1;
-		else
-			die("usage: pcapmangle [--shuffle] [--dup] [--drop N] "
-			    "[--vlan] IN OUT", NULL);
+		else if (strcmp(argv[a], "--ts") == 0 && a + 1 < argc &&
+		    nts < sizeof ts / sizeof ts[0] &&
+		    sscanf(argv[a + 1], "%lu:%lld:%lld", &ts[nts].n,
+		    &ts[nts].sec, &ts[nts].usec) == 3) {
+			nts++;
+			a++;
+		} else if (strcmp(argv[a], "--pcapng") == 0)
+			pcapng = 1;
+		else if (strcmp(argv[a], "--tsoffset") == 0 && a + 1 < argc) {
+			tsoffset = 1;
+			offset = strtoll(argv[++a], NULL, 10);
+		} else
+			die(USAGE, NULL);
 	}
 	if (argc - a != 2)
-		die("usage: pcapmangle [--shuffle] [--dup] [--drop N] [--vlan] "
-		    "IN OUT", NULL);
+		die(USAGE, NULL);
 	if ((in = pcap_open_offline(argv[a], err)) == NULL)
 		die(argv[a], err);
 	dlt = pcap_datalink(in);
@@ -155,6 +263,12 @@ main(int argc, char **argv)
 				die("out of memory", NULL);
 		}
 		v[n].h = *h;
+		for (i = 0; i < nts; i++) {
+			if (ts[i].n == n + 1) {
+				v[n].h.ts.tv_sec = (time_t)ts[i].sec;
+				v[n].h.ts.tv_usec = (suseconds_t)ts[i].usec;
+			}
+		}
 		if ((v[n].data = malloc(h->caplen + 1)) == NULL)
 			die("out of memory", NULL);
 		memcpy(v[n].data, data, h->caplen);
@@ -163,7 +277,12 @@ main(int argc, char **argv)
 	}
 	if (rc != PCAP_ERROR_BREAK)
 		die(argv[a], pcap_geterr(in));
-	if ((out = pcap_dump_open(in, argv[a + 1])) == NULL)
+	outname = argv[a + 1];
+	if (pcapng) {
+		if ((ng = fopen(outname, "wb")) == NULL)
+			die(argv[a + 1], "cannot create");
+		ng_start(dlt, pcap_snapshot(in), tsoffset, offset);
+	} else if ((out = pcap_dump_open(in, argv[a + 1])) == NULL)
 		die(argv[a + 1], pcap_geterr(in));
 
 	for (i = 0; i <= n; i++) {
@@ -194,7 +313,11 @@ main(int argc, char **argv)
 		if (i < n && !v[i].is_data)
 			put(out, &v[i]);
 	}
-	pcap_dump_close(out);
+	if (ng != NULL) {
+		if (fclose(ng) != 0)
+			die(outname, "cannot write");
+	} else
+		pcap_dump_close(out);
 	pcap_close(in);
 	for (i = 0; i < n; i++)
 		free(v[i].data);
