@@ -596,8 +596,9 @@ struct upstream	*upstream_new(struct event_base *, const char *, const char *,
 		     int, unsigned, int, char **);
 void		 upstream_free(struct upstream *);
 const char	*upstream_authority(const struct upstream *);
-struct upreq	*upstream_send(struct upstream *, const char *, size_t, int,
-		     const struct upreq_cbs *, void *);
+struct upreq	*upstream_send(struct upstream *, const char *, size_t,
+		     const char *, size_t, int, const struct upreq_cbs *,
+		     void *);
 void		 upstream_cancel(struct upreq *);
 void		 upstream_pause(struct upreq *);
 void		 upstream_resume(struct upreq *);
@@ -626,6 +627,7 @@ void		 fanout_send(struct fanout *, int, struct upstream *,
 void		 fanout_abort(struct fanout *, const char *, const char *);
 void		 fanout_pause(struct fanout *, int);
 void		 fanout_resume(struct fanout *, int);
+size_t		 fanout_request_bytes(const struct fanout *);
 
 /* proxy.c */
 struct proxy;
@@ -679,7 +681,7 @@ void		 canonical_add_header(struct buf *, const char *,
 		     const char *);
 int		 canonical_strip_header(const struct headers *, int,
 		     const char *);
-void		 canonical_request(const struct http_request *, const char *,
+void		 canonical_head(const struct http_request *, const char *,
 		     const char *, const char *, const char *, const char *,
 		     struct buf *);
 

@@ -253,8 +253,9 @@ proxy_method_mirrored(const struct proxy_opts *o, const char *method)
 }
 
 /*
- * Serialize the canonical request both backends get (canonical.c), this
- * hop's client appended to X-Forwarded-For.
+ * Serialize the head of the canonical request both backends get
+ * (canonical.c), this hop's client appended to X-Forwarded-For; the
+ * exchange's body follows it (fanout.c).
  */
 static void
 proxy_canonical(struct proxy *px, struct client *cl, struct exchange *ex,
@@ -262,7 +263,7 @@ proxy_canonical(struct proxy *px, struct client *cl, struct exchange *ex,
 {
 	const struct proxy_opts	*o = px->px_opts;
 
-	canonical_request(&ex->ex_req, o->trace_header, ex->ex_id, o->host,
+	canonical_head(&ex->ex_req, o->trace_header, ex->ex_id, o->host,
 	    upstream_authority(px->px_up[SIDE_PRIMARY]), cl->cl_ip, out);
 }
 
