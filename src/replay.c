@@ -52,7 +52,7 @@ struct replay;
 struct replay_pending {
 	struct replay		*rq_rp;
 	struct exchange		*rq_ex;		/* the fan-out's once sent */
-	struct buf		 rq_canon;	/* its head; the fan-out takes it */
+	struct buf		 rq_canon;	/* head; the fan-out takes it */
 	int			 rq_skip;	/* skipped: not sent */
 	struct fanout		*rq_fo;		/* once sent */
 	TAILQ_ENTRY(replay_pending) rq_entry;	/* in rp_sent */
