@@ -418,6 +418,7 @@ struct proxy_opts {
 	int		 candidate_timeout;	/* ms */
 	uint64_t	 max_body;
 	unsigned	 max_inflight;
+	uint64_t	 max_inflight_bytes;	/* of candidate requests */
 	const char	*trace_header;
 	const char	*host;			/* Host sent to backends */
 	int		 grace;			/* ms */
@@ -637,7 +638,7 @@ const char	*proxy_address(const struct proxy *);
 void		 proxy_shutdown(struct proxy *);
 void		 proxy_abort(struct proxy *);
 void		 proxy_free(struct proxy *);
-uint64_t	 proxy_mirror_dropped(const struct proxy *);
+uint64_t	 proxy_mirror_dropped(const struct proxy *, const char *);
 
 /* cmd-diff.c */
 extern const struct cmd_entry cmd_diff_entry;
