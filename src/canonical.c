@@ -54,13 +54,15 @@ canonical_strip_header(const struct headers *hs, int has_connection,
 }
 
 /*
- * Serialize the canonical request: hop-by-hop headers removed, framing
- * rebuilt from the body, X-Forwarded-For appended (client_ip, unless
- * NULL), the trace id set, Host kept unless host is given (authority when
- * the request has none).
+ * Serialize the canonical request's head: hop-by-hop headers removed,
+ * framing rebuilt from the body, X-Forwarded-For appended (client_ip,
+ * unless NULL), the trace id set, Host kept unless host is given
+ * (authority when the request has none).  The body is not copied: the
+ * request's own bytes follow the head on the wire (fanout.c), so a body
+ * is held once however many backends it goes to.
  */
 void
-canonical_request(const struct http_request *req, const char *trace_header,
+canonical_head(const struct http_request *req, const char *trace_header,
     const char *trace_id, const char *host, const char *authority,
     const char *client_ip, struct buf *out)
 {
@@ -116,6 +118,4 @@ canonical_request(const struct http_request *req, const char *trace_header,
 	    strcmp(req->method, "PATCH") == 0)
 		buf_printf(out, "Content-Length: %zu\r\n", req->body.len);
 	buf_addstr(out, "\r\n");
-	if (req->body.len != 0)
-		buf_add(out, req->body.data, req->body.len);
 }

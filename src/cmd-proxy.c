@@ -56,6 +56,9 @@ static const struct options_entry proxy_options[] = {
 	    "bytes kept for comparison", "8M" },
 	{ "max-inflight", 0, "N", "candidate requests in flight before "
 	    "mirrors are dropped and counted", "1024" },
+	{ "max-inflight-bytes", 0, "BYTES", "requests in flight to the "
+	    "candidate hold at most this much (heads and bodies); over it "
+	    "mirrors are dropped and counted", "RAM/8, 64M..1G" },
 	OPTIONS_ENTRY_TRACE_HEADER,
 	{ "redact-header", 0, "NAME", "also redact this header in captures",
 	    NULL },
@@ -148,7 +151,10 @@ proxy_set(void *arg, const char *name, const char *value, char **cause)
 			return (-1);
 		}
 	}
-	else if (strcmp(name, "max-inflight") == 0) {
+	else if (strcmp(name, "max-inflight-bytes") == 0) {
+		if (parse_size(value, &pc->po.max_inflight_bytes, &why) != 0)
+			return (options_cause(name, why, cause));
+	} else if (strcmp(name, "max-inflight") == 0) {
 		if (parse_uint(value, 1, 1000000, &v, &why) != 0)
 			return (options_cause(name, why, cause));
 		pc->po.max_inflight = (unsigned)v;
@@ -157,6 +163,31 @@ proxy_set(void *arg, const char *name, const char *value, char **cause)
 		return (-1);
 	}
 	return (0);
+}
+
+/*
+ * The default --max-inflight-bytes: an eighth of physical memory, so a
+ * candidate that stops answering cannot make the proxy take the machine,
+ * within 64M (room for a few bodies of the default --max-body) and 1G (a
+ * backlog larger than that is mirrors the candidate will mostly answer
+ * too late to matter).  256M when the memory size is not known.
+ */
+static uint64_t
+proxy_default_inflight_bytes(void)
+{
+	long		 pages, size;
+	uint64_t	 v;
+
+	pages = sysconf(_SC_PHYS_PAGES);
+	size = sysconf(_SC_PAGESIZE);
+	if (pages <= 0 || size <= 0)
+		return (256ULL * 1024 * 1024);
+	v = (uint64_t)pages * (uint64_t)size / 8;
+	if (v < 64ULL * 1024 * 1024)
+		v = 64ULL * 1024 * 1024;
+	if (v > 1024ULL * 1024 * 1024)
+		v = 1024ULL * 1024 * 1024;
+	return (v);
 }
 
 /*
@@ -240,7 +271,7 @@ proxy_run(struct proxy_conf *pc)
 	struct consumer		 con;
 	struct stats_counts	 counts;
 	char			*cause, *summary;
-	uint64_t		 lost, retried;
+	uint64_t		 lost, retried, dropped, dropped_bytes;
 	int			 status = EXIT_OK, color, stuck = 0;
 
 	memset(&counts, 0, sizeof counts);
@@ -293,18 +324,24 @@ proxy_run(struct proxy_conf *pc)
 	    pc->po.candidate);
 	runtime_dispatch(rt);
 
-	if (proxy_mirror_dropped(pr.pr_proxy) != 0)
-		log_warnx("%llu mirrors dropped: the candidate had "
-		    "--max-inflight %u requests in flight",
-		    (unsigned long long)proxy_mirror_dropped(pr.pr_proxy),
-		    pc->po.max_inflight);
+	dropped = proxy_mirror_dropped(pr.pr_proxy, "inflight");
+	dropped_bytes = proxy_mirror_dropped(pr.pr_proxy, "inflight_bytes");
 	retried = proxy_retries(pr.pr_proxy);
 	proxy_free(pr.pr_proxy);
 	stuck = pipeline_stop(pr.pr_pipeline, runtime_deadline(rt)) != 0;
 	pipeline_counts(pr.pr_pipeline, &counts);
 	counts.retried = retried;
 	summary = stats_summary(&counts);
-	fprintf(stderr, "paritytap: %s\n", summary);
+	fprintf(stderr, "paritytap: %s", summary);
+	if (dropped != 0)
+		fprintf(stderr, " \xc2\xb7 %llu mirror%s dropped "
+		    "(--max-inflight)", (unsigned long long)dropped,
+		    dropped == 1 ? "" : "s");
+	if (dropped_bytes != 0)
+		fprintf(stderr, " \xc2\xb7 %llu mirror%s dropped "
+		    "(--max-inflight-bytes)", (unsigned long long)dropped_bytes,
+		    dropped_bytes == 1 ? "" : "s");
+	fputc('\n', stderr);
 	free(summary);
 	status = EXIT_OK;
 out:
@@ -340,6 +377,7 @@ cmd_proxy_exec(int argc, char **argv)
 	pc.po.primary_timeout = 30000;
 	pc.po.candidate_timeout = 5000;
 	pc.po.max_inflight = 1024;
+	pc.po.max_inflight_bytes = proxy_default_inflight_bytes();
 	pc.po.grace = 10000;
 	pc.po.header_timeout = 10000;
 

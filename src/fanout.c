@@ -1,10 +1,13 @@
 /*
  * The fan-out: one exchange in flight to N backends (DESIGN §1, §10).
  * The same canonical request goes to each side it is sent to (primary,
- * candidate, secondary); each side's response head and body are recorded
- * in the exchange as they arrive (bodies kept up to --max-body, hashed
- * beyond it) and timed from the start.  When the last side has ended the
- * exchange goes to the pipeline, then the owner is told.
+ * candidate, secondary): its head, serialized once, then the body the
+ * exchange keeps for the capture, written from that one buffer, so a
+ * request body is in memory once however many sides it goes to and
+ * however long they take.  Each side's response head and body are
+ * recorded in the exchange as they arrive (bodies kept up to --max-body,
+ * hashed beyond it) and timed from the start.  When the last side has
+ * ended the exchange goes to the pipeline, then the owner is told.
  *
  * A source adds per-side hooks only where it does more than record (the
  * proxy relays the primary's response to its client).  Every side ends
@@ -37,7 +40,7 @@ struct fanout_side {
 struct fanout {
 	struct pipeline		*fo_pipeline;
 	struct exchange		*fo_ex;
-	struct buf		 fo_canon;	/* the request every side gets */
+	struct buf		 fo_canon;	/* the head every side gets */
 	int			 fo_head;	/* HEAD: no response bodies */
 	uint64_t		 fo_max_body;
 	double			 fo_start;
@@ -58,7 +61,9 @@ static const struct upreq_cbs fanout_cbs = {
 
 /*
  * Start an exchange's fan-out.  It takes the exchange and the canonical
- * request (canon is left empty); head says the request is a HEAD.  When
+ * request's head (canonical_head; canon is left empty), which each side
+ * gets followed by the exchange's request body; head says the request is
+ * a HEAD.  When
  * every side sent has ended, the exchange goes to the pipeline and
  * done(arg) is called: the fan-out is gone by then.
  */
@@ -106,7 +111,19 @@ fanout_send(struct fanout *fo, int side, struct upstream *up,
 	fo->fo_open++;
 	fo->fo_ex->ex_resp[side].present = 1;
 	fs->fs_req = upstream_send(up, fo->fo_canon.data, fo->fo_canon.len,
+	    fo->fo_ex->ex_req.body.data, fo->fo_ex->ex_req.body.len,
 	    fo->fo_head, &fanout_cbs, fs);
+}
+
+/*
+ * The bytes of the request each side is sent, head and body: what a side
+ * still sending or waiting holds in memory (the exchange's, shared by all
+ * sides).
+ */
+size_t
+fanout_request_bytes(const struct fanout *fo)
+{
+	return (fo->fo_canon.len + fo->fo_ex->ex_req.body.len);
 }
 
 /* Hand the exchange on and free the fan-out; then tell the owner. */

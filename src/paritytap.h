@@ -420,6 +420,7 @@ struct proxy_opts {
 	int		 candidate_timeout;	/* ms */
 	uint64_t	 max_body;
 	unsigned	 max_inflight;
+	uint64_t	 max_inflight_bytes;	/* of candidate requests */
 	const char	*trace_header;
 	const char	*host;			/* Host sent to backends */
 	int		 grace;			/* ms */
@@ -599,8 +600,9 @@ struct upstream	*upstream_new(struct event_base *, const char *, const char *,
 		     int, unsigned, int, char **);
 void		 upstream_free(struct upstream *);
 const char	*upstream_authority(const struct upstream *);
-struct upreq	*upstream_send(struct upstream *, const char *, size_t, int,
-		     const struct upreq_cbs *, void *);
+struct upreq	*upstream_send(struct upstream *, const char *, size_t,
+		     const char *, size_t, int, const struct upreq_cbs *,
+		     void *);
 void		 upstream_cancel(struct upreq *);
 void		 upstream_pause(struct upreq *);
 void		 upstream_resume(struct upreq *);
@@ -630,6 +632,7 @@ void		 fanout_send(struct fanout *, int, struct upstream *,
 void		 fanout_abort(struct fanout *, const char *, const char *);
 void		 fanout_pause(struct fanout *, int);
 void		 fanout_resume(struct fanout *, int);
+size_t		 fanout_request_bytes(const struct fanout *);
 
 /* proxy.c */
 struct proxy;
@@ -639,7 +642,7 @@ const char	*proxy_address(const struct proxy *);
 void		 proxy_shutdown(struct proxy *);
 void		 proxy_abort(struct proxy *);
 void		 proxy_free(struct proxy *);
-uint64_t	 proxy_mirror_dropped(const struct proxy *);
+uint64_t	 proxy_mirror_dropped(const struct proxy *, const char *);
 uint64_t	 proxy_retries(const struct proxy *);
 
 /* cmd-diff.c */
@@ -684,7 +687,7 @@ void		 canonical_add_header(struct buf *, const char *,
 		     const char *);
 int		 canonical_strip_header(const struct headers *, int,
 		     const char *);
-void		 canonical_request(const struct http_request *, const char *,
+void		 canonical_head(const struct http_request *, const char *,
 		     const char *, const char *, const char *, const char *,
 		     struct buf *);
 

@@ -1,7 +1,7 @@
 /*
  * The shadow proxy: client sessions.  Each request is read whole, turned
  * into one canonical serialization, and sent to the primary and (unless
- * sampled out, filtered, or over the in-flight cap) the candidate.  The
+ * sampled out, filtered, or over the in-flight caps) the candidate.  The
  * primary's response is relayed to the client as it arrives; the
  * candidate's is only read.  The fan-out (fanout.c) sends the request to
  * each side and records what comes back; when every side is done the
@@ -41,6 +41,7 @@
 #define CLIENT_IN_HIGH		(256 * 1024)
 #define PROXY_PRIMARY_IDLE	1024	/* idle primary connections kept */
 #define PROXY_CANDIDATE_QUEUE_MS 100	/* candidate waits for a connection */
+#define PROXY_REPORT_MS		10000	/* drops said at most this often */
 
 struct client;
 
@@ -54,6 +55,7 @@ struct pending {
 	int			 pe_head_sent;	/* response head relayed */
 	int			 pe_chunked;	/* re-chunking to the client */
 	int			 pe_paused;	/* primary paused for the client */
+	size_t			 pe_mirror_bytes; /* in px_mirror_bytes */
 	TAILQ_ENTRY(pending)	 pe_entry;
 };
 TAILQ_HEAD(pending_list, pending);
@@ -93,7 +95,12 @@ struct proxy {
 	struct client_list	 px_clients;
 	struct pending_list	 px_pending;
 	int			 px_stopping;
-	uint64_t		 px_dropped;
+	uint64_t		 px_mirror_bytes; /* sent to the candidate */
+	uint64_t		 px_dropped;	/* mirrors over --max-inflight */
+	uint64_t		 px_dropped_bytes; /* ... --max-inflight-bytes */
+	uint64_t		 px_said_dropped;	/* when last said */
+	uint64_t		 px_said_dropped_bytes;
+	double			 px_said_at;
 };
 
 static void	client_read(struct client *);
@@ -253,8 +260,9 @@ proxy_method_mirrored(const struct proxy_opts *o, const char *method)
 }
 
 /*
- * Serialize the canonical request both backends get (canonical.c), this
- * hop's client appended to X-Forwarded-For.
+ * Serialize the head of the canonical request both backends get
+ * (canonical.c), this hop's client appended to X-Forwarded-For; the
+ * exchange's body follows it (fanout.c).
  */
 static void
 proxy_canonical(struct proxy *px, struct client *cl, struct exchange *ex,
@@ -262,7 +270,7 @@ proxy_canonical(struct proxy *px, struct client *cl, struct exchange *ex,
 {
 	const struct proxy_opts	*o = px->px_opts;
 
-	canonical_request(&ex->ex_req, o->trace_header, ex->ex_id, o->host,
+	canonical_head(&ex->ex_req, o->trace_header, ex->ex_id, o->host,
 	    upstream_authority(px->px_up[SIDE_PRIMARY]), cl->cl_ip, out);
 }
 
@@ -430,14 +438,71 @@ pending_primary_done(void *arg, int side, const char *error,
 	}
 }
 
-/* The proxy's own part of the primary's side; the candidate has none. */
+/* The proxy's own part of the primary's side. */
 static const struct fanout_hooks pending_primary_hooks = {
 	pending_primary_head, pending_primary_body, pending_primary_done
 };
 
-/* Why the candidate does not get this request, or NULL to mirror it. */
+/* The candidate is done with the request: its bytes leave the budget. */
+static void
+pending_candidate_done(void *arg, int side, const char *error,
+    const char *detail)
+{
+	struct pending	*pe = arg;
+
+	pe->pe_px->px_mirror_bytes -= pe->pe_mirror_bytes;
+	pe->pe_mirror_bytes = 0;
+}
+
+/* The candidate's side is only recorded; the proxy counts its bytes. */
+static const struct fanout_hooks pending_candidate_hooks = {
+	NULL, NULL, pending_candidate_done
+};
+
+/*
+ * Say that mirrors are being dropped, while it happens: the first time at
+ * once, then at most once per PROXY_REPORT_MS, with the counts since; and
+ * what is left unsaid when the proxy ends (force).
+ */
+static void
+proxy_report_dropped(struct proxy *px, int force)
+{
+	const struct proxy_opts	*o = px->px_opts;
+	uint64_t		 n, nb;
+	struct buf		 b;
+
+	n = px->px_dropped - px->px_said_dropped;
+	nb = px->px_dropped_bytes - px->px_said_dropped_bytes;
+	if (n == 0 && nb == 0)
+		return;
+	if (!force && px->px_said_at != 0 && mono_ms() - px->px_said_at <
+	    PROXY_REPORT_MS)
+		return;
+	buf_init(&b);
+	if (n != 0)
+		buf_printf(&b, "%llu over --max-inflight (%u requests)",
+		    (unsigned long long)n, o->max_inflight);
+	if (nb != 0)
+		buf_printf(&b, "%s%llu over --max-inflight-bytes (%llu bytes)",
+		    n != 0 ? ", " : "", (unsigned long long)nb,
+		    (unsigned long long)o->max_inflight_bytes);
+	log_warnx("the candidate is behind: mirrors dropped%s: %s",
+	    px->px_said_at == 0 ? "" : " since the last report", b.data);
+	buf_free(&b);
+	px->px_said_dropped = px->px_dropped;
+	px->px_said_dropped_bytes = px->px_dropped_bytes;
+	px->px_said_at = mono_ms();
+}
+
+/*
+ * Why the candidate does not get this request (bytes long, head and
+ * body), or NULL to mirror it.  Past either cap the mirror is dropped,
+ * never queued: the primary's path does not wait on the candidate's
+ * (DESIGN §7 rule 1).
+ */
 static const char *
-proxy_skip_reason(struct proxy *px, const struct http_request *req)
+proxy_skip_reason(struct proxy *px, const struct http_request *req,
+    size_t bytes)
 {
 	const struct proxy_opts	*o = px->px_opts;
 
@@ -449,7 +514,14 @@ proxy_skip_reason(struct proxy *px, const struct http_request *req)
 		return ("sample");
 	if (upstream_inflight(px->px_up[SIDE_CANDIDATE]) >= o->max_inflight) {
 		px->px_dropped++;
+		proxy_report_dropped(px, 0);
 		return ("inflight");
+	}
+	if (bytes > o->max_inflight_bytes ||
+	    px->px_mirror_bytes > o->max_inflight_bytes - bytes) {
+		px->px_dropped_bytes++;
+		proxy_report_dropped(px, 0);
+		return ("inflight_bytes");
 	}
 	return (NULL);
 }
@@ -513,13 +585,16 @@ client_dispatch(struct client *cl)
 	/* The primary first: its path never waits on the candidate's. */
 	fanout_send(pe->pe_fo, SIDE_PRIMARY, px->px_up[SIDE_PRIMARY],
 	    &pending_primary_hooks, pe);
-	if ((skip = proxy_skip_reason(px, &ex->ex_req)) != NULL) {
+	if ((skip = proxy_skip_reason(px, &ex->ex_req,
+	    fanout_request_bytes(pe->pe_fo))) != NULL) {
 		ex->ex_verdict = VERDICT_SKIPPED;
 		ex->ex_skip_reason = xstrdup(skip);
 		return;
 	}
+	pe->pe_mirror_bytes = fanout_request_bytes(pe->pe_fo);
+	px->px_mirror_bytes += pe->pe_mirror_bytes;
 	fanout_send(pe->pe_fo, SIDE_CANDIDATE, px->px_up[SIDE_CANDIDATE],
-	    NULL, NULL);
+	    &pending_candidate_hooks, pe);
 }
 
 /* A request body over --max-body: answer 413 and record it as skipped. */
@@ -796,10 +871,16 @@ proxy_address(const struct proxy *px)
 	return (listener_address(px->px_listener));
 }
 
-/* Mirrors dropped because the candidate had too many in flight. */
+/*
+ * Mirrors dropped because the candidate had too much in flight: reason
+ * "inflight" (--max-inflight requests) or "inflight_bytes"
+ * (--max-inflight-bytes).
+ */
 uint64_t
-proxy_mirror_dropped(const struct proxy *px)
+proxy_mirror_dropped(const struct proxy *px, const char *reason)
 {
+	if (strcmp(reason, "inflight_bytes") == 0)
+		return (px->px_dropped_bytes);
 	return (px->px_dropped);
 }
 
@@ -865,6 +946,7 @@ proxy_free(struct proxy *px)
 
 	while ((cl = TAILQ_FIRST(&px->px_clients)) != NULL)
 		client_close(cl, "exiting");
+	proxy_report_dropped(px, 1);
 	listener_free(px->px_listener);
 	upstream_free(px->px_up[SIDE_PRIMARY]);
 	upstream_free(px->px_up[SIDE_CANDIDATE]);

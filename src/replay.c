@@ -52,7 +52,7 @@ struct replay;
 struct replay_pending {
 	struct replay		*rq_rp;
 	struct exchange		*rq_ex;		/* the fan-out's once sent */
-	struct buf		 rq_canon;	/* the fan-out takes it */
+	struct buf		 rq_canon;	/* head; the fan-out takes it */
 	int			 rq_skip;	/* skipped: not sent */
 	struct fanout		*rq_fo;		/* once sent */
 	TAILQ_ENTRY(replay_pending) rq_entry;	/* in rp_sent */
@@ -263,7 +263,7 @@ replay_skip_log(const struct replay_opts *o, const struct exchange *ex,
 
 /*
  * Make a replay_pending of an exchange (which it takes): its canonical
- * request built, or, with why, marked skipped with that reason.
+ * request's head built, or, with why, marked skipped with that reason.
  */
 static struct replay_pending *
 replay_pending_new(struct replay *rp, struct exchange *ex, const char *why)
@@ -281,7 +281,7 @@ replay_pending_new(struct replay *rp, struct exchange *ex, const char *why)
 		rq->rq_skip = 1;
 		return (rq);
 	}
-	canonical_request(&ex->ex_req, o->trace_header, ex->ex_id, o->host,
+	canonical_head(&ex->ex_req, o->trace_header, ex->ex_id, o->host,
 	    upstream_authority(rp->rp_up[SIDE_CANDIDATE]), NULL,
 	    &rq->rq_canon);
 	return (rq);

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -56,8 +57,10 @@ struct upreq {
 	struct upconn		*ur_conn;
 	const struct upreq_cbs	*ur_cbs;
 	void			*ur_arg;
-	const char		*ur_data;	/* owned by the caller */
-	size_t			 ur_len;
+	const char		*ur_data;	/* the head, owned by the caller */
+	size_t			 ur_hlen;
+	const char		*ur_body;	/* the body, owned by the caller */
+	size_t			 ur_len;	/* head and body */
 	int			 ur_head;	/* HEAD: no response body */
 	int			 ur_idempotent;	/* may be sent twice */
 	int			 ur_retried;
@@ -418,16 +421,33 @@ upstream_conn_release(struct upconn *uc, int keepalive)
 	up->up_nidle++;
 }
 
-/* Write what is left of the request; wait for EV_WRITE if it does not fit. */
+/*
+ * Write what is left of the request, head then body in one writev; wait
+ * for EV_WRITE if it does not fit.
+ */
 static void
 upstream_flush(struct upconn *uc)
 {
 	struct upreq	*ur = uc->uc_req;
+	struct iovec	 iov[2];
+	size_t		 off;
 	ssize_t		 n;
+	int		 niov;
 
 	while (uc->uc_written < ur->ur_len) {
-		n = write(uc->uc_fd, ur->ur_data + uc->uc_written,
-		    ur->ur_len - uc->uc_written);
+		niov = 0;
+		if (uc->uc_written < ur->ur_hlen) {
+			iov[niov].iov_base = (char *)ur->ur_data +
+			    uc->uc_written;
+			iov[niov++].iov_len = ur->ur_hlen - uc->uc_written;
+			off = 0;
+		} else
+			off = uc->uc_written - ur->ur_hlen;
+		if (ur->ur_len - ur->ur_hlen > off) {
+			iov[niov].iov_base = (char *)ur->ur_body + off;
+			iov[niov++].iov_len = ur->ur_len - ur->ur_hlen - off;
+		}
+		n = writev(uc->uc_fd, iov, niov);
 		if (n > 0) {
 			uc->uc_written += (size_t)n;
 			continue;
@@ -582,12 +602,16 @@ upstream_dispatch(struct upreq *ur, int fresh)
 }
 
 /*
- * Send a serialized request; the data must stay valid until on_done.
- * Callbacks always run later from the event loop, never from here.
+ * Send a serialized request, its head (hlen bytes) and then its body
+ * (blen bytes, body may be NULL when 0): two pieces, so the caller can
+ * send one body after a head of its own to each backend without copying
+ * it.  Both must stay valid until on_done.  Callbacks always run later
+ * from the event loop, never from here.
  */
 struct upreq *
-upstream_send(struct upstream *up, const char *data, size_t len, int head,
-    const struct upreq_cbs *cbs, void *arg)
+upstream_send(struct upstream *up, const char *data, size_t hlen,
+    const char *body, size_t blen, int head, const struct upreq_cbs *cbs,
+    void *arg)
 {
 	struct upreq	*ur;
 	struct timeval	 tv;
@@ -597,9 +621,11 @@ upstream_send(struct upstream *up, const char *data, size_t len, int head,
 	ur->ur_cbs = cbs;
 	ur->ur_arg = arg;
 	ur->ur_data = data;
-	ur->ur_len = len;
+	ur->ur_hlen = hlen;
+	ur->ur_body = body;
+	ur->ur_len = hlen + blen;
 	ur->ur_head = head;
-	ur->ur_idempotent = upstream_idempotent(data, len);
+	ur->ur_idempotent = upstream_idempotent(data, hlen);
 	up->up_inflight++;
 	ur->ur_timer = evtimer_new(up->up_base, upstream_timer_cb, ur);
 	tv.tv_sec = up->up_timeout_ms / 1000;

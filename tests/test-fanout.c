@@ -3,9 +3,11 @@
  * sides (primary, candidate, secondary), each a small HTTP server on
  * loopback in the same event loop.  Checked: every side recorded (status,
  * headers, body kept up to the limit and hashed beyond it), the hooks
- * called with their side, the owner told once, after the last side; and
- * an abort with one side still hanging ends it as timed out and completes
- * the exchange once.
+ * called with their side, the owner told once, after the last side; an
+ * abort with one side still hanging ends it as timed out and completes
+ * the exchange once; and a request with a body larger than a socket
+ * buffer reaches every side whole, head then body, from the exchange's
+ * one copy, which the pipeline still gets.
  */
 
 #include <sys/types.h>
@@ -26,7 +28,7 @@
 #include "tap.h"
 
 #define MAX_BODY	8
-#define MAX_SEEN	4
+#define MAX_SEEN	5
 #define MAX_CONNS	16
 
 /* A test backend: answers every request with status and body, or never. */
@@ -35,6 +37,8 @@ struct server {
 	int			 sv_status;
 	const char		*sv_body;
 	int			 sv_hang;
+	size_t			 sv_expect;	/* answer once this many in */
+	struct buf		 sv_got;	/* ... kept here */
 	char			 sv_url[64];
 };
 
@@ -49,6 +53,8 @@ struct seen {
 	char		*sha[SIDE_MAX];
 	char		*header[SIDE_MAX];	/* X-Side */
 	double		 ms[SIDE_MAX];
+	size_t		 req_body_len;
+	int		 req_body_same;	/* the request body as sent */
 };
 
 static struct event_base *base;
@@ -67,7 +73,16 @@ server_read_cb(struct bufferevent *bev, void *arg)
 	struct server	*sv = arg;
 	struct evbuffer	*in = bufferevent_get_input(bev);
 
-	if (evbuffer_search(in, "\r\n\r\n", 4, NULL).pos == -1)
+	if (sv->sv_expect != 0) {
+		/* The whole request, kept as it came. */
+		if (sv->sv_got.len + evbuffer_get_length(in) > sv->sv_expect)
+			fatalx("more than the request");
+		buf_add(&sv->sv_got, evbuffer_pullup(in, -1),
+		    evbuffer_get_length(in));
+		evbuffer_drain(in, evbuffer_get_length(in));
+		if (sv->sv_got.len < sv->sv_expect)
+			return;
+	} else if (evbuffer_search(in, "\r\n\r\n", 4, NULL).pos == -1)
 		return;
 	evbuffer_drain(in, evbuffer_get_length(in));
 	if (sv->sv_hang)
@@ -131,6 +146,10 @@ server_start(struct server *sv)
 	    ntohs(sin.sin_port));
 }
 
+/* The body the large request carries, and its length. */
+static char		*big_body;
+#define BIG_BODY	(4 * 1024 * 1024)
+
 /* On the pipeline thread: note what the exchange carries. */
 static void
 on_exchange(void *arg, const struct exchange *ex)
@@ -143,6 +162,9 @@ on_exchange(void *arg, const struct exchange *ex)
 	if (nseen == MAX_SEEN)
 		return;
 	s = &seen[nseen++];
+	s->req_body_len = ex->ex_req.body.len;
+	s->req_body_same = ex->ex_req.body.len == BIG_BODY &&
+	    memcmp(ex->ex_req.body.data, big_body, BIG_BODY) == 0;
 	for (side = 0; side < SIDE_MAX; side++) {
 		rs = &ex->ex_resp[side];
 		s->present[side] = rs->present;
@@ -274,8 +296,10 @@ main(void)
 	struct pipeline		*pipeline;
 	struct exchange		*ex;
 	struct fanout		*fo;
-	struct buf		 canon;
+	struct buf		 canon, want;
 	char			*cause = NULL;
+	const char		*body_at;
+	size_t			 i;
 	int			 side;
 
 	base = event_base_new();
@@ -358,12 +382,62 @@ main(void)
 	is_str(done_error[SIDE_PRIMARY], NULL,
 	    "... answered, not timed out");
 
+	/*
+	 * A POST with a 4 MiB body to all three sides: each gets the head
+	 * and then the body, byte for byte, from the exchange's own body
+	 * (the fan-out holds no copy of it), which the pipeline then gets.
+	 */
+	reset_counts();
+	big_body = xmalloc(BIG_BODY);
+	for (i = 0; i < BIG_BODY; i++)
+		big_body[i] = "0123456789abcdefghijklmnopqrstuvwxyz"[i % 36];
+	ex = new_exchange(&canon);
+	free(ex->ex_req.method);
+	ex->ex_req.method = xstrdup("POST");
+	buf_add(&ex->ex_req.body, big_body, BIG_BODY);
+	body_at = ex->ex_req.body.data;
+	buf_reset(&canon);
+	buf_printf(&canon, "POST / HTTP/1.1\r\nHost: test\r\n"
+	    "Content-Length: %d\r\n\r\n", BIG_BODY);
+	buf_init(&want);
+	buf_add(&want, canon.data, canon.len);
+	buf_add(&want, big_body, BIG_BODY);
+	for (side = 0; side < SIDE_MAX; side++) {
+		sv[side].sv_hang = 0;
+		sv[side].sv_expect = want.len;
+		buf_init(&sv[side].sv_got);
+	}
+	fo = fanout_new(pipeline, ex, &canon, 0, MAX_BODY, owner_done, NULL);
+	is_int(fanout_request_bytes(fo), want.len,
+	    "a body: the bytes each side is sent are the head and the body");
+	for (side = 0; side < SIDE_MAX; side++)
+		fanout_send(fo, side, up[side], &hooks, NULL);
+	ok(ex->ex_req.body.data == body_at,
+	    "a body: the exchange keeps its one copy of the body");
+	event_base_dispatch(base);
+	is_int(completed, 1, "a body: the exchange completes");
+	for (side = 0; side < SIDE_MAX; side++) {
+		is_int(sv[side].sv_got.len, want.len,
+		    "a body: %s got head and body, all %zu bytes",
+		    names[side], want.len);
+		ok(sv[side].sv_got.len == want.len &&
+		    memcmp(sv[side].sv_got.data, want.data, want.len) == 0,
+		    "a body: %s got them byte for byte", names[side]);
+		ok(done_error[side] == NULL, "a body: %s answered",
+		    names[side]);
+		buf_free(&sv[side].sv_got);
+	}
+	buf_free(&want);
+
 	for (side = 0; side < SIDE_MAX; side++)
 		upstream_free(up[side]);
 	pipeline_stop(pipeline, 0);
 	pipeline_free(pipeline);
 
-	is_int(nseen, 4, "four exchanges reached the pipeline");
+	is_int(nseen, 5, "five exchanges reached the pipeline");
+	is_int(seen[4].req_body_len, BIG_BODY,
+	    "a body: the pipeline gets the request body");
+	ok(seen[4].req_body_same, "a body: ... as it was sent");
 	for (side = 0; side < SIDE_MAX; side++) {
 		ok(seen[0].present[side], "%s: present", names[side]);
 		is_int(seen[0].status[side], 200 + side, "%s: its status",
@@ -400,5 +474,6 @@ main(void)
 			bufferevent_free(conns[side]);
 	}
 	event_base_free(base);
+	free(big_body);
 	return (done_testing());
 }
