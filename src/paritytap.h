@@ -333,6 +333,14 @@ struct http_msg {
 	size_t			 hm_scan_col;
 	int			 hm_scan_colon;
 	unsigned char		 hm_scan_prev;
+	size_t			 hm_scan_bytes;
+	struct buf		 hm_head;	/* head bytes held back */
+	/* request chunk-framing scanner */
+	int			 hm_ck_state;
+	uint64_t		 hm_ck_size;
+	size_t			 hm_ck_line;
+	size_t			 hm_ck_trailer_bytes;
+	int			 hm_ck_trailers;
 	/* error */
 	char			*hm_error;
 	int			 hm_error_status;	/* 400, 413, 431 ... */
