@@ -685,6 +685,151 @@ http_reason(int status)
 	return (s);
 }
 
+/*
+ * Is this a Host value (RFC 9110, 7.2; RFC 3986, 3.2.2): uri-host, then
+ * an optional ":" port?  A comma is refused although a reg-name may hold
+ * one: two Host lines joined by a hop read as "a, b" (RFC 9110, 5.3).
+ */
+static int
+http_host_valid(const char *s, size_t len)
+{
+	size_t	 i = 0, port;
+
+	if (len == 0)
+		return (0);
+	if (s[0] == '[') {
+		for (i = 1; i < len && s[i] != ']'; i++) {
+			if (!isxdigit((unsigned char)s[i]) && s[i] != ':' &&
+			    s[i] != '.')
+				return (0);
+		}
+		if (i == len || i == 1)
+			return (0);
+		i++;
+	} else {
+		for (; i < len && s[i] != ':'; i++) {
+			if (isalnum((unsigned char)s[i]) ||
+			    strchr("-._~!$&'()*+;=", s[i]) != NULL)
+				continue;
+			if (s[i] == '%' && i + 2 < len &&
+			    isxdigit((unsigned char)s[i + 1]) &&
+			    isxdigit((unsigned char)s[i + 2])) {
+				i += 2;
+				continue;
+			}
+			return (0);
+		}
+		if (i == 0)
+			return (0);
+	}
+	if (i == len)
+		return (1);
+	if (s[i] != ':')
+		return (0);
+	for (port = ++i; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]) || i - port >= 5)
+			return (0);
+	}
+	return (1);
+}
+
+/*
+ * A proxy's checks of a parsed request head, beyond framing: its target
+ * and Host (RFC 9112, 3.2), answered as nginx answers them.
+ *
+ * - An HTTP/1.1 request has a Host, and a Host is a valid host[:port].
+ * - The target is origin-form, "*" for OPTIONS only, or absolute-form
+ *   (http or https, no userinfo): that one is sent on in origin-form and
+ *   its authority becomes the Host whatever Host said (RFC 9112, 3.2.2).
+ * - A header whose name has an underscore is dropped, as nginx drops it
+ *   (underscores_in_headers off): a backend that reads "_" as "-" would
+ *   otherwise take Transfer_Encoding or Content_Length for framing.
+ *
+ * Returns 0, or -1 with the error set.
+ */
+int
+http_request_check(struct http_msg *hm)
+{
+	const http_parser	*p = hm->hm_parser;
+	const char		*target, *auth, *host, *name;
+	char			*authority = NULL, *path = NULL;
+	struct headers		 hs;
+	size_t			 alen, i;
+	int			 rebuild = 0, have_host = 0;
+
+	target = hm->hm_url.data != NULL ? hm->hm_url.data : "";
+	if (strcmp(target, "*") == 0) {
+		if (p->method != HTTP_OPTIONS)
+			return (http_msg_fail(hm, 400, "request target * "
+			    "outside OPTIONS"));
+	} else if (target[0] != '/') {
+		if (strncasecmp(target, "http://", 7) == 0)
+			auth = target + 7;
+		else if (strncasecmp(target, "https://", 8) == 0)
+			auth = target + 8;
+		else
+			return (http_msg_fail(hm, 400, "request target is "
+			    "neither a path nor an http or https URI"));
+		alen = strcspn(auth, "/?");
+		if (!http_host_valid(auth, alen))
+			return (http_msg_fail(hm, 400, "invalid authority in "
+			    "the request target: %.*s", (int)alen, auth));
+		authority = xstrndup(auth, alen);
+		xasprintf(&path, "%s%s", auth[alen] == '/' ? "" : "/",
+		    auth + alen);
+		rebuild = 1;
+	}
+
+	host = headers_get(&hm->hm_headers, "Host");
+	if (host == NULL && p->http_major == 1 && p->http_minor >= 1) {
+		free(authority);
+		free(path);
+		return (http_msg_fail(hm, 400, "HTTP/1.1 request without "
+		    "Host"));
+	}
+	if (host != NULL && !http_host_valid(host, strlen(host))) {
+		free(authority);
+		free(path);
+		return (http_msg_fail(hm, 400, "invalid Host: %s", host));
+	}
+
+	for (i = 0; i < hm->hm_headers.n; i++) {
+		if (strchr(hm->hm_headers.h[i].name, '_') != NULL)
+			rebuild = 1;
+	}
+	if (!rebuild)
+		return (0);
+
+	memset(&hs, 0, sizeof hs);
+	for (i = 0; i < hm->hm_headers.n; i++) {
+		name = hm->hm_headers.h[i].name;
+		if (strchr(name, '_') != NULL) {
+			log_debug("request header %s dropped: underscore in "
+			    "its name", name);
+			continue;
+		}
+		if (authority != NULL && strcasecmp(name, "Host") == 0) {
+			headers_add(&hs, name, strlen(name), authority,
+			    strlen(authority));
+			have_host = 1;
+			continue;
+		}
+		headers_add(&hs, name, strlen(name), hm->hm_headers.h[i].value,
+		    strlen(hm->hm_headers.h[i].value));
+	}
+	if (authority != NULL && !have_host)
+		headers_add(&hs, "Host", 4, authority, strlen(authority));
+	headers_free(&hm->hm_headers);
+	hm->hm_headers = hs;
+	if (path != NULL) {
+		buf_reset(&hm->hm_url);
+		buf_addstr(&hm->hm_url, path);
+	}
+	free(authority);
+	free(path);
+	return (0);
+}
+
 /* Reset per-message state at the start of a message. */
 static int
 http_on_message_begin(http_parser *p)

@@ -597,6 +597,7 @@ const char	*http_msg_method(const struct http_msg *);
 int		 http_msg_status(const struct http_msg *);
 void		 http_msg_version(const struct http_msg *, int *, int *);
 int		 http_msg_body_expected(const struct http_msg *);
+int		 http_request_check(struct http_msg *);
 const char	*http_reason(int);
 
 /* upstream.c */

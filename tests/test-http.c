@@ -452,6 +452,120 @@ test_splits(void)
 	buf_free(&got);
 }
 
+/* Run the proxy's request checks from on_head. */
+static int
+check_head(void *arg, struct http_msg *hm)
+{
+	return (http_request_check(hm) != 0 ? -1 : 0);
+}
+
+static const struct http_msg_cbs check_cbs = {
+	check_head, collect_body, collect_complete
+};
+
+static const struct {
+	const char	*name;
+	const char	*raw;
+	int		 status;	/* 0: accepted */
+	const char	*want;		/* the error, or target and headers */
+} check_cases[] = {
+	{ "origin-form with Host", "GET /a?b HTTP/1.1\r\nHost: x.example\r\n"
+	    "\r\n", 0, "/a?b | Host: x.example" },
+	{ "HTTP/1.1 without Host", "GET /a HTTP/1.1\r\nX-A: 1\r\n\r\n", 400,
+	    "HTTP/1.1 request without Host" },
+	{ "HTTP/1.0 without Host", "GET /a HTTP/1.0\r\n\r\n", 0, "/a |" },
+	{ "Host: a, b", "GET /a HTTP/1.1\r\nHost: a, b\r\n\r\n", 400,
+	    "invalid Host: a, b" },
+	{ "Host: a,b", "GET /a HTTP/1.1\r\nHost: a,b\r\n\r\n", 400,
+	    "invalid Host: a,b" },
+	{ "empty Host", "GET /a HTTP/1.1\r\nHost: \r\n\r\n", 400,
+	    "invalid Host: " },
+	{ "Host with userinfo", "GET /a HTTP/1.1\r\nHost: u@x\r\n\r\n", 400,
+	    "invalid Host: u@x" },
+	{ "Host with a path", "GET /a HTTP/1.1\r\nHost: x/y\r\n\r\n", 400,
+	    "invalid Host: x/y" },
+	{ "Host with a bad port", "GET /a HTTP/1.1\r\nHost: x:8a\r\n\r\n",
+	    400, "invalid Host: x:8a" },
+	{ "Host IPv6 and port", "GET /a HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n",
+	    0, "/a | Host: [::1]:8080" },
+	{ "Host pct-encoded", "GET /a HTTP/1.1\r\nHost: a%2Db.example:\r\n"
+	    "\r\n", 0, "/a | Host: a%2Db.example:" },
+	{ "absolute-form beside another Host", "GET http://x.example/p?q=1 "
+	    "HTTP/1.1\r\nHost: other.example\r\nX-A: 1\r\n\r\n", 0,
+	    "/p?q=1 | Host: x.example | X-A: 1" },
+	{ "absolute-form, upper case, port, no path",
+	    "GET HTTPS://X.example:8443 HTTP/1.1\r\nHost: o\r\n\r\n", 0,
+	    "/ | Host: X.example:8443" },
+	{ "absolute-form, query without path",
+	    "GET http://x.example?q HTTP/1.1\r\nHost: o\r\n\r\n", 0,
+	    "/?q | Host: x.example" },
+	{ "absolute-form in HTTP/1.0 without Host",
+	    "GET http://x.example/p HTTP/1.0\r\n\r\n", 0,
+	    "/p | Host: x.example" },
+	{ "absolute-form in HTTP/1.1 without Host",
+	    "GET http://x.example/p HTTP/1.1\r\n\r\n", 400,
+	    "HTTP/1.1 request without Host" },
+	{ "absolute-form with an invalid Host", "GET http://x.example/p "
+	    "HTTP/1.1\r\nHost: a b\r\n\r\n", 400, "invalid Host: a b" },
+	{ "absolute-form with userinfo", "GET http://u:p@x.example/p "
+	    "HTTP/1.1\r\nHost: o\r\n\r\n", 400,
+	    "invalid authority in the request target: u:p@x.example" },
+	{ "absolute-form without a host", "GET http:///p HTTP/1.1\r\n"
+	    "Host: o\r\n\r\n", 400, "invalid authority in the request target: " },
+	{ "absolute-form, another scheme", "GET ftp://x.example/p HTTP/1.1\r\n"
+	    "Host: o\r\n\r\n", 400, "neither a path nor an http or https URI" },
+	{ "GET *", "GET * HTTP/1.1\r\nHost: o\r\n\r\n", 400,
+	    "request target * outside OPTIONS" },
+	{ "OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: o\r\n\r\n", 0,
+	    "* | Host: o" },
+	{ "underscores dropped", "POST /a HTTP/1.1\r\nHost: o\r\n"
+	    "Transfer_Encoding: chunked\r\nContent_Length: 5\r\nX_Y: z\r\n"
+	    "X-Y: kept\r\nHost_: h\r\n\r\n", 0, "/a | Host: o | X-Y: kept" },
+};
+
+/* Target and Host rules, and the headers dropped. */
+static void
+test_request_checks(void)
+{
+	struct http_msg	 hm;
+	struct collect	 c;
+	struct buf	 got;
+	size_t		 i, j;
+	ssize_t		 r;
+
+	buf_init(&got);
+	for (i = 0; i < sizeof check_cases / sizeof check_cases[0]; i++) {
+		memset(&c, 0, sizeof c);
+		http_msg_init(&hm, 0, &check_cbs, &c);
+		r = http_msg_feed(&hm, check_cases[i].raw,
+		    strlen(check_cases[i].raw));
+		buf_reset(&got);
+		if (check_cases[i].status != 0) {
+			ok(r == -1, "%s: refused", check_cases[i].name);
+			is_int(hm.hm_error_status, check_cases[i].status,
+			    "%s: status", check_cases[i].name);
+			ok(hm.hm_error != NULL && strstr(hm.hm_error,
+			    check_cases[i].want) != NULL, "%s: error: %s",
+			    check_cases[i].name,
+			    hm.hm_error ? hm.hm_error : "(none)");
+		} else {
+			ok(r == (ssize_t)strlen(check_cases[i].raw) &&
+			    hm.hm_complete, "%s: accepted", check_cases[i].name);
+			buf_addstr(&got, hm.hm_url.data);
+			buf_addstr(&got, " |");
+			for (j = 0; j < hm.hm_headers.n; j++)
+				buf_printf(&got, "%s %s: %s", j ? " |" : "",
+				    hm.hm_headers.h[j].name,
+				    hm.hm_headers.h[j].value);
+			is_str(got.data, check_cases[i].want,
+			    "%s: target and headers", check_cases[i].name);
+		}
+		http_msg_free(&hm);
+		buf_free(&c.body);
+	}
+	buf_free(&got);
+}
+
 /* Header limits: count and bytes. */
 static void
 test_limits(void)
@@ -568,6 +682,7 @@ main(void)
 	test_limits();
 	test_trailers();
 	test_splits();
+	test_request_checks();
 	test_responses();
 	return (done_testing());
 }
