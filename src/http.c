@@ -273,7 +273,8 @@ http_chunk_scan(struct http_msg *hm, const unsigned char *p, size_t len,
 			continue;
 		case CK_DATA_CR:
 		case CK_DATA_LF:
-			if (c != (hm->hm_ck_state == CK_DATA_CR ? '\r' : '\n')) {
+			if (c != (hm->hm_ck_state == CK_DATA_CR ? '\r' :
+			    '\n')) {
 				fault = "chunk data not followed by CRLF";
 				goto fail;
 			}
@@ -313,7 +314,7 @@ http_chunk_scan(struct http_msg *hm, const unsigned char *p, size_t len,
 			hex = isxdigit(c) ? (isdigit(c) ? c - '0' :
 			    tolower(c) - 'a' + 10) : -1;
 			if (hex >= 0) {
-				/* Far below what libhttp-parser overflows at. */
+				/* Below where libhttp-parser overflows. */
 				if (hm->hm_ck_size > (UINT64_MAX >> 8)) {
 					fault = "chunk size too large";
 					goto fail;
@@ -369,9 +370,11 @@ http_chunk_scan(struct http_msg *hm, const unsigned char *p, size_t len,
 				hm->hm_ck_state = CK_SIZE_LF;
 			else if (c == ';')
 				hm->hm_ck_state = CK_EXT_NAME0;
+			else if ((c == ' ' || c == '\t') &&
+			    hm->hm_ck_state == CK_EXT_NAME)
+				hm->hm_ck_state = CK_EXT_AFTER_NAME;
 			else if (c == ' ' || c == '\t')
-				hm->hm_ck_state = hm->hm_ck_state ==
-				    CK_EXT_NAME ? CK_EXT_AFTER_NAME : CK_EXT_BWS;
+				hm->hm_ck_state = CK_EXT_BWS;
 			else if (hm->hm_ck_state == CK_EXT_NAME && c == '=')
 				hm->hm_ck_state = CK_EXT_VALUE0;
 			else
@@ -443,8 +446,8 @@ http_chunk_scan(struct http_msg *hm, const unsigned char *p, size_t len,
 				hm->hm_ck_state = CK_TRAILER_LF;
 			else if (c != '\t' && (c < 0x20 || c == 0x7f)) {
 				fault = c == '\n' ? "bare LF line ending in "
-				    "trailer" : "control character in a trailer "
-				    "value";
+				    "trailer" : "control character in a "
+				    "trailer value";
 				goto fail;
 			}
 			break;

@@ -309,7 +309,8 @@ test_trailers(void)
 	buf_addstr(&b, "\r\n");
 	memset(&c, 0, sizeof c);
 	http_msg_init(&hm, 0, &collect_cbs, &c);
-	ok(http_msg_feed(&hm, b.data, b.len) == -1, "too many trailers refused");
+	ok(http_msg_feed(&hm, b.data, b.len) == -1,
+	    "too many trailers refused");
 	is_int(hm.hm_error_status, 431, "too many trailers: 431");
 	is_str(hm.hm_error, "more than 100 trailer fields",
 	    "too many trailers: the error says so");
@@ -511,7 +512,8 @@ static const struct {
 	    "HTTP/1.1\r\nHost: o\r\n\r\n", 400,
 	    "invalid authority in the request target: u:p@x.example" },
 	{ "absolute-form without a host", "GET http:///p HTTP/1.1\r\n"
-	    "Host: o\r\n\r\n", 400, "invalid authority in the request target: " },
+	    "Host: o\r\n\r\n", 400,
+	    "invalid authority in the request target: " },
 	{ "absolute-form, another scheme", "GET ftp://x.example/p HTTP/1.1\r\n"
 	    "Host: o\r\n\r\n", 400, "neither a path nor an http or https URI" },
 	{ "GET *", "GET * HTTP/1.1\r\nHost: o\r\n\r\n", 400,
@@ -550,7 +552,8 @@ test_request_checks(void)
 			    hm.hm_error ? hm.hm_error : "(none)");
 		} else {
 			ok(r == (ssize_t)strlen(check_cases[i].raw) &&
-			    hm.hm_complete, "%s: accepted", check_cases[i].name);
+			    hm.hm_complete, "%s: accepted",
+			    check_cases[i].name);
 			buf_addstr(&got, hm.hm_url.data);
 			buf_addstr(&got, " |");
 			for (j = 0; j < hm.hm_headers.n; j++)
