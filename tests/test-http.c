@@ -400,7 +400,7 @@ test_splits(void)
 		"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
 		    "Content-Length: 5\r\nX-A\x7f: 1\r\n\r\nhello",
 	};
-	size_t		 otherlen[] = { 35, 0, 0, 0 };
+	size_t		 otherlen[] = { 28, 0, 0, 0 };
 
 	buf_init(&in);
 	buf_init(&want);
