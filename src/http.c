@@ -8,6 +8,12 @@
  * Content-Lengths, Content-Length beside Transfer-Encoding, codings other
  * than chunked.  A small scanner over the raw header block and checks in
  * the header callbacks refuse all of them before anything is forwarded.
+ *
+ * The Debian build of libhttp-parser is not strict (HTTP_PARSER_STRICT 0,
+ * fixed at its build), so it also takes a bare CR or LF where chunk
+ * framing wants CRLF, anything at all in a chunk extension, and trailer
+ * lines it would never take in a header block.  A second scanner checks a
+ * chunked request's framing (RFC 9112, 7.1) before the parser sees it.
  */
 
 #include <ctype.h>
@@ -39,6 +45,43 @@ static const http_parser_settings http_settings = {
 	.on_body = http_on_body,
 	.on_message_complete = http_on_message_complete,
 };
+
+/* States of the chunk-framing scanner (hm_ck_state); 0 is off. */
+enum {
+	CK_OFF,
+	CK_SIZE0,		/* first hex digit of a chunk size */
+	CK_SIZE,		/* more digits, ';', BWS or CR */
+	CK_EXT_BWS,		/* BWS seen: only ';' may come */
+	CK_EXT_NAME0,		/* after ';': BWS, then a token */
+	CK_EXT_NAME,
+	CK_EXT_AFTER_NAME,	/* BWS after a name: '=' or ';' */
+	CK_EXT_VALUE0,		/* after '=': BWS, then token or "..." */
+	CK_EXT_TOKEN,
+	CK_EXT_QUOTED,
+	CK_EXT_QUOTED_PAIR,
+	CK_EXT_END,		/* after a closing quote */
+	CK_SIZE_LF,		/* CR of the size line seen */
+	CK_DATA,
+	CK_DATA_CR,
+	CK_DATA_LF,
+	CK_TRAILER,		/* start of a trailer line */
+	CK_TRAILER_NAME,
+	CK_TRAILER_VALUE,
+	CK_TRAILER_LF,
+	CK_END_LF,		/* CR of the last, empty line seen */
+	CK_DONE
+};
+
+/* A chunk-size line longer than this is not a client's. */
+#define HTTP_MAX_CHUNK_LINE	4096
+
+/* RFC 9110, 5.6.2: a token character. */
+static int
+http_tchar(unsigned char c)
+{
+	return (isalnum(c) || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) !=
+	    NULL));
+}
 
 /* Set up a parser for requests (response 0) or responses (1). */
 void
@@ -79,6 +122,12 @@ http_msg_reset(struct http_msg *hm)
 	hm->hm_scan_done = hm->hm_scan_line = hm->hm_scan_colon = 0;
 	hm->hm_scan_col = 0;
 	hm->hm_scan_prev = 0;
+	hm->hm_scan_bytes = 0;
+	buf_free(&hm->hm_head);
+	hm->hm_ck_state = CK_OFF;
+	hm->hm_ck_size = 0;
+	hm->hm_ck_line = hm->hm_ck_trailer_bytes = 0;
+	hm->hm_ck_trailers = 0;
 	http_parser_init(p, hm->hm_response ? HTTP_RESPONSE : HTTP_REQUEST);
 	p->data = hm;
 }
@@ -92,6 +141,7 @@ http_msg_free(struct http_msg *hm)
 	buf_free(&hm->hm_reason);
 	buf_free(&hm->hm_field);
 	buf_free(&hm->hm_value);
+	buf_free(&hm->hm_head);
 	free(hm->hm_error);
 	free(hm->hm_parser);
 	memset(hm, 0, sizeof *hm);
@@ -113,17 +163,29 @@ http_msg_fail(struct http_msg *hm, int status, const char *fmt, ...)
 }
 
 /*
- * Scan raw header-block bytes for what libhttp-parser lets through.
- * Returns -1 with the error set, else 0.
+ * Scan raw header-block bytes for what libhttp-parser lets through, and
+ * count them against the limits.  The scan stops after the first line and
+ * after the block.  *used is how many bytes were scanned (up to the
+ * faulty one on error).  Returns -1 with the error set, else 0.
  */
 static int
-http_scan(struct http_msg *hm, const unsigned char *p, size_t len)
+http_scan(struct http_msg *hm, const unsigned char *p, size_t len,
+    size_t *used)
 {
 	size_t		 i;
 	unsigned char	 c;
 
 	for (i = 0; i < len && !hm->hm_scan_done; i++) {
 		c = p[i];
+		*used = i;
+		if (++hm->hm_scan_bytes > HTTP_MAX_HEADER_BYTES) {
+			if (hm->hm_scan_line == 0 && !hm->hm_response)
+				return (http_msg_fail(hm, 414,
+				    "request target too long"));
+			return (http_msg_fail(hm, 431,
+			    "header block over %d bytes",
+			    HTTP_MAX_HEADER_BYTES));
+		}
 		if (c == '\0')
 			return (http_msg_fail(hm, 400, "NUL byte in header"));
 		if (hm->hm_scan_prev == '\r' && c != '\n')
@@ -132,16 +194,26 @@ http_scan(struct http_msg *hm, const unsigned char *p, size_t len)
 			if (hm->hm_scan_prev != '\r')
 				return (http_msg_fail(hm, 400,
 				    "bare LF line ending"));
+			hm->hm_scan_prev = c;
+			hm->hm_scan_colon = 0;
 			if (hm->hm_scan_col == 1 && hm->hm_scan_line > 0)
 				hm->hm_scan_done = 1;
-			else if (hm->hm_scan_col > 1)
-				hm->hm_scan_line++;
+			else if (hm->hm_scan_col > 1 &&
+			    hm->hm_scan_line++ == 0) {
+				hm->hm_scan_col = 0;
+				i++;
+				break;
+			}
 			hm->hm_scan_col = 0;
-			hm->hm_scan_colon = 0;
-			hm->hm_scan_prev = c;
 			continue;
 		}
 		if (hm->hm_scan_line > 0 && c != '\r') {
+			/* Counted here, not as the parser reports headers,
+			 * so that no split of the bytes changes the answer. */
+			if (hm->hm_scan_col == 0 &&
+			    hm->hm_scan_line > HTTP_MAX_HEADERS)
+				return (http_msg_fail(hm, 431,
+				    "more than %d headers", HTTP_MAX_HEADERS));
 			if (hm->hm_scan_col == 0 && (c == ' ' || c == '\t'))
 				return (http_msg_fail(hm, 400,
 				    "obsolete line folding (obs-fold)"));
@@ -156,55 +228,394 @@ http_scan(struct http_msg *hm, const unsigned char *p, size_t len)
 		hm->hm_scan_col++;
 		hm->hm_scan_prev = c;
 	}
+	*used = i;
 	return (0);
+}
+
+/*
+ * Check the framing of a chunked request (RFC 9112, 7.1) ahead of the
+ * parser.  *used is how many bytes are good: up to the end of the message,
+ * or up to the faulty byte.  Returns 0, or -1 with the status and an
+ * allocated message in *status and *why (the caller reports it once the
+ * parser has seen the good bytes, so that a fault the parser finds in them
+ * first, or a body over the limit, is the one reported whatever the
+ * split).
+ *
+ * Trailers (RFC 9112, 7.1.2) are never forwarded, as nginx does not
+ * forward them, but they are still a field section: each line must be
+ * name ":" value CRLF with a token name, no whitespace before the colon,
+ * no obs-fold and no control character in the value, within the limits
+ * of a header block.  A malformed trailer section is refused like a
+ * malformed header block (400, 431 over the limits), which is stricter
+ * than nginx, which skips trailer lines unread.
+ */
+static int
+http_chunk_scan(struct http_msg *hm, const unsigned char *p, size_t len,
+    size_t *used, int *status, char **why)
+{
+	size_t		 i, n;
+	unsigned char	 c;
+	int		 hex;
+	const char	*fault = NULL;
+
+	*status = 400;
+	for (i = 0; i < len && hm->hm_ck_state != CK_DONE; i++) {
+		c = p[i];
+		switch (hm->hm_ck_state) {
+		case CK_DATA:
+			n = len - i;
+			if (n > hm->hm_ck_size)
+				n = (size_t)hm->hm_ck_size;
+			hm->hm_ck_size -= n;
+			i += n - 1;
+			if (hm->hm_ck_size == 0)
+				hm->hm_ck_state = CK_DATA_CR;
+			continue;
+		case CK_DATA_CR:
+		case CK_DATA_LF:
+			if (c != (hm->hm_ck_state == CK_DATA_CR ? '\r' :
+			    '\n')) {
+				fault = "chunk data not followed by CRLF";
+				goto fail;
+			}
+			if (hm->hm_ck_state == CK_DATA_CR)
+				hm->hm_ck_state = CK_DATA_LF;
+			else {
+				hm->hm_ck_state = CK_SIZE0;
+				hm->hm_ck_line = 0;
+			}
+			continue;
+		case CK_TRAILER:
+		case CK_TRAILER_NAME:
+		case CK_TRAILER_VALUE:
+		case CK_TRAILER_LF:
+		case CK_END_LF:
+			if (++hm->hm_ck_trailer_bytes > HTTP_MAX_HEADER_BYTES) {
+				*status = 431;
+				xasprintf(why, "trailer section over %d bytes",
+				    HTTP_MAX_HEADER_BYTES);
+				*used = i;
+				return (-1);
+			}
+			break;
+		default:
+			if (++hm->hm_ck_line > HTTP_MAX_CHUNK_LINE) {
+				xasprintf(why, "chunk size line over %d bytes",
+				    HTTP_MAX_CHUNK_LINE);
+				*used = i;
+				return (-1);
+			}
+			break;
+		}
+
+		switch (hm->hm_ck_state) {
+		case CK_SIZE0:
+		case CK_SIZE:
+			hex = isxdigit(c) ? (isdigit(c) ? c - '0' :
+			    tolower(c) - 'a' + 10) : -1;
+			if (hex >= 0) {
+				/* Below where libhttp-parser overflows. */
+				if (hm->hm_ck_size > (UINT64_MAX >> 8)) {
+					fault = "chunk size too large";
+					goto fail;
+				}
+				hm->hm_ck_size = hm->hm_ck_size * 16 +
+				    (uint64_t)hex;
+				hm->hm_ck_state = CK_SIZE;
+			} else if (hm->hm_ck_state == CK_SIZE0) {
+				fault = "chunk size is not a hex number";
+				goto fail;
+			} else if (c == '\r')
+				hm->hm_ck_state = CK_SIZE_LF;
+			else if (c == ';')
+				hm->hm_ck_state = CK_EXT_NAME0;
+			else if (c == ' ' || c == '\t')
+				hm->hm_ck_state = CK_EXT_BWS;
+			else if (c == '\n') {
+				fault = "bare LF after a chunk size";
+				goto fail;
+			} else {
+				fault = "chunk size is not a hex number";
+				goto fail;
+			}
+			break;
+		case CK_EXT_BWS:
+		case CK_EXT_NAME0:
+		case CK_EXT_AFTER_NAME:
+		case CK_EXT_VALUE0:
+			if (c == ' ' || c == '\t')
+				break;
+			if (hm->hm_ck_state == CK_EXT_NAME0 && http_tchar(c))
+				hm->hm_ck_state = CK_EXT_NAME;
+			else if (hm->hm_ck_state == CK_EXT_VALUE0 &&
+			    http_tchar(c))
+				hm->hm_ck_state = CK_EXT_TOKEN;
+			else if (hm->hm_ck_state == CK_EXT_VALUE0 && c == '"')
+				hm->hm_ck_state = CK_EXT_QUOTED;
+			else if (hm->hm_ck_state == CK_EXT_AFTER_NAME &&
+			    c == '=')
+				hm->hm_ck_state = CK_EXT_VALUE0;
+			else if ((hm->hm_ck_state == CK_EXT_BWS ||
+			    hm->hm_ck_state == CK_EXT_AFTER_NAME) && c == ';')
+				hm->hm_ck_state = CK_EXT_NAME0;
+			else
+				goto ext_fault;
+			break;
+		case CK_EXT_NAME:
+		case CK_EXT_TOKEN:
+		case CK_EXT_END:
+			if (hm->hm_ck_state != CK_EXT_END && http_tchar(c))
+				break;
+			if (c == '\r')
+				hm->hm_ck_state = CK_SIZE_LF;
+			else if (c == ';')
+				hm->hm_ck_state = CK_EXT_NAME0;
+			else if ((c == ' ' || c == '\t') &&
+			    hm->hm_ck_state == CK_EXT_NAME)
+				hm->hm_ck_state = CK_EXT_AFTER_NAME;
+			else if (c == ' ' || c == '\t')
+				hm->hm_ck_state = CK_EXT_BWS;
+			else if (hm->hm_ck_state == CK_EXT_NAME && c == '=')
+				hm->hm_ck_state = CK_EXT_VALUE0;
+			else
+				goto ext_fault;
+			break;
+		case CK_EXT_QUOTED:
+			if (c == '"')
+				hm->hm_ck_state = CK_EXT_END;
+			else if (c == '\\')
+				hm->hm_ck_state = CK_EXT_QUOTED_PAIR;
+			else if (c != '\t' && (c < 0x20 || c == 0x7f))
+				goto ext_fault;
+			break;
+		case CK_EXT_QUOTED_PAIR:
+			if (c != '\t' && (c < 0x20 || c == 0x7f))
+				goto ext_fault;
+			hm->hm_ck_state = CK_EXT_QUOTED;
+			break;
+		case CK_SIZE_LF:
+			if (c != '\n') {
+				fault = "bare CR in a chunk size line";
+				goto fail;
+			}
+			if (hm->hm_ck_size == 0)
+				hm->hm_ck_state = CK_TRAILER;
+			else
+				hm->hm_ck_state = CK_DATA;
+			break;
+		case CK_TRAILER:
+			if (c == '\r') {
+				hm->hm_ck_state = CK_END_LF;
+				break;
+			}
+			if (c == ' ' || c == '\t') {
+				fault = "obsolete line folding (obs-fold) in "
+				    "trailer";
+				goto fail;
+			}
+			if (!http_tchar(c)) {
+				fault = c == '\n' ? "bare LF line ending in "
+				    "trailer" : "invalid character in trailer "
+				    "field name";
+				goto fail;
+			}
+			if (++hm->hm_ck_trailers > HTTP_MAX_HEADERS) {
+				*status = 431;
+				xasprintf(why, "more than %d trailer fields",
+				    HTTP_MAX_HEADERS);
+				*used = i;
+				return (-1);
+			}
+			hm->hm_ck_state = CK_TRAILER_NAME;
+			break;
+		case CK_TRAILER_NAME:
+			if (c == ':')
+				hm->hm_ck_state = CK_TRAILER_VALUE;
+			else if (c == ' ' || c == '\t') {
+				fault = "whitespace in trailer field name";
+				goto fail;
+			} else if (!http_tchar(c)) {
+				fault = c == '\r' || c == '\n' ? "trailer line "
+				    "without a colon" : "invalid character in "
+				    "trailer field name";
+				goto fail;
+			}
+			break;
+		case CK_TRAILER_VALUE:
+			if (c == '\r')
+				hm->hm_ck_state = CK_TRAILER_LF;
+			else if (c != '\t' && (c < 0x20 || c == 0x7f)) {
+				fault = c == '\n' ? "bare LF line ending in "
+				    "trailer" : "control character in a "
+				    "trailer value";
+				goto fail;
+			}
+			break;
+		case CK_TRAILER_LF:
+		case CK_END_LF:
+			if (c != '\n') {
+				fault = "bare CR in trailer";
+				goto fail;
+			}
+			hm->hm_ck_state = hm->hm_ck_state == CK_END_LF ?
+			    CK_DONE : CK_TRAILER;
+			break;
+		}
+	}
+	*used = i;
+	return (0);
+
+ext_fault:
+	fault = c == '\n' ? "bare LF in a chunk extension" :
+	    "malformed chunk extension";
+fail:
+	*why = xstrdup(fault);
+	*used = i;
+	return (-1);
+}
+
+/* Run the parser over bytes; how many it took, or -1 with the error set. */
+static ssize_t
+http_execute(struct http_msg *hm, const char *data, size_t len)
+{
+	http_parser	*p = hm->hm_parser;
+	size_t		 n;
+
+	if (len == 0)
+		return (0);	/* to libhttp-parser, the end of the stream */
+	n = http_parser_execute(p, &http_settings, data, len);
+	if (hm->hm_error != NULL)
+		return (-1);
+	switch (HTTP_PARSER_ERRNO(p)) {
+	case HPE_PAUSED:
+		/* Paused by us at message complete. */
+		http_parser_pause(p, 0);
+		break;
+	case HPE_OK:
+		break;
+	case HPE_UNEXPECTED_CONTENT_LENGTH:
+		/* libhttp-parser sees these before our header callbacks. */
+		return (http_msg_fail(hm, 400, "two Content-Length headers, "
+		    "or Content-Length with Transfer-Encoding"));
+	case HPE_INVALID_CONTENT_LENGTH:
+		/* After the head, only a chunk size can overflow. */
+		if (hm->hm_head_done)
+			return (http_msg_fail(hm, 400, "chunk size too large"));
+		return (http_msg_fail(hm, 400,
+		    "Content-Length is not a number"));
+	case HPE_HEADER_OVERFLOW:
+		return (http_msg_fail(hm, 431, "header block too large"));
+	default:
+		return (http_msg_fail(hm, 400, "%s",
+		    http_errno_description(HTTP_PARSER_ERRNO(p))));
+	}
+	return ((ssize_t)n);
+}
+
+/* Feed body bytes: through the chunk scanner first when it is on. */
+static ssize_t
+http_feed_body(struct http_msg *hm, const char *data, size_t len)
+{
+	ssize_t	 n;
+	size_t	 used;
+	int	 rv, status;
+	char	*why = NULL;
+
+	if (hm->hm_ck_state == CK_OFF)
+		return (http_execute(hm, data, len));
+	rv = http_chunk_scan(hm, (const unsigned char *)data, len, &used,
+	    &status, &why);
+	n = http_execute(hm, data, used);
+	if (n >= 0 && rv != 0)
+		n = http_msg_fail(hm, status, "%s", why);
+	else if (n >= 0 && hm->hm_ck_state == CK_DONE && !hm->hm_complete)
+		n = http_msg_fail(hm, 400, "chunked body not understood");
+	free(why);
+	return (n);
 }
 
 /*
  * Feed bytes.  Returns how many were consumed (the parser stops after a
  * complete message so that pipelined bytes stay with the caller), or -1
  * with hm_error set.
+ *
+ * The first line goes to the parser as it comes, so that garbage is
+ * refused at once; a fault the scanner finds in it is reported only if
+ * the parser finds none before it.  The header lines go to the parser
+ * whole, in one piece, once the end of the block is seen: its checks (in
+ * its callbacks) then meet the same bytes in the same order however the
+ * block was split into reads, and no split turns one error into another
+ * (the scanner's, found first, always win there).
  */
 ssize_t
 http_msg_feed(struct http_msg *hm, const char *data, size_t len)
 {
-	http_parser	*p = hm->hm_parser;
-	size_t		 n;
+	const char	*head;
+	size_t		 off = 0, used = 0, hlen;
+	ssize_t		 n;
+	char		*error;
+	int		 status;
 
 	if (hm->hm_error != NULL)
 		return (-1);
 	if (hm->hm_complete)
 		return (0);
-	if (!hm->hm_scan_done && http_scan(hm, (const unsigned char *)data,
-	    len) != 0)
-		return (-1);
-	n = http_parser_execute(p, &http_settings, data, len);
-	if (hm->hm_error != NULL)
-		return (-1);
-	if (HTTP_PARSER_ERRNO(p) == HPE_PAUSED) {
-		/* Paused by us at message complete. */
-		http_parser_pause(p, 0);
-		return ((ssize_t)n);
+
+	if (!hm->hm_scan_done && hm->hm_scan_line == 0) {
+		if (http_scan(hm, (const unsigned char *)data, len,
+		    &used) != 0) {
+			error = hm->hm_error;
+			status = hm->hm_error_status;
+			hm->hm_error = NULL;
+			if (http_execute(hm, data, used) < 0)
+				free(error);
+			else {
+				free(hm->hm_error);
+				hm->hm_error = error;
+				hm->hm_error_status = status;
+			}
+			return (-1);
+		}
+		n = http_execute(hm, data, used);
+		if (n < 0)
+			return (-1);
+		if ((size_t)n != used)
+			return (http_msg_fail(hm, 400,
+			    "first line not understood"));
+		off = used;
+		if (hm->hm_scan_line == 0 || off == len)
+			return ((ssize_t)off);
 	}
-	switch (HTTP_PARSER_ERRNO(p)) {
-	case HPE_OK:
-		break;
-	case HPE_UNEXPECTED_CONTENT_LENGTH:
-		/* libhttp-parser sees these before our header callbacks. */
-		http_msg_fail(hm, 400, "two Content-Length headers, or "
-		    "Content-Length with Transfer-Encoding");
-		return (-1);
-	case HPE_INVALID_CONTENT_LENGTH:
-		http_msg_fail(hm, 400, "Content-Length is not a number");
-		return (-1);
-	case HPE_HEADER_OVERFLOW:
-		http_msg_fail(hm, 431, "header block too large");
-		return (-1);
-	default:
-		http_msg_fail(hm, 400, "%s",
-		    http_errno_description(HTTP_PARSER_ERRNO(p)));
-		return (-1);
+
+	if (!hm->hm_scan_done) {
+		if (http_scan(hm, (const unsigned char *)data + off,
+		    len - off, &used) != 0)
+			return (-1);
+		head = data + off;
+		hlen = used;
+		if (!hm->hm_scan_done || hm->hm_head.len != 0) {
+			buf_add(&hm->hm_head, head, used);
+			if (!hm->hm_scan_done)
+				return ((ssize_t)(off + used));
+			head = hm->hm_head.data;
+			hlen = hm->hm_head.len;
+		}
+		n = http_execute(hm, head, hlen);
+		buf_free(&hm->hm_head);
+		if (n < 0)
+			return (-1);
+		if ((size_t)n != hlen)
+			return (http_msg_fail(hm, 400,
+			    "header block not understood"));
+		off += used;
+		if (hm->hm_complete || off == len)
+			return ((ssize_t)off);
 	}
-	return ((ssize_t)n);
+
+	n = http_feed_body(hm, data + off, len - off);
+	if (n < 0)
+		return (-1);
+	return ((ssize_t)(off + (size_t)n));
 }
 
 /* The peer closed: completes a read-until-close body.  0 or -1. */
@@ -275,6 +686,151 @@ http_reason(int status)
 	if (s == NULL || strcmp(s, "<unknown>") == 0)
 		return ("Unknown");
 	return (s);
+}
+
+/*
+ * Is this a Host value (RFC 9110, 7.2; RFC 3986, 3.2.2): uri-host, then
+ * an optional ":" port?  A comma is refused although a reg-name may hold
+ * one: two Host lines joined by a hop read as "a, b" (RFC 9110, 5.3).
+ */
+static int
+http_host_valid(const char *s, size_t len)
+{
+	size_t	 i = 0, port;
+
+	if (len == 0)
+		return (0);
+	if (s[0] == '[') {
+		for (i = 1; i < len && s[i] != ']'; i++) {
+			if (!isxdigit((unsigned char)s[i]) && s[i] != ':' &&
+			    s[i] != '.')
+				return (0);
+		}
+		if (i == len || i == 1)
+			return (0);
+		i++;
+	} else {
+		for (; i < len && s[i] != ':'; i++) {
+			if (isalnum((unsigned char)s[i]) ||
+			    strchr("-._~!$&'()*+;=", s[i]) != NULL)
+				continue;
+			if (s[i] == '%' && i + 2 < len &&
+			    isxdigit((unsigned char)s[i + 1]) &&
+			    isxdigit((unsigned char)s[i + 2])) {
+				i += 2;
+				continue;
+			}
+			return (0);
+		}
+		if (i == 0)
+			return (0);
+	}
+	if (i == len)
+		return (1);
+	if (s[i] != ':')
+		return (0);
+	for (port = ++i; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]) || i - port >= 5)
+			return (0);
+	}
+	return (1);
+}
+
+/*
+ * A proxy's checks of a parsed request head, beyond framing: its target
+ * and Host (RFC 9112, 3.2), answered as nginx answers them.
+ *
+ * - An HTTP/1.1 request has a Host, and a Host is a valid host[:port].
+ * - The target is origin-form, "*" for OPTIONS only, or absolute-form
+ *   (http or https, no userinfo): that one is sent on in origin-form and
+ *   its authority becomes the Host whatever Host said (RFC 9112, 3.2.2).
+ * - A header whose name has an underscore is dropped, as nginx drops it
+ *   (underscores_in_headers off): a backend that reads "_" as "-" would
+ *   otherwise take Transfer_Encoding or Content_Length for framing.
+ *
+ * Returns 0, or -1 with the error set.
+ */
+int
+http_request_check(struct http_msg *hm)
+{
+	const http_parser	*p = hm->hm_parser;
+	const char		*target, *auth, *host, *name;
+	char			*authority = NULL, *path = NULL;
+	struct headers		 hs;
+	size_t			 alen, i;
+	int			 rebuild = 0, have_host = 0;
+
+	target = hm->hm_url.data != NULL ? hm->hm_url.data : "";
+	if (strcmp(target, "*") == 0) {
+		if (p->method != HTTP_OPTIONS)
+			return (http_msg_fail(hm, 400, "request target * "
+			    "outside OPTIONS"));
+	} else if (target[0] != '/') {
+		if (strncasecmp(target, "http://", 7) == 0)
+			auth = target + 7;
+		else if (strncasecmp(target, "https://", 8) == 0)
+			auth = target + 8;
+		else
+			return (http_msg_fail(hm, 400, "request target is "
+			    "neither a path nor an http or https URI"));
+		alen = strcspn(auth, "/?");
+		if (!http_host_valid(auth, alen))
+			return (http_msg_fail(hm, 400, "invalid authority in "
+			    "the request target: %.*s", (int)alen, auth));
+		authority = xstrndup(auth, alen);
+		xasprintf(&path, "%s%s", auth[alen] == '/' ? "" : "/",
+		    auth + alen);
+		rebuild = 1;
+	}
+
+	host = headers_get(&hm->hm_headers, "Host");
+	if (host == NULL && p->http_major == 1 && p->http_minor >= 1) {
+		free(authority);
+		free(path);
+		return (http_msg_fail(hm, 400, "HTTP/1.1 request without "
+		    "Host"));
+	}
+	if (host != NULL && !http_host_valid(host, strlen(host))) {
+		free(authority);
+		free(path);
+		return (http_msg_fail(hm, 400, "invalid Host: %s", host));
+	}
+
+	for (i = 0; i < hm->hm_headers.n; i++) {
+		if (strchr(hm->hm_headers.h[i].name, '_') != NULL)
+			rebuild = 1;
+	}
+	if (!rebuild)
+		return (0);
+
+	memset(&hs, 0, sizeof hs);
+	for (i = 0; i < hm->hm_headers.n; i++) {
+		name = hm->hm_headers.h[i].name;
+		if (strchr(name, '_') != NULL) {
+			log_debug("request header %s dropped: underscore in "
+			    "its name", name);
+			continue;
+		}
+		if (authority != NULL && strcasecmp(name, "Host") == 0) {
+			headers_add(&hs, name, strlen(name), authority,
+			    strlen(authority));
+			have_host = 1;
+			continue;
+		}
+		headers_add(&hs, name, strlen(name), hm->hm_headers.h[i].value,
+		    strlen(hm->hm_headers.h[i].value));
+	}
+	if (authority != NULL && !have_host)
+		headers_add(&hs, "Host", 4, authority, strlen(authority));
+	headers_free(&hm->hm_headers);
+	hm->hm_headers = hs;
+	if (path != NULL) {
+		buf_reset(&hm->hm_url);
+		buf_addstr(&hm->hm_url, path);
+	}
+	free(authority);
+	free(path);
+	return (0);
 }
 
 /* Reset per-message state at the start of a message. */
@@ -396,6 +952,9 @@ http_on_header_field(http_parser *p, const char *at, size_t len)
 {
 	struct http_msg	*hm = p->data;
 
+	/* A trailer (scanned, for requests): never a header. */
+	if (hm->hm_head_done)
+		return (0);
 	if (hm->hm_in_value && http_end_header(hm) != 0)
 		return (-1);
 	hm->hm_header_bytes += len;
@@ -412,6 +971,8 @@ http_on_header_value(http_parser *p, const char *at, size_t len)
 {
 	struct http_msg	*hm = p->data;
 
+	if (hm->hm_head_done)
+		return (0);
 	hm->hm_in_value = 1;
 	hm->hm_header_bytes += len;
 	if (hm->hm_header_bytes > HTTP_MAX_HEADER_BYTES)
@@ -436,8 +997,14 @@ http_on_headers_complete(http_parser *p)
 	if (!hm->hm_response && p->http_major != 1)
 		return (http_msg_fail(hm, 505, "HTTP version %d.%d not "
 		    "supported", p->http_major, p->http_minor));
+	/* RFC 9112, 6.1: an HTTP/1.0 message's framing is then faulty. */
+	if (!hm->hm_response && hm->hm_chunked && p->http_minor == 0)
+		return (http_msg_fail(hm, 400,
+		    "Transfer-Encoding in an HTTP/1.0 request"));
 	hm->hm_head_done = 1;
 	hm->hm_scan_done = 1;
+	if (!hm->hm_response && hm->hm_chunked)
+		hm->hm_ck_state = CK_SIZE0;
 	rv = 0;
 	if (hm->hm_cbs->on_head != NULL &&
 	    (rv = hm->hm_cbs->on_head(hm->hm_arg, hm)) < 0) {

@@ -333,6 +333,14 @@ struct http_msg {
 	size_t			 hm_scan_col;
 	int			 hm_scan_colon;
 	unsigned char		 hm_scan_prev;
+	size_t			 hm_scan_bytes;
+	struct buf		 hm_head;	/* head bytes held back */
+	/* request chunk-framing scanner */
+	int			 hm_ck_state;
+	uint64_t		 hm_ck_size;
+	size_t			 hm_ck_line;
+	size_t			 hm_ck_trailer_bytes;
+	int			 hm_ck_trailers;
 	/* error */
 	char			*hm_error;
 	int			 hm_error_status;	/* 400, 413, 431 ... */
@@ -593,6 +601,7 @@ const char	*http_msg_method(const struct http_msg *);
 int		 http_msg_status(const struct http_msg *);
 void		 http_msg_version(const struct http_msg *, int *, int *);
 int		 http_msg_body_expected(const struct http_msg *);
+int		 http_request_check(struct http_msg *);
 const char	*http_reason(int);
 
 /* upstream.c */

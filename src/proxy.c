@@ -627,6 +627,8 @@ client_on_head(void *arg, struct http_msg *hm)
 	http_msg_version(hm, &cl->cl_major, &cl->cl_minor);
 	if (strcmp(http_msg_method(hm), "CONNECT") == 0)
 		return (http_msg_fail(hm, 405, "CONNECT is not supported"));
+	if (http_request_check(hm) != 0)
+		return (-1);
 	if (hm->hm_has_length && hm->hm_length > cl->cl_px->px_opts->max_body)
 		return (http_msg_fail(hm, 413, "request body too large"));
 	expect = headers_get(&hm->hm_headers, "Expect");

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "paritytap.h"
 #include "tap.h"
@@ -124,6 +125,73 @@ static const struct {
 	    505, "not supported", NULL },
 	{ "garbage", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",
 	    0, 400, "", NULL },
+	/* Chunk framing, RFC 9112 7.1: what a lenient parser would take. */
+	{ "bare CR after a chunk size", "POST /v HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n5\rhello\r\n0\r\n\r\n", 0,
+	    400, "bare CR in a chunk size line", NULL },
+	{ "bare LF after a chunk size", "POST /v HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n", 0,
+	    400, "bare LF after a chunk size", NULL },
+	{ "chunk data not followed by CRLF", "POST /v HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n", 0,
+	    400, "chunk data not followed by CRLF", NULL },
+	{ "chunk data followed by a bare LF", "POST /v HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n", 0,
+	    400, "chunk data not followed by CRLF", NULL },
+	{ "bare LF in a chunk extension", "POST /v HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n5;a\nb\r\nhello\r\n0\r\n\r\n",
+	    0, 400, "bare LF in a chunk extension", NULL },
+	{ "control character in a chunk extension", "POST /v HTTP/1.1\r\n"
+	    "Host: x\r\nTransfer-Encoding: chunked\r\n\r\n5;a=\"\x01\"\r\n"
+	    "hello\r\n0\r\n\r\n", 0, 400, "malformed chunk extension", NULL },
+	{ "whitespace after a chunk size", "POST /v HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n", 0,
+	    400, "malformed chunk extension", NULL },
+	{ "chunk size not hex", "POST /v HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n5g\r\nhello\r\n0\r\n\r\n", 0,
+	    400, "chunk size is not a hex number", NULL },
+	{ "empty chunk size", "POST /v HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n\r\nhello\r\n0\r\n\r\n", 0,
+	    400, "chunk size is not a hex number", NULL },
+	{ "chunk size overflow", "POST /v HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\nhello\r\n"
+	    "0\r\n\r\n", 0, 400, "chunk size too large", NULL },
+	{ "chunked in HTTP/1.0", "POST /v HTTP/1.0\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 0,
+	    400, "Transfer-Encoding in an HTTP/1.0 request", NULL },
+	{ "chunk extensions, leading zeros, upper-case hex",
+	    "POST /v HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "0005 ; a ; b = c;q=\"x \\\" y\"\r\nhello\r\n00A\r\n0123456789\r\n"
+	    "0;last\r\n\r\n", 0, 0, NULL, "hello0123456789" },
+	/* Trailers: checked like a header block, then dropped. */
+	{ "trailers", "POST /v HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-Sum: 1\r\n"
+	    "X-Other:\t2 \r\n\r\n", 0, 0, NULL, "abc" },
+	{ "whitespace before a trailer's colon", "POST /v HTTP/1.1\r\n"
+	    "Host: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n"
+	    "X-A: 1\r\nTransfer-Encoding : chunked\r\n\r\n", 0, 400,
+	    "whitespace in trailer field name", NULL },
+	{ "control character in a trailer", "POST /v HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n0\r\nX-A: a\x01b\r\n\r\n", 0,
+	    400, "control character in a trailer value", NULL },
+	{ "NUL in a trailer", "POST /v HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n0\r\nX-A: a\0b\r\n\r\n", 79,
+	    400, "control character in a trailer value", NULL },
+	{ "obs-fold in a trailer", "POST /v HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n0\r\nX-A: a\r\n b\r\n\r\n", 0,
+	    400, "obs-fold", NULL },
+	{ "bare LF in a trailer", "POST /v HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n0\r\nX-A: a\nX-B: b\r\n\r\n",
+	    0, 400, "bare LF line ending in trailer", NULL },
+	{ "bare CR in a trailer", "POST /v HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n0\r\nX-A: a\rX-B: b\r\n\r\n",
+	    0, 400, "bare CR in trailer", NULL },
+	{ "trailer line without a colon", "POST /v HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n0\r\nX-A\r\n\r\n", 0, 400,
+	    "trailer line without a colon", NULL },
+	{ "last chunk ended by a bare CR", "POST /v HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n0\r\n\rGET", 0, 400,
+	    "bare CR in trailer", NULL },
 };
 
 /* Every request case, fed whole and byte by byte. */
@@ -193,6 +261,312 @@ test_pipelined(void)
 	is_int(c.completes, 2, "pipelined: two completions");
 	http_msg_free(&hm);
 	buf_free(&c.body);
+}
+
+/*
+ * Trailers of a chunked request never join its headers, and the message
+ * ends where its framing says: the request after it stays with the caller.
+ */
+static void
+test_trailers(void)
+{
+	const char	*req = "POST /v HTTP/1.1\r\nHost: x\r\n"
+			    "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"
+			    "0\r\nTransfer-Encoding: chunked\r\n"
+			    "Content-Length: 10\r\nX-Sum: 1\r\n\r\n";
+	const char	*next = "GET /2 HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct http_msg	 hm;
+	struct collect	 c;
+	struct buf	 b;
+	size_t		 i;
+	ssize_t		 r;
+
+	buf_init(&b);
+	buf_addstr(&b, req);
+	buf_addstr(&b, next);
+	memset(&c, 0, sizeof c);
+	http_msg_init(&hm, 0, &collect_cbs, &c);
+	r = http_msg_feed(&hm, b.data, b.len);
+	is_int(r, (long long)strlen(req), "trailers: the message ends after "
+	    "its trailer section, the next request stays");
+	ok(hm.hm_complete, "trailers: complete");
+	is_int(hm.hm_headers.n, 2, "trailers: two headers, no trailer added");
+	for (i = 0; i < hm.hm_headers.n; i++)
+		ok(strcasecmp(hm.hm_headers.h[i].name, "Content-Length") != 0 &&
+		    strcasecmp(hm.hm_headers.h[i].name, "X-Sum") != 0,
+		    "trailers: header %zu is not a trailer (%s)", i,
+		    hm.hm_headers.h[i].name);
+	is_str(c.body.data, "abc", "trailers: body");
+	http_msg_free(&hm);
+	buf_free(&c.body);
+
+	/* Over the limits of a header block: 431, as for headers. */
+	buf_reset(&b);
+	buf_addstr(&b, "POST /v HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+	    "chunked\r\n\r\n0\r\n");
+	for (i = 0; i < HTTP_MAX_HEADERS + 1; i++)
+		buf_printf(&b, "X-T%zu: v\r\n", i);
+	buf_addstr(&b, "\r\n");
+	memset(&c, 0, sizeof c);
+	http_msg_init(&hm, 0, &collect_cbs, &c);
+	ok(http_msg_feed(&hm, b.data, b.len) == -1,
+	    "too many trailers refused");
+	is_int(hm.hm_error_status, 431, "too many trailers: 431");
+	is_str(hm.hm_error, "more than 100 trailer fields",
+	    "too many trailers: the error says so");
+	http_msg_free(&hm);
+
+	buf_reset(&b);
+	buf_addstr(&b, "POST /v HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+	    "chunked\r\n\r\n0\r\nX-Big: ");
+	for (i = 0; i < HTTP_MAX_HEADER_BYTES; i++)
+		buf_add(&b, "a", 1);
+	buf_addstr(&b, "\r\n\r\n");
+	http_msg_init(&hm, 0, &collect_cbs, &c);
+	ok(http_msg_feed(&hm, b.data, b.len) == -1, "huge trailer refused");
+	is_int(hm.hm_error_status, 431, "huge trailer: 431");
+	is_str(hm.hm_error, "trailer section over 65536 bytes",
+	    "huge trailer: the error says so");
+	http_msg_free(&hm);
+	buf_free(&b);
+	buf_free(&c.body);
+}
+
+/* Parse input split in two at off (0: whole); describe the outcome. */
+static void
+split_outcome(const char *data, size_t len, size_t off, size_t step,
+    struct buf *out)
+{
+	struct http_msg	 hm;
+	struct collect	 c;
+	size_t		 i;
+	ssize_t		 r, r2;
+
+	memset(&c, 0, sizeof c);
+	http_msg_init(&hm, 0, &collect_cbs, &c);
+	if (step != 0)
+		r = feed(&hm, data, len, step);
+	else if (off == 0)
+		r = http_msg_feed(&hm, data, len);
+	else {
+		r = http_msg_feed(&hm, data, off);
+		if (r == (ssize_t)off && !hm.hm_complete) {
+			r2 = http_msg_feed(&hm, data + off, len - off);
+			r = r2 < 0 ? -1 : r + r2;
+		}
+	}
+	buf_reset(out);
+	if (r < 0)
+		buf_printf(out, "%d %s", hm.hm_error_status,
+		    hm.hm_error != NULL ? hm.hm_error : "(none)");
+	else {
+		buf_printf(out, "used %zd complete %d body %zu headers",
+		    r, hm.hm_complete, c.body.len);
+		for (i = 0; i < hm.hm_headers.n; i++)
+			buf_printf(out, " %s", hm.hm_headers.h[i].name);
+	}
+	http_msg_free(&hm);
+	buf_free(&c.body);
+}
+
+/*
+ * The same bytes get the same answer however TCP split them: fed whole,
+ * in every split in two and byte by byte.  The inputs mix a limit (a
+ * callback's check) with a fault the scanner or the parser finds at
+ * another place.
+ */
+static void
+test_splits(void)
+{
+	struct buf	 in, want, got;
+	size_t		 i, k, bad;
+	int		 n;
+	const char	*tails[] = {
+		"",				/* over the count alone */
+		"Bad Name: x\r\n",		/* whitespace before colon */
+		"X-A: 1\nX-B: 2\r\n",		/* bare LF */
+		"X(: y\r\n",			/* parser: invalid token */
+		"X-A: a\x01b\r\n",		/* parser: control char */
+		"Content-Length: 1\r\nContent-Length: 2\r\n",
+		"X-A: 1\r\n 2\r\n",		/* obs-fold */
+	};
+	const char	*others[] = {
+		/* The parser's fault (in the method) before the scanner's. */
+		"GeT\0 / HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+		    "\r\n5\r\nhello\r\n3\r\nabcX\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+		    "\r\n5\r\nhello\r\n0\r\nX: 1\r\nX : 2\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+		    "Content-Length: 5\r\nX-A\x7f: 1\r\n\r\nhello",
+	};
+	size_t		 otherlen[] = { 28, 0, 0, 0 };
+
+	buf_init(&in);
+	buf_init(&want);
+	buf_init(&got);
+	for (n = 0; n < (int)(sizeof tails / sizeof tails[0]) +
+	    (int)(sizeof others / sizeof others[0]) + 1; n++) {
+		buf_reset(&in);
+		if (n < (int)(sizeof tails / sizeof tails[0])) {
+			buf_addstr(&in, "GET /many HTTP/1.1\r\nHost: x\r\n");
+			for (i = 0; i < HTTP_MAX_HEADERS; i++)
+				buf_printf(&in, "X-H-%zu: v\r\n", i);
+			buf_addstr(&in, tails[n]);
+			buf_addstr(&in, "\r\n");
+		} else if (n < (int)(sizeof tails / sizeof tails[0]) +
+		    (int)(sizeof others / sizeof others[0])) {
+			k = (size_t)n - sizeof tails / sizeof tails[0];
+			buf_add(&in, others[k], otherlen[k] != 0 ? otherlen[k] :
+			    strlen(others[k]));
+		} else {
+			/* Over the byte limit, then a bad header name. */
+			buf_addstr(&in, "GET /big HTTP/1.1\r\nX-Big: ");
+			for (i = 0; i < HTTP_MAX_HEADER_BYTES - 100; i++)
+				buf_add(&in, "a", 1);
+			buf_addstr(&in, "\r\nX-A: 1\r\nX(: ");
+			for (i = 0; i < 200; i++)
+				buf_add(&in, "b", 1);
+			buf_addstr(&in, "\r\n\r\n");
+		}
+		split_outcome(in.data, in.len, 0, 0, &want);
+		bad = 0;
+		for (k = 1; k < in.len; k++) {
+			/* Every split of small inputs; of the big one, those
+			 * near the limit and a spread of the others. */
+			if (in.len > 4096 && k % 509 != 0 &&
+			    (k + 300 < HTTP_MAX_HEADER_BYTES ||
+			    k > HTTP_MAX_HEADER_BYTES + 300))
+				continue;
+			split_outcome(in.data, in.len, k, 0, &got);
+			if (strcmp(got.data, want.data) != 0 && bad++ == 0)
+				printf("# split at %zu: %s\n", k, got.data);
+		}
+		ok(bad == 0, "split input %d: every split in two answers %s", n,
+		    want.data);
+		split_outcome(in.data, in.len, 0, 1, &got);
+		is_str(got.data, want.data, "split input %d: byte by byte too",
+		    n);
+	}
+	buf_free(&in);
+	buf_free(&want);
+	buf_free(&got);
+}
+
+/* Run the proxy's request checks from on_head. */
+static int
+check_head(void *arg, struct http_msg *hm)
+{
+	return (http_request_check(hm) != 0 ? -1 : 0);
+}
+
+static const struct http_msg_cbs check_cbs = {
+	check_head, collect_body, collect_complete
+};
+
+static const struct {
+	const char	*name;
+	const char	*raw;
+	int		 status;	/* 0: accepted */
+	const char	*want;		/* the error, or target and headers */
+} check_cases[] = {
+	{ "origin-form with Host", "GET /a?b HTTP/1.1\r\nHost: x.example\r\n"
+	    "\r\n", 0, "/a?b | Host: x.example" },
+	{ "HTTP/1.1 without Host", "GET /a HTTP/1.1\r\nX-A: 1\r\n\r\n", 400,
+	    "HTTP/1.1 request without Host" },
+	{ "HTTP/1.0 without Host", "GET /a HTTP/1.0\r\n\r\n", 0, "/a |" },
+	{ "Host: a, b", "GET /a HTTP/1.1\r\nHost: a, b\r\n\r\n", 400,
+	    "invalid Host: a, b" },
+	{ "Host: a,b", "GET /a HTTP/1.1\r\nHost: a,b\r\n\r\n", 400,
+	    "invalid Host: a,b" },
+	{ "empty Host", "GET /a HTTP/1.1\r\nHost: \r\n\r\n", 400,
+	    "invalid Host: " },
+	{ "Host with userinfo", "GET /a HTTP/1.1\r\nHost: u@x\r\n\r\n", 400,
+	    "invalid Host: u@x" },
+	{ "Host with a path", "GET /a HTTP/1.1\r\nHost: x/y\r\n\r\n", 400,
+	    "invalid Host: x/y" },
+	{ "Host with a bad port", "GET /a HTTP/1.1\r\nHost: x:8a\r\n\r\n",
+	    400, "invalid Host: x:8a" },
+	{ "Host IPv6 and port", "GET /a HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n",
+	    0, "/a | Host: [::1]:8080" },
+	{ "Host pct-encoded", "GET /a HTTP/1.1\r\nHost: a%2Db.example:\r\n"
+	    "\r\n", 0, "/a | Host: a%2Db.example:" },
+	{ "absolute-form beside another Host", "GET http://x.example/p?q=1 "
+	    "HTTP/1.1\r\nHost: other.example\r\nX-A: 1\r\n\r\n", 0,
+	    "/p?q=1 | Host: x.example | X-A: 1" },
+	{ "absolute-form, upper case, port, no path",
+	    "GET HTTPS://X.example:8443 HTTP/1.1\r\nHost: o\r\n\r\n", 0,
+	    "/ | Host: X.example:8443" },
+	{ "absolute-form, query without path",
+	    "GET http://x.example?q HTTP/1.1\r\nHost: o\r\n\r\n", 0,
+	    "/?q | Host: x.example" },
+	{ "absolute-form in HTTP/1.0 without Host",
+	    "GET http://x.example/p HTTP/1.0\r\n\r\n", 0,
+	    "/p | Host: x.example" },
+	{ "absolute-form in HTTP/1.1 without Host",
+	    "GET http://x.example/p HTTP/1.1\r\n\r\n", 400,
+	    "HTTP/1.1 request without Host" },
+	{ "absolute-form with an invalid Host", "GET http://x.example/p "
+	    "HTTP/1.1\r\nHost: a b\r\n\r\n", 400, "invalid Host: a b" },
+	{ "absolute-form with userinfo", "GET http://u:p@x.example/p "
+	    "HTTP/1.1\r\nHost: o\r\n\r\n", 400,
+	    "invalid authority in the request target: u:p@x.example" },
+	{ "absolute-form without a host", "GET http:///p HTTP/1.1\r\n"
+	    "Host: o\r\n\r\n", 400,
+	    "invalid authority in the request target: " },
+	{ "absolute-form, another scheme", "GET ftp://x.example/p HTTP/1.1\r\n"
+	    "Host: o\r\n\r\n", 400, "neither a path nor an http or https URI" },
+	{ "GET *", "GET * HTTP/1.1\r\nHost: o\r\n\r\n", 400,
+	    "request target * outside OPTIONS" },
+	{ "OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: o\r\n\r\n", 0,
+	    "* | Host: o" },
+	{ "underscores dropped", "POST /a HTTP/1.1\r\nHost: o\r\n"
+	    "Transfer_Encoding: chunked\r\nContent_Length: 5\r\nX_Y: z\r\n"
+	    "X-Y: kept\r\nHost_: h\r\n\r\n", 0, "/a | Host: o | X-Y: kept" },
+};
+
+/* Target and Host rules, and the headers dropped. */
+static void
+test_request_checks(void)
+{
+	struct http_msg	 hm;
+	struct collect	 c;
+	struct buf	 got;
+	size_t		 i, j;
+	ssize_t		 r;
+
+	buf_init(&got);
+	for (i = 0; i < sizeof check_cases / sizeof check_cases[0]; i++) {
+		memset(&c, 0, sizeof c);
+		http_msg_init(&hm, 0, &check_cbs, &c);
+		r = http_msg_feed(&hm, check_cases[i].raw,
+		    strlen(check_cases[i].raw));
+		buf_reset(&got);
+		if (check_cases[i].status != 0) {
+			ok(r == -1, "%s: refused", check_cases[i].name);
+			is_int(hm.hm_error_status, check_cases[i].status,
+			    "%s: status", check_cases[i].name);
+			ok(hm.hm_error != NULL && strstr(hm.hm_error,
+			    check_cases[i].want) != NULL, "%s: error: %s",
+			    check_cases[i].name,
+			    hm.hm_error ? hm.hm_error : "(none)");
+		} else {
+			ok(r == (ssize_t)strlen(check_cases[i].raw) &&
+			    hm.hm_complete, "%s: accepted",
+			    check_cases[i].name);
+			buf_addstr(&got, hm.hm_url.data);
+			buf_addstr(&got, " |");
+			for (j = 0; j < hm.hm_headers.n; j++)
+				buf_printf(&got, "%s %s: %s", j ? " |" : "",
+				    hm.hm_headers.h[j].name,
+				    hm.hm_headers.h[j].value);
+			is_str(got.data, check_cases[i].want,
+			    "%s: target and headers", check_cases[i].name);
+		}
+		http_msg_free(&hm);
+		buf_free(&c.body);
+	}
+	buf_free(&got);
 }
 
 /* Header limits: count and bytes. */
@@ -383,6 +757,9 @@ main(void)
 	test_requests();
 	test_pipelined();
 	test_limits();
+	test_trailers();
+	test_splits();
+	test_request_checks();
 	test_responses();
 	test_responses_relayed();
 	return (done_testing());
