@@ -82,20 +82,25 @@ want_files() {
 	fi
 }
 
-# case_report P0 C0 SENTINEL METHOD LENGTH: five lines, from one jq.  For each
+# case_report P0 C0 SENTINEL METHOD LENGTH NAMES: five lines, from one jq.  For each
 # backend (primary, then candidate), the request and bad_request events it
 # logged after line P0 (C0) of its log and before the sentinel, as a JSON
 # array, then what is compared of the one request it should be: method,
 # target, body, whether it has a Transfer-Encoding, its Content-Length (0
-# for no body counts as none).  Last, that summary for the canonical form
+# for no body counts as none), and the names of the headers it has that
+# were not in the client's header block (NAMES, comma-separated) nor are
+# the proxy's own (Host, Content-Length, X-Forwarded-For, the trace id):
+# a trailer must not become a header.  Last, that summary for the canonical form
 # of METHOD with $T/want.target and $T/want.body: no Transfer-Encoding, a
-# Content-Length of LENGTH (the body's bytes) when there is a body.
+# Content-Length of LENGTH (the body's bytes) when there is a body, no
+# header from elsewhere.
 case_report() {
 	{
 		tail -n "+$(($1 + 1))" "$T/primary.log"
 		printf '\n--next--\n'
 		tail -n "+$(($2 + 1))" "$T/candidate.log"
-	} | jq -cnR --arg s "$3" --arg m "$4" --arg cl "$5" \
+	} | jq -cnR --arg s "$3" --arg m "$4" --arg cl "$5" --arg names "$6" \
+	    --arg trace "$TRACE_HEADER" \
 	    --rawfile t "$T/want.target" \
 	    --rawfile b "$T/want.body" '
 	def events: [.[] | fromjson? | select(type == "object" and
@@ -107,12 +112,15 @@ case_report() {
 	     ([.headers[] | select(.[0] | ascii_downcase ==
 	       "transfer-encoding")] | length > 0),
 	     ([.headers[] | select(.[0] | ascii_downcase ==
-	       "content-length") | .[1]] | join(","))] |
+	       "content-length") | .[1]] | join(",")),
+	     ([.headers[] | .[0] | ascii_downcase] - ($names | split(",")) -
+	      ["host", "content-length", "x-forwarded-for",
+	       ($trace | ascii_downcase)])] |
 	    if .[2] == "" and .[4] == "0" then .[4] = "" else . end
 	    else "not one request" end;
 	[inputs] | index("--next--") as $k |
 	((.[:$k], .[$k + 1:]) | events | (., summary)),
-	[$m, $t, $b, false, $cl]'
+	[$m, $t, $b, false, $cl, []]'
 }
 
 # await_sentinel PATH: the candidate has logged the sentinel request (a
@@ -181,7 +189,13 @@ while IFS='	' read -r id expect forward request; do
 	fi
 	len=$(wc -c <"$T/want.body" | tr -d ' ')
 	[ "$len" != 0 ] || len=
-	case_report "$p0" "$c0" "$sentinel" "$fm" "$len" >"$T/report" ||
+	# The names in the request's header block, lower case.
+	names=$(tr -d '\000' <"$T/case.req" | awk '
+	    NR == 1 { next }
+	    /^\r?$/ { exit }
+	    { i = index($0, ":"); if (i > 1) print tolower(substr($0, 1, i - 1)) }' |
+	    tr '\n' ',')
+	case_report "$p0" "$c0" "$sentinel" "$fm" "$len" "$names" >"$T/report" ||
 	    bail "$id: jq failed on the backends' logs"
 	{
 		read -r pev
