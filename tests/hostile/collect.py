@@ -15,7 +15,8 @@ from the corpora; how each is turned into bytes is written here:
 	fixture conventions (a newline is CRLF, a backslash before a
 	newline joins lines, \\r \\n \\t \\f \\xHH and octal escapes).  Tests
 	that need inline JavaScript, pause the parser or only test the end
-	of input are left out.  An HTTP/1.1 request without Host gets
+	of input are left out.  A fixture that stops inside its header
+	block gets the empty line that ends it.  An HTTP/1.1 request without Host gets
 	"Host: localhost" after its request line (so the case tests what the
 	fixture is about, not the missing Host); a few keep the original.
   http-garden TROPHIES.md: the "Payload:" of each bug, as written.
@@ -148,12 +149,21 @@ def llhttp(gitdir):
 			src = ("https://github.com/nodejs/llhttp (%s) %s, \"%s\""
 			    % (rev, path, heading))
 			cid = "llhttp-%s-%s" % (name, slug(heading))
+			notes = []
+			if b"\r\n\r\n" not in req and req.endswith(b"\r\n"):
+				# The fixture stops inside the header block (its
+				# parser fails there); the empty line that ends it
+				# is added so that a proxy has a request to judge.
+				req += b"\r\n"
+				notes.append("the empty line ending the header block "
+				    "added")
 			withhost = add_host(req)
 			if withhost is None:
-				add(cid, src, req)
+				add(cid, src, req, "; ".join(notes) or None)
 				continue
-			add(cid, src, withhost,
-			    "Host: localhost added after the request line")
+			add(cid, src, withhost, "; ".join(
+			    ["Host: localhost added after the request line"] +
+			    notes))
 			if kept < KEEP_WITHOUT_HOST and name == "sample":
 				add(cid + "-nohost", src, req,
 				    "as in the fixture, without Host")
