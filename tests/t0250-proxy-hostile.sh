@@ -124,13 +124,13 @@ case_report() {
 	[$m, $t, $b, false, $cl, []]'
 }
 
-# await_sentinel PATH: the candidate has logged the sentinel request (a
-# mirror comes a moment after the client's answer; poll often, and give
-# up only after PT_WAIT_MIN).
-await_sentinel() {
+# await_candidate STRING: the candidate's log holds STRING (a mirror comes
+# a moment after the client's answer; poll often, and give up only after
+# PT_WAIT_MIN).
+await_candidate() {
 	_n=$((PT_WAIT_MIN * 50))
 	while [ "$_n" -gt 0 ]; do
-		grep -qF "\"target\":\"$1\"" "$T/candidate.log" && return 0
+		grep -qF -- "$1" "$T/candidate.log" && return 0
 		sleep 0.02
 		_n=$((_n - 1))
 	done
@@ -164,6 +164,16 @@ while IFS='	' read -r id expect forward request; do
 		esac
 	fi
 
+	# An answered request's mirror, found by its trace id, is in before
+	# the sentinel is sent, whatever order the candidate would read two
+	# connections in.
+	trace=$(tr -d '\r' <"$T/case.resp" | sed '/^$/q' |
+	    sed -n "s/^$TRACE_HEADER: *//p" | head -n 1)
+	if [ -n "$trace" ] && [ "$forward" != none ]; then
+		await_candidate "\"$TRACE_HEADER\",\"$trace\"" ||
+		    diag "$id: the candidate never received the mirror of $trace"
+	fi
+
 	# The sentinel: answered, and logged by both backends, after
 	# whatever the case made the proxy send them.
 	sentinel=/__hostile/$ncases
@@ -175,7 +185,7 @@ while IFS='	' read -r id expect forward request; do
 	"HTTP/1.1 200 "*) ;;
 	*) bail "$id: the sentinel after it was not answered 200" ;;
 	esac
-	await_sentinel "$sentinel" ||
+	await_candidate "\"target\":\"$sentinel\"" ||
 	    bail "$id: the candidate never received the sentinel after it"
 	fm= ft= fb=
 	if [ "$forward" = none ]; then
