@@ -2,12 +2,13 @@
 """Collect hostile HTTP/1.x requests from public corpora into the case
 format of tests/hostile/requests (without expectations).
 
-	collect.py LLHTTP-GIT-DIR HTTP-GARDEN-GIT-DIR SMUGGLER-GIT-DIR >new-cases
+	collect.py LLHTTP-GIT-DIR HTTP-GARDEN-GIT-DIR SMUGGLER-GIT-DIR \
+	    HTTP11PROBE-GIT-DIR >new-cases
 
 Each argument is a git directory (a clone or a bare mirror) of
-github.com/nodejs/llhttp, github.com/narfindustries/http-garden and
-github.com/defparam/smuggler; the files are read from HEAD, whose commit is
-cited with each case.  The output has no "expect" or "forward" lines:
+github.com/nodejs/llhttp, github.com/narfindustries/http-garden,
+github.com/defparam/smuggler and github.com/MDA2AV/Http11Probe; the files
+are read from HEAD, whose commit is cited with each case.  The output has no "expect" or "forward" lines:
 reference.py fills them in from nginx.  Only the request bytes are taken
 from the corpora; how each is turned into bytes is written here:
 
@@ -24,6 +25,11 @@ from the corpora; how each is turned into bytes is written here:
 	smuggler's request template, with the body of its CL.TE "good
 	value" probe (Content-Length 11, "1\\r\\nZ\\r\\n0\\r\\n\\r\\n"): the
 	body is complete whether it is read by its length or by chunks.
+  Http11Probe docs/content/docs/**/*.md: the one http block under "What
+	it sends" of each test page, its line breaks dropped (the page
+	writes every byte, \\r\\n included, as an escape; "[TAB]" is a
+	tab).  Pages that
+	send a sequence, or abridge a long request ("..."), are left out.
 """
 
 import re
@@ -235,9 +241,39 @@ def smuggler(gitdir):
 		add("smuggler-%s" % name, src, req)
 
 
+def http11probe(gitdir):
+	rev = git_head(gitdir)
+	out = subprocess.run(["git", "--git-dir", gitdir, "ls-tree", "-r",
+	    "--name-only", "HEAD", "docs/content/docs/"], check=True,
+	    capture_output=True, text=True).stdout.split()
+	for path in out:
+		if not path.endswith(".md"):
+			continue
+		text = git_show(gitdir, path).decode("utf-8")
+		m = re.search(r"\*\*Test ID\*\* \| `([^`]+)`", text)
+		if m is None or "## What it sends" not in text:
+			continue
+		tid = m.group(1)
+		sends = text.split("## What it sends", 1)[1].split("\n## ", 1)[0]
+		blocks = re.findall(r"```http\n(.*?)```", sends, re.S)
+		if len(blocks) != 1 or "..." in blocks[0]:
+			continue
+		raw = blocks[0].replace("\n", "")
+		raw = raw.replace("\\r", "\r").replace("\\n", "\n")
+		raw = raw.replace("\\t", "\t").replace("\\0", "\0")
+		raw = raw.replace("[TAB]", "\t")
+		raw = re.sub(r"\\x([0-9a-fA-F]{2})",
+		    lambda x: chr(int(x.group(1), 16)), raw)
+		src = ("https://github.com/MDA2AV/Http11Probe (%s) %s, test %s"
+		    % (rev, path, tid))
+		add("http11probe-%s" % slug(tid), src,
+		    raw.encode("utf-8"))
+
+
 llhttp(sys.argv[1])
 garden(sys.argv[2])
 smuggler(sys.argv[3])
+http11probe(sys.argv[4])
 for cid, src, req, note in cases:
 	print("case %s" % cid)
 	print("source %s" % src)
