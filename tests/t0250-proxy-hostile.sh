@@ -63,12 +63,15 @@ start_proxy --primary "http://127.0.0.1:$(backend_port primary)" \
 # for (\r \n \t \\ and three-digit octal: printf's own escapes).
 unescape() {
 	# shellcheck disable=SC2059
-	printf "$(printf '%s' "$1" | sed 's/%/%%/g')" >"$2"
+	case $1 in
+	*%*) printf "$(printf '%s' "$1" | sed 's/%/%%/g')" >"$2" ;;
+	*) printf "$1" >"$2" ;;
+	esac
 }
 
 # log_lines NAME: the lines the backend has logged so far.
 log_lines() {
-	wc -l <"$T/$1.log" | tr -d ' '
+	echo $(($(wc -l <"$T/$1.log")))
 }
 
 # want_files TARGET BODY: $T/want.target and $T/want.body hold the bytes
@@ -149,8 +152,8 @@ while IFS='	' read -r id expect forward request; do
 	    --timeout $((PT_WAIT_MIN * 1000)) <"$T/case.req" \
 	    >"$T/case.resp" 2>"$T/case.rawerr"
 	rc=$?
-	got=$(head -n 1 "$T/case.resp" | tr -d '\r' |
-	    sed -n 's/^HTTP\/1\.[01] \([0-9][0-9][0-9]\)\( .*\)*$/\1/p')
+	got=$(sed -n '1{s/\r$//;s/^HTTP\/1\.[01] \([0-9][0-9][0-9]\)\( .*\)*$/\1/p;q}' \
+	    "$T/case.resp")
 	if [ -z "$got" ]; then
 		case $rc in
 		0) if [ -s "$T/case.resp" ]; then
@@ -167,8 +170,8 @@ while IFS='	' read -r id expect forward request; do
 	# An answered request's mirror, found by its trace id, is in before
 	# the sentinel is sent, whatever order the candidate would read two
 	# connections in.
-	trace=$(tr -d '\r' <"$T/case.resp" | sed '/^$/q' |
-	    sed -n "s/^$TRACE_HEADER: *//p" | head -n 1)
+	trace=$(sed -n "/^\r\{0,1\}\$/q;s/^$TRACE_HEADER: *\([^\r]*\)\r\{0,1\}\$/\1/p" \
+	    "$T/case.resp")
 	if [ -n "$trace" ] && [ "$forward" != none ]; then
 		await_candidate "\"$TRACE_HEADER\",\"$trace\"" ||
 		    diag "$id: the candidate never received the mirror of $trace"
@@ -181,7 +184,9 @@ while IFS='	' read -r id expect forward request; do
 	    "$sentinel" >"$T/sentinel.req"
 	"$RAWCLIENT" 127.0.0.1 "$PROXY_PORT" --timeout $((PT_WAIT_MIN * 1000)) \
 	    <"$T/sentinel.req" >"$T/sentinel.resp" 2>&1
-	case $(head -n 1 "$T/sentinel.resp") in
+	line=
+	read -r line <"$T/sentinel.resp"
+	case $line in
 	"HTTP/1.1 200 "*) ;;
 	*) bail "$id: the sentinel after it was not answered 200" ;;
 	esac
@@ -198,7 +203,7 @@ while IFS='	' read -r id expect forward request; do
 		fb=${rest#* }
 		want_files "$ft" "$fb"
 	fi
-	len=$(wc -c <"$T/want.body" | tr -d ' ')
+	len=$(($(wc -c <"$T/want.body")))
 	[ "$len" != 0 ] || len=
 	# The names in the request's header block, lower case, but for
 	# those with an underscore: nginx drops them (underscores_in_headers
@@ -209,8 +214,8 @@ while IFS='	' read -r id expect forward request; do
 	    {
 		i = index($0, ":")
 		if (i > 1 && index(substr($0, 1, i - 1), "_") == 0)
-			print tolower(substr($0, 1, i - 1))
-	    }' | tr '\n' ',')
+			printf "%s,", tolower(substr($0, 1, i - 1))
+	    }')
 	case_report "$p0" "$c0" "$sentinel" "$fm" "$len" "$names" >"$T/report" ||
 	    bail "$id: jq failed on the backends' logs"
 	{
