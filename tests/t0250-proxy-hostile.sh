@@ -152,8 +152,13 @@ while IFS='	' read -r id expect forward request; do
 	    --timeout $((PT_WAIT_MIN * 1000)) <"$T/case.req" \
 	    >"$T/case.resp" 2>"$T/case.rawerr"
 	rc=$?
-	got=$(sed -n '1{s/\r$//;s/^HTTP\/1\.[01] \([0-9][0-9][0-9]\)\( .*\)*$/\1/p;q}' \
-	    "$T/case.resp")
+	# The status of the response, after any interim (1xx) ones.
+	got=$(awk '
+	    { sub(/\r$/, "") }
+	    skip { if ($0 == "") skip = 0; next }
+	    /^HTTP\/1\.[01] 1[0-9][0-9]( |$)/ { skip = 1; next }
+	    /^HTTP\/1\.[01] [0-9][0-9][0-9]( |$)/ { print substr($0, 10, 3) }
+	    { exit }' "$T/case.resp")
 	if [ -z "$got" ]; then
 		case $rc in
 		0) if [ -s "$T/case.resp" ]; then

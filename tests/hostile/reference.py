@@ -146,8 +146,15 @@ def send(port, req):
 
 
 def status_of(buf):
-	m = re.match(rb"HTTP/\d\.\d (\d\d\d)", buf)
-	return m.group(1).decode() if m else "close"
+	"""The status of the response, after any interim (1xx) ones."""
+	while True:
+		m = re.match(rb"HTTP/\d\.\d (\d\d\d)", buf)
+		if m is None:
+			return "close"
+		eoh = buf.find(b"\r\n\r\n")
+		if not m.group(1).startswith(b"1") or eoh < 0:
+			return m.group(1).decode()
+		buf = buf[eoh + 4:]
 
 
 class Backend:
