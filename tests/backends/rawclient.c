@@ -1,16 +1,20 @@
 /*
  * rawclient: send raw bytes to a TCP server and print what comes back.
  *
- *	rawclient HOST PORT [--timeout MS] [--shutdown]
+ *	rawclient HOST PORT [--timeout MS] [--shutdown] [--one-response]
  *	rawclient --bound-port
  *
  * Reads all of stdin, connects, writes it, then prints every byte
  * received to stdout until the peer closes or the timeout expires.  The
  * write side is shut down only with --shutdown: a server that answers a
  * bad request and closes must be read from first, and a half-close would
- * make some servers drop the answer.
+ * make some servers drop the answer.  With --one-response it also stops
+ * once a whole response has come (its head and the body its
+ * Content-Length or chunked framing says): a kept-alive connection does
+ * not have to wait for the timeout.
  *
- * Exit status: 0 the peer closed, 4 the timeout expired first, 1 error.
+ * Exit status: 0 the peer closed (or, with --one-response, one response
+ * came), 4 the timeout expired first, 1 error.
  * --bound-port binds a TCP socket to 127.0.0.1:0 without listening on it,
  * prints its port and sleeps until killed: while it runs, a connection to
  * that port is refused (no other socket can take the port), a backend
@@ -36,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -126,6 +131,51 @@ bound_port(void)
 		pause();
 }
 
+/*
+ * Whether buf holds one complete response: a head, then as many body bytes
+ * as its Content-Length says, or chunks up to the last one and its empty
+ * trailer.  A 1xx head is not the response.  Without framing the body
+ * runs to the close, so this never says yes.
+ */
+static int
+have_response(const char *buf, size_t len)
+{
+	const char	*p, *eoh, *end = buf + len, *line;
+	size_t		 hlen, n;
+	long long	 cl = -1;
+	int		 chunked = 0, status;
+
+	for (;;) {
+		if ((eoh = memmem(buf, len, "\r\n\r\n", 4)) == NULL)
+			return 0;
+		hlen = (size_t)(eoh - buf) + 4;
+		if (len < 12 || sscanf(buf, "HTTP/%*d.%*d %3d", &status) != 1)
+			return 0;
+		if (status >= 200 || status == 101)
+			break;
+		buf += hlen;
+		len -= hlen;
+	}
+	for (line = buf; line < eoh; line = p + 2) {
+		if ((p = memmem(line, (size_t)(eoh + 2 - line), "\r\n", 2)) == NULL)
+			break;
+		n = (size_t)(p - line);
+		if (n > 15 && strncasecmp(line, "content-length:", 15) == 0)
+			cl = strtoll(line + 15, NULL, 10);
+		else if (n > 18 &&
+		    strncasecmp(line, "transfer-encoding:", 18) == 0 &&
+		    memmem(line, n, "chunked", 7) != NULL)
+			chunked = 1;
+	}
+	if (status == 204 || status == 304)
+		return 1;
+	if (chunked)
+		return len - hlen >= 5 && memcmp(end - 5, "0\r\n\r\n", 5) == 0;
+	if (cl >= 0)
+		return (long long)(len - hlen) >= cl;
+	return 0;
+}
+
 /* Connect to host:port, blocking. */
 static int
 connect_to(const char *host, const char *port)
@@ -161,7 +211,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: rawclient HOST PORT [--timeout MS] "
-	    "[--shutdown]\n       rawclient --bound-port\n");
+	    "[--shutdown] [--one-response]\n"
+	    "       rawclient --bound-port\n");
 	exit(1);
 }
 
@@ -170,9 +221,9 @@ main(int argc, char **argv)
 {
 	const char	*host = NULL, *port = NULL;
 	long		 timeout = 3000;
-	int		 do_shutdown = 0, fd, i, n_pos = 0, left;
-	char		*out, rbuf[65536], *end;
-	size_t		 out_len, off = 0;
+	int		 do_shutdown = 0, one = 0, fd, i, n_pos = 0, left;
+	char		*out, rbuf[65536], *end, *in = NULL, *nin;
+	size_t		 out_len, off = 0, in_len = 0;
 	long long	 deadline;
 	struct pollfd	 pfd;
 	ssize_t		 n;
@@ -182,6 +233,8 @@ main(int argc, char **argv)
 			return bound_port();
 		if (strcmp(argv[i], "--shutdown") == 0)
 			do_shutdown = 1;
+		else if (strcmp(argv[i], "--one-response") == 0)
+			one = 1;
 		else if (strcmp(argv[i], "--timeout") == 0) {
 			if (++i == argc)
 				usage();
@@ -253,9 +306,23 @@ main(int argc, char **argv)
 				perror("rawclient: stdout");
 				return 1;
 			}
+			if (!one)
+				continue;
+			/* Kept NUL-terminated for sscanf. */
+			if ((nin = realloc(in, in_len + (size_t)n + 1)) == NULL) {
+				fprintf(stderr, "rawclient: out of memory\n");
+				return 1;
+			}
+			in = nin;
+			memcpy(in + in_len, rbuf, (size_t)n);
+			in_len += (size_t)n;
+			in[in_len] = '\0';
+			if (have_response(in, in_len))
+				break;
 		}
 	}
 	close(fd);
+	free(in);
 	free(out);
 	return 0;
 }
