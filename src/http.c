@@ -123,6 +123,9 @@ http_msg_reset(struct http_msg *hm)
 	hm->hm_scan_col = 0;
 	hm->hm_scan_prev = 0;
 	hm->hm_scan_bytes = 0;
+	memset(hm->hm_scan_tail, 0, sizeof hm->hm_scan_tail);
+	memset(hm->hm_scan_name, 0, sizeof hm->hm_scan_name);
+	hm->hm_scan_framing = 0;
 	buf_free(&hm->hm_head);
 	hm->hm_ck_state = CK_OFF;
 	hm->hm_ck_size = 0;
@@ -163,6 +166,46 @@ http_msg_fail(struct http_msg *hm, int status, const char *fmt, ...)
 }
 
 /*
+ * Does a request line that ends in a protocol version ("NAME/n.n") name
+ * HTTP?  libhttp-parser also takes "ICE/1.0" after a SOURCE request
+ * (Icecast's), which is not HTTP.  A line with no version at all is left
+ * to the parser (HTTP/0.9: 505).
+ */
+static int
+http_version_tail(const struct http_msg *hm)
+{
+	const char	*t = hm->hm_scan_tail;
+
+	if (t[5] != '/' || !isdigit((unsigned char)t[6]) || t[7] != '.' ||
+	    !isdigit((unsigned char)t[8]))
+		return (1);
+	return (t[0] == ' ' && memcmp(t + 1, "HTTP", 4) == 0);
+}
+
+/*
+ * Is the header whose colon was just scanned Content-Length or
+ * Transfer-Encoding?  Their values are refused with a tab in them: a tab
+ * is optional whitespace to RFC 9110 (5.6.3), but nginx takes a leading
+ * one as part of the value and refuses it, and a hop that reads the value
+ * otherwise would frame the message differently.  The name is cleared for
+ * the next line.
+ */
+static int
+http_framing_name(struct http_msg *hm)
+{
+	size_t	 n = hm->hm_scan_col;
+	int	 framing;
+
+	framing = n < sizeof hm->hm_scan_name &&
+	    ((n == 14 && strncasecmp(hm->hm_scan_name, "Content-Length",
+	    14) == 0) || (n == 17 && strncasecmp(hm->hm_scan_name,
+	    "Transfer-Encoding", 17) == 0));
+	if (!framing)
+		memset(hm->hm_scan_name, 0, sizeof hm->hm_scan_name);
+	return (framing);
+}
+
+/*
  * Scan raw header-block bytes for what libhttp-parser lets through, and
  * count them against the limits.  The scan stops after the first line and
  * after the block.  *used is how many bytes were scanned (up to the
@@ -194,8 +237,14 @@ http_scan(struct http_msg *hm, const unsigned char *p, size_t len,
 			if (hm->hm_scan_prev != '\r')
 				return (http_msg_fail(hm, 400,
 				    "bare LF line ending"));
+			if (hm->hm_scan_line == 0 && !hm->hm_response &&
+			    hm->hm_scan_col > 1 && !http_version_tail(hm))
+				return (http_msg_fail(hm, 400, "request line "
+				    "names a protocol other than HTTP"));
 			hm->hm_scan_prev = c;
 			hm->hm_scan_colon = 0;
+			hm->hm_scan_framing = 0;
+			memset(hm->hm_scan_name, 0, sizeof hm->hm_scan_name);
 			if (hm->hm_scan_col == 1 && hm->hm_scan_line > 0)
 				hm->hm_scan_done = 1;
 			else if (hm->hm_scan_col > 1 &&
@@ -218,12 +267,23 @@ http_scan(struct http_msg *hm, const unsigned char *p, size_t len,
 				return (http_msg_fail(hm, 400,
 				    "obsolete line folding (obs-fold)"));
 			if (!hm->hm_scan_colon) {
-				if (c == ':')
+				if (c == ':') {
 					hm->hm_scan_colon = 1;
-				else if (c == ' ' || c == '\t')
+					hm->hm_scan_framing =
+					    http_framing_name(hm);
+				} else if (c == ' ' || c == '\t')
 					return (http_msg_fail(hm, 400,
 					    "whitespace in header name"));
-			}
+				else if (hm->hm_scan_col <
+				    sizeof hm->hm_scan_name - 1)
+					hm->hm_scan_name[hm->hm_scan_col] = c;
+			} else if (c == '\t' && hm->hm_scan_framing)
+				return (http_msg_fail(hm, 400, "tab in the "
+				    "value of %s", hm->hm_scan_name));
+		} else if (hm->hm_scan_line == 0 && c != '\r') {
+			memmove(hm->hm_scan_tail, hm->hm_scan_tail + 1,
+			    sizeof hm->hm_scan_tail - 1);
+			hm->hm_scan_tail[sizeof hm->hm_scan_tail - 1] = c;
 		}
 		hm->hm_scan_col++;
 		hm->hm_scan_prev = c;
@@ -761,6 +821,18 @@ http_request_check(struct http_msg *hm)
 	int			 rebuild = 0, have_host = 0;
 
 	target = hm->hm_url.data != NULL ? hm->hm_url.data : "";
+	/*
+	 * A %00 in the path decodes to a NUL, which a backend may take for
+	 * the end of the path (nginx refuses it too; the query is not
+	 * decoded by a proxy, so it is left alone).
+	 */
+	alen = strcspn(target, "?#");
+	for (i = 0; i + 2 < alen; i++) {
+		if (target[i] == '%' && target[i + 1] == '0' &&
+		    target[i + 2] == '0')
+			return (http_msg_fail(hm, 400, "%%00 (a NUL) in the "
+			    "request target's path"));
+	}
 	if (strcmp(target, "*") == 0) {
 		if (p->method != HTTP_OPTIONS)
 			return (http_msg_fail(hm, 400, "request target * "

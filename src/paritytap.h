@@ -334,6 +334,9 @@ struct http_msg {
 	int			 hm_scan_colon;
 	unsigned char		 hm_scan_prev;
 	size_t			 hm_scan_bytes;
+	char			 hm_scan_tail[9];	/* of the first line */
+	char			 hm_scan_name[18];	/* of the header */
+	int			 hm_scan_framing;	/* in CL or TE's value */
 	struct buf		 hm_head;	/* head bytes held back */
 	/* request chunk-framing scanner */
 	int			 hm_ck_state;

@@ -627,6 +627,13 @@ client_on_head(void *arg, struct http_msg *hm)
 	http_msg_version(hm, &cl->cl_major, &cl->cl_minor);
 	if (strcmp(http_msg_method(hm), "CONNECT") == 0)
 		return (http_msg_fail(hm, 405, "CONNECT is not supported"));
+	/*
+	 * TRACE echoes the request, credentials and all, back to whoever
+	 * can make a browser send it (cross-site tracing); nginx refuses it
+	 * the same way.
+	 */
+	if (strcmp(http_msg_method(hm), "TRACE") == 0)
+		return (http_msg_fail(hm, 405, "TRACE is not forwarded"));
 	if (http_request_check(hm) != 0)
 		return (-1);
 	if (hm->hm_has_length && hm->hm_length > cl->cl_px->px_opts->max_body)
