@@ -105,7 +105,7 @@ static const struct json_case json_cases[] = {
 	{ "4.2 key order, default", "{\"b\":1,\"a\":2}", "{\"a\":2,\"b\":1}",
 	  0, { NULL }, VERDICT_MATCH, "" },
 	{ "4.2 key order, strict", "{\"b\":1,\"a\":2}", "{\"a\":2,\"b\":1}",
-	  STRICT, { NULL }, VERDICT_SHAPE, "order $ -" },
+	  STRICT, { NULL }, VERDICT_SHAPE, "order $ c" },
 	{ "4.2 key order, strict, same order", "{\"a\":1,\"b\":2}",
 	  "{\"a\":1,\"x\":0,\"b\":2}", STRICT, { NULL }, VERDICT_SHAPE,
 	  "extra $.x c" },
