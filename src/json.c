@@ -262,8 +262,13 @@ json_big_number(struct json_parse *p, const char *tok, size_t len)
 	v = json_stringn_nocheck(tok, len);
 	if (v == NULL)
 		fatalx("%s: out of memory", __func__);
+	/*
+	 * The list holds a reference: a value a duplicate key replaces is
+	 * freed from the tree, and its address must not come back as a
+	 * string's while the list names it.
+	 */
 	doc->big = xreallocarray(doc->big, doc->nbig + 1, sizeof *doc->big);
-	doc->big[doc->nbig++] = v;
+	doc->big[doc->nbig++] = json_incref(v);
 	return (v);
 }
 
@@ -392,13 +397,17 @@ json_parse_dup(struct json_parse *p, size_t offset)
 	struct buf		 path;
 	size_t			 i;
 
-	for (i = f->dups; i < doc->ndups; i++) {
-		if (doc->dups[i].keylen == f->key.len &&
-		    memcmp(doc->dups[i].key, f->key.data, f->key.len) == 0)
-			return;
-	}
 	buf_init(&path);
 	json_frame_path(p, &path);
+	/* Objects inside this one record theirs after f->dups too. */
+	for (i = f->dups; i < doc->ndups; i++) {
+		if (doc->dups[i].keylen == f->key.len &&
+		    memcmp(doc->dups[i].key, f->key.data, f->key.len) == 0 &&
+		    strcmp(doc->dups[i].path, path.data) == 0) {
+			buf_free(&path);
+			return;
+		}
+	}
 	doc->dups = xreallocarray(doc->dups, doc->ndups + 1,
 	    sizeof *doc->dups);
 	d = &doc->dups[doc->ndups++];
@@ -601,7 +610,8 @@ json_doc_read(struct json_doc *doc, const char *text, size_t len)
 	free(p.frames);
 	buf_free(&p.str);
 	if (rc != 0) {
-		/* Their values are gone with the tree. */
+		for (i = 0; i < doc->nbig; i++)
+			json_decref(doc->big[i]);
 		free(doc->big);
 		doc->big = NULL;
 		doc->nbig = 0;
@@ -617,6 +627,8 @@ json_doc_free(struct json_doc *doc)
 	size_t	i;
 
 	json_decref(doc->root);
+	for (i = 0; i < doc->nbig; i++)
+		json_decref(doc->big[i]);
 	free(doc->big);
 	for (i = 0; i < doc->ndups; i++) {
 		free(doc->dups[i].path);

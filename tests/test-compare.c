@@ -1145,6 +1145,16 @@ test_dup_corners(void)
 	diff_list_free(&dl);
 	free(a);
 	free(b);
+	/* A key an inner object repeats does not hide the outer repeat. */
+	v = cmp("{\"a\":{\"a\":1,\"a\":1},\"a\":{\"a\":1}}",
+	    "{\"a\":{\"a\":1,\"a\":1}}", &dl);
+	is_str(vnames[v], "body", "a key repeated inside and outside an "
+	    "object, against inside only: body");
+	got = render(&dl);
+	is_str(got, "duplicate_key $ p | duplicate_key $.a p | "
+	    "duplicate_key $.a c", "repeats inside and outside: each reported");
+	free(got);
+	diff_list_free(&dl);
 	v = cmp("{\"k\":1,\"k\":2}", "{\"k\":1,\"k\":2}", &dl);
 	is_str(vnames[v], "match", "the same short duplicate on both sides "
 	    "still matches");
