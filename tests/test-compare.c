@@ -1257,6 +1257,12 @@ test_nul_corners(void)
 	    "not that integer");
 	free(got);
 	diff_list_free(&dl);
+	/* A big number a repeated key replaced leaves no trace. */
+	v = cmp("{\"a\":1e400,\"a\":0,\"s\":\"x\",\"t\":\"y\"}",
+	    "{\"a\":2,\"a\":0,\"s\":\"x\",\"t\":\"y\"}", &dl);
+	is_str(vnames[v], "match", "a big number replaced by a repeated key: "
+	    "the strings after it are strings");
+	diff_list_free(&dl);
 	v = cmp("{\"n\":99999999999999999999}",
 	    "{\"n\":99999999999999999999}", &dl);
 	is_str(vnames[v], "match", "big integers still compare as text: "
