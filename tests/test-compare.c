@@ -1128,9 +1128,8 @@ test_dup_corners(void)
 	free(b);
 
 	/* Two long keys alike in their first 80 bytes are two keys. */
-	a = repeat("x", 100);
-	ka = xstrdup(a);
-	kb = xstrdup(a);
+	ka = repeat("x", 100);
+	kb = xstrdup(ka);
 	ka[90] = 'A';
 	kb[90] = 'B';
 	xasprintf(&a, "{\"%s\":1,\"%s\":1,\"%s\":1}", ka, ka, kb);
