@@ -44,7 +44,8 @@ struct json_parse {
 	struct json_doc	*doc;
 	struct json_frame *frames;
 	size_t		 depth;
-	size_t		 nframes;	/* allocated and initialized */
+	size_t		 nframes;	/* initialized */
+	size_t		 cap;		/* allocated */
 	char		 point;		/* the locale's decimal point */
 	struct buf	 str;		/* scratch for string values */
 };
@@ -432,8 +433,11 @@ json_parse_push(struct json_parse *p, int object)
 		    "levels", JSON_PARSER_MAX_DEPTH));
 	}
 	if (p->depth == p->nframes) {
-		p->frames = xreallocarray(p->frames, p->nframes + 1,
-		    sizeof *p->frames);
+		if (p->nframes == p->cap) {
+			p->cap = p->cap != 0 ? p->cap * 2 : 16;
+			p->frames = xreallocarray(p->frames, p->cap,
+			    sizeof *p->frames);
+		}
 		buf_init(&p->frames[p->nframes++].key);
 	}
 	f = &p->frames[p->depth++];
