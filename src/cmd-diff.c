@@ -13,8 +13,8 @@
 static const struct options_entry diff_options[] = {
 	{ "mode", 'm', "MODE", "shape: documents match when their JSON "
 	    "shapes\nagree (values may differ) [default];\nexact: when they "
-	    "are byte-equal once parsed,\nignored paths removed and "
-	    "re-serialized with\nsorted keys", NULL },
+	    "hold the same values too,\nignored paths removed (numbers compared "
+	    "by\nvalue, member order ignored unless\n--strict-order)", NULL },
 	{ "ignore", 0, "JSONPATH", "drop this path before comparing "
 	    "(repeatable):\n$.timestamp, $..recorded_at, $.items[*].id", NULL },
 	{ "fail-on", 0, "KINDS", "comma list of verdicts that make the exit\n"

@@ -33,61 +33,136 @@ struct compare_header {
 	struct buf	 value;
 };
 
-/* Return 1 if duplicate-key diff d has a twin on the other side. */
+/* Order duplicate keys by path, then by key bytes. */
 static int
-compare_dup_twin(const struct diff_list *diffs, size_t from,
-    const struct diff *d)
+compare_dup_cmp(const void *va, const void *vb)
 {
-	const struct diff	*o;
-	size_t			 i;
+	const struct json_dup	*a = *(const struct json_dup * const *)va;
+	const struct json_dup	*b = *(const struct json_dup * const *)vb;
+	size_t			 n = a->keylen < b->keylen ? a->keylen :
+				    b->keylen;
+	int			 r;
 
-	for (i = from; i < diffs->n; i++) {
-		o = &diffs->v[i];
-		if (o->kind != DIFF_DUPLICATE_KEY ||
-		    o->side == d->side || diff_strcmp(o->path, d->path) != 0)
-			continue;
-		if (diff_strcmp(d->side == SIDE_PRIMARY ? d->primary :
-		    d->candidate, o->side == SIDE_PRIMARY ? o->primary :
-		    o->candidate) == 0)
-			return (1);
-	}
-	return (0);
+	if ((r = strcmp(a->path, b->path)) != 0)
+		return (r);
+	if (n != 0 && (r = memcmp(a->key, b->key, n)) != 0)
+		return (r);
+	return (a->keylen < b->keylen ? -1 : a->keylen > b->keylen);
 }
 
 /*
- * Compare two JSON documents, a from the primary and b from the
+ * Report one side's duplicate keys that are not under an ignored path and
+ * return them (allocated), sorted for matching, in *out.
+ */
+static size_t
+compare_dups_side(struct ignore_set *ignore, const struct json_doc *doc,
+    int side, struct diff_list *diffs, const struct json_dup ***out)
+{
+	const struct json_dup	**v;
+	const struct json_dup	 *dup;
+	struct buf		  child;
+	struct diff		 *d;
+	size_t			  i, n = 0;
+	char			 *key;
+
+	v = xreallocarray(NULL, doc->ndups ? doc->ndups : 1, sizeof *v);
+	buf_init(&child);
+	for (i = 0; i < doc->ndups; i++) {
+		dup = &doc->dups[i];
+		buf_reset(&child);
+		buf_addstr(&child, dup->path);
+		jsonpath_key(&child, dup->key, dup->keylen);
+		if (jsonpath_ignored(ignore, child.data))
+			continue;
+		v[n++] = dup;
+		key = json_render_string(dup->key, dup->keylen);
+		if ((d = diff_list_add(diffs, DIFF_DUPLICATE_KEY, dup->path,
+		    side)) != NULL) {
+			xasprintf(&d->detail, "duplicate key %s at byte %zu",
+			    key, dup->offset);
+			if (side == SIDE_PRIMARY)
+				d->primary = key;
+			else
+				d->candidate = key;
+		} else
+			free(key);
+	}
+	buf_free(&child);
+	if (n > 1)
+		qsort(v, n, sizeof *v, compare_dup_cmp);
+	*out = v;
+	return (n);
+}
+
+/*
+ * Report the duplicate keys of both documents; return 1 if one side has
+ * one the other has not (same object path, same key bytes).  All of them
+ * are matched, whatever the diff cap.
+ */
+static int
+compare_dups(struct ignore_set *ignore, const struct json_doc *a,
+    const struct json_doc *b, struct diff_list *diffs)
+{
+	const struct json_dup	**va, **vb;
+	size_t			  na, nb, i;
+	int			  odd;
+
+	na = compare_dups_side(ignore, a, SIDE_PRIMARY, diffs, &va);
+	nb = compare_dups_side(ignore, b, SIDE_CANDIDATE, diffs, &vb);
+	odd = na != nb;
+	for (i = 0; !odd && i < na; i++)
+		odd = compare_dup_cmp(&va[i], &vb[i]) != 0;
+	free(va);
+	free(vb);
+	return (odd);
+}
+
+/*
+ * Compare two parsed documents, a from the primary and b from the
  * candidate: VERDICT_SHAPE, VERDICT_VALUE or VERDICT_MATCH, or
  * VERDICT_BODY when either does not parse.  A duplicate key found on one
  * side only is a body difference too (parsers disagree on which value
  * wins); the same duplicate on both sides is listed but is parity.
  */
 enum verdict
+compare_json_docs(const struct compare_opts *opts,
+    const struct route_rule *rule, const struct json_doc *a,
+    const struct json_doc *b, struct diff_list *diffs)
+{
+	struct ignore_set	*ignore;
+	enum verdict		 v = VERDICT_BODY;
+	int			 odd;
+
+	ignore = jsonpath_ignore_new(opts, rule);
+	if (a->root == NULL)
+		json_doc_error(a, SIDE_PRIMARY, diffs);
+	if (b->root == NULL)
+		json_doc_error(b, SIDE_CANDIDATE, diffs);
+	odd = compare_dups(ignore, a, b, diffs);
+	if (a->root != NULL && b->root != NULL) {
+		v = shape_diff(opts, ignore, a, b, diffs);
+		if (odd && v < VERDICT_BODY)
+			v = VERDICT_BODY;
+	}
+	jsonpath_ignore_free(ignore);
+	diff_list_sort(diffs);
+	return (v);
+}
+
+/* Parse and compare two JSON texts, as compare_json_docs. */
+enum verdict
 compare_json_text(const struct compare_opts *opts,
     const struct route_rule *rule, const char *a, size_t alen, const char *b,
     size_t blen, struct diff_list *diffs)
 {
-	struct ignore_set	*ignore;
-	json_t			*ja, *jb;
-	enum verdict		 v = VERDICT_BODY;
-	size_t			 from = diffs->n, i;
-	int			 ma, mb;
+	struct json_doc	 da, db;
+	enum verdict	 v;
 
-	ignore = jsonpath_ignore_new(opts, rule);
-	ja = json_read(a, alen, SIDE_PRIMARY, ignore, diffs, &ma);
-	jb = json_read(b, blen, SIDE_CANDIDATE, ignore, diffs, &mb);
-	if (ja != NULL && jb != NULL) {
-		v = shape_diff(opts, ignore, ja, ma, jb, mb, diffs);
-		for (i = from; i < diffs->n; i++) {
-			if (diffs->v[i].kind == DIFF_DUPLICATE_KEY &&
-			    !compare_dup_twin(diffs, from, &diffs->v[i]) &&
-			    v < VERDICT_BODY)
-				v = VERDICT_BODY;
-		}
-	}
-	json_decref(ja);
-	json_decref(jb);
-	jsonpath_ignore_free(ignore);
-	diff_list_sort(diffs);
+	json_doc_read(&da, a, alen);
+	json_doc_read(&db, b, blen);
+	v = compare_json_docs(opts, rule, &da, &db, diffs);
+	json_doc_free(&da);
+	json_doc_free(&db);
 	return (v);
 }
 
@@ -201,8 +276,7 @@ compare_bodies(const struct compare_opts *opts, const struct route_rule *rule,
 	char		*cause;
 	enum verdict	 v = VERDICT_MATCH;
 	int		 jp, jc, failed = 0;
-	json_t		*j;
-	int		 marked;
+	struct json_doc	 doc;
 
 	if (p->truncated || c->truncated)
 		return (compare_truncated(p, c, diffs));
@@ -234,10 +308,11 @@ compare_bodies(const struct compare_opts *opts, const struct route_rule *rule,
 	v = compare_bytes(&bp, &bc, jp, jc, diffs);
 	if (v != VERDICT_MATCH && jp != jc) {
 		/* Say why the JSON side is not JSON, if it is not. */
-		j = jp ? json_read(bp.data, bp.len, SIDE_PRIMARY, NULL,
-		    diffs, &marked) : json_read(bc.data, bc.len,
-		    SIDE_CANDIDATE, NULL, diffs, &marked);
-		json_decref(j);
+		if (json_doc_read(&doc, jp ? bp.data : bc.data,
+		    jp ? bp.len : bc.len) != 0)
+			json_doc_error(&doc, jp ? SIDE_PRIMARY :
+			    SIDE_CANDIDATE, diffs);
+		json_doc_free(&doc);
 	}
 out:
 	buf_free(&bp);

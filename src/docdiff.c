@@ -30,6 +30,7 @@ struct docdiff_input {
 	struct buf	 content;
 	struct docdiff_doc	*docs;
 	size_t		 ndocs;
+	struct json_doc	 whole;		/* the file as one document, parsed */
 };
 
 /* The outcome of one document pair. */
@@ -91,20 +92,13 @@ docdiff_add_doc(struct docdiff_input *in, const char *text, size_t len,
 static void
 docdiff_split(struct docdiff_input *in)
 {
-	struct diff_list	 scratch;
-	json_t			*j;
 	const char		*p = in->content.data, *end, *nl;
 	size_t			 line = 1, i;
-	int			 marked;
 
 	if (in->content.len == 0 || docdiff_blank(p, in->content.len))
 		return;
-	diff_list_init(&scratch, 1);
-	j = json_read(p, in->content.len, SIDE_PRIMARY, NULL, &scratch,
-	    &marked);
-	diff_list_free(&scratch);
-	if (j != NULL) {
-		json_decref(j);
+	/* Kept, so that a one-document file is parsed once. */
+	if (json_doc_read(&in->whole, p, in->content.len) == 0) {
 		for (i = 0; p[i] == ' ' || p[i] == '\t' || p[i] == '\r' ||
 		    p[i] == '\n'; i++) {
 			if (p[i] == '\n')
@@ -176,178 +170,23 @@ docdiff_input_free(struct docdiff_input *in)
 {
 	buf_free(&in->content);
 	free(in->docs);
-}
-
-/* Append a JSON string (escaped, UTF-8 kept as it is) to out. */
-static void
-docdiff_canon_string(struct buf *out, const char *s, size_t len)
-{
-	static const char	 hex[] = "0123456789abcdef";
-	size_t			 i;
-	unsigned char		 c;
-	char			 esc[6];
-
-	buf_add(out, "\"", 1);
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		if (c == '"' || c == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)c;
-			buf_add(out, esc, 2);
-		} else if (c < 0x20) {
-			memcpy(esc, "\\u00", 4);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 0xf];
-			buf_add(out, esc, 6);
-		} else
-			buf_add(out, &s[i], 1);
-	}
-	buf_add(out, "\"", 1);
-}
-
-/* Order object keys by their bytes. */
-static int
-docdiff_key_cmp(const void *a, const void *b)
-{
-	return (strcmp(*(const char * const *)a, *(const char * const *)b));
+	json_doc_free(&in->whole);
 }
 
 /*
- * Append the canonical form of v (sorted keys, compact, members and
- * elements at ignored paths left out) to out; path holds v's path.
+ * Parse document index of an input into doc, or point *docp at the parse
+ * the split kept.
  */
 static void
-docdiff_canon(struct ignore_set *ignore, json_t *v, int marked,
-    struct buf *path, struct buf *out)
+docdiff_parse(const struct docdiff_input *in, size_t index,
+    struct json_doc *doc, const struct json_doc **docp)
 {
-	const char	**keys, *key, *num;
-	json_t		 *m;
-	size_t		  n, i, plen = path->len, first = 1;
-	char		  tmp[64];
-	int		  prec;
-	double		  d;
-
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		n = json_object_size(v);
-		keys = xreallocarray(NULL, n ? n : 1, sizeof *keys);
-		i = 0;
-		json_object_foreach(v, key, m)
-			keys[i++] = key;
-		qsort(keys, n, sizeof *keys, docdiff_key_cmp);
-		buf_add(out, "{", 1);
-		for (i = 0; i < n; i++) {
-			jsonpath_key(path, keys[i], strlen(keys[i]));
-			if (!jsonpath_ignored(ignore, path->data)) {
-				if (!first)
-					buf_add(out, ",", 1);
-				first = 0;
-				docdiff_canon_string(out, keys[i],
-				    strlen(keys[i]));
-				buf_add(out, ":", 1);
-				docdiff_canon(ignore, json_object_get(v, keys[i]),
-				    marked, path, out);
-			}
-			path->len = plen;
-			path->data[plen] = '\0';
-		}
-		buf_add(out, "}", 1);
-		free(keys);
-		break;
-	case JSON_ARRAY:
-		buf_add(out, "[", 1);
-		for (i = 0; i < json_array_size(v); i++) {
-			jsonpath_index(path, i);
-			if (!jsonpath_ignored(ignore, path->data)) {
-				if (!first)
-					buf_add(out, ",", 1);
-				first = 0;
-				docdiff_canon(ignore, json_array_get(v, i), marked,
-				    path, out);
-			}
-			path->len = plen;
-			path->data[plen] = '\0';
-		}
-		buf_add(out, "]", 1);
-		break;
-	case JSON_STRING:
-		if ((num = json_marked_number(v, marked)) != NULL)
-			buf_addstr(out, num);
-		else
-			docdiff_canon_string(out, json_string_value(v),
-			    json_string_length(v));
-		break;
-	case JSON_INTEGER:
-		buf_printf(out, "%lld", (long long)json_integer_value(v));
-		break;
-	case JSON_REAL:
-		d = json_real_value(v);
-		for (prec = 15; prec <= 17; prec++) {
-			snprintf(tmp, sizeof tmp, "%.*g", prec, d);
-			if (strtod(tmp, NULL) == d)
-				break;
-		}
-		buf_addstr(out, tmp);
-		if (strpbrk(tmp, ".eEn") == NULL)
-			buf_add(out, ".0", 2);
-		break;
-	case JSON_TRUE:
-		buf_addstr(out, "true");
-		break;
-	case JSON_FALSE:
-		buf_addstr(out, "false");
-		break;
-	case JSON_NULL:
-		buf_addstr(out, "null");
-		break;
+	if (index == 0 && in->whole.root != NULL) {
+		*docp = &in->whole;
+		return;
 	}
-}
-
-/*
- * Return 1 if two documents that both parse are byte-equal in canonical
- * form; *at is set to the first byte where they differ.
- */
-static int
-docdiff_exact(const struct compare_opts *co, const struct docdiff_doc *a,
-    const struct docdiff_doc *b, size_t *at)
-{
-	struct ignore_set	*ignore;
-	struct diff_list	 scratch;
-	struct buf		 path, ca, cb;
-	json_t			*ja, *jb;
-	int			 ma, mb, equal = 0;
-	size_t			 i;
-
-	ignore = jsonpath_ignore_new(co, NULL);
-	diff_list_init(&scratch, 1);
-	ja = json_read(a->text, a->len, SIDE_PRIMARY, NULL, &scratch, &ma);
-	jb = json_read(b->text, b->len, SIDE_CANDIDATE, NULL, &scratch,
-	    &mb);
-	diff_list_free(&scratch);
-	buf_init(&path);
-	buf_init(&ca);
-	buf_init(&cb);
-	*at = 0;
-	if (ja != NULL && jb != NULL) {
-		buf_addstr(&path, "$");
-		if (!jsonpath_ignored(ignore, path.data)) {
-			docdiff_canon(ignore, ja, ma, &path, &ca);
-			docdiff_canon(ignore, jb, mb, &path, &cb);
-		}
-		equal = ca.len == cb.len &&
-		    (ca.len == 0 || memcmp(ca.data, cb.data, ca.len) == 0);
-		for (i = 0; i < ca.len && i < cb.len &&
-		    ca.data[i] == cb.data[i]; i++)
-			/* nothing */;
-		*at = i;
-	}
-	json_decref(ja);
-	json_decref(jb);
-	buf_free(&path);
-	buf_free(&ca);
-	buf_free(&cb);
-	jsonpath_ignore_free(ignore);
-	return (equal);
+	json_doc_read(doc, in->docs[index].text, in->docs[index].len);
+	*docp = doc;
 }
 
 /* Compare document pair r->index of a and b into r. */
@@ -356,8 +195,10 @@ docdiff_one(const struct docdiff_opts *conf, const struct docdiff_input *a,
     const struct docdiff_input *b, struct docdiff_result *r)
 {
 	const struct docdiff_doc	*da = NULL, *db = NULL;
+	const struct json_doc	*ja, *jb;
+	struct json_doc		 pa, pb;
 	struct diff		*d;
-	size_t			 i, at;
+	size_t			 i;
 
 	if (r->index < a->ndocs)
 		da = &a->docs[r->index];
@@ -377,8 +218,13 @@ docdiff_one(const struct docdiff_opts *conf, const struct docdiff_input *a,
 			    da == NULL ? "A" : "B", r->index + 1);
 		return;
 	}
-	r->verdict = compare_json_text(&conf->co, NULL, da->text, da->len,
-	    db->text, db->len, &r->diffs);
+	memset(&pa, 0, sizeof pa);
+	memset(&pb, 0, sizeof pb);
+	docdiff_parse(a, r->index, &pa, &ja);
+	docdiff_parse(b, r->index, &pb, &jb);
+	r->verdict = compare_json_docs(&conf->co, NULL, ja, jb, &r->diffs);
+	json_doc_free(&pa);
+	json_doc_free(&pb);
 	for (i = 0; i < r->diffs.n; i++) {
 		if (r->diffs.v[i].kind == DIFF_INVALID_JSON ||
 		    r->diffs.v[i].kind == DIFF_DEPTH)
@@ -391,20 +237,13 @@ docdiff_one(const struct docdiff_opts *conf, const struct docdiff_input *a,
 	}
 	r->shape_match = r->verdict == VERDICT_MATCH ||
 	    r->verdict == VERDICT_VALUE;
-	if (conf->mode != DOCDIFF_EXACT)
-		return;
-	r->exact_match = docdiff_exact(&conf->co, da, db, &at);
-	if (r->exact_match) {
-		if (r->verdict != VERDICT_BODY)
-			r->verdict = VERDICT_MATCH;
+	/*
+	 * Exact mode asks the engine the same question with values counted:
+	 * every value it finds different is a diff at its path, so a
+	 * document matches exactly when the engine finds nothing.
+	 */
+	if (conf->mode == DOCDIFF_EXACT)
 		r->exact_match = r->verdict == VERDICT_MATCH;
-	} else if (r->verdict == VERDICT_MATCH) {
-		/* Equal to the engine, yet not byte-equal (number forms). */
-		r->verdict = VERDICT_VALUE;
-		if ((d = diff_list_add(&r->diffs, DIFF_VALUE, "$", -1)) != NULL)
-			xasprintf(&d->detail, "canonical forms differ at "
-			    "byte %zu", at);
-	}
 }
 
 /* Return 1 if a result makes the exit status 1. */
@@ -498,7 +337,8 @@ docdiff_flag(const struct docdiff_opts *conf, const struct docdiff_result *r)
 
 /* Return the JSON of one result (new reference). */
 static json_t *
-docdiff_result_json(const struct docdiff_result *r)
+docdiff_result_json(const struct docdiff_opts *conf,
+    const struct docdiff_result *r)
 {
 	json_t			*o, *list, *dj;
 	const struct diff	*d;
@@ -528,6 +368,9 @@ docdiff_result_json(const struct docdiff_result *r)
 	    (json_int_t)r->index + 1, "verdict", verdict_name(r->verdict),
 	    "shape_match", r->shape_match, "flagged", r->flagged,
 	    "invalid", r->invalid);
+	if (conf->mode == DOCDIFF_EXACT)
+		json_object_set_new(o, "exact_match",
+		    json_boolean(r->exact_match));
 	json_object_set_new(o, "line_a", r->line_a != 0 ?
 	    json_integer((json_int_t)r->line_a) : json_null());
 	json_object_set_new(o, "line_b", r->line_b != 0 ?
@@ -614,7 +457,7 @@ docdiff_pairs(const struct docdiff_opts *conf, const struct docdiff_input *a,
 		if (r.flagged && !log_quiet)
 			docdiff_flag(conf, &r);
 		if (results != NULL)
-			json_array_append_new(results, docdiff_result_json(&r));
+			json_array_append_new(results, docdiff_result_json(conf, &r));
 		diff_list_free(&r.diffs);
 	}
 

@@ -1,14 +1,18 @@
 /*
- * The tolerant JSON reader of the compare stage: bodies are parsed with
- * jansson so that nothing a backend can send is an error of ours
- * (duplicate keys, numbers beyond 64 bits, absurd nesting).  Duplicate
- * keys are reported as diffs at their paths; what does not parse is an
- * invalid_json or depth diff.
+ * The tolerant JSON reader of the compare stage.  Bodies are parsed here,
+ * in one pass, into jansson values, so that nothing a backend can send is
+ * an error of ours:
  *
- * Numbers jansson cannot hold are rewritten, on that error path only, into
- * marked strings: "\u0000num:" followed by the number's text.  The marker
- * only means a number in a document this file rewrote, so a backend that
- * sends such a string itself is not misread in any other document.
+ * - duplicate keys are all recorded (object path and key bytes), whatever
+ *   the diff cap, and the last value wins, as in most parsers;
+ * - numbers beyond what jansson holds (outside long long, or reals that
+ *   overflow a double) are kept as their text in string values that the
+ *   document lists by address, so no string a backend sends can pass for
+ *   one;
+ * - keys may hold U+0000 (valid JSON), which jansson's own parser refuses;
+ * - a raw NUL byte anywhere outside a string is invalid, as RFC 8259
+ *   says (jansson's parser drops one after a number);
+ * - nesting deeper than jansson's limit is a depth error, not a crash.
  */
 
 #include <sys/types.h>
@@ -21,199 +25,651 @@
 
 #include "paritytap.h"
 
-#define JSON_MARK	"\0num:"
-#define JSON_MARK_LEN	5
-#define JSON_MARK_QUOTED	"\"\\u0000num:"
 #define JSON_RENDER	80
 
-/* One number token rewritten into a marked string. */
-struct json_rewrite {
-	size_t		 orig_start;
-	size_t		 orig_end;
-	size_t		 new_start;
-	size_t		 new_end;
-};
-
-/* One key seen in an object, for finding duplicates. */
-struct json_key {
-	char		*key;
-	size_t		 len;
-	size_t		 offset;
-};
-
-/* One open container while scanning. */
+/* One open container while parsing. */
 struct json_frame {
+	json_t		*c;
 	int		 object;
 	size_t		 index;		/* arrays: the current element */
-	char		*key;		/* objects: the current key */
-	size_t		 keylen;
-	struct json_key *keys;
-	size_t		 nkeys;
+	struct buf	 key;		/* objects: the current key */
+	size_t		 dups;		/* doc->ndups when the object opened */
 };
 
-/* The lexer pre-pass over a document jansson refused. */
-struct json_scan {
+/* The state of one parse. */
+struct json_parse {
 	const char	*text;
 	size_t		 len;
 	size_t		 pos;
+	struct json_doc	*doc;
 	struct json_frame *frames;
 	size_t		 depth;
-	size_t		 frames_cap;
-	struct buf	 out;		/* the rewritten document */
-	size_t		 copied;	/* text before this is in out */
-	struct json_rewrite *rw;
-	size_t		 nrw;
-	int		 side;
-	struct ignore_set *ignore;
-	struct diff_list *diffs;
-	size_t		 ndups;		/* found, reported or ignored */
+	size_t		 nframes;	/* initialized */
+	size_t		 cap;		/* allocated */
+	char		 point;		/* the locale's decimal point */
+	struct buf	 str;		/* scratch for string values */
 };
+
+/* Record why the document does not parse; returns -1. */
+static int printflike(3, 4)
+json_parse_fail(struct json_parse *p, size_t at, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (p->doc->error == NULL) {
+		va_start(ap, fmt);
+		xvasprintf(&p->doc->error, fmt, ap);
+		va_end(ap);
+		p->doc->error_offset = at;
+	}
+	return (-1);
+}
+
+/* Describe the byte at the parse position for an error message. */
+static int
+json_parse_unexpected(struct json_parse *p, const char *what)
+{
+	unsigned char	c;
+
+	if (p->pos >= p->len)
+		return (json_parse_fail(p, p->len, "%s expected near end of input",
+		    what));
+	c = (unsigned char)p->text[p->pos];
+	if (c == '\0')
+		return (json_parse_fail(p, p->pos + 1, "NUL byte outside a string"));
+	if (c < 0x20 || c >= 0x7f)
+		return (json_parse_fail(p, p->pos + 1, "%s expected near byte "
+		    "0x%02x", what, c));
+	return (json_parse_fail(p, p->pos + 1, "%s expected near '%c'", what, c));
+}
 
 /* Skip JSON white space. */
 static void
-json_skip_ws(struct json_scan *s)
+json_skip_ws(struct json_parse *p)
 {
-	while (s->pos < s->len && (s->text[s->pos] == ' ' ||
-	    s->text[s->pos] == '\t' || s->text[s->pos] == '\n' ||
-	    s->text[s->pos] == '\r'))
-		s->pos++;
+	const char	*t = p->text;
+
+	while (p->pos < p->len && (t[p->pos] == ' ' || t[p->pos] == '\n' ||
+	    t[p->pos] == '\r' || t[p->pos] == '\t'))
+		p->pos++;
+}
+
+/* Read four hex digits at t; -1 if they are not. */
+static long
+json_hex4(const char *t, size_t left)
+{
+	long	v = 0;
+	size_t	i;
+	char	c;
+
+	if (left < 4)
+		return (-1);
+	for (i = 0; i < 4; i++) {
+		c = t[i];
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v |= c - 'A' + 10;
+		else
+			return (-1);
+	}
+	return (v);
+}
+
+/* Append a code point as UTF-8. */
+static void
+json_add_utf8(struct buf *b, unsigned long u)
+{
+	unsigned char	s[4];
+	size_t		n;
+
+	if (u < 0x80) {
+		s[0] = (unsigned char)u;
+		n = 1;
+	} else if (u < 0x800) {
+		s[0] = 0xc0 | (unsigned char)(u >> 6);
+		s[1] = 0x80 | (u & 0x3f);
+		n = 2;
+	} else if (u < 0x10000) {
+		s[0] = 0xe0 | (unsigned char)(u >> 12);
+		s[1] = 0x80 | ((u >> 6) & 0x3f);
+		s[2] = 0x80 | (u & 0x3f);
+		n = 3;
+	} else {
+		s[0] = 0xf0 | (unsigned char)(u >> 18);
+		s[1] = 0x80 | ((u >> 12) & 0x3f);
+		s[2] = 0x80 | ((u >> 6) & 0x3f);
+		s[3] = 0x80 | (u & 0x3f);
+		n = 4;
+	}
+	buf_add(b, s, n);
 }
 
 /*
- * Scan the string at s->pos (the opening quote), decoding it into out if
- * out is not NULL.  Returns 0, or -1 if it is not a valid JSON string.
+ * Return the length of the well-formed UTF-8 sequence at s (RFC 3629: no
+ * overlong forms, no surrogates, nothing past U+10FFFF), or 0.
+ */
+static size_t
+json_utf8_valid(const unsigned char *s, size_t left)
+{
+	unsigned char	lo = 0x80, hi = 0xbf;
+	size_t		n, i;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		if (s[0] == 0xe0)
+			lo = 0xa0;
+		else if (s[0] == 0xed)
+			hi = 0x9f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		if (s[0] == 0xf0)
+			lo = 0x90;
+		else if (s[0] == 0xf4)
+			hi = 0x8f;
+	} else
+		return (0);
+	if (left < n || s[1] < lo || s[1] > hi)
+		return (0);
+	for (i = 2; i < n; i++) {
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return (0);
+	}
+	return (n);
+}
+
+/*
+ * Decode the string at the parse position (its opening quote) into out
+ * (reset first).  Returns 0, or -1 with the error set.
  */
 static int
-json_scan_string(struct json_scan *s, struct buf *out)
+json_parse_string(struct json_parse *p, struct buf *out)
 {
-	const char	*p = s->text + s->pos;
+	static const char	 from[] = "\"\\/bfnrt";
+	static const char	 to[] = "\"\\/\b\f\n\r\t";
+	const unsigned char	*t = (const unsigned char *)p->text;
+	const char		*q;
+	size_t			 i = p->pos + 1, run, n;
+	long			 u, lo;
 
-	if (jsonpath_unquote(&p, s->text + s->len, out) != NULL)
-		return (-1);
-	s->pos = (size_t)(p - s->text);
+	buf_reset(out);
+	for (;;) {
+		/* Plain ASCII goes in as one piece. */
+		for (run = i; i < p->len && t[i] >= 0x20 && t[i] < 0x80 &&
+		    t[i] != '"' && t[i] != '\\'; i++)
+			/* nothing */;
+		if (i > run)
+			buf_add(out, t + run, i - run);
+		if (i >= p->len)
+			return (json_parse_fail(p, p->len, "unterminated string"));
+		if (t[i] == '"')
+			break;
+		if (t[i] < 0x20)
+			return (json_parse_fail(p, i + 1, "control character 0x%02x "
+			    "in a string", t[i]));
+		if (t[i] >= 0x80) {
+			if ((n = json_utf8_valid(t + i, p->len - i)) == 0)
+				return (json_parse_fail(p, i + 1, "invalid UTF-8 in "
+				    "a string"));
+			buf_add(out, t + i, n);
+			i += n;
+			continue;
+		}
+		/* A backslash. */
+		if (++i >= p->len)
+			return (json_parse_fail(p, p->len, "unterminated string"));
+		if (t[i] != 'u') {
+			if (t[i] == '\0' || (q = memchr(from, t[i],
+			    sizeof from - 1)) == NULL)
+				return (json_parse_fail(p, i + 1, "invalid escape "
+				    "in a string"));
+			buf_add(out, &to[q - from], 1);
+			i++;
+			continue;
+		}
+		if ((u = json_hex4(p->text + i + 1, p->len - i - 1)) < 0)
+			return (json_parse_fail(p, i + 1, "invalid \\u escape"));
+		i += 5;
+		if (u >= 0xdc00 && u <= 0xdfff)
+			return (json_parse_fail(p, i, "lone low surrogate \\u%04lx",
+			    u));
+		if (u >= 0xd800 && u <= 0xdbff) {
+			if (p->len - i < 6 || t[i] != '\\' || t[i + 1] != 'u' ||
+			    (lo = json_hex4(p->text + i + 2, 4)) < 0xdc00 ||
+			    lo > 0xdfff)
+				return (json_parse_fail(p, i, "lone high surrogate "
+				    "\\u%04lx", u));
+			u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+			i += 6;
+		}
+		json_add_utf8(out, (unsigned long)u);
+	}
+	p->pos = i + 1;
 	return (0);
 }
 
-/* Return 1 if a number token does not fit in what jansson holds. */
-static int
-json_number_overflows(const char *tok, size_t len, int real)
+/* Keep a number jansson cannot hold as its text, listed in the document. */
+static json_t *
+json_big_number(struct json_parse *p, const char *tok, size_t len)
 {
-	const char	*point = localeconv()->decimal_point;
-	char		*copy, *end, *dot;
-	double		 d;
-	int		 over;
+	struct json_doc	*doc = p->doc;
+	json_t		*v;
 
-	copy = xstrndup(tok, len);
-	errno = 0;
-	if (!real) {
-		(void)strtoll(copy, &end, 10);
-		over = errno == ERANGE;
-	} else {
-		/* jansson converts '.' to the locale's point too. */
-		if ((dot = strchr(copy, '.')) != NULL && point != NULL &&
-		    point[0] != '\0')
-			*dot = point[0];
-		d = strtod(copy, &end);
-		over = errno == ERANGE && isinf(d);
-	}
-	free(copy);
-	return (over);
+	v = json_stringn_nocheck(tok, len);
+	if (v == NULL)
+		fatalx("%s: out of memory", __func__);
+	/*
+	 * The list holds a reference: a value a duplicate key replaces is
+	 * freed from the tree, and its address must not come back as a
+	 * string's while the list names it.
+	 */
+	doc->big = xreallocarray(doc->big, doc->nbig + 1, sizeof *doc->big);
+	doc->big[doc->nbig++] = json_incref(v);
+	return (v);
 }
 
-/*
- * Scan the number at s->pos; rewrite it into a marked string when it
- * overflows.  Returns 0, or -1 if it is not a valid JSON number.
- */
+/* Parse the number at the parse position into *vp; 0 or -1. */
 static int
-json_scan_number(struct json_scan *s)
+json_parse_number(struct json_parse *p, json_t **vp)
 {
-	const char		*t = s->text;
-	size_t			 start = s->pos, p = s->pos;
-	int			 real = 0;
-	struct json_rewrite	*rw;
+	const char	*t = p->text;
+	size_t		 start = p->pos, i = p->pos, len;
+	int		 real = 0;
+	char		 small[64], *copy, *end;
+	long long	 ll;
+	double		 d;
 
-#define DIGIT(i) ((i) < s->len && t[i] >= '0' && t[i] <= '9')
-	if (p < s->len && t[p] == '-')
-		p++;
-	if (p < s->len && t[p] == '0')
-		p++;
-	else if (DIGIT(p)) {
-		while (DIGIT(p))
-			p++;
-	} else
-		return (-1);
-	if (p < s->len && t[p] == '.') {
-		real = 1;
-		if (!DIGIT(p + 1))
-			return (-1);
-		for (p++; DIGIT(p); p++)
-			/* nothing */;
+#define DIGIT(k) ((k) < p->len && t[k] >= '0' && t[k] <= '9')
+	if (i < p->len && t[i] == '-')
+		i++;
+	if (i < p->len && t[i] == '0')
+		i++;
+	else if (DIGIT(i)) {
+		while (DIGIT(i))
+			i++;
+	} else {
+		p->pos = i;
+		return (json_parse_unexpected(p, "digit"));
 	}
-	if (p < s->len && (t[p] == 'e' || t[p] == 'E')) {
+	if (i < p->len && t[i] == '.') {
 		real = 1;
-		p++;
-		if (p < s->len && (t[p] == '+' || t[p] == '-'))
-			p++;
-		if (!DIGIT(p))
-			return (-1);
-		while (DIGIT(p))
-			p++;
+		i++;
+		if (!DIGIT(i)) {
+			p->pos = i;
+			return (json_parse_unexpected(p, "digit"));
+		}
+		while (DIGIT(i))
+			i++;
+	}
+	if (i < p->len && (t[i] == 'e' || t[i] == 'E')) {
+		real = 1;
+		i++;
+		if (i < p->len && (t[i] == '+' || t[i] == '-'))
+			i++;
+		if (!DIGIT(i)) {
+			p->pos = i;
+			return (json_parse_unexpected(p, "digit"));
+		}
+		while (DIGIT(i))
+			i++;
 	}
 #undef DIGIT
-	s->pos = p;
-	if (!json_number_overflows(t + start, p - start, real))
-		return (0);
-
-	buf_add(&s->out, t + s->copied, start - s->copied);
-	s->rw = xreallocarray(s->rw, s->nrw + 1, sizeof *s->rw);
-	rw = &s->rw[s->nrw++];
-	rw->orig_start = start;
-	rw->orig_end = p;
-	rw->new_start = s->out.len;
-	buf_addstr(&s->out, JSON_MARK_QUOTED);
-	buf_add(&s->out, t + start, p - start);
-	buf_add(&s->out, "\"", 1);
-	rw->new_end = s->out.len;
-	s->copied = p;
+	p->pos = i;
+	len = i - start;
+	copy = len < sizeof small ? small : xmalloc(len + 1);
+	memcpy(copy, t + start, len);
+	copy[len] = '\0';
+	errno = 0;
+	if (!real) {
+		ll = strtoll(copy, &end, 10);
+		if (errno == ERANGE)
+			*vp = json_big_number(p, t + start, len);
+		else
+			*vp = json_integer((json_int_t)ll);
+	} else {
+		/* strtod reads the locale's decimal point. */
+		if (p->point != '.' && (end = strchr(copy, '.')) != NULL)
+			*end = p->point;
+		d = strtod(copy, &end);
+		if (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL))
+			*vp = json_big_number(p, t + start, len);
+		else
+			*vp = json_real(d);
+	}
+	if (copy != small)
+		free(copy);
+	if (*vp == NULL)
+		fatalx("%s: out of memory", __func__);
 	return (0);
 }
 
-/* Format the path of the container at frames[0 .. n) into b. */
+/* Parse true, false or null into *vp; 0 or -1. */
+static int
+json_parse_literal(struct json_parse *p, json_t **vp)
+{
+	static const char	*lit[] = { "true", "false", "null" };
+	size_t			 i, n;
+
+	for (i = 0; i < 3; i++) {
+		n = strlen(lit[i]);
+		if (p->len - p->pos >= n &&
+		    memcmp(p->text + p->pos, lit[i], n) == 0) {
+			p->pos += n;
+			*vp = i == 0 ? json_true() : i == 1 ? json_false() :
+			    json_null();
+			return (0);
+		}
+	}
+	return (json_parse_unexpected(p, "value"));
+}
+
+/* Format the path of the object in the top frame into b. */
 static void
-json_scan_path(struct json_scan *s, size_t n, struct buf *b)
+json_frame_path(struct json_parse *p, struct buf *b)
 {
 	size_t	i;
 
+	buf_reset(b);
 	buf_addstr(b, "$");
-	for (i = 0; i + 1 < n; i++) {
-		if (s->frames[i].object)
-			jsonpath_key(b, s->frames[i].key,
-			    s->frames[i].keylen);
+	for (i = 0; i + 1 < p->depth; i++) {
+		if (p->frames[i].object)
+			jsonpath_key(b, p->frames[i].key.data != NULL ?
+			    p->frames[i].key.data : "", p->frames[i].key.len);
 		else
-			jsonpath_index(b, s->frames[i].index);
+			jsonpath_index(b, p->frames[i].index);
 	}
 }
 
-/* Order keys by bytes, then by where they appear. */
-static int
-json_key_cmp(const void *va, const void *vb)
+/*
+ * The key in the top frame is already in its object: record it, once per
+ * key and object.
+ */
+static void
+json_parse_dup(struct json_parse *p, size_t offset)
 {
-	const struct json_key	*a = va, *b = vb;
-	size_t			 n = a->len < b->len ? a->len : b->len;
-	int			 r;
+	struct json_frame	*f = &p->frames[p->depth - 1];
+	struct json_doc		*doc = p->doc;
+	struct json_dup		*d;
+	struct buf		 path;
+	size_t			 i;
 
-	if ((r = memcmp(a->key, b->key, n)) != 0)
-		return (r);
-	if (a->len != b->len)
-		return (a->len < b->len ? -1 : 1);
-	return (a->offset < b->offset ? -1 : a->offset > b->offset);
+	buf_init(&path);
+	json_frame_path(p, &path);
+	/* Objects inside this one record theirs after f->dups too. */
+	for (i = f->dups; i < doc->ndups; i++) {
+		if (doc->dups[i].keylen == f->key.len &&
+		    memcmp(doc->dups[i].key, f->key.data, f->key.len) == 0 &&
+		    strcmp(doc->dups[i].path, path.data) == 0) {
+			buf_free(&path);
+			return;
+		}
+	}
+	doc->dups = xreallocarray(doc->dups, doc->ndups + 1,
+	    sizeof *doc->dups);
+	d = &doc->dups[doc->ndups++];
+	d->path = buf_detach(&path);
+	d->keylen = f->key.len;
+	d->key = xmalloc(f->key.len + 1);
+	if (f->key.len != 0)
+		memcpy(d->key, f->key.data, f->key.len);
+	d->key[f->key.len] = '\0';
+	d->offset = offset;
 }
 
-/* Return 1 if two keys have the same bytes. */
+/* Open a container at the parse position; 0, or -1 past the depth limit. */
 static int
-json_key_same(const struct json_key *a, const struct json_key *b)
+json_parse_push(struct json_parse *p, int object)
 {
-	return (a->len == b->len && memcmp(a->key, b->key, a->len) == 0);
+	struct json_frame	*f;
+
+	if (p->depth >= JSON_PARSER_MAX_DEPTH) {
+		p->doc->too_deep = 1;
+		return (json_parse_fail(p, p->pos + 1, "nesting deeper than %d "
+		    "levels", JSON_PARSER_MAX_DEPTH));
+	}
+	if (p->depth == p->nframes) {
+		if (p->nframes == p->cap) {
+			p->cap = p->cap != 0 ? p->cap * 2 : 16;
+			p->frames = xreallocarray(p->frames, p->cap,
+			    sizeof *p->frames);
+		}
+		buf_init(&p->frames[p->nframes++].key);
+	}
+	f = &p->frames[p->depth++];
+	f->c = object ? json_object() : json_array();
+	if (f->c == NULL)
+		fatalx("%s: out of memory", __func__);
+	f->object = object;
+	f->index = 0;
+	f->dups = p->doc->ndups;
+	p->pos++;
+	return (0);
+}
+
+/*
+ * Add a finished value to the container in the top frame, or make it the
+ * document's root.
+ */
+static void
+json_parse_attach(struct json_parse *p, json_t *v)
+{
+	struct json_frame	*f;
+
+	if (p->depth == 0) {
+		p->doc->root = v;
+		return;
+	}
+	f = &p->frames[p->depth - 1];
+	if (f->object) {
+		/* Keys were checked as they were decoded. */
+		if (json_object_setn_new_nocheck(f->c, f->key.data != NULL ?
+		    f->key.data : "", f->key.len, v) != 0)
+			fatalx("%s: json_object_setn failed", __func__);
+	} else if (json_array_append_new(f->c, v) != 0)
+		fatalx("%s: json_array_append failed", __func__);
+}
+
+/* Parse an object key and its colon into the top frame; 0 or -1. */
+static int
+json_parse_key(struct json_parse *p)
+{
+	struct json_frame	*f = &p->frames[p->depth - 1];
+	size_t			 offset;
+
+	json_skip_ws(p);
+	if (p->pos >= p->len || p->text[p->pos] != '"')
+		return (json_parse_unexpected(p, "string or '}'"));
+	offset = p->pos;
+	if (json_parse_string(p, &f->key) != 0)
+		return (-1);
+	if (json_object_getn(f->c, f->key.data != NULL ? f->key.data : "",
+	    f->key.len) != NULL)
+		json_parse_dup(p, offset);
+	json_skip_ws(p);
+	if (p->pos >= p->len || p->text[p->pos] != ':')
+		return (json_parse_unexpected(p, "':'"));
+	p->pos++;
+	return (0);
+}
+
+/* Walk the document without recursion, building its values. */
+static int
+json_parse_run(struct json_parse *p)
+{
+	struct json_frame	*f;
+	json_t			*v;
+	char			 c;
+
+	for (;;) {
+		/* A value. */
+		json_skip_ws(p);
+		if (p->pos >= p->len)
+			return (json_parse_unexpected(p, "value"));
+		c = p->text[p->pos];
+		v = NULL;
+		if (c == '{' || c == '[') {
+			if (json_parse_push(p, c == '{') != 0)
+				return (-1);
+			json_skip_ws(p);
+			if (p->pos < p->len &&
+			    p->text[p->pos] == (c == '{' ? '}' : ']')) {
+				p->pos++;
+				v = p->frames[--p->depth].c;
+			} else if (c == '{') {
+				if (json_parse_key(p) != 0)
+					return (-1);
+				continue;
+			} else
+				continue;
+		} else if (c == '"') {
+			if (json_parse_string(p, &p->str) != 0)
+				return (-1);
+			v = json_stringn_nocheck(p->str.data != NULL ?
+			    p->str.data : "", p->str.len);
+			if (v == NULL)
+				fatalx("%s: out of memory", __func__);
+		} else if (c == '-' || (c >= '0' && c <= '9')) {
+			if (json_parse_number(p, &v) != 0)
+				return (-1);
+		} else if (json_parse_literal(p, &v) != 0)
+			return (-1);
+
+		/* Attach it, then close what it ends. */
+		for (;;) {
+			json_parse_attach(p, v);
+			if (p->depth == 0)
+				return (0);
+			f = &p->frames[p->depth - 1];
+			json_skip_ws(p);
+			if (p->pos < p->len && p->text[p->pos] == ',') {
+				p->pos++;
+				if (f->object && json_parse_key(p) != 0)
+					return (-1);
+				if (!f->object)
+					f->index++;
+				break;
+			}
+			if (p->pos < p->len &&
+			    p->text[p->pos] == (f->object ? '}' : ']')) {
+				p->pos++;
+				v = f->c;
+				p->depth--;
+				continue;
+			}
+			return (json_parse_unexpected(p, f->object ? "',' or '}'" :
+			    "',' or ']'"));
+		}
+	}
+}
+
+/* Order values by address, for finding big numbers. */
+static int
+json_ptr_cmp(const void *a, const void *b)
+{
+	uintptr_t	x = (uintptr_t)*(json_t * const *)a;
+	uintptr_t	y = (uintptr_t)*(json_t * const *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+/*
+ * Parse a document into doc (zeroed here).  Returns 0, or -1 with
+ * doc->error and doc->error_offset saying why (doc->too_deep for nesting
+ * past the limit); the duplicate keys found before the error are kept.
+ */
+int
+json_doc_read(struct json_doc *doc, const char *text, size_t len)
+{
+	struct json_parse	 p;
+	const char		*point = localeconv()->decimal_point;
+	size_t			 i;
+	int			 rc;
+
+	memset(doc, 0, sizeof *doc);
+	memset(&p, 0, sizeof p);
+	p.text = text;
+	p.len = len;
+	p.doc = doc;
+	p.point = point != NULL && point[0] != '\0' ? point[0] : '.';
+	buf_init(&p.str);
+	rc = json_parse_run(&p);
+	if (rc == 0) {
+		json_skip_ws(&p);
+		if (p.pos < p.len)
+			rc = json_parse_unexpected(&p, "end of input");
+	}
+	if (rc != 0) {
+		json_decref(doc->root);
+		doc->root = NULL;
+		for (i = 0; i < p.depth; i++)
+			json_decref(p.frames[i].c);
+	}
+	for (i = 0; i < p.nframes; i++)
+		buf_free(&p.frames[i].key);
+	free(p.frames);
+	buf_free(&p.str);
+	if (rc != 0) {
+		for (i = 0; i < doc->nbig; i++)
+			json_decref(doc->big[i]);
+		free(doc->big);
+		doc->big = NULL;
+		doc->nbig = 0;
+	} else if (doc->nbig > 1)
+		qsort(doc->big, doc->nbig, sizeof *doc->big, json_ptr_cmp);
+	return (rc);
+}
+
+/* Free what a parsed document holds. */
+void
+json_doc_free(struct json_doc *doc)
+{
+	size_t	i;
+
+	json_decref(doc->root);
+	for (i = 0; i < doc->nbig; i++)
+		json_decref(doc->big[i]);
+	free(doc->big);
+	for (i = 0; i < doc->ndups; i++) {
+		free(doc->dups[i].path);
+		free(doc->dups[i].key);
+	}
+	free(doc->dups);
+	free(doc->error);
+	memset(doc, 0, sizeof *doc);
+}
+
+/*
+ * Return the text of a number of doc that jansson cannot hold, with its
+ * length in *len (may be NULL), or NULL when v is not one.
+ */
+const char *
+json_doc_number(const struct json_doc *doc, json_t *v, size_t *len)
+{
+	if (doc->nbig == 0 || !json_is_string(v) ||
+	    bsearch(&v, doc->big, doc->nbig, sizeof *doc->big,
+	    json_ptr_cmp) == NULL)
+		return (NULL);
+	if (len != NULL)
+		*len = json_string_length(v);
+	return (json_string_value(v));
+}
+
+/* Add the invalid_json or depth diff of a side that does not parse. */
+void
+json_doc_error(const struct json_doc *doc, int side, struct diff_list *diffs)
+{
+	struct diff	*d;
+
+	d = diff_list_add(diffs, doc->too_deep ? DIFF_DEPTH :
+	    DIFF_INVALID_JSON, "$", side);
+	if (d != NULL)
+		xasprintf(&d->detail, "%s at byte %zu", doc->error,
+		    doc->error_offset);
 }
 
 /* Return the length of the UTF-8 sequence at p, or 0 if it is not valid. */
@@ -270,349 +726,4 @@ json_render_string(const char *s, size_t len)
 	out = diff_short(b.data, b.len);
 	buf_free(&b);
 	return (out);
-}
-
-/* Report the duplicate keys of the object in the top frame. */
-static void
-json_scan_dups(struct json_scan *s)
-{
-	struct json_frame	*f = &s->frames[s->depth - 1];
-	struct buf		 path, child;
-	struct diff		*d;
-	size_t			 i;
-	char			*key;
-
-	if (f->nkeys < 2)
-		return;
-	qsort(f->keys, f->nkeys, sizeof *f->keys, json_key_cmp);
-	buf_init(&path);
-	buf_init(&child);
-	for (i = 1; i < f->nkeys; i++) {
-		if (!json_key_same(&f->keys[i - 1], &f->keys[i]))
-			continue;
-		/* Only the first repeat of a key. */
-		if (i >= 2 && json_key_same(&f->keys[i - 2], &f->keys[i]))
-			continue;
-		if (path.len == 0)
-			json_scan_path(s, s->depth, &path);
-		buf_reset(&child);
-		buf_add(&child, path.data, path.len);
-		jsonpath_key(&child, f->keys[i].key, f->keys[i].len);
-		s->ndups++;
-		if (jsonpath_ignored(s->ignore, child.data))
-			continue;
-		key = json_render_string(f->keys[i].key, f->keys[i].len);
-		if ((d = diff_list_add(s->diffs, DIFF_DUPLICATE_KEY, path.data,
-		    s->side)) != NULL) {
-			xasprintf(&d->detail, "duplicate key %s at byte %zu",
-			    key, f->keys[i].offset);
-			if (s->side == SIDE_PRIMARY)
-				d->primary = key;
-			else
-				d->candidate = key;
-		} else
-			free(key);
-	}
-	buf_free(&path);
-	buf_free(&child);
-}
-
-/* Open a container; returns -1 when nesting is deeper than jansson's. */
-static int
-json_scan_push(struct json_scan *s, int object)
-{
-	struct json_frame	*f;
-
-	if (s->depth >= JSON_PARSER_MAX_DEPTH)
-		return (-1);
-	if (s->depth == s->frames_cap) {
-		s->frames_cap = s->frames_cap ? s->frames_cap * 2 : 16;
-		s->frames = xreallocarray(s->frames, s->frames_cap,
-		    sizeof *s->frames);
-	}
-	f = &s->frames[s->depth++];
-	memset(f, 0, sizeof *f);
-	f->object = object;
-	s->pos++;
-	return (0);
-}
-
-/* Close the top container, reporting its duplicate keys. */
-static void
-json_scan_pop(struct json_scan *s)
-{
-	struct json_frame	*f = &s->frames[s->depth - 1];
-	size_t			 i;
-
-	if (f->object)
-		json_scan_dups(s);
-	for (i = 0; i < f->nkeys; i++)
-		free(f->keys[i].key);
-	free(f->keys);
-	s->depth--;
-	s->pos++;
-}
-
-/* Scan an object key and its colon into the top frame; 0 or -1. */
-static int
-json_scan_key(struct json_scan *s)
-{
-	struct json_frame	*f = &s->frames[s->depth - 1];
-	struct json_key	*k;
-	struct buf		 key;
-	size_t			 offset = s->pos;
-
-	if (s->pos >= s->len || s->text[s->pos] != '"')
-		return (-1);
-	buf_init(&key);
-	if (json_scan_string(s, &key) != 0) {
-		buf_free(&key);
-		return (-1);
-	}
-	f->keys = xreallocarray(f->keys, f->nkeys + 1, sizeof *f->keys);
-	k = &f->keys[f->nkeys++];
-	k->len = key.len;
-	k->key = buf_detach(&key);
-	k->offset = offset;
-	f->key = k->key;
-	f->keylen = k->len;
-	json_skip_ws(s);
-	if (s->pos >= s->len || s->text[s->pos] != ':')
-		return (-1);
-	s->pos++;
-	return (0);
-}
-
-/* Scan one literal (true, false, null); 0 or -1. */
-static int
-json_scan_literal(struct json_scan *s)
-{
-	static const char	*lit[] = { "true", "false", "null" };
-	size_t			 i, n;
-
-	for (i = 0; i < 3; i++) {
-		n = strlen(lit[i]);
-		if (s->len - s->pos >= n &&
-		    memcmp(s->text + s->pos, lit[i], n) == 0) {
-			s->pos += n;
-			return (0);
-		}
-	}
-	return (-1);
-}
-
-/*
- * Walk a document without recursion, finding duplicate keys and
- * rewriting overflowing numbers.  Stops quietly at the first syntax error:
- * jansson reports those.
- */
-static void
-json_scan_run(struct json_scan *s)
-{
-	struct json_frame	*f;
-	char			 c;
-	enum { VALUE, KEY, AFTER } state = VALUE;
-
-	for (;;) {
-		json_skip_ws(s);
-		if (s->pos >= s->len)
-			return;
-		c = s->text[s->pos];
-		if (state == KEY) {
-			if (json_scan_key(s) != 0)
-				return;
-			state = VALUE;
-			continue;
-		}
-		if (state == AFTER) {
-			if (s->depth == 0)
-				return;
-			f = &s->frames[s->depth - 1];
-			if (c == ',') {
-				s->pos++;
-				if (f->object)
-					state = KEY;
-				else {
-					f->index++;
-					state = VALUE;
-				}
-			} else if (c == (f->object ? '}' : ']'))
-				json_scan_pop(s);
-			else
-				return;
-			continue;
-		}
-		switch (c) {
-		case '{':
-		case '[':
-			if (json_scan_push(s, c == '{') != 0)
-				return;
-			json_skip_ws(s);
-			if (s->pos < s->len &&
-			    s->text[s->pos] == (c == '{' ? '}' : ']')) {
-				json_scan_pop(s);
-				state = AFTER;
-			} else
-				state = c == '{' ? KEY : VALUE;
-			continue;
-		case '"':
-			if (json_scan_string(s, NULL) != 0)
-				return;
-			break;
-		case 't':
-		case 'f':
-		case 'n':
-			if (json_scan_literal(s) != 0)
-				return;
-			break;
-		default:
-			if (c != '-' && (c < '0' || c > '9'))
-				return;
-			if (json_scan_number(s) != 0)
-				return;
-			break;
-		}
-		state = AFTER;
-	}
-}
-
-/* Free what a scan holds. */
-static void
-json_scan_free(struct json_scan *s)
-{
-	size_t	i;
-
-	while (s->depth > 0) {
-		struct json_frame *f = &s->frames[--s->depth];
-
-		for (i = 0; i < f->nkeys; i++)
-			free(f->keys[i].key);
-		free(f->keys);
-	}
-	free(s->frames);
-	free(s->rw);
-	buf_free(&s->out);
-}
-
-/* Map an offset in the rewritten document back to the original. */
-static size_t
-json_map_offset(const struct json_scan *s, size_t pos)
-{
-	size_t	i;
-
-	for (i = 0; i < s->nrw; i++) {
-		if (pos < s->rw[i].new_start)
-			return (pos - (s->rw[i].new_start -
-			    s->rw[i].orig_start));
-		if (pos < s->rw[i].new_end)
-			return (s->rw[i].orig_start);
-	}
-	if (s->nrw == 0)
-		return (pos);
-	return (pos - (s->rw[s->nrw - 1].new_end - s->rw[s->nrw - 1].orig_end));
-}
-
-/* Record why a side's document could not be parsed. */
-static void
-json_read_error(int side, const json_error_t *err, size_t offset,
-    struct diff_list *diffs)
-{
-	struct diff	*d;
-
-	if (json_error_code(err) == json_error_stack_overflow) {
-		if ((d = diff_list_add(diffs, DIFF_DEPTH, "$", side)) != NULL)
-			xasprintf(&d->detail, "nesting deeper than %d levels "
-			    "at byte %zu", JSON_PARSER_MAX_DEPTH, offset);
-		return;
-	}
-	if ((d = diff_list_add(diffs, DIFF_INVALID_JSON, "$", side)) != NULL)
-		xasprintf(&d->detail, "%s at byte %zu", err->text, offset);
-}
-
-/*
- * Parse one side's body for comparison (new reference), adding
- * duplicate_key diffs not under an ignored path; on failure add an
- * invalid_json or depth diff and return NULL.  *marked is set when the
- * document holds marked numbers.
- */
-json_t *
-json_read(const char *text, size_t len, int side, struct ignore_set *ignore,
-    struct diff_list *diffs, int *marked)
-{
-	struct json_scan	 s;
-	json_error_t		 err;
-	json_t			*j = NULL;
-	const char		*doc = text;
-	size_t			 doclen = len;
-	size_t			 flags, attempt;
-	struct diff		*d;
-	int			 scanned = 0;
-
-	memset(&s, 0, sizeof s);
-	buf_init(&s.out);
-	*marked = 0;
-	flags = JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES;
-	for (attempt = 0; attempt < 4; attempt++) {
-		if ((j = json_loadb(doc, doclen, flags, &err)) != NULL)
-			break;
-		switch (json_error_code(&err)) {
-		case json_error_duplicate_key:
-		case json_error_numeric_overflow:
-			if (!scanned) {
-				s.text = text;
-				s.len = len;
-				s.side = side;
-				s.ignore = ignore;
-				s.diffs = diffs;
-				json_scan_run(&s);
-				scanned = 1;
-				if (s.nrw > 0) {
-					buf_add(&s.out, text + s.copied,
-					    len - s.copied);
-					doc = s.out.data;
-					doclen = s.out.len;
-					*marked = 1;
-				}
-				if (s.ndups > 0)
-					flags &= ~JSON_REJECT_DUPLICATES;
-				continue;
-			}
-			if (json_error_code(&err) == json_error_duplicate_key &&
-			    (flags & JSON_REJECT_DUPLICATES)) {
-				/* jansson saw one the pre-pass did not. */
-				if ((d = diff_list_add(diffs, DIFF_DUPLICATE_KEY,
-				    "$", side)) != NULL)
-					xasprintf(&d->detail, "%s at byte %zu",
-					    err.text, json_map_offset(&s,
-					    (size_t)err.position));
-				flags &= ~JSON_REJECT_DUPLICATES;
-				continue;
-			}
-			break;
-		default:
-			break;
-		}
-		break;
-	}
-	if (j == NULL) {
-		json_read_error(side, &err, json_map_offset(&s,
-		    (size_t)err.position), diffs);
-		*marked = 0;
-	}
-	json_scan_free(&s);
-	return (j);
-}
-
-/*
- * Return the text of a number json_read kept as a marked string (in a
- * document it marked), or NULL when v is not one.
- */
-const char *
-json_marked_number(json_t *v, int marked)
-{
-	if (!marked || !json_is_string(v) ||
-	    json_string_length(v) <= JSON_MARK_LEN ||
-	    memcmp(json_string_value(v), JSON_MARK, JSON_MARK_LEN) != 0)
-		return (NULL);
-	return (json_string_value(v) + JSON_MARK_LEN);
 }

@@ -813,6 +813,7 @@ int		 diff_strcmp(const char *, const char *);	/* NULL first */
 char		*diff_short(const char *, size_t);	/* ~80 bytes, cut */
 
 /* compare.c */
+struct json_doc;
 void		 compare_exchange(const struct compare_opts *,
 		     struct exchange *);
 enum verdict	 compare_bodies(const struct compare_opts *,
@@ -821,6 +822,9 @@ enum verdict	 compare_bodies(const struct compare_opts *,
 enum verdict	 compare_json_text(const struct compare_opts *,
 		     const struct route_rule *, const char *, size_t,
 		     const char *, size_t, struct diff_list *);
+enum verdict	 compare_json_docs(const struct compare_opts *,
+		     const struct route_rule *, const struct json_doc *,
+		     const struct json_doc *, struct diff_list *);
 enum verdict	 compare_headers(const struct compare_opts *,
 		     const struct route_rule *, const struct headers *,
 		     const struct headers *, struct diff_list *);
@@ -831,14 +835,37 @@ int		 decode_body(const struct response_side *, struct buf *,
 
 /* json.c */
 struct ignore_set;
-json_t		*json_read(const char *, size_t, int, struct ignore_set *,
-		     struct diff_list *, int *);
-const char	*json_marked_number(json_t *, int);
+
+/* One duplicate key of a document: its object's path and the key. */
+struct json_dup {
+	char		*path;
+	char		*key;		/* keylen bytes, may hold NUL */
+	size_t		 keylen;
+	size_t		 offset;	/* the repeat's opening quote */
+};
+
+/* A document parsed for comparison. */
+struct json_doc {
+	json_t		*root;		/* NULL: it does not parse */
+	json_t		**big;		/* numbers kept as text, by address */
+	size_t		 nbig;
+	struct json_dup	*dups;		/* all of them, in document order */
+	size_t		 ndups;
+	char		*error;		/* why it does not parse */
+	size_t		 error_offset;
+	int		 too_deep;
+};
+int		 json_doc_read(struct json_doc *, const char *, size_t);
+void		 json_doc_free(struct json_doc *);
+const char	*json_doc_number(const struct json_doc *, json_t *, size_t *);
+void		 json_doc_error(const struct json_doc *, int,
+		     struct diff_list *);
 char		*json_render_string(const char *, size_t);
 
 /* shape.c */
 enum verdict	 shape_diff(const struct compare_opts *, struct ignore_set *,
-		     json_t *, int, json_t *, int, struct diff_list *);
+		     const struct json_doc *, const struct json_doc *,
+		     struct diff_list *);
 
 /* jsonpath.c */
 int		 jsonpath_valid(const char *, char **);

@@ -17,24 +17,18 @@ struct shape_ctx {
 	struct ignore_set *ignore;
 	struct diff_list *diffs;
 	struct buf	 path;
-	int		 marked[2];	/* each side may hold marked numbers */
+	const struct json_doc *doc[2];	/* primary, candidate */
 	enum verdict	 verdict;
 };
 
 /*
- * Return the text of a marked number on one side with its length in *len,
- * or NULL when v is not one.
+ * Return the text of a number jansson cannot hold on one side, with its
+ * length in *len, or NULL when v is not one.
  */
 static const char *
 shape_mark(const struct shape_ctx *ctx, int side, json_t *v, size_t *len)
 {
-	const char	*s;
-
-	s = json_marked_number(v, ctx->marked[side]);
-	if (s != NULL)
-		*len = json_string_length(v) -
-		    (size_t)(s - json_string_value(v));
-	return (s);
+	return (json_doc_number(ctx->doc[side], v, len));
 }
 
 /* Return the shape type name of a value (DESIGN §4.2). */
@@ -197,7 +191,10 @@ shape_pop(struct shape_ctx *ctx, size_t len)
 	ctx->path.data[len] = '\0';
 }
 
-/* Append the keys of obj that other also has (and that are not ignored). */
+/*
+ * Append the keys of obj that other also has (and that are not ignored):
+ * each as its length then its bytes, since a key may hold any byte.
+ */
 static void
 shape_common_keys(struct shape_ctx *ctx, json_t *obj, json_t *other,
     struct buf *out)
@@ -210,25 +207,34 @@ shape_common_keys(struct shape_ctx *ctx, json_t *obj, json_t *other,
 		if (json_object_getn(other, key, klen) == NULL)
 			continue;
 		if (!shape_push_key(ctx, key, klen)) {
-			/* NUL-separated: keys cannot hold a NUL. */
+			buf_add(out, &klen, sizeof klen);
 			buf_add(out, key, klen);
-			buf_add(out, "", 1);
 		}
 		shape_pop(ctx, base);
 	}
 }
 
-/* Render a NUL-separated key list as "a,b,c", cut short. */
+/* Render a key list shape_common_keys made as "a,b,c", cut short. */
 static char *
-shape_key_list(struct buf *keys)
+shape_key_list(const struct buf *keys)
 {
-	size_t	i;
+	struct buf	 b;
+	size_t		 i, klen;
+	char		*out;
 
-	for (i = 0; i < keys->len; i++) {
-		if (keys->data[i] == '\0')
-			keys->data[i] = ',';
+	buf_init(&b);
+	for (i = 0; i + sizeof klen <= keys->len; i += klen) {
+		memcpy(&klen, keys->data + i, sizeof klen);
+		i += sizeof klen;
+		if (b.len != 0)
+			buf_add(&b, ",", 1);
+		buf_add(&b, keys->data + i, klen);
+		if (b.len > 80)
+			break;
 	}
-	return (diff_short(keys->data, keys->len ? keys->len - 1 : 0));
+	out = diff_short(b.data != NULL ? b.data : "", b.len);
+	buf_free(&b);
+	return (out);
 }
 
 /* Report an order diff if the members both objects have differ in order. */
@@ -244,7 +250,8 @@ shape_order(struct shape_ctx *ctx, json_t *a, json_t *b)
 	shape_common_keys(ctx, b, a, &kb);
 	if (ka.len != kb.len || (ka.len != 0 &&
 	    memcmp(ka.data, kb.data, ka.len) != 0)) {
-		d = shape_add(ctx, DIFF_ORDER, -1, VERDICT_SHAPE);
+		/* The candidate's order, against the primary's. */
+		d = shape_add(ctx, DIFF_ORDER, SIDE_CANDIDATE, VERDICT_SHAPE);
 		if (d != NULL) {
 			d->primary = shape_key_list(&ka);
 			d->candidate = shape_key_list(&kb);
@@ -378,13 +385,14 @@ shape_value(struct shape_ctx *ctx, json_t *a, json_t *b, size_t depth)
 }
 
 /*
- * Diff two parsed documents (primary a, candidate b; marked_a/b from
- * json_read) into diffs, skipping ignored paths; returns VERDICT_SHAPE,
- * VERDICT_VALUE or VERDICT_MATCH (VERDICT_BODY past the depth limit).
+ * Diff two documents json_doc_read parsed (primary a, candidate b) into
+ * diffs, skipping ignored paths; returns VERDICT_SHAPE, VERDICT_VALUE or
+ * VERDICT_MATCH (VERDICT_BODY past the depth limit).
  */
 enum verdict
 shape_diff(const struct compare_opts *opts, struct ignore_set *ignore,
-    json_t *a, int marked_a, json_t *b, int marked_b, struct diff_list *diffs)
+    const struct json_doc *a, const struct json_doc *b,
+    struct diff_list *diffs)
 {
 	struct shape_ctx	ctx;
 
@@ -392,13 +400,13 @@ shape_diff(const struct compare_opts *opts, struct ignore_set *ignore,
 	ctx.opts = opts;
 	ctx.ignore = ignore;
 	ctx.diffs = diffs;
-	ctx.marked[SIDE_PRIMARY] = marked_a;
-	ctx.marked[SIDE_CANDIDATE] = marked_b;
+	ctx.doc[SIDE_PRIMARY] = a;
+	ctx.doc[SIDE_CANDIDATE] = b;
 	ctx.verdict = VERDICT_MATCH;
 	buf_init(&ctx.path);
 	buf_addstr(&ctx.path, "$");
 	if (!jsonpath_ignored(ignore, ctx.path.data))
-		shape_value(&ctx, a, b, 1);
+		shape_value(&ctx, a->root, b->root, 1);
 	buf_free(&ctx.path);
 	return (ctx.verdict);
 }

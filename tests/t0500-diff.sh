@@ -229,4 +229,45 @@ run --strict-order --json "$T/o1.jsonl" "$T/o2.jsonl"
 is "$(jq -r '[.results[0].diffs[].kind] | join(",")' "$T/out")" "order" \
     "--strict-order reports key order"
 
+
+# One rule for key order under --strict-order, whatever else differs: it
+# is a shape divergence in both modes, never an exact match, and the
+# DIVERGE line names it as the man page does, PATH order(candidate).
+printf '{"b":1,"a":2}\n{"b":1,"a":2}\n' >"$T/o1.jsonl"
+printf '{"a":2,"b":1}\n{"a":3,"b":1}\n' >"$T/o2.jsonl"
+for mode in shape exact; do
+	run --mode "$mode" --strict-order --json "$T/o1.jsonl" "$T/o2.jsonl"
+	is "$RC" 1 "--strict-order, $mode mode: exit 1"
+	is "$(jq -r '[.results[] | .verdict, .shape_match] | join(",")' \
+	    "$T/out")" "shape,false,shape,false" \
+	    "--strict-order, $mode mode: order alone and order with a value diff are both shape"
+	run --mode "$mode" --strict-order "$T/o1.jsonl" "$T/o2.jsonl"
+	is "$ERR" 'DIVERGE shape line 1 $ order(candidate)
+DIVERGE shape line 2 $ order(candidate) $.a value' \
+	    "--strict-order, $mode mode: the DIVERGE lines"
+done
+run --mode exact --strict-order --json "$T/o1.jsonl" "$T/o2.jsonl"
+is "$(jq -r '[.exact_match, (.results[] | .exact_match)] | join(",")' \
+    "$T/out")" "0,false,false" "--strict-order, exact mode: no exact match"
+run --mode exact --json "$T/o1.jsonl" "$T/o2.jsonl"
+is "$(jq -r '[.results[] | .verdict] | join(",")' "$T/out")" "match,value" \
+    "exact mode without --strict-order: order is not a difference"
+
+# Exact mode counts numbers equal when the engine does, and reports every
+# difference at its path.
+printf '{"x":0.0,"y":1}\n{"x":0.0,"y":1}\n{"x":1,"y":[1.5]}\n' >"$T/n1.jsonl"
+printf '{"x":-0.0,"y":1}\n{"x":-0.0,"y":2}\n{"x":1.0,"y":[2.5]}\n' \
+    >"$T/n2.jsonl"
+run --mode exact --lenient-numbers --json "$T/n1.jsonl" "$T/n2.jsonl"
+is "$(jq -r '[.results[] | .verdict] | join(",")' "$T/out")" \
+    "match,value,value" "exact mode: 0.0 = -0.0, 1 = 1.0 with --lenient-numbers"
+is "$(jq -r '[.results[] | [.diffs[] | "\(.kind) \(.path)"] | join(";")] |
+    join("|")' "$T/out")" '|value $.y|value $.y[0]' \
+    "exact mode: each difference at its path, none at \$ for equal numbers"
+run --mode exact --lenient-numbers "$T/n1.jsonl" "$T/n2.jsonl"
+contains "$OUT" "1/3 exact match" "exact mode: equal numbers are an exact match"
+run --mode exact "$T/n1.jsonl" "$T/n2.jsonl"
+like "$ERR" '^DIVERGE shape line 3 \$\.x type\(integer->real\) \$\.y\[0\] value$' \
+    "exact mode without --lenient-numbers: 1 vs 1.0 is a type diff at \$.x"
+
 done_testing

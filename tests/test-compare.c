@@ -105,7 +105,7 @@ static const struct json_case json_cases[] = {
 	{ "4.2 key order, default", "{\"b\":1,\"a\":2}", "{\"a\":2,\"b\":1}",
 	  0, { NULL }, VERDICT_MATCH, "" },
 	{ "4.2 key order, strict", "{\"b\":1,\"a\":2}", "{\"a\":2,\"b\":1}",
-	  STRICT, { NULL }, VERDICT_SHAPE, "order $ -" },
+	  STRICT, { NULL }, VERDICT_SHAPE, "order $ c" },
 	{ "4.2 key order, strict, same order", "{\"a\":1,\"b\":2}",
 	  "{\"a\":1,\"x\":0,\"b\":2}", STRICT, { NULL }, VERDICT_SHAPE,
 	  "extra $.x c" },
@@ -1083,6 +1083,215 @@ ex_free(struct exchange *ex)
 	free(ex->ex_route);
 }
 
+/* Build an object with n keys, each given twice; key i is prefix + i. */
+static char *
+dup_object(const char *prefix, size_t n)
+{
+	struct buf	b;
+	size_t		i;
+
+	buf_init(&b);
+	buf_addstr(&b, "{");
+	for (i = 0; i < n; i++)
+		buf_printf(&b, "%s\"%s%zu\":1,\"%s%zu\":1", i ? "," : "",
+		    prefix, i, prefix, i);
+	buf_addstr(&b, "}");
+	return (buf_detach(&b));
+}
+
+/* Duplicate keys are matched in full: all of them, every byte. */
+static void
+test_dup_corners(void)
+{
+	struct diff_list	 dl;
+	enum verdict		 v;
+	char			*a, *b, *ka, *kb, *got;
+
+	/* More duplicates than the diff cap: a document is its own twin. */
+	a = dup_object("k", 40);
+	v = cmp(a, a, &dl);
+	is_str(vnames[v], "match", "40 duplicated keys against themselves: "
+	    "match");
+	is_int(dl.truncated, 1, "40 duplicated keys on each side: the list "
+	    "is capped");
+	diff_list_free(&dl);
+
+	/* One side lacks the 40th duplicate, past the cap. */
+	b = dup_object("k", 39);
+	xasprintf(&ka, "%.*s,\"k39\":1}", (int)strlen(b) - 1, b);
+	v = cmp(a, ka, &dl);
+	is_str(vnames[v], "body", "the 40th duplicate on one side only, "
+	    "past the cap: body");
+	diff_list_free(&dl);
+	free(ka);
+	free(a);
+	free(b);
+
+	/* Two long keys alike in their first 80 bytes are two keys. */
+	ka = repeat("x", 100);
+	kb = xstrdup(ka);
+	ka[90] = 'A';
+	kb[90] = 'B';
+	xasprintf(&a, "{\"%s\":1,\"%s\":1,\"%s\":1}", ka, ka, kb);
+	xasprintf(&b, "{\"%s\":1,\"%s\":1,\"%s\":1}", ka, kb, kb);
+	v = cmp(a, b, &dl);
+	is_str(vnames[v], "body", "different long keys duplicated on each "
+	    "side: body, not the same duplicate");
+	got = render(&dl);
+	is_str(got, "duplicate_key $ p | duplicate_key $ c", "long keys: one "
+	    "duplicate_key per side");
+	free(got);
+	diff_list_free(&dl);
+	free(a);
+	free(b);
+	/* A key an inner object repeats does not hide the outer repeat. */
+	v = cmp("{\"a\":{\"a\":1,\"a\":1},\"a\":{\"a\":1}}",
+	    "{\"a\":{\"a\":1,\"a\":1}}", &dl);
+	is_str(vnames[v], "body", "a key repeated inside and outside an "
+	    "object, against inside only: body");
+	got = render(&dl);
+	is_str(got, "duplicate_key $ p | duplicate_key $.a p | "
+	    "duplicate_key $.a c", "repeats inside and outside: each reported");
+	free(got);
+	diff_list_free(&dl);
+	v = cmp("{\"k\":1,\"k\":2}", "{\"k\":1,\"k\":2}", &dl);
+	is_str(vnames[v], "match", "the same short duplicate on both sides "
+	    "still matches");
+	diff_list_free(&dl);
+	xasprintf(&a, "{\"%s\":1,\"%s\":1}", ka, ka);
+	v = cmp(a, a, &dl);
+	is_str(vnames[v], "match", "the same long duplicate on both sides "
+	    "matches");
+	diff_list_free(&dl);
+	free(a);
+	free(ka);
+	free(kb);
+}
+
+/* U+0000 in keys and strings, raw NUL bytes, and the number tag. */
+static void
+test_nul_corners(void)
+{
+	struct diff_list	 dl;
+	const struct diff	*d;
+	enum verdict		 v;
+	char			*got;
+
+	v = cmp("{\"a\\u0000b\":1}", "{\"a\\u0000b\":1}", &dl);
+	is_str(vnames[v], "match", "\\u0000 in a key is valid JSON: match");
+	is_int(dl.n, 0, "\\u0000 in a key: no diff");
+	diff_list_free(&dl);
+
+	v = cmp("{\"a\\u0000b\":1}", "{\"a\\u0000c\":1}", &dl);
+	is_str(vnames[v], "shape", "keys differing after a \\u0000: shape");
+	got = render(&dl);
+	is_str(got, "missing $[\"a\\u0000b\"] c | extra $[\"a\\u0000c\"] c",
+	    "keys differing after a \\u0000: missing and extra at their "
+	    "paths");
+	free(got);
+	diff_list_free(&dl);
+
+	v = cmp("{\"a\\u0000\":1}", "{\"a\":1}", &dl);
+	is_str(vnames[v], "shape", "\"a\\u0000\" and \"a\" are two keys");
+	diff_list_free(&dl);
+
+	v = cmp("{\"a\\u0000b\":1,\"a\\u0000b\":2}", "{\"a\\u0000b\":2}", &dl);
+	is_str(vnames[v], "body", "a duplicated key holding \\u0000: body");
+	got = render(&dl);
+	is_str(got, "duplicate_key $ p", "a duplicated key holding \\u0000 "
+	    "is reported");
+	free(got);
+	diff_list_free(&dl);
+
+	v = cmp("{\"s\":\"a\\u0000b\"}", "{\"s\":\"a\\u0000c\"}", &dl);
+	got = render(&dl);
+	is_str(got, "value $.s -", "strings differing after a \\u0000: value");
+	free(got);
+	diff_list_free(&dl);
+
+	/* A raw NUL outside a string is not JSON, wherever it is. */
+	diff_list_init(&dl, 0);
+	v = compare_json_text(NULL, NULL, "[1\0]", 4, "[1]", 3, &dl);
+	is_str(vnames[v], "body", "a raw NUL after a number: body");
+	d = find(&dl, "invalid_json");
+	ok(d != NULL && d->side == SIDE_PRIMARY && d->detail != NULL &&
+	    strstr(d->detail, "NUL") != NULL && strstr(d->detail, "at byte 3")
+	    != NULL, "a raw NUL after a number: invalid_json naming the NUL "
+	    "and its offset: %s", d && d->detail ? d->detail : "(none)");
+	diff_list_free(&dl);
+	diff_list_init(&dl, 0);
+	v = compare_json_text(NULL, NULL, "{\"a\":1.5\0}", 10, "{\"a\":1.5}",
+	    9, &dl);
+	is_str(vnames[v], "body", "a raw NUL after a real: body");
+	diff_list_free(&dl);
+	diff_list_init(&dl, 0);
+	v = compare_json_text(NULL, NULL, "{}", 2, "{}\0", 3, &dl);
+	is_str(vnames[v], "body", "a raw NUL after the document: body");
+	got = render(&dl);
+	is_str(got, "invalid_json $ c", "a raw NUL after the document: "
+	    "invalid on the candidate");
+	free(got);
+	diff_list_free(&dl);
+	diff_list_init(&dl, 0);
+	v = compare_json_text(NULL, NULL, "[\"a\0\"]", 6, "[\"a\"]", 5, &dl);
+	is_str(vnames[v], "body", "a raw NUL inside a string: body");
+	diff_list_free(&dl);
+
+	/* No string passes for a number, beside a big number or not. */
+	v = cmp("{\"s\":\"\\u0000num:1\",\"n\":1e400}",
+	    "{\"s\":1,\"n\":1e400}", &dl);
+	is_str(vnames[v], "shape", "\"\\u0000num:1\" next to a big number is "
+	    "a string: shape");
+	got = render(&dl);
+	is_str(got, "type $.s -", "\"\\u0000num:1\" next to a big number: "
+	    "type at its path");
+	free(got);
+	d = find(&dl, "type");
+	is_str(d ? d->primary : NULL, "string", "\"\\u0000num:1\" is a string");
+	diff_list_free(&dl);
+	v = cmp("[\"\\u0000num:99999999999999999999\",99999999999999999999]",
+	    "[99999999999999999999,99999999999999999999]", &dl);
+	got = render(&dl);
+	is_str(got, "type $[0] -", "a tagged string beside a big integer is "
+	    "not that integer");
+	free(got);
+	diff_list_free(&dl);
+	/* A big number a repeated key replaced leaves no trace. */
+	v = cmp("{\"a\":1e400,\"a\":0,\"s\":\"x\",\"t\":\"y\"}",
+	    "{\"a\":2,\"a\":0,\"s\":\"x\",\"t\":\"y\"}", &dl);
+	is_str(vnames[v], "match", "a big number replaced by a repeated key: "
+	    "the strings after it are strings");
+	diff_list_free(&dl);
+	v = cmp("{\"n\":99999999999999999999}",
+	    "{\"n\":99999999999999999999}", &dl);
+	is_str(vnames[v], "match", "big integers still compare as text: "
+	    "match");
+	diff_list_free(&dl);
+}
+
+/* The flag line names the side of an order diff, as documented. */
+static void
+test_order_flag(void)
+{
+	struct compare_opts	 opts;
+	struct exchange		 ex;
+	char			*line;
+
+	memset(&opts, 0, sizeof opts);
+	opts.strict_order = 1;
+	ex_setup(&ex, 200, "{\"x\":{\"b\":1,\"a\":2}}", 200,
+	    "{\"x\":{\"a\":2,\"b\":1}}");
+	compare_exchange(&opts, &ex);
+	is_str(vnames[ex.ex_verdict], "shape", "order with --strict-order: "
+	    "shape");
+	line = exchange_flag_line(&ex, 0);
+	ok(strstr(line, " $.x order(candidate)") != NULL &&
+	    strstr(line, "order(candidate) ") == NULL,
+	    "flag line shows PATH order(candidate): %s", line);
+	free(line);
+	ex_free(&ex);
+}
+
 /* Verdict precedence over a whole exchange. */
 static void
 test_exchange(void)
@@ -1279,6 +1488,9 @@ main(void)
 	test_headers();
 	test_bodies();
 	test_exchange();
+	test_dup_corners();
+	test_nul_corners();
+	test_order_flag();
 	test_deterministic();
 	return (done_testing());
 }
