@@ -1,7 +1,7 @@
 /*
- * The recursive shape diff of DESIGN §4.2 over two documents json_read
- * parsed: types, members, array lengths and values, at JSONPaths, with
- * --ignore paths skipped.
+ * The recursive shape diff of DESIGN §4.2 over two documents that
+ * json_doc_read parsed: types, members, array lengths and values, at
+ * JSONPaths, with --ignore paths skipped.
  */
 
 #include <sys/types.h>
