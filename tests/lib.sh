@@ -300,6 +300,13 @@ wait_pid() {
 }
 
 # need PROGRAM...: skip the whole script when a tool is missing.
+# tshark_http ARGS: tshark reading every TCP port as HTTP.  A test
+# backend's port is whatever the kernel gave, and tshark dissects a port
+# another protocol registered (5060: SIP) as that protocol, not HTTP.
+tshark_http() {
+	tshark -d 'tcp.port==1-65535,http' "$@"
+}
+
 need() {
 	for _p in "$@"; do
 		command -v "$_p" >/dev/null 2>&1 || skip_all "$_p not installed"

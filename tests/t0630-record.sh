@@ -89,11 +89,11 @@ for n in 1 2 3; do
 	    cmp -s "$T/cap$n.body" "$T/c$n.body"
 done
 if command -v tshark >/dev/null 2>&1; then
-	uris=$(tshark -r "$T/curl.pcap" -Y http.request -T fields \
+	uris=$(tshark_http -r "$T/curl.pcap" -Y http.request -T fields \
 	    -e http.request.uri 2>/dev/null | tr '\n' ' ')
 	is "$uris" "/v1/validate?strict=1 /v1/items/42 /v1/items/43 " \
 	    "tshark opens the recorder's pcap and finds the three requests"
-	codes=$(tshark -r "$T/curl.pcap" -Y http.response -T fields \
+	codes=$(tshark_http -r "$T/curl.pcap" -Y http.response -T fields \
 	    -e http.response.code 2>/dev/null | tr '\n' ' ')
 	is "$codes" "200 200 200 " "tshark finds the three responses"
 else
@@ -115,7 +115,8 @@ if wait_for 5 test -s "$T/v6.port"; then
 	ok "IPv6: its response body, byte for byte what curl got" \
 	    cmp -s "$T/v6.cap" "$T/v6.body"
 	if command -v tshark >/dev/null 2>&1; then
-		is "$(tshark -r "$T/v6.pcap" -Y 'ipv6.src == ::1 && http.request' \
+		is "$(tshark_http -r "$T/v6.pcap" \
+		    -Y 'ipv6.src == ::1 && http.request' \
 		    2>/dev/null | wc -l | tr -d ' ')" 1 \
 		    "IPv6: tshark finds the request in IPv6 packets"
 	else

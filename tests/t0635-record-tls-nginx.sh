@@ -59,7 +59,7 @@ like "$(cat "$T/https.err")" ' 0 unparsable' \
 if command -v tshark >/dev/null 2>&1; then
 	is "$(tshark -r "$T/https.pcap" -Y tls 2>/dev/null | wc -l | tr -d ' ')" \
 	    0 "https: tshark finds no TLS record in the pcap"
-	is "$(tshark -r "$T/https.pcap" -Y http.request -T fields \
+	is "$(tshark_http -r "$T/https.pcap" -Y http.request -T fields \
 	    -e http.request.uri 2>/dev/null)" /a.json \
 	    "https: tshark finds the plaintext request"
 else
@@ -175,7 +175,7 @@ ok "nginx: the 404 page is recorded too, byte for byte" \
 like "$(cat "$T/nginx.err")" ' 0 unparsable' \
     "nginx: no stream that is not HTTP (no ciphertext)"
 if command -v tshark >/dev/null 2>&1; then
-	is "$(tshark -r "$T/nginx.pcap" -Y http.request 2>/dev/null |
+	is "$(tshark_http -r "$T/nginx.pcap" -Y http.request 2>/dev/null |
 	    wc -l | tr -d ' ')" 6 \
 	    "nginx: tshark finds the six requests in the merged pcap"
 else
