@@ -22,6 +22,7 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 
 #include <netinet/in.h>
 
@@ -29,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -99,10 +101,14 @@ struct pt_stream {
 	unsigned char	 kind;		/* enum pt_kind */
 	unsigned char	 role;		/* enum pt_role */
 	unsigned char	 started;	/* handshake written to this file */
-	unsigned char	 tls;		/* TLS: only SSL_* plaintext is kept */
+	unsigned char	 tls;		/* TLS: only SSL_* plaintext is kept;
+					   2: not seen by SSL_* yet */
 	unsigned char	 socket_data;	/* socket-level bytes recorded */
 	unsigned char	 full;		/* over the per-stream byte limit */
 	unsigned char	 nonblock;	/* O_NONBLOCK when first looked at */
+	int		 alias;		/* fd + 1 of the socket's stream, or 0 */
+	int		 refs;		/* other fds using this stream */
+	ino_t		 ino;		/* the socket's inode */
 	struct pt_end	 local;
 	struct pt_end	 peer;
 	uint32_t	 local_seq;	/* next sequence number, local -> peer */
@@ -214,6 +220,7 @@ pt_unlock(volatile int *lock)
 
 /* preload.c */
 int		 pt_on(void);
+void		 pt_note(const char *, long);
 
 /* output.c */
 int		 pt_output(void);

@@ -76,6 +76,7 @@ char			 pt_prefix[PATH_MAX];
 uint16_t		 pt_ports[PT_MAXPORTS];	/* host order */
 size_t			 pt_nports;
 uint64_t		 pt_max_bytes;		/* 0: no limit */
+static char		 pt_notes[100];		/* record's socket name */
 unsigned		 pt_eph_low = 32768;	/* ip_local_port_range */
 unsigned		 pt_eph_high = 60999;
 
@@ -179,6 +180,9 @@ pt_init(void)
 	strncpy(pt_prefix, s, sizeof pt_prefix - 1);
 	if ((s = getenv("PARITYTAP_PRELOAD_PORTS")) != NULL)
 		pt_parse_ports(s);
+	if ((s = getenv("PARITYTAP_PRELOAD_NOTES")) != NULL &&
+	    strlen(s) < sizeof pt_notes)
+		strcpy(pt_notes, s);
 	if ((s = getenv("PARITYTAP_PRELOAD_MAX_BYTES")) != NULL) {
 		pt_max_bytes = strtoull(s, &end, 10);
 		if (end == s)
@@ -189,6 +193,58 @@ pt_init(void)
 	__atomic_store_n(&pt_enabled, 1, __ATOMIC_RELEASE);
 out:
 	errno = saved;
+}
+
+/* Whether this process's failure to open its file was noted. */
+static int	 pt_open_noted;
+
+/*
+ * Send "WHAT PID VALUE" to paritytap record, which listens on an abstract
+ * Unix datagram socket named in PARITYTAP_PRELOAD_NOTES: a process that
+ * changed its uid, or cannot reach the output directory, can still say
+ * what went wrong, and no file system permission is involved.  The send
+ * does not wait: a note that finds the queue full is lost.
+ */
+void
+pt_note(const char *what, long value)
+{
+	struct sockaddr_un	 sun;
+	char			 line[128];
+	size_t			 nlen;
+	int			 fd, len, saved = errno;
+
+	if ((nlen = strlen(pt_notes)) == 0)
+		return;
+	pt_depth++;
+	len = snprintf(line, sizeof line, "%s %ld %ld\n", what,
+	    (long)getpid(), value);
+	if (len <= 0 || (size_t)len >= sizeof line)
+		goto out;
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path + 1, pt_notes, nlen);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		goto out;
+	PT_REAL(sendto, "sendto");
+	PT_REAL(close, "close");
+	(void)real_sendto(fd, line, (size_t)len, MSG_DONTWAIT,
+	    (struct sockaddr *)&sun, (socklen_t)(offsetof(struct sockaddr_un,
+	    sun_path) + 1 + nlen));
+	real_close(fd);
+out:
+	pt_depth--;
+	errno = saved;
+}
+
+/* Note, once, that this process could not create its file (and its uid). */
+static void
+pt_check_open(void)
+{
+	if (pt_open_failed && !pt_open_noted) {
+		pt_open_noted = 1;
+		pt_note("unwritable", (long)geteuid());
+	}
 }
 
 /* Whether the library records at all. */
@@ -233,6 +289,9 @@ pt_fini(void)
 		if ((chunk = pt_chunks[c]) == NULL)
 			continue;
 		for (i = 0; i < PT_CHUNK; i++) {
+			if (chunk[i].kind == PT_TCP && chunk[i].tls == 2 &&
+			    chunk[i].alias == 0)
+				pt_note("tls", 1);
 			if (chunk[i].kind != PT_TCP || !chunk[i].started)
 				continue;
 			if (!pt_trylock(&chunk[i].lock))
@@ -249,6 +308,7 @@ pt_fini(void)
 		pt_unlock(&pt_buf_lock);
 	}
 	pt_write_stats();
+	pt_check_open();
 	pt_depth--;
 	errno = saved;
 }
@@ -271,6 +331,7 @@ pt_atfork_child(void)
 		syscall(SYS_close, fd);
 	pt_open_lock = 0;
 	pt_open_failed = 0;
+	pt_open_noted = 0;
 	pt_broken = 0;
 	pt_buf_len = 0;
 	pt_buf_nrec = 0;
@@ -630,8 +691,10 @@ close(int fd)
 			}
 		}
 		/* A connection's end is written when it ends. */
-		if (pt_fd_gone(fd))
+		if (pt_fd_gone(fd)) {
 			pt_flush();
+			pt_check_open();
+		}
 		errno = saved;
 	}
 	return (real_close(fd));
@@ -797,6 +860,7 @@ _exit(int status)
 {
 	PT_REAL(_exit, "_exit");
 	pt_flush();
+	pt_check_open();
 	if (real__exit != NULL)
 		real__exit(status);
 	for (;;)
@@ -808,6 +872,7 @@ _Exit(int status)
 {
 	PT_REAL(_Exit, "_Exit");
 	pt_flush();
+	pt_check_open();
 	if (real__Exit != NULL)
 		real__Exit(status);
 	for (;;)

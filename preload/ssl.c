@@ -133,7 +133,8 @@ pt_ssl_fd(void *ssl, int seen)
 				st->socket_data = 0;
 			}
 			st->tls = 1;
-		}
+		} else if (st->kind == PT_TCP && st->tls == 2)
+			st->tls = 1;	/* the handshake was OpenSSL's */
 		pt_unlock(&st->lock);
 	}
 	return (fd);

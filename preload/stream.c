@@ -9,6 +9,22 @@
 
 struct pt_stream	*volatile pt_chunks[PT_NCHUNKS];
 
+/*
+ * One socket can be open on several fds (dup2 onto 0 and 1 by an inetd
+ * or a forking server, fds inherited across exec): a connection is the
+ * socket, known by its inode, not the fd.  This table finds the fd whose
+ * stream holds a socket's connection; the other fds of the socket are
+ * aliases of that stream.  An entry is a hint, checked against the
+ * stream it names; a socket not found in its probe window (a full table)
+ * is recorded per fd, as if it had no other fd.
+ */
+#define PT_INOS		65536
+#define PT_INO_PROBE	8
+static struct {
+	volatile ino_t	 ino;
+	volatile int	 fd;
+}			 pt_inos[PT_INOS];
+
 /* Return the stream of an fd, allocating its chunk if create is set. */
 struct pt_stream *
 pt_stream_get(int fd, int create)
@@ -34,6 +50,55 @@ pt_stream_get(int fd, int create)
 			chunk = p;
 	}
 	return (&chunk[fd % PT_CHUNK]);
+}
+
+/* Whether fd's stream holds the connection of socket ino itself. */
+static int
+pt_ino_owner(int fd, ino_t ino)
+{
+	struct pt_stream	*st;
+
+	if ((st = pt_stream_get(fd, 0)) == NULL)
+		return (0);
+	return (__atomic_load_n(&st->kind, __ATOMIC_RELAXED) == PT_TCP &&
+	    st->ino == ino && st->alias == 0);
+}
+
+/* The fd other than self holding socket ino's connection, or -1. */
+static int
+pt_ino_find(ino_t ino, int self)
+{
+	size_t	 h, i;
+	int	 fd;
+
+	h = (size_t)ino % PT_INOS;
+	for (i = 0; i < PT_INO_PROBE; i++) {
+		if (pt_inos[(h + i) % PT_INOS].ino != ino)
+			continue;
+		fd = pt_inos[(h + i) % PT_INOS].fd;
+		if (fd != self && pt_ino_owner(fd, ino))
+			return (fd);
+	}
+	return (-1);
+}
+
+/* Note that fd holds socket ino's connection: a free or stale slot. */
+static void
+pt_ino_set(ino_t ino, int fd)
+{
+	size_t	 h, i, slot;
+
+	h = (size_t)ino % PT_INOS;
+	for (i = 0; i < PT_INO_PROBE; i++) {
+		slot = (h + i) % PT_INOS;
+		if (pt_inos[slot].ino == ino || pt_inos[slot].ino == 0 ||
+		    !pt_ino_owner(pt_inos[slot].fd, pt_inos[slot].ino)) {
+			pt_inos[slot].ino = 0;
+			pt_inos[slot].fd = fd;
+			pt_inos[slot].ino = ino;
+			return;
+		}
+	}
 }
 
 /* Fill an end from a socket address; return 0, or -1 if not IP. */
@@ -101,6 +166,26 @@ pt_guess_role(unsigned local, unsigned peer)
 }
 
 /*
+ * Take (n 1) or give back (n -1) a reference to the stream fd holds for
+ * socket ino; return 0 if that stream is not there (or busy).
+ */
+static int
+pt_alias_ref(int fd, ino_t ino, int n)
+{
+	struct pt_stream	*p;
+	int			 ok = 0;
+
+	if ((p = pt_stream_get(fd, 0)) == NULL || !pt_trylock(&p->lock))
+		return (0);
+	if (p->kind == PT_TCP && p->ino == ino && p->alias == 0) {
+		p->refs += n;
+		ok = 1;
+	}
+	pt_unlock(&p->lock);
+	return (ok);
+}
+
+/*
  * Look at an fd the library has not seen: a TCP socket over IPv4 or IPv6
  * with both ends known (and a port in the filter) is recorded; anything
  * else is ignored until the fd is closed.  The stream's lock is held.
@@ -109,8 +194,9 @@ void
 pt_classify(int fd, struct pt_stream *st)
 {
 	struct sockaddr_storage	 ss;
+	struct stat		 sb;
 	socklen_t		 len;
-	int			 type;
+	int			 type, other;
 
 	st->kind = PT_IGNORED;
 	len = sizeof type;
@@ -136,12 +222,23 @@ pt_classify(int fd, struct pt_stream *st)
 		st->role = pt_guess_role(ntohs(st->local.port),
 		    ntohs(st->peer.port));
 	st->nonblock = (fcntl(fd, F_GETFL) & O_NONBLOCK) != 0;
-	st->kind = PT_TCP;
 	st->started = 0;
 	st->tls = 0;
 	st->socket_data = 0;
 	st->full = 0;
 	st->bytes = 0;
+	st->alias = 0;
+	st->refs = 0;
+	st->ino = 0;
+	if (fstat(fd, &sb) == 0 && sb.st_ino != 0) {
+		st->ino = sb.st_ino;
+		if ((other = pt_ino_find(sb.st_ino, fd)) != -1 &&
+		    pt_alias_ref(other, sb.st_ino, 1))
+			st->alias = other + 1;
+		else
+			pt_ino_set(sb.st_ino, fd);
+	}
+	st->kind = PT_TCP;
 }
 
 /* Write the handshake of a stream that has none in this file yet. */
@@ -302,6 +399,8 @@ static void
 pt_record(int fd, int out, const struct iovec *iov, int iovcnt, size_t len)
 {
 	struct pt_stream	*st;
+	ino_t			 ino;
+	int			 alias;
 
 	if (len == 0 || (st = pt_stream_get(fd, 1)) == NULL)
 		return;
@@ -315,9 +414,33 @@ pt_record(int fd, int out, const struct iovec *iov, int iovcnt, size_t len)
 	}
 	if (st->kind == PT_UNKNOWN)
 		pt_classify(fd, st);
+	if (st->kind == PT_TCP && st->alias != 0) {
+		/* Another fd of the same socket: its stream is the one. */
+		alias = st->alias - 1;
+		ino = st->ino;
+		pt_unlock(&st->lock);
+		if ((st = pt_stream_get(alias, 0)) == NULL)
+			goto out;
+		if (!pt_trylock(&st->lock)) {
+			PT_COUNT(dropped, 1);
+			PT_COUNT(dropped_bytes, len);
+			goto out;
+		}
+		if (st->kind != PT_TCP || st->ino != ino || st->alias != 0) {
+			/* Its holder went without handing it on: drop. */
+			pt_unlock(&st->lock);
+			PT_COUNT(dropped, 1);
+			PT_COUNT(dropped_bytes, len);
+			goto out;
+		}
+	}
 	if (st->kind == PT_TCP && !st->tls) {
+		/*
+		 * A TLS handshake at the socket: what SSL_* calls return is
+		 * recorded, if the program makes them (2 until it does).
+		 */
 		if (!st->socket_data && pt_looks_tls(iov, iovcnt))
-			st->tls = 1;
+			st->tls = 2;
 		else {
 			st->socket_data = 1;
 			pt_data(st, out, iov, iovcnt, len);
@@ -365,6 +488,81 @@ pt_new_conn(int fd, enum pt_role role)
 	pt_depth--;
 }
 
+/* Call fn on each fd whose stream is an alias of fd's for socket ino. */
+static int
+pt_aliases(int fd, ino_t ino, int (*fn)(int, struct pt_stream *, void *),
+    void *arg)
+{
+	struct pt_stream	*chunk;
+	int			 c, i;
+
+	for (c = 0; c < PT_NCHUNKS; c++) {
+		if ((chunk = __atomic_load_n(&pt_chunks[c],
+		    __ATOMIC_ACQUIRE)) == NULL)
+			continue;
+		for (i = 0; i < PT_CHUNK; i++) {
+			if (chunk[i].alias == fd + 1 && chunk[i].ino == ino &&
+			    chunk[i].kind == PT_TCP &&
+			    fn(c * PT_CHUNK + i, &chunk[i], arg))
+				return (1);
+		}
+	}
+	return (0);
+}
+
+/* Move a stream (locked) to the alias a, which takes it on. */
+static int
+pt_take_over(int a, struct pt_stream *to, void *arg)
+{
+	struct pt_stream	*from = arg;
+	volatile int		 lock;
+
+	if (!pt_trylock(&to->lock))
+		return (0);
+	if (to->alias == 0 || to->ino != from->ino) {
+		pt_unlock(&to->lock);
+		return (0);
+	}
+	lock = to->lock;
+	memcpy(to, from, sizeof *to);
+	to->lock = lock;
+	to->alias = 0;
+	to->refs = from->refs - 1;
+	pt_ino_set(to->ino, a);
+	pt_unlock(&to->lock);
+	return (1);
+}
+
+/* Point an alias of the old holder at the new one. */
+static int
+pt_repoint(int a, struct pt_stream *st, void *arg)
+{
+	(void)a;
+	__atomic_store_n(&st->alias, *(int *)arg + 1, __ATOMIC_RELAXED);
+	return (0);
+}
+
+/*
+ * The fd holding a stream that other fds of its socket still use goes:
+ * one of them takes the stream on, so the connection goes on in one
+ * stream until its last fd goes.  Return 1 if one did.
+ */
+static int
+pt_hand_on(int fd, struct pt_stream *st)
+{
+	struct pt_stream	 copy;
+	int			 a = -1;
+
+	copy = *st;
+	if (!pt_aliases(fd, st->ino, pt_take_over, st))
+		return (0);
+	/* The one that took it is no longer an alias: find it by inode. */
+	if ((a = pt_ino_find(copy.ino, fd)) == -1)
+		return (1);
+	pt_aliases(fd, copy.ino, pt_repoint, &a);
+	return (1);
+}
+
 /*
  * The fd is about to be closed or replaced: end its stream.  Return 1 if
  * it was a recorded connection.
@@ -373,13 +571,29 @@ int
 pt_fd_gone(int fd)
 {
 	struct pt_stream	*st;
-	int			 was = 0;
+	ino_t			 ino;
+	int			 was = 0, alias;
 
 	if ((st = pt_stream_get(fd, 0)) == NULL)
 		return (0);
 	pt_depth++;
 	if (pt_trylock(&st->lock)) {
+		if (st->kind == PT_TCP && st->alias != 0) {
+			alias = st->alias - 1;
+			ino = st->ino;
+			pt_reset(st);
+			pt_unlock(&st->lock);
+			pt_alias_ref(alias, ino, -1);
+			goto out;
+		}
+		if (st->kind == PT_TCP && st->refs > 0 && pt_hand_on(fd, st)) {
+			pt_reset(st);
+			pt_unlock(&st->lock);
+			goto out;
+		}
 		was = st->kind == PT_TCP && st->started;
+		if (st->kind == PT_TCP && st->tls == 2)
+			pt_note("tls", 1);
 		pt_finish(st);
 		pt_reset(st);
 		pt_unlock(&st->lock);
@@ -388,6 +602,7 @@ pt_fd_gone(int fd)
 		__atomic_store_n(&st->kind, PT_UNKNOWN, __ATOMIC_RELAXED);
 		PT_COUNT(dropped, 1);
 	}
+out:
 	pt_depth--;
 	return (was);
 }

@@ -5,8 +5,10 @@
  * a capture whose rows have source "record".
  */
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <elf.h>
@@ -15,6 +17,7 @@
 #include <glob.h>
 #include <limits.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,7 +30,10 @@
 /* A recording: its options and its private temp dir. */
 struct record {
 	const struct record_opts *opts;
+	const char		*cmd;
 	char			 dir[PATH_MAX];
+	char			 notes[100];	/* the notes socket's name */
+	int			 notes_fd;
 };
 
 /* The command being recorded, for the signal handler. */
@@ -216,6 +222,138 @@ out:
 	free(path);
 }
 
+/*
+ * Let every process of the command write its own file, whatever its uid:
+ * a server started as root whose workers run as nobody or www-data writes
+ * from those.  The directory is mode 1733, as /tmp is but not listable:
+ * any user can create a file in it, none but its owner can list it, and
+ * the sticky bit keeps a user from removing or replacing another's file;
+ * the library creates its files 0600, so a worker cannot read the
+ * records of another uid.  Return 0, or -1 after a warning.
+ */
+static int
+record_share_dir(struct record *rc)
+{
+	if (chmod(rc->dir, 01733) != 0) {
+		log_warn("record: %s", rc->dir);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Listen for the library's notes (what a process could not record) on an
+ * abstract Unix datagram socket: every process can send to it whatever
+ * its uid and whether or not it can reach the directory.  Return 0, or -1
+ * after a warning.
+ */
+static int
+record_listen(struct record *rc)
+{
+	struct sockaddr_un	 sun;
+	const char		*base;
+	size_t			 len;
+
+	base = strrchr(rc->dir, '/');
+	base = base == NULL ? rc->dir : base + 1;
+	len = (size_t)snprintf(rc->notes, sizeof rc->notes, "%s.%ld", base,
+	    (long)getpid());
+	if (len >= sizeof rc->notes || len + 1 > sizeof sun.sun_path) {
+		log_warnx("record: %s: name too long", rc->dir);
+		return (-1);
+	}
+	rc->notes_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (rc->notes_fd == -1) {
+		log_warn("record: socket");
+		return (-1);
+	}
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path + 1, rc->notes, len);
+	if (bind(rc->notes_fd, (struct sockaddr *)&sun,
+	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len)) !=
+	    0) {
+		log_warn("record: bind @%s", rc->notes);
+		close(rc->notes_fd);
+		rc->notes_fd = -1;
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Keep only the regular files of a glob: a process of another uid could
+ * leave a symbolic link there, which this process must not follow.
+ */
+static void
+record_regular(glob_t *g)
+{
+	struct stat	 sb;
+	size_t		 i, n = 0;
+
+	for (i = 0; i < g->gl_pathc; i++) {
+		if (lstat(g->gl_pathv[i], &sb) == 0 && S_ISREG(sb.st_mode))
+			g->gl_pathv[n++] = g->gl_pathv[i];
+		else
+			free(g->gl_pathv[i]);
+	}
+	g->gl_pathc = n;
+	g->gl_pathv[n] = NULL;
+}
+
+/* What the command's processes noted in rec.notes. */
+struct record_noted {
+	unsigned long long	 tls;
+	unsigned long long	 unwritable;
+};
+
+/*
+ * Read the notes the command's processes sent and say what was not
+ * recorded: TLS connections made by a library the recorder does not
+ * interpose (GnuTLS, an OpenSSL linked into the program), processes whose
+ * uid could not write their file.
+ */
+static void
+record_notes(struct record *rc, struct record_noted *n)
+{
+	char		 line[128], what[32], *uids = NULL, *s;
+	long		 pid, value;
+	ssize_t		 len;
+
+	if (rc->notes_fd == -1)
+		return;
+	while ((len = recv(rc->notes_fd, line, sizeof line - 1,
+	    MSG_DONTWAIT)) >= 0) {
+		line[len] = '\0';
+		if (sscanf(line, "%31s %ld %ld", what, &pid, &value) != 3)
+			continue;
+		if (strcmp(what, "tls") == 0 && value > 0)
+			n->tls += (unsigned long long)value;
+		else if (strcmp(what, "unwritable") == 0) {
+			n->unwritable++;
+			if (n->unwritable > 8)
+				continue;
+			xasprintf(&s, "%s%sprocess %ld (uid %ld)",
+			    uids == NULL ? "" : uids, uids == NULL ? "" : ", ",
+			    pid, value);
+			free(uids);
+			uids = s;
+		}
+	}
+	if (n->tls != 0)
+		log_warnx("record: %llu TLS connection%s of %s: TLS traffic "
+		    "through a library the recorder does not interpose "
+		    "(only OpenSSL's libssl, linked dynamically, is): not "
+		    "recorded", n->tls, n->tls == 1 ? "" : "s", rc->cmd);
+	if (n->unwritable != 0)
+		log_warnx("record: %s%s could not create %s file in %s: %s "
+		    "traffic was not recorded", uids,
+		    n->unwritable > 8 ? " and others" : "",
+		    n->unwritable == 1 ? "its" : "their", rc->dir,
+		    n->unwritable == 1 ? "its" : "their");
+	free(uids);
+}
+
 /* Remove the private directory and what is in it. */
 static void
 record_cleanup(struct record *rc)
@@ -248,6 +386,7 @@ record_env(const char *lib, struct record *rc)
 	xasprintf(&out, "%s/rec", rc->dir);
 	setenv("PARITYTAP_PRELOAD_OUT", out, 1);
 	free(out);
+	setenv("PARITYTAP_PRELOAD_NOTES", rc->notes, 1);
 	if (rc->opts->ports != NULL)
 		setenv("PARITYTAP_PRELOAD_PORTS", rc->opts->ports, 1);
 	else
@@ -542,6 +681,7 @@ int
 record_run(const struct record_opts *ro, char **argv)
 {
 	struct record	 rc;
+	struct record_noted notes;
 	glob_t		 g;
 	const char	*tmp;
 	char		*lib = NULL, *cause = NULL, *pat = NULL;
@@ -550,7 +690,10 @@ record_run(const struct record_opts *ro, char **argv)
 
 	memset(&rc, 0, sizeof rc);
 	memset(&g, 0, sizeof g);
+	memset(&notes, 0, sizeof notes);
 	rc.opts = ro;
+	rc.cmd = argv[0];
+	rc.notes_fd = -1;
 	if ((lib = record_find_lib(&cause)) == NULL) {
 		log_warnx("record: %s", cause);
 		exit_status = EXIT_RUNTIME;
@@ -570,6 +713,11 @@ record_run(const struct record_opts *ro, char **argv)
 		goto out;
 	}
 
+	if (record_share_dir(&rc) != 0 || record_listen(&rc) != 0) {
+		exit_status = EXIT_RUNTIME;
+		goto out;
+	}
+
 	if ((status = record_spawn(argv, lib, &rc)) == -1) {
 		exit_status = EXIT_RUNTIME;
 		goto out;
@@ -579,14 +727,19 @@ record_run(const struct record_opts *ro, char **argv)
 	else
 		exit_status = WEXITSTATUS(status);
 
-	if (!ro->quiet)
+	if (!ro->quiet) {
 		record_stats(&rc);
+		record_notes(&rc, &notes);
+	}
 	xasprintf(&pat, "%s/rec.*.pcap", rc.dir);
 	switch (glob(pat, 0, NULL, &g)) {
 	case 0:
-		break;
+		record_regular(&g);
+		if (g.gl_pathc != 0)
+			break;
+		/* FALLTHROUGH */
 	case GLOB_NOMATCH:
-		if (!ro->quiet)
+		if (!ro->quiet && notes.tls == 0 && notes.unwritable == 0)
 			log_warnx("record: no TCP traffic of %s was "
 			    "recorded", argv[0]);
 		g.gl_pathc = 0;
@@ -621,6 +774,8 @@ record_run(const struct record_opts *ro, char **argv)
 out:
 	if (pat != NULL)
 		globfree(&g);
+	if (rc.notes_fd != -1)
+		close(rc.notes_fd);
 	record_cleanup(&rc);
 	free(capture);
 	free(pat);
