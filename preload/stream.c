@@ -150,8 +150,10 @@ pt_port_wanted(uint16_t port)
 /*
  * Which side opened a connection the library did not see open (inherited,
  * or made by a dup the library does not interpose): the side on a port of
- * the kernel's outgoing range is the client; else the lower port is the
- * server's.
+ * the kernel's outgoing range is the client.  When both ports or neither
+ * are in that range (a server listening on a port of the range, as a
+ * port-0 bind gets), it is left open: the side that speaks first is the
+ * client, as in HTTP (pt_data).
  */
 static enum pt_role
 pt_guess_role(unsigned local, unsigned peer)
@@ -162,7 +164,7 @@ pt_guess_role(unsigned local, unsigned peer)
 	pe = peer >= pt_eph_low && peer <= pt_eph_high;
 	if (le != pe)
 		return (le ? PT_ROLE_CLIENT : PT_ROLE_SERVER);
-	return (local < peer ? PT_ROLE_SERVER : PT_ROLE_CLIENT);
+	return (PT_ROLE_GUESS);
 }
 
 /*
@@ -297,6 +299,8 @@ pt_data(struct pt_stream *st, int out, const struct iovec *iov, int iovcnt,
 
 	if (len == 0)
 		return;
+	if (st->role == PT_ROLE_GUESS)
+		st->role = out ? PT_ROLE_CLIENT : PT_ROLE_SERVER;
 	if (pt_max_bytes != 0 && st->bytes + len > pt_max_bytes) {
 		seg = st->bytes < pt_max_bytes ? pt_max_bytes - st->bytes : 0;
 		PT_COUNT(truncated_bytes, len - seg);

@@ -3,7 +3,10 @@
 # a forked child that moves the socket to fd 0, dups it onto fd 1, reads
 # the request from fd 0 and writes the response to fd 1: one connection
 # seen through two fds.  Every exchange is in the capture with its
-# response, byte for byte what curl got.
+# response, byte for byte what curl got.  Then busybox httpd in inetd
+# mode (-i) started by busybox nc -e: the socket is on fds 0 and 1 from
+# the start, inherited across exec, on a listening port of the kernel's
+# outgoing range.
 
 . "$(dirname "$0")/lib.sh"
 need curl jq
@@ -72,4 +75,34 @@ for f in a big missing; do
 done
 like "$(cat "$T/bb.err")" ' 3 connections, 3 exchanges, .* 0 unanswered' \
     "import: one connection per exchange, none unanswered"
+
+# --- inetd mode: nc accepts one connection and execs httpd -i on it ---
+# (A connect to see whether it listens would be the one it serves: ss
+# looks instead.)
+if ! command -v ss >/dev/null 2>&1; then
+	for _i in 1 2 3 4; do
+		skip "ss not installed"
+	done
+	done_testing
+fi
+listening() {
+	ss -ltnH "sport = :$1" 2>/dev/null | grep -q .
+}
+PORT=$("$RECPROBE" freeport)
+"$PARITYTAP" record -o "$T/inetd.jsonl" -- \
+    "$BUSYBOX" nc -l -p "$PORT" -e "$BUSYBOX" httpd -i -h "$T/www" \
+    >"$T/inetd.out" 2>"$T/inetd.err" &
+NCPID=$!
+track "$NCPID"
+wait_for 10 listening "$PORT" || bail "busybox nc did not listen"
+curl -s -o "$T/inetd.big" "http://127.0.0.1:$PORT/big.txt"
+is "$?" 0 "inetd: curl got its answer"
+wait_pid "$NCPID" 20
+is "$WAIT_STATUS" 0 "inetd: nc and httpd exit 0 after the connection"
+is "$(jq -r '.request.target + " " + (.responses.primary.status |
+    tostring)' "$T/inetd.jsonl")" "/big.txt 200" \
+    "inetd: the one exchange, with its response's status"
+jq -j '.responses.primary.body' "$T/inetd.jsonl" >"$T/inetd.cap"
+ok "inetd: the body is byte for byte what curl got" \
+    cmp -s "$T/inetd.cap" "$T/inetd.big"
 done_testing
