@@ -11,12 +11,18 @@ PT_EXPORT int		SSL_read(void *, void *, int);
 PT_EXPORT int		SSL_write(void *, const void *, int);
 PT_EXPORT int		SSL_read_ex(void *, void *, size_t, size_t *);
 PT_EXPORT int		SSL_write_ex(void *, const void *, size_t, size_t *);
+PT_EXPORT int		SSL_connect(void *);
+PT_EXPORT int		SSL_accept(void *);
+PT_EXPORT int		SSL_do_handshake(void *);
 
 static int	(*real_SSL_read)(void *, void *, int);
 static int	(*real_SSL_write)(void *, const void *, int);
 static int	(*real_SSL_read_ex)(void *, void *, size_t, size_t *);
 static int	(*real_SSL_write_ex)(void *, const void *, size_t, size_t *);
 static int	(*real_SSL_get_fd)(const void *);
+static int	(*real_SSL_connect)(void *);
+static int	(*real_SSL_accept)(void *);
+static int	(*real_SSL_do_handshake)(void *);
 
 /* SSL -> fd, for SSL calls that made no socket I/O of their own. */
 #define PT_SSLMAP	512
@@ -265,4 +271,58 @@ SSL_write_ex(void *ssl, const void *buf, size_t num, size_t *written)
 		errno = saved;
 	}
 	return (rc);
+}
+
+/*
+ * The handshake: the socket it runs on is marked as OpenSSL's, so that a
+ * connection that ends before any SSL_read or SSL_write (a certificate
+ * refused, say) is not reported as TLS through a library the recorder
+ * does not interpose.  Its bytes are ciphertext: not recorded.
+ */
+static int
+pt_ssl_handshake(int (*fn)(void *), void *ssl)
+{
+	int	 rc, saved, seen, on = pt_on();
+
+	pt_flush();
+	pt_depth++;
+	pt_in_ssl++;
+	pt_ssl_seen = -1;
+	rc = fn(ssl);
+	seen = pt_ssl_seen;
+	pt_in_ssl--;
+	if (on) {
+		saved = errno;
+		(void)pt_ssl_fd(ssl, seen);
+		errno = saved;
+	}
+	pt_depth--;
+	return (rc);
+}
+
+PT_EXPORT int
+SSL_connect(void *ssl)
+{
+	PT_REAL_SSL(SSL_connect);
+	if (real_SSL_connect == NULL)
+		return (-1);
+	return (pt_ssl_handshake(real_SSL_connect, ssl));
+}
+
+PT_EXPORT int
+SSL_accept(void *ssl)
+{
+	PT_REAL_SSL(SSL_accept);
+	if (real_SSL_accept == NULL)
+		return (-1);
+	return (pt_ssl_handshake(real_SSL_accept, ssl));
+}
+
+PT_EXPORT int
+SSL_do_handshake(void *ssl)
+{
+	PT_REAL_SSL(SSL_do_handshake);
+	if (real_SSL_do_handshake == NULL)
+		return (-1);
+	return (pt_ssl_handshake(real_SSL_do_handshake, ssl));
 }

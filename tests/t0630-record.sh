@@ -22,6 +22,7 @@ export ASAN_OPTIONS
 if command -v nm >/dev/null 2>&1; then
 	got=$(nm -D --defined-only "$LIB" | awk '{ print $3 }' | sort | tr '\n' ' ')
 	want=$(printf '%s\n' SSL_read SSL_read_ex SSL_write SSL_write_ex _Exit _exit \
+	    SSL_accept SSL_connect SSL_do_handshake \
 	    __read_chk __recv_chk __recvfrom_chk accept accept4 close \
 	    __poll_chk close_range connect dup2 dup3 epoll_pwait epoll_wait \
 	    poll ppoll pselect read readv recv recvfrom recvmsg select \
