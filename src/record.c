@@ -7,6 +7,7 @@
 
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -16,6 +17,7 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -27,6 +29,13 @@
 #include "paritytap.h"
 
 
+/* What the command's processes noted: what they could not record. */
+struct record_noted {
+	unsigned long long	 tls;		/* TLS connections not seen */
+	unsigned long long	 unwritable;	/* processes without a file */
+	char			*uids;		/* the first few of those */
+};
+
 /* A recording: its options and its private temp dir. */
 struct record {
 	const struct record_opts *opts;
@@ -34,6 +43,7 @@ struct record {
 	char			 dir[PATH_MAX];
 	char			 notes[100];	/* the notes socket's name */
 	int			 notes_fd;
+	struct record_noted	 noted;
 };
 
 /* The command being recorded, for the signal handler. */
@@ -301,24 +311,18 @@ record_regular(glob_t *g)
 	g->gl_pathv[n] = NULL;
 }
 
-/* What the command's processes noted in rec.notes. */
-struct record_noted {
-	unsigned long long	 tls;
-	unsigned long long	 unwritable;
-};
-
 /*
- * Read the notes the command's processes sent and say what was not
- * recorded: TLS connections made by a library the recorder does not
- * interpose (GnuTLS, an OpenSSL linked into the program), processes whose
- * uid could not write their file.
+ * Read the notes waiting on the socket.  This runs while the command
+ * runs too: the library's sends do not wait, and a queue left full would
+ * lose the notes that come after.
  */
 static void
-record_notes(struct record *rc, struct record_noted *n)
+record_drain(struct record *rc)
 {
-	char		 line[128], what[32], *uids = NULL, *s;
-	long		 pid, value;
-	ssize_t		 len;
+	struct record_noted	*n = &rc->noted;
+	char			 line[128], what[32], *s;
+	long			 pid, value;
+	ssize_t			 len;
 
 	if (rc->notes_fd == -1)
 		return;
@@ -334,12 +338,25 @@ record_notes(struct record *rc, struct record_noted *n)
 			if (n->unwritable > 8)
 				continue;
 			xasprintf(&s, "%s%sprocess %ld (uid %ld)",
-			    uids == NULL ? "" : uids, uids == NULL ? "" : ", ",
-			    pid, value);
-			free(uids);
-			uids = s;
+			    n->uids == NULL ? "" : n->uids,
+			    n->uids == NULL ? "" : ", ", pid, value);
+			free(n->uids);
+			n->uids = s;
 		}
 	}
+}
+
+/*
+ * Say what was not recorded: TLS connections made by a library the
+ * recorder does not interpose (GnuTLS, an OpenSSL linked into the
+ * program), processes whose uid could not write their file.
+ */
+static void
+record_notes(struct record *rc)
+{
+	struct record_noted	*n = &rc->noted;
+
+	record_drain(rc);
 	if (n->tls != 0)
 		log_warnx("record: %llu TLS connection%s of %s: TLS traffic "
 		    "through a library the recorder does not interpose "
@@ -347,11 +364,10 @@ record_notes(struct record *rc, struct record_noted *n)
 		    "recorded", n->tls, n->tls == 1 ? "" : "s", rc->cmd);
 	if (n->unwritable != 0)
 		log_warnx("record: %s%s could not create %s file in %s: %s "
-		    "traffic was not recorded", uids,
+		    "traffic was not recorded", n->uids,
 		    n->unwritable > 8 ? " and others" : "",
 		    n->unwritable == 1 ? "its" : "their", rc->dir,
 		    n->unwritable == 1 ? "its" : "their");
-	free(uids);
 }
 
 /* Remove the private directory and what is in it. */
@@ -413,8 +429,9 @@ record_spawn(char **argv, const char *lib, struct record *rc)
 	static const int	 sigs[6] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
 				    SIGUSR1, SIGUSR2 };
 	sigset_t		 block, oldmask;
+	struct pollfd		 pfds[2];
 	pid_t			 pid;
-	int			 status = -1, i, pfd[2], err;
+	int			 status = -1, i, pfd[2], err, pidfd;
 	ssize_t			 n;
 
 	/* The child reports a failed exec through a close-on-exec pipe. */
@@ -461,13 +478,37 @@ record_spawn(char **argv, const char *lib, struct record *rc)
 	while ((n = read(pfd[0], &err, sizeof err)) == -1 && errno == EINTR)
 		;
 	close(pfd[0]);
-	while (waitpid(pid, &status, 0) == -1) {
+	/*
+	 * Read the notes as they come, waking when the command exits (its
+	 * pidfd is readable then); without a pidfd, they are read at the end.
+	 */
+	pidfd = -1;
+#ifdef SYS_pidfd_open
+	if (rc->notes_fd != -1)
+		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+#endif
+	for (;;) {
+		if (pidfd != -1) {
+			pfds[0].fd = pidfd;
+			pfds[0].events = POLLIN;
+			pfds[1].fd = rc->notes_fd;
+			pfds[1].events = POLLIN;
+			pfds[0].revents = pfds[1].revents = 0;
+			if (poll(pfds, 2, -1) > 0 && (pfds[1].revents & POLLIN))
+				record_drain(rc);
+			if (!(pfds[0].revents & POLLIN))
+				continue;
+		}
+		if (waitpid(pid, &status, 0) == pid)
+			break;
 		if (errno != EINTR) {
 			log_warn("record: waitpid");
 			status = -1;
 			break;
 		}
 	}
+	if (pidfd != -1)
+		close(pidfd);
 	record_child = -1;
 	if (n == sizeof err) {
 		log_warnx("record: %s: %s", argv[0], strerror(err));
@@ -681,7 +722,6 @@ int
 record_run(const struct record_opts *ro, char **argv)
 {
 	struct record	 rc;
-	struct record_noted notes;
 	glob_t		 g;
 	const char	*tmp;
 	char		*lib = NULL, *cause = NULL, *pat = NULL;
@@ -690,7 +730,6 @@ record_run(const struct record_opts *ro, char **argv)
 
 	memset(&rc, 0, sizeof rc);
 	memset(&g, 0, sizeof g);
-	memset(&notes, 0, sizeof notes);
 	rc.opts = ro;
 	rc.cmd = argv[0];
 	rc.notes_fd = -1;
@@ -729,7 +768,7 @@ record_run(const struct record_opts *ro, char **argv)
 
 	if (!ro->quiet) {
 		record_stats(&rc);
-		record_notes(&rc, &notes);
+		record_notes(&rc);
 	}
 	xasprintf(&pat, "%s/rec.*.pcap", rc.dir);
 	switch (glob(pat, 0, NULL, &g)) {
@@ -739,7 +778,8 @@ record_run(const struct record_opts *ro, char **argv)
 			break;
 		/* FALLTHROUGH */
 	case GLOB_NOMATCH:
-		if (!ro->quiet && notes.tls == 0 && notes.unwritable == 0)
+		if (!ro->quiet && rc.noted.tls == 0 &&
+		    rc.noted.unwritable == 0)
 			log_warnx("record: no TCP traffic of %s was "
 			    "recorded", argv[0]);
 		g.gl_pathc = 0;
@@ -776,6 +816,7 @@ out:
 		globfree(&g);
 	if (rc.notes_fd != -1)
 		close(rc.notes_fd);
+	free(rc.noted.uids);
 	record_cleanup(&rc);
 	free(capture);
 	free(pat);
