@@ -606,6 +606,7 @@ record_stats(struct record *rc)
 	xasprintf(&pat, "%s/rec.*.stats", rc->dir);
 	memset(&g, 0, sizeof g);
 	if (glob(pat, 0, NULL, &g) == 0) {
+		record_regular(&g);
 		for (i = 0; i < g.gl_pathc; i++) {
 			if ((f = fopen(g.gl_pathv[i], "r")) == NULL)
 				continue;
