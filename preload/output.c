@@ -324,7 +324,7 @@ pt_slot_write(struct pt_slot *sl)
 		PT_COUNT(write_errors, sl->nrec);
 	} else
 		PT_COUNT(packets, sl->nrec);
-	sl->len = 0;
+	__atomic_store_n(&sl->len, 0, __ATOMIC_RELAXED);
 	sl->nrec = 0;
 	__atomic_store_n(&sl->gen, sl->gen + 1, __ATOMIC_RELEASE);
 	__atomic_fetch_sub(&pt_buffered, len, __ATOMIC_RELEASE);
