@@ -33,6 +33,7 @@ struct pt_slot {
 };
 static struct pt_slot	 pt_slots[PT_NSLOTS];
 static unsigned		 pt_next_slot;
+static int		 pt_slots_hi;		/* slots used: 0 to this - 1 */
 static __thread int	 pt_my_slot __attribute__((tls_model("initial-exec")));
 size_t			 pt_buffered;		/* bytes in all the slots */
 
@@ -331,6 +332,13 @@ pt_slot_write(struct pt_slot *sl)
 	pt_stats_changed(0);
 }
 
+/* How many slots may hold records: the others were never used. */
+static int
+pt_slots_used(void)
+{
+	return (__atomic_load_n(&pt_slots_hi, __ATOMIC_ACQUIRE));
+}
+
 /* This thread's slot. */
 static int
 pt_slot_mine(void)
@@ -361,7 +369,7 @@ pt_flush(void)
 	pt_depth++;
 	pt_output();
 	mine = pt_slot_mine();
-	for (i = 0; i < PT_NSLOTS; i++) {
+	for (i = 0; i < pt_slots_used(); i++) {
 		sl = &pt_slots[i];
 		if (__atomic_load_n(&sl->len, __ATOMIC_RELAXED) == 0)
 			continue;
@@ -497,6 +505,11 @@ pt_slot_take(int mine)
 			sched_yield();
 	}
 	if (sl != NULL) {
+		j = (int)(sl - pt_slots) + 1;
+		i = __atomic_load_n(&pt_slots_hi, __ATOMIC_RELAXED);
+		while (i < j && !__atomic_compare_exchange_n(&pt_slots_hi, &i,
+		    j, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+			;
 		if (sl->buf == NULL) {
 			sl->buf = mmap(NULL, PT_BUF_SIZE, PROT_READ |
 			    PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -657,7 +670,9 @@ pt_stats_changed(int force)
 
 	if (__atomic_load_n(&pt_stats_fd, __ATOMIC_RELAXED) == -1)
 		return;
-	__atomic_store_n(&pt_stats_dirty, 1, __ATOMIC_RELEASE);
+	/* Not stored again while set: threads need not share the line. */
+	if (force || !__atomic_load_n(&pt_stats_dirty, __ATOMIC_RELAXED))
+		__atomic_store_n(&pt_stats_dirty, 1, __ATOMIC_SEQ_CST);
 	now = pt_now();
 	if (!force && now - __atomic_load_n(&pt_stats_last,
 	    __ATOMIC_RELAXED) < PT_STATS_US)
@@ -724,5 +739,6 @@ pt_output_forked(void)
 	}
 	pt_buffered = 0;
 	pt_my_slot = 0;
+	pt_slots_hi = 0;
 	memset(pt_order, 0, sizeof pt_order);
 }
