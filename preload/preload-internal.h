@@ -56,13 +56,20 @@
 #define PT_LOCK_TRIES	64
 
 /*
- * Records gather in a buffer of PT_BUF_SIZE bytes, written out when it is
- * full, when its first record is PT_BUF_AGE_US old, and before the
- * program waits (poll, epoll_wait, select, read, accept, ...).
+ * Records gather in a buffer of PT_BUF_SIZE bytes per thread (PT_NSLOTS
+ * at most: more threads share them), written out when it is full, when
+ * its first record is PT_BUF_AGE_US old, and before the program waits
+ * (poll, epoll_wait, select, read, accept, ...).  PT_ORDER entries
+ * remember where each connection's last record went.
  */
 #define PT_BUF_SIZE	(256 * 1024)
 #define PT_BUF_AGE_US	100000
 #define PT_BUF_TRIES	512
+#define PT_NSLOTS	64
+#define PT_ORDER	4096
+
+/* The counters' file is rewritten at most every PT_STATS_US. */
+#define PT_STATS_US	10000
 
 /* Ports in the port filter. */
 #define PT_MAXPORTS	64
@@ -123,7 +130,7 @@ struct pt_frame {
 	uint64_t	 us;		/* its timestamp, in microseconds */
 };
 
-/* Counters, written to PREFIX.PID.stats at exit. */
+/* Counters, kept in PREFIX.PID.stats as they change. */
 struct pt_stats {
 	unsigned long	 packets;
 	unsigned long	 bytes;
@@ -166,9 +173,7 @@ extern int		 pt_broken;		/* a short write: stop */
 extern char		 pt_base[PATH_MAX];	/* PREFIX.PID[.N] */
 extern struct pt_stats	 pt_stats;
 extern uint32_t		 pt_isn;
-extern size_t		 pt_buf_len;
-extern unsigned long	 pt_buf_nrec;
-extern volatile int	 pt_buf_lock;
+extern size_t		 pt_buffered;		/* bytes in the buffers */
 
 /* stream.c: the streams, in chunks allocated on first use. */
 extern struct pt_stream	*volatile pt_chunks[PT_NCHUNKS];
@@ -180,8 +185,17 @@ extern struct pt_stream	*volatile pt_chunks[PT_NCHUNKS];
 } while (0)
 
 /* Add to a counter from any thread. */
-#define PT_COUNT(field, n)	__atomic_fetch_add(&pt_stats.field, (n), \
-				    __ATOMIC_RELAXED)
+#define PT_COUNT(field, n) do {						\
+	__atomic_fetch_add(&pt_stats.field, (n), __ATOMIC_RELAXED);	\
+	pt_stats_changed(PT_LOSS(field));				\
+} while (0)
+
+/* Whether a counter counts records lost: its change is written at once. */
+#define PT_LOSS(field)							\
+	(__builtin_offsetof(struct pt_stats, field) ==			\
+	    __builtin_offsetof(struct pt_stats, dropped) ||		\
+	    __builtin_offsetof(struct pt_stats, field) ==		\
+	    __builtin_offsetof(struct pt_stats, write_errors))
 
 /* Take a lock, trying a bounded number of times. */
 static inline int
@@ -227,11 +241,13 @@ int		 pt_output(void);
 void		 pt_frame(struct pt_frame *, const struct pt_end *,
 		     const struct pt_end *, uint32_t, uint32_t, uint8_t, size_t);
 int		 pt_emit(struct pt_frame *, const struct iovec *, int, size_t);
-void		 pt_buf_write(void);
 void		 pt_flush(void);
+void		 pt_flush_all(void);
 void		 pt_flush_read(int, int);
 void		 pt_protect(int);
 void		 pt_write_stats(void);
+void		 pt_stats_changed(int);
+void		 pt_output_forked(void);
 
 /* stream.c */
 struct pt_stream *pt_stream_get(int, int);

@@ -301,12 +301,7 @@ pt_fini(void)
 			pt_unlock(&chunk[i].lock);
 		}
 	}
-	if (__atomic_load_n(&pt_buf_len, __ATOMIC_RELAXED) != 0)
-		pt_output();
-	if (pt_trylock_n(&pt_buf_lock, PT_BUF_TRIES)) {
-		pt_buf_write();
-		pt_unlock(&pt_buf_lock);
-	}
+	pt_flush_all();
 	pt_write_stats();
 	pt_check_open();
 	pt_depth--;
@@ -333,9 +328,7 @@ pt_atfork_child(void)
 	pt_open_failed = 0;
 	pt_open_noted = 0;
 	pt_broken = 0;
-	pt_buf_len = 0;
-	pt_buf_nrec = 0;
-	pt_buf_lock = 0;
+	pt_output_forked();
 	pt_base[0] = '\0';
 	memset(&pt_stats, 0, sizeof pt_stats);
 	for (c = 0; c < PT_NCHUNKS; c++) {
@@ -860,6 +853,7 @@ _exit(int status)
 {
 	PT_REAL(_exit, "_exit");
 	pt_flush();
+	pt_write_stats();
 	pt_check_open();
 	if (real__exit != NULL)
 		real__exit(status);
@@ -872,6 +866,7 @@ _Exit(int status)
 {
 	PT_REAL(_Exit, "_Exit");
 	pt_flush();
+	pt_write_stats();
 	pt_check_open();
 	if (real__Exit != NULL)
 		real__Exit(status);

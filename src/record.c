@@ -593,15 +593,20 @@ out:
 	return (rc);
 }
 
-/* Sum the library's counters of dropped records; warn if any. */
+/*
+ * Sum the library's counters (each process keeps its own file current as
+ * they change, so one killed by a signal has them too) and say what they
+ * are; warn if records were lost.
+ */
 static void
 record_stats(struct record *rc)
 {
 	glob_t			 g;
 	char			*pat, line[128];
-	unsigned long long	 v, dropped = 0, errors = 0, cut = 0;
+	unsigned long long	 v, packets = 0, dropped = 0, errors = 0;
+	unsigned long long	 cut = 0;
 	FILE			*f;
-	size_t			 i;
+	size_t			 i, nproc = 0;
 
 	xasprintf(&pat, "%s/rec.*.stats", rc->dir);
 	memset(&g, 0, sizeof g);
@@ -610,8 +615,11 @@ record_stats(struct record *rc)
 		for (i = 0; i < g.gl_pathc; i++) {
 			if ((f = fopen(g.gl_pathv[i], "r")) == NULL)
 				continue;
+			nproc++;
 			while (fgets(line, sizeof line, f) != NULL) {
-				if (sscanf(line, "dropped %llu", &v) == 1)
+				if (sscanf(line, "packets %llu", &v) == 1)
+					packets += v;
+				else if (sscanf(line, "dropped %llu", &v) == 1)
 					dropped += v;
 				else if (sscanf(line, "write_errors %llu",
 				    &v) == 1)
@@ -625,6 +633,10 @@ record_stats(struct record *rc)
 	}
 	globfree(&g);
 	free(pat);
+	if (nproc != 0)
+		log_warnx("record: %zu process%s wrote %llu records; %llu "
+		    "lost to a busy lock, %llu lost to write errors", nproc,
+		    nproc == 1 ? "" : "es", packets, dropped, errors);
 	if (dropped != 0 || errors != 0)
 		log_warnx("record: %llu records dropped (busy), %llu not "
 		    "written: the capture may miss exchanges", dropped,
