@@ -59,6 +59,8 @@ struct hf_request {
 	struct exchange		*hr_ex;
 	struct timeval		 hr_first;	/* its first byte */
 	struct timeval		 hr_last;	/* its last byte */
+	uint64_t		 hr_end;	/* stream offset at or past its
+						   end */
 	int			 hr_unproven;	/* may be a body's text */
 	uint64_t		 hr_seq;	/* 0, 1, ... on the connection */
 	int			 hr_head;	/* HEAD: no response body */
@@ -75,8 +77,11 @@ struct hf_conn {
 	struct http_msg		 hc_msg[2];	/* by TCP_DIR_ */
 	int			 hc_dead[2];	/* direction not parsed */
 	int			 hc_done;	/* nothing more is parsed */
-	int			 hc_counted;	/* unparsable or gap counted */
+	int			 hc_counted;	/* unparsable counted */
+	int			 hc_gap_counted;	/* counted in gaps */
 	struct timeval		 hc_ts[2];	/* of the bytes being fed */
+	uint64_t		 hc_off[2];	/* stream offset past them */
+	uint64_t		 hc_acked[2];	/* their segment's (tcp_conn) */
 
 	/* The request being parsed. */
 	struct exchange		*hc_req;
@@ -97,6 +102,7 @@ struct hf_conn {
 	int			 hc_scan[2];	/* HF_SCAN_ */
 	struct buf		 hc_line[2];	/* a line that may start one */
 	struct timeval		 hc_line_ts[2];	/* its first byte */
+	uint64_t		 hc_line_acked[2];
 	uint64_t		 hc_skipped;	/* since the gap */
 	int			 hc_unsynced;	/* no pair since the gap */
 	int			 hc_noise[2];	/* bytes skipped since the gap */
@@ -114,6 +120,7 @@ struct hf_conn {
 
 	/* The response being parsed. */
 	struct timeval		 hc_resp_ts;	/* its first byte */
+	uint64_t		 hc_resp_acked;	/* its segment's (tcp_conn) */
 	int			 hc_resp_started;
 	int			 hc_interim;	/* a 1xx to skip */
 	int			 hc_orphan;	/* no request to answer */
@@ -428,6 +435,16 @@ httpflow_open(void *arg, struct tcp_conn *tc)
 	buf_init(&hc->hc_held);
 	buf_init(&hc->hc_line[TCP_DIR_C2S]);
 	buf_init(&hc->hc_line[TCP_DIR_S2C]);
+	if (tc->midstream) {
+		/*
+		 * The capture began after the handshake, perhaps in the
+		 * middle of a message: each direction starts as after a gap,
+		 * at the first start line (at once when it begins with one).
+		 */
+		hc->hc_scan[TCP_DIR_C2S] = hc->hc_scan[TCP_DIR_S2C] =
+		    HF_SCAN_LINE;
+		hc->hc_unsynced = 1;
+	}
 	TAILQ_INSERT_TAIL(&hf->hf_conns, hc, hc_entry);
 	tc->user = hc;
 }
@@ -486,6 +503,7 @@ httpflow_req_done(struct hf_conn *hc)
 	hr->hr_ex = ex;
 	hr->hr_first = hc->hc_req_start;
 	hr->hr_last = hc->hc_ts[TCP_DIR_C2S];
+	hr->hr_end = hc->hc_off[TCP_DIR_C2S];
 	hr->hr_unproven = hc->hc_req_unproven;
 	hc->hc_req_unproven = 0;
 	if (!TAILQ_EMPTY(&hc->hc_waiting)) {
@@ -639,8 +657,15 @@ httpflow_sync(struct hf_conn *hc)
 			httpflow_stop(hc);
 			return (0);
 		}
-		/* Begun before the request was whole: a lost one's. */
-		if (timercmp(rf, &hr->hr_last, <=))
+		/*
+		 * Begun before the request was whole: a lost one's.  The
+		 * response's segment acknowledging the whole request says it
+		 * was sent after, whatever the capture's times (a capture
+		 * may give many packets one time).
+		 */
+		if ((hc->hc_resp_acked == 0 ||
+		    hc->hc_resp_acked - 1 < hr->hr_end) &&
+		    timercmp(rf, &hr->hr_last, <=))
 			return (0);
 		if (hr->hr_unproven) {
 			/* Perhaps no request at all: drop it unwritten. */
@@ -807,6 +832,7 @@ httpflow_responses(struct hf_conn *hc, const uint8_t *data, size_t len)
 	    hc->hc_scan[TCP_DIR_S2C] == HF_SCAN_NONE) {
 		if (!hc->hc_resp_started) {
 			hc->hc_resp_ts = hc->hc_ts[TCP_DIR_S2C];
+			hc->hc_resp_acked = hc->hc_acked[TCP_DIR_S2C];
 			hc->hc_resp_started = 1;
 		}
 		n = http_msg_feed(hm, (const char *)data, len);
@@ -942,12 +968,27 @@ httpflow_startline(int dir, const uint8_t *p, size_t len)
 	return (p[i] == '\n' && i + 1 == len ? 2 : 0);
 }
 
+/*
+ * The connection lost bytes, or skipped some it could not place: count
+ * it in gaps (once), so that what resumes or is skipped is a gap's.
+ */
+static void
+httpflow_gapped(struct hf_conn *hc)
+{
+	hc->hc_gapped = 1;
+	if (!hc->hc_gap_counted) {
+		hc->hc_gap_counted = 1;
+		hc->hc_hf->hf_stats.gaps++;
+	}
+}
+
 /* n bytes of direction dir skipped to resume. */
 static void
 httpflow_skipped(struct hf_conn *hc, int dir, size_t n)
 {
 	if (n == 0)
 		return;
+	httpflow_gapped(hc);
 	hc->hc_hf->hf_stats.skipped += n;
 	hc->hc_skipped += n;
 	hc->hc_noise[dir] = 1;
@@ -999,6 +1040,7 @@ httpflow_resume(struct hf_conn *hc, int dir, const uint8_t *p, size_t len)
 	} else {
 		httpflow_resp_reset(hc);
 		hc->hc_resp_ts = *ts;
+		hc->hc_resp_acked = hc->hc_line_acked[dir];
 		hc->hc_resp_started = 1;
 		httpflow_responses(hc, p, len);
 	}
@@ -1032,6 +1074,7 @@ httpflow_scan(struct hf_conn *hc, int dir, const uint8_t *data, size_t len)
 		}
 		if (line->len == 0) {
 			hc->hc_line_ts[dir] = hc->hc_ts[dir];
+			hc->hc_line_acked[dir] = hc->hc_acked[dir];
 			m = httpflow_startline(dir, data + used, n);
 			if (m == 2) {
 				used += n;
@@ -1087,6 +1130,8 @@ httpflow_data(void *arg, struct tcp_conn *tc, int dir, const uint8_t *data,
 	if (hc == NULL || hc->hc_done || hc->hc_dead[dir] || len == 0)
 		return;
 	hc->hc_ts[dir] = *ts;
+	hc->hc_off[dir] += len;
+	hc->hc_acked[dir] = tc->acked[dir];
 	if (dir == TCP_DIR_S2C)
 		hc->hc_s2c_last = *ts;
 	if (hc->hc_scan[dir] == HF_SCAN_SKIP)
@@ -1122,10 +1167,7 @@ httpflow_gap(void *arg, struct tcp_conn *tc, int dir, uint64_t len,
 	log_debug("connection %llu: %llu bytes missing from the %s stream",
 	    (unsigned long long)tc->id, (unsigned long long)len,
 	    dir == TCP_DIR_C2S ? "request" : "response");
-	if (!hc->hc_counted) {
-		hc->hc_counted = 1;
-		hc->hc_hf->hf_stats.gaps++;
-	}
+	httpflow_gapped(hc);
 	if (dir == TCP_DIR_C2S) {
 		hc->hc_c2s_gap = 1;
 		hc->hc_c2s_pre = hc->hc_ts[TCP_DIR_C2S];
@@ -1134,6 +1176,8 @@ httpflow_gap(void *arg, struct tcp_conn *tc, int dir, uint64_t len,
 		    tc->unseen_ts[TCP_DIR_C2S] : *ts;
 	}
 	hc->hc_ts[dir] = *ts;
+	hc->hc_off[dir] += len;
+	hc->hc_acked[dir] = 0;
 	httpflow_fail_waiting(hc, "reset", dir == TCP_DIR_C2S ?
 	    "the request stream has a gap in the capture" :
 	    "the response stream has a gap in the capture");
