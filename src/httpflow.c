@@ -27,7 +27,15 @@
  * handed on as "reset" and the response is skipped (an orphan): a
  * response is never paired with a request that is not its own.  A
  * connection seen pipelining is not resumed: there the order cannot be
- * proven.
+ * proven.  "After" is the response's segment acknowledging the whole
+ * request where the acknowledgement says so, the capture's times where
+ * it does not (a capture may give many packets one time).
+ *
+ * A connection whose SYN was not captured may begin in the middle of a
+ * message: it starts as after a gap.  A final response that begins while
+ * the request's body is still coming (a 413 or 401 sent before reading
+ * it) answers that request, its body cut there; the rest of the body is
+ * parsed only to be skipped.
  */
 
 #include <sys/queue.h>
@@ -87,6 +95,8 @@ struct hf_conn {
 	struct exchange		*hc_req;
 	struct timeval		 hc_req_start;
 	int			 hc_req_fresh;	/* no byte of it seen yet */
+	int			 hc_req_answered;	/* answered before it was
+						   whole: the rest is skipped */
 	uint64_t		 hc_seq;
 
 	/* Requests waiting, oldest first. */
@@ -404,6 +414,20 @@ httpflow_stop(struct hf_conn *hc)
 	hc->hc_holding = 0;
 }
 
+/*
+ * The connection lost bytes, or skipped some it could not place: count
+ * it in gaps (once), so that what resumes or is skipped is a gap's.
+ */
+static void
+httpflow_gapped(struct hf_conn *hc)
+{
+	hc->hc_gapped = 1;
+	if (!hc->hc_gap_counted) {
+		hc->hc_gap_counted = 1;
+		hc->hc_hf->hf_stats.gaps++;
+	}
+}
+
 /* Count the connection as unparsable (once) and say why at debug. */
 static void
 httpflow_unparsable(struct hf_conn *hc, int dir, const char *why)
@@ -489,9 +513,13 @@ httpflow_req_body(void *arg, const char *data, size_t len)
 	return (0);
 }
 
-/* A request is complete: queue it for its response. */
+/*
+ * Queue the request being parsed for its response: complete, or (early)
+ * answered before its body was whole, its body cut where the answer
+ * began.
+ */
 static void
-httpflow_req_done(struct hf_conn *hc)
+httpflow_req_queue(struct hf_conn *hc, int early)
 {
 	struct http_msg		*hm = &hc->hc_msg[TCP_DIR_C2S];
 	struct exchange		*ex = hc->hc_req;
@@ -499,6 +527,10 @@ httpflow_req_done(struct hf_conn *hc)
 	const char		*upgrade;
 
 	hc->hc_req = NULL;
+	if (early) {
+		ex->ex_req_truncated = 1;
+		hc->hc_req_answered = 1;
+	}
 	hr = xcalloc(1, sizeof *hr);
 	hr->hr_ex = ex;
 	hr->hr_first = hc->hc_req_start;
@@ -526,6 +558,8 @@ httpflow_req_done(struct hf_conn *hc)
 	    NULL, 0);
 	TAILQ_INSERT_TAIL(&hc->hc_waiting, hr, hr_entry);
 	hc->hc_nwaiting++;
+	if (early)
+		return;
 	http_msg_reset(hm);
 	hc->hc_req_fresh = 1;
 	if (hc->hc_nwaiting > HTTPFLOW_WAITING_MAX) {
@@ -544,6 +578,20 @@ httpflow_req_done(struct hf_conn *hc)
 		hc->hc_holding = 1;
 }
 
+/* A request is complete: queue it, unless it was answered already. */
+static void
+httpflow_req_done(struct hf_conn *hc)
+{
+	if (hc->hc_req_answered) {
+		/* The rest of a body answered early: not a request. */
+		hc->hc_req_answered = 0;
+		http_msg_reset(&hc->hc_msg[TCP_DIR_C2S]);
+		hc->hc_req_fresh = 1;
+		return;
+	}
+	httpflow_req_queue(hc, 0);
+}
+
 /* Drop the request being parsed. */
 static void
 httpflow_req_drop(struct hf_conn *hc)
@@ -556,6 +604,7 @@ httpflow_req_drop(struct hf_conn *hc)
 	http_msg_reset(&hc->hc_msg[TCP_DIR_C2S]);
 	hc->hc_req_fresh = 1;
 	hc->hc_req_unproven = 0;
+	hc->hc_req_answered = 0;
 }
 
 /*
@@ -648,6 +697,7 @@ httpflow_sync(struct hf_conn *hc)
 			log_debug("connection %llu: requests waiting after a "
 			    "gap, not resumed",
 			    (unsigned long long)hc->hc_tc->id);
+			httpflow_gapped(hc);
 			hc->hc_hf->hf_stats.not_resumed++;
 			started = hc->hc_resp_started;
 			hc->hc_resp_started = 0;
@@ -728,6 +778,19 @@ httpflow_resp_head(void *arg, struct http_msg *hm)
 		return (0);
 	}
 	hr = TAILQ_FIRST(&hc->hc_waiting);
+	if (hr == NULL && !hc->hc_unsynced && hc->hc_req != NULL &&
+	    !hc->hc_holding) {
+		/*
+		 * The answer came while the request's body was still coming
+		 * (a 413, 401, 405 or 417 sent early): it is this request's,
+		 * its body cut where the answer began.  The rest of the
+		 * body, if the client sends it, is skipped.
+		 */
+		log_debug("connection %llu: a response before the request "
+		    "body was whole", (unsigned long long)hc->hc_tc->id);
+		httpflow_req_queue(hc, 1);
+		hr = TAILQ_FIRST(&hc->hc_waiting);
+	}
 	if (hr == NULL && !hc->hc_unsynced) {
 		/*
 		 * An answer with no request waiting: the capture began in
@@ -966,20 +1029,6 @@ httpflow_startline(int dir, const uint8_t *p, size_t len)
 	if (i == len)
 		return (1);
 	return (p[i] == '\n' && i + 1 == len ? 2 : 0);
-}
-
-/*
- * The connection lost bytes, or skipped some it could not place: count
- * it in gaps (once), so that what resumes or is skipped is a gap's.
- */
-static void
-httpflow_gapped(struct hf_conn *hc)
-{
-	hc->hc_gapped = 1;
-	if (!hc->hc_gap_counted) {
-		hc->hc_gap_counted = 1;
-		hc->hc_hf->hf_stats.gaps++;
-	}
 }
 
 /* n bytes of direction dir skipped to resume. */
