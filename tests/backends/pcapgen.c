@@ -109,7 +109,8 @@ segment(int dir, int flags, const uint8_t *data, size_t len, int lost)
 	pkt[32] = 5 << 4;
 	pkt[33] = flags;
 	pkt[34] = 0xff; pkt[35] = 0xff;
-	memcpy(pkt + 40, data, len);
+	if (len != 0)
+		memcpy(pkt + 40, data, len);
 	memcpy(ph, pkt + 12, 8);
 	ph[8] = 0; ph[9] = 6;
 	ph[10] = (20 + len) >> 8; ph[11] = (20 + len) & 0xff;
