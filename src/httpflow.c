@@ -87,6 +87,9 @@ struct hf_conn {
 	int			 hc_done;	/* nothing more is parsed */
 	int			 hc_counted;	/* unparsable counted */
 	int			 hc_gap_counted;	/* counted in gaps */
+	int			 hc_found;	/* a start line found (midstream) */
+	int			 hc_gap_pending;	/* ... counted once one is */
+	uint64_t		 hc_skip_pending;
 	struct timeval		 hc_ts[2];	/* of the bytes being fed */
 	uint64_t		 hc_off[2];	/* stream offset past them */
 	uint64_t		 hc_acked[2];	/* their segment's (tcp_conn) */
@@ -421,6 +424,14 @@ httpflow_stop(struct hf_conn *hc)
 static void
 httpflow_gapped(struct hf_conn *hc)
 {
+	if (hc->hc_tc->midstream && !hc->hc_found) {
+		/*
+		 * Begun before the capture and no message found yet: it may
+		 * not be HTTP at all (TLS), which is unparsable, not a gap.
+		 */
+		hc->hc_gap_pending = 1;
+		return;
+	}
 	hc->hc_gapped = 1;
 	if (!hc->hc_gap_counted) {
 		hc->hc_gap_counted = 1;
@@ -1031,6 +1042,21 @@ httpflow_startline(int dir, const uint8_t *p, size_t len)
 	return (p[i] == '\n' && i + 1 == len ? 2 : 0);
 }
 
+/*
+ * A connection begun before the capture in which no message was found
+ * ends or is given up: not HTTP/1.x as far as can be seen.
+ */
+static void
+httpflow_unfound(struct hf_conn *hc)
+{
+	if (!hc->hc_gap_pending)
+		return;
+	hc->hc_gap_pending = 0;
+	hc->hc_skip_pending = 0;
+	httpflow_unparsable(hc, TCP_DIR_S2C, "begun before the capture, and "
+	    "no message start found");
+}
+
 /* n bytes of direction dir skipped to resume. */
 static void
 httpflow_skipped(struct hf_conn *hc, int dir, size_t n)
@@ -1038,7 +1064,10 @@ httpflow_skipped(struct hf_conn *hc, int dir, size_t n)
 	if (n == 0)
 		return;
 	httpflow_gapped(hc);
-	hc->hc_hf->hf_stats.skipped += n;
+	if (hc->hc_gap_pending)
+		hc->hc_skip_pending += n;
+	else
+		hc->hc_hf->hf_stats.skipped += n;
 	hc->hc_skipped += n;
 	hc->hc_noise[dir] = 1;
 	hc->hc_noise_ts[dir] = hc->hc_ts[dir];
@@ -1056,6 +1085,7 @@ httpflow_skipped(struct hf_conn *hc, int dir, size_t n)
 		    "nothing after it could be parsed");
 		httpflow_resp_reset(hc);
 		httpflow_stop(hc);
+		httpflow_unfound(hc);
 	}
 }
 
@@ -1066,6 +1096,16 @@ httpflow_resume(struct hf_conn *hc, int dir, const uint8_t *p, size_t len)
 	const struct timeval	*ts = &hc->hc_line_ts[dir];
 
 	hc->hc_scan[dir] = HF_SCAN_NONE;
+	if (!hc->hc_found) {
+		/* What was skipped before the first message is a gap's. */
+		hc->hc_found = 1;
+		if (hc->hc_gap_pending) {
+			hc->hc_gap_pending = 0;
+			httpflow_gapped(hc);
+			hc->hc_hf->hf_stats.skipped += hc->hc_skip_pending;
+			hc->hc_skip_pending = 0;
+		}
+	}
 	if (dir == TCP_DIR_C2S) {
 		httpflow_req_drop(hc);
 		hc->hc_req_start = *ts;
@@ -1287,6 +1327,7 @@ httpflow_close(void *arg, struct tcp_conn *tc, int why)
 	}
 	httpflow_fail_waiting(hc, "reset", detail);
 	httpflow_resp_reset(hc);
+	httpflow_unfound(hc);
 	httpflow_conn_free(hc);
 }
 

@@ -120,6 +120,19 @@ GET /f 500 null f" "no handshake, begun at a request: both exchanges"
 is "$SUMMARY" "import: 1 file, 1 connection, 2 exchanges, 0 unparsable streams, 0 gaps, 0 unanswered" \
     "no handshake, begun at a request: no gap"
 
+# A connection without its handshake in which no message ever starts (TLS,
+# or another protocol) is an unparsable stream, not a gap.
+import nothttp <<'EOF'
+s not a status line\n
+c nor a request line
+s fill 3000
+c fill 500
+fin
+EOF
+is "$(cat "$T/nothttp.got")" "" "no handshake, no message: no exchange"
+is "$SUMMARY" "import: 1 file, 1 connection, 0 exchanges, 1 unparsable stream, 0 gaps, 0 unanswered" \
+    "no handshake, no message: one unparsable stream, no gap, no bytes skipped"
+
 # --- an answer with no request, then bytes that cannot be parsed -------------
 # The skipped bytes are a gap's: the summary never says "0 gaps" and
 # then counts bytes skipped.
