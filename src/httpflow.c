@@ -88,6 +88,7 @@ struct hf_conn {
 	int			 hc_counted;	/* unparsable counted */
 	int			 hc_gap_counted;	/* counted in gaps */
 	int			 hc_found;	/* a start line found (midstream) */
+	int			 hc_found_dir[2];	/* ... in that direction */
 	int			 hc_gap_pending;	/* ... counted once one is */
 	uint64_t		 hc_skip_pending;
 	struct timeval		 hc_ts[2];	/* of the bytes being fed */
@@ -473,12 +474,12 @@ httpflow_open(void *arg, struct tcp_conn *tc)
 	if (tc->midstream) {
 		/*
 		 * The capture began after the handshake, perhaps in the
-		 * middle of a message: each direction starts as after a gap,
-		 * at the first start line (at once when it begins with one).
+		 * middle of a message: each direction starts at its first
+		 * start line (at once when it begins with one), and bytes
+		 * skipped before it pair as after a gap.
 		 */
 		hc->hc_scan[TCP_DIR_C2S] = hc->hc_scan[TCP_DIR_S2C] =
 		    HF_SCAN_LINE;
-		hc->hc_unsynced = 1;
 	}
 	TAILQ_INSERT_TAIL(&hf->hf_conns, hc, hc_entry);
 	tc->user = hc;
@@ -1064,6 +1065,8 @@ httpflow_skipped(struct hf_conn *hc, int dir, size_t n)
 	if (n == 0)
 		return;
 	httpflow_gapped(hc);
+	if (hc->hc_tc->midstream && !hc->hc_found_dir[dir])
+		hc->hc_unsynced = 1;
 	if (hc->hc_gap_pending)
 		hc->hc_skip_pending += n;
 	else
@@ -1096,6 +1099,7 @@ httpflow_resume(struct hf_conn *hc, int dir, const uint8_t *p, size_t len)
 	const struct timeval	*ts = &hc->hc_line_ts[dir];
 
 	hc->hc_scan[dir] = HF_SCAN_NONE;
+	hc->hc_found_dir[dir] = 1;
 	if (!hc->hc_found) {
 		/* What was skipped before the first message is a gap's. */
 		hc->hc_found = 1;

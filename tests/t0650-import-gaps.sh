@@ -120,6 +120,17 @@ GET /f 500 null f" "no handshake, begun at a request: both exchanges"
 is "$SUMMARY" "import: 1 file, 1 connection, 2 exchanges, 0 unparsable streams, 0 gaps, 0 unanswered" \
     "no handshake, begun at a request: no gap"
 
+# ... and so is one that pipelines: nothing was skipped, nothing to prove.
+import nosyn_pipelined <<'EOF'
+c GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n
+s HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n1HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n2
+fin
+EOF
+is "$(cat "$T/nosyn_pipelined.got")" "GET /1 200 null 1
+GET /2 200 null 2" "no handshake, pipelined: both exchanges"
+is "$SUMMARY" "import: 1 file, 1 connection, 2 exchanges, 0 unparsable streams, 0 gaps, 0 unanswered" \
+    "no handshake, pipelined: no gap"
+
 # A connection without its handshake in which no message ever starts (TLS,
 # or another protocol) is an unparsable stream, not a gap.
 import nothttp <<'EOF'
