@@ -27,7 +27,15 @@
  * handed on as "reset" and the response is skipped (an orphan): a
  * response is never paired with a request that is not its own.  A
  * connection seen pipelining is not resumed: there the order cannot be
- * proven.
+ * proven.  "After" is the response's segment acknowledging the whole
+ * request where the acknowledgement says so, the capture's times where
+ * it does not (a capture may give many packets one time).
+ *
+ * A connection whose SYN was not captured may begin in the middle of a
+ * message: it starts as after a gap.  A final response that begins while
+ * the request's body is still coming (a 413 or 401 sent before reading
+ * it) answers that request, its body cut there; the rest of the body is
+ * parsed only to be skipped.
  */
 
 #include <sys/queue.h>
@@ -59,6 +67,8 @@ struct hf_request {
 	struct exchange		*hr_ex;
 	struct timeval		 hr_first;	/* its first byte */
 	struct timeval		 hr_last;	/* its last byte */
+	uint64_t		 hr_end;	/* stream offset at or past its
+						   end */
 	int			 hr_unproven;	/* may be a body's text */
 	uint64_t		 hr_seq;	/* 0, 1, ... on the connection */
 	int			 hr_head;	/* HEAD: no response body */
@@ -75,13 +85,22 @@ struct hf_conn {
 	struct http_msg		 hc_msg[2];	/* by TCP_DIR_ */
 	int			 hc_dead[2];	/* direction not parsed */
 	int			 hc_done;	/* nothing more is parsed */
-	int			 hc_counted;	/* unparsable or gap counted */
+	int			 hc_counted;	/* unparsable counted */
+	int			 hc_gap_counted;	/* counted in gaps */
+	int			 hc_found;	/* a start line found (midstream) */
+	int			 hc_found_dir[2];	/* ... in that direction */
+	int			 hc_gap_pending;	/* ... counted once one is */
+	uint64_t		 hc_skip_pending;
 	struct timeval		 hc_ts[2];	/* of the bytes being fed */
+	uint64_t		 hc_off[2];	/* stream offset past them */
+	uint64_t		 hc_acked[2];	/* their segment's (tcp_conn) */
 
 	/* The request being parsed. */
 	struct exchange		*hc_req;
 	struct timeval		 hc_req_start;
 	int			 hc_req_fresh;	/* no byte of it seen yet */
+	int			 hc_req_answered;	/* answered before it was
+						   whole: the rest is skipped */
 	uint64_t		 hc_seq;
 
 	/* Requests waiting, oldest first. */
@@ -97,6 +116,7 @@ struct hf_conn {
 	int			 hc_scan[2];	/* HF_SCAN_ */
 	struct buf		 hc_line[2];	/* a line that may start one */
 	struct timeval		 hc_line_ts[2];	/* its first byte */
+	uint64_t		 hc_line_acked[2];
 	uint64_t		 hc_skipped;	/* since the gap */
 	int			 hc_unsynced;	/* no pair since the gap */
 	int			 hc_noise[2];	/* bytes skipped since the gap */
@@ -114,6 +134,7 @@ struct hf_conn {
 
 	/* The response being parsed. */
 	struct timeval		 hc_resp_ts;	/* its first byte */
+	uint64_t		 hc_resp_acked;	/* its segment's (tcp_conn) */
 	int			 hc_resp_started;
 	int			 hc_interim;	/* a 1xx to skip */
 	int			 hc_orphan;	/* no request to answer */
@@ -397,6 +418,28 @@ httpflow_stop(struct hf_conn *hc)
 	hc->hc_holding = 0;
 }
 
+/*
+ * The connection lost bytes, or skipped some it could not place: count
+ * it in gaps (once), so that what resumes or is skipped is a gap's.
+ */
+static void
+httpflow_gapped(struct hf_conn *hc)
+{
+	if (hc->hc_tc->midstream && !hc->hc_found) {
+		/*
+		 * Begun before the capture and no message found yet: it may
+		 * not be HTTP at all (TLS), which is unparsable, not a gap.
+		 */
+		hc->hc_gap_pending = 1;
+		return;
+	}
+	hc->hc_gapped = 1;
+	if (!hc->hc_gap_counted) {
+		hc->hc_gap_counted = 1;
+		hc->hc_hf->hf_stats.gaps++;
+	}
+}
+
 /* Count the connection as unparsable (once) and say why at debug. */
 static void
 httpflow_unparsable(struct hf_conn *hc, int dir, const char *why)
@@ -428,6 +471,16 @@ httpflow_open(void *arg, struct tcp_conn *tc)
 	buf_init(&hc->hc_held);
 	buf_init(&hc->hc_line[TCP_DIR_C2S]);
 	buf_init(&hc->hc_line[TCP_DIR_S2C]);
+	if (tc->midstream) {
+		/*
+		 * The capture began after the handshake, perhaps in the
+		 * middle of a message: each direction starts at its first
+		 * start line (at once when it begins with one), and bytes
+		 * skipped before it pair as after a gap.
+		 */
+		hc->hc_scan[TCP_DIR_C2S] = hc->hc_scan[TCP_DIR_S2C] =
+		    HF_SCAN_LINE;
+	}
 	TAILQ_INSERT_TAIL(&hf->hf_conns, hc, hc_entry);
 	tc->user = hc;
 }
@@ -472,9 +525,13 @@ httpflow_req_body(void *arg, const char *data, size_t len)
 	return (0);
 }
 
-/* A request is complete: queue it for its response. */
+/*
+ * Queue the request being parsed for its response: complete, or (early)
+ * answered before its body was whole, its body cut where the answer
+ * began.
+ */
 static void
-httpflow_req_done(struct hf_conn *hc)
+httpflow_req_queue(struct hf_conn *hc, int early)
 {
 	struct http_msg		*hm = &hc->hc_msg[TCP_DIR_C2S];
 	struct exchange		*ex = hc->hc_req;
@@ -482,10 +539,15 @@ httpflow_req_done(struct hf_conn *hc)
 	const char		*upgrade;
 
 	hc->hc_req = NULL;
+	if (early) {
+		ex->ex_req_truncated = 1;
+		hc->hc_req_answered = 1;
+	}
 	hr = xcalloc(1, sizeof *hr);
 	hr->hr_ex = ex;
 	hr->hr_first = hc->hc_req_start;
 	hr->hr_last = hc->hc_ts[TCP_DIR_C2S];
+	hr->hr_end = hc->hc_off[TCP_DIR_C2S];
 	hr->hr_unproven = hc->hc_req_unproven;
 	hc->hc_req_unproven = 0;
 	if (!TAILQ_EMPTY(&hc->hc_waiting)) {
@@ -508,6 +570,8 @@ httpflow_req_done(struct hf_conn *hc)
 	    NULL, 0);
 	TAILQ_INSERT_TAIL(&hc->hc_waiting, hr, hr_entry);
 	hc->hc_nwaiting++;
+	if (early)
+		return;
 	http_msg_reset(hm);
 	hc->hc_req_fresh = 1;
 	if (hc->hc_nwaiting > HTTPFLOW_WAITING_MAX) {
@@ -526,6 +590,20 @@ httpflow_req_done(struct hf_conn *hc)
 		hc->hc_holding = 1;
 }
 
+/* A request is complete: queue it, unless it was answered already. */
+static void
+httpflow_req_done(struct hf_conn *hc)
+{
+	if (hc->hc_req_answered) {
+		/* The rest of a body answered early: not a request. */
+		hc->hc_req_answered = 0;
+		http_msg_reset(&hc->hc_msg[TCP_DIR_C2S]);
+		hc->hc_req_fresh = 1;
+		return;
+	}
+	httpflow_req_queue(hc, 0);
+}
+
 /* Drop the request being parsed. */
 static void
 httpflow_req_drop(struct hf_conn *hc)
@@ -538,6 +616,7 @@ httpflow_req_drop(struct hf_conn *hc)
 	http_msg_reset(&hc->hc_msg[TCP_DIR_C2S]);
 	hc->hc_req_fresh = 1;
 	hc->hc_req_unproven = 0;
+	hc->hc_req_answered = 0;
 }
 
 /*
@@ -630,6 +709,7 @@ httpflow_sync(struct hf_conn *hc)
 			log_debug("connection %llu: requests waiting after a "
 			    "gap, not resumed",
 			    (unsigned long long)hc->hc_tc->id);
+			httpflow_gapped(hc);
 			hc->hc_hf->hf_stats.not_resumed++;
 			started = hc->hc_resp_started;
 			hc->hc_resp_started = 0;
@@ -639,8 +719,15 @@ httpflow_sync(struct hf_conn *hc)
 			httpflow_stop(hc);
 			return (0);
 		}
-		/* Begun before the request was whole: a lost one's. */
-		if (timercmp(rf, &hr->hr_last, <=))
+		/*
+		 * Begun before the request was whole: a lost one's.  The
+		 * response's segment acknowledging the whole request says it
+		 * was sent after, whatever the capture's times (a capture
+		 * may give many packets one time).
+		 */
+		if ((hc->hc_resp_acked == 0 ||
+		    hc->hc_resp_acked - 1 < hr->hr_end) &&
+		    timercmp(rf, &hr->hr_last, <=))
 			return (0);
 		if (hr->hr_unproven) {
 			/* Perhaps no request at all: drop it unwritten. */
@@ -703,6 +790,19 @@ httpflow_resp_head(void *arg, struct http_msg *hm)
 		return (0);
 	}
 	hr = TAILQ_FIRST(&hc->hc_waiting);
+	if (hr == NULL && !hc->hc_unsynced && hc->hc_req != NULL &&
+	    !hc->hc_holding) {
+		/*
+		 * The answer came while the request's body was still coming
+		 * (a 413, 401, 405 or 417 sent early): it is this request's,
+		 * its body cut where the answer began.  The rest of the
+		 * body, if the client sends it, is skipped.
+		 */
+		log_debug("connection %llu: a response before the request "
+		    "body was whole", (unsigned long long)hc->hc_tc->id);
+		httpflow_req_queue(hc, 1);
+		hr = TAILQ_FIRST(&hc->hc_waiting);
+	}
 	if (hr == NULL && !hc->hc_unsynced) {
 		/*
 		 * An answer with no request waiting: the capture began in
@@ -807,6 +907,7 @@ httpflow_responses(struct hf_conn *hc, const uint8_t *data, size_t len)
 	    hc->hc_scan[TCP_DIR_S2C] == HF_SCAN_NONE) {
 		if (!hc->hc_resp_started) {
 			hc->hc_resp_ts = hc->hc_ts[TCP_DIR_S2C];
+			hc->hc_resp_acked = hc->hc_acked[TCP_DIR_S2C];
 			hc->hc_resp_started = 1;
 		}
 		n = http_msg_feed(hm, (const char *)data, len);
@@ -942,13 +1043,34 @@ httpflow_startline(int dir, const uint8_t *p, size_t len)
 	return (p[i] == '\n' && i + 1 == len ? 2 : 0);
 }
 
+/*
+ * A connection begun before the capture in which no message was found
+ * ends or is given up: not HTTP/1.x as far as can be seen.
+ */
+static void
+httpflow_unfound(struct hf_conn *hc)
+{
+	if (!hc->hc_gap_pending)
+		return;
+	hc->hc_gap_pending = 0;
+	hc->hc_skip_pending = 0;
+	httpflow_unparsable(hc, TCP_DIR_S2C, "begun before the capture, and "
+	    "no message start found");
+}
+
 /* n bytes of direction dir skipped to resume. */
 static void
 httpflow_skipped(struct hf_conn *hc, int dir, size_t n)
 {
 	if (n == 0)
 		return;
-	hc->hc_hf->hf_stats.skipped += n;
+	httpflow_gapped(hc);
+	if (hc->hc_tc->midstream && !hc->hc_found_dir[dir])
+		hc->hc_unsynced = 1;
+	if (hc->hc_gap_pending)
+		hc->hc_skip_pending += n;
+	else
+		hc->hc_hf->hf_stats.skipped += n;
 	hc->hc_skipped += n;
 	hc->hc_noise[dir] = 1;
 	hc->hc_noise_ts[dir] = hc->hc_ts[dir];
@@ -966,6 +1088,7 @@ httpflow_skipped(struct hf_conn *hc, int dir, size_t n)
 		    "nothing after it could be parsed");
 		httpflow_resp_reset(hc);
 		httpflow_stop(hc);
+		httpflow_unfound(hc);
 	}
 }
 
@@ -976,6 +1099,17 @@ httpflow_resume(struct hf_conn *hc, int dir, const uint8_t *p, size_t len)
 	const struct timeval	*ts = &hc->hc_line_ts[dir];
 
 	hc->hc_scan[dir] = HF_SCAN_NONE;
+	hc->hc_found_dir[dir] = 1;
+	if (!hc->hc_found) {
+		/* What was skipped before the first message is a gap's. */
+		hc->hc_found = 1;
+		if (hc->hc_gap_pending) {
+			hc->hc_gap_pending = 0;
+			httpflow_gapped(hc);
+			hc->hc_hf->hf_stats.skipped += hc->hc_skip_pending;
+			hc->hc_skip_pending = 0;
+		}
+	}
 	if (dir == TCP_DIR_C2S) {
 		httpflow_req_drop(hc);
 		hc->hc_req_start = *ts;
@@ -999,6 +1133,7 @@ httpflow_resume(struct hf_conn *hc, int dir, const uint8_t *p, size_t len)
 	} else {
 		httpflow_resp_reset(hc);
 		hc->hc_resp_ts = *ts;
+		hc->hc_resp_acked = hc->hc_line_acked[dir];
 		hc->hc_resp_started = 1;
 		httpflow_responses(hc, p, len);
 	}
@@ -1032,6 +1167,7 @@ httpflow_scan(struct hf_conn *hc, int dir, const uint8_t *data, size_t len)
 		}
 		if (line->len == 0) {
 			hc->hc_line_ts[dir] = hc->hc_ts[dir];
+			hc->hc_line_acked[dir] = hc->hc_acked[dir];
 			m = httpflow_startline(dir, data + used, n);
 			if (m == 2) {
 				used += n;
@@ -1087,6 +1223,8 @@ httpflow_data(void *arg, struct tcp_conn *tc, int dir, const uint8_t *data,
 	if (hc == NULL || hc->hc_done || hc->hc_dead[dir] || len == 0)
 		return;
 	hc->hc_ts[dir] = *ts;
+	hc->hc_off[dir] += len;
+	hc->hc_acked[dir] = tc->acked[dir];
 	if (dir == TCP_DIR_S2C)
 		hc->hc_s2c_last = *ts;
 	if (hc->hc_scan[dir] == HF_SCAN_SKIP)
@@ -1122,10 +1260,7 @@ httpflow_gap(void *arg, struct tcp_conn *tc, int dir, uint64_t len,
 	log_debug("connection %llu: %llu bytes missing from the %s stream",
 	    (unsigned long long)tc->id, (unsigned long long)len,
 	    dir == TCP_DIR_C2S ? "request" : "response");
-	if (!hc->hc_counted) {
-		hc->hc_counted = 1;
-		hc->hc_hf->hf_stats.gaps++;
-	}
+	httpflow_gapped(hc);
 	if (dir == TCP_DIR_C2S) {
 		hc->hc_c2s_gap = 1;
 		hc->hc_c2s_pre = hc->hc_ts[TCP_DIR_C2S];
@@ -1134,6 +1269,8 @@ httpflow_gap(void *arg, struct tcp_conn *tc, int dir, uint64_t len,
 		    tc->unseen_ts[TCP_DIR_C2S] : *ts;
 	}
 	hc->hc_ts[dir] = *ts;
+	hc->hc_off[dir] += len;
+	hc->hc_acked[dir] = 0;
 	httpflow_fail_waiting(hc, "reset", dir == TCP_DIR_C2S ?
 	    "the request stream has a gap in the capture" :
 	    "the response stream has a gap in the capture");
@@ -1194,6 +1331,7 @@ httpflow_close(void *arg, struct tcp_conn *tc, int why)
 	}
 	httpflow_fail_waiting(hc, "reset", detail);
 	httpflow_resp_reset(hc);
+	httpflow_unfound(hc);
 	httpflow_conn_free(hc);
 }
 

@@ -1005,9 +1005,14 @@ struct tcp_conn {
 	struct tcp_addr	 server;
 	struct timeval	 first;		/* timestamp of the first packet */
 	void		*user;
+	int		 midstream;	/* no SYN seen: may begin mid-message */
 	int		 unseen[2];	/* by TCP_DIR_: the other end has
 					   acknowledged bytes not delivered */
 	struct timeval	 unseen_ts[2];	/* since this packet */
+	uint64_t	 acked[2];	/* by TCP_DIR_: the bytes being
+					   delivered came in a segment that
+					   acknowledged the other stream up
+					   to acked - 1 (0: not known) */
 };
 
 /*

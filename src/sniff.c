@@ -337,14 +337,15 @@ sniff_print_flow_stats(struct sniff *sn, const struct replay_stats *rs)
 	if (fs->unparsable != 0 || fs->gaps != 0 || fs->unanswered != 0 ||
 	    fs->orphans != 0)
 		fprintf(stderr, "sniff: not seen whole: %llu connections not "
-		    "HTTP/1.x (TLS?), %llu cut by lost packets, %llu requests "
-		    "without a response, %llu responses without a request\n",
+		    "HTTP/1.x (TLS?), %llu with gaps (lost packets, or begun "
+		    "before the capture), %llu requests without a response, "
+		    "%llu responses without a request\n",
 		    (unsigned long long)fs->unparsable,
 		    (unsigned long long)fs->gaps,
 		    (unsigned long long)fs->unanswered,
 		    (unsigned long long)fs->orphans);
 	if (fs->resumed != 0 || fs->not_resumed != 0 || fs->skipped != 0)
-		fprintf(stderr, "sniff: after lost packets: %llu connections "
+		fprintf(stderr, "sniff: after gaps: %llu connections "
 		    "resumed, %llu pipelined not resumed, %llu bytes skipped\n",
 		    (unsigned long long)fs->resumed,
 		    (unsigned long long)fs->not_resumed,

@@ -119,6 +119,7 @@ struct tcp_seg {
 	uint64_t	 s_off;
 	uint64_t	 s_need;	/* the other stream first reaches
 					   this offset (0: no need) */
+	uint64_t	 s_acked;	/* for tcp_conn's acked */
 	size_t		 s_len;
 	struct timeval	 s_ts;
 	uint8_t		 s_data[];
@@ -158,6 +159,8 @@ struct tcpreasm {
 	size_t			 r_max_stream;
 	size_t			 r_max_total;
 	size_t			 r_held;
+	uint64_t		 r_acked;	/* of the segment being taken, for
+						   tcp_conn's acked (0: none) */
 	uint16_t		*r_ports;
 	size_t			 r_nports;
 	struct tcpreasm_conn	**r_buckets;
@@ -577,6 +580,7 @@ tcpreasm_open(struct tcpreasm *r, const struct tcp_pkt *p,
 	rc->rc_client_a = client_is_src ? src_a : !src_a;
 	rc->rc_conn.id = r->r_next_id++;
 	rc->rc_conn.first = *p->p_ts;
+	rc->rc_conn.midstream = (p->p_flags & TH_SYN) == 0;
 	rc->rc_last = *p->p_ts;
 	if (client_is_src) {
 		tcpreasm_addr(&rc->rc_conn.client, p->p_family, p->p_src,
@@ -653,7 +657,7 @@ half_check_end(struct tcpreasm *r, struct tcp_half *h)
 /* Hand in-order bytes to the data callback (never past a FIN). */
 static void
 half_deliver(struct tcpreasm *r, struct tcpreasm_conn *rc, int dir,
-    const uint8_t *data, size_t len, const struct timeval *ts)
+    const uint8_t *data, size_t len, const struct timeval *ts, uint64_t acked)
 {
 	struct tcp_half	*h = &rc->rc_half[dir];
 
@@ -666,6 +670,7 @@ half_deliver(struct tcpreasm *r, struct tcpreasm_conn *rc, int dir,
 	if (len == 0)
 		return;
 	h->h_next += len;
+	rc->rc_conn.acked[dir] = acked;
 	if (r->r_cbs.data != NULL)
 		r->r_cbs.data(r->r_arg, &rc->rc_conn, dir, data, len, ts);
 }
@@ -739,7 +744,8 @@ half_drain(struct tcpreasm *r, struct tcpreasm_conn *rc, int dir,
 		skip = h->h_next - s->s_off;
 		if (skip < s->s_len) {
 			half_deliver(r, rc, dir, s->s_data + skip,
-			    s->s_len - (size_t)skip, ts != NULL ? ts : &s->s_ts);
+			    s->s_len - (size_t)skip, ts != NULL ? ts : &s->s_ts,
+			    s->s_acked);
 			any = 1;
 		}
 		half_pop(r, h);
@@ -885,6 +891,7 @@ half_insert(struct tcpreasm *r, struct tcp_half *h, struct tcp_seg *prev,
 	s = xmalloc(sizeof *s + len);
 	s->s_off = off;
 	s->s_need = need;
+	s->s_acked = r->r_acked;
 	s->s_len = len;
 	s->s_ts = *ts;
 	memcpy(s->s_data, data, len);
@@ -995,7 +1002,7 @@ again:
 	    h->h_held->s_off > h->h_next) && half_ready(rc, dir, need)) {
 		if (trimmed)
 			r->r_stats.overlaps++;
-		half_deliver(r, rc, dir, data, len, ts);
+		half_deliver(r, rc, dir, data, len, ts, r->r_acked);
 		half_check_end(r, h);
 		half_drain(r, rc, dir, ts, 0);
 		return;
@@ -1025,7 +1032,7 @@ again:
 			goto again;
 		}
 		/* Only the other stream is awaited: wait no more. */
-		half_deliver(r, rc, dir, data, len, ts);
+		half_deliver(r, rc, dir, data, len, ts, r->r_acked);
 		half_check_end(r, h);
 		return;
 	}
@@ -1174,6 +1181,14 @@ tcpreasm_segment(struct tcpreasm *r, const struct tcp_pkt *p)
 		if (aoff > (int64_t)o->h_next &&
 		    (uint64_t)aoff - o->h_next <= r->r_max_stream)
 			need = (uint64_t)aoff;
+	}
+	/* Where this segment says the other stream stood, for the caller. */
+	r->r_acked = 0;
+	if (ack && !syn && o->h_started) {
+		aoff = (int64_t)o->h_next + (int32_t)(p->p_ack -
+		    (uint32_t)(o->h_base + (uint32_t)o->h_next));
+		if (aoff >= 0)
+			r->r_acked = (uint64_t)aoff + 1;
 	}
 	seq = syn ? p->p_seq + 1 : p->p_seq;
 	/*

@@ -270,6 +270,8 @@ struct coll {
 	size_t		 from_packet;	/* deliveries pointing into the frame */
 	size_t		 copied;	/* ... and elsewhere */
 	struct buf	 times;		/* "d<ms> g<ms> " per event */
+	struct buf	 acks;		/* tcp_conn's acked, per delivery */
+	size_t		 midstream;	/* connections opened without a SYN */
 };
 
 /* The frame being fed, to tell delivery from the packet from a copy. */
@@ -293,6 +295,8 @@ coll_open(void *arg, struct tcp_conn *conn)
 	memset(r, 0, sizeof *r);
 	r->conn = conn;
 	r->id = conn->id;
+	if (conn->midstream)
+		c->midstream++;
 	r->client = conn->client;
 	r->server = conn->server;
 	buf_init(&r->dir[0]);
@@ -337,6 +341,7 @@ coll_data(void *arg, struct tcp_conn *conn, int dir, const uint8_t *data,
 	if (c->count_only)
 		return;
 	buf_printf(&c->times, "d%ld ", (long)(ts->tv_usec / 1000));
+	buf_printf(&c->acks, "%llu ", (unsigned long long)conn->acked[dir]);
 	buf_add(&r->dir[dir], data, len);
 	buf_printf(&c->log, "d%llu%c%zu ", (unsigned long long)conn->id,
 	    dir == TCP_DIR_C2S ? 'c' : 's', len);
@@ -392,6 +397,7 @@ coll_init(struct coll *c)
 	buf_init(&c->log);
 	buf_init(&c->logstr);
 	buf_init(&c->times);
+	buf_init(&c->acks);
 }
 
 /* The stream of connection i (0-based order of opening) as a string. */
@@ -434,6 +440,7 @@ coll_free(struct coll *c)
 	buf_free(&c->log);
 	buf_free(&c->logstr);
 	buf_free(&c->times);
+	buf_free(&c->acks);
 }
 
 /* The test's clock: each packet one millisecond after the last. */
@@ -1050,6 +1057,7 @@ test_no_syn(void)
 	ok(c.recs[0].server.port == 80 && c.recs[0].client.port == 40000,
 	    "no SYN: the lower port (80) is the server");
 	is_int(tcpreasm_stats(r)->no_syn, 1, "no SYN: counted");
+	is_int((int)c.midstream, 1, "no SYN: the connection says so");
 	is_int(tcpreasm_stats(r)->retransmits, 1,
 	    "no SYN: bytes before the start are old");
 	tcpreasm_free(r);
@@ -1960,6 +1968,10 @@ test_ack_order(void)
 	    "its response");
 	is_str(c.times.data, "d5 d4 ", "ack order: each with the time of "
 	    "its own packet");
+	/* acked is one past the offset acknowledged, held or not. */
+	is_str(c.acks.data, "1 5 ", "ack order: each says what its segment "
+	    "acknowledged of the other stream");
+	is_int((int)c.midstream, 0, "ack order: a handshake, not midstream");
 	st = tcpreasm_stats(r);
 	is_int(st->waited, 1, "ack order: counted in waited");
 	is_int(st->held, 0, "ack order: nothing held after");
