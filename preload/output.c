@@ -382,6 +382,29 @@ pt_flush(void)
 	errno = saved;
 }
 
+/*
+ * No buffer's oldest record is PT_BUF_AGE_US old yet: a wait that does
+ * not block may leave them where they are.
+ */
+int
+pt_buffer_young(void)
+{
+	struct pt_slot	*sl;
+	uint64_t	 now, t0;
+	int		 i;
+
+	now = pt_now();
+	for (i = 0; i < pt_slots_used(); i++) {
+		sl = &pt_slots[i];
+		if (__atomic_load_n(&sl->len, __ATOMIC_ACQUIRE) == 0)
+			continue;
+		t0 = __atomic_load_n(&sl->t0, __ATOMIC_RELAXED);
+		if (now - t0 >= PT_BUF_AGE_US || now < t0)
+			return (0);
+	}
+	return (1);
+}
+
 /* At exit: write out every slot, waiting a while for each. */
 void
 pt_flush_all(void)
@@ -561,7 +584,7 @@ pt_emit(struct pt_frame *f, const struct iovec *pay, int npay, size_t paylen)
 		return (-1);
 	}
 	if (sl->len == 0)
-		sl->t0 = f->us;
+		__atomic_store_n(&sl->t0, f->us, __ATOMIC_RELAXED);
 	memcpy(sl->buf + sl->len, f->b, 16 + f->len);
 	off = sl->len + 16 + f->len;
 	for (i = 0; i < npay; i++) {

@@ -244,6 +244,7 @@ int		 pt_emit(struct pt_frame *, const struct iovec *, int, size_t);
 void		 pt_flush(void);
 void		 pt_flush_all(void);
 void		 pt_flush_read(int, int);
+int		 pt_buffer_young(void);
 void		 pt_protect(int);
 void		 pt_write_stats(void);
 void		 pt_stats_changed(int);

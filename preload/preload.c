@@ -776,14 +776,37 @@ close_range(unsigned int first, unsigned int last, int flags)
 	return (rc);
 }
 
-/* --- waits: the buffered records are written before the program waits - */
+/*
+ * --- waits: the buffered records are written before the program waits -
+ *
+ * An event loop under load finds events ready at every turn: a wait that
+ * would not block is tried first (epoll and poll), and the buffer is
+ * written only when that finds nothing or its oldest record is
+ * PT_BUF_AGE_US old, so a busy loop writes when the buffer is full or
+ * old, not at every turn.
+ */
+
+/* Records are waiting in a buffer (and the library is not inside itself). */
+static int
+pt_pending(void)
+{
+	return (__atomic_load_n(&pt_buffered, __ATOMIC_RELAXED) != 0 &&
+	    pt_depth == 0);
+}
 
 PT_EXPORT int
 epoll_wait(int epfd, struct epoll_event *ev, int maxev, int timeout)
 {
+	int	 n;
+
 	PT_REAL(epoll_wait, "epoll_wait");
-	if (timeout != 0)
+	if (timeout != 0 && pt_pending()) {
+		/* Events ready: the loop does not wait, the buffer stays. */
+		if (pt_buffer_young() &&
+		    (n = real_epoll_wait(epfd, ev, maxev, 0)) != 0)
+			return (n);
 		pt_flush();
+	}
 	return (real_epoll_wait(epfd, ev, maxev, timeout));
 }
 
@@ -791,18 +814,29 @@ PT_EXPORT int
 epoll_pwait(int epfd, struct epoll_event *ev, int maxev, int timeout,
     const sigset_t *mask)
 {
+	int	 n;
+
 	PT_REAL(epoll_pwait, "epoll_pwait");
-	if (timeout != 0)
+	if (timeout != 0 && pt_pending()) {
+		if (pt_buffer_young() &&
+		    (n = real_epoll_pwait(epfd, ev, maxev, 0, mask)) != 0)
+			return (n);
 		pt_flush();
+	}
 	return (real_epoll_pwait(epfd, ev, maxev, timeout, mask));
 }
 
 PT_EXPORT int
 poll(struct pollfd *fds, nfds_t nfds, int timeout)
 {
+	int	 n;
+
 	PT_REAL(poll, "poll");
-	if (timeout != 0)
+	if (timeout != 0 && pt_pending()) {
+		if (pt_buffer_young() && (n = real_poll(fds, nfds, 0)) != 0)
+			return (n);
 		pt_flush();
+	}
 	return (real_poll(fds, nfds, timeout));
 }
 
