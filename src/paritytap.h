@@ -564,6 +564,80 @@ void		 log_debug(const char *, ...) printflike(1, 2);
 __dead void	 fatal(const char *, ...) printflike(1, 2);
 __dead void	 fatalx(const char *, ...) printflike(1, 2);
 
+/* drift.c: one difference, the unit of alerting (DESIGN §5) */
+
+/*
+ * A drift's key is route, kind, folded path and side, each a printable
+ * string without tabs ("-" where there is none): kind is "missing",
+ * "extra", "order", "type(integer->string)", "status 200->500",
+ * "header:content-type", "candidate_error:timeout", "invalid_json", ...
+ */
+struct drift {
+	char		*route;		/* "GET /users/:id" */
+	char		*kind;
+	char		*path;		/* "$.items[*].id", or "-" */
+	char		*side;		/* "candidate", "primary", "both", ... */
+	enum verdict	 verdict;	/* what this difference alone gives */
+};
+
+#define DRIFT_ID_LEN	16
+
+/* A drift's lifecycle: new -> ongoing -> resolved -> regressed. */
+enum drift_state {
+	DRIFT_NEW = 0,
+	DRIFT_ONGOING,
+	DRIFT_RESOLVED,
+	DRIFT_REGRESSED
+};
+
+/*
+ * A drift's transition (or, with DRIFT_ONGOING, a reminder that it goes
+ * on), as the drift table hands it to the alert channels; they copy what
+ * they keep.  Times are Unix seconds of the exchanges' clocks.
+ */
+struct drift_event {
+	const struct drift *drift;
+	const char	*id;		/* drift_id */
+	enum drift_state state;
+	int		 baselined;	/* in --baseline: counted, not alerted */
+	double		 at;		/* when the transition happened */
+	double		 first_seen;
+	double		 last_seen;
+	uint64_t	 count;		/* exchanges that carried it */
+	uint64_t	 route_total;	/* exchanges on its route meanwhile */
+	const char	*example_id;	/* the trace id of one that carried it */
+	const char	*example_request; /* its request line, "GET /users/42" */
+};
+
+const char	*drift_state_name(enum drift_state);
+int		 drift_state_parse(const char *, enum drift_state *);
+char		*exchange_route(const struct exchange *);
+size_t		 drift_extract(const struct exchange *, struct drift **);
+void		 drift_clear(struct drift *);
+void		 drift_free_all(struct drift *, size_t);
+void		 drift_copy(struct drift *, const struct drift *);
+int		 drift_cmp(const struct drift *, const struct drift *);
+char		*drift_key(const struct drift *);
+void		 drift_id(const struct drift *, char [DRIFT_ID_LEN + 1]);
+int		 drift_parse(const char *, struct drift *, const char **);
+struct baseline;
+struct baseline	*baseline_new(void);
+void		 baseline_add(struct baseline *, const struct drift *);
+struct baseline	*baseline_load(const char *, char **);
+int		 baseline_has(const struct baseline *, const struct drift *);
+size_t		 baseline_count(const struct baseline *);
+void		 baseline_free(struct baseline *);
+void		 baseline_write(FILE *, const struct drift *, size_t,
+		     const char *);
+
+/* strmap.c */
+struct strmap;
+size_t		 strmap_hash(const char *);
+struct strmap	*strmap_new(void);
+void		*strmap_get(struct strmap *, const char *);
+void		 strmap_put(struct strmap *, const char *, void *);
+void		 strmap_free(struct strmap *);
+
 /* util.c */
 void		 buf_init(struct buf *);
 void		 buf_add(struct buf *, const void *, size_t);

@@ -48,7 +48,6 @@ struct report_input {
 	uint64_t	 exchanges;
 };
 
-struct report_map;
 
 struct report {
 	int			 keep_examples;
@@ -59,10 +58,10 @@ struct report {
 	size_t			 ninputs;
 	struct report_route    **routes;
 	size_t			 nroutes;
-	struct report_map	*route_map;
+	struct strmap		*route_map;
 	struct report_sig     **sigs;
 	size_t			 nsigs;
-	struct report_map	*sig_map;
+	struct strmap		*sig_map;
 	int			 sorted;
 };
 

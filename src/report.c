@@ -27,107 +27,6 @@ static const enum verdict report_order[] = {
 #define REPORT_NORDER	(sizeof report_order / sizeof report_order[0])
 
 /* One entry of a string-keyed map. */
-struct report_map_ent {
-	char			*key;
-	void			*value;
-	struct report_map_ent	*next;
-};
-
-/* A chained hash map from strings to pointers (keys owned here). */
-struct report_map {
-	struct report_map_ent	**buckets;
-	size_t			  nbuckets;
-	size_t			  n;
-};
-
-/* Hash a string, FNV-1a. */
-static size_t
-report_map_hash(const char *s)
-{
-	uint64_t	 h = 1469598103934665603ULL;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return ((size_t)h);
-}
-
-/* Create an empty map. */
-static struct report_map *
-report_map_new(void)
-{
-	struct report_map	*m;
-
-	m = xcalloc(1, sizeof *m);
-	m->nbuckets = 64;
-	m->buckets = xcalloc(m->nbuckets, sizeof *m->buckets);
-	return (m);
-}
-
-/* Return the value stored under key, or NULL. */
-static void *
-report_map_get(struct report_map *m, const char *key)
-{
-	struct report_map_ent	*e;
-
-	e = m->buckets[report_map_hash(key) & (m->nbuckets - 1)];
-	for (; e != NULL; e = e->next) {
-		if (strcmp(e->key, key) == 0)
-			return (e->value);
-	}
-	return (NULL);
-}
-
-/* Store value under key (which must not be there yet). */
-static void
-report_map_put(struct report_map *m, const char *key, void *value)
-{
-	struct report_map_ent	**nb, *e, *next;
-	size_t			  i, n, h;
-
-	if (m->n >= m->nbuckets) {
-		n = m->nbuckets * 2;
-		nb = xcalloc(n, sizeof *nb);
-		for (i = 0; i < m->nbuckets; i++) {
-			for (e = m->buckets[i]; e != NULL; e = next) {
-				next = e->next;
-				h = report_map_hash(e->key) & (n - 1);
-				e->next = nb[h];
-				nb[h] = e;
-			}
-		}
-		free(m->buckets);
-		m->buckets = nb;
-		m->nbuckets = n;
-	}
-	e = xmalloc(sizeof *e);
-	e->key = xstrdup(key);
-	e->value = value;
-	h = report_map_hash(key) & (m->nbuckets - 1);
-	e->next = m->buckets[h];
-	m->buckets[h] = e;
-	m->n++;
-}
-
-/* Free a map (not the values). */
-static void
-report_map_free(struct report_map *m)
-{
-	struct report_map_ent	*e, *next;
-	size_t			 i;
-
-	for (i = 0; i < m->nbuckets; i++) {
-		for (e = m->buckets[i]; e != NULL; e = next) {
-			next = e->next;
-			free(e->key);
-			free(e);
-		}
-	}
-	free(m->buckets);
-	free(m);
-}
-
 /*
  * Create an empty report; keep_examples keeps one exchange per signature
  * (for the HTML page).
@@ -139,8 +38,8 @@ report_new(int keep_examples)
 
 	r = xcalloc(1, sizeof *r);
 	r->keep_examples = keep_examples;
-	r->route_map = report_map_new();
-	r->sig_map = report_map_new();
+	r->route_map = strmap_new();
+	r->sig_map = strmap_new();
 	return (r);
 }
 
@@ -186,8 +85,8 @@ report_free(struct report *r)
 	}
 	free(r->sigs);
 	report_counts_free(&r->all);
-	report_map_free(r->route_map);
-	report_map_free(r->sig_map);
+	strmap_free(r->route_map);
+	strmap_free(r->sig_map);
 	free(r);
 }
 
@@ -290,18 +189,6 @@ report_cmp_str(const void *a, const void *b)
 	return (strcmp(*(char * const *)a, *(char * const *)b));
 }
 
-/* The route an exchange is counted under; allocated. */
-static char *
-report_route_of(const struct exchange *ex)
-{
-	if (ex->ex_route != NULL && *ex->ex_route != '\0')
-		return (xstrdup(ex->ex_route));
-	if (ex->ex_req.target != NULL)
-		return (route_template(ex->ex_req.method, ex->ex_req.target,
-		    NULL, 0));
-	return (xstrdup("-"));
-}
-
 /*
  * The signature tokens of an exchange's diffs, sorted and unique: a
  * JSONPath with array indexes folded to [*], "header:NAME" (lower case)
@@ -372,7 +259,7 @@ report_signature(const struct exchange *ex)
 	char	**paths, *route, *text;
 	size_t	  n, i;
 
-	route = report_route_of(ex);
+	route = exchange_route(ex);
 	report_sig_paths(ex, &paths, &n);
 	text = report_sig_text(ex->ex_verdict, route, paths, n);
 	for (i = 0; i < n; i++)
@@ -448,7 +335,7 @@ report_add_sig(struct report *r, struct exchange *ex, const char *route)
 
 	report_sig_paths(ex, &paths, &n);
 	text = report_sig_text(ex->ex_verdict, route, paths, n);
-	if ((s = report_map_get(r->sig_map, text)) != NULL) {
+	if ((s = strmap_get(r->sig_map, text)) != NULL) {
 		for (i = 0; i < n; i++)
 			free(paths[i]);
 		free(paths);
@@ -472,7 +359,7 @@ report_add_sig(struct report *r, struct exchange *ex, const char *route)
 	s->count = 1;
 	s->first = s->last = ex->ex_ts;
 	report_keep_example(r, s, ex);
-	report_map_put(r->sig_map, text, s);
+	strmap_put(r->sig_map, text, s);
 	r->sigs = xreallocarray(r->sigs, r->nsigs + 1, sizeof *r->sigs);
 	r->sigs[r->nsigs++] = s;
 	r->sorted = 0;
@@ -488,11 +375,11 @@ report_add(struct report *r, struct exchange *ex)
 	struct report_route	*rt;
 	char			*route;
 
-	route = report_route_of(ex);
-	if ((rt = report_map_get(r->route_map, route)) == NULL) {
+	route = exchange_route(ex);
+	if ((rt = strmap_get(r->route_map, route)) == NULL) {
 		rt = xcalloc(1, sizeof *rt);
 		rt->name = xstrdup(route);
-		report_map_put(r->route_map, route, rt);
+		strmap_put(r->route_map, route, rt);
 		r->routes = xreallocarray(r->routes, r->nroutes + 1,
 		    sizeof *r->routes);
 		r->routes[r->nroutes++] = rt;
