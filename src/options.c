@@ -8,6 +8,7 @@
  * setter for its own options that calls options_set first.
  */
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +203,71 @@ options_ms(const char *name, const char *value, int *out, char **cause)
 	if (parse_uint(value, 1, 86400000, &v, &why) != 0)
 		return (options_cause(name, why, cause));
 	*out = (int)v;
+	return (0);
+}
+
+/*
+ * Parse a duration into milliseconds: a number with a unit ("500ms",
+ * "2s", "10m", "1h", "1.5s"), or a bare number in unit_ms units; between
+ * min_ms and max_ms.  The error names the option and, for a bare number,
+ * the unit it was taken in.
+ */
+int
+options_duration(const char *name, const char *value, uint64_t unit_ms,
+    uint64_t min_ms, uint64_t max_ms, uint64_t *ms, char **cause)
+{
+	static const struct {
+		const char	*suffix;
+		double		 ms;
+	} units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }
+	};
+	const char	*unit_name = unit_ms == 1 ? "milliseconds" :
+			    unit_ms == 1000 ? "seconds" : unit_ms == 60000 ?
+			    "minutes" : "hours";
+	char		*end, *why;
+	double		 v, mult = (double)unit_ms;
+	size_t		 i;
+
+	if (value == NULL || *value == '\0' ||
+	    !((*value >= '0' && *value <= '9') || *value == '.')) {
+		xasprintf(&why, "\"%s\" is not a duration (a number and a "
+		    "unit: ms, s, m, h)", value != NULL ? value : "");
+		return (options_cause(name, why, cause));
+	}
+	errno = 0;
+	v = strtod(value, &end);
+	if (end != value + strspn(value, "0123456789.")) {
+		xasprintf(&why, "\"%s\" is not a duration (a number and a "
+		    "unit: ms, s, m, h)", value);
+		return (options_cause(name, why, cause));
+	}
+	if (*end != '\0') {
+		for (i = 0; i < sizeof units / sizeof units[0]; i++) {
+			if (strcmp(end, units[i].suffix) == 0)
+				break;
+		}
+		if (i == sizeof units / sizeof units[0]) {
+			xasprintf(&why, "\"%s\": unknown unit \"%s\" (ms, s, "
+			    "m, h)", value, end);
+			return (options_cause(name, why, cause));
+		}
+		mult = units[i].ms;
+	}
+	v *= mult;
+	if (errno != 0 || v != v || v < (double)min_ms || v > (double)max_ms) {
+		if (*end == '\0')
+			xasprintf(&why, "%s %s: out of range (%llums to "
+			    "%llums)", value, unit_name,
+			    (unsigned long long)min_ms,
+			    (unsigned long long)max_ms);
+		else
+			xasprintf(&why, "%s: out of range (%llums to %llums)",
+			    value, (unsigned long long)min_ms,
+			    (unsigned long long)max_ms);
+		return (options_cause(name, why, cause));
+	}
+	*ms = (uint64_t)(v + 0.5);
 	return (0);
 }
 

@@ -1040,6 +1040,8 @@ const char	*options_keep(struct options *, const char *);
 int		 options_bool(const char *, const char *, int *, char **);
 int		 options_cause(const char *, char *, char **);
 int		 options_ms(const char *, const char *, int *, char **);
+int		 options_duration(const char *, const char *, uint64_t,
+		     uint64_t, uint64_t, uint64_t *, char **);
 int		 options_set(struct options *, const char *, const char *,
 		     char **);
 int		 options_usage(const char *, const char *, ...)

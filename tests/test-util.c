@@ -874,6 +874,56 @@ test_misc(void)
 	    "(%.3f)", t2 - t1);
 }
 
+/* Durations with units, and bare numbers in the option's own unit. */
+static void
+test_duration(void)
+{
+	static const struct {
+		const char	*in;
+		uint64_t	 unit;
+		uint64_t	 want;	/* 0: refused */
+		const char	*error;
+	} cases[] = {
+		{ "500ms", 1000, 500, NULL },
+		{ "2s", 1, 2000, NULL },
+		{ "1.5s", 1, 1500, NULL },
+		{ "10m", 1000, 600000, NULL },
+		{ "1h", 1000, 3600000, NULL },
+		{ "30", 1000, 30000, NULL },
+		{ "30", 1, 30, NULL },
+		{ "", 1000, 0, "is not a duration" },
+		{ "-1s", 1000, 0, "is not a duration" },
+		{ "5 s", 1000, 0, "unknown unit \" s\"" },
+		{ "5d", 1000, 0, "unknown unit \"d\"" },
+		{ "0x10s", 1000, 0, "is not a duration" },
+		{ "1e3ms", 1000, 0, "is not a duration" },
+		{ "0", 1000, 0, "0 seconds: out of range (1ms to" },
+		{ "100h", 1000, 0, "100h: out of range" },
+	};
+	uint64_t	 ms;
+	char		*cause;
+	size_t		 i;
+	int		 rc;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		ms = 0;
+		cause = NULL;
+		rc = options_duration("wait", cases[i].in, cases[i].unit, 1,
+		    86400000, &ms, &cause);
+		if (cases[i].want != 0)
+			ok(rc == 0 && ms == cases[i].want,
+			    "duration \"%s\": %llums", cases[i].in,
+			    (unsigned long long)ms);
+		else
+			ok(rc == -1 && cause != NULL &&
+			    strncmp(cause, "--wait: ", 8) == 0 &&
+			    strstr(cause, cases[i].error) != NULL,
+			    "duration \"%s\" refused: %s", cases[i].in,
+			    cause != NULL ? cause : "(none)");
+		free(cause);
+	}
+}
+
 int
 main(void)
 {
@@ -887,6 +937,7 @@ main(void)
 		fatal("mkdtemp %s", tmpdir);
 
 	test_route();
+	test_duration();
 	test_trace();
 	test_config();
 	test_route_section();
