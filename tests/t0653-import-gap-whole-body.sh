@@ -25,7 +25,7 @@ c GET /1 HTTP/1.0\r\nUser-Agent: Mozilla\r\n\r\n
 s ack
 s HTTP/1.0 200 OK\r\nDate: Tue, 01 Sep 2009 10:00:00 GMT\r\nServer: Apache\r\nConnection: close\r\nContent-Type: text/html\r\nContent-Length: 12\r\n\r\n
 c ack
-s lost first page\n\r\n
+s lost first page!\n\r\n
 c ack
 c GET /2 HTTP/1.0\r\nUser-Agent: Mozilla\r\n\r\n
 s ack
