@@ -27,9 +27,12 @@
  * handed on as "reset" and the response is skipped (an orphan): a
  * response is never paired with a request that is not its own.  A
  * connection seen pipelining is not resumed: there the order cannot be
- * proven.  "After" is the response's segment acknowledging the whole
- * request where the acknowledgement says so, the capture's times where
- * it does not (a capture may give many packets one time).
+ * proven; but a request sent once the client had response bytes sent
+ * after the one before it was whole is not pipelined behind that one,
+ * whose answer was skipped.  "After" is the response's segment
+ * acknowledging the whole request where the acknowledgement says so, the
+ * capture's times where it does not (a capture may give many packets one
+ * time).
  *
  * A connection whose SYN was not captured may begin in the middle of a
  * message: it starts as after a gap.  A final response that begins while
@@ -70,6 +73,13 @@ struct hf_request {
 	uint64_t		 hr_end;	/* stream offset at or past its
 						   end */
 	int			 hr_unproven;	/* may be a body's text */
+	uint64_t		 hr_acked;	/* response bytes the client had
+						   when it began, + 1 (0: not
+						   known) */
+	uint64_t		 hr_sent;	/* response stream offset + 1
+						   where bytes the server sent
+						   once it had it begin (0: none
+						   yet) */
 	uint64_t		 hr_seq;	/* 0, 1, ... on the connection */
 	int			 hr_head;	/* HEAD: no response body */
 	int			 hr_connect;	/* CONNECT */
@@ -98,6 +108,7 @@ struct hf_conn {
 	/* The request being parsed. */
 	struct exchange		*hc_req;
 	struct timeval		 hc_req_start;
+	uint64_t		 hc_req_acked;	/* its first segment's */
 	int			 hc_req_fresh;	/* no byte of it seen yet */
 	int			 hc_req_answered;	/* answered before it was
 						   whole: the rest is skipped */
@@ -121,6 +132,8 @@ struct hf_conn {
 	int			 hc_unsynced;	/* no pair since the gap */
 	int			 hc_noise[2];	/* bytes skipped since the gap */
 	struct timeval		 hc_noise_ts[2];	/* the last of them */
+	uint64_t		 hc_noise_off[2];	/* stream offset past
+						   the bytes that held it */
 	int			 hc_c2s_gap;	/* a request stream gap, and */
 	struct timeval		 hc_c2s_pre;	/* its last byte before it */
 	struct timeval		 hc_c2s_acked;	/* when the server had it */
@@ -549,6 +562,7 @@ httpflow_req_queue(struct hf_conn *hc, int early)
 	hr->hr_last = hc->hc_ts[TCP_DIR_C2S];
 	hr->hr_end = hc->hc_off[TCP_DIR_C2S];
 	hr->hr_unproven = hc->hc_req_unproven;
+	hr->hr_acked = hc->hc_req_acked;
 	hc->hc_req_unproven = 0;
 	if (!TAILQ_EMPTY(&hc->hc_waiting)) {
 		/*
@@ -646,6 +660,7 @@ httpflow_requests(struct hf_conn *hc, const uint8_t *data, size_t len)
 		}
 		if (hc->hc_req_fresh) {
 			hc->hc_req_start = hc->hc_ts[TCP_DIR_C2S];
+			hc->hc_req_acked = hc->hc_acked[TCP_DIR_C2S];
 			hc->hc_req_fresh = 0;
 		}
 		n = http_msg_feed(hm, (const char *)data, len);
@@ -698,13 +713,32 @@ httpflow_requests(struct hf_conn *hc, const uint8_t *data, size_t len)
 static int
 httpflow_sync(struct hf_conn *hc)
 {
-	struct hf_request	*hr;
+	struct hf_request	*hr, *next;
 	const struct timeval	*rf = &hc->hc_resp_ts;
 	const char		*why;
 	int			 started;
 
 	while ((hr = TAILQ_FIRST(&hc->hc_waiting)) != NULL) {
-		if (TAILQ_NEXT(hr, hr_entry) != NULL) {
+		next = TAILQ_NEXT(hr, hr_entry);
+		if (next != NULL && hr->hr_sent != 0 && next->hr_acked != 0 &&
+		    next->hr_acked > hr->hr_sent) {
+			/*
+			 * The client had bytes the server sent once it had
+			 * this request before it sent the next: not
+			 * pipelining, but an answer that was skipped.
+			 */
+			log_debug("connection %llu: request %llu not paired "
+			    "after a gap: its response was not seen whole",
+			    (unsigned long long)hc->hc_tc->id,
+			    (unsigned long long)hr->hr_seq);
+			started = hc->hc_resp_started;
+			hc->hc_resp_started = 0;
+			httpflow_answer(hc, "reset", "after a gap in the "
+			    "capture, no response can be told to be its own");
+			hc->hc_resp_started = started;
+			continue;
+		}
+		if (next != NULL) {
 			/* Pipelining, or an answer lost: order unproven. */
 			log_debug("connection %llu: requests waiting after a "
 			    "gap, not resumed",
@@ -748,7 +782,9 @@ httpflow_sync(struct hf_conn *hc)
 		    !timercmp(&hc->hc_noise_ts[TCP_DIR_C2S], &hr->hr_last, <)))
 			why = "the client sent more before the response";
 		else if (hc->hc_noise[TCP_DIR_S2C] &&
-		    !timercmp(&hc->hc_noise_ts[TCP_DIR_S2C], &hr->hr_last, <))
+		    !timercmp(&hc->hc_noise_ts[TCP_DIR_S2C], &hr->hr_last, <) &&
+		    (hr->hr_acked == 0 ||
+		    hr->hr_acked - 1 < hc->hc_noise_off[TCP_DIR_S2C]))
 			why = "the server sent what cannot be parsed before "
 			    "the response";
 		if (why == NULL) {
@@ -915,6 +951,8 @@ httpflow_responses(struct hf_conn *hc, const uint8_t *data, size_t len)
 			/* Said, but not as an answer we could pair. */
 			hc->hc_noise[TCP_DIR_S2C] = 1;
 			hc->hc_noise_ts[TCP_DIR_S2C] = hc->hc_ts[TCP_DIR_S2C];
+			hc->hc_noise_off[TCP_DIR_S2C] =
+			    hc->hc_off[TCP_DIR_S2C];
 		}
 		if (n < 0 && hc->hc_unsynced) {
 			/* A false start after a gap: skip on. */
@@ -1074,6 +1112,7 @@ httpflow_skipped(struct hf_conn *hc, int dir, size_t n)
 	hc->hc_skipped += n;
 	hc->hc_noise[dir] = 1;
 	hc->hc_noise_ts[dir] = hc->hc_ts[dir];
+	hc->hc_noise_off[dir] = hc->hc_off[dir];
 	if (dir == TCP_DIR_C2S) {
 		/* Perhaps a request's end: the next must follow an answer. */
 		hc->hc_c2s_gap = 1;
@@ -1212,6 +1251,30 @@ httpflow_scan(struct hf_conn *hc, int dir, const uint8_t *data, size_t len)
 	return (used);
 }
 
+/*
+ * Response bytes (len, just delivered) sent by a server that had the
+ * waiting requests up to some point whole, as their segment's
+ * acknowledgement says: where the answers to those requests may begin.
+ * A request sent after the client had such bytes was not pipelined
+ * behind the one they follow (httpflow_sync).
+ */
+static void
+httpflow_sent(struct hf_conn *hc, size_t len)
+{
+	struct hf_request	*hr;
+	uint64_t		 acked = hc->hc_acked[TCP_DIR_S2C];
+
+	if (acked == 0)
+		return;
+	TAILQ_FOREACH_REVERSE(hr, &hc->hc_waiting, hf_request_list,
+	    hr_entry) {
+		if (hr->hr_sent != 0)
+			break;
+		if (acked - 1 >= hr->hr_end)
+			hr->hr_sent = hc->hc_off[TCP_DIR_S2C] - len + 1;
+	}
+}
+
 /* Bytes of one direction, in order. */
 static void
 httpflow_data(void *arg, struct tcp_conn *tc, int dir, const uint8_t *data,
@@ -1225,8 +1288,10 @@ httpflow_data(void *arg, struct tcp_conn *tc, int dir, const uint8_t *data,
 	hc->hc_ts[dir] = *ts;
 	hc->hc_off[dir] += len;
 	hc->hc_acked[dir] = tc->acked[dir];
-	if (dir == TCP_DIR_S2C)
+	if (dir == TCP_DIR_S2C) {
 		hc->hc_s2c_last = *ts;
+		httpflow_sent(hc, len);
+	}
 	if (hc->hc_scan[dir] == HF_SCAN_SKIP)
 		hc->hc_scan[dir] = HF_SCAN_LINE;	/* a packet may start one */
 	while (len != 0 && !hc->hc_done && !hc->hc_dead[dir]) {

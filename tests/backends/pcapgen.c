@@ -1,12 +1,13 @@
 /*
- * pcapgen: write a pcap of one TCP connection from a script, for the
+ * pcapgen: write a pcap of TCP connections from a script, for the
  * import tests that need a capture no real exchange can be made to give
  * (a segment the capture lost, a capture begun mid-connection).
  *
  *	pcapgen OUT <SCRIPT
  *
- * The connection is 10.0.0.1:40000 (client) to 10.0.0.2:80 (server),
- * raw IPv4 frames.  Each line
+ * The first connection is 10.0.0.1:40000 (client) to 10.0.0.2:80
+ * (server), raw IPv4 frames; each conn step begins another from the next
+ * client port.  Each line
  * of the script is one step (empty lines and lines starting with # are
  * ignored):
  *
@@ -21,12 +22,19 @@
  *	s lostfill N
  *	c ack			a bare ACK of all the server sent
  *	s ack			a bare ACK of all the client sent
+ *	c fin, s fin		that end closes (FIN)
+ *	c rst, s rst		that end resets the connection (RST)
  *	fin			both ends close (FIN, FIN, ACK)
+ *	conn			the steps from now on are a new connection's,
+ *				from the next client port
+ *	mss N			data from now on in segments of at most N
+ *				bytes (1400 at first; a loopback's are 16384
+ *				or more)
  *	step USEC		each packet from now on USEC after the one
  *				before (1000 at first; 0: all at one time)
  *
- * Data goes in segments of at most 1400 bytes, each acknowledging all
- * the other end sent.  Without syn the capture begins mid-connection.
+ * Data goes in segments of at most mss bytes, each acknowledging all the
+ * other end sent.  Without syn the capture begins mid-connection.
  *
  * Exit status: 0, or 1 with a message.
  */
@@ -40,10 +48,11 @@
 
 #include <pcap/pcap.h>
 
-#define SEG_MAX		1400
+#define SEG_MAX		65000
 
 #define F_FIN		0x01
 #define F_SYN		0x02
+#define F_RST		0x04
 #define F_PSH		0x08
 #define F_ACK		0x10
 
@@ -52,6 +61,8 @@ static struct timeval	 now = { 1700000000, 0 };
 static uint32_t		 seq[2] = { 1000000, 5000000 };	/* client, server */
 static unsigned		 line_no;
 static long		 step = 1000;
+static uint16_t		 cport = 40000;
+static size_t		 mss = 1400;
 
 static void
 die(const char *msg)
@@ -86,8 +97,8 @@ segment(int dir, int flags, const uint8_t *data, size_t len, int lost)
 	uint16_t		 sport, dport, sum;
 	uint32_t		 s = seq[dir], a = seq[!dir];
 
-	sport = dir == 0 ? 40000 : 80;
-	dport = dir == 0 ? 80 : 40000;
+	sport = dir == 0 ? cport : 80;
+	dport = dir == 0 ? 80 : cport;
 	memset(pkt, 0, 40);
 	pkt[0] = 0x45;
 	pkt[2] = n >> 8;
@@ -138,7 +149,7 @@ send_data(int dir, const uint8_t *p, size_t len, int lost)
 	size_t	 n;
 
 	while (len != 0) {
-		n = len < SEG_MAX ? len : SEG_MAX;
+		n = len < mss ? len : mss;
 		segment(dir, F_ACK | F_PSH, p, n, lost);
 		p += n;
 		len -= n;
@@ -213,6 +224,21 @@ main(int argc, char **argv)
 			segment(0, F_ACK, NULL, 0, 0);
 			continue;
 		}
+		if (strcmp(line, "conn") == 0) {
+			if (cport == 65535)
+				die("too many connections");
+			cport++;
+			seq[0] += 100000000;
+			seq[1] += 100000000;
+			continue;
+		}
+		if (strncmp(line, "mss ", 4) == 0) {
+			n = strtol(line + 4, NULL, 10);
+			if (n <= 0 || n > SEG_MAX)
+				die("bad mss");
+			mss = (size_t)n;
+			continue;
+		}
 		if (strncmp(line, "step ", 5) == 0) {
 			step = strtol(line + 5, NULL, 10);
 			if (step < 0 || step > 100000000)
@@ -226,6 +252,14 @@ main(int argc, char **argv)
 		lost = 0;
 		if (strcmp(arg, "ack") == 0) {
 			segment(dir, F_ACK, NULL, 0, 0);
+			continue;
+		}
+		if (strcmp(arg, "fin") == 0) {
+			segment(dir, F_FIN | F_ACK, NULL, 0, 0);
+			continue;
+		}
+		if (strcmp(arg, "rst") == 0) {
+			segment(dir, F_RST | F_ACK, NULL, 0, 0);
 			continue;
 		}
 		if (strncmp(arg, "lost ", 5) == 0) {

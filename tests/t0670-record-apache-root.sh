@@ -1,0 +1,127 @@
+#!/bin/sh
+# paritytap record around Apache as Debian runs it: started as root,
+# its children switch to User www-data and Group www-data before they
+# serve, with the event MPM (a listener thread hands connections to a
+# pool of worker threads), under 64 concurrent keep-alive connections.
+# Every exchange is in the capture, each body byte for byte what its
+# client got, and record says that no record was lost and that no uid
+# could not write.
+
+. "$(dirname "$0")/lib.sh"
+need curl jq
+need_binaries
+RECPROBE=${RECPROBE:-$top_builddir/tests/backends/recprobe}
+[ -x "$RECPROBE" ] || bail "RECPROBE=$RECPROBE is not executable"
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+export ASAN_OPTIONS
+
+APACHE=${APACHE:-/usr/sbin/apache2}
+MODULES=${APACHE_MODULES:-/usr/lib/apache2/modules}
+if [ ! -x "$APACHE" ] || [ ! -f "$MODULES/mod_mpm_event.so" ]; then
+	skip_all "apache2 not installed"
+fi
+if [ "$(id -u)" != 0 ]; then
+	skip_all "not root: Apache cannot switch its children to another user"
+fi
+APUSER=www-data
+id "$APUSER" >/dev/null 2>&1 || APUSER=nobody
+APGROUP=$(id -gn "$APUSER")
+APUID=$(id -u "$APUSER")
+
+CONNS=64
+REQS=256
+
+# The children read the files they serve: $T is made reachable (not
+# readable) by every user, the site readable.  The rest is root's.
+chmod 0711 "$T"
+D=$T/ap
+mkdir "$D" "$D/www" "$D/run"
+i=1
+while [ $i -le $REQS ]; do
+	head -c $((1000 + (i * 7919) % 150000)) /dev/urandom |
+	    od -An -tx1 -v | tr -d ' \n' | head -c $((1000 + (i * 7919) % 150000)) \
+	    >"$D/www/f$i.txt"
+	i=$((i + 1))
+done
+chmod -R a+rX "$D/www"
+
+PORT=$("$RECPROBE" freeport)
+cat >"$D/httpd.conf" <<EOC
+ServerRoot $D/run
+ServerName localhost
+Listen 127.0.0.1:$PORT
+User $APUSER
+Group $APGROUP
+LoadModule mpm_event_module $MODULES/mod_mpm_event.so
+LoadModule authz_core_module $MODULES/mod_authz_core.so
+PidFile $D/run/httpd.pid
+ErrorLog $D/run/error.log
+DocumentRoot $D/www
+StartServers 1
+ServerLimit 1
+ThreadsPerChild 64
+ThreadLimit 64
+MaxRequestWorkers 64
+MinSpareThreads 1
+MaxSpareThreads 64
+KeepAlive On
+MaxKeepAliveRequests 0
+Mutex file:$D/run default
+EOC
+"$PARITYTAP" record -o "$D/apache.jsonl" -- \
+    "$APACHE" -f "$D/httpd.conf" -DFOREGROUND 2>"$T/apache.err" &
+pid=$!
+track "$pid"
+if ! "$RECPROBE" waitport "$PORT" 10; then
+	diag_file "$T/apache.err"
+	diag_file "$D/run/error.log"
+	bail "apache2 did not start under record"
+fi
+
+i=1
+: >"$T/curl.cfg"
+while [ $i -le $REQS ]; do
+	printf 'url = "http://127.0.0.1:%s/f%s.txt"\noutput = "%s/b.%s"\n' \
+	    "$PORT" "$i" "$T" "$i" >>"$T/curl.cfg"
+	i=$((i + 1))
+done
+curl -sS --parallel --parallel-max "$CONNS" -K "$T/curl.cfg" \
+    2>"$T/curl.err"
+is "$?" 0 "curl got every answer"
+
+# Who served: the children, as $APUSER (their process is the
+# parent's only child).
+child=$(children_of "$(children_of "$pid" | head -n 1)" | head -n 1)
+is "$(sed -n 's/^Uid:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$child/status" \
+    2>/dev/null)" "$APUID" \
+    "apache2's child runs as $APUSER"
+
+bad=
+: >"$T/want"
+i=1
+while [ $i -le $REQS ]; do
+	cmp -s "$T/b.$i" "$D/www/f$i.txt" || bad="$bad $i"
+	printf '/f%s.txt %s\n' "$i" "$(cat "$T/b.$i")" >>"$T/want"
+	i=$((i + 1))
+done
+is "$bad" "" "each client got its whole file"
+kill -TERM "$pid"
+wait_pid "$pid" 30
+is "$WAIT_STATUS" 0 "SIGTERM through record stops apache2; exit status 0"
+
+unlike "$(cat "$T/apache.err")" 'dropped|not written|could not|no TCP traffic' \
+    "no record was dropped, no uid failed to write"
+like "$(cat "$T/apache.err")" \
+    'record: [0-9]+ process(es)? wrote [1-9][0-9]* records; 0 lost to a busy lock, 0 lost to write errors' \
+    "record says what apache2 wrote and that it lost nothing"
+is "$(cap_nlines "$D/apache.jsonl")" "$REQS" \
+    "exactly $REQS exchanges in the capture"
+jq -r '.request.target + " " + .responses.primary.body' \
+    "$D/apache.jsonl" | sort >"$T/got"
+sort "$T/want" >"$T/want.sorted"
+ok "every body in the capture is byte for byte what its client got" \
+    cmp -s "$T/got" "$T/want.sorted"
+is "$(jq -r '.responses.primary.status' "$D/apache.jsonl" | sort -u)" \
+    200 "every exchange is a 200"
+
+done_testing
