@@ -249,7 +249,7 @@ cmd_report_exec(int argc, char **argv)
 		    "captures"));
 	if (conf.baseline != NULL &&
 	    (baseline = baseline_load(conf.baseline, &cause)) == NULL) {
-		fprintf(stderr, "paritytap report: --baseline %s\n", cause);
+		fprintf(stderr, "paritytap report: --baseline: %s\n", cause);
 		free(cause);
 		return (EXIT_USAGE);
 	}
