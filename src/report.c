@@ -383,6 +383,7 @@ void
 report_set_baseline(struct report *r, const struct baseline *b)
 {
 	r->baseline = b;
+	r->sorted = 0;
 }
 
 /*
