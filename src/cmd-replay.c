@@ -1,8 +1,19 @@
 /*
  * paritytap replay: re-send captured requests to a candidate (and a live
  * primary), compare, and exit with a CI gate's status.  The engine is
- * replay.c; this file holds the command line, the per-exchange results
- * and the reports (summary line, --json, --junit).
+ * replay.c; this file holds the command line, the per-exchange results,
+ * the drifts and the reports (summary line, new drifts, --json, --junit).
+ *
+ * The gate.  Without --baseline an exchange fails when its verdict is in
+ * --fail-on.  With one, the differences of the drifts the baseline lists
+ * are forgiven: an exchange that carries such a drift is judged by what
+ * is left, the most severe of its other drifts and of its differences
+ * that are no drift (values, bytes), and fails only if that verdict is in
+ * --fail-on too.  So a baseline never fails an exchange that passes
+ * without it, an exchange whose drifts are all listed passes unless what
+ * else it carries fails (a value difference with --fail-on value), and an
+ * exchange that carries no drift at all (both_failed, a byte difference,
+ * a skipped one) is judged as before.
  */
 
 #include <errno.h>
@@ -19,14 +30,40 @@
 
 #define REPLAY_DEFAULT_FAIL_ON	"status,shape,body,candidate_error"
 
+/* New drifts listed on standard error at the end; --json lists all. */
+#define REPLAY_NEW_DRIFTS_SHOWN	10
+
+/* Example ids kept per drift: the smallest, as completion order varies. */
+#define REPLAY_DRIFT_EXAMPLES	3
+
+enum replay_junit_per {
+	REPLAY_JUNIT_EXCHANGE,
+	REPLAY_JUNIT_DRIFT
+};
+
 /* One replayed exchange, as the reports need it. */
 struct replay_result {
 	char		*rr_id;
 	char		*rr_route;
 	enum verdict	 rr_verdict;
+	enum verdict	 rr_judged;	/* once the baseline forgave its part */
+	int		 rr_fails;	/* fails the run */
+	int		 rr_by_drift;	/* ... through a new drift */
 	char		*rr_line;	/* flag line, or skip reason */
 	double		 rr_ms;
 	json_t		*rr_diffs;	/* new reference, divergent only */
+};
+
+/* One drift the replay saw. */
+struct replay_drift {
+	struct drift	 rd_drift;
+	char		*rd_text;	/* report_drift_text */
+	char		 rd_id[DRIFT_ID_LEN + 1];
+	int		 rd_baselined;
+	int		 rd_failed;	/* an exchange failed on it */
+	uint64_t	 rd_count;
+	char		*rd_ex[REPLAY_DRIFT_EXAMPLES];
+	size_t		 rd_nex;
 };
 
 /* Everything the command line and the config file can set. */
@@ -34,12 +71,20 @@ struct replay_conf {
 	struct options		 o;
 	struct replay_opts	 ro;
 	const char		*junit;
+	enum replay_junit_per	 junit_per;
+	int			 have_junit_per;
 	int			 json;
 	unsigned		 fail_on;	/* bit (1 << verdict) */
+	const char		*baseline_path;
+	struct baseline		*baseline;
 	/* Results, filled on the pipeline thread, read after it stopped. */
 	struct replay_result	*results;
 	size_t			 nresults;
 	size_t			 cresults;
+	struct strmap		*drift_map;
+	struct replay_drift    **drifts;
+	size_t			 ndrifts;
+	size_t			 nbaselined;
 };
 
 /* Replay's options; options_set sets the shared ones. */
@@ -67,7 +112,12 @@ static const struct options_entry replay_options[] = {
 	{ "redact-header", 0, "NAME", "also redact this header in the capture",
 	    NULL },
 	OPTIONS_ENTRY_KEEP_SECRETS,
+	{ "baseline", 0, "FILE", "drifts known and accepted (report --format "
+	    "baseline): only the others fail the run", NULL },
 	{ "junit", 0, "FILE", "JUnit XML, one testcase per exchange", NULL },
+	{ "junit-per", 0, "WHAT", "exchange, or drift: one testcase per drift "
+	    "(failing when new) and per failing exchange that carries none",
+	    "exchange" },
 	{ "json", 0, NULL, "a JSON summary on stdout", NULL },
 	{ "timeout", 0, "MS", "deadline for each backend", "5000" },
 	{ "max-body", 0, "BYTES", "response bytes kept for comparison", "8M" },
@@ -99,9 +149,13 @@ cmd_replay_help(FILE *f)
 	options_help(f, replay_options, 32);
 	fputs(
 "\n"
-"Exit status: 0 no verdict in --fail-on, 1 divergence, 2 usage error or\n"
-"malformed capture (FILE:LINE), 3 no backend could be reached.\n"
-"See paritytap(1).\n", f);
+"The drifts not in --baseline (all of them without one) are listed on\n"
+"stderr at the end.\n"
+"\n"
+"Exit status: 0 no verdict in --fail-on, 1 divergence (with --baseline:\n"
+"one the baseline does not forgive), 2 usage error or malformed capture or\n"
+"baseline (FILE:LINE), 3 no backend could be reached.  See paritytap(1).\n",
+	    f);
 }
 
 /* Parse a comma list of verdict names into a bit set. */
@@ -206,6 +260,19 @@ replay_set(void *arg, const char *name, const char *value, char **cause)
 		return (replay_verdicts(name, value, &rc->fail_on, cause));
 	else if (strcmp(name, "junit") == 0)
 		rc->junit = options_keep(&rc->o, value);
+	else if (strcmp(name, "junit-per") == 0) {
+		if (strcmp(value, "exchange") == 0)
+			rc->junit_per = REPLAY_JUNIT_EXCHANGE;
+		else if (strcmp(value, "drift") == 0)
+			rc->junit_per = REPLAY_JUNIT_DRIFT;
+		else {
+			xasprintf(cause, "--junit-per: '%s' is not exchange "
+			    "or drift", value);
+			return (-1);
+		}
+		rc->have_junit_per = 1;
+	} else if (strcmp(name, "baseline") == 0)
+		rc->baseline_path = options_keep(&rc->o, value);
 	else if (strcmp(name, "json") == 0)
 		return (options_bool(name, value, &rc->json, cause));
 	else if (strcmp(name, "timeout") == 0)
@@ -220,6 +287,135 @@ replay_set(void *arg, const char *name, const char *value, char **cause)
 		return (-1);
 	}
 	return (0);
+}
+
+/* Does this verdict fail the run? */
+static int
+replay_fails(const struct replay_conf *rc, enum verdict v)
+{
+	return (v < VERDICT_NONE && (rc->fail_on & (1u << v)) != 0);
+}
+
+/* Keep id among a drift's examples if it is one of the smallest. */
+static void
+replay_drift_example(struct replay_drift *rd, const char *id)
+{
+	size_t	 i;
+
+	for (i = 0; i < rd->rd_nex; i++) {
+		if (strcmp(id, rd->rd_ex[i]) < 0)
+			break;
+	}
+	if (i == REPLAY_DRIFT_EXAMPLES)
+		return;
+	if (rd->rd_nex == REPLAY_DRIFT_EXAMPLES)
+		free(rd->rd_ex[--rd->rd_nex]);
+	memmove(&rd->rd_ex[i + 1], &rd->rd_ex[i],
+	    (rd->rd_nex - i) * sizeof rd->rd_ex[0]);
+	rd->rd_ex[i] = xstrdup(id);
+	rd->rd_nex++;
+}
+
+/* Count one drift of ex (its strings taken, d left empty); return it. */
+static struct replay_drift *
+replay_drift_add(struct replay_conf *rc, struct drift *d,
+    const struct exchange *ex)
+{
+	struct replay_drift	*rd;
+	char			*key;
+
+	key = drift_key(d);
+	if ((rd = strmap_get(rc->drift_map, key)) == NULL) {
+		rd = xcalloc(1, sizeof *rd);
+		rd->rd_drift = *d;
+		memset(d, 0, sizeof *d);
+		rd->rd_text = report_drift_text(&rd->rd_drift);
+		drift_id(&rd->rd_drift, rd->rd_id);
+		rd->rd_baselined = baseline_has(rc->baseline, &rd->rd_drift);
+		if (rd->rd_baselined)
+			rc->nbaselined++;
+		strmap_put(rc->drift_map, key, rd);
+		rc->drifts = xreallocarray(rc->drifts, rc->ndrifts + 1,
+		    sizeof *rc->drifts);
+		rc->drifts[rc->ndrifts++] = rd;
+	}
+	free(key);
+	rd->rd_count++;
+	replay_drift_example(rd, ex->ex_id);
+	return (rd);
+}
+
+/*
+ * The verdict of what is left of ex once the baseline forgave the
+ * differences of its drifts: the most severe of its new drifts and of its
+ * differences that are no drift, never more than its verdict.
+ */
+static enum verdict
+replay_judge(const struct exchange *ex, struct replay_drift **v, size_t n)
+{
+	const struct diff	*d;
+	enum verdict		 w = VERDICT_MATCH, dv;
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		if (!v[i]->rd_baselined && v[i]->rd_drift.verdict > w)
+			w = v[i]->rd_drift.verdict;
+	}
+	for (i = 0; i < ex->ex_diffs.n; i++) {
+		d = &ex->ex_diffs.v[i];
+		switch (d->kind) {
+		case DIFF_VALUE:
+			dv = VERDICT_VALUE;
+			break;
+		case DIFF_BODY:
+			dv = VERDICT_BODY;
+			break;
+		case DIFF_OTHER:
+			/* A kind this version cannot tell: as it was. */
+			dv = ex->ex_verdict;
+			break;
+		default:
+			/* A drift's difference, counted above. */
+			continue;
+		}
+		if (dv > w)
+			w = dv;
+	}
+	return (w < ex->ex_verdict ? w : ex->ex_verdict);
+}
+
+/*
+ * Count the drifts of ex and judge it: set r's judged verdict, whether it
+ * fails the run and whether a new drift is why.
+ */
+static void
+replay_judge_exchange(struct replay_conf *rc, const struct exchange *ex,
+    struct replay_result *r)
+{
+	struct replay_drift	**v = NULL;
+	struct drift		 *d;
+	size_t			  n, i, nbase = 0;
+
+	n = drift_extract(ex, &d);
+	if (n != 0)
+		v = xreallocarray(NULL, n, sizeof *v);
+	for (i = 0; i < n; i++) {
+		v[i] = replay_drift_add(rc, &d[i], ex);
+		if (v[i]->rd_baselined)
+			nbase++;
+	}
+	drift_free_all(d, n);
+	r->rr_judged = nbase != 0 ? replay_judge(ex, v, n) : ex->ex_verdict;
+	r->rr_fails = replay_fails(rc, ex->ex_verdict) &&
+	    replay_fails(rc, r->rr_judged);
+	for (i = 0; r->rr_fails && i < n; i++) {
+		if (!v[i]->rd_baselined &&
+		    replay_fails(rc, v[i]->rd_drift.verdict)) {
+			v[i]->rd_failed = 1;
+			r->rr_by_drift = 1;
+		}
+	}
+	free(v);
 }
 
 /* A pipeline consumer: keep what the reports need of one exchange. */
@@ -238,9 +434,9 @@ replay_on_exchange(void *arg, const struct exchange *ex)
 	r = &rc->results[rc->nresults++];
 	memset(r, 0, sizeof *r);
 	r->rr_verdict = ex->ex_verdict;
-	/* The CI reports only need detail on the exchanges that diverge. */
-	if (rc->junit == NULL && !rc->json && (ex->ex_verdict >= VERDICT_NONE ||
-	    !(rc->fail_on & (1u << ex->ex_verdict))))
+	replay_judge_exchange(rc, ex, r);
+	/* The CI reports only need detail on the exchanges that fail. */
+	if (rc->junit == NULL && !rc->json && !r->rr_fails)
 		return;
 	r->rr_id = xstrdup(ex->ex_id);
 	r->rr_route = xstrdup(ex->ex_route != NULL ? ex->ex_route : "?");
@@ -254,13 +450,6 @@ replay_on_exchange(void *arg, const struct exchange *ex)
 		r->rr_diffs = json_incref(json_object_get(obj, "diffs"));
 		json_decref(obj);
 	}
-}
-
-/* Does this verdict fail the run? */
-static int
-replay_fails(const struct replay_conf *rc, enum verdict v)
-{
-	return (v < VERDICT_NONE && (rc->fail_on & (1u << v)) != 0);
 }
 
 /* Order results by id, so reports do not depend on completion order. */
@@ -304,20 +493,142 @@ replay_xml(struct buf *b, const char *s)
 	}
 }
 
-/* Write the JUnit XML report; return -1 with cause on error. */
+/* Append one exchange's testcase. */
+static void
+replay_junit_exchange(struct replay_conf *rc, struct buf *b,
+    const struct replay_result *r)
+{
+	buf_addstr(b, "<testcase classname=\"");
+	replay_xml(b, r->rr_route);
+	buf_addstr(b, "\" name=\"");
+	replay_xml(b, r->rr_route);
+	buf_addstr(b, " id=");
+	replay_xml(b, r->rr_id);
+	buf_printf(b, "\" time=\"%.3f\"", r->rr_ms / 1000.0);
+	if (r->rr_fails) {
+		buf_addstr(b, ">\n<failure type=\"");
+		buf_addstr(b, verdict_name(r->rr_judged));
+		buf_addstr(b, "\" message=\"");
+		replay_xml(b, r->rr_line);
+		buf_addstr(b, "\">");
+		replay_xml(b, r->rr_line);
+		buf_addstr(b, "</failure>\n</testcase>\n");
+	} else if (r->rr_verdict == VERDICT_SKIPPED) {
+		buf_addstr(b, ">\n<skipped message=\"");
+		replay_xml(b, r->rr_line);
+		buf_addstr(b, "\"/>\n</testcase>\n");
+	} else if (r->rr_line != NULL) {
+		buf_addstr(b, ">\n<system-out>");
+		replay_xml(b, r->rr_line);
+		if (replay_fails(rc, r->rr_verdict))
+			buf_addstr(b, "\n(passes: the baseline lists the "
+			    "drifts it would fail on)");
+		buf_addstr(b, "</system-out>\n</testcase>\n");
+	} else
+		buf_addstr(b, "/>\n");
+}
+
+/* Append a drift's count and example ids. */
+static void
+replay_drift_seen(struct buf *b, const struct replay_drift *rd)
+{
+	size_t	 i;
+
+	buf_printf(b, "%llu exchange%s, e.g.", (unsigned long long)rd->rd_count,
+	    rd->rd_count == 1 ? "" : "s");
+	for (i = 0; i < rd->rd_nex; i++) {
+		buf_addstr(b, i == 0 ? " id=" : ", id=");
+		replay_xml(b, rd->rd_ex[i]);
+	}
+}
+
+/*
+ * Why a drift does not fail the run, NULL if it does: the baseline lists
+ * it, its verdict is not in --fail-on, or the exchanges that carry it are
+ * not failing (their verdict, more severe, is not in --fail-on).
+ */
+static const char *
+replay_drift_passes(const struct replay_conf *rc,
+    const struct replay_drift *rd)
+{
+	if (rd->rd_baselined)
+		return ("in the baseline");
+	if (rd->rd_failed)
+		return (NULL);
+	if (!replay_fails(rc, rd->rd_drift.verdict))
+		return ("its verdict is not in --fail-on");
+	return ("no exchange carrying it fails --fail-on");
+}
+
+/* Append one drift's testcase: a failure when it fails the run. */
+static void
+replay_junit_drift(struct replay_conf *rc, struct buf *b,
+    const struct replay_drift *rd)
+{
+	const char	*why;
+
+	buf_addstr(b, "<testcase classname=\"");
+	replay_xml(b, rd->rd_drift.route);
+	buf_addstr(b, "\" name=\"");
+	replay_xml(b, rd->rd_text);
+	buf_addstr(b, "\">\n");
+	if ((why = replay_drift_passes(rc, rd)) == NULL) {
+		buf_addstr(b, "<failure type=\"");
+		buf_addstr(b, verdict_name(rd->rd_drift.verdict));
+		buf_addstr(b, "\" message=\"new drift: ");
+		replay_xml(b, rd->rd_text);
+		buf_addstr(b, "\">new drift ");
+		buf_addstr(b, rd->rd_id);
+		buf_addstr(b, ": ");
+		replay_xml(b, rd->rd_text);
+		buf_addstr(b, "\n");
+		replay_drift_seen(b, rd);
+		buf_addstr(b, "</failure>\n");
+	} else {
+		buf_addstr(b, "<system-out>");
+		if (!rd->rd_baselined)
+			buf_addstr(b, "new, but ");
+		buf_addstr(b, why);
+		buf_addstr(b, "; ");
+		replay_drift_seen(b, rd);
+		buf_addstr(b, "</system-out>\n");
+	}
+	buf_addstr(b, "</testcase>\n");
+}
+
+/*
+ * Write the JUnit XML report, one testcase per exchange or, with
+ * --junit-per drift, one per drift and one per exchange that fails
+ * without a new drift to say why; return -1 with cause on error.
+ */
 static int
 replay_junit(struct replay_conf *rc, double secs, char **cause)
 {
-	struct buf		 b;
+	struct buf		 b, cases;
 	struct replay_result	*r;
-	size_t			 i, failures = 0, skipped = 0;
+	size_t			 i, tests = 0, failures = 0, skipped = 0;
 	FILE			*f;
 	int			 rv = 0;
 
+	buf_init(&cases);
+	if (rc->junit_per == REPLAY_JUNIT_DRIFT) {
+		for (i = 0; i < rc->ndrifts; i++) {
+			replay_junit_drift(rc, &cases, rc->drifts[i]);
+			tests++;
+			if (replay_drift_passes(rc, rc->drifts[i]) == NULL)
+				failures++;
+		}
+	}
 	for (i = 0; i < rc->nresults; i++) {
-		if (replay_fails(rc, rc->results[i].rr_verdict))
+		r = &rc->results[i];
+		if (rc->junit_per == REPLAY_JUNIT_DRIFT &&
+		    (!r->rr_fails || r->rr_by_drift))
+			continue;
+		replay_junit_exchange(rc, &cases, r);
+		tests++;
+		if (r->rr_fails)
 			failures++;
-		else if (rc->results[i].rr_verdict == VERDICT_SKIPPED)
+		else if (r->rr_verdict == VERDICT_SKIPPED)
 			skipped++;
 	}
 	buf_init(&b);
@@ -325,44 +636,55 @@ replay_junit(struct replay_conf *rc, double secs, char **cause)
 	    "<testsuites tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\" "
 	    "time=\"%.3f\">\n<testsuite name=\"paritytap replay\" "
 	    "tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" "
-	    "time=\"%.3f\">\n", rc->nresults, failures, skipped, secs,
-	    rc->nresults, failures, skipped, secs);
-	for (i = 0; i < rc->nresults; i++) {
-		r = &rc->results[i];
-		buf_addstr(&b, "<testcase classname=\"");
-		replay_xml(&b, r->rr_route);
-		buf_addstr(&b, "\" name=\"");
-		replay_xml(&b, r->rr_route);
-		buf_addstr(&b, " id=");
-		replay_xml(&b, r->rr_id);
-		buf_printf(&b, "\" time=\"%.3f\"", r->rr_ms / 1000.0);
-		if (replay_fails(rc, r->rr_verdict)) {
-			buf_addstr(&b, ">\n<failure type=\"");
-			buf_addstr(&b, verdict_name(r->rr_verdict));
-			buf_addstr(&b, "\" message=\"");
-			replay_xml(&b, r->rr_line);
-			buf_addstr(&b, "\">");
-			replay_xml(&b, r->rr_line);
-			buf_addstr(&b, "</failure>\n</testcase>\n");
-		} else if (r->rr_verdict == VERDICT_SKIPPED) {
-			buf_addstr(&b, ">\n<skipped message=\"");
-			replay_xml(&b, r->rr_line);
-			buf_addstr(&b, "\"/>\n</testcase>\n");
-		} else if (r->rr_line != NULL) {
-			buf_addstr(&b, ">\n<system-out>");
-			replay_xml(&b, r->rr_line);
-			buf_addstr(&b, "</system-out>\n</testcase>\n");
-		} else
-			buf_addstr(&b, "/>\n");
-	}
+	    "time=\"%.3f\">\n", tests, failures, skipped, secs,
+	    tests, failures, skipped, secs);
+	buf_add(&b, cases.data, cases.len);
 	buf_addstr(&b, "</testsuite>\n</testsuites>\n");
 	if ((f = fopen(rc->junit, "w")) == NULL ||
 	    fwrite(b.data, 1, b.len, f) != b.len || fclose(f) != 0) {
 		xasprintf(cause, "--junit %s: %s", rc->junit, strerror(errno));
 		rv = -1;
 	}
+	buf_free(&cases);
 	buf_free(&b);
 	return (rv);
+}
+
+/*
+ * Add the drifts to the --json summary o: "baseline", "drifts_total",
+ * "drifts_baselined" and "new_drifts", every drift not in the baseline.
+ */
+static void
+replay_json_drifts(struct replay_conf *rc, json_t *o)
+{
+	struct replay_drift	*rd;
+	json_t			*a, *d, *e;
+	size_t			 i, j;
+
+	json_object_set_new(o, "baseline", rc->baseline_path != NULL ?
+	    json_string(rc->baseline_path) : json_null());
+	json_object_set_new(o, "drifts_total",
+	    json_integer((json_int_t)rc->ndrifts));
+	json_object_set_new(o, "drifts_baselined",
+	    json_integer((json_int_t)rc->nbaselined));
+	a = json_array();
+	for (i = 0; i < rc->ndrifts; i++) {
+		rd = rc->drifts[i];
+		if (rd->rd_baselined)
+			continue;
+		e = json_array();
+		for (j = 0; j < rd->rd_nex; j++)
+			json_array_append_new(e, json_string(rd->rd_ex[j]));
+		d = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:o, "
+		    "s:b}", "drift", rd->rd_text, "id", rd->rd_id,
+		    "route", rd->rd_drift.route, "kind", rd->rd_drift.kind,
+		    "path", rd->rd_drift.path, "side", rd->rd_drift.side,
+		    "verdict", verdict_name(rd->rd_drift.verdict),
+		    "count", (json_int_t)rd->rd_count, "example_ids", e,
+		    "fails", replay_drift_passes(rc, rd) == NULL);
+		json_array_append_new(a, d);
+	}
+	json_object_set_new(o, "new_drifts", a);
 }
 
 /* Print the --json summary on stdout. */
@@ -389,10 +711,11 @@ replay_json(struct replay_conf *rc, const struct stats_counts *st,
 			e = json_pack("{s:s, s:s, s:s}", "id", r->rr_id,
 			    "route", r->rr_route, "reason", r->rr_line);
 			json_array_append_new(skipped, e);
-		} else if (replay_fails(rc, r->rr_verdict)) {
-			e = json_pack("{s:s, s:s, s:s, s:O}", "id", r->rr_id,
-			    "route", r->rr_route, "verdict",
-			    verdict_name(r->rr_verdict), "diffs",
+		} else if (r->rr_fails) {
+			e = json_pack("{s:s, s:s, s:s, s:s, s:O}", "id",
+			    r->rr_id, "route", r->rr_route, "verdict",
+			    verdict_name(r->rr_verdict), "judged",
+			    verdict_name(r->rr_judged), "diffs",
 			    r->rr_diffs != NULL ? r->rr_diffs : json_null());
 			json_array_append_new(failures, e);
 		}
@@ -404,6 +727,7 @@ replay_json(struct replay_conf *rc, const struct stats_counts *st,
 	    "status_match", (json_int_t)st->status_match,
 	    "verdicts", verdicts, "failures", failures, "skipped", skipped,
 	    "summary", summary, "exit", status);
+	replay_json_drifts(rc, o);
 	json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	fputc('\n', stdout);
 	fflush(stdout);
@@ -414,7 +738,7 @@ replay_json(struct replay_conf *rc, const struct stats_counts *st,
 static void
 replay_conf_free(struct replay_conf *rc)
 {
-	size_t	 i;
+	size_t	 i, j;
 
 	for (i = 0; i < rc->nresults; i++) {
 		free(rc->results[i].rr_id);
@@ -424,9 +748,82 @@ replay_conf_free(struct replay_conf *rc)
 			json_decref(rc->results[i].rr_diffs);
 	}
 	free(rc->results);
+	for (i = 0; i < rc->ndrifts; i++) {
+		drift_clear(&rc->drifts[i]->rd_drift);
+		free(rc->drifts[i]->rd_text);
+		for (j = 0; j < rc->drifts[i]->rd_nex; j++)
+			free(rc->drifts[i]->rd_ex[j]);
+		free(rc->drifts[i]);
+	}
+	free(rc->drifts);
+	if (rc->drift_map != NULL)
+		strmap_free(rc->drift_map);
+	baseline_free(rc->baseline);
 	strlist_free(&rc->ro.filter.routes, &rc->ro.filter.nroutes);
 	strlist_free(&rc->ro.filter.methods, &rc->ro.filter.nmethods);
 	options_free(&rc->o);
+}
+
+/* Order drifts by count (most first), then route, kind, path, side. */
+static int
+replay_drift_cmp(const void *a, const void *b)
+{
+	const struct replay_drift *x = *(struct replay_drift * const *)a;
+	const struct replay_drift *y = *(struct replay_drift * const *)b;
+
+	if (x->rd_count != y->rd_count)
+		return (x->rd_count > y->rd_count ? -1 : 1);
+	return (drift_cmp(&x->rd_drift, &y->rd_drift));
+}
+
+/*
+ * List the new drifts on standard error, the most frequent first, at most
+ * REPLAY_NEW_DRIFTS_SHOWN: the drifts not in the baseline, or all of them
+ * without one.  Names come from the wire: no control byte is printed.
+ */
+static void
+replay_print_new(struct replay_conf *rc)
+{
+	struct replay_drift	*rd;
+	struct buf		 b;
+	const char		*why;
+	size_t			 i, j, n, shown = 0;
+
+	n = rc->ndrifts - rc->nbaselined;
+	buf_init(&b);
+	if (n == 0 && rc->baseline != NULL)
+		buf_printf(&b, "paritytap replay: no new drift; %zu in the "
+		    "baseline\n", rc->nbaselined);
+	else if (n != 0) {
+		buf_printf(&b, "paritytap replay: %zu new drift%s", n,
+		    n == 1 ? "" : "s");
+		if (rc->baseline != NULL)
+			buf_printf(&b, " (not in %s; %zu in it)",
+			    rc->baseline_path, rc->nbaselined);
+		buf_addstr(&b, ":\n");
+	}
+	for (i = 0; i < rc->ndrifts && shown < REPLAY_NEW_DRIFTS_SHOWN; i++) {
+		rd = rc->drifts[i];
+		if (rd->rd_baselined)
+			continue;
+		shown++;
+		buf_printf(&b, "  %s: %llu exchange%s, e.g. id=%s",
+		    rd->rd_text, (unsigned long long)rd->rd_count,
+		    rd->rd_count == 1 ? "" : "s", rd->rd_ex[0]);
+		if ((why = replay_drift_passes(rc, rd)) != NULL)
+			buf_printf(&b, " (not failing: %s)", why);
+		buf_addstr(&b, "\n");
+	}
+	if (shown < n)
+		buf_printf(&b, "  ... and %zu more\n", n - shown);
+	for (j = 0; j < b.len; j++) {
+		if (((unsigned char)b.data[j] < 0x20 && b.data[j] != '\n') ||
+		    b.data[j] == 0x7f)
+			b.data[j] = '?';
+	}
+	if (b.len != 0)
+		fwrite(b.data, 1, b.len, stderr);
+	buf_free(&b);
 }
 
 /* Run the replay and the reports; return the exit status. */
@@ -495,13 +892,17 @@ replay_main(struct replay_conf *rc, char **paths, int npaths)
 		return (status);
 	if (status == EXIT_OK) {
 		for (i = 0; i < rc->nresults; i++) {
-			if (replay_fails(rc, rc->results[i].rr_verdict))
+			if (rc->results[i].rr_fails)
 				status = EXIT_DIVERGE;
 		}
 	}
 	if (rc->nresults > 1)
 		qsort(rc->results, rc->nresults, sizeof *rc->results,
 		    replay_result_cmp);
+	if (rc->ndrifts > 1)
+		qsort(rc->drifts, rc->ndrifts, sizeof *rc->drifts,
+		    replay_drift_cmp);
+	replay_print_new(rc);
 	summary = stats_summary(&st);
 	if (rc->json) {
 		fprintf(stderr, "%s\n", summary);
@@ -545,6 +946,18 @@ cmd_replay_exec(int argc, char **argv)
 	status = EXIT_USAGE;
 	if (options_load(&rc.o, replay_set, &rc) != 0)
 		goto out;
+	if (rc.have_junit_per && rc.junit == NULL) {
+		options_usage(rc.o.command, "--junit-per: no --junit FILE to "
+		    "write");
+		goto out;
+	}
+	if (rc.baseline_path != NULL &&
+	    (rc.baseline = baseline_load(rc.baseline_path, &cause)) == NULL) {
+		fprintf(stderr, "paritytap replay: --baseline: %s\n", cause);
+		free(cause);
+		goto out;
+	}
+	rc.drift_map = strmap_new();
 	if (rc.ro.candidate == NULL)
 		options_usage(rc.o.command, "--candidate URL is required");
 	else if (optind == argc)

@@ -1,6 +1,7 @@
 /*
- * paritytap report: read captures, print totals by verdict and route and
- * the top diff signatures as text, JSON or one HTML page.
+ * paritytap report: read captures, print totals by verdict and route, the
+ * top diff signatures and drifts as text, JSON or one HTML page, or every
+ * drift as a baseline file.
  */
 
 #include <sys/stat.h>
@@ -15,25 +16,29 @@
 
 #include "paritytap.h"
 
-/* Signatures shown by default in text and in HTML (JSON: all). */
+/* Signatures and drifts shown by default in text and HTML (JSON: all). */
 #define REPORT_TEXT_TOP		10
 #define REPORT_HTML_TOP		100
 
 enum report_format {
 	REPORT_TEXT,
 	REPORT_JSON,
-	REPORT_HTML
+	REPORT_HTML,
+	REPORT_BASELINE
 };
 
 /* The report's options; options_set sets -q. */
 static const struct options_entry report_options[] = {
-	{ "format", 'f', "FORMAT", "text, json or html (one self-contained "
+	{ "format", 'f', "FORMAT", "text, json, html (one self-contained "
 	    "page with latency charts and each signature's example exchange "
-	    "side by side)", "text" },
+	    "side by side) or baseline (every drift, a --baseline file)",
+	    "text" },
 	{ "output", 'o', "FILE", "write the report to FILE (mode 0600)",
 	    "stdout" },
-	{ "top", 0, "N", "signatures listed, 0 for all",
+	{ "top", 0, "N", "signatures and drifts listed, 0 for all",
 	    "text: 10, html: 100, json: all" },
+	{ "baseline", 0, "FILE", "mark the drifts this baseline lists (the "
+	    "rest are new)", NULL },
 	{ "lenient", 0, NULL, "skip malformed capture lines with a warning",
 	    NULL },
 	{ "quiet", 'q', NULL, "no warnings (a torn last line, skipped lines)",
@@ -50,6 +55,7 @@ struct report_conf {
 	uint64_t		 top;
 	int			 have_top;
 	int			 lenient;
+	const char		*baseline;
 };
 
 /* Print the report's --help. */
@@ -57,21 +63,24 @@ static void
 cmd_report_help(FILE *f)
 {
 	fputs(
-"usage: paritytap report [--format text|json|html] [-o FILE] [OPTIONS]\n"
-"                        CAPTURE...\n"
+"usage: paritytap report [--format text|json|html|baseline] [-o FILE]\n"
+"                        [OPTIONS] CAPTURE...\n"
 "\n"
 "Read capture files (.jsonl, .jsonl.gz, - for stdin; a quoted glob such as\n"
 "'captures/*.jsonl' is expanded) and summarize them: totals per verdict, a\n"
 "table per route (count, match, status, shape, body, header, value and\n"
-"error counts; p50/p99 latency of each side) and the diff signatures\n"
+"error counts; p50/p99 latency of each side), the diff signatures\n"
 "(route + verdict + folded diff paths) with counts, first and last seen\n"
-"and an example id.\n"
+"and an example id, and the drifts (route, kind, folded path, side: one\n"
+"difference each) with counts, share of the route, first and last seen\n"
+"and example ids.\n"
 "\n", f);
 	options_help(f, report_options, 24);
 	fputs(
 "\n"
-"Exit status: 0, or 2 when a capture is missing or malformed (the message\n"
-"names the file and line).  See paritytap(1).\n", f);
+"Exit status: 0, or 2 when a capture or the baseline is missing or\n"
+"malformed (the message names the file and line).  --top does not apply\n"
+"to --format baseline.  See paritytap(1).\n", f);
 }
 
 /* Exchanges between two updates of the progress line. */
@@ -183,9 +192,11 @@ report_set(void *arg, const char *name, const char *value, char **cause)
 			rc->format = REPORT_JSON;
 		else if (strcmp(value, "html") == 0)
 			rc->format = REPORT_HTML;
+		else if (strcmp(value, "baseline") == 0)
+			rc->format = REPORT_BASELINE;
 		else {
-			xasprintf(cause, "--format: '%s' is not text, json or "
-			    "html", value);
+			xasprintf(cause, "--format: '%s' is not text, json, "
+			    "html or baseline", value);
 			return (-1);
 		}
 	} else if (strcmp(name, "output") == 0)
@@ -196,6 +207,8 @@ report_set(void *arg, const char *name, const char *value, char **cause)
 		rc->have_top = 1;
 	} else if (strcmp(name, "lenient") == 0)
 		return (options_bool(name, value, &rc->lenient, cause));
+	else if (strcmp(name, "baseline") == 0)
+		rc->baseline = value;
 	else {
 		xasprintf(cause, "unknown option '%s'", name);
 		return (-1);
@@ -209,6 +222,7 @@ cmd_report_exec(int argc, char **argv)
 {
 	struct report_conf	 conf;
 	struct report		*r = NULL;
+	struct baseline		*baseline = NULL;
 	char			*cause;
 	FILE			*f;
 	int			 i, rc, status;
@@ -229,8 +243,20 @@ cmd_report_exec(int argc, char **argv)
 	else if (!conf.have_top && conf.format == REPORT_HTML)
 		conf.top = REPORT_HTML_TOP;
 
+	if (conf.baseline != NULL && conf.format == REPORT_BASELINE)
+		return (options_usage("report", "--baseline marks drifts in a "
+		    "report; --format baseline lists every drift of the "
+		    "captures"));
+	if (conf.baseline != NULL &&
+	    (baseline = baseline_load(conf.baseline, &cause)) == NULL) {
+		fprintf(stderr, "paritytap report: --baseline: %s\n", cause);
+		free(cause);
+		return (EXIT_USAGE);
+	}
+
 	report_progress = isatty(STDERR_FILENO);
 	r = report_new(conf.format == REPORT_HTML);
+	report_set_baseline(r, baseline);
 	for (i = optind; i < argc; i++) {
 		if (report_read_arg(r, argv[i], conf.lenient, &cause) != 0) {
 			fprintf(stderr, "paritytap report: %s\n", cause);
@@ -252,8 +278,11 @@ cmd_report_exec(int argc, char **argv)
 	case REPORT_JSON:
 		rc = report_json(r, (size_t)conf.top, f);
 		break;
-	default:
+	case REPORT_HTML:
 		rc = report_html(r, (size_t)conf.top, f);
+		break;
+	default:
+		rc = report_baseline(r, f);
 		break;
 	}
 	if (fflush(f) != 0)
@@ -268,13 +297,14 @@ cmd_report_exec(int argc, char **argv)
 		status = EXIT_OK;
 out:
 	report_free(r);
+	baseline_free(baseline);
 	return (status);
 }
 
 const struct cmd_entry cmd_report_entry = {
 	.name = "report",
-	.usage = "[--format text|json|html] [-o FILE] CAPTURE...",
-	.summary = "summarize captures by route, verdict and diff signature",
+	.usage = "[--format text|json|html|baseline] [-o FILE] CAPTURE...",
+	.summary = "summarize captures by route, verdict, signature and drift",
 	.exec = cmd_report_exec,
 	.help = cmd_report_help,
 };

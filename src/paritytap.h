@@ -765,6 +765,9 @@ void		 report_add(struct report *, struct exchange *);
 char		*report_signature(const struct exchange *);
 int		 report_text(struct report *, size_t, FILE *);
 int		 report_json(struct report *, size_t, FILE *);
+void		 report_set_baseline(struct report *, const struct baseline *);
+int		 report_baseline(struct report *, FILE *);
+char		*report_drift_text(const struct drift *);
 
 /* report-html.c */
 int		 report_html(struct report *, size_t, FILE *);

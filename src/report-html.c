@@ -1,7 +1,8 @@
 /*
  * The report as one self-contained HTML page: the verdict and route
- * tables, a latency chart per route (inline SVG) and, for each signature,
- * an example exchange side by side with the diff paths highlighted.
+ * tables, a latency chart per route (inline SVG), the signature and drift
+ * tables and, for each signature, an example exchange side by side with
+ * the diff paths highlighted.
  * Nothing on the page is fetched from anywhere.
  */
 
@@ -431,7 +432,7 @@ report_html_diffs(struct buf *b, const struct exchange *ex)
 	buf_addstr(b, "</ul>\n");
 }
 
-/* Append the signature table and one example per signature shown. */
+/* Append the signature table. */
 static void
 report_html_sigs(struct buf *b, struct report *r, size_t shown)
 {
@@ -462,6 +463,66 @@ report_html_sigs(struct buf *b, struct report *r, size_t shown)
 		buf_addstr(b, "</td></tr>\n");
 	}
 	buf_addstr(b, "</tbody></table>\n");
+}
+
+/*
+ * Append the drift table: count, share of the route, whether the
+ * baseline lists it (with one), the drift, first and last seen, example
+ * ids.
+ */
+static void
+report_html_drifts(struct buf *b, struct report *r, size_t shown)
+{
+	struct report_drift	*rd;
+	char			 t1[64], t2[64];
+	size_t			 i, j;
+
+	buf_printf(b, "<h2>Drifts</h2>\n<p class=\"meta\">%zu drift%s",
+	    r->ndrifts, r->ndrifts == 1 ? "" : "s");
+	if (r->baseline != NULL)
+		buf_printf(b, ", %zu new, %zu in the baseline",
+		    r->ndrifts - r->nbaselined, r->nbaselined);
+	if (shown != r->ndrifts)
+		buf_printf(b, ", the top %zu shown", shown);
+	buf_addstr(b, "</p>\n<table id=\"drifts\">\n<thead><tr>"
+	    "<th>count</th><th>share of route</th>");
+	if (r->baseline != NULL)
+		buf_addstr(b, "<th class=\"name\">baseline</th>");
+	buf_addstr(b, "<th class=\"name\">drift</th>"
+	    "<th class=\"name\">first seen</th><th class=\"name\">last seen"
+	    "</th><th class=\"name\">examples</th></tr></thead>\n<tbody>\n");
+	for (i = 0; i < shown; i++) {
+		rd = r->drifts[i];
+		format_rfc3339(&rd->first, t1, sizeof t1);
+		format_rfc3339(&rd->last, t2, sizeof t2);
+		buf_printf(b, "<tr><td>%llu</td><td>%.1f%%</td>",
+		    (unsigned long long)rd->count,
+		    100 * report_drift_share(rd));
+		if (r->baseline != NULL)
+			buf_printf(b, "<td class=\"name%s\">%s</td>",
+			    rd->baselined ? "" : " bad",
+			    rd->baselined ? "yes" : "no");
+		buf_addstr(b, "<td class=\"name\">");
+		report_html_str(b, rd->text);
+		buf_printf(b, "</td><td class=\"name time\">%s</td>"
+		    "<td class=\"name time\">%s</td><td class=\"name\">",
+		    t1, t2);
+		for (j = 0; j < rd->nex; j++) {
+			if (j != 0)
+				buf_addstr(b, " ");
+			report_html_str(b, rd->ex[j].id);
+		}
+		buf_addstr(b, "</td></tr>\n");
+	}
+	buf_addstr(b, "</tbody></table>\n");
+}
+
+/* Append one example per signature shown. */
+static void
+report_html_examples(struct buf *b, struct report *r, size_t shown)
+{
+	struct report_sig	*s;
+	size_t			 i;
 
 	if (shown == 0)
 		return;
@@ -544,6 +605,8 @@ report_html(struct report *r, size_t top, FILE *f)
 	buf_addstr(&b, "</div>\n");
 
 	report_html_sigs(&b, r, report_shown(r, top));
+	report_html_drifts(&b, r, report_drifts_shown(r, top));
+	report_html_examples(&b, r, report_shown(r, top));
 	buf_addstr(&b, "</body>\n</html>\n");
 	fwrite(b.data, 1, b.len, f);
 	buf_free(&b);

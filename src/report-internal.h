@@ -42,6 +42,29 @@ struct report_sig {
 	struct exchange	*example;	/* kept for the HTML page */
 };
 
+/* Example ids a drift keeps: its earliest exchanges. */
+#define REPORT_DRIFT_EXAMPLES	3
+
+/* One exchange named as an example. */
+struct report_example {
+	struct timeval	 ts;
+	char		*id;
+};
+
+/* One drift (drift.c), counted over the exchanges that carry it. */
+struct report_drift {
+	struct drift	 d;
+	char		*text;		/* report_drift_text */
+	char		 id[DRIFT_ID_LEN + 1];
+	struct report_route *route;	/* for the share of its route */
+	uint64_t	 count;
+	struct timeval	 first;
+	struct timeval	 last;
+	struct report_example ex[REPORT_DRIFT_EXAMPLES];
+	size_t		 nex;
+	int		 baselined;
+};
+
 /* One input file. */
 struct report_input {
 	char		*name;
@@ -62,6 +85,11 @@ struct report {
 	struct report_sig     **sigs;
 	size_t			 nsigs;
 	struct strmap		*sig_map;
+	struct report_drift   **drifts;
+	size_t			 ndrifts;
+	struct strmap		*drift_map;
+	const struct baseline	*baseline;	/* marks drifts; may be NULL */
+	size_t			 nbaselined;
 	int			 sorted;
 };
 
@@ -72,5 +100,7 @@ int		 report_percentile(struct report_latency *, unsigned,
 uint64_t	 report_errors(const struct report_counts *);
 char		*report_summary(const struct report_counts *);
 size_t		 report_shown(const struct report *, size_t);
+size_t		 report_drifts_shown(const struct report *, size_t);
+double		 report_drift_share(const struct report_drift *);
 
 #endif /* REPORT_INTERNAL_H */

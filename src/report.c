@@ -1,10 +1,11 @@
 /*
- * The report: exchanges aggregated by route, verdict and diff signature
- * (DESIGN §5), rendered as text or JSON (the HTML page is in
- * report-html.c).
+ * The report: exchanges aggregated by route, verdict, diff signature and
+ * drift (DESIGN §5), rendered as text, JSON or a baseline file (the HTML
+ * page is in report-html.c).
  */
 
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,7 +27,6 @@ static const enum verdict report_order[] = {
 };
 #define REPORT_NORDER	(sizeof report_order / sizeof report_order[0])
 
-/* One entry of a string-keyed map. */
 /*
  * Create an empty report; keep_examples keeps one exchange per signature
  * (for the HTML page).
@@ -40,6 +40,7 @@ report_new(int keep_examples)
 	r->keep_examples = keep_examples;
 	r->route_map = strmap_new();
 	r->sig_map = strmap_new();
+	r->drift_map = strmap_new();
 	return (r);
 }
 
@@ -84,9 +85,18 @@ report_free(struct report *r)
 		free(s);
 	}
 	free(r->sigs);
+	for (i = 0; i < r->ndrifts; i++) {
+		drift_clear(&r->drifts[i]->d);
+		free(r->drifts[i]->text);
+		for (j = 0; j < r->drifts[i]->nex; j++)
+			free(r->drifts[i]->ex[j].id);
+		free(r->drifts[i]);
+	}
+	free(r->drifts);
 	report_counts_free(&r->all);
 	strmap_free(r->route_map);
 	strmap_free(r->sig_map);
+	strmap_free(r->drift_map);
 	free(r);
 }
 
@@ -366,6 +376,107 @@ report_add_sig(struct report *r, struct exchange *ex, const char *route)
 }
 
 /*
+ * Mark the drifts listed in b as baselined, in the output of the report
+ * made after; b is the caller's and must outlive the report.
+ */
+void
+report_set_baseline(struct report *r, const struct baseline *b)
+{
+	r->baseline = b;
+	r->sorted = 0;
+}
+
+/*
+ * A drift as a person reads it, allocated: "GET /users/{id} missing
+ * $.email (candidate)", the path left out when it has none.
+ */
+char *
+report_drift_text(const struct drift *d)
+{
+	char	*s;
+
+	if (strcmp(d->path, "-") == 0)
+		xasprintf(&s, "%s %s (%s)", d->route, d->kind, d->side);
+	else
+		xasprintf(&s, "%s %s %s (%s)", d->route, d->kind, d->path,
+		    d->side);
+	return (s);
+}
+
+/* Order two examples: earlier first, then by id. */
+static int
+report_cmp_example(const struct timeval *ts, const char *id,
+    const struct report_example *e)
+{
+	int	 c;
+
+	if ((c = report_cmp_tv(ts, &e->ts)) != 0)
+		return (c);
+	return (strcmp(id, e->id));
+}
+
+/*
+ * Keep ex among a drift's examples if it is one of the earliest: the
+ * examples are the same whatever order the files are read in.
+ */
+static void
+report_drift_example(struct report_drift *rd, const struct exchange *ex)
+{
+	size_t	 i;
+
+	for (i = 0; i < rd->nex; i++) {
+		if (report_cmp_example(&ex->ex_ts, ex->ex_id, &rd->ex[i]) < 0)
+			break;
+	}
+	if (i == REPORT_DRIFT_EXAMPLES)
+		return;
+	if (rd->nex == REPORT_DRIFT_EXAMPLES)
+		free(rd->ex[--rd->nex].id);
+	memmove(&rd->ex[i + 1], &rd->ex[i], (rd->nex - i) * sizeof rd->ex[0]);
+	rd->ex[i].ts = ex->ex_ts;
+	rd->ex[i].id = xstrdup(ex->ex_id);
+	rd->nex++;
+}
+
+/* Count the drifts an exchange carries, rt being its route. */
+static void
+report_add_drifts(struct report *r, const struct exchange *ex,
+    struct report_route *rt)
+{
+	struct report_drift	*rd;
+	struct drift		*v;
+	char			*key;
+	size_t			 n, i;
+
+	n = drift_extract(ex, &v);
+	for (i = 0; i < n; i++) {
+		key = drift_key(&v[i]);
+		if ((rd = strmap_get(r->drift_map, key)) == NULL) {
+			rd = xcalloc(1, sizeof *rd);
+			rd->d = v[i];
+			memset(&v[i], 0, sizeof v[i]);
+			rd->text = report_drift_text(&rd->d);
+			drift_id(&rd->d, rd->id);
+			rd->route = rt;
+			rd->first = rd->last = ex->ex_ts;
+			strmap_put(r->drift_map, key, rd);
+			r->drifts = xreallocarray(r->drifts, r->ndrifts + 1,
+			    sizeof *r->drifts);
+			r->drifts[r->ndrifts++] = rd;
+			r->sorted = 0;
+		}
+		free(key);
+		rd->count++;
+		if (report_cmp_tv(&ex->ex_ts, &rd->first) < 0)
+			rd->first = ex->ex_ts;
+		if (report_cmp_tv(&ex->ex_ts, &rd->last) > 0)
+			rd->last = ex->ex_ts;
+		report_drift_example(rd, ex);
+	}
+	drift_free_all(v, n);
+}
+
+/*
  * Count one exchange.  The report may take ex's contents (to keep it as
  * an example); the caller frees ex with exchange_free either way.
  */
@@ -393,6 +504,8 @@ report_add(struct report *r, struct exchange *ex)
 		r->inputs[r->ninputs - 1].exchanges++;
 	report_count(&r->all, ex);
 	report_count(&rt->counts, ex);
+	/* Before the signature, which may take ex's contents. */
+	report_add_drifts(r, ex, rt);
 	if (verdict_is_divergence(ex->ex_verdict))
 		report_add_sig(r, ex, route);
 	free(route);
@@ -420,10 +533,34 @@ report_cmp_sig(const void *a, const void *b)
 	return (strcmp(x->text, y->text));
 }
 
-/* Put routes and signatures in report order. */
+/* Order drifts by route, kind, path, side, for qsort. */
+static int
+report_qcmp_drift_key(const void *a, const void *b)
+{
+	return (drift_cmp(a, b));
+}
+
+/* Order drifts by count (most first), then route, kind, path, side. */
+static int
+report_cmp_drift(const void *a, const void *b)
+{
+	const struct report_drift *x = *(struct report_drift * const *)a;
+	const struct report_drift *y = *(struct report_drift * const *)b;
+
+	if (x->count != y->count)
+		return (x->count > y->count ? -1 : 1);
+	return (drift_cmp(&x->d, &y->d));
+}
+
+/*
+ * Put routes, signatures and drifts in report order, and mark the drifts
+ * the baseline lists.
+ */
 void
 report_sort(struct report *r)
 {
+	size_t	 i;
+
 	if (r->sorted)
 		return;
 	if (r->nroutes > 1)
@@ -431,6 +568,16 @@ report_sort(struct report *r)
 		    report_cmp_route);
 	if (r->nsigs > 1)
 		qsort(r->sigs, r->nsigs, sizeof *r->sigs, report_cmp_sig);
+	if (r->ndrifts > 1)
+		qsort(r->drifts, r->ndrifts, sizeof *r->drifts,
+		    report_cmp_drift);
+	r->nbaselined = 0;
+	for (i = 0; i < r->ndrifts; i++) {
+		r->drifts[i]->baselined = baseline_has(r->baseline,
+		    &r->drifts[i]->d);
+		if (r->drifts[i]->baselined)
+			r->nbaselined++;
+	}
 	r->sorted = 1;
 }
 
@@ -439,6 +586,28 @@ size_t
 report_shown(const struct report *r, size_t top)
 {
 	return (top == 0 || top > r->nsigs ? r->nsigs : top);
+}
+
+/* How many drifts to show for --top N (0: all). */
+size_t
+report_drifts_shown(const struct report *r, size_t top)
+{
+	return (top == 0 || top > r->ndrifts ? r->ndrifts : top);
+}
+
+/*
+ * The share of its route's exchanges (all of them, as the route table
+ * counts them) that carried a drift, rounded to 4 places so that the
+ * text, JSON and HTML say the same.
+ */
+double
+report_drift_share(const struct report_drift *rd)
+{
+	uint64_t	 total = rd->route->counts.sc.total;
+
+	if (total == 0)
+		return (0);
+	return (round((double)rd->count / total * 10000) / 10000);
 }
 
 /* Format a percentile of a side as "%.2f", or "-" without samples. */
@@ -475,6 +644,54 @@ report_text_row(struct buf *b, int width, const char *name,
 	    (unsigned long long)c->sc.verdicts[VERDICT_VALUE],
 	    (unsigned long long)report_errors(c),
 	    lat[0], lat[1], lat[2], lat[3]);
+}
+
+/*
+ * Append the drift table: count, share of the route, whether the
+ * baseline lists it (with --baseline), the drift, then its first and last
+ * times and example ids.
+ */
+static void
+report_text_drifts(struct buf *b, struct report *r, size_t top)
+{
+	struct report_drift	*rd;
+	char			 t1[64], t2[64], base[64], share[16];
+	size_t			 i, j, shown;
+
+	shown = report_drifts_shown(r, top);
+	*base = '\0';
+	if (r->baseline != NULL)
+		snprintf(base, sizeof base, "; %zu new, %zu in the baseline",
+		    r->ndrifts - r->nbaselined, r->nbaselined);
+	if (r->ndrifts == 0) {
+		buf_printf(b, "\nDrifts: none\n");
+		return;
+	}
+	if (shown == r->ndrifts)
+		buf_printf(b, "\nDrifts (%zu%s)\n", r->ndrifts, base);
+	else
+		buf_printf(b, "\nDrifts (top %zu of %zu%s)\n", shown,
+		    r->ndrifts, base);
+	buf_printf(b, "  %6s  %-6s  %s%s\n", "COUNT", "SHARE",
+	    r->baseline != NULL ? "BASELINE  " : "", "DRIFT");
+	for (i = 0; i < shown; i++) {
+		rd = r->drifts[i];
+		snprintf(share, sizeof share, "%.1f%%",
+		    100 * report_drift_share(rd));
+		buf_printf(b, "  %6llu  %-6s  ", (unsigned long long)rd->count,
+		    share);
+		if (r->baseline != NULL)
+			buf_printf(b, "%-8s  ", rd->baselined ? "yes" : "no");
+		buf_printf(b, "%s\n", rd->text);
+		format_rfc3339(&rd->first, t1, sizeof t1);
+		format_rfc3339(&rd->last, t2, sizeof t2);
+		buf_printf(b, "  %16s%sfirst %s  last %s  example%s", "",
+		    r->baseline != NULL ? "          " : "", t1, t2,
+		    rd->nex == 1 ? "" : "s");
+		for (j = 0; j < rd->nex; j++)
+			buf_printf(b, " %s", rd->ex[j].id);
+		buf_addstr(b, "\n");
+	}
 }
 
 /* Print the report as text; return 0, or -1 on a write error. */
@@ -549,6 +766,7 @@ report_text(struct report *r, size_t top, FILE *f)
 		buf_printf(&b, "          first %s  last %s  example %s\n",
 		    t1, t2, s->example_id);
 	}
+	report_text_drifts(&b, r, top);
 	/* Names come from the wire: no control byte reaches a terminal. */
 	for (i = 0; i < b.len; i++) {
 		if (((unsigned char)b.data[i] < 0x20 && b.data[i] != '\n') ||
@@ -628,6 +846,86 @@ report_json_time(const struct timeval *tv)
 	return (json_string(t));
 }
 
+/* Add "drifts_total", "drifts_new" and the "drifts" array to root. */
+static void
+report_json_drifts(struct report *r, size_t top, json_t *root)
+{
+	struct report_drift	*rd;
+	json_t			*a, *o, *e;
+	size_t			 i, j, shown;
+
+	json_object_set_new(root, "drifts_total",
+	    json_integer((json_int_t)r->ndrifts));
+	json_object_set_new(root, "drifts_new",
+	    json_integer((json_int_t)(r->ndrifts - r->nbaselined)));
+	shown = report_drifts_shown(r, top);
+	a = json_array();
+	for (i = 0; i < shown; i++) {
+		rd = r->drifts[i];
+		o = json_object();
+		json_object_set_new(o, "drift", json_string(rd->text));
+		json_object_set_new(o, "id", json_string(rd->id));
+		json_object_set_new(o, "route", json_string(rd->d.route));
+		json_object_set_new(o, "kind", json_string(rd->d.kind));
+		json_object_set_new(o, "path", json_string(rd->d.path));
+		json_object_set_new(o, "side", json_string(rd->d.side));
+		json_object_set_new(o, "verdict",
+		    json_string(verdict_name(rd->d.verdict)));
+		json_object_set_new(o, "count",
+		    json_integer((json_int_t)rd->count));
+		json_object_set_new(o, "route_exchanges",
+		    json_integer((json_int_t)rd->route->counts.sc.total));
+		json_object_set_new(o, "share",
+		    json_real(report_drift_share(rd)));
+		json_object_set_new(o, "first_seen",
+		    report_json_time(&rd->first));
+		json_object_set_new(o, "last_seen",
+		    report_json_time(&rd->last));
+		e = json_array();
+		for (j = 0; j < rd->nex; j++)
+			json_array_append_new(e, json_string(rd->ex[j].id));
+		json_object_set_new(o, "example_ids", e);
+		json_object_set_new(o, "baselined",
+		    json_boolean(rd->baselined));
+		json_array_append_new(a, o);
+	}
+	json_object_set_new(root, "drifts", a);
+}
+
+/*
+ * Write every drift of the captures, sorted by route, kind, path and
+ * side, as a baseline file (drift.c); return 0, or -1 on a write error.
+ */
+int
+report_baseline(struct report *r, FILE *f)
+{
+	struct drift	*v;
+	char		 t1[64], t2[64], *comment;
+	size_t		 i;
+
+	v = xreallocarray(NULL, r->ndrifts + 1, sizeof *v);
+	for (i = 0; i < r->ndrifts; i++)
+		v[i] = r->drifts[i]->d;
+	if (r->ndrifts > 1)
+		qsort(v, r->ndrifts, sizeof *v, report_qcmp_drift_key);
+	if (r->all.sc.total != 0) {
+		format_rfc3339(&r->first, t1, sizeof t1);
+		format_rfc3339(&r->last, t2, sizeof t2);
+		xasprintf(&comment, "%zu drift%s in %llu exchange%s of %zu "
+		    "capture%s, %s to %s", r->ndrifts,
+		    r->ndrifts == 1 ? "" : "s",
+		    (unsigned long long)r->all.sc.total,
+		    r->all.sc.total == 1 ? "" : "s", r->ninputs,
+		    r->ninputs == 1 ? "" : "s", t1, t2);
+	} else
+		xasprintf(&comment, "no exchange in %zu capture%s",
+		    r->ninputs, r->ninputs == 1 ? "" : "s");
+	baseline_write(f, v, r->ndrifts, comment);
+	free(comment);
+	free(v);
+	return (ferror(f) ? -1 : 0);
+}
+
 /* Print the report as JSON; return 0, or -1 on a write error. */
 int
 report_json(struct report *r, size_t top, FILE *f)
@@ -691,6 +989,7 @@ report_json(struct report *r, size_t top, FILE *f)
 		json_array_append_new(a, o);
 	}
 	json_object_set_new(root, "signatures", a);
+	report_json_drifts(r, top, root);
 	rc = json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
 	    JSON_REAL_PRECISION(15));
 	json_decref(root);

@@ -196,7 +196,7 @@ is "$(stat -c %a "$T/report.txt")" 600 "-o FILE: created mode 0600"
 
 run badfmt --format yaml "$A"
 is "$ST" 2 "--format yaml exits 2"
-contains "$ERR" "--format: 'yaml' is not text, json or html" "... naming the option"
+contains "$ERR" "--format: 'yaml' is not text, json, html or baseline" "... naming the option"
 run badtop --top lots "$A"
 is "$ST" 2 "--top lots exits 2"
 contains "$ERR" "--top" "... naming the option"

@@ -1,5 +1,9 @@
-/* Unit tests: diff signatures, latency percentiles, report aggregation. */
+/*
+ * Unit tests: diff signatures, latency percentiles, report aggregation,
+ * drifts.
+ */
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -187,11 +191,109 @@ test_aggregate(void)
 	}
 }
 
+/* Add one exchange whose diffs are "kind path" pairs, NULL-terminated. */
+static void
+add_diffs(struct report *r, const char *route, enum verdict v, long sec,
+    const char *id, ...)
+{
+	struct exchange	 ex;
+	const char	*kind, *path;
+	va_list		 ap;
+
+	exchange_init(&ex, "proxy");
+	ex.ex_route = xstrdup(route);
+	ex.ex_verdict = v;
+	ex.ex_ts.tv_sec = sec;
+	snprintf(ex.ex_id, sizeof ex.ex_id, "%s", id);
+	ex.ex_resp[SIDE_PRIMARY].present = 1;
+	ex.ex_resp[SIDE_CANDIDATE].present = 1;
+	va_start(ap, id);
+	while ((kind = va_arg(ap, const char *)) != NULL) {
+		path = va_arg(ap, const char *);
+		diff_list_add_name(&ex.ex_diffs, kind, path, 1);
+	}
+	va_end(ap);
+	report_add(r, &ex);
+	exchange_free(&ex);
+}
+
+/*
+ * Drifts: one per difference whatever the combination, counted per
+ * exchange, the share of the route, the three earliest examples whatever
+ * the order of arrival, the baseline's marks.
+ */
+static void
+test_drifts(void)
+{
+	struct report		*r;
+	struct baseline		*b;
+	struct report_drift	*rd;
+	struct drift		 d;
+	const char		*why;
+	char			*text;
+
+	r = report_new(0);
+	b = baseline_new();
+	ok(drift_parse("GET /u\tmissing\t$.a\tcandidate", &d, &why) == 0,
+	    "drifts: a baseline line");
+	baseline_add(b, &d);
+	drift_clear(&d);
+	report_set_baseline(r, b);
+	add_diffs(r, "GET /u", VERDICT_SHAPE, 50, "e1", "missing", "$.a",
+	    (char *)NULL);
+	add_diffs(r, "GET /u", VERDICT_SHAPE, 10, "e2", "missing", "$.a",
+	    "extra", "$.b[0]", "extra", "$.b[1]", (char *)NULL);
+	add_diffs(r, "GET /u", VERDICT_SHAPE, 40, "e3", "missing", "$.a",
+	    (char *)NULL);
+	add_diffs(r, "GET /u", VERDICT_SHAPE, 20, "e4", "extra", "$.b[3]",
+	    "missing", "$.a", (char *)NULL);
+	add_diffs(r, "GET /u", VERDICT_SHAPE, 30, "e5", "missing", "$.a",
+	    (char *)NULL);
+	add_diffs(r, "GET /u", VERDICT_MATCH, 60, "m", (char *)NULL);
+	add_diffs(r, "GET /v", VERDICT_VALUE, 70, "v", "value", "$.t",
+	    (char *)NULL);
+	report_sort(r);
+	is_int(r->ndrifts, 2, "drifts: two drifts, a value is none");
+	rd = r->drifts[0];
+	is_str(rd->text, "GET /u missing $.a (candidate)",
+	    "drifts: the most frequent first, as read");
+	is_int(rd->count, 5, "drifts: counted once per exchange");
+	ok(report_drift_share(rd) == 0.8333,
+	    "drifts: 5 of the route's 6 exchanges, rounded");
+	is_int(rd->nex, 3, "drifts: three examples");
+	is_str(rd->ex[0].id, "e2", "drifts: the earliest example first");
+	is_str(rd->ex[1].id, "e4", "drifts: then the next");
+	is_str(rd->ex[2].id, "e5", "drifts: then the third, whatever arrived "
+	    "first");
+	is_int(rd->first.tv_sec, 10, "drifts: first seen");
+	is_int(rd->last.tv_sec, 50, "drifts: last seen");
+	ok(rd->baselined, "drifts: marked when the baseline lists it");
+	rd = r->drifts[1];
+	is_str(rd->text, "GET /u extra $.b[*] (candidate)",
+	    "drifts: array indexes folded");
+	is_int(rd->count, 2, "drifts: two elements of one exchange count once");
+	ok(!rd->baselined, "drifts: not marked when the baseline lacks it");
+	is_int(r->nbaselined, 1, "drifts: one in the baseline");
+	report_free(r);
+	baseline_free(b);
+
+	memset(&d, 0, sizeof d);
+	d.route = "POST /s";
+	d.kind = "status 200->500";
+	d.path = "-";
+	d.side = "both";
+	text = report_drift_text(&d);
+	is_str(text, "POST /s status 200->500 (both)",
+	    "drifts: no path, none written");
+	free(text);
+}
+
 int
 main(void)
 {
 	test_signatures();
 	test_percentiles();
 	test_aggregate();
+	test_drifts();
 	return (done_testing());
 }
