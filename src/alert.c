@@ -523,6 +523,7 @@ static void
 alert_flush_batch(struct alert_chan *c)
 {
 	struct alert_item	*items[ALERT_BATCH], *it;
+	struct alert_msg	*m;
 	unsigned		 n;
 
 	c->batch_armed = 0;
@@ -535,8 +536,8 @@ alert_flush_batch(struct alert_chan *c)
 			TAILQ_REMOVE(&c->batch, it, entry);
 			items[n] = it;
 		}
-		TAILQ_INSERT_TAIL(&c->outbox, alert_msg_batch(c, items, n),
-		    entry);
+		m = alert_msg_batch(c, items, n);
+		TAILQ_INSERT_TAIL(&c->outbox, m, entry);
 		while (n > 0)
 			alert_item_free(items[--n]);
 	}
@@ -565,9 +566,10 @@ alert_batch_cb(evutil_socket_t fd, short events, void *arg)
 static void
 alert_am_post(struct alert_chan *c, int all)
 {
-	struct alerts	*a = c->a;
-	json_t		*arr = NULL;
-	unsigned	 n = 0, ncount = 0;
+	struct alerts		*a = c->a;
+	struct alert_msg	*m;
+	json_t			*arr = NULL;
+	unsigned		 n = 0, ncount = 0;
 	size_t		 i, j;
 
 	for (i = 0; i < c->nam; i++) {
@@ -580,15 +582,16 @@ alert_am_post(struct alert_chan *c, int all)
 		c->am[i].uncounted = 0;
 		c->am[i].dirty = 0;
 		if (++n == ALERT_BATCH) {
-			TAILQ_INSERT_TAIL(&c->outbox,
-			    alert_msg_json(arr, ncount), entry);
+			m = alert_msg_json(arr, ncount);
+			TAILQ_INSERT_TAIL(&c->outbox, m, entry);
 			arr = NULL;
 			n = ncount = 0;
 		}
 	}
-	if (arr != NULL)
-		TAILQ_INSERT_TAIL(&c->outbox, alert_msg_json(arr, ncount),
-		    entry);
+	if (arr != NULL) {
+		m = alert_msg_json(arr, ncount);
+		TAILQ_INSERT_TAIL(&c->outbox, m, entry);
+	}
 	for (i = j = 0; i < c->nam; i++) {
 		if (c->am[i].it->state == DRIFT_RESOLVED &&
 		    c->am[i].uncounted == 0)
@@ -1225,10 +1228,6 @@ alert_chan_add(struct alerts *a, enum alert_kind kind, const char *name)
 	memset(c, 0, sizeof *c);
 	c->kind = kind;
 	c->name = name;
-	TAILQ_INIT(&c->inq);
-	TAILQ_INIT(&c->batch);
-	TAILQ_INIT(&c->outbox);
-	TAILQ_INIT(&c->children);
 	return (c);
 }
 
@@ -1413,6 +1412,11 @@ alerts_new(const struct alert_opts *ao, const char *pair, char **cause)
 	for (i = 0; i < a->nchans; i++) {
 		c = &a->chans[i];
 		c->a = a;
+		/* Only now: a queue's head cannot move once it is used. */
+		TAILQ_INIT(&c->inq);
+		TAILQ_INIT(&c->batch);
+		TAILQ_INIT(&c->outbox);
+		TAILQ_INIT(&c->children);
 		c->ev_batch = evtimer_new(a->base, alert_batch_cb, c);
 		c->ev_retry = evtimer_new(a->base, alert_retry_cb, c);
 		if (c->kind == ALERT_ALERTMANAGER) {
