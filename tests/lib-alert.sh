@@ -44,11 +44,12 @@ drift_event() {
 	      example_request: "GET /users/42"}'
 }
 
-# feed NAME ARGS... <EVENTS: run alertfeed to the end; its stdout in
-# $T/NAME.out, stderr in $T/NAME.err, status in FEED_STATUS.
+# feed NAME EVENTS ARGS...: run alertfeed to the end on the events file;
+# its stdout in $T/NAME.out, stderr in $T/NAME.err, status in FEED_STATUS.
 feed() {
 	_name=$1
-	shift
-	"$ALERTFEED" "$@" >"$T/$_name.out" 2>"$T/$_name.err"
+	_events=$2
+	shift 2
+	"$ALERTFEED" "$@" <"$_events" >"$T/$_name.out" 2>"$T/$_name.err"
 	FEED_STATUS=$?
 }
