@@ -11,13 +11,14 @@ need python3 jq
 
 # start_sink NAME [MODE [DELAY_MS]]: a receiver on a free port; its bodies
 # in $T/NAME.bodies (one line each), requests in $T/NAME.bodies.reqs; sets
-# SINK_URL.
+# SINK_URL and SINK_PID.
 start_sink() {
 	: >"$T/$1.bodies"
 	: >"$T/$1.bodies.reqs"
 	python3 "$ALERTSINK" "$T/$1.port" "$T/$1.bodies" "${2:-ok}" \
 	    "${3:-0}" 2>"$T/$1.berr" &
-	track $!
+	SINK_PID=$!
+	track $SINK_PID
 	wait_for 30 test -s "$T/$1.port" || bail "alertsink $1 did not start"
 	SINK_URL=http://127.0.0.1:$(cat "$T/$1.port")
 }
