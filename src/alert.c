@@ -103,6 +103,7 @@ TAILQ_HEAD(alert_msgs, alert_msg);
 /* One drift as Alertmanager knows it. */
 struct alert_am {
 	struct alert_item	*it;
+	double			 starts;	/* first seen, or regressed */
 	int			 dirty;		/* to post at once */
 	unsigned		 uncounted;	/* transitions not yet counted */
 };
@@ -388,7 +389,7 @@ alert_msg_batch(struct alert_chan *c, struct alert_item **items, unsigned n)
 
 /* One alert of Alertmanager's API v2; a new reference. */
 static json_t *
-alert_json_am(struct alerts *a, const struct alert_item *it)
+alert_json_am(struct alerts *a, const struct alert_item *it, double starts)
 {
 	json_t	*o, *l, *an;
 	char	 t[64], *s;
@@ -418,7 +419,7 @@ alert_json_am(struct alerts *a, const struct alert_item *it)
 	json_object_set_new(an, "drift_id", json_string(it->id));
 	json_object_set_new(o, "annotations", an);
 	json_object_set_new(o, "startsAt",
-	    json_string(alert_time(it->first_seen, t, sizeof t)));
+	    json_string(alert_time(starts, t, sizeof t)));
 	if (it->state == DRIFT_RESOLVED)
 		json_object_set_new(o, "endsAt",
 		    json_string(alert_time(it->at, t, sizeof t)));
@@ -577,7 +578,8 @@ alert_am_post(struct alert_chan *c, int all)
 			continue;
 		if (arr == NULL)
 			arr = json_array();
-		json_array_append_new(arr, alert_json_am(a, c->am[i].it));
+		json_array_append_new(arr, alert_json_am(a, c->am[i].it,
+		    c->am[i].starts));
 		ncount += c->am[i].uncounted;
 		c->am[i].uncounted = 0;
 		c->am[i].dirty = 0;
@@ -634,6 +636,7 @@ alert_am_add(struct alert_chan *c, struct alert_item *it)
 	if (i == c->nam) {
 		c->am = xreallocarray(c->am, c->nam + 1, sizeof *c->am);
 		memset(&c->am[i], 0, sizeof c->am[i]);
+		c->am[i].starts = it->first_seen;
 		c->nam++;
 	} else {
 		/* A reminder keeps the state the last transition gave. */
@@ -643,6 +646,9 @@ alert_am_add(struct alert_chan *c, struct alert_item *it)
 		alert_item_free(c->am[i].it);
 	}
 	c->am[i].it = it;
+	/* Back after it resolved: the alert starts again now. */
+	if (it->state == DRIFT_REGRESSED)
+		c->am[i].starts = it->at;
 	if (it->state != DRIFT_ONGOING) {
 		c->am[i].uncounted++;
 		c->am[i].dirty = 1;

@@ -121,4 +121,16 @@ is "$(head -n 1 "$T/am.bodies" | jq -r '.alerts[0].startsAt')" \
     "$(date -u -d "@$((now - 60))" +%Y-%m-%dT%H:%M:%SZ)" \
     "startsAt: when it was first seen"
 
+# It comes back: it fires again, from when it regressed.
+drift_event regressed "GET /users/:id" missing '$.email' 13 trace-c \
+    "$((now + 3))" >"$T/g.ev"
+feed g "$T/g.ev" --alertmanager "$AM_URL" $PAIR
+is "$(sed -n 's/^alertmanager //p' "$T/g.out")" \
+    "sent=1 failed=0 dropped=0" "regressed: one alert sent"
+ok "regressed: the receiver gets a third notification" wait_for 60 sink_ge am 3
+is "$(tail -n 1 "$T/am.bodies" | jq -r '[.status, .alerts[0].status,
+    .alerts[0].startsAt] | join(" ")')" \
+    "firing firing $(date -u -d "@$((now + 3))" +%Y-%m-%dT%H:%M:%SZ)" \
+    "regressed: firing again, startsAt when it regressed"
+
 done_testing
