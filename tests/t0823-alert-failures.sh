@@ -70,7 +70,9 @@ track $feeder
 exec 3>"$T/fifo"
 cat "$T/one" >&3
 ok "hang: the first message reaches the receiver" wait_for 30 sink_ge hang 1
-cat "$T/many" >&3
+# In the background: a feeder that stopped reading would block it.
+cat "$T/many" >&3 &
+track $!
 exec 3>&-
 submitted() {
 	grep -q '^submitted 5000$' "$T/hang.out"
