@@ -118,16 +118,18 @@ main(int argc, char **argv)
 	options_init(&fc.o, "alertfeed", feed_options, &ot);
 	fc.grace = 10000;
 	if ((status = options_getopt(&fc.o, argc, argv, feed_help)) != -1)
-		return (status);
+		goto out;
+	status = EXIT_USAGE;
 	if (options_load(&fc.o, feed_set, &fc) != 0)
-		return (EXIT_USAGE);
+		goto out;
 	pair = alerts_pair(fc.primary, fc.candidate);
 	a = alerts_new(&fc.o.alert, pair, &cause);
 	free(pair);
 	if (a == NULL) {
 		fprintf(stderr, "alertfeed: %s\n", cause != NULL ? cause :
 		    "no alert channel asked for");
-		return (EXIT_USAGE);
+		free(cause);
+		goto out;
 	}
 
 	while ((len = getline(&line, &cap, stdin)) != -1) {
@@ -138,7 +140,8 @@ main(int argc, char **argv)
 		    !json_is_object(o)) {
 			fprintf(stderr, "alertfeed: line %lu: %s\n", lineno,
 			    jerr.text);
-			return (EXIT_USAGE);
+			json_decref(o);
+			break;
 		}
 		gettimeofday(&tv, NULL);
 		now = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
@@ -153,7 +156,8 @@ main(int argc, char **argv)
 		    "state", "new"), &ev.state) != 0) {
 			fprintf(stderr, "alertfeed: line %lu: bad verdict or "
 			    "state\n", lineno);
-			return (EXIT_USAGE);
+			json_decref(o);
+			break;
 		}
 		ev.drift = &d;
 		ev.id = feed_str(o, "id", NULL);
@@ -184,6 +188,9 @@ main(int argc, char **argv)
 	fprintf(stderr, "alertfeed:%s\n", s);
 	free(s);
 	alerts_free(a);
+	/* A line it could not read stops it, after what came before. */
+	status = len == -1 ? EXIT_OK : EXIT_USAGE;
+out:
 	options_free(&fc.o);
-	return (EXIT_OK);
+	return (status);
 }
