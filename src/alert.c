@@ -19,9 +19,9 @@
  * the previous one, with at most ALERT_BATCH drifts (more make more
  * messages).  HTTP messages are retried with exponential backoff after a
  * connection error, a timeout or a 5xx, up to --alert-tries tries; a 4xx
- * is a permanent failure.  A hook is run without a shell, the message on
- * its stdin, at most --alert-exec-max at once, killed past
- * --alert-exec-timeout.
+ * is a permanent failure.  A hook (alert-exec.c) is run without a shell,
+ * the message on its stdin, at most --alert-exec-max at once, killed
+ * past --alert-exec-timeout.
  *
  * Counts are of transitions: one is sent when the message that holds it
  * was accepted, failed when that message failed for good (or was still
@@ -33,14 +33,11 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -54,147 +51,15 @@
 #include <jansson.h>
 
 #include "paritytap.h"
-
-extern char **environ;
+#include "alert-internal.h"
 
 #define ALERT_BATCH		10	/* drifts per message */
 #define ALERT_LOG_EVERY		10000	/* ms between "queue full" lines */
 #define ALERT_BACKOFF		1000	/* ms before the first retry */
 #define ALERT_BACKOFF_MAX	60000
-#define ALERT_KILL_AFTER	2000	/* ms from SIGTERM to SIGKILL */
-#define ALERT_STDERR_KEEP	512	/* bytes of a hook's stderr logged */
 #define ALERT_MIN_FLUSH		1000	/* ms alerts_stop gives at least */
 
-enum alert_kind {
-	ALERT_ALERTMANAGER,
-	ALERT_WEBHOOK,
-	ALERT_EXEC
-};
-
-/* One transition, copied out of the drift table's event. */
-struct alert_item {
-	TAILQ_ENTRY(alert_item)	 entry;
-	char			 id[DRIFT_ID_LEN + 1];
-	enum drift_state	 state;
-	char			*route;
-	char			*kind;
-	char			*path;
-	char			*side;
-	enum verdict		 verdict;
-	double			 at;
-	double			 first_seen;
-	double			 last_seen;
-	uint64_t		 count;
-	char			*example_id;
-	char			*example_request;
-};
-TAILQ_HEAD(alert_items, alert_item);
-
-/* A message ready to go: an HTTP body, or a hook's stdin. */
-struct alert_msg {
-	TAILQ_ENTRY(alert_msg)	 entry;
-	char			*body;
-	size_t			 len;
-	unsigned		 ncount;	/* transitions it carries */
-	unsigned		 tries;
-};
-TAILQ_HEAD(alert_msgs, alert_msg);
-
-/* One drift as Alertmanager knows it. */
-struct alert_am {
-	struct alert_item	*it;
-	double			 starts;	/* first seen, or regressed */
-	int			 dirty;		/* to post at once */
-	unsigned		 uncounted;	/* transitions not yet counted */
-};
-
-struct alerts;
-
-/* A hook program running. */
-struct alert_child {
-	TAILQ_ENTRY(alert_child) entry;
-	struct alert_chan	*chan;
-	struct alert_msg	*msg;
-	pid_t			 pid;
-	int			 pidfd;
-	int			 in_fd;
-	int			 err_fd;
-	size_t			 written;
-	struct event		*ev_in;
-	struct event		*ev_err;
-	struct event		*ev_exit;	/* pidfd readable, or a poll */
-	struct event		*ev_timeout;
-	int			 killed;	/* 1 SIGTERM, 2 SIGKILL */
-	char			 err[ALERT_STDERR_KEEP + 1];
-	size_t			 errlen;
-};
-TAILQ_HEAD(alert_children, alert_child);
-
-/* A channel: its queue, its batch or alerts, and how it sends. */
-struct alert_chan {
-	struct alerts		*a;
-	enum alert_kind		 kind;
-	const char		*name;		/* "alertmanager", "webhook" */
-	char			*target;	/* URL or command, for logs */
-
-	/* Under a->lock. */
-	struct alert_items	 inq;
-	unsigned		 npending;	/* accepted, not yet counted */
-	uint64_t		 sent;
-	uint64_t		 failed;
-	uint64_t		 dropped;
-	double			 logged_at;
-
-	/* The alert thread's. */
-	struct alert_items	 batch;
-	unsigned		 nbatch;
-	struct event		*ev_batch;
-	int			 batch_armed;
-	double			 flushed_at;	/* 0: never */
-	struct alert_am		*am;
-	size_t			 nam;
-	struct event		*ev_repeat;
-	struct alert_msgs	 outbox;
-	struct event		*ev_retry;
-	int			 waiting;	/* a retry's backoff runs */
-
-	/* HTTP. */
-	struct evhttp_connection *conn;
-	char			*host;
-	char			*hostport;
-	int			 port;
-	char			*uri;		/* path and query */
-	struct alert_msg	*inflight;
-
-	/* Exec. */
-	char		       **argv;
-	struct alert_children	 children;
-	unsigned		 nchildren;
-};
-
-struct alerts {
-	struct alert_opts	 opts;
-	char			*instance;
-	struct alert_chan	*chans;
-	size_t			 nchans;
-
-	pthread_mutex_t		 lock;
-	pthread_t		 thread;
-	int			 started;
-	int			 wake[2];
-
-	/* The alert thread's. */
-	struct event_base	*base;
-	struct event		*ev_wake;
-	struct event		*ev_deadline;
-	int			 stopping;	/* under lock */
-	double			 deadline;	/* under lock */
-	int			 draining;
-};
-
 static void	alert_send_next(struct alert_chan *);
-static void	alert_exec_next(struct alert_chan *);
-static void	alert_idle_check(struct alerts *);
 
 /* Free a copied transition. */
 static void
@@ -240,7 +105,7 @@ alert_item_new(const struct drift_event *ev)
 	return (it);
 }
 
-static void
+void
 alert_msg_free(struct alert_msg *m)
 {
 	if (m == NULL)
@@ -494,7 +359,7 @@ alerts_listener(void *arg, const struct drift_event *ev)
 }
 
 /* Count a message's transitions as sent or failed. */
-static void
+void
 alert_count(struct alert_chan *c, struct alert_msg *m, int ok)
 {
 	pthread_mutex_lock(&c->a->lock);
@@ -507,7 +372,7 @@ alert_count(struct alert_chan *c, struct alert_msg *m, int ok)
 }
 
 /* Arm a timer ms from now. */
-static void
+void
 alert_timer(struct event *ev, double ms)
 {
 	struct timeval	 tv;
@@ -700,7 +565,7 @@ alert_take(struct alert_chan *c)
 }
 
 /* A message is done with: counted, and the next one goes. */
-static void
+void
 alert_msg_done(struct alert_chan *c, struct alert_msg *m, int ok)
 {
 	alert_count(c, m, ok);
@@ -833,242 +698,6 @@ alert_send_next(struct alert_chan *c)
 	}
 }
 
-/* Close a hook's descriptors and events; it is done with. */
-static void
-alert_child_free(struct alert_child *ch)
-{
-	if (ch->ev_in != NULL)
-		event_free(ch->ev_in);
-	if (ch->ev_err != NULL)
-		event_free(ch->ev_err);
-	if (ch->ev_exit != NULL)
-		event_free(ch->ev_exit);
-	if (ch->ev_timeout != NULL)
-		event_free(ch->ev_timeout);
-	if (ch->in_fd != -1)
-		close(ch->in_fd);
-	if (ch->err_fd != -1)
-		close(ch->err_fd);
-	if (ch->pidfd != -1)
-		close(ch->pidfd);
-	alert_msg_free(ch->msg);
-	free(ch);
-}
-
-/* Read what a hook writes on stderr; keep the first bytes. */
-static void
-alert_child_err_cb(evutil_socket_t fd, short events, void *arg)
-{
-	struct alert_child	*ch = arg;
-	char			 buf[4096];
-	ssize_t			 n;
-	size_t			 room;
-
-	(void)events;
-	n = read(fd, buf, sizeof buf);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		event_del(ch->ev_err);
-		close(ch->err_fd);
-		ch->err_fd = -1;
-		return;
-	}
-	room = ALERT_STDERR_KEEP - ch->errlen;
-	if ((size_t)n < room)
-		room = (size_t)n;
-	memcpy(ch->err + ch->errlen, buf, room);
-	ch->errlen += room;
-	ch->err[ch->errlen] = '\0';
-}
-
-/* Write the message to a hook's stdin, then close it. */
-static void
-alert_child_in_cb(evutil_socket_t fd, short events, void *arg)
-{
-	struct alert_child	*ch = arg;
-	ssize_t			 n;
-
-	(void)events;
-	n = write(fd, ch->msg->body + ch->written,
-	    ch->msg->len - ch->written);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n > 0)
-		ch->written += (size_t)n;
-	/* A hook that reads nothing (EPIPE) is its own business. */
-	if (n < 0 || ch->written == ch->msg->len) {
-		event_del(ch->ev_in);
-		close(ch->in_fd);
-		ch->in_fd = -1;
-	}
-}
-
-/* A hook ran past --alert-exec-timeout: SIGTERM, later SIGKILL. */
-static void
-alert_child_timeout_cb(evutil_socket_t fd, short events, void *arg)
-{
-	struct alert_child	*ch = arg;
-
-	(void)fd;
-	(void)events;
-	if (ch->killed == 0) {
-		ch->killed = 1;
-		kill(ch->pid, SIGTERM);
-		alert_timer(ch->ev_timeout, ALERT_KILL_AFTER);
-	} else {
-		ch->killed = 2;
-		kill(ch->pid, SIGKILL);
-	}
-}
-
-/* Whether a hook has exited; if so, log and count it. */
-static void
-alert_child_exit_cb(evutil_socket_t fd, short events, void *arg)
-{
-	struct alert_child	*ch = arg;
-	struct alert_chan	*c = ch->chan;
-	char			*p, *line;
-	int			 status, ok;
-	pid_t			 r;
-
-	(void)fd;
-	(void)events;
-	r = waitpid(ch->pid, &status, WNOHANG);
-	if (r == 0 || (r < 0 && errno == EINTR)) {
-		if (ch->pidfd == -1)
-			alert_timer(ch->ev_exit, 20);
-		return;
-	}
-	/* What it wrote before it exited is still in the pipe. */
-	while (ch->err_fd != -1)
-		alert_child_err_cb(ch->err_fd, EV_READ, ch);
-	ok = r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-	    ch->killed == 0;
-	if (!ok) {
-		for (p = ch->err; *p != '\0'; p++) {
-			if (*p == '\t' || (unsigned char)*p < ' ')
-				*p = *p == '\n' ? '\n' : ' ';
-		}
-		if (ch->killed != 0)
-			xasprintf(&line, "killed after %llu ms "
-			    "(--alert-exec-timeout)",
-			    (unsigned long long)c->a->opts.exec_timeout);
-		else if (r > 0 && WIFEXITED(status))
-			xasprintf(&line, "exited %d", WEXITSTATUS(status));
-		else if (r > 0 && WIFSIGNALED(status))
-			xasprintf(&line, "killed by signal %d",
-			    WTERMSIG(status));
-		else
-			xasprintf(&line, "lost: %s", strerror(errno));
-		log_warnx("alerts: exec %s: %s; %u alert%s not sent%s%s",
-		    c->target, line, ch->msg->ncount,
-		    ch->msg->ncount == 1 ? "" : "s",
-		    ch->errlen != 0 ? "; stderr: " : "", ch->err);
-		free(line);
-	} else if (ch->errlen != 0)
-		log_info("alerts: exec %s: stderr: %s", c->target, ch->err);
-	alert_count(c, ch->msg, ok);
-	TAILQ_REMOVE(&c->children, ch, entry);
-	c->nchildren--;
-	alert_child_free(ch);
-	alert_exec_next(c);
-	alert_idle_check(c->a);
-}
-
-/* Start a hook with a message on its stdin; 0, or -1 if it could not. */
-static int
-alert_exec_start(struct alert_chan *c, struct alert_msg *m)
-{
-	struct alert_child		*ch;
-	posix_spawn_file_actions_t	 fa;
-	posix_spawnattr_t		 attr;
-	sigset_t			 none, dflt;
-	int				 in[2], err[2], rv;
-
-	if (pipe2(in, O_CLOEXEC) != 0)
-		return (-1);
-	if (pipe2(err, O_CLOEXEC) != 0) {
-		close(in[0]);
-		close(in[1]);
-		return (-1);
-	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
-	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null",
-	    O_WRONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, err[1], STDERR_FILENO);
-	/* The alert thread blocks every signal; the hook must not. */
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	sigfillset(&dflt);
-	sigdelset(&dflt, SIGKILL);
-	sigdelset(&dflt, SIGSTOP);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &dflt);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
-	    POSIX_SPAWN_SETSIGDEF);
-	ch = xcalloc(1, sizeof *ch);
-	ch->chan = c;
-	ch->msg = m;
-	ch->pidfd = ch->in_fd = ch->err_fd = -1;
-	rv = posix_spawnp(&ch->pid, c->argv[0], &fa, &attr, c->argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	close(in[0]);
-	close(err[1]);
-	if (rv != 0) {
-		close(in[1]);
-		close(err[0]);
-		ch->msg = NULL;
-		free(ch);
-		errno = rv;
-		return (-1);
-	}
-	ch->in_fd = in[1];
-	ch->err_fd = err[0];
-	fcntl(ch->in_fd, F_SETFL, O_NONBLOCK);
-	fcntl(ch->err_fd, F_SETFL, O_NONBLOCK);
-#ifdef SYS_pidfd_open
-	ch->pidfd = (int)syscall(SYS_pidfd_open, ch->pid, 0);
-#endif
-	ch->ev_in = event_new(c->a->base, ch->in_fd, EV_WRITE | EV_PERSIST,
-	    alert_child_in_cb, ch);
-	ch->ev_err = event_new(c->a->base, ch->err_fd, EV_READ | EV_PERSIST,
-	    alert_child_err_cb, ch);
-	ch->ev_exit = event_new(c->a->base, ch->pidfd, ch->pidfd != -1 ?
-	    EV_READ | EV_PERSIST : 0, alert_child_exit_cb, ch);
-	ch->ev_timeout = evtimer_new(c->a->base, alert_child_timeout_cb, ch);
-	event_add(ch->ev_in, NULL);
-	event_add(ch->ev_err, NULL);
-	if (ch->pidfd != -1)
-		event_add(ch->ev_exit, NULL);
-	else
-		alert_timer(ch->ev_exit, 20);
-	alert_timer(ch->ev_timeout, (double)c->a->opts.exec_timeout);
-	TAILQ_INSERT_TAIL(&c->children, ch, entry);
-	c->nchildren++;
-	return (0);
-}
-
-/* Start hooks for waiting messages, at most --alert-exec-max at once. */
-static void
-alert_exec_next(struct alert_chan *c)
-{
-	struct alert_msg	*m;
-
-	while (c->nchildren < c->a->opts.exec_max &&
-	    (m = TAILQ_FIRST(&c->outbox)) != NULL) {
-		TAILQ_REMOVE(&c->outbox, m, entry);
-		if (alert_exec_start(c, m) != 0) {
-			log_warn("alerts: exec %s: cannot run it; %u alert%s "
-			    "not sent", c->target, m->ncount,
-			    m->ncount == 1 ? "" : "s");
-			alert_msg_done(c, m, 0);
-		}
-	}
-}
-
 /* Whether a channel holds nothing more to send. */
 static int
 alert_chan_idle(struct alert_chan *c)
@@ -1083,7 +712,7 @@ alert_chan_idle(struct alert_chan *c)
 }
 
 /* Once stopping, end the loop when every channel is done. */
-static void
+void
 alert_idle_check(struct alerts *a)
 {
 	size_t	 i;
@@ -1198,29 +827,6 @@ fail:
 	if (u != NULL)
 		evhttp_uri_free(u);
 	return (-1);
-}
-
-/* Split --alert-exec at spaces: no shell, no quoting. */
-static int
-alert_chan_exec(struct alert_chan *c, const char *cmd, char **cause)
-{
-	char	*copy, *tok, *save;
-	size_t	 n = 0;
-
-	copy = xstrdup(cmd);
-	for (tok = strtok_r(copy, " \t", &save); tok != NULL;
-	    tok = strtok_r(NULL, " \t", &save)) {
-		c->argv = xreallocarray(c->argv, n + 2, sizeof *c->argv);
-		c->argv[n++] = xstrdup(tok);
-		c->argv[n] = NULL;
-	}
-	free(copy);
-	if (n == 0) {
-		xasprintf(cause, "--alert-exec: no command given");
-		return (-1);
-	}
-	c->target = xstrdup(cmd);
-	return (0);
 }
 
 /* Add a channel. */
@@ -1403,7 +1009,7 @@ alerts_new(const struct alert_opts *ao, const char *pair, char **cause)
 	}
 	if (ao->exec != NULL) {
 		c = alert_chan_add(a, ALERT_EXEC, "exec");
-		if (alert_chan_exec(c, ao->exec, cause) != 0)
+		if (alert_exec_argv(c, ao->exec, cause) != 0)
 			goto fail;
 	}
 
@@ -1459,7 +1065,6 @@ void
 alerts_stop(struct alerts *a, double deadline)
 {
 	struct alert_chan	*c;
-	struct alert_child	*ch;
 	struct alert_item	*it;
 	struct alert_msg	*m;
 	unsigned		 left;
@@ -1478,13 +1083,7 @@ alerts_stop(struct alerts *a, double deadline)
 	/* The thread is gone: what it holds is ours. */
 	for (i = 0; i < a->nchans; i++) {
 		c = &a->chans[i];
-		while ((ch = TAILQ_FIRST(&c->children)) != NULL) {
-			TAILQ_REMOVE(&c->children, ch, entry);
-			kill(ch->pid, SIGKILL);
-			waitpid(ch->pid, NULL, 0);
-			alert_child_free(ch);
-		}
-		c->nchildren = 0;
+		alert_exec_kill(c);
 		if (c->conn != NULL) {
 			evhttp_connection_free(c->conn);
 			c->conn = NULL;
