@@ -11,6 +11,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include <openssl/ssl.h>
 #include <pthread.h>
 
 #define ALERT_KILL_AFTER	2000	/* ms from SIGTERM to SIGKILL */
@@ -111,6 +112,9 @@ struct alert_chan {
 
 	/* HTTP. */
 	struct evhttp_connection *conn;
+	struct evhttp_connection *stale;	/* to free off its callback */
+	struct event		*ev_stale;
+	int			 tls;		/* https:// */
 	char			*host;
 	char			*hostport;
 	int			 port;
@@ -128,6 +132,7 @@ struct alerts {
 	char			*instance;
 	struct alert_chan	*chans;
 	size_t			 nchans;
+	SSL_CTX			*ssl_ctx;	/* for https:// channels */
 
 	pthread_mutex_t		 lock;
 	pthread_t		 thread;

@@ -34,6 +34,8 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -44,9 +46,14 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 #include <jansson.h>
 
@@ -614,6 +621,84 @@ alert_http_failed(struct alert_chan *c, struct alert_msg *m, int retry,
 	alert_msg_done(c, m, 0);
 }
 
+/*
+ * What OpenSSL said went wrong on a channel's connection, such as
+ * "certificate verify failed"; allocated, or NULL.
+ */
+static char *
+alert_tls_error(struct alert_chan *c)
+{
+	struct bufferevent	*bev;
+	unsigned long		 e;
+	char			 buf[256];
+
+	if ((bev = evhttp_connection_get_bufferevent(c->conn)) == NULL ||
+	    (e = bufferevent_get_openssl_error(bev)) == 0)
+		return (NULL);
+	ERR_error_string_n(e, buf, sizeof buf);
+	return (xstrdup(buf));
+}
+
+/* Free a dropped connection, outside of its own callbacks. */
+static void
+alert_stale_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct alert_chan	*c = arg;
+
+	(void)fd;
+	(void)events;
+	if (c->stale != NULL) {
+		evhttp_connection_free(c->stale);
+		c->stale = NULL;
+	}
+}
+
+/*
+ * A TLS connection serves one request: libevent cannot start a new
+ * session on the bufferevent of one that ended, so each message gets a
+ * connection of its own.
+ */
+static void
+alert_conn_drop(struct alert_chan *c)
+{
+	struct timeval	 tv = { 0, 0 };
+
+	if (c->stale != NULL)
+		evhttp_connection_free(c->stale);
+	c->stale = c->conn;
+	c->conn = NULL;
+	evtimer_add(c->ev_stale, &tv);
+}
+
+/* A connection for an https:// channel, the peer's name checked. */
+static struct evhttp_connection *
+alert_tls_connect(struct alert_chan *c)
+{
+	struct bufferevent	*bev;
+	struct in6_addr		 addr;
+	SSL			*ssl;
+
+	if ((ssl = SSL_new(c->a->ssl_ctx)) == NULL)
+		return (NULL);
+	if (inet_pton(AF_INET, c->host, &addr) == 1 ||
+	    inet_pton(AF_INET6, c->host, &addr) == 1)
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), c->host);
+	else {
+		SSL_set_tlsext_host_name(ssl, c->host);
+		SSL_set1_host(ssl, c->host);
+	}
+	bev = bufferevent_openssl_socket_new(c->a->base, -1, ssl,
+	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE |
+	    BEV_OPT_DEFER_CALLBACKS);
+	if (bev == NULL) {
+		SSL_free(ssl);
+		return (NULL);
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return (evhttp_connection_base_bufferevent_new(c->a->base, NULL, bev,
+	    c->host, (unsigned short)c->port));
+}
+
 /* The answer to a message, or its failure (req NULL or no status). */
 static void
 alert_http_cb(struct evhttp_request *req, void *arg)
@@ -621,7 +706,7 @@ alert_http_cb(struct evhttp_request *req, void *arg)
 	struct alert_chan	*c = arg;
 	struct alert_msg	*m = c->inflight;
 	struct evbuffer		*in;
-	char			*why, body[201];
+	char			*why, body[201], *tls = NULL;
 	size_t			 n;
 	int			 code;
 
@@ -629,13 +714,19 @@ alert_http_cb(struct evhttp_request *req, void *arg)
 		return;
 	c->inflight = NULL;
 	code = req != NULL ? evhttp_request_get_response_code(req) : 0;
+	if (c->tls && c->conn != NULL) {
+		tls = alert_tls_error(c);
+		alert_conn_drop(c);
+	}
 	if (code >= 200 && code < 300) {
 		log_debug("alerts: %s %s: %d, %u alert%s", c->name, c->target,
 		    code, m->ncount, m->ncount == 1 ? "" : "s");
 		alert_msg_done(c, m, 1);
 	} else if (code == 0) {
-		alert_http_failed(c, m, 1, "no answer (connection failed or "
-		    "timed out)");
+		xasprintf(&why, "no answer (connection failed or timed out%s%s)",
+		    tls != NULL ? "; TLS: " : "", tls != NULL ? tls : "");
+		alert_http_failed(c, m, 1, why);
+		free(why);
 	} else {
 		n = 0;
 		if ((in = evhttp_request_get_input_buffer(req)) != NULL) {
@@ -650,6 +741,7 @@ alert_http_cb(struct evhttp_request *req, void *arg)
 		alert_http_failed(c, m, code >= 500, why);
 		free(why);
 	}
+	free(tls);
 	alert_send_next(c);
 	alert_idle_check(c->a);
 }
@@ -672,8 +764,11 @@ alert_send_next(struct alert_chan *c)
 		return;
 	TAILQ_REMOVE(&c->outbox, m, entry);
 	if (c->conn == NULL) {
-		c->conn = evhttp_connection_base_new(c->a->base, NULL, c->host,
-		    (unsigned short)c->port);
+		if (c->tls)
+			c->conn = alert_tls_connect(c);
+		else
+			c->conn = evhttp_connection_base_new(c->a->base, NULL,
+			    c->host, (unsigned short)c->port);
 		if (c->conn == NULL) {
 			alert_http_failed(c, m, 1, "cannot make a connection");
 			return;
@@ -798,14 +893,18 @@ alert_chan_url(struct alert_chan *c, const char *option, const char *url,
 		    "PATH)", option, url);
 		goto fail;
 	}
-	if (strcasecmp(scheme, "http") != 0) {
-		xasprintf(cause, "--%s: '%s': only http:// URLs (for https, "
-		    "a local relay)", option, url);
+	if (strcasecmp(scheme, "https") == 0)
+		c->tls = 1;
+	else if (strcasecmp(scheme, "http") != 0) {
+		xasprintf(cause, "--%s: '%s': only http:// and https:// URLs",
+		    option, url);
 		goto fail;
 	}
 	c->host = xstrdup(host);
-	c->port = evhttp_uri_get_port(u) == -1 ? 80 : evhttp_uri_get_port(u);
-	if (c->port == 80)
+	c->port = evhttp_uri_get_port(u);
+	if (c->port == -1)
+		c->port = c->tls ? 443 : 80;
+	if (c->port == (c->tls ? 443 : 80))
 		c->hostport = xstrdup(host);
 	else
 		xasprintf(&c->hostport, "%s:%d", host, c->port);
@@ -1030,6 +1129,15 @@ alerts_new(const struct alert_opts *ao, const char *pair, char **cause)
 		TAILQ_INIT(&c->outbox);
 		TAILQ_INIT(&c->children);
 		c->ev_batch = evtimer_new(a->base, alert_batch_cb, c);
+		c->ev_stale = evtimer_new(a->base, alert_stale_cb, c);
+		if (c->tls && a->ssl_ctx == NULL) {
+			/* The system's CAs, or SSL_CERT_FILE / SSL_CERT_DIR. */
+			if ((a->ssl_ctx = SSL_CTX_new(TLS_client_method())) ==
+			    NULL)
+				fatalx("%s: SSL_CTX_new", __func__);
+			SSL_CTX_set_default_verify_paths(a->ssl_ctx);
+			SSL_CTX_set_verify(a->ssl_ctx, SSL_VERIFY_PEER, NULL);
+		}
 		c->ev_retry = evtimer_new(a->base, alert_retry_cb, c);
 		if (c->kind == ALERT_ALERTMANAGER) {
 			c->ev_repeat = evtimer_new(a->base, alert_repeat_cb, c);
@@ -1087,6 +1195,10 @@ alerts_stop(struct alerts *a, double deadline)
 		if (c->conn != NULL) {
 			evhttp_connection_free(c->conn);
 			c->conn = NULL;
+		}
+		if (c->stale != NULL) {
+			evhttp_connection_free(c->stale);
+			c->stale = NULL;
 		}
 		alert_msg_free(c->inflight);
 		c->inflight = NULL;
@@ -1190,6 +1302,8 @@ alerts_free(struct alerts *a)
 			event_free(c->ev_batch);
 		if (c->ev_retry != NULL)
 			event_free(c->ev_retry);
+		if (c->ev_stale != NULL)
+			event_free(c->ev_stale);
 		if (c->ev_repeat != NULL)
 			event_free(c->ev_repeat);
 		free(c->am);
@@ -1210,6 +1324,8 @@ alerts_free(struct alerts *a)
 		event_free(a->ev_deadline);
 	if (a->base != NULL)
 		event_base_free(a->base);
+	if (a->ssl_ctx != NULL)
+		SSL_CTX_free(a->ssl_ctx);
 	if (a->wake[0] != -1) {
 		close(a->wake[0]);
 		close(a->wake[1]);

@@ -36,13 +36,13 @@ usage "--alert-repeat: 10ms: out of range (1000ms to 86400000ms)" \
     proxy $P --alert-repeat 10ms
 usage "--alert-tries: " proxy $P --alert-tries 0
 usage "--alert-queue: " proxy $P --alert-queue many
-usage "--alert-url: 'ftp://x/y': only http:// URLs" proxy $P \
+usage "--alert-url: 'ftp://x/y': only http:// and https:// URLs" proxy $P \
     --alert-url ftp://x/y
 usage "--alertmanager: 'am:9093' is not a URL (http://HOST:PORT/PATH)" \
     proxy $P --alertmanager am:9093
 usage "--alert-exec: no command given" proxy $P --alert-exec "  "
 usage "--alert-instance: empty name" proxy $P --alert-instance ""
-usage "--alert-url: 'ftp://x/y': only http:// URLs" sniff -i lo --port 1 \
+usage "--alert-url: 'ftp://x/y': only http:// and https:// URLs" sniff -i lo --port 1 \
     --candidate http://127.0.0.1:2 --alert-url ftp://x/y
 usage "--alert-exec-timeout: \"soon\" is not a duration" sniff -i lo \
     --port 1 --candidate http://127.0.0.1:2 --alert-exec-timeout soon

@@ -8,11 +8,13 @@ body is appended to BODIES as one line (its line ends removed), then
 "METHOD PATH CONTENT-TYPE" to BODIES.reqs.  MODE says how it answers:
 ok (200, the default), 500, 400, or hang (never answers: it holds the
 request until the client gives up).  DELAY_MS waits that long before
-answering.
+answering.  With ALERTSINK_TLS=FILE in the environment (a PEM file
+holding the certificate and its key) it speaks https.
 """
 
 import http.server
 import os
+import ssl
 import sys
 import threading
 import time
@@ -54,6 +56,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 server.daemon_threads = True
+if os.environ.get("ALERTSINK_TLS"):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.environ["ALERTSINK_TLS"])
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
 tmp = portfile + ".tmp"
 with open(tmp, "w") as f:
     f.write("%d\n" % server.server_address[1])
