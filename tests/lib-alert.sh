@@ -6,7 +6,7 @@
 ALERTFEED=${ALERTFEED:-$top_builddir/tests/backends/alertfeed}
 ALERTSINK=$top_srcdir/tests/backends/alertsink.py
 
-need python3 jq
+need python3 jq curl
 [ -x "$ALERTFEED" ] || bail "ALERTFEED=$ALERTFEED is not executable"
 
 # start_sink NAME [MODE [DELAY_MS]]: a receiver on a free port; its bodies
