@@ -36,10 +36,14 @@
 #	nginx-mirror	nginx proxy_pass + mirror to the candidate
 #	paritytap	paritytap proxy, mirror + compare + capture to a file
 # and nginx-mirror and paritytap again with a candidate that answers
-# after DELAY_MS.
+# after DELAY_MS; then paritytap with a drifting candidate (a member
+# changed type, one extra), without alerts and with --alert-url to a
+# webhook receiver that answers after DELAY_MS
+# (tests/backends/alertsink.py; skipped without python3).
 #
 # Targets: paritytap's throughput at least 2x nginx-mirror's; paritytap's
-# p99 with the slow candidate at most 1.5x its p99 with the fast one.
+# p99 with the slow candidate at most 1.5x its p99 with the fast one;
+# with the drifting candidate, alerting on at least 0.97x alerting off.
 
 set -u
 
@@ -57,6 +61,7 @@ KEEP=${KEEP:-0}
 STRICT=${STRICT:-0}
 URL_PATH=/v1/items/42
 BODY='{"ok":true}'
+BODY_DRIFT='{"ok":"true","extra":1}'
 
 if [ -z "${NGINX:-}" ]; then
 	NGINX=$(command -v nginx 2>/dev/null || true)
@@ -76,6 +81,7 @@ free_port SLOW_PORT
 free_port NGINX_PROXY_PORT
 free_port NGINX_MIRROR_PORT
 free_port NGINX_MIRROR_SLOW_PORT
+free_port DRIFT_PORT
 
 # Common nginx settings: everything inside the temporary directory.
 nginx_common() {
@@ -119,7 +125,14 @@ EOF
 	}
 EOF
 	done
-	echo "}"
+	cat <<EOF
+	server {
+		listen 127.0.0.1:$DRIFT_PORT;
+		default_type application/json;
+		location / { return 200 '$BODY_DRIFT'; }
+	}
+}
+EOF
 } >"$TMP/backends.conf"
 
 # The nginx proxies: plain, mirror to the fast candidate, mirror to the
@@ -325,15 +338,20 @@ run_wrk() {
 	    "$(median 3 "$TMP/wrk-$name.runs") $errors" >>"$TMP/results"
 }
 
-# Start paritytap (or $PT_BIN) against candidate port $2, capture name $1;
-# sets PT_PORT once the ready line is printed and the port accepts
-# connections.
+# Start paritytap (or $PT_BIN) against candidate port $2, capture name $1,
+# more options after; sets PT_PORT once the ready line is printed and the
+# port accepts connections.
 start_paritytap() {
 	free_port PT_PORT
+	_name=$1
+	_cport=$2
+	shift 2
 	"${PT_BIN:-$PARITYTAP}" proxy --listen "127.0.0.1:$PT_PORT" \
 	    --primary "http://127.0.0.1:$PRIMARY_PORT" \
-	    --candidate "http://127.0.0.1:$2" \
-	    --capture "$TMP/$1.jsonl" -q >"$TMP/$1.out" 2>"$TMP/$1.log" &
+	    --candidate "http://127.0.0.1:$_cport" \
+	    --capture "$TMP/$_name.jsonl" -q "$@" >"$TMP/$_name.out" \
+	    2>"$TMP/$_name.log" &
+	set -- "$_name"
 	PT_PID=$!
 	PIDS="$PIDS $PT_PID"
 	n=0
@@ -450,6 +468,41 @@ if start_paritytap paritytap-slow "$SLOW_PORT"; then
 else
 	echo "paritytap-slow nan nan nan 0" >>"$TMP/results"
 fi
+# Alerting: the same drifting candidate without and with alert channels,
+# one right after the other.
+note "paritytap-drift"
+if start_paritytap paritytap-drift "$DRIFT_PORT"; then
+	run_wrk paritytap-drift "http://127.0.0.1:$PT_PORT$URL_PATH"
+	stop_paritytap paritytap-drift
+else
+	echo "paritytap-drift nan nan nan 0" >>"$TMP/results"
+fi
+ALERTSINK=$(dirname "$0")/../tests/backends/alertsink.py
+if command -v python3 >/dev/null 2>&1 && [ -f "$ALERTSINK" ]; then
+	note "paritytap-drift-alert"
+	python3 "$ALERTSINK" "$TMP/sink.port" "$TMP/sink.bodies" ok \
+	    "$DELAY_MS" 2>"$TMP/sink.log" &
+	PIDS="$PIDS $!"
+	n=0
+	while [ ! -s "$TMP/sink.port" ] && [ $n -lt 100 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	if [ -s "$TMP/sink.port" ] && start_paritytap paritytap-drift-alert \
+	    "$DRIFT_PORT" --alert-url "http://127.0.0.1:$(cat \
+	    "$TMP/sink.port")/hook" --alert-group-wait 1s \
+	    --alert-group-interval 1s; then
+		run_wrk paritytap-drift-alert \
+		    "http://127.0.0.1:$PT_PORT$URL_PATH"
+		stop_paritytap paritytap-drift-alert
+		echo "    webhook messages received: $(cat \
+		    "$TMP/sink.bodies" 2>/dev/null | wc -l)" >>"$TMP/notes"
+	else
+		echo "paritytap-drift-alert nan nan nan 0" >>"$TMP/results"
+	fi
+else
+	note "no python3: alerting scenario skipped"
+fi
 
 printf '%-20s %12s %10s %10s %8s\n' scenario requests/s p50_ms p99_ms errors
 while read -r name rps p50 p99 errors; do
@@ -472,6 +525,10 @@ printf '%-58s %7s  %s\n' \
     "target <= 1.5x: $(verdict "$r_p99" le 1.5)" \
     "nginx-mirror throughput, slow candidate / fast candidate" "$r_nginx" \
     ""
+r_alert=$(ratio "$(field paritytap-drift-alert 2)" "$(field paritytap-drift 2)")
+printf '%-58s %7s  %s\n' \
+    "paritytap throughput, drifting candidate, alerts on / off" "$r_alert" \
+    "target >= 0.97: $(verdict "$r_alert" ge 0.97)"
 if [ -n "${BASELINE:-}" ]; then
 	r_base=$(ratio "$(field paritytap 2)" "$(field baseline 2)")
 	printf '%-58s %7s  %s\n' \
@@ -484,7 +541,7 @@ cat "$TMP/notes"
 missed=0
 grep -q nan "$TMP/results" && missed=1
 for v in "$(verdict "$r_fast" ge 2)" "$(verdict "$r_slow" ge 2)" \
-    "$(verdict "$r_p99" le 1.5)"; do
+    "$(verdict "$r_p99" le 1.5)" "$(verdict "$r_alert" ge 0.97)"; do
 	[ "$v" = ok ] || missed=1
 done
 [ "$STRICT" = 1 ] && [ $missed = 1 ] && exit 1

@@ -63,6 +63,7 @@ static const struct options_entry proxy_options[] = {
 	{ "redact-header", 0, "NAME", "also redact this header in captures",
 	    NULL },
 	OPTIONS_ENTRY_KEEP_SECRETS,
+	OPTIONS_ENTRIES_ALERT,
 	{ "host", 0, "HOST", "Host header sent to the backends",
 	    "as the client sent it" },
 	{ "grace", 0, "MS", "on SIGTERM, time in-flight exchanges get to "
@@ -270,7 +271,8 @@ proxy_run(struct proxy_conf *pc)
 	struct pipeline_opts	 popts;
 	struct consumer		 con;
 	struct stats_counts	 counts;
-	char			*cause, *summary;
+	struct alerts		*alerts;
+	char			*cause, *summary, *pair, *alerts_line;
 	uint64_t		 lost, retried, dropped, dropped_bytes;
 	int			 status = EXIT_OK, color, stuck = 0;
 
@@ -282,6 +284,21 @@ proxy_run(struct proxy_conf *pc)
 	    (events = events_open(pc->events, &pc->o.cap, &cause)) == NULL) {
 		status = options_usage(pc->o.command, "%s", cause);
 		free(cause);
+		capture_close(capture);
+		return (status);
+	}
+
+	/*
+	 * The alert channels; the drift table hands them its transitions
+	 * through alerts_listener(alerts, event).
+	 */
+	pair = alerts_pair(pc->po.primary, pc->po.candidate);
+	alerts = alerts_new(&pc->o.alert, pair, &cause);
+	free(pair);
+	if (alerts == NULL && cause != NULL) {
+		status = options_usage(pc->o.command, "%s", cause);
+		free(cause);
+		events_close(events);
 		capture_close(capture);
 		return (status);
 	}
@@ -331,6 +348,7 @@ proxy_run(struct proxy_conf *pc)
 	stuck = pipeline_stop(pr.pr_pipeline, runtime_deadline(rt)) != 0;
 	pipeline_counts(pr.pr_pipeline, &counts);
 	counts.retried = retried;
+	alerts_stop(alerts, runtime_deadline(rt));
 	summary = stats_summary(&counts);
 	fprintf(stderr, "paritytap: %s", summary);
 	if (dropped != 0)
@@ -341,7 +359,9 @@ proxy_run(struct proxy_conf *pc)
 		fprintf(stderr, " \xc2\xb7 %llu mirror%s dropped "
 		    "(--max-inflight-bytes)", (unsigned long long)dropped_bytes,
 		    dropped_bytes == 1 ? "" : "s");
-	fputc('\n', stderr);
+	alerts_line = alerts_summary(alerts);
+	fprintf(stderr, "%s\n", alerts_line);
+	free(alerts_line);
 	free(summary);
 	status = EXIT_OK;
 out:
@@ -359,6 +379,7 @@ out:
 	if (!stuck)
 		events_close(events);
 	pipeline_free(pr.pr_pipeline);
+	alerts_free(alerts);
 	runtime_free(rt);
 	return (status);
 }

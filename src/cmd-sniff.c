@@ -39,6 +39,7 @@ static const struct options_entry sniff_options[] = {
 	{ "redact-header", 0, "NAME", "also redact this header in captures",
 	    NULL },
 	OPTIONS_ENTRY_KEEP_SECRETS,
+	OPTIONS_ENTRIES_ALERT,
 	{ "host", 0, "HOST", "Host header sent to the candidate",
 	    "as the client sent it" },
 	{ "promisc", 0, NULL, "put the interface in promiscuous mode", NULL },

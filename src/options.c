@@ -87,6 +87,7 @@ options_init(struct options *o, const char *command,
 	if (o->t.trace_header != NULL)
 		*o->t.trace_header = DEFAULT_TRACE_HEADER;
 	o->co.trace_header = DEFAULT_TRACE_HEADER;
+	alert_opts_init(&o->alert);
 }
 
 /*
@@ -280,8 +281,10 @@ options_set(struct options *o, const char *name, const char *value,
     char **cause)
 {
 	char	*why;
-	int	 q;
+	int	 q, rv;
 
+	if ((rv = alert_opts_set(&o->alert, o, name, value, cause)) != 0)
+		return (rv);
 	if (strcmp(name, "primary") == 0)
 		*o->t.primary = options_keep(o, value);
 	else if (strcmp(name, "candidate") == 0)
@@ -574,6 +577,7 @@ options_free(struct options *o)
 	strlist_free(&o->co.ignore, &o->co.nignore);
 	strlist_free(&o->co.ignore_headers, &o->co.nignore_headers);
 	strlist_free(&o->cap.redact, &o->cap.nredact);
+	alert_opts_free(&o->alert);
 	for (i = 0; i < o->co.nroutes; i++) {
 		free(o->co.routes[i].rr_route);
 		strlist_free(&o->co.routes[i].rr_ignore,

@@ -261,6 +261,60 @@ struct options_target {
 #define OPTIONS_ENTRY_END \
 	{ NULL, 0, NULL, NULL, NULL }
 
+/*
+ * The alert channels' options (alert.c), shared by proxy and sniff;
+ * durations in ms.
+ */
+enum alert_format {
+	ALERT_FORMAT_JSON = 0,
+	ALERT_FORMAT_SLACK
+};
+struct alert_opts {
+	char		**alertmanager;		/* --alertmanager URLs */
+	size_t		  nalertmanager;
+	const char	 *url;			/* --alert-url */
+	enum alert_format format;
+	const char	 *exec;			/* --alert-exec */
+	const char	 *instance;		/* NULL: the shadowed pair */
+	const char	 *generator_url;	/* the dashboard, or NULL */
+	uint64_t	  group_wait;
+	uint64_t	  group_interval;
+	uint64_t	  repeat;		/* Alertmanager's reminders */
+	uint64_t	  timeout;		/* one HTTP request */
+	uint64_t	  exec_timeout;
+	unsigned	  exec_max;
+	unsigned	  tries;
+	unsigned	  queue;		/* transitions per channel */
+};
+
+/* The alert options, in proxy's and sniff's tables. */
+#define OPTIONS_ENTRIES_ALERT \
+	{ "alertmanager", 0, "URL", "post drift alerts to this Alertmanager " \
+	    "(API v2; repeatable)", NULL }, \
+	{ "alert-url", 0, "URL", "post drift transitions as JSON to this " \
+	    "webhook", NULL }, \
+	{ "alert-format", 0, "FORMAT", "json, or slack: Slack's incoming " \
+	    "webhook", "json" }, \
+	{ "alert-exec", 0, "CMD", "run CMD (split at spaces, no shell) with " \
+	    "the JSON on stdin", NULL }, \
+	{ "alert-exec-timeout", 0, "DURATION", "the hook is killed past " \
+	    "this", "10s" }, \
+	{ "alert-exec-max", 0, "N", "hooks running at once", "4" }, \
+	{ "alert-instance", 0, "NAME", "the alerts' instance label", \
+	    "PRIMARY->CANDIDATE" }, \
+	{ "alert-group-wait", 0, "DURATION", "a message goes this long after " \
+	    "the first transition it holds", "30s" }, \
+	{ "alert-group-interval", 0, "DURATION", "and this long after the " \
+	    "previous message", "5m" }, \
+	{ "alert-repeat", 0, "DURATION", "re-post ongoing drifts to " \
+	    "Alertmanager this often", "1m" }, \
+	{ "alert-timeout", 0, "DURATION", "an HTTP alert's deadline", \
+	    "10s" }, \
+	{ "alert-tries", 0, "N", "tries of an HTTP alert (connection errors, " \
+	    "timeouts, 5xx)", "4" }, \
+	{ "alert-queue", 0, "N", "transitions a channel holds; more are " \
+	    "dropped and counted", "1000" }
+
 /* A command's options, command line and config file. */
 struct options {
 	const char		*command;	/* "proxy", "replay" */
@@ -271,6 +325,7 @@ struct options {
 	struct options_target	 t;
 	struct compare_opts	 co;
 	struct capture_opts	 cap;
+	struct alert_opts	 alert;		/* proxy, sniff */
 	const char		*color;
 	const char		*config;	/* --config FILE */
 	uint64_t		 body_limit;	/* --capture-body-limit */
@@ -629,6 +684,29 @@ size_t		 baseline_count(const struct baseline *);
 void		 baseline_free(struct baseline *);
 void		 baseline_write(FILE *, const struct drift *, size_t,
 		     const char *);
+
+/* alert.c: drift transitions to Alertmanager, webhooks, hooks (DESIGN §5) */
+struct alerts;
+struct alert_counts {
+	const char	*channel;	/* "alertmanager", "webhook", "slack", */
+	const char	*target;	/* "exec"; its URL or command */
+	uint64_t	 sent;
+	uint64_t	 failed;
+	uint64_t	 dropped;
+};
+void		 alert_opts_init(struct alert_opts *);
+int		 alert_opts_set(struct alert_opts *, struct options *,
+		     const char *, const char *, char **);
+void		 alert_opts_free(struct alert_opts *);
+int		 alerts_wanted(const struct alert_opts *);
+char		*alerts_pair(const char *, const char *);
+struct alerts	*alerts_new(const struct alert_opts *, const char *, char **);
+void		 alerts_submit(struct alerts *, const struct drift_event *);
+void		 alerts_listener(void *, const struct drift_event *);
+void		 alerts_stop(struct alerts *, double);
+size_t		 alerts_counts(struct alerts *, struct alert_counts *, size_t);
+char		*alerts_summary(struct alerts *);
+void		 alerts_free(struct alerts *);
 
 /* strmap.c */
 struct strmap;

@@ -398,7 +398,8 @@ sniff_run(struct sniff_opts *sc)
 	struct stats_counts	 st;
 	struct replay_stats	 rs;
 	struct events		*events = NULL;
-	char			*cause = NULL, *summary, *ports;
+	struct alerts		*alerts = NULL;
+	char			*cause = NULL, *summary, *ports, *primary;
 	uint64_t		 lost;
 	int			 status, color, stuck = 0;
 
@@ -410,6 +411,23 @@ sniff_run(struct sniff_opts *sc)
 		return (status);
 	if (sc->events != NULL && (events = events_open(sc->events,
 	    &sc->o.cap, &cause)) == NULL) {
+		status = options_usage(sc->o.command, "%s", cause);
+		goto out;
+	}
+
+	/*
+	 * The alert channels; the drift table hands them its transitions
+	 * through alerts_listener(alerts, event).  The primary is the port
+	 * watched.
+	 */
+	ports = sniff_port_list(sc);
+	xasprintf(&primary, "%s:%s", sc->interface, ports);
+	free(ports);
+	ports = alerts_pair(primary, sc->ro.candidate);
+	free(primary);
+	alerts = alerts_new(&sc->o.alert, ports, &cause);
+	free(ports);
+	if (alerts == NULL && cause != NULL) {
 		status = options_usage(sc->o.command, "%s", cause);
 		goto out;
 	}
@@ -478,9 +496,14 @@ sniff_run(struct sniff_opts *sc)
 	sn.sn_replay = NULL;
 	stuck = pipeline_stop(sn.sn_pipeline, runtime_deadline(rt)) != 0;
 	pipeline_counts(sn.sn_pipeline, &st);
+	alerts_stop(alerts, runtime_deadline(rt) != 0 ?
+	    runtime_deadline(rt) : mono_ms() + sc->grace);
 
 	summary = stats_summary(&st);
-	fprintf(stderr, "sniff: %s\n", summary);
+	fprintf(stderr, "sniff: %s", summary);
+	free(summary);
+	summary = alerts_summary(alerts);
+	fprintf(stderr, "%s\n", summary);
 	free(summary);
 	sniff_print_stats(&sn, 0);
 	sniff_print_flow_stats(&sn, &rs);
@@ -516,6 +539,7 @@ out:
 	}
 	if (!stuck)
 		events_close(events);
+	alerts_free(alerts);
 	if (rt != NULL)
 		runtime_free(rt);
 	return (status);
