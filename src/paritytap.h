@@ -545,6 +545,7 @@ struct sniff_opts {
 	uint64_t		 count;		/* exchanges; 0: no limit */
 	int			 promisc;
 	uint64_t		 buffer_size;	/* the kernel's buffer, bytes */
+	struct drift_table_opts	*drifts;	/* --resolve-after, --state, ... */
 };
 
 /* xmalloc.c */

@@ -398,6 +398,8 @@ sniff_run(struct sniff_opts *sc)
 	struct stats_counts	 st;
 	struct replay_stats	 rs;
 	struct events		*events = NULL;
+	struct drift_table	*drifts = NULL;
+	struct drift_counts	 dcounts;
 	char			*cause = NULL, *summary, *ports;
 	uint64_t		 lost;
 	int			 status, color, stuck = 0;
@@ -413,12 +415,21 @@ sniff_run(struct sniff_opts *sc)
 		status = options_usage(sc->o.command, "%s", cause);
 		goto out;
 	}
+	sc->drifts->quiet = log_quiet;
+	sc->drifts->color = color;
+	if ((drifts = drift_table_new(sc->drifts, &cause)) == NULL) {
+		status = options_usage(sc->o.command, "%s", cause);
+		goto out;
+	}
+	if (events != NULL)
+		drift_table_listen(drifts, events_drift_listener, events);
 
 	rt = runtime_new(&sniff_rt_cbs, &sn, sc->grace);
 	sn.sn_rt = rt;
 	sn.sn_base = runtime_base(rt);
 	memset(&popts, 0, sizeof popts);
 	popts.compare = &sc->o.co;
+	popts.drifts = drifts;
 	sn.sn_pipeline = pipeline_new(&popts);
 	if (!log_quiet) {
 		flagline_consumer(&color, &con);
@@ -480,7 +491,11 @@ sniff_run(struct sniff_opts *sc)
 	pipeline_counts(sn.sn_pipeline, &st);
 
 	summary = stats_summary(&st);
-	fprintf(stderr, "sniff: %s\n", summary);
+	fprintf(stderr, "sniff: %s", summary);
+	free(summary);
+	drift_table_counts(drifts, &dcounts);
+	summary = drift_counts_summary(&dcounts);
+	fprintf(stderr, " \xc2\xb7 %s\n", summary);
 	free(summary);
 	sniff_print_stats(&sn, 0);
 	sniff_print_flow_stats(&sn, &rs);
@@ -514,8 +529,10 @@ out:
 			status = EXIT_RUNTIME;
 		}
 	}
-	if (!stuck)
+	if (!stuck) {
 		events_close(events);
+		drift_table_free(drifts);
+	}
 	if (rt != NULL)
 		runtime_free(rt);
 	return (status);
