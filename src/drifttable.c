@@ -728,8 +728,8 @@ dt_state_load(struct drift_table *t, char **cause)
 	if ((root = json_load_file(path, JSON_REJECT_DUPLICATES,
 	    &jerr)) == NULL) {
 		if (jerr.line > 0)
-			xasprintf(cause, "--state %s:%d: %s (not a state "
-			    "file?)", path, jerr.line, jerr.text);
+			xasprintf(cause, "--state %s:%d: %s", path,
+			    jerr.line, jerr.text);
 		else
 			xasprintf(cause, "--state %s: %s", path, jerr.text);
 		return (-1);
