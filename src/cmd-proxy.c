@@ -356,7 +356,8 @@ proxy_run(struct proxy_conf *pc)
 	free(summary);
 	drift_table_counts(drifts, &dcounts);
 	summary = drift_counts_summary(&dcounts);
-	fprintf(stderr, " \xc2\xb7 %s", summary);
+	if (summary != NULL)
+		fprintf(stderr, " \xc2\xb7 %s", summary);
 	if (dropped != 0)
 		fprintf(stderr, " \xc2\xb7 %llu mirror%s dropped "
 		    "(--max-inflight)", (unsigned long long)dropped,

@@ -42,6 +42,15 @@
 #define DRIFT_STATE_VERSION	1
 #define DRIFT_REQUEST_MAX	200	/* bytes of an example request line */
 
+/*
+ * Routes and drifts come from the traffic, and a client that sends
+ * random paths could make either grow without end: past these, a route
+ * without drifts is not counted (it has nothing to resolve) and a new
+ * drift is not followed (said once, and counted in the summary).
+ */
+#define DRIFT_TABLE_MAX_ROUTES	10000
+#define DRIFT_TABLE_MAX_DRIFTS	10000
+
 struct dt_route;
 
 /* One drift the table follows. */
@@ -87,6 +96,8 @@ struct drift_table {
 	int			 t_nlisteners;
 	uint64_t		 t_serial;	/* exchanges counted */
 	uint64_t		 t_events[DRIFT_REGRESSED + 1];
+	uint64_t		 t_untracked;	/* sightings of drifts not
+						   followed: the table is full */
 	int			 t_dirty;	/* changed since the last write */
 	double			 t_written_at;	/* mono ms */
 	int			 t_write_failed;	/* said once */
@@ -371,7 +382,7 @@ drift_table_exchange(struct drift_table *t, struct exchange *ex)
 	struct drift		*v;
 	struct exchange_drift	*xd;
 	char			*name, *k;
-	size_t			 n, i;
+	size_t			 n, i, j;
 	int			 evidence;
 
 	exchange_drifts_free(ex);
@@ -390,15 +401,26 @@ drift_table_exchange(struct drift_table *t, struct exchange *ex)
 
 	pthread_mutex_lock(&t->t_lock);
 	t->t_serial++;
+	if (n == 0 && t->t_nroutes >= DRIFT_TABLE_MAX_ROUTES &&
+	    strmap_get(t->t_by_route, name) == NULL)
+		goto out;
 	r = dt_route_get(t, name);
 	r->dr_exchanges++;
 	t->t_dirty = 1;
 	if (n != 0)
 		ex->ex_drifts = xcalloc(n, sizeof *ex->ex_drifts);
-	for (i = 0; i < n; i++) {
+	for (i = j = 0; i < n; i++) {
 		k = drift_key(&v[i]);
 		e = strmap_get(t->t_by_key, k);
 		free(k);
+		if (e == NULL && t->t_n >= DRIFT_TABLE_MAX_DRIFTS) {
+			if (t->t_untracked++ == 0)
+				log_warnx("the drift table holds %d drifts: new "
+				    "ones are not followed (counted in the "
+				    "summary)", DRIFT_TABLE_MAX_DRIFTS);
+			drift_clear(&v[i]);
+			continue;
+		}
 		if (e == NULL) {
 			e = dt_entry_add(t, &v[i]);
 			e->de_this_run = 1;
@@ -430,14 +452,14 @@ drift_table_exchange(struct drift_table *t, struct exchange *ex)
 				break;
 			}
 		}
-		xd = &ex->ex_drifts[i];
+		xd = &ex->ex_drifts[j++];
 		xd->xd_drift = v[i];
 		memset(&v[i], 0, sizeof v[i]);
 		memcpy(xd->xd_id, e->de_id, sizeof xd->xd_id);
 		xd->xd_state = e->de_state;
 		xd->xd_baselined = e->de_baselined;
 	}
-	ex->ex_ndrifts = n;
+	ex->ex_ndrifts = j;
 	if (evidence) {
 		for (i = 0; i < r->dr_n; i++) {
 			e = r->dr_drifts[i];
@@ -451,6 +473,7 @@ drift_table_exchange(struct drift_table *t, struct exchange *ex)
 			dt_transition(t, e, DRIFT_RESOLVED, &ex->ex_ts);
 		}
 	}
+out:
 	pthread_mutex_unlock(&t->t_lock);
 	free(v);
 	free(name);
@@ -880,12 +903,14 @@ drift_table_counts(struct drift_table *t, struct drift_counts *c)
 			c->resolved++;
 	}
 	memcpy(c->events, t->t_events, sizeof c->events);
+	c->untracked = t->t_untracked;
 	pthread_mutex_unlock(&t->t_lock);
 }
 
 /*
  * The summary line's part: "3 drifts (1 new this run, 1 resolved, 1 in
- * baseline)", the parts that are not zero.  Allocated.
+ * baseline)", the parts that are not zero; allocated.  NULL when there
+ * is nothing to say: no drift at all.
  */
 char *
 drift_counts_summary(const struct drift_counts *c)
@@ -893,6 +918,8 @@ drift_counts_summary(const struct drift_counts *c)
 	struct buf	 b;
 	const char	*sep = " (";
 
+	if (c->drifts == 0 && c->untracked == 0)
+		return (NULL);
 	buf_init(&b);
 	buf_printf(&b, "%llu drift%s", (unsigned long long)c->drifts,
 	    c->drifts == 1 ? "" : "s");
@@ -909,6 +936,12 @@ drift_counts_summary(const struct drift_counts *c)
 	if (c->baselined != 0) {
 		buf_printf(&b, "%s%llu in baseline", sep,
 		    (unsigned long long)c->baselined);
+		sep = ", ";
+	}
+	if (c->untracked != 0) {
+		buf_printf(&b, "%s%llu sighting%s not followed: the table "
+		    "was full", sep, (unsigned long long)c->untracked,
+		    c->untracked == 1 ? "" : "s");
 		sep = ", ";
 	}
 	if (*sep == ',')

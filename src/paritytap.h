@@ -677,6 +677,7 @@ struct drift_counts {
 	uint64_t	 resolved;	/* resolved now */
 	uint64_t	 baselined;
 	uint64_t	 events[DRIFT_REGRESSED + 1];	/* transitions this run */
+	uint64_t	 untracked;	/* sightings of drifts not followed */
 };
 
 /*

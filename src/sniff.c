@@ -495,7 +495,9 @@ sniff_run(struct sniff_opts *sc)
 	free(summary);
 	drift_table_counts(drifts, &dcounts);
 	summary = drift_counts_summary(&dcounts);
-	fprintf(stderr, " \xc2\xb7 %s\n", summary);
+	if (summary != NULL)
+		fprintf(stderr, " \xc2\xb7 %s", summary);
+	fputc('\n', stderr);
 	free(summary);
 	sniff_print_stats(&sn, 0);
 	sniff_print_flow_stats(&sn, &rs);

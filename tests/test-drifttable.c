@@ -122,6 +122,9 @@ test_lifecycle(void)
 		ok(0, "a table");
 		return;
 	}
+	drift_table_counts(t, &c);
+	ok(drift_counts_summary(&c) == NULL,
+	    "no drift: the summary line says nothing of drifts");
 	/* Drifts sort by kind: extra, missing, type(...). */
 	FEED(t, "GET /x/{id}", 0, 1, "new", "new $.a missing@1700000000#1",
 	    "the first exchange carrying a drift: new");
@@ -189,6 +192,34 @@ test_combinations(void)
 	is_int(news, 3, "1,000 exchanges, 3 drifts in all combinations: "
 	    "3 new");
 	is_int(others, 0, "... and no other transition");
+	drift_table_free(t);
+}
+
+/* A client sending random paths cannot grow the table without end. */
+static void
+test_full(void)
+{
+	struct drift_table	*t;
+	struct drift_counts	 c;
+	char			 route[64], *s;
+	int			 i;
+
+	if ((t = table(NULL, NULL, 3600000)) == NULL) {
+		ok(0, "a table");
+		return;
+	}
+	for (i = 0; i < 10001; i++) {
+		snprintf(route, sizeof route, "GET /r%d", i);
+		free(feed(t, route, i, 1));
+	}
+	free(events());
+	drift_table_counts(t, &c);
+	is_int(c.drifts, 10000, "the table follows at most 10,000 drifts");
+	is_int(c.untracked, 1, "... the next one is counted, not followed");
+	s = drift_counts_summary(&c);
+	is_str(s, "10000 drifts (10000 new this run, 1 sighting not "
+	    "followed: the table was full)", "... and the summary says so");
+	free(s);
 	drift_table_free(t);
 }
 
@@ -318,6 +349,7 @@ main(void)
 	buf_init(&seen);
 	test_lifecycle();
 	test_combinations();
+	test_full();
 	test_state_and_baseline();
 	buf_free(&seen);
 	return (done_testing());
