@@ -260,6 +260,20 @@ events_on_exchange(void *arg, const struct exchange *ex)
 	free(line);
 }
 
+/* Unix seconds as RFC 3339, as the capture writes times. */
+static void
+events_time(double secs, char *out, size_t len)
+{
+	struct timeval	 tv;
+
+	tv.tv_sec = (time_t)secs;
+	/* Rounded: a double of Unix seconds holds microseconds only just. */
+	tv.tv_usec = (suseconds_t)((secs - (double)tv.tv_sec) * 1e6 + 0.5);
+	if (tv.tv_usec > 999999)
+		tv.tv_usec = 999999;
+	format_rfc3339(&tv, out, len);
+}
+
 /*
  * A drift table's listener: a drift that resolved, as a line of its own
  * (new and regressed drifts are in the line of the exchange that carried
@@ -269,7 +283,6 @@ void
 events_drift_listener(void *arg, const struct drift_event *de)
 {
 	struct events	*ev = arg;
-	struct timeval	 tv;
 	json_t		*o;
 	char		 at[64], first[64], last[64], *line;
 
@@ -279,15 +292,9 @@ events_drift_listener(void *arg, const struct drift_event *de)
 		ev->ev_dropped++;
 		return;
 	}
-	tv.tv_sec = (time_t)de->at;
-	tv.tv_usec = (suseconds_t)((de->at - (double)tv.tv_sec) * 1e6);
-	format_rfc3339(&tv, at, sizeof at);
-	tv.tv_sec = (time_t)de->first_seen;
-	tv.tv_usec = (suseconds_t)((de->first_seen - (double)tv.tv_sec) * 1e6);
-	format_rfc3339(&tv, first, sizeof first);
-	tv.tv_sec = (time_t)de->last_seen;
-	tv.tv_usec = (suseconds_t)((de->last_seen - (double)tv.tv_sec) * 1e6);
-	format_rfc3339(&tv, last, sizeof last);
+	events_time(de->at, at, sizeof at);
+	events_time(de->first_seen, first, sizeof first);
+	events_time(de->last_seen, last, sizeof last);
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
 	    "s:s, s:I, s:I, s:b}", "event", "drift",
 	    "state", drift_state_name(de->state), "ts", at, "id", de->id,
