@@ -23,6 +23,7 @@ struct proxy_conf {
 	struct proxy_opts	 po;
 	const char		*events;
 	uint64_t		 queue_size;
+	struct drift_table_opts	 drifts;
 };
 
 /* The proxy's options; options_set sets the shared ones. */
@@ -73,7 +74,9 @@ static const struct options_entry proxy_options[] = {
 	{ "queue-size", 0, "BYTES", "exchanges waiting to be compared and "
 	    "recorded hold at most this much; over it they are recorded "
 	    "without comparison, then dropped, and counted", "64M" },
-	{ "quiet", 'q', NULL, "no DIVERGE lines", NULL },
+	OPTIONS_ENTRIES_DRIFTS,
+	{ "quiet", 'q', NULL, "no DIVERGE, NEW, RESOLVED, REGRESSED lines",
+	    NULL },
 	{ "verbose", 'v', NULL, "more logging (twice: debug)", NULL },
 	OPTIONS_ENTRY_COLOR,
 	OPTIONS_ENTRY_HELP,
@@ -110,6 +113,9 @@ proxy_set(void *arg, const char *name, const char *value, char **cause)
 	int			 rv;
 
 	if ((rv = options_set(&pc->o, name, value, cause)) != 0)
+		return (rv == 1 ? 0 : -1);
+	if ((rv = drift_table_option(&pc->o, &pc->drifts, name, value,
+	    cause)) != 0)
 		return (rv == 1 ? 0 : -1);
 	if (strcmp(name, "listen") == 0)
 		pc->po.listen = options_keep(&pc->o, value);
@@ -268,6 +274,8 @@ proxy_run(struct proxy_conf *pc)
 	struct runtime		*rt;
 	struct capture		*capture = NULL;
 	struct events		*events = NULL;
+	struct drift_table	*drifts;
+	struct drift_counts	 dcounts;
 	struct pipeline_opts	 popts;
 	struct consumer		 con;
 	struct stats_counts	 counts;
@@ -287,6 +295,17 @@ proxy_run(struct proxy_conf *pc)
 		capture_close(capture);
 		return (status);
 	}
+	pc->drifts.quiet = log_quiet;
+	pc->drifts.color = color;
+	if ((drifts = drift_table_new(&pc->drifts, &cause)) == NULL) {
+		status = options_usage(pc->o.command, "%s", cause);
+		free(cause);
+		events_close(events);
+		capture_close(capture);
+		return (status);
+	}
+	if (events != NULL)
+		drift_table_listen(drifts, events_drift_listener, events);
 
 	/*
 	 * The alert channels; the drift table hands them its transitions
@@ -298,10 +317,13 @@ proxy_run(struct proxy_conf *pc)
 	if (alerts == NULL && cause != NULL) {
 		status = options_usage(pc->o.command, "%s", cause);
 		free(cause);
+		drift_table_free(drifts);
 		events_close(events);
 		capture_close(capture);
 		return (status);
 	}
+	if (alerts != NULL)
+		drift_table_listen(drifts, alerts_listener, alerts);
 
 	proxy_raise_nofile(pc->po.max_inflight);
 	memset(&pr, 0, sizeof pr);
@@ -309,6 +331,7 @@ proxy_run(struct proxy_conf *pc)
 	memset(&popts, 0, sizeof popts);
 	popts.compare = &pc->o.co;
 	popts.queue_bytes = pc->queue_size;
+	popts.drifts = drifts;
 	pr.pr_pipeline = pipeline_new(&popts);
 	if (!log_quiet) {
 		flagline_consumer(&color, &con);
@@ -351,6 +374,11 @@ proxy_run(struct proxy_conf *pc)
 	alerts_stop(alerts, runtime_deadline(rt));
 	summary = stats_summary(&counts);
 	fprintf(stderr, "paritytap: %s", summary);
+	free(summary);
+	drift_table_counts(drifts, &dcounts);
+	summary = drift_counts_summary(&dcounts);
+	if (summary != NULL)
+		fprintf(stderr, " \xc2\xb7 %s", summary);
 	if (dropped != 0)
 		fprintf(stderr, " \xc2\xb7 %llu mirror%s dropped "
 		    "(--max-inflight)", (unsigned long long)dropped,
@@ -376,10 +404,13 @@ out:
 		}
 	}
 	/* A consumer stuck in a write still uses its file: leave it. */
-	if (!stuck)
+	if (!stuck) {
 		events_close(events);
+		drift_table_free(drifts);
+		/* A stuck pipeline thread may still hand the alerts an event. */
+		alerts_free(alerts);
+	}
 	pipeline_free(pr.pr_pipeline);
-	alerts_free(alerts);
 	runtime_free(rt);
 	return (status);
 }

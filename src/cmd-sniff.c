@@ -50,7 +50,9 @@ static const struct options_entry sniff_options[] = {
 	{ "count", 0, "N", "stop after N exchanges", NULL },
 	{ "grace", 0, "MS", "at exit, time the candidate gets to answer",
 	    "10000" },
-	{ "quiet", 'q', NULL, "no DIVERGE lines, no periodic counts", NULL },
+	OPTIONS_ENTRIES_DRIFTS,
+	{ "quiet", 'q', NULL, "no DIVERGE, NEW, RESOLVED, REGRESSED lines, "
+	    "no periodic counts", NULL },
 	{ "verbose", 'v', NULL, "more logging (twice: debug)", NULL },
 	OPTIONS_ENTRY_COLOR,
 	OPTIONS_ENTRY_HELP,
@@ -120,6 +122,9 @@ sniff_set(void *arg, const char *name, const char *value, char **cause)
 		return (-1);
 	}
 	if ((rv = options_set(&sc->o, name, value, cause)) != 0)
+		return (rv == 1 ? 0 : -1);
+	if ((rv = drift_table_option(&sc->o, sc->drifts, name, value,
+	    cause)) != 0)
 		return (rv == 1 ? 0 : -1);
 	if (strcmp(name, "interface") == 0) {
 		if (*value == '\0') {
@@ -192,10 +197,13 @@ static int
 cmd_sniff_exec(int argc, char **argv)
 {
 	struct sniff_opts	 sc;
+	struct drift_table_opts	 dto;
 	struct options_target	 ot = OPTIONS_TARGET(sc.ro);
 	int			 status;
 
 	memset(&sc, 0, sizeof sc);
+	memset(&dto, 0, sizeof dto);
+	sc.drifts = &dto;
 	options_init(&sc.o, "sniff", sniff_options, &ot);
 	sc.ro.timeout = 5000;
 	sc.ro.concurrency = 1024;

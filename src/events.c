@@ -6,9 +6,14 @@
  * at stop.  A FIFO without a reader (at start, or after its reader
  * exits) is opened again each second; SIGHUP and SIGUSR1 reopen the file
  * (after logrotate moved it).
+ *
+ * With a drift table, an exchange's line also carries its drifts and
+ * their states ("drifts"), and a drift that resolves (a transition no
+ * exchange of it carries) is a line of its own, {"event":"drift",...}.
  */
 
 #include <sys/stat.h>
+#include <sys/time.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -174,12 +179,62 @@ events_report(struct events *ev, int force)
 	ev->ev_said_at = mono_ms();
 }
 
+/*
+ * The "drifts" member of an exchange's line: ,"drifts":[{"id","kind",
+ * "path","side","state"},...] (and "baselined":true for a drift in the
+ * baseline); allocated.
+ */
+static char *
+events_drifts(const struct exchange *ex)
+{
+	const struct exchange_drift	*xd;
+	json_t				*a, *o;
+	char				*s, *out;
+	size_t				 i;
+
+	a = json_array();
+	for (i = 0; i < ex->ex_ndrifts; i++) {
+		xd = &ex->ex_drifts[i];
+		o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", xd->xd_id,
+		    "kind", xd->xd_drift.kind, "path", xd->xd_drift.path,
+		    "side", xd->xd_drift.side, "state",
+		    drift_state_name(xd->xd_state));
+		if (o == NULL)
+			fatalx("json_pack");
+		if (xd->xd_baselined)
+			json_object_set_new(o, "baselined", json_true());
+		json_array_append_new(a, o);
+	}
+	if ((s = json_dumps(a, JSON_COMPACT | JSON_ENSURE_ASCII)) == NULL)
+		fatalx("json_dumps");
+	json_decref(a);
+	xasprintf(&out, ",\"drifts\":%s}", s);
+	free(s);
+	return (out);
+}
+
+/* Queue one line (without its newline) and write what can be. */
+static void
+events_queue(struct events *ev, const char *line, size_t len)
+{
+	if (ev->ev_pending.len + len + 1 > EVENTS_BUFFER) {
+		ev->ev_dropped++;
+		ev->ev_why = NULL;
+	} else {
+		buf_add(&ev->ev_pending, line, len);
+		buf_add(&ev->ev_pending, "\n", 1);
+		ev->ev_written++;
+	}
+	events_flush(ev);
+}
+
 /* A compared exchange: queue its line if it diverges, and write. */
 static void
 events_on_exchange(void *arg, const struct exchange *ex)
 {
 	struct events	*ev = arg;
-	char		*line;
+	struct buf	 b;
+	char		*line, *drifts;
 	size_t		 len;
 
 	if (!verdict_is_divergence(ex->ex_verdict))
@@ -190,16 +245,73 @@ events_on_exchange(void *arg, const struct exchange *ex)
 	}
 	line = exchange_to_line(ex, ev->ev_copts);
 	len = strlen(line);
-	if (ev->ev_pending.len + len + 1 > EVENTS_BUFFER) {
-		ev->ev_dropped++;
-		ev->ev_why = NULL;
-	} else {
-		buf_add(&ev->ev_pending, line, len);
-		buf_add(&ev->ev_pending, "\n", 1);
-		ev->ev_written++;
+	if (ex->ex_ndrifts != 0 && len > 0 && line[len - 1] == '}') {
+		/* The capture's line, one member more at its end. */
+		drifts = events_drifts(ex);
+		buf_init(&b);
+		buf_add(&b, line, len - 1);
+		buf_addstr(&b, drifts);
+		free(drifts);
+		free(line);
+		line = buf_detach(&b);
+		len = strlen(line);
 	}
+	events_queue(ev, line, len);
 	free(line);
-	events_flush(ev);
+}
+
+/* Unix seconds as RFC 3339, as the capture writes times. */
+static void
+events_time(double secs, char *out, size_t len)
+{
+	struct timeval	 tv;
+
+	tv.tv_sec = (time_t)secs;
+	/* Rounded: a double of Unix seconds holds microseconds only just. */
+	tv.tv_usec = (suseconds_t)((secs - (double)tv.tv_sec) * 1e6 + 0.5);
+	if (tv.tv_usec > 999999)
+		tv.tv_usec = 999999;
+	format_rfc3339(&tv, out, len);
+}
+
+/*
+ * A drift table's listener: a drift that resolved, as a line of its own
+ * (new and regressed drifts are in the line of the exchange that carried
+ * them).  Pipeline thread, as the exchanges' lines.
+ */
+void
+events_drift_listener(void *arg, const struct drift_event *de)
+{
+	struct events	*ev = arg;
+	json_t		*o;
+	char		 at[64], first[64], last[64], *line;
+
+	if (de->state != DRIFT_RESOLVED)
+		return;
+	if (ev->ev_fd == -1) {
+		ev->ev_dropped++;
+		return;
+	}
+	events_time(de->at, at, sizeof at);
+	events_time(de->first_seen, first, sizeof first);
+	events_time(de->last_seen, last, sizeof last);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
+	    "s:s, s:I, s:I, s:b}", "event", "drift",
+	    "state", drift_state_name(de->state), "ts", at, "id", de->id,
+	    "route", de->drift->route, "kind", de->drift->kind,
+	    "path", de->drift->path, "side", de->drift->side,
+	    "verdict", verdict_name(de->drift->verdict),
+	    "first_seen", first, "last_seen", last,
+	    "count", (json_int_t)de->count,
+	    "route_total", (json_int_t)de->route_total,
+	    "baselined", de->baselined);
+	if (o == NULL)
+		fatalx("json_pack");
+	if ((line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII)) == NULL)
+		fatalx("json_dumps");
+	json_decref(o);
+	events_queue(ev, line, strlen(line));
+	free(line);
 }
 
 /* Every tick: find a FIFO's new reader, write, say what was dropped. */

@@ -54,6 +54,7 @@ exchange_free(struct exchange *ex)
 	free(ex->ex_route);
 	free(ex->ex_skip_reason);
 	diff_list_free(&ex->ex_diffs);
+	exchange_drifts_free(ex);
 	memset(ex, 0, sizeof *ex);
 	ex->ex_verdict = VERDICT_NONE;
 }

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 struct event_base;
+struct exchange_drift;
 struct option;
 struct options_flag;
 struct pipeline;
@@ -172,6 +173,8 @@ struct exchange {
 	enum verdict	 ex_verdict;
 	char		*ex_skip_reason;	/* for VERDICT_SKIPPED */
 	struct diff_list ex_diffs;
+	struct exchange_drift *ex_drifts;	/* set by the drift table */
+	size_t		 ex_ndrifts;
 };
 
 /* Per-route compare settings from the config file. */
@@ -453,6 +456,7 @@ struct pipeline_opts {
 	const struct compare_opts *compare;
 	uint64_t	 queue_bytes;	/* --queue-size; 0: the default */
 	int		 wait;		/* a full queue blocks the source */
+	struct drift_table *drifts;	/* NULL: drifts are not followed */
 };
 
 /* Counts of exchanges (stats.c): the one way they are counted. */
@@ -596,6 +600,7 @@ struct sniff_opts {
 	uint64_t		 count;		/* exchanges; 0: no limit */
 	int			 promisc;
 	uint64_t		 buffer_size;	/* the kernel's buffer, bytes */
+	struct drift_table_opts	*drifts;	/* --resolve-after, --state, ... */
 };
 
 /* xmalloc.c */
@@ -707,6 +712,72 @@ void		 alerts_stop(struct alerts *, double);
 size_t		 alerts_counts(struct alerts *, struct alert_counts *, size_t);
 char		*alerts_summary(struct alerts *);
 void		 alerts_free(struct alerts *);
+/* drifttable.c: the drifts of a run and their lifecycle (DESIGN §5) */
+
+#define DEFAULT_RESOLVE_AFTER_MS	(10 * 60 * 1000)	/* --resolve-after */
+#define DEFAULT_STATE_INTERVAL_MS	(10 * 1000)	/* --state-interval */
+
+/* The options of the drift table, word for word in proxy and sniff. */
+#define OPTIONS_ENTRIES_DRIFTS \
+	{ "resolve-after", 0, "DURATION", "a drift not seen for this long of "	\
+	    "traffic on its route is resolved (10m, 30s; a bare number is "	\
+	    "seconds)", "10m" },						\
+	{ "state", 0, "FILE", "keep the drift table in FILE across restarts",	\
+	    NULL },								\
+	{ "state-interval", 0, "DURATION", "rewrite --state at most this "	\
+	    "often", "10s" },							\
+	{ "baseline", 0, "FILE", "drifts known and accepted: counted, never "	\
+	    "alerted (paritytap report --format baseline)", NULL }
+
+/* How a drift table is set up, from --resolve-after, --state, ... */
+struct drift_table_opts {
+	uint64_t	 resolve_after_ms;	/* 0: the default */
+	const char	*state_path;		/* --state, or NULL */
+	uint64_t	 state_interval_ms;	/* 0: the default */
+	const char	*baseline_path;		/* --baseline, or NULL */
+	int		 quiet;			/* no NEW/RESOLVED lines */
+	int		 color;
+};
+
+/* One drift an exchange carries, and its state once it was counted. */
+struct exchange_drift {
+	struct drift	 xd_drift;
+	char		 xd_id[DRIFT_ID_LEN + 1];
+	enum drift_state xd_state;
+	int		 xd_baselined;
+};
+
+/* What a drift table holds, for the summary line. */
+struct drift_counts {
+	uint64_t	 drifts;	/* known: this run's and the state's */
+	uint64_t	 new_this_run;
+	uint64_t	 resolved;	/* resolved now */
+	uint64_t	 baselined;
+	uint64_t	 events[DRIFT_REGRESSED + 1];	/* transitions this run */
+	uint64_t	 untracked;	/* sightings of drifts not followed */
+};
+
+/*
+ * A listener of a drift table's transitions (NEW, RESOLVED, REGRESSED).
+ * It is called on the pipeline thread, in the middle of an exchange's
+ * processing: it must copy what it keeps and return at once, never block.
+ */
+typedef void (*drift_listener_cb)(void *, const struct drift_event *);
+
+struct drift_table;
+int		 drift_table_option(struct options *, struct drift_table_opts *,
+		     const char *, const char *, char **);
+struct drift_table *drift_table_new(const struct drift_table_opts *,
+		     char **);
+void		 drift_table_listen(struct drift_table *, drift_listener_cb,
+		     void *);
+void		 drift_table_exchange(struct drift_table *, struct exchange *);
+void		 drift_table_tick(struct drift_table *);
+void		 drift_table_stop(struct drift_table *);
+void		 drift_table_counts(struct drift_table *, struct drift_counts *);
+char		*drift_counts_summary(const struct drift_counts *);
+void		 drift_table_free(struct drift_table *);
+void		 exchange_drifts_free(struct exchange *);
 
 /* strmap.c */
 struct strmap;
@@ -910,6 +981,7 @@ struct events;
 struct events	*events_open(const char *, const struct capture_opts *,
 		     char **);
 void		 events_consumer(struct events *, struct consumer *);
+void		 events_drift_listener(void *, const struct drift_event *);
 void		 events_close(struct events *);
 
 /* runtime.c */

@@ -225,6 +225,9 @@ pipeline_process(struct pipeline *p, struct exchange *ex, int late)
 		p->p_late++;
 	}
 	compare_exchange(p->p_opts.compare, ex);
+	/* Before the consumers: they read the exchange's drift states. */
+	if (p->p_opts.drifts != NULL)
+		drift_table_exchange(p->p_opts.drifts, ex);
 	stats_add(p->p_stats, ex);
 	for (i = 0; i < p->p_nconsumers; i++) {
 		c = &p->p_consumers[i];
@@ -245,6 +248,10 @@ pipeline_call(struct pipeline *p, enum pipeline_hook hook)
 	void			(*fn)(void *);
 	int			 i;
 
+	if (p->p_opts.drifts != NULL && hook == HOOK_TICK)
+		drift_table_tick(p->p_opts.drifts);
+	if (p->p_opts.drifts != NULL && hook == HOOK_STOP)
+		drift_table_stop(p->p_opts.drifts);
 	for (i = 0; i < p->p_nconsumers; i++) {
 		c = &p->p_consumers[i];
 		switch (hook) {

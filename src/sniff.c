@@ -399,6 +399,8 @@ sniff_run(struct sniff_opts *sc)
 	struct replay_stats	 rs;
 	struct events		*events = NULL;
 	struct alerts		*alerts = NULL;
+	struct drift_table	*drifts = NULL;
+	struct drift_counts	 dcounts;
 	char			*cause = NULL, *summary, *ports, *primary;
 	uint64_t		 lost;
 	int			 status, color, stuck = 0;
@@ -414,6 +416,14 @@ sniff_run(struct sniff_opts *sc)
 		status = options_usage(sc->o.command, "%s", cause);
 		goto out;
 	}
+	sc->drifts->quiet = log_quiet;
+	sc->drifts->color = color;
+	if ((drifts = drift_table_new(sc->drifts, &cause)) == NULL) {
+		status = options_usage(sc->o.command, "%s", cause);
+		goto out;
+	}
+	if (events != NULL)
+		drift_table_listen(drifts, events_drift_listener, events);
 
 	/*
 	 * The alert channels; the drift table hands them its transitions
@@ -431,12 +441,15 @@ sniff_run(struct sniff_opts *sc)
 		status = options_usage(sc->o.command, "%s", cause);
 		goto out;
 	}
+	if (alerts != NULL)
+		drift_table_listen(drifts, alerts_listener, alerts);
 
 	rt = runtime_new(&sniff_rt_cbs, &sn, sc->grace);
 	sn.sn_rt = rt;
 	sn.sn_base = runtime_base(rt);
 	memset(&popts, 0, sizeof popts);
 	popts.compare = &sc->o.co;
+	popts.drifts = drifts;
 	sn.sn_pipeline = pipeline_new(&popts);
 	if (!log_quiet) {
 		flagline_consumer(&color, &con);
@@ -502,6 +515,11 @@ sniff_run(struct sniff_opts *sc)
 	summary = stats_summary(&st);
 	fprintf(stderr, "sniff: %s", summary);
 	free(summary);
+	drift_table_counts(drifts, &dcounts);
+	summary = drift_counts_summary(&dcounts);
+	if (summary != NULL)
+		fprintf(stderr, " \xc2\xb7 %s", summary);
+	free(summary);
 	summary = alerts_summary(alerts);
 	fprintf(stderr, "%s\n", summary);
 	free(summary);
@@ -537,9 +555,12 @@ out:
 			status = EXIT_RUNTIME;
 		}
 	}
-	if (!stuck)
+	if (!stuck) {
 		events_close(events);
-	alerts_free(alerts);
+		drift_table_free(drifts);
+		/* A stuck pipeline thread may still hand the alerts an event. */
+		alerts_free(alerts);
+	}
 	if (rt != NULL)
 		runtime_free(rt);
 	return (status);

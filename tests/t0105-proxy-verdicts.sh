@@ -124,9 +124,13 @@ ok "the events file is valid JSONL" cap_valid "$EV"
 is "$(jq -r .id "$EV" | sort | tr '\n' ' ')" \
     "$(jq -r 'select(.verdict != "match") | .id' "$CAP" | sort | tr '\n' ' ')" \
     "--events holds exactly the divergent exchanges"
-is "$(jq -c --arg id "$id_type" 'select(.id == $id)' "$EV")" \
+is "$(jq -c --arg id "$id_type" 'select(.id == $id) | del(.drifts)' "$EV")" \
     "$(jq -c --arg id "$id_type" 'select(.id == $id)' "$CAP")" \
-    "--events lines are the capture's lines"
+    "--events lines are the capture's lines, with one member more"
+is "$(jq -r --arg id "$id_type" 'select(.id == $id) | .drifts[] |
+    [.kind, .path, .side, .state] | join(" ")' "$EV")" \
+    'type(integer->string) $.count both new' \
+    "... the drifts the exchange carries, with their states"
 like "$(cat "$PROXY_ERR")" '^paritytap: 17 exchanges' \
     "the exit summary counts 17 exchanges"
 

@@ -117,7 +117,8 @@ stop_proxy
 is "$PROXY_STATUS" 0 "the proxy exits 0 on SIGTERM"
 SUMMARY_DRIFT='13 exchanges: 13/13 status match · 6/13 shape match · 7 shape divergences · 4 value divergences · 0 errors'
 is "$(sed -n 's/^paritytap: \([0-9]* exchanges:\)/\1/p' "$PROXY_ERR")" \
-    "$SUMMARY_DRIFT" "the proxy's exit summary"
+    "$SUMMARY_DRIFT · 9 drifts (9 new this run)" \
+    "the proxy's exit summary, with the drifts: 7 shape drifts of /v1/validate, 2 of /v1/evidence"
 ok "the capture is valid JSONL" cap_valid "$CAP"
 is "$(cap_nlines "$CAP")" 13 "the capture has 13 lines"
 
