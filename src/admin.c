@@ -42,6 +42,7 @@ extern const unsigned char	dashboard_html[];
 extern const size_t		dashboard_html_len;
 
 #define ADMIN_MAX_HEADERS	8192	/* a request's whole header block */
+#define ADMIN_MAX_BODY		1024	/* nothing is posted; past it, 413 */
 #define ADMIN_MAX_CONNS		64	/* past it, 503 and close */
 #define ADMIN_TIMEOUT_S		10	/* an idle or slow admin client */
 #define ADMIN_MAX_TOKEN		4096
@@ -700,7 +701,8 @@ admin_new(const struct admin_opts *ao, char **cause)
 	a->a_base = event_base_new();
 	a->a_http = evhttp_new(a->a_base);
 	evhttp_set_max_headers_size(a->a_http, ADMIN_MAX_HEADERS);
-	evhttp_set_max_body_size(a->a_http, 0);
+	/* Room for a small body, so a POST hears 405, not 413. */
+	evhttp_set_max_body_size(a->a_http, ADMIN_MAX_BODY);
 	evhttp_set_timeout(a->a_http, ADMIN_TIMEOUT_S);
 	evhttp_set_allowed_methods(a->a_http, EVHTTP_REQ_GET |
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
