@@ -311,10 +311,17 @@ metrics_drift_listener(void *arg, const struct drift_event *ev)
 		md->changed = ev->at;
 	}
 	md->baselined = ev->baselined;
-	md->count = ev->count;
 	md->route_total = ev->route_total;
-	md->first_seen = ev->first_seen;
-	md->last_seen = ev->last_seen;
+	/*
+	 * The exchange that made a NEW or REGRESSED transition reaches the
+	 * consumer next and is counted there; the event's count is the
+	 * table's, kept only for a drift no exchange of this run carried.
+	 */
+	if (md->count == 0 && ev->state == DRIFT_RESOLVED) {
+		md->count = ev->count;
+		md->first_seen = ev->first_seen;
+		md->last_seen = ev->last_seen;
+	}
 	if (ev->example_id != NULL) {
 		free(md->example_id);
 		md->example_id = xstrdup(ev->example_id);
