@@ -601,6 +601,7 @@ struct sniff_opts {
 	int			 promisc;
 	uint64_t		 buffer_size;	/* the kernel's buffer, bytes */
 	struct drift_table_opts	*drifts;	/* --resolve-after, --state, ... */
+	struct admin_opts	*admin;		/* --admin, ... */
 };
 
 /* xmalloc.c */
