@@ -358,6 +358,32 @@ admin_process(struct buf *b, const struct admin *a)
 	    (long long)a->a_start.tv_sec);
 }
 
+/*
+ * Each alert channel's counts, those of one name (two webhooks) summed:
+ * a label value appears once.
+ */
+static size_t
+admin_alert_counts(struct alerts *al, struct alert_counts *ac, size_t max)
+{
+	size_t	 n, i, j, m = 0;
+
+	n = al != NULL ? alerts_counts(al, ac, max) : 0;
+	if (n > max)
+		n = max;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < m; j++)
+			if (strcmp(ac[j].channel, ac[i].channel) == 0)
+				break;
+		if (j == m)
+			ac[m++] = ac[i];
+		else {
+			ac[j].sent += ac[i].sent;
+			ac[j].failed += ac[i].failed;
+		}
+	}
+	return (m);
+}
+
 /* GET /metrics. */
 static void
 admin_metrics(struct admin *a, struct evhttp_request *req)
@@ -427,10 +453,7 @@ admin_metrics(struct admin *a, struct evhttp_request *req)
 	buf_printf(&b, "paritytap_capture_errors_total %llu\n",
 	    (unsigned long long)capture_errors(s->capture));
 
-	n = s->alerts != NULL ? alerts_counts(s->alerts, ac,
-	    sizeof ac / sizeof ac[0]) : 0;
-	if (n > sizeof ac / sizeof ac[0])
-		n = sizeof ac / sizeof ac[0];
+	n = admin_alert_counts(s->alerts, ac, sizeof ac / sizeof ac[0]);
 	metrics_family_line(&b, "paritytap_alerts_sent_total", "counter",
 	    "Alerts delivered, by channel.");
 	for (i = 0; i < n; i++)
@@ -532,10 +555,7 @@ admin_summary(struct admin *a, struct evhttp_request *req)
 	json_object_set_new(o, "backends", backends);
 
 	x = json_object();
-	n = s->alerts != NULL ? alerts_counts(s->alerts, ac,
-	    sizeof ac / sizeof ac[0]) : 0;
-	if (n > sizeof ac / sizeof ac[0])
-		n = sizeof ac / sizeof ac[0];
+	n = admin_alert_counts(s->alerts, ac, sizeof ac / sizeof ac[0]);
 	for (i = 0; i < n; i++)
 		json_object_set_new(x, ac[i].channel, json_pack("{s:I,s:I}",
 		    "sent", (json_int_t)ac[i].sent, "failed",
