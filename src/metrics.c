@@ -255,10 +255,10 @@ metrics_on_exchange(void *arg, const struct exchange *ex)
 	for (i = 0; i < ex->ex_ndrifts; i++) {
 		md = metrics_drift(m, ex->ex_drifts[i].xd_id,
 		    &ex->ex_drifts[i].xd_drift);
-		if (md->count == 0) {
+		if (md->count == 0)
 			md->first_seen = now;
+		if (md->example_id == NULL)
 			md->example_id = xstrdup(ex->ex_id);
-		}
 		if (md->state != ex->ex_drifts[i].xd_state || md->seq == 0) {
 			md->state = ex->ex_drifts[i].xd_state;
 			md->seq = ++m->m_seq;
