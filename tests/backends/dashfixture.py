@@ -7,8 +7,9 @@
 
 gen writes DIR/summary.json, drifts.json and exchanges.json: 100 routes
 and one more with markup and quotes in its name, 1,000 drifts in every
-state, three divergent exchanges whose strings (route, a JSON key, a
-body, a verdict name) hold <script> and quotes.
+state (the second regressed one's route and path
+hold markup and quotes), three divergent exchanges whose strings (route, a JSON key, a
+body, a verdict name, a request target) hold <script> and quotes.
 
 serve listens on a free loopback port, writes it to PORTFILE, answers
 GET / with PAGE and GET /api/summary, /api/drifts, /api/exchanges with
@@ -26,7 +27,7 @@ import threading
 
 HOSTILE_ROUTE = 'GET /<script>alert(1)</script>"\'x'
 HOSTILE_KEY = '<b id="k">k</b>'
-HOSTILE_VERDICT = '<img src=x onerror=alert(2)>'
+HOSTILE_VERDICT = '<img src=x onerror=document.title=1>'
 
 
 def gen(d):
@@ -74,8 +75,8 @@ def gen(d):
             "route_total": 2000, "first_seen": t0, "last_seen": t0 + i,
             "baselined": i % 10 == 0,
             "example": {"trace_id": "t%04d" % i, "request": "GET /"}})
-    drifts[1]["route"] = HOSTILE_ROUTE
-    drifts[1]["path"] = '$["%s"]' % HOSTILE_KEY.replace('"', '\\"')
+    drifts[7]["route"] = HOSTILE_ROUTE
+    drifts[7]["path"] = '$["%s"]' % HOSTILE_KEY.replace('"', '\\"')
     primary = ('{"id":1,"name":"ada","line_offset":0,"%s":'
                '"<script>alert(3)</script>","n":1.0,"10":"ten"}'
                % HOSTILE_KEY.replace('"', '\\"'))
@@ -83,7 +84,8 @@ def gen(d):
         "paritytap": 1, "id": "18ea17768c2f59ce-eaa707c9",
         "ts": "2026-11-21T14:59:59.386055Z", "source": "proxy",
         "route": HOSTILE_ROUTE,
-        "request": {"method": "GET", "target": "/v1/users/1",
+        "request": {"method": "GET",
+                    "target": "/v1/users/1?q=" + HOSTILE_VERDICT,
                     "version": "1.1", "headers": [], "body": "",
                     "body_bytes": 0},
         "responses": {
