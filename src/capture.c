@@ -565,6 +565,20 @@ capture_errors(struct capture *c)
 	return (c != NULL ? atomic_load(&c->c_errors) : 0);
 }
 
+/* Whether the last write failed (the disk is full, ...); any thread. */
+int
+capture_failing(struct capture *c)
+{
+	int	 f;
+
+	if (c == NULL)
+		return (0);
+	pthread_mutex_lock(&c->c_lock);
+	f = c->c_failing;
+	pthread_mutex_unlock(&c->c_lock);
+	return (f);
+}
+
 /* Return the lines that could not be written so far; any thread. */
 uint64_t
 capture_lost(struct capture *c)

@@ -24,6 +24,7 @@ struct proxy_conf {
 	const char		*events;
 	uint64_t		 queue_size;
 	struct drift_table_opts	 drifts;
+	struct admin_opts	 admin;
 };
 
 /* The proxy's options; options_set sets the shared ones. */
@@ -75,6 +76,7 @@ static const struct options_entry proxy_options[] = {
 	    "recorded hold at most this much; over it they are recorded "
 	    "without comparison, then dropped, and counted", "64M" },
 	OPTIONS_ENTRIES_DRIFTS,
+	OPTIONS_ENTRIES_ADMIN,
 	{ "quiet", 'q', NULL, "no DIVERGE, NEW, RESOLVED, REGRESSED lines",
 	    NULL },
 	{ "verbose", 'v', NULL, "more logging (twice: debug)", NULL },
@@ -116,6 +118,8 @@ proxy_set(void *arg, const char *name, const char *value, char **cause)
 		return (rv == 1 ? 0 : -1);
 	if ((rv = drift_table_option(&pc->o, &pc->drifts, name, value,
 	    cause)) != 0)
+		return (rv == 1 ? 0 : -1);
+	if ((rv = admin_option(&pc->o, &pc->admin, name, value, cause)) != 0)
 		return (rv == 1 ? 0 : -1);
 	if (strcmp(name, "listen") == 0)
 		pc->po.listen = options_keep(&pc->o, value);
@@ -280,6 +284,9 @@ proxy_run(struct proxy_conf *pc)
 	struct consumer		 con;
 	struct stats_counts	 counts;
 	struct alerts		*alerts;
+	struct metrics		*metrics = NULL;
+	struct admin		*admin = NULL;
+	struct admin_sources	 asrc;
 	char			*cause, *summary, *pair, *alerts_line;
 	uint64_t		 lost, retried, dropped, dropped_bytes;
 	int			 status = EXIT_OK, color, stuck = 0;
@@ -325,6 +332,22 @@ proxy_run(struct proxy_conf *pc)
 	if (alerts != NULL)
 		drift_table_listen(drifts, alerts_listener, alerts);
 
+	/* Bound before the proxy, so a bad --admin is a usage error. */
+	if (pc->admin.listen != NULL) {
+		if ((admin = admin_new(&pc->admin, &cause)) == NULL) {
+			status = options_usage(pc->o.command, "%s", cause);
+			free(cause);
+			alerts_free(alerts);
+			drift_table_free(drifts);
+			events_close(events);
+			capture_close(capture);
+			return (status);
+		}
+		metrics = metrics_new(pc->admin.max_routes, pc->admin.keep,
+		    &pc->o.cap);
+		drift_table_listen(drifts, metrics_drift_listener, metrics);
+	}
+
 	proxy_raise_nofile(pc->po.max_inflight);
 	memset(&pr, 0, sizeof pr);
 	rt = runtime_new(&proxy_run_cbs, &pr, pc->po.grace);
@@ -345,6 +368,10 @@ proxy_run(struct proxy_conf *pc)
 		capture_consumer(capture, &con);
 		pipeline_add(pr.pr_pipeline, &con);
 	}
+	if (metrics != NULL) {
+		metrics_consumer(metrics, &con);
+		pipeline_add(pr.pr_pipeline, &con);
+	}
 	pipeline_start(pr.pr_pipeline);
 
 	pr.pr_proxy = proxy_new(runtime_base(rt), &pc->po, pr.pr_pipeline,
@@ -359,10 +386,27 @@ proxy_run(struct proxy_conf *pc)
 		goto out;
 	}
 
-	fprintf(stderr, "paritytap: proxy listening on %s (primary %s, "
-	    "candidate %s)\n", proxy_address(pr.pr_proxy), pc->po.primary,
-	    pc->po.candidate);
+	if (admin != NULL) {
+		memset(&asrc, 0, sizeof asrc);
+		asrc.command = "proxy";
+		asrc.metrics = metrics;
+		asrc.pipeline = pr.pr_pipeline;
+		asrc.capture = capture;
+		asrc.drifts = drifts;
+		asrc.alerts = alerts;
+		asrc.proxy = pr.pr_proxy;
+		admin_start(admin, &asrc);
+		fprintf(stderr, "paritytap: proxy listening on %s (primary %s, "
+		    "candidate %s, admin %s)\n", proxy_address(pr.pr_proxy),
+		    pc->po.primary, pc->po.candidate, admin_address(admin));
+	} else
+		fprintf(stderr, "paritytap: proxy listening on %s (primary "
+		    "%s, candidate %s)\n", proxy_address(pr.pr_proxy),
+		    pc->po.primary, pc->po.candidate);
 	runtime_dispatch(rt);
+	/* The admin thread reads the proxy: stop it before the proxy goes. */
+	admin_free(admin);
+	admin = NULL;
 
 	dropped = proxy_mirror_dropped(pr.pr_proxy, "inflight");
 	dropped_bytes = proxy_mirror_dropped(pr.pr_proxy, "inflight_bytes");
@@ -410,7 +454,10 @@ out:
 		/* A stuck pipeline thread may still hand the alerts an event. */
 		alerts_free(alerts);
 	}
+	admin_free(admin);
 	pipeline_free(pr.pr_pipeline);
+	if (!stuck)
+		metrics_free(metrics);
 	runtime_free(rt);
 	return (status);
 }
@@ -432,6 +479,7 @@ cmd_proxy_exec(int argc, char **argv)
 	pc.po.max_inflight_bytes = proxy_default_inflight_bytes();
 	pc.po.grace = 10000;
 	pc.po.header_timeout = 10000;
+	admin_opts_init(&pc.admin);
 
 	status = options_getopt(&pc.o, argc, argv, cmd_proxy_help);
 	if (status != -1)

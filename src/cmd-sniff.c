@@ -51,6 +51,7 @@ static const struct options_entry sniff_options[] = {
 	{ "grace", 0, "MS", "at exit, time the candidate gets to answer",
 	    "10000" },
 	OPTIONS_ENTRIES_DRIFTS,
+	OPTIONS_ENTRIES_ADMIN,
 	{ "quiet", 'q', NULL, "no DIVERGE, NEW, RESOLVED, REGRESSED lines, "
 	    "no periodic counts", NULL },
 	{ "verbose", 'v', NULL, "more logging (twice: debug)", NULL },
@@ -126,6 +127,8 @@ sniff_set(void *arg, const char *name, const char *value, char **cause)
 	if ((rv = drift_table_option(&sc->o, sc->drifts, name, value,
 	    cause)) != 0)
 		return (rv == 1 ? 0 : -1);
+	if ((rv = admin_option(&sc->o, sc->admin, name, value, cause)) != 0)
+		return (rv == 1 ? 0 : -1);
 	if (strcmp(name, "interface") == 0) {
 		if (*value == '\0') {
 			xasprintf(cause, "--%s: empty interface name", name);
@@ -198,12 +201,15 @@ cmd_sniff_exec(int argc, char **argv)
 {
 	struct sniff_opts	 sc;
 	struct drift_table_opts	 dto;
+	struct admin_opts	 ao;
 	struct options_target	 ot = OPTIONS_TARGET(sc.ro);
 	int			 status;
 
 	memset(&sc, 0, sizeof sc);
 	memset(&dto, 0, sizeof dto);
 	sc.drifts = &dto;
+	admin_opts_init(&ao);
+	sc.admin = &ao;
 	options_init(&sc.o, "sniff", sniff_options, &ot);
 	sc.ro.timeout = 5000;
 	sc.ro.concurrency = 1024;

@@ -601,6 +601,7 @@ struct sniff_opts {
 	int			 promisc;
 	uint64_t		 buffer_size;	/* the kernel's buffer, bytes */
 	struct drift_table_opts	*drifts;	/* --resolve-after, --state, ... */
+	struct admin_opts	*admin;		/* --admin, ... */
 };
 
 /* xmalloc.c */
@@ -779,6 +780,61 @@ char		*drift_counts_summary(const struct drift_counts *);
 void		 drift_table_free(struct drift_table *);
 void		 exchange_drifts_free(struct exchange *);
 
+/* admin.c, metrics.c: the admin listener and what it shows (DESIGN §5) */
+#define OPTIONS_ENTRIES_ADMIN \
+	{ "admin", 0, "ADDR:PORT", "serve /metrics, /healthz, /readyz, "	\
+	    "/api/* and a dashboard here (a bare port: loopback)", NULL },	\
+	{ "admin-token", 0, "FILE", "admin requests must carry "		\
+	    "Authorization: Bearer and the token in FILE", NULL },		\
+	{ "max-routes", 0, "N", "route label values in /metrics; the rest "	\
+	    "are counted as route=\"other\"", "100" },				\
+	{ "ready-window", 0, "DURATION", "/readyz wants both backends to "	\
+	    "have answered within this", "30s" },				\
+	{ "admin-keep", 0, "N", "divergent exchanges kept for "		\
+	    "/api/exchanges", "100" }
+
+struct admin_opts {
+	const char	*listen;		/* --admin, or NULL: none */
+	const char	*token_path;		/* --admin-token */
+	unsigned	 max_routes;
+	unsigned	 keep;
+	uint64_t	 ready_window_ms;
+};
+
+/* What the admin listener reads; any but metrics and pipeline NULL. */
+struct admin_sources {
+	const char		*command;	/* "proxy", "sniff" */
+	struct metrics		*metrics;
+	struct pipeline		*pipeline;
+	struct capture		*capture;
+	struct drift_table	*drifts;
+	struct alerts		*alerts;
+	struct proxy		*proxy;
+};
+
+struct admin;
+void		 admin_opts_init(struct admin_opts *);
+int		 admin_option(struct options *, struct admin_opts *,
+		     const char *, const char *, char **);
+struct admin	*admin_new(const struct admin_opts *, char **);
+const char	*admin_address(const struct admin *);
+void		 admin_start(struct admin *, const struct admin_sources *);
+void		 admin_free(struct admin *);
+
+struct metrics;
+struct metrics	*metrics_new(unsigned, size_t, const struct capture_opts *);
+void		 metrics_free(struct metrics *);
+void		 metrics_consumer(struct metrics *, struct consumer *);
+void		 metrics_drift_listener(void *, const struct drift_event *);
+double		 metrics_answered(struct metrics *, int);
+void		 metrics_family_line(struct buf *, const char *, const char *,
+		     const char *);
+void		 metrics_render(struct metrics *, struct buf *);
+void		 metrics_summary(struct metrics *, json_t *, json_t *);
+json_t		*metrics_drifts(struct metrics *, const char *, size_t);
+char		*metrics_exchanges(struct metrics *, const char *,
+		     const char *, size_t);
+
 /* strmap.c */
 struct strmap;
 size_t		 strmap_hash(const char *);
@@ -879,6 +935,7 @@ void		 proxy_abort(struct proxy *);
 void		 proxy_free(struct proxy *);
 uint64_t	 proxy_mirror_dropped(const struct proxy *, const char *);
 uint64_t	 proxy_retries(const struct proxy *);
+unsigned	 proxy_inflight(const struct proxy *, int);
 
 /* cmd-diff.c */
 extern const struct cmd_entry cmd_diff_entry;
@@ -959,6 +1016,8 @@ void		 pipeline_skip(struct exchange *, const char *);
 void		 pipeline_reopen(struct pipeline *);
 int		 pipeline_stop(struct pipeline *, double);
 void		 pipeline_counts(struct pipeline *, struct stats_counts *);
+void		 pipeline_queue(struct pipeline *, uint64_t *, uint64_t *,
+		     uint64_t *, uint64_t *);
 void		 pipeline_free(struct pipeline *);
 
 /* stats.c */
@@ -1117,6 +1176,7 @@ int		 capture_reopen(struct capture *, char **);
 uint64_t	 capture_close(struct capture *);
 uint64_t	 capture_bytes(struct capture *);
 uint64_t	 capture_errors(struct capture *);
+int		 capture_failing(struct capture *);
 uint64_t	 capture_lost(struct capture *);
 void		 capture_consumer(struct capture *, struct consumer *);
 struct capture_reader *capture_reader_open(const char *, int, char **);

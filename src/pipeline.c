@@ -492,6 +492,22 @@ pipeline_counts(struct pipeline *p, struct stats_counts *out)
 }
 
 /*
+ * The queue now: exchanges and bytes waiting, exchanges queued without
+ * their bodies and exchanges not queued at all; any thread.
+ */
+void
+pipeline_queue(struct pipeline *p, uint64_t *depth, uint64_t *bytes,
+    uint64_t *stripped, uint64_t *dropped)
+{
+	pthread_mutex_lock(&p->p_lock);
+	*depth = p->p_len;
+	*bytes = p->p_bytes;
+	*stripped = p->p_stripped;
+	*dropped = p->p_dropped;
+	pthread_mutex_unlock(&p->p_lock);
+}
+
+/*
  * Free a stopped pipeline and whatever it still holds.  One whose thread
  * was left stuck is kept: the thread may still use it until exit.
  */

@@ -96,8 +96,8 @@ struct proxy {
 	struct pending_list	 px_pending;
 	int			 px_stopping;
 	uint64_t		 px_mirror_bytes; /* sent to the candidate */
-	uint64_t		 px_dropped;	/* mirrors over --max-inflight */
-	uint64_t		 px_dropped_bytes; /* ... --max-inflight-bytes */
+	_Atomic uint64_t	 px_dropped;	/* mirrors over --max-inflight */
+	_Atomic uint64_t	 px_dropped_bytes; /* ... --max-inflight-bytes */
 	uint64_t		 px_said_dropped;	/* when last said */
 	uint64_t		 px_said_dropped_bytes;
 	double			 px_said_at;
@@ -960,4 +960,11 @@ proxy_free(struct proxy *px)
 	upstream_free(px->px_up[SIDE_PRIMARY]);
 	upstream_free(px->px_up[SIDE_CANDIDATE]);
 	free(px);
+}
+
+/* Requests in flight to one side; any thread (the admin listener). */
+unsigned
+proxy_inflight(const struct proxy *px, int side)
+{
+	return (upstream_inflight(px->px_up[side]));
 }

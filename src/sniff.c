@@ -401,6 +401,9 @@ sniff_run(struct sniff_opts *sc)
 	struct alerts		*alerts = NULL;
 	struct drift_table	*drifts = NULL;
 	struct drift_counts	 dcounts;
+	struct metrics		*metrics = NULL;
+	struct admin		*admin = NULL;
+	struct admin_sources	 asrc;
 	char			*cause = NULL, *summary, *ports, *primary;
 	uint64_t		 lost;
 	int			 status, color, stuck = 0;
@@ -444,6 +447,17 @@ sniff_run(struct sniff_opts *sc)
 	if (alerts != NULL)
 		drift_table_listen(drifts, alerts_listener, alerts);
 
+	/* Bound before the capture starts, so a bad --admin is a usage error. */
+	if (sc->admin->listen != NULL) {
+		if ((admin = admin_new(sc->admin, &cause)) == NULL) {
+			status = options_usage(sc->o.command, "%s", cause);
+			goto out;
+		}
+		metrics = metrics_new(sc->admin->max_routes, sc->admin->keep,
+		    &sc->o.cap);
+		drift_table_listen(drifts, metrics_drift_listener, metrics);
+	}
+
 	rt = runtime_new(&sniff_rt_cbs, &sn, sc->grace);
 	sn.sn_rt = rt;
 	sn.sn_base = runtime_base(rt);
@@ -461,6 +475,10 @@ sniff_run(struct sniff_opts *sc)
 	}
 	if (capture != NULL) {
 		capture_consumer(capture, &con);
+		pipeline_add(sn.sn_pipeline, &con);
+	}
+	if (metrics != NULL) {
+		metrics_consumer(metrics, &con);
 		pipeline_add(sn.sn_pipeline, &con);
 	}
 	pipeline_start(sn.sn_pipeline);
@@ -484,8 +502,21 @@ sniff_run(struct sniff_opts *sc)
 	sniff_events(&sn);
 
 	ports = sniff_port_list(sc);
-	fprintf(stderr, "sniff: listening on %s (tcp port %s), candidate %s\n",
-	    sc->interface, ports, sc->ro.candidate);
+	if (admin != NULL) {
+		memset(&asrc, 0, sizeof asrc);
+		asrc.command = "sniff";
+		asrc.metrics = metrics;
+		asrc.pipeline = sn.sn_pipeline;
+		asrc.capture = capture;
+		asrc.drifts = drifts;
+		asrc.alerts = alerts;
+		admin_start(admin, &asrc);
+		fprintf(stderr, "sniff: listening on %s (tcp port %s), "
+		    "candidate %s, admin %s\n", sc->interface, ports,
+		    sc->ro.candidate, admin_address(admin));
+	} else
+		fprintf(stderr, "sniff: listening on %s (tcp port %s), "
+		    "candidate %s\n", sc->interface, ports, sc->ro.candidate);
 	free(ports);
 	runtime_dispatch(rt);
 
@@ -528,6 +559,8 @@ sniff_run(struct sniff_opts *sc)
 	status = sn.sn_failed ? EXIT_RUNTIME : EXIT_OK;
 out:
 	free(cause);
+	/* The admin thread reads the pipeline and the capture: first. */
+	admin_free(admin);
 	if (sn.sn_replay != NULL) {
 		replay_drain(sn.sn_replay, 0);
 		replay_free(sn.sn_replay, NULL);
@@ -561,6 +594,8 @@ out:
 		/* A stuck pipeline thread may still hand the alerts an event. */
 		alerts_free(alerts);
 	}
+	if (!stuck)
+		metrics_free(metrics);
 	if (rt != NULL)
 		runtime_free(rt);
 	return (status);

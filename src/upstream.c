@@ -88,7 +88,7 @@ struct upstream {
 	struct event		*up_grow;	/* opens connections for the queue */
 	unsigned		 up_nidle;
 	unsigned		 up_nconns;
-	unsigned		 up_inflight;
+	_Atomic unsigned	 up_inflight;
 	uint64_t		 up_retries;	/* requests sent again */
 };
 
