@@ -360,7 +360,7 @@ start_paritytap() {
 	PIDS="$PIDS $PT_PID"
 	n=0
 	while [ $n -lt 100 ]; do
-		if grep -q '^paritytap: proxy listening on' "$TMP/$1.log" &&
+		if grep -qs '^paritytap: proxy listening on' "$TMP/$1.log" &&
 		    port_open "$PT_PORT"; then
 			return 0
 		fi
