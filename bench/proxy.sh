@@ -39,11 +39,15 @@
 # after DELAY_MS; then paritytap with a drifting candidate (a member
 # changed type, one extra), without alerts and with --alert-url to a
 # webhook receiver that answers after DELAY_MS
-# (tests/backends/alertsink.py; skipped without python3).
+# (tests/backends/alertsink.py; skipped without python3); then paritytap
+# with the fast candidate without an admin listener and with --admin and
+# a scraper reading /metrics every second (skipped, with a message, when
+# paritytap proxy has no --admin), with paritytap's CPU time per request.
 #
 # Targets: paritytap's throughput at least 2x nginx-mirror's; paritytap's
 # p99 with the slow candidate at most 1.5x its p99 with the fast one;
-# with the drifting candidate, alerting on at least 0.97x alerting off.
+# with the drifting candidate, alerting on at least 0.97x alerting off;
+# with the admin listener scraped, at least 0.97x without.
 
 set -u
 
@@ -356,7 +360,7 @@ start_paritytap() {
 	PIDS="$PIDS $PT_PID"
 	n=0
 	while [ $n -lt 100 ]; do
-		if grep -q '^paritytap: proxy listening on' "$TMP/$1.log" &&
+		if grep -qs '^paritytap: proxy listening on' "$TMP/$1.log" &&
 		    port_open "$PT_PORT"; then
 			return 0
 		fi
@@ -399,6 +403,34 @@ stop_paritytap() {
 	} >>"$TMP/notes"
 }
 
+# Print the user + system CPU ticks of process $1.
+proc_cpu() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null
+}
+
+# run_wrk for scenario $1 on URL $2, and paritytap's CPU time per
+# request over the measured runs (not the warm-up), in microseconds,
+# appended to $TMP/cpu as "scenario us": steadier than requests/s on a
+# machine busy with other work.
+run_wrk_cpu() {
+	if [ "$WARMUP" != 0 ]; then
+		"$WRK" -t"$THREADS" -c"$CONNS" -d"$WARMUP" "$2" \
+		    >/dev/null 2>&1
+	fi
+	_warmup=$WARMUP
+	WARMUP=0
+	_cpu0=$(proc_cpu "$PT_PID")
+	run_wrk "$1" "$2"
+	_cpu1=$(proc_cpu "$PT_PID")
+	WARMUP=$_warmup
+	_reqs=$(cat "$TMP/wrk-$1".*.txt | awk '/ requests in / { n += $1 }
+	    END { print n + 0 }')
+	echo "$1 $(awk -v a="$_cpu0" -v b="$_cpu1" -v n="$_reqs" \
+	    -v hz="$(getconf CLK_TCK)" 'BEGIN {
+		if (n + 0 == 0 || a == "" || b == "") print "nan"
+		else printf "%.1f", (b - a) / hz * 1e6 / n }')" >>"$TMP/cpu"
+}
+
 # Print results field $2 (2 rps, 3 p50, 4 p99) of scenario $1.
 field() {
 	awk -v n="$1" -v f="$2" '$1 == n { print $f }' "$TMP/results"
@@ -426,6 +458,7 @@ verdict() {
 
 : >"$TMP/results"
 : >"$TMP/notes"
+: >"$TMP/cpu"
 
 start_nginx backends "$PRIMARY_PORT"
 wait_port "$FAST_PORT" "$pid" || die "nginx backends: port $FAST_PORT"
@@ -504,6 +537,48 @@ else
 	note "no python3: alerting scenario skipped"
 fi
 
+# The admin listener: the same fast candidate without it, then with
+# --admin and a scraper reading /metrics every second, as Prometheus
+# would (its scrape_interval is seldom shorter), one right after the
+# other.
+ADMIN=0
+if "$PARITYTAP" proxy --help 2>&1 | grep -q -- '--admin ADDR'; then
+	ADMIN=1
+	note "paritytap-admin-off"
+	if start_paritytap paritytap-admin-off "$FAST_PORT"; then
+		run_wrk_cpu paritytap-admin-off \
+		    "http://127.0.0.1:$PT_PORT$URL_PATH"
+		stop_paritytap paritytap-admin-off
+	else
+		echo "paritytap-admin-off nan nan nan 0" >>"$TMP/results"
+	fi
+	note "paritytap-admin"
+	free_port ADMIN_PORT
+	if start_paritytap paritytap-admin "$FAST_PORT" \
+	    --admin "127.0.0.1:$ADMIN_PORT" &&
+	    wait_port "$ADMIN_PORT" "$PT_PID"; then
+		: >"$TMP/scrapes"
+		while :; do
+			curl -s --noproxy '*' --max-time 5 -o /dev/null \
+			    -w '%{http_code}\n' \
+			    "http://127.0.0.1:$ADMIN_PORT/metrics" >>"$TMP/scrapes"
+			sleep 1
+		done &
+		SCRAPER=$!
+		PIDS="$PIDS $SCRAPER"
+		run_wrk_cpu paritytap-admin "http://127.0.0.1:$PT_PORT$URL_PATH"
+		kill "$SCRAPER" 2>/dev/null
+		wait "$SCRAPER" 2>/dev/null
+		stop_paritytap paritytap-admin
+		echo "    /metrics scrapes: $(grep -c '^200$' "$TMP/scrapes") \
+answered 200, $(grep -vc '^200$' "$TMP/scrapes") not" >>"$TMP/notes"
+	else
+		echo "paritytap-admin nan nan nan 0" >>"$TMP/results"
+	fi
+else
+	note "paritytap proxy has no --admin: admin scenario skipped"
+fi
+
 printf '%-20s %12s %10s %10s %8s\n' scenario requests/s p50_ms p99_ms errors
 while read -r name rps p50 p99 errors; do
 	printf '%-20s %12s %10s %10s %8s\n' "$name" "$rps" "$p50" "$p99" "$errors"
@@ -529,6 +604,22 @@ r_alert=$(ratio "$(field paritytap-drift-alert 2)" "$(field paritytap-drift 2)")
 printf '%-58s %7s  %s\n' \
     "paritytap throughput, drifting candidate, alerts on / off" "$r_alert" \
     "target >= 0.97: $(verdict "$r_alert" ge 0.97)"
+if [ "$ADMIN" = 1 ]; then
+	r_admin=$(ratio "$(field paritytap-admin 2)" \
+	    "$(field paritytap-admin-off 2)")
+	printf '%-58s %7s  %s\n' \
+	    "paritytap throughput, admin scraped each 1s / no admin" \
+	    "$r_admin" "target >= 0.97: $(verdict "$r_admin" ge 0.97)"
+	cpu_off=$(awk '$1 == "paritytap-admin-off" { print $2 }' "$TMP/cpu")
+	cpu_on=$(awk '$1 == "paritytap-admin" { print $2 }' "$TMP/cpu")
+	printf '%-58s %7s\n' \
+	    "paritytap CPU per request, no admin (us)" "${cpu_off:-nan}" \
+	    "paritytap CPU per request, admin scraped each 1s (us)" \
+	    "${cpu_on:-nan}"
+	printf '%-58s %7s\n' \
+	    "paritytap CPU per request, admin scraped / no admin" \
+	    "$(ratio "$cpu_on" "$cpu_off")"
+fi
 if [ -n "${BASELINE:-}" ]; then
 	r_base=$(ratio "$(field paritytap 2)" "$(field baseline 2)")
 	printf '%-58s %7s  %s\n' \
@@ -544,5 +635,8 @@ for v in "$(verdict "$r_fast" ge 2)" "$(verdict "$r_slow" ge 2)" \
     "$(verdict "$r_p99" le 1.5)" "$(verdict "$r_alert" ge 0.97)"; do
 	[ "$v" = ok ] || missed=1
 done
+if [ "$ADMIN" = 1 ] && [ "$(verdict "$r_admin" ge 0.97)" != ok ]; then
+	missed=1
+fi
 [ "$STRICT" = 1 ] && [ $missed = 1 ] && exit 1
 exit 0

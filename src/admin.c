@@ -594,7 +594,22 @@ admin_bad(struct evhttp_request *req, const char *what)
 	    json_pack("{s:s}", "error", what));
 }
 
-/* Every request: the token, the method, then the path. */
+/* The request is a GET or HEAD of the dashboard page, "/". */
+static int
+admin_is_page(struct evhttp_request *req)
+{
+	const struct evhttp_uri	*uri;
+	const char		*path;
+	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
+
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD)
+		return (0);
+	uri = evhttp_request_get_evhttp_uri(req);
+	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	return (path == NULL || *path == '\0' || strcmp(path, "/") == 0);
+}
+
+/* Every request: the token (but for the page), the method, the path. */
 static void
 admin_request(struct evhttp_request *req, void *arg)
 {
@@ -614,7 +629,12 @@ admin_request(struct evhttp_request *req, void *arg)
 		    "too many admin connections\n", 27);
 		return;
 	}
-	if (!admin_authorized(a, req)) {
+	/*
+	 * The page itself holds no data and a browser cannot send a header
+	 * when it opens it: it is served without the token, and sends the
+	 * token (from its URL's fragment) with every API request it makes.
+	 */
+	if (!admin_is_page(req) && !admin_authorized(a, req)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "WWW-Authenticate", "Bearer");
 		admin_reply(req, 401, "Unauthorized", "text/plain",

@@ -101,7 +101,8 @@ cmd_proxy_help(FILE *f)
 	fputs(
 "\n"
 "Signals: SIGTERM/SIGINT stop gracefully (a second one at once), SIGHUP\n"
-"and SIGUSR1 reopen the capture and events files, SIGUSR2 is ignored.\n"
+"and SIGUSR1 reopen the capture and events files, SIGUSR2 prints the\n"
+"summary line so far.\n"
 "See paritytap(1).\n", f);
 }
 
@@ -225,11 +226,47 @@ proxy_raise_nofile(unsigned max_inflight)
 		    (unsigned long long)rl.rlim_cur, max_inflight);
 }
 
-/* The runtime's callbacks: the proxy stops, aborts, reopens. */
+/* The runtime's callbacks: the proxy stops, aborts, reopens, sums up. */
 struct proxy_run {
 	struct proxy		*pr_proxy;
 	struct pipeline		*pr_pipeline;
+	struct drift_table	*pr_drifts;
+	struct alerts		*pr_alerts;
 };
+
+/*
+ * The summary line without its prefix: the exchanges counted, the
+ * drifts, the mirrors dropped, the alerts.  Allocated.
+ */
+static char *
+proxy_run_line(struct proxy_run *pr, const struct stats_counts *counts,
+    uint64_t dropped, uint64_t dropped_bytes)
+{
+	struct drift_counts	 dcounts;
+	struct buf		 b;
+	char			*s;
+
+	buf_init(&b);
+	s = stats_summary(counts);
+	buf_addstr(&b, s);
+	free(s);
+	drift_table_counts(pr->pr_drifts, &dcounts);
+	if ((s = drift_counts_summary(&dcounts)) != NULL)
+		buf_printf(&b, " \xc2\xb7 %s", s);
+	free(s);
+	if (dropped != 0)
+		buf_printf(&b, " \xc2\xb7 %llu mirror%s dropped "
+		    "(--max-inflight)", (unsigned long long)dropped,
+		    dropped == 1 ? "" : "s");
+	if (dropped_bytes != 0)
+		buf_printf(&b, " \xc2\xb7 %llu mirror%s dropped "
+		    "(--max-inflight-bytes)", (unsigned long long)dropped_bytes,
+		    dropped_bytes == 1 ? "" : "s");
+	s = alerts_summary(pr->pr_alerts);
+	buf_addstr(&b, s);
+	free(s);
+	return (buf_detach(&b));
+}
 
 /* SIGTERM, SIGINT: graceful stop. */
 static void
@@ -258,8 +295,30 @@ proxy_run_reopen(void *arg)
 	pipeline_reopen(pr->pr_pipeline);
 }
 
+/*
+ * SIGUSR2: the summary line as it stands, from the live counters.  One
+ * write, since the pipeline thread prints DIVERGE lines meanwhile.
+ */
+static void
+proxy_run_summary(void *arg)
+{
+	struct proxy_run	*pr = arg;
+	struct stats_counts	 counts;
+	char			*line;
+
+	if (pr->pr_proxy == NULL)
+		return;
+	pipeline_counts(pr->pr_pipeline, &counts);
+	counts.retried = proxy_retries(pr->pr_proxy);
+	line = proxy_run_line(pr, &counts,
+	    proxy_mirror_dropped(pr->pr_proxy, "inflight"),
+	    proxy_mirror_dropped(pr->pr_proxy, "inflight_bytes"));
+	fprintf(stderr, "paritytap: %s\n", line);
+	free(line);
+}
+
 static const struct runtime_cbs proxy_run_cbs = {
-	proxy_run_stop, proxy_run_abort, proxy_run_reopen
+	proxy_run_stop, proxy_run_abort, proxy_run_reopen, proxy_run_summary
 };
 
 /* Free what the configuration holds. */
@@ -279,7 +338,6 @@ proxy_run(struct proxy_conf *pc)
 	struct capture		*capture = NULL;
 	struct events		*events = NULL;
 	struct drift_table	*drifts;
-	struct drift_counts	 dcounts;
 	struct pipeline_opts	 popts;
 	struct consumer		 con;
 	struct stats_counts	 counts;
@@ -287,7 +345,7 @@ proxy_run(struct proxy_conf *pc)
 	struct metrics		*metrics = NULL;
 	struct admin		*admin = NULL;
 	struct admin_sources	 asrc;
-	char			*cause, *summary, *pair, *alerts_line;
+	char			*cause, *summary, *pair;
 	uint64_t		 lost, retried, dropped, dropped_bytes;
 	int			 status = EXIT_OK, color, stuck = 0;
 
@@ -350,6 +408,8 @@ proxy_run(struct proxy_conf *pc)
 
 	proxy_raise_nofile(pc->po.max_inflight);
 	memset(&pr, 0, sizeof pr);
+	pr.pr_drifts = drifts;
+	pr.pr_alerts = alerts;
 	rt = runtime_new(&proxy_run_cbs, &pr, pc->po.grace);
 	memset(&popts, 0, sizeof popts);
 	popts.compare = &pc->o.co;
@@ -412,28 +472,13 @@ proxy_run(struct proxy_conf *pc)
 	dropped_bytes = proxy_mirror_dropped(pr.pr_proxy, "inflight_bytes");
 	retried = proxy_retries(pr.pr_proxy);
 	proxy_free(pr.pr_proxy);
+	pr.pr_proxy = NULL;
 	stuck = pipeline_stop(pr.pr_pipeline, runtime_deadline(rt)) != 0;
 	pipeline_counts(pr.pr_pipeline, &counts);
 	counts.retried = retried;
 	alerts_stop(alerts, runtime_deadline(rt));
-	summary = stats_summary(&counts);
-	fprintf(stderr, "paritytap: %s", summary);
-	free(summary);
-	drift_table_counts(drifts, &dcounts);
-	summary = drift_counts_summary(&dcounts);
-	if (summary != NULL)
-		fprintf(stderr, " \xc2\xb7 %s", summary);
-	if (dropped != 0)
-		fprintf(stderr, " \xc2\xb7 %llu mirror%s dropped "
-		    "(--max-inflight)", (unsigned long long)dropped,
-		    dropped == 1 ? "" : "s");
-	if (dropped_bytes != 0)
-		fprintf(stderr, " \xc2\xb7 %llu mirror%s dropped "
-		    "(--max-inflight-bytes)", (unsigned long long)dropped_bytes,
-		    dropped_bytes == 1 ? "" : "s");
-	alerts_line = alerts_summary(alerts);
-	fprintf(stderr, "%s\n", alerts_line);
-	free(alerts_line);
+	summary = proxy_run_line(&pr, &counts, dropped, dropped_bytes);
+	fprintf(stderr, "paritytap: %s\n", summary);
 	free(summary);
 	status = EXIT_OK;
 out:

@@ -77,7 +77,8 @@ cmd_sniff_help(FILE *f)
 	fputs(
 "\n"
 "Signals: SIGTERM/SIGINT stop (a second one stops waiting), SIGHUP and\n"
-"SIGUSR1 reopen the capture and events files, SIGUSR2 is ignored.\n"
+"SIGUSR1 reopen the capture and events files, SIGUSR2 prints the summary\n"
+"line so far.\n"
 "\n"
 "Exit status: 0 after SIGTERM/SIGINT, --duration or --count; 2 usage error\n"
 "(bad option, unknown interface); 3 the capture could not start (no\n"

@@ -607,6 +607,7 @@ json_t *
 metrics_drifts(struct metrics *m, const char *state, size_t limit)
 {
 	struct metrics_drift	**v, *md;
+	struct metrics_route	*r;
 	json_t			*a, *d, *ex;
 	size_t			 i, n;
 
@@ -632,8 +633,16 @@ metrics_drifts(struct metrics *m, const char *state, size_t limit)
 		    json_string(drift_state_name(md->state)));
 		json_object_set_new(d, "count",
 		    json_integer((json_int_t)md->count));
-		json_object_set_new(d, "route_total",
-		    json_integer((json_int_t)md->route_total));
+		/*
+		 * The route's exchanges as counted here, with the drift's
+		 * count, so that the share holds as both grow; the table's
+		 * figure at the last transition for a route counted under
+		 * "other".
+		 */
+		r = strmap_get(m->m_routes, md->d.route);
+		json_object_set_new(d, "route_total", json_integer((json_int_t)
+		    (r != NULL && r->total >= md->count ? r->total :
+		    md->route_total)));
 		json_object_set_new(d, "first_seen", json_real(md->first_seen));
 		json_object_set_new(d, "last_seen", json_real(md->last_seen));
 		json_object_set_new(d, "baselined",

@@ -473,6 +473,7 @@ struct runtime_cbs {
 	void		(*stop)(void *);	/* SIGTERM: stop, finish */
 	void		(*abort)(void *);	/* grace over: end what is left */
 	void		(*reopen)(void *);	/* SIGHUP, SIGUSR1 */
+	void		(*summary)(void *);	/* SIGUSR2: the line so far */
 };
 
 /* A new connection on a listener. */

@@ -7,7 +7,10 @@
  * is in flight); when the grace period is over the engine is told to
  * abort what is left, and a second SIGTERM or SIGINT does so at once.
  * SIGHUP and SIGUSR1 (nginx's signal to reopen logs) reopen the files;
- * SIGUSR2 is logged and ignored rather than killing the process.
+ * SIGUSR2 prints the summary line so far, a look at a run without an
+ * admin port (ignored, rather than killing the process, by an engine
+ * with nothing to say).  Each is a libevent signal event: the callbacks
+ * run on the loop between two events, never in a signal handler.
  * SIGPIPE is ignored: a peer that went away is an error on its write.
  */
 
@@ -115,6 +118,12 @@ runtime_signal_cb(evutil_socket_t sig, short events, void *arg)
 		if (rt->rt_cbs.reopen != NULL)
 			rt->rt_cbs.reopen(rt->rt_arg);
 		break;
+	case SIGUSR2:
+		if (rt->rt_cbs.summary != NULL) {
+			rt->rt_cbs.summary(rt->rt_arg);
+			break;
+		}
+		/* FALLTHROUGH */
 	default:
 		log_warnx("%s: ignored", runtime_signame(sig));
 		break;
@@ -167,8 +176,9 @@ runtime_new(const struct runtime_cbs *cbs, void *arg, int grace)
 	if (rt->rt_cbs.reopen != NULL) {
 		runtime_catch(rt, SIGHUP);
 		runtime_catch(rt, SIGUSR1);
-		runtime_catch(rt, SIGUSR2);
 	}
+	if (rt->rt_cbs.reopen != NULL || rt->rt_cbs.summary != NULL)
+		runtime_catch(rt, SIGUSR2);
 	return (rt);
 }
 

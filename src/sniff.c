@@ -40,6 +40,8 @@ struct sniff {
 	struct replay		*sn_replay;
 	struct pipeline		*sn_pipeline;
 	struct runtime		*sn_rt;
+	struct drift_table	*sn_drifts;
+	struct alerts		*sn_alerts;
 	struct event		*sn_ev_pcap;
 	struct event		*sn_ev_expire;
 	struct event		*sn_ev_stats;
@@ -205,9 +207,51 @@ sniff_rt_reopen(void *arg)
 	pipeline_reopen(sn->sn_pipeline);
 }
 
+/*
+ * The summary line without its prefix: the exchanges counted, the
+ * drifts, the alerts.  Allocated.
+ */
+static char *
+sniff_line(struct sniff *sn, const struct stats_counts *st)
+{
+	struct drift_counts	 dcounts;
+	struct buf		 b;
+	char			*s;
+
+	buf_init(&b);
+	s = stats_summary(st);
+	buf_addstr(&b, s);
+	free(s);
+	drift_table_counts(sn->sn_drifts, &dcounts);
+	if ((s = drift_counts_summary(&dcounts)) != NULL)
+		buf_printf(&b, " \xc2\xb7 %s", s);
+	free(s);
+	s = alerts_summary(sn->sn_alerts);
+	buf_addstr(&b, s);
+	free(s);
+	return (buf_detach(&b));
+}
+
+/*
+ * SIGUSR2: the summary line as it stands, from the live counters.  One
+ * write, since the pipeline thread prints DIVERGE lines meanwhile.
+ */
+static void
+sniff_rt_summary(void *arg)
+{
+	struct sniff		*sn = arg;
+	struct stats_counts	 st;
+	char			*line;
+
+	pipeline_counts(sn->sn_pipeline, &st);
+	line = sniff_line(sn, &st);
+	fprintf(stderr, "sniff: %s\n", line);
+	free(line);
+}
+
 /* A second signal or the grace period: stop waiting (default abort). */
 static const struct runtime_cbs sniff_rt_cbs = {
-	sniff_rt_stop, NULL, sniff_rt_reopen
+	sniff_rt_stop, NULL, sniff_rt_reopen, sniff_rt_summary
 };
 
 /*
@@ -400,7 +444,6 @@ sniff_run(struct sniff_opts *sc)
 	struct events		*events = NULL;
 	struct alerts		*alerts = NULL;
 	struct drift_table	*drifts = NULL;
-	struct drift_counts	 dcounts;
 	struct metrics		*metrics = NULL;
 	struct admin		*admin = NULL;
 	struct admin_sources	 asrc;
@@ -458,6 +501,8 @@ sniff_run(struct sniff_opts *sc)
 		drift_table_listen(drifts, metrics_drift_listener, metrics);
 	}
 
+	sn.sn_drifts = drifts;
+	sn.sn_alerts = alerts;
 	rt = runtime_new(&sniff_rt_cbs, &sn, sc->grace);
 	sn.sn_rt = rt;
 	sn.sn_base = runtime_base(rt);
@@ -543,16 +588,8 @@ sniff_run(struct sniff_opts *sc)
 	alerts_stop(alerts, runtime_deadline(rt) != 0 ?
 	    runtime_deadline(rt) : mono_ms() + sc->grace);
 
-	summary = stats_summary(&st);
-	fprintf(stderr, "sniff: %s", summary);
-	free(summary);
-	drift_table_counts(drifts, &dcounts);
-	summary = drift_counts_summary(&dcounts);
-	if (summary != NULL)
-		fprintf(stderr, " \xc2\xb7 %s", summary);
-	free(summary);
-	summary = alerts_summary(alerts);
-	fprintf(stderr, "%s\n", summary);
+	summary = sniff_line(&sn, &st);
+	fprintf(stderr, "sniff: %s\n", summary);
 	free(summary);
 	sniff_print_stats(&sn, 0);
 	sniff_print_flow_stats(&sn, &rs);

@@ -23,7 +23,7 @@ refused() {
 	_rn=$1
 	_rw=$2
 	shift 2
-	for _p in /metrics /api/summary /healthz /; do
+	for _p in /metrics /api/summary /api/drifts /api/exchanges /healthz; do
 		admin "$_rn" "$_p" "$@"
 		is "$HTTP_CODE" 401 "$_rw: $_p is 401"
 	done
@@ -44,6 +44,14 @@ long=$(head -c 6000 /dev/zero | tr '\0' a)
 refused long "a 6000-byte token" -H "Authorization: Bearer $long"
 refused newline "the token with its newline, percent-encoded" \
     -H "Authorization: Bearer $TOKEN%0a"
+
+admin page /
+is "$HTTP_CODE" 200 "the dashboard page: 200 without the token"
+like "$BODY" '<title>[^<]*paritytap' "... it is the page"
+is "$(grep -c paritytap_build_info "$T/page.body")" 0 \
+    "... and holds no data"
+admin pagepost / -X POST
+is "$HTTP_CODE" 401 "a POST to / still needs the token"
 
 admin right /metrics -H "Authorization: Bearer $TOKEN"
 is "$HTTP_CODE" 200 "the right token: 200"
