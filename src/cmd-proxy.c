@@ -345,7 +345,7 @@ proxy_run(struct proxy_conf *pc)
 	struct metrics		*metrics = NULL;
 	struct admin		*admin = NULL;
 	struct admin_sources	 asrc;
-	char			*cause, *summary, *pair;
+	char			*cause, *summary, *pair, *generator = NULL;
 	uint64_t		 lost, retried, dropped, dropped_bytes;
 	int			 status = EXIT_OK, color, stuck = 0;
 
@@ -372,6 +372,24 @@ proxy_run(struct proxy_conf *pc)
 	if (events != NULL)
 		drift_table_listen(drifts, events_drift_listener, events);
 
+	/* Bound before the proxy, so a bad --admin is a usage error. */
+	if (pc->admin.listen != NULL) {
+		if ((admin = admin_new(&pc->admin, &cause)) == NULL) {
+			status = options_usage(pc->o.command, "%s", cause);
+			free(cause);
+			drift_table_free(drifts);
+			events_close(events);
+			capture_close(capture);
+			return (status);
+		}
+		metrics = metrics_new(pc->admin.max_routes, pc->admin.keep,
+		    &pc->o.cap);
+		drift_table_listen(drifts, metrics_drift_listener, metrics);
+		/* Alertmanager's alerts link to the dashboard. */
+		xasprintf(&generator, "http://%s/", admin_address(admin));
+		pc->o.alert.generator_url = generator;
+	}
+
 	/*
 	 * The alert channels; the drift table hands them its transitions
 	 * through alerts_listener(alerts, event).
@@ -382,6 +400,9 @@ proxy_run(struct proxy_conf *pc)
 	if (alerts == NULL && cause != NULL) {
 		status = options_usage(pc->o.command, "%s", cause);
 		free(cause);
+		admin_free(admin);
+		metrics_free(metrics);
+		free(generator);
 		drift_table_free(drifts);
 		events_close(events);
 		capture_close(capture);
@@ -389,22 +410,6 @@ proxy_run(struct proxy_conf *pc)
 	}
 	if (alerts != NULL)
 		drift_table_listen(drifts, alerts_listener, alerts);
-
-	/* Bound before the proxy, so a bad --admin is a usage error. */
-	if (pc->admin.listen != NULL) {
-		if ((admin = admin_new(&pc->admin, &cause)) == NULL) {
-			status = options_usage(pc->o.command, "%s", cause);
-			free(cause);
-			alerts_free(alerts);
-			drift_table_free(drifts);
-			events_close(events);
-			capture_close(capture);
-			return (status);
-		}
-		metrics = metrics_new(pc->admin.max_routes, pc->admin.keep,
-		    &pc->o.cap);
-		drift_table_listen(drifts, metrics_drift_listener, metrics);
-	}
 
 	proxy_raise_nofile(pc->po.max_inflight);
 	memset(&pr, 0, sizeof pr);
@@ -501,8 +506,10 @@ out:
 	}
 	admin_free(admin);
 	pipeline_free(pr.pr_pipeline);
-	if (!stuck)
+	if (!stuck) {
 		metrics_free(metrics);
+		free(generator);
+	}
 	runtime_free(rt);
 	return (status);
 }

@@ -448,6 +448,7 @@ sniff_run(struct sniff_opts *sc)
 	struct admin		*admin = NULL;
 	struct admin_sources	 asrc;
 	char			*cause = NULL, *summary, *ports, *primary;
+	char			*generator = NULL;
 	uint64_t		 lost;
 	int			 status, color, stuck = 0;
 
@@ -471,6 +472,20 @@ sniff_run(struct sniff_opts *sc)
 	if (events != NULL)
 		drift_table_listen(drifts, events_drift_listener, events);
 
+	/* Bound before the capture starts, so a bad --admin is a usage error. */
+	if (sc->admin->listen != NULL) {
+		if ((admin = admin_new(sc->admin, &cause)) == NULL) {
+			status = options_usage(sc->o.command, "%s", cause);
+			goto out;
+		}
+		metrics = metrics_new(sc->admin->max_routes, sc->admin->keep,
+		    &sc->o.cap);
+		drift_table_listen(drifts, metrics_drift_listener, metrics);
+		/* Alertmanager's alerts link to the dashboard. */
+		xasprintf(&generator, "http://%s/", admin_address(admin));
+		sc->o.alert.generator_url = generator;
+	}
+
 	/*
 	 * The alert channels; the drift table hands them its transitions
 	 * through alerts_listener(alerts, event).  The primary is the port
@@ -489,17 +504,6 @@ sniff_run(struct sniff_opts *sc)
 	}
 	if (alerts != NULL)
 		drift_table_listen(drifts, alerts_listener, alerts);
-
-	/* Bound before the capture starts, so a bad --admin is a usage error. */
-	if (sc->admin->listen != NULL) {
-		if ((admin = admin_new(sc->admin, &cause)) == NULL) {
-			status = options_usage(sc->o.command, "%s", cause);
-			goto out;
-		}
-		metrics = metrics_new(sc->admin->max_routes, sc->admin->keep,
-		    &sc->o.cap);
-		drift_table_listen(drifts, metrics_drift_listener, metrics);
-	}
 
 	sn.sn_drifts = drifts;
 	sn.sn_alerts = alerts;
@@ -631,8 +635,10 @@ out:
 		/* A stuck pipeline thread may still hand the alerts an event. */
 		alerts_free(alerts);
 	}
-	if (!stuck)
+	if (!stuck) {
 		metrics_free(metrics);
+		free(generator);
+	}
 	if (rt != NULL)
 		runtime_free(rt);
 	return (status);

@@ -49,9 +49,10 @@ P=http://127.0.0.1:$(backend_port primary)
 C=http://127.0.0.1:$(backend_port candidate)
 
 start_proxy --primary "$P" --candidate "$C" --capture "$T/a.jsonl" \
-    --resolve-after 300ms --alertmanager "$AM_URL" ||
+    --resolve-after 300ms --alertmanager "$AM_URL" --admin 0 ||
     bail "proxy A did not start"
 A_URL=$PROXY_URL A_PID=$PROXY_PID A_ERR=$PROXY_ERR
+A_ADMIN=$(sed -n 's/.*, admin \([^)]*\))$/\1/p' "$A_ERR" | head -n 1)
 start_proxy --primary "$P" --candidate "$C" --capture "$T/b.jsonl" \
     --resolve-after 300ms --alertmanager "$AM_URL" ||
     bail "proxy B did not start"
@@ -73,6 +74,8 @@ trace_of() {
 ok "Alertmanager fires the alert from proxy A" \
     wait_for 60 one_alert "$(trace_of "$A_ERR")"
 ok "the receiver gets the firing notification" wait_for 60 sink_ge am 1
+is "$(am_alerts | jq -r '.[0].generatorURL')" "http://$A_ADMIN/" \
+    "generatorURL: proxy A's dashboard"
 
 # Proxy B sees the same drift: same labels, one alert, no new notification.
 is "$(curl -s -o /dev/null -w '%{http_code}' "$B_URL/d/100")" 200 \
