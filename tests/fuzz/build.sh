@@ -9,7 +9,8 @@
 #	FUZZ_CPPFLAGS	the build's -D and -I flags
 #	FUZZ_CFLAGS	the libraries' compile flags (pkg-config)
 #	FUZZ_LIBS	the libraries to link
-#	FUZZ_SOURCES	the library's sources, relative to top_srcdir
+#	FUZZ_SOURCES	the library's sources, relative to top_srcdir (or,
+#			for those the build makes, to the build tree)
 #	FUZZ_TARGETS	the targets (tests/fuzz/fuzz-NAME.c)
 #	top_srcdir
 #
@@ -51,12 +52,15 @@ for src in $FUZZ_SOURCES; do
 	esac
 	obj=$out/obj/$(basename "$src" .c).o
 	objs="$objs $obj"
-	if [ ! -f "$obj" ] || [ "$top_srcdir/$src" -nt "$obj" ] ||
+	# A source the build makes (the dashboard) is in the build tree.
+	path=$top_srcdir/$src
+	[ -f "$path" ] || path=$src
+	if [ ! -f "$obj" ] || [ "$path" -nt "$obj" ] ||
 	    [ "$top_srcdir/src/paritytap.h" -nt "$obj" ]; then
 		echo "  CC(fuzz) $src"
 		# shellcheck disable=SC2086
 		"$cc" $flags -fsanitize=fuzzer-no-link $FUZZ_CPPFLAGS \
-		    $FUZZ_CFLAGS -D_GNU_SOURCE -c -o "$obj" "$top_srcdir/$src"
+		    $FUZZ_CFLAGS -D_GNU_SOURCE -c -o "$obj" "$path"
 	fi
 done
 for t in $FUZZ_TARGETS; do
