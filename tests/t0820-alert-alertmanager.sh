@@ -10,47 +10,13 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-alert.sh"
 
-AM=$(command -v prometheus-alertmanager || command -v alertmanager) ||
-    skip_all "prometheus-alertmanager not installed (Debian package prometheus-alertmanager)"
+start_alertmanager
 need amtool
 
 out=$(amtool check-config "$top_srcdir/contrib/alertmanager/alertmanager.yml" 2>&1)
 is "$?" 0 "amtool check-config passes on contrib/alertmanager/alertmanager.yml"
 contains "$out" "SUCCESS" "amtool says SUCCESS"
 
-start_sink am
-cat >"$T/am.yml" <<EOC
-route:
-  receiver: paritytap-drift
-  group_by: [alertname, route, kind, path, side]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: paritytap-drift
-    webhook_configs:
-      - url: $SINK_URL/paritytap-drift
-        send_resolved: true
-EOC
-"$AM" --config.file="$T/am.yml" --web.listen-address=127.0.0.1:0 \
-    --cluster.listen-address= --storage.path="$T/amdata" \
-    >"$T/alertmanager.berr" 2>&1 &
-track $!
-am_port() {
-	sed -n 's/.*msg="Listening on" address=127\.0\.0\.1:\([0-9]*\).*/\1/p' \
-	    "$T/alertmanager.berr" | head -n 1
-}
-am_ready() {
-	[ -n "$(am_port)" ]
-}
-wait_for 60 am_ready || bail "alertmanager did not start"
-AM_URL=http://127.0.0.1:$(am_port)
-
-# The alerts Alertmanager holds, as JSON.
-am_alerts() {
-	curl -sf "$AM_URL/api/v2/alerts"
-}
-wait_for 60 am_alerts >/dev/null || bail "alertmanager does not answer"
 
 PAIR="--primary http://users-v1.internal:8080 --candidate http://users-v2.internal:8080"
 now=$(date +%s)
