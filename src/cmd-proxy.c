@@ -385,6 +385,7 @@ proxy_run(struct proxy_conf *pc)
 		metrics = metrics_new(pc->admin.max_routes, pc->admin.keep,
 		    &pc->o.cap);
 		drift_table_listen(drifts, metrics_drift_listener, metrics);
+		drift_table_known(drifts, metrics_drift_listener, metrics);
 		/* Alertmanager's alerts link to the dashboard. */
 		xasprintf(&generator, "http://%s/", admin_address(admin));
 		pc->o.alert.generator_url = generator;

@@ -328,6 +328,25 @@ dt_print(struct drift_table *t, const struct dt_entry *e,
 	buf_free(&b);
 }
 
+/* The event that tells a listener where an entry stands. */
+static void
+dt_event(const struct dt_entry *e, enum drift_state state,
+    const struct timeval *at, struct drift_event *evp)
+{
+	memset(evp, 0, sizeof *evp);
+	evp->drift = &e->de_drift;
+	evp->id = e->de_id;
+	evp->state = state;
+	evp->baselined = e->de_baselined;
+	evp->at = dt_seconds(at);
+	evp->first_seen = dt_seconds(&e->de_first);
+	evp->last_seen = dt_seconds(&e->de_last);
+	evp->count = e->de_count;
+	evp->route_total = e->de_route->dr_exchanges;
+	evp->example_id = e->de_example_id;
+	evp->example_request = e->de_example_request;
+}
+
 /* A transition: count it, print it, hand it to the listeners. */
 static void
 dt_transition(struct drift_table *t, struct dt_entry *e,
@@ -339,18 +358,7 @@ dt_transition(struct drift_table *t, struct dt_entry *e,
 	t->t_events[state]++;
 	if (!t->t_opts.quiet && !e->de_baselined)
 		dt_print(t, e, state);
-	memset(&ev, 0, sizeof ev);
-	ev.drift = &e->de_drift;
-	ev.id = e->de_id;
-	ev.state = state;
-	ev.baselined = e->de_baselined;
-	ev.at = dt_seconds(at);
-	ev.first_seen = dt_seconds(&e->de_first);
-	ev.last_seen = dt_seconds(&e->de_last);
-	ev.count = e->de_count;
-	ev.route_total = e->de_route->dr_exchanges;
-	ev.example_id = e->de_example_id;
-	ev.example_request = e->de_example_request;
+	dt_event(e, state, at, &ev);
 	for (i = 0; i < t->t_nlisteners; i++)
 		t->t_listeners[i].fn(t->t_listeners[i].arg, &ev);
 }
@@ -859,6 +867,28 @@ drift_table_listen(struct drift_table *t, drift_listener_cb fn, void *arg)
 	t->t_listeners[t->t_nlisteners].fn = fn;
 	t->t_listeners[t->t_nlisteners].arg = arg;
 	t->t_nlisteners++;
+}
+
+/*
+ * Tell one listener of every drift the table holds already (those read
+ * from --state), as events marked known, so that it can list them before
+ * any exchange of this run carries one.  Call before the pipeline runs.
+ */
+void
+drift_table_known(struct drift_table *t, drift_listener_cb fn, void *arg)
+{
+	struct drift_event	 ev;
+	const struct dt_entry	*e;
+	size_t			 i;
+
+	pthread_mutex_lock(&t->t_lock);
+	for (i = 0; i < t->t_n; i++) {
+		e = t->t_entries[i];
+		dt_event(e, e->de_state, &e->de_last, &ev);
+		ev.known = 1;
+		fn(arg, &ev);
+	}
+	pthread_mutex_unlock(&t->t_lock);
 }
 
 /* The pipeline's tick: rewrite the state file if it is due. */

@@ -315,9 +315,10 @@ metrics_drift_listener(void *arg, const struct drift_event *ev)
 	/*
 	 * The exchange that made a NEW or REGRESSED transition reaches the
 	 * consumer next and is counted there; the event's count is the
-	 * table's, kept only for a drift no exchange of this run carried.
+	 * table's, kept only for a drift no exchange of this run carried:
+	 * one read from --state, or one resolved before it came back.
 	 */
-	if (md->count == 0 && ev->state == DRIFT_RESOLVED) {
+	if (md->count == 0 && (ev->known || ev->state == DRIFT_RESOLVED)) {
 		md->count = ev->count;
 		md->first_seen = ev->first_seen;
 		md->last_seen = ev->last_seen;

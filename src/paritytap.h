@@ -669,6 +669,7 @@ struct drift_event {
 	uint64_t	 route_total;	/* exchanges on its route meanwhile */
 	const char	*example_id;	/* the trace id of one that carried it */
 	const char	*example_request; /* its request line, "GET /users/42" */
+	int		 known;		/* no transition: a drift already held */
 };
 
 const char	*drift_state_name(enum drift_state);
@@ -771,6 +772,8 @@ int		 drift_table_option(struct options *, struct drift_table_opts *,
 		     const char *, const char *, char **);
 struct drift_table *drift_table_new(const struct drift_table_opts *,
 		     char **);
+void		 drift_table_known(struct drift_table *, drift_listener_cb,
+		    void *);
 void		 drift_table_listen(struct drift_table *, drift_listener_cb,
 		     void *);
 void		 drift_table_exchange(struct drift_table *, struct exchange *);

@@ -481,6 +481,7 @@ sniff_run(struct sniff_opts *sc)
 		metrics = metrics_new(sc->admin->max_routes, sc->admin->keep,
 		    &sc->o.cap);
 		drift_table_listen(drifts, metrics_drift_listener, metrics);
+		drift_table_known(drifts, metrics_drift_listener, metrics);
 		/* Alertmanager's alerts link to the dashboard. */
 		xasprintf(&generator, "http://%s/", admin_address(admin));
 		sc->o.alert.generator_url = generator;
