@@ -381,6 +381,28 @@ admin_alert_counts(struct alerts *al, struct alert_counts *ac, size_t max)
 	return (m);
 }
 
+/* Requests in flight to one side, from the proxy or sniff's replay. */
+static unsigned
+admin_inflight(const struct admin_sources *s, int side)
+{
+	if (s->proxy != NULL)
+		return (proxy_inflight(s->proxy, side));
+	if (s->replay != NULL)
+		return (replay_side_inflight(s->replay, side));
+	return (0);
+}
+
+/* Mirrors dropped for reason ("inflight", "inflight_bytes"). */
+static uint64_t
+admin_dropped(const struct admin_sources *s, const char *reason)
+{
+	if (s->proxy != NULL)
+		return (proxy_mirror_dropped(s->proxy, reason));
+	if (s->replay != NULL && strcmp(reason, "inflight") == 0)
+		return (replay_dropped(s->replay));
+	return (0);
+}
+
 /* GET /metrics. */
 static void
 admin_metrics(struct admin *a, struct evhttp_request *req)
@@ -409,18 +431,16 @@ admin_metrics(struct admin *a, struct evhttp_request *req)
 	metrics_family_line(&b, "paritytap_mirror_dropped_total", "counter",
 	    "Mirrors not sent to the candidate, by reason.");
 	buf_printf(&b, "paritytap_mirror_dropped_total{reason=\"inflight\"} "
-	    "%llu\n", (unsigned long long)(s->proxy != NULL ?
-	    proxy_mirror_dropped(s->proxy, "inflight") : 0));
+	    "%llu\n", (unsigned long long)(admin_dropped(s, "inflight")));
 	buf_printf(&b, "paritytap_mirror_dropped_total{reason="
-	    "\"inflight_bytes\"} %llu\n", (unsigned long long)(s->proxy !=
-	    NULL ? proxy_mirror_dropped(s->proxy, "inflight_bytes") : 0));
+	    "\"inflight_bytes\"} %llu\n", (unsigned long long)admin_dropped(s,
+	    "inflight_bytes"));
 
 	metrics_family_line(&b, "paritytap_inflight", "gauge",
 	    "Requests in flight to each backend.");
 	for (i = 0; i < 2; i++)
 		buf_printf(&b, "paritytap_inflight{side=\"%s\"} %u\n",
-		    i == 0 ? "primary" : "candidate", s->proxy != NULL ?
-		    proxy_inflight(s->proxy, (int)i) : 0);
+		    i == 0 ? "primary" : "candidate", admin_inflight(s, (int)i));
 
 	pipeline_queue(s->pipeline, &depth, &bytes, &stripped, &dropped);
 	metrics_family_line(&b, "paritytap_queue_depth", "gauge",
@@ -530,11 +550,10 @@ admin_summary(struct admin *a, struct evhttp_request *req)
 	metrics_summary(s->metrics, o, backends);
 
 	x = json_object();
-	json_object_set_new(x, "inflight", json_integer(s->proxy != NULL ?
-	    (json_int_t)proxy_mirror_dropped(s->proxy, "inflight") : 0));
-	json_object_set_new(x, "inflight_bytes", json_integer(s->proxy !=
-	    NULL ? (json_int_t)proxy_mirror_dropped(s->proxy,
-	    "inflight_bytes") : 0));
+	json_object_set_new(x, "inflight",
+	    json_integer((json_int_t)admin_dropped(s, "inflight")));
+	json_object_set_new(x, "inflight_bytes",
+	    json_integer((json_int_t)admin_dropped(s, "inflight_bytes")));
 	json_object_set_new(o, "dropped", x);
 
 	pipeline_queue(s->pipeline, &depth, &bytes, &stripped, &dropped);
@@ -547,8 +566,7 @@ admin_summary(struct admin *a, struct evhttp_request *req)
 	for (i = 0; i < 2; i++)
 		json_object_set_new(json_object_get(backends,
 		    i == 0 ? "primary" : "candidate"), "inflight",
-		    json_integer(s->proxy != NULL ?
-		    proxy_inflight(s->proxy, (int)i) : 0));
+		    json_integer(admin_inflight(s, (int)i)));
 	json_object_set_new(o, "backends", backends);
 
 	x = json_object();

@@ -813,7 +813,8 @@ struct admin_sources {
 	struct capture		*capture;
 	struct drift_table	*drifts;
 	struct alerts		*alerts;
-	struct proxy		*proxy;
+	struct proxy		*proxy;		/* or */
+	struct replay		*replay;	/* sniff's */
 };
 
 struct admin;
@@ -1008,6 +1009,8 @@ struct replay	*replay_new(struct event_base *, const struct replay_opts *,
 		     struct pipeline *, char **);
 const char	*replay_submit(struct replay *, struct exchange *);
 unsigned	 replay_inflight(const struct replay *);
+unsigned	 replay_side_inflight(const struct replay *, int);
+uint64_t	 replay_dropped(const struct replay *);
 unsigned	 replay_drain(struct replay *, int);
 void		 replay_free(struct replay *, struct replay_stats *);
 

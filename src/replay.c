@@ -67,6 +67,7 @@ struct replay {
 	struct capture_reader	**rp_readers;
 	int			 rp_nreaders;
 	unsigned		 rp_inflight;
+	_Atomic uint64_t	 rp_dropped;	/* rp_stats.dropped, any thread */
 	int			 rp_eof;	/* nothing more to start */
 	double			 rp_tokens;
 	double			 rp_last_tick;
@@ -759,6 +760,7 @@ replay_submit(struct replay *rp, struct exchange *ex)
 	else if (rp->rp_inflight >= o->concurrency) {
 		why = "inflight";
 		rp->rp_stats.dropped++;
+		rp->rp_dropped++;
 	}
 	if (why != NULL)
 		rp->rp_stats.skipped++;
@@ -771,6 +773,23 @@ unsigned
 replay_inflight(const struct replay *rp)
 {
 	return (rp->rp_inflight);
+}
+
+/*
+ * For the admin thread: requests in flight to one side's backend, and
+ * exchanges dropped over --max-inflight.
+ */
+unsigned
+replay_side_inflight(const struct replay *rp, int side)
+{
+	return (rp->rp_up[side] != NULL ? upstream_inflight(rp->rp_up[side]) :
+	    0);
+}
+
+uint64_t
+replay_dropped(const struct replay *rp)
+{
+	return (rp->rp_dropped);
 }
 
 /* The grace period of replay_drain is over. */
