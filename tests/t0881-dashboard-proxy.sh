@@ -3,7 +3,10 @@
 # in headless Chromium, after traffic with three known
 # drifts on GET /d/{id} (tests/lib-drift.sh): the page shows those drifts
 # with the states the API gives them, the route's counts, and the latest
-# divergent exchange side by side with its diff paths marked.
+# divergent exchange side by side with its diff paths marked.  Then a
+# proxy with --admin-token: the page opened as /#token=TOKEN polls with it
+# and is live; opened with no token or a wrong one it says disconnected
+# and shows no data.
 
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/lib-admin.sh"
@@ -112,4 +115,29 @@ fi
 
 stop_proxy
 is "$PROXY_STATUS" 0 "the proxy exits 0"
+
+# --- --admin-token ---
+printf 's3cr3t-t0k3n\n' >"$T/token"
+start_proxy --primary "http://127.0.0.1:$(backend_port primary)" \
+    --candidate "http://127.0.0.1:$(backend_port candidate)" \
+    --capture "$T/capture2.jsonl" --admin 0 --admin-token "$T/token" ||
+    bail "the proxy with --admin-token did not start"
+ADMIN=$(admin_addr)
+CAP=$T/capture2.jsonl
+sent=0
+one tok1 "$PROXY_URL/d/100"
+ok "an exchange through the proxy with --admin-token" wait_for 30 processed
+dump tok "http://$ADMIN/#token=s3cr3t-t0k3n"
+contains "$D" '<body data-state="live"' "with #token=TOKEN the page is live"
+contains "$D" '<div id="h-exchanges"><b>1</b>exchanges</div>' \
+    "... and shows the exchange"
+unlike "$D" 's3cr3t' "... and the token is in no element of the page"
+for u in "" "#token=wrong"; do
+	dump notok "http://$ADMIN/$u"
+	contains "$D" '<body data-state="disconnected"' \
+	    "opened as /$u: the page says disconnected"
+	unlike "$D" 'GET /d/\{id\}' "... and shows no route"
+done
+stop_proxy
+is "$PROXY_STATUS" 0 "the second proxy exits 0"
 done_testing
