@@ -234,40 +234,6 @@ struct proxy_run {
 	struct alerts		*pr_alerts;
 };
 
-/*
- * The summary line without its prefix: the exchanges counted, the
- * drifts, the mirrors dropped, the alerts.  Allocated.
- */
-static char *
-proxy_run_line(struct proxy_run *pr, const struct stats_counts *counts,
-    uint64_t dropped, uint64_t dropped_bytes)
-{
-	struct drift_counts	 dcounts;
-	struct buf		 b;
-	char			*s;
-
-	buf_init(&b);
-	s = stats_summary(counts);
-	buf_addstr(&b, s);
-	free(s);
-	drift_table_counts(pr->pr_drifts, &dcounts);
-	if ((s = drift_counts_summary(&dcounts)) != NULL)
-		buf_printf(&b, " \xc2\xb7 %s", s);
-	free(s);
-	if (dropped != 0)
-		buf_printf(&b, " \xc2\xb7 %llu mirror%s dropped "
-		    "(--max-inflight)", (unsigned long long)dropped,
-		    dropped == 1 ? "" : "s");
-	if (dropped_bytes != 0)
-		buf_printf(&b, " \xc2\xb7 %llu mirror%s dropped "
-		    "(--max-inflight-bytes)", (unsigned long long)dropped_bytes,
-		    dropped_bytes == 1 ? "" : "s");
-	s = alerts_summary(pr->pr_alerts);
-	buf_addstr(&b, s);
-	free(s);
-	return (buf_detach(&b));
-}
-
 /* SIGTERM, SIGINT: graceful stop. */
 static void
 proxy_run_stop(void *arg)
@@ -310,7 +276,7 @@ proxy_run_summary(void *arg)
 		return;
 	pipeline_counts(pr->pr_pipeline, &counts);
 	counts.retried = proxy_retries(pr->pr_proxy);
-	line = proxy_run_line(pr, &counts,
+	line = stats_run_line(&counts, pr->pr_drifts, pr->pr_alerts,
 	    proxy_mirror_dropped(pr->pr_proxy, "inflight"),
 	    proxy_mirror_dropped(pr->pr_proxy, "inflight_bytes"));
 	fprintf(stderr, "paritytap: %s\n", line);
@@ -483,7 +449,8 @@ proxy_run(struct proxy_conf *pc)
 	pipeline_counts(pr.pr_pipeline, &counts);
 	counts.retried = retried;
 	alerts_stop(alerts, runtime_deadline(rt));
-	summary = proxy_run_line(&pr, &counts, dropped, dropped_bytes);
+	summary = stats_run_line(&counts, pr.pr_drifts, pr.pr_alerts, dropped,
+	    dropped_bytes);
 	fprintf(stderr, "paritytap: %s\n", summary);
 	free(summary);
 	status = EXIT_OK;

@@ -1038,6 +1038,8 @@ void		 stats_add(struct stats *, const struct exchange *);
 void		 stats_add_dropped(struct stats *, uint64_t);
 void		 stats_snapshot(struct stats *, struct stats_counts *);
 char		*stats_summary(const struct stats_counts *);
+char		*stats_run_line(const struct stats_counts *, struct drift_table *,
+		    struct alerts *, uint64_t, uint64_t);
 
 /* flagline.c */
 void		 flagline_consumer(const int *, struct consumer *);

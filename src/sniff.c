@@ -208,31 +208,6 @@ sniff_rt_reopen(void *arg)
 }
 
 /*
- * The summary line without its prefix: the exchanges counted, the
- * drifts, the alerts.  Allocated.
- */
-static char *
-sniff_line(struct sniff *sn, const struct stats_counts *st)
-{
-	struct drift_counts	 dcounts;
-	struct buf		 b;
-	char			*s;
-
-	buf_init(&b);
-	s = stats_summary(st);
-	buf_addstr(&b, s);
-	free(s);
-	drift_table_counts(sn->sn_drifts, &dcounts);
-	if ((s = drift_counts_summary(&dcounts)) != NULL)
-		buf_printf(&b, " \xc2\xb7 %s", s);
-	free(s);
-	s = alerts_summary(sn->sn_alerts);
-	buf_addstr(&b, s);
-	free(s);
-	return (buf_detach(&b));
-}
-
-/*
  * SIGUSR2: the summary line as it stands, from the live counters.  One
  * write, since the pipeline thread prints DIVERGE lines meanwhile.
  */
@@ -244,7 +219,7 @@ sniff_rt_summary(void *arg)
 	char			*line;
 
 	pipeline_counts(sn->sn_pipeline, &st);
-	line = sniff_line(sn, &st);
+	line = stats_run_line(&st, sn->sn_drifts, sn->sn_alerts, 0, 0);
 	fprintf(stderr, "sniff: %s\n", line);
 	free(line);
 }
@@ -594,7 +569,7 @@ sniff_run(struct sniff_opts *sc)
 	alerts_stop(alerts, runtime_deadline(rt) != 0 ?
 	    runtime_deadline(rt) : mono_ms() + sc->grace);
 
-	summary = sniff_line(&sn, &st);
+	summary = stats_run_line(&st, sn.sn_drifts, sn.sn_alerts, 0, 0);
 	fprintf(stderr, "sniff: %s\n", summary);
 	free(summary);
 	sniff_print_stats(&sn, 0);

@@ -144,3 +144,41 @@ stats_summary(const struct stats_counts *c)
 		    "closed)", (unsigned long long)c->retried);
 	return (buf_detach(&b));
 }
+
+/*
+ * A live command's summary line (proxy, sniff): stats_summary, then the
+ * drifts the table holds, the mirrors dropped over --max-inflight and
+ * --max-inflight-bytes, and the alerts sent.  drifts and alerts may be
+ * NULL.  Allocated.
+ */
+char *
+stats_run_line(const struct stats_counts *c, struct drift_table *drifts,
+    struct alerts *alerts, uint64_t dropped, uint64_t dropped_bytes)
+{
+	struct drift_counts	 dcounts;
+	struct buf		 b;
+	char			*s;
+
+	buf_init(&b);
+	s = stats_summary(c);
+	buf_addstr(&b, s);
+	free(s);
+	if (drifts != NULL) {
+		drift_table_counts(drifts, &dcounts);
+		if ((s = drift_counts_summary(&dcounts)) != NULL)
+			buf_printf(&b, " \xc2\xb7 %s", s);
+		free(s);
+	}
+	if (dropped != 0)
+		buf_printf(&b, " \xc2\xb7 %llu mirror%s dropped "
+		    "(--max-inflight)", (unsigned long long)dropped,
+		    dropped == 1 ? "" : "s");
+	if (dropped_bytes != 0)
+		buf_printf(&b, " \xc2\xb7 %llu mirror%s dropped "
+		    "(--max-inflight-bytes)", (unsigned long long)dropped_bytes,
+		    dropped_bytes == 1 ? "" : "s");
+	s = alerts_summary(alerts);
+	buf_addstr(&b, s);
+	free(s);
+	return (buf_detach(&b));
+}

@@ -7,6 +7,7 @@
 # client got, and record says that no record was lost.
 
 . "$(dirname "$0")/lib.sh"
+. "$top_srcdir/tests/lib-record.sh"
 need curl jq
 need_binaries
 POOLSERVER=${POOLSERVER:-$top_builddir/tests/backends/poolserver}
@@ -31,29 +32,11 @@ track "$pid"
 wait_for 10 test -s "$T/pool.port" || bail "poolserver did not start"
 port=$(cat "$T/pool.port")
 
-i=1
-: >"$T/curl.cfg"
-: >"$T/want"
-while [ $i -le $REQS ]; do
-	printf 'url = "http://127.0.0.1:%s/%s/%s"\noutput = "%s/b.%s"\n' \
-	    "$port" "$(size_of $i)" "$i" "$T" "$i" >>"$T/curl.cfg"
-	i=$((i + 1))
-done
-curl -sS --parallel --parallel-max "$CONNS" -K "$T/curl.cfg" 2>"$T/curl.err"
-is "$?" 0 "curl got every answer"
+record_fetch "$port" record_size_path
 wait_pid "$pid" 30
 is "$WAIT_STATUS" 0 "the server and record exit 0"
 
-bad=
-i=1
-while [ $i -le $REQS ]; do
-	[ "$(wc -c <"$T/b.$i" | tr -d ' ')" = "$(size_of $i)" ] ||
-	    bad="$bad $i"
-	printf '/%s/%s %s\n' "$(size_of $i)" "$i" "$(cat "$T/b.$i")" \
-	    >>"$T/want"
-	i=$((i + 1))
-done
-is "$bad" "" "each client got its whole body"
+record_sizes_check
 
 unlike "$(cat "$T/pool.err")" 'dropped|not written' "no record was dropped"
 like "$(cat "$T/pool.err")" \

@@ -6,6 +6,7 @@
 # that no record was lost.
 
 . "$(dirname "$0")/lib.sh"
+. "$top_srcdir/tests/lib-record.sh"
 need curl jq
 need_binaries
 RECPROBE=${RECPROBE:-$top_builddir/tests/backends/recprobe}
@@ -74,25 +75,8 @@ if ! "$RECPROBE" waitport "$PORT" 10; then
 	bail "apache2 did not start under record"
 fi
 
-i=1
-: >"$T/curl.cfg"
-while [ $i -le $REQS ]; do
-	printf 'url = "http://127.0.0.1:%s/f%s.txt"\noutput = "%s/b.%s"\n' \
-	    "$PORT" "$i" "$T" "$i" >>"$T/curl.cfg"
-	i=$((i + 1))
-done
-curl -sS --parallel --parallel-max "$CONNS" -K "$T/curl.cfg" \
-    2>"$T/curl.err"
-is "$?" 0 "curl got every answer"
-bad=
-: >"$T/want"
-i=1
-while [ $i -le $REQS ]; do
-	cmp -s "$T/b.$i" "$D/www/f$i.txt" || bad="$bad $i"
-	printf '/f%s.txt %s\n' "$i" "$(cat "$T/b.$i")" >>"$T/want"
-	i=$((i + 1))
-done
-is "$bad" "" "each client got its whole file"
+record_fetch "$PORT" record_file_path
+record_files_check "$D/www"
 kill -TERM "$pid"
 wait_pid "$pid" 30
 is "$WAIT_STATUS" 0 "SIGTERM through record stops apache2; exit status 0"

@@ -9,6 +9,7 @@
 # record was lost.
 
 . "$(dirname "$0")/lib.sh"
+. "$top_srcdir/tests/lib-record.sh"
 need curl jq
 need_binaries
 RECPROBE=${RECPROBE:-$top_builddir/tests/backends/recprobe}
@@ -61,29 +62,11 @@ if ! "$RECPROBE" waitport "$PORT" 10; then
 	bail "haproxy did not start under record"
 fi
 
-i=1
-: >"$T/curl.cfg"
-: >"$T/want"
-while [ $i -le $REQS ]; do
-	printf 'url = "http://127.0.0.1:%s/%s/%s"\noutput = "%s/b.%s"\n' \
-	    "$PORT" "$(size_of $i)" "$i" "$T" "$i" >>"$T/curl.cfg"
-	i=$((i + 1))
-done
-curl -sS --parallel --parallel-max "$CONNS" -K "$T/curl.cfg" 2>"$T/curl.err"
-is "$?" 0 "curl got every answer"
+record_fetch "$PORT" record_size_path
 hpid=$(children_of "$pid" | head -n 1)
 is "$(sed -n 's/^Threads:[[:space:]]*//p' "/proc/$hpid/status")" 2 \
     "haproxy runs two threads"
-bad=
-i=1
-while [ $i -le $REQS ]; do
-	[ "$(wc -c <"$T/b.$i" | tr -d ' ')" = "$(size_of $i)" ] ||
-	    bad="$bad $i"
-	printf '/%s/%s %s\n' "$(size_of $i)" "$i" "$(cat "$T/b.$i")" \
-	    >>"$T/want"
-	i=$((i + 1))
-done
-is "$bad" "" "each client got its whole body"
+record_sizes_check
 sort "$T/want" >"$T/want.sorted"
 
 # SIGUSR1: haproxy's soft stop, which ends once its connections are.

@@ -6,6 +6,7 @@
 # what its client got, and record says that no record was lost.
 
 . "$(dirname "$0")/lib.sh"
+. "$top_srcdir/tests/lib-record.sh"
 need curl jq
 need_binaries
 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
@@ -67,25 +68,8 @@ wait_for 20 test -s "$T/py.port" || {
 }
 PORT=$(cat "$T/py.port")
 
-i=1
-: >"$T/curl.cfg"
-while [ $i -le $REQS ]; do
-	printf 'url = "http://127.0.0.1:%s/f%s.txt"\noutput = "%s/b.%s"\n' \
-	    "$PORT" "$i" "$T" "$i" >>"$T/curl.cfg"
-	i=$((i + 1))
-done
-curl -sS --parallel --parallel-max "$CONNS" -K "$T/curl.cfg" \
-    2>"$T/curl.err"
-is "$?" 0 "curl got every answer"
-bad=
-: >"$T/want"
-i=1
-while [ $i -le $REQS ]; do
-	cmp -s "$T/b.$i" "$T/www/f$i.txt" || bad="$bad $i"
-	printf '/f%s.txt %s\n' "$i" "$(cat "$T/b.$i")" >>"$T/want"
-	i=$((i + 1))
-done
-is "$bad" "" "each client got its whole file"
+record_fetch "$PORT" record_file_path
+record_files_check "$T/www"
 kill -TERM "$pid"
 wait_pid "$pid" 30
 is "$WAIT_STATUS" 0 "SIGTERM through record stops the server; exit status 0"
