@@ -9,6 +9,7 @@
 # are checked.
 
 . "$(dirname "$0")/lib.sh"
+. "$top_srcdir/tests/lib-sniff.sh"
 need curl jq timeout
 need_binaries
 
@@ -66,13 +67,6 @@ contains "$(cat "$T/help.out")" "--stats-interval SECS" \
     "--help lists --stats-interval"
 
 # --- privileges ---
-# Whether this process may capture: uid 0 with CAP_NET_RAW effective.
-capeff=$(awk '/^CapEff:/ { print $2 }' /proc/self/status 2>/dev/null)
-can_capture=no
-if [ "$(id -u)" -eq 0 ] && [ -n "$capeff" ] &&
-    [ $(((0x$capeff >> 13) & 1)) -eq 1 ]; then
-	can_capture=yes
-fi
 
 # check_denied NAME: the permission error of run NAME.
 check_denied() {
@@ -104,10 +98,7 @@ else
 	skip "cannot run the binary as user nobody (setpriv, or the path)"
 fi
 
-if [ "$can_capture" != yes ]; then
-	skip "capturing on lo needs root with CAP_NET_RAW (uid $(id -u))"
-	done_testing
-fi
+need_capture
 
 run nosuch sniff -i paritytap-no0 --port 80 --candidate http://127.0.0.1:1
 is "$ST" 2 "an unknown interface: exit 2"
@@ -115,33 +106,6 @@ contains "$ERR" "--interface paritytap-no0: no such interface" \
     "... the error names the interface"
 
 # --- sniffing ---
-SNIFF_N=0
-SNIFF_PID=
-SNIFF_ERR=
-
-# start_sniff ARGS...: run sniff -i lo ARGS in the background, stderr to
-# $SNIFF_ERR, and wait up to 10 s for its "sniff: listening on lo" line.
-start_sniff() {
-	SNIFF_N=$((SNIFF_N + 1))
-	SNIFF_ERR=$T/sniff.$SNIFF_N.err
-	: >"$SNIFF_ERR"
-	"$PARITYTAP" sniff -i lo "$@" >"$T/sniff.$SNIFF_N.out" \
-	    2>"$SNIFF_ERR" </dev/null &
-	SNIFF_PID=$!
-	track "$SNIFF_PID"
-	if ! wait_for 10 grep -q '^sniff: listening on lo ' "$SNIFF_ERR"; then
-		diag_file "$SNIFF_ERR"
-		return 1
-	fi
-}
-
-# stop_sniff [SIGNAL]: signal sniff (INT) and wait; sets SNIFF_STATUS.
-stop_sniff() {
-	kill "-${1:-INT}" "$SNIFF_PID" 2>/dev/null
-	wait_pid "$SNIFF_PID" 30
-	SNIFF_STATUS=$WAIT_STATUS
-}
-
 # fixture_field FIXTURE CASE FIELD: a route's field for one case.
 fixture_field() {
 	jq -r --arg m "\"case\":\"$2\"" \

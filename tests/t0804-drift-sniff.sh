@@ -8,56 +8,24 @@
 
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/lib-drift.sh"
+. "$top_srcdir/tests/lib-sniff.sh"
 need curl jq timeout
 need_binaries
 
-# run NAME ARGS...: paritytap sniff that exits at once (bounded to 10 s);
-# sets ST and ERR.
-run() {
-	_n=$1
-	shift
-	timeout 10 "$PARITYTAP" sniff -i lo --port 80 \
-	    --candidate http://127.0.0.1:2 "$@" >"$T/$_n.out" \
-	    2>"$T/$_n.err" </dev/null
-	ST=$?
-	ERR=$(cat "$T/$_n.err")
-}
-
-run ra --resolve-after 5x
+sniff_once ra --resolve-after 5x
 is "$ST" 2 "sniff --resolve-after 5x: exit 2"
 contains "$ERR" '--resolve-after: "5x": unknown unit "x"' \
     "... the error names the option and the unit"
 printf 'GET /x\tmissing\n' >"$T/short"
-run short --baseline "$T/short"
+sniff_once short --baseline "$T/short"
 is "$ST" 2 "sniff with a malformed baseline: exit 2"
 contains "$ERR" "--baseline $T/short:1: fewer than 4 tab-separated fields" \
     "... the error names the file and line"
-run help --help
+sniff_once help --help
 contains "$(cat "$T/help.out")" "--baseline FILE" "sniff --help lists --baseline"
 
-capeff=$(awk '/^CapEff:/ { print $2 }' /proc/self/status 2>/dev/null)
-if [ "$(id -u)" -ne 0 ] || [ -z "$capeff" ] ||
-    [ $(((0x$capeff >> 13) & 1)) -ne 1 ]; then
-	skip "capturing on lo needs root with CAP_NET_RAW (uid $(id -u))"
-	done_testing
-fi
+need_capture
 
-SNIFF_N=0
-# start_sniff ARGS...: sniff -i lo ARGS in the background, stderr to
-# $SNIFF_ERR; wait for its "sniff: listening on lo" line.
-start_sniff() {
-	SNIFF_N=$((SNIFF_N + 1))
-	SNIFF_ERR=$T/sniff.$SNIFF_N.err
-	: >"$SNIFF_ERR"
-	"$PARITYTAP" sniff -i lo "$@" >"$T/sniff.$SNIFF_N.out" \
-	    2>"$SNIFF_ERR" </dev/null &
-	SNIFF_PID=$!
-	track "$SNIFF_PID"
-	if ! wait_for 10 grep -q '^sniff: listening on lo ' "$SNIFF_ERR"; then
-		diag_file "$SNIFF_ERR"
-		return 1
-	fi
-}
 
 drift_fixtures
 start_backend primary "$T/primary.json"
@@ -109,11 +77,7 @@ has_regressed() {
 	grep -Eq "^REGRESSED shape $DRIFT_A " "$E"
 }
 ok "REGRESSED: \$.a" wait_for 60 has_regressed
-stop_sniff_int() {
-	kill -INT "$SNIFF_PID" 2>/dev/null
-	wait_pid "$SNIFF_PID" 30
-}
-stop_sniff_int
+stop_sniff
 is "$WAIT_STATUS" 0 "SIGINT: sniff exits 0"
 is "$(nlines NEW "$E")" 0 "the second run prints no NEW line"
 like "$(grep '^sniff: [0-9]* exchanges*:' "$E")" ' · 3 drifts \(2 resolved\)$' \

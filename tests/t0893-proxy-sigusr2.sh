@@ -7,6 +7,7 @@
 # (capturing on lo needs root with CAP_NET_RAW).
 
 . "$(dirname "$0")/lib.sh"
+. "$top_srcdir/tests/lib-sniff.sh"
 need curl jq
 need_binaries
 
@@ -94,20 +95,9 @@ is "$(summaries "$PROXY_ERR" paritytap | wc -l | tr -d ' ')" 4 \
     "three SIGUSR2 lines and the final one, nothing else"
 
 # --- sniff ---
-capeff=$(awk '/^CapEff:/ { print $2 }' /proc/self/status 2>/dev/null)
-if [ "$(id -u)" -ne 0 ] || [ -z "$capeff" ] ||
-    [ $(((0x$capeff >> 13) & 1)) -ne 1 ]; then
-	skip "sniff: capturing on lo needs root with CAP_NET_RAW (uid $(id -u))"
-	done_testing
-fi
-SNIFF_ERR=$T/sniff.err
-: >"$SNIFF_ERR"
-"$PARITYTAP" sniff -q -i lo --port "$(backend_port primary)" \
-    --candidate "$CAN" --stats-interval 0 --capture "$T/sniff.jsonl" \
-    >"$T/sniff.out" 2>"$SNIFF_ERR" </dev/null &
-SNIFF_PID=$!
-track "$SNIFF_PID"
-ok "sniff: started" wait_for 10 grep -q '^sniff: listening on lo ' "$SNIFF_ERR"
+need_capture
+ok "sniff: started" start_sniff -q --port "$(backend_port primary)" \
+    --candidate "$CAN" --stats-interval 0 --capture "$T/sniff.jsonl"
 curl -sS --noproxy '*' --max-time "$PT_WAIT_MIN" -o /dev/null \
     -w '%{http_code}\n' "$PRI/sniffed/[1-5]" >"$T/sniff.codes"
 is "$(grep -c '^200$' "$T/sniff.codes")" 5 "sniff: 5 requests to the primary"
