@@ -43,6 +43,13 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/pt-$(basename "$0" .sh).XXXXXX") || {
 	exit 1
 }
 
+# A ThreadSanitizer build (configure --enable-sanitizers=thread) writes
+# its reports to $T/tsan.PID, which done_testing counts as a failure; the
+# recorder library, never instrumented (it must load into any process),
+# is suppressed (tests/tsan.supp).  Other builds ignore TSAN_OPTIONS.
+TSAN_OPTIONS="suppressions=$top_srcdir/tests/tsan.supp log_path=$T/tsan${TSAN_OPTIONS:+ $TSAN_OPTIONS}"
+export TSAN_OPTIONS
+
 # --- TAP --------------------------------------------------------------------
 
 # Print lines as TAP diagnostics.
@@ -175,6 +182,12 @@ pt_dump_diagnostics() {
 
 # done_testing: print the plan, exit 1 if any test failed.
 done_testing() {
+	for _f in "$T"/tsan.*; do
+		[ -e "$_f" ] || continue
+		fail "ThreadSanitizer: $(grep -c '^WARNING: ThreadSanitizer' \
+		    "$_f") report(s) from pid ${_f##*.}"
+		diag_file "$_f"
+	done
 	echo "1..$tap_n"
 	if [ "$tap_failed" -gt 0 ]; then
 		diag "$tap_failed of $tap_n failed; temp dir $T" \
