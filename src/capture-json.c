@@ -428,6 +428,8 @@ capture_diff_json(const struct diff *d, const struct capture_opts *opts)
 		json_object_set_new(obj, "detail", capture_text(d->detail,
 		    strlen(d->detail), NULL));
 	}
+	if (d->noise)
+		json_object_set_new(obj, "noise", json_true());
 	return (obj);
 }
 
@@ -934,6 +936,8 @@ capture_diff_from_json(json_t *d, const char *where, struct exchange *ex,
 	    cause) != 0 ||
 	    capture_get_string(d, where, "detail", &diff->detail, cause) != 0))
 		goto out;
+	if (diff != NULL && json_is_true(json_object_get(d, "noise")))
+		diff->noise = 1;
 	rc = 0;
 out:
 	free(kind);

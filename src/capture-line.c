@@ -423,6 +423,8 @@ capture_line_diff(struct buf *b, const struct diff *d,
 	}
 	if (d->detail != NULL)
 		capture_line_lossy(b, "detail", d->detail, strlen(d->detail));
+	if (d->noise)
+		capture_line_true(b, "noise");
 	capture_put(b, "}", 1);
 }
 

@@ -103,6 +103,7 @@ static const struct options_entry replay_options[] = {
 	OPTIONS_ENTRY_IGNORE_HEADER,
 	OPTIONS_ENTRY_STRICT_ORDER,
 	OPTIONS_ENTRY_LENIENT_NUMBERS,
+	OPTIONS_ENTRIES_NOISE,
 	{ "fail-on", 0, "LIST", "verdicts that fail the run",
 	    REPLAY_DEFAULT_FAIL_ON },
 	{ "capture", 'c', "FILE|DIR",

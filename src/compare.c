@@ -532,8 +532,8 @@ compare_error_diff(struct diff_list *diffs, int side,
 }
 
 /* Find the route rule for an exchange's route, or NULL. */
-static const struct route_rule *
-compare_find_rule(const struct compare_opts *opts, const char *route)
+const struct route_rule *
+compare_rule(const struct compare_opts *opts, const char *route)
 {
 	size_t	i;
 
@@ -603,7 +603,7 @@ compare_exchange(const struct compare_opts *opts, struct exchange *ex)
 		ex->ex_verdict = VERDICT_BOTH_FAILED;
 		goto out;
 	}
-	rule = compare_find_rule(opts, ex->ex_route);
+	rule = compare_rule(opts, ex->ex_route);
 	if ((w = compare_bodies(opts, rule, p, c, &ex->ex_diffs)) > v)
 		v = w;
 	if ((w = compare_headers(opts, rule, &p->headers, &c->headers,

@@ -35,7 +35,8 @@ struct options_load_state {
 
 /* Keys that belong in [compare] rather than the command's section. */
 static const char *options_compare_keys[] = {
-	"ignore", "ignore-header", "strict-order", "lenient-numbers", NULL
+	"ignore", "ignore-header", "strict-order", "lenient-numbers",
+	"noise-min-sample", "noise-relative", "noise-absolute", NULL
 };
 
 /* Return the number of entries of a table. */
@@ -273,6 +274,50 @@ options_duration(const char *name, const char *value, uint64_t unit_ms,
 }
 
 /*
+ * The noise learner's options: 0 if name is one (with *cause set on a
+ * bad value), -1 if it is not.
+ */
+static int
+options_noise(struct noise_opts *no, const char *name, const char *value,
+    char **cause)
+{
+	unsigned long long	 n;
+	double			 pct;
+	char			*end;
+
+	if (!no->set)
+		noise_opts_init(no);
+	*cause = NULL;
+	if (strcmp(name, "noise-min-sample") == 0) {
+		errno = 0;
+		n = strtoull(value, &end, 10);
+		if (*value == '\0' || *end != '\0' || errno != 0 || n < 1 ||
+		    n > 1000000 || *value == '-')
+			xasprintf(cause, "--%s: '%s' is not a number from 1 to "
+			    "1000000", name, value);
+		else
+			no->min_sample = (unsigned)n;
+		return (0);
+	}
+	if (strcmp(name, "noise-relative") != 0 &&
+	    strcmp(name, "noise-absolute") != 0)
+		return (-1);
+	errno = 0;
+	pct = strtod(value, &end);
+	if (*end == '%')
+		end++;
+	if (*value == '\0' || *end != '\0' || errno != 0 || !(pct >= 0) ||
+	    pct > 100)
+		xasprintf(cause, "--%s: '%s' is not a percentage from 0 to 100",
+		    name, value);
+	else if (name[6] == 'r')
+		no->relative = pct / 100;
+	else
+		no->absolute = pct / 100;
+	return (0);
+}
+
+/*
  * Set one shared option by its long name; value is NULL for flags.
  * Return 1 if it was one, 0 if it is the command's, -1 on error.
  */
@@ -314,6 +359,10 @@ options_set(struct options *o, const char *name, const char *value,
 	} else if (strcmp(name, "lenient-numbers") == 0) {
 		if (options_bool(name, value, &o->co.lenient_numbers,
 		    cause) != 0)
+			return (-1);
+	} else if (strncmp(name, "noise-", 6) == 0 &&
+	    options_noise(&o->co.noise, name, value, cause) == 0) {
+		if (*cause != NULL)
 			return (-1);
 	} else if (strcmp(name, "max-body") == 0) {
 		if (parse_size(value, o->t.max_body, &why) != 0)

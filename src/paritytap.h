@@ -150,6 +150,7 @@ struct diff {
 	char		*primary;
 	char		*candidate;
 	char		*detail;
+	int		 noise;		/* on a path learned to be noise */
 };
 
 /* A list of diffs, capped at max (0 means DEFAULT_MAX_DIFFS). */
@@ -186,6 +187,19 @@ struct route_rule {
 	size_t		 rr_nignore_headers;
 };
 
+/* The noise learner's rule (noise.c); set is 0 for the defaults. */
+#define NOISE_MIN_SAMPLE	20	/* samples on a route before deciding */
+#define NOISE_RELATIVE		0.20	/* raw rate over noise rate * 1.2 */
+#define NOISE_ABSOLUTE		0.03	/* raw rate over noise rate + 3 pts */
+#define NOISE_MAX_PATHS		10000
+struct noise_opts {
+	int		 set;
+	unsigned	 min_sample;
+	double		 relative;
+	double		 absolute;
+	size_t		 max_paths;
+};
+
 /* Comparison settings. */
 struct compare_opts {
 	char	       **ignore;		/* JSONPaths, --ignore */
@@ -198,6 +212,7 @@ struct compare_opts {
 	size_t		 max_diffs;		/* 0: DEFAULT_MAX_DIFFS */
 	struct route_rule *routes;
 	size_t		 nroutes;
+	struct noise_opts noise;
 };
 
 /* Capture writer settings. */
@@ -252,6 +267,15 @@ struct options_target {
 	{ "strict-order", 0, NULL, "report object key order differences", NULL }
 #define OPTIONS_ENTRY_LENIENT_NUMBERS \
 	{ "lenient-numbers", 0, NULL, "1 and 1.0 are the same type", NULL }
+/* The noise learner's rule: proxy, replay, sniff, report, noise. */
+#define OPTIONS_ENTRIES_NOISE \
+	{ "noise-min-sample", 0, "N", "a route's samples from a second copy\n" \
+	    "before its paths can be noise", "20" }, \
+	{ "noise-relative", 0, "PCT", "a path is noise unless the candidate\n" \
+	    "differs there more than PCT% more often\nthan the second copy", \
+	    "20" }, \
+	{ "noise-absolute", 0, "PCT", "... and more than PCT points more often", \
+	    "3" }
 #define OPTIONS_ENTRY_KEEP_SECRETS \
 	{ "keep-secrets", 0, NULL, "do not redact Authorization, Cookie, ...", \
 	    NULL }
@@ -840,6 +864,20 @@ json_t		*metrics_drifts(struct metrics *, const char *, size_t);
 char		*metrics_exchanges(struct metrics *, const char *,
 		     const char *, size_t);
 
+/* noise.c */
+struct noise;
+void		 noise_opts_init(struct noise_opts *);
+struct noise	*noise_new(const struct noise_opts *);
+void		 noise_free(struct noise *);
+void		 noise_learn(struct noise *, const struct compare_opts *,
+		     const struct exchange *);
+void		 noise_mark(struct noise *, struct exchange *);
+void		 noise_exchange(struct noise *, const struct compare_opts *,
+		     struct exchange *);
+uint64_t	 noise_marked(const struct noise *);
+const char	*noise_volatile(const char *);
+json_t		*noise_json(struct noise *);
+
 /* strmap.c */
 struct strmap;
 size_t		 strmap_hash(const char *);
@@ -1109,6 +1147,8 @@ char		*diff_short(const char *, size_t);	/* ~80 bytes, cut */
 
 /* compare.c */
 struct json_doc;
+const struct route_rule *compare_rule(const struct compare_opts *,
+		     const char *);
 void		 compare_exchange(const struct compare_opts *,
 		     struct exchange *);
 enum verdict	 compare_bodies(const struct compare_opts *,
@@ -1245,6 +1285,7 @@ int		 capture_har_close(struct capture_har *);
 
 /* cmd-export.c */
 extern const struct cmd_entry cmd_export_entry;
+extern const struct cmd_entry cmd_noise_entry;
 
 /* config.c */
 typedef int (*config_cb)(void *, const char *, const char *, const char *,

@@ -55,6 +55,7 @@ struct pipeline {
 	struct consumer		 p_consumers[PIPELINE_MAX_CONSUMERS];
 	int			 p_nconsumers;
 	struct stats		*p_stats;
+	struct noise		*p_noise;	/* the pipeline thread's */
 	pthread_t		 p_thread;
 	int			 p_started;
 	pthread_mutex_t		 p_lock;
@@ -165,6 +166,8 @@ pipeline_new(const struct pipeline_opts *opts)
 	if (p->p_opts.queue_bytes == 0)
 		p->p_opts.queue_bytes = DEFAULT_QUEUE_BYTES;
 	p->p_stats = stats_new();
+	p->p_noise = noise_new(opts->compare != NULL ?
+	    &opts->compare->noise : NULL);
 	STAILQ_INIT(&p->p_queue);
 	pthread_mutex_init(&p->p_lock, NULL);
 	pthread_cond_init(&p->p_cond, NULL);
@@ -225,6 +228,8 @@ pipeline_process(struct pipeline *p, struct exchange *ex, int late)
 		p->p_late++;
 	}
 	compare_exchange(p->p_opts.compare, ex);
+	/* A second copy's answer: learn noise, mark the diffs on it. */
+	noise_exchange(p->p_noise, p->p_opts.compare, ex);
 	/* Before the consumers: they read the exchange's drift states. */
 	if (p->p_opts.drifts != NULL)
 		drift_table_exchange(p->p_opts.drifts, ex);
@@ -531,6 +536,7 @@ pipeline_free(struct pipeline *p)
 		free(pi);
 	}
 	stats_free(p->p_stats);
+	noise_free(p->p_noise);
 	pthread_mutex_destroy(&p->p_lock);
 	pthread_cond_destroy(&p->p_cond);
 	pthread_cond_destroy(&p->p_room);
