@@ -562,6 +562,9 @@ sniff_run(struct sniff_opts *sc)
 		log_info("waiting up to %d ms for %u candidate answers",
 		    sc->grace, replay_inflight(sn.sn_replay));
 	replay_drain(sn.sn_replay, sc->grace);
+	/* The admin thread reads the replay engine: stop it first. */
+	admin_free(admin);
+	admin = NULL;
 	replay_free(sn.sn_replay, &rs);
 	sn.sn_replay = NULL;
 	stuck = pipeline_stop(sn.sn_pipeline, runtime_deadline(rt)) != 0;

@@ -50,6 +50,18 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/pt-$(basename "$0" .sh).XXXXXX") || {
 TSAN_OPTIONS="suppressions=$top_srcdir/tests/tsan.supp log_path=$T/tsan${TSAN_OPTIONS:+ $TSAN_OPTIONS}"
 export TSAN_OPTIONS
 
+# sanitized: print the sanitizer paritytap was built with (AddressSanitizer,
+# ThreadSanitizer) and succeed, or fail: a process under one holds freed
+# memory (quarantine, shadow), so its peak memory says nothing.
+sanitized() {
+	_maps=$(ldd "$PARITYTAP" 2>/dev/null)
+	case $_maps in
+	*libasan*) echo AddressSanitizer ;;
+	*libtsan*) echo ThreadSanitizer ;;
+	*) return 1 ;;
+	esac
+}
+
 # --- TAP --------------------------------------------------------------------
 
 # Print lines as TAP diagnostics.

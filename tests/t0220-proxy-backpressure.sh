@@ -30,9 +30,8 @@ is "$HTTP_CODE" 200 "slow reader: 200"
 is "$(wc -c <"$T/slow.body" | tr -d ' ')" 40000000 \
     "slow reader: all 40000000 bytes arrived"
 hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$PROXY_PID/status")
-if ldd "$PARITYTAP" 2>/dev/null | grep -q 'libasan'; then
-	# AddressSanitizer's quarantine holds on to freed buffers.
-	skip "peak memory is not meaningful under AddressSanitizer"
+if san=$(sanitized); then
+	skip "peak memory is not meaningful under $san"
 else
 	cmp_ok "$hwm" -lt 30000 \
 	    "the proxy's peak memory stayed under 30 MB for a 40 MB response (${hwm} kB)"

@@ -42,11 +42,10 @@ hwm() {
 	awk '/^VmHWM:/ { print $2 }' "/proc/$PROXY_PID/status"
 }
 
-# asan: the proxy runs under AddressSanitizer, whose quarantine holds on
-# to freed buffers, so its peak memory says nothing about the proxy's.
+# asan: the proxy runs under a sanitizer (tests/lib.sh), so its peak
+# memory says nothing about the proxy's; $san names it.
 asan() {
-	ldd "$PARITYTAP" 2>/dev/null | grep -q 'libasan' ||
-	    grep -q 'libasan' "/proc/$PROXY_PID/maps" 2>/dev/null
+	san=$(sanitized)
 }
 
 # err_has TEXT: the proxy's stderr holds TEXT.
@@ -93,8 +92,8 @@ is "$(backend_events silent1 '.event == "request"' |
 is "$(nresponds silent1)" 0 "one copy: the mirror is still in flight"
 h1=$(hwm)
 if asan; then
-	skip "peak memory is not meaningful under AddressSanitizer"
-	skip "peak memory is not meaningful under AddressSanitizer"
+	skip "peak memory is not meaningful under $san"
+	skip "peak memory is not meaningful under $san"
 else
 	# 4096 kB of body, and a little for the request's head, the parser
 	# and the client's read buffer; two copies would be 8192 kB more.
@@ -154,7 +153,7 @@ ok "budget: the three mirrors within the budget reached the candidate" \
 is "$(nresponds silent2)" 0 "budget: the candidate answered none"
 h1=$(hwm)
 if asan; then
-	skip "peak memory is not meaningful under AddressSanitizer"
+	skip "peak memory is not meaningful under $san"
 else
 	# The budget, the upload being read, the exchange on its way to
 	# the capture: 40 bodies held would be 80 MB at least.
