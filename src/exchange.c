@@ -265,6 +265,9 @@ exchange_flag_line(const struct exchange *ex, int color)
 	exchange_flag_cut(&rest, FLAG_LINE_MAX);
 
 	for (i = 0; i < ex->ex_diffs.n; i++) {
+		/* Learned noise stays in the capture, off the line. */
+		if (ex->ex_diffs.v[i].noise)
+			continue;
 		exchange_flag_token(ex, &ex->ex_diffs.v[i], &tok);
 		if (tok.len == 0)
 			continue;

@@ -72,6 +72,14 @@ struct report_input {
 };
 
 
+/* A route and folded path where diffs were marked noise. */
+struct report_noise {
+	char		*key;		/* "route\tpath" */
+	char		*route;
+	char		*path;
+	uint64_t	 count;
+};
+
 struct report {
 	int			 keep_examples;
 	struct report_counts	 all;
@@ -88,6 +96,9 @@ struct report {
 	struct report_drift   **drifts;
 	size_t			 ndrifts;
 	struct strmap		*drift_map;
+	struct report_noise   **noise;		/* diffs marked noise */
+	size_t			 nnoise;
+	struct strmap		*noise_map;
 	const struct baseline	*baseline;	/* marks drifts; may be NULL */
 	size_t			 nbaselined;
 	int			 sorted;

@@ -41,6 +41,7 @@ report_new(int keep_examples)
 	r->route_map = strmap_new();
 	r->sig_map = strmap_new();
 	r->drift_map = strmap_new();
+	r->noise_map = strmap_new();
 	return (r);
 }
 
@@ -93,6 +94,14 @@ report_free(struct report *r)
 		free(r->drifts[i]);
 	}
 	free(r->drifts);
+	for (i = 0; i < r->nnoise; i++) {
+		free(r->noise[i]->key);
+		free(r->noise[i]->route);
+		free(r->noise[i]->path);
+		free(r->noise[i]);
+	}
+	free(r->noise);
+	strmap_free(r->noise_map);
 	report_counts_free(&r->all);
 	strmap_free(r->route_map);
 	strmap_free(r->sig_map);
@@ -216,6 +225,9 @@ report_sig_paths(const struct exchange *ex, char ***pathsp, size_t *np)
 	for (i = 0; i < ex->ex_diffs.n; i++) {
 		d = &ex->ex_diffs.v[i];
 		p = NULL;
+		/* Learned noise is no part of what broke. */
+		if (d->noise)
+			continue;
 		if (d->kind == DIFF_HEADER && d->path != NULL) {
 			xasprintf(&p, "header:%s", d->path);
 			for (j = 7; p[j] != '\0'; j++)
@@ -476,6 +488,42 @@ report_add_drifts(struct report *r, const struct exchange *ex,
 	drift_free_all(v, n);
 }
 
+/* Count the exchange's diffs marked noise, by route and folded path. */
+static void
+report_add_noise(struct report *r, const struct exchange *ex,
+    const char *route)
+{
+	struct report_noise	*rn;
+	const struct diff	*d;
+	char			*key, *path;
+	size_t			 i;
+
+	for (i = 0; i < ex->ex_diffs.n; i++) {
+		d = &ex->ex_diffs.v[i];
+		if (!d->noise)
+			continue;
+		path = d->kind == DIFF_HEADER ? xstrdup(d->path != NULL ?
+		    d->path : "?") : jsonpath_fold(d->path != NULL ? d->path :
+		    "$");
+		xasprintf(&key, "%s\t%s", route, path);
+		if ((rn = strmap_get(r->noise_map, key)) == NULL) {
+			rn = xcalloc(1, sizeof *rn);
+			rn->key = key;
+			rn->route = xstrdup(route);
+			rn->path = path;
+			strmap_put(r->noise_map, rn->key, rn);
+			r->noise = xreallocarray(r->noise, r->nnoise + 1,
+			    sizeof *r->noise);
+			r->noise[r->nnoise++] = rn;
+			r->sorted = 0;
+		} else {
+			free(key);
+			free(path);
+		}
+		rn->count++;
+	}
+}
+
 /*
  * Count one exchange.  The report may take ex's contents (to keep it as
  * an example); the caller frees ex with exchange_free either way.
@@ -506,9 +554,20 @@ report_add(struct report *r, struct exchange *ex)
 	report_count(&rt->counts, ex);
 	/* Before the signature, which may take ex's contents. */
 	report_add_drifts(r, ex, rt);
+	report_add_noise(r, ex, route);
 	if (verdict_is_divergence(ex->ex_verdict))
 		report_add_sig(r, ex, route);
 	free(route);
+}
+
+/* Order noise paths by route, then path, for qsort. */
+static int
+report_cmp_noise(const void *a, const void *b)
+{
+	const struct report_noise	*x = *(struct report_noise * const *)a;
+	const struct report_noise	*y = *(struct report_noise * const *)b;
+
+	return (strcmp(x->key, y->key));
 }
 
 /* Order routes by name, for qsort. */
@@ -571,6 +630,8 @@ report_sort(struct report *r)
 	if (r->ndrifts > 1)
 		qsort(r->drifts, r->ndrifts, sizeof *r->drifts,
 		    report_cmp_drift);
+	if (r->nnoise > 1)
+		qsort(r->noise, r->nnoise, sizeof *r->noise, report_cmp_noise);
 	r->nbaselined = 0;
 	for (i = 0; i < r->ndrifts; i++) {
 		r->drifts[i]->baselined = baseline_has(r->baseline,
@@ -767,6 +828,14 @@ report_text(struct report *r, size_t top, FILE *f)
 		    t1, t2, s->example_id);
 	}
 	report_text_drifts(&b, r, top);
+	if (r->nnoise != 0) {
+		buf_printf(&b, "\nNoise (learned from a second copy; not "
+		    "divergences)\n  %6s  %s\n", "DIFFS", "ROUTE PATH");
+		for (i = 0; i < r->nnoise; i++)
+			buf_printf(&b, "  %6llu  %s %s\n",
+			    (unsigned long long)r->noise[i]->count,
+			    r->noise[i]->route, r->noise[i]->path);
+	}
 	/* Names come from the wire: no control byte reaches a terminal. */
 	for (i = 0; i < b.len; i++) {
 		if (((unsigned char)b.data[i] < 0x20 && b.data[i] != '\n') ||
@@ -890,6 +959,12 @@ report_json_drifts(struct report *r, size_t top, json_t *root)
 		json_array_append_new(a, o);
 	}
 	json_object_set_new(root, "drifts", a);
+	a = json_array();
+	for (i = 0; i < r->nnoise; i++)
+		json_array_append_new(a, json_pack("{s:s,s:s,s:I}", "route",
+		    r->noise[i]->route, "path", r->noise[i]->path, "diffs",
+		    (json_int_t)r->noise[i]->count));
+	json_object_set_new(root, "noise", a);
 }
 
 /*
