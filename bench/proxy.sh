@@ -47,7 +47,9 @@
 # Targets: paritytap's throughput at least 2x nginx-mirror's; paritytap's
 # p99 with the slow candidate at most 1.5x its p99 with the fast one;
 # with the drifting candidate, alerting on at least 0.97x alerting off;
-# with the admin listener scraped, at least 0.97x without.
+# with the admin listener scraped, at least 0.97x without.  With
+# --secondary and with --self-check 1 (a third request for each one), the
+# throughput ratio to without is shown, with no target.
 
 set -u
 
@@ -579,6 +581,33 @@ else
 	note "paritytap proxy has no --admin: admin scenario skipped"
 fi
 
+# The third side: the same fast candidate without a secondary, then with
+# --secondary (a second copy of the primary: the primary's own server
+# here) and with --self-check 1 (every GET asked of the primary twice),
+# one right after the other.
+SECONDARY=0
+if "$PARITYTAP" proxy --help 2>&1 | grep -q -- '--secondary URL'; then
+	SECONDARY=1
+	for sc in paritytap-secondary-off paritytap-secondary \
+	    paritytap-self-check; do
+		note "$sc"
+		case $sc in
+		paritytap-secondary-off) set -- ;;
+		paritytap-secondary)
+			set -- --secondary "http://127.0.0.1:$PRIMARY_PORT" ;;
+		paritytap-self-check) set -- --self-check 1 ;;
+		esac
+		if start_paritytap "$sc" "$FAST_PORT" "$@"; then
+			run_wrk_cpu "$sc" "http://127.0.0.1:$PT_PORT$URL_PATH"
+			stop_paritytap "$sc"
+		else
+			echo "$sc nan nan nan 0" >>"$TMP/results"
+		fi
+	done
+else
+	note "paritytap proxy has no --secondary: secondary scenario skipped"
+fi
+
 printf '%-20s %12s %10s %10s %8s\n' scenario requests/s p50_ms p99_ms errors
 while read -r name rps p50 p99 errors; do
 	printf '%-20s %12s %10s %10s %8s\n' "$name" "$rps" "$p50" "$p99" "$errors"
@@ -618,6 +647,20 @@ if [ "$ADMIN" = 1 ]; then
 	    "${cpu_on:-nan}"
 	printf '%-58s %7s\n' \
 	    "paritytap CPU per request, admin scraped / no admin" \
+	    "$(ratio "$cpu_on" "$cpu_off")"
+fi
+if [ "$SECONDARY" = 1 ]; then
+	printf '%-58s %7s\n' \
+	    "paritytap throughput, --secondary / without" \
+	    "$(ratio "$(field paritytap-secondary 2)" \
+	    "$(field paritytap-secondary-off 2)")" \
+	    "paritytap throughput, --self-check 1 / without" \
+	    "$(ratio "$(field paritytap-self-check 2)" \
+	    "$(field paritytap-secondary-off 2)")"
+	cpu_off=$(awk '$1 == "paritytap-secondary-off" { print $2 }' "$TMP/cpu")
+	cpu_on=$(awk '$1 == "paritytap-secondary" { print $2 }' "$TMP/cpu")
+	printf '%-58s %7s\n' \
+	    "paritytap CPU per request, --secondary / without" \
 	    "$(ratio "$cpu_on" "$cpu_off")"
 fi
 if [ -n "${BASELINE:-}" ]; then

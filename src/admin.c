@@ -448,12 +448,20 @@ admin_metrics(struct admin *a, struct evhttp_request *req)
 	buf_printf(&b, "paritytap_mirror_dropped_total{reason="
 	    "\"inflight_bytes\"} %llu\n", (unsigned long long)admin_dropped(s,
 	    "inflight_bytes"));
+	/* The secondary not sent, over its own --max-inflight. */
+	if (s->secondary && s->proxy != NULL)
+		buf_printf(&b, "paritytap_mirror_dropped_total{reason="
+		    "\"secondary_inflight\"} %llu\n", (unsigned long long)
+		    admin_dropped(s, "secondary_inflight"));
 
 	metrics_family_line(&b, "paritytap_inflight", "gauge",
 	    "Requests in flight to each backend.");
 	for (i = 0; i < 2; i++)
 		buf_printf(&b, "paritytap_inflight{side=\"%s\"} %u\n",
 		    i == 0 ? "primary" : "candidate", admin_inflight(s, (int)i));
+	if (s->secondary)
+		buf_printf(&b, "paritytap_inflight{side=\"secondary\"} %u\n",
+		    admin_inflight(s, SIDE_SECONDARY));
 
 	pipeline_queue(s->pipeline, &depth, &bytes, &stripped, &dropped);
 	metrics_family_line(&b, "paritytap_queue_depth", "gauge",

@@ -40,6 +40,17 @@ capture_fast_char(struct capture_fast *lx, char c)
 	return (0);
 }
 
+/* Take the literal true after white space; 0, or -1 if it is not next. */
+static int
+capture_fast_true(struct capture_fast *lx)
+{
+	capture_fast_space(lx);
+	if (lx->end - lx->p < 4 || memcmp(lx->p, "true", 4) != 0)
+		return (-1);
+	lx->p += 4;
+	return (0);
+}
+
 /* Read a plain string into lx->s (NUL-terminated); 0, or -1. */
 static int
 capture_fast_string(struct capture_fast *lx)
@@ -240,13 +251,16 @@ capture_fast_headers(struct capture_fast *lx, struct headers *hs,
 	}
 }
 
-/* Read one side of "responses" into rs. */
+/*
+ * Read one side of "responses" into rs; *self_check is set by
+ * "self_check":true (the secondary's, capture_line_response).
+ */
 static int
 capture_fast_response(struct capture_fast *lx, struct response_side *rs,
-    struct buf *name)
+    int *self_check, struct buf *name)
 {
 	static const char	*keys[] = { "status", "headers", "body",
-				    "body_bytes", "ms", NULL };
+				    "body_bytes", "ms", "self_check", NULL };
 	unsigned		 seen = 0, k;
 	long long		 n, bytes = -1;
 	double			 d;
@@ -282,6 +296,11 @@ capture_fast_response(struct capture_fast *lx, struct response_side *rs,
 			if (capture_fast_number(lx, 1, &real, &d) != 0)
 				return (-1);
 			rs->ms = d;
+			break;
+		case 32:
+			if (capture_fast_true(lx) != 0)
+				return (-1);
+			*self_check = 1;
 			break;
 		}
 	}
@@ -356,7 +375,7 @@ capture_fast_responses(struct capture_fast *lx, struct exchange *ex,
 	static const char	*keys[] = { "primary", "candidate", "secondary",
 				    NULL };
 	unsigned		 seen = 0, k;
-	int			 first = 1, rc;
+	int			 first = 1, rc, self_check;
 
 	if (capture_fast_char(lx, '{') != 0)
 		return (-1);
@@ -365,10 +384,14 @@ capture_fast_responses(struct capture_fast *lx, struct exchange *ex,
 		    (seen & k))
 			return (-1);
 		seen |= k;
+		self_check = 0;
 		if (capture_fast_response(lx, &ex->ex_resp[k == 1 ?
 		    SIDE_PRIMARY : k == 2 ? SIDE_CANDIDATE : SIDE_SECONDARY],
-		    name) != 0)
+		    &self_check, name) != 0)
 			return (-1);
+		/* Only the secondary can be the primary asked twice. */
+		if (k == 4 && self_check)
+			ex->ex_self_check = 1;
 	}
 	return (rc);
 }

@@ -440,7 +440,7 @@ capture_diff_json(const struct diff *d, const struct capture_opts *opts)
 json_t *
 exchange_to_json(const struct exchange *ex, const struct capture_opts *opts)
 {
-	json_t	*obj, *resp, *diffs;
+	json_t	*obj, *resp, *side, *diffs;
 	char	 ts[64];
 	size_t	 limit, i;
 
@@ -465,8 +465,11 @@ exchange_to_json(const struct exchange *ex, const struct capture_opts *opts)
 	for (i = 0; i < SIDE_MAX; i++) {
 		if (!ex->ex_resp[i].present)
 			continue;
-		json_object_set_new(resp, side_name(i),
-		    capture_response_json(&ex->ex_resp[i], opts, limit));
+		side = capture_response_json(&ex->ex_resp[i], opts, limit);
+		/* The primary asked twice (--self-check), not a copy. */
+		if (i == SIDE_SECONDARY && ex->ex_self_check)
+			json_object_set_new(side, "self_check", json_true());
+		json_object_set_new(resp, side_name(i), side);
 	}
 	json_object_set_new(obj, "responses", resp);
 
@@ -1057,6 +1060,9 @@ exchange_from_json(json_t *obj, struct exchange *ex, char **cause)
 			if (rc != 0)
 				return (-1);
 		}
+		if ((v = json_object_get(resp, "secondary")) != NULL &&
+		    json_is_true(json_object_get(v, "self_check")))
+			ex->ex_self_check = 1;
 	}
 
 	/* A verdict this version does not know stays "not compared". */

@@ -372,8 +372,8 @@ capture_line_request(struct buf *b, const struct exchange *ex,
 /* Append one side's response object, as capture_response_json. */
 static void
 capture_line_response(struct buf *b, const char *side,
-    const struct response_side *rs, const struct capture_opts *opts,
-    size_t limit)
+    const struct response_side *rs, int self_check,
+    const struct capture_opts *opts, size_t limit)
 {
 	int	 cut;
 
@@ -397,6 +397,8 @@ capture_line_response(struct buf *b, const char *side,
 	else if (cut)
 		capture_line_sha256(b, "body_sha256", rs->body.data,
 		    rs->body.len);
+	if (self_check)
+		capture_line_true(b, "self_check");
 	capture_put(b, "}", 1);
 }
 
@@ -460,8 +462,8 @@ capture_line(const struct exchange *ex, const struct capture_opts *opts,
 	for (i = 0; i < SIDE_MAX; i++) {
 		if (!ex->ex_resp[i].present)
 			continue;
-		capture_line_response(b, side_name(i), &ex->ex_resp[i], opts,
-		    limit);
+		capture_line_response(b, side_name(i), &ex->ex_resp[i],
+		    i == SIDE_SECONDARY && ex->ex_self_check, opts, limit);
 	}
 	capture_put(b, "}", 1);
 

@@ -55,6 +55,10 @@ static const struct options_entry proxy_options[] = {
 	{ "primary-timeout", 0, "MS", "primary deadline, 504 past it",
 	    "30000" },
 	{ "candidate-timeout", 0, "MS", "candidate deadline", "5000" },
+	OPTIONS_ENTRY_SECONDARY,
+	{ "secondary-timeout", 0, "MS", "secondary deadline (--secondary, "
+	    "--self-check)", "5000" },
+	OPTIONS_ENTRY_SELF_CHECK,
 	{ "max-body", 0, "BYTES", "request body limit (413 over) and response "
 	    "bytes kept for comparison", "8M" },
 	{ "max-inflight", 0, "N", "candidate requests in flight before "
@@ -151,6 +155,11 @@ proxy_set(void *arg, const char *name, const char *value, char **cause)
 	else if (strcmp(name, "candidate-timeout") == 0)
 		return (options_ms(name, value, &pc->po.candidate_timeout,
 		    cause));
+	else if (strcmp(name, "secondary-timeout") == 0)
+		return (options_ms(name, value, &pc->po.secondary_timeout,
+		    cause));
+	else if (strcmp(name, "self-check") == 0)
+		return (parse_self_check(value, &pc->po.self_check, cause));
 	else if (strcmp(name, "grace") == 0)
 		return (options_ms(name, value, &pc->po.grace, cause));
 	else if (strcmp(name, "header-timeout") == 0)
@@ -313,6 +322,7 @@ proxy_run(struct proxy_conf *pc)
 	struct admin		*admin = NULL;
 	struct admin_sources	 asrc;
 	char			*cause, *summary, *pair, *generator = NULL;
+	char			*third;
 	uint64_t		 lost, retried, dropped, dropped_bytes;
 	int			 status = EXIT_OK, color, stuck = 0;
 
@@ -428,14 +438,27 @@ proxy_run(struct proxy_conf *pc)
 		asrc.drifts = drifts;
 		asrc.alerts = alerts;
 		asrc.proxy = pr.pr_proxy;
+		asrc.secondary = pc->po.secondary != NULL ||
+		    pc->po.self_check != 0;
 		admin_start(admin, &asrc);
+	}
+	/* The third side, if any: a second copy, or the primary again. */
+	if (pc->po.secondary != NULL)
+		xasprintf(&third, ", secondary %s", pc->po.secondary);
+	else if (pc->po.self_check != 0)
+		xasprintf(&third, ", self-check %g", pc->po.self_check / 1e6);
+	else
+		third = xstrdup("");
+	if (admin != NULL)
 		fprintf(stderr, "paritytap: proxy listening on %s (primary %s, "
-		    "candidate %s, admin %s)\n", proxy_address(pr.pr_proxy),
-		    pc->po.primary, pc->po.candidate, admin_address(admin));
-	} else
+		    "candidate %s%s, admin %s)\n", proxy_address(pr.pr_proxy),
+		    pc->po.primary, pc->po.candidate, third,
+		    admin_address(admin));
+	else
 		fprintf(stderr, "paritytap: proxy listening on %s (primary "
-		    "%s, candidate %s)\n", proxy_address(pr.pr_proxy),
-		    pc->po.primary, pc->po.candidate);
+		    "%s, candidate %s%s)\n", proxy_address(pr.pr_proxy),
+		    pc->po.primary, pc->po.candidate, third);
+	free(third);
 	runtime_dispatch(rt);
 	/* The admin thread reads the proxy: stop it before the proxy goes. */
 	admin_free(admin);
@@ -496,6 +519,7 @@ cmd_proxy_exec(int argc, char **argv)
 	pc.po.sample = 1.0;
 	pc.po.primary_timeout = 30000;
 	pc.po.candidate_timeout = 5000;
+	pc.po.secondary_timeout = 5000;
 	pc.po.max_inflight = 1024;
 	pc.po.max_inflight_bytes = proxy_default_inflight_bytes();
 	pc.po.grace = 10000;
@@ -520,6 +544,10 @@ cmd_proxy_exec(int argc, char **argv)
 		options_usage(pc.o.command, "--primary URL is required");
 	else if (pc.po.candidate == NULL)
 		options_usage(pc.o.command, "--candidate URL is required");
+	else if (pc.po.secondary != NULL && pc.po.self_check != 0)
+		options_usage(pc.o.command, "--secondary and --self-check: "
+		    "choose one (--self-check asks the primary itself, for "
+		    "when there is no second copy)");
 	else
 		status = proxy_run(&pc);
 out:

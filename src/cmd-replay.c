@@ -92,6 +92,11 @@ static const struct options_entry replay_options[] = {
 	{ "primary", 'p', "URL", "send each request to this primary too",
 	    NULL },
 	{ "candidate", 'C', "URL", "the implementation being tested", NULL },
+	OPTIONS_ENTRY_SECONDARY,
+	{ "self-check", 0, "RATE", "with --primary: send this fraction (0 < "
+	    "RATE <= 1) of the GET and HEAD requests to the primary a second "
+	    "time, recorded as responses.secondary; not with --secondary",
+	    NULL },
 	{ "concurrency", 0, "N", "requests in flight at most", "16" },
 	{ "rate", 0, "N[/s]", "requests started per second", "no limit" },
 	{ "filter", 0, "KEY=VALUE", "replay only these (repeatable; values of "
@@ -278,6 +283,8 @@ replay_set(void *arg, const char *name, const char *value, char **cause)
 		return (options_bool(name, value, &rc->json, cause));
 	else if (strcmp(name, "timeout") == 0)
 		return (options_ms(name, value, &rc->ro.timeout, cause));
+	else if (strcmp(name, "self-check") == 0)
+		return (parse_self_check(value, &rc->ro.self_check, cause));
 	else if (strcmp(name, "drop-redacted") == 0)
 		return (options_bool(name, value, &rc->ro.drop_redacted,
 		    cause));
@@ -961,6 +968,13 @@ cmd_replay_exec(int argc, char **argv)
 	rc.drift_map = strmap_new();
 	if (rc.ro.candidate == NULL)
 		options_usage(rc.o.command, "--candidate URL is required");
+	else if (rc.ro.secondary != NULL && rc.ro.self_check != 0)
+		options_usage(rc.o.command, "--secondary and --self-check: "
+		    "choose one (--self-check asks the primary itself, for "
+		    "when there is no second copy)");
+	else if (rc.ro.self_check != 0 && rc.ro.primary == NULL)
+		options_usage(rc.o.command, "--self-check needs --primary URL: "
+		    "a recorded primary cannot be asked again");
 	else if (optind == argc)
 		options_usage(rc.o.command, "no CAPTURE file given");
 	else

@@ -17,6 +17,7 @@ static const struct options_entry sniff_options[] = {
 	{ "port", 0, "N", "the primary's TCP port (repeatable)", NULL },
 	{ "primary", 'p', "URL", NULL, NULL },
 	{ "candidate", 'C', "URL", "the implementation being tested", NULL },
+	OPTIONS_ENTRY_SECONDARY,
 	{ "capture", 'c', "FILE|DIR", "write every exchange as a JSONL line",
 	    NULL },
 	{ "capture-body-limit", 0, "BYTES",

@@ -46,7 +46,7 @@ struct metrics_route {
 	uint64_t		 verdicts[VERDICT_NONE + 1];
 	uint64_t		 total;
 	uint64_t		 divergent;
-	struct metrics_hist	 lat[2];
+	struct metrics_hist	 lat[SIDE_MAX];
 };
 
 struct metrics_drift {
@@ -78,9 +78,10 @@ struct metrics {
 	struct metrics_route   **m_rv;
 	size_t			 m_nr;
 	struct metrics_route	 m_other;
-	struct metrics_hist	 m_lat[2];
-	uint64_t		 m_errors[2][METRICS_NREASONS];
-	double			 m_answered[2];	/* wall s of last answer */
+	struct metrics_hist	 m_lat[SIDE_MAX];
+	uint64_t		 m_errors[SIDE_MAX][METRICS_NREASONS];
+	double			 m_answered[SIDE_MAX];	/* wall s of last answer */
+	int			 m_secondary;	/* a secondary was seen */
 	struct strmap		*m_drifts;
 	struct metrics_drift   **m_dv;
 	size_t			 m_nd;
@@ -226,7 +227,9 @@ metrics_on_exchange(void *arg, const struct exchange *ex)
 	r->total++;
 	if (div)
 		r->divergent++;
-	for (side = 0; side < 2; side++) {
+	if (ex->ex_resp[SIDE_SECONDARY].present)
+		m->m_secondary = 1;
+	for (side = 0; side < SIDE_MAX; side++) {
 		rs = &ex->ex_resp[side];
 		if (!rs->present)
 			continue;
@@ -419,7 +422,6 @@ metrics_routes(struct metrics *m, const struct metrics_route ***out)
 void
 metrics_render(struct metrics *m, struct buf *b)
 {
-	static const char	*sides[2] = { "primary", "candidate" };
 	const struct metrics_route **rv;
 	uint64_t		 states[DRIFT_REGRESSED + 1];
 	size_t			 nr, i, s;
@@ -446,17 +448,18 @@ metrics_render(struct metrics *m, struct buf *b)
 	    "Time from request sent to response complete, by side and "
 	    "route.");
 	for (i = 0; i < nr; i++)
-		for (s = 0; s < 2; s++)
+		for (s = 0; s < SIDE_MAX; s++)
 			if (rv[i]->lat[s].n != 0)
-				metrics_hist_render(b, sides[s], rv[i],
+				metrics_hist_render(b, side_name(s), rv[i],
 				    &rv[i]->lat[s]);
 
 	metrics_family_line(b, "paritytap_backend_errors_total", "counter",
 	    "Backend requests that failed, by side and reason.");
-	for (s = 0; s < 2; s++)
+	/* The secondary's series once there is one (--secondary). */
+	for (s = 0; s < (m->m_secondary ? SIDE_MAX : SIDE_SECONDARY); s++)
 		for (i = 0; i < METRICS_NREASONS; i++)
 			buf_printf(b, "paritytap_backend_errors_total{side=\"%s\","
-			    "reason=\"%s\"} %llu\n", sides[s],
+			    "reason=\"%s\"} %llu\n", side_name(s),
 			    metrics_reasons[i],
 			    (unsigned long long)m->m_errors[s][i]);
 

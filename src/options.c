@@ -336,6 +336,8 @@ options_set(struct options *o, const char *name, const char *value,
 		*o->t.candidate = options_keep(o, value);
 	else if (strcmp(name, "host") == 0)
 		*o->t.host = options_keep(o, value);
+	else if (strcmp(name, "secondary") == 0 && o->t.secondary != NULL)
+		*o->t.secondary = options_keep(o, value);
 	else if (strcmp(name, "capture") == 0)
 		o->cap.path = options_keep(o, value);
 	else if (strcmp(name, "capture-body-limit") == 0) {

@@ -176,6 +176,12 @@ struct exchange {
 	struct diff_list ex_diffs;
 	struct exchange_drift *ex_drifts;	/* set by the drift table */
 	size_t		 ex_ndrifts;
+	/*
+	 * ex_resp[SIDE_SECONDARY], when present, is the primary's own second
+	 * answer to the same request (--self-check), not a second copy's
+	 * (--secondary): "self_check":true in the capture.
+	 */
+	int		 ex_self_check;
 };
 
 /* Per-route compare settings from the config file. */
@@ -250,14 +256,26 @@ struct options_target {
 	uint64_t		 *max_body;
 	const struct route_rule	**routes;
 	size_t			 *nroutes;
+	const char		**secondary;
 };
 
 /* The target in a struct proxy_opts or replay_opts (same member names). */
 #define OPTIONS_TARGET(opts) {						\
 	&(opts).primary, &(opts).candidate, &(opts).host,		\
 	&(opts).trace_header, &(opts).max_body, &(opts).routes,		\
-	&(opts).nroutes							\
+	&(opts).nroutes, &(opts).secondary				\
 }
+
+/* The third side's options (DESIGN §4.4): proxy, replay, sniff. */
+#define OPTIONS_ENTRY_SECONDARY \
+	{ "secondary", 0, "URL", "a second copy of the primary: it gets "	\
+	    "every request the candidate gets, its answer is recorded as "	\
+	    "responses.secondary", NULL }
+#define OPTIONS_ENTRY_SELF_CHECK \
+	{ "self-check", 0, "RATE", "send this fraction (0 < RATE <= 1) of "	\
+	    "the mirrored GET and HEAD requests (the --mirror-methods ones "	\
+	    "when given) to the primary a second time, recorded as "	\
+	    "responses.secondary; not with --secondary", NULL }
 
 /* Entries several commands' tables share, word for word. */
 #define OPTIONS_ENTRY_IGNORE_HEADER \
@@ -522,6 +540,9 @@ struct proxy_opts {
 	int		 header_timeout;	/* ms, whole header block */
 	const struct route_rule *routes;
 	size_t		 nroutes;
+	const char	*secondary;		/* NULL: no second copy */
+	int		 secondary_timeout;	/* ms */
+	unsigned	 self_check;		/* per million; 0: off */
 };
 
 /* Which recorded exchanges replay sends (--filter); empty lists: all. */
@@ -550,6 +571,8 @@ struct replay_opts {
 	struct replay_filter filter;
 	const struct route_rule *routes;
 	size_t		 nroutes;
+	const char	*secondary;	/* NULL: no second copy */
+	unsigned	 self_check;	/* per million; 0: off */
 };
 
 /* What a replay did. */
@@ -839,6 +862,7 @@ struct admin_sources {
 	struct alerts		*alerts;
 	struct proxy		*proxy;		/* or */
 	struct replay		*replay;	/* sniff's */
+	int			 secondary;	/* a third side is sent */
 };
 
 struct admin;
@@ -904,6 +928,8 @@ int		 parse_size(const char *, uint64_t *, char **);
 int		 parse_uint(const char *, uint64_t, uint64_t, uint64_t *,
 		     char **);
 int		 parse_rate(const char *, double *, char **);
+int		 parse_self_check(const char *, unsigned *, char **);
+int		 self_check_pick(unsigned, uint64_t *);
 double		 mono_ms(void);			/* monotonic clock, ms */
 int		 rfc3339_ok(const struct timeval *);
 void		 format_rfc3339(const struct timeval *, char *, size_t);

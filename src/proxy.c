@@ -3,9 +3,11 @@
  * into one canonical serialization, and sent to the primary and (unless
  * sampled out, filtered, or over the in-flight caps) the candidate.  The
  * primary's response is relayed to the client as it arrives; the
- * candidate's is only read.  The fan-out (fanout.c) sends the request to
- * each side and records what comes back; when every side is done the
- * exchange goes to the pipeline, which compares and records it.
+ * candidate's is only read, and so is a secondary's (--secondary, or the
+ * primary asked again under --self-check).  The fan-out (fanout.c) sends
+ * the request to each side and records what comes back; when every side
+ * is done the exchange goes to the pipeline, which compares and records
+ * it.
  *
  * A client session and the exchange it started are two halves that point
  * at each other: the client can go away (its exchange still completes and
@@ -56,6 +58,7 @@ struct pending {
 	int			 pe_chunked;	/* re-chunking to the client */
 	int			 pe_paused;	/* primary paused for the client */
 	size_t			 pe_mirror_bytes; /* in px_mirror_bytes */
+	int			 pe_mirrors;	/* candidate, secondary open */
 	TAILQ_ENTRY(pending)	 pe_entry;
 };
 TAILQ_HEAD(pending_list, pending);
@@ -91,7 +94,9 @@ struct proxy {
 	const struct proxy_opts	*px_opts;
 	struct pipeline		*px_pipeline;
 	struct listener		*px_listener;
-	struct upstream		*px_up[2];
+	struct upstream		*px_up[SIDE_MAX];	/* secondary may be NULL */
+	uint64_t		 px_self_eligible;	/* --self-check's count */
+	_Atomic uint64_t	 px_dropped_secondary;	/* over --max-inflight */
 	struct client_list	 px_clients;
 	struct pending_list	 px_pending;
 	int			 px_stopping;
@@ -443,20 +448,25 @@ static const struct fanout_hooks pending_primary_hooks = {
 	pending_primary_head, pending_primary_body, pending_primary_done
 };
 
-/* The candidate is done with the request: its bytes leave the budget. */
+/*
+ * The candidate or the secondary is done with the request: once neither
+ * is sending or waiting, its bytes leave the budget.
+ */
 static void
-pending_candidate_done(void *arg, int side, const char *error,
+pending_mirror_done(void *arg, int side, const char *error,
     const char *detail)
 {
 	struct pending	*pe = arg;
 
+	if (--pe->pe_mirrors != 0)
+		return;
 	pe->pe_px->px_mirror_bytes -= pe->pe_mirror_bytes;
 	pe->pe_mirror_bytes = 0;
 }
 
-/* The candidate's side is only recorded; the proxy counts its bytes. */
-static const struct fanout_hooks pending_candidate_hooks = {
-	NULL, NULL, pending_candidate_done
+/* The mirrors' sides are only recorded; the proxy counts their bytes. */
+static const struct fanout_hooks pending_mirror_hooks = {
+	NULL, NULL, pending_mirror_done
 };
 
 /*
@@ -526,6 +536,50 @@ proxy_skip_reason(struct proxy *px, const struct http_request *req,
 	return (NULL);
 }
 
+/*
+ * May --self-check send this mirrored request to the primary twice?  GET
+ * and HEAD are safe (RFC 9110, 9.2.1); a user who lists --mirror-methods
+ * has said which methods may be sent more than once.
+ */
+static int
+proxy_self_check_method(const struct proxy_opts *o, const char *method)
+{
+	if (o->mirror_methods != NULL)
+		return (proxy_method_mirrored(o, method));
+	return (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0);
+}
+
+/*
+ * The third side (DESIGN §4.4), for a request being mirrored: with
+ * --secondary, a second copy of the primary gets what the candidate
+ * gets; with --self-check, a sample of the safe requests goes to the
+ * primary a second time.  Its own pool, deadline and in-flight cap
+ * (--max-inflight, counted apart from the candidate's), so neither the
+ * client nor the candidate ever waits on it: over the cap it is not
+ * sent, and the exchange goes on without it.
+ */
+static void
+proxy_secondary(struct proxy *px, struct pending *pe)
+{
+	const struct proxy_opts	*o = px->px_opts;
+	struct exchange		*ex = pe->pe_ex;
+
+	if (px->px_up[SIDE_SECONDARY] == NULL)
+		return;
+	if (o->self_check != 0 &&
+	    (!proxy_self_check_method(o, ex->ex_req.method) ||
+	    !self_check_pick(o->self_check, &px->px_self_eligible)))
+		return;
+	if (upstream_inflight(px->px_up[SIDE_SECONDARY]) >= o->max_inflight) {
+		px->px_dropped_secondary++;
+		return;
+	}
+	ex->ex_self_check = o->self_check != 0;
+	pe->pe_mirrors++;
+	fanout_send(pe->pe_fo, SIDE_SECONDARY, px->px_up[SIDE_SECONDARY],
+	    &pending_mirror_hooks, pe);
+}
+
 /* Build an exchange from the request the client's parser holds. */
 static struct exchange *
 client_exchange(struct client *cl)
@@ -593,8 +647,10 @@ client_dispatch(struct client *cl)
 	}
 	pe->pe_mirror_bytes = fanout_request_bytes(pe->pe_fo);
 	px->px_mirror_bytes += pe->pe_mirror_bytes;
+	pe->pe_mirrors = 1;
 	fanout_send(pe->pe_fo, SIDE_CANDIDATE, px->px_up[SIDE_CANDIDATE],
-	    &pending_candidate_hooks, pe);
+	    &pending_mirror_hooks, pe);
+	proxy_secondary(px, pe);
 }
 
 /* A request body over --max-body: answer 413 and record it as skipped. */
@@ -859,6 +915,15 @@ proxy_new(struct event_base *base, const struct proxy_opts *o,
 	    PROXY_CANDIDATE_QUEUE_MS, cause);
 	if (px->px_up[SIDE_CANDIDATE] == NULL)
 		goto fail;
+	if (o->secondary != NULL || o->self_check != 0) {
+		px->px_up[SIDE_SECONDARY] = upstream_new(base,
+		    o->secondary != NULL ? "secondary" : "primary",
+		    o->secondary != NULL ? o->secondary : o->primary,
+		    o->secondary_timeout, o->max_inflight,
+		    PROXY_CANDIDATE_QUEUE_MS, cause);
+		if (px->px_up[SIDE_SECONDARY] == NULL)
+			goto fail;
+	}
 
 	px->px_listener = listener_new(base, o->listen, proxy_accept_cb, px,
 	    status, cause);
@@ -869,6 +934,7 @@ proxy_new(struct event_base *base, const struct proxy_opts *o,
 fail:
 	upstream_free(px->px_up[SIDE_PRIMARY]);
 	upstream_free(px->px_up[SIDE_CANDIDATE]);
+	upstream_free(px->px_up[SIDE_SECONDARY]);
 	free(px);
 	return (NULL);
 }
@@ -890,6 +956,8 @@ proxy_mirror_dropped(const struct proxy *px, const char *reason)
 {
 	if (strcmp(reason, "inflight_bytes") == 0)
 		return (px->px_dropped_bytes);
+	if (strcmp(reason, "secondary_inflight") == 0)
+		return (px->px_dropped_secondary);
 	return (px->px_dropped);
 }
 
@@ -898,7 +966,9 @@ uint64_t
 proxy_retries(const struct proxy *px)
 {
 	return (upstream_retries(px->px_up[SIDE_PRIMARY]) +
-	    upstream_retries(px->px_up[SIDE_CANDIDATE]));
+	    upstream_retries(px->px_up[SIDE_CANDIDATE]) +
+	    (px->px_up[SIDE_SECONDARY] != NULL ?
+	    upstream_retries(px->px_up[SIDE_SECONDARY]) : 0));
 }
 
 /*
@@ -959,6 +1029,7 @@ proxy_free(struct proxy *px)
 	listener_free(px->px_listener);
 	upstream_free(px->px_up[SIDE_PRIMARY]);
 	upstream_free(px->px_up[SIDE_CANDIDATE]);
+	upstream_free(px->px_up[SIDE_SECONDARY]);
 	free(px);
 }
 
@@ -966,5 +1037,7 @@ proxy_free(struct proxy *px)
 unsigned
 proxy_inflight(const struct proxy *px, int side)
 {
+	if (px->px_up[side] == NULL)
+		return (0);
 	return (upstream_inflight(px->px_up[side]));
 }

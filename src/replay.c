@@ -63,7 +63,8 @@ struct replay {
 	const struct replay_opts *rp_opts;
 	struct event_base	*rp_base;
 	struct pipeline		*rp_pipeline;
-	struct upstream		*rp_up[2];	/* primary may be NULL */
+	struct upstream		*rp_up[SIDE_MAX]; /* primary, secondary may be NULL */
+	uint64_t		 rp_self_eligible; /* --self-check's count */
 	struct capture_reader	**rp_readers;
 	int			 rp_nreaders;
 	unsigned		 rp_inflight;
@@ -309,6 +310,29 @@ replay_prepare(struct replay *rp, struct exchange *old)
 	return (replay_pending_new(rp, ex, why));
 }
 
+/*
+ * Does the third side get this exchange?  With --secondary every one the
+ * candidate gets; with --self-check (a live primary) a sample of the GET
+ * and HEAD requests, asked of the primary a second time.
+ */
+static int
+replay_secondary(struct replay *rp, struct exchange *ex)
+{
+	const struct replay_opts	*o = rp->rp_opts;
+
+	if (rp->rp_up[SIDE_SECONDARY] == NULL)
+		return (0);
+	if (o->self_check == 0)
+		return (1);
+	if (strcmp(ex->ex_req.method, "GET") != 0 &&
+	    strcmp(ex->ex_req.method, "HEAD") != 0)
+		return (0);
+	if (!self_check_pick(o->self_check, &rp->rp_self_eligible))
+		return (0);
+	ex->ex_self_check = 1;
+	return (1);
+}
+
 /* On the loop: send a prepared exchange, or pass a skipped one on. */
 static void
 replay_send(struct replay *rp, struct replay_pending *rq)
@@ -334,6 +358,9 @@ replay_send(struct replay *rp, struct replay_pending *rq)
 		    &replay_hooks, rq);
 	fanout_send(rq->rq_fo, SIDE_CANDIDATE, rp->rp_up[SIDE_CANDIDATE],
 	    &replay_hooks, rq);
+	if (replay_secondary(rp, ex))
+		fanout_send(rq->rq_fo, SIDE_SECONDARY,
+		    rp->rp_up[SIDE_SECONDARY], &replay_hooks, rq);
 }
 
 /*
@@ -579,6 +606,16 @@ replay_backends(struct replay *rp, char **cause)
 	    o->candidate, o->timeout, REPLAY_IDLE_CONNS, 0, cause);
 	if (rp->rp_up[SIDE_CANDIDATE] == NULL)
 		return (-1);
+	/* --self-check asks the live primary again, through a pool apart. */
+	if (o->secondary != NULL || (o->self_check != 0 &&
+	    o->primary != NULL)) {
+		rp->rp_up[SIDE_SECONDARY] = upstream_new(rp->rp_base,
+		    o->secondary != NULL ? "secondary" : "primary",
+		    o->secondary != NULL ? o->secondary : o->primary,
+		    o->timeout, REPLAY_IDLE_CONNS, 0, cause);
+		if (rp->rp_up[SIDE_SECONDARY] == NULL)
+			return (-1);
+	}
 	return (0);
 }
 
@@ -682,7 +719,7 @@ replay_run(struct event_base *base, const struct replay_opts *o,
 		status = EXIT_RUNTIME;
 	}
 out:
-	for (i = 0; i < SIDE_CANDIDATE + 1; i++) {
+	for (i = 0; i < SIDE_MAX; i++) {
 		if (rp.rp_up[i] != NULL)
 			upstream_free(rp.rp_up[i]);
 	}
@@ -839,7 +876,7 @@ replay_free(struct replay *rp, struct replay_stats *stats)
 
 	if (stats != NULL)
 		*stats = rp->rp_stats;
-	for (i = 0; i < SIDE_CANDIDATE + 1; i++) {
+	for (i = 0; i < SIDE_MAX; i++) {
 		if (rp->rp_up[i] != NULL)
 			upstream_free(rp->rp_up[i]);
 	}

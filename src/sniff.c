@@ -536,6 +536,7 @@ sniff_run(struct sniff_opts *sc)
 		asrc.drifts = drifts;
 		asrc.alerts = alerts;
 		asrc.replay = sn.sn_replay;
+		asrc.secondary = sc->ro.secondary != NULL;
 		admin_start(admin, &asrc);
 		fprintf(stderr, "sniff: listening on %s (tcp port %s), "
 		    "candidate %s, admin %s\n", sc->interface, ports,

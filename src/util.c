@@ -382,3 +382,45 @@ is_hop_by_hop(const char *name)
 	}
 	return (0);
 }
+
+/*
+ * Parse --self-check's RATE, 0 < RATE <= 1, into requests per million:
+ * whole numbers, so the sample self_check_pick takes does not depend on
+ * how a fraction rounds.
+ */
+int
+parse_self_check(const char *s, unsigned *out, char **cause)
+{
+	double	 v;
+	char	*why;
+
+	if (parse_rate(s, &v, &why) != 0) {
+		xasprintf(cause, "--self-check: %s", why);
+		free(why);
+		return (-1);
+	}
+	*out = (unsigned)(v * 1000000 + 0.5);
+	if (*out == 0) {
+		xasprintf(cause, "--self-check: '%s' is not above 0 (at least "
+		    "0.000001; leave the option out to turn it off)", s);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Is the next eligible request (*n counts them) one --self-check sends
+ * twice?  The n-th is when n * RATE reaches a new whole number: with 0.2
+ * the 5th, 10th, 15th ...; with 0.5 every second; with 1 each one.  A
+ * count, not a coin: the same traffic gives the same sample every run.
+ */
+int
+self_check_pick(unsigned ppm, uint64_t *n)
+{
+	uint64_t	 k;
+
+	if (ppm == 0)
+		return (0);
+	k = ++*n;
+	return (k * ppm / 1000000 != (k - 1) * ppm / 1000000);
+}

@@ -1071,6 +1071,77 @@ line_of_tree(const struct exchange *ex, const struct capture_opts *opts)
 }
 
 /*
+ * A secondary that is the primary asked twice (--self-check): both
+ * writers mark it "self_check":true in responses.secondary, both readers
+ * read the mark back, and a mark on another side is not taken for it.
+ */
+static void
+test_self_check(void)
+{
+	struct exchange	 ex, back;
+	json_t		*obj;
+	char		*line, *tree, *cause = NULL;
+	const char	*other;
+
+	make_exchange(&ex);
+	/* The plain reader takes lines without diffs only. */
+	diff_list_free(&ex.ex_diffs);
+	diff_list_init(&ex.ex_diffs, 0);
+	set_side(&ex.ex_resp[SIDE_SECONDARY], 400, "{\"Schema\":{}}", 1.5);
+	ex.ex_self_check = 1;
+	line = exchange_to_line(&ex, NULL);
+	ok(strstr(line, "\"secondary\":{\"status\":400,") != NULL &&
+	    strstr(line, "\"ms\":1.5,\"self_check\":true}}") != NULL,
+	    "self_check: the line marks responses.secondary, last");
+	tree = line_of_tree(&ex, NULL);
+	is_str(tree, line, "self_check: the jansson writer gives the same bytes");
+	free(tree);
+
+	exchange_init(&back, NULL);
+	is_int(capture_fast_read(line, strlen(line), &back), 0,
+	    "self_check: the plain reader takes the line");
+	is_int(back.ex_self_check, 1, "self_check: the plain reader reads it");
+	exchange_free(&back);
+	exchange_init(&back, NULL);
+	obj = json_loads(line, 0, NULL);
+	is_int(exchange_from_json(obj, &back, &cause), 0,
+	    "self_check: the jansson reader takes the line");
+	is_int(back.ex_self_check, 1, "self_check: the jansson reader reads it");
+	json_decref(obj);
+	exchange_free(&back);
+	free(line);
+
+	ex.ex_self_check = 0;
+	line = exchange_to_line(&ex, NULL);
+	ok(strstr(line, "self_check") == NULL,
+	    "a second copy's secondary carries no self_check");
+	free(line);
+	exchange_free(&ex);
+
+	/* The mark belongs to the secondary only. */
+	other = "{\"paritytap\":1,\"id\":\"x\",\"request\":{\"method\":"
+	    "\"GET\",\"target\":\"/\"},\"responses\":{\"primary\":"
+	    "{\"status\":200},\"candidate\":{\"status\":200,"
+	    "\"self_check\":true}},\"verdict\":\"match\"}";
+	exchange_init(&back, NULL);
+	if (capture_fast_read(other, strlen(other), &back) == 0)
+		is_int(back.ex_self_check, 0, "self_check on the candidate: "
+		    "not a self-check (plain reader)");
+	else
+		ok(1, "self_check on the candidate: the plain reader leaves it");
+	exchange_free(&back);
+	exchange_init(&back, NULL);
+	obj = json_loads(other, 0, NULL);
+	is_int(exchange_from_json(obj, &back, &cause), 0,
+	    "self_check on the candidate: read");
+	is_int(back.ex_self_check, 0,
+	    "self_check on the candidate: not a self-check (jansson reader)");
+	json_decref(obj);
+	exchange_free(&back);
+	free(cause);
+}
+
+/*
  * Return 1 if exchange_to_line(ex, opts) is json_dumps(exchange_to_json)
  * byte for byte; else print where they part (once per call of quiet 0).
  */
@@ -1913,6 +1984,8 @@ rnd_exchange(struct exchange *ex)
 		if (rnd_n(5) < (i == SIDE_SECONDARY ? 1u : 4u))
 			rnd_side(&ex->ex_resp[i]);
 	}
+	if (ex->ex_resp[SIDE_SECONDARY].present)
+		ex->ex_self_check = rnd_n(2) == 0;
 	ex->ex_verdict = (enum verdict)rnd_n(VERDICT_NONE + 2);
 	if (rnd_n(3) == 0)
 		ex->ex_skip_reason = rnd_string(30);
@@ -2163,6 +2236,7 @@ main(void)
 
 	test_golden();
 	test_round_trip();
+	test_self_check();
 	test_bodies();
 	test_truncation();
 	test_redaction();
