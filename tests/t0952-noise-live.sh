@@ -47,13 +47,14 @@ check() {
 	_err=$3
 	_extra=${5:-}
 	is "$(cap_nlines "$_cap")" "$N" "$_name: $N exchanges recorded"
-	# Per exchange, in capture order: the samples so far, its id, its
+	# Per exchange, in capture order (| between the fields): the samples
+	# so far, whether it is a sample, its item id, its trace id, its
 	# verdict, its real (unmarked) diff paths, its marked paths, and its
 	# unmarked value-kind diffs at the noise paths.
 	jq -r --arg np "$4" '
 	    ($np | split(" ")) as $noise |
 	    [(if .responses.secondary then 1 else 0 end),
-	     (.request.target | ltrimstr("/items/")),
+	     (.request.target | ltrimstr("/items/")), .id,
 	     .verdict,
 	     ([.diffs[] | select(.noise | not) | .path |
 	       select(. != null) | sub("\\[[0-9]+\\]"; "[*]")] | unique |
@@ -62,18 +63,19 @@ check() {
 	     ([.diffs[] | select((.noise | not) and
 	       (.kind == "value" or .kind == "order" or .kind == "header")) |
 	       .path | sub("\\[[0-9]+\\]"; "[*]") |
-	       select(. as $p | $noise | index($p))] | length)] | @tsv' \
+	       select(. as $p | $noise | index($p))] | length)] |
+	    map(tostring) | join("|")' \
 	    "$_cap" >"$T/$_name.rows"
-	awk -F'\t' '{ s += $1; print s "\t" $0 }' "$T/$_name.rows" \
+	awk -F'|' '{ s += $1; print s "|" $0 }' "$T/$_name.rows" \
 	    >"$T/$_name.tab"
-	_samples=$(awk -F'\t' 'END { print $1 }' "$T/$_name.tab")
+	_samples=$(awk -F'|' 'END { print $1 }' "$T/$_name.tab")
 	cmp_ok "$_samples" -ge 20 "$_name: at least 20 samples ($_samples)"
 	_bad_before=
 	_bad_after=
 	_bad_drift=
 	_bad_verdict=
 	_after=0
-	while IFS='	' read -r _s _x _id _v _real _marked _unmarked; do
+	while IFS='|' read -r _s _x _id _tid _v _real _marked _unmarked; do
 		_want=$(drift_of "$_id")
 		_wantx=$(printf '%s %s\n' "$_want" "$_extra" | sed 's/^ *//; s/ *$//')
 		if [ "$_s" -lt 20 ]; then
@@ -112,9 +114,9 @@ check() {
 	    "$_name: verdicts: shape, value (\$.currency) or match, by the drifts"
 	# The DIVERGE lines after the sample: one per exchange with a drift.
 	_bad_flag=
-	while IFS='	' read -r _s _x _id _v _real _marked _unmarked; do
+	while IFS='|' read -r _s _x _id _tid _v _real _marked _unmarked; do
 		[ "$_s" -ge 20 ] || continue
-		_line=$(grep "^DIVERGE [a-z]* GET /items/$_id id=" "$_err")
+		_line=$(grep "^DIVERGE [a-z]* GET /items/{id} id=$_tid " "$_err")
 		_want=$(drift_of "$_id")
 		_want=$(printf '%s %s\n' "$_want" "$_extra" | sed 's/^ *//; s/ *$//')
 		if [ -z "$_want" ]; then
