@@ -173,6 +173,9 @@ drift_of_diff(const struct exchange *ex, const struct diff *d,
 	enum verdict	 v = VERDICT_SHAPE;
 	size_t		 i;
 
+	/* Learned noise (noise.c) is no drift. */
+	if (d->noise)
+		return (0);
 	switch (d->kind) {
 	case DIFF_STATUS:
 		xasprintf(&k, "status %s->%s",

@@ -123,6 +123,30 @@ test_cases(void)
 	}
 }
 
+/* A diff the noise learner marked is no drift; its neighbours still are. */
+static void
+test_noise(void)
+{
+	static const struct drift_case c = { "noise", VERDICT_SHAPE,
+	    "GET /n", NULL,
+	    { { "header", "X-Served-At", -1, "a", "b" },
+	    { "missing", "$.name", 1, NULL, NULL } }, NULL };
+	struct exchange	 ex;
+	char		*got;
+
+	case_exchange(&c, &ex);
+	got = keys_of(&ex);
+	is_str(got, "GET /n\theader:x-served-at\t-\tboth | "
+	    "GET /n\tmissing\t$.name\tcandidate", "drifts: both, unmarked");
+	free(got);
+	ex.ex_diffs.v[0].noise = 1;
+	got = keys_of(&ex);
+	is_str(got, "GET /n\tmissing\t$.name\tcandidate",
+	    "drifts: the header marked noise is none");
+	free(got);
+	exchange_free(&ex);
+}
+
 /*
  * 1,000 exchanges, each carrying a combination of three independent
  * drifts (all eight in turn): three drifts in all, where signatures
@@ -264,6 +288,7 @@ int
 main(void)
 {
 	test_cases();
+	test_noise();
 	test_combinations();
 	test_ids();
 	test_baseline();
