@@ -63,6 +63,19 @@ diff_name(const struct diff *d)
 	return (diff_kind_name(d->kind));
 }
 
+/*
+ * Return the capture key of a diff's hint_path: a missing member names
+ * the member it was likely renamed to, an extra one the member it was
+ * renamed from.  NULL when the diff has none.
+ */
+const char *
+diff_hint_key(const struct diff *d)
+{
+	if (d->hint_path == NULL)
+		return (NULL);
+	return (d->kind == DIFF_EXTRA ? "renamed_from" : "renamed_to");
+}
+
 /* Start an empty diff list holding at most max diffs (0: the default). */
 void
 diff_list_init(struct diff_list *list, size_t max)
@@ -166,6 +179,8 @@ diff_list_free(struct diff_list *list)
 		free(list->v[i].primary);
 		free(list->v[i].candidate);
 		free(list->v[i].detail);
+		free(list->v[i].hint);
+		free(list->v[i].hint_path);
 	}
 	free(list->v);
 	list->v = NULL;

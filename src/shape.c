@@ -1,7 +1,11 @@
 /*
  * The recursive shape diff of DESIGN §4.2 over two documents that
  * json_doc_read parsed: types, members, array lengths and values, at
- * JSONPaths, with --ignore paths skipped.
+ * JSONPaths, with --ignore paths skipped.  Arrays at --unordered paths
+ * are matched element to element whatever the index; elsewhere, two
+ * arrays holding the same elements in another order are one value diff
+ * with the "order" hint, and a missing and an extra member of one object
+ * holding the same value carry the "rename" hint.
  */
 
 #include <sys/types.h>
@@ -11,11 +15,21 @@
 
 #include "paritytap.h"
 
+/*
+ * Element comparisons one array may spend on matching out-of-place
+ * elements (each unmatched primary element against each unmatched
+ * candidate element); past it, the leftovers are compared by index.
+ */
+#define SHAPE_MATCH_BUDGET	(1024 * 1024)
+
 /* State of one shape diff. */
 struct shape_ctx {
 	const struct compare_opts *opts;
 	struct ignore_set *ignore;
+	struct ignore_set *unordered;
 	struct diff_list *diffs;
+	int		 probe;		/* only asking whether values are equal */
+	int		 probe_hit;	/* and they are not */
 	struct buf	 path;
 	const struct json_doc *doc[2];	/* primary, candidate */
 	enum verdict	 verdict;
@@ -111,6 +125,10 @@ shape_add(struct shape_ctx *ctx, enum diff_kind kind, int side,
 {
 	if (v > ctx->verdict)
 		ctx->verdict = v;
+	if (ctx->probe) {
+		ctx->probe_hit = 1;
+		return (NULL);
+	}
 	return (diff_list_add(ctx->diffs, kind, ctx->path.data, side));
 }
 
@@ -262,12 +280,121 @@ shape_order(struct shape_ctx *ctx, json_t *a, json_t *b)
 	buf_free(&kb);
 }
 
+/*
+ * Return 1 if two values at the current path compare equal under the
+ * rules in force (ignores, --lenient-numbers, --unordered): the diff run
+ * as a probe that records nothing and stops at the first difference.
+ */
+static int
+shape_same(struct shape_ctx *ctx, json_t *a, json_t *b, size_t depth)
+{
+	enum verdict	 verdict = ctx->verdict;
+	int		 probe = ctx->probe, hit = ctx->probe_hit, same;
+
+	ctx->probe = 1;
+	ctx->probe_hit = 0;
+	shape_value(ctx, a, b, depth);
+	same = !ctx->probe_hit;
+	ctx->probe = probe;
+	ctx->probe_hit = hit;
+	ctx->verdict = verdict;
+	return (same);
+}
+
+/* Find a diff of a kind at a path among those added since first. */
+static struct diff *
+shape_find(struct shape_ctx *ctx, size_t first, enum diff_kind kind,
+    const char *path)
+{
+	size_t	i;
+
+	for (i = first; i < ctx->diffs->n; i++) {
+		if (ctx->diffs->v[i].kind == kind &&
+		    diff_strcmp(ctx->diffs->v[i].path, path) == 0)
+			return (&ctx->diffs->v[i]);
+	}
+	return (NULL);
+}
+
+/*
+ * Mark a missing member and an extra member (paths from and to) as a
+ * likely rename; return 0 if the extra one is already another's rename.
+ */
+static int
+shape_hint_rename(struct shape_ctx *ctx, size_t first, const char *from,
+    const char *to)
+{
+	struct diff	*dm, *de;
+
+	de = shape_find(ctx, first, DIFF_EXTRA, to);
+	if (de != NULL && de->hint != NULL)
+		return (0);
+	if (de != NULL) {
+		de->hint = xstrdup("rename");
+		de->hint_path = xstrdup(from);
+	}
+	if ((dm = shape_find(ctx, first, DIFF_MISSING, from)) != NULL) {
+		dm->hint = xstrdup("rename");
+		dm->hint_path = xstrdup(to);
+	}
+	return (1);
+}
+
+/*
+ * The rename hint: pair each member of a that b lacks with the first
+ * member of b that a lacks holding an equal value.  The diffs stay (a
+ * renamed member is still a shape divergence); they name each other.
+ * first is where this object's diffs start in the list.
+ */
+static void
+shape_renames(struct shape_ctx *ctx, json_t *a, json_t *b, size_t depth,
+    size_t first)
+{
+	const char	*ka, *kb;
+	size_t		 la, lb, nm = 0, ne = 0, base = ctx->path.len;
+	json_t		*va, *vb;
+	char		*from;
+	int		 done;
+
+	json_object_keylen_foreach(a, ka, la, va) {
+		if (json_object_getn(b, ka, la) == NULL)
+			nm++;
+	}
+	json_object_keylen_foreach(b, kb, lb, vb) {
+		if (json_object_getn(a, kb, lb) == NULL)
+			ne++;
+	}
+	if (nm == 0 || ne == 0 || nm > SHAPE_MATCH_BUDGET / ne)
+		return;
+	json_object_keylen_foreach(a, ka, la, va) {
+		if (json_object_getn(b, ka, la) != NULL)
+			continue;
+		if (shape_push_key(ctx, ka, la)) {
+			shape_pop(ctx, base);
+			continue;
+		}
+		from = xstrdup(ctx->path.data);
+		shape_pop(ctx, base);
+		done = 0;
+		json_object_keylen_foreach(b, kb, lb, vb) {
+			if (done || json_object_getn(a, kb, lb) != NULL)
+				continue;
+			if (!shape_push_key(ctx, kb, lb) &&
+			    shape_same(ctx, va, vb, depth + 1))
+				done = shape_hint_rename(ctx, first, from,
+				    ctx->path.data);
+			shape_pop(ctx, base);
+		}
+		free(from);
+	}
+}
+
 /* Compare two objects member by member. */
 static void
 shape_object(struct shape_ctx *ctx, json_t *a, json_t *b, size_t depth)
 {
 	const char	*key;
-	size_t		 klen, base = ctx->path.len;
+	size_t		 klen, base = ctx->path.len, first = ctx->diffs->n;
 	json_t		*va, *vb;
 	struct diff	*d;
 
@@ -297,11 +424,144 @@ shape_object(struct shape_ctx *ctx, json_t *a, json_t *b, size_t depth)
 		}
 		shape_pop(ctx, base);
 	}
+	if (!ctx->probe)
+		shape_renames(ctx, a, b, depth, first);
 	if (ctx->opts != NULL && ctx->opts->strict_order)
 		shape_order(ctx, a, b);
 }
 
-/* Compare two arrays: their lengths, then the common prefix. */
+/*
+ * Match the elements of two arrays: pm[i] is the candidate index matched
+ * to primary element i, or -1, and cused[j] says candidate element j is
+ * taken.  Same indexes first (an ignored index matches its own), then
+ * each unmatched primary element against the unmatched candidate
+ * elements in order, while SHAPE_MATCH_BUDGET lasts.  Returns the number
+ * of primary elements left unmatched.
+ */
+static size_t
+shape_match(struct shape_ctx *ctx, json_t *a, json_t *b, size_t depth,
+    ssize_t *pm, unsigned char *cused)
+{
+	size_t	na = json_array_size(a), nb = json_array_size(b);
+	size_t	i, j, left = 0, cleft, base = ctx->path.len;
+
+	for (i = 0; i < na; i++) {
+		pm[i] = -1;
+		if (i >= nb)
+			continue;
+		jsonpath_index(&ctx->path, i);
+		if (jsonpath_ignored(ctx->ignore, ctx->path.data) ||
+		    shape_same(ctx, json_array_get(a, i), json_array_get(b, i),
+		    depth + 1)) {
+			pm[i] = (ssize_t)i;
+			cused[i] = 1;
+		}
+		shape_pop(ctx, base);
+	}
+	for (i = 0; i < na; i++)
+		left += pm[i] == -1;
+	cleft = nb - (na - left);
+	if (left == 0 || cleft == 0 || left > SHAPE_MATCH_BUDGET / cleft)
+		return (left);
+	for (i = 0; i < na && cleft > 0; i++) {
+		if (pm[i] != -1)
+			continue;
+		jsonpath_index(&ctx->path, i);
+		for (j = 0; j < nb; j++) {
+			if (cused[j] || !shape_same(ctx, json_array_get(a, i),
+			    json_array_get(b, j), depth + 1))
+				continue;
+			pm[i] = (ssize_t)j;
+			cused[j] = 1;
+			left--;
+			cleft--;
+			break;
+		}
+		shape_pop(ctx, base);
+	}
+	return (left);
+}
+
+/*
+ * Two arrays of the same length at a path that is not --unordered: if
+ * they hold the same elements in another order (Go's map iteration),
+ * report one value diff with the "order" hint instead of a diff per
+ * index.  Returns 1 when that settled the arrays (equal or reordered),
+ * 0 to compare them index by index.
+ */
+static int
+shape_array_permuted(struct shape_ctx *ctx, json_t *a, json_t *b,
+    size_t depth)
+{
+	size_t		 n = json_array_size(a), i, left;
+	ssize_t		*pm;
+	unsigned char	*cused;
+	struct diff	*d;
+
+	pm = xreallocarray(NULL, n, sizeof *pm);
+	cused = xcalloc(n, 1);
+	left = shape_match(ctx, a, b, depth, pm, cused);
+	for (i = 0; left == 0 && i < n && pm[i] == (ssize_t)i; i++)
+		/* nothing */;
+	if (left == 0 && i < n &&
+	    (d = shape_add(ctx, DIFF_VALUE, -1, VERDICT_VALUE)) != NULL) {
+		xasprintf(&d->detail, "same %zu elements in a different "
+		    "order: [%zu] is the candidate's [%zd]", n, i, pm[i]);
+		d->hint = xstrdup("order");
+	}
+	free(pm);
+	free(cused);
+	return (left == 0);
+}
+
+/*
+ * Compare two arrays at an --unordered path as multisets: each element
+ * matched to an equal one whatever its index.  A length difference is a
+ * value diff as in any array; the elements left unmatched are compared
+ * pairwise in index order, each pair at the primary element's index, so
+ * a changed element shows as the diffs inside it.
+ */
+static void
+shape_array_unordered(struct shape_ctx *ctx, json_t *a, json_t *b,
+    size_t depth)
+{
+	size_t		 na = json_array_size(a), nb = json_array_size(b);
+	size_t		 i, j = 0, left, base = ctx->path.len;
+	ssize_t		*pm;
+	unsigned char	*cused;
+	struct diff	*d;
+
+	pm = xreallocarray(NULL, na ? na : 1, sizeof *pm);
+	cused = xcalloc(nb ? nb : 1, 1);
+	left = shape_match(ctx, a, b, depth, pm, cused);
+	if (na != nb &&
+	    (d = shape_add(ctx, DIFF_VALUE, -1, VERDICT_VALUE)) != NULL)
+		xasprintf(&d->detail, "length %zu vs %zu", na, nb);
+	if (ctx->probe && left > 0)
+		ctx->probe_hit = 1;
+	for (i = 0; !ctx->probe && left > 0 && i < na; i++) {
+		if (pm[i] != -1)
+			continue;
+		while (j < nb && cused[j])
+			j++;
+		if (j == nb)
+			break;
+		jsonpath_index(&ctx->path, i);
+		if (!jsonpath_ignored(ctx->ignore, ctx->path.data))
+			shape_value(ctx, json_array_get(a, i),
+			    json_array_get(b, j), depth + 1);
+		shape_pop(ctx, base);
+		j++;
+	}
+	free(pm);
+	free(cused);
+}
+
+/*
+ * Compare two arrays: at an --unordered path as multisets; else their
+ * lengths, then the common prefix (unless they are the same elements
+ * reordered).
+ */
 static void
 shape_array(struct shape_ctx *ctx, json_t *a, json_t *b, size_t depth)
 {
@@ -309,10 +569,17 @@ shape_array(struct shape_ctx *ctx, json_t *a, json_t *b, size_t depth)
 	size_t		 i, base = ctx->path.len;
 	struct diff	*d;
 
+	if (jsonpath_ignored(ctx->unordered, ctx->path.data)) {
+		shape_array_unordered(ctx, a, b, depth);
+		return;
+	}
+	if (!ctx->probe && na == nb && na > 1 &&
+	    shape_array_permuted(ctx, a, b, depth))
+		return;
 	if (na != nb &&
 	    (d = shape_add(ctx, DIFF_VALUE, -1, VERDICT_VALUE)) != NULL)
 		xasprintf(&d->detail, "length %zu vs %zu", na, nb);
-	for (i = 0; i < na && i < nb; i++) {
+	for (i = 0; i < na && i < nb && !ctx->probe_hit; i++) {
 		jsonpath_index(&ctx->path, i);
 		if (!jsonpath_ignored(ctx->ignore, ctx->path.data))
 			shape_value(ctx, json_array_get(a, i),
@@ -330,7 +597,10 @@ shape_value(struct shape_ctx *ctx, json_t *a, json_t *b, size_t depth)
 	int		 na, nb;
 
 	/* Nothing more can change the verdict or fit in the list. */
-	if (ctx->diffs->truncated && ctx->verdict >= VERDICT_SHAPE)
+	if (!ctx->probe && ctx->diffs->truncated &&
+	    ctx->verdict >= VERDICT_SHAPE)
+		return;
+	if (ctx->probe_hit)
 		return;
 	if (depth > JSON_PARSER_MAX_DEPTH) {
 		if ((d = shape_add(ctx, DIFF_DEPTH, -1, VERDICT_BODY)) != NULL)
@@ -386,19 +656,21 @@ shape_value(struct shape_ctx *ctx, json_t *a, json_t *b, size_t depth)
 
 /*
  * Diff two documents json_doc_read parsed (primary a, candidate b) into
- * diffs, skipping ignored paths; returns VERDICT_SHAPE, VERDICT_VALUE or
+ * diffs, skipping ignored paths, arrays at unordered paths (may be NULL)
+ * matched as multisets; returns VERDICT_SHAPE, VERDICT_VALUE or
  * VERDICT_MATCH (VERDICT_BODY past the depth limit).
  */
 enum verdict
 shape_diff(const struct compare_opts *opts, struct ignore_set *ignore,
-    const struct json_doc *a, const struct json_doc *b,
-    struct diff_list *diffs)
+    struct ignore_set *unordered, const struct json_doc *a,
+    const struct json_doc *b, struct diff_list *diffs)
 {
 	struct shape_ctx	ctx;
 
 	memset(&ctx, 0, sizeof ctx);
 	ctx.opts = opts;
 	ctx.ignore = ignore;
+	ctx.unordered = unordered;
 	ctx.diffs = diffs;
 	ctx.doc[SIDE_PRIMARY] = a;
 	ctx.doc[SIDE_CANDIDATE] = b;
