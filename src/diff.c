@@ -167,13 +167,16 @@ diff_list_sort(struct diff_list *list)
 		qsort(list->v, list->n, sizeof *list->v, diff_cmp);
 }
 
-/* Free the diffs of a list; it stays usable with the same cap. */
+/*
+ * Drop the diffs of a list past the first n (they are freed); the
+ * truncated flag is the caller's to restore.
+ */
 void
-diff_list_free(struct diff_list *list)
+diff_list_truncate(struct diff_list *list, size_t n)
 {
 	size_t	i;
 
-	for (i = 0; i < list->n; i++) {
+	for (i = n; i < list->n; i++) {
 		free(list->v[i].kind_text);
 		free(list->v[i].path);
 		free(list->v[i].primary);
@@ -182,6 +185,15 @@ diff_list_free(struct diff_list *list)
 		free(list->v[i].hint);
 		free(list->v[i].hint_path);
 	}
+	if (n < list->n)
+		list->n = n;
+}
+
+/* Free the diffs of a list; it stays usable with the same cap. */
+void
+diff_list_free(struct diff_list *list)
+{
+	diff_list_truncate(list, 0);
 	free(list->v);
 	list->v = NULL;
 	list->n = list->cap = 0;

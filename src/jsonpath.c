@@ -586,6 +586,13 @@ jsonpath_set_new(char **a, size_t na, char **b, size_t nb)
 	return (set);
 }
 
+/* Return 1 if a set (or NULL) holds no pattern. */
+int
+jsonpath_set_empty(const struct ignore_set *set)
+{
+	return (set == NULL || set->n == 0);
+}
+
 /* Free an ignore set. */
 void
 jsonpath_ignore_free(struct ignore_set *set)

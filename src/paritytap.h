@@ -1132,6 +1132,7 @@ struct diff	*diff_list_add(struct diff_list *, enum diff_kind, const char *,
 struct diff	*diff_list_add_name(struct diff_list *, const char *,
 		     const char *, int);
 void		 diff_list_sort(struct diff_list *);
+void		 diff_list_truncate(struct diff_list *, size_t);
 void		 diff_list_free(struct diff_list *);
 int		 diff_strcmp(const char *, const char *);	/* NULL first */
 char		*diff_short(const char *, size_t);	/* ~80 bytes, cut */
@@ -1200,6 +1201,7 @@ struct ignore_set *jsonpath_ignore_new(const struct compare_opts *,
 		     const struct route_rule *);
 int		 jsonpath_ignored(struct ignore_set *, const char *);
 struct ignore_set *jsonpath_set_new(char **, size_t, char **, size_t);
+int		 jsonpath_set_empty(const struct ignore_set *);
 void		 jsonpath_ignore_free(struct ignore_set *);
 void		 jsonpath_key(struct buf *, const char *, size_t);
 void		 jsonpath_index(struct buf *, size_t);

@@ -1786,6 +1786,60 @@ test_knob_normalize(void)
 	compare_normalize_free(&rule.rr_normalize, &rule.rr_nnormalize);
 }
 
+/*
+ * Big arrays: 3,000 shuffled objects are matched by the hash of their
+ * values, past what comparing each with each would allow.
+ */
+static void
+test_knob_big(void)
+{
+	struct compare_opts	 opts;
+	struct diff_list	 dl;
+	struct buf		 a, b;
+	char			*un[] = { "$" }, *got;
+	size_t			 i, n = 3000, j;
+	enum verdict		 v;
+
+	buf_init(&a);
+	buf_init(&b);
+	buf_addstr(&a, "[");
+	buf_addstr(&b, "[");
+	for (i = 0; i < n; i++) {
+		/* j walks a permutation of 0..n-1 (7 is prime to 3000). */
+		j = (i * 7 + 5) % n;
+		buf_printf(&a, "%s{\"id\":%zu,\"x\":[%zu,\"s%zu\"]}",
+		    i ? "," : "", i, i % 10, i);
+		buf_printf(&b, "%s{\"x\":[%zu,\"s%zu\"],\"id\":%zu}",
+		    i ? "," : "", j % 10, j, j);
+	}
+	buf_addstr(&a, "]");
+	buf_addstr(&b, "]");
+	memset(&opts, 0, sizeof opts);
+	diff_list_init(&dl, 0);
+	v = compare_json_text(&opts, NULL, a.data, a.len, b.data, b.len, &dl);
+	got = render_hints(&dl);
+	is_str(got, "value $ - order", "3,000 shuffled objects: the order "
+	    "hint");
+	is_int(v, VERDICT_VALUE, "3,000 shuffled objects: value");
+	free(got);
+	diff_list_free(&dl);
+	opts.unordered = un;
+	opts.nunordered = 1;
+	v = compare_json_text(&opts, NULL, a.data, a.len, b.data, b.len, &dl);
+	is_int(v, VERDICT_MATCH, "--unordered $: 3,000 shuffled objects match");
+	is_int(dl.n, 0, "no diffs");
+	diff_list_free(&dl);
+
+	/* One element changed among them: only it is reported. */
+	b.data[b.len - 3] = b.data[b.len - 3] == '1' ? '2' : '1';
+	v = compare_json_text(&opts, NULL, a.data, a.len, b.data, b.len, &dl);
+	is_int(v, VERDICT_VALUE, "--unordered $, one id changed: value");
+	is_int(dl.n, 1, "one diff for one changed element");
+	diff_list_free(&dl);
+	buf_free(&a);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -1807,5 +1861,6 @@ main(void)
 	test_knob_route();
 	test_knob_content_type();
 	test_knob_normalize();
+	test_knob_big();
 	return (done_testing());
 }
