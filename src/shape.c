@@ -345,9 +345,9 @@ shape_hint_rename(struct shape_ctx *ctx, size_t first, const char *from,
 /*
  * The rename hint: pair each member of a that b lacks with the first
  * member of b that a lacks holding an equal value (the caller saw some
- * of both, not too many to pair).  The diffs stay (a
- * renamed member is still a shape divergence); they name each other.
- * first is where this object's diffs start in the list.
+ * of both, not too many to pair).  The diffs stay (a renamed member is
+ * still a shape divergence); they name each other.  first is where this
+ * object's diffs start in the list.
  */
 static void
 shape_renames(struct shape_ctx *ctx, json_t *a, json_t *b, size_t depth,
@@ -548,14 +548,14 @@ shape_match_one(struct shape_ctx *ctx, json_t *a, json_t *b, size_t depth,
  * Match the elements of two arrays: pm[i] is the candidate index matched
  * to primary element i, or -1, and cused[j] says candidate element j is
  * taken.  Same indexes first (an ignored index matches its own; bad, if
- * not NULL, already says which indexes differ); then,
- * for each unmatched primary element, the unmatched candidate elements
- * whose values hash alike; then the rest against each other in order,
- * while SHAPE_MATCH_BUDGET lasts.  Returns the number of primary elements
- * left unmatched.  With all set, only a full match is of use: when the
- * first unmatched element has no equal at all the search stops there
- * (arrays whose elements each carry a differing timestamp cost one pass,
- * not a pass per element).
+ * not NULL, already says which indexes differ); then, for each unmatched
+ * primary element, the unmatched candidate elements whose values hash
+ * alike; then, unless the hash is exact, the rest against each other in
+ * order while SHAPE_MATCH_BUDGET lasts.  Returns the number of primary
+ * elements left unmatched.  With all set, only a full match is of use:
+ * when the first unmatched element has no equal at all the search stops
+ * there (arrays whose elements each carry a differing timestamp cost one
+ * pass, not a pass per element).
  */
 static size_t
 shape_match(struct shape_ctx *ctx, json_t *a, json_t *b, size_t depth,
