@@ -109,6 +109,19 @@ is "$(cap_get "$CAP" "$id_items" '.diffs | map(.path) | join(",")')" \
 is "$(cap_get "$CAP" "$id_tags" '.diffs | map(.path + " " + .hint) | join(",")')" \
     '$.tags order' "a route's unordered applies to that route only"
 
+# --- paritytap diff --------------------------------------------------------
+printf '{"tags":["a","b","c"]}\n' >"$T/a.jsonl"
+printf '{"tags":["c","a","b"]}\n' >"$T/b.jsonl"
+"$PARITYTAP" diff --mode exact "$T/a.jsonl" "$T/b.jsonl" >"$T/diff.out" 2>"$T/diff.err"
+is "$?" 1 "diff --mode exact: reordered tags are a value difference (exit 1)"
+is "$(grep '^DIVERGE' "$T/diff.err")" 'DIVERGE value line 1 $.tags value(order)' \
+    "diff: the DIVERGE line shows the order hint"
+"$PARITYTAP" diff --mode exact --unordered '$.tags' "$T/a.jsonl" "$T/b.jsonl" \
+    >"$T/diff2.out" 2>"$T/diff2.err"
+is "$?" 0 "diff --mode exact --unordered \$.tags: exit 0"
+contains "$(cat "$T/diff2.out" "$T/diff2.err")" "1/1 exact match" \
+    "diff --unordered: 1/1 exact match"
+
 # --- bad input ------------------------------------------------------------
 "$PARITYTAP" proxy --listen 127.0.0.1:0 --primary "$PRI" --candidate "$CAN" \
     --unordered 'tags' >/dev/null 2>"$T/bad.err"
