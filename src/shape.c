@@ -406,6 +406,9 @@ shape_object(struct shape_ctx *ctx, json_t *a, json_t *b, size_t depth)
 				shape_value(ctx, va, vb, depth + 1);
 		}
 		shape_pop(ctx, base);
+		/* A probe has its answer. */
+		if (ctx->probe_hit)
+			return;
 	}
 	json_object_keylen_foreach(b, key, klen, vb) {
 		if (json_object_getn(a, key, klen) != NULL)
