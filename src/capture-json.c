@@ -430,6 +430,14 @@ capture_diff_json(const struct diff *d, const struct capture_opts *opts)
 	}
 	if (d->noise)
 		json_object_set_new(obj, "noise", json_true());
+	if (d->hint != NULL) {
+		json_object_set_new(obj, "hint", capture_text(d->hint,
+		    strlen(d->hint), NULL));
+	}
+	if (diff_hint_key(d) != NULL) {
+		json_object_set_new(obj, diff_hint_key(d),
+		    capture_text(d->hint_path, strlen(d->hint_path), NULL));
+	}
 	return (obj);
 }
 
@@ -937,7 +945,10 @@ capture_diff_from_json(json_t *d, const char *where, struct exchange *ex,
 	    &diff->primary, cause) != 0 ||
 	    capture_get_string(d, where, "candidate", &diff->candidate,
 	    cause) != 0 ||
-	    capture_get_string(d, where, "detail", &diff->detail, cause) != 0))
+	    capture_get_string(d, where, "detail", &diff->detail, cause) != 0 ||
+	    capture_get_string(d, where, "hint", &diff->hint, cause) != 0 ||
+	    capture_get_string(d, where, diff->kind == DIFF_EXTRA ?
+	    "renamed_from" : "renamed_to", &diff->hint_path, cause) != 0))
 		goto out;
 	if (diff != NULL && json_is_true(json_object_get(d, "noise")))
 		diff->noise = 1;

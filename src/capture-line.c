@@ -427,6 +427,11 @@ capture_line_diff(struct buf *b, const struct diff *d,
 		capture_line_lossy(b, "detail", d->detail, strlen(d->detail));
 	if (d->noise)
 		capture_line_true(b, "noise");
+	if (d->hint != NULL)
+		capture_line_lossy(b, "hint", d->hint, strlen(d->hint));
+	if (diff_hint_key(d) != NULL)
+		capture_line_lossy(b, diff_hint_key(d), d->hint_path,
+		    strlen(d->hint_path));
 	capture_put(b, "}", 1);
 }
 

@@ -23,6 +23,7 @@ static const struct options_entry diff_options[] = {
 	{ "json", 0, NULL, "print the result as one JSON document", NULL },
 	OPTIONS_ENTRY_STRICT_ORDER,
 	OPTIONS_ENTRY_LENIENT_NUMBERS,
+	OPTIONS_ENTRY_UNORDERED,
 	{ "quiet", 'q', NULL, "no DIVERGE lines", NULL },
 	{ "verbose", 'v', NULL, "more logging", NULL },
 	OPTIONS_ENTRY_COLOR,

@@ -47,6 +47,9 @@ static const struct options_entry proxy_options[] = {
 	OPTIONS_ENTRY_STRICT_ORDER,
 	OPTIONS_ENTRY_LENIENT_NUMBERS,
 	OPTIONS_ENTRIES_NOISE,
+	OPTIONS_ENTRY_UNORDERED,
+	OPTIONS_ENTRY_IGNORE_CT_PARAMS,
+	OPTIONS_ENTRY_NORMALIZE,
 	{ "config", 0, "FILE", "INI file: [proxy], [compare],\n"
 	    "[route \"METHOD /path\"]; flags win", NULL },
 	{ "sample", 0, "RATE", "fraction of requests mirrored, 0..1", "1.0" },

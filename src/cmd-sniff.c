@@ -29,6 +29,9 @@ static const struct options_entry sniff_options[] = {
 	OPTIONS_ENTRY_STRICT_ORDER,
 	OPTIONS_ENTRY_LENIENT_NUMBERS,
 	OPTIONS_ENTRIES_NOISE,
+	OPTIONS_ENTRY_UNORDERED,
+	OPTIONS_ENTRY_IGNORE_CT_PARAMS,
+	OPTIONS_ENTRY_NORMALIZE,
 	{ "config", 0, "FILE", "INI file: [sniff], [compare],\n"
 	    "[route \"METHOD /path\"]; flags win", NULL },
 	{ "mirror-methods", 0, "LIST",

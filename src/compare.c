@@ -129,22 +129,29 @@ compare_json_docs(const struct compare_opts *opts,
     const struct route_rule *rule, const struct json_doc *a,
     const struct json_doc *b, struct diff_list *diffs)
 {
-	struct ignore_set	*ignore;
+	struct ignore_set	*ignore, *unordered = NULL;
 	enum verdict		 v = VERDICT_BODY;
 	int			 odd;
 
 	ignore = jsonpath_ignore_new(opts, rule);
+	if ((opts != NULL && opts->nunordered != 0) ||
+	    (rule != NULL && rule->rr_nunordered != 0))
+		unordered = jsonpath_set_new(opts != NULL ? opts->unordered :
+		    NULL, opts != NULL ? opts->nunordered : 0,
+		    rule != NULL ? rule->rr_unordered : NULL,
+		    rule != NULL ? rule->rr_nunordered : 0);
 	if (a->root == NULL)
 		json_doc_error(a, SIDE_PRIMARY, diffs);
 	if (b->root == NULL)
 		json_doc_error(b, SIDE_CANDIDATE, diffs);
 	odd = compare_dups(ignore, a, b, diffs);
 	if (a->root != NULL && b->root != NULL) {
-		v = shape_diff(opts, ignore, a, b, diffs);
+		v = shape_diff(opts, ignore, unordered, a, b, diffs);
 		if (odd && v < VERDICT_BODY)
 			v = VERDICT_BODY;
 	}
 	jsonpath_ignore_free(ignore);
+	jsonpath_ignore_free(unordered);
 	diff_list_sort(diffs);
 	return (v);
 }
@@ -241,6 +248,109 @@ compare_truncated(const struct response_side *p,
 	return (VERDICT_BODY);
 }
 
+/*
+ * Compile a --normalize pattern (POSIX extended) onto a list; return 0,
+ * or -1 with the regex library's complaint in *cause.
+ */
+int
+compare_normalize_add(struct normalize **v, size_t *n, const char *text,
+    char **cause)
+{
+	struct normalize	*nz;
+	char			 err[256];
+	int			 rc;
+
+	*v = xreallocarray(*v, *n + 1, sizeof **v);
+	nz = &(*v)[*n];
+	if ((rc = regcomp(&nz->re, text, REG_EXTENDED)) != 0) {
+		regerror(rc, &nz->re, err, sizeof err);
+		xasprintf(cause, "'%s' is not a valid extended regular "
+		    "expression: %s", text, err);
+		return (-1);
+	}
+	nz->text = xstrdup(text);
+	(*n)++;
+	return (0);
+}
+
+/* Free a list of --normalize patterns. */
+void
+compare_normalize_free(struct normalize **v, size_t *n)
+{
+	size_t	i;
+
+	for (i = 0; i < *n; i++) {
+		regfree(&(*v)[i].re);
+		free((*v)[i].text);
+	}
+	free(*v);
+	*v = NULL;
+	*n = 0;
+}
+
+/*
+ * Replace every match of one pattern in in by a marker into out.  The
+ * marker (a NUL and the pattern's number) keeps what was around a match
+ * apart: "a1b" and "ab" stay different under [0-9]+.  An empty match
+ * moves on by one byte.  Bodies may hold NUL, hence REG_STARTEND.
+ */
+static void
+compare_normalize_one(const regex_t *re, size_t k, const struct buf *in,
+    struct buf *out)
+{
+	regmatch_t	 m;
+	size_t		 at = 0;
+	char		 mark[2];
+	int		 flags = 0;
+
+	mark[0] = '\0';
+	mark[1] = (char)('0' + k % 64);
+	buf_reset(out);
+	while (at <= in->len) {
+		m.rm_so = (regoff_t)at;
+		m.rm_eo = (regoff_t)in->len;
+		if (regexec(re, in->data != NULL ? in->data : "", 1, &m,
+		    flags | REG_STARTEND) != 0)
+			break;
+		buf_add(out, in->data + at, (size_t)m.rm_so - at);
+		buf_add(out, mark, sizeof mark);
+		if (m.rm_eo == m.rm_so) {
+			if ((size_t)m.rm_eo < in->len)
+				buf_add(out, in->data + m.rm_eo, 1);
+			at = (size_t)m.rm_eo + 1;
+		} else
+			at = (size_t)m.rm_eo;
+		flags = REG_NOTBOL;
+	}
+	if (at < in->len)
+		buf_add(out, in->data + at, in->len - at);
+}
+
+/* Apply the --normalize patterns of the options, then the route's, to b. */
+static void
+compare_normalize(const struct compare_opts *opts,
+    const struct route_rule *rule, struct buf *b)
+{
+	struct buf	 tmp, swap;
+	size_t		 i, k = 0;
+
+	buf_init(&tmp);
+	for (i = 0; opts != NULL && i < opts->nnormalize; i++) {
+		compare_normalize_one(&opts->normalize[i].re, k++, b, &tmp);
+		swap = *b;
+		*b = tmp;
+		tmp = swap;
+	}
+	for (i = 0; rule != NULL && i < rule->rr_nnormalize; i++) {
+		compare_normalize_one(&rule->rr_normalize[i].re, k++, b,
+		    &tmp);
+		swap = *b;
+		*b = tmp;
+		tmp = swap;
+	}
+	buf_free(&tmp);
+}
+
 /* Compare two bodies that are not both JSON, byte for byte. */
 static enum verdict
 compare_bytes(const struct buf *a, const struct buf *b, int ja, int jb,
@@ -263,9 +373,19 @@ compare_bytes(const struct buf *a, const struct buf *b, int ja, int jb,
 	return (VERDICT_BODY);
 }
 
+/* Return 1 if text bodies are normalized before they are compared. */
+static int
+compare_normalizing(const struct compare_opts *opts,
+    const struct route_rule *rule)
+{
+	return ((opts != NULL && opts->nnormalize != 0) ||
+	    (rule != NULL && rule->rr_nnormalize != 0));
+}
+
 /*
  * Compare the bodies of two responses (decoded): as JSON when both are
- * JSON, else as bytes.  Returns the body part of the verdict.
+ * JSON, else as bytes (after --normalize).  Returns the body part of the
+ * verdict.
  */
 enum verdict
 compare_bodies(const struct compare_opts *opts, const struct route_rule *rule,
@@ -273,7 +393,8 @@ compare_bodies(const struct compare_opts *opts, const struct route_rule *rule,
     struct diff_list *diffs)
 {
 	struct buf	 bp, bc;
-	char		*cause;
+	struct diff	*d;
+	char		*cause, *detail;
 	enum verdict	 v = VERDICT_MATCH;
 	int		 jp, jc, failed = 0;
 	struct json_doc	 doc;
@@ -303,6 +424,20 @@ compare_bodies(const struct compare_opts *opts, const struct route_rule *rule,
 	if (jp && jc) {
 		v = compare_json_text(opts, rule, bp.data, bp.len, bc.data,
 		    bc.len, diffs);
+		goto out;
+	}
+	if (!jp && !jc && compare_normalizing(opts, rule)) {
+		/* Offsets in the detail are into the normalized bodies. */
+		compare_normalize(opts, rule, &bp);
+		compare_normalize(opts, rule, &bc);
+		if ((v = compare_bytes(&bp, &bc, jp, jc, diffs)) !=
+		    VERDICT_MATCH && diffs->n > 0 &&
+		    diffs->v[diffs->n - 1].kind == DIFF_BODY) {
+			d = &diffs->v[diffs->n - 1];
+			detail = d->detail;
+			xasprintf(&d->detail, "%s, after --normalize", detail);
+			free(detail);
+		}
 		goto out;
 	}
 	v = compare_bytes(&bp, &bc, jp, jc, diffs);
@@ -445,6 +580,35 @@ compare_header_value(const struct compare_header *h)
 	return (h->value.data != NULL ? h->value.data : "");
 }
 
+/* Return the media type of a Content-Type value, without its length. */
+static const char *
+compare_media(const char *ct, size_t *len)
+{
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	*len = strcspn(ct, ";");
+	while (*len > 0 && (ct[*len - 1] == ' ' || ct[*len - 1] == '\t'))
+		(*len)--;
+	return (ct);
+}
+
+/*
+ * Return 1 if two Content-Type values name the same media type (case
+ * does not matter, RFC 9110 8.3.1), whatever their parameters.  A side
+ * that sent the header twice (values joined with ",") is compared whole.
+ */
+static int
+compare_same_media(const char *a, const char *b)
+{
+	size_t	la, lb;
+
+	if (strchr(a, ',') != NULL || strchr(b, ',') != NULL)
+		return (0);
+	a = compare_media(a, &la);
+	b = compare_media(b, &lb);
+	return (la == lb && strncasecmp(a, b, la) == 0);
+}
+
 /*
  * Compare two header lists (DESIGN §4.3): VERDICT_HEADER if a compared
  * header is missing, extra or different, else VERDICT_MATCH.
@@ -460,8 +624,12 @@ compare_headers(const struct compare_opts *opts, const struct route_rule *rule,
 	const char		*a, *b;
 	struct diff		*d;
 	enum verdict		 v = VERDICT_MATCH;
-	int			 r;
+	int			 r, ctparams;
 
+	if (rule != NULL && rule->rr_ct_params != 0)
+		ctparams = rule->rr_ct_params > 0;
+	else
+		ctparams = opts != NULL && opts->ignore_ct_params;
 	compare_connection_names(ph, &conn, &nconn);
 	compare_connection_names(ch, &conn, &nconn);
 	pv = compare_collect(opts, rule, conn, nconn, ph, &np);
@@ -494,7 +662,9 @@ compare_headers(const struct compare_opts *opts, const struct route_rule *rule,
 		} else {
 			a = compare_header_value(&pv[i]);
 			b = compare_header_value(&cv[j]);
-			if (strcmp(a, b) != 0) {
+			if (strcmp(a, b) != 0 && (!ctparams ||
+			    strcmp(pv[i].name, "content-type") != 0 ||
+			    !compare_same_media(a, b))) {
 				v = VERDICT_HEADER;
 				if ((d = diff_list_add(diffs, DIFF_HEADER,
 				    pv[i].name, -1)) != NULL) {

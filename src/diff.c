@@ -63,6 +63,19 @@ diff_name(const struct diff *d)
 	return (diff_kind_name(d->kind));
 }
 
+/*
+ * Return the capture key of a diff's hint_path: a missing member names
+ * the member it was likely renamed to, an extra one the member it was
+ * renamed from.  NULL when the diff has none.
+ */
+const char *
+diff_hint_key(const struct diff *d)
+{
+	if (d->hint_path == NULL)
+		return (NULL);
+	return (d->kind == DIFF_EXTRA ? "renamed_from" : "renamed_to");
+}
+
 /* Start an empty diff list holding at most max diffs (0: the default). */
 void
 diff_list_init(struct diff_list *list, size_t max)
@@ -154,19 +167,33 @@ diff_list_sort(struct diff_list *list)
 		qsort(list->v, list->n, sizeof *list->v, diff_cmp);
 }
 
-/* Free the diffs of a list; it stays usable with the same cap. */
+/*
+ * Drop the diffs of a list past the first n (they are freed); the
+ * truncated flag is the caller's to restore.
+ */
 void
-diff_list_free(struct diff_list *list)
+diff_list_truncate(struct diff_list *list, size_t n)
 {
 	size_t	i;
 
-	for (i = 0; i < list->n; i++) {
+	for (i = n; i < list->n; i++) {
 		free(list->v[i].kind_text);
 		free(list->v[i].path);
 		free(list->v[i].primary);
 		free(list->v[i].candidate);
 		free(list->v[i].detail);
+		free(list->v[i].hint);
+		free(list->v[i].hint_path);
 	}
+	if (n < list->n)
+		list->n = n;
+}
+
+/* Free the diffs of a list; it stays usable with the same cap. */
+void
+diff_list_free(struct diff_list *list)
+{
+	diff_list_truncate(list, 0);
 	free(list->v);
 	list->v = NULL;
 	list->n = list->cap = 0;

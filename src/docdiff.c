@@ -282,6 +282,8 @@ docdiff_token(struct buf *b, const struct diff *d)
 		break;
 	case DIFF_VALUE:
 		buf_printf(b, " %s value", path);
+		if (d->hint != NULL && strcmp(d->hint, "order") == 0)
+			buf_addstr(b, "(order)");
 		break;
 	case DIFF_INVALID_JSON:
 	case DIFF_DEPTH:
@@ -296,6 +298,8 @@ docdiff_token(struct buf *b, const struct diff *d)
 			    side_name(d->side));
 		else
 			buf_printf(b, " %s %s", path, kind);
+		if (d->kind == DIFF_MISSING && d->hint_path != NULL)
+			buf_printf(b, " (renamed to %s?)", d->hint_path);
 		break;
 	}
 }
@@ -362,6 +366,11 @@ docdiff_result_json(const struct docdiff_opts *conf,
 		if (d->detail != NULL)
 			json_object_set_new(dj, "detail",
 			    json_string(d->detail));
+		if (d->hint != NULL)
+			json_object_set_new(dj, "hint", json_string(d->hint));
+		if (diff_hint_key(d) != NULL)
+			json_object_set_new(dj, diff_hint_key(d),
+			    json_string(d->hint_path));
 		json_array_append_new(list, dj);
 	}
 	o = json_pack("{s:I, s:s, s:b, s:b, s:b}", "document",

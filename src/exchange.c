@@ -163,6 +163,9 @@ exchange_flag_token(const struct exchange *ex, const struct diff *d,
 	case DIFF_ORDER:
 		buf_printf(b, "%s %s", path, kind);
 		exchange_flag_side(b, d->side);
+		/* The missing half of a likely rename names the other. */
+		if (d->kind == DIFF_MISSING && d->hint_path != NULL)
+			buf_printf(b, " (renamed to %s?)", d->hint_path);
 		break;
 	case DIFF_TYPE:
 		buf_printf(b, "%s type(%s->%s)", path,
@@ -171,6 +174,8 @@ exchange_flag_token(const struct exchange *ex, const struct diff *d,
 		break;
 	case DIFF_VALUE:
 		buf_printf(b, "%s value", path);
+		if (d->hint != NULL && strcmp(d->hint, "order") == 0)
+			buf_addstr(b, "(order)");
 		break;
 	case DIFF_HEADER:
 		buf_printf(b, "header:%s", d->path != NULL ? d->path : "?");

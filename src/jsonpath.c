@@ -52,6 +52,7 @@ struct ignore_set {
 	size_t		 spans_cap;
 	unsigned char	*reach;		/* DP rows for matching, 2 * (n + 1) */
 	size_t		 reach_cap;
+	int		 exact;		/* the path itself, not under it */
 };
 
 /* Return 1 if a key can be written in dot form: [A-Za-z_][A-Za-z0-9_]*. */
@@ -181,7 +182,7 @@ jsonpath_seg_match(const struct ignore_seg *seg, const struct path_span *sp)
  */
 static int
 jsonpath_match(const struct ignore_pattern *pat, const struct path_span *sp,
-    size_t n, unsigned char *cur, unsigned char *next)
+    size_t n, unsigned char *cur, unsigned char *next, int exact)
 {
 	size_t	i, j, k;
 	int	any;
@@ -214,10 +215,13 @@ jsonpath_match(const struct ignore_pattern *pat, const struct path_span *sp,
 			return (0);
 		memcpy(cur, next, n + 1);
 	}
-	return (1);
+	return (exact ? cur[n] : 1);
 }
 
-/* Return 1 if a concrete path is at or under one of the set's patterns. */
+/*
+ * Return 1 if a concrete path is at or under one of the set's patterns
+ * (at one, for a set jsonpath_set_new made).
+ */
 int
 jsonpath_ignored(struct ignore_set *set, const char *path)
 {
@@ -234,7 +238,7 @@ jsonpath_ignored(struct ignore_set *set, const char *path)
 	}
 	for (i = 0; i < set->n; i++) {
 		if (jsonpath_match(&set->v[i], set->spans, (size_t)n,
-		    set->reach, set->reach + n + 1))
+		    set->reach, set->reach + n + 1, set->exact))
 			return (1);
 	}
 	return (0);
@@ -564,6 +568,29 @@ jsonpath_ignore_new(const struct compare_opts *opts,
 	if (rule != NULL)
 		jsonpath_add_patterns(set, rule->rr_ignore, rule->rr_nignore);
 	return (set);
+}
+
+/*
+ * Compile two lists of patterns (either may be empty) into one set, for
+ * path lists other than the ignores: --unordered.
+ */
+struct ignore_set *
+jsonpath_set_new(char **a, size_t na, char **b, size_t nb)
+{
+	struct ignore_set	*set;
+
+	set = xcalloc(1, sizeof *set);
+	set->exact = 1;
+	jsonpath_add_patterns(set, a, na);
+	jsonpath_add_patterns(set, b, nb);
+	return (set);
+}
+
+/* Return 1 if a set (or NULL) holds no pattern. */
+int
+jsonpath_set_empty(const struct ignore_set *set)
+{
+	return (set == NULL || set->n == 0);
 }
 
 /* Free an ignore set. */

@@ -30,13 +30,17 @@ struct options_load_state {
 	void		*arg;
 };
 
+static char	*options_not_ignore(char *);
+
 /* Help lines are wrapped to fit this many columns. */
 #define OPTIONS_HELP_WIDTH	77
 
 /* Keys that belong in [compare] rather than the command's section. */
 static const char *options_compare_keys[] = {
 	"ignore", "ignore-header", "strict-order", "lenient-numbers",
-	"noise-min-sample", "noise-relative", "noise-absolute", NULL
+	"noise-min-sample", "noise-relative", "noise-absolute",
+	"unordered", "ignore-content-type-params", "normalize",
+	NULL
 };
 
 /* Return the number of entries of a table. */
@@ -366,6 +370,19 @@ options_set(struct options *o, const char *name, const char *value,
 	    options_noise(&o->co.noise, name, value, cause) == 0) {
 		if (*cause != NULL)
 			return (-1);
+	} else if (strcmp(name, "unordered") == 0) {
+		if (jsonpath_valid(value, &why) != 0)
+			return (options_cause(name, options_not_ignore(why),
+			    cause));
+		strlist_add(&o->co.unordered, &o->co.nunordered, value);
+	} else if (strcmp(name, "ignore-content-type-params") == 0) {
+		if (options_bool(name, value, &o->co.ignore_ct_params,
+		    cause) != 0)
+			return (-1);
+	} else if (strcmp(name, "normalize") == 0) {
+		if (compare_normalize_add(&o->co.normalize, &o->co.nnormalize,
+		    value, &why) != 0)
+			return (options_cause(name, why, cause));
 	} else if (strcmp(name, "max-body") == 0) {
 		if (parse_size(value, o->t.max_body, &why) != 0)
 			return (options_cause(name, why, cause));
@@ -464,6 +481,22 @@ options_getopt(struct options *o, int argc, char **argv,
 	return (-1);
 }
 
+/*
+ * jsonpath_valid speaks of an "ignore pattern"; an --unordered path is
+ * not one.  Returns the cause reworded (the old one freed).
+ */
+static char *
+options_not_ignore(char *why)
+{
+	char	*out;
+
+	if (strncmp(why, "invalid ignore pattern ", 23) != 0)
+		return (why);
+	xasprintf(&out, "invalid JSONPath %s", why + 23);
+	free(why);
+	return (out);
+}
+
 /* Find or add the rule of a route section. */
 static struct route_rule *
 options_route(struct compare_opts *co, const char *route)
@@ -488,6 +521,7 @@ options_route_key(struct options *o, const char *section, const char *route,
 {
 	struct route_rule	*rr;
 	char			*why;
+	int			 on;
 
 	rr = options_route(&o->co, route);
 	if (strcmp(key, "ignore") == 0) {
@@ -500,9 +534,29 @@ options_route_key(struct options *o, const char *section, const char *route,
 	} else if (strcmp(key, "ignore-header") == 0)
 		strlist_add(&rr->rr_ignore_headers, &rr->rr_nignore_headers,
 		    value);
-	else {
+	else if (strcmp(key, "unordered") == 0) {
+		if (jsonpath_valid(value, &why) != 0) {
+			why = options_not_ignore(why);
+			xasprintf(cause, "unordered: %s", why);
+			free(why);
+			return (-1);
+		}
+		strlist_add(&rr->rr_unordered, &rr->rr_nunordered, value);
+	} else if (strcmp(key, "ignore-content-type-params") == 0) {
+		if (options_bool(key, value, &on, cause) != 0)
+			return (-1);
+		rr->rr_ct_params = on ? 1 : -1;
+	} else if (strcmp(key, "normalize") == 0) {
+		if (compare_normalize_add(&rr->rr_normalize,
+		    &rr->rr_nnormalize, value, &why) != 0) {
+			xasprintf(cause, "normalize: %s", why);
+			free(why);
+			return (-1);
+		}
+	} else {
 		xasprintf(cause, "unknown key '%s' in [%s] (a route takes "
-		    "ignore and ignore-header)", key, section);
+		    "ignore, ignore-header, unordered, "
+		    "ignore-content-type-params and normalize)", key, section);
 		return (-1);
 	}
 	return (0);
@@ -627,6 +681,8 @@ options_free(struct options *o)
 	free(o->shortopts);
 	strlist_free(&o->co.ignore, &o->co.nignore);
 	strlist_free(&o->co.ignore_headers, &o->co.nignore_headers);
+	strlist_free(&o->co.unordered, &o->co.nunordered);
+	compare_normalize_free(&o->co.normalize, &o->co.nnormalize);
 	strlist_free(&o->cap.redact, &o->cap.nredact);
 	alert_opts_free(&o->alert);
 	for (i = 0; i < o->co.nroutes; i++) {
@@ -635,6 +691,10 @@ options_free(struct options *o)
 		    &o->co.routes[i].rr_nignore);
 		strlist_free(&o->co.routes[i].rr_ignore_headers,
 		    &o->co.routes[i].rr_nignore_headers);
+		strlist_free(&o->co.routes[i].rr_unordered,
+		    &o->co.routes[i].rr_nunordered);
+		compare_normalize_free(&o->co.routes[i].rr_normalize,
+		    &o->co.routes[i].rr_nnormalize);
 	}
 	free(o->co.routes);
 }

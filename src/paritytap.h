@@ -11,6 +11,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <regex.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -151,6 +152,8 @@ struct diff {
 	char		*candidate;
 	char		*detail;
 	int		 noise;		/* on a path learned to be noise */
+	char		*hint;		/* "order", "rename", or NULL */
+	char		*hint_path;	/* the rename's other path */
 };
 
 /* A list of diffs, capped at max (0 means DEFAULT_MAX_DIFFS). */
@@ -184,6 +187,12 @@ struct exchange {
 	int		 ex_self_check;
 };
 
+/* A --normalize pattern: its text and its compiled form. */
+struct normalize {
+	char		*text;
+	regex_t		 re;
+};
+
 /* Per-route compare settings from the config file. */
 struct route_rule {
 	char		*rr_route;	/* "POST /v1/validate" (templated form) */
@@ -191,6 +200,11 @@ struct route_rule {
 	size_t		 rr_nignore;
 	char	       **rr_ignore_headers;
 	size_t		 rr_nignore_headers;
+	char	       **rr_unordered;	/* JSONPaths of unordered arrays */
+	size_t		 rr_nunordered;
+	struct normalize *rr_normalize;
+	size_t		 rr_nnormalize;
+	int		 rr_ct_params;	/* 1 ignore, -1 compare, 0 unset */
 };
 
 /* The noise learner's rule (noise.c); set is 0 for the defaults. */
@@ -219,6 +233,11 @@ struct compare_opts {
 	struct route_rule *routes;
 	size_t		 nroutes;
 	struct noise_opts noise;
+	char	       **unordered;		/* --unordered JSONPATH */
+	size_t		 nunordered;
+	struct normalize *normalize;		/* --normalize REGEX */
+	size_t		 nnormalize;
+	int		 ignore_ct_params;	/* --ignore-content-type-params */
 };
 
 /* Capture writer settings. */
@@ -294,6 +313,15 @@ struct options_target {
 	    "20" }, \
 	{ "noise-absolute", 0, "PCT", "... and more than PCT points more often", \
 	    "3" }
+#define OPTIONS_ENTRY_UNORDERED \
+	{ "unordered", 0, "JSONPATH", "compare the arrays at this path in " \
+	    "any order", NULL }
+#define OPTIONS_ENTRY_IGNORE_CT_PARAMS \
+	{ "ignore-content-type-params", 0, NULL, "compare only the media " \
+	    "type of Content-Type, not its charset or other parameters", NULL }
+#define OPTIONS_ENTRY_NORMALIZE \
+	{ "normalize", 0, "REGEX", "in text bodies, replace what matches " \
+	    "this extended regular expression before comparing", NULL }
 #define OPTIONS_ENTRY_KEEP_SECRETS \
 	{ "keep-secrets", 0, NULL, "do not redact Authorization, Cookie, ...", \
 	    NULL }
@@ -1161,12 +1189,14 @@ void		 response_side_end(struct response_side *, void **,
 const char	*diff_kind_name(enum diff_kind);
 int		 diff_kind_parse(const char *, enum diff_kind *);
 const char	*diff_name(const struct diff *);
+const char	*diff_hint_key(const struct diff *);
 void		 diff_list_init(struct diff_list *, size_t);
 struct diff	*diff_list_add(struct diff_list *, enum diff_kind, const char *,
 		     int);
 struct diff	*diff_list_add_name(struct diff_list *, const char *,
 		     const char *, int);
 void		 diff_list_sort(struct diff_list *);
+void		 diff_list_truncate(struct diff_list *, size_t);
 void		 diff_list_free(struct diff_list *);
 int		 diff_strcmp(const char *, const char *);	/* NULL first */
 char		*diff_short(const char *, size_t);	/* ~80 bytes, cut */
@@ -1189,6 +1219,9 @@ enum verdict	 compare_json_docs(const struct compare_opts *,
 enum verdict	 compare_headers(const struct compare_opts *,
 		     const struct route_rule *, const struct headers *,
 		     const struct headers *, struct diff_list *);
+int		 compare_normalize_add(struct normalize **, size_t *,
+		     const char *, char **);
+void		 compare_normalize_free(struct normalize **, size_t *);
 
 /* decode.c */
 int		 decode_body(const struct response_side *, struct buf *,
@@ -1225,14 +1258,16 @@ char		*json_render_string(const char *, size_t);
 
 /* shape.c */
 enum verdict	 shape_diff(const struct compare_opts *, struct ignore_set *,
-		     const struct json_doc *, const struct json_doc *,
-		     struct diff_list *);
+		     struct ignore_set *, const struct json_doc *,
+		     const struct json_doc *, struct diff_list *);
 
 /* jsonpath.c */
 int		 jsonpath_valid(const char *, char **);
 struct ignore_set *jsonpath_ignore_new(const struct compare_opts *,
 		     const struct route_rule *);
 int		 jsonpath_ignored(struct ignore_set *, const char *);
+struct ignore_set *jsonpath_set_new(char **, size_t, char **, size_t);
+int		 jsonpath_set_empty(const struct ignore_set *);
 void		 jsonpath_ignore_free(struct ignore_set *);
 void		 jsonpath_key(struct buf *, const char *, size_t);
 void		 jsonpath_index(struct buf *, size_t);

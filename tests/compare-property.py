@@ -141,6 +141,8 @@ def plant(r, b):
             items.append(gen_value(r, 3))
         elif kind == 2:                     # emptied
             del items[:]
+        elif kind == 3 and len(items) > 1:  # reordered
+            r.shuffle(items)
         elif items:
             i = r.randrange(len(items))
             items[i] = mutate_value(r, items[i], kind)
@@ -257,6 +259,36 @@ def members(v):
     return d
 
 
+def model_equal(x, y, path, opts):
+    d = []
+    model_diff(x, y, path, opts, d)
+    return not d
+
+
+def model_reordered(xs, ys, path, opts):
+    """Two arrays of one length that differ index by index but hold the
+    same elements (a multiset match)."""
+    n = len(xs)
+    if n < 2:
+        return False
+    same = [model_equal(xs[i], ys[i], "%s[%d]" % (path, i), opts)
+            for i in range(n)]
+    if all(same):
+        return False
+    used = [same[j] for j in range(n)]
+    for i in range(n):
+        if same[i]:
+            continue
+        for j in range(n):
+            if not used[j] and model_equal(xs[i], ys[j],
+                                           "%s[%d]" % (path, i), opts):
+                used[j] = True
+                break
+        else:
+            return False
+    return True
+
+
 def model_diff(a, b, path, opts, out):
     ta, tb = type_name(a), type_name(b)
     if ta != tb:
@@ -275,6 +307,10 @@ def model_diff(a, b, path, opts, out):
     elif a[0] == "arr":
         if len(a[1]) != len(b[1]):
             out.append(("value", path, None))
+        elif model_reordered(a[1], b[1], path, opts):
+            # Same elements, another order: one value diff (hint order).
+            out.append(("value", path, None))
+            return
         for i, (x, y) in enumerate(zip(a[1], b[1])):
             model_diff(x, y, "%s[%d]" % (path, i), opts, out)
     elif a[0] == "obj":

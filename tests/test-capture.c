@@ -2227,6 +2227,59 @@ test_line_writer(void)
 	free(path);
 }
 
+/*
+ * A diff's hints in a capture: "hint", and "renamed_to" on a missing
+ * member or "renamed_from" on an extra one; both writers give the same
+ * bytes and the reader keeps them.
+ */
+static void
+test_line_hints(void)
+{
+	struct exchange	 ex, back;
+	struct diff	*d;
+	json_t		*obj;
+	char		*line, *cause = NULL;
+	int		 rc;
+
+	make_get(&ex);
+	ex.ex_verdict = VERDICT_SHAPE;
+	d = diff_list_add(&ex.ex_diffs, DIFF_MISSING, "$.name", SIDE_CANDIDATE);
+	d->hint = xstrdup("rename");
+	d->hint_path = xstrdup("$.full_name");
+	d = diff_list_add(&ex.ex_diffs, DIFF_EXTRA, "$.full_name",
+	    SIDE_CANDIDATE);
+	d->hint = xstrdup("rename");
+	d->hint_path = xstrdup("$.name");
+	d = diff_list_add(&ex.ex_diffs, DIFF_VALUE, "$.tags", -1);
+	d->hint = xstrdup("order");
+	ok(line_same(&ex, NULL, 0), "hints: the line writer and the tree agree");
+	line = exchange_to_line(&ex, NULL);
+	ok(strstr(line, "{\"kind\":\"missing\",\"path\":\"$.name\",\"side\":"
+	    "\"candidate\",\"hint\":\"rename\",\"renamed_to\":"
+	    "\"$.full_name\"}") != NULL, "missing: hint and renamed_to");
+	ok(strstr(line, "{\"kind\":\"extra\",\"path\":\"$.full_name\",\"side\":"
+	    "\"candidate\",\"hint\":\"rename\",\"renamed_from\":\"$.name\"}") !=
+	    NULL, "extra: hint and renamed_from");
+	ok(strstr(line, "{\"kind\":\"value\",\"path\":\"$.tags\",\"hint\":"
+	    "\"order\"}") != NULL, "value: the order hint");
+	free(line);
+	obj = exchange_to_json(&ex, NULL);
+	exchange_init(&back, NULL);
+	rc = exchange_from_json(obj, &back, &cause);
+	ok(rc == 0 && back.ex_diffs.n == 3, "hints: read back");
+	if (rc == 0 && back.ex_diffs.n == 3) {
+		is_str(back.ex_diffs.v[0].hint_path, "$.full_name",
+		    "renamed_to read back");
+		is_str(back.ex_diffs.v[1].hint_path, "$.name",
+		    "renamed_from read back");
+		is_str(back.ex_diffs.v[2].hint, "order", "order read back");
+	}
+	free(cause);
+	json_decref(obj);
+	exchange_free(&back);
+	exchange_free(&ex);
+}
+
 int
 main(void)
 {
@@ -2257,6 +2310,7 @@ main(void)
 	test_line_random();
 	test_line_writer();
 	test_fast_reader();
+	test_line_hints();
 
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return (done_testing());

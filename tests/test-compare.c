@@ -1475,6 +1475,371 @@ test_deterministic(void)
 	diff_list_free(&b);
 }
 
+/* Comparison knobs: --unordered, the order and rename hints. */
+
+/* Render a diff list with hints: "kind path side [hint[ other]]". */
+static char *
+render_hints(const struct diff_list *l)
+{
+	struct buf	 b;
+	size_t		 i;
+	const char	*hk;
+
+	buf_init(&b);
+	for (i = 0; i < l->n; i++) {
+		buf_printf(&b, "%s%s %s %s", i ? " | " : "", diff_name(&l->v[i]),
+		    l->v[i].path ? l->v[i].path : "-",
+		    l->v[i].side == SIDE_CANDIDATE ? "c" :
+		    l->v[i].side == SIDE_PRIMARY ? "p" : "-");
+		if (l->v[i].hint != NULL)
+			buf_printf(&b, " %s", l->v[i].hint);
+		if ((hk = diff_hint_key(&l->v[i])) != NULL)
+			buf_printf(&b, " %s=%s", hk, l->v[i].hint_path);
+	}
+	if (b.data == NULL)
+		buf_addstr(&b, "");
+	return (buf_detach(&b));
+}
+
+/* One knob case: two documents, --unordered and --ignore paths. */
+struct knob_case {
+	const char	*name;
+	const char	*primary;
+	const char	*candidate;
+	const char	*unordered[3];
+	const char	*ignore[3];
+	enum verdict	 verdict;
+	const char	*diffs;
+};
+
+static const struct knob_case knob_cases[] = {
+	/* The order hint, without --unordered. */
+	{ "same elements, another order: one value diff with the order hint",
+	  "[1,2,3]", "[3,1,2]", { NULL }, { NULL }, VERDICT_VALUE,
+	  "value $ - order" },
+	{ "reordered objects in an array",
+	  "{\"items\":[{\"id\":1},{\"id\":2}]}",
+	  "{\"items\":[{\"id\":2},{\"id\":1}]}", { NULL }, { NULL },
+	  VERDICT_VALUE, "value $.items - order" },
+	{ "reordered elements of two types are no shape divergence",
+	  "[1,\"a\"]", "[\"a\",1]", { NULL }, { NULL }, VERDICT_VALUE,
+	  "value $ - order" },
+	{ "near miss: reordered and one element changed, diffs by index",
+	  "[1,2,3]", "[3,1,4]", { NULL }, { NULL }, VERDICT_VALUE,
+	  "value $[0] - | value $[1] - | value $[2] -" },
+	{ "near miss: same values, other counts ([1,1,2] vs [1,2,2])",
+	  "[1,1,2]", "[1,2,2]", { NULL }, { NULL }, VERDICT_VALUE,
+	  "value $[1] -" },
+	{ "near miss: a type change inside a reordered array stays shape",
+	  "[{\"a\":1},{\"a\":2}]", "[{\"a\":\"2\"},{\"a\":1}]", { NULL },
+	  { NULL }, VERDICT_SHAPE, "type $[0].a - | value $[1].a -" },
+	{ "equal arrays: nothing", "[1,2,3]", "[1,2,3]", { NULL }, { NULL },
+	  VERDICT_MATCH, "" },
+	{ "ignored paths inside elements count as equal when matching",
+	  "[{\"id\":1,\"ts\":5},{\"id\":2,\"ts\":6}]",
+	  "[{\"id\":2,\"ts\":9},{\"id\":1,\"ts\":8}]", { NULL },
+	  { "$[*].ts" }, VERDICT_VALUE, "value $ - order" },
+
+	/* --unordered. */
+	{ "unordered: reordered objects match",
+	  "{\"items\":[{\"id\":1},{\"id\":2},{\"id\":3}]}",
+	  "{\"items\":[{\"id\":3},{\"id\":1},{\"id\":2}]}", { "$.items" },
+	  { NULL }, VERDICT_MATCH, "" },
+	{ "unordered near miss: one element really different",
+	  "{\"items\":[{\"id\":1,\"v\":\"a\"},{\"id\":2,\"v\":\"b\"}]}",
+	  "{\"items\":[{\"id\":2,\"v\":\"b\"},{\"id\":1,\"v\":\"X\"}]}",
+	  { "$.items" }, { NULL }, VERDICT_VALUE, "value $.items[0].v -" },
+	{ "unordered near miss: a new member in one element is shape",
+	  "{\"items\":[{\"id\":1},{\"id\":2}]}",
+	  "{\"items\":[{\"id\":2},{\"id\":1,\"x\":0}]}", { "$.items" },
+	  { NULL }, VERDICT_SHAPE, "extra $.items[0].x c" },
+	{ "unordered: a length difference is one value diff",
+	  "[1,2]", "[3,2,1]", { "$" }, { NULL }, VERDICT_VALUE,
+	  "value $ -" },
+	{ "unordered: a multiset, counts matter",
+	  "[1,1,2]", "[2,1,2]", { "$" }, { NULL }, VERDICT_VALUE,
+	  "value $[0] -" },
+	{ "unordered with [*] and ..",
+	  "{\"a\":[{\"tags\":[\"x\",\"y\"]}],\"b\":{\"tags\":[1,2]}}",
+	  "{\"a\":[{\"tags\":[\"y\",\"x\"]}],\"b\":{\"tags\":[2,1]}}",
+	  { "$.a[*].tags", "$..b.tags" }, { NULL }, VERDICT_MATCH, "" },
+	{ "unordered is the path named, not the arrays under it",
+	  "{\"a\":[[1,2],[3]]}", "{\"a\":[[3],[2,1]]}", { "$.a" }, { NULL },
+	  VERDICT_VALUE, "value $.a[0] - order" },
+	{ "unordered elsewhere leaves this array ordered",
+	  "{\"a\":[1,2],\"b\":[1,2]}", "{\"a\":[2,1],\"b\":[2,1]}",
+	  { "$.a" }, { NULL }, VERDICT_VALUE, "value $.b - order" },
+
+	/* The rename hint. */
+	{ "rename: missing and extra with the same value",
+	  "{\"name\":\"x\",\"a\":1}", "{\"full_name\":\"x\",\"a\":1}",
+	  { NULL }, { NULL }, VERDICT_SHAPE,
+	  "extra $.full_name c rename renamed_from=$.name | "
+	  "missing $.name c rename renamed_to=$.full_name" },
+	{ "rename of an object, equal whatever its key order",
+	  "{\"o\":{\"a\":[1],\"b\":2}}", "{\"p\":{\"b\":2,\"a\":[1]}}",
+	  { NULL }, { NULL }, VERDICT_SHAPE,
+	  "missing $.o c rename renamed_to=$.p | "
+	  "extra $.p c rename renamed_from=$.o" },
+	{ "near miss: values differ, no rename",
+	  "{\"name\":\"x\"}", "{\"full_name\":\"y\"}", { NULL }, { NULL },
+	  VERDICT_SHAPE, "extra $.full_name c | missing $.name c" },
+	{ "near miss: same value in another object, no rename",
+	  "{\"a\":{\"name\":\"x\"},\"b\":{}}",
+	  "{\"a\":{},\"b\":{\"nom\":\"x\"}}", { NULL }, { NULL },
+	  VERDICT_SHAPE, "missing $.a.name c | extra $.b.nom c" },
+	{ "near miss: 1 and \"1\" are not the same value",
+	  "{\"n\":1}", "{\"m\":\"1\"}", { NULL }, { NULL }, VERDICT_SHAPE,
+	  "extra $.m c | missing $.n c" },
+	{ "two missing, one extra: one rename",
+	  "{\"x\":1,\"y\":1}", "{\"z\":1}", { NULL }, { NULL },
+	  VERDICT_SHAPE, "missing $.x c rename renamed_to=$.z | "
+	  "missing $.y c | extra $.z c rename renamed_from=$.x" },
+};
+
+/* Run the knob cases. */
+static void
+test_knob_cases(void)
+{
+	struct compare_opts	 opts;
+	struct diff_list	 dl;
+	const struct knob_case	*c;
+	enum verdict		 v;
+	char			*got;
+	size_t			 i, n;
+
+	for (i = 0; i < sizeof knob_cases / sizeof knob_cases[0]; i++) {
+		c = &knob_cases[i];
+		memset(&opts, 0, sizeof opts);
+		for (n = 0; n < 3 && c->unordered[n] != NULL; n++)
+			/* nothing */;
+		opts.unordered = (char **)c->unordered;
+		opts.nunordered = n;
+		for (n = 0; n < 3 && c->ignore[n] != NULL; n++)
+			/* nothing */;
+		opts.ignore = (char **)c->ignore;
+		opts.nignore = n;
+		diff_list_init(&dl, 0);
+		v = compare_json_text(&opts, NULL, c->primary,
+		    strlen(c->primary), c->candidate, strlen(c->candidate),
+		    &dl);
+		is_str(vnames[v], vnames[c->verdict], "%s: verdict", c->name);
+		got = render_hints(&dl);
+		is_str(got, c->diffs, "%s: diffs", c->name);
+		free(got);
+		diff_list_free(&dl);
+	}
+}
+
+/* A route's --unordered applies to that route only. */
+static void
+test_knob_route(void)
+{
+	struct route_rule	 rule;
+	struct diff_list	 dl;
+	char			*un[] = { "$.items" };
+	const char		*a = "{\"items\":[1,2]}", *b = "{\"items\":[2,1]}";
+	enum verdict		 v;
+
+	memset(&rule, 0, sizeof rule);
+	rule.rr_unordered = un;
+	rule.rr_nunordered = 1;
+	diff_list_init(&dl, 0);
+	v = compare_json_text(NULL, &rule, a, strlen(a), b, strlen(b), &dl);
+	is_int(v, VERDICT_MATCH, "route unordered: reordered items match");
+	diff_list_free(&dl);
+	v = compare_json_text(NULL, NULL, a, strlen(a), b, strlen(b), &dl);
+	is_int(v, VERDICT_VALUE, "without the route: the order hint");
+	diff_list_free(&dl);
+}
+
+/* --ignore-content-type-params: parameters ignored, the media type not. */
+static void
+test_knob_content_type(void)
+{
+	struct compare_opts	 opts;
+	struct route_rule	 rule;
+	struct headers		 p, c;
+	struct diff_list	 dl;
+	enum verdict		 v;
+
+	memset(&p, 0, sizeof p);
+	memset(&c, 0, sizeof c);
+	memset(&opts, 0, sizeof opts);
+	memset(&rule, 0, sizeof rule);
+	hadd(&p, "Content-Type", "application/json");
+	hadd(&c, "Content-Type", "Application/JSON ; charset=utf-8");
+	diff_list_init(&dl, 0);
+	v = compare_headers(&opts, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_HEADER, "charset differs, by default: header diff");
+	diff_list_free(&dl);
+	opts.ignore_ct_params = 1;
+	v = compare_headers(&opts, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_MATCH, "--ignore-content-type-params: only the "
+	    "media type, any case");
+	is_int(dl.n, 0, "no diff");
+	rule.rr_ct_params = -1;
+	v = compare_headers(&opts, &rule, &p, &c, &dl);
+	is_int(v, VERDICT_HEADER, "a route turning it off wins");
+	diff_list_free(&dl);
+	opts.ignore_ct_params = 0;
+	rule.rr_ct_params = 1;
+	v = compare_headers(&opts, &rule, &p, &c, &dl);
+	is_int(v, VERDICT_MATCH, "a route turning it on");
+	diff_list_free(&dl);
+
+	headers_free(&c);
+	hadd(&c, "Content-Type", "text/plain; charset=utf-8");
+	opts.ignore_ct_params = 1;
+	v = compare_headers(&opts, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_HEADER, "near miss: application/json vs text/plain "
+	    "is still a header diff");
+	is_str(dl.n == 1 ? dl.v[0].path : NULL, "content-type",
+	    "the diff names content-type");
+	diff_list_free(&dl);
+
+	headers_free(&c);
+	hadd(&c, "Content-Type", "application/json");
+	hadd(&c, "Content-Type", "text/html");
+	v = compare_headers(&opts, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_HEADER, "near miss: a second Content-Type is "
+	    "compared whole");
+	diff_list_free(&dl);
+	headers_free(&p);
+	headers_free(&c);
+}
+
+/* --normalize on text bodies. */
+static void
+test_knob_normalize(void)
+{
+	struct compare_opts	 opts;
+	struct route_rule	 rule;
+	struct response_side	 p, c;
+	struct diff_list	 dl;
+	char			*cause = NULL;
+	enum verdict		 v;
+
+	memset(&opts, 0, sizeof opts);
+	memset(&rule, 0, sizeof rule);
+	ok(compare_normalize_add(&opts.normalize, &opts.nnormalize,
+	    "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]+Z", &cause) == 0,
+	    "a timestamp pattern compiles");
+	is_int(compare_normalize_add(&opts.normalize, &opts.nnormalize,
+	    "a(b", &cause), -1, "an unbalanced ( is refused");
+	ok(cause != NULL && strstr(cause, "'a(b' is not a valid extended "
+	    "regular expression: ") != NULL, "the error names the regex: %s",
+	    cause ? cause : "(null)");
+	free(cause);
+	is_int(opts.nnormalize, 1, "the bad one is not kept");
+
+	side_set(&p, 200, "text/plain", "built 2026-05-02T10:00:00Z ok\n");
+	side_set(&c, 200, "text/plain", "built 2026-05-02T10:00:07Z ok\n");
+	diff_list_init(&dl, 0);
+	v = compare_bodies(NULL, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_BODY, "without --normalize: a body diff");
+	diff_list_free(&dl);
+	v = compare_bodies(&opts, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_MATCH, "--normalize: the timestamps are replaced");
+	diff_list_free(&dl);
+	response_side_free(&c);
+
+	side_set(&c, 200, "text/plain", "built 2026-05-02T10:00:07Z OK\n");
+	v = compare_bodies(&opts, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_BODY, "near miss: ok vs OK stays a body diff");
+	is_str(dl.n == 1 ? dl.v[0].detail : NULL, "bodies differ at byte 9 "
+	    "(12 vs 12 bytes), after --normalize", "the detail says the "
+	    "offset is in the normalized bodies");
+	diff_list_free(&dl);
+	response_side_free(&c);
+
+	side_set(&c, 200, "text/plain", "built  ok\n");
+	v = compare_bodies(&opts, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_BODY, "near miss: a timestamp that vanished is not "
+	    "one replaced");
+	diff_list_free(&dl);
+	response_side_free(&c);
+	response_side_free(&p);
+
+	/* A route's pattern, a NUL in the body, an empty match. */
+	ok(compare_normalize_add(&rule.rr_normalize, &rule.rr_nnormalize,
+	    "id=[0-9a-f]*", &cause) == 0, "a route pattern compiles");
+	side_set(&p, 200, "text/plain", NULL);
+	side_set(&c, 200, "text/plain", NULL);
+	buf_add(&p.body, "x\0id=12ab;", 10);
+	buf_add(&c.body, "x\0id=9f;", 8);
+	v = compare_bodies(NULL, &rule, &p, &c, &dl);
+	is_int(v, VERDICT_MATCH, "route --normalize, past a NUL byte");
+	diff_list_free(&dl);
+	response_side_free(&p);
+	response_side_free(&c);
+
+	/* JSON bodies are compared as JSON, never normalized. */
+	side_set(&p, 200, "application/json", "{\"t\":\"2026-05-02T10:00:00Z\"}");
+	side_set(&c, 200, "application/json", "{\"t\":\"2026-05-02T10:00:09Z\"}");
+	v = compare_bodies(&opts, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_VALUE, "JSON bodies: a value diff as ever");
+	diff_list_free(&dl);
+	response_side_free(&p);
+	response_side_free(&c);
+	compare_normalize_free(&opts.normalize, &opts.nnormalize);
+	compare_normalize_free(&rule.rr_normalize, &rule.rr_nnormalize);
+}
+
+/*
+ * Big arrays: 3,000 shuffled objects are matched by the hash of their
+ * values, past what comparing each with each would allow.
+ */
+static void
+test_knob_big(void)
+{
+	struct compare_opts	 opts;
+	struct diff_list	 dl;
+	struct buf		 a, b;
+	char			*un[] = { "$" }, *got;
+	size_t			 i, n = 3000, j;
+	enum verdict		 v;
+
+	buf_init(&a);
+	buf_init(&b);
+	buf_addstr(&a, "[");
+	buf_addstr(&b, "[");
+	for (i = 0; i < n; i++) {
+		/* j walks a permutation of 0..n-1 (7 is prime to 3000). */
+		j = (i * 7 + 5) % n;
+		buf_printf(&a, "%s{\"id\":%zu,\"x\":[%zu,\"s%zu\"]}",
+		    i ? "," : "", i, i % 10, i);
+		buf_printf(&b, "%s{\"x\":[%zu,\"s%zu\"],\"id\":%zu}",
+		    i ? "," : "", j % 10, j, j);
+	}
+	buf_addstr(&a, "]");
+	buf_addstr(&b, "]");
+	memset(&opts, 0, sizeof opts);
+	diff_list_init(&dl, 0);
+	v = compare_json_text(&opts, NULL, a.data, a.len, b.data, b.len, &dl);
+	got = render_hints(&dl);
+	is_str(got, "value $ - order", "3,000 shuffled objects: the order "
+	    "hint");
+	is_int(v, VERDICT_VALUE, "3,000 shuffled objects: value");
+	free(got);
+	diff_list_free(&dl);
+	opts.unordered = un;
+	opts.nunordered = 1;
+	v = compare_json_text(&opts, NULL, a.data, a.len, b.data, b.len, &dl);
+	is_int(v, VERDICT_MATCH, "--unordered $: 3,000 shuffled objects match");
+	is_int(dl.n, 0, "no diffs");
+	diff_list_free(&dl);
+
+	/* One element changed among them: only it is reported. */
+	b.data[b.len - 3] = b.data[b.len - 3] == '1' ? '2' : '1';
+	v = compare_json_text(&opts, NULL, a.data, a.len, b.data, b.len, &dl);
+	is_int(v, VERDICT_VALUE, "--unordered $, one id changed: value");
+	is_int(dl.n, 1, "one diff for one changed element");
+	diff_list_free(&dl);
+	buf_free(&a);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -1492,5 +1857,10 @@ main(void)
 	test_nul_corners();
 	test_order_flag();
 	test_deterministic();
+	test_knob_cases();
+	test_knob_route();
+	test_knob_content_type();
+	test_knob_normalize();
+	test_knob_big();
 	return (done_testing());
 }
