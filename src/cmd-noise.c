@@ -29,6 +29,9 @@ static const struct options_entry noise_options[] = {
 	OPTIONS_ENTRY_IGNORE_HEADER,
 	OPTIONS_ENTRY_STRICT_ORDER,
 	OPTIONS_ENTRY_LENIENT_NUMBERS,
+	OPTIONS_ENTRY_UNORDERED,
+	OPTIONS_ENTRY_IGNORE_CT_PARAMS,
+	OPTIONS_ENTRY_NORMALIZE,
 	OPTIONS_ENTRIES_NOISE,
 	{ "config", 0, "FILE", "INI file: [compare], [route \"...\"] and "
 	    "[noise]", NULL },
@@ -180,8 +183,17 @@ noise_print_config(json_t *j)
 			printf("\n[route \"%s\"]\n", r);
 			route = r;
 		}
-		/* A header's path is its name; a body's starts with $. */
-		printf("%s = %s\n", p[0] == '$' ? "ignore" : "ignore-header", p);
+		/*
+		 * A header's path is its name; a body's starts with $.  An
+		 * array whose elements only moved is compared unordered, its
+		 * elements still compared.
+		 */
+		if (p[0] != '$')
+			printf("ignore-header = %s\n", p);
+		else if (json_is_true(json_object_get(o, "order_only")))
+			printf("unordered = %s\n", p);
+		else
+			printf("ignore = %s\n", p);
 	}
 }
 

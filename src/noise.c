@@ -49,6 +49,7 @@ struct noise_path {
 	char		*np_cand_primary;	/* one candidate diff */
 	char		*np_cand_value;
 	int		 np_kind;	/* enum diff_kind of the first diff */
+	int		 np_other;	/* a diff here was not an order hint */
 };
 
 struct noise_route {
@@ -180,6 +181,13 @@ noise_path(struct noise *n, struct noise_route *r, const char *path,
 	return (np);
 }
 
+/* Return 1 if a diff says only that an array's elements moved. */
+static int
+noise_order_only(const struct diff *d)
+{
+	return (d->hint != NULL && strcmp(d->hint, "order") == 0);
+}
+
 /* The folded path a diff is counted under ("Date" for a header). */
 static char *
 noise_diff_path(const struct diff *d)
@@ -283,6 +291,8 @@ noise_learn(struct noise *n, const struct compare_opts *opts,
 		fp = noise_diff_path(d);
 		np = noise_path(n, r, fp, 0);
 		free(fp);
+		if (np != NULL && !noise_order_only(d))
+			np->np_other = 1;
 		if (np == NULL || np->np_nex == NOISE_EXAMPLES ||
 		    (np->np_nex > 0 && d->primary != NULL &&
 		    np->np_ex_primary[np->np_nex - 1] != NULL &&
@@ -358,6 +368,8 @@ noise_mark(struct noise *n, struct exchange *ex)
 		if (np == NULL)
 			continue;
 		np->np_seen++;
+		if (!noise_order_only(d))
+			np->np_other = 1;
 		if (np->np_kind == -1) {
 			np->np_kind = d->kind;
 			np->np_cand_primary = d->primary != NULL ?
@@ -504,6 +516,8 @@ noise_json(struct noise *n)
 		    np->np_r->nr_samples >= n->n_opts.min_sample));
 		json_object_set_new(o, "marked",
 		    json_integer((json_int_t)np->np_marked));
+		json_object_set_new(o, "order_only",
+		    json_boolean(!np->np_other));
 		ex = json_array();
 		for (j = 0; j < np->np_nex; j++)
 			json_array_append_new(ex, json_pack("{s:s?,s:s?}",

@@ -152,7 +152,7 @@ check second "$CAP" "$PROXY_ERR" \
     '$.ts $.request_id $.counter $.tags[*] $.tags $.started_at x-served-at'
 "$PARITYTAP" noise "$CAP" >"$T/second.noise" 2>/dev/null
 is "$(awk 'NR > 1 && $1 == "noise" { print $2 }' "$T/second.noise" |
-    tr '\n' ' ')" '$.counter: $.request_id: $.started_at: $.tags[*]: $.ts: x-served-at: ' \
+    tr '\n' ' ')" '$.counter: $.request_id: $.started_at: $.tags: $.ts: x-served-at: ' \
     "paritytap noise: the six noise paths" || diag_file "$T/second.noise"
 like "$(grep ' \$\.currency:' "$T/second.noise")" '^  signal ' \
     "... and \$.currency as signal"
