@@ -16,6 +16,7 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -334,6 +335,33 @@ rejudge_splice(struct buf *b, const char *text, size_t len,
 }
 
 /*
+ * Return 1 if a file starts as a packet capture does (pcap in either byte
+ * order, with micro- or nanoseconds, or pcapng): a file for import.
+ */
+static int
+rejudge_is_pcap(const char *path)
+{
+	static const uint32_t	 magic[] = {
+		0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1, 0x0a0d0d0a
+	};
+	uint32_t		 m;
+	size_t			 i;
+	int			 fd, found = 0;
+
+	if (strcmp(path, "-") == 0 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (0);
+	if (read(fd, &m, sizeof m) == (ssize_t)sizeof m) {
+		for (i = 0; i < sizeof magic / sizeof magic[0]; i++) {
+			if (m == magic[i])
+				found = 1;
+		}
+	}
+	close(fd);
+	return (found);
+}
+
+/*
  * Re-judge one capture into out.  Return 0, or -1 with cause "FILE:LINE:
  * what".
  */
@@ -349,6 +377,11 @@ rejudge_read(struct rejudge_conf *rc, const char *path, FILE *out,
 	enum verdict		 was;
 	int			 rv, kept;
 
+	if (rejudge_is_pcap(path)) {
+		xasprintf(cause, "%s:1: a packet capture, not a paritytap "
+		    "capture (paritytap import reads it)", path);
+		return (-1);
+	}
 	if ((cr = capture_reader_open(path, rc->lenient, cause)) == NULL)
 		return (-1);
 	while ((rv = capture_reader_next(cr, &ex, cause)) == 1) {
