@@ -163,6 +163,7 @@ rejudge_exchange(struct rejudge_conf *rc, struct exchange *ex)
 {
 	const struct response_side	*p = &ex->ex_resp[SIDE_PRIMARY];
 	const struct response_side	*c = &ex->ex_resp[SIDE_CANDIDATE];
+	char				*recorded;
 
 	switch (ex->ex_verdict) {
 	case VERDICT_SKIPPED:
@@ -177,9 +178,22 @@ rejudge_exchange(struct rejudge_conf *rc, struct exchange *ex)
 		return (REJUDGE_KEPT_ERROR);
 	if (!rejudge_bodies_known(ex))
 		return (REJUDGE_KEPT_TRUNCATED);
+	/*
+	 * The route sections match the request as the proxy matches it: a
+	 * section the capture was not recorded with applies too.  The
+	 * recorded route stays in the line.
+	 */
+	recorded = ex->ex_route;
+	if (rc->o.co.nroutes != 0 && ex->ex_req.target != NULL)
+		ex->ex_route = route_template(ex->ex_req.method,
+		    ex->ex_req.target, rc->o.co.routes, rc->o.co.nroutes);
 	compare_exchange(&rc->o.co, ex);
 	if (rc->hook != NULL)
 		rc->hook(rc->hook_arg, ex);
+	if (ex->ex_route != recorded) {
+		free(ex->ex_route);
+		ex->ex_route = recorded;
+	}
 	return (-1);
 }
 

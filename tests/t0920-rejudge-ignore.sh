@@ -46,7 +46,8 @@ start_backend candidate "$T/candidate.json"
 P=http://127.0.0.1:$(backend_port primary)
 C=http://127.0.0.1:$(backend_port candidate)
 
-# The rules: $.ts everywhere, X-Build, and $..rid on one route only.
+# The rules: $.ts everywhere, X-Build, and $..rid on one route only (a
+# route the plain run did not know: it recorded "GET /u/{id}").
 cat >"$T/rules.conf" <<'CONF'
 [proxy]
 candidate-timeout = 5000
@@ -55,7 +56,7 @@ candidate-timeout = 5000
 ignore = $.ts
 ignore-header = X-Build
 
-[route "GET /u/{id}"]
+[route "GET /u/{uid}"]
 ignore = $..rid
 CONF
 
