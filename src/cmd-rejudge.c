@@ -15,6 +15,8 @@
  * was judged on the whole bodies live).
  */
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -473,13 +475,16 @@ rejudge_summary(const struct rejudge_conf *rc)
 }
 
 /*
- * Open the output: stdout for "-", else a new file next to path (mode
- * 0600) renamed over it at the end, so that OUT may be one of the inputs
- * and a failed run leaves it as it was.  Return NULL with cause.
+ * Open the output: stdout for "-"; a new regular file (mode 0600) next to
+ * path, renamed over it at the end, so that OUT may be one of the inputs
+ * and a failed run leaves it as it was; anything else that exists (a
+ * device, a FIFO, a symbolic link) written as it is, never replaced.
+ * Return NULL with cause.
  */
 static FILE *
 rejudge_open_output(const char *path, char **tmp, char **cause)
 {
+	struct stat	 st;
 	const char	*slash;
 	FILE		*f = NULL;
 	int		 fd;
@@ -487,17 +492,22 @@ rejudge_open_output(const char *path, char **tmp, char **cause)
 	*tmp = NULL;
 	if (strcmp(path, "-") == 0)
 		return (stdout);
-	if ((slash = strrchr(path, '/')) != NULL)
-		xasprintf(tmp, "%.*s/.%s.XXXXXX", (int)(slash - path), path,
-		    slash + 1);
-	else
-		xasprintf(tmp, ".%s.XXXXXX", path);
-	if ((fd = mkstemp(*tmp)) == -1 || (f = fdopen(fd, "w")) == NULL) {
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	else {
+		if ((slash = strrchr(path, '/')) != NULL)
+			xasprintf(tmp, "%.*s/.%s.XXXXXX", (int)(slash - path),
+			    path, slash + 1);
+		else
+			xasprintf(tmp, ".%s.XXXXXX", path);
+		fd = mkstemp(*tmp);
+	}
+	if (fd == -1 || (f = fdopen(fd, "w")) == NULL) {
 		xasprintf(cause, "--output %s: %s", path, strerror(errno));
-		if (fd != -1) {
+		if (fd != -1)
 			close(fd);
+		if (fd != -1 && *tmp != NULL)
 			unlink(*tmp);
-		}
 		free(*tmp);
 		*tmp = NULL;
 	}

@@ -48,6 +48,37 @@ ok "the input is replaced by the re-judged capture" cmp -s \
     "$T/want.jsonl" "$T/inplace.jsonl"
 is "$(ls -A "$T" | grep -c '^\.')" 0 "no temporary file is left"
 
+# What is not a regular file is written as it is, never replaced: a
+# FIFO stays a FIFO (and its reader gets the lines), a symbolic link a
+# link to the file it names.
+mkfifo "$T/fifo"
+cat "$T/fifo" >"$T/fifo.got" &
+reader=$!
+# shellcheck disable=SC2086
+"$PARITYTAP" rejudge $RULES "$CAP" -o "$T/fifo" 2>/dev/null
+is "$?" 0 "-o a FIFO: exits 0"
+# Never leave the reader blocked: open the FIFO as a writer too (read
+# and write: it does not block) and close it, or kill the reader if the
+# FIFO was replaced.
+if test -p "$T/fifo"; then
+	exec 3<>"$T/fifo"
+	exec 3>&-
+else
+	kill "$reader"
+fi
+wait "$reader"
+ok "-o a FIFO: it is still one" test -p "$T/fifo"
+ok "-o a FIFO: its reader got the re-judged capture" cmp -s \
+    "$T/want.jsonl" "$T/fifo.got"
+echo old >"$T/target.jsonl"
+ln -s target.jsonl "$T/link.jsonl"
+# shellcheck disable=SC2086
+"$PARITYTAP" rejudge $RULES "$CAP" -o "$T/link.jsonl" 2>/dev/null
+is "$?" 0 "-o a symbolic link: exits 0"
+ok "-o a symbolic link: it is still one" test -L "$T/link.jsonl"
+ok "-o a symbolic link: the file it names holds the output" cmp -s \
+    "$T/want.jsonl" "$T/target.jsonl"
+
 # bad ARGS...: rejudge must exit 2 and leave $T/keep.jsonl alone; the
 # message is in $T/bad.err.
 bad() {
