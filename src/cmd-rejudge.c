@@ -47,6 +47,7 @@ struct rejudge_conf {
 	const char		*output;
 	const char		*trace_header;
 	int			 lenient;
+	int			 json;
 	rejudge_hook		 hook;
 	void			*hook_arg;
 	uint64_t		 read;
@@ -73,6 +74,8 @@ static const struct options_entry rejudge_options[] = {
 	    "win", NULL },
 	{ "lenient", 0, NULL, "skip malformed capture lines (left out of "
 	    "the output)", "exit 2" },
+	{ "json", 0, NULL, "the summary as JSON on stdout (with -o FILE)",
+	    NULL },
 	{ "quiet", 'q', NULL, "no summary line, no warnings", NULL },
 	{ "verbose", 'v', NULL, "more logging", NULL },
 	OPTIONS_ENTRY_HELP,
@@ -118,6 +121,8 @@ rejudge_set(void *arg, const char *name, const char *value, char **cause)
 		rc->output = options_keep(&rc->o, value);
 	else if (strcmp(name, "lenient") == 0)
 		return (options_bool(name, value, &rc->lenient, cause));
+	else if (strcmp(name, "json") == 0)
+		return (options_bool(name, value, &rc->json, cause));
 	else {
 		xasprintf(cause, "unknown option '%s'", name);
 		return (-1);
@@ -474,6 +479,42 @@ rejudge_summary(const struct rejudge_conf *rc)
 	return (buf_detach(&b));
 }
 
+/* Print the summary as one JSON object on stdout; return 0 or -1. */
+static int
+rejudge_json(const struct rejudge_conf *rc)
+{
+	static const char	*kept_names[] = { "skipped_or_recorded",
+				    "error", "truncated" };
+	json_t			*o, *kept, *before, *after;
+	uint64_t		 nkept = 0;
+	int			 i, rv;
+
+	kept = json_object();
+	for (i = 0; i < REJUDGE_KEPT_MAX; i++) {
+		nkept += rc->kept[i];
+		json_object_set_new(kept, kept_names[i],
+		    json_integer((json_int_t)rc->kept[i]));
+	}
+	before = json_object();
+	after = json_object();
+	for (i = 0; i <= VERDICT_NONE; i++) {
+		json_object_set_new(before, verdict_name(i),
+		    json_integer((json_int_t)rc->before[i]));
+		json_object_set_new(after, verdict_name(i),
+		    json_integer((json_int_t)rc->after[i]));
+	}
+	o = json_pack("{s:I,s:I,s:I,s:o,s:o,s:o}",
+	    "read", (json_int_t)rc->read, "rejudged", (json_int_t)rc->judged,
+	    "kept", (json_int_t)nkept, "kept_by_reason", kept,
+	    "before", before, "after", after);
+	if (o == NULL)
+		fatalx("%s: json_pack failed", __func__);
+	rv = json_dumpf(o, stdout, JSON_COMPACT) == 0 &&
+	    fputc('\n', stdout) != EOF && fflush(stdout) == 0 ? 0 : -1;
+	json_decref(o);
+	return (rv);
+}
+
 /*
  * Open the output: stdout for "-"; a new regular file (mode 0600) next to
  * path, renamed over it at the end, so that OUT may be one of the inputs
@@ -543,6 +584,11 @@ cmd_rejudge_exec(int argc, char **argv)
 		options_usage("rejudge", "-o OUT is required (- for stdout)");
 		goto out;
 	}
+	if (rc.json && strcmp(rc.output, "-") == 0) {
+		options_usage("rejudge", "--json writes the summary to stdout: "
+		    "give -o a file");
+		goto out;
+	}
 	if ((out = rejudge_open_output(rc.output, &tmp, &cause)) == NULL) {
 		options_usage("rejudge", "%s", cause);
 		free(cause);
@@ -566,6 +612,10 @@ cmd_rejudge_exec(int argc, char **argv)
 		log_warn("writing %s", rc.output);
 	else if (tmp != NULL && rename(tmp, rc.output) != 0) {
 		log_warn("renaming %s to %s", tmp, rc.output);
+		status = EXIT_RUNTIME;
+	}
+	if (status == EXIT_OK && rc.json && rejudge_json(&rc) != 0) {
+		log_warn("writing the summary to stdout");
 		status = EXIT_RUNTIME;
 	}
 	if (status == EXIT_OK && !log_quiet) {

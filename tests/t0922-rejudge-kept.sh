@@ -81,4 +81,20 @@ contains "$(cat "$T/err")" \
     "value 1 → 0 · match 0 → 1 · both_failed 1 → 1 · candidate_error 1 → 1 · primary_error 1 → 1 · skipped 1 → 1 · recorded 1 → 1" \
     "the summary gives each verdict before and after"
 
+# --json: the same counts for scripts, on stdout.
+"$PARITYTAP" rejudge --json -q --ignore '$.ts' "$T/spaced.jsonl" \
+    -o "$T/out2.jsonl" >"$T/json" 2>"$T/json.err"
+is "$?" 0 "--json exits 0"
+is "$(jq -c '[.read, .rejudged, .kept, .kept_by_reason]' "$T/json")" \
+    '[6,1,5,{"skipped_or_recorded":2,"error":3,"truncated":0}]' \
+    "--json: read, re-judged, kept and why"
+is "$(jq -c '[.before.value, .after.value, .before.match, .after.match,
+    .after.candidate_error]' "$T/json")" '[1,0,0,1,1]' \
+    "--json: each verdict before and after"
+is "$(cat "$T/json.err")" "" "--json -q: nothing on stderr"
+"$PARITYTAP" rejudge --json "$T/spaced.jsonl" -o - >/dev/null 2>"$T/json2.err"
+is "$?" 2 "--json with -o -: a usage error"
+like "$(cat "$T/json2.err")" "--json writes the summary to stdout" \
+    "--json with -o -: the message says why"
+
 done_testing
