@@ -965,6 +965,8 @@ int		 import_run(const struct import_opts *, char **, int);
 
 /* cmd-record.c */
 extern const struct cmd_entry cmd_record_entry;
+
+/* cmd-rejudge.c */
 extern const struct cmd_entry cmd_rejudge_entry;
 
 /* record.c */
