@@ -397,6 +397,87 @@ capture_fast_responses(struct capture_fast *lx, struct exchange *ex,
 }
 
 /*
+ * Read the "diffs" array into ex, as capture_diffs_from_json does: each
+ * one's members plain strings, "kind" required, each member once.
+ */
+static int
+capture_fast_diffs(struct capture_fast *lx, struct exchange *ex)
+{
+	static const char	*keys[] = { "kind", "path", "side", "primary",
+				    "candidate", "detail", NULL };
+	struct diff		*d;
+	char			*v[6];
+	unsigned		 seen, k, i;
+	int			 first, rc = -1, side;
+
+	diff_list_free(&ex->ex_diffs);
+	diff_list_init(&ex->ex_diffs, SIZE_MAX);
+	if (capture_fast_char(lx, '[') != 0)
+		return (-1);
+	capture_fast_space(lx);
+	if (lx->p < lx->end && *lx->p == ']') {
+		lx->p++;
+		goto done;
+	}
+	memset(v, 0, sizeof v);
+	for (;;) {
+		if (capture_fast_char(lx, '{') != 0)
+			goto out;
+		seen = 0;
+		first = 1;
+		while ((rc = capture_fast_member(lx, &first)) == 1) {
+			rc = -1;
+			if ((k = capture_fast_key(lx, keys)) == 0 ||
+			    (seen & k) || capture_fast_string(lx) != 0 ||
+			    strlen(lx->s.data) != lx->s.len)
+				goto out;
+			seen |= k;
+			for (i = 0; (1U << i) != k; i++)
+				/* nothing */;
+			v[i] = xstrdup(lx->s.data);
+		}
+		if (rc != 0 || v[0] == NULL) {
+			rc = -1;
+			goto out;
+		}
+		side = -1;
+		for (i = 0; v[2] != NULL && i < SIDE_MAX; i++) {
+			if (strcmp(v[2], side_name(i)) == 0)
+				side = i;
+		}
+		if ((d = diff_list_add_name(&ex->ex_diffs, v[0], v[1],
+		    side)) != NULL) {
+			d->primary = v[3];
+			d->candidate = v[4];
+			d->detail = v[5];
+			v[3] = v[4] = v[5] = NULL;
+		}
+		for (i = 0; i < 6; i++) {
+			free(v[i]);
+			v[i] = NULL;
+		}
+		capture_fast_space(lx);
+		if (lx->p < lx->end && *lx->p == ']') {
+			lx->p++;
+			break;
+		}
+		if (capture_fast_char(lx, ',') != 0) {
+			rc = -1;
+			goto out;
+		}
+	}
+done:
+	/* Keep every diff the writer kept, even over the default. */
+	ex->ex_diffs.max = ex->ex_diffs.n < DEFAULT_MAX_DIFFS ?
+	    DEFAULT_MAX_DIFFS : ex->ex_diffs.n;
+	return (0);
+out:
+	for (i = 0; i < 6; i++)
+		free(v[i]);
+	return (rc);
+}
+
+/*
  * Fill ex (set up with exchange_init) from a capture line of the plain
  * form.  Return 0, or -1 if the line is not of that form: ex may then be
  * partly filled, and the caller frees it and reads the line with jansson.
@@ -441,12 +522,8 @@ capture_fast_read(const char *line, size_t len, struct exchange *ex)
 				goto out;
 			break;
 		case 256:
-			/* Only an empty list: as capture_diffs_from_json. */
-			if (capture_fast_char(&lx, '[') != 0 ||
-			    capture_fast_char(&lx, ']') != 0)
+			if (capture_fast_diffs(&lx, ex) != 0)
 				goto out;
-			diff_list_free(&ex->ex_diffs);
-			diff_list_init(&ex->ex_diffs, DEFAULT_MAX_DIFFS);
 			break;
 		default:
 			if (capture_fast_string(&lx) != 0 ||

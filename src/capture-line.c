@@ -436,6 +436,36 @@ capture_line_diff(struct buf *b, const struct diff *d,
 }
 
 /*
+ * Append the members that say how an exchange was judged (with a comma
+ * before each, unless b ends an object's "{"): "verdict", "skip_reason"
+ * when skipped, "diffs" and "diffs_truncated" when the list was cut.  rejudge puts them in place of
+ * the recorded ones.
+ */
+void
+capture_line_verdict(const struct exchange *ex,
+    const struct capture_opts *opts, struct buf *b)
+{
+	size_t	 i;
+
+	opts = capture_settings(opts);
+	capture_line_string(b, "verdict", verdict_name(ex->ex_verdict));
+	if (ex->ex_verdict == VERDICT_SKIPPED && ex->ex_skip_reason != NULL) {
+		capture_line_text(b, "skip_reason", ex->ex_skip_reason,
+		    strlen(ex->ex_skip_reason));
+	}
+	capture_line_key(b, "diffs");
+	capture_put(b, "[", 1);
+	for (i = 0; i < ex->ex_diffs.n; i++) {
+		if (i != 0)
+			capture_put(b, ",", 1);
+		capture_line_diff(b, &ex->ex_diffs.v[i], opts);
+	}
+	capture_put(b, "]", 1);
+	if (ex->ex_diffs.truncated)
+		capture_line_true(b, "diffs_truncated");
+}
+
+/*
  * Append the compact capture line of ex, without newline, to b: the bytes
  * of exchange_to_json dumped as §3 says, without building the tree.
  */
@@ -472,21 +502,7 @@ capture_line(const struct exchange *ex, const struct capture_opts *opts,
 	}
 	capture_put(b, "}", 1);
 
-	capture_line_string(b, "verdict", verdict_name(ex->ex_verdict));
-	if (ex->ex_verdict == VERDICT_SKIPPED && ex->ex_skip_reason != NULL) {
-		capture_line_text(b, "skip_reason", ex->ex_skip_reason,
-		    strlen(ex->ex_skip_reason));
-	}
-	capture_line_key(b, "diffs");
-	capture_put(b, "[", 1);
-	for (i = 0; i < ex->ex_diffs.n; i++) {
-		if (i != 0)
-			capture_put(b, ",", 1);
-		capture_line_diff(b, &ex->ex_diffs.v[i], opts);
-	}
-	capture_put(b, "]", 1);
-	if (ex->ex_diffs.truncated)
-		capture_line_true(b, "diffs_truncated");
+	capture_line_verdict(ex, opts, b);
 	capture_put(b, "}", 1);
 }
 

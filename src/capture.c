@@ -825,6 +825,20 @@ capture_reader_next(struct capture_reader *r, struct exchange *ex,
 	}
 }
 
+/*
+ * Return the text of the line the last capture_reader_next read (without
+ * its newline; valid until the next call) and its number in *lineno.
+ */
+const char *
+capture_reader_text(struct capture_reader *r, size_t *len,
+    unsigned long long *lineno)
+{
+	*len = r->r_llen;
+	if (lineno != NULL)
+		*lineno = r->r_lineno;
+	return (r->r_ldata);
+}
+
 /* Close a capture reader. */
 void
 capture_reader_close(struct capture_reader *r)

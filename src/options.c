@@ -588,6 +588,9 @@ options_config_cb(void *arg, const char *section, const char *key,
 			is_compare = 1;
 	}
 	if (strcmp(section, "compare") != 0 &&
+	    strcmp(section, o->command) != 0 && o->other_sections)
+		return (0);
+	if (strcmp(section, "compare") != 0 &&
 	    strcmp(section, o->command) != 0) {
 		xasprintf(cause, "unknown section [%s]", section);
 		return (-1);

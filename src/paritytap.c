@@ -14,6 +14,7 @@ static const struct cmd_entry *cmd_table[] = {
 	&cmd_replay_entry,
 	&cmd_report_entry,
 	&cmd_noise_entry,
+	&cmd_rejudge_entry,
 	&cmd_import_entry,
 	&cmd_export_entry,
 	&cmd_sniff_entry,

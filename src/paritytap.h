@@ -395,6 +395,8 @@ struct options {
 	struct option		*longopts;	/* made from the table */
 	char			*shortopts;	/* ":l:p:..." */
 	int			 in_order;	/* stop at the first argument */
+	int			 other_sections; /* skip the config file's
+						   other commands' sections */
 	struct options_target	 t;
 	struct compare_opts	 co;
 	struct capture_opts	 cap;
@@ -1056,6 +1058,9 @@ int		 import_run(const struct import_opts *, char **, int);
 /* cmd-record.c */
 extern const struct cmd_entry cmd_record_entry;
 
+/* cmd-rejudge.c */
+extern const struct cmd_entry cmd_rejudge_entry;
+
 /* record.c */
 int		 record_run(const struct record_opts *, char **);
 
@@ -1293,6 +1298,8 @@ struct capture_reader *capture_reader_open(const char *, int, char **);
 int		 capture_reader_next(struct capture_reader *, struct exchange *,
 		     char **);
 void		 capture_reader_close(struct capture_reader *);
+const char	*capture_reader_text(struct capture_reader *, size_t *,
+		     unsigned long long *);
 
 /* capture-json.c */
 json_t		*capture_text(const char *, size_t, int *);
@@ -1327,6 +1334,8 @@ int		 capture_fast_read(const char *, size_t, struct exchange *);
 char		*exchange_to_line(const struct exchange *,
 		     const struct capture_opts *);
 void		 capture_line(const struct exchange *,
+		     const struct capture_opts *, struct buf *);
+void		 capture_line_verdict(const struct exchange *,
 		     const struct capture_opts *, struct buf *);
 size_t		 capture_utf8_seq(const unsigned char *, size_t);
 

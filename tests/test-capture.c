@@ -2122,7 +2122,12 @@ test_fast_reader(void)
 		"\"verdict\":\"match\",\"diffs\":[]}",
 		"{\"paritytap\":1,\"id\":\"b\",\"request\":{\"method\":\"POST\","
 		"\"target\":\"/\\/x?a=\\t\",\"body\":\"{\\n}\",\"body_bytes\":3},"
-		"\"verdict\":\"shape\"}"
+		"\"verdict\":\"shape\"}",
+		"{\"paritytap\":1,\"id\":\"c\",\"request\":{\"method\":\"GET\","
+		"\"target\":\"/\"},\"verdict\":\"value\",\"diffs\":[{\"kind\":"
+		"\"value\",\"path\":\"$.a\",\"side\":\"candidate\",\"primary\":"
+		"\"\\\"x\\\"\",\"candidate\":\"2\"},{\"kind\":\"renamed\","
+		"\"side\":\"tertiary\",\"detail\":\"a\\tb\"}]}"
 	};
 	struct capture_opts	 opts;
 	struct exchange		 ex;
