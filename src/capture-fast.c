@@ -404,11 +404,12 @@ static int
 capture_fast_diffs(struct capture_fast *lx, struct exchange *ex)
 {
 	static const char	*keys[] = { "kind", "path", "side", "primary",
-				    "candidate", "detail", NULL };
+				    "candidate", "detail", "hint", "renamed_to",
+				    "renamed_from", "noise", NULL };
 	struct diff		*d;
-	char			*v[6];
+	char			*v[9];
 	unsigned		 seen, k, i;
-	int			 first, rc = -1, side;
+	int			 first, rc = -1, side, noise;
 
 	diff_list_free(&ex->ex_diffs);
 	diff_list_init(&ex->ex_diffs, SIZE_MAX);
@@ -425,15 +426,25 @@ capture_fast_diffs(struct capture_fast *lx, struct exchange *ex)
 			goto out;
 		seen = 0;
 		first = 1;
+		noise = 0;
 		while ((rc = capture_fast_member(lx, &first)) == 1) {
 			rc = -1;
 			if ((k = capture_fast_key(lx, keys)) == 0 ||
-			    (seen & k) || capture_fast_string(lx) != 0 ||
-			    strlen(lx->s.data) != lx->s.len)
+			    (seen & k))
 				goto out;
 			seen |= k;
 			for (i = 0; (1U << i) != k; i++)
 				/* nothing */;
+			if (i == 9) {
+				/* "noise": only true is written. */
+				if (capture_fast_true(lx) != 0)
+					goto out;
+				noise = 1;
+				continue;
+			}
+			if (capture_fast_string(lx) != 0 ||
+			    strlen(lx->s.data) != lx->s.len)
+				goto out;
 			v[i] = xstrdup(lx->s.data);
 		}
 		if (rc != 0 || v[0] == NULL) {
@@ -450,9 +461,14 @@ capture_fast_diffs(struct capture_fast *lx, struct exchange *ex)
 			d->primary = v[3];
 			d->candidate = v[4];
 			d->detail = v[5];
-			v[3] = v[4] = v[5] = NULL;
+			d->hint = v[6];
+			/* As the jansson reader: the one for its kind. */
+			i = d->kind == DIFF_EXTRA ? 8 : 7;
+			d->hint_path = v[i];
+			d->noise = noise;
+			v[3] = v[4] = v[5] = v[6] = v[i] = NULL;
 		}
-		for (i = 0; i < 6; i++) {
+		for (i = 0; i < 9; i++) {
 			free(v[i]);
 			v[i] = NULL;
 		}
@@ -472,7 +488,7 @@ done:
 	    DEFAULT_MAX_DIFFS : ex->ex_diffs.n;
 	return (0);
 out:
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < 9; i++)
 		free(v[i]);
 	return (rc);
 }

@@ -2127,7 +2127,17 @@ test_fast_reader(void)
 		"\"target\":\"/\"},\"verdict\":\"value\",\"diffs\":[{\"kind\":"
 		"\"value\",\"path\":\"$.a\",\"side\":\"candidate\",\"primary\":"
 		"\"\\\"x\\\"\",\"candidate\":\"2\"},{\"kind\":\"renamed\","
-		"\"side\":\"tertiary\",\"detail\":\"a\\tb\"}]}"
+		"\"side\":\"tertiary\",\"detail\":\"a\\tb\"}]}",
+		/* Learned noise and the two hints. */
+		"{\"paritytap\":1,\"id\":\"d\",\"request\":{\"method\":\"GET\","
+		"\"target\":\"/\"},\"verdict\":\"shape\",\"diffs\":[{\"kind\":"
+		"\"value\",\"path\":\"$.ts\",\"primary\":\"1\",\"candidate\":"
+		"\"2\",\"noise\":true},{\"kind\":\"missing\",\"path\":\"$.name\","
+		"\"side\":\"candidate\",\"hint\":\"rename\",\"renamed_to\":"
+		"\"$.full_name\"},{\"kind\":\"extra\",\"path\":\"$.full_name\","
+		"\"side\":\"candidate\",\"hint\":\"rename\",\"renamed_from\":"
+		"\"$.name\"},{\"kind\":\"value\",\"path\":\"$.items\",\"hint\":"
+		"\"order\",\"detail\":\"moved\"}]}"
 	};
 	struct capture_opts	 opts;
 	struct exchange		 ex;
