@@ -48,6 +48,8 @@ struct rejudge_conf {
 	const char		*trace_header;
 	int			 lenient;
 	int			 json;
+	int			 learned;	/* --secondary-learned */
+	struct noise		*noise;
 	rejudge_hook		 hook;
 	void			*hook_arg;
 	uint64_t		 read;
@@ -68,7 +70,14 @@ static const struct options_entry rejudge_options[] = {
 	OPTIONS_ENTRY_IGNORE_HEADER,
 	OPTIONS_ENTRY_STRICT_ORDER,
 	OPTIONS_ENTRY_LENIENT_NUMBERS,
+	OPTIONS_ENTRY_UNORDERED,
+	OPTIONS_ENTRY_IGNORE_CT_PARAMS,
+	OPTIONS_ENTRY_NORMALIZE,
 	OPTIONS_ENTRY_TRACE_HEADER,
+	{ "secondary-learned", 0, NULL, "first learn noise from the second\n"
+	    "answers in the captures (responses.secondary),\nthen mark the "
+	    "diffs on noise paths\n(reads each capture twice)", NULL },
+	OPTIONS_ENTRIES_NOISE,
 	{ "config", 0, "FILE", "INI file: [compare], [route \"METHOD "
 	    "/path\"], [rejudge]; other commands' sections are skipped; flags "
 	    "win", NULL },
@@ -123,6 +132,8 @@ rejudge_set(void *arg, const char *name, const char *value, char **cause)
 		return (options_bool(name, value, &rc->lenient, cause));
 	else if (strcmp(name, "json") == 0)
 		return (options_bool(name, value, &rc->json, cause));
+	else if (strcmp(name, "secondary-learned") == 0)
+		return (options_bool(name, value, &rc->learned, cause));
 	else {
 		xasprintf(cause, "unknown option '%s'", name);
 		return (-1);
@@ -434,6 +445,51 @@ rejudge_read(struct rejudge_conf *rc, const char *path, FILE *out,
 	return (rv);
 }
 
+/* --secondary-learned, first pass: learn from one judged exchange. */
+static void
+rejudge_learn_hook(void *arg, struct exchange *ex)
+{
+	struct rejudge_conf	*rc = arg;
+
+	noise_learn(rc->noise, &rc->o.co, ex);
+}
+
+/* --secondary-learned, second pass: mark the noise diffs. */
+static void
+rejudge_mark_hook(void *arg, struct exchange *ex)
+{
+	struct rejudge_conf	*rc = arg;
+
+	noise_mark(rc->noise, ex);
+}
+
+/*
+ * The learning pass over one capture: every exchange judged again under
+ * the rules, its second answer (if any) given to the learner; nothing
+ * written, nothing counted.
+ */
+static int
+rejudge_learn(struct rejudge_conf *rc, const char *path, char **cause)
+{
+	struct capture_reader	*cr;
+	struct exchange		 ex;
+	int			 rv;
+
+	if (rejudge_is_pcap(path)) {
+		xasprintf(cause, "%s:1: a packet capture, not a paritytap "
+		    "capture (paritytap import reads it)", path);
+		return (-1);
+	}
+	if ((cr = capture_reader_open(path, rc->lenient, cause)) == NULL)
+		return (-1);
+	while ((rv = capture_reader_next(cr, &ex, cause)) == 1) {
+		rejudge_exchange(rc, &ex);
+		exchange_free(&ex);
+	}
+	capture_reader_close(cr);
+	return (rv);
+}
+
 /* Return the summary line of the run (allocated). */
 static char *
 rejudge_summary(const struct rejudge_conf *rc)
@@ -476,6 +532,9 @@ rejudge_summary(const struct rejudge_conf *rc)
 		    (unsigned long long)rc->before[order[i]],
 		    (unsigned long long)rc->after[order[i]]);
 	}
+	if (rc->noise != NULL)
+		buf_printf(&b, " \xc2\xb7 %llu diffs marked noise",
+		    (unsigned long long)noise_marked(rc->noise));
 	return (buf_detach(&b));
 }
 
@@ -509,6 +568,9 @@ rejudge_json(const struct rejudge_conf *rc)
 	    "before", before, "after", after);
 	if (o == NULL)
 		fatalx("%s: json_pack failed", __func__);
+	if (rc->noise != NULL)
+		json_object_set_new(o, "noise_marked",
+		    json_integer((json_int_t)noise_marked(rc->noise)));
 	rv = json_dumpf(o, stdout, JSON_COMPACT) == 0 &&
 	    fputc('\n', stdout) != EOF && fflush(stdout) == 0 ? 0 : -1;
 	json_decref(o);
@@ -584,6 +646,13 @@ cmd_rejudge_exec(int argc, char **argv)
 		options_usage("rejudge", "-o OUT is required (- for stdout)");
 		goto out;
 	}
+	for (i = optind; rc.learned && i < argc; i++) {
+		if (strcmp(argv[i], "-") == 0) {
+			options_usage("rejudge", "--secondary-learned reads "
+			    "each capture twice: not from stdin");
+			goto out;
+		}
+	}
 	if (rc.json && strcmp(rc.output, "-") == 0) {
 		options_usage("rejudge", "--json writes the summary to stdout: "
 		    "give -o a file");
@@ -595,6 +664,20 @@ cmd_rejudge_exec(int argc, char **argv)
 		goto out;
 	}
 	setvbuf(out, NULL, _IOFBF, 256 * 1024);
+	if (rc.learned) {
+		rc.noise = noise_new(&rc.o.co.noise);
+		rc.hook = rejudge_learn_hook;
+		rc.hook_arg = &rc;
+		for (i = optind; i < argc; i++) {
+			if (rejudge_learn(&rc, argv[i], &cause) != 0) {
+				fprintf(stderr, "paritytap rejudge: %s\n",
+				    cause);
+				free(cause);
+				goto out;
+			}
+		}
+		rc.hook = rejudge_mark_hook;
+	}
 	for (i = optind; i < argc; i++) {
 		if (rejudge_read(&rc, argv[i], out, &cause) != 0) {
 			fprintf(stderr, "paritytap rejudge: %s\n", cause);
@@ -630,6 +713,7 @@ out:
 		unlink(tmp);
 	free(tmp);
 	buf_free(&rc.line);
+	noise_free(rc.noise);
 	options_free(&rc.o);
 	return (status);
 }
