@@ -142,6 +142,10 @@ stats_summary(const struct stats_counts *c)
 	if (c->retried != 0)
 		buf_printf(&b, " \xc2\xb7 %llu retried (pooled connection "
 		    "closed)", (unsigned long long)c->retried);
+	if (c->flags_held != 0)
+		buf_printf(&b, " \xc2\xb7 %llu DIVERGE line%s held back "
+		    "(--flag-limit)", (unsigned long long)c->flags_held,
+		    c->flags_held == 1 ? "" : "s");
 	return (buf_detach(&b));
 }
 
