@@ -814,6 +814,7 @@ replay_main(struct replay_conf *rc, char **paths, int npaths)
 	struct replay_stats	 rs;
 	struct pipeline		*pipeline;
 	struct flagline		*flags = NULL;
+	struct buf		 b;
 	char			*cause = NULL, *summary;
 	double			 start;
 	size_t			 i;
@@ -883,7 +884,12 @@ replay_main(struct replay_conf *rc, char **paths, int npaths)
 		qsort(rc->drifts, rc->ndrifts, sizeof *rc->drifts,
 		    replay_drift_cmp);
 	replay_print_new(rc);
+	buf_init(&b);
 	summary = stats_summary(&st);
+	buf_addstr(&b, summary);
+	free(summary);
+	stats_flags_held(&b, &st);
+	summary = buf_detach(&b);
 	if (rc->json) {
 		fprintf(stderr, "%s\n", summary);
 		replay_json(rc, &st, &rs, summary, status);

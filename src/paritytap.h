@@ -1061,6 +1061,7 @@ void		 stats_add(struct stats *, const struct exchange *);
 void		 stats_add_dropped(struct stats *, uint64_t);
 void		 stats_snapshot(struct stats *, struct stats_counts *);
 char		*stats_summary(const struct stats_counts *);
+void		 stats_flags_held(struct buf *, const struct stats_counts *);
 char		*stats_run_line(const struct stats_counts *, struct drift_table *,
 		    struct alerts *, uint64_t, uint64_t);
 

@@ -74,6 +74,16 @@ is "$(jq -r 'select(.verdict == "shape") | .request.target' "$EV" |
     sed 's/?.*//' | sort | uniq -c | tr -s ' ' | tr '\n' '|')" \
     " 50 /d/010| 50 /d/100| 1 /d/110|" "--events has every divergence"
 
+# --- replay: the same budget per signature ---
+"$PARITYTAP" replay --candidate "$CURL" --flag-limit 2/1h "$T/limit.jsonl" \
+    >"$T/replay.out" 2>"$T/replay.err"
+is "$?" 1 "replay --flag-limit 2/1h of the 101 exchanges: exit 1 (divergences)"
+is "$(grep -Ec "$SIG_A" "$T/replay.err") $(grep -Ec "$SIG_D" "$T/replay.err") $(grep -Ec "$SIG_AD" "$T/replay.err")" \
+    "2 2 1" "... 2 DIVERGE lines for each signature, 1 for the single one"
+like "$(cat "$T/replay.out")" \
+    '^101 exchanges: .* · 101 shape divergences · 0 errors · 96 DIVERGE lines held back \(--flag-limit\)$' \
+    "... its summary counts the 96 held back"
+
 # --- the limit counts only the lines --flag-on prints ---
 CAP=$T/on.jsonl
 start_proxy --primary "$PURL" --candidate "$CURL" --capture "$CAP" \
