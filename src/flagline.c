@@ -150,8 +150,10 @@ flagline_free(struct flagline *fl)
 
 	if (fl == NULL)
 		return;
-	for (i = 0; i < fl->nsigs; i++)
+	for (i = 0; i < fl->nsigs; i++) {
+		free(fl->sigs[i]->key);
 		free(fl->sigs[i]);
+	}
 	free(fl->sigs);
 	strmap_free(fl->map);
 	free(fl);
@@ -223,7 +225,7 @@ flagline_find(struct flagline *fl, const struct exchange *ex, uint64_t now)
 	}
 	s = xcalloc(1, sizeof *s);
 	s->key = key;
-	if (fl->nsigs == 0)
+	if (fl->sigs == NULL)
 		fl->sigs = xreallocarray(NULL, FLAGLINE_SIGNATURES,
 		    sizeof *fl->sigs);
 	fl->sigs[fl->nsigs++] = s;
