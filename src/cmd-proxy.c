@@ -85,6 +85,7 @@ static const struct options_entry proxy_options[] = {
 	    "without comparison, then dropped, and counted", "64M" },
 	OPTIONS_ENTRIES_DRIFTS,
 	OPTIONS_ENTRIES_ADMIN,
+	OPTIONS_ENTRIES_FLAG,
 	{ "quiet", 'q', NULL, "no DIVERGE, NEW, RESOLVED, REGRESSED lines",
 	    NULL },
 	{ "verbose", 'v', NULL, "more logging (twice: debug)", NULL },
@@ -245,6 +246,7 @@ struct proxy_run {
 	struct pipeline		*pr_pipeline;
 	struct drift_table	*pr_drifts;
 	struct alerts		*pr_alerts;
+	struct flagline		*pr_flags;	/* NULL when quiet */
 };
 
 /* SIGTERM, SIGINT: graceful stop. */
@@ -289,6 +291,7 @@ proxy_run_summary(void *arg)
 		return;
 	pipeline_counts(pr->pr_pipeline, &counts);
 	counts.retried = proxy_retries(pr->pr_proxy);
+	counts.flags_held = flagline_held(pr->pr_flags);
 	line = stats_run_line(&counts, pr->pr_drifts, pr->pr_alerts,
 	    proxy_mirror_dropped(pr->pr_proxy, "inflight"),
 	    proxy_mirror_dropped(pr->pr_proxy, "inflight_bytes"));
@@ -403,7 +406,8 @@ proxy_run(struct proxy_conf *pc)
 	popts.drifts = drifts;
 	pr.pr_pipeline = pipeline_new(&popts);
 	if (!log_quiet) {
-		flagline_consumer(&color, &con);
+		pr.pr_flags = flagline_new(&pc->o.flag, color, stderr);
+		flagline_consumer(pr.pr_flags, &con);
 		pipeline_add(pr.pr_pipeline, &con);
 	}
 	if (events != NULL) {
@@ -475,6 +479,7 @@ proxy_run(struct proxy_conf *pc)
 	stuck = pipeline_stop(pr.pr_pipeline, runtime_deadline(rt)) != 0;
 	pipeline_counts(pr.pr_pipeline, &counts);
 	counts.retried = retried;
+	counts.flags_held = flagline_held(pr.pr_flags);
 	alerts_stop(alerts, runtime_deadline(rt));
 	summary = stats_run_line(&counts, pr.pr_drifts, pr.pr_alerts, dropped,
 	    dropped_bytes);
@@ -495,6 +500,7 @@ out:
 	/* A consumer stuck in a write still uses its file: leave it. */
 	if (!stuck) {
 		events_close(events);
+		flagline_free(pr.pr_flags);
 		drift_table_free(drifts);
 		/* A stuck pipeline thread may still hand the alerts an event. */
 		alerts_free(alerts);

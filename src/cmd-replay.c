@@ -137,6 +137,7 @@ static const struct options_entry replay_options[] = {
 	{ "lenient", 0, NULL, "skip malformed capture lines", "exit 2" },
 	{ "config", 0, "FILE", "INI file: [replay], [compare],\n"
 	    "[route \"METHOD /path\"]; flags win", NULL },
+	OPTIONS_ENTRIES_FLAG,
 	{ "quiet", 'q', NULL, "no DIVERGE or SKIP lines", NULL },
 	{ "verbose", 'v', NULL, "more logging (twice: debug)", NULL },
 	OPTIONS_ENTRY_COLOR,
@@ -165,33 +166,6 @@ cmd_replay_help(FILE *f)
 "one the baseline does not forgive), 2 usage error or malformed capture or\n"
 "baseline (FILE:LINE), 3 no backend could be reached.  See paritytap(1).\n",
 	    f);
-}
-
-/* Parse a comma list of verdict names into a bit set. */
-static int
-replay_verdicts(const char *name, const char *value, unsigned *out,
-    char **cause)
-{
-	char		*copy, *tok, *save;
-	enum verdict	 v;
-	int		 rv = 0;
-
-	*out = 0;
-	copy = xstrdup(value);
-	for (tok = strtok_r(copy, ", ", &save); tok != NULL;
-	    tok = strtok_r(NULL, ", ", &save)) {
-		if (verdict_from_name(tok, &v) != 0) {
-			xasprintf(cause, "--%s: unknown verdict '%s' (one of "
-			    "match, value, header, body, shape, status, "
-			    "both_failed, candidate_error, primary_error, "
-			    "skipped, recorded)", name, tok);
-			rv = -1;
-			break;
-		}
-		*out |= 1u << v;
-	}
-	free(copy);
-	return (rv);
 }
 
 /* Parse "--rate N" or "N/s". */
@@ -234,7 +208,8 @@ replay_filter(struct replay_filter *f, const char *value, char **cause)
 			strlist_add(&f->methods, &f->nmethods, tok);
 		free(copy);
 	} else if (strncmp(value, "verdict=", 8) == 0) {
-		if (replay_verdicts("filter", eq + 1, &bits, cause) != 0)
+		if (options_verdicts("filter", eq + 1, VERDICTS_ALL, &bits,
+		    cause) != 0)
 			return (-1);
 		f->verdicts |= bits;
 	} else
@@ -266,7 +241,8 @@ replay_set(void *arg, const char *name, const char *value, char **cause)
 	else if (strcmp(name, "filter") == 0)
 		return (replay_filter(&rc->ro.filter, value, cause));
 	else if (strcmp(name, "fail-on") == 0)
-		return (replay_verdicts(name, value, &rc->fail_on, cause));
+		return (options_verdicts(name, value, VERDICTS_ALL,
+		    &rc->fail_on, cause));
 	else if (strcmp(name, "junit") == 0)
 		rc->junit = options_keep(&rc->o, value);
 	else if (strcmp(name, "junit-per") == 0) {
@@ -848,6 +824,8 @@ replay_main(struct replay_conf *rc, char **paths, int npaths)
 	struct stats_counts	 st;
 	struct replay_stats	 rs;
 	struct pipeline		*pipeline;
+	struct flagline		*flags = NULL;
+	struct buf		 b;
 	char			*cause = NULL, *summary;
 	double			 start;
 	size_t			 i;
@@ -863,7 +841,8 @@ replay_main(struct replay_conf *rc, char **paths, int npaths)
 	popts.wait = 1;
 	pipeline = pipeline_new(&popts);
 	if (!log_quiet) {
-		flagline_consumer(&color, &con);
+		flags = flagline_new(&rc->o.flag, color, stderr);
+		flagline_consumer(flags, &con);
 		pipeline_add(pipeline, &con);
 	}
 	if (capture != NULL) {
@@ -884,7 +863,9 @@ replay_main(struct replay_conf *rc, char **paths, int npaths)
 	    &rs, &cause);
 	pipeline_stop(pipeline, 0);
 	pipeline_counts(pipeline, &st);
+	st.flags_held = flagline_held(flags);
 	pipeline_free(pipeline);
+	flagline_free(flags);
 	if (capture != NULL && capture_close(capture) != 0 &&
 	    status == EXIT_OK) {
 		log_warnx("not every exchange was recorded in the capture");
@@ -914,7 +895,12 @@ replay_main(struct replay_conf *rc, char **paths, int npaths)
 		qsort(rc->drifts, rc->ndrifts, sizeof *rc->drifts,
 		    replay_drift_cmp);
 	replay_print_new(rc);
+	buf_init(&b);
 	summary = stats_summary(&st);
+	buf_addstr(&b, summary);
+	free(summary);
+	stats_flags_held(&b, &st);
+	summary = buf_detach(&b);
 	if (rc->json) {
 		fprintf(stderr, "%s\n", summary);
 		replay_json(rc, &st, &rs, summary, status);
@@ -946,8 +932,8 @@ cmd_replay_exec(int argc, char **argv)
 	options_init(&rc.o, "replay", replay_options, &ot);
 	rc.ro.concurrency = 16;
 	rc.ro.timeout = 5000;
-	if (replay_verdicts("fail-on", REPLAY_DEFAULT_FAIL_ON, &rc.fail_on,
-	    &cause) != 0)
+	if (options_verdicts("fail-on", REPLAY_DEFAULT_FAIL_ON, VERDICTS_ALL,
+	    &rc.fail_on, &cause) != 0)
 		fatalx("%s", cause);
 
 	status = options_getopt(&rc.o, argc, argv, cmd_replay_help);

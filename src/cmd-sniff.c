@@ -57,6 +57,7 @@ static const struct options_entry sniff_options[] = {
 	    "10000" },
 	OPTIONS_ENTRIES_DRIFTS,
 	OPTIONS_ENTRIES_ADMIN,
+	OPTIONS_ENTRIES_FLAG,
 	{ "quiet", 'q', NULL, "no DIVERGE, NEW, RESOLVED, REGRESSED lines, "
 	    "no periodic counts", NULL },
 	{ "verbose", 'v', NULL, "more logging (twice: debug)", NULL },

@@ -93,6 +93,7 @@ options_init(struct options *o, const char *command,
 		*o->t.trace_header = DEFAULT_TRACE_HEADER;
 	o->co.trace_header = DEFAULT_TRACE_HEADER;
 	alert_opts_init(&o->alert);
+	flag_opts_init(&o->flag);
 }
 
 /*
@@ -210,6 +211,44 @@ options_ms(const char *name, const char *value, int *out, char **cause)
 		return (options_cause(name, why, cause));
 	*out = (int)v;
 	return (0);
+}
+
+/*
+ * Parse a comma list of verdict names into a bit set (1 << verdict);
+ * only the verdicts in allowed (the same bits) may be named, and the
+ * error lists them.
+ */
+int
+options_verdicts(const char *name, const char *value, unsigned allowed,
+    unsigned *out, char **cause)
+{
+	char		*copy, *tok, *save;
+	struct buf	 b;
+	enum verdict	 v;
+	int		 rv = 0;
+
+	*out = 0;
+	copy = xstrdup(value);
+	for (tok = strtok_r(copy, ", ", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", ", &save)) {
+		if (verdict_from_name(tok, &v) != 0 ||
+		    (allowed & (1u << v)) == 0) {
+			buf_init(&b);
+			for (v = 0; v < VERDICT_NONE; v++) {
+				if (allowed & (1u << v))
+					buf_printf(&b, "%s%s", b.len != 0 ?
+					    ", " : "", verdict_name(v));
+			}
+			xasprintf(cause, "--%s: unknown verdict '%s' (one of "
+			    "%s)", name, tok, b.data);
+			buf_free(&b);
+			rv = -1;
+			break;
+		}
+		*out |= 1u << v;
+	}
+	free(copy);
+	return (rv);
 }
 
 /*
@@ -333,6 +372,8 @@ options_set(struct options *o, const char *name, const char *value,
 	int	 q, rv;
 
 	if ((rv = alert_opts_set(&o->alert, o, name, value, cause)) != 0)
+		return (rv);
+	if ((rv = flag_opts_set(&o->flag, name, value, cause)) != 0)
 		return (rv);
 	if (strcmp(name, "primary") == 0)
 		*o->t.primary = options_keep(o, value);

@@ -118,6 +118,9 @@ enum verdict {
 	VERDICT_NONE		/* not compared yet */
 };
 
+/* Every verdict's bit, for a set of verdicts (1 << verdict). */
+#define VERDICTS_ALL	((1u << VERDICT_NONE) - 1)
+
 /* What a difference is about; diff.c has the names on the wire. */
 enum diff_kind {
 	DIFF_STATUS = 0,
@@ -388,6 +391,24 @@ struct alert_opts {
 	{ "alert-queue", 0, "N", "transitions a channel holds; more are " \
 	    "dropped and counted", "1000" }
 
+/*
+ * Which DIVERGE lines print (--flag-on) and how many per signature and
+ * window (--flag-limit), flagline.c; shared by proxy, replay and sniff.
+ */
+struct flag_opts {
+	unsigned	 on;		/* bit (1 << verdict) */
+	unsigned	 limit;		/* lines per signature; 0: no limit */
+	uint64_t	 window;	/* ms */
+};
+
+/* The flag line options, in proxy's, replay's and sniff's tables. */
+#define OPTIONS_ENTRIES_FLAG \
+	{ "flag-on", 0, "LIST", "comma list of verdicts that print a " \
+	    "DIVERGE line; none: no DIVERGE line", "every divergence" }, \
+	{ "flag-limit", 0, "N/DURATION", "at most N DIVERGE lines per " \
+	    "signature per DURATION, the others counted; 0: no limit", \
+	    "10/10s" }
+
 /* A command's options, command line and config file. */
 struct options {
 	const char		*command;	/* "proxy", "replay" */
@@ -401,6 +422,7 @@ struct options {
 	struct compare_opts	 co;
 	struct capture_opts	 cap;
 	struct alert_opts	 alert;		/* proxy, sniff */
+	struct flag_opts	 flag;		/* proxy, replay, sniff */
 	const char		*color;
 	const char		*config;	/* --config FILE */
 	uint64_t		 body_limit;	/* --capture-body-limit */
@@ -538,6 +560,7 @@ struct stats_counts {
 	uint64_t	 verdicts[VERDICT_NONE + 1];
 	uint64_t	 dropped;	/* not kept at all: the pipeline was full */
 	uint64_t	 retried;	/* requests sent again to a backend */
+	uint64_t	 flags_held;	/* DIVERGE lines --flag-limit held back */
 };
 
 /* What the runtime calls an engine back for; any may be NULL. */
@@ -1135,11 +1158,19 @@ void		 stats_add(struct stats *, const struct exchange *);
 void		 stats_add_dropped(struct stats *, uint64_t);
 void		 stats_snapshot(struct stats *, struct stats_counts *);
 char		*stats_summary(const struct stats_counts *);
+void		 stats_flags_held(struct buf *, const struct stats_counts *);
 char		*stats_run_line(const struct stats_counts *, struct drift_table *,
 		    struct alerts *, uint64_t, uint64_t);
 
 /* flagline.c */
-void		 flagline_consumer(const int *, struct consumer *);
+struct flagline;
+void		 flag_opts_init(struct flag_opts *);
+int		 flag_opts_set(struct flag_opts *, const char *, const char *,
+		     char **);
+struct flagline	*flagline_new(const struct flag_opts *, int, FILE *);
+void		 flagline_consumer(struct flagline *, struct consumer *);
+uint64_t	 flagline_held(struct flagline *);
+void		 flagline_free(struct flagline *);
 
 /* events.c */
 struct events;
@@ -1373,6 +1404,8 @@ const char	*options_keep(struct options *, const char *);
 int		 options_bool(const char *, const char *, int *, char **);
 int		 options_cause(const char *, char *, char **);
 int		 options_ms(const char *, const char *, int *, char **);
+int		 options_verdicts(const char *, const char *, unsigned,
+		     unsigned *, char **);
 int		 options_duration(const char *, const char *, uint64_t,
 		     uint64_t, uint64_t, uint64_t *, char **);
 int		 options_set(struct options *, const char *, const char *,

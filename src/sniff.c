@@ -42,6 +42,7 @@ struct sniff {
 	struct runtime		*sn_rt;
 	struct drift_table	*sn_drifts;
 	struct alerts		*sn_alerts;
+	struct flagline		*sn_flags;	/* NULL when quiet */
 	struct event		*sn_ev_pcap;
 	struct event		*sn_ev_expire;
 	struct event		*sn_ev_stats;
@@ -219,6 +220,7 @@ sniff_rt_summary(void *arg)
 	char			*line;
 
 	pipeline_counts(sn->sn_pipeline, &st);
+	st.flags_held = flagline_held(sn->sn_flags);
 	line = stats_run_line(&st, sn->sn_drifts, sn->sn_alerts, 0, 0);
 	fprintf(stderr, "sniff: %s\n", line);
 	free(line);
@@ -491,7 +493,8 @@ sniff_run(struct sniff_opts *sc)
 	popts.drifts = drifts;
 	sn.sn_pipeline = pipeline_new(&popts);
 	if (!log_quiet) {
-		flagline_consumer(&color, &con);
+		sn.sn_flags = flagline_new(&sc->o.flag, color, stderr);
+		flagline_consumer(sn.sn_flags, &con);
 		pipeline_add(sn.sn_pipeline, &con);
 	}
 	if (events != NULL) {
@@ -570,6 +573,7 @@ sniff_run(struct sniff_opts *sc)
 	sn.sn_replay = NULL;
 	stuck = pipeline_stop(sn.sn_pipeline, runtime_deadline(rt)) != 0;
 	pipeline_counts(sn.sn_pipeline, &st);
+	st.flags_held = flagline_held(sn.sn_flags);
 	alerts_stop(alerts, runtime_deadline(rt) != 0 ?
 	    runtime_deadline(rt) : mono_ms() + sc->grace);
 
@@ -612,6 +616,7 @@ out:
 	}
 	if (!stuck) {
 		events_close(events);
+		flagline_free(sn.sn_flags);
 		drift_table_free(drifts);
 		/* A stuck pipeline thread may still hand the alerts an event. */
 		alerts_free(alerts);

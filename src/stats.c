@@ -146,6 +146,19 @@ stats_summary(const struct stats_counts *c)
 }
 
 /*
+ * Append the DIVERGE lines --flag-limit held back, if any: last, since
+ * it is about the lines printed, not about the exchanges.
+ */
+void
+stats_flags_held(struct buf *b, const struct stats_counts *c)
+{
+	if (c->flags_held != 0)
+		buf_printf(b, " \xc2\xb7 %llu DIVERGE line%s held back "
+		    "(--flag-limit)", (unsigned long long)c->flags_held,
+		    c->flags_held == 1 ? "" : "s");
+}
+
+/*
  * A live command's summary line (proxy, sniff): stats_summary, then the
  * drifts the table holds, the mirrors dropped over --max-inflight and
  * --max-inflight-bytes, and the alerts sent.  drifts and alerts may be
@@ -180,5 +193,6 @@ stats_run_line(const struct stats_counts *c, struct drift_table *drifts,
 	s = alerts_summary(alerts);
 	buf_addstr(&b, s);
 	free(s);
+	stats_flags_held(&b, c);
 	return (buf_detach(&b));
 }

@@ -139,8 +139,10 @@ check() {
 }
 
 # --- --secondary ---
+# (--flag-limit 0: every DIVERGE line is checked, none held back)
 CAP=$T/second.jsonl
 start_proxy --primary "$PRI" --candidate "$CAN" --secondary "$SEC" \
+    --flag-limit 0 \
     --capture "$CAP" || bail "the proxy did not start"
 curl -sS --noproxy '*' -o /dev/null "$PROXY_URL/items/[1-$N]" \
     2>"$T/curl.err"
@@ -160,6 +162,7 @@ like "$(grep ' \$\.currency:' "$T/second.noise")" '^  signal ' \
 # --- --self-check: the primary asked twice ---
 CAP=$T/self.jsonl
 start_proxy --primary "$PRI" --candidate "$CAN" --self-check 0.2 \
+    --flag-limit 0 \
     --capture "$CAP" || bail "the proxy did not start"
 N=200
 curl -sS --noproxy '*' -o /dev/null "$PROXY_URL/items/[1-$N]" \
