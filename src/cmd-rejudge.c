@@ -393,6 +393,18 @@ rejudge_is_pcap(const char *path)
 	return (found);
 }
 
+/* Open a capture to read, refusing a packet capture with a hint. */
+static struct capture_reader *
+rejudge_open(const struct rejudge_conf *rc, const char *path, char **cause)
+{
+	if (rejudge_is_pcap(path)) {
+		xasprintf(cause, "%s:1: a packet capture, not a paritytap "
+		    "capture (paritytap import reads it)", path);
+		return (NULL);
+	}
+	return (capture_reader_open(path, rc->lenient, cause));
+}
+
 /*
  * Re-judge one capture into out.  Return 0, or -1 with cause "FILE:LINE:
  * what".
@@ -409,12 +421,7 @@ rejudge_read(struct rejudge_conf *rc, const char *path, FILE *out,
 	enum verdict		 was;
 	int			 rv, kept;
 
-	if (rejudge_is_pcap(path)) {
-		xasprintf(cause, "%s:1: a packet capture, not a paritytap "
-		    "capture (paritytap import reads it)", path);
-		return (-1);
-	}
-	if ((cr = capture_reader_open(path, rc->lenient, cause)) == NULL)
+	if ((cr = rejudge_open(rc, path, cause)) == NULL)
 		return (-1);
 	while ((rv = capture_reader_next(cr, &ex, cause)) == 1) {
 		text = capture_reader_text(cr, &len, &lineno);
@@ -475,12 +482,7 @@ rejudge_learn(struct rejudge_conf *rc, const char *path, char **cause)
 	struct exchange		 ex;
 	int			 rv;
 
-	if (rejudge_is_pcap(path)) {
-		xasprintf(cause, "%s:1: a packet capture, not a paritytap "
-		    "capture (paritytap import reads it)", path);
-		return (-1);
-	}
-	if ((cr = capture_reader_open(path, rc->lenient, cause)) == NULL)
+	if ((cr = rejudge_open(rc, path, cause)) == NULL)
 		return (-1);
 	while ((rv = capture_reader_next(cr, &ex, cause)) == 1) {
 		rejudge_exchange(rc, &ex);
