@@ -48,12 +48,17 @@ check() {
 	_extra=${5:-}
 	is "$(cap_nlines "$_cap")" "$N" "$_name: $N exchanges recorded"
 	# Per exchange, in capture order (| between the fields): the samples
-	# so far, whether it is a sample, its item id, its trace id, its
+	# so far, whether it is a sample (as the learner counts them: three
+	# answers, no error, one status), its item id, its trace id, its
 	# verdict, its real (unmarked) diff paths, its marked paths, and its
 	# unmarked value-kind diffs at the noise paths.
 	jq -r --arg np "$4" '
 	    ($np | split(" ")) as $noise |
-	    [(if .responses.secondary then 1 else 0 end),
+	    .responses as $r |
+	    [(if $r.secondary and ($r.secondary.error | not) and
+		 ($r.primary.error | not) and ($r.candidate.error | not) and
+		 $r.secondary.status == $r.primary.status and
+		 $r.candidate.status == $r.primary.status then 1 else 0 end),
 	     (.request.target | ltrimstr("/items/")), .id,
 	     .verdict,
 	     ([.diffs[] | select(.noise | not) | .path |
@@ -107,7 +112,13 @@ check() {
 	cmp_ok "$_after" -gt 50 "$_name: more than 50 exchanges after the sample"
 	is "$_bad_before" "" "$_name: nothing is marked before the 20th sample"
 	is "$_bad_after" "" \
-	    "$_name: after it, every diff at a noise path is marked noise"
+	    "$_name: after it, every diff at a noise path is marked noise" ||
+	    diag "the first such exchange and the table's rows around it:" \
+	    "$(jq -c --arg i "/items/${_bad_after# }" \
+	    'select(.request.target == ($i | sub(" .*"; ""))) |
+	    {verdict, diffs, secondary: .responses.secondary.status,
+	    error: .responses.secondary.error}' "$_cap" | cut -c1-900)" \
+	    "$(head -n 30 "$T/$_name.tab")"
 	is "$_bad_drift" "" \
 	    "$_name: after it, each exchange's unmarked diffs are its real drifts"
 	is "$_bad_verdict" "" \
@@ -139,10 +150,11 @@ check() {
 }
 
 # --- --secondary ---
-# (--flag-limit 0: every DIVERGE line is checked, none held back)
+# (--flag-limit 0: every DIVERGE line is checked, none held back; long
+# timeouts: on a busy machine a slow answer must not become an error)
 CAP=$T/second.jsonl
 start_proxy --primary "$PRI" --candidate "$CAN" --secondary "$SEC" \
-    --flag-limit 0 \
+    --flag-limit 0 --candidate-timeout 120000 --secondary-timeout 120000 \
     --capture "$CAP" || bail "the proxy did not start"
 curl -sS --noproxy '*' -o /dev/null "$PROXY_URL/items/[1-$N]" \
     2>"$T/curl.err"
@@ -162,7 +174,7 @@ like "$(grep ' \$\.currency:' "$T/second.noise")" '^  signal ' \
 # --- --self-check: the primary asked twice ---
 CAP=$T/self.jsonl
 start_proxy --primary "$PRI" --candidate "$CAN" --self-check 0.2 \
-    --flag-limit 0 \
+    --flag-limit 0 --candidate-timeout 120000 --secondary-timeout 120000 \
     --capture "$CAP" || bail "the proxy did not start"
 N=200
 curl -sS --noproxy '*' -o /dev/null "$PROXY_URL/items/[1-$N]" \
