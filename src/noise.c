@@ -490,8 +490,10 @@ noise_json(struct noise *n)
 	size_t			 i, j;
 
 	v = xreallocarray(NULL, n->n_np + 1, sizeof *v);
-	memcpy(v, n->n_pv, n->n_np * sizeof *v);
-	qsort(v, n->n_np, sizeof *v, noise_path_cmp);
+	if (n->n_np != 0) {
+		memcpy(v, n->n_pv, n->n_np * sizeof *v);
+		qsort(v, n->n_np, sizeof *v, noise_path_cmp);
+	}
 	a = json_array();
 	for (i = 0; i < n->n_np; i++) {
 		np = v[i];

@@ -25,6 +25,7 @@ import http.server
 import json
 import random
 import sys
+import threading
 import uuid
 
 TAGS = ["a", "b", "c", "d", "e", "f", "g", "h"]
@@ -49,6 +50,14 @@ class Copy:
     def __init__(self, role):
         self.role = role
         self.counter = random.randrange(10**6, 10**9)
+        # Each copy's wall clock is off by up to a second: two copies
+        # woken by the same mirrored request run the same code on two
+        # cores and would often read the same microsecond.  (capture's
+        # clock is one for all copies and never repeats.)
+        self.skew = datetime.timedelta(microseconds=random.randrange(
+            1, 10**6))
+        self.lock = threading.Lock()
+        self.last = None
         # When this copy started: the same on all its answers, another
         # in another copy, different by a random number of seconds.
         self.started = (datetime.datetime(2026, 1, 1,
@@ -57,13 +66,22 @@ class Copy:
                             1, 10**7))).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def answer(self, ident):
-        self.counter += 1
-        now = CLOCK().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        # One answer at a time reads the clock: two answers of one copy
+        # (a --self-check request beside the first) never share a time.
+        with self.lock:
+            self.counter += 1
+            counter = self.counter
+            t = CLOCK() + (self.skew if CLOCK is wall else
+                           datetime.timedelta(0))
+            if self.last is not None and t <= self.last:
+                t = self.last + datetime.timedelta(microseconds=1)
+            self.last = t
+        now = t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         tags = TAGS[:]
         random.shuffle(tags)
         body = {"id": ident, "name": "item-%d" % ident, "price": 10,
                 "currency": "EUR", "ts": now,
-                "request_id": str(uuid.uuid4()), "counter": self.counter,
+                "request_id": str(uuid.uuid4()), "counter": counter,
                 "started_at": self.started,
                 "tags": tags}
         if self.role == "candidate":
