@@ -87,7 +87,7 @@ enum side {
 /*
  * One side's response.  A side that failed has status 0 (unless a status
  * line was received before it failed) and error set to one of "timeout",
- * "connect", "reset", "too_large", "bad_response".
+ * "connect", "reset", "too_large", "bad_response", "prefix".
  */
 struct response_side {
 	int		 present;	/* this side exists in the exchange */
@@ -527,7 +527,7 @@ struct upreq_cbs {
 	/* Body bytes, dechunked. */
 	void	(*on_body)(void *, const char *, size_t);
 	/* Done: error is NULL, or "connect", "timeout", "reset",
-	 * "bad_response"; detail says more.  The upreq is gone after. */
+	 * "bad_response", "prefix"; detail says more.  The upreq is gone after. */
 	void	(*on_done)(void *, const char *, const char *);
 };
 
@@ -1013,6 +1013,8 @@ struct upstream	*upstream_new(struct event_base *, const char *, const char *,
 		     int, unsigned, int, char **);
 void		 upstream_free(struct upstream *);
 const char	*upstream_authority(const struct upstream *);
+void		 upstream_set_header(struct upstream *, const char *,
+		     const char *);
 struct upreq	*upstream_send(struct upstream *, const char *, size_t,
 		     const char *, size_t, int, const struct upreq_cbs *,
 		     void *);
