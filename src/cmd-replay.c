@@ -93,6 +93,7 @@ static const struct options_entry replay_options[] = {
 	    NULL },
 	{ "candidate", 'C', "URL", "the implementation being tested", NULL },
 	OPTIONS_ENTRY_SECONDARY,
+	OPTIONS_ENTRY_SHADOW,
 	{ "self-check", 0, "RATE", "with --primary: send this fraction (0 < "
 	    "RATE <= 1) of the GET and HEAD requests to the primary a second "
 	    "time, recorded as responses.secondary; not with --secondary",
@@ -932,6 +933,7 @@ cmd_replay_exec(int argc, char **argv)
 	options_init(&rc.o, "replay", replay_options, &ot);
 	rc.ro.concurrency = 16;
 	rc.ro.timeout = 5000;
+	rc.ro.shadow = &rc.o.shadow;
 	if (options_verdicts("fail-on", REPLAY_DEFAULT_FAIL_ON, VERDICTS_ALL,
 	    &rc.fail_on, &cause) != 0)
 		fatalx("%s", cause);

@@ -360,6 +360,95 @@ options_noise(struct noise_opts *no, const char *name, const char *value,
 	return (0);
 }
 
+/* Add or replace one of the candidate's own headers. */
+static void
+options_shadow_set(struct shadow_opts *so, const char *name, const char *value)
+{
+	size_t	 i, n;
+
+	for (i = 0; i < so->n; i++) {
+		if (strcasecmp(so->names[i], name) == 0) {
+			free(so->values[i]);
+			so->values[i] = xstrdup(value);
+			return;
+		}
+	}
+	n = so->n;
+	strlist_add(&so->names, &n, name);
+	strlist_add(&so->values, &so->n, value);
+}
+
+/*
+ * --candidate-header 'NAME: VALUE' and --candidate-host NAME.  A header
+ * that frames or routes the request (hop-by-hop, Content-Length, Expect,
+ * Host) is the proxy's to write, not the user's: one of those would
+ * desynchronise the candidate's connection or hide the real Host.
+ */
+static int
+options_shadow(struct shadow_opts *so, const char *name, const char *value,
+    char **cause)
+{
+	const char	*colon, *v, *p;
+	char		*hname, *hvalue;
+	size_t		 nlen, vlen;
+
+	if (strcmp(name, "candidate-host") == 0) {
+		if (*value == '\0' || value[strspn(value,
+		    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789-._~:[]!$&'()*+,;=%")] != '\0') {
+			xasprintf(cause, "--%s: '%s' is not a host name", name,
+			    value);
+			return (-1);
+		}
+		options_shadow_set(so, "Host", value);
+		return (0);
+	}
+	if ((colon = strchr(value, ':')) == NULL) {
+		xasprintf(cause, "--%s: '%s': no colon (NAME: VALUE)", name,
+		    value);
+		return (-1);
+	}
+	nlen = (size_t)(colon - value);
+	if (nlen == 0 || strspn(value, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-.^_`|~") != nlen) {
+		xasprintf(cause, "--%s: '%.*s' is not a header name", name,
+		    (int)nlen, value);
+		return (-1);
+	}
+	hname = xstrndup(value, nlen);
+	if (strcasecmp(hname, "Host") == 0) {
+		xasprintf(cause, "--%s: %s: use --candidate-host", name, hname);
+		goto fail;
+	}
+	if (is_hop_by_hop(hname) || strcasecmp(hname, "Content-Length") == 0 ||
+	    strcasecmp(hname, "Expect") == 0) {
+		xasprintf(cause, "--%s: %s frames the request on its hop; it "
+		    "cannot be set", name, hname);
+		goto fail;
+	}
+	for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+		/* nothing */;
+	for (p = v; *p != '\0'; p++) {
+		if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f) {
+			xasprintf(cause, "--%s: %s: the value holds a control "
+			    "character (CR, LF, ...)", name, hname);
+			goto fail;
+		}
+	}
+	vlen = strlen(v);
+	while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+		vlen--;
+	hvalue = xstrndup(v, vlen);
+	options_shadow_set(so, hname, hvalue);
+	free(hvalue);
+	free(hname);
+	return (0);
+
+fail:
+	free(hname);
+	return (-1);
+}
+
 /*
  * Set one shared option by its long name; value is NULL for flags.
  * Return 1 if it was one, 0 if it is the command's, -1 on error.
@@ -383,6 +472,11 @@ options_set(struct options *o, const char *name, const char *value,
 		*o->t.host = options_keep(o, value);
 	else if (strcmp(name, "secondary") == 0 && o->t.secondary != NULL)
 		*o->t.secondary = options_keep(o, value);
+	else if (strcmp(name, "candidate-header") == 0 ||
+	    strcmp(name, "candidate-host") == 0) {
+		if (options_shadow(&o->shadow, name, value, cause) != 0)
+			return (-1);
+	}
 	else if (strcmp(name, "capture") == 0)
 		o->cap.path = options_keep(o, value);
 	else if (strcmp(name, "capture-body-limit") == 0) {
@@ -728,6 +822,9 @@ options_free(struct options *o)
 	strlist_free(&o->co.unordered, &o->co.nunordered);
 	compare_normalize_free(&o->co.normalize, &o->co.nnormalize);
 	strlist_free(&o->cap.redact, &o->cap.nredact);
+	i = o->shadow.n;
+	strlist_free(&o->shadow.names, &i);
+	strlist_free(&o->shadow.values, &o->shadow.n);
 	alert_opts_free(&o->alert);
 	for (i = 0; i < o->co.nroutes; i++) {
 		free(o->co.routes[i].rr_route);

@@ -269,6 +269,16 @@ struct options_entry {
 	const char	*dflt;		/* shown as "[dflt]", or NULL */
 };
 
+/*
+ * Headers the candidate gets in place of the request's own of the same
+ * name (--candidate-header, --candidate-host): proxy, replay, sniff.
+ */
+struct shadow_opts {
+	char			**names;
+	char			**values;
+	size_t			 n;
+};
+
 /* Where options.c stores the backend options in a command's own struct. */
 struct options_target {
 	const char		**primary;
@@ -298,6 +308,14 @@ struct options_target {
 	    "the mirrored GET and HEAD requests (the --mirror-methods ones "	\
 	    "when given) to the primary a second time, recorded as "	\
 	    "responses.secondary; not with --secondary", NULL }
+
+/* The candidate's own headers (struct shadow_opts): proxy, replay, sniff. */
+#define OPTIONS_ENTRY_SHADOW \
+	{ "candidate-header", 0, "'NAME: VALUE'", "send this header to the "	\
+	    "candidate only, in place of the request's own (repeatable)",	\
+	    NULL },							\
+	{ "candidate-host", 0, "NAME", "send this Host to the candidate "	\
+	    "only", NULL }
 
 /* Entries several commands' tables share, word for word. */
 #define OPTIONS_ENTRY_IGNORE_HEADER \
@@ -423,6 +441,7 @@ struct options {
 	struct capture_opts	 cap;
 	struct alert_opts	 alert;		/* proxy, sniff */
 	struct flag_opts	 flag;		/* proxy, replay, sniff */
+	struct shadow_opts	 shadow;	/* proxy, replay, sniff */
 	const char		*color;
 	const char		*config;	/* --config FILE */
 	uint64_t		 body_limit;	/* --capture-body-limit */
@@ -576,6 +595,7 @@ typedef void (*listener_cb)(int, struct sockaddr *, int, void *);
 
 /* What the proxy needs to know, filled from flags and the config. */
 struct proxy_opts {
+	const struct shadow_opts *shadow;	/* the candidate's own headers */
 	const char	*listen;
 	const char	*primary;
 	const char	*candidate;
@@ -609,6 +629,7 @@ struct replay_filter {
 
 /* What replay needs to know, filled from flags and the config. */
 struct replay_opts {
+	const struct shadow_opts *shadow;	/* the candidate's own headers */
 	const char	*primary;	/* NULL: the recorded primary */
 	const char	*candidate;
 	unsigned	 concurrency;

@@ -595,6 +595,7 @@ static int
 replay_backends(struct replay *rp, char **cause)
 {
 	const struct replay_opts	*o = rp->rp_opts;
+	size_t				 i;
 
 	if (o->primary != NULL) {
 		rp->rp_up[SIDE_PRIMARY] = upstream_new(rp->rp_base, "primary",
@@ -606,6 +607,9 @@ replay_backends(struct replay *rp, char **cause)
 	    o->candidate, o->timeout, REPLAY_IDLE_CONNS, 0, cause);
 	if (rp->rp_up[SIDE_CANDIDATE] == NULL)
 		return (-1);
+	for (i = 0; o->shadow != NULL && i < o->shadow->n; i++)
+		upstream_set_header(rp->rp_up[SIDE_CANDIDATE],
+		    o->shadow->names[i], o->shadow->values[i]);
 	/* --self-check asks the live primary again, through a pool apart. */
 	if (o->secondary != NULL || (o->self_check != 0 &&
 	    o->primary != NULL)) {
