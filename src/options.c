@@ -361,7 +361,7 @@ options_noise(struct noise_opts *no, const char *name, const char *value,
 }
 
 /* Add or replace one of the candidate's own headers. */
-static void
+void
 options_shadow_set(struct shadow_opts *so, const char *name, const char *value)
 {
 	size_t	 i, n;
@@ -379,18 +379,126 @@ options_shadow_set(struct shadow_opts *so, const char *name, const char *value)
 }
 
 /*
- * --candidate-header 'NAME: VALUE' and --candidate-host NAME.  A header
- * that frames or routes the request (hop-by-hop, Content-Length, Expect,
- * Host) is the proxy's to write, not the user's: one of those would
- * desynchronise the candidate's connection or hide the real Host.
+ * A value given as $VAR (from the environment) or @FILE (the file's
+ * first line), so that a secret stays off the command line; any other
+ * value is itself.  Returns NULL with cause.
  */
+static char *
+options_header_source(const char *option, const char *hname, const char *v,
+    char **cause)
+{
+	FILE	*f;
+	char	*line = NULL, *s;
+	size_t	 size = 0;
+	ssize_t	 n;
+
+	if (*v == '$') {
+		if ((s = getenv(v + 1)) == NULL) {
+			xasprintf(cause, "--%s: %s: %s is not set", option,
+			    hname, v);
+			return (NULL);
+		}
+		return (xstrdup(s));
+	}
+	if (*v != '@')
+		return (xstrdup(v));
+	if ((f = fopen(v + 1, "r")) == NULL) {
+		xasprintf(cause, "--%s: %s: %s: %s", option, hname, v + 1,
+		    strerror(errno));
+		return (NULL);
+	}
+	n = getline(&line, &size, f);
+	fclose(f);
+	if (n <= 0) {
+		free(line);
+		xasprintf(cause, "--%s: %s: %s is empty", option, hname,
+		    v + 1);
+		return (NULL);
+	}
+	line[strcspn(line, "\r\n")] = '\0';
+	return (line);
+}
+
+/*
+ * Parse 'NAME: VALUE' for --OPTION into a new name and value; with
+ * sourced, the value may be $VAR or @FILE.  A header that frames or
+ * routes the request (hop-by-hop, Content-Length, Expect, Host) is this
+ * hop's to write, not the user's: one of those would desynchronise the
+ * backend's connection or hide the real Host.
+ */
+int
+options_header(const char *option, const char *arg, int sourced,
+    char **name, char **value, char **cause)
+{
+	const char	*colon, *v, *p;
+	char		*hname, *hvalue, *raw;
+	size_t		 nlen, vlen;
+
+	*name = *value = NULL;
+	if ((colon = strchr(arg, ':')) == NULL) {
+		xasprintf(cause, "--%s: '%s': no colon (NAME: VALUE)", option,
+		    arg);
+		return (-1);
+	}
+	nlen = (size_t)(colon - arg);
+	if (nlen == 0 || strspn(arg, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-.^_`|~") != nlen) {
+		xasprintf(cause, "--%s: '%.*s' is not a header name", option,
+		    (int)nlen, arg);
+		return (-1);
+	}
+	hname = xstrndup(arg, nlen);
+	if (strcasecmp(hname, "Host") == 0) {
+		if (strcmp(option, "candidate-header") == 0)
+			xasprintf(cause, "--%s: %s: use --candidate-host",
+			    option, hname);
+		else
+			xasprintf(cause, "--%s: %s cannot be set", option,
+			    hname);
+		goto fail;
+	}
+	if (is_hop_by_hop(hname) || strcasecmp(hname, "Content-Length") == 0 ||
+	    strcasecmp(hname, "Expect") == 0) {
+		xasprintf(cause, "--%s: %s frames the request on its hop; it "
+		    "cannot be set", option, hname);
+		goto fail;
+	}
+	for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+		/* nothing */;
+	vlen = strlen(v);
+	while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+		vlen--;
+	raw = xstrndup(v, vlen);
+	if (sourced) {
+		hvalue = options_header_source(option, hname, raw, cause);
+		free(raw);
+		if (hvalue == NULL)
+			goto fail;
+	} else
+		hvalue = raw;
+	for (p = hvalue; *p != '\0'; p++) {
+		if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f) {
+			xasprintf(cause, "--%s: %s: the value holds a control "
+			    "character (CR, LF, ...)", option, hname);
+			free(hvalue);
+			goto fail;
+		}
+	}
+	*name = hname;
+	*value = hvalue;
+	return (0);
+
+fail:
+	free(hname);
+	return (-1);
+}
+
+/* --candidate-header 'NAME: VALUE' and --candidate-host NAME. */
 static int
 options_shadow(struct shadow_opts *so, const char *name, const char *value,
     char **cause)
 {
-	const char	*colon, *v, *p;
-	char		*hname, *hvalue;
-	size_t		 nlen, vlen;
+	char	*hname, *hvalue;
 
 	if (strcmp(name, "candidate-host") == 0) {
 		if (*value == '\0' || value[strspn(value,
@@ -403,50 +511,12 @@ options_shadow(struct shadow_opts *so, const char *name, const char *value,
 		options_shadow_set(so, "Host", value);
 		return (0);
 	}
-	if ((colon = strchr(value, ':')) == NULL) {
-		xasprintf(cause, "--%s: '%s': no colon (NAME: VALUE)", name,
-		    value);
+	if (options_header(name, value, 0, &hname, &hvalue, cause) != 0)
 		return (-1);
-	}
-	nlen = (size_t)(colon - value);
-	if (nlen == 0 || strspn(value, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-.^_`|~") != nlen) {
-		xasprintf(cause, "--%s: '%.*s' is not a header name", name,
-		    (int)nlen, value);
-		return (-1);
-	}
-	hname = xstrndup(value, nlen);
-	if (strcasecmp(hname, "Host") == 0) {
-		xasprintf(cause, "--%s: %s: use --candidate-host", name, hname);
-		goto fail;
-	}
-	if (is_hop_by_hop(hname) || strcasecmp(hname, "Content-Length") == 0 ||
-	    strcasecmp(hname, "Expect") == 0) {
-		xasprintf(cause, "--%s: %s frames the request on its hop; it "
-		    "cannot be set", name, hname);
-		goto fail;
-	}
-	for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
-		/* nothing */;
-	for (p = v; *p != '\0'; p++) {
-		if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f) {
-			xasprintf(cause, "--%s: %s: the value holds a control "
-			    "character (CR, LF, ...)", name, hname);
-			goto fail;
-		}
-	}
-	vlen = strlen(v);
-	while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
-		vlen--;
-	hvalue = xstrndup(v, vlen);
 	options_shadow_set(so, hname, hvalue);
+	free(hname);
 	free(hvalue);
-	free(hname);
 	return (0);
-
-fail:
-	free(hname);
-	return (-1);
 }
 
 /*

@@ -639,6 +639,7 @@ struct replay_opts {
 	const char	*trace_header;
 	const char	*host;
 	int		 drop_redacted;
+	struct shadow_opts set_headers;	/* values for redacted headers */
 	int		 lenient;
 	int		 quiet;
 	int		 progress;	/* draw a progress bar on stderr */
@@ -1427,6 +1428,10 @@ const char	*options_keep(struct options *, const char *);
 int		 options_bool(const char *, const char *, int *, char **);
 int		 options_cause(const char *, char *, char **);
 int		 options_ms(const char *, const char *, int *, char **);
+void		 options_shadow_set(struct shadow_opts *, const char *,
+		     const char *);
+int		 options_header(const char *, const char *, int, char **,
+		     char **, char **);
 int		 options_verdicts(const char *, const char *, unsigned,
 		     unsigned *, char **);
 int		 options_duration(const char *, const char *, uint64_t,
