@@ -159,26 +159,35 @@ upstream_prefix_valid(const char *p, const char **why)
 	return (0);
 }
 
+/* Is t[i] the start of %XY (either case) in a target of len bytes? */
+static int
+upstream_pct(const char *t, size_t i, size_t len, const char *xy)
+{
+	return (t[i] == '%' && i + 2 < len && t[i + 1] == xy[0] &&
+	    (t[i + 2] == xy[1] || t[i + 2] == (xy[1] | 0x20)));
+}
+
 /*
  * Whether a target may go behind a prefix: origin-form, and no segment
  * a server would fold into its parent, however it is spelt ("..",
- * "%2e%2E", segments split by '/', '\\', %2F or %5C), or the request
- * would reach a path outside the prefix.
+ * "%2e%2E", segments split by '/', '\\', %2F or %5C, with a path
+ * parameter after ';' or %3B as some servers drop it: "..;x"), or the
+ * request would reach a path outside the prefix.
  */
 static int
 upstream_target_contained(const char *t, size_t len)
 {
 	size_t	 i, dots, other;
+	int	 param;
 
 	if (len == 0 || t[0] != '/')
 		return (0);
 	dots = other = 0;
+	param = 0;
 	for (i = 1; i <= len; i++) {
 		if (i == len || t[i] == '?' || t[i] == '#' || t[i] == '/' ||
-		    t[i] == '\\' || (t[i] == '%' && i + 2 < len &&
-		    t[i + 1] == '2' && (t[i + 2] == 'f' || t[i + 2] == 'F')) ||
-		    (t[i] == '%' && i + 2 < len && t[i + 1] == '5' &&
-		    (t[i + 2] == 'c' || t[i + 2] == 'C'))) {
+		    t[i] == '\\' || upstream_pct(t, i, len, "2F") ||
+		    upstream_pct(t, i, len, "5C")) {
 			if (other == 0 && (dots == 1 || dots == 2))
 				return (0);
 			if (i == len || t[i] == '?' || t[i] == '#')
@@ -186,10 +195,16 @@ upstream_target_contained(const char *t, size_t len)
 			if (t[i] == '%')
 				i += 2;
 			dots = other = 0;
+			param = 0;
+		} else if (param)
+			continue;
+		else if (t[i] == ';' || upstream_pct(t, i, len, "3B")) {
+			param = 1;
+			if (t[i] == '%')
+				i += 2;
 		} else if (t[i] == '.')
 			dots++;
-		else if (t[i] == '%' && i + 2 < len && t[i + 1] == '2' &&
-		    (t[i + 2] == 'e' || t[i + 2] == 'E')) {
+		else if (upstream_pct(t, i, len, "2E")) {
 			dots++;
 			i += 2;
 		} else

@@ -7,7 +7,8 @@
 # cannot be put before a target unambiguously is refused at start.
 
 . "$(dirname "$0")/lib.sh"
-need curl jq
+. "$top_srcdir/tests/lib-sniff.sh"
+need curl jq timeout
 need_binaries
 
 jq -n '{default: {status: 200, headers: [["Content-Type", "application/json"]],
@@ -50,7 +51,8 @@ is "$(backend_requests candidate | jq -c '[.method, .headers, .body]')" \
 # target out of /v2: the candidate is not sent it, the primary is.
 n=1
 for t in '/../admin' '/a/%2e%2E/admin' '/a/.%2E' '/a\..\b' \
-    '/a%2F..%2Fadmin' '/./x'; do
+    '/a%2F..%2Fadmin' '/./x' '/..;x=1/admin' '/a/%2e%2e%3b/admin' \
+    '/a/..%5cadmin'; do
 	req dot --path-as-is "$PROXY_URL$t"
 	t=$(printf '%s' "$t" | tr '\\' '|')	# a description without escapes
 	is "$HTTP_CODE" 200 "dot segment $t: the client got the primary's 200"
@@ -65,10 +67,10 @@ done
 is "$(backend_nrequests candidate)" 1 \
     "dot segments: the candidate was sent none of them"
 # Dots inside a segment are a name, not a step up.
-req dots "$PROXY_URL/files/a..b/.hidden/v1.2"
+req dots "$PROXY_URL/files/a..b/.hidden/v1.2;..=x/..a"
 ok "dots in a name: the candidate received it" \
     wait_for 10 backend_nrequests_ge candidate 2
-is "$(targets candidate | tail -n 1)" "/v2/files/a..b/.hidden/v1.2" \
+is "$(targets candidate | tail -n 1)" "/v2/files/a..b/.hidden/v1.2;..=x/..a" \
     "dots in a name: sent behind the prefix as they are"
 stop_proxy
 
@@ -88,6 +90,24 @@ ok "the root: the candidate received it" \
     wait_for 10 backend_nrequests_ge candidate 4
 is "$(targets primary | tail -n 1)" "/api/" "the root goes to /api/"
 stop_proxy
+
+# --- replay: the same, from a capture ---------------------------------------
+jq -cn '{paritytap: 1, id: "rp-1", ts: "2026-05-02T10:00:00.000000Z",
+    source: "proxy", request: {method: "GET", target: "/r/1?q=2",
+    version: "1.1", headers: [{name: "Host", value: "api.example"}],
+    body: "", body_bytes: 0}, responses: {primary: {status: 200,
+    headers: [{name: "Content-Type", value: "application/json"}],
+    body: "{\"ok\":true}", body_bytes: 11, ms: 1}}, verdict: "recorded",
+    diffs: []}' >"$T/in.jsonl"
+"$PARITYTAP" replay --primary "$PRI/live" --candidate "$CAN/v3" \
+    --capture "$T/replay.jsonl" "$T/in.jsonl" >"$T/rp.out" 2>"$T/rp.err"
+is "$?" 0 "replay with prefixes: exit 0"
+is "$(targets primary | tail -n 1)" "/live/r/1?q=2" \
+    "replay: the primary got its prefix"
+is "$(targets candidate | tail -n 1)" "/v3/r/1?q=2" \
+    "replay: the candidate got its prefix"
+is "$(jq -r .request.target "$T/replay.jsonl")" "/r/1?q=2" \
+    "replay: the capture keeps the recorded target"
 
 # --- prefixes that are refused ---------------------------------------------
 usage() {	# usage NAME ARGS...: a proxy that must not start
@@ -118,5 +138,14 @@ done
 usage prim --primary "$PRI/a/../b" --candidate "$CAN"
 like "$ERR" "^paritytap proxy: --primary $PRI/a/../b: path prefix" \
     "a bad --primary prefix: the message names --primary"
+"$PARITYTAP" replay --candidate "$CAN/v2/../x" "$T/in.jsonl" \
+    >"$T/ru.out" 2>"$T/ru.err"
+is "$?" 2 "replay, a bad prefix: exit 2"
+like "$(cat "$T/ru.err")" "^paritytap replay: --candidate $CAN/v2/../x: path prefix: a" \
+    "replay, a bad prefix: the message names --candidate"
+sniff_once sn --secondary "http://127.0.0.1:1/v%2e"
+is "$ST" 2 "sniff, a bad prefix: exit 2"
+like "$ERR" "^paritytap sniff: --secondary http://127.0.0.1:1/v%2e: path prefix: percent" \
+    "sniff, a bad prefix: the message names --secondary"
 
 done_testing
