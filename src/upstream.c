@@ -277,8 +277,8 @@ upstream_set_header(struct upstream *up, const char *name, const char *value)
 			return;
 		}
 	}
-	strlist_add(&up->up_hnames, &up->up_nheaders, name);
-	up->up_nheaders--;
+	i = up->up_nheaders;
+	strlist_add(&up->up_hnames, &i, name);
 	strlist_add(&up->up_hvalues, &up->up_nheaders, value);
 }
 
