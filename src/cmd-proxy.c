@@ -59,6 +59,7 @@ static const struct options_entry proxy_options[] = {
 	    "30000" },
 	{ "candidate-timeout", 0, "MS", "candidate deadline", "5000" },
 	OPTIONS_ENTRY_SECONDARY,
+	OPTIONS_ENTRY_SHADOW,
 	{ "secondary-timeout", 0, "MS", "secondary deadline (--secondary, "
 	    "--self-check)", "5000" },
 	OPTIONS_ENTRY_SELF_CHECK,
@@ -529,6 +530,7 @@ cmd_proxy_exec(int argc, char **argv)
 	pc.po.primary_timeout = 30000;
 	pc.po.candidate_timeout = 5000;
 	pc.po.secondary_timeout = 5000;
+	pc.po.shadow = &pc.o.shadow;
 	pc.po.max_inflight = 1024;
 	pc.po.max_inflight_bytes = proxy_default_inflight_bytes();
 	pc.po.grace = 10000;

@@ -93,6 +93,7 @@ static const struct options_entry replay_options[] = {
 	    NULL },
 	{ "candidate", 'C', "URL", "the implementation being tested", NULL },
 	OPTIONS_ENTRY_SECONDARY,
+	OPTIONS_ENTRY_SHADOW,
 	{ "self-check", 0, "RATE", "with --primary: send this fraction (0 < "
 	    "RATE <= 1) of the GET and HEAD requests to the primary a second "
 	    "time, recorded as responses.secondary; not with --secondary",
@@ -134,6 +135,9 @@ static const struct options_entry replay_options[] = {
 	OPTIONS_ENTRY_TRACE_HEADER,
 	{ "drop-redacted", 0, NULL, "replay requests whose secrets the "
 	    "capture redacted, without those headers", "skip them" },
+	{ "set-header", 0, "'NAME: VALUE'", "the value to send for a header "
+	    "the capture redacted, $VAR or @FILE for a secret (repeatable)",
+	    "skip them" },
 	{ "lenient", 0, NULL, "skip malformed capture lines", "exit 2" },
 	{ "config", 0, "FILE", "INI file: [replay], [compare],\n"
 	    "[route \"METHOD /path\"]; flags win", NULL },
@@ -227,7 +231,7 @@ replay_set(void *arg, const char *name, const char *value, char **cause)
 {
 	struct replay_conf	*rc = arg;
 	uint64_t		 v;
-	char			*why;
+	char			*why, *hname, *hvalue;
 	int			 rv;
 
 	if ((rv = options_set(&rc->o, name, value, cause)) != 0)
@@ -267,6 +271,14 @@ replay_set(void *arg, const char *name, const char *value, char **cause)
 	else if (strcmp(name, "drop-redacted") == 0)
 		return (options_bool(name, value, &rc->ro.drop_redacted,
 		    cause));
+	else if (strcmp(name, "set-header") == 0) {
+		if (options_header(name, value, 1, &hname, &hvalue,
+		    cause) != 0)
+			return (-1);
+		options_shadow_set(&rc->ro.set_headers, hname, hvalue);
+		free(hname);
+		free(hvalue);
+	}
 	else if (strcmp(name, "lenient") == 0)
 		return (options_bool(name, value, &rc->ro.lenient, cause));
 	else {
@@ -725,7 +737,7 @@ replay_json(struct replay_conf *rc, const struct stats_counts *st,
 static void
 replay_conf_free(struct replay_conf *rc)
 {
-	size_t	 i, j;
+	size_t	 i, j, n;
 
 	for (i = 0; i < rc->nresults; i++) {
 		free(rc->results[i].rr_id);
@@ -747,6 +759,9 @@ replay_conf_free(struct replay_conf *rc)
 		strmap_free(rc->drift_map);
 	baseline_free(rc->baseline);
 	strlist_free(&rc->ro.filter.routes, &rc->ro.filter.nroutes);
+	n = rc->ro.set_headers.n;
+	strlist_free(&rc->ro.set_headers.names, &n);
+	strlist_free(&rc->ro.set_headers.values, &rc->ro.set_headers.n);
 	strlist_free(&rc->ro.filter.methods, &rc->ro.filter.nmethods);
 	options_free(&rc->o);
 }
@@ -932,6 +947,7 @@ cmd_replay_exec(int argc, char **argv)
 	options_init(&rc.o, "replay", replay_options, &ot);
 	rc.ro.concurrency = 16;
 	rc.ro.timeout = 5000;
+	rc.ro.shadow = &rc.o.shadow;
 	if (options_verdicts("fail-on", REPLAY_DEFAULT_FAIL_ON, VERDICTS_ALL,
 	    &rc.fail_on, &cause) != 0)
 		fatalx("%s", cause);

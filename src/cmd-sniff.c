@@ -18,6 +18,7 @@ static const struct options_entry sniff_options[] = {
 	{ "primary", 'p', "URL", NULL, NULL },
 	{ "candidate", 'C', "URL", "the implementation being tested", NULL },
 	OPTIONS_ENTRY_SECONDARY,
+	OPTIONS_ENTRY_SHADOW,
 	{ "capture", 'c', "FILE|DIR", "write every exchange as a JSONL line",
 	    NULL },
 	{ "capture-body-limit", 0, "BYTES",
@@ -219,6 +220,7 @@ cmd_sniff_exec(int argc, char **argv)
 	sc.admin = &ao;
 	options_init(&sc.o, "sniff", sniff_options, &ot);
 	sc.ro.timeout = 5000;
+	sc.ro.shadow = &sc.o.shadow;
 	sc.ro.concurrency = 1024;
 	sc.grace = 10000;
 	sc.stats_interval = 10;

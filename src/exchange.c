@@ -343,7 +343,8 @@ response_side_end(struct response_side *rs, void **sha, const char *error,
     const char *detail)
 {
 	static const char	*errors[] = {
-		"timeout", "connect", "reset", "too_large", "bad_response"
+		"timeout", "connect", "reset", "too_large", "bad_response",
+		"prefix"
 	};
 	unsigned char		 md[EVP_MAX_MD_SIZE];
 	unsigned int		 mdlen, j;

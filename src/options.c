@@ -360,6 +360,165 @@ options_noise(struct noise_opts *no, const char *name, const char *value,
 	return (0);
 }
 
+/* Add or replace one of the candidate's own headers. */
+void
+options_shadow_set(struct shadow_opts *so, const char *name, const char *value)
+{
+	size_t	 i, n;
+
+	for (i = 0; i < so->n; i++) {
+		if (strcasecmp(so->names[i], name) == 0) {
+			free(so->values[i]);
+			so->values[i] = xstrdup(value);
+			return;
+		}
+	}
+	n = so->n;
+	strlist_add(&so->names, &n, name);
+	strlist_add(&so->values, &so->n, value);
+}
+
+/*
+ * A value given as $VAR (from the environment) or @FILE (the file's
+ * first line), so that a secret stays off the command line; any other
+ * value is itself.  Returns NULL with cause.
+ */
+static char *
+options_header_source(const char *option, const char *hname, const char *v,
+    char **cause)
+{
+	FILE	*f;
+	char	*line = NULL, *s;
+	size_t	 size = 0;
+	ssize_t	 n;
+
+	if (*v == '$') {
+		if ((s = getenv(v + 1)) == NULL) {
+			xasprintf(cause, "--%s: %s: %s is not set", option,
+			    hname, v);
+			return (NULL);
+		}
+		return (xstrdup(s));
+	}
+	if (*v != '@')
+		return (xstrdup(v));
+	if ((f = fopen(v + 1, "r")) == NULL) {
+		xasprintf(cause, "--%s: %s: %s: %s", option, hname, v + 1,
+		    strerror(errno));
+		return (NULL);
+	}
+	n = getline(&line, &size, f);
+	fclose(f);
+	if (n <= 0) {
+		free(line);
+		xasprintf(cause, "--%s: %s: %s is empty", option, hname,
+		    v + 1);
+		return (NULL);
+	}
+	line[strcspn(line, "\r\n")] = '\0';
+	return (line);
+}
+
+/*
+ * Parse 'NAME: VALUE' for --OPTION into a new name and value; with
+ * sourced, the value may be $VAR or @FILE.  A header that frames or
+ * routes the request (hop-by-hop, Content-Length, Expect, Host) is this
+ * hop's to write, not the user's: one of those would desynchronise the
+ * backend's connection or hide the real Host.
+ */
+int
+options_header(const char *option, const char *arg, int sourced,
+    char **name, char **value, char **cause)
+{
+	const char	*colon, *v, *p;
+	char		*hname, *hvalue, *raw;
+	size_t		 nlen, vlen;
+
+	*name = *value = NULL;
+	if ((colon = strchr(arg, ':')) == NULL) {
+		xasprintf(cause, "--%s: '%s': no colon (NAME: VALUE)", option,
+		    arg);
+		return (-1);
+	}
+	nlen = (size_t)(colon - arg);
+	if (nlen == 0 || strspn(arg, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-.^_`|~") != nlen) {
+		xasprintf(cause, "--%s: '%.*s' is not a header name", option,
+		    (int)nlen, arg);
+		return (-1);
+	}
+	hname = xstrndup(arg, nlen);
+	if (strcasecmp(hname, "Host") == 0) {
+		if (strcmp(option, "candidate-header") == 0)
+			xasprintf(cause, "--%s: %s: use --candidate-host",
+			    option, hname);
+		else
+			xasprintf(cause, "--%s: %s cannot be set", option,
+			    hname);
+		goto fail;
+	}
+	if (is_hop_by_hop(hname) || strcasecmp(hname, "Content-Length") == 0 ||
+	    strcasecmp(hname, "Expect") == 0) {
+		xasprintf(cause, "--%s: %s frames the request on its hop; it "
+		    "cannot be set", option, hname);
+		goto fail;
+	}
+	for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+		/* nothing */;
+	vlen = strlen(v);
+	while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+		vlen--;
+	raw = xstrndup(v, vlen);
+	if (sourced) {
+		hvalue = options_header_source(option, hname, raw, cause);
+		free(raw);
+		if (hvalue == NULL)
+			goto fail;
+	} else
+		hvalue = raw;
+	for (p = hvalue; *p != '\0'; p++) {
+		if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f) {
+			xasprintf(cause, "--%s: %s: the value holds a control "
+			    "character (CR, LF, ...)", option, hname);
+			free(hvalue);
+			goto fail;
+		}
+	}
+	*name = hname;
+	*value = hvalue;
+	return (0);
+
+fail:
+	free(hname);
+	return (-1);
+}
+
+/* --candidate-header 'NAME: VALUE' and --candidate-host NAME. */
+static int
+options_shadow(struct shadow_opts *so, const char *name, const char *value,
+    char **cause)
+{
+	char	*hname, *hvalue;
+
+	if (strcmp(name, "candidate-host") == 0) {
+		if (*value == '\0' || value[strspn(value,
+		    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789-._~:[]!$&'()*+,;=%")] != '\0') {
+			xasprintf(cause, "--%s: '%s' is not a host name", name,
+			    value);
+			return (-1);
+		}
+		options_shadow_set(so, "Host", value);
+		return (0);
+	}
+	if (options_header(name, value, 0, &hname, &hvalue, cause) != 0)
+		return (-1);
+	options_shadow_set(so, hname, hvalue);
+	free(hname);
+	free(hvalue);
+	return (0);
+}
+
 /*
  * Set one shared option by its long name; value is NULL for flags.
  * Return 1 if it was one, 0 if it is the command's, -1 on error.
@@ -383,6 +542,11 @@ options_set(struct options *o, const char *name, const char *value,
 		*o->t.host = options_keep(o, value);
 	else if (strcmp(name, "secondary") == 0 && o->t.secondary != NULL)
 		*o->t.secondary = options_keep(o, value);
+	else if (strcmp(name, "candidate-header") == 0 ||
+	    strcmp(name, "candidate-host") == 0) {
+		if (options_shadow(&o->shadow, name, value, cause) != 0)
+			return (-1);
+	}
 	else if (strcmp(name, "capture") == 0)
 		o->cap.path = options_keep(o, value);
 	else if (strcmp(name, "capture-body-limit") == 0) {
@@ -728,6 +892,9 @@ options_free(struct options *o)
 	strlist_free(&o->co.unordered, &o->co.nunordered);
 	compare_normalize_free(&o->co.normalize, &o->co.nnormalize);
 	strlist_free(&o->cap.redact, &o->cap.nredact);
+	i = o->shadow.n;
+	strlist_free(&o->shadow.names, &i);
+	strlist_free(&o->shadow.values, &o->shadow.n);
 	alert_opts_free(&o->alert);
 	for (i = 0; i < o->co.nroutes; i++) {
 		free(o->co.routes[i].rr_route);

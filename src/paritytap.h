@@ -87,7 +87,7 @@ enum side {
 /*
  * One side's response.  A side that failed has status 0 (unless a status
  * line was received before it failed) and error set to one of "timeout",
- * "connect", "reset", "too_large", "bad_response".
+ * "connect", "reset", "too_large", "bad_response", "prefix".
  */
 struct response_side {
 	int		 present;	/* this side exists in the exchange */
@@ -269,6 +269,16 @@ struct options_entry {
 	const char	*dflt;		/* shown as "[dflt]", or NULL */
 };
 
+/*
+ * Headers the candidate gets in place of the request's own of the same
+ * name (--candidate-header, --candidate-host): proxy, replay, sniff.
+ */
+struct shadow_opts {
+	char			**names;
+	char			**values;
+	size_t			 n;
+};
+
 /* Where options.c stores the backend options in a command's own struct. */
 struct options_target {
 	const char		**primary;
@@ -298,6 +308,14 @@ struct options_target {
 	    "the mirrored GET and HEAD requests (the --mirror-methods ones "	\
 	    "when given) to the primary a second time, recorded as "	\
 	    "responses.secondary; not with --secondary", NULL }
+
+/* The candidate's own headers (struct shadow_opts): proxy, replay, sniff. */
+#define OPTIONS_ENTRY_SHADOW \
+	{ "candidate-header", 0, "'NAME: VALUE'", "send this header to the "	\
+	    "candidate only, in place of the request's own (repeatable)",	\
+	    NULL },							\
+	{ "candidate-host", 0, "NAME", "send this Host to the candidate "	\
+	    "only", NULL }
 
 /* Entries several commands' tables share, word for word. */
 #define OPTIONS_ENTRY_IGNORE_HEADER \
@@ -423,6 +441,7 @@ struct options {
 	struct capture_opts	 cap;
 	struct alert_opts	 alert;		/* proxy, sniff */
 	struct flag_opts	 flag;		/* proxy, replay, sniff */
+	struct shadow_opts	 shadow;	/* proxy, replay, sniff */
 	const char		*color;
 	const char		*config;	/* --config FILE */
 	uint64_t		 body_limit;	/* --capture-body-limit */
@@ -527,7 +546,7 @@ struct upreq_cbs {
 	/* Body bytes, dechunked. */
 	void	(*on_body)(void *, const char *, size_t);
 	/* Done: error is NULL, or "connect", "timeout", "reset",
-	 * "bad_response"; detail says more.  The upreq is gone after. */
+	 * "bad_response", "prefix"; detail says more.  The upreq is gone after. */
 	void	(*on_done)(void *, const char *, const char *);
 };
 
@@ -576,6 +595,7 @@ typedef void (*listener_cb)(int, struct sockaddr *, int, void *);
 
 /* What the proxy needs to know, filled from flags and the config. */
 struct proxy_opts {
+	const struct shadow_opts *shadow;	/* the candidate's own headers */
 	const char	*listen;
 	const char	*primary;
 	const char	*candidate;
@@ -609,6 +629,7 @@ struct replay_filter {
 
 /* What replay needs to know, filled from flags and the config. */
 struct replay_opts {
+	const struct shadow_opts *shadow;	/* the candidate's own headers */
 	const char	*primary;	/* NULL: the recorded primary */
 	const char	*candidate;
 	unsigned	 concurrency;
@@ -618,6 +639,7 @@ struct replay_opts {
 	const char	*trace_header;
 	const char	*host;
 	int		 drop_redacted;
+	struct shadow_opts set_headers;	/* values for redacted headers */
 	int		 lenient;
 	int		 quiet;
 	int		 progress;	/* draw a progress bar on stderr */
@@ -1013,6 +1035,8 @@ struct upstream	*upstream_new(struct event_base *, const char *, const char *,
 		     int, unsigned, int, char **);
 void		 upstream_free(struct upstream *);
 const char	*upstream_authority(const struct upstream *);
+void		 upstream_set_header(struct upstream *, const char *,
+		     const char *);
 struct upreq	*upstream_send(struct upstream *, const char *, size_t,
 		     const char *, size_t, int, const struct upreq_cbs *,
 		     void *);
@@ -1404,6 +1428,10 @@ const char	*options_keep(struct options *, const char *);
 int		 options_bool(const char *, const char *, int *, char **);
 int		 options_cause(const char *, char *, char **);
 int		 options_ms(const char *, const char *, int *, char **);
+void		 options_shadow_set(struct shadow_opts *, const char *,
+		     const char *);
+int		 options_header(const char *, const char *, int, char **,
+		     char **, char **);
 int		 options_verdicts(const char *, const char *, unsigned,
 		     unsigned *, char **);
 int		 options_duration(const char *, const char *, uint64_t,

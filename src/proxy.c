@@ -898,6 +898,7 @@ proxy_new(struct event_base *base, const struct proxy_opts *o,
     struct pipeline *pipeline, int *status, char **cause)
 {
 	struct proxy		*px;
+	size_t			 i;
 
 	px = xcalloc(1, sizeof *px);
 	px->px_base = base;
@@ -915,6 +916,9 @@ proxy_new(struct event_base *base, const struct proxy_opts *o,
 	    PROXY_CANDIDATE_QUEUE_MS, cause);
 	if (px->px_up[SIDE_CANDIDATE] == NULL)
 		goto fail;
+	for (i = 0; o->shadow != NULL && i < o->shadow->n; i++)
+		upstream_set_header(px->px_up[SIDE_CANDIDATE],
+		    o->shadow->names[i], o->shadow->values[i]);
 	if (o->secondary != NULL || o->self_check != 0) {
 		px->px_up[SIDE_SECONDARY] = upstream_new(base,
 		    o->secondary != NULL ? "secondary" : "primary",

@@ -168,11 +168,25 @@ replay_selected(const struct replay_opts *o, const struct exchange *ex)
 	return (1);
 }
 
+/* The --set-header value for a redacted header, or NULL. */
+static const char *
+replay_set_value(const struct replay_opts *o, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < o->set_headers.n; i++) {
+		if (strcasecmp(o->set_headers.names[i], name) == 0)
+			return (o->set_headers.values[i]);
+	}
+	return (NULL);
+}
+
 /*
  * Why a recorded request cannot be replayed as it was, or NULL.  A cut
  * body would send a different request; a redacted secret would send
  * "[redacted]" as a credential, so such requests are skipped unless
- * --drop-redacted says to send them without those headers.
+ * --set-header gives the value to send or --drop-redacted says to send
+ * them without those headers.
  */
 static const char *
 replay_unsafe(const struct replay_opts *o, const struct exchange *ex)
@@ -189,10 +203,36 @@ replay_unsafe(const struct replay_opts *o, const struct exchange *ex)
 	if (o->drop_redacted)
 		return (NULL);
 	for (i = 0; i < hs->n; i++) {
-		if (strcmp(hs->h[i].value, "[redacted]") == 0)
+		if (strcmp(hs->h[i].value, "[redacted]") == 0 &&
+		    replay_set_value(o, hs->h[i].name) == NULL)
 			return ("redacted");
 	}
 	return (NULL);
+}
+
+/* Put the --set-header values in place of the redacted ones. */
+static void
+replay_fill_redacted(const struct replay_opts *o, struct http_request *req)
+{
+	struct headers	*hs = &req->headers;
+	const char	*v;
+	char		*p;
+	size_t		 i, nlen, vlen;
+
+	for (i = 0; i < hs->n; i++) {
+		if (strcmp(hs->h[i].value, "[redacted]") != 0 ||
+		    (v = replay_set_value(o, hs->h[i].name)) == NULL)
+			continue;
+		/* Name and value share one allocation (headers_add). */
+		nlen = strlen(hs->h[i].name);
+		vlen = strlen(v);
+		p = xmalloc(nlen + vlen + 2);
+		memcpy(p, hs->h[i].name, nlen + 1);
+		memcpy(p + nlen + 1, v, vlen + 1);
+		free(hs->h[i].name);
+		hs->h[i].name = p;
+		hs->h[i].value = p + nlen + 1;
+	}
 }
 
 /* Remove the headers a capture redacted (--drop-redacted). */
@@ -257,8 +297,8 @@ replay_skip_log(const struct replay_opts *o, const struct exchange *ex,
 	log_warnx("SKIP %s %s id=%s: %s", why, ex->ex_route, ex->ex_id,
 	    strcmp(why, "truncated") == 0 ? "the recorded request body was "
 	    "cut; it cannot be replayed" : strcmp(why, "redacted") == 0 ?
-	    "a header was redacted in the capture (--drop-redacted sends it "
-	    "without)" : strcmp(why, "no_primary") == 0 ?
+	    "a header was redacted in the capture (--set-header gives its "
+	    "value, --drop-redacted sends it without)" : strcmp(why, "no_primary") == 0 ?
 	    "no primary response recorded (use --primary)" :
 	    "no request recorded");
 }
@@ -305,8 +345,11 @@ replay_prepare(struct replay *rp, struct exchange *old)
 	if (why != NULL) {
 		rp->rp_nskipped++;
 		replay_skip_log(o, ex, why);
-	} else if (o->drop_redacted)
-		replay_drop_redacted(&ex->ex_req);
+	} else {
+		replay_fill_redacted(o, &ex->ex_req);
+		if (o->drop_redacted)
+			replay_drop_redacted(&ex->ex_req);
+	}
 	return (replay_pending_new(rp, ex, why));
 }
 
@@ -595,6 +638,7 @@ static int
 replay_backends(struct replay *rp, char **cause)
 {
 	const struct replay_opts	*o = rp->rp_opts;
+	size_t				 i;
 
 	if (o->primary != NULL) {
 		rp->rp_up[SIDE_PRIMARY] = upstream_new(rp->rp_base, "primary",
@@ -606,6 +650,9 @@ replay_backends(struct replay *rp, char **cause)
 	    o->candidate, o->timeout, REPLAY_IDLE_CONNS, 0, cause);
 	if (rp->rp_up[SIDE_CANDIDATE] == NULL)
 		return (-1);
+	for (i = 0; o->shadow != NULL && i < o->shadow->n; i++)
+		upstream_set_header(rp->rp_up[SIDE_CANDIDATE],
+		    o->shadow->names[i], o->shadow->values[i]);
 	/* --self-check asks the live primary again, through a pool apart. */
 	if (o->secondary != NULL || (o->self_check != 0 &&
 	    o->primary != NULL)) {

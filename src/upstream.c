@@ -67,6 +67,8 @@ struct upreq {
 	int			 ur_got_bytes;
 	int			 ur_errno;	/* of a connect that failed at once */
 	int			 ur_queued;	/* waiting for a connection */
+	struct buf		 ur_own;	/* this backend's own head */
+	char			*ur_refused;	/* why it is not sent at all */
 	struct event		*ur_timer;
 	TAILQ_ENTRY(upreq)	 ur_qentry;
 };
@@ -77,6 +79,10 @@ struct upstream {
 	char			*up_name;
 	char			*up_url;
 	char			*up_authority;
+	char			*up_prefix;	/* NULL: the target as it is */
+	char			**up_hnames;	/* this backend's own headers */
+	char			**up_hvalues;
+	size_t			 up_nheaders;
 	struct sockaddr_storage	 up_addr;
 	socklen_t		 up_addrlen;
 	int			 up_timeout_ms;
@@ -109,7 +115,175 @@ static const struct http_msg_cbs upstream_msg_cbs = {
 };
 
 /*
- * Parse http://HOST[:PORT][/] and resolve it; returns NULL with cause.
+ * A URL's path, prepended to every target (see upstream_rewrite).  Only
+ * characters that mean the same to every server are taken: no query or
+ * fragment (they would swallow the target), no percent-encoding (a
+ * server may decode %2F or %2E and see another path), no empty, "." or
+ * ".." segment (a server would fold them and step out of the prefix).
+ */
+static int
+upstream_prefix_valid(const char *p, const char **why)
+{
+	static const char	 ok[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/";
+	const char		*seg, *end;
+	size_t			 n;
+
+	if (*p == '\0' || strcmp(p, "/") == 0)
+		return (0);
+	for (end = p; *end != '\0'; end++) {
+		if (*end == '%') {
+			*why = "percent-encoding is not supported";
+			return (-1);
+		}
+		if (strchr(ok, *end) == NULL) {
+			*why = "a character outside a URL path";
+			return (-1);
+		}
+	}
+	/* p starts with '/'; a single trailing one is allowed. */
+	for (seg = p + 1; *seg != '\0'; seg += n + 1) {
+		n = strcspn(seg, "/");
+		if (n == 0 && seg[n] != '\0') {
+			*why = "an empty segment (//)";
+			return (-1);
+		}
+		if ((n == 1 && seg[0] == '.') ||
+		    (n == 2 && seg[0] == '.' && seg[1] == '.')) {
+			*why = "a '.' or '..' segment";
+			return (-1);
+		}
+		if (seg[n] == '\0')
+			break;
+	}
+	return (0);
+}
+
+/* Is t[i] the start of %XY (either case) in a target of len bytes? */
+static int
+upstream_pct(const char *t, size_t i, size_t len, const char *xy)
+{
+	return (t[i] == '%' && i + 2 < len && t[i + 1] == xy[0] &&
+	    (t[i + 2] == xy[1] || t[i + 2] == (xy[1] | 0x20)));
+}
+
+/*
+ * Whether a target may go behind a prefix: origin-form, and no segment
+ * a server would fold into its parent, however it is spelt ("..",
+ * "%2e%2E", segments split by '/', '\\', %2F or %5C, with a path
+ * parameter after ';' or %3B as some servers drop it: "..;x"), or the
+ * request would reach a path outside the prefix.
+ */
+static int
+upstream_target_contained(const char *t, size_t len)
+{
+	size_t	 i, dots, other;
+	int	 param;
+
+	if (len == 0 || t[0] != '/')
+		return (0);
+	dots = other = 0;
+	param = 0;
+	for (i = 1; i <= len; i++) {
+		if (i == len || t[i] == '?' || t[i] == '#' || t[i] == '/' ||
+		    t[i] == '\\' || upstream_pct(t, i, len, "2F") ||
+		    upstream_pct(t, i, len, "5C")) {
+			if (other == 0 && (dots == 1 || dots == 2))
+				return (0);
+			if (i == len || t[i] == '?' || t[i] == '#')
+				break;
+			if (t[i] == '%')
+				i += 2;
+			dots = other = 0;
+			param = 0;
+		} else if (param)
+			continue;
+		else if (t[i] == ';' || upstream_pct(t, i, len, "3B")) {
+			param = 1;
+			if (t[i] == '%')
+				i += 2;
+		} else if (t[i] == '.')
+			dots++;
+		else if (upstream_pct(t, i, len, "2E")) {
+			dots++;
+			i += 2;
+		} else
+			other++;
+	}
+	return (1);
+}
+
+/*
+ * Build this backend's own copy of a canonical head (canonical_head): its
+ * path prefix before the target, its own headers in place of any of the
+ * same name.  Returns -1 with why when the request must not go to it.
+ */
+static int
+upstream_rewrite(struct upstream *up, const char *data, size_t hlen,
+    struct buf *out, char **why)
+{
+	const char	*sp1, *sp2, *line, *eol, *end = data + hlen;
+	size_t		 i, n;
+	int		 drop;
+
+	if ((sp1 = memchr(data, ' ', hlen)) == NULL ||
+	    (sp2 = memchr(sp1 + 1, ' ', (size_t)(end - sp1 - 1))) == NULL ||
+	    (eol = memchr(data, '\n', hlen)) == NULL || sp2 > eol)
+		fatalx("%s: not a request head", __func__);
+	if (up->up_prefix != NULL &&
+	    !upstream_target_contained(sp1 + 1, (size_t)(sp2 - sp1 - 1))) {
+		xasprintf(why, "the target %.*s could leave the path prefix %s",
+		    (int)(sp2 - sp1 - 1), sp1 + 1, up->up_prefix);
+		return (-1);
+	}
+	buf_add(out, data, (size_t)(sp1 + 1 - data));
+	if (up->up_prefix != NULL)
+		buf_addstr(out, up->up_prefix);
+	buf_add(out, sp1 + 1, (size_t)(eol + 1 - sp1 - 1));
+	for (line = eol + 1; line < end; line = eol + 1) {
+		eol = memchr(line, '\n', (size_t)(end - line));
+		if (eol == NULL || eol - line <= 1)
+			break;		/* the blank line */
+		drop = 0;
+		for (i = 0; i < up->up_nheaders && !drop; i++) {
+			n = strlen(up->up_hnames[i]);
+			if ((size_t)(eol - line) > n && line[n] == ':' &&
+			    strncasecmp(line, up->up_hnames[i], n) == 0)
+				drop = 1;
+		}
+		if (!drop)
+			buf_add(out, line, (size_t)(eol + 1 - line));
+	}
+	for (i = 0; i < up->up_nheaders; i++)
+		buf_printf(out, "%s: %s\r\n", up->up_hnames[i],
+		    up->up_hvalues[i]);
+	buf_add(out, "\r\n", 2);
+	return (0);
+}
+
+/*
+ * Send this header, in place of any of the same name, to this backend
+ * only.  The caller checked name and value (options.c).
+ */
+void
+upstream_set_header(struct upstream *up, const char *name, const char *value)
+{
+	size_t	 i;
+
+	for (i = 0; i < up->up_nheaders; i++) {
+		if (strcasecmp(up->up_hnames[i], name) == 0) {
+			free(up->up_hvalues[i]);
+			up->up_hvalues[i] = xstrdup(value);
+			return;
+		}
+	}
+	i = up->up_nheaders;
+	strlist_add(&up->up_hnames, &i, name);
+	strlist_add(&up->up_hvalues, &up->up_nheaders, value);
+}
+
+/*
+ * Parse http://HOST[:PORT][/PREFIX] and resolve it; returns NULL with cause.
  * max_idle is how many idle connections the pool keeps: as many as can be
  * busy at once, or each wave of requests would close and reopen the rest.
  * queue_ms is how long a request may wait for a busy connection to free
@@ -122,8 +296,9 @@ upstream_new(struct event_base *base, const char *name, const char *url,
 	struct upstream	*up;
 	struct addrinfo	 hints, *res = NULL;
 	struct timeval	 tv;
-	const char	*p, *hstart, *hend, *port = "80";
+	const char	*p, *hstart, *hend, *port = "80", *why;
 	char		*host = NULL, *portbuf = NULL;
+	size_t		 plen;
 	int		 error;
 
 	if (strncasecmp(url, "http://", 7) != 0) {
@@ -154,9 +329,13 @@ upstream_new(struct event_base *base, const char *name, const char *url,
 		port = portbuf;
 		p += 1 + n;
 	}
-	if (*p != '\0' && strcmp(p, "/") != 0) {
-		xasprintf(cause, "--%s %s: a path, query or fragment in the "
-		    "URL is not supported", name, url);
+	if ((*p != '\0' && *p != '/') || p[strcspn(p, "?#")] != '\0') {
+		xasprintf(cause, "--%s %s: a query or fragment in the URL is "
+		    "not supported", name, url);
+		goto fail;
+	}
+	if (upstream_prefix_valid(p, &why) != 0) {
+		xasprintf(cause, "--%s %s: path prefix: %s", name, url, why);
 		goto fail;
 	}
 
@@ -177,6 +356,12 @@ upstream_new(struct event_base *base, const char *name, const char *url,
 		xasprintf(&up->up_authority, "[%s]:%s", host, port);
 	else
 		xasprintf(&up->up_authority, "%s:%s", host, port);
+	/* A lone or trailing slash adds nothing: /v2/ is /v2. */
+	plen = strlen(p);
+	while (plen > 0 && p[plen - 1] == '/')
+		plen--;
+	if (plen != 0)
+		up->up_prefix = xstrndup(p, plen);
 	memcpy(&up->up_addr, res->ai_addr, res->ai_addrlen);
 	up->up_addrlen = res->ai_addrlen;
 	up->up_timeout_ms = timeout_ms;
@@ -233,6 +418,7 @@ void
 upstream_free(struct upstream *up)
 {
 	struct upconn	*uc;
+	size_t		 n;
 
 	if (up == NULL)
 		return;
@@ -243,6 +429,10 @@ upstream_free(struct upstream *up)
 	free(up->up_name);
 	free(up->up_url);
 	free(up->up_authority);
+	free(up->up_prefix);
+	n = up->up_nheaders;
+	strlist_free(&up->up_hnames, &n);
+	strlist_free(&up->up_hvalues, &up->up_nheaders);
 	free(up);
 }
 
@@ -373,12 +563,15 @@ upstream_finish(struct upreq *ur, const char *error, const char *detail)
 {
 	const struct upreq_cbs	*cbs = ur->ur_cbs;
 	void			*arg = ur->ur_arg;
+	char			*refused = ur->ur_refused;	/* may be detail */
 
 	if (ur->ur_timer != NULL)
 		event_free(ur->ur_timer);
 	ur->ur_up->up_inflight--;
+	buf_free(&ur->ur_own);
 	free(ur);
 	cbs->on_done(arg, error, detail);
+	free(refused);
 }
 
 /* Give a connection back to the pool after a complete response. */
@@ -504,6 +697,10 @@ upstream_timer_cb(evutil_socket_t fd, short events, void *arg)
 	struct upreq	*ur = arg;
 	char		*detail;
 
+	if (ur->ur_refused != NULL) {
+		upstream_finish(ur, "prefix", ur->ur_refused);
+		return;
+	}
 	if (ur->ur_errno != 0) {
 		/* A connect that failed at once, reported from the loop. */
 		xasprintf(&detail, "%s: %s", ur->ur_up->up_authority,
@@ -620,6 +817,13 @@ upstream_send(struct upstream *up, const char *data, size_t hlen,
 	ur->ur_up = up;
 	ur->ur_cbs = cbs;
 	ur->ur_arg = arg;
+	buf_init(&ur->ur_own);
+	if ((up->up_prefix != NULL || up->up_nheaders != 0) &&
+	    upstream_rewrite(up, data, hlen, &ur->ur_own,
+	    &ur->ur_refused) == 0) {
+		data = ur->ur_own.data;
+		hlen = ur->ur_own.len;
+	}
 	ur->ur_data = data;
 	ur->ur_hlen = hlen;
 	ur->ur_body = body;
@@ -630,6 +834,12 @@ upstream_send(struct upstream *up, const char *data, size_t hlen,
 	ur->ur_timer = evtimer_new(up->up_base, upstream_timer_cb, ur);
 	tv.tv_sec = up->up_timeout_ms / 1000;
 	tv.tv_usec = (up->up_timeout_ms % 1000) * 1000;
+	if (ur->ur_refused != NULL) {
+		/* Reported from the loop, as a connect that failed at once. */
+		tv.tv_sec = tv.tv_usec = 0;
+		evtimer_add(ur->ur_timer, &tv);
+		return (ur);
+	}
 	evtimer_add(ur->ur_timer, &tv);
 	upstream_dispatch(ur, 0);
 	return (ur);
@@ -648,6 +858,8 @@ upstream_cancel(struct upreq *ur)
 	if (ur->ur_timer != NULL)
 		event_free(ur->ur_timer);
 	ur->ur_up->up_inflight--;
+	buf_free(&ur->ur_own);
+	free(ur->ur_refused);
 	free(ur);
 }
 

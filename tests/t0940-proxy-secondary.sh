@@ -216,10 +216,10 @@ usage ftp --secondary ftp://example.com/
 is "$ST" 2 "--secondary ftp://...: exit 2"
 like "$ERR" "^paritytap proxy: --secondary ftp://example.com/: only http://" \
     "--secondary ftp://...: the message names --secondary and the URL"
-usage path --secondary "$SEC/v1"
-is "$ST" 2 "--secondary with a path: exit 2"
-like "$ERR" "^paritytap proxy: --secondary $SEC/v1: a path" \
-    "--secondary with a path: the message names --secondary"
+usage path --secondary "$SEC/v1?x=1"
+is "$ST" 2 "--secondary with a query: exit 2"
+like "$ERR" "^paritytap proxy: --secondary $SEC/v1[?]x=1: a query or fragment" \
+    "--secondary with a query: the message names --secondary"
 usage none --secondary
 is "$ST" 2 "--secondary without a value: exit 2"
 like "$ERR" "option --secondary needs a value" \
