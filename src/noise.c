@@ -14,9 +14,10 @@
  *	raw rate - noise rate <= absolute threshold, or
  *	raw rate <= noise rate * (1 + relative threshold)
  *
- * and only once the route has --noise-min-sample samples.  Value, order
- * and header differences can be noise; shape, status, body and error
- * differences never are.  A diff on a noise path stays in the exchange,
+ * and only once the route has --noise-min-sample samples.  Value
+ * differences (an array's order hint among them) and header differences
+ * can be noise; shape (member order under --strict-order included),
+ * status, body and error differences never are.  A diff on a noise path stays in the exchange,
  * marked noise, and no longer counts toward its verdict.
  *
  * One learner per pipeline, used by its thread only; `paritytap noise`
@@ -71,12 +72,15 @@ struct noise {
 	uint64_t		 n_over;	/* paths not tracked: the cap */
 };
 
-/* Return 1 if a diff kind may be noise. */
+/*
+ * Return 1 if a diff kind may be noise: a value (an array's order hint
+ * included) or a header.  Object member order under --strict-order is a
+ * shape divergence, and shape is never noise.
+ */
 static int
 noise_kind(enum diff_kind kind)
 {
-	return (kind == DIFF_VALUE || kind == DIFF_ORDER ||
-	    kind == DIFF_HEADER);
+	return (kind == DIFF_VALUE || kind == DIFF_HEADER);
 }
 
 void

@@ -29,6 +29,8 @@ side(struct exchange *ex, int s, const char *body)
  * the learner.  Returns its verdict; the noise flag of the diff at path,
  * if any, in *noisy.
  */
+static const struct compare_opts *one_opts;	/* NULL: the defaults */
+
 static enum verdict
 one(struct noise *n, const char *cand, const char *second, const char *path,
     int *noisy)
@@ -43,8 +45,8 @@ one(struct noise *n, const char *cand, const char *second, const char *path,
 	side(&ex, SIDE_CANDIDATE, cand);
 	if (second != NULL)
 		side(&ex, SIDE_SECONDARY, second);
-	compare_exchange(NULL, &ex);
-	noise_exchange(n, NULL, &ex);
+	compare_exchange(one_opts, &ex);
+	noise_exchange(n, one_opts, &ex);
 	*noisy = -1;
 	for (i = 0; i < ex.ex_diffs.n; i++) {
 		if (path != NULL && ex.ex_diffs.v[i].path != NULL &&
@@ -137,6 +139,29 @@ main(void)
 	one(n, "{\"a\":2,\"b\":1}", NULL, "$.a", &noisy);
 	is_int(noisy, 1, "relative 0, absolute 15 points: 10/10 vs 9/10 noise");
 	noise_free(n);
+
+	/*
+	 * --- member order under --strict-order is shape: never noise, even
+	 * when the second copy reorders too ---
+	 */
+	{
+		struct compare_opts	 co;
+
+		memset(&co, 0, sizeof co);
+		co.strict_order = 1;
+		one_opts = &co;
+		noise_opts_init(&o);
+		o.min_sample = 3;
+		n = noise_new(&o);
+		for (i = 0; i < 3; i++)
+			v = one(n, "{\"b\":1,\"a\":1}", "{\"b\":1,\"a\":1}",
+			    NULL, &noisy);
+		ok(v == VERDICT_SHAPE, "a reordered object under --strict-order: "
+		    "still shape after the sample");
+		is_int((long long)noise_marked(n), 0, "... and nothing marked");
+		noise_free(n);
+		one_opts = NULL;
+	}
 
 	/* --- hints --- */
 	is_str(noise_volatile("\"2026-12-03T07:20:22.123456Z\""),
