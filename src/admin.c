@@ -294,7 +294,7 @@ admin_count_conn(struct admin *a, struct evhttp_request *req)
 /*
  * The process's open descriptors, from /proc/self/fd (less the
  * directory's own).  The directory's descriptor may take a number the
- * data path's thread just closed; tests/tsan.supp names this function.
+ * data path's loop just closed (see tests/tsan.supp).
  */
 static unsigned
 admin_open_fds(void)
