@@ -422,6 +422,8 @@ capture_fast_diffs(struct capture_fast *lx, struct exchange *ex)
 	}
 	memset(v, 0, sizeof v);
 	for (;;) {
+		/* After a "," the next diff must follow: "[{...},]" is no list. */
+		rc = -1;
 		if (capture_fast_char(lx, '{') != 0)
 			goto out;
 		seen = 0;

@@ -2158,6 +2158,21 @@ test_fast_reader(void)
 		free(line);
 		exchange_free(&ex);
 	}
+	/*
+	 * A diffs list that ends in ",]" is no JSON: the fast reader once
+	 * took it (found by fuzz-capture).
+	 */
+	{
+		static const char	 comma[] = "{\"paritytap\":1,\"id\":\"e\","
+		    "\"request\":{\"method\":\"GET\",\"target\":\"/\"},"
+		    "\"verdict\":\"shape\",\"diffs\":[{\"kind\":\"missing\","
+		    "\"path\":\"$.a\"},}";
+
+		exchange_init(&ex, NULL);
+		ok(capture_fast_read(comma, strlen(comma), &ex) != 0,
+		    "fast reader: a diffs list cut after a comma is refused");
+		exchange_free(&ex);
+	}
 	for (i = 0; i < sizeof plain / sizeof plain[0]; i++) {
 		len = strlen(plain[i]);
 		if (fast_same(plain[i], len) != 1)
