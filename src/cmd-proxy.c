@@ -60,6 +60,7 @@ static const struct options_entry proxy_options[] = {
 	{ "candidate-timeout", 0, "MS", "candidate deadline", "5000" },
 	OPTIONS_ENTRY_SECONDARY,
 	OPTIONS_ENTRY_SHADOW,
+	OPTIONS_ENTRIES_TLS,
 	{ "secondary-timeout", 0, "MS", "secondary deadline (--secondary, "
 	    "--self-check)", "5000" },
 	OPTIONS_ENTRY_SELF_CHECK,
@@ -531,6 +532,7 @@ cmd_proxy_exec(int argc, char **argv)
 	pc.po.candidate_timeout = 5000;
 	pc.po.secondary_timeout = 5000;
 	pc.po.shadow = &pc.o.shadow;
+	pc.po.tls = &pc.o.tls;
 	pc.po.max_inflight = 1024;
 	pc.po.max_inflight_bytes = proxy_default_inflight_bytes();
 	pc.po.grace = 10000;

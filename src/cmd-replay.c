@@ -94,6 +94,7 @@ static const struct options_entry replay_options[] = {
 	{ "candidate", 'C', "URL", "the implementation being tested", NULL },
 	OPTIONS_ENTRY_SECONDARY,
 	OPTIONS_ENTRY_SHADOW,
+	OPTIONS_ENTRIES_TLS,
 	{ "self-check", 0, "RATE", "with --primary: send this fraction (0 < "
 	    "RATE <= 1) of the GET and HEAD requests to the primary a second "
 	    "time, recorded as responses.secondary; not with --secondary",
@@ -948,6 +949,7 @@ cmd_replay_exec(int argc, char **argv)
 	rc.ro.concurrency = 16;
 	rc.ro.timeout = 5000;
 	rc.ro.shadow = &rc.o.shadow;
+	rc.ro.tls = &rc.o.tls;
 	if (options_verdicts("fail-on", REPLAY_DEFAULT_FAIL_ON, VERDICTS_ALL,
 	    &rc.fail_on, &cause) != 0)
 		fatalx("%s", cause);

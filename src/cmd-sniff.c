@@ -19,6 +19,7 @@ static const struct options_entry sniff_options[] = {
 	{ "candidate", 'C', "URL", "the implementation being tested", NULL },
 	OPTIONS_ENTRY_SECONDARY,
 	OPTIONS_ENTRY_SHADOW,
+	OPTIONS_ENTRIES_TLS,
 	{ "capture", 'c', "FILE|DIR", "write every exchange as a JSONL line",
 	    NULL },
 	{ "capture-body-limit", 0, "BYTES",
@@ -221,6 +222,7 @@ cmd_sniff_exec(int argc, char **argv)
 	options_init(&sc.o, "sniff", sniff_options, &ot);
 	sc.ro.timeout = 5000;
 	sc.ro.shadow = &sc.o.shadow;
+	sc.ro.tls = &sc.o.tls;
 	sc.ro.concurrency = 1024;
 	sc.grace = 10000;
 	sc.stats_interval = 10;

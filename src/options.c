@@ -542,7 +542,14 @@ options_set(struct options *o, const char *name, const char *value,
 		*o->t.host = options_keep(o, value);
 	else if (strcmp(name, "secondary") == 0 && o->t.secondary != NULL)
 		*o->t.secondary = options_keep(o, value);
-	else if (strcmp(name, "candidate-header") == 0 ||
+	else if (tls_opts_name(name)) {
+		if (tls_opts_set(&o->tls, name, options_keep(o, value),
+		    cause) != 0)
+			return (-1);
+	} else if (strcmp(name, "insecure") == 0) {
+		if (options_bool(name, value, &o->tls.insecure, cause) != 0)
+			return (-1);
+	} else if (strcmp(name, "candidate-header") == 0 ||
 	    strcmp(name, "candidate-host") == 0) {
 		if (options_shadow(&o->shadow, name, value, cause) != 0)
 			return (-1);

@@ -309,6 +309,40 @@ struct options_target {
 	    "when given) to the primary a second time, recorded as "	\
 	    "responses.secondary; not with --secondary", NULL }
 
+/*
+ * TLS to https:// backends (tls-client.c): every side's, or one side's
+ * (--candidate-ca-file ...), which wins.  Values are the caller's.
+ */
+struct tls_side {
+	const char		*ca_file;
+	const char		*client_cert;
+	const char		*client_key;
+	const char		*sni;
+};
+struct tls_opts {
+	struct tls_side		 all;
+	struct tls_side		 side[SIDE_MAX];
+	int			 insecure;
+};
+#define OPTIONS_TLS_SIDE(s) \
+	{ s "-ca-file", 0, "FILE", NULL, NULL },			\
+	{ s "-client-cert", 0, "FILE", NULL, NULL },			\
+	{ s "-client-key", 0, "FILE", NULL, NULL },			\
+	{ s "-sni", 0, "NAME", NULL, NULL }
+#define OPTIONS_ENTRIES_TLS \
+	{ "ca-file", 0, "FILE", "verify https:// backends against the CAs "	\
+	    "in FILE, not the system's", NULL },				\
+	{ "client-cert", 0, "FILE", "present this certificate to https:// "	\
+	    "backends (mTLS)", NULL },						\
+	{ "client-key", 0, "FILE", "the key of --client-cert", NULL },	\
+	{ "sni", 0, "NAME", "send and verify NAME, not the URL's host; "	\
+	    "each of these four also exists for one side only: "		\
+	    "--primary-sni, --candidate-ca-file, ...", NULL },			\
+	{ "insecure", 0, NULL, "do not verify the certificates of "		\
+	    "https:// backends", NULL },					\
+	OPTIONS_TLS_SIDE("primary"), OPTIONS_TLS_SIDE("candidate"),		\
+	OPTIONS_TLS_SIDE("secondary")
+
 /* The candidate's own headers (struct shadow_opts): proxy, replay, sniff. */
 #define OPTIONS_ENTRY_SHADOW \
 	{ "candidate-header", 0, "'NAME: VALUE'", "send this header to the "	\
@@ -442,6 +476,7 @@ struct options {
 	struct alert_opts	 alert;		/* proxy, sniff */
 	struct flag_opts	 flag;		/* proxy, replay, sniff */
 	struct shadow_opts	 shadow;	/* proxy, replay, sniff */
+	struct tls_opts		 tls;		/* proxy, replay, sniff */
 	const char		*color;
 	const char		*config;	/* --config FILE */
 	uint64_t		 body_limit;	/* --capture-body-limit */
@@ -596,6 +631,7 @@ typedef void (*listener_cb)(int, struct sockaddr *, int, void *);
 /* What the proxy needs to know, filled from flags and the config. */
 struct proxy_opts {
 	const struct shadow_opts *shadow;	/* the candidate's own headers */
+	const struct tls_opts *tls;		/* https:// backends */
 	const char	*listen;
 	const char	*primary;
 	const char	*candidate;
@@ -630,6 +666,7 @@ struct replay_filter {
 /* What replay needs to know, filled from flags and the config. */
 struct replay_opts {
 	const struct shadow_opts *shadow;	/* the candidate's own headers */
+	const struct tls_opts *tls;		/* https:// backends */
 	const char	*primary;	/* NULL: the recorded primary */
 	const char	*candidate;
 	unsigned	 concurrency;
@@ -1032,7 +1069,10 @@ const char	*http_reason(int);
 
 /* upstream.c */
 struct upstream	*upstream_new(struct event_base *, const char *, const char *,
-		     int, unsigned, int, char **);
+		     int, unsigned, int, const struct tls_opts *, char **);
+int		 upstream_tls(const struct upstream *);
+void		 upstream_tls_counts(const struct upstream *, uint64_t *,
+		     uint64_t *);
 void		 upstream_free(struct upstream *);
 const char	*upstream_authority(const struct upstream *);
 void		 upstream_set_header(struct upstream *, const char *,
@@ -1045,6 +1085,18 @@ void		 upstream_pause(struct upreq *);
 void		 upstream_resume(struct upreq *);
 unsigned	 upstream_inflight(const struct upstream *);
 uint64_t	 upstream_retries(const struct upstream *);
+
+/* tls-client.c */
+struct ssl_ctx_st;
+struct ssl_st;
+int		 tls_opts_name(const char *);
+int		 tls_opts_set(struct tls_opts *, const char *, const char *,
+		     char **);
+int		 tls_opts_any(const struct tls_opts *);
+const char	*tls_last_error(void);
+struct ssl_ctx_st *tls_client_ctx(const struct tls_opts *, const char *,
+		     const char **, char **);
+char		*tls_failure(struct ssl_st *, int, int, int);
 
 /* fanout.c */
 struct fanout;

@@ -908,12 +908,12 @@ proxy_new(struct event_base *base, const struct proxy_opts *o,
 	TAILQ_INIT(&px->px_pending);
 	*status = EXIT_USAGE;
 	px->px_up[SIDE_PRIMARY] = upstream_new(base, "primary", o->primary,
-	    o->primary_timeout, PROXY_PRIMARY_IDLE, 0, cause);
+	    o->primary_timeout, PROXY_PRIMARY_IDLE, 0, o->tls, cause);
 	if (px->px_up[SIDE_PRIMARY] == NULL)
 		goto fail;
 	px->px_up[SIDE_CANDIDATE] = upstream_new(base, "candidate",
 	    o->candidate, o->candidate_timeout, o->max_inflight,
-	    PROXY_CANDIDATE_QUEUE_MS, cause);
+	    PROXY_CANDIDATE_QUEUE_MS, o->tls, cause);
 	if (px->px_up[SIDE_CANDIDATE] == NULL)
 		goto fail;
 	for (i = 0; o->shadow != NULL && i < o->shadow->n; i++)
@@ -924,7 +924,7 @@ proxy_new(struct event_base *base, const struct proxy_opts *o,
 		    o->secondary != NULL ? "secondary" : "primary",
 		    o->secondary != NULL ? o->secondary : o->primary,
 		    o->secondary_timeout, o->max_inflight,
-		    PROXY_CANDIDATE_QUEUE_MS, cause);
+		    PROXY_CANDIDATE_QUEUE_MS, o->tls, cause);
 		if (px->px_up[SIDE_SECONDARY] == NULL)
 			goto fail;
 	}
