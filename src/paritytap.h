@@ -1093,6 +1093,8 @@ int		 tls_opts_name(const char *);
 int		 tls_opts_set(struct tls_opts *, const char *, const char *,
 		     char **);
 int		 tls_opts_any(const struct tls_opts *);
+void		 tls_opts_check(const struct tls_opts *, struct upstream **,
+		     size_t);
 const char	*tls_last_error(void);
 struct ssl_ctx_st *tls_client_ctx(const struct tls_opts *, const char *,
 		     const char **, char **);

@@ -929,6 +929,7 @@ proxy_new(struct event_base *base, const struct proxy_opts *o,
 			goto fail;
 	}
 
+	tls_opts_check(o->tls, px->px_up, SIDE_MAX);
 	px->px_listener = listener_new(base, o->listen, proxy_accept_cb, px,
 	    status, cause);
 	if (px->px_listener == NULL)

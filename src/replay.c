@@ -663,6 +663,7 @@ replay_backends(struct replay *rp, char **cause)
 		if (rp->rp_up[SIDE_SECONDARY] == NULL)
 			return (-1);
 	}
+	tls_opts_check(o->tls, rp->rp_up, SIDE_MAX);
 	return (0);
 }
 

@@ -265,3 +265,21 @@ tls_failure(SSL *ssl, int handshaking, int err, int sys_errno)
 		xasprintf(&s, "%s: the connection closed", what);
 	return (s);
 }
+
+/*
+ * Say so when TLS options were given and no backend is https://: they
+ * would change nothing, which the user did not mean.
+ */
+void
+tls_opts_check(const struct tls_opts *to, struct upstream **ups, size_t n)
+{
+	size_t	 i;
+
+	if (to == NULL || !tls_opts_any(to))
+		return;
+	for (i = 0; i < n; i++)
+		if (upstream_tls(ups[i]))
+			return;
+	log_warnx("TLS options (--ca-file, --client-cert, --sni, --insecure, "
+	    "...) given, but no backend is https://: they are not used");
+}
