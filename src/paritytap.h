@@ -1097,7 +1097,7 @@ void		 tls_opts_check(const struct tls_opts *, struct upstream **,
 		     size_t);
 const char	*tls_last_error(void);
 struct ssl_ctx_st *tls_client_ctx(const struct tls_opts *, const char *,
-		     const char **, char **);
+		     const char *, const char **, char **);
 char		*tls_failure(struct ssl_st *, int, int, int);
 
 /* fanout.c */

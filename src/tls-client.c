@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -158,12 +159,16 @@ tls_last_error(void)
  * with cause when a file cannot be used.
  */
 SSL_CTX *
-tls_client_ctx(const struct tls_opts *to, const char *name, const char **sni,
-    char **cause)
+tls_client_ctx(const struct tls_opts *to, const char *name, const char *url,
+    const char **sni, char **cause)
 {
 	static const unsigned char	 alpn[] = "\x08http/1.1";
 	SSL_CTX				*ctx;
-	const char			*ca, *cert, *key;
+	static const char		*what[3] = {
+		"CA file", "client certificate", "client key"
+	};
+	const char			*ca, *cert, *key, *files[3];
+	size_t				 i;
 	int				 s;
 
 	for (s = 0; s < SIDE_MAX; s++)
@@ -175,10 +180,21 @@ tls_client_ctx(const struct tls_opts *to, const char *name, const char **sni,
 	*sni = to != NULL ? tls_get(to, s, 3) : NULL;
 
 	if ((cert == NULL) != (key == NULL)) {
-		xasprintf(cause, "--%s https://: a client certificate needs "
+		xasprintf(cause, "--%s %s: a client certificate needs "
 		    "both --client-cert and --client-key (or --%s-client-cert "
-		    "and --%s-client-key)", name, name, name);
+		    "and --%s-client-key)", name, url, name, name);
 		return (NULL);
+	}
+	/* OpenSSL would say "system lib" for a file it cannot open. */
+	files[0] = ca;
+	files[1] = cert;
+	files[2] = key;
+	for (i = 0; i < 3; i++) {
+		if (files[i] != NULL && access(files[i], R_OK) != 0) {
+			xasprintf(cause, "--%s %s: %s %s: %s", name, url,
+			    what[i], files[i], strerror(errno));
+			return (NULL);
+		}
 	}
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
 		fatalx("%s: SSL_CTX_new", __func__);
@@ -198,7 +214,7 @@ tls_client_ctx(const struct tls_opts *to, const char *name, const char **sni,
 	if (ca != NULL) {
 		/* As curl's --cacert: these CAs in place of the system's. */
 		if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
-			xasprintf(cause, "--%s https://: CA file %s: %s", name,
+			xasprintf(cause, "--%s %s: CA file %s: %s", name, url,
 			    ca, tls_last_error());
 			goto fail;
 		}
@@ -206,26 +222,26 @@ tls_client_ctx(const struct tls_opts *to, const char *name, const char **sni,
 		SSL_CTX_set_default_verify_paths(ctx);
 	if (cert != NULL) {
 		if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-			xasprintf(cause, "--%s https://: client certificate "
-			    "%s: %s", name, cert, tls_last_error());
+			xasprintf(cause, "--%s %s: client certificate "
+			    "%s: %s", name, url, cert, tls_last_error());
 			goto fail;
 		}
 		if (SSL_CTX_use_PrivateKey_file(ctx, key,
 		    SSL_FILETYPE_PEM) != 1) {
 			if (ERR_GET_REASON(ERR_peek_last_error()) ==
 			    X509_R_KEY_VALUES_MISMATCH)
-				xasprintf(cause, "--%s https://: client key %s "
-				    "does not match the certificate %s", name,
+				xasprintf(cause, "--%s %s: client key %s "
+				    "does not match the certificate %s", name, url,
 				    key, cert);
 			else
-				xasprintf(cause, "--%s https://: client key "
-				    "%s: %s", name, key, tls_last_error());
+				xasprintf(cause, "--%s %s: client key "
+				    "%s: %s", name, url, key, tls_last_error());
 			ERR_clear_error();
 			goto fail;
 		}
 		if (SSL_CTX_check_private_key(ctx) != 1) {
-			xasprintf(cause, "--%s https://: client key %s does not "
-			    "match the certificate %s", name, key, cert);
+			xasprintf(cause, "--%s %s: client key %s does not "
+			    "match the certificate %s", name, url, key, cert);
 			goto fail;
 		}
 	}

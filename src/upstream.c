@@ -351,8 +351,8 @@ upstream_tls_new(struct upstream *up, const char *host,
 	struct in_addr	 a4;
 	const char	*sni;
 
-	if ((up->up_ssl_ctx = tls_client_ctx(tls, up->up_name, &sni,
-	    cause)) == NULL)
+	if ((up->up_ssl_ctx = tls_client_ctx(tls, up->up_name, up->up_url,
+	    &sni, cause)) == NULL)
 		return (-1);
 	up->up_tls_name = xstrdup(sni != NULL ? sni : host);
 	up->up_tls_ip = inet_pton(AF_INET, up->up_tls_name, &a4) == 1 ||

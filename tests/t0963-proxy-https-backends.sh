@@ -266,12 +266,12 @@ usage() {	# usage NAME ARGS...: a proxy that must not start
 }
 usage nokey --primary "$PRI" --candidate "$CAN" --client-cert "$C/cli.pem"
 is "$ST" 2 "--client-cert without a key: exit 2"
-like "$ERR" "--primary https://: a client certificate needs both --client-cert and --client-key" \
+like "$ERR" "--primary $PRI: a client certificate needs both --client-cert and --client-key" \
     "--client-cert without a key: said"
 usage noca --primary "$PRI" --candidate "$CAN" --ca-file "$T/nothere.pem"
 is "$ST" 2 "a missing CA file: exit 2"
-like "$ERR" "--primary https://: CA file $T/nothere.pem: " \
-    "a missing CA file: named"
+like "$ERR" "--primary $PRI: CA file $T/nothere.pem: No such file or directory" \
+    "a missing CA file: named, and why"
 usage mismatch --primary "$PRI" --candidate "$CAN" \
     --client-cert "$C/cli.pem" --client-key "$C/srv.key"
 is "$ST" 2 "a key of another certificate: exit 2"
