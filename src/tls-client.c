@@ -206,6 +206,12 @@ tls_client_ctx(const struct tls_opts *to, const char *name, const char *url,
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_alpn_protos(ctx, alpn, sizeof alpn - 1);
+	/*
+	 * Read what the socket has in one system call, not a record's
+	 * header and then its body in two: the pool asks OpenSSL whether
+	 * it holds more (SSL_has_pending) before it waits on the socket.
+	 */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	if (to != NULL && to->insecure)
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	else
