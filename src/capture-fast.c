@@ -59,6 +59,15 @@ static const unsigned char capture_fast_plain[256] = {
 	[0x20 ... 0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0x7f] = 1
 };
 
+/* Skip the plain bytes from p. */
+static const char *
+capture_fast_run(const char *p, const char *end)
+{
+	while (p < end && capture_fast_plain[(unsigned char)*p])
+		p++;
+	return (p);
+}
+
 /*
  * Read a plain string: lx->v and lx->vlen are its text, in the line
  * itself when it has no escape (most strings: no copy), else decoded into
@@ -72,9 +81,7 @@ capture_fast_string(struct capture_fast *lx)
 
 	if (capture_fast_char(lx, '"') != 0)
 		return (-1);
-	p = lx->p;
-	while (p < end && capture_fast_plain[(unsigned char)*p])
-		p++;
+	p = capture_fast_run(lx->p, end);
 	if (p < end && *p == '"') {
 		lx->v = lx->p;
 		lx->vlen = p - lx->p;
@@ -120,8 +127,7 @@ capture_fast_string(struct capture_fast *lx)
 		}
 		buf_add(lx->s, &e, 1);
 		start = p;
-		while (p < end && capture_fast_plain[(unsigned char)*p])
-			p++;
+		p = capture_fast_run(p, end);
 		buf_add(lx->s, start, p - start);
 	}
 	lx->p = p;
@@ -154,6 +160,7 @@ capture_fast_number(struct capture_fast *lx, int allow_real, int *real,
 	char		 tmp[40];
 	const char	*start;
 	size_t		 n, f = 0;
+	long long	 iv;
 
 	capture_fast_space(lx);
 	start = lx->p;
@@ -180,12 +187,16 @@ capture_fast_number(struct capture_fast *lx, int allow_real, int *real,
 	if (lx->p < lx->end && (*lx->p == 'e' || *lx->p == 'E' ||
 	    *lx->p == '-' || *lx->p == '+' || *lx->p == '.'))
 		return (-1);
-	memcpy(tmp, start, lx->p - start);
-	tmp[lx->p - start] = '\0';
-	if (*real)
+	if (*real) {
+		memcpy(tmp, start, lx->p - start);
+		tmp[lx->p - start] = '\0';
 		*v = strtod(tmp, NULL);
-	else
-		*v = (double)strtoll(tmp, NULL, 10);
+	} else {
+		/* At most 15 digits: exact in a long long and a double. */
+		for (iv = 0; start < lx->p; start++)
+			iv = iv * 10 + (*start - '0');
+		*v = (double)iv;
+	}
 	return (0);
 }
 
@@ -227,16 +238,47 @@ capture_fast_member(struct capture_fast *lx, int *first)
 static unsigned
 capture_fast_key(const struct capture_fast *lx, const char **keys)
 {
+	const char	*k;
+	size_t		 j;
 	unsigned	 i;
 
-	if (lx->vlen == 0)
-		return (0);
+	/* The key holds no NUL: a match stops at the end of both. */
 	for (i = 0; keys[i] != NULL; i++) {
-		if (keys[i][0] == lx->v[0] &&
-		    strncmp(keys[i], lx->v, lx->vlen) == 0 &&
-		    keys[i][lx->vlen] == '\0')
+		k = keys[i];
+		for (j = 0; j < lx->vlen && k[j] == lx->v[j]; j++)
+			/* nothing */;
+		if (j == lx->vlen && k[j] == '\0' && j != 0)
 			return (1U << i);
 	}
+	return (0);
+}
+
+/*
+ * Take one header written exactly as the writer writes it, with no space
+ * and no escape, into hs (or none): 0, or -1 leaving lx as it was for the
+ * general reader.
+ */
+static int
+capture_fast_header(struct capture_fast *lx, struct headers *hs)
+{
+	static const char	 pre[] = "{\"name\":\"", mid[] = "\",\"value\":\"";
+	const char		*p = lx->p, *end = lx->end, *n, *v;
+
+	if ((size_t)(end - p) < sizeof pre - 1 ||
+	    memcmp(p, pre, sizeof pre - 1) != 0)
+		return (-1);
+	n = p + sizeof pre - 1;
+	p = capture_fast_run(n, end);
+	if ((size_t)(end - p) < sizeof mid - 1 ||
+	    memcmp(p, mid, sizeof mid - 1) != 0)
+		return (-1);
+	v = p + sizeof mid - 1;
+	p = capture_fast_run(v, end);
+	if (end - p < 2 || p[0] != '"' || p[1] != '}')
+		return (-1);
+	if (hs != NULL)
+		headers_add(hs, n, v - (sizeof mid - 1) - n, v, p - v);
+	lx->p = p + 2;
 	return (0);
 }
 
@@ -259,6 +301,8 @@ capture_fast_headers(struct capture_fast *lx, struct headers *hs,
 		return (0);
 	}
 	for (;;) {
+		if (capture_fast_header(lx, hs) == 0)
+			goto next;
 		if (capture_fast_char(lx, '{') != 0)
 			return (-1);
 		seen = 0;
@@ -286,6 +330,7 @@ capture_fast_headers(struct capture_fast *lx, struct headers *hs,
 			return (-1);
 		if (hs != NULL)
 			headers_add(hs, nv, nlen, lx->v, lx->vlen);
+next:
 		capture_fast_space(lx);
 		if (lx->p < lx->end && *lx->p == ']') {
 			lx->p++;

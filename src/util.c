@@ -373,11 +373,13 @@ is_hop_by_hop(const char *name)
 		"Transfer-Encoding", "Upgrade", NULL
 	};
 	size_t	 i;
+	int	 c = tolower((unsigned char)name[0]);
 
-	if (strncasecmp(name, "Proxy-", 6) == 0)
+	if (c == 'p' && strncasecmp(name, "Proxy-", 6) == 0)
 		return (1);
 	for (i = 0; hop[i] != NULL; i++) {
-		if (strcasecmp(name, hop[i]) == 0)
+		if (tolower((unsigned char)hop[i][0]) == c &&
+		    strcasecmp(name, hop[i]) == 0)
 			return (1);
 	}
 	return (0);
