@@ -22,6 +22,7 @@
 #	CONCURRENCY	replay --concurrency, and wrk's connections [64]
 #	DURATION	wrk run time [10s]
 #	THREADS		wrk threads [1]
+#	REPEAT		wrk and recorded-mode replay runs, in turn [3]
 #	KEEP=1		keep the temporary directory
 #
 # Runs: wrk straight to the candidate; replay against the recorded primary
@@ -44,6 +45,7 @@ N=${N:-100000}
 CONCURRENCY=${CONCURRENCY:-64}
 DURATION=${DURATION:-10s}
 THREADS=${THREADS:-1}
+REPEAT=${REPEAT:-3}
 KEEP=${KEEP:-0}
 
 if [ -z "${NGINX:-}" ]; then
@@ -56,6 +58,7 @@ BENCH=bench/replay.sh
 bench_init replay
 case $N in ''|*[!0-9]*) die "N must be a number: $N" ;; esac
 case $CONCURRENCY in ''|*[!0-9]*) die "CONCURRENCY must be a number: $CONCURRENCY" ;; esac
+case $REPEAT in ''|*[!0-9]*|0) die "REPEAT must be a number from 1: $REPEAT" ;; esac
 
 free_port PRIMARY_PORT
 free_port CANDIDATE_PORT
@@ -146,18 +149,24 @@ cpu_per() {
 	}' "$2"
 }
 
-# wrk straight to the candidate, the same connection count.
-n0=$(nginx_cpu)
-timed "$TMP/wrk.time" "$WRK" -t "$THREADS" -c "$CONCURRENCY" \
-    -d "$DURATION" "http://127.0.0.1:$CANDIDATE_PORT/v1/items/1" \
-    >"$TMP/wrk.out" 2>&1
-n1=$(nginx_cpu)
-WRK_RPS=$(awk '/^Requests\/sec:/ { print $2 }' "$TMP/wrk.out")
-WRK_REQS=$(awk '/ requests in / { print $1 }' "$TMP/wrk.out")
-[ -n "$WRK_RPS" ] || die "wrk failed: $(cat "$TMP/wrk.out")"
-set -- $(cpu_per wrk "$TMP/wrk.time" "$n0" "$n1" "$WRK_REQS")
-WRK_CPU=$1
-WRK_NGINX_CPU=$2
+# run_wrk: wrk straight to the candidate, the same connection count; set
+# WRK_RPS, WRK_CPU (wrk's CPU seconds per 1,000 requests) and WRK_NGINX
+# (nginx's).
+run_wrk() {
+	n0=$(nginx_cpu)
+	timed "$TMP/wrk.time" "$WRK" -t "$THREADS" -c "$CONCURRENCY" \
+	    -d "$DURATION" "http://127.0.0.1:$CANDIDATE_PORT/v1/items/1" \
+	    >"$TMP/wrk.out" 2>&1
+	n1=$(nginx_cpu)
+	WRK_RPS=$(awk '/^Requests\/sec:/ { print $2 }' "$TMP/wrk.out")
+	WRK_REQS=$(awk '/ requests in / { print $1 }' "$TMP/wrk.out")
+	[ -n "$WRK_RPS" ] || die "wrk failed: $(cat "$TMP/wrk.out")"
+	set -- $(cpu_per wrk "$TMP/wrk.time" "$n0" "$n1" "$WRK_REQS")
+	WRK_CPU=$1
+	WRK_NGINX=$2
+	printf '%-26s %8.0f requests/s   %s CPU s/1,000 (nginx %s)\n' \
+	    "wrk -> candidate" "$WRK_RPS" "$WRK_CPU" "$WRK_NGINX"
+}
 
 # replay_rate NAME ARGS...: run replay, print and set RATE (exchanges/s)
 # and CPU (paritytap's CPU seconds per 1,000 exchanges).
@@ -180,13 +189,22 @@ replay_rate() {
 	printf '    %s\n' "$(cat "$TMP/$name.out")"
 }
 
-echo "$N exchanges, -c $CONCURRENCY; $(nproc 2>/dev/null || echo '?') CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
-printf '%-26s %8.0f requests/s   %s CPU s/1,000 (nginx %s)  (%s)\n' \
-    "wrk -> candidate" "$WRK_RPS" "$WRK_CPU" "$WRK_NGINX_CPU" "$DURATION"
-replay_rate "replay (recorded primary)" \
-    --candidate "http://127.0.0.1:$CANDIDATE_PORT"
-RECORDED=$RATE
-RECORDED_CPU=$CPU
+echo "$N exchanges, -c $CONCURRENCY, wrk $DURATION, $REPEAT pairs; $(nproc 2>/dev/null || echo '?') CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
+
+# wrk and recorded-mode replay in turn, REPEAT times: on a shared machine
+# the load moves between runs, and the medians of pairs hold better than
+# one of each.
+: >"$TMP/pairs"
+r=0
+while [ $r -lt "$REPEAT" ]; do
+	r=$((r + 1))
+	run_wrk
+	replay_rate "replay (recorded primary)" \
+	    --candidate "http://127.0.0.1:$CANDIDATE_PORT"
+	echo "$WRK_RPS $RATE $WRK_CPU $CPU" | awk '{
+		printf "%s %s %s %s %.4f %.4f\n", $1, $2, $3, $4, $2 / $1,
+		    $4 / $3 }' >>"$TMP/pairs"
+done
 replay_rate "replay --capture" \
     --candidate "http://127.0.0.1:$CANDIDATE_PORT" \
     --capture "$TMP/replayed.jsonl"
@@ -194,6 +212,10 @@ rm -f "$TMP/replayed.jsonl"
 replay_rate "replay --primary (live)" \
     --primary "http://127.0.0.1:$PRIMARY_PORT" \
     --candidate "http://127.0.0.1:$CANDIDATE_PORT"
-printf 'ratio (recorded mode / wrk): %.2f (target >= 0.6); CPU per 1,000: %.2fx wrk'"'"'s\n' \
-    "$(echo "$RECORDED / $WRK_RPS" | bc -l)" \
-    "$(echo "$RECORDED_CPU / $WRK_CPU" | bc -l)"
+printf 'median of %d pairs: wrk %.0f requests/s, replay %.0f exchanges/s; CPU s/1,000: wrk %.4f, replay %.4f\n' \
+    "$REPEAT" "$(median 1 "$TMP/pairs")" "$(median 2 "$TMP/pairs")" \
+    "$(median 3 "$TMP/pairs")" "$(median 4 "$TMP/pairs")"
+printf 'ratio (recorded mode / wrk), each pair: %s\n' \
+    "$(awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $5 }' "$TMP/pairs")"
+printf 'ratio, median: %.2f (target >= 0.6); CPU per 1,000, median: %.2fx wrk'"'"'s\n' \
+    "$(median 5 "$TMP/pairs")" "$(median 6 "$TMP/pairs")"
