@@ -505,7 +505,8 @@ compare_connection_names(const struct headers *hs, char ***conn,
 	size_t	 i;
 
 	for (i = 0; i < hs->n; i++) {
-		if (strcasecmp(hs->h[i].name, "Connection") != 0)
+		if (tolower((unsigned char)hs->h[i].name[0]) != 'c' ||
+		    strcasecmp(hs->h[i].name, "Connection") != 0)
 			continue;
 		list = xstrdup(hs->h[i].value);
 		for (tok = strtok_r(list, ", \t", &last); tok != NULL;

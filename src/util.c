@@ -114,9 +114,11 @@ const char *
 headers_get(const struct headers *hs, const char *name)
 {
 	size_t	 i;
+	int	 c = tolower((unsigned char)name[0]);
 
 	for (i = 0; i < hs->n; i++) {
-		if (strcasecmp(hs->h[i].name, name) == 0)
+		if (tolower((unsigned char)hs->h[i].name[0]) == c &&
+		    strcasecmp(hs->h[i].name, name) == 0)
 			return (hs->h[i].value);
 	}
 	return (NULL);
