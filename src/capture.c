@@ -59,6 +59,9 @@ struct capture_reader {
 	size_t			 r_pos;
 	size_t			 r_len;
 	int			 r_eof;
+	unsigned		 r_skip;	/* CAPTURE_SKIP_* */
+	struct buf		 r_s;		/* the fast reader's scratch */
+	struct buf		 r_hname;
 };
 
 /* Write the current UTC time as YYYYMMDDTHHMMSSZ into out. */
@@ -696,6 +699,17 @@ capture_reader_open(const char *path, int lenient, char **cause)
 }
 
 /*
+ * Pass over these parts of each line (CAPTURE_SKIP_*): a reader that has
+ * no use for them saves copying and freeing them.  Lines the fast path
+ * does not take are read whole.
+ */
+void
+capture_reader_skip(struct capture_reader *r, unsigned skip)
+{
+	r->r_skip = skip;
+}
+
+/*
  * Read the next line, of any length, into r_ldata and r_llen: in r_buf
  * itself if it is whole there, else copied into r_line.  *newline says
  * whether it ended in one.  Return 1, 0 at end of file, or -1 with cause.
@@ -790,7 +804,8 @@ capture_reader_next(struct capture_reader *r, struct exchange *ex,
 		if (capture_blank(r->r_ldata, r->r_llen))
 			continue;
 		exchange_init(ex, NULL);
-		if (capture_fast_read(r->r_ldata, r->r_llen, ex) == 0)
+		if (capture_fast_parse(r->r_ldata, r->r_llen, ex, r->r_skip,
+		    &r->r_s, &r->r_hname) == 0)
 			return (1);
 		exchange_free(ex);
 		obj = json_loadb(r->r_ldata, r->r_llen, JSON_ALLOW_NUL, &err);
@@ -847,6 +862,8 @@ capture_reader_close(struct capture_reader *r)
 		return;
 	gzclose(r->r_gz);
 	buf_free(&r->r_line);
+	buf_free(&r->r_s);
+	buf_free(&r->r_hname);
 	free(r->r_buf);
 	free(r->r_name);
 	free(r);

@@ -1403,7 +1403,11 @@ uint64_t	 capture_errors(struct capture *);
 int		 capture_failing(struct capture *);
 uint64_t	 capture_lost(struct capture *);
 void		 capture_consumer(struct capture *, struct consumer *);
+/* Parts of a line a reader may pass over: read and checked, not kept. */
+#define CAPTURE_SKIP_SIDE(side)	(1U << (side))	/* responses.<side> */
+#define CAPTURE_SKIP_DIFFS	(1U << SIDE_MAX)
 struct capture_reader *capture_reader_open(const char *, int, char **);
+void		 capture_reader_skip(struct capture_reader *, unsigned);
 int		 capture_reader_next(struct capture_reader *, struct exchange *,
 		     char **);
 void		 capture_reader_close(struct capture_reader *);
@@ -1436,6 +1440,8 @@ const char	*capture_source_name(const char *);
 
 /* capture-fast.c */
 int		 capture_fast_read(const char *, size_t, struct exchange *);
+int		 capture_fast_parse(const char *, size_t, struct exchange *,
+		     unsigned, struct buf *, struct buf *);
 
 /* capture-line.c */
 /* What a byte that is not UTF-8 becomes in text: U+FFFD. */

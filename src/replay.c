@@ -697,6 +697,11 @@ replay_run(struct event_base *base, const struct replay_opts *o,
 			status = EXIT_USAGE;
 			goto out;
 		}
+		/* Only the request and the primary's answer are replayed. */
+		capture_reader_skip(rp.rp_readers[i],
+		    CAPTURE_SKIP_SIDE(SIDE_CANDIDATE) |
+		    CAPTURE_SKIP_SIDE(SIDE_SECONDARY) | CAPTURE_SKIP_DIFFS |
+		    (o->primary != NULL ? CAPTURE_SKIP_SIDE(SIDE_PRIMARY) : 0));
 		if (o->progress)
 			rp.rp_total += replay_count_lines(paths[i]);
 	}
