@@ -7,11 +7,12 @@
 # a wrong host name, a plain HTTP server and a missing client certificate
 # each give the side error "tls" with its reason in the capture, and a 502
 # to the client when it is the primary's.  --sni, --insecure, mTLS per
-# side, and the options' errors.  replay reaches an https:// candidate the
-# same way.
+# side, and the options' errors.  replay and sniff reach an https://
+# candidate the same way.
 
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/lib-tls.sh"
+. "$top_srcdir/tests/lib-sniff.sh"
 need curl jq openssl
 need_binaries
 
@@ -254,6 +255,32 @@ is "$(cap_nlines "$T/replay.jsonl")" "$(cap_nlines "$CAP")" \
     "replay: every exchange replayed"
 is "$(backend_events mcan '.event == "request" and .target == "/orders?id=7"' |
     jq -r .body)" '{"a":[1,2]}' "replay: the candidate got the recorded request"
+
+# --- sniff to an https:// candidate -----------------------------------------
+# The primary's plain traffic on lo, mirrored to the mTLS candidate.
+if can_capture; then
+	start_backend sprim "$T/b.json"
+	start_sniff --port "$(backend_port sprim)" --candidate "$MCAN" \
+	    --ca-file "$C/ca.pem" --client-cert "$C/cli.pem" \
+	    --client-key "$C/cli.key" --capture "$T/sniff.jsonl" ||
+	    bail "sniff did not start"
+	req sniffed "http://127.0.0.1:$(backend_port sprim)/sniffed?x=1"
+	is "$HTTP_CODE" 200 "sniff: the primary answered its client"
+	ok "sniff: the candidate got the request over mTLS" wait_for 10 \
+	    backend_has mcan '.event == "request" and .target == "/sniffed?x=1" and .tls.client == "alice"'
+	ok "sniff: the capture line is written" \
+	    wait_for 10 grep -q sniffed "$T/sniff.jsonl"
+	is "$(jq -r 'select(.request.target == "/sniffed?x=1") |
+	    [.responses.candidate.status, .responses.candidate.error] | @tsv' \
+	    "$T/sniff.jsonl")" "$(printf '200\t')" \
+	    "sniff: the candidate's answer is recorded, no error"
+	stop_sniff
+else
+	skip "sniff: capturing on lo needs root with CAP_NET_RAW"
+	skip "sniff: capturing on lo needs root with CAP_NET_RAW"
+	skip "sniff: capturing on lo needs root with CAP_NET_RAW"
+	skip "sniff: capturing on lo needs root with CAP_NET_RAW"
+fi
 
 # --- options that cannot be used --------------------------------------------
 usage() {	# usage NAME ARGS...: a proxy that must not start
