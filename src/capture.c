@@ -59,6 +59,7 @@ struct capture_reader {
 	size_t			 r_pos;
 	size_t			 r_len;
 	int			 r_eof;
+	int			 r_looked;	/* at the first bytes */
 	unsigned		 r_skip;	/* CAPTURE_SKIP_* */
 	struct buf		 r_s;		/* the fast reader's scratch */
 	struct buf		 r_hname;
@@ -710,6 +711,45 @@ capture_reader_skip(struct capture_reader *r, unsigned skip)
 }
 
 /*
+ * What the first n bytes of a file are when they cannot start a capture
+ * (JSON lines, each an object): a packet capture, a HAR file, binary
+ * data, other text; NULL when they can.  With lenient only what is
+ * surely no capture is named (a malformed first line may be skipped).
+ */
+const char *
+capture_kind(const unsigned char *p, size_t n, int lenient)
+{
+	static const unsigned char	 pcap[][4] = {
+		{ 0xd4, 0xc3, 0xb2, 0xa1 }, { 0xa1, 0xb2, 0xc3, 0xd4 },
+		{ 0x4d, 0x3c, 0xb2, 0xa1 }, { 0xa1, 0xb2, 0x3c, 0x4d }
+	};
+	static const unsigned char	 pcapng[4] = { 0x0a, 0x0d, 0x0d, 0x0a };
+	size_t				 i;
+
+	if (n >= 4) {
+		for (i = 0; i < sizeof pcap / sizeof pcap[0]; i++)
+			if (memcmp(p, pcap[i], 4) == 0)
+				return ("a pcap file: run paritytap import first");
+		if (memcmp(p, pcapng, 4) == 0)
+			return ("a pcapng file: run paritytap import first");
+	}
+	if (memchr(p, '\0', n) != NULL)
+		return ("binary data, not a capture (JSON lines)");
+	for (i = 0; i < n && strchr(" \t\r\n", p[i]) != NULL; i++)
+		/* nothing */;
+	if (i == n)
+		return (NULL);
+	if (p[i] != '{')
+		return (lenient ? NULL :
+		    "not a capture (JSON lines, each an object)");
+	for (i++; i < n && strchr(" \t\r\n", p[i]) != NULL; i++)
+		/* nothing */;
+	if (n - i >= 5 && memcmp(p + i, "\"log\"", 5) == 0)
+		return ("a HAR file, not a capture (JSON lines)");
+	return (NULL);
+}
+
+/*
  * Read the next line, of any length, into r_ldata and r_llen: in r_buf
  * itself if it is whole there, else copied into r_line.  *newline says
  * whether it ended in one.  Return 1, 0 at end of file, or -1 with cause.
@@ -740,6 +780,15 @@ capture_reader_line(struct capture_reader *r, int *newline, char **cause)
 				r->r_eof = 1;
 			r->r_pos = 0;
 			r->r_len = n;
+			if (!r->r_looked && n > 0) {
+				r->r_looked = 1;
+				if ((msg = capture_kind((unsigned char *)r->r_buf,
+				    (size_t)n, r->r_lenient)) != NULL) {
+					xasprintf(cause, "%s: this is %s",
+					    r->r_name, msg);
+					return (-1);
+				}
+			}
 			continue;
 		}
 		start = r->r_buf + r->r_pos;

@@ -74,6 +74,7 @@ struct replay_conf {
 	enum replay_junit_per	 junit_per;
 	int			 have_junit_per;
 	int			 json;
+	int			 allow_empty;
 	unsigned		 fail_on;	/* bit (1 << verdict) */
 	const char		*baseline_path;
 	struct baseline		*baseline;
@@ -140,6 +141,8 @@ static const struct options_entry replay_options[] = {
 	    "the capture redacted, $VAR or @FILE for a secret (repeatable)",
 	    "skip them" },
 	{ "lenient", 0, NULL, "skip malformed capture lines", "exit 2" },
+	{ "allow-empty", 0, NULL, "exit 0 when the captures hold no exchange",
+	    "exit 2" },
 	{ "config", 0, "FILE", "INI file: [replay], [compare],\n"
 	    "[route \"METHOD /path\"]; flags win", NULL },
 	OPTIONS_ENTRIES_FLAG,
@@ -282,6 +285,8 @@ replay_set(void *arg, const char *name, const char *value, char **cause)
 	}
 	else if (strcmp(name, "lenient") == 0)
 		return (options_bool(name, value, &rc->ro.lenient, cause));
+	else if (strcmp(name, "allow-empty") == 0)
+		return (options_bool(name, value, &rc->allow_empty, cause));
 	else {
 		xasprintf(cause, "unknown option '%s'", name);
 		return (-1);
@@ -898,6 +903,13 @@ replay_main(struct replay_conf *rc, char **paths, int npaths)
 	/* A bad URL or an unreadable file: nothing ran, nothing to report. */
 	if (status == EXIT_USAGE && st.total == 0)
 		return (status);
+	/* A gate that passes on nothing would hide a broken pipeline. */
+	if (status == EXIT_OK && rs.read == 0 && !rc->allow_empty) {
+		fprintf(stderr, "paritytap replay: no exchange in %s%s: nothing "
+		    "was replayed (--allow-empty to accept)\n", paths[0],
+		    npaths > 1 ? " ..." : "");
+		return (EXIT_USAGE);
+	}
 	if (status == EXIT_OK) {
 		for (i = 0; i < rc->nresults; i++) {
 			if (rc->results[i].rr_fails)

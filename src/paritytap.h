@@ -1406,6 +1406,7 @@ void		 capture_consumer(struct capture *, struct consumer *);
 /* Parts of a line a reader may pass over: read and checked, not kept. */
 #define CAPTURE_SKIP_SIDE(side)	(1U << (side))	/* responses.<side> */
 #define CAPTURE_SKIP_DIFFS	(1U << SIDE_MAX)
+const char	*capture_kind(const unsigned char *, size_t, int);
 struct capture_reader *capture_reader_open(const char *, int, char **);
 void		 capture_reader_skip(struct capture_reader *, unsigned);
 int		 capture_reader_next(struct capture_reader *, struct exchange *,
