@@ -2,6 +2,7 @@
 # An unknown option, or config key, names the closest one when one is
 # close and no other is as close: a letter missing, one too many, one
 # wrong, or two swapped.  Far from every option, nothing is guessed.
+# Every command takes -q.
 
 . "$(dirname "$0")/lib.sh"
 need_binaries
@@ -50,5 +51,15 @@ run key proxy --config "$T/k.conf" --primary http://a:1
 is "$ST" 2 "a misspelt config key: exit 2"
 like "$ERR" "k.conf:2: unknown key 'candiate' in \\[proxy\\] \\(did you mean 'candidate'\\?\\)" \
     "a misspelt config key: names file, line and the closest key"
+
+for cmd in proxy replay report diff import export sniff record noise rejudge; do
+	run "q-$cmd" $cmd -q --help
+	is "$ST" 0 "$cmd takes -q"
+done
+run noise-q noise -q "$top_srcdir/tests/fixtures/report-a.jsonl"
+is "$ST" 0 "noise -q: exit 0"
+is "$ERR" "" "noise -q: no summary line"
+run noise-v noise "$top_srcdir/tests/fixtures/report-a.jsonl"
+like "$ERR" "^noise: 12 exchanges" "noise without -q: the summary line"
 
 done_testing
