@@ -55,14 +55,15 @@ static const struct options_entry proxy_options[] = {
 	{ "sample", 0, "RATE", "fraction of requests mirrored, 0..1", "1.0" },
 	{ "mirror-methods", 0, "LIST", "comma list of methods mirrored",
 	    "all" },
-	{ "primary-timeout", 0, "MS", "primary deadline, 504 past it",
-	    "30000" },
-	{ "candidate-timeout", 0, "MS", "candidate deadline", "5000" },
+	{ "primary-timeout", 0, "DURATION", "primary deadline, 504 past it "
+	    "(ms if no unit)", "30s" },
+	{ "candidate-timeout", 0, "DURATION", "candidate deadline (ms if no "
+	    "unit)", "5s" },
 	OPTIONS_ENTRY_SECONDARY,
 	OPTIONS_ENTRY_SHADOW,
 	OPTIONS_ENTRIES_TLS,
-	{ "secondary-timeout", 0, "MS", "secondary deadline (--secondary, "
-	    "--self-check)", "5000" },
+	{ "secondary-timeout", 0, "DURATION", "secondary deadline (--secondary, "
+	    "--self-check; ms if no unit)", "5s" },
 	OPTIONS_ENTRY_SELF_CHECK,
 	{ "max-body", 0, "BYTES", "request body limit (413 over) and response "
 	    "bytes kept for comparison", "8M" },
@@ -78,10 +79,10 @@ static const struct options_entry proxy_options[] = {
 	OPTIONS_ENTRIES_ALERT,
 	{ "host", 0, "HOST", "Host header sent to the backends",
 	    "as the client sent it" },
-	{ "grace", 0, "MS", "on SIGTERM, time in-flight exchanges get to "
-	    "finish", "10000" },
-	{ "header-timeout", 0, "MS", "time a client gets to send a whole "
-	    "request header block, 408 past it", "10000" },
+	{ "grace", 0, "DURATION", "on SIGTERM, time in-flight exchanges get "
+	    "to finish (ms if no unit)", "10s" },
+	{ "header-timeout", 0, "DURATION", "time a client gets to send a "
+	    "whole request header block, 408 past it (ms if no unit)", "10s" },
 	{ "queue-size", 0, "BYTES", "exchanges waiting to be compared and "
 	    "recorded hold at most this much; over it they are recorded "
 	    "without comparison, then dropped, and counted", "64M" },

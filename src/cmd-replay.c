@@ -131,7 +131,8 @@ static const struct options_entry replay_options[] = {
 	    "(failing when new) and per failing exchange that carries none",
 	    "exchange" },
 	{ "json", 0, NULL, "a JSON summary on stdout", NULL },
-	{ "timeout", 0, "MS", "deadline for each backend", "5000" },
+	{ "timeout", 0, "DURATION", "deadline for each backend (ms if no "
+	    "unit)", "5s" },
 	{ "max-body", 0, "BYTES", "response bytes kept for comparison", "8M" },
 	{ "host", 0, "HOST", "Host header sent", "as recorded" },
 	OPTIONS_ENTRY_TRACE_HEADER,

@@ -205,10 +205,9 @@ int
 options_ms(const char *name, const char *value, int *out, char **cause)
 {
 	uint64_t	 v;
-	char		*why;
 
-	if (parse_uint(value, 1, 86400000, &v, &why) != 0)
-		return (options_cause(name, why, cause));
+	if (options_duration(name, value, 1, 1, 86400000, &v, cause) != 0)
+		return (-1);
 	*out = (int)v;
 	return (0);
 }

@@ -426,18 +426,18 @@ struct alert_opts {
 	{ "alert-exec", 0, "CMD", "run CMD (split at spaces, no shell) with " \
 	    "the JSON on stdin", NULL }, \
 	{ "alert-exec-timeout", 0, "DURATION", "the hook is killed past " \
-	    "this", "10s" }, \
+	    "this (s if no unit)", "10s" }, \
 	{ "alert-exec-max", 0, "N", "hooks running at once", "4" }, \
 	{ "alert-instance", 0, "NAME", "the alerts' instance label", \
 	    "PRIMARY->CANDIDATE" }, \
 	{ "alert-group-wait", 0, "DURATION", "a message goes this long after " \
-	    "the first transition it holds", "30s" }, \
+	    "the first transition it holds (s if no unit)", "30s" }, \
 	{ "alert-group-interval", 0, "DURATION", "and this long after the " \
-	    "previous message", "5m" }, \
+	    "previous message (s if no unit)", "5m" }, \
 	{ "alert-repeat", 0, "DURATION", "re-post ongoing drifts to " \
-	    "Alertmanager this often", "1m" }, \
-	{ "alert-timeout", 0, "DURATION", "an HTTP alert's deadline", \
-	    "10s" }, \
+	    "Alertmanager this often (s if no unit)", "1m" }, \
+	{ "alert-timeout", 0, "DURATION", "an HTTP alert's deadline (s " \
+	    "if no unit)", "10s" }, \
 	{ "alert-tries", 0, "N", "tries of an HTTP alert (connection errors, " \
 	    "timeouts, 5xx)", "4" }, \
 	{ "alert-queue", 0, "N", "transitions a channel holds; more are " \
@@ -887,7 +887,7 @@ void		 alerts_free(struct alerts *);
 	{ "state", 0, "FILE", "keep the drift table in FILE across restarts",	\
 	    NULL },								\
 	{ "state-interval", 0, "DURATION", "rewrite --state at most this "	\
-	    "often", "10s" },							\
+	    "often (s if no unit)", "10s" },							\
 	{ "baseline", 0, "FILE", "drifts known and accepted: counted, never "	\
 	    "alerted (paritytap report --format baseline)", NULL }
 
@@ -952,7 +952,7 @@ void		 exchange_drifts_free(struct exchange *);
 	{ "max-routes", 0, "N", "route label values in /metrics; the rest "	\
 	    "are counted as route=\"other\"", "100" },				\
 	{ "ready-window", 0, "DURATION", "/readyz wants both backends to "	\
-	    "have answered within this", "30s" },				\
+	    "have answered within this (s if no unit)", "30s" },				\
 	{ "admin-keep", 0, "N", "divergent exchanges kept for "		\
 	    "/api/exchanges", "100" }
 
