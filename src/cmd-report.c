@@ -43,6 +43,8 @@ static const struct options_entry report_options[] = {
 	    NULL },
 	{ "allow-empty", 0, NULL, "exit 0 when the captures hold no exchange",
 	    "exit 2" },
+	{ "config", 0, "FILE", "INI file: [report] (and [compare], which "
+	    "report has no use for)", NULL },
 	{ "quiet", 'q', NULL, "no warnings (a torn last line, skipped lines)",
 	    NULL },
 	OPTIONS_ENTRY_HELP,
