@@ -131,6 +131,7 @@ static const struct options_entry replay_options[] = {
 	    "(failing when new) and per failing exchange that carries none",
 	    "exchange" },
 	{ "json", 0, NULL, "a JSON summary on stdout", NULL },
+	{ "format", 0, "FORMAT", "text, or json: as --json", "text" },
 	{ "timeout", 0, "DURATION", "deadline for each backend (ms if no "
 	    "unit)", "5s" },
 	{ "max-body", 0, "BYTES", "response bytes kept for comparison", "8M" },
@@ -269,6 +270,8 @@ replay_set(void *arg, const char *name, const char *value, char **cause)
 		rc->baseline_path = options_keep(&rc->o, value);
 	else if (strcmp(name, "json") == 0)
 		return (options_bool(name, value, &rc->json, cause));
+	else if (strcmp(name, "format") == 0)
+		return (options_text_json(name, value, &rc->json, cause));
 	else if (strcmp(name, "timeout") == 0)
 		return (options_ms(name, value, &rc->ro.timeout, cause));
 	else if (strcmp(name, "self-check") == 0)

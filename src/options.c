@@ -200,6 +200,25 @@ options_cause(const char *name, char *why, char **cause)
 	return (-1);
 }
 
+/*
+ * --format text|json, in the commands whose JSON output is --json: one
+ * name or the other works in every command.
+ */
+int
+options_text_json(const char *name, const char *value, int *json,
+    char **cause)
+{
+	if (strcmp(value, "text") == 0)
+		*json = 0;
+	else if (strcmp(value, "json") == 0)
+		*json = 1;
+	else {
+		xasprintf(cause, "--%s: '%s' is not text or json", name, value);
+		return (-1);
+	}
+	return (0);
+}
+
 /* Parse a millisecond count within limits. */
 int
 options_ms(const char *name, const char *value, int *out, char **cause)

@@ -1090,6 +1090,7 @@ uint64_t	 upstream_retries(const struct upstream *);
 struct ssl_ctx_st;
 struct ssl_st;
 int		 tls_opts_name(const char *);
+int		 options_text_json(const char *, const char *, int *, char **);
 int		 tls_opts_set(struct tls_opts *, const char *, const char *,
 		     char **);
 int		 tls_opts_any(const struct tls_opts *);
