@@ -672,6 +672,7 @@ struct replay_opts {
 	unsigned	 concurrency;
 	double		 rate;		/* requests started per second; 0: no cap */
 	int		 timeout;	/* ms, each backend */
+	int		 side_timeout[SIDE_MAX]; /* ms, 0: timeout */
 	uint64_t	 max_body;
 	const char	*trace_header;
 	const char	*host;
