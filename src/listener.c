@@ -141,14 +141,19 @@ listener_error_cb(struct evconnlistener *lev, void *arg)
 	listener_report(ls, 0);
 }
 
-/* Bind address and accept on it; NULL with exit status and cause. */
+/*
+ * Bind address and accept on it; NULL with exit status and cause.  With
+ * shared, other sockets may bind the same address (SO_REUSEPORT) and the
+ * kernel spreads new connections over them.
+ */
 struct listener *
-listener_new(struct event_base *base, const char *address, listener_cb cb,
-    void *arg, int *status, char **cause)
+listener_new(struct event_base *base, const char *address, int shared,
+    listener_cb cb, void *arg, int *status, char **cause)
 {
 	struct listener		*ls;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
+	unsigned		 flags;
 	int			 sslen_i = sizeof ss, port;
 	char			 host[INET6_ADDRSTRLEN];
 
@@ -160,9 +165,11 @@ listener_new(struct event_base *base, const char *address, listener_cb cb,
 	ls = xcalloc(1, sizeof *ls);
 	ls->ls_cb = cb;
 	ls->ls_arg = arg;
+	flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC;
+	if (shared)
+		flags |= LEV_OPT_REUSEABLE_PORT;
 	ls->ls_lev = evconnlistener_new_bind(base, listener_accept_cb, ls,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-	    1024, (struct sockaddr *)&ss, sslen_i);
+	    flags, 1024, (struct sockaddr *)&ss, sslen_i);
 	if (ls->ls_lev == NULL) {
 		xasprintf(cause, "cannot listen on %s: %s", address,
 		    strerror(errno));
