@@ -107,7 +107,6 @@ struct proxy_loop {
 	struct pipeline		*px_pipeline;
 	struct listener		*px_listener;
 	struct upstream		*px_up[SIDE_MAX];	/* secondary may be NULL */
-	uint64_t		 px_self_eligible;	/* --self-check's count */
 	struct client_list	 px_clients;
 	struct pending_list	 px_pending;
 	_Atomic unsigned	 px_npending;	/* for the main thread's log */
@@ -137,6 +136,7 @@ struct proxy {
 	_Atomic uint64_t	 pg_dropped;	/* mirrors over --max-inflight */
 	_Atomic uint64_t	 pg_dropped_bytes; /* ... --max-inflight-bytes */
 	_Atomic uint64_t	 pg_dropped_secondary;	/* over --max-inflight */
+	_Atomic uint64_t	 pg_self_eligible;	/* --self-check's count */
 	pthread_mutex_t		 pg_said_lock;	/* the drop reports */
 	uint64_t		 pg_said_dropped;	/* when last said */
 	uint64_t		 pg_said_dropped_bytes;
@@ -631,13 +631,18 @@ proxy_secondary(struct proxy_loop *px, struct pending *pe)
 {
 	const struct proxy_opts	*o = px->px_opts;
 	struct exchange		*ex = pe->pe_ex;
+	uint64_t		 n;
 
 	if (px->px_up[SIDE_SECONDARY] == NULL)
 		return;
-	if (o->self_check != 0 &&
-	    (!proxy_self_check_method(o, ex->ex_req.method) ||
-	    !self_check_pick(o->self_check, &px->px_self_eligible)))
-		return;
+	if (o->self_check != 0) {
+		if (!proxy_self_check_method(o, ex->ex_req.method))
+			return;
+		/* One count for every loop: the same sample as one loop's. */
+		n = atomic_fetch_add(&px->px_group->pg_self_eligible, 1);
+		if (!self_check_pick(o->self_check, &n))
+			return;
+	}
 	if (!proxy_take_inflight(px->px_group, SIDE_SECONDARY)) {
 		px->px_group->pg_dropped_secondary++;
 		return;
@@ -1067,7 +1072,11 @@ proxy_loop_main(void *arg)
 {
 	struct proxy_loop	*px = arg;
 	struct proxy		*g = px->px_group;
+	char			 name[16];
 
+	/* Named for ps -L and /proc/PID/task/TID/comm. */
+	snprintf(name, sizeof name, "proxy-loop-%d", px->px_index);
+	pthread_setname_np(pthread_self(), name);
 	event_base_loop(px->px_base, EVLOOP_NO_EXIT_ON_EMPTY);
 	atomic_store_explicit(&px->px_retries, proxy_loop_retries(px),
 	    memory_order_relaxed);
