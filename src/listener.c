@@ -165,7 +165,8 @@ listener_new(struct event_base *base, const char *address, int shared,
 	ls = xcalloc(1, sizeof *ls);
 	ls->ls_cb = cb;
 	ls->ls_arg = arg;
-	flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC;
+	flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+	    LEV_OPT_CLOSE_ON_EXEC;
 	if (shared)
 		flags |= LEV_OPT_REUSEABLE_PORT;
 	ls->ls_lev = evconnlistener_new_bind(base, listener_accept_cb, ls,

@@ -172,7 +172,7 @@ static void
 client_close(struct client *cl, const char *reason)
 {
 	struct proxy_loop	*px = cl->cl_px;
-	struct pending	*pe;
+	struct pending		*pe;
 
 	log_debug("client %s: close: %s", cl->cl_name, reason);
 	if ((pe = cl->cl_pending) != NULL) {
@@ -259,9 +259,9 @@ client_error_response(struct client *cl, int status, const char *msg,
     const char *trace_id, int close_after)
 {
 	struct proxy_loop	*px = cl->cl_px;
-	json_t		*o;
-	char		*body;
-	struct buf	 b;
+	json_t			*o;
+	char			*body;
+	struct buf		 b;
 
 	o = json_object();
 	json_object_set_new(o, "error", json_string(msg));
@@ -320,7 +320,7 @@ proxy_canonical(struct proxy_loop *px, struct client *cl, struct exchange *ex,
 static void
 pending_complete(void *arg)
 {
-	struct pending	*pe = arg;
+	struct pending		*pe = arg;
 	struct proxy_loop	*px = pe->pe_px;
 
 	if (pe->pe_client != NULL)
@@ -657,7 +657,7 @@ proxy_secondary(struct proxy_loop *px, struct pending *pe)
 static struct exchange *
 client_exchange(struct client *cl)
 {
-	struct proxy_loop		*px = cl->cl_px;
+	struct proxy_loop	*px = cl->cl_px;
 	struct exchange		*ex;
 	struct http_request	*req;
 
@@ -684,7 +684,7 @@ client_exchange(struct client *cl)
 static void
 client_dispatch(struct client *cl)
 {
-	struct proxy_loop		*px = cl->cl_px;
+	struct proxy_loop	*px = cl->cl_px;
 	struct pending		*pe;
 	struct exchange		*ex;
 	struct buf		 canon;
@@ -731,8 +731,8 @@ static void
 client_too_large(struct client *cl)
 {
 	struct proxy_loop	*px = cl->cl_px;
-	struct exchange	*ex;
-	char		*msg;
+	struct exchange		*ex;
+	char			*msg;
 
 	ex = client_exchange(cl);
 	ex->ex_req_truncated = 1;
