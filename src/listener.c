@@ -18,6 +18,7 @@
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -142,9 +143,32 @@ listener_error_cb(struct evconnlistener *lev, void *arg)
 }
 
 /*
+ * Is the address free for a group of SO_REUSEPORT sockets?  Any socket of
+ * the same user with SO_REUSEPORT could join the group, a second proxy
+ * started on the same port by mistake among them, and take half its
+ * clients.  A plain bind finds the port taken, as the listener alone
+ * would; it is closed at once, so the group binds the port it proved
+ * free (with port 0 the kernel never hands out a group's port).
+ */
+static int
+listener_free_address(const struct sockaddr_storage *ss, int len)
+{
+	int	 fd, one = 1, error = 0;
+
+	if ((fd = socket(ss->ss_family, SOCK_STREAM, 0)) == -1)
+		return (errno);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (const struct sockaddr *)ss, (socklen_t)len) == -1)
+		error = errno;
+	close(fd);
+	return (error);
+}
+
+/*
  * Bind address and accept on it; NULL with exit status and cause.  With
- * shared, other sockets may bind the same address (SO_REUSEPORT) and the
- * kernel spreads new connections over them.
+ * LISTENER_FIRST or LISTENER_JOIN (shared), the first and the others of
+ * sockets on one address (SO_REUSEPORT): the kernel spreads new
+ * connections over them.
  */
 struct listener *
 listener_new(struct event_base *base, const char *address, int shared,
@@ -154,7 +178,7 @@ listener_new(struct event_base *base, const char *address, int shared,
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
 	unsigned		 flags;
-	int			 sslen_i = sizeof ss, port;
+	int			 sslen_i = sizeof ss, port, error;
 	char			 host[INET6_ADDRSTRLEN];
 
 	memset(&ss, 0, sizeof ss);
@@ -162,12 +186,19 @@ listener_new(struct event_base *base, const char *address, int shared,
 		*status = EXIT_USAGE;
 		return (NULL);
 	}
+	if (shared == LISTENER_FIRST &&
+	    (error = listener_free_address(&ss, sslen_i)) != 0) {
+		xasprintf(cause, "cannot listen on %s: %s", address,
+		    strerror(error));
+		*status = EXIT_RUNTIME;
+		return (NULL);
+	}
 	ls = xcalloc(1, sizeof *ls);
 	ls->ls_cb = cb;
 	ls->ls_arg = arg;
 	flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
 	    LEV_OPT_CLOSE_ON_EXEC;
-	if (shared)
+	if (shared != LISTENER_ALONE)
 		flags |= LEV_OPT_REUSEABLE_PORT;
 	ls->ls_lev = evconnlistener_new_bind(base, listener_accept_cb, ls,
 	    flags, 1024, (struct sockaddr *)&ss, sslen_i);

@@ -1216,6 +1216,9 @@ void		 runtime_free(struct runtime *);
 
 /* listener.c */
 struct listener;
+#define LISTENER_ALONE	0	/* the only socket on its address */
+#define LISTENER_FIRST	1	/* the first of several (SO_REUSEPORT) */
+#define LISTENER_JOIN	2	/* another on the first's address */
 struct listener	*listener_new(struct event_base *, const char *, int,
 		     listener_cb, void *, int *, char **);
 const char	*listener_address(const struct listener *);

@@ -1175,7 +1175,8 @@ proxy_loop_new(struct proxy *g, int index, struct event_base *base,
 			goto fail;
 	}
 
-	px->px_listener = listener_new(base, address, g->pg_nloops > 1,
+	px->px_listener = listener_new(base, address, g->pg_nloops == 1 ?
+	    LISTENER_ALONE : index == 0 ? LISTENER_FIRST : LISTENER_JOIN,
 	    proxy_accept_cb, px, status, cause);
 	if (px->px_listener == NULL)
 		goto fail;
