@@ -137,6 +137,9 @@ struct proxy {
 	_Atomic uint64_t	 pg_dropped_bytes; /* ... --max-inflight-bytes */
 	_Atomic uint64_t	 pg_dropped_secondary;	/* over --max-inflight */
 	_Atomic uint64_t	 pg_self_eligible;	/* --self-check's count */
+	pthread_mutex_t		 pg_stop_lock;
+	pthread_cond_t		 pg_stop_cond;
+	int			 pg_nstopped;	/* loops no longer accepting */
 	pthread_mutex_t		 pg_said_lock;	/* the drop reports */
 	uint64_t		 pg_said_dropped;	/* when last said */
 	uint64_t		 pg_said_dropped_bytes;
@@ -1049,11 +1052,21 @@ proxy_loop_abort(struct proxy_loop *px)
 	proxy_loop_done(px);
 }
 
-/* The main thread asks a loop of another thread to stop. */
+/*
+ * The main thread asks a loop of another thread to stop; it waits until
+ * each has stopped accepting.
+ */
 static void
 proxy_stop_cb(evutil_socket_t fd, short events, void *arg)
 {
-	proxy_loop_shutdown(arg);
+	struct proxy_loop	*px = arg;
+	struct proxy		*g = px->px_group;
+
+	proxy_loop_shutdown(px);
+	pthread_mutex_lock(&g->pg_stop_lock);
+	g->pg_nstopped++;
+	pthread_cond_signal(&g->pg_stop_cond);
+	pthread_mutex_unlock(&g->pg_stop_lock);
 }
 
 /* The main thread asks a loop of another thread to abort. */
@@ -1206,6 +1219,8 @@ proxy_new(struct event_base *base, const struct proxy_opts *o,
 	g->pg_nloops = o->threads > 1 ? (int)o->threads : 1;
 	g->pg_loops = xcalloc(g->pg_nloops, sizeof *g->pg_loops);
 	pthread_mutex_init(&g->pg_said_lock, NULL);
+	pthread_mutex_init(&g->pg_stop_lock, NULL);
+	pthread_cond_init(&g->pg_stop_cond, NULL);
 	g->pg_done_ev = event_new(base, -1, 0, proxy_done_cb, g);
 	for (i = 0; i < g->pg_nloops; i++) {
 		b = i == 0 ? base : proxy_base_new();
@@ -1300,16 +1315,25 @@ proxy_abort(struct proxy *g)
 /*
  * SIGTERM: stop accepting, let in-flight exchanges finish (the runtime
  * calls proxy_abort when the grace period is over), close idle clients;
- * the main thread's loop ends when every loop has.
+ * the main thread's loop ends when every loop has.  Back only once no
+ * loop accepts: a connection made after the proxy says it is stopping is
+ * never taken, as with one loop.  A loop only ever waits on its own
+ * events, so each is quick to answer.
  */
 void
 proxy_shutdown(struct proxy *g)
 {
 	int	 i;
 
+	if (g->pg_loops[0]->px_stopping)
+		return;
 	for (i = 1; i < g->pg_nloops; i++)
 		event_active(g->pg_loops[i]->px_stop_ev, EV_TIMEOUT, 0);
 	proxy_loop_shutdown(g->pg_loops[0]);
+	pthread_mutex_lock(&g->pg_stop_lock);
+	while (g->pg_nstopped < g->pg_nloops - 1)
+		pthread_cond_wait(&g->pg_stop_cond, &g->pg_stop_lock);
+	pthread_mutex_unlock(&g->pg_stop_lock);
 }
 
 /* Free the proxy (after the main thread's loop ended). */
@@ -1327,6 +1351,8 @@ proxy_free(struct proxy *g)
 	proxy_report_dropped(g, 1);
 	event_free(g->pg_done_ev);
 	pthread_mutex_destroy(&g->pg_said_lock);
+	pthread_mutex_destroy(&g->pg_stop_lock);
+	pthread_cond_destroy(&g->pg_stop_cond);
 	free(g->pg_loops);
 	free(g);
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SIGTERM under load with --threads 4: the main thread takes the signal
-# and tells every loop; each stops accepting and finishes its own
-# exchanges in flight; the proxy exits 0 once all are done.  Every request
+# and tells every loop; each stops accepting (before the proxy says it
+# is stopping) and finishes its own exchanges in flight; the proxy exits
+# 0 once all are done.  Every request
 # a client got an answer for has exactly one capture line, and the exit
 # summary counts what the capture holds.
 #
@@ -79,11 +80,20 @@ ok "the proxy says it is stopping" \
 # The slow exchanges hold the proxy in its grace period: it cannot have
 # finished, whichever loop holds them.
 ok "the proxy still runs: its slow exchanges are in flight" alive "$PROXY_PID"
+# Printed once every loop has stopped accepting: a new client, whichever
+# listening socket the kernel gives it to, gets no HTTP response.
+curl -sS --noproxy '*' --max-time "$PT_WAIT_MIN" -o /dev/null \
+    -w '%{http_code}' "$URL/late" >"$T/late.code" 2>/dev/null &
+late_pid=$!
+track "$late_pid"
+ok "a late client waits for an answer" wait_for 30 asleep "$late_pid"
 backend_release primary
 
 wait_pid "$PROXY_PID" 60
 is "$WAIT_STATUS" 0 "the proxy exits 0 after SIGTERM"
 PROXY_PID=
+wait_pid "$late_pid" 60
+is "$(cat "$T/late.code")" 000 "after SIGTERM a new request gets no response"
 for p in $loops $slows; do
 	wait_pid "$p" 60
 done
@@ -122,5 +132,7 @@ like "$(cat "$PROXY_ERR")" "paritytap: $n_cap exchanges" \
     "the exit summary counts the $n_cap exchanges in the capture"
 unlike "$(cat "$PROXY_ERR")" 'not recorded' "no exchange went unrecorded"
 ok "the primary has read all the proxy sent" wait_for 10 backend_idle primary
+is "$(backend_requests primary | jq -r .target | grep -c '^/late$')" 0 \
+    "the proxy never forwarded the late request"
 
 done_testing
