@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,10 +36,19 @@ struct listener {
 	listener_cb		 ls_cb;
 	void			*ls_arg;
 	int			 ls_disabled;	/* by the engine */
-	uint64_t		 ls_failures;	/* since last said */
-	int			 ls_errno;
-	double			 ls_said_at;
 };
+
+/*
+ * Accept failures since last said, for every listener: the sockets of
+ * one address on several threads (LISTENER_FIRST, LISTENER_JOIN) run out
+ * of descriptors together, and one line a second says it for all.
+ */
+static struct {
+	pthread_mutex_t	 lock;
+	uint64_t	 failures;
+	int		 error;
+	double		 said_at;
+} listener_said = { PTHREAD_MUTEX_INITIALIZER, 0, 0, 0 };
 
 /* Parse ADDRESS:PORT, [ADDRESS]:PORT or :PORT (any address) to bind. */
 static int
@@ -90,16 +100,18 @@ bad:
 static void
 listener_report(struct listener *ls, int force)
 {
-	if (ls->ls_failures == 0)
-		return;
-	if (!force && mono_ms() - ls->ls_said_at < LISTENER_REPORT_MS)
-		return;
-	log_warnx("accept on %s: %s (%llu time%s); new connections paused "
-	    "for %d ms each time", ls->ls_address, strerror(ls->ls_errno),
-	    (unsigned long long)ls->ls_failures,
-	    ls->ls_failures == 1 ? "" : "s", LISTENER_PAUSE_MS);
-	ls->ls_failures = 0;
-	ls->ls_said_at = mono_ms();
+	pthread_mutex_lock(&listener_said.lock);
+	if (listener_said.failures != 0 && (force ||
+	    mono_ms() - listener_said.said_at >= LISTENER_REPORT_MS)) {
+		log_warnx("accept on %s: %s (%llu time%s); new connections "
+		    "paused for %d ms each time", ls->ls_address,
+		    strerror(listener_said.error),
+		    (unsigned long long)listener_said.failures,
+		    listener_said.failures == 1 ? "" : "s", LISTENER_PAUSE_MS);
+		listener_said.failures = 0;
+		listener_said.said_at = mono_ms();
+	}
+	pthread_mutex_unlock(&listener_said.lock);
 }
 
 /* The pause is over: accept again, unless the engine disabled us. */
@@ -131,8 +143,10 @@ listener_error_cb(struct evconnlistener *lev, void *arg)
 	struct timeval	 tv = { 0, LISTENER_PAUSE_MS * 1000 };
 	int		 error = errno;
 
-	ls->ls_failures++;
-	ls->ls_errno = error;
+	pthread_mutex_lock(&listener_said.lock);
+	listener_said.failures++;
+	listener_said.error = error;
+	pthread_mutex_unlock(&listener_said.lock);
 	if (error == EMFILE || error == ENFILE || error == ENOBUFS ||
 	    error == ENOMEM) {
 		evconnlistener_disable(ls->ls_lev);
