@@ -19,7 +19,9 @@
 #	WRK		wrk binary [wrk]
 #	DURATION	wrk run time per scenario [10s]
 #	CONNS		wrk connections [32]
-#	THREADS		wrk threads [2]
+#	WRK_THREADS	wrk threads [2]
+#	THREADS		a comma list of thread counts, say 1,2: run the
+#			scaling scenarios instead of the others (see below)
 #	WARMUP		warm-up run before each scenario, 0 for none [1s]
 #	REPEAT		wrk runs per scenario; the medians are shown [1]
 #	DELAY_MS	the slow candidate's delay [200]
@@ -44,6 +46,14 @@
 # a scraper reading /metrics every second (skipped, with a message, when
 # paritytap proxy has no --admin), with paritytap's CPU time per request.
 #
+# With THREADS=1,2 (any comma list of counts) the scaling scenarios run
+# instead, for each count N in one run: nginx proxy_pass and nginx mirror
+# with worker_processes N, and paritytap --threads N, each with the CPU
+# seconds its processes used per 1,000 requests (from /proc/PID/stat
+# before and after the measured runs; nginx's master and workers summed).
+# Targets at each N: paritytap at least 2x nginx mirror's throughput and
+# 0.7x nginx proxy_pass alone's, with at most 2x its CPU per request.
+#
 # Targets: paritytap's throughput at least 2x nginx-mirror's; paritytap's
 # p99 with the slow candidate at most 1.5x its p99 with the fast one;
 # with the drifting candidate, alerting on at least 0.97x alerting off;
@@ -58,7 +68,8 @@ TESTBACKEND=${TESTBACKEND:-./tests/backends/testbackend}
 WRK=${WRK:-wrk}
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-32}
-THREADS=${THREADS:-2}
+WRK_THREADS=${WRK_THREADS:-2}
+THREADS=${THREADS:-}
 WARMUP=${WARMUP:-1s}
 REPEAT=${REPEAT:-1}
 DELAY_MS=${DELAY_MS:-200}
@@ -303,7 +314,7 @@ to_ms() {
 # to $1.runs (latencies in ms, "nan" when the output is not understood).
 wrk_once() {
 	out=$1
-	"$WRK" -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout 10s \
+	"$WRK" -t"$WRK_THREADS" -c"$CONNS" -d"$DURATION" --timeout 10s \
 	    --latency "$2" >"$out" 2>&1
 	rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
 	p50=$(awk '$1 == "50%" { print $2 }' "$out")
@@ -329,7 +340,7 @@ run_wrk() {
 	name=$1
 	url=$2
 	if [ "$WARMUP" != 0 ]; then
-		"$WRK" -t"$THREADS" -c"$CONNS" -d"$WARMUP" "$url" \
+		"$WRK" -t"$WRK_THREADS" -c"$CONNS" -d"$WARMUP" "$url" \
 		    >/dev/null 2>&1
 	fi
 	i=1
@@ -416,7 +427,7 @@ proc_cpu() {
 # machine busy with other work.
 run_wrk_cpu() {
 	if [ "$WARMUP" != 0 ]; then
-		"$WRK" -t"$THREADS" -c"$CONNS" -d"$WARMUP" "$2" \
+		"$WRK" -t"$WRK_THREADS" -c"$CONNS" -d"$WARMUP" "$2" \
 		    >/dev/null 2>&1
 	fi
 	_warmup=$WARMUP
@@ -458,16 +469,169 @@ verdict() {
 	}'
 }
 
+# Print the user + system CPU ticks of process $1 and of its children
+# (nginx's master and its workers; paritytap's threads are in its own).
+tree_cpu() {
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v p="$1" '{
+		pid = $1
+		line = $0
+		sub(/^.*\) /, "", line)
+		split(line, f, " ")
+		# f[2] is the parent, f[12] and f[13] utime and stime.
+		if (pid == p || f[2] == p)
+			t += f[12] + f[13]
+	} END { print t + 0 }'
+}
+
+# run_wrk for scenario $1 on URL $2, and the CPU time process $3 (and
+# its children) used over the measured runs, in ms per 1,000 requests,
+# appended to $TMP/cpu as "scenario ms".
+run_wrk_tree_cpu() {
+	if [ "$WARMUP" != 0 ]; then
+		"$WRK" -t"$WRK_THREADS" -c"$CONNS" -d"$WARMUP" "$2" \
+		    >/dev/null 2>&1
+	fi
+	_warmup=$WARMUP
+	WARMUP=0
+	_cpu0=$(tree_cpu "$3")
+	run_wrk "$1" "$2"
+	_cpu1=$(tree_cpu "$3")
+	WARMUP=$_warmup
+	_reqs=$(cat "$TMP/wrk-$1".*.txt | awk '/ requests in / { n += $1 }
+	    END { print n + 0 }')
+	echo "$1 $(awk -v a="$_cpu0" -v b="$_cpu1" -v n="$_reqs" \
+	    -v hz="$(getconf CLK_TCK)" 'BEGIN {
+		if (n + 0 == 0) print "nan"
+		else printf "%.1f", (b - a) / hz * 1e6 / n }')" >>"$TMP/cpu"
+}
+
+# The scaling scenarios: for each count N in THREADS, nginx proxy_pass
+# and nginx mirror with worker_processes N, then paritytap --threads N,
+# one right after the other, with their CPU per 1,000 requests.
+run_scaling() {
+	"$PARITYTAP" proxy --help 2>&1 | grep -q -- '--threads N' ||
+	    die "$PARITYTAP proxy has no --threads"
+	echo "paritytap proxy scaling: THREADS=$THREADS, wrk -t$WRK_THREADS -c$CONNS -d$DURATION x $REPEAT, GET $URL_PATH -> $BODY"
+	echo "$("$PARITYTAP" --version 2>&1 | head -n 1); $("$NGINX" -v 2>&1); $("$WRK" --version 2>&1 | head -n 1 | cut -d' ' -f1-2)"
+	echo "$(nproc 2>/dev/null || echo '?') CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?'); wrk and the backends share them"
+	echo
+	for tc in $(echo "$THREADS" | tr ',' ' '); do
+		case $tc in
+		''|*[!0-9]*|0) die "THREADS: '$tc' is not a count from 1" ;;
+		esac
+		free_port SCALE_PROXY_PORT
+		free_port SCALE_MIRROR_PORT
+		{
+			nginx_common "scale-$tc"
+			echo "worker_processes $tc;"
+			cat <<EOF
+http {
+$(nginx_http_common "scale-$tc")
+	proxy_http_version 1.1;
+	proxy_set_header Connection "";
+	upstream primary { server 127.0.0.1:$PRIMARY_PORT; keepalive 256; }
+	upstream candidate_fast { server 127.0.0.1:$FAST_PORT; keepalive 256; }
+	server {
+		listen 127.0.0.1:$SCALE_PROXY_PORT;
+		location / { proxy_pass http://primary; }
+	}
+	server {
+		listen 127.0.0.1:$SCALE_MIRROR_PORT;
+		location / { mirror /_mirror; proxy_pass http://primary; }
+		location = /_mirror {
+			internal;
+			proxy_pass http://candidate_fast\$request_uri;
+		}
+	}
+}
+EOF
+		} >"$TMP/scale-$tc.conf"
+		start_nginx "scale-$tc" "$SCALE_PROXY_PORT"
+		_npid=$pid
+		wait_port "$SCALE_MIRROR_PORT" "$_npid" ||
+		    die "nginx (scale-$tc): port $SCALE_MIRROR_PORT"
+		note "nginx-$tc"
+		run_wrk_tree_cpu "nginx-$tc" \
+		    "http://127.0.0.1:$SCALE_PROXY_PORT$URL_PATH" "$_npid"
+		note "nginx-mirror-$tc"
+		run_wrk_tree_cpu "nginx-mirror-$tc" \
+		    "http://127.0.0.1:$SCALE_MIRROR_PORT$URL_PATH" "$_npid"
+		kill -TERM "$_npid" 2>/dev/null
+		wait "$_npid" 2>/dev/null
+		note "paritytap-$tc"
+		if start_paritytap "paritytap-$tc" "$FAST_PORT" --threads "$tc"
+		then
+			run_wrk_tree_cpu "paritytap-$tc" \
+			    "http://127.0.0.1:$PT_PORT$URL_PATH" "$PT_PID"
+			stop_paritytap "paritytap-$tc"
+		else
+			echo "paritytap-$tc nan nan nan 0" >>"$TMP/results"
+			echo "paritytap-$tc nan" >>"$TMP/cpu"
+		fi
+	done
+
+	printf '%-20s %12s %10s %10s %8s %14s\n' scenario requests/s p50_ms \
+	    p99_ms errors cpu_ms/1000req
+	while read -r name rps p50 p99 errors; do
+		printf '%-20s %12s %10s %10s %8s %14s\n' "$name" "$rps" "$p50" \
+		    "$p99" "$errors" "$(awk -v n="$name" \
+		    '$1 == n { print $2 }' "$TMP/cpu")"
+	done <"$TMP/results"
+	echo
+	echo "(errors: non-2xx responses plus socket errors seen by wrk;"
+	echo "cpu: user + system time of the proxy's processes per 1,000 requests)"
+	echo
+	missed=0
+	for tc in $(echo "$THREADS" | tr ',' ' '); do
+		r_mirror=$(ratio "$(field "paritytap-$tc" 2)" \
+		    "$(field "nginx-mirror-$tc" 2)")
+		r_nginx=$(ratio "$(field "paritytap-$tc" 2)" \
+		    "$(field "nginx-$tc" 2)")
+		c_pt=$(awk -v n="paritytap-$tc" '$1 == n { print $2 }' "$TMP/cpu")
+		c_ng=$(awk -v n="nginx-$tc" '$1 == n { print $2 }' "$TMP/cpu")
+		r_cpu=$(ratio "$c_pt" "$c_ng")
+		printf '%-58s %7s  %s\n' \
+		    "$tc: paritytap / nginx-mirror throughput" "$r_mirror" \
+		    "target >= 2x: $(verdict "$r_mirror" ge 2)" \
+		    "$tc: paritytap / nginx proxy_pass throughput" "$r_nginx" \
+		    "target >= 0.7x: $(verdict "$r_nginx" ge 0.7)" \
+		    "$tc: paritytap / nginx proxy_pass CPU per request" "$r_cpu" \
+		    "target <= 2x: $(verdict "$r_cpu" le 2)"
+		for v in "$(verdict "$r_mirror" ge 2)" \
+		    "$(verdict "$r_nginx" ge 0.7)" "$(verdict "$r_cpu" le 2)"; do
+			[ "$v" = ok ] || missed=1
+		done
+	done
+	first=$(echo "$THREADS" | cut -d, -f1)
+	for tc in $(echo "$THREADS" | tr ',' ' '); do
+		[ "$tc" = "$first" ] && continue
+		printf '%-58s %7s\n' \
+		    "paritytap throughput, $tc threads / $first" \
+		    "$(ratio "$(field "paritytap-$tc" 2)" \
+		    "$(field "paritytap-$first" 2)")" \
+		    "nginx proxy_pass throughput, $tc workers / $first" \
+		    "$(ratio "$(field "nginx-$tc" 2)" "$(field "nginx-$first" 2)")"
+	done
+	echo
+	cat "$TMP/notes"
+	[ "$STRICT" = 1 ] && [ $missed = 1 ] && return 1
+	return 0
+}
+
 : >"$TMP/results"
 : >"$TMP/notes"
 : >"$TMP/cpu"
 
 start_nginx backends "$PRIMARY_PORT"
 wait_port "$FAST_PORT" "$pid" || die "nginx backends: port $FAST_PORT"
+if [ -n "$THREADS" ]; then
+	run_scaling
+	exit $?
+fi
 start_slow
 start_nginx proxy "$NGINX_PROXY_PORT"
 
-echo "paritytap proxy benchmark: wrk -t$THREADS -c$CONNS -d$DURATION x $REPEAT, GET $URL_PATH -> $BODY"
+echo "paritytap proxy benchmark: wrk -t$WRK_THREADS -c$CONNS -d$DURATION x $REPEAT, GET $URL_PATH -> $BODY"
 echo "$("$PARITYTAP" --version 2>&1 | head -n 1); $("$NGINX" -v 2>&1); $("$WRK" --version 2>&1 | head -n 1 | cut -d' ' -f1-2)"
 echo "slow candidate: $SLOW_KIND, ${DELAY_MS} ms; $(nproc 2>/dev/null || echo '?') CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
 echo

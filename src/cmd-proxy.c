@@ -14,8 +14,12 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/thread.h>
 
 #include "paritytap.h"
+
+#define PROXY_THREADS_MAX	64
+#define PROXY_THREADS_DEFAULT	4	/* at most, when not given */
 
 /* Everything the command line and the config file can set. */
 struct proxy_conf {
@@ -76,6 +80,8 @@ static const struct options_entry proxy_options[] = {
 	{ "max-inflight-bytes", 0, "BYTES", "requests in flight to the "
 	    "candidate hold at most this much (heads and bodies); over it "
 	    "mirrors are dropped and counted", "RAM/8, 64M..1G" },
+	{ "threads", 0, "N", "event loops, each on a thread of its own with "
+	    "its own connections (1: one loop)", "CPUs, at most 4" },
 	OPTIONS_ENTRY_TRACE_HEADER,
 	{ "redact-header", 0, "NAME", "also redact this header in captures",
 	    NULL },
@@ -193,6 +199,10 @@ proxy_set(void *arg, const char *name, const char *value, char **cause)
 	else if (strcmp(name, "max-inflight-bytes") == 0) {
 		if (parse_size(value, &pc->po.max_inflight_bytes, &why) != 0)
 			return (options_cause(name, why, cause));
+	} else if (strcmp(name, "threads") == 0) {
+		if (parse_uint(value, 1, PROXY_THREADS_MAX, &v, &why) != 0)
+			return (options_cause(name, why, cause));
+		pc->po.threads = (unsigned)v;
 	} else if (strcmp(name, "max-inflight") == 0) {
 		if (parse_uint(value, 1, 1000000, &v, &why) != 0)
 			return (options_cause(name, why, cause));
@@ -227,6 +237,24 @@ proxy_default_inflight_bytes(void)
 	if (v > 1024ULL * 1024 * 1024)
 		v = 1024ULL * 1024 * 1024;
 	return (v);
+}
+
+/*
+ * The default --threads: a loop per CPU, up to PROXY_THREADS_DEFAULT.
+ * Past a few loops the comparison and the capture, one thread for all
+ * of them, are what is left to wait for; more is for who asks.
+ */
+static unsigned
+proxy_default_threads(void)
+{
+	long	 n;
+
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		return (1);
+	if (n > PROXY_THREADS_DEFAULT)
+		return (PROXY_THREADS_DEFAULT);
+	return ((unsigned)n);
 }
 
 /*
@@ -345,6 +373,13 @@ proxy_run(struct proxy_conf *pc)
 	uint64_t		 lost, retried, dropped, dropped_bytes;
 	int			 status = EXIT_OK, color, stuck = 0;
 
+	/*
+	 * Loops on other threads are told to stop with an event on their
+	 * base from the main thread: libevent must lock its bases, before
+	 * the first is made.
+	 */
+	if (pc->po.threads > 1 && evthread_use_pthreads() != 0)
+		fatalx("evthread_use_pthreads");
 	memset(&counts, 0, sizeof counts);
 	color = use_color(pc->o.color, STDERR_FILENO, NULL) > 0;
 	if ((status = options_capture(&pc->o, &capture)) != 0)
@@ -548,6 +583,7 @@ cmd_proxy_exec(int argc, char **argv)
 	pc.po.max_inflight_bytes = proxy_default_inflight_bytes();
 	pc.po.grace = 10000;
 	pc.po.header_timeout = 10000;
+	pc.po.threads = proxy_default_threads();
 	admin_opts_init(&pc.admin);
 
 	status = options_getopt(&pc.o, argc, argv, cmd_proxy_help);

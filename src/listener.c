@@ -16,8 +16,10 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -34,10 +36,19 @@ struct listener {
 	listener_cb		 ls_cb;
 	void			*ls_arg;
 	int			 ls_disabled;	/* by the engine */
-	uint64_t		 ls_failures;	/* since last said */
-	int			 ls_errno;
-	double			 ls_said_at;
 };
+
+/*
+ * Accept failures since last said, for every listener: the sockets of
+ * one address on several threads (LISTENER_FIRST, LISTENER_JOIN) run out
+ * of descriptors together, and one line a second says it for all.
+ */
+static struct {
+	pthread_mutex_t	 lock;
+	uint64_t	 failures;
+	int		 error;
+	double		 said_at;
+} listener_said = { PTHREAD_MUTEX_INITIALIZER, 0, 0, 0 };
 
 /* Parse ADDRESS:PORT, [ADDRESS]:PORT or :PORT (any address) to bind. */
 static int
@@ -89,16 +100,18 @@ bad:
 static void
 listener_report(struct listener *ls, int force)
 {
-	if (ls->ls_failures == 0)
-		return;
-	if (!force && mono_ms() - ls->ls_said_at < LISTENER_REPORT_MS)
-		return;
-	log_warnx("accept on %s: %s (%llu time%s); new connections paused "
-	    "for %d ms each time", ls->ls_address, strerror(ls->ls_errno),
-	    (unsigned long long)ls->ls_failures,
-	    ls->ls_failures == 1 ? "" : "s", LISTENER_PAUSE_MS);
-	ls->ls_failures = 0;
-	ls->ls_said_at = mono_ms();
+	pthread_mutex_lock(&listener_said.lock);
+	if (listener_said.failures != 0 && (force ||
+	    mono_ms() - listener_said.said_at >= LISTENER_REPORT_MS)) {
+		log_warnx("accept on %s: %s (%llu time%s); new connections "
+		    "paused for %d ms each time", ls->ls_address,
+		    strerror(listener_said.error),
+		    (unsigned long long)listener_said.failures,
+		    listener_said.failures == 1 ? "" : "s", LISTENER_PAUSE_MS);
+		listener_said.failures = 0;
+		listener_said.said_at = mono_ms();
+	}
+	pthread_mutex_unlock(&listener_said.lock);
 }
 
 /* The pause is over: accept again, unless the engine disabled us. */
@@ -130,8 +143,10 @@ listener_error_cb(struct evconnlistener *lev, void *arg)
 	struct timeval	 tv = { 0, LISTENER_PAUSE_MS * 1000 };
 	int		 error = errno;
 
-	ls->ls_failures++;
-	ls->ls_errno = error;
+	pthread_mutex_lock(&listener_said.lock);
+	listener_said.failures++;
+	listener_said.error = error;
+	pthread_mutex_unlock(&listener_said.lock);
 	if (error == EMFILE || error == ENFILE || error == ENOBUFS ||
 	    error == ENOMEM) {
 		evconnlistener_disable(ls->ls_lev);
@@ -141,15 +156,43 @@ listener_error_cb(struct evconnlistener *lev, void *arg)
 	listener_report(ls, 0);
 }
 
-/* Bind address and accept on it; NULL with exit status and cause. */
+/*
+ * Is the address free for a group of SO_REUSEPORT sockets?  Any socket of
+ * the same user with SO_REUSEPORT could join the group, a second proxy
+ * started on the same port by mistake among them, and take half its
+ * clients.  A plain bind finds the port taken, as the listener alone
+ * would; it is closed at once, so the group binds the port it proved
+ * free (with port 0 the kernel never hands out a group's port).
+ */
+static int
+listener_free_address(const struct sockaddr_storage *ss, int len)
+{
+	int	 fd, one = 1, error = 0;
+
+	if ((fd = socket(ss->ss_family, SOCK_STREAM, 0)) == -1)
+		return (errno);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (const struct sockaddr *)ss, (socklen_t)len) == -1)
+		error = errno;
+	close(fd);
+	return (error);
+}
+
+/*
+ * Bind address and accept on it; NULL with exit status and cause.  With
+ * LISTENER_FIRST or LISTENER_JOIN (shared), the first and the others of
+ * sockets on one address (SO_REUSEPORT): the kernel spreads new
+ * connections over them.
+ */
 struct listener *
-listener_new(struct event_base *base, const char *address, listener_cb cb,
-    void *arg, int *status, char **cause)
+listener_new(struct event_base *base, const char *address, int shared,
+    listener_cb cb, void *arg, int *status, char **cause)
 {
 	struct listener		*ls;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
-	int			 sslen_i = sizeof ss, port;
+	unsigned		 flags;
+	int			 sslen_i = sizeof ss, port, error;
 	char			 host[INET6_ADDRSTRLEN];
 
 	memset(&ss, 0, sizeof ss);
@@ -157,12 +200,22 @@ listener_new(struct event_base *base, const char *address, listener_cb cb,
 		*status = EXIT_USAGE;
 		return (NULL);
 	}
+	if (shared == LISTENER_FIRST &&
+	    (error = listener_free_address(&ss, sslen_i)) != 0) {
+		xasprintf(cause, "cannot listen on %s: %s", address,
+		    strerror(error));
+		*status = EXIT_RUNTIME;
+		return (NULL);
+	}
 	ls = xcalloc(1, sizeof *ls);
 	ls->ls_cb = cb;
 	ls->ls_arg = arg;
+	flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+	    LEV_OPT_CLOSE_ON_EXEC;
+	if (shared != LISTENER_ALONE)
+		flags |= LEV_OPT_REUSEABLE_PORT;
 	ls->ls_lev = evconnlistener_new_bind(base, listener_accept_cb, ls,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-	    1024, (struct sockaddr *)&ss, sslen_i);
+	    flags, 1024, (struct sockaddr *)&ss, sslen_i);
 	if (ls->ls_lev == NULL) {
 		xasprintf(cause, "cannot listen on %s: %s", address,
 		    strerror(errno));

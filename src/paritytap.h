@@ -652,6 +652,7 @@ struct proxy_opts {
 	const char	*secondary;		/* NULL: no second copy */
 	int		 secondary_timeout;	/* ms */
 	unsigned	 self_check;		/* per million; 0: off */
+	unsigned	 threads;		/* event loops; 0, 1: one */
 };
 
 /* Which recorded exchanges replay sends (--filter); empty lists: all. */
@@ -1271,8 +1272,11 @@ void		 runtime_free(struct runtime *);
 
 /* listener.c */
 struct listener;
-struct listener	*listener_new(struct event_base *, const char *, listener_cb,
-		     void *, int *, char **);
+#define LISTENER_ALONE	0	/* the only socket on its address */
+#define LISTENER_FIRST	1	/* the first of several (SO_REUSEPORT) */
+#define LISTENER_JOIN	2	/* another on the first's address */
+struct listener	*listener_new(struct event_base *, const char *, int,
+		     listener_cb, void *, int *, char **);
 const char	*listener_address(const struct listener *);
 void		 listener_disable(struct listener *);
 void		 listener_free(struct listener *);

@@ -25,6 +25,9 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -49,7 +52,7 @@ struct client;
 
 /* An exchange in flight: its fan-out and the relay to the client. */
 struct pending {
-	struct proxy		*pe_px;
+	struct proxy_loop	*pe_px;
 	struct exchange		*pe_ex;		/* the fan-out's */
 	struct fanout		*pe_fo;
 	struct client		*pe_client;	/* NULL once the client left */
@@ -57,7 +60,7 @@ struct pending {
 	int			 pe_head_sent;	/* response head relayed */
 	int			 pe_chunked;	/* re-chunking to the client */
 	int			 pe_paused;	/* primary paused for the client */
-	size_t			 pe_mirror_bytes; /* in px_mirror_bytes */
+	size_t			 pe_mirror_bytes; /* in pg_mirror_bytes */
 	int			 pe_mirrors;	/* candidate, secondary open */
 	TAILQ_ENTRY(pending)	 pe_entry;
 };
@@ -72,7 +75,7 @@ enum client_state {
 
 /* One client connection. */
 struct client {
-	struct proxy		*cl_px;
+	struct proxy_loop	*cl_px;
 	struct bufferevent	*cl_bev;
 	char			 cl_ip[INET6_ADDRSTRLEN];
 	char			 cl_name[INET6_ADDRSTRLEN + 8];
@@ -89,28 +92,65 @@ struct client {
 };
 TAILQ_HEAD(client_list, client);
 
-struct proxy {
+/*
+ * One event loop's share of the proxy (--threads): its listening socket,
+ * its clients, its exchanges, its own pools to each backend and its
+ * timers.  Nothing here is touched from another thread but the atomic
+ * counters, and the loop is told to stop or abort through its own
+ * events (px_stop_ev, px_abort_ev), never by another thread's hand.
+ */
+struct proxy_loop {
+	struct proxy		*px_group;
+	int			 px_index;	/* 0: the main thread's */
 	struct event_base	*px_base;
 	const struct proxy_opts	*px_opts;
 	struct pipeline		*px_pipeline;
 	struct listener		*px_listener;
 	struct upstream		*px_up[SIDE_MAX];	/* secondary may be NULL */
-	uint64_t		 px_self_eligible;	/* --self-check's count */
-	_Atomic uint64_t	 px_dropped_secondary;	/* over --max-inflight */
 	struct client_list	 px_clients;
 	struct pending_list	 px_pending;
+	_Atomic unsigned	 px_npending;	/* for the main thread's log */
+	_Atomic uint64_t	 px_retries;	/* the pools' retries, published */
 	int			 px_stopping;
-	uint64_t		 px_mirror_bytes; /* sent to the candidate */
-	_Atomic uint64_t	 px_dropped;	/* mirrors over --max-inflight */
-	_Atomic uint64_t	 px_dropped_bytes; /* ... --max-inflight-bytes */
-	uint64_t		 px_said_dropped;	/* when last said */
-	uint64_t		 px_said_dropped_bytes;
-	double			 px_said_at;
+	int			 px_finished;	/* stopping, and nothing left */
+	pthread_t		 px_thread;	/* loops after the first */
+	struct event		*px_stop_ev;
+	struct event		*px_abort_ev;
+};
+
+/*
+ * The proxy: its loops, and what they share.  The in-flight caps are
+ * global: every loop counts its mirrors in the same atomic counters, so
+ * --max-inflight and --max-inflight-bytes mean what they mean with one
+ * thread, and so do the drop counters.
+ */
+struct proxy {
+	const struct proxy_opts	*pg_opts;
+	struct proxy_loop	**pg_loops;
+	int			 pg_nloops;
+	int			 pg_started;	/* threads running */
+	struct event		*pg_done_ev;	/* on the first loop's base */
+	_Atomic int		 pg_finished;	/* loops after the first */
+	_Atomic unsigned	 pg_inflight[SIDE_MAX];	/* mirrors sent */
+	_Atomic uint64_t	 pg_mirror_bytes; /* sent to the candidate */
+	_Atomic uint64_t	 pg_dropped;	/* mirrors over --max-inflight */
+	_Atomic uint64_t	 pg_dropped_bytes; /* ... --max-inflight-bytes */
+	_Atomic uint64_t	 pg_dropped_secondary;	/* over --max-inflight */
+	_Atomic uint64_t	 pg_self_eligible;	/* --self-check's count */
+	pthread_mutex_t		 pg_stop_lock;
+	pthread_cond_t		 pg_stop_cond;
+	int			 pg_nstopped;	/* loops no longer accepting */
+	pthread_mutex_t		 pg_said_lock;	/* the drop reports */
+	uint64_t		 pg_said_dropped;	/* when last said */
+	uint64_t		 pg_said_dropped_bytes;
+	double			 pg_said_at;
 };
 
 static void	client_read(struct client *);
 static void	client_close(struct client *, const char *);
 static void	client_schedule_flush(struct client *);
+static void	proxy_loop_done(struct proxy_loop *);
+static uint64_t	proxy_loop_retries(struct proxy_loop *);
 
 /* (Re)arm a client's timer. */
 static void
@@ -134,8 +174,8 @@ client_arm_ms(struct client *cl, int ms)
 static void
 client_close(struct client *cl, const char *reason)
 {
-	struct proxy	*px = cl->cl_px;
-	struct pending	*pe;
+	struct proxy_loop	*px = cl->cl_px;
+	struct pending		*pe;
 
 	log_debug("client %s: close: %s", cl->cl_name, reason);
 	if ((pe = cl->cl_pending) != NULL) {
@@ -155,7 +195,7 @@ client_close(struct client *cl, const char *reason)
 	free(cl);
 	if (px->px_stopping && TAILQ_EMPTY(&px->px_clients) &&
 	    TAILQ_EMPTY(&px->px_pending))
-		event_base_loopbreak(px->px_base);
+		proxy_loop_done(px);
 }
 
 /* Close once everything queued for the client has been written. */
@@ -221,10 +261,10 @@ static void
 client_error_response(struct client *cl, int status, const char *msg,
     const char *trace_id, int close_after)
 {
-	struct proxy	*px = cl->cl_px;
-	json_t		*o;
-	char		*body;
-	struct buf	 b;
+	struct proxy_loop	*px = cl->cl_px;
+	json_t			*o;
+	char			*body;
+	struct buf		 b;
 
 	o = json_object();
 	json_object_set_new(o, "error", json_string(msg));
@@ -270,7 +310,7 @@ proxy_method_mirrored(const struct proxy_opts *o, const char *method)
  * exchange's body follows it (fanout.c).
  */
 static void
-proxy_canonical(struct proxy *px, struct client *cl, struct exchange *ex,
+proxy_canonical(struct proxy_loop *px, struct client *cl, struct exchange *ex,
     struct buf *out)
 {
 	const struct proxy_opts	*o = px->px_opts;
@@ -283,16 +323,20 @@ proxy_canonical(struct proxy *px, struct client *cl, struct exchange *ex,
 static void
 pending_complete(void *arg)
 {
-	struct pending	*pe = arg;
-	struct proxy	*px = pe->pe_px;
+	struct pending		*pe = arg;
+	struct proxy_loop	*px = pe->pe_px;
 
 	if (pe->pe_client != NULL)
 		pe->pe_client->cl_pending = NULL;
 	TAILQ_REMOVE(&px->px_pending, pe, pe_entry);
 	free(pe);
+	px->px_npending--;
+	/* For a summary line asked for while the loop runs (SIGUSR2). */
+	atomic_store_explicit(&px->px_retries, proxy_loop_retries(px),
+	    memory_order_relaxed);
 	if (px->px_stopping && TAILQ_EMPTY(&px->px_clients) &&
 	    TAILQ_EMPTY(&px->px_pending))
-		event_base_loopbreak(px->px_base);
+		proxy_loop_done(px);
 }
 
 /*
@@ -457,10 +501,12 @@ pending_mirror_done(void *arg, int side, const char *error,
     const char *detail)
 {
 	struct pending	*pe = arg;
+	struct proxy	*g = pe->pe_px->px_group;
 
+	g->pg_inflight[side]--;
 	if (--pe->pe_mirrors != 0)
 		return;
-	pe->pe_px->px_mirror_bytes -= pe->pe_mirror_bytes;
+	g->pg_mirror_bytes -= pe->pe_mirror_bytes;
 	pe->pe_mirror_bytes = 0;
 }
 
@@ -472,22 +518,26 @@ static const struct fanout_hooks pending_mirror_hooks = {
 /*
  * Say that mirrors are being dropped, while it happens: the first time at
  * once, then at most once per PROXY_REPORT_MS, with the counts since; and
- * what is left unsaid when the proxy ends (force).
+ * what is left unsaid when the proxy ends (force).  One report for all
+ * the loops, whichever drops.
  */
 static void
-proxy_report_dropped(struct proxy *px, int force)
+proxy_report_dropped(struct proxy *g, int force)
 {
-	const struct proxy_opts	*o = px->px_opts;
-	uint64_t		 n, nb;
+	const struct proxy_opts	*o = g->pg_opts;
+	uint64_t		 n, nb, dropped, dropped_bytes;
 	struct buf		 b;
 
-	n = px->px_dropped - px->px_said_dropped;
-	nb = px->px_dropped_bytes - px->px_said_dropped_bytes;
-	if (n == 0 && nb == 0)
+	pthread_mutex_lock(&g->pg_said_lock);
+	dropped = g->pg_dropped;
+	dropped_bytes = g->pg_dropped_bytes;
+	n = dropped - g->pg_said_dropped;
+	nb = dropped_bytes - g->pg_said_dropped_bytes;
+	if ((n == 0 && nb == 0) || (!force && g->pg_said_at != 0 &&
+	    mono_ms() - g->pg_said_at < PROXY_REPORT_MS)) {
+		pthread_mutex_unlock(&g->pg_said_lock);
 		return;
-	if (!force && px->px_said_at != 0 && mono_ms() - px->px_said_at <
-	    PROXY_REPORT_MS)
-		return;
+	}
 	buf_init(&b);
 	if (n != 0)
 		buf_printf(&b, "%llu over --max-inflight (%u requests)",
@@ -497,24 +547,42 @@ proxy_report_dropped(struct proxy *px, int force)
 		    n != 0 ? ", " : "", (unsigned long long)nb,
 		    (unsigned long long)o->max_inflight_bytes);
 	log_warnx("the candidate is behind: mirrors dropped%s: %s",
-	    px->px_said_at == 0 ? "" : " since the last report", b.data);
+	    g->pg_said_at == 0 ? "" : " since the last report", b.data);
 	buf_free(&b);
-	px->px_said_dropped = px->px_dropped;
-	px->px_said_dropped_bytes = px->px_dropped_bytes;
-	px->px_said_at = mono_ms();
+	g->pg_said_dropped = dropped;
+	g->pg_said_dropped_bytes = dropped_bytes;
+	g->pg_said_at = mono_ms();
+	pthread_mutex_unlock(&g->pg_said_lock);
+}
+
+/*
+ * Take one of side's --max-inflight places, shared by every loop; 0 if
+ * none is left.  Taken before the check, so two loops cannot both take
+ * the last one.
+ */
+static int
+proxy_take_inflight(struct proxy *g, int side)
+{
+	if (atomic_fetch_add(&g->pg_inflight[side], 1) <
+	    g->pg_opts->max_inflight)
+		return (1);
+	g->pg_inflight[side]--;
+	return (0);
 }
 
 /*
  * Why the candidate does not get this request (bytes long, head and
- * body), or NULL to mirror it.  Past either cap the mirror is dropped,
- * never queued: the primary's path does not wait on the candidate's
- * (DESIGN §7 rule 1).
+ * body), or NULL to mirror it; then its place under both caps is taken.
+ * Past either cap the mirror is dropped, never queued: the primary's
+ * path does not wait on the candidate's (DESIGN §7 rule 1).
  */
 static const char *
-proxy_skip_reason(struct proxy *px, const struct http_request *req,
+proxy_skip_reason(struct proxy_loop *px, const struct http_request *req,
     size_t bytes)
 {
 	const struct proxy_opts	*o = px->px_opts;
+	struct proxy		*g = px->px_group;
+	uint64_t		 held;
 
 	if (!proxy_method_mirrored(o, req->method))
 		return ("method");
@@ -522,15 +590,18 @@ proxy_skip_reason(struct proxy *px, const struct http_request *req,
 	    (o->sample <= 0 || (double)arc4random() / 4294967296.0 >=
 	    o->sample))
 		return ("sample");
-	if (upstream_inflight(px->px_up[SIDE_CANDIDATE]) >= o->max_inflight) {
-		px->px_dropped++;
-		proxy_report_dropped(px, 0);
+	if (!proxy_take_inflight(g, SIDE_CANDIDATE)) {
+		g->pg_dropped++;
+		proxy_report_dropped(g, 0);
 		return ("inflight");
 	}
+	held = atomic_fetch_add(&g->pg_mirror_bytes, bytes);
 	if (bytes > o->max_inflight_bytes ||
-	    px->px_mirror_bytes > o->max_inflight_bytes - bytes) {
-		px->px_dropped_bytes++;
-		proxy_report_dropped(px, 0);
+	    held > o->max_inflight_bytes - bytes) {
+		g->pg_mirror_bytes -= bytes;
+		g->pg_inflight[SIDE_CANDIDATE]--;
+		g->pg_dropped_bytes++;
+		proxy_report_dropped(g, 0);
 		return ("inflight_bytes");
 	}
 	return (NULL);
@@ -559,19 +630,24 @@ proxy_self_check_method(const struct proxy_opts *o, const char *method)
  * sent, and the exchange goes on without it.
  */
 static void
-proxy_secondary(struct proxy *px, struct pending *pe)
+proxy_secondary(struct proxy_loop *px, struct pending *pe)
 {
 	const struct proxy_opts	*o = px->px_opts;
 	struct exchange		*ex = pe->pe_ex;
+	uint64_t		 n;
 
 	if (px->px_up[SIDE_SECONDARY] == NULL)
 		return;
-	if (o->self_check != 0 &&
-	    (!proxy_self_check_method(o, ex->ex_req.method) ||
-	    !self_check_pick(o->self_check, &px->px_self_eligible)))
-		return;
-	if (upstream_inflight(px->px_up[SIDE_SECONDARY]) >= o->max_inflight) {
-		px->px_dropped_secondary++;
+	if (o->self_check != 0) {
+		if (!proxy_self_check_method(o, ex->ex_req.method))
+			return;
+		/* One count for every loop: the same sample as one loop's. */
+		n = atomic_fetch_add(&px->px_group->pg_self_eligible, 1);
+		if (!self_check_pick(o->self_check, &n))
+			return;
+	}
+	if (!proxy_take_inflight(px->px_group, SIDE_SECONDARY)) {
+		px->px_group->pg_dropped_secondary++;
 		return;
 	}
 	ex->ex_self_check = o->self_check != 0;
@@ -584,7 +660,7 @@ proxy_secondary(struct proxy *px, struct pending *pe)
 static struct exchange *
 client_exchange(struct client *cl)
 {
-	struct proxy		*px = cl->cl_px;
+	struct proxy_loop	*px = cl->cl_px;
 	struct exchange		*ex;
 	struct http_request	*req;
 
@@ -611,7 +687,7 @@ client_exchange(struct client *cl)
 static void
 client_dispatch(struct client *cl)
 {
-	struct proxy		*px = cl->cl_px;
+	struct proxy_loop	*px = cl->cl_px;
 	struct pending		*pe;
 	struct exchange		*ex;
 	struct buf		 canon;
@@ -632,6 +708,7 @@ client_dispatch(struct client *cl)
 	pe->pe_fo = fanout_new(px->px_pipeline, ex, &canon, pe->pe_head,
 	    px->px_opts->max_body, pending_complete, pe);
 	TAILQ_INSERT_TAIL(&px->px_pending, pe, pe_entry);
+	px->px_npending++;
 	cl->cl_pending = pe;
 	cl->cl_state = CLIENT_WAITING;
 	evtimer_del(cl->cl_timer);
@@ -646,7 +723,6 @@ client_dispatch(struct client *cl)
 		return;
 	}
 	pe->pe_mirror_bytes = fanout_request_bytes(pe->pe_fo);
-	px->px_mirror_bytes += pe->pe_mirror_bytes;
 	pe->pe_mirrors = 1;
 	fanout_send(pe->pe_fo, SIDE_CANDIDATE, px->px_up[SIDE_CANDIDATE],
 	    &pending_mirror_hooks, pe);
@@ -657,9 +733,9 @@ client_dispatch(struct client *cl)
 static void
 client_too_large(struct client *cl)
 {
-	struct proxy	*px = cl->cl_px;
-	struct exchange	*ex;
-	char		*msg;
+	struct proxy_loop	*px = cl->cl_px;
+	struct exchange		*ex;
+	char			*msg;
 
 	ex = client_exchange(cl);
 	ex->ex_req_truncated = 1;
@@ -847,9 +923,9 @@ client_timer_cb(evutil_socket_t fd, short events, void *arg)
 static void
 proxy_accept_cb(int fd, struct sockaddr *sa, int salen, void *arg)
 {
-	struct proxy	*px = arg;
-	struct client	*cl;
-	int		 one = 1, port = 0;
+	struct proxy_loop	*px = arg;
+	struct client		*cl;
+	int			 one = 1, port = 0;
 
 	cl = xcalloc(1, sizeof *cl);
 	cl->cl_px = px;
@@ -889,23 +965,206 @@ proxy_accept_cb(int fd, struct sockaddr *sa, int salen, void *arg)
 	log_debug("client %s: connected", cl->cl_name);
 }
 
-/*
- * Bind the listener and set up both backends; NULL with exit status and
- * cause.
- */
-struct proxy *
-proxy_new(struct event_base *base, const struct proxy_opts *o,
-    struct pipeline *pipeline, int *status, char **cause)
+/* The requests a loop's pools sent again after a pooled connection closed. */
+static uint64_t
+proxy_loop_retries(struct proxy_loop *px)
 {
-	struct proxy		*px;
+	return (upstream_retries(px->px_up[SIDE_PRIMARY]) +
+	    upstream_retries(px->px_up[SIDE_CANDIDATE]) +
+	    (px->px_up[SIDE_SECONDARY] != NULL ?
+	    upstream_retries(px->px_up[SIDE_SECONDARY]) : 0));
+}
+
+/*
+ * The main thread's loop ends once every loop is finished: its own, and
+ * each thread's, which says so through pg_done_ev.
+ */
+static void
+proxy_check_done(struct proxy *g)
+{
+	if (g->pg_loops[0]->px_finished &&
+	    g->pg_finished == g->pg_nloops - 1)
+		event_base_loopbreak(g->pg_loops[0]->px_base);
+}
+
+/* A thread's loop has ended. */
+static void
+proxy_done_cb(evutil_socket_t fd, short events, void *arg)
+{
+	proxy_check_done(arg);
+}
+
+/* A loop is stopping and has nothing left: it is finished. */
+static void
+proxy_loop_done(struct proxy_loop *px)
+{
+	if (px->px_finished)
+		return;
+	px->px_finished = 1;
+	if (px->px_index != 0)
+		event_base_loopbreak(px->px_base);
+	else
+		proxy_check_done(px->px_group);
+}
+
+/*
+ * Stop accepting, close idle clients, let in-flight exchanges finish;
+ * the loop's own thread.
+ */
+static void
+proxy_loop_shutdown(struct proxy_loop *px)
+{
+	struct client	*cl, *next;
+
+	if (px->px_stopping)
+		return;
+	px->px_stopping = 1;
+	listener_disable(px->px_listener);
+	for (cl = TAILQ_FIRST(&px->px_clients); cl != NULL; cl = next) {
+		next = TAILQ_NEXT(cl, cl_entry);
+		cl->cl_close = 1;
+		if (cl->cl_state == CLIENT_IDLE)
+			client_close(cl, "shutting down");
+	}
+	if (TAILQ_EMPTY(&px->px_clients) && TAILQ_EMPTY(&px->px_pending))
+		proxy_loop_done(px);
+}
+
+/*
+ * Record what is still in flight as timed out and finish; the loop's own
+ * thread.
+ */
+static void
+proxy_loop_abort(struct proxy_loop *px)
+{
+	struct pending	*pe;
+	struct client	*cl;
+
+	if (!px->px_stopping) {
+		px->px_stopping = 1;
+		listener_disable(px->px_listener);
+	}
+	while ((cl = TAILQ_FIRST(&px->px_clients)) != NULL)
+		client_close(cl, "shutting down");
+	while ((pe = TAILQ_FIRST(&px->px_pending)) != NULL)
+		fanout_abort(pe->pe_fo, "timeout",
+		    "shutdown: grace period over");
+	proxy_loop_done(px);
+}
+
+/*
+ * The main thread asks a loop of another thread to stop; it waits until
+ * each has stopped accepting.
+ */
+static void
+proxy_stop_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct proxy_loop	*px = arg;
+	struct proxy		*g = px->px_group;
+
+	proxy_loop_shutdown(px);
+	pthread_mutex_lock(&g->pg_stop_lock);
+	g->pg_nstopped++;
+	pthread_cond_signal(&g->pg_stop_cond);
+	pthread_mutex_unlock(&g->pg_stop_lock);
+}
+
+/* The main thread asks a loop of another thread to abort. */
+static void
+proxy_abort_cb(evutil_socket_t fd, short events, void *arg)
+{
+	proxy_loop_abort(arg);
+}
+
+/*
+ * A thread's loop.  It runs until it is finished, whether it has events
+ * or not, then tells the main thread.
+ */
+static void *
+proxy_loop_main(void *arg)
+{
+	struct proxy_loop	*px = arg;
+	struct proxy		*g = px->px_group;
+	char			 name[16];
+
+	/* Named for ps -L and /proc/PID/task/TID/comm. */
+	snprintf(name, sizeof name, "proxy-loop-%d", px->px_index);
+	pthread_setname_np(pthread_self(), name);
+	event_base_loop(px->px_base, EVLOOP_NO_EXIT_ON_EMPTY);
+	atomic_store_explicit(&px->px_retries, proxy_loop_retries(px),
+	    memory_order_relaxed);
+	g->pg_finished++;
+	event_active(g->pg_done_ev, EV_TIMEOUT, 0);
+	return (NULL);
+}
+
+/*
+ * An event loop for a thread of its own, made as the runtime makes the
+ * main one.
+ */
+static struct event_base *
+proxy_base_new(void)
+{
+	struct event_config	*cfg;
+	struct event_base	*base;
+
+	if ((cfg = event_config_new()) == NULL)
+		fatalx("event_config_new");
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	if ((base = event_base_new_with_config(cfg)) == NULL)
+		fatalx("event_base_new_with_config");
+	event_config_free(cfg);
+	return (base);
+}
+
+/* Free a loop whose thread (if any) has ended. */
+static void
+proxy_loop_free(struct proxy_loop *px)
+{
+	struct client	*cl;
+
+	if (px == NULL)
+		return;
+	while ((cl = TAILQ_FIRST(&px->px_clients)) != NULL)
+		client_close(cl, "exiting");
+	listener_free(px->px_listener);
+	upstream_free(px->px_up[SIDE_PRIMARY]);
+	upstream_free(px->px_up[SIDE_CANDIDATE]);
+	upstream_free(px->px_up[SIDE_SECONDARY]);
+	if (px->px_stop_ev != NULL)
+		event_free(px->px_stop_ev);
+	if (px->px_abort_ev != NULL)
+		event_free(px->px_abort_ev);
+	if (px->px_index != 0)
+		event_base_free(px->px_base);
+	free(px);
+}
+
+/*
+ * One loop: its backends' pools and its listening socket on address,
+ * shared with the other loops' (SO_REUSEPORT) when there are several.
+ */
+static struct proxy_loop *
+proxy_loop_new(struct proxy *g, int index, struct event_base *base,
+    struct pipeline *pipeline, const char *address, int *status,
+    char **cause)
+{
+	const struct proxy_opts	*o = g->pg_opts;
+	struct proxy_loop	*px;
 	size_t			 i;
 
 	px = xcalloc(1, sizeof *px);
+	px->px_group = g;
+	px->px_index = index;
 	px->px_base = base;
 	px->px_opts = o;
 	px->px_pipeline = pipeline;
 	TAILQ_INIT(&px->px_clients);
 	TAILQ_INIT(&px->px_pending);
+	if (index != 0) {
+		px->px_stop_ev = event_new(base, -1, 0, proxy_stop_cb, px);
+		px->px_abort_ev = event_new(base, -1, 0, proxy_abort_cb, px);
+	}
 	*status = EXIT_USAGE;
 	px->px_up[SIDE_PRIMARY] = upstream_new(base, "primary", o->primary,
 	    o->primary_timeout, PROXY_PRIMARY_IDLE, 0, o->tls, cause);
@@ -929,120 +1188,187 @@ proxy_new(struct event_base *base, const struct proxy_opts *o,
 			goto fail;
 	}
 
-	tls_opts_check(o->tls, px->px_up, SIDE_MAX);
-	px->px_listener = listener_new(base, o->listen, proxy_accept_cb, px,
-	    status, cause);
+	if (index == 0)
+		tls_opts_check(o->tls, px->px_up, SIDE_MAX);
+	px->px_listener = listener_new(base, address, g->pg_nloops == 1 ?
+	    LISTENER_ALONE : index == 0 ? LISTENER_FIRST : LISTENER_JOIN,
+	    proxy_accept_cb, px, status, cause);
 	if (px->px_listener == NULL)
 		goto fail;
 	return (px);
 
 fail:
-	upstream_free(px->px_up[SIDE_PRIMARY]);
-	upstream_free(px->px_up[SIDE_CANDIDATE]);
-	upstream_free(px->px_up[SIDE_SECONDARY]);
-	free(px);
+	proxy_loop_free(px);
 	return (NULL);
+}
+
+/*
+ * Bind the listeners and set up the backends, for o->threads loops: the
+ * first on base, the main thread's, the others each on a thread of its
+ * own, started here.  NULL with exit status and cause.
+ */
+struct proxy *
+proxy_new(struct event_base *base, const struct proxy_opts *o,
+    struct pipeline *pipeline, int *status, char **cause)
+{
+	struct proxy		*g;
+	struct event_base	*b;
+	sigset_t		 all, old;
+	int			 i, error;
+
+	g = xcalloc(1, sizeof *g);
+	g->pg_opts = o;
+	g->pg_nloops = o->threads > 1 ? (int)o->threads : 1;
+	g->pg_loops = xcalloc(g->pg_nloops, sizeof *g->pg_loops);
+	pthread_mutex_init(&g->pg_said_lock, NULL);
+	pthread_mutex_init(&g->pg_stop_lock, NULL);
+	pthread_cond_init(&g->pg_stop_cond, NULL);
+	g->pg_done_ev = event_new(base, -1, 0, proxy_done_cb, g);
+	for (i = 0; i < g->pg_nloops; i++) {
+		b = i == 0 ? base : proxy_base_new();
+		/*
+		 * The others bind the port the first was given: with port
+		 * 0, the kernel chose it.
+		 */
+		g->pg_loops[i] = proxy_loop_new(g, i, b, pipeline, i == 0 ?
+		    o->listen : listener_address(g->pg_loops[0]->px_listener),
+		    status, cause);
+		if (g->pg_loops[i] == NULL) {
+			proxy_free(g);
+			return (NULL);
+		}
+	}
+
+	/* Signals are the main thread's loop's (runtime.c). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (i = 1; i < g->pg_nloops; i++) {
+		if ((error = pthread_create(&g->pg_loops[i]->px_thread, NULL,
+		    proxy_loop_main, g->pg_loops[i])) != 0) {
+			errno = error;
+			fatal("pthread_create");
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	g->pg_started = 1;
+	return (g);
 }
 
 /* The address the proxy is listening on, ADDRESS:PORT. */
 const char *
-proxy_address(const struct proxy *px)
+proxy_address(const struct proxy *g)
 {
-	return (listener_address(px->px_listener));
+	return (listener_address(g->pg_loops[0]->px_listener));
 }
 
 /*
  * Mirrors dropped because the candidate had too much in flight: reason
  * "inflight" (--max-inflight requests) or "inflight_bytes"
- * (--max-inflight-bytes).
+ * (--max-inflight-bytes); any thread.
  */
 uint64_t
-proxy_mirror_dropped(const struct proxy *px, const char *reason)
+proxy_mirror_dropped(const struct proxy *g, const char *reason)
 {
 	if (strcmp(reason, "inflight_bytes") == 0)
-		return (px->px_dropped_bytes);
+		return (g->pg_dropped_bytes);
 	if (strcmp(reason, "secondary_inflight") == 0)
-		return (px->px_dropped_secondary);
-	return (px->px_dropped);
+		return (g->pg_dropped_secondary);
+	return (g->pg_dropped);
 }
 
-/* Requests sent again to either backend after a pooled connection closed. */
+/*
+ * Requests sent again to any backend after a pooled connection closed;
+ * the main thread.  The other threads' loops publish theirs as exchanges
+ * complete.
+ */
 uint64_t
-proxy_retries(const struct proxy *px)
+proxy_retries(const struct proxy *g)
 {
-	return (upstream_retries(px->px_up[SIDE_PRIMARY]) +
-	    upstream_retries(px->px_up[SIDE_CANDIDATE]) +
-	    (px->px_up[SIDE_SECONDARY] != NULL ?
-	    upstream_retries(px->px_up[SIDE_SECONDARY]) : 0));
+	uint64_t	 n;
+	int		 i;
+
+	n = proxy_loop_retries(g->pg_loops[0]);
+	for (i = 1; i < g->pg_nloops; i++)
+		n += atomic_load_explicit(&g->pg_loops[i]->px_retries,
+		    memory_order_relaxed);
+	return (n);
 }
 
 /*
  * The grace period is over: whatever is still in flight is recorded as
  * timed out, so every accepted request still gets its capture line.
+ * Each loop does it on its own thread.
  */
 void
-proxy_abort(struct proxy *px)
+proxy_abort(struct proxy *g)
 {
-	struct pending	*pe;
-	struct client	*cl;
+	unsigned	 n = 0;
+	int		 i;
 
+	for (i = 0; i < g->pg_nloops; i++)
+		n += g->pg_loops[i]->px_npending;
 	log_warnx("grace period over: recording %s exchanges in flight as "
-	    "timed out", TAILQ_EMPTY(&px->px_pending) ? "no" : "the");
-	while ((cl = TAILQ_FIRST(&px->px_clients)) != NULL)
-		client_close(cl, "shutting down");
-	while ((pe = TAILQ_FIRST(&px->px_pending)) != NULL)
-		fanout_abort(pe->pe_fo, "timeout",
-		    "shutdown: grace period over");
-	event_base_loopbreak(px->px_base);
+	    "timed out", n == 0 ? "no" : "the");
+	for (i = 1; i < g->pg_nloops; i++)
+		event_active(g->pg_loops[i]->px_abort_ev, EV_TIMEOUT, 0);
+	proxy_loop_abort(g->pg_loops[0]);
 }
 
 /*
  * SIGTERM: stop accepting, let in-flight exchanges finish (the runtime
- * calls proxy_abort when the grace period is over), close idle clients,
- * then leave the loop.
+ * calls proxy_abort when the grace period is over), close idle clients;
+ * the main thread's loop ends when every loop has.  Back only once no
+ * loop accepts: a connection made after the proxy says it is stopping is
+ * never taken, as with one loop.  A loop only ever waits on its own
+ * events, so each is quick to answer.
  */
 void
-proxy_shutdown(struct proxy *px)
+proxy_shutdown(struct proxy *g)
 {
-	struct client	*cl, *next;
+	int	 i;
 
-	if (px->px_stopping)
+	if (g->pg_loops[0]->px_stopping)
 		return;
-	px->px_stopping = 1;
-	listener_disable(px->px_listener);
-	for (cl = TAILQ_FIRST(&px->px_clients); cl != NULL; cl = next) {
-		next = TAILQ_NEXT(cl, cl_entry);
-		cl->cl_close = 1;
-		if (cl->cl_state == CLIENT_IDLE)
-			client_close(cl, "shutting down");
-	}
-	if (TAILQ_EMPTY(&px->px_clients) && TAILQ_EMPTY(&px->px_pending)) {
-		event_base_loopbreak(px->px_base);
-		return;
-	}
+	for (i = 1; i < g->pg_nloops; i++)
+		event_active(g->pg_loops[i]->px_stop_ev, EV_TIMEOUT, 0);
+	proxy_loop_shutdown(g->pg_loops[0]);
+	pthread_mutex_lock(&g->pg_stop_lock);
+	while (g->pg_nstopped < g->pg_nloops - 1)
+		pthread_cond_wait(&g->pg_stop_cond, &g->pg_stop_lock);
+	pthread_mutex_unlock(&g->pg_stop_lock);
 }
 
-/* Free the proxy (after the loop ended). */
+/* Free the proxy (after the main thread's loop ended). */
 void
-proxy_free(struct proxy *px)
+proxy_free(struct proxy *g)
 {
-	struct client	*cl;
+	int	 i;
 
-	while ((cl = TAILQ_FIRST(&px->px_clients)) != NULL)
-		client_close(cl, "exiting");
-	proxy_report_dropped(px, 1);
-	listener_free(px->px_listener);
-	upstream_free(px->px_up[SIDE_PRIMARY]);
-	upstream_free(px->px_up[SIDE_CANDIDATE]);
-	upstream_free(px->px_up[SIDE_SECONDARY]);
-	free(px);
+	if (g->pg_started) {
+		for (i = 1; i < g->pg_nloops; i++)
+			pthread_join(g->pg_loops[i]->px_thread, NULL);
+	}
+	for (i = 0; i < g->pg_nloops; i++)
+		proxy_loop_free(g->pg_loops[i]);
+	proxy_report_dropped(g, 1);
+	event_free(g->pg_done_ev);
+	pthread_mutex_destroy(&g->pg_said_lock);
+	pthread_mutex_destroy(&g->pg_stop_lock);
+	pthread_cond_destroy(&g->pg_stop_cond);
+	free(g->pg_loops);
+	free(g);
 }
 
-/* Requests in flight to one side; any thread (the admin listener). */
+/* Requests in flight to one side, all loops; any thread (the admin). */
 unsigned
-proxy_inflight(const struct proxy *px, int side)
+proxy_inflight(const struct proxy *g, int side)
 {
-	if (px->px_up[side] == NULL)
-		return (0);
-	return (upstream_inflight(px->px_up[side]));
+	unsigned	 n = 0;
+	int		 i;
+
+	for (i = 0; i < g->pg_nloops; i++) {
+		if (g->pg_loops[i]->px_up[side] != NULL)
+			n += upstream_inflight(g->pg_loops[i]->px_up[side]);
+	}
+	return (n);
 }

@@ -107,9 +107,13 @@ runtime_signal_cb(evutil_socket_t sig, short events, void *arg)
 			runtime_abort(rt);
 			break;
 		}
+		/*
+		 * Said once the engine has stopped accepting, so whoever
+		 * reads it knows a new connection is not taken.
+		 */
+		runtime_stop(rt);
 		log_warnx("%s: stopping; finishing exchanges in flight",
 		    runtime_signame(sig));
-		runtime_stop(rt);
 		break;
 	case SIGHUP:
 	case SIGUSR1:

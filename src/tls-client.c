@@ -142,7 +142,7 @@ tls_get(const struct tls_opts *to, int s, size_t i)
 const char *
 tls_last_error(void)
 {
-	static char	 buf[256];
+	static __thread char buf[256];	/* each loop's thread its own */
 	unsigned long	 e, last = 0;
 
 	while ((e = ERR_get_error()) != 0)

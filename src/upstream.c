@@ -1357,7 +1357,8 @@ upstream_tls_read(struct upconn *uc, char *data, size_t size)
 static void
 upstream_read_cb(evutil_socket_t fd, short events, void *arg)
 {
-	static char	 data[UPSTREAM_READ_SIZE];
+	/* One per thread: each of the proxy's loops reads its own. */
+	static __thread char data[UPSTREAM_READ_SIZE];
 	struct upconn	*uc = arg;
 	ssize_t		 n;
 

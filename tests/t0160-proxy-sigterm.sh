@@ -65,8 +65,8 @@ ok "the slow request is in flight" \
     wait_for 10 backend_has primary '.target == "/slow"'
 
 kill -TERM "$PROXY_PID"
-# The proxy prints this from its loop, then stops accepting before it
-# looks at any new connection.
+# The proxy prints this once every loop has stopped accepting: no new
+# connection is looked at after it.
 ok "the proxy says it is stopping" \
     wait_for 30 grep -q '^paritytap: SIGTERM: stopping' "$PROXY_ERR"
 # While the slow exchange keeps the proxy in its grace period, a new

@@ -45,9 +45,11 @@ start_backend primary "$T/backend.json"
 start_backend candidate "$T/backend.json"
 PPORT=$(backend_port primary)
 CAP=$T/capture.jsonl
+# One event loop: each loop has its pools of its own, and the cases below
+# follow what one pool holds from one client connection to the next.
 start_proxy --primary "http://127.0.0.1:$PPORT" \
     --candidate "http://127.0.0.1:$(backend_port candidate)" \
-    --capture "$CAP" || bail "the proxy did not start"
+    --capture "$CAP" --threads 1 || bail "the proxy did not start"
 
 # Each exchange is awaited in the capture before the next is sent, so each
 # backend's pool holds exactly the connection the last one used.
