@@ -52,8 +52,10 @@ CAN=https://127.0.0.1:$(backend_port candidate)
 CAP=$T/capture.jsonl
 
 # --- both sides over TLS, verified ----------------------------------------
+# One loop: its pool is the one followed from request to request (each
+# loop of --threads has its own pools and sessions).
 start_proxy --primary "$PRI" --candidate "$CAN" --ca-file "$C/ca.pem" \
-    --capture "$CAP" || bail "the proxy did not start"
+    --threads 1 --capture "$CAP" || bail "the proxy did not start"
 req first -H 'Content-Type: application/json' -d '{"a":[1,2]}' \
     "$PROXY_URL/orders?id=7"
 is "$HTTP_CODE" 200 "https: the client got the primary's 200"
@@ -116,6 +118,33 @@ is "$(cap_get "$CAP" "$TRACE" .verdict)" match \
     "slow client: both 3 MB answers read whole and compared"
 stop_proxy
 is "$PROXY_STATUS" 0 "https: the proxy exits 0"
+
+# Four loops, each with its own TLS pools, under four clients at once.
+start_proxy --primary "$PRI" --candidate "$CAN" --ca-file "$C/ca.pem" \
+    --threads 4 --capture "$T/threads.jsonl" ||
+    bail "the proxy with --threads 4 did not start"
+for c in 1 2 3 4; do
+	i=0
+	while [ $i -lt 25 ]; do
+		echo "url = \"$PROXY_URL/t/$c/$i\""
+		echo "output = \"/dev/null\""
+		i=$((i + 1))
+	done >"$T/t$c.curl"
+	curl -sS --noproxy '*' -K "$T/t$c.curl" -w '%{http_code}\n' \
+	    >"$T/t$c.codes" 2>"$T/t$c.err" &
+	eval "cpid$c=\$!"
+done
+for c in 1 2 3 4; do
+	eval "wait \$cpid$c"
+done
+is "$(cat "$T"/t[1-4].codes | grep -c '^200$')" 100 \
+    "--threads 4: 100 answers of 200 over TLS pools"
+stop_proxy
+is "$PROXY_STATUS" 0 "--threads 4: the proxy exits 0"
+is "$(cap_nlines "$T/threads.jsonl")" 100 "--threads 4: 100 capture lines"
+is "$(jq -r 'select(.responses.primary.error != null or
+    .responses.candidate.error != null) | .id' "$T/threads.jsonl" | wc -l |
+    tr -d ' ')" 0 "--threads 4: no side error"
 
 # TLS options with no https:// backend change nothing: said.
 start_backend plainpri "$T/b.json"
