@@ -17,7 +17,8 @@
 # paritytap: its pools), so each is measured at its best.
 #
 # Environment: PARITYTAP, NGINX, WRK, DURATION [8s], CONNS [32], THREADS
-# (wrk's) [2], WARMUP [1s], NGINX_WORKERS [1], KEEP=1 (keep the directory),
+# (wrk's) [2], WARMUP [1s], NGINX_WORKERS [1] (and paritytap's --threads),
+# KEEP=1 (keep the directory),
 # STRICT=1 (exit 1 when the target is missed).
 #
 # Printed: requests/s of each, paritytap's ratio to each, and the CPU time
@@ -178,7 +179,7 @@ measure nginx-mirror "http://127.0.0.1:$NGINX_MIRROR_PORT$URL_PATH" "$PID_proxy"
 start paritytap "$PT_PORT" "$PARITYTAP" proxy --listen "127.0.0.1:$PT_PORT" \
     --primary "https://127.0.0.1:$PRIMARY_PORT" \
     --candidate "https://127.0.0.1:$CANDIDATE_PORT" --ca-file "$TMP/ca.pem" \
-    --capture "$TMP/capture.jsonl" -q
+    --threads "$NGINX_WORKERS" --capture "$TMP/capture.jsonl" -q
 measure paritytap "http://127.0.0.1:$PT_PORT$URL_PATH" "$PID_paritytap"
 kill -TERM "$PID_paritytap"
 wait "$PID_paritytap" 2>/dev/null
