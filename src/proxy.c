@@ -889,6 +889,8 @@ client_event_cb(struct bufferevent *bev, short events, void *arg)
 		cl->cl_handshaken = 1;
 		log_debug("client %s: TLS %s", cl->cl_name,
 		    SSL_get_version(bufferevent_openssl_get_ssl(bev)));
+		if (cl->cl_state == CLIENT_IDLE)
+			client_arm(cl, CLIENT_IDLE_SECONDS);
 		return;
 	}
 	if (cl->cl_tls && !cl->cl_handshaken &&
@@ -907,6 +909,13 @@ client_timer_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct client	*cl = arg;
 
+	if (cl->cl_tls && !cl->cl_handshaken) {
+		cl->cl_px->px_tls_errors++;
+		log_debug("client %s: TLS handshake failed: not complete in "
+		    "time", cl->cl_name);
+		client_close(cl, "TLS handshake timeout");
+		return;
+	}
 	switch (cl->cl_state) {
 	case CLIENT_IDLE:
 		client_close(cl, "idle keep-alive timeout");
@@ -976,7 +985,11 @@ proxy_accept_cb(int fd, struct sockaddr *sa, int salen, void *arg)
 	cl->cl_flush = event_new(px->px_base, -1, 0, client_flush_cb, cl);
 	bufferevent_enable(cl->cl_bev, cl->cl_tls ? EV_READ | EV_WRITE :
 	    EV_READ);
-	client_arm(cl, CLIENT_IDLE_SECONDS);
+	/* A handshake is part of the request's head: the same deadline. */
+	if (cl->cl_tls)
+		client_arm_ms(cl, px->px_opts->header_timeout);
+	else
+		client_arm(cl, CLIENT_IDLE_SECONDS);
 	log_debug("client %s: connected", cl->cl_name);
 }
 
