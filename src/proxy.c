@@ -91,6 +91,7 @@ struct client {
 	int			 cl_minor;
 	int			 cl_tls;	/* --tls-cert: a TLS bufferevent */
 	int			 cl_handshaken;
+	int			 cl_tls_broken;	/* no close_notify after an error */
 	TAILQ_ENTRY(client)	 cl_entry;
 };
 TAILQ_HEAD(client_list, client);
@@ -157,7 +158,7 @@ client_close(struct client *cl, const char *reason)
 	event_free(cl->cl_timer);
 	event_free(cl->cl_flush);
 	/* The close_notify, so the client knows the end is the end. */
-	if (cl->cl_tls && cl->cl_handshaken) {
+	if (cl->cl_tls && cl->cl_handshaken && !cl->cl_tls_broken) {
 		SSL_shutdown(bufferevent_openssl_get_ssl(cl->cl_bev));
 		ERR_clear_error();
 	}
@@ -817,7 +818,8 @@ client_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct client	*cl = arg;
 
-	if (!cl->cl_tls && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (!cl->cl_tls &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		bufferevent_disable(bev, EV_WRITE);
 	client_flush_cb(-1, EV_TIMEOUT, cl);
 }
@@ -898,9 +900,11 @@ client_event_cb(struct bufferevent *bev, short events, void *arg)
 		client_tls_failed(cl, events);
 	else if (events & BEV_EVENT_EOF)
 		client_close(cl, "client closed the connection");
-	else if (events & BEV_EVENT_ERROR)
+	else if (events & BEV_EVENT_ERROR) {
+		cl->cl_tls_broken = 1;
 		client_close(cl, evutil_socket_error_to_string(
 		    EVUTIL_SOCKET_ERROR()));
+	}
 }
 
 /* Idle keep-alive, header deadline or body deadline passed. */
