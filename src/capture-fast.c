@@ -17,7 +17,10 @@
 struct capture_fast {
 	const char	*p;
 	const char	*end;
-	struct buf	 s;	/* the last string read */
+	const char	*v;	/* the last string read */
+	size_t		 vlen;
+	struct buf	*s;	/* ... when it had to be decoded */
+	unsigned	 skip;	/* CAPTURE_SKIP_*: read, checked, not kept */
 };
 
 /* Skip white space. */
@@ -51,32 +54,50 @@ capture_fast_true(struct capture_fast *lx)
 	return (0);
 }
 
-/* Read a plain string into lx->s (NUL-terminated); 0, or -1. */
+/* The bytes a plain string holds as they are: printable ASCII but " and \. */
+static const unsigned char capture_fast_plain[256] = {
+	[0x20 ... 0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0x7f] = 1
+};
+
+/* Skip the plain bytes from p. */
+static const char *
+capture_fast_run(const char *p, const char *end)
+{
+	while (p < end && capture_fast_plain[(unsigned char)*p])
+		p++;
+	return (p);
+}
+
+/*
+ * Read a plain string: lx->v and lx->vlen are its text, in the line
+ * itself when it has no escape (most strings: no copy), else decoded into
+ * lx->s.  It holds no NUL: no escape makes one.  Return 0, or -1.
+ */
 static int
 capture_fast_string(struct capture_fast *lx)
 {
-	const char	*start;
-	unsigned char	 c;
+	const char	*p, *start, *end = lx->end;
 	char		 e;
 
 	if (capture_fast_char(lx, '"') != 0)
 		return (-1);
-	buf_reset(&lx->s);
-	buf_add(&lx->s, "", 0);
+	p = capture_fast_run(lx->p, end);
+	if (p < end && *p == '"') {
+		lx->v = lx->p;
+		lx->vlen = p - lx->p;
+		lx->p = p + 1;
+		return (0);
+	}
+	buf_reset(lx->s);
+	buf_add(lx->s, lx->p, p - lx->p);
 	for (;;) {
-		start = lx->p;
-		while (lx->p < lx->end && (c = *lx->p) != '"' && c != '\\' &&
-		    c >= 0x20 && c < 0x80)
-			lx->p++;
-		buf_add(&lx->s, start, lx->p - start);
-		if (lx->p == lx->end)
+		if (p == end)
 			return (-1);
-		c = *lx->p++;
-		if (c == '"')
-			return (0);
-		if (c != '\\' || lx->p == lx->end)
+		if (*p++ == '"')
+			break;
+		if (p[-1] != '\\' || p == end)
 			return (-1);
-		switch (*lx->p++) {
+		switch (*p++) {
 		case '"':
 			e = '"';
 			break;
@@ -104,8 +125,27 @@ capture_fast_string(struct capture_fast *lx)
 		default:
 			return (-1);
 		}
-		buf_add(&lx->s, &e, 1);
+		buf_add(lx->s, &e, 1);
+		start = p;
+		p = capture_fast_run(p, end);
+		buf_add(lx->s, start, p - start);
 	}
+	lx->p = p;
+	lx->v = lx->s->data;
+	lx->vlen = lx->s->len;
+	return (0);
+}
+
+/* The last string read, NUL-terminated (copied into lx->s if need be). */
+static const char *
+capture_fast_cstr(struct capture_fast *lx)
+{
+	if (lx->s->data == NULL || lx->v != lx->s->data) {
+		buf_reset(lx->s);
+		buf_add(lx->s, lx->v, lx->vlen);
+		lx->v = lx->s->data;
+	}
+	return (lx->s->data);
 }
 
 /*
@@ -120,6 +160,7 @@ capture_fast_number(struct capture_fast *lx, int allow_real, int *real,
 	char		 tmp[40];
 	const char	*start;
 	size_t		 n, f = 0;
+	long long	 iv;
 
 	capture_fast_space(lx);
 	start = lx->p;
@@ -146,12 +187,16 @@ capture_fast_number(struct capture_fast *lx, int allow_real, int *real,
 	if (lx->p < lx->end && (*lx->p == 'e' || *lx->p == 'E' ||
 	    *lx->p == '-' || *lx->p == '+' || *lx->p == '.'))
 		return (-1);
-	memcpy(tmp, start, lx->p - start);
-	tmp[lx->p - start] = '\0';
-	if (*real)
+	if (*real) {
+		memcpy(tmp, start, lx->p - start);
+		tmp[lx->p - start] = '\0';
 		*v = strtod(tmp, NULL);
-	else
-		*v = (double)strtoll(tmp, NULL, 10);
+	} else {
+		/* At most 15 digits: exact in a long long and a double. */
+		for (iv = 0; start < lx->p; start++)
+			iv = iv * 10 + (*start - '0');
+		*v = (double)iv;
+	}
 	return (0);
 }
 
@@ -169,7 +214,7 @@ capture_fast_integer(struct capture_fast *lx, long long *v)
 }
 
 /*
- * Walk the members of an object: return 1 with the next key in lx->s and
+ * Walk the members of an object: return 1 with the next key in lx->v and
  * the lexer before its value, 0 at the closing brace, or -1.  *first is 1
  * before the first member.
  */
@@ -193,23 +238,58 @@ capture_fast_member(struct capture_fast *lx, int *first)
 static unsigned
 capture_fast_key(const struct capture_fast *lx, const char **keys)
 {
+	const char	*k;
+	size_t		 j;
 	unsigned	 i;
 
-	if (strlen(lx->s.data) != lx->s.len)
-		return (0);
+	/* The key holds no NUL: a match stops at the end of both. */
 	for (i = 0; keys[i] != NULL; i++) {
-		if (strcmp(lx->s.data, keys[i]) == 0)
+		k = keys[i];
+		for (j = 0; j < lx->vlen && k[j] == lx->v[j]; j++)
+			/* nothing */;
+		if (j == lx->vlen && k[j] == '\0' && j != 0)
 			return (1U << i);
 	}
 	return (0);
 }
 
-/* Read a "headers" array of {"name","value"} objects into hs. */
+/*
+ * Take one header written exactly as the writer writes it, with no space
+ * and no escape, into hs (or none): 0, or -1 leaving lx as it was for the
+ * general reader.
+ */
+static int
+capture_fast_header(struct capture_fast *lx, struct headers *hs)
+{
+	static const char	 pre[] = "{\"name\":\"", mid[] = "\",\"value\":\"";
+	const char		*p = lx->p, *end = lx->end, *n, *v;
+
+	if ((size_t)(end - p) < sizeof pre - 1 ||
+	    memcmp(p, pre, sizeof pre - 1) != 0)
+		return (-1);
+	n = p + sizeof pre - 1;
+	p = capture_fast_run(n, end);
+	if ((size_t)(end - p) < sizeof mid - 1 ||
+	    memcmp(p, mid, sizeof mid - 1) != 0)
+		return (-1);
+	v = p + sizeof mid - 1;
+	p = capture_fast_run(v, end);
+	if (end - p < 2 || p[0] != '"' || p[1] != '}')
+		return (-1);
+	if (hs != NULL)
+		headers_add(hs, n, v - (sizeof mid - 1) - n, v, p - v);
+	lx->p = p + 2;
+	return (0);
+}
+
+/* Read a "headers" array of {"name","value"} objects into hs (or none). */
 static int
 capture_fast_headers(struct capture_fast *lx, struct headers *hs,
     struct buf *name)
 {
 	static const char	*keys[] = { "name", "value", NULL };
+	const char		*nv = NULL;
+	size_t			 nlen = 0;
 	unsigned		 seen, k;
 	int			 first, rc;
 
@@ -221,6 +301,8 @@ capture_fast_headers(struct capture_fast *lx, struct headers *hs,
 		return (0);
 	}
 	for (;;) {
+		if (capture_fast_header(lx, hs) == 0)
+			goto next;
 		if (capture_fast_char(lx, '{') != 0)
 			return (-1);
 		seen = 0;
@@ -233,14 +315,22 @@ capture_fast_headers(struct capture_fast *lx, struct headers *hs,
 			seen |= k;
 			if (capture_fast_string(lx) != 0)
 				return (-1);
-			if (k == 1) {
+			if (k != 1 || hs == NULL)
+				continue;
+			/* Kept while the value is read: copied if decoded. */
+			if (lx->v == lx->s->data) {
 				buf_reset(name);
-				buf_add(name, lx->s.data, lx->s.len);
-			}
+				buf_add(name, lx->v, lx->vlen);
+				nv = name->data;
+			} else
+				nv = lx->v;
+			nlen = lx->vlen;
 		}
 		if (rc != 0 || seen != 3)
 			return (-1);
-		headers_add(hs, name->data, name->len, lx->s.data, lx->s.len);
+		if (hs != NULL)
+			headers_add(hs, nv, nlen, lx->v, lx->vlen);
+next:
 		capture_fast_space(lx);
 		if (lx->p < lx->end && *lx->p == ']') {
 			lx->p++;
@@ -253,11 +343,12 @@ capture_fast_headers(struct capture_fast *lx, struct headers *hs,
 
 /*
  * Read one side of "responses" into rs; *self_check is set by
- * "self_check":true (the secondary's, capture_line_response).
+ * "self_check":true (the secondary's, capture_line_response).  Unless
+ * keep, its headers and body are read and checked but not kept.
  */
 static int
 capture_fast_response(struct capture_fast *lx, struct response_side *rs,
-    int *self_check, struct buf *name)
+    int *self_check, struct buf *name, int keep)
 {
 	static const char	*keys[] = { "status", "headers", "body",
 				    "body_bytes", "ms", "self_check", NULL };
@@ -280,13 +371,15 @@ capture_fast_response(struct capture_fast *lx, struct response_side *rs,
 			rs->status = (int)n;
 			break;
 		case 2:
-			if (capture_fast_headers(lx, &rs->headers, name) != 0)
+			if (capture_fast_headers(lx, keep ? &rs->headers :
+			    NULL, name) != 0)
 				return (-1);
 			break;
 		case 4:
 			if (capture_fast_string(lx) != 0)
 				return (-1);
-			buf_add(&rs->body, lx->s.data, lx->s.len);
+			if (keep)
+				buf_add(&rs->body, lx->v, lx->vlen);
 			break;
 		case 8:
 			if (capture_fast_integer(lx, &bytes) != 0)
@@ -346,14 +439,13 @@ capture_fast_request(struct capture_fast *lx, struct exchange *ex,
 		if (capture_fast_string(lx) != 0)
 			return (-1);
 		if (k == 16)
-			buf_add(&req->body, lx->s.data, lx->s.len);
+			buf_add(&req->body, lx->v, lx->vlen);
 		else if (k == 1)
-			req->method = xstrdup(lx->s.data);
+			req->method = xstrndup(lx->v, lx->vlen);
 		else if (k == 2)
-			req->target = xstrdup(lx->s.data);
+			req->target = xstrndup(lx->v, lx->vlen);
 		else {
-			if (strlen(lx->s.data) != lx->s.len ||
-			    capture_scan_version(lx->s.data, &major,
+			if (capture_scan_version(capture_fast_cstr(lx), &major,
 			    &minor) != 2 || major < 0 || minor < 0)
 				return (-1);
 			req->major = major;
@@ -375,7 +467,7 @@ capture_fast_responses(struct capture_fast *lx, struct exchange *ex,
 	static const char	*keys[] = { "primary", "candidate", "secondary",
 				    NULL };
 	unsigned		 seen = 0, k;
-	int			 first = 1, rc, self_check;
+	int			 first = 1, rc, self_check, side;
 
 	if (capture_fast_char(lx, '{') != 0)
 		return (-1);
@@ -385,9 +477,11 @@ capture_fast_responses(struct capture_fast *lx, struct exchange *ex,
 			return (-1);
 		seen |= k;
 		self_check = 0;
-		if (capture_fast_response(lx, &ex->ex_resp[k == 1 ?
-		    SIDE_PRIMARY : k == 2 ? SIDE_CANDIDATE : SIDE_SECONDARY],
-		    &self_check, name) != 0)
+		side = k == 1 ? SIDE_PRIMARY : k == 2 ? SIDE_CANDIDATE :
+		    SIDE_SECONDARY;
+		if (capture_fast_response(lx, &ex->ex_resp[side],
+		    &self_check, name,
+		    (lx->skip & CAPTURE_SKIP_SIDE(side)) == 0) != 0)
 			return (-1);
 		/* Only the secondary can be the primary asked twice. */
 		if (k == 4 && self_check)
@@ -398,7 +492,8 @@ capture_fast_responses(struct capture_fast *lx, struct exchange *ex,
 
 /*
  * Read the "diffs" array into ex, as capture_diffs_from_json does: each
- * one's members plain strings, "kind" required, each member once.
+ * one's members plain strings, "kind" required, each member once.  With
+ * CAPTURE_SKIP_DIFFS they are checked the same way but not kept.
  */
 static int
 capture_fast_diffs(struct capture_fast *lx, struct exchange *ex)
@@ -410,9 +505,12 @@ capture_fast_diffs(struct capture_fast *lx, struct exchange *ex)
 	char			*v[9];
 	unsigned		 seen, k, i;
 	int			 first, rc = -1, side, noise;
+	int			 keep = (lx->skip & CAPTURE_SKIP_DIFFS) == 0;
 
-	diff_list_free(&ex->ex_diffs);
-	diff_list_init(&ex->ex_diffs, SIZE_MAX);
+	if (keep) {
+		diff_list_free(&ex->ex_diffs);
+		diff_list_init(&ex->ex_diffs, SIZE_MAX);
+	}
 	if (capture_fast_char(lx, '[') != 0)
 		return (-1);
 	capture_fast_space(lx);
@@ -444,15 +542,18 @@ capture_fast_diffs(struct capture_fast *lx, struct exchange *ex)
 				noise = 1;
 				continue;
 			}
-			if (capture_fast_string(lx) != 0 ||
-			    strlen(lx->s.data) != lx->s.len)
+			if (capture_fast_string(lx) != 0)
 				goto out;
-			v[i] = xstrdup(lx->s.data);
+			if (keep)
+				v[i] = xstrndup(lx->v, lx->vlen);
 		}
-		if (rc != 0 || v[0] == NULL) {
+		/* "kind" is bit 1. */
+		if (rc != 0 || (seen & 1) == 0) {
 			rc = -1;
 			goto out;
 		}
+		if (!keep)
+			goto next;
 		side = -1;
 		for (i = 0; v[2] != NULL && i < SIDE_MAX; i++) {
 			if (strcmp(v[2], side_name(i)) == 0)
@@ -474,6 +575,7 @@ capture_fast_diffs(struct capture_fast *lx, struct exchange *ex)
 			free(v[i]);
 			v[i] = NULL;
 		}
+next:
 		capture_fast_space(lx);
 		if (lx->p < lx->end && *lx->p == ']') {
 			lx->p++;
@@ -485,6 +587,8 @@ capture_fast_diffs(struct capture_fast *lx, struct exchange *ex)
 		}
 	}
 done:
+	if (!keep)
+		return (0);
 	/* Keep every diff the writer kept, even over the default. */
 	ex->ex_diffs.max = ex->ex_diffs.n < DEFAULT_MAX_DIFFS ?
 	    DEFAULT_MAX_DIFFS : ex->ex_diffs.n;
@@ -497,26 +601,30 @@ out:
 
 /*
  * Fill ex (set up with exchange_init) from a capture line of the plain
- * form.  Return 0, or -1 if the line is not of that form: ex may then be
- * partly filled, and the caller frees it and reads the line with jansson.
+ * form, but for the parts skip names (CAPTURE_SKIP_*), which are read and
+ * checked as the others and left empty: a skipped response is present,
+ * with its status and time, but no headers and no body.  s and name are
+ * scratch buffers the caller may keep from one line to the next.  Return
+ * 0, or -1 if the line is not of that form: ex may then be partly filled,
+ * and the caller frees it and reads the line with jansson.
  */
 int
-capture_fast_read(const char *line, size_t len, struct exchange *ex)
+capture_fast_parse(const char *line, size_t len, struct exchange *ex,
+    unsigned skip, struct buf *s, struct buf *name)
 {
 	static const char	*keys[] = { "paritytap", "id", "ts", "source",
 				    "route", "request", "responses", "verdict",
 				    "diffs", NULL };
 	struct capture_fast	 lx;
-	struct buf		 name;
-	const char		*s;
+	const char		*v;
 	unsigned		 seen = 0, k;
 	long long		 n;
 	int			 first = 1, rc = -1;
 
 	lx.p = line;
 	lx.end = line + len;
-	buf_init(&lx.s);
-	buf_init(&name);
+	lx.s = s;
+	lx.skip = skip;
 	ex->ex_source = "unknown";
 	if (capture_fast_char(&lx, '{') != 0)
 		goto out;
@@ -532,11 +640,11 @@ capture_fast_read(const char *line, size_t len, struct exchange *ex)
 				goto out;
 			break;
 		case 32:
-			if (capture_fast_request(&lx, ex, &name) != 0)
+			if (capture_fast_request(&lx, ex, name) != 0)
 				goto out;
 			break;
 		case 64:
-			if (capture_fast_responses(&lx, ex, &name) != 0)
+			if (capture_fast_responses(&lx, ex, name) != 0)
 				goto out;
 			break;
 		case 256:
@@ -544,23 +652,25 @@ capture_fast_read(const char *line, size_t len, struct exchange *ex)
 				goto out;
 			break;
 		default:
-			if (capture_fast_string(&lx) != 0 ||
-			    strlen(lx.s.data) != lx.s.len)
+			if (capture_fast_string(&lx) != 0)
 				goto out;
-			s = lx.s.data;
 			if (k == 2) {
-				if (lx.s.len > TRACE_ID_MAX)
+				if (lx.vlen > TRACE_ID_MAX)
 					goto out;
-				memcpy(ex->ex_id, s, lx.s.len + 1);
-			} else if (k == 4) {
-				if (capture_parse_ts(s, &ex->ex_ts) != 0)
+				memcpy(ex->ex_id, lx.v, lx.vlen);
+				ex->ex_id[lx.vlen] = '\0';
+				break;
+			}
+			v = capture_fast_cstr(&lx);
+			if (k == 4) {
+				if (capture_parse_ts(v, &ex->ex_ts) != 0)
 					goto out;
 			} else if (k == 8) {
-				if ((s = capture_source_name(s)) != NULL)
-					ex->ex_source = s;
+				if ((v = capture_source_name(v)) != NULL)
+					ex->ex_source = v;
 			} else if (k == 16)
-				ex->ex_route = xstrdup(s);
-			else if (verdict_from_name(s, &ex->ex_verdict) != 0)
+				ex->ex_route = xstrdup(v);
+			else if (verdict_from_name(v, &ex->ex_verdict) != 0)
 				ex->ex_verdict = VERDICT_NONE;
 			break;
 		}
@@ -574,7 +684,20 @@ capture_fast_read(const char *line, size_t len, struct exchange *ex)
 		goto out;
 	rc = 0;
 out:
-	buf_free(&lx.s);
+	return (rc);
+}
+
+/* capture_fast_parse with nothing skipped and buffers of its own. */
+int
+capture_fast_read(const char *line, size_t len, struct exchange *ex)
+{
+	struct buf	 s, name;
+	int		 rc;
+
+	buf_init(&s);
+	buf_init(&name);
+	rc = capture_fast_parse(line, len, ex, 0, &s, &name);
+	buf_free(&s);
 	buf_free(&name);
 	return (rc);
 }

@@ -30,7 +30,7 @@ static const char *capture_sources[] = {
 /* The error names a failed side may carry, as static strings. */
 static const char *capture_side_errors[] = {
 	"timeout", "connect", "reset", "too_large", "bad_response",
-	"prefix", NULL
+	"prefix", "tls", NULL
 };
 
 /*

@@ -59,6 +59,10 @@ struct capture_reader {
 	size_t			 r_pos;
 	size_t			 r_len;
 	int			 r_eof;
+	int			 r_looked;	/* at the first bytes */
+	unsigned		 r_skip;	/* CAPTURE_SKIP_* */
+	struct buf		 r_s;		/* the fast reader's scratch */
+	struct buf		 r_hname;
 };
 
 /* Write the current UTC time as YYYYMMDDTHHMMSSZ into out. */
@@ -696,6 +700,56 @@ capture_reader_open(const char *path, int lenient, char **cause)
 }
 
 /*
+ * Pass over these parts of each line (CAPTURE_SKIP_*): a reader that has
+ * no use for them saves copying and freeing them.  Lines the fast path
+ * does not take are read whole.
+ */
+void
+capture_reader_skip(struct capture_reader *r, unsigned skip)
+{
+	r->r_skip = skip;
+}
+
+/*
+ * What the first n bytes of a file are when they cannot start a capture
+ * (JSON lines, each an object): a packet capture, a HAR file, binary
+ * data, other text; NULL when they can.  With lenient only what is
+ * surely no capture is named (a malformed first line may be skipped).
+ */
+const char *
+capture_kind(const unsigned char *p, size_t n, int lenient)
+{
+	static const unsigned char	 pcap[][4] = {
+		{ 0xd4, 0xc3, 0xb2, 0xa1 }, { 0xa1, 0xb2, 0xc3, 0xd4 },
+		{ 0x4d, 0x3c, 0xb2, 0xa1 }, { 0xa1, 0xb2, 0x3c, 0x4d }
+	};
+	static const unsigned char	 pcapng[4] = { 0x0a, 0x0d, 0x0d, 0x0a };
+	size_t				 i;
+
+	if (n >= 4) {
+		for (i = 0; i < sizeof pcap / sizeof pcap[0]; i++)
+			if (memcmp(p, pcap[i], 4) == 0)
+				return ("a pcap file: run paritytap import first");
+		if (memcmp(p, pcapng, 4) == 0)
+			return ("a pcapng file: run paritytap import first");
+	}
+	if (memchr(p, '\0', n) != NULL)
+		return ("binary data, not a capture (JSON lines)");
+	for (i = 0; i < n && strchr(" \t\r\n", p[i]) != NULL; i++)
+		/* nothing */;
+	if (i == n)
+		return (NULL);
+	if (p[i] != '{')
+		return (lenient ? NULL :
+		    "not a capture (JSON lines, each an object)");
+	for (i++; i < n && strchr(" \t\r\n", p[i]) != NULL; i++)
+		/* nothing */;
+	if (n - i >= 5 && memcmp(p + i, "\"log\"", 5) == 0)
+		return ("a HAR file, not a capture (JSON lines)");
+	return (NULL);
+}
+
+/*
  * Read the next line, of any length, into r_ldata and r_llen: in r_buf
  * itself if it is whole there, else copied into r_line.  *newline says
  * whether it ended in one.  Return 1, 0 at end of file, or -1 with cause.
@@ -726,6 +780,15 @@ capture_reader_line(struct capture_reader *r, int *newline, char **cause)
 				r->r_eof = 1;
 			r->r_pos = 0;
 			r->r_len = n;
+			if (!r->r_looked && n > 0) {
+				r->r_looked = 1;
+				if ((msg = capture_kind((unsigned char *)r->r_buf,
+				    (size_t)n, r->r_lenient)) != NULL) {
+					xasprintf(cause, "%s: this is %s",
+					    r->r_name, msg);
+					return (-1);
+				}
+			}
 			continue;
 		}
 		start = r->r_buf + r->r_pos;
@@ -790,7 +853,8 @@ capture_reader_next(struct capture_reader *r, struct exchange *ex,
 		if (capture_blank(r->r_ldata, r->r_llen))
 			continue;
 		exchange_init(ex, NULL);
-		if (capture_fast_read(r->r_ldata, r->r_llen, ex) == 0)
+		if (capture_fast_parse(r->r_ldata, r->r_llen, ex, r->r_skip,
+		    &r->r_s, &r->r_hname) == 0)
 			return (1);
 		exchange_free(ex);
 		obj = json_loadb(r->r_ldata, r->r_llen, JSON_ALLOW_NUL, &err);
@@ -847,6 +911,8 @@ capture_reader_close(struct capture_reader *r)
 		return;
 	gzclose(r->r_gz);
 	buf_free(&r->r_line);
+	buf_free(&r->r_s);
+	buf_free(&r->r_hname);
 	free(r->r_buf);
 	free(r->r_name);
 	free(r);

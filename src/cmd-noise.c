@@ -37,6 +37,7 @@ static const struct options_entry noise_options[] = {
 	    "[noise]", NULL },
 	{ "lenient", 0, NULL, "skip malformed capture lines with a warning",
 	    NULL },
+	{ "quiet", 'q', NULL, "no summary line, no warnings", NULL },
 	OPTIONS_ENTRY_HELP,
 	OPTIONS_ENTRY_END
 };
@@ -267,7 +268,9 @@ cmd_noise_exec(int argc, char **argv)
 		noise_print_text(j);
 		break;
 	}
-	if (samples == 0)
+	if (log_quiet)
+		/* nothing */;
+	else if (samples == 0)
 		fprintf(stderr, "noise: %llu exchanges, none with a second "
 		    "answer: nothing learned (run with --secondary URL or "
 		    "--self-check RATE)\n", (unsigned long long)exchanges);

@@ -59,13 +59,15 @@ static const struct options_entry proxy_options[] = {
 	{ "sample", 0, "RATE", "fraction of requests mirrored, 0..1", "1.0" },
 	{ "mirror-methods", 0, "LIST", "comma list of methods mirrored",
 	    "all" },
-	{ "primary-timeout", 0, "MS", "primary deadline, 504 past it",
-	    "30000" },
-	{ "candidate-timeout", 0, "MS", "candidate deadline", "5000" },
+	{ "primary-timeout", 0, "DURATION", "primary deadline, 504 past it "
+	    "(ms if no unit)", "30s" },
+	{ "candidate-timeout", 0, "DURATION", "candidate deadline (ms if no "
+	    "unit)", "5s" },
 	OPTIONS_ENTRY_SECONDARY,
 	OPTIONS_ENTRY_SHADOW,
-	{ "secondary-timeout", 0, "MS", "secondary deadline (--secondary, "
-	    "--self-check)", "5000" },
+	OPTIONS_ENTRIES_TLS,
+	{ "secondary-timeout", 0, "DURATION", "secondary deadline (--secondary, "
+	    "--self-check; ms if no unit)", "5s" },
 	OPTIONS_ENTRY_SELF_CHECK,
 	{ "max-body", 0, "BYTES", "request body limit (413 over) and response "
 	    "bytes kept for comparison", "8M" },
@@ -81,10 +83,10 @@ static const struct options_entry proxy_options[] = {
 	OPTIONS_ENTRIES_ALERT,
 	{ "host", 0, "HOST", "Host header sent to the backends",
 	    "as the client sent it" },
-	{ "grace", 0, "MS", "on SIGTERM, time in-flight exchanges get to "
-	    "finish", "10000" },
-	{ "header-timeout", 0, "MS", "time a client gets to send a whole "
-	    "request header block, 408 past it", "10000" },
+	{ "grace", 0, "DURATION", "on SIGTERM, time in-flight exchanges get "
+	    "to finish (ms if no unit)", "10s" },
+	{ "header-timeout", 0, "DURATION", "time a client gets to send a "
+	    "whole request header block, 408 past it (ms if no unit)", "10s" },
 	{ "queue-size", 0, "BYTES", "exchanges waiting to be compared and "
 	    "recorded hold at most this much; over it they are recorded "
 	    "without comparison, then dropped, and counted", "64M" },
@@ -324,7 +326,7 @@ static void
 proxy_conf_free(struct proxy_conf *pc)
 {
 	strlist_free(&pc->po.mirror_methods, &pc->po.nmirror_methods);
-	tls_server_free(pc->po.tls);
+	tls_server_free(pc->po.listen_tls);
 	options_free(&pc->o);
 }
 
@@ -352,8 +354,8 @@ proxy_run(struct proxy_conf *pc)
 	memset(&counts, 0, sizeof counts);
 	color = use_color(pc->o.color, STDERR_FILENO, NULL) > 0;
 	/* Read before anything is opened, so a bad file changes nothing. */
-	if (pc->po.tls_cert != NULL && (pc->po.tls = tls_server_new("--tls",
-	    pc->po.tls_cert, pc->po.tls_key, &cause)) == NULL) {
+	if (pc->po.tls_cert != NULL && (pc->po.listen_tls = tls_server_new(
+	    "--tls", pc->po.tls_cert, pc->po.tls_key, &cause)) == NULL) {
 		status = options_usage(pc->o.command, "%s", cause);
 		free(cause);
 		return (status);
@@ -424,7 +426,7 @@ proxy_run(struct proxy_conf *pc)
 	memset(&pr, 0, sizeof pr);
 	pr.pr_drifts = drifts;
 	pr.pr_alerts = alerts;
-	pr.pr_tls = pc->po.tls;
+	pr.pr_tls = pc->po.listen_tls;
 	pr.pr_admin = admin;
 	rt = runtime_new(&proxy_run_cbs, &pr, pc->po.grace);
 	memset(&popts, 0, sizeof popts);
@@ -559,6 +561,7 @@ cmd_proxy_exec(int argc, char **argv)
 	pc.po.candidate_timeout = 5000;
 	pc.po.secondary_timeout = 5000;
 	pc.po.shadow = &pc.o.shadow;
+	pc.po.tls = &pc.o.tls;
 	pc.po.max_inflight = 1024;
 	pc.po.max_inflight_bytes = proxy_default_inflight_bytes();
 	pc.po.grace = 10000;

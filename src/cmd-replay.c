@@ -74,6 +74,7 @@ struct replay_conf {
 	enum replay_junit_per	 junit_per;
 	int			 have_junit_per;
 	int			 json;
+	int			 allow_empty;
 	unsigned		 fail_on;	/* bit (1 << verdict) */
 	const char		*baseline_path;
 	struct baseline		*baseline;
@@ -94,6 +95,7 @@ static const struct options_entry replay_options[] = {
 	{ "candidate", 'C', "URL", "the implementation being tested", NULL },
 	OPTIONS_ENTRY_SECONDARY,
 	OPTIONS_ENTRY_SHADOW,
+	OPTIONS_ENTRIES_TLS,
 	{ "self-check", 0, "RATE", "with --primary: send this fraction (0 < "
 	    "RATE <= 1) of the GET and HEAD requests to the primary a second "
 	    "time, recorded as responses.secondary; not with --secondary",
@@ -129,7 +131,8 @@ static const struct options_entry replay_options[] = {
 	    "(failing when new) and per failing exchange that carries none",
 	    "exchange" },
 	{ "json", 0, NULL, "a JSON summary on stdout", NULL },
-	{ "timeout", 0, "MS", "deadline for each backend", "5000" },
+	{ "timeout", 0, "DURATION", "deadline for each backend (ms if no "
+	    "unit)", "5s" },
 	{ "max-body", 0, "BYTES", "response bytes kept for comparison", "8M" },
 	{ "host", 0, "HOST", "Host header sent", "as recorded" },
 	OPTIONS_ENTRY_TRACE_HEADER,
@@ -139,6 +142,8 @@ static const struct options_entry replay_options[] = {
 	    "the capture redacted, $VAR or @FILE for a secret (repeatable)",
 	    "skip them" },
 	{ "lenient", 0, NULL, "skip malformed capture lines", "exit 2" },
+	{ "allow-empty", 0, NULL, "exit 0 when the captures hold no exchange",
+	    "exit 2" },
 	{ "config", 0, "FILE", "INI file: [replay], [compare],\n"
 	    "[route \"METHOD /path\"]; flags win", NULL },
 	OPTIONS_ENTRIES_FLAG,
@@ -281,6 +286,8 @@ replay_set(void *arg, const char *name, const char *value, char **cause)
 	}
 	else if (strcmp(name, "lenient") == 0)
 		return (options_bool(name, value, &rc->ro.lenient, cause));
+	else if (strcmp(name, "allow-empty") == 0)
+		return (options_bool(name, value, &rc->allow_empty, cause));
 	else {
 		xasprintf(cause, "unknown option '%s'", name);
 		return (-1);
@@ -897,6 +904,13 @@ replay_main(struct replay_conf *rc, char **paths, int npaths)
 	/* A bad URL or an unreadable file: nothing ran, nothing to report. */
 	if (status == EXIT_USAGE && st.total == 0)
 		return (status);
+	/* A gate that passes on nothing would hide a broken pipeline. */
+	if (status == EXIT_OK && rs.read == 0 && !rc->allow_empty) {
+		fprintf(stderr, "paritytap replay: no exchange in %s%s: nothing "
+		    "was replayed (--allow-empty to accept)\n", paths[0],
+		    npaths > 1 ? " ..." : "");
+		return (EXIT_USAGE);
+	}
 	if (status == EXIT_OK) {
 		for (i = 0; i < rc->nresults; i++) {
 			if (rc->results[i].rr_fails)
@@ -948,6 +962,7 @@ cmd_replay_exec(int argc, char **argv)
 	rc.ro.concurrency = 16;
 	rc.ro.timeout = 5000;
 	rc.ro.shadow = &rc.o.shadow;
+	rc.ro.tls = &rc.o.tls;
 	if (options_verdicts("fail-on", REPLAY_DEFAULT_FAIL_ON, VERDICTS_ALL,
 	    &rc.fail_on, &cause) != 0)
 		fatalx("%s", cause);

@@ -41,6 +41,8 @@ static const struct options_entry report_options[] = {
 	    "rest are new)", NULL },
 	{ "lenient", 0, NULL, "skip malformed capture lines with a warning",
 	    NULL },
+	{ "allow-empty", 0, NULL, "exit 0 when the captures hold no exchange",
+	    "exit 2" },
 	{ "quiet", 'q', NULL, "no warnings (a torn last line, skipped lines)",
 	    NULL },
 	OPTIONS_ENTRY_HELP,
@@ -55,6 +57,7 @@ struct report_conf {
 	uint64_t		 top;
 	int			 have_top;
 	int			 lenient;
+	int			 allow_empty;
 	const char		*baseline;
 };
 
@@ -88,6 +91,7 @@ cmd_report_help(FILE *f)
 
 /* Whether to show progress: standard error is a terminal. */
 static int	report_progress;
+static uint64_t	report_nread;	/* exchanges read, every input */
 
 /* Read one capture file into the report; return 0, or -1 with cause. */
 static int
@@ -104,6 +108,7 @@ report_read(struct report *r, const char *path, int lenient, char **cause)
 	while ((rc = capture_reader_next(cr, &ex, cause)) == 1) {
 		report_add(r, &ex);
 		exchange_free(&ex);
+		report_nread++;
 		/* Big captures take a while: say how far it got. */
 		if (report_progress && ++n % REPORT_PROGRESS_EVERY == 0)
 			fprintf(stderr, "\r\033[Kparitytap report: %s: %llu "
@@ -207,6 +212,8 @@ report_set(void *arg, const char *name, const char *value, char **cause)
 		rc->have_top = 1;
 	} else if (strcmp(name, "lenient") == 0)
 		return (options_bool(name, value, &rc->lenient, cause));
+	else if (strcmp(name, "allow-empty") == 0)
+		return (options_bool(name, value, &rc->allow_empty, cause));
 	else if (strcmp(name, "baseline") == 0)
 		rc->baseline = value;
 	else {
@@ -263,6 +270,14 @@ cmd_report_exec(int argc, char **argv)
 			free(cause);
 			goto out;
 		}
+	}
+
+	/* A report of nothing would read as a clean run. */
+	if (report_nread == 0 && !conf.allow_empty) {
+		fprintf(stderr, "paritytap report: no exchange in %s%s: nothing "
+		    "to report (--allow-empty to accept)\n", argv[optind],
+		    argc - optind > 1 ? " ..." : "");
+		goto out;
 	}
 
 	/* The output is opened last: a bad capture leaves it untouched. */

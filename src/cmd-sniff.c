@@ -19,6 +19,7 @@ static const struct options_entry sniff_options[] = {
 	{ "candidate", 'C', "URL", "the implementation being tested", NULL },
 	OPTIONS_ENTRY_SECONDARY,
 	OPTIONS_ENTRY_SHADOW,
+	OPTIONS_ENTRIES_TLS,
 	{ "capture", 'c', "FILE|DIR", "write every exchange as a JSONL line",
 	    NULL },
 	{ "capture-body-limit", 0, "BYTES",
@@ -37,7 +38,8 @@ static const struct options_entry sniff_options[] = {
 	    "[route \"METHOD /path\"]; flags win", NULL },
 	{ "mirror-methods", 0, "LIST",
 	    "comma list of methods sent to the candidate", "all" },
-	{ "candidate-timeout", 0, "MS", "candidate deadline", "5000" },
+	{ "candidate-timeout", 0, "DURATION", "candidate deadline (ms if no "
+	    "unit)", "5s" },
 	{ "max-inflight", 0, "N", "candidate requests in flight before new "
 	    "ones are dropped, counted and recorded as skipped", "1024" },
 	{ "max-body", 0, "BYTES", "body bytes kept for comparison", "8M" },
@@ -54,8 +56,8 @@ static const struct options_entry sniff_options[] = {
 	    "often;\n0: at exit only", "10" },
 	{ "duration", 0, "SECS", "stop after this long", NULL },
 	{ "count", 0, "N", "stop after N exchanges", NULL },
-	{ "grace", 0, "MS", "at exit, time the candidate gets to answer",
-	    "10000" },
+	{ "grace", 0, "DURATION", "at exit, time the candidate gets to "
+	    "answer (ms if no unit)", "10s" },
 	OPTIONS_ENTRIES_DRIFTS,
 	OPTIONS_ENTRIES_ADMIN,
 	OPTIONS_ENTRIES_FLAG,
@@ -222,6 +224,7 @@ cmd_sniff_exec(int argc, char **argv)
 	options_init(&sc.o, "sniff", sniff_options, &ot);
 	sc.ro.timeout = 5000;
 	sc.ro.shadow = &sc.o.shadow;
+	sc.ro.tls = &sc.o.tls;
 	sc.ro.concurrency = 1024;
 	sc.grace = 10000;
 	sc.stats_interval = 10;

@@ -460,9 +460,12 @@ static int
 compare_name_in(const char *name, char **v, size_t n)
 {
 	size_t	i;
+	int	c = tolower((unsigned char)name[0]);
 
+	/* The first letters differ for most: no call for those. */
 	for (i = 0; i < n; i++) {
-		if (strcasecmp(name, v[i]) == 0)
+		if (tolower((unsigned char)v[i][0]) == c &&
+		    strcasecmp(name, v[i]) == 0)
 			return (1);
 	}
 	return (0);
@@ -502,7 +505,8 @@ compare_connection_names(const struct headers *hs, char ***conn,
 	size_t	 i;
 
 	for (i = 0; i < hs->n; i++) {
-		if (strcasecmp(hs->h[i].name, "Connection") != 0)
+		if (tolower((unsigned char)hs->h[i].name[0]) != 'c' ||
+		    strcasecmp(hs->h[i].name, "Connection") != 0)
 			continue;
 		list = xstrdup(hs->h[i].value);
 		for (tok = strtok_r(list, ", \t", &last); tok != NULL;

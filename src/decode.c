@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <stdint.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -92,7 +93,8 @@ decode_body(const struct response_side *side, struct buf *out, size_t limit,
 	buf_init(&cur);
 	buf_init(&next);
 	for (i = 0; i < side->headers.n; i++) {
-		if (strcasecmp(side->headers.h[i].name,
+		if (tolower((unsigned char)side->headers.h[i].name[0]) !=
+		    'c' || strcasecmp(side->headers.h[i].name,
 		    "Content-Encoding") != 0)
 			continue;
 		list = xstrdup(side->headers.h[i].value);

@@ -344,7 +344,7 @@ response_side_end(struct response_side *rs, void **sha, const char *error,
 {
 	static const char	*errors[] = {
 		"timeout", "connect", "reset", "too_large", "bad_response",
-		"prefix"
+		"prefix", "tls"
 	};
 	unsigned char		 md[EVP_MAX_MD_SIZE];
 	unsigned int		 mdlen, j;

@@ -215,10 +215,32 @@ static int
 http_scan(struct http_msg *hm, const unsigned char *p, size_t len,
     size_t *used)
 {
-	size_t		 i;
+	size_t		 i, k, n;
 	unsigned char	 c;
 
 	for (i = 0; i < len && !hm->hm_scan_done; i++) {
+		/*
+		 * In a value, past the colon, only NUL, CR and LF need a
+		 * look (and a tab in a framing header's): the bytes before
+		 * the next of them are counted at once, within the limit.
+		 */
+		if (hm->hm_scan_line > 0 && hm->hm_scan_colon &&
+		    !hm->hm_scan_framing && hm->hm_scan_prev != '\r') {
+			n = len - i;
+			if (n > HTTP_MAX_HEADER_BYTES - hm->hm_scan_bytes)
+				n = HTTP_MAX_HEADER_BYTES - hm->hm_scan_bytes;
+			for (k = 0; k < n && p[i + k] != '\0' &&
+			    p[i + k] != '\r' && p[i + k] != '\n'; k++)
+				/* nothing */;
+			if (k != 0) {
+				hm->hm_scan_bytes += k;
+				hm->hm_scan_col += k;
+				hm->hm_scan_prev = p[i + k - 1];
+				i += k;
+				if (i == len)
+					break;
+			}
+		}
 		c = p[i];
 		*used = i;
 		if (++hm->hm_scan_bytes > HTTP_MAX_HEADER_BYTES) {
@@ -280,7 +302,9 @@ http_scan(struct http_msg *hm, const unsigned char *p, size_t len,
 			} else if (c == '\t' && hm->hm_scan_framing)
 				return (http_msg_fail(hm, 400, "tab in the "
 				    "value of %s", hm->hm_scan_name));
-		} else if (hm->hm_scan_line == 0 && c != '\r') {
+		} else if (hm->hm_scan_line == 0 && c != '\r' &&
+		    !hm->hm_response) {
+			/* Only a request line's tail is checked. */
 			memmove(hm->hm_scan_tail, hm->hm_scan_tail + 1,
 			    sizeof hm->hm_scan_tail - 1);
 			hm->hm_scan_tail[sizeof hm->hm_scan_tail - 1] = c;

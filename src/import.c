@@ -17,6 +17,8 @@
 
 #include <pcap/pcap.h>
 
+#include <zlib.h>
+
 #include "paritytap.h"
 
 /* Bytes reassembly may hold: for one stream, and in all. */
@@ -92,6 +94,29 @@ import_progress(struct import *im, const struct import_input *ii,
 }
 
 /*
+ * Does a file libpcap refused look like a capture (JSON lines, maybe
+ * gzipped), which the user may have meant for report or replay?
+ */
+static int
+import_is_capture(const char *path)
+{
+	unsigned char	 p[4096];
+	gzFile		 gz;
+	int		 n;
+	size_t		 i;
+
+	if ((gz = gzopen(path, "rb")) == NULL)
+		return (0);
+	n = gzread(gz, p, sizeof p);
+	gzclose(gz);
+	if (n <= 0 || capture_kind(p, (size_t)n, 0) != NULL)
+		return (0);
+	for (i = 0; i < (size_t)n && strchr(" \t\r\n", p[i]) != NULL; i++)
+		/* nothing */;
+	return (i < (size_t)n && p[i] == '{');
+}
+
+/*
  * Open an input, check its link type and set the --port filter; return 0,
  * or -1 with cause naming the file.
  */
@@ -109,7 +134,11 @@ import_open(struct import_input *ii, const char *filter, char **cause)
 	if ((ii->ii_pcap = pcap_open_offline(ii->ii_name, err)) == NULL) {
 		/* libpcap names the file itself when fopen fails. */
 		len = strlen(ii->ii_name);
-		if (strncmp(err, ii->ii_name, len) == 0 &&
+		if (import_is_capture(ii->ii_name))
+			xasprintf(cause, "%s: this is a paritytap capture "
+			    "already: report, replay and diff read it as it is",
+			    ii->ii_name);
+		else if (strncmp(err, ii->ii_name, len) == 0 &&
 		    strncmp(err + len, ": ", 2) == 0)
 			xasprintf(cause, "%s", err);
 		else

@@ -28,7 +28,8 @@ static const double metrics_buckets[] = {
 
 /* Backend error reasons, as struct response_side names them. */
 static const char *metrics_reasons[] = {
-	"timeout", "connect", "reset", "too_large", "bad_response", "other"
+	"timeout", "connect", "reset", "too_large", "bad_response", "prefix",
+	"tls", "other"
 };
 #define METRICS_NREASONS \
 	(sizeof metrics_reasons / sizeof metrics_reasons[0])

@@ -205,10 +205,9 @@ int
 options_ms(const char *name, const char *value, int *out, char **cause)
 {
 	uint64_t	 v;
-	char		*why;
 
-	if (parse_uint(value, 1, 86400000, &v, &why) != 0)
-		return (options_cause(name, why, cause));
+	if (options_duration(name, value, 1, 1, 86400000, &v, cause) != 0)
+		return (-1);
 	*out = (int)v;
 	return (0);
 }
@@ -542,7 +541,14 @@ options_set(struct options *o, const char *name, const char *value,
 		*o->t.host = options_keep(o, value);
 	else if (strcmp(name, "secondary") == 0 && o->t.secondary != NULL)
 		*o->t.secondary = options_keep(o, value);
-	else if (strcmp(name, "candidate-header") == 0 ||
+	else if (tls_opts_name(name)) {
+		if (tls_opts_set(&o->tls, name, options_keep(o, value),
+		    cause) != 0)
+			return (-1);
+	} else if (strcmp(name, "insecure") == 0) {
+		if (options_bool(name, value, &o->tls.insecure, cause) != 0)
+			return (-1);
+	} else if (strcmp(name, "candidate-header") == 0 ||
 	    strcmp(name, "candidate-host") == 0) {
 		if (options_shadow(&o->shadow, name, value, cause) != 0)
 			return (-1);
@@ -634,6 +640,83 @@ options_usage(const char *command, const char *fmt, ...)
 }
 
 /*
+ * The edit distance of a and b, a swap of two neighbours counting one
+ * (--candiate is one from --candidate); at most 64 characters each.
+ */
+static size_t
+options_distance(const char *a, const char *b)
+{
+	size_t	 d[65][65], i, j, la = strlen(a), lb = strlen(b), c;
+
+	if (la > 64 || lb > 64)
+		return (SIZE_MAX);
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < c)
+				c = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < c)
+				c = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < c)
+				c = d[i - 2][j - 2] + 1;
+			d[i][j] = c;
+		}
+	}
+	return (d[la][lb]);
+}
+
+/*
+ * The option of this command closest to a misspelt name (without its
+ * dashes), or NULL when none is close (a third of the name's letters, at
+ * least one) or two are as close: a guess is offered only when it is one.
+ */
+static const char *
+options_closest(const struct options *o, const char *name)
+{
+	const char	*best = NULL;
+	size_t		 i, d, bestd = SIZE_MAX, limit;
+	int		 tie = 0;
+
+	limit = strlen(name) / 3 > 1 ? strlen(name) / 3 : 1;
+	for (i = 0; o->longopts[i].name != NULL; i++) {
+		d = options_distance(name, o->longopts[i].name);
+		if (d < bestd) {
+			bestd = d;
+			best = o->longopts[i].name;
+			tie = 0;
+		} else if (d == bestd)
+			tie = 1;
+	}
+	if (best == NULL || bestd > limit || tie)
+		return (NULL);
+	return (best);
+}
+
+/*
+ * An unknown long option: say so, with the closest one when there is
+ * one.  arg is as given (--candiate=x).
+ */
+static int
+options_unknown(const struct options *o, const char *arg)
+{
+	const char	*closest;
+	char		*name;
+
+	name = xstrndup(arg + 2, strcspn(arg + 2, "="));
+	closest = options_closest(o, name);
+	free(name);
+	if (closest != NULL)
+		return (options_usage(o->command, "unknown option %s (did you "
+		    "mean --%s?)", arg, closest));
+	return (options_usage(o->command, "unknown option %s", arg));
+}
+
+/*
  * Collect the command line's flags, to apply after the config file (flags
  * win over it).  Return -1 to go on, or the exit status to return now.
  */
@@ -661,6 +744,8 @@ options_getopt(struct options *o, int argc, char **argv,
 			if (optopt != 0)
 				return (options_usage(o->command,
 				    "unknown option -%c", optopt));
+			if (strncmp(argv[optind - 1], "--", 2) == 0)
+				return (options_unknown(o, argv[optind - 1]));
 			return (options_usage(o->command, "unknown option %s",
 			    argv[optind - 1]));
 		}
@@ -774,6 +859,7 @@ options_config_cb(void *arg, const char *section, const char *key,
 {
 	struct options_load_state	*ls = arg;
 	struct options			*o = ls->o;
+	const char			*closest;
 	char				*route;
 	int				 rv, is_compare = 0;
 	size_t				 i;
@@ -814,7 +900,12 @@ options_config_cb(void *arg, const char *section, const char *key,
 			break;
 	}
 	if (o->longopts[i].name == NULL) {
-		xasprintf(cause, "unknown key '%s' in [%s]", key, section);
+		if ((closest = options_closest(o, key)) != NULL)
+			xasprintf(cause, "unknown key '%s' in [%s] (did you "
+			    "mean '%s'?)", key, section, closest);
+		else
+			xasprintf(cause, "unknown key '%s' in [%s]", key,
+			    section);
 		return (-1);
 	}
 	return (ls->set(ls->arg, key, value, cause));

@@ -309,6 +309,40 @@ struct options_target {
 	    "when given) to the primary a second time, recorded as "	\
 	    "responses.secondary; not with --secondary", NULL }
 
+/*
+ * TLS to https:// backends (tls-client.c): every side's, or one side's
+ * (--candidate-ca-file ...), which wins.  Values are the caller's.
+ */
+struct tls_side {
+	const char		*ca_file;
+	const char		*client_cert;
+	const char		*client_key;
+	const char		*sni;
+};
+struct tls_opts {
+	struct tls_side		 all;
+	struct tls_side		 side[SIDE_MAX];
+	int			 insecure;
+};
+#define OPTIONS_TLS_SIDE(s) \
+	{ s "-ca-file", 0, "FILE", NULL, NULL },			\
+	{ s "-client-cert", 0, "FILE", NULL, NULL },			\
+	{ s "-client-key", 0, "FILE", NULL, NULL },			\
+	{ s "-sni", 0, "NAME", NULL, NULL }
+#define OPTIONS_ENTRIES_TLS \
+	{ "ca-file", 0, "FILE", "verify https:// backends against the CAs "	\
+	    "in FILE, not the system's", NULL },				\
+	{ "client-cert", 0, "FILE", "present this certificate to https:// "	\
+	    "backends (mTLS)", NULL },						\
+	{ "client-key", 0, "FILE", "the key of --client-cert", NULL },	\
+	{ "sni", 0, "NAME", "send and verify NAME, not the URL's host; "	\
+	    "each of these four also exists for one side only: "		\
+	    "--primary-sni, --candidate-ca-file, ...", NULL },			\
+	{ "insecure", 0, NULL, "do not verify the certificates of "		\
+	    "https:// backends", NULL },					\
+	OPTIONS_TLS_SIDE("primary"), OPTIONS_TLS_SIDE("candidate"),		\
+	OPTIONS_TLS_SIDE("secondary")
+
 /* The candidate's own headers (struct shadow_opts): proxy, replay, sniff. */
 #define OPTIONS_ENTRY_SHADOW \
 	{ "candidate-header", 0, "'NAME: VALUE'", "send this header to the "	\
@@ -392,18 +426,18 @@ struct alert_opts {
 	{ "alert-exec", 0, "CMD", "run CMD (split at spaces, no shell) with " \
 	    "the JSON on stdin", NULL }, \
 	{ "alert-exec-timeout", 0, "DURATION", "the hook is killed past " \
-	    "this", "10s" }, \
+	    "this (s if no unit)", "10s" }, \
 	{ "alert-exec-max", 0, "N", "hooks running at once", "4" }, \
 	{ "alert-instance", 0, "NAME", "the alerts' instance label", \
 	    "PRIMARY->CANDIDATE" }, \
 	{ "alert-group-wait", 0, "DURATION", "a message goes this long after " \
-	    "the first transition it holds", "30s" }, \
+	    "the first transition it holds (s if no unit)", "30s" }, \
 	{ "alert-group-interval", 0, "DURATION", "and this long after the " \
-	    "previous message", "5m" }, \
+	    "previous message (s if no unit)", "5m" }, \
 	{ "alert-repeat", 0, "DURATION", "re-post ongoing drifts to " \
-	    "Alertmanager this often", "1m" }, \
-	{ "alert-timeout", 0, "DURATION", "an HTTP alert's deadline", \
-	    "10s" }, \
+	    "Alertmanager this often (s if no unit)", "1m" }, \
+	{ "alert-timeout", 0, "DURATION", "an HTTP alert's deadline (s " \
+	    "if no unit)", "10s" }, \
 	{ "alert-tries", 0, "N", "tries of an HTTP alert (connection errors, " \
 	    "timeouts, 5xx)", "4" }, \
 	{ "alert-queue", 0, "N", "transitions a channel holds; more are " \
@@ -442,6 +476,7 @@ struct options {
 	struct alert_opts	 alert;		/* proxy, sniff */
 	struct flag_opts	 flag;		/* proxy, replay, sniff */
 	struct shadow_opts	 shadow;	/* proxy, replay, sniff */
+	struct tls_opts		 tls;		/* proxy, replay, sniff */
 	const char		*color;
 	const char		*config;	/* --config FILE */
 	uint64_t		 body_limit;	/* --capture-body-limit */
@@ -596,6 +631,7 @@ typedef void (*listener_cb)(int, struct sockaddr *, int, void *);
 /* What the proxy needs to know, filled from flags and the config. */
 struct proxy_opts {
 	const struct shadow_opts *shadow;	/* the candidate's own headers */
+	const struct tls_opts *tls;		/* https:// backends */
 	const char	*listen;
 	const char	*primary;
 	const char	*candidate;
@@ -618,7 +654,7 @@ struct proxy_opts {
 	unsigned	 self_check;		/* per million; 0: off */
 	const char	*tls_cert;		/* --tls-cert, or NULL */
 	const char	*tls_key;
-	struct tls_server *tls;			/* loaded from them */
+	struct tls_server *listen_tls;		/* loaded from them */
 };
 
 /* Which recorded exchanges replay sends (--filter); empty lists: all. */
@@ -633,6 +669,7 @@ struct replay_filter {
 /* What replay needs to know, filled from flags and the config. */
 struct replay_opts {
 	const struct shadow_opts *shadow;	/* the candidate's own headers */
+	const struct tls_opts *tls;		/* https:// backends */
 	const char	*primary;	/* NULL: the recorded primary */
 	const char	*candidate;
 	unsigned	 concurrency;
@@ -853,7 +890,7 @@ void		 alerts_free(struct alerts *);
 	{ "state", 0, "FILE", "keep the drift table in FILE across restarts",	\
 	    NULL },								\
 	{ "state-interval", 0, "DURATION", "rewrite --state at most this "	\
-	    "often", "10s" },							\
+	    "often (s if no unit)", "10s" },							\
 	{ "baseline", 0, "FILE", "drifts known and accepted: counted, never "	\
 	    "alerted (paritytap report --format baseline)", NULL }
 
@@ -918,7 +955,7 @@ void		 exchange_drifts_free(struct exchange *);
 	{ "max-routes", 0, "N", "route label values in /metrics; the rest "	\
 	    "are counted as route=\"other\"", "100" },				\
 	{ "ready-window", 0, "DURATION", "/readyz wants both backends to "	\
-	    "have answered within this", "30s" },				\
+	    "have answered within this (s if no unit)", "30s" },				\
 	{ "admin-keep", 0, "N", "divergent exchanges kept for "		\
 	    "/api/exchanges", "100" },						\
 	{ "admin-tls-cert", 0, "FILE", "serve --admin over HTTPS with this "	\
@@ -1043,7 +1080,10 @@ const char	*http_reason(int);
 
 /* upstream.c */
 struct upstream	*upstream_new(struct event_base *, const char *, const char *,
-		     int, unsigned, int, char **);
+		     int, unsigned, int, const struct tls_opts *, char **);
+int		 upstream_tls(const struct upstream *);
+void		 upstream_tls_counts(const struct upstream *, uint64_t *,
+		     uint64_t *);
 void		 upstream_free(struct upstream *);
 const char	*upstream_authority(const struct upstream *);
 void		 upstream_set_header(struct upstream *, const char *,
@@ -1056,6 +1096,20 @@ void		 upstream_pause(struct upreq *);
 void		 upstream_resume(struct upreq *);
 unsigned	 upstream_inflight(const struct upstream *);
 uint64_t	 upstream_retries(const struct upstream *);
+
+/* tls-client.c */
+struct ssl_ctx_st;
+struct ssl_st;
+int		 tls_opts_name(const char *);
+int		 tls_opts_set(struct tls_opts *, const char *, const char *,
+		     char **);
+int		 tls_opts_any(const struct tls_opts *);
+void		 tls_opts_check(const struct tls_opts *, struct upstream **,
+		     size_t);
+const char	*tls_last_error(void);
+struct ssl_ctx_st *tls_client_ctx(const struct tls_opts *, const char *,
+		     const char *, const char **, char **);
+char		*tls_failure(struct ssl_st *, int, int, int);
 
 /* fanout.c */
 struct fanout;
@@ -1372,7 +1426,12 @@ uint64_t	 capture_errors(struct capture *);
 int		 capture_failing(struct capture *);
 uint64_t	 capture_lost(struct capture *);
 void		 capture_consumer(struct capture *, struct consumer *);
+/* Parts of a line a reader may pass over: read and checked, not kept. */
+#define CAPTURE_SKIP_SIDE(side)	(1U << (side))	/* responses.<side> */
+#define CAPTURE_SKIP_DIFFS	(1U << SIDE_MAX)
+const char	*capture_kind(const unsigned char *, size_t, int);
 struct capture_reader *capture_reader_open(const char *, int, char **);
+void		 capture_reader_skip(struct capture_reader *, unsigned);
 int		 capture_reader_next(struct capture_reader *, struct exchange *,
 		     char **);
 void		 capture_reader_close(struct capture_reader *);
@@ -1405,6 +1464,8 @@ const char	*capture_source_name(const char *);
 
 /* capture-fast.c */
 int		 capture_fast_read(const char *, size_t, struct exchange *);
+int		 capture_fast_parse(const char *, size_t, struct exchange *,
+		     unsigned, struct buf *, struct buf *);
 
 /* capture-line.c */
 /* What a byte that is not UTF-8 becomes in text: U+FFFD. */

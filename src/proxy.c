@@ -962,11 +962,11 @@ proxy_accept_cb(int fd, struct sockaddr *sa, int salen, void *arg)
 	snprintf(cl->cl_name, sizeof cl->cl_name, "%s:%d", cl->cl_ip, port);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
-	if (px->px_opts->tls != NULL) {
+	if (px->px_opts->listen_tls != NULL) {
 		cl->cl_tls = 1;
 		cl->cl_bev = bufferevent_openssl_socket_new(px->px_base, fd,
-		    tls_server_ssl(px->px_opts->tls), BUFFEREVENT_SSL_ACCEPTING,
-		    BEV_OPT_CLOSE_ON_FREE);
+		    tls_server_ssl(px->px_opts->listen_tls),
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 		if (cl->cl_bev == NULL)
 			fatalx("bufferevent_openssl_socket_new");
 		/* A client that just closes has closed, as in plain HTTP. */
@@ -1016,12 +1016,12 @@ proxy_new(struct event_base *base, const struct proxy_opts *o,
 	TAILQ_INIT(&px->px_pending);
 	*status = EXIT_USAGE;
 	px->px_up[SIDE_PRIMARY] = upstream_new(base, "primary", o->primary,
-	    o->primary_timeout, PROXY_PRIMARY_IDLE, 0, cause);
+	    o->primary_timeout, PROXY_PRIMARY_IDLE, 0, o->tls, cause);
 	if (px->px_up[SIDE_PRIMARY] == NULL)
 		goto fail;
 	px->px_up[SIDE_CANDIDATE] = upstream_new(base, "candidate",
 	    o->candidate, o->candidate_timeout, o->max_inflight,
-	    PROXY_CANDIDATE_QUEUE_MS, cause);
+	    PROXY_CANDIDATE_QUEUE_MS, o->tls, cause);
 	if (px->px_up[SIDE_CANDIDATE] == NULL)
 		goto fail;
 	for (i = 0; o->shadow != NULL && i < o->shadow->n; i++)
@@ -1032,11 +1032,12 @@ proxy_new(struct event_base *base, const struct proxy_opts *o,
 		    o->secondary != NULL ? "secondary" : "primary",
 		    o->secondary != NULL ? o->secondary : o->primary,
 		    o->secondary_timeout, o->max_inflight,
-		    PROXY_CANDIDATE_QUEUE_MS, cause);
+		    PROXY_CANDIDATE_QUEUE_MS, o->tls, cause);
 		if (px->px_up[SIDE_SECONDARY] == NULL)
 			goto fail;
 	}
 
+	tls_opts_check(o->tls, px->px_up, SIDE_MAX);
 	px->px_listener = listener_new(base, o->listen, proxy_accept_cb, px,
 	    status, cause);
 	if (px->px_listener == NULL)
@@ -1152,7 +1153,7 @@ proxy_free(struct proxy *px)
 int
 proxy_tls_errors(const struct proxy *px, uint64_t *n)
 {
-	if (px->px_opts->tls == NULL)
+	if (px->px_opts->listen_tls == NULL)
 		return (0);
 	*n = px->px_tls_errors;
 	return (1);

@@ -642,12 +642,12 @@ replay_backends(struct replay *rp, char **cause)
 
 	if (o->primary != NULL) {
 		rp->rp_up[SIDE_PRIMARY] = upstream_new(rp->rp_base, "primary",
-		    o->primary, o->timeout, REPLAY_IDLE_CONNS, 0, cause);
+		    o->primary, o->timeout, REPLAY_IDLE_CONNS, 0, o->tls, cause);
 		if (rp->rp_up[SIDE_PRIMARY] == NULL)
 			return (-1);
 	}
 	rp->rp_up[SIDE_CANDIDATE] = upstream_new(rp->rp_base, "candidate",
-	    o->candidate, o->timeout, REPLAY_IDLE_CONNS, 0, cause);
+	    o->candidate, o->timeout, REPLAY_IDLE_CONNS, 0, o->tls, cause);
 	if (rp->rp_up[SIDE_CANDIDATE] == NULL)
 		return (-1);
 	for (i = 0; o->shadow != NULL && i < o->shadow->n; i++)
@@ -659,10 +659,11 @@ replay_backends(struct replay *rp, char **cause)
 		rp->rp_up[SIDE_SECONDARY] = upstream_new(rp->rp_base,
 		    o->secondary != NULL ? "secondary" : "primary",
 		    o->secondary != NULL ? o->secondary : o->primary,
-		    o->timeout, REPLAY_IDLE_CONNS, 0, cause);
+		    o->timeout, REPLAY_IDLE_CONNS, 0, o->tls, cause);
 		if (rp->rp_up[SIDE_SECONDARY] == NULL)
 			return (-1);
 	}
+	tls_opts_check(o->tls, rp->rp_up, SIDE_MAX);
 	return (0);
 }
 
@@ -696,6 +697,11 @@ replay_run(struct event_base *base, const struct replay_opts *o,
 			status = EXIT_USAGE;
 			goto out;
 		}
+		/* Only the request and the primary's answer are replayed. */
+		capture_reader_skip(rp.rp_readers[i],
+		    CAPTURE_SKIP_SIDE(SIDE_CANDIDATE) |
+		    CAPTURE_SKIP_SIDE(SIDE_SECONDARY) | CAPTURE_SKIP_DIFFS |
+		    (o->primary != NULL ? CAPTURE_SKIP_SIDE(SIDE_PRIMARY) : 0));
 		if (o->progress)
 			rp.rp_total += replay_count_lines(paths[i]);
 	}

@@ -9,6 +9,11 @@
  * bufferevent adds and removes the write interest around every request
  * and asks FIONREAD before every read: four epoll_ctl calls and two ioctl
  * calls per exchange that the primary's path does not need.
+ *
+ * An https:// backend's connections carry TLS on the same socket:
+ * OpenSSL reads and writes it non-blocking, and the pool's events wait
+ * for what it asks (SSL_ERROR_WANT_READ, _WANT_WRITE).  A pool keeps the
+ * last session its backend gave, so a new connection resumes it.
  */
 
 #include <sys/types.h>
@@ -18,9 +23,11 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,12 +36,17 @@
 
 #include <event2/event.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include "paritytap.h"
 
 #define UPSTREAM_IDLE_SECONDS	30
 #define UPSTREAM_READ_SIZE	(64 * 1024)
 #define UPSTREAM_QUEUE_MIN	4	/* connections opened without waiting */
 #define UPSTREAM_GROW_STEP	32	/* connections opened per loop turn */
+#define UPSTREAM_TLS_JOIN	16384	/* a TLS record's plaintext */
 
 struct upconn {
 	struct upstream		*uc_up;
@@ -47,6 +59,11 @@ struct upconn {
 	int			 uc_connected;
 	int			 uc_reused;
 	int			 uc_interim;	/* parsing a 1xx response */
+	SSL			*uc_ssl;	/* https:// only */
+	int			 uc_tls_done;	/* handshake complete */
+	int			 uc_tls_failed;	/* no close_notify to send */
+	int			 uc_paused;	/* upstream_pause */
+	int			 uc_no_cert;	/* asked for one we do not have */
 	double			 uc_idle_since;	/* mono_ms() */
 	TAILQ_ENTRY(upconn)	 uc_entry;
 };
@@ -96,6 +113,12 @@ struct upstream {
 	unsigned		 up_nconns;
 	_Atomic unsigned	 up_inflight;
 	uint64_t		 up_retries;	/* requests sent again */
+	SSL_CTX			*up_ssl_ctx;	/* https:// only */
+	char			*up_tls_name;	/* sent (SNI) and verified */
+	int			 up_tls_ip;	/* ... an IP address: no SNI */
+	SSL_SESSION		*up_session;	/* the last one, to resume */
+	uint64_t		 up_handshakes;
+	uint64_t		 up_resumed;
 };
 
 static void	upstream_read_cb(evutil_socket_t, short, void *);
@@ -107,6 +130,7 @@ static void	upstream_write_cb(evutil_socket_t, short, void *);
 static void	upstream_conn_error(struct upconn *, int);
 static int	upstream_on_head(void *, struct http_msg *);
 static int	upstream_on_body(void *, const char *, size_t);
+static void	upstream_conn_tls_error(struct upconn *, int, int);
 
 static const struct http_msg_cbs upstream_msg_cbs = {
 	.on_head = upstream_on_head,
@@ -283,7 +307,77 @@ upstream_set_header(struct upstream *up, const char *name, const char *value)
 }
 
 /*
- * Parse http://HOST[:PORT][/PREFIX] and resolve it; returns NULL with cause.
+ * A pooled connection's session: keep the newest, so the next connection
+ * resumes it rather than making a full handshake.  TLS 1.3 gives it after
+ * the handshake, in the first read.
+ */
+static int
+upstream_session_cb(SSL *ssl, SSL_SESSION *sess)
+{
+	struct upconn	*uc = SSL_get_app_data(ssl);
+	struct upstream	*up = uc->uc_up;
+
+	if (up->up_session != NULL)
+		SSL_SESSION_free(up->up_session);
+	up->up_session = sess;
+	return (1);	/* the reference is ours */
+}
+
+/*
+ * The backend asked for a client certificate and none is configured: the
+ * handshake goes on without one (the server may not insist), but when
+ * the connection then fails, this is why.
+ */
+static int
+upstream_client_cert_cb(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
+{
+	struct upconn	*uc = SSL_get_app_data(ssl);
+
+	(void)x509;
+	(void)pkey;
+	uc->uc_no_cert = 1;
+	return (0);
+}
+
+/*
+ * Make the TLS side of an https:// backend: its SSL_CTX (tls-client.c),
+ * the name sent and verified, a session cache of one.
+ */
+static int
+upstream_tls_new(struct upstream *up, const char *host,
+    const struct tls_opts *tls, char **cause)
+{
+	struct in6_addr	 a6;
+	struct in_addr	 a4;
+	const char	*sni;
+
+	if ((up->up_ssl_ctx = tls_client_ctx(tls, up->up_name, up->up_url,
+	    &sni, cause)) == NULL)
+		return (-1);
+	up->up_tls_name = xstrdup(sni != NULL ? sni : host);
+	up->up_tls_ip = inet_pton(AF_INET, up->up_tls_name, &a4) == 1 ||
+	    inet_pton(AF_INET6, up->up_tls_name, &a6) == 1;
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+	/*
+	 * A close without close_notify ends the connection as a TCP close
+	 * does on http://: the parser knows whether the response was
+	 * complete.
+	 */
+	SSL_CTX_set_options(up->up_ssl_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
+	SSL_CTX_set_session_cache_mode(up->up_ssl_ctx, SSL_SESS_CACHE_CLIENT |
+	    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(up->up_ssl_ctx, upstream_session_cb);
+	SSL_CTX_set_client_cert_cb(up->up_ssl_ctx, upstream_client_cert_cb);
+	if (tls != NULL && tls->insecure)
+		log_warnx("--%s %s: --insecure: its certificate is not "
+		    "verified", up->up_name, up->up_url);
+	return (0);
+}
+
+/*
+ * Parse http[s]://HOST[:PORT][/PREFIX] and resolve it; returns NULL with
+ * cause.
  * max_idle is how many idle connections the pool keeps: as many as can be
  * busy at once, or each wave of requests would close and reopen the rest.
  * queue_ms is how long a request may wait for a busy connection to free
@@ -291,7 +385,8 @@ upstream_set_header(struct upstream *up, const char *name, const char *value)
  */
 struct upstream *
 upstream_new(struct event_base *base, const char *name, const char *url,
-    int timeout_ms, unsigned max_idle, int queue_ms, char **cause)
+    int timeout_ms, unsigned max_idle, int queue_ms,
+    const struct tls_opts *tls, char **cause)
 {
 	struct upstream	*up;
 	struct addrinfo	 hints, *res = NULL;
@@ -299,14 +394,19 @@ upstream_new(struct event_base *base, const char *name, const char *url,
 	const char	*p, *hstart, *hend, *port = "80", *why;
 	char		*host = NULL, *portbuf = NULL;
 	size_t		 plen;
-	int		 error;
+	int		 error, https = 0;
 
-	if (strncasecmp(url, "http://", 7) != 0) {
-		xasprintf(cause, "--%s %s: only http:// URLs are supported",
-		    name, url);
+	if (strncasecmp(url, "https://", 8) == 0) {
+		https = 1;
+		port = "443";
+		p = url + 8;
+	} else if (strncasecmp(url, "http://", 7) == 0)
+		p = url + 7;
+	else {
+		xasprintf(cause, "--%s %s: only http:// and https:// URLs are "
+		    "supported", name, url);
 		return (NULL);
 	}
-	p = url + 7;
 	if (*p == '[') {
 		hstart = p + 1;
 		if ((hend = strchr(hstart, ']')) == NULL)
@@ -364,6 +464,11 @@ upstream_new(struct event_base *base, const char *name, const char *url,
 		up->up_prefix = xstrndup(p, plen);
 	memcpy(&up->up_addr, res->ai_addr, res->ai_addrlen);
 	up->up_addrlen = res->ai_addrlen;
+	freeaddrinfo(res);
+	if (https && upstream_tls_new(up, host, tls, cause) != 0) {
+		upstream_free(up);
+		goto fail;
+	}
 	up->up_timeout_ms = timeout_ms;
 	up->up_max_idle = max_idle;
 	up->up_queue_ms = queue_ms;
@@ -374,14 +479,13 @@ upstream_new(struct event_base *base, const char *name, const char *url,
 	tv.tv_sec = UPSTREAM_IDLE_SECONDS / 3;
 	tv.tv_usec = 0;
 	event_add(up->up_sweep, &tv);
-	freeaddrinfo(res);
 	free(host);
 	free(portbuf);
 	return (up);
 
 bad:
-	xasprintf(cause, "--%s %s: not a URL of the form http://HOST[:PORT]",
-	    name, url);
+	xasprintf(cause, "--%s %s: not a URL of the form "
+	    "http[s]://HOST[:PORT][/PREFIX]", name, url);
 fail:
 	free(host);
 	free(portbuf);
@@ -396,6 +500,13 @@ upstream_conn_free(struct upconn *uc)
 
 	event_free(uc->uc_rev);
 	event_free(uc->uc_wev);
+	if (uc->uc_ssl != NULL) {
+		/* One close_notify, never waited for. */
+		if (uc->uc_tls_done && !uc->uc_tls_failed)
+			SSL_shutdown(uc->uc_ssl);
+		SSL_free(uc->uc_ssl);
+		ERR_clear_error();
+	}
 	close(uc->uc_fd);
 	http_msg_free(&uc->uc_parser);
 	up->up_nconns--;
@@ -424,8 +535,15 @@ upstream_free(struct upstream *up)
 		return;
 	while ((uc = TAILQ_FIRST(&up->up_idle)) != NULL)
 		upstream_idle_drop(uc);
-	event_free(up->up_sweep);
-	event_free(up->up_grow);
+	if (up->up_sweep != NULL)
+		event_free(up->up_sweep);
+	if (up->up_grow != NULL)
+		event_free(up->up_grow);
+	if (up->up_session != NULL)
+		SSL_SESSION_free(up->up_session);
+	if (up->up_ssl_ctx != NULL)
+		SSL_CTX_free(up->up_ssl_ctx);
+	free(up->up_tls_name);
 	free(up->up_name);
 	free(up->up_url);
 	free(up->up_authority);
@@ -441,6 +559,22 @@ const char *
 upstream_authority(const struct upstream *up)
 {
 	return (up->up_authority);
+}
+
+/* Is this an https:// backend? */
+int
+upstream_tls(const struct upstream *up)
+{
+	return (up != NULL && up->up_ssl_ctx != NULL);
+}
+
+/* TLS handshakes made, and how many of them resumed a session. */
+void
+upstream_tls_counts(const struct upstream *up, uint64_t *handshakes,
+    uint64_t *resumed)
+{
+	*handshakes = up->up_handshakes;
+	*resumed = up->up_resumed;
 }
 
 /* Requests sent and not yet answered. */
@@ -482,6 +616,30 @@ upstream_idempotent(const char *data, size_t len)
 }
 
 /*
+ * An idle TLS connection has bytes to read: a session ticket or a key
+ * update keeps it usable, anything else (close_notify, an alert, data out
+ * of turn) does not.  Returns 1 if it is still usable.
+ */
+static int
+upstream_tls_quiet(struct upconn *uc)
+{
+	char	 c;
+	int	 n, e;
+
+	ERR_clear_error();
+	n = SSL_read(uc->uc_ssl, &c, 1);
+	if (n > 0)
+		return (0);
+	e = SSL_get_error(uc->uc_ssl, n);
+	if (e == SSL_ERROR_WANT_READ && !SSL_has_pending(uc->uc_ssl))
+		return (1);
+	if (e != SSL_ERROR_ZERO_RETURN)
+		uc->uc_tls_failed = 1;
+	ERR_clear_error();
+	return (0);
+}
+
+/*
  * Is an idle connection still open?  The backend may have closed it (or
  * reset it) since it was pooled, and the event loop not yet have read
  * that; one peek finds out without taking a byte.
@@ -496,6 +654,8 @@ upstream_conn_alive(struct upconn *uc)
 	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 	    errno == EINTR))
 		return (1);
+	if (n > 0 && uc->uc_ssl != NULL)
+		return (upstream_tls_quiet(uc));
 	return (0);	/* closed, reset, or talking out of turn */
 }
 
@@ -535,6 +695,23 @@ upstream_conn_new(struct upstream *up)
 	if (uc->uc_rev == NULL || uc->uc_wev == NULL)
 		fatalx("event_new");
 	http_msg_init(&uc->uc_parser, 1, &upstream_msg_cbs, uc);
+	if (up->up_ssl_ctx != NULL) {
+		if ((uc->uc_ssl = SSL_new(up->up_ssl_ctx)) == NULL ||
+		    SSL_set_fd(uc->uc_ssl, fd) != 1)
+			fatalx("%s: SSL_new: %s", __func__, tls_last_error());
+		SSL_set_app_data(uc->uc_ssl, uc);
+		SSL_set_connect_state(uc->uc_ssl);
+		if (up->up_tls_ip)
+			X509_VERIFY_PARAM_set1_ip_asc(
+			    SSL_get0_param(uc->uc_ssl), up->up_tls_name);
+		else {
+			/* No SNI for an address (RFC 6066, 3). */
+			SSL_set_tlsext_host_name(uc->uc_ssl, up->up_tls_name);
+			SSL_set1_host(uc->uc_ssl, up->up_tls_name);
+		}
+		if (up->up_session != NULL)
+			SSL_set_session(uc->uc_ssl, up->up_session);
+	}
 	up->up_nconns++;
 	event_add(uc->uc_rev, NULL);
 	return (uc);
@@ -615,6 +792,53 @@ upstream_conn_release(struct upconn *uc, int keepalive)
 }
 
 /*
+ * Write what is left of the request over TLS, head then body: OpenSSL
+ * takes one buffer a call, so a small body was put after the head
+ * (upstream_send) and leaves in the same record.
+ */
+static int
+upstream_tls_flush(struct upconn *uc)
+{
+	struct upreq	*ur = uc->uc_req;
+	const char	*p;
+	size_t		 len;
+	int		 n, e;
+
+	while (uc->uc_written < ur->ur_len) {
+		if (uc->uc_written < ur->ur_hlen) {
+			p = ur->ur_data + uc->uc_written;
+			len = ur->ur_hlen - uc->uc_written;
+		} else {
+			p = ur->ur_body + (uc->uc_written - ur->ur_hlen);
+			len = ur->ur_len - uc->uc_written;
+		}
+		if (len > INT_MAX)
+			len = INT_MAX;
+		ERR_clear_error();
+		errno = 0;
+		n = SSL_write(uc->uc_ssl, p, (int)len);
+		if (n > 0) {
+			uc->uc_written += (size_t)n;
+			continue;
+		}
+		e = SSL_get_error(uc->uc_ssl, n);
+		if (e == SSL_ERROR_WANT_WRITE) {
+			event_add(uc->uc_wev, NULL);
+			return (0);
+		}
+		if (e == SSL_ERROR_WANT_READ)
+			return (0);	/* upstream_tls_read writes on */
+		if (e == SSL_ERROR_SYSCALL) {
+			uc->uc_tls_failed = 1;
+			upstream_conn_error(uc, errno != 0 ? errno : EPIPE);
+		} else
+			upstream_conn_tls_error(uc, 0, e);
+		return (-1);	/* uc is gone */
+	}
+	return (0);
+}
+
+/*
  * Write what is left of the request, head then body in one writev; wait
  * for EV_WRITE if it does not fit.
  */
@@ -627,6 +851,10 @@ upstream_flush(struct upconn *uc)
 	ssize_t		 n;
 	int		 niov;
 
+	if (uc->uc_ssl != NULL) {
+		(void)upstream_tls_flush(uc);
+		return;
+	}
 	while (uc->uc_written < ur->ur_len) {
 		niov = 0;
 		if (uc->uc_written < ur->ur_hlen) {
@@ -663,10 +891,45 @@ upstream_attach(struct upreq *ur, struct upconn *uc)
 	ur->ur_conn = uc;
 	uc->uc_req = ur;
 	uc->uc_written = 0;
-	if (!uc->uc_connected)
-		event_add(uc->uc_wev, NULL);	/* written once connected */
+	/* Written once connected, and after its handshake over TLS. */
+	if (!uc->uc_connected || (uc->uc_ssl != NULL && !uc->uc_tls_done))
+		event_add(uc->uc_wev, NULL);
 	else
 		upstream_flush(uc);
+}
+
+/*
+ * Go on with a connection's TLS handshake: 1 when it is done, 0 while it
+ * waits for the socket, -1 when it failed (and was reported).
+ */
+static int
+upstream_handshake(struct upconn *uc)
+{
+	struct upstream	*up = uc->uc_up;
+	int		 n, e;
+
+	ERR_clear_error();
+	errno = 0;
+	n = SSL_connect(uc->uc_ssl);
+	if (n == 1) {
+		uc->uc_tls_done = 1;
+		up->up_handshakes++;
+		if (SSL_session_reused(uc->uc_ssl))
+			up->up_resumed++;
+		event_del(uc->uc_wev);
+		return (1);
+	}
+	e = SSL_get_error(uc->uc_ssl, n);
+	if (e == SSL_ERROR_WANT_READ) {
+		event_del(uc->uc_wev);	/* uc_rev is always added */
+		return (0);
+	}
+	if (e == SSL_ERROR_WANT_WRITE) {
+		event_add(uc->uc_wev, NULL);
+		return (0);
+	}
+	upstream_conn_tls_error(uc, 1, e);
+	return (-1);
 }
 
 /* Connected (or failed to), or writable again after a partial write. */
@@ -686,6 +949,9 @@ upstream_write_cb(evutil_socket_t fd, short events, void *arg)
 		}
 		uc->uc_connected = 1;
 	}
+	if (uc->uc_ssl != NULL && !uc->uc_tls_done &&
+	    upstream_handshake(uc) != 1)
+		return;
 	if (uc->uc_req != NULL)
 		upstream_flush(uc);
 }
@@ -824,6 +1090,20 @@ upstream_send(struct upstream *up, const char *data, size_t hlen,
 		data = ur->ur_own.data;
 		hlen = ur->ur_own.len;
 	}
+	/*
+	 * Over TLS a small body goes after the head in one record: one
+	 * write and one record rather than two.
+	 */
+	if (up->up_ssl_ctx != NULL && blen != 0 &&
+	    hlen + blen <= UPSTREAM_TLS_JOIN && ur->ur_refused == NULL) {
+		if (data != ur->ur_own.data)
+			buf_add(&ur->ur_own, data, hlen);
+		buf_add(&ur->ur_own, body, blen);
+		data = ur->ur_own.data;
+		hlen = ur->ur_own.len;
+		body = NULL;
+		blen = 0;
+	}
 	ur->ur_data = data;
 	ur->ur_hlen = hlen;
 	ur->ur_body = body;
@@ -867,16 +1147,25 @@ upstream_cancel(struct upreq *ur)
 void
 upstream_pause(struct upreq *ur)
 {
-	if (ur->ur_conn != NULL)
+	if (ur->ur_conn != NULL) {
+		ur->ur_conn->uc_paused = 1;
 		event_del(ur->ur_conn->uc_rev);
+	}
 }
 
 /* Read the response again. */
 void
 upstream_resume(struct upreq *ur)
 {
-	if (ur->ur_conn != NULL)
-		event_add(ur->ur_conn->uc_rev, NULL);
+	struct upconn	*uc = ur->ur_conn;
+
+	if (uc == NULL)
+		return;
+	uc->uc_paused = 0;
+	event_add(uc->uc_rev, NULL);
+	/* OpenSSL may hold bytes already read from the socket. */
+	if (uc->uc_ssl != NULL && SSL_has_pending(uc->uc_ssl))
+		event_active(uc->uc_rev, EV_READ, 0);
 }
 
 /*
@@ -974,9 +1263,13 @@ upstream_feed(struct upconn *uc, const char *data, size_t len)
 			uc->uc_interim = 0;
 			continue;
 		}
-		/* Bytes after the response: the connection is not reusable. */
+		/*
+		 * Bytes after the response, here or held by OpenSSL: the
+		 * connection is not reusable.
+		 */
 		ur->ur_conn = NULL;
 		upstream_conn_release(uc, len == 0 &&
+		    (uc->uc_ssl == NULL || !SSL_has_pending(uc->uc_ssl)) &&
 		    http_msg_keepalive(&uc->uc_parser));
 		upstream_finish(ur, NULL, NULL);
 		return (1);
@@ -1001,6 +1294,65 @@ upstream_conn_eof(struct upconn *uc)
 	upstream_conn_error(uc, 0);
 }
 
+/*
+ * Readable over TLS: the handshake going on, response records (read until
+ * OpenSSL wants the socket again, or the owner pauses), or an idle
+ * connection's ticket or close.
+ */
+static void
+upstream_tls_read(struct upconn *uc, char *data, size_t size)
+{
+	int	 n, e;
+
+	if (!uc->uc_tls_done) {
+		if (upstream_handshake(uc) == 1 && uc->uc_req != NULL)
+			upstream_flush(uc);
+		return;
+	}
+	if (uc->uc_req == NULL) {
+		if (!upstream_tls_quiet(uc))
+			upstream_idle_drop(uc);
+		return;
+	}
+	if (uc->uc_written < uc->uc_req->ur_len) {
+		/* A write that waited for a read (SSL_ERROR_WANT_READ). */
+		if (upstream_tls_flush(uc) != 0)
+			return;
+	}
+	for (;;) {
+		ERR_clear_error();
+		errno = 0;
+		n = SSL_read(uc->uc_ssl, data, (int)size);
+		if (n > 0) {
+			uc->uc_req->ur_got_bytes = 1;
+			if (upstream_feed(uc, data, (size_t)n) || uc->uc_paused)
+				return;
+			continue;
+		}
+		e = SSL_get_error(uc->uc_ssl, n);
+		switch (e) {
+		case SSL_ERROR_WANT_READ:
+			return;
+		case SSL_ERROR_WANT_WRITE:
+			event_add(uc->uc_wev, NULL);
+			return;
+		case SSL_ERROR_ZERO_RETURN:
+			upstream_conn_eof(uc);
+			return;
+		case SSL_ERROR_SYSCALL:
+			uc->uc_tls_failed = 1;
+			if (errno == 0)
+				upstream_conn_eof(uc);
+			else
+				upstream_conn_error(uc, errno);
+			return;
+		default:
+			upstream_conn_tls_error(uc, 0, e);
+			return;
+		}
+	}
+}
+
 /* Readable: response bytes, the backend's close, or the idle timeout. */
 static void
 upstream_read_cb(evutil_socket_t fd, short events, void *arg)
@@ -1009,6 +1361,10 @@ upstream_read_cb(evutil_socket_t fd, short events, void *arg)
 	struct upconn	*uc = arg;
 	ssize_t		 n;
 
+	if (uc->uc_ssl != NULL) {
+		upstream_tls_read(uc, data, sizeof data);
+		return;
+	}
 	if (uc->uc_req == NULL) {
 		/* Idle: closed, or talking out of turn. */
 		upstream_idle_drop(uc);
@@ -1036,6 +1392,15 @@ upstream_conn_error(struct upconn *uc, int err)
 	const char	*error;
 	char		*detail;
 
+	if (uc->uc_no_cert && !ur->ur_got_bytes) {
+		/*
+		 * A server that refuses a connection without a certificate
+		 * may reset it before its alert is read (TLS 1.3 checks the
+		 * certificate after the client's handshake is done).
+		 */
+		upstream_conn_tls_error(uc, 0, SSL_ERROR_SYSCALL);
+		return;
+	}
 	uc->uc_req = NULL;
 	ur->ur_conn = NULL;
 	/*
@@ -1070,5 +1435,32 @@ upstream_conn_error(struct upconn *uc, int err)
 	}
 	upstream_conn_free(uc);
 	upstream_finish(ur, error, detail);
+	free(detail);
+}
+
+/*
+ * TLS failed on a connection (e is SSL_get_error's): the request gets the
+ * side error "tls" with the reason, such as the certificate verification's
+ * result.  Never retried: the same handshake would fail the same way.
+ */
+static void
+upstream_conn_tls_error(struct upconn *uc, int handshaking, int e)
+{
+	struct upreq	*ur = uc->uc_req;
+	char		*why, *detail;
+
+	why = tls_failure(uc->uc_ssl, handshaking, e, errno);
+	uc->uc_tls_failed = 1;
+	uc->uc_req = NULL;
+	ur->ur_conn = NULL;
+	if (uc->uc_no_cert)
+		xasprintf(&detail, "%s: the server asked for a client "
+		    "certificate and none is configured (--client-cert): %s",
+		    ur->ur_up->up_authority, why);
+	else
+		xasprintf(&detail, "%s: %s", ur->ur_up->up_authority, why);
+	upstream_conn_free(uc);
+	free(why);
+	upstream_finish(ur, "tls", detail);
 	free(detail);
 }

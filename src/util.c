@@ -114,9 +114,11 @@ const char *
 headers_get(const struct headers *hs, const char *name)
 {
 	size_t	 i;
+	int	 c = tolower((unsigned char)name[0]);
 
 	for (i = 0; i < hs->n; i++) {
-		if (strcasecmp(hs->h[i].name, name) == 0)
+		if (tolower((unsigned char)hs->h[i].name[0]) == c &&
+		    strcasecmp(hs->h[i].name, name) == 0)
 			return (hs->h[i].value);
 	}
 	return (NULL);
@@ -373,11 +375,13 @@ is_hop_by_hop(const char *name)
 		"Transfer-Encoding", "Upgrade", NULL
 	};
 	size_t	 i;
+	int	 c = tolower((unsigned char)name[0]);
 
-	if (strncasecmp(name, "Proxy-", 6) == 0)
+	if (c == 'p' && strncasecmp(name, "Proxy-", 6) == 0)
 		return (1);
 	for (i = 0; hop[i] != NULL; i++) {
-		if (strcasecmp(name, hop[i]) == 0)
+		if (tolower((unsigned char)hop[i][0]) == c &&
+		    strcasecmp(name, hop[i]) == 0)
 			return (1);
 	}
 	return (0);

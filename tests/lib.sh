@@ -355,13 +355,16 @@ start_backend() {
 	esac
 	rm -f "$T/$1.port"
 	: >"$T/$1.log"
+	# $BACKEND_OPTS: more options (--tls-cert ...), split on spaces.
+	# shellcheck disable=SC2086
 	if [ -n "${2:-}" ]; then
 		"$TESTBACKEND" --listen 127.0.0.1:0 --port-file "$T/$1.port" \
 		    --log "$T/$1.log" --name "$1" --fixture "$2" \
-		    2>"$T/$1.berr" &
+		    ${BACKEND_OPTS:-} 2>"$T/$1.berr" &
 	else
 		"$TESTBACKEND" --listen 127.0.0.1:0 --port-file "$T/$1.port" \
-		    --log "$T/$1.log" --name "$1" 2>"$T/$1.berr" &
+		    --log "$T/$1.log" --name "$1" ${BACKEND_OPTS:-} \
+		    2>"$T/$1.berr" &
 	fi
 	_pid=$!
 	track "$_pid"

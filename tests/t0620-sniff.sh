@@ -42,9 +42,9 @@ is "$ST" 2 "--port 0: exit 2"
 like "$ERR" "^paritytap sniff: --port: '0' is not" "... the error names --port"
 run portbig sniff -i lo --port 70000 --candidate http://127.0.0.1:1
 is "$ST" 2 "--port 70000: exit 2"
-run badurl sniff -i lo --port 80 --candidate https://127.0.0.1:1
-is "$ST" 2 "an https:// candidate: exit 2"
-contains "$ERR" "--candidate https://127.0.0.1:1" "... the error names the URL"
+run badurl sniff -i lo --port 80 --candidate ftp://127.0.0.1:1
+is "$ST" 2 "an ftp:// candidate: exit 2"
+contains "$ERR" "--candidate ftp://127.0.0.1:1" "... the error names the URL"
 run primary sniff -i lo --port 80 --primary http://127.0.0.1:1 \
     --candidate http://127.0.0.1:2
 is "$ST" 2 "--primary: exit 2 (the primary is what is watched)"

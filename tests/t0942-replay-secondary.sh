@@ -129,9 +129,9 @@ replay both --primary "$PRI" --candidate "$CAN" --secondary "$SEC" \
 is "$ST" 2 "--secondary and --self-check: exit 2"
 like "$ERR" "^paritytap replay: --secondary and --self-check: choose one" \
     "... the message names both"
-replay badurl --candidate "$CAN" --secondary https://example.com "$IN"
-is "$ST" 2 "--secondary https://...: exit 2"
-like "$ERR" "--secondary https://example.com: only http://" \
+replay badurl --candidate "$CAN" --secondary ftp://example.com "$IN"
+is "$ST" 2 "--secondary ftp://...: exit 2"
+like "$ERR" "--secondary ftp://example.com: only http:// and https://" \
     "... the message names --secondary and the URL"
 replay badrate --primary "$PRI" --candidate "$CAN" --self-check 0 "$IN"
 is "$ST" 2 "--self-check 0: exit 2"

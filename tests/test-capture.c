@@ -2047,6 +2047,66 @@ test_line_random(void)
 	    LINE_RANDOM);
 }
 
+/* Scratch buffers kept from one line to the next, as a reader keeps them. */
+static struct buf	 fast_s, fast_name;
+
+/*
+ * Read line again passing over the answers but the primary's and the
+ * diffs, as replay does: taken exactly when the whole read took it (full,
+ * which this empties of those parts), and then the same but for them,
+ * each skipped side present with its status, no headers, no body, and no
+ * diff kept.  Return 1, or -1 with the lines printed.
+ */
+static int
+fast_skip_same(const char *line, size_t len, struct exchange *full,
+    int taken)
+{
+	struct capture_opts	 opts = { .keep_secrets = 1 };
+	struct exchange		 c;
+	char			*la, *lc;
+	int			 i, rc = 1;
+
+	exchange_init(&c, NULL);
+	if ((capture_fast_parse(line, len, &c, CAPTURE_SKIP_SIDE(SIDE_CANDIDATE) |
+	    CAPTURE_SKIP_SIDE(SIDE_SECONDARY) | CAPTURE_SKIP_DIFFS, &fast_s,
+	    &fast_name) == 0) != taken) {
+		printf("#   %s with parts skipped:\n#   %.*s\n",
+		    taken ? "refused" : "taken", (int)len, line);
+		exchange_free(&c);
+		return (-1);
+	}
+	if (!taken) {
+		exchange_free(&c);
+		return (1);
+	}
+	for (i = SIDE_CANDIDATE; i < SIDE_MAX; i++) {
+		if (c.ex_resp[i].present != full->ex_resp[i].present ||
+		    c.ex_resp[i].status != full->ex_resp[i].status ||
+		    c.ex_resp[i].ms != full->ex_resp[i].ms ||
+		    c.ex_resp[i].headers.n != 0 || c.ex_resp[i].body.len != 0)
+			rc = -1;
+		response_side_free(&c.ex_resp[i]);
+		response_side_free(&full->ex_resp[i]);
+	}
+	if (c.ex_diffs.n != 0)
+		rc = -1;
+	diff_list_free(&c.ex_diffs);
+	diff_list_init(&c.ex_diffs, 0);
+	diff_list_free(&full->ex_diffs);
+	diff_list_init(&full->ex_diffs, 0);
+	la = exchange_to_line(full, &opts);
+	lc = exchange_to_line(&c, &opts);
+	if (strcmp(la, lc) != 0 || c.ex_self_check != full->ex_self_check)
+		rc = -1;
+	if (rc == -1)
+		printf("#   read differently with parts skipped:\n#   %s\n"
+		    "#   %s\n", la, lc);
+	free(la);
+	free(lc);
+	exchange_free(&c);
+	return (rc);
+}
+
 /*
  * Read line both ways: the plain-line reader (capture_fast_read) and the
  * jansson tree (exchange_from_json).  Return 1 if the plain reader took it
@@ -2066,7 +2126,7 @@ fast_same(const char *line, size_t len)
 	exchange_init(&a, NULL);
 	if (capture_fast_read(line, len, &a) != 0) {
 		exchange_free(&a);
-		return (0);
+		return (fast_skip_same(line, len, NULL, 0) == 1 ? 0 : -1);
 	}
 	exchange_init(&b, NULL);
 	obj = json_loadb(line, len, JSON_ALLOW_NUL, &err);
@@ -2094,6 +2154,8 @@ fast_same(const char *line, size_t len)
 		free(la);
 		free(lb);
 	}
+	if (fast_skip_same(line, len, &a, 1) != 1)
+		rc = -1;
 	exchange_free(&a);
 	exchange_free(&b);
 	return (rc);
@@ -2173,6 +2235,34 @@ test_fast_reader(void)
 		    "fast reader: a diffs list cut after a comma is refused");
 		exchange_free(&ex);
 	}
+	/* A part passed over is still checked: a bad one refuses the line. */
+	{
+		static const char	*bad_skipped[] = {
+			"{\"paritytap\":1,\"id\":\"f\",\"request\":{\"method\":"
+			"\"GET\",\"target\":\"/\"},\"responses\":{\"candidate\":"
+			"{\"status\":200,\"headers\":[{\"name\":\"A\",\"value\":"
+			"1}]}}}",
+			"{\"paritytap\":1,\"id\":\"f\",\"request\":{\"method\":"
+			"\"GET\",\"target\":\"/\"},\"responses\":{\"secondary\":"
+			"{\"status\":200,\"body\":\"a\x01\"}}}",
+			"{\"paritytap\":1,\"id\":\"f\",\"request\":{\"method\":"
+			"\"GET\",\"target\":\"/\"},\"diffs\":[{\"path\":\"$.a\"}]}"
+		};
+		unsigned	 all = CAPTURE_SKIP_SIDE(SIDE_PRIMARY) |
+				    CAPTURE_SKIP_SIDE(SIDE_CANDIDATE) |
+				    CAPTURE_SKIP_SIDE(SIDE_SECONDARY) |
+				    CAPTURE_SKIP_DIFFS;
+
+		for (i = 0; i < sizeof bad_skipped / sizeof bad_skipped[0];
+		    i++) {
+			exchange_init(&ex, NULL);
+			ok(capture_fast_parse(bad_skipped[i],
+			    strlen(bad_skipped[i]), &ex, all, &fast_s,
+			    &fast_name) != 0, "fast reader, parts skipped: "
+			    "bad line %zu is still refused", i + 1);
+			exchange_free(&ex);
+		}
+	}
 	for (i = 0; i < sizeof plain / sizeof plain[0]; i++) {
 		len = strlen(plain[i]);
 		if (fast_same(plain[i], len) != 1)
@@ -2211,6 +2301,8 @@ test_fast_reader(void)
 	    nfast, LINE_RANDOM);
 	ok(nbroken > 0 && bad == 0, "... and %zu broken lines it takes",
 	    nbroken);
+	buf_free(&fast_s);
+	buf_free(&fast_name);
 }
 
 /* capture_write appends the same lines, one per exchange. */

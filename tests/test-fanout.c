@@ -309,7 +309,7 @@ main(void)
 		sv[side].sv_body = bodies_of[side];
 		server_start(&sv[side]);
 		up[side] = upstream_new(base, names[side], sv[side].sv_url,
-		    5000, 4, 0, &cause);
+		    5000, 4, 0, NULL, &cause);
 		if (up[side] == NULL)
 			fatalx("%s", cause);
 	}

@@ -40,6 +40,13 @@
  * {"event":"bad_request","conn":N,"reason":..}.  Every line has "ts_ms",
  * the wall clock in milliseconds.
  *
+ * --tls-cert FILE --tls-key FILE serve HTTPS (the rest as above; the raw
+ * socket routes "close_at_once" and "reset" are for plain HTTP only);
+ * --tls-client-ca FILE asks for a client certificate signed by that CA and
+ * refuses a handshake without one.  Each request event then has "tls":
+ * {"resumed":BOOL,"sni":NAME|null,"alpn":PROTO|null,"client":CN|null};
+ * a failed handshake is {"event":"tls_error","conn":N,"reason":..}.
+ *
  * SIGUSR1 releases the delays: every response held by "delay_ms" is sent
  * at once, and later ones are sent without waiting.  A test sets a delay
  * of an hour and releases it when it has checked what must hold while the
@@ -72,11 +79,15 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/util.h>
 
 #include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <zlib.h>
 
 #define MAX_LINE	(64 * 1024)
@@ -140,6 +151,9 @@ struct conn {
 };
 
 static struct event_base *base;
+static SSL_CTX *ssl_ctx;	/* --tls-cert: HTTPS */
+
+static json_t	*tls_info(struct bufferevent *);
 static int	delays_released;	/* SIGUSR1 happened */
 static const char *name = "backend";
 static FILE *log_fp;
@@ -865,6 +879,8 @@ conn_request(struct conn *c)
 	json_object_set_new(ev, "target", json_string(c->target));
 	json_object_set(ev, "headers", c->headers);
 	set_body(ev, body, body_len);
+	if (ssl_ctx != NULL)
+		json_object_set_new(ev, "tls", tls_info(c->bev));
 	log_event(ev);
 
 	r = route_find(c->method, c->target, body, body_len);
@@ -1147,8 +1163,21 @@ static void
 conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn	*c = arg;
+	unsigned long	 e;
+	char		 why[256];
+	json_t		*ev;
 
-	(void)bev;
+	if (what & BEV_EVENT_CONNECTED)
+		return;		/* a TLS handshake done */
+	if (ssl_ctx != NULL && (what & BEV_EVENT_ERROR) &&
+	    (e = bufferevent_get_openssl_error(bev)) != 0) {
+		ERR_error_string_n(e, why, sizeof why);
+		ev = json_object();
+		json_object_set_new(ev, "event", json_string("tls_error"));
+		json_object_set_new(ev, "conn", json_integer((json_int_t)c->id));
+		json_object_set_new(ev, "reason", json_string(why));
+		log_event(ev);
+	}
 	if ((what & BEV_EVENT_EOF) && c->state == PS_BUSY && !c->closing &&
 	    c->pending != NULL) {
 		/* Half-closed while a delayed answer is due: still send it. */
@@ -1156,6 +1185,70 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	conn_free(c);
+}
+
+/* What a TLS connection's handshake settled, for the request event. */
+static json_t *
+tls_info(struct bufferevent *bev)
+{
+	SSL			*ssl = bufferevent_openssl_get_ssl(bev);
+	const unsigned char	*alpn;
+	unsigned int		 alen;
+	const char		*sni;
+	X509			*peer;
+	char			 cn[256];
+	json_t			*o = json_object();
+
+	json_object_set_new(o, "resumed", json_boolean(SSL_session_reused(ssl)));
+	sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	json_object_set_new(o, "sni", sni != NULL ? json_string(sni) :
+	    json_null());
+	SSL_get0_alpn_selected(ssl, &alpn, &alen);
+	json_object_set_new(o, "alpn", alen != 0 ?
+	    json_stringn((const char *)alpn, alen) : json_null());
+	if ((peer = SSL_get1_peer_certificate(ssl)) != NULL &&
+	    X509_NAME_get_text_by_NID(X509_get_subject_name(peer),
+	    NID_commonName, cn, sizeof cn) > 0)
+		json_object_set_new(o, "client", json_string(cn));
+	else
+		json_object_set_new(o, "client", json_null());
+	X509_free(peer);
+	return (o);
+}
+
+/* ALPN: http/1.1 if the client offers it, else none. */
+static int
+tls_alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	static const unsigned char	 h11[] = "\x08http/1.1";
+
+	(void)ssl;
+	(void)arg;
+	if (SSL_select_next_proto((unsigned char **)out, outlen, h11,
+	    sizeof h11 - 1, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+		return (SSL_TLSEXT_ERR_NOACK);
+	return (SSL_TLSEXT_ERR_OK);
+}
+
+/* --tls-cert, --tls-key, --tls-client-ca. */
+static void
+tls_setup(const char *cert, const char *key, const char *client_ca)
+{
+	if ((ssl_ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+		die("SSL_CTX_new failed");
+	if (SSL_CTX_use_certificate_chain_file(ssl_ctx, cert) != 1)
+		die("%s: cannot load the certificate", cert);
+	if (SSL_CTX_use_PrivateKey_file(ssl_ctx, key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ssl_ctx) != 1)
+		die("%s: cannot load the key", key);
+	SSL_CTX_set_alpn_select_cb(ssl_ctx, tls_alpn_cb, NULL);
+	if (client_ca != NULL) {
+		if (SSL_CTX_load_verify_locations(ssl_ctx, client_ca, NULL) != 1)
+			die("%s: cannot load the client CA", client_ca);
+		SSL_CTX_set_verify(ssl_ctx, SSL_VERIFY_PEER |
+		    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	}
 }
 
 /* A client connected. */
@@ -1173,7 +1266,16 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		die("out of memory");
 	c->id = ++n_accepted;
-	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (ssl_ctx != NULL) {
+		SSL	*ssl;
+
+		if ((ssl = SSL_new(ssl_ctx)) == NULL)
+			die("SSL_new failed");
+		c->bev = bufferevent_openssl_socket_new(base, fd, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	} else
+		c->bev = bufferevent_socket_new(base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL)
 		die("bufferevent_socket_new failed");
 	c->headers = json_array();
@@ -1312,7 +1414,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: testbackend --listen ADDR:PORT --port-file FILE"
-	    " [--fixture FILE.json] [--log FILE] [--name NAME]\n");
+	    " [--fixture FILE.json] [--log FILE] [--name NAME]\n"
+	    "    [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n");
 	exit(2);
 }
 
@@ -1325,8 +1428,13 @@ main(int argc, char **argv)
 		{ "fixture",	required_argument, NULL, 'f' },
 		{ "log",	required_argument, NULL, 'L' },
 		{ "name",	required_argument, NULL, 'n' },
+		{ "tls-cert",	required_argument, NULL, 'c' },
+		{ "tls-key",	required_argument, NULL, 'k' },
+		{ "tls-client-ca", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 }
 	};
+	const char		*tls_cert = NULL, *tls_key = NULL;
+	const char		*tls_client_ca = NULL;
 	const char		*listen_addr = NULL, *port_file = NULL;
 	const char		*fixture = NULL, *log_path = NULL;
 	struct sockaddr_storage	 ss;
@@ -1342,6 +1450,9 @@ main(int argc, char **argv)
 		case 'f': fixture = optarg; break;
 		case 'L': log_path = optarg; break;
 		case 'n': name = optarg; break;
+		case 'c': tls_cert = optarg; break;
+		case 'k': tls_key = optarg; break;
+		case 'a': tls_client_ca = optarg; break;
 		default: usage();
 		}
 	}
@@ -1349,6 +1460,10 @@ main(int argc, char **argv)
 		usage();
 
 	signal(SIGPIPE, SIG_IGN);
+	if ((tls_cert == NULL) != (tls_key == NULL))
+		usage();
+	if (tls_cert != NULL)
+		tls_setup(tls_cert, tls_key, tls_client_ca);
 	if (fixture != NULL)
 		fixture_load(fixture);
 	if (log_path != NULL && (log_fp = fopen(log_path, "a")) == NULL)
