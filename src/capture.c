@@ -784,8 +784,8 @@ capture_reader_line(struct capture_reader *r, int *newline, char **cause)
 				r->r_looked = 1;
 				if ((msg = capture_kind((unsigned char *)r->r_buf,
 				    (size_t)n, r->r_lenient)) != NULL) {
-					xasprintf(cause, "%s: this is %s",
-					    r->r_name, msg);
+					xasprintf(cause, "%s:%llu: this is %s",
+					    r->r_name, r->r_lineno + 1, msg);
 					return (-1);
 				}
 			}

@@ -21,6 +21,7 @@ static const struct options_entry diff_options[] = {
 	    "status 1 [shape,body; exact mode adds value];\na document that "
 	    "does not parse always fails", NULL },
 	{ "json", 0, NULL, "print the result as one JSON document", NULL },
+	{ "format", 0, "FORMAT", "text, or json: as --json", "text" },
 	OPTIONS_ENTRY_STRICT_ORDER,
 	OPTIONS_ENTRY_LENIENT_NUMBERS,
 	OPTIONS_ENTRY_UNORDERED,
@@ -109,6 +110,8 @@ diff_set(void *arg, const char *name, const char *value, char **cause)
 		return (diff_fail_on(conf, value, cause));
 	else if (strcmp(name, "json") == 0)
 		return (options_bool(name, value, &conf->json, cause));
+	else if (strcmp(name, "format") == 0)
+		return (options_text_json(name, value, &conf->json, cause));
 	else {
 		xasprintf(cause, "unknown option '%s'", name);
 		return (-1);

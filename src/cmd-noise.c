@@ -38,6 +38,7 @@ static const struct options_entry noise_options[] = {
 	{ "lenient", 0, NULL, "skip malformed capture lines with a warning",
 	    NULL },
 	{ "quiet", 'q', NULL, "no summary line, no warnings", NULL },
+	{ "json", 0, NULL, "as --format json", NULL },
 	OPTIONS_ENTRY_HELP,
 	OPTIONS_ENTRY_END
 };
@@ -81,6 +82,10 @@ noise_set(void *arg, const char *name, const char *value, char **cause)
 		return (rv == 1 ? 0 : -1);
 	if (strcmp(name, "lenient") == 0)
 		return (options_bool(name, value, &nc->lenient, cause));
+	if (strcmp(name, "json") == 0) {
+		nc->format = NOISE_JSON;
+		return (0);
+	}
 	if (strcmp(name, "format") == 0) {
 		if (strcmp(value, "text") == 0)
 			nc->format = NOISE_TEXT;

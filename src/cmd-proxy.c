@@ -25,6 +25,8 @@ struct proxy_conf {
 	uint64_t		 queue_size;
 	struct drift_table_opts	 drifts;
 	struct admin_opts	 admin;
+	int			 timeout;	/* --timeout: every side's */
+	unsigned		 timeout_set;	/* bit (1 << side): its own */
 };
 
 /* The proxy's options; options_set sets the shared ones. */
@@ -59,6 +61,8 @@ static const struct options_entry proxy_options[] = {
 	{ "sample", 0, "RATE", "fraction of requests mirrored, 0..1", "1.0" },
 	{ "mirror-methods", 0, "LIST", "comma list of methods mirrored",
 	    "all" },
+	{ "timeout", 0, "DURATION", "every backend's deadline, unless its own "
+	    "below is given (ms if no unit)", NULL },
 	{ "primary-timeout", 0, "DURATION", "primary deadline, 504 past it "
 	    "(ms if no unit)", "30s" },
 	{ "candidate-timeout", 0, "DURATION", "candidate deadline (ms if no "
@@ -164,15 +168,21 @@ proxy_set(void *arg, const char *name, const char *value, char **cause)
 			xasprintf(cause, "--%s: no method given", name);
 			return (-1);
 		}
-	} else if (strcmp(name, "primary-timeout") == 0)
+	} else if (strcmp(name, "timeout") == 0)
+		return (options_ms(name, value, &pc->timeout, cause));
+	else if (strcmp(name, "primary-timeout") == 0) {
+		pc->timeout_set |= 1u << SIDE_PRIMARY;
 		return (options_ms(name, value, &pc->po.primary_timeout,
 		    cause));
-	else if (strcmp(name, "candidate-timeout") == 0)
+	} else if (strcmp(name, "candidate-timeout") == 0) {
+		pc->timeout_set |= 1u << SIDE_CANDIDATE;
 		return (options_ms(name, value, &pc->po.candidate_timeout,
 		    cause));
-	else if (strcmp(name, "secondary-timeout") == 0)
+	} else if (strcmp(name, "secondary-timeout") == 0) {
+		pc->timeout_set |= 1u << SIDE_SECONDARY;
 		return (options_ms(name, value, &pc->po.secondary_timeout,
 		    cause));
+	}
 	else if (strcmp(name, "self-check") == 0)
 		return (parse_self_check(value, &pc->po.self_check, cause));
 	else if (strcmp(name, "grace") == 0)
@@ -580,6 +590,13 @@ cmd_proxy_exec(int argc, char **argv)
 	status = EXIT_USAGE;
 	if (options_load(&pc.o, proxy_set, &pc) != 0)
 		goto out;
+	/* A side's own deadline wins over --timeout, in any order. */
+	if (pc.timeout != 0 && !(pc.timeout_set & (1u << SIDE_PRIMARY)))
+		pc.po.primary_timeout = pc.timeout;
+	if (pc.timeout != 0 && !(pc.timeout_set & (1u << SIDE_CANDIDATE)))
+		pc.po.candidate_timeout = pc.timeout;
+	if (pc.timeout != 0 && !(pc.timeout_set & (1u << SIDE_SECONDARY)))
+		pc.po.secondary_timeout = pc.timeout;
 	if (pc.po.listen == NULL)
 		options_usage(pc.o.command, "--listen ADDR:PORT is required");
 	else if (pc.po.primary == NULL)

@@ -85,6 +85,7 @@ static const struct options_entry rejudge_options[] = {
 	    "the output)", "exit 2" },
 	{ "json", 0, NULL, "the summary as JSON on stdout (with -o FILE)",
 	    NULL },
+	{ "format", 0, "FORMAT", "text, or json: as --json", "text" },
 	{ "quiet", 'q', NULL, "no summary line, no warnings", NULL },
 	{ "verbose", 'v', NULL, "more logging", NULL },
 	OPTIONS_ENTRY_HELP,
@@ -132,6 +133,8 @@ rejudge_set(void *arg, const char *name, const char *value, char **cause)
 		return (options_bool(name, value, &rc->lenient, cause));
 	else if (strcmp(name, "json") == 0)
 		return (options_bool(name, value, &rc->json, cause));
+	else if (strcmp(name, "format") == 0)
+		return (options_text_json(name, value, &rc->json, cause));
 	else if (strcmp(name, "secondary-learned") == 0)
 		return (options_bool(name, value, &rc->learned, cause));
 	else {

@@ -131,8 +131,15 @@ static const struct options_entry replay_options[] = {
 	    "(failing when new) and per failing exchange that carries none",
 	    "exchange" },
 	{ "json", 0, NULL, "a JSON summary on stdout", NULL },
+	{ "format", 0, "FORMAT", "text, or json: as --json", "text" },
 	{ "timeout", 0, "DURATION", "deadline for each backend (ms if no "
 	    "unit)", "5s" },
+	{ "primary-timeout", 0, "DURATION", "the primary's own deadline "
+	    "(--primary)", "--timeout" },
+	{ "candidate-timeout", 0, "DURATION", "the candidate's own deadline",
+	    "--timeout" },
+	{ "secondary-timeout", 0, "DURATION", "the secondary's own deadline",
+	    "--timeout" },
 	{ "max-body", 0, "BYTES", "response bytes kept for comparison", "8M" },
 	{ "host", 0, "HOST", "Host header sent", "as recorded" },
 	OPTIONS_ENTRY_TRACE_HEADER,
@@ -269,8 +276,19 @@ replay_set(void *arg, const char *name, const char *value, char **cause)
 		rc->baseline_path = options_keep(&rc->o, value);
 	else if (strcmp(name, "json") == 0)
 		return (options_bool(name, value, &rc->json, cause));
+	else if (strcmp(name, "format") == 0)
+		return (options_text_json(name, value, &rc->json, cause));
 	else if (strcmp(name, "timeout") == 0)
 		return (options_ms(name, value, &rc->ro.timeout, cause));
+	else if (strcmp(name, "primary-timeout") == 0)
+		return (options_ms(name, value,
+		    &rc->ro.side_timeout[SIDE_PRIMARY], cause));
+	else if (strcmp(name, "candidate-timeout") == 0)
+		return (options_ms(name, value,
+		    &rc->ro.side_timeout[SIDE_CANDIDATE], cause));
+	else if (strcmp(name, "secondary-timeout") == 0)
+		return (options_ms(name, value,
+		    &rc->ro.side_timeout[SIDE_SECONDARY], cause));
 	else if (strcmp(name, "self-check") == 0)
 		return (parse_self_check(value, &rc->ro.self_check, cause));
 	else if (strcmp(name, "drop-redacted") == 0)

@@ -43,6 +43,9 @@ static const struct options_entry report_options[] = {
 	    NULL },
 	{ "allow-empty", 0, NULL, "exit 0 when the captures hold no exchange",
 	    "exit 2" },
+	{ "json", 0, NULL, "as --format json", NULL },
+	{ "config", 0, "FILE", "INI file: [report] (and [compare], which "
+	    "report has no use for)", NULL },
 	{ "quiet", 'q', NULL, "no warnings (a torn last line, skipped lines)",
 	    NULL },
 	OPTIONS_ENTRY_HELP,
@@ -190,7 +193,9 @@ report_set(void *arg, const char *name, const char *value, char **cause)
 
 	if ((rv = options_set(&rc->o, name, value, cause)) != 0)
 		return (rv == 1 ? 0 : -1);
-	if (strcmp(name, "format") == 0) {
+	if (strcmp(name, "json") == 0)
+		rc->format = REPORT_JSON;
+	else if (strcmp(name, "format") == 0) {
 		if (strcmp(value, "text") == 0)
 			rc->format = REPORT_TEXT;
 		else if (strcmp(value, "json") == 0)

@@ -40,6 +40,8 @@ static const struct options_entry sniff_options[] = {
 	    "comma list of methods sent to the candidate", "all" },
 	{ "candidate-timeout", 0, "DURATION", "candidate deadline (ms if no "
 	    "unit)", "5s" },
+	{ "timeout", 0, "DURATION", "the same: the candidate and the "
+	    "secondary are the backends sniff sends to", "5s" },
 	{ "max-inflight", 0, "N", "candidate requests in flight before new "
 	    "ones are dropped, counted and recorded as skipped", "1024" },
 	{ "max-body", 0, "BYTES", "body bytes kept for comparison", "8M" },
@@ -160,7 +162,8 @@ sniff_set(void *arg, const char *name, const char *value, char **cause)
 			xasprintf(cause, "--%s: no method given", name);
 			return (-1);
 		}
-	} else if (strcmp(name, "candidate-timeout") == 0)
+	} else if (strcmp(name, "candidate-timeout") == 0 ||
+	    strcmp(name, "timeout") == 0)
 		return (options_ms(name, value, &sc->ro.timeout, cause));
 	else if (strcmp(name, "grace") == 0)
 		return (options_ms(name, value, &sc->grace, cause));

@@ -200,6 +200,25 @@ options_cause(const char *name, char *why, char **cause)
 	return (-1);
 }
 
+/*
+ * --format text|json, in the commands whose JSON output is --json: one
+ * name or the other works in every command.
+ */
+int
+options_text_json(const char *name, const char *value, int *json,
+    char **cause)
+{
+	if (strcmp(value, "text") == 0)
+		*json = 0;
+	else if (strcmp(value, "json") == 0)
+		*json = 1;
+	else {
+		xasprintf(cause, "--%s: '%s' is not text or json", name, value);
+		return (-1);
+	}
+	return (0);
+}
+
 /* Parse a millisecond count within limits. */
 int
 options_ms(const char *name, const char *value, int *out, char **cause)
@@ -717,6 +736,28 @@ options_unknown(const struct options *o, const char *arg)
 }
 
 /*
+ * Is this section another command's?  One file serves a whole cutover
+ * (proxy, then replay and report in CI): each command reads [compare],
+ * the routes and its own section, and passes over the others' (as
+ * paritytap.c's command table names them).  A section no command has is
+ * still an error: it is a typing error.
+ */
+static int
+options_command_section(const char *section)
+{
+	static const char	*commands[] = {
+		"diff", "proxy", "replay", "report", "noise", "rejudge",
+		"import", "export", "sniff", "record"
+	};
+	size_t			 i;
+
+	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(section, commands[i]) == 0)
+			return (1);
+	return (0);
+}
+
+/*
  * Collect the command line's flags, to apply after the config file (flags
  * win over it).  Return -1 to go on, or the exit status to return now.
  */
@@ -879,7 +920,8 @@ options_config_cb(void *arg, const char *section, const char *key,
 			is_compare = 1;
 	}
 	if (strcmp(section, "compare") != 0 &&
-	    strcmp(section, o->command) != 0 && o->other_sections)
+	    strcmp(section, o->command) != 0 &&
+	    (o->other_sections || options_command_section(section)))
 		return (0);
 	if (strcmp(section, "compare") != 0 &&
 	    strcmp(section, o->command) != 0) {
@@ -899,6 +941,9 @@ options_config_cb(void *arg, const char *section, const char *key,
 		if (strcmp(o->longopts[i].name, key) == 0)
 			break;
 	}
+	/* A comparison rule for the commands that compare (not report). */
+	if (o->longopts[i].name == NULL && is_compare)
+		return (0);
 	if (o->longopts[i].name == NULL) {
 		if ((closest = options_closest(o, key)) != NULL)
 			xasprintf(cause, "unknown key '%s' in [%s] (did you "

@@ -675,6 +675,7 @@ struct replay_opts {
 	unsigned	 concurrency;
 	double		 rate;		/* requests started per second; 0: no cap */
 	int		 timeout;	/* ms, each backend */
+	int		 side_timeout[SIDE_MAX]; /* ms, 0: timeout */
 	uint64_t	 max_body;
 	const char	*trace_header;
 	const char	*host;
@@ -1101,6 +1102,7 @@ uint64_t	 upstream_retries(const struct upstream *);
 struct ssl_ctx_st;
 struct ssl_st;
 int		 tls_opts_name(const char *);
+int		 options_text_json(const char *, const char *, int *, char **);
 int		 tls_opts_set(struct tls_opts *, const char *, const char *,
 		     char **);
 int		 tls_opts_any(const struct tls_opts *);

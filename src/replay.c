@@ -634,6 +634,14 @@ replay_reader_stop(struct replay *rp)
 }
 
 /* Make the live backends' connection pools; -1 with cause on a bad URL. */
+/* A side's deadline: its own (--candidate-timeout ...), else --timeout. */
+static int
+replay_timeout(const struct replay_opts *o, enum side side)
+{
+	return (o->side_timeout[side] != 0 ? o->side_timeout[side] :
+	    o->timeout);
+}
+
 static int
 replay_backends(struct replay *rp, char **cause)
 {
@@ -642,12 +650,14 @@ replay_backends(struct replay *rp, char **cause)
 
 	if (o->primary != NULL) {
 		rp->rp_up[SIDE_PRIMARY] = upstream_new(rp->rp_base, "primary",
-		    o->primary, o->timeout, REPLAY_IDLE_CONNS, 0, o->tls, cause);
+		    o->primary, replay_timeout(o, SIDE_PRIMARY), REPLAY_IDLE_CONNS, 0,
+		    o->tls, cause);
 		if (rp->rp_up[SIDE_PRIMARY] == NULL)
 			return (-1);
 	}
 	rp->rp_up[SIDE_CANDIDATE] = upstream_new(rp->rp_base, "candidate",
-	    o->candidate, o->timeout, REPLAY_IDLE_CONNS, 0, o->tls, cause);
+	    o->candidate, replay_timeout(o, SIDE_CANDIDATE), REPLAY_IDLE_CONNS,
+	    0, o->tls, cause);
 	if (rp->rp_up[SIDE_CANDIDATE] == NULL)
 		return (-1);
 	for (i = 0; o->shadow != NULL && i < o->shadow->n; i++)
@@ -659,7 +669,8 @@ replay_backends(struct replay *rp, char **cause)
 		rp->rp_up[SIDE_SECONDARY] = upstream_new(rp->rp_base,
 		    o->secondary != NULL ? "secondary" : "primary",
 		    o->secondary != NULL ? o->secondary : o->primary,
-		    o->timeout, REPLAY_IDLE_CONNS, 0, o->tls, cause);
+		    replay_timeout(o, o->secondary != NULL ? SIDE_SECONDARY :
+		    SIDE_PRIMARY), REPLAY_IDLE_CONNS, 0, o->tls, cause);
 		if (rp->rp_up[SIDE_SECONDARY] == NULL)
 			return (-1);
 	}

@@ -174,8 +174,11 @@ is "$ST" 2 "a malformed line in the second file exits 2"
 contains "$ERR" "$T/bad.jsonl:2:" "... naming that file"
 
 : >"$T/empty.jsonl"
-run empty -f json "$T/empty.jsonl"
-is "$ST" 0 "an empty capture: exits 0"
+run empty0 -f json "$T/empty.jsonl"
+is "$ST" 2 "an empty capture: exits 2 (a report of nothing is no clean run)"
+contains "$ERR" "no exchange in $T/empty.jsonl" "... saying so"
+run empty -f json --allow-empty "$T/empty.jsonl"
+is "$ST" 0 "an empty capture with --allow-empty: exits 0"
 is "$(jq -r '[.exchanges, .signatures_total, (.first == null)] | @tsv' "$T/empty.out")" \
     "$(printf '0\t0\ttrue')" "an empty capture: an empty report"
 

@@ -160,7 +160,7 @@ run baseout -f baseline -o "$T/baseline.txt" "$A" "$B"
 is "$OUT" "" "--format baseline -o FILE: nothing on stdout"
 ok "-o FILE: the file is the baseline" cmp -s "$T/want-base" "$T/baseline.txt"
 : >"$T/empty.jsonl"
-run baseempty -f baseline "$T/empty.jsonl"
+run baseempty -f baseline --allow-empty "$T/empty.jsonl"
 is "$(grep -vc '^#' "$T/baseempty.out")" 0 "an empty capture: a baseline with no drift"
 contains "$OUT" "# no exchange in 1 capture" "... saying so"
 

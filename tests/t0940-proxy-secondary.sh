@@ -235,7 +235,7 @@ like "$ERR" "^paritytap proxy: --secondary and --self-check: choose one" \
 
 "$PARITYTAP" proxy --help >"$T/help.out"
 like "$(cat "$T/help.out")" "^      --secondary URL " "--help lists --secondary"
-like "$(cat "$T/help.out")" "^      --secondary-timeout MS " \
+like "$(cat "$T/help.out")" "^      --secondary-timeout DURATION " \
     "--help lists --secondary-timeout"
 
 done_testing

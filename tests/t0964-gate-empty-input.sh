@@ -70,7 +70,7 @@ for cmd in report replay; do
 		msg=${kind#*|}
 		run "$cmd-$f" "$@" "$T/$f"
 		is "$ST" 2 "$cmd $f: exit 2"
-		like "$ERR" "^paritytap $cmd: $T/$f: this is $msg" \
+		like "$ERR" "^paritytap $cmd: $T/$f:1: this is $msg" \
 		    "$cmd $f: it says what the file is"
 		# Not even --allow-empty makes a wrong file pass.
 		run "$cmd-$f-ok" "$@" --allow-empty "$T/$f"

@@ -2,7 +2,8 @@
 # An unknown option, or config key, names the closest one when one is
 # close and no other is as close: a letter missing, one too many, one
 # wrong, or two swapped.  Far from every option, nothing is guessed.
-# Every command takes -q.
+# Every command takes -q; JSON output is asked for with --json or
+# --format json alike, in every command that has it.
 
 . "$(dirname "$0")/lib.sh"
 need_binaries
@@ -61,5 +62,32 @@ is "$ST" 0 "noise -q: exit 0"
 is "$ERR" "" "noise -q: no summary line"
 run noise-v noise "$top_srcdir/tests/fixtures/report-a.jsonl"
 like "$ERR" "^noise: 12 exchanges" "noise without -q: the summary line"
+
+F=$top_srcdir/tests/fixtures/report-a.jsonl
+"$PARITYTAP" report --json "$F" >"$T/r1.json" 2>/dev/null
+"$PARITYTAP" report --format json "$F" >"$T/r2.json" 2>/dev/null
+ok "report --json is --format json" cmp -s "$T/r1.json" "$T/r2.json"
+is "$(jq -r .exchanges "$T/r1.json")" 12 "... a JSON report"
+"$PARITYTAP" noise --json "$F" >"$T/n1.json" 2>/dev/null
+"$PARITYTAP" noise --format json "$F" >"$T/n2.json" 2>/dev/null
+ok "noise --json is --format json" cmp -s "$T/n1.json" "$T/n2.json"
+is "$(jq -r .exchanges "$T/n1.json")" 12 "... a JSON document"
+"$PARITYTAP" rejudge --json -o "$T/j1.jsonl" "$F" >"$T/j1.json" 2>/dev/null
+"$PARITYTAP" rejudge --format json -o "$T/j2.jsonl" "$F" >"$T/j2.json" \
+    2>/dev/null
+ok "rejudge --format json is --json" cmp -s "$T/j1.json" "$T/j2.json"
+is "$(jq -r .read "$T/j1.json")" 12 "... a JSON summary"
+A=$top_srcdir/tests/fixtures/diff-single-primary.json
+B=$top_srcdir/tests/fixtures/diff-single-candidate.json
+"$PARITYTAP" diff --json "$A" "$B" >"$T/d1.json" 2>/dev/null
+"$PARITYTAP" diff --format json "$A" "$B" >"$T/d2.json" 2>/dev/null
+ok "diff --format json is --json" cmp -s "$T/d1.json" "$T/d2.json"
+is "$(jq -r .documents "$T/d1.json")" 1 "... a JSON result"
+"$PARITYTAP" replay --format json --candidate http://127.0.0.1:1 "$F" \
+    >"$T/p.json" 2>/dev/null
+is "$(jq -r .exchanges "$T/p.json")" 12 "replay --format json: the JSON summary"
+run fmt replay --format yaml --candidate http://127.0.0.1:1 "$F"
+is "$ST" 2 "replay --format yaml: exit 2"
+like "$ERR" "--format: 'yaml' is not text or json" "... said"
 
 done_testing

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Durations take units everywhere (500ms, 2s, 1m, 1h), on the command line
 # and in the config file; a bare number keeps the option's unit, which
-# --help says, as does the error for a bad value.
+# --help says, as does the error for a bad value.  --timeout is every
+# backend's deadline, and a side's own (--candidate-timeout) wins over it.
 
 . "$(dirname "$0")/lib.sh"
 need curl jq
@@ -25,6 +26,27 @@ ok "300ms: the capture line is written" wait_for 30 cap_has_id "$T/c.jsonl" "$TR
 is "$(cap_get "$T/c.jsonl" "$TRACE" .responses.candidate.error_detail)" \
     "no complete response after 300 ms" "300ms: the candidate's deadline"
 stop_proxy
+
+# --timeout is every side's; a side's own wins over it, in either order.
+start_proxy --primary "$PRI" --candidate "$CAN" --timeout 400ms \
+    --capture "$T/t1.jsonl" || bail "the proxy with --timeout did not start"
+req t1 "$PROXY_URL/t1"
+ok "--timeout: the capture line is written" wait_for 30 cap_has_id "$T/t1.jsonl" "$TRACE"
+is "$(cap_get "$T/t1.jsonl" "$TRACE" .responses.candidate.error_detail)" \
+    "no complete response after 400 ms" "--timeout 400ms: the candidate's deadline"
+stop_proxy
+start_proxy --primary "$PRI" --candidate "$CAN" --candidate-timeout 250ms \
+    --timeout 1h --capture "$T/t2.jsonl" || bail "the proxy did not start"
+req t2 "$PROXY_URL/t2"
+ok "--candidate-timeout before --timeout: the capture line is written" \
+    wait_for 30 cap_has_id "$T/t2.jsonl" "$TRACE"
+is "$(cap_get "$T/t2.jsonl" "$TRACE" .responses.candidate.error_detail)" \
+    "no complete response after 250 ms" "the candidate's own deadline wins"
+stop_proxy
+"$PARITYTAP" replay --candidate "$CAN" --timeout 1h --candidate-timeout 350ms \
+    --capture "$T/t3.jsonl" "$T/t1.jsonl" >/dev/null 2>"$T/t3.err"
+is "$(jq -r .responses.candidate.error_detail "$T/t3.jsonl")" \
+    "no complete response after 350 ms" "replay: --candidate-timeout wins over --timeout"
 backend_release candidate
 
 # The same in the config file, and a bare number in milliseconds.
