@@ -26,11 +26,14 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <openssl/ssl.h>
 
 #include "paritytap.h"
 
@@ -52,6 +55,7 @@ struct admin {
 	char			 a_address[128];
 	struct event_base	*a_base;
 	struct evhttp		*a_http;
+	struct tls_server	*a_tls;		/* --admin-tls-cert, or NULL */
 	struct event		*a_wake;
 	int			 a_pipe[2];
 	pthread_t		 a_thread;
@@ -81,13 +85,31 @@ admin_option(struct options *o, struct admin_opts *ao, const char *name,
 		if (parse_uint(value, 0, 100000, &v, &why) != 0)
 			return (options_cause(name, why, cause) == 0 ? 1 : -1);
 		ao->keep = (unsigned)v;
-	} else if (strcmp(name, "ready-window") == 0) {
+	} else if (strcmp(name, "admin-tls-cert") == 0)
+		ao->tls_cert = options_keep(o, value);
+	else if (strcmp(name, "admin-tls-key") == 0)
+		ao->tls_key = options_keep(o, value);
+	else if (strcmp(name, "ready-window") == 0) {
 		if (options_duration(name, value, 1000, 1000,
 		    24ULL * 3600 * 1000, &ao->ready_window_ms, cause) != 0)
 			return (-1);
 	} else
 		return (0);
 	return (1);
+}
+
+/* The admin options that only go together; 0, or -1 and cause. */
+int
+admin_opts_check(const struct admin_opts *ao, char **cause)
+{
+	if (tls_server_check("--admin-tls", ao->tls_cert, ao->tls_key,
+	    cause) != 0)
+		return (-1);
+	if (ao->tls_cert != NULL && ao->listen == NULL) {
+		xasprintf(cause, "--admin-tls-cert needs --admin ADDR:PORT");
+		return (-1);
+	}
+	return (0);
 }
 
 /* The defaults. */
@@ -424,7 +446,7 @@ admin_metrics(struct admin *a, struct evhttp_request *req)
 	struct alert_counts	 ac[8];
 	struct drift_counts	 dc;
 	struct buf		 b;
-	uint64_t		 depth, bytes, stripped, dropped;
+	uint64_t		 depth, bytes, stripped, dropped, tls_errors;
 	size_t			 n, i;
 
 	buf_init(&b);
@@ -462,6 +484,16 @@ admin_metrics(struct admin *a, struct evhttp_request *req)
 	if (s->secondary)
 		buf_printf(&b, "paritytap_inflight{side=\"secondary\"} %u\n",
 		    admin_inflight(s, SIDE_SECONDARY));
+
+	/* Under --tls-cert: clients that never got through the handshake. */
+	if (s->proxy != NULL && proxy_tls_errors(s->proxy, &tls_errors)) {
+		metrics_family_line(&b, "paritytap_client_tls_errors_total",
+		    "counter", "Client connections closed in or before the "
+		    "TLS handshake (plain HTTP, a client that refused the "
+		    "certificate, no common protocol).");
+		buf_printf(&b, "paritytap_client_tls_errors_total %llu\n",
+		    (unsigned long long)tls_errors);
+	}
 
 	pipeline_queue(s->pipeline, &depth, &bytes, &stripped, &dropped);
 	metrics_family_line(&b, "paritytap_queue_depth", "gauge",
@@ -752,6 +784,20 @@ admin_wake(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * Each admin connection under --admin-tls-cert: a TLS bufferevent for
+ * evhttp, which sets its descriptor once accepted.
+ */
+static struct bufferevent *
+admin_tls_bev(struct event_base *base, void *arg)
+{
+	struct admin	*a = arg;
+
+	return (bufferevent_openssl_socket_new(base, -1,
+	    tls_server_ssl(a->a_tls), BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE));
+}
+
+/*
  * A new admin listener, bound (so the address is known and a bad one is a
  * usage error) but not yet serving.
  */
@@ -772,10 +818,15 @@ admin_new(const struct admin_opts *ao, char **cause)
 	if (ao->token_path != NULL &&
 	    admin_read_token(a, ao->token_path, cause) != 0)
 		goto fail;
+	if (ao->tls_cert != NULL && (a->a_tls = tls_server_new("--admin-tls",
+	    ao->tls_cert, ao->tls_key, cause)) == NULL)
+		goto fail;
 	if (admin_split(ao->listen, &host, &port, cause) != 0)
 		goto fail;
 	a->a_base = event_base_new();
 	a->a_http = evhttp_new(a->a_base);
+	if (a->a_tls != NULL)
+		evhttp_set_bevcb(a->a_http, admin_tls_bev, a);
 	evhttp_set_max_headers_size(a->a_http, ADMIN_MAX_HEADERS);
 	/* Room for a small body, so a POST hears 405, not 413. */
 	evhttp_set_max_body_size(a->a_http, ADMIN_MAX_BODY);
@@ -845,6 +896,14 @@ admin_start(struct admin *a, const struct admin_sources *src)
 	a->a_started = 1;
 }
 
+/* SIGHUP: new admin connections get the certificate read again. */
+void
+admin_reload(struct admin *a)
+{
+	if (a != NULL)
+		tls_server_reload(a->a_tls);
+}
+
 /* Stop serving and free; the sources may go after this. */
 void
 admin_free(struct admin *a)
@@ -863,6 +922,7 @@ admin_free(struct admin *a)
 		evhttp_free(a->a_http);
 	if (a->a_base != NULL)
 		event_base_free(a->a_base);
+	tls_server_free(a->a_tls);
 	if (a->a_pipe[0] != -1) {
 		close(a->a_pipe[0]);
 		close(a->a_pipe[1]);

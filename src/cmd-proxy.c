@@ -37,6 +37,10 @@ struct proxy_conf {
 static const struct options_entry proxy_options[] = {
 	{ "listen", 'l', "ADDR:PORT",
 	    "where clients connect (port 0: any free port)", NULL },
+	{ "tls-cert", 0, "FILE", "clients connect over HTTPS: this PEM "
+	    "certificate (chain after it); reloaded on SIGHUP", NULL },
+	{ "tls-key", 0, "FILE", "the private key of --tls-cert (PEM, "
+	    "unencrypted)", NULL },
 	{ "primary", 'p', "URL",
 	    "the implementation that is the contract today", NULL },
 	{ "candidate", 'C', "URL", "the implementation being tested", NULL },
@@ -123,8 +127,8 @@ cmd_proxy_help(FILE *f)
 	fputs(
 "\n"
 "Signals: SIGTERM/SIGINT stop gracefully (a second one at once), SIGHUP\n"
-"and SIGUSR1 reopen the capture and events files, SIGUSR2 prints the\n"
-"summary line so far.\n"
+"and SIGUSR1 reopen the capture and events files and read the TLS\n"
+"certificates again, SIGUSR2 prints the summary line so far.\n"
 "See paritytap(1).\n", f);
 }
 
@@ -146,6 +150,10 @@ proxy_set(void *arg, const char *name, const char *value, char **cause)
 		return (rv == 1 ? 0 : -1);
 	if (strcmp(name, "listen") == 0)
 		pc->po.listen = options_keep(&pc->o, value);
+	else if (strcmp(name, "tls-cert") == 0)
+		pc->po.tls_cert = options_keep(&pc->o, value);
+	else if (strcmp(name, "tls-key") == 0)
+		pc->po.tls_key = options_keep(&pc->o, value);
 	else if (strcmp(name, "rotate-size") == 0) {
 		if (parse_size(value, &pc->o.cap.rotate_size, &why) != 0)
 			return (options_cause(name, why, cause));
@@ -288,6 +296,8 @@ struct proxy_run {
 	struct drift_table	*pr_drifts;
 	struct alerts		*pr_alerts;
 	struct flagline		*pr_flags;	/* NULL when quiet */
+	struct tls_server	*pr_tls;	/* --tls-cert */
+	struct admin		*pr_admin;
 };
 
 /* SIGTERM, SIGINT: graceful stop. */
@@ -308,13 +318,18 @@ proxy_run_abort(void *arg)
 	proxy_abort(pr->pr_proxy);
 }
 
-/* SIGHUP, SIGUSR1: reopen the capture and events files. */
+/*
+ * SIGHUP, SIGUSR1: reopen the capture and events files, and read the
+ * certificates again (a renewed certificate, as nginx takes one).
+ */
 static void
 proxy_run_reopen(void *arg)
 {
 	struct proxy_run	*pr = arg;
 
 	pipeline_reopen(pr->pr_pipeline);
+	tls_server_reload(pr->pr_tls);
+	admin_reload(pr->pr_admin);
 }
 
 /*
@@ -349,6 +364,7 @@ static void
 proxy_conf_free(struct proxy_conf *pc)
 {
 	strlist_free(&pc->po.mirror_methods, &pc->po.nmirror_methods);
+	tls_server_free(pc->po.listen_tls);
 	options_free(&pc->o);
 }
 
@@ -382,6 +398,13 @@ proxy_run(struct proxy_conf *pc)
 		fatalx("evthread_use_pthreads");
 	memset(&counts, 0, sizeof counts);
 	color = use_color(pc->o.color, STDERR_FILENO, NULL) > 0;
+	/* Read before anything is opened, so a bad file changes nothing. */
+	if (pc->po.tls_cert != NULL && (pc->po.listen_tls = tls_server_new(
+	    "--tls", pc->po.tls_cert, pc->po.tls_key, &cause)) == NULL) {
+		status = options_usage(pc->o.command, "%s", cause);
+		free(cause);
+		return (status);
+	}
 	if ((status = options_capture(&pc->o, &capture)) != 0)
 		return (status);
 	if (pc->events != NULL &&
@@ -418,7 +441,8 @@ proxy_run(struct proxy_conf *pc)
 		drift_table_listen(drifts, metrics_drift_listener, metrics);
 		drift_table_known(drifts, metrics_drift_listener, metrics);
 		/* Alertmanager's alerts link to the dashboard. */
-		xasprintf(&generator, "http://%s/", admin_address(admin));
+		xasprintf(&generator, "%s://%s/", pc->admin.tls_cert != NULL ?
+		    "https" : "http", admin_address(admin));
 		pc->o.alert.generator_url = generator;
 	}
 
@@ -447,6 +471,8 @@ proxy_run(struct proxy_conf *pc)
 	memset(&pr, 0, sizeof pr);
 	pr.pr_drifts = drifts;
 	pr.pr_alerts = alerts;
+	pr.pr_tls = pc->po.listen_tls;
+	pr.pr_admin = admin;
 	rt = runtime_new(&proxy_run_cbs, &pr, pc->po.grace);
 	memset(&popts, 0, sizeof popts);
 	popts.compare = &pc->o.co;
@@ -518,6 +544,7 @@ proxy_run(struct proxy_conf *pc)
 	/* The admin thread reads the proxy: stop it before the proxy goes. */
 	admin_free(admin);
 	admin = NULL;
+	pr.pr_admin = NULL;
 
 	dropped = proxy_mirror_dropped(pr.pr_proxy, "inflight");
 	dropped_bytes = proxy_mirror_dropped(pr.pr_proxy, "inflight_bytes");
@@ -569,6 +596,7 @@ cmd_proxy_exec(int argc, char **argv)
 {
 	struct proxy_conf	 pc;
 	struct options_target	 ot = OPTIONS_TARGET(pc.po);
+	char			*cause;
 	int			 status;
 
 	memset(&pc, 0, sizeof pc);
@@ -611,7 +639,11 @@ cmd_proxy_exec(int argc, char **argv)
 		options_usage(pc.o.command, "--primary URL is required");
 	else if (pc.po.candidate == NULL)
 		options_usage(pc.o.command, "--candidate URL is required");
-	else if (pc.po.secondary != NULL && pc.po.self_check != 0)
+	else if (tls_server_check("--tls", pc.po.tls_cert, pc.po.tls_key,
+	    &cause) != 0 || admin_opts_check(&pc.admin, &cause) != 0) {
+		options_usage(pc.o.command, "%s", cause);
+		free(cause);
+	} else if (pc.po.secondary != NULL && pc.po.self_check != 0)
 		options_usage(pc.o.command, "--secondary and --self-check: "
 		    "choose one (--self-check asks the primary itself, for "
 		    "when there is no second copy)");

@@ -88,8 +88,8 @@ cmd_sniff_help(FILE *f)
 	fputs(
 "\n"
 "Signals: SIGTERM/SIGINT stop (a second one stops waiting), SIGHUP and\n"
-"SIGUSR1 reopen the capture and events files, SIGUSR2 prints the summary\n"
-"line so far.\n"
+"SIGUSR1 reopen the capture and events files and read --admin-tls-cert\n"
+"again, SIGUSR2 prints the summary line so far.\n"
 "\n"
 "Exit status: 0 after SIGTERM/SIGINT, --duration or --count; 2 usage error\n"
 "(bad option, unknown interface); 3 the capture could not start (no\n"
@@ -216,6 +216,7 @@ cmd_sniff_exec(int argc, char **argv)
 	struct drift_table_opts	 dto;
 	struct admin_opts	 ao;
 	struct options_target	 ot = OPTIONS_TARGET(sc.ro);
+	char			*cause;
 	int			 status;
 
 	memset(&sc, 0, sizeof sc);
@@ -251,7 +252,10 @@ cmd_sniff_exec(int argc, char **argv)
 		    "primary's port)");
 	else if (sc.ro.candidate == NULL)
 		options_usage(sc.o.command, "--candidate URL is required");
-	else
+	else if (admin_opts_check(&ao, &cause) != 0) {
+		options_usage(sc.o.command, "%s", cause);
+		free(cause);
+	} else
 		status = sniff_run(&sc);
 out:
 	sniff_conf_free(&sc);

@@ -653,6 +653,9 @@ struct proxy_opts {
 	int		 secondary_timeout;	/* ms */
 	unsigned	 self_check;		/* per million; 0: off */
 	unsigned	 threads;		/* event loops; 0, 1: one */
+	const char	*tls_cert;		/* --tls-cert, or NULL */
+	const char	*tls_key;
+	struct tls_server *listen_tls;		/* loaded from them */
 };
 
 /* Which recorded exchanges replay sends (--filter); empty lists: all. */
@@ -956,7 +959,11 @@ void		 exchange_drifts_free(struct exchange *);
 	{ "ready-window", 0, "DURATION", "/readyz wants both backends to "	\
 	    "have answered within this (s if no unit)", "30s" },				\
 	{ "admin-keep", 0, "N", "divergent exchanges kept for "		\
-	    "/api/exchanges", "100" }
+	    "/api/exchanges", "100" },						\
+	{ "admin-tls-cert", 0, "FILE", "serve --admin over HTTPS with this "	\
+	    "PEM certificate (chain after it); reloaded on SIGHUP", NULL },	\
+	{ "admin-tls-key", 0, "FILE", "the private key of --admin-tls-cert",	\
+	    NULL }
 
 struct admin_opts {
 	const char	*listen;		/* --admin, or NULL: none */
@@ -964,6 +971,8 @@ struct admin_opts {
 	unsigned	 max_routes;
 	unsigned	 keep;
 	uint64_t	 ready_window_ms;
+	const char	*tls_cert;		/* --admin-tls-cert */
+	const char	*tls_key;		/* --admin-tls-key */
 };
 
 /* What the admin listener reads; any but metrics and pipeline NULL. */
@@ -986,6 +995,8 @@ int		 admin_option(struct options *, struct admin_opts *,
 struct admin	*admin_new(const struct admin_opts *, char **);
 const char	*admin_address(const struct admin *);
 void		 admin_start(struct admin *, const struct admin_sources *);
+void		 admin_reload(struct admin *);
+int		 admin_opts_check(const struct admin_opts *, char **);
 void		 admin_free(struct admin *);
 
 struct metrics;
@@ -1139,6 +1150,7 @@ void		 proxy_free(struct proxy *);
 uint64_t	 proxy_mirror_dropped(const struct proxy *, const char *);
 uint64_t	 proxy_retries(const struct proxy *);
 unsigned	 proxy_inflight(const struct proxy *, int);
+int		 proxy_tls_errors(const struct proxy *, uint64_t *);
 
 /* cmd-diff.c */
 extern const struct cmd_entry cmd_diff_entry;
@@ -1269,6 +1281,17 @@ void		 runtime_dispatch(struct runtime *);
 void		 runtime_stop(struct runtime *);
 double		 runtime_deadline(const struct runtime *);
 void		 runtime_free(struct runtime *);
+
+/* tls-server.c: a listener's certificate and key, reloaded on SIGHUP */
+struct tls_server;
+struct ssl_st;
+int		 tls_server_check(const char *, const char *, const char *,
+		     char **);
+struct tls_server *tls_server_new(const char *, const char *, const char *,
+		     char **);
+void		 tls_server_reload(struct tls_server *);
+struct ssl_st	*tls_server_ssl(struct tls_server *);
+void		 tls_server_free(struct tls_server *);
 
 /* listener.c */
 struct listener;

@@ -31,12 +31,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/util.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "paritytap.h"
 
@@ -88,6 +92,9 @@ struct client {
 	int			 cl_close;	/* close after this response */
 	int			 cl_major;
 	int			 cl_minor;
+	int			 cl_tls;	/* --tls-cert: a TLS bufferevent */
+	int			 cl_handshaken;
+	int			 cl_tls_broken;	/* no close_notify after an error */
 	TAILQ_ENTRY(client)	 cl_entry;
 };
 TAILQ_HEAD(client_list, client);
@@ -144,6 +151,7 @@ struct proxy {
 	uint64_t		 pg_said_dropped;	/* when last said */
 	uint64_t		 pg_said_dropped_bytes;
 	double			 pg_said_at;
+	_Atomic uint64_t	 pg_tls_errors;	/* failed client handshakes */
 };
 
 static void	client_read(struct client *);
@@ -189,6 +197,11 @@ client_close(struct client *cl, const char *reason)
 	TAILQ_REMOVE(&px->px_clients, cl, cl_entry);
 	event_free(cl->cl_timer);
 	event_free(cl->cl_flush);
+	/* The close_notify, so the client knows the end is the end. */
+	if (cl->cl_tls && cl->cl_handshaken && !cl->cl_tls_broken) {
+		SSL_shutdown(bufferevent_openssl_get_ssl(cl->cl_bev));
+		ERR_clear_error();
+	}
 	bufferevent_free(cl->cl_bev);
 	http_msg_free(&cl->cl_parser);
 	buf_free(&cl->cl_body);
@@ -210,7 +223,9 @@ client_close_after_write(struct client *cl)
 /*
  * Write what is queued for the client now, without the write event: a
  * bufferevent would add and remove EPOLLOUT around every response.  Only
- * what the socket does not take at once waits for EV_WRITE.
+ * what the socket does not take at once waits for EV_WRITE.  A TLS
+ * client's bytes must go through its SSL: its bufferevent writes them
+ * itself, with EV_WRITE always enabled, and this only does the rest.
  */
 static void
 client_flush_cb(evutil_socket_t fd, short events, void *arg)
@@ -220,7 +235,7 @@ client_flush_cb(evutil_socket_t fd, short events, void *arg)
 	struct evbuffer	*out = bufferevent_get_output(cl->cl_bev);
 	int		 n;
 
-	if (evbuffer_get_length(out) != 0 &&
+	if (!cl->cl_tls && evbuffer_get_length(out) != 0 &&
 	    !(bufferevent_get_enabled(cl->cl_bev) & EV_WRITE)) {
 		/* A socket bufferevent keeps its output's start frozen. */
 		evbuffer_unfreeze(out, 1);
@@ -252,7 +267,7 @@ static void
 client_schedule_flush(struct client *cl)
 {
 	if (!event_pending(cl->cl_flush, EV_TIMEOUT, NULL) &&
-	    !(bufferevent_get_enabled(cl->cl_bev) & EV_WRITE))
+	    (cl->cl_tls || !(bufferevent_get_enabled(cl->cl_bev) & EV_WRITE)))
 		event_active(cl->cl_flush, EV_TIMEOUT, 0);
 }
 
@@ -879,9 +894,67 @@ client_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct client	*cl = arg;
 
-	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (!cl->cl_tls &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		bufferevent_disable(bev, EV_WRITE);
 	client_flush_cb(-1, EV_TIMEOUT, cl);
+}
+
+/*
+ * What a client that spoke plain HTTP to the TLS port gets, as nginx
+ * answers it, rather than a connection closed without a word.
+ */
+static const char client_plain_to_tls[] =
+    "HTTP/1.1 400 Bad Request\r\n"
+    "Content-Type: text/plain\r\n"
+    "Content-Length: 50\r\n"
+    "Connection: close\r\n"
+    "\r\n"
+    "This port speaks HTTPS: a plain HTTP request came.\n";
+
+/*
+ * A TLS client gone before its handshake completed: counted and closed,
+ * never a crash, never a capture line (no request was read).
+ */
+static void
+client_tls_failed(struct client *cl, short events)
+{
+	struct bufferevent	*bev = cl->cl_bev;
+	unsigned long		 e;
+	const char		*reason = NULL;
+	char			 drain[4096];
+	int			 fd = bufferevent_getfd(bev), i, plain = 0;
+
+	cl->cl_px->px_group->pg_tls_errors++;
+	/* Its own codes (SSL_ERROR_SSL) come with OpenSSL's; keep those. */
+	while ((e = bufferevent_get_openssl_error(bev)) != 0) {
+		if (ERR_GET_LIB(e) == 0)
+			continue;
+		if (reason == NULL)
+			reason = ERR_reason_error_string(e);
+		if (ERR_GET_LIB(e) == ERR_LIB_SSL &&
+		    ERR_GET_REASON(e) == SSL_R_HTTP_REQUEST)
+			plain = 1;
+	}
+	if (reason == NULL)
+		reason = (events & BEV_EVENT_EOF) ? "closed by the client" :
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR());
+	log_debug("client %s: TLS handshake failed: %s", cl->cl_name, reason);
+	if (plain) {
+		/*
+		 * OpenSSL read only the record header: take the rest of
+		 * what came, so the close is not a reset that loses the
+		 * answer.
+		 */
+		for (i = 0; i < 16 && recv(fd, drain, sizeof drain,
+		    MSG_DONTWAIT) > 0; i++)
+			;
+		(void)write(fd, client_plain_to_tls,
+		    sizeof client_plain_to_tls - 1);
+		shutdown(fd, SHUT_WR);
+	}
+	ERR_clear_error();
+	client_close(cl, "TLS handshake failed");
 }
 
 /* The client closed or failed. */
@@ -890,11 +963,24 @@ client_event_cb(struct bufferevent *bev, short events, void *arg)
 {
 	struct client	*cl = arg;
 
-	if (events & BEV_EVENT_EOF)
+	if (events & BEV_EVENT_CONNECTED) {
+		cl->cl_handshaken = 1;
+		log_debug("client %s: TLS %s", cl->cl_name,
+		    SSL_get_version(bufferevent_openssl_get_ssl(bev)));
+		if (cl->cl_state == CLIENT_IDLE)
+			client_arm(cl, CLIENT_IDLE_SECONDS);
+		return;
+	}
+	if (cl->cl_tls && !cl->cl_handshaken &&
+	    (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		client_tls_failed(cl, events);
+	else if (events & BEV_EVENT_EOF)
 		client_close(cl, "client closed the connection");
-	else if (events & BEV_EVENT_ERROR)
+	else if (events & BEV_EVENT_ERROR) {
+		cl->cl_tls_broken = 1;
 		client_close(cl, evutil_socket_error_to_string(
 		    EVUTIL_SOCKET_ERROR()));
+	}
 }
 
 /* Idle keep-alive, header deadline or body deadline passed. */
@@ -903,6 +989,13 @@ client_timer_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct client	*cl = arg;
 
+	if (cl->cl_tls && !cl->cl_handshaken) {
+		cl->cl_px->px_group->pg_tls_errors++;
+		log_debug("client %s: TLS handshake failed: not complete in "
+		    "time", cl->cl_name);
+		client_close(cl, "TLS handshake timeout");
+		return;
+	}
 	switch (cl->cl_state) {
 	case CLIENT_IDLE:
 		client_close(cl, "idle keep-alive timeout");
@@ -945,8 +1038,18 @@ proxy_accept_cb(int fd, struct sockaddr *sa, int salen, void *arg)
 	snprintf(cl->cl_name, sizeof cl->cl_name, "%s:%d", cl->cl_ip, port);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
-	cl->cl_bev = bufferevent_socket_new(px->px_base, fd,
-	    BEV_OPT_CLOSE_ON_FREE);
+	if (px->px_opts->listen_tls != NULL) {
+		cl->cl_tls = 1;
+		cl->cl_bev = bufferevent_openssl_socket_new(px->px_base, fd,
+		    tls_server_ssl(px->px_opts->listen_tls),
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		if (cl->cl_bev == NULL)
+			fatalx("bufferevent_openssl_socket_new");
+		/* A client that just closes has closed, as in plain HTTP. */
+		bufferevent_openssl_set_allow_dirty_shutdown(cl->cl_bev, 1);
+	} else
+		cl->cl_bev = bufferevent_socket_new(px->px_base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
 	if (cl->cl_bev == NULL)
 		fatalx("bufferevent_socket_new");
 	http_msg_init(&cl->cl_parser, 0, &client_msg_cbs, cl);
@@ -960,8 +1063,13 @@ proxy_accept_cb(int fd, struct sockaddr *sa, int salen, void *arg)
 	bufferevent_setwatermark(cl->cl_bev, EV_READ, 0, CLIENT_IN_HIGH);
 	bufferevent_setwatermark(cl->cl_bev, EV_WRITE, CLIENT_OUT_LOW, 0);
 	cl->cl_flush = event_new(px->px_base, -1, 0, client_flush_cb, cl);
-	bufferevent_enable(cl->cl_bev, EV_READ);
-	client_arm(cl, CLIENT_IDLE_SECONDS);
+	bufferevent_enable(cl->cl_bev, cl->cl_tls ? EV_READ | EV_WRITE :
+	    EV_READ);
+	/* A handshake is part of the request's head: the same deadline. */
+	if (cl->cl_tls)
+		client_arm_ms(cl, px->px_opts->header_timeout);
+	else
+		client_arm(cl, CLIENT_IDLE_SECONDS);
 	log_debug("client %s: connected", cl->cl_name);
 }
 
@@ -1357,6 +1465,20 @@ proxy_free(struct proxy *g)
 	pthread_cond_destroy(&g->pg_stop_cond);
 	free(g->pg_loops);
 	free(g);
+}
+
+/*
+ * Under --tls-cert, 1 and the client connections that failed their
+ * handshake so far, all loops; any thread (the admin listener).  0
+ * without TLS.
+ */
+int
+proxy_tls_errors(const struct proxy *g, uint64_t *n)
+{
+	if (g->pg_opts->listen_tls == NULL)
+		return (0);
+	*n = g->pg_tls_errors;
+	return (1);
 }
 
 /* Requests in flight to one side, all loops; any thread (the admin). */

@@ -43,6 +43,7 @@ struct sniff {
 	struct drift_table	*sn_drifts;
 	struct alerts		*sn_alerts;
 	struct flagline		*sn_flags;	/* NULL when quiet */
+	struct admin		*sn_admin;	/* --admin, or NULL */
 	struct event		*sn_ev_pcap;
 	struct event		*sn_ev_expire;
 	struct event		*sn_ev_stats;
@@ -199,13 +200,17 @@ sniff_rt_stop(void *arg)
 	event_base_loopbreak(sn->sn_base);
 }
 
-/* SIGHUP, SIGUSR1: reopen the capture and events files. */
+/*
+ * SIGHUP, SIGUSR1: reopen the capture and events files; read the admin
+ * listener's certificate again.
+ */
 static void
 sniff_rt_reopen(void *arg)
 {
 	struct sniff	*sn = arg;
 
 	pipeline_reopen(sn->sn_pipeline);
+	admin_reload(sn->sn_admin);
 }
 
 /*
@@ -460,7 +465,8 @@ sniff_run(struct sniff_opts *sc)
 		drift_table_listen(drifts, metrics_drift_listener, metrics);
 		drift_table_known(drifts, metrics_drift_listener, metrics);
 		/* Alertmanager's alerts link to the dashboard. */
-		xasprintf(&generator, "http://%s/", admin_address(admin));
+		xasprintf(&generator, "%s://%s/", sc->admin->tls_cert != NULL ?
+		    "https" : "http", admin_address(admin));
 		sc->o.alert.generator_url = generator;
 	}
 
@@ -485,6 +491,7 @@ sniff_run(struct sniff_opts *sc)
 
 	sn.sn_drifts = drifts;
 	sn.sn_alerts = alerts;
+	sn.sn_admin = admin;
 	rt = runtime_new(&sniff_rt_cbs, &sn, sc->grace);
 	sn.sn_rt = rt;
 	sn.sn_base = runtime_base(rt);
@@ -569,6 +576,7 @@ sniff_run(struct sniff_opts *sc)
 	/* The admin thread reads the replay engine: stop it first. */
 	admin_free(admin);
 	admin = NULL;
+	sn.sn_admin = NULL;
 	replay_free(sn.sn_replay, &rs);
 	sn.sn_replay = NULL;
 	stuck = pipeline_stop(sn.sn_pipeline, runtime_deadline(rt)) != 0;

@@ -34,6 +34,19 @@ st=$?
 is "$st" 0 "promtool check config: the token variant is valid"
 [ "$st" -eq 0 ] || diag_file "$T/token.out"
 
+# --admin-tls-cert: the commented scheme and tls_config lines, turned on.
+printf 'not read by promtool\n' >"$T/admin-ca.pem"
+sed -e 's/^    #scheme: https/    scheme: https/' \
+    -e 's/^    #tls_config:/    tls_config:/' \
+    -e "s|/etc/paritytap/admin-ca.pem|$T/admin-ca.pem|" \
+    "$P/prometheus.yml" >"$T/https.yml"
+like "$(cat "$T/https.yml")" '^    scheme: https$' \
+    "https variant: the scheme line is on"
+promtool check config "$T/https.yml" >"$T/https.out" 2>&1
+st=$?
+is "$st" 0 "promtool check config: the https variant is valid"
+[ "$st" -eq 0 ] || diag_file "$T/https.out"
+
 sed 's/- paritytap.rules.yml/- missing.rules.yml/' "$P/prometheus.yml" \
     >"$T/missing.yml"
 promtool check config "$T/missing.yml" >"$T/missing.out" 2>&1
