@@ -64,6 +64,7 @@ struct upconn {
 	int			 uc_tls_failed;	/* no close_notify to send */
 	int			 uc_paused;	/* upstream_pause */
 	int			 uc_no_cert;	/* asked for one we do not have */
+	int			 uc_resuming;	/* offered the pool's session */
 	double			 uc_idle_since;	/* mono_ms() */
 	TAILQ_ENTRY(upconn)	 uc_entry;
 };
@@ -709,8 +710,10 @@ upstream_conn_new(struct upstream *up)
 			SSL_set_tlsext_host_name(uc->uc_ssl, up->up_tls_name);
 			SSL_set1_host(uc->uc_ssl, up->up_tls_name);
 		}
-		if (up->up_session != NULL)
+		if (up->up_session != NULL) {
 			SSL_set_session(uc->uc_ssl, up->up_session);
+			uc->uc_resuming = 1;
+		}
 	}
 	up->up_nconns++;
 	event_add(uc->uc_rev, NULL);
@@ -906,6 +909,7 @@ static int
 upstream_handshake(struct upconn *uc)
 {
 	struct upstream	*up = uc->uc_up;
+	struct upreq	*ur;
 	int		 n, e;
 
 	ERR_clear_error();
@@ -927,6 +931,27 @@ upstream_handshake(struct upconn *uc)
 	if (e == SSL_ERROR_WANT_WRITE) {
 		event_add(uc->uc_wev, NULL);
 		return (0);
+	}
+	if (uc->uc_resuming && uc->uc_req != NULL && !uc->uc_req->ur_retried) {
+		/*
+		 * A server may refuse to resume a session it gave (a
+		 * restart, a misconfigured cache): forget it and make a full
+		 * handshake on a new connection.  Nothing of the request was
+		 * sent, so this is safe for any method.
+		 */
+		ur = uc->uc_req;
+		log_debug("%s: resuming the TLS session failed: %s; a full "
+		    "handshake follows", up->up_authority, tls_last_error());
+		SSL_SESSION_free(up->up_session);
+		up->up_session = NULL;
+		uc->uc_tls_failed = 1;
+		uc->uc_req = NULL;
+		ur->ur_conn = NULL;
+		upstream_conn_free(uc);
+		ur->ur_retried = 1;
+		up->up_retries++;
+		upstream_dispatch(ur, 1);
+		return (-1);
 	}
 	upstream_conn_tls_error(uc, 1, e);
 	return (-1);

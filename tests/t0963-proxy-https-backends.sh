@@ -248,7 +248,7 @@ stop_proxy
 
 # The certificate for every side, then for the candidate only.
 start_proxy --primary "$MPRI" --candidate "$MCAN" --ca-file "$C/ca.pem" \
-    --client-cert "$C/cli.pem" --client-key "$C/cli.key" \
+    --client-cert "$C/cli.pem" --client-key "$C/cli.key" --threads 1 \
     --capture "$T/cert.jsonl" || bail "proxy with a client cert"
 req cert "$PROXY_URL/m"
 is "$HTTP_CODE" 200 "mTLS with --client-cert: 200"
@@ -257,6 +257,32 @@ is "$(backend_requests mpri | jq -r .tls.client)" alice \
 ok "mTLS: the candidate got it too" wait_for 10 backend_nrequests_ge mcan 1
 is "$(backend_requests mcan | jq -r .tls.client)" alice \
     "mTLS: the candidate saw the client certificate"
+# New connections resume the verified session, certificate and all.
+for i in 1 2 3; do
+	req mclose$i "$PROXY_URL/close"
+	is "$HTTP_CODE" 200 "mTLS resumption: request $i answered"
+done
+is "$(backend_events mpri '.event == "request" and .target == "/close"' |
+    jq -r '[.tls.resumed, .tls.client] | @tsv' | tr '\n\t' ' :')" \
+    "false:alice true:alice true:alice " \
+    "mTLS resumption: the two new connections resumed, with the certificate"
+stop_proxy
+
+# A server that gives sessions and then refuses them: the refused
+# resumption is followed by a full handshake, and the client never knows.
+tls_backend broken "$C/srv" --tls-client-ca "$C/ca.pem" --tls-broken-resumption
+start_proxy --primary "https://localhost:$(backend_port broken)" \
+    --candidate "$MCAN" --ca-file "$C/ca.pem" --threads 1 \
+    --client-cert "$C/cli.pem" --client-key "$C/cli.key" \
+    --capture "$T/broken.jsonl" || bail "proxy for broken resumption"
+for i in 1 2 3; do
+	req broken$i "$PROXY_URL/close"
+	is "$HTTP_CODE" 200 "refused resumption: request $i answered"
+done
+ok "refused resumption: the backend did refuse one" \
+    backend_has broken '.event == "tls_error" and (.reason | test("session id context uninitialized"))'
+is "$(backend_requests broken | jq -r .tls.resumed | sort -u)" false \
+    "refused resumption: every request came on a full handshake"
 stop_proxy
 start_proxy --primary "$PRI" --candidate "$MCAN" --ca-file "$C/ca.pem" \
     --candidate-client-cert "$C/cli.pem" --candidate-client-key "$C/cli.key" \

@@ -43,7 +43,8 @@
  * --tls-cert FILE --tls-key FILE serve HTTPS (the rest as above; the raw
  * socket routes "close_at_once" and "reset" are for plain HTTP only);
  * --tls-client-ca FILE asks for a client certificate signed by that CA and
- * refuses a handshake without one.  Each request event then has "tls":
+ * refuses a handshake without one; with --tls-broken-resumption it gives
+ * sessions and refuses to resume them (an internal_error alert).  Each request event then has "tls":
  * {"resumed":BOOL,"sni":NAME|null,"alpn":PROTO|null,"client":CN|null};
  * a failed handshake is {"event":"tls_error","conn":N,"reason":..}.
  *
@@ -152,6 +153,7 @@ struct conn {
 
 static struct event_base *base;
 static SSL_CTX *ssl_ctx;	/* --tls-cert: HTTPS */
+static int	broken_resumption;	/* --tls-broken-resumption */
 
 static json_t	*tls_info(struct bufferevent *);
 static int	delays_released;	/* SIGUSR1 happened */
@@ -1248,6 +1250,16 @@ tls_setup(const char *cert, const char *key, const char *client_ca)
 			die("%s: cannot load the client CA", client_ca);
 		SSL_CTX_set_verify(ssl_ctx, SSL_VERIFY_PEER |
 		    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+		/*
+		 * A session that was verified may be resumed only where
+		 * this context is named; without a name OpenSSL refuses the
+		 * resumption with an internal_error alert, which
+		 * --tls-broken-resumption keeps (a server that gives
+		 * sessions and then refuses them).
+		 */
+		if (!broken_resumption)
+			SSL_CTX_set_session_id_context(ssl_ctx,
+			    (const unsigned char *)"testbackend", 11);
 	}
 }
 
@@ -1431,6 +1443,7 @@ main(int argc, char **argv)
 		{ "tls-cert",	required_argument, NULL, 'c' },
 		{ "tls-key",	required_argument, NULL, 'k' },
 		{ "tls-client-ca", required_argument, NULL, 'a' },
+		{ "tls-broken-resumption", no_argument, NULL, 'B' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char		*tls_cert = NULL, *tls_key = NULL;
@@ -1453,6 +1466,7 @@ main(int argc, char **argv)
 		case 'c': tls_cert = optarg; break;
 		case 'k': tls_key = optarg; break;
 		case 'a': tls_client_ca = optarg; break;
+		case 'B': broken_resumption = 1; break;
 		default: usage();
 		}
 	}
