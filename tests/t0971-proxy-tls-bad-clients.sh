@@ -94,8 +94,8 @@ contains "$(cat "$T/scrape.body")" \
 
 stop_proxy
 is "$PROXY_STATUS" 0 "the proxy exits 0"
-ok "the primary is idle" backend_idle primary
-ok "the candidate is idle" backend_idle candidate
+ok "the primary is idle" wait_for 10 backend_idle primary
+ok "the candidate is idle" wait_for 10 backend_idle candidate
 is "$(backend_requests primary | jq -r .target | tr '\n' ' ')" "/good " \
     "only the good client's request reached the primary"
 is "$(backend_requests candidate | jq -r .target | tr '\n' ' ')" "/good " \
