@@ -50,9 +50,19 @@ void
 buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list	 ap;
-	char	*s;
+	char	 small[256], *s;
 	int	 n;
 
+	/* Most lines are short: format them on the stack, not the heap. */
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof small, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatalx("%s: vsnprintf failed", __func__);
+	if ((size_t)n < sizeof small) {
+		buf_add(b, small, (size_t)n);
+		return;
+	}
 	va_start(ap, fmt);
 	n = xvasprintf(&s, fmt, ap);
 	va_end(ap);

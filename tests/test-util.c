@@ -695,6 +695,28 @@ test_buf(void)
 	buf_printf(&b, "-%d-%s", 42, "x");
 	is_str(b.data, "abcd-42-x", "buf: add, addstr, printf");
 	is_int(b.len, 9, "buf: length");
+	{
+		/* Both sides of buf_printf's stack buffer: 255 and 256. */
+		char		 big[1001];
+		struct buf	 p;
+		size_t		 n;
+
+		memset(big, 'y', sizeof big - 1);
+		big[sizeof big - 1] = '\0';
+		for (n = 254; n <= 257; n++) {
+			buf_init(&p);
+			buf_printf(&p, "%.*s|%d", (int)n - 2, big, 7);
+			ok(p.len == n && p.data[n - 1] == '7' &&
+			    p.data[n - 2] == '|' && p.data[n] == '\0',
+			    "buf: printf of %zu bytes", n);
+			buf_free(&p);
+		}
+		buf_init(&p);
+		buf_printf(&p, "%s", big);
+		ok(p.len == 1000 && strcmp(p.data, big) == 0,
+		    "buf: printf of 1000 bytes");
+		buf_free(&p);
+	}
 	buf_add(&b, "\0z", 2);
 	is_int(b.len, 11, "buf: binary bytes counted");
 	ok(memcmp(b.data + 9, "\0z", 3) == 0, "buf: binary bytes kept, "
