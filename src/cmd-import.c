@@ -13,8 +13,7 @@
 static const struct options_entry import_options[] = {
 	{ "output", 'o', "CAPTURE", "write the capture to this file (replaced, "
 	    "mode 0600)", "stdout, unless a terminal" },
-	{ "capture", 'c', "CAPTURE", "the same as -o: every command "
-	    "names the capture it writes --capture", NULL },
+	{ "capture", 'c', "CAPTURE", "the same as -o", NULL },
 	{ "port", 0, "N", "only TCP traffic to or from port N (repeatable); "
 	    "also tells the server side of a connection whose SYN was not "
 	    "captured", "all TCP traffic that parses as HTTP" },

@@ -19,8 +19,7 @@ static const struct options_entry record_options[] = {
 	    "merged in time order, as one pcap file", NULL },
 	{ "port", 0, "N", "only connections whose local or peer port is N "
 	    "(repeatable)", "all TCP connections" },
-	{ "capture", 'c', "CAPTURE", "the same as -o: every command "
-	    "names the capture it writes --capture", NULL },
+	{ "capture", 'c', "CAPTURE", "the same as -o", NULL },
 	{ "max-body", 0, "BYTES", "record at most this many bytes of each "
 	    "connection (k, M, G suffixes; --max-bytes is the old name)",
 	    "no limit" },

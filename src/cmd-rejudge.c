@@ -65,8 +65,7 @@ static const struct options_entry rejudge_options[] = {
 	{ "output", 'o', "FILE", "write the re-judged capture to FILE (- for "
 	    "stdout; may be one of the inputs: it is replaced at the end)",
 	    NULL },
-	{ "capture", 'c', "FILE", "the same as -o: every command names the "
-	    "capture it writes --capture", NULL },
+	{ "capture", 'c', "FILE", "the same as -o", NULL },
 	{ "ignore", 0, "JSONPATH",
 	    "ignore differences at this path (repeatable)", NULL },
 	OPTIONS_ENTRY_IGNORE_HEADER,

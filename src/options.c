@@ -46,6 +46,20 @@ static const struct {
 };
 #define OPTIONS_NRENAMED (sizeof options_renamed / sizeof options_renamed[0])
 
+/* The new name of an old option name of the command. */
+static const char *
+options_renamed_new(const struct options *o, const char *old)
+{
+	size_t	 j;
+
+	for (j = 0; j < OPTIONS_NRENAMED; j++) {
+		if (strcmp(options_renamed[j].command, o->command) == 0 &&
+		    strcmp(options_renamed[j].old, old) == 0)
+			return (options_renamed[j].new);
+	}
+	fatalx("%s: --%s is no old name", o->command, old);
+}
+
 /* Help lines are wrapped to fit this many columns. */
 #define OPTIONS_HELP_WIDTH	77
 
@@ -732,7 +746,7 @@ options_closest(const struct options *o, const char *name)
 	int		 tie = 0;
 
 	limit = strlen(name) / 3 > 1 ? strlen(name) / 3 : 1;
-	for (i = 0; i < o->ntable; i++) {
+	for (i = 0; i < o->nlong; i++) {
 		d = options_distance(name, o->longopts[i].name);
 		if (d < bestd) {
 			bestd = d;
@@ -743,6 +757,11 @@ options_closest(const struct options *o, const char *name)
 	}
 	if (best == NULL || bestd > limit || tie)
 		return (NULL);
+	/* Close to an old name: offer the new one. */
+	for (i = o->ntable; i < o->nlong; i++) {
+		if (o->longopts[i].name == best)
+			return (options_renamed_new(o, best));
+	}
 	return (best);
 }
 
@@ -803,7 +822,7 @@ options_renamed_said(struct options *o, const char *old, const char *file)
 			break;
 	}
 	if (j == OPTIONS_NRENAMED)
-		fatalx("%s: --%s is no old name", o->command, old);
+		return (options_renamed_new(o, old));	/* fatal */
 	if (~o->renamed_said & (1U << j)) {
 		o->renamed_said |= 1U << j;
 		if (file != NULL)
