@@ -822,7 +822,7 @@ options_renamed_said(struct options *o, const char *old, const char *file)
 			break;
 	}
 	if (j == OPTIONS_NRENAMED)
-		return (options_renamed_new(o, old));	/* fatal */
+		fatalx("%s: --%s is no old name", o->command, old);
 	if (~o->renamed_said & (1U << j)) {
 		o->renamed_said |= 1U << j;
 		if (file != NULL)
