@@ -761,12 +761,21 @@ report_cmp_bullet_key(const struct diff *a, const char *fa,
 	return (a->side < b->side ? -1 : a->side > b->side);
 }
 
+/* Order bullets by path (indexes as numbers), kind and side, for qsort. */
+static int
+report_qcmp_bullet(const void *a, const void *b)
+{
+	const struct report_bullet	*x = a, *y = b;
+
+	return (report_cmp_bullet_key(x->d, x->path, y->d, y->path));
+}
+
 /*
  * Fold an exchange's diffs into bullets, one per kind, side and folded
  * path with the number of places, so 64 array elements that differ
- * alike are one line; return how many, *out allocated (free with
- * report_bullets_free).  The diffs come sorted by path, indexes as
- * numbers, so each bullet's first diff is its lowest index.
+ * alike are one line, sorted by path with indexes as numbers; each
+ * bullet's diff is the one at its lowest index.  Return how many, *out
+ * allocated (free with report_bullets_free).
  */
 size_t
 report_bullets(const struct exchange *ex, struct report_bullet **out)
@@ -788,6 +797,10 @@ report_bullets(const struct exchange *ex, struct report_bullet **out)
 				break;
 		}
 		if (j < n) {
+			/* A capture may list [10] before [2]: keep the lowest. */
+			if (d->path != NULL && v[j].d->path != NULL &&
+			    jsonpath_cmp(d->path, v[j].d->path) < 0)
+				v[j].d = d;
 			v[j].places++;
 			free(fold);
 			continue;
@@ -807,6 +820,8 @@ report_bullets(const struct exchange *ex, struct report_bullet **out)
 		}
 	}
 	free(folds);
+	if (n > 1)
+		qsort(v, n, sizeof *v, report_qcmp_bullet);
 	*out = v;
 	return (n);
 }
