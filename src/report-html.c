@@ -571,11 +571,15 @@ report_html_sigs(struct buf *b, struct report *r, size_t shown)
 		s = r->sigs[i];
 		format_rfc3339(&s->first, t1, sizeof t1);
 		format_rfc3339(&s->last, t2, sizeof t2);
-		buf_printf(b, "<tr><td>%llu</td><td class=\"name\">"
-		    "<a href=\"#example-%zu\">", (unsigned long long)s->count,
-		    i + 1);
+		buf_printf(b, "<tr><td>%llu</td><td class=\"name\">",
+		    (unsigned long long)s->count);
+		/* With --examples 0 there is no example to link to. */
+		if (s->nexamples != 0)
+			buf_printf(b, "<a href=\"#example-%zu\">", i + 1);
 		report_html_str(b, s->text);
-		buf_printf(b, "</a></td><td class=\"name time\">%s</td>"
+		if (s->nexamples != 0)
+			buf_addstr(b, "</a>");
+		buf_printf(b, "</td><td class=\"name time\">%s</td>"
 		    "<td class=\"name time\">%s</td><td class=\"name\">",
 		    t1, t2);
 		report_html_str(b, s->example_id);

@@ -144,6 +144,9 @@ contains "$H" '<pre class="request-body">{&#34;item&#34;:&#34;pen&#34;,&#34;qty&
     "HTML: the request's body"
 run html0 -f html --examples 0 "$CAP"
 unlike "$OUT" '<section class="example"' "HTML --examples 0: no example section"
+unlike "$OUT" 'href="#example-' "HTML --examples 0: ... and no link to one"
+contains "$OUT" '<td class="name">shape POST /orders $.a[*].y $.a[*].z</td>' \
+    "HTML --examples 0: the signature is still listed"
 
 if ! command -v chromium >/dev/null 2>&1; then
 	skip "chromium is not installed: the HTML page is not rendered"
