@@ -38,7 +38,8 @@
 
 enum replay_junit_per {
 	REPLAY_JUNIT_EXCHANGE,
-	REPLAY_JUNIT_DRIFT
+	REPLAY_JUNIT_DRIFT,
+	REPLAY_JUNIT_SIGNATURE
 };
 
 /* One replayed exchange, as the reports need it. */
@@ -66,6 +67,20 @@ struct replay_drift {
 	size_t		 rd_nex;
 };
 
+/* The exchanges of one signature (report_signature), for --junit-per. */
+struct replay_sig {
+	char		*rs_text;
+	char		*rs_route;
+	enum verdict	 rs_verdict;
+	uint64_t	 rs_count;
+	uint64_t	 rs_fails;	/* exchanges that fail the run */
+	uint64_t	 rs_forgiven;	/* would fail but for the baseline */
+	char		*rs_ex[REPLAY_DRIFT_EXAMPLES];
+	size_t		 rs_nex;
+	char		*rs_fail_id;	/* the smallest failing id */
+	char		*rs_fail_line;	/* ... and its flag line */
+};
+
 /* Everything the command line and the config file can set. */
 struct replay_conf {
 	struct options		 o;
@@ -86,6 +101,9 @@ struct replay_conf {
 	struct replay_drift    **drifts;
 	size_t			 ndrifts;
 	size_t			 nbaselined;
+	struct strmap		*sig_map;
+	struct replay_sig      **sigs;
+	size_t			 nsigs;
 };
 
 /* Replay's options; options_set sets the shared ones. */
@@ -127,9 +145,10 @@ static const struct options_entry replay_options[] = {
 	{ "baseline", 0, "FILE", "drifts known and accepted (report --format "
 	    "baseline): only the others fail the run", NULL },
 	{ "junit", 0, "FILE", "JUnit XML, one testcase per exchange", NULL },
-	{ "junit-per", 0, "WHAT", "exchange, or drift: one testcase per drift "
-	    "(failing when new) and per failing exchange that carries none",
-	    "exchange" },
+	{ "junit-per", 0, "WHAT", "exchange; drift: one testcase per drift "
+	    "(failing when new) and per failing exchange that carries none; "
+	    "or signature: one per diff signature (verdict, route, folded "
+	    "paths), failing when one of its exchanges fails", "exchange" },
 	{ "json", 0, NULL, "a JSON summary on stdout", NULL },
 	{ "format", 0, "FORMAT", "text, or json: as --json", "text" },
 	{ "timeout", 0, "DURATION", "deadline for each backend (ms if no "
@@ -266,9 +285,11 @@ replay_set(void *arg, const char *name, const char *value, char **cause)
 			rc->junit_per = REPLAY_JUNIT_EXCHANGE;
 		else if (strcmp(value, "drift") == 0)
 			rc->junit_per = REPLAY_JUNIT_DRIFT;
+		else if (strcmp(value, "signature") == 0)
+			rc->junit_per = REPLAY_JUNIT_SIGNATURE;
 		else {
-			xasprintf(cause, "--junit-per: '%s' is not exchange "
-			    "or drift", value);
+			xasprintf(cause, "--junit-per: '%s' is not exchange, "
+			    "drift or signature", value);
 			return (-1);
 		}
 		rc->have_junit_per = 1;
@@ -442,6 +463,62 @@ replay_judge_exchange(struct replay_conf *rc, const struct exchange *ex,
 	free(v);
 }
 
+/* Keep id among a signature's examples if it is one of the smallest. */
+static void
+replay_sig_example(struct replay_sig *rs, const char *id)
+{
+	size_t	 i;
+
+	for (i = 0; i < rs->rs_nex; i++) {
+		if (strcmp(id, rs->rs_ex[i]) < 0)
+			break;
+	}
+	if (i == REPLAY_DRIFT_EXAMPLES)
+		return;
+	if (rs->rs_nex == REPLAY_DRIFT_EXAMPLES)
+		free(rs->rs_ex[--rs->rs_nex]);
+	memmove(&rs->rs_ex[i + 1], &rs->rs_ex[i],
+	    (rs->rs_nex - i) * sizeof rs->rs_ex[0]);
+	rs->rs_ex[i] = xstrdup(id);
+	rs->rs_nex++;
+}
+
+/* Count a judged exchange under its signature, for --junit-per. */
+static void
+replay_sig_add(struct replay_conf *rc, const struct exchange *ex,
+    const struct replay_result *r)
+{
+	struct replay_sig	*rs;
+	char			*text;
+
+	text = report_signature(ex);
+	if ((rs = strmap_get(rc->sig_map, text)) == NULL) {
+		rs = xcalloc(1, sizeof *rs);
+		rs->rs_text = text;
+		rs->rs_route = xstrdup(r->rr_route);
+		rs->rs_verdict = ex->ex_verdict;
+		strmap_put(rc->sig_map, text, rs);
+		rc->sigs = xreallocarray(rc->sigs, rc->nsigs + 1,
+		    sizeof *rc->sigs);
+		rc->sigs[rc->nsigs++] = rs;
+	} else
+		free(text);
+	rs->rs_count++;
+	replay_sig_example(rs, r->rr_id);
+	if (r->rr_fails) {
+		rs->rs_fails++;
+		if (rs->rs_fail_id == NULL ||
+		    strcmp(r->rr_id, rs->rs_fail_id) < 0) {
+			free(rs->rs_fail_id);
+			free(rs->rs_fail_line);
+			rs->rs_fail_id = xstrdup(r->rr_id);
+			rs->rs_fail_line = xstrdup(r->rr_line != NULL ?
+			    r->rr_line : "");
+		}
+	} else if (replay_fails(rc, r->rr_verdict))
+		rs->rs_forgiven++;
+}
+
 /* A pipeline consumer: keep what the reports need of one exchange. */
 static void
 replay_on_exchange(void *arg, const struct exchange *ex)
@@ -474,6 +551,8 @@ replay_on_exchange(void *arg, const struct exchange *ex)
 		r->rr_diffs = json_incref(json_object_get(obj, "diffs"));
 		json_decref(obj);
 	}
+	if (rc->junit_per == REPLAY_JUNIT_SIGNATURE)
+		replay_sig_add(rc, ex, r);
 }
 
 /* Order results by id, so reports do not depend on completion order. */
@@ -620,10 +699,79 @@ replay_junit_drift(struct replay_conf *rc, struct buf *b,
 	buf_addstr(b, "</testcase>\n");
 }
 
+/* Append a signature's count and example ids. */
+static void
+replay_sig_seen(struct buf *b, const struct replay_sig *rs)
+{
+	size_t	 i;
+
+	buf_printf(b, "%llu exchange%s, e.g.", (unsigned long long)rs->rs_count,
+	    rs->rs_count == 1 ? "" : "s");
+	for (i = 0; i < rs->rs_nex; i++) {
+		buf_addstr(b, i == 0 ? " id=" : ", id=");
+		replay_xml(b, rs->rs_ex[i]);
+	}
+}
+
+/*
+ * Append one signature's testcase: a failure when one of its exchanges
+ * fails the run, skipped when its exchanges were not sent.
+ */
+static void
+replay_junit_sig(struct buf *b, const struct replay_sig *rs)
+{
+	buf_addstr(b, "<testcase classname=\"");
+	replay_xml(b, rs->rs_route);
+	buf_addstr(b, "\" name=\"");
+	replay_xml(b, rs->rs_text);
+	buf_addstr(b, "\">\n");
+	if (rs->rs_fails != 0) {
+		buf_printf(b, "<failure type=\"%s\" message=\"%llu of %llu "
+		    "exchange%s fail%s: ", verdict_name(rs->rs_verdict),
+		    (unsigned long long)rs->rs_fails,
+		    (unsigned long long)rs->rs_count,
+		    rs->rs_count == 1 ? "" : "s",
+		    rs->rs_fails == 1 ? "s" : "");
+		replay_xml(b, rs->rs_text);
+		buf_addstr(b, "\">");
+		replay_sig_seen(b, rs);
+		buf_addstr(b, "\nid=");
+		replay_xml(b, rs->rs_fail_id);
+		buf_addstr(b, ": ");
+		replay_xml(b, rs->rs_fail_line);
+		buf_addstr(b, "</failure>\n");
+	} else if (rs->rs_verdict == VERDICT_SKIPPED) {
+		buf_addstr(b, "<skipped message=\"");
+		replay_sig_seen(b, rs);
+		buf_addstr(b, "\"/>\n");
+	} else {
+		buf_addstr(b, "<system-out>");
+		replay_sig_seen(b, rs);
+		if (rs->rs_forgiven != 0)
+			buf_addstr(b, "\n(passes: the baseline lists the "
+			    "drifts it would fail on)");
+		buf_addstr(b, "</system-out>\n");
+	}
+	buf_addstr(b, "</testcase>\n");
+}
+
+/* Order signatures by count (most first), then text, for qsort. */
+static int
+replay_sig_cmp(const void *a, const void *b)
+{
+	const struct replay_sig	*x = *(struct replay_sig * const *)a;
+	const struct replay_sig	*y = *(struct replay_sig * const *)b;
+
+	if (x->rs_count != y->rs_count)
+		return (x->rs_count > y->rs_count ? -1 : 1);
+	return (strcmp(x->rs_text, y->rs_text));
+}
+
 /*
  * Write the JUnit XML report, one testcase per exchange or, with
  * --junit-per drift, one per drift and one per exchange that fails
- * without a new drift to say why; return -1 with cause on error.
+ * without a new drift to say why, or with --junit-per signature, one per
+ * signature; return -1 with cause on error.
  */
 static int
 replay_junit(struct replay_conf *rc, double secs, char **cause)
@@ -635,6 +783,19 @@ replay_junit(struct replay_conf *rc, double secs, char **cause)
 	int			 rv = 0;
 
 	buf_init(&cases);
+	if (rc->junit_per == REPLAY_JUNIT_SIGNATURE) {
+		if (rc->nsigs > 1)
+			qsort(rc->sigs, rc->nsigs, sizeof *rc->sigs,
+			    replay_sig_cmp);
+		for (i = 0; i < rc->nsigs; i++) {
+			replay_junit_sig(&cases, rc->sigs[i]);
+			tests++;
+			if (rc->sigs[i]->rs_fails != 0)
+				failures++;
+			else if (rc->sigs[i]->rs_verdict == VERDICT_SKIPPED)
+				skipped++;
+		}
+	}
 	if (rc->junit_per == REPLAY_JUNIT_DRIFT) {
 		for (i = 0; i < rc->ndrifts; i++) {
 			replay_junit_drift(rc, &cases, rc->drifts[i]);
@@ -643,7 +804,8 @@ replay_junit(struct replay_conf *rc, double secs, char **cause)
 				failures++;
 		}
 	}
-	for (i = 0; i < rc->nresults; i++) {
+	for (i = 0; rc->junit_per != REPLAY_JUNIT_SIGNATURE &&
+	    i < rc->nresults; i++) {
 		r = &rc->results[i];
 		if (rc->junit_per == REPLAY_JUNIT_DRIFT &&
 		    (!r->rr_fails || r->rr_by_drift))
@@ -784,6 +946,18 @@ replay_conf_free(struct replay_conf *rc)
 	free(rc->drifts);
 	if (rc->drift_map != NULL)
 		strmap_free(rc->drift_map);
+	for (i = 0; i < rc->nsigs; i++) {
+		free(rc->sigs[i]->rs_text);
+		free(rc->sigs[i]->rs_route);
+		for (j = 0; j < rc->sigs[i]->rs_nex; j++)
+			free(rc->sigs[i]->rs_ex[j]);
+		free(rc->sigs[i]->rs_fail_id);
+		free(rc->sigs[i]->rs_fail_line);
+		free(rc->sigs[i]);
+	}
+	free(rc->sigs);
+	if (rc->sig_map != NULL)
+		strmap_free(rc->sig_map);
 	baseline_free(rc->baseline);
 	strlist_free(&rc->ro.filter.routes, &rc->ro.filter.nroutes);
 	n = rc->ro.set_headers.n;
@@ -1006,6 +1180,7 @@ cmd_replay_exec(int argc, char **argv)
 		goto out;
 	}
 	rc.drift_map = strmap_new();
+	rc.sig_map = strmap_new();
 	if (rc.ro.candidate == NULL)
 		options_usage(rc.o.command, "--candidate URL is required");
 	else if (rc.ro.secondary != NULL && rc.ro.self_check != 0)

@@ -16,6 +16,9 @@
 
 #include "paritytap.h"
 
+/* Examples per signature unless --examples says otherwise. */
+#define REPORT_EXAMPLES_DEFAULT	3
+
 /* Signatures and drifts shown by default in text and HTML (JSON: all). */
 #define REPORT_TEXT_TOP		10
 #define REPORT_HTML_TOP		100
@@ -37,6 +40,9 @@ static const struct options_entry report_options[] = {
 	    "stdout" },
 	{ "top", 0, "N", "signatures and drifts listed, 0 for all",
 	    "text: 10, html: 100, json: all" },
+	{ "examples", 0, "N", "example exchanges shown per signature (the "
+	    "earliest: request, both responses' headers, folded diffs), 0 "
+	    "for none", "3" },
 	{ "baseline", 0, "FILE", "mark the drifts this baseline lists (the "
 	    "rest are new)", NULL },
 	{ "lenient", 0, NULL, "skip malformed capture lines with a warning",
@@ -59,6 +65,7 @@ struct report_conf {
 	const char		*output;
 	uint64_t		 top;
 	int			 have_top;
+	uint64_t		 examples;
 	int			 lenient;
 	int			 allow_empty;
 	const char		*baseline;
@@ -76,8 +83,10 @@ cmd_report_help(FILE *f)
 "'captures/*.jsonl' is expanded) and summarize them: totals per verdict, a\n"
 "table per route (count, match, status, shape, body, header, value and\n"
 "error counts; p50/p99 latency of each side), the diff signatures\n"
-"(route + verdict + folded diff paths) with counts, first and last seen\n"
-"and an example id, and the drifts (route, kind, folded path, side: one\n"
+"(route + verdict + folded diff paths) with counts, first and last seen,\n"
+"the count per minute, hour or day over the captures' span and the\n"
+"earliest example exchanges, the status codes of each side per route,\n"
+"and the drifts (route, kind, folded path, side: one\n"
 "difference each) with counts, share of the route, first and last seen\n"
 "and example ids.\n"
 "\n", f);
@@ -215,6 +224,9 @@ report_set(void *arg, const char *name, const char *value, char **cause)
 		if (parse_uint(value, 0, 1000000000, &rc->top, &why) != 0)
 			return (options_cause(name, why, cause));
 		rc->have_top = 1;
+	} else if (strcmp(name, "examples") == 0) {
+		if (parse_uint(value, 0, 1000, &rc->examples, &why) != 0)
+			return (options_cause(name, why, cause));
 	} else if (strcmp(name, "lenient") == 0)
 		return (options_bool(name, value, &rc->lenient, cause));
 	else if (strcmp(name, "allow-empty") == 0)
@@ -240,6 +252,7 @@ cmd_report_exec(int argc, char **argv)
 	int			 i, rc, status;
 
 	memset(&conf, 0, sizeof conf);
+	conf.examples = REPORT_EXAMPLES_DEFAULT;
 	options_init(&conf.o, "report", report_options, NULL);
 	status = options_getopt(&conf.o, argc, argv, cmd_report_help);
 	if (status == -1 && options_load(&conf.o, report_set, &conf) != 0)
@@ -267,7 +280,9 @@ cmd_report_exec(int argc, char **argv)
 	}
 
 	report_progress = isatty(STDERR_FILENO);
-	r = report_new(conf.format == REPORT_HTML);
+	/* A baseline has no use for examples: keep none. */
+	r = report_new(conf.format == REPORT_BASELINE ? 0 :
+	    (size_t)conf.examples);
 	report_set_baseline(r, baseline);
 	for (i = optind; i < argc; i++) {
 		if (report_read_arg(r, argv[i], conf.lenient, &cause) != 0) {

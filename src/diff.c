@@ -139,14 +139,20 @@ diff_strcmp(const char *a, const char *b)
 	return (strcmp(a, b));
 }
 
-/* Order diffs by path, kind name, side, detail, then the renderings. */
+/*
+ * Order diffs by path (array indexes as numbers), kind name, side,
+ * detail, then the renderings.
+ */
 static int
 diff_cmp(const void *va, const void *vb)
 {
 	const struct diff	*a = va, *b = vb;
 	int			 r;
 
-	if ((r = diff_strcmp(a->path, b->path)) != 0)
+	if (a->path == NULL || b->path == NULL) {
+		if (a->path != b->path)
+			return ((a->path != NULL) - (b->path != NULL));
+	} else if ((r = jsonpath_cmp(a->path, b->path)) != 0)
 		return (r);
 	if ((r = diff_strcmp(diff_name(a), diff_name(b))) != 0)
 		return (r);

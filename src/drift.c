@@ -140,7 +140,7 @@ drift_cmp(const struct drift *a, const struct drift *b)
 		return (r);
 	if ((r = strcmp(a->kind, b->kind)) != 0)
 		return (r);
-	if ((r = strcmp(a->path, b->path)) != 0)
+	if ((r = jsonpath_cmp(a->path, b->path)) != 0)
 		return (r);
 	return (strcmp(a->side, b->side));
 }

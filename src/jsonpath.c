@@ -647,3 +647,35 @@ jsonpath_fold(const char *path)
 	buf_free(&b);
 	return (out);
 }
+
+/*
+ * Compare two paths as strcmp does, except that array indexes compare as
+ * numbers, so $.a[2] sorts before $.a[10].
+ */
+int
+jsonpath_cmp(const char *a, const char *b)
+{
+	size_t	 la, lb;
+	int	 c;
+
+	while (*a != '\0' && *b != '\0') {
+		if (a[0] == '[' && b[0] == '[' && isdigit((unsigned char)a[1]) &&
+		    isdigit((unsigned char)b[1])) {
+			la = strspn(a + 1, "0123456789");
+			lb = strspn(b + 1, "0123456789");
+			/* Indexes have no leading zero: longer is larger. */
+			if (la != lb)
+				return (la < lb ? -1 : 1);
+			if ((c = strncmp(a + 1, b + 1, la)) != 0)
+				return (c < 0 ? -1 : 1);
+			a += 1 + la;
+			b += 1 + lb;
+			continue;
+		}
+		if (*a != *b)
+			return ((unsigned char)*a < (unsigned char)*b ? -1 : 1);
+		a++;
+		b++;
+	}
+	return ((*a != '\0') - (*b != '\0'));
+}

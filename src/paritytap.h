@@ -1186,7 +1186,7 @@ int		 record_run(const struct record_opts *, char **);
 
 /* report.c */
 struct report;
-struct report	*report_new(int);
+struct report	*report_new(size_t);
 void		 report_free(struct report *);
 void		 report_input(struct report *, const char *);
 void		 report_add(struct report *, struct exchange *);
@@ -1421,6 +1421,7 @@ void		 jsonpath_key(struct buf *, const char *, size_t);
 void		 jsonpath_index(struct buf *, size_t);
 const char	*jsonpath_unquote(const char **, const char *, struct buf *);
 char		*jsonpath_fold(const char *);	/* $.a[3].b -> $.a[*].b */
+int		 jsonpath_cmp(const char *, const char *);
 
 /* capture.c */
 struct capture;

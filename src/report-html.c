@@ -46,7 +46,12 @@ static const char report_html_style[] =
 "mark.diff-missing{background:#ffc1c1}mark.diff-extra{background:#c8f0c8}\n"
 "mark.diff-type{background:#f5c2ff}\n"
 "ul.diffs{margin:4px 0 8px;padding-left:20px;"
-"font-family:ui-monospace,monospace;font-size:12px}\n";
+"font-family:ui-monospace,monospace;font-size:12px}\n"
+"div.exchange{border-top:1px dashed #d0d7de;padding-top:8px;"
+"margin-top:8px}\n"
+"pre.headers{max-height:160px;margin-bottom:4px}\n"
+"svg.timeline rect.bucket{fill:#b42318}"
+"svg.timeline rect.empty{fill:#d0d7de}\n";
 
 /* Append text to b, HTML-escaped; bytes that are not UTF-8 become U+FFFD. */
 static void
@@ -136,6 +141,32 @@ report_html_route_row(struct buf *b, const char *name,
 	buf_addstr(b, "</tr>\n");
 }
 
+/*
+ * Append a route's rows of the status table, one per status code; a
+ * count that differs between the sides is marked.
+ */
+static void
+report_html_status_rows(struct buf *b, const char *name,
+    const struct report_counts *c, int total)
+{
+	const struct report_status	*st;
+	size_t				 i;
+
+	for (i = 0; i < c->nst; i++) {
+		st = &c->st[i];
+		buf_printf(b, "<tr%s><th scope=\"row\" class=\"name\">",
+		    total ? " class=\"total\"" : "");
+		report_html_str(b, name);
+		if (st->status != 0)
+			buf_printf(b, "</th><td>%d</td>", st->status);
+		else
+			buf_addstr(b, "</th><td>error</td>");
+		report_html_count(b, st->n[0], 0);
+		report_html_count(b, st->n[1], st->n[0] != st->n[1]);
+		buf_addstr(b, "</tr>\n");
+	}
+}
+
 /* Append the verdict and route tables. */
 static void
 report_html_tables(struct buf *b, struct report *r)
@@ -177,6 +208,15 @@ report_html_tables(struct buf *b, struct report *r)
 		report_html_route_row(b, r->routes[i]->name,
 		    &r->routes[i]->counts, 0);
 	report_html_route_row(b, "(all)", &r->all, 1);
+	buf_addstr(b, "</tbody></table>\n");
+
+	buf_addstr(b, "<h2>Status codes</h2>\n<table id=\"status-codes\">\n"
+	    "<thead><tr><th class=\"name\">route</th><th>status</th>"
+	    "<th>primary</th><th>candidate</th></tr></thead>\n<tbody>\n");
+	for (i = 0; i <= r->nroutes; i++)
+		report_html_status_rows(b, i < r->nroutes ?
+		    r->routes[i]->name : "(all)", i < r->nroutes ?
+		    &r->routes[i]->counts : &r->all, i == r->nroutes);
 	buf_addstr(b, "</tbody></table>\n");
 }
 
@@ -349,6 +389,22 @@ report_html_json(struct buf *b, const struct exchange *ex, json_t *v,
 	report_html_scalar(b, v);
 }
 
+/* Append headers, one a line, secrets redacted. */
+static void
+report_html_headers(struct buf *b, const struct headers *hs)
+{
+	size_t	 i;
+
+	buf_addstr(b, "<pre class=\"headers\">");
+	for (i = 0; i < hs->n; i++) {
+		report_html_str(b, hs->h[i].name);
+		buf_addstr(b, ": ");
+		report_html_str(b, report_header_value(&hs->h[i]));
+		buf_addstr(b, "\n");
+	}
+	buf_addstr(b, "</pre>");
+}
+
 /* Append one side of an example: its status line and body. */
 static void
 report_html_side(struct buf *b, const struct exchange *ex, enum side side)
@@ -373,7 +429,9 @@ report_html_side(struct buf *b, const struct exchange *ex, enum side side)
 	buf_printf(b, " &#183; %.2f ms", rs->ms);
 	if (rs->truncated)
 		buf_addstr(b, " &#183; body cut");
-	buf_addstr(b, "</h4><pre class=\"body\">");
+	buf_addstr(b, "</h4>");
+	report_html_headers(b, &rs->headers);
+	buf_addstr(b, "<pre class=\"body\">");
 	doc = json_loadb(rs->body.data != NULL ? rs->body.data : "",
 	    rs->body.len, JSON_DECODE_ANY, NULL);
 	if (doc != NULL) {
@@ -393,43 +451,97 @@ report_html_side(struct buf *b, const struct exchange *ex, enum side side)
 	buf_addstr(b, "</pre></div>\n");
 }
 
-/* Append the list of an example's diffs. */
+/*
+ * Append the list of an example's diffs, folded: one bullet for the
+ * diffs alike but for an array index, with the number of places.
+ */
 static void
 report_html_diffs(struct buf *b, const struct exchange *ex)
 {
+	struct report_bullet	*bl;
 	const struct diff	*d;
-	size_t			 i;
+	const char		*pv, *cv;
+	size_t			 i, n;
 
 	if (ex->ex_diffs.n == 0)
 		return;
+	n = report_bullets(ex, &bl);
 	buf_addstr(b, "<ul class=\"diffs\">\n");
-	for (i = 0; i < ex->ex_diffs.n; i++) {
-		d = &ex->ex_diffs.v[i];
+	for (i = 0; i < n; i++) {
+		d = bl[i].d;
 		buf_addstr(b, "<li>");
 		report_html_str(b, diff_name(d) != NULL ? diff_name(d) : "?");
-		if (d->path != NULL) {
+		if (*bl[i].path != '\0') {
 			buf_addstr(b, " ");
-			report_html_str(b, d->path);
+			report_html_str(b, bl[i].path);
 		}
 		if (d->side >= 0 && d->side < SIDE_MAX)
 			buf_printf(b, " (%s)", side_name(d->side));
-		if (d->primary != NULL || d->candidate != NULL) {
+		if (bl[i].places > 1)
+			buf_printf(b, " <span class=\"places\">(%zu places)"
+			    "</span>", bl[i].places);
+		pv = report_diff_value(d, d->primary);
+		cv = report_diff_value(d, d->candidate);
+		if (pv != NULL || cv != NULL) {
 			buf_addstr(b, ": ");
-			report_html_str(b, d->primary != NULL ? d->primary :
-			    "-");
+			report_html_str(b, pv != NULL ? pv : "-");
 			buf_addstr(b, " &#8594; ");
-			report_html_str(b, d->candidate != NULL ?
-			    d->candidate : "-");
+			report_html_str(b, cv != NULL ? cv : "-");
+			if (bl[i].places > 1)
+				buf_addstr(b, " (first)");
 		}
 		if (d->detail != NULL) {
 			buf_addstr(b, " &#8212; ");
 			report_html_str(b, d->detail);
 		}
+		if (d->noise)
+			buf_addstr(b, " (noise)");
 		buf_addstr(b, "</li>\n");
 	}
 	if (ex->ex_diffs.truncated)
 		buf_addstr(b, "<li>&#8230; more diffs not recorded</li>\n");
 	buf_addstr(b, "</ul>\n");
+	report_bullets_free(bl, n);
+}
+
+/*
+ * Append a signature's time axis as an inline SVG bar chart: one rect
+ * a bucket (class "bucket", data-count its count, a hairline when none),
+ * scaled to the busiest bucket.
+ */
+static void
+report_html_timeline(struct buf *b, const struct report *r,
+    const struct report_sig *s)
+{
+	uint64_t	*v, max;
+	struct timeval	 tv;
+	char		 t[64];
+	long		 h;
+	size_t		 i;
+	const int	 bw = 4, height = 24;
+
+	v = report_sig_buckets(r, s, &max);
+	buf_printf(b, "<svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/"
+	    "svg\" width=\"%zu\" height=\"%d\" role=\"img\" aria-label=\""
+	    "exchanges per %s\">", r->axis_n * bw, height,
+	    report_axis_unit(r));
+	for (i = 0; i < r->axis_n; i++) {
+		tv.tv_sec = r->axis_start + (time_t)i * r->axis_width;
+		tv.tv_usec = 0;
+		format_rfc3339(&tv, t, sizeof t);
+		h = max != 0 ? lround((double)v[i] / max * (height - 2)) : 0;
+		if (v[i] != 0 && h < 2)
+			h = 2;
+		if (v[i] == 0)
+			h = 1;
+		buf_printf(b, "<rect class=\"bucket%s\" data-count=\"%llu\" "
+		    "x=\"%zu\" y=\"%ld\" width=\"%d\" height=\"%ld\"><title>"
+		    "%s: %llu</title></rect>", v[i] == 0 ? " empty" : "",
+		    (unsigned long long)v[i], i * bw, height - h, bw - 1, h, t,
+		    (unsigned long long)v[i]);
+	}
+	buf_addstr(b, "</svg>");
+	free(v);
 }
 
 /* Append the signature table. */
@@ -437,6 +549,7 @@ static void
 report_html_sigs(struct buf *b, struct report *r, size_t shown)
 {
 	struct report_sig	*s;
+	struct timeval		 tv;
 	char			 t1[64], t2[64];
 	size_t			 i;
 
@@ -444,22 +557,34 @@ report_html_sigs(struct buf *b, struct report *r, size_t shown)
 	    r->nsigs, r->nsigs == 1 ? "" : "s");
 	if (shown != r->nsigs)
 		buf_printf(b, ", the top %zu shown", shown);
+	tv.tv_sec = r->axis_start;
+	tv.tv_usec = 0;
+	format_rfc3339(&tv, t1, sizeof t1);
+	buf_printf(b, "; over time: %zu bucket%s of one %s from %s",
+	    r->axis_n, r->axis_n == 1 ? "" : "s", report_axis_unit(r), t1);
 	buf_addstr(b, "</p>\n<table id=\"signatures\">\n<thead><tr>"
 	    "<th>count</th><th class=\"name\">signature</th>"
 	    "<th class=\"name\">first seen</th><th class=\"name\">last seen"
-	    "</th><th class=\"name\">example</th></tr></thead>\n<tbody>\n");
+	    "</th><th class=\"name\">example</th>"
+	    "<th class=\"name\">over time</th></tr></thead>\n<tbody>\n");
 	for (i = 0; i < shown; i++) {
 		s = r->sigs[i];
 		format_rfc3339(&s->first, t1, sizeof t1);
 		format_rfc3339(&s->last, t2, sizeof t2);
-		buf_printf(b, "<tr><td>%llu</td><td class=\"name\">"
-		    "<a href=\"#example-%zu\">", (unsigned long long)s->count,
-		    i + 1);
+		buf_printf(b, "<tr><td>%llu</td><td class=\"name\">",
+		    (unsigned long long)s->count);
+		/* With --examples 0 there is no example to link to. */
+		if (s->nexamples != 0)
+			buf_printf(b, "<a href=\"#example-%zu\">", i + 1);
 		report_html_str(b, s->text);
-		buf_printf(b, "</a></td><td class=\"name time\">%s</td>"
+		if (s->nexamples != 0)
+			buf_addstr(b, "</a>");
+		buf_printf(b, "</td><td class=\"name time\">%s</td>"
 		    "<td class=\"name time\">%s</td><td class=\"name\">",
 		    t1, t2);
 		report_html_str(b, s->example_id);
+		buf_addstr(b, "</td><td class=\"name\">");
+		report_html_timeline(b, r, s);
 		buf_addstr(b, "</td></tr>\n");
 	}
 	buf_addstr(b, "</tbody></table>\n");
@@ -517,14 +642,51 @@ report_html_drifts(struct buf *b, struct report *r, size_t shown)
 	buf_addstr(b, "</tbody></table>\n");
 }
 
-/* Append one example per signature shown. */
+/*
+ * Append one example exchange: its request (line, headers, body), its
+ * folded diffs, then each side's headers and body side by side.
+ */
+static void
+report_html_exchange(struct buf *b, const struct exchange *ex)
+{
+	const struct http_request	*req = &ex->ex_req;
+	char				 t[64];
+
+	format_rfc3339(&ex->ex_ts, t, sizeof t);
+	buf_addstr(b, "<div class=\"exchange\" data-id=\"");
+	report_html_str(b, ex->ex_id);
+	buf_addstr(b, "\">\n<p class=\"meta\">id <code>");
+	report_html_str(b, ex->ex_id);
+	buf_printf(b, "</code> at %s</p>\n<div class=\"request\"><h4>request "
+	    "<code>", t);
+	report_html_str(b, req->method != NULL ? req->method : "?");
+	buf_addstr(b, " ");
+	report_html_str(b, req->target != NULL ? req->target : "?");
+	buf_addstr(b, "</code></h4>");
+	report_html_headers(b, &req->headers);
+	if (req->body.len != 0) {
+		buf_addstr(b, "<pre class=\"request-body\">");
+		report_html_esc(b, req->body.data, req->body.len);
+		buf_addstr(b, "</pre>");
+		if (ex->ex_req_truncated)
+			buf_addstr(b, "<p class=\"meta\">body cut</p>");
+	}
+	buf_addstr(b, "</div>\n");
+	report_html_diffs(b, ex);
+	buf_addstr(b, "<div class=\"side-by-side\">\n");
+	report_html_side(b, ex, SIDE_PRIMARY);
+	report_html_side(b, ex, SIDE_CANDIDATE);
+	buf_addstr(b, "</div>\n</div>\n");
+}
+
+/* Append the examples of each signature shown. */
 static void
 report_html_examples(struct buf *b, struct report *r, size_t shown)
 {
 	struct report_sig	*s;
-	size_t			 i;
+	size_t			 i, j;
 
-	if (shown == 0)
+	if (shown == 0 || r->keep_examples == 0)
 		return;
 	buf_addstr(b, "<h2>Examples</h2>\n");
 	for (i = 0; i < shown; i++) {
@@ -533,26 +695,10 @@ report_html_examples(struct buf *b, struct report *r, size_t shown)
 		    "<h3>", i + 1);
 		report_html_str(b, s->text);
 		buf_printf(b, "</h3>\n<p class=\"meta\">%llu exchange%s; "
-		    "example id <code>", (unsigned long long)s->count,
-		    s->count == 1 ? "" : "s");
-		report_html_str(b, s->example_id);
-		buf_addstr(b, "</code>");
-		if (s->example != NULL && s->example->ex_req.method != NULL &&
-		    s->example->ex_req.target != NULL) {
-			buf_addstr(b, ": <code>");
-			report_html_str(b, s->example->ex_req.method);
-			buf_addstr(b, " ");
-			report_html_str(b, s->example->ex_req.target);
-			buf_addstr(b, "</code>");
-		}
-		buf_addstr(b, "</p>\n");
-		if (s->example != NULL) {
-			report_html_diffs(b, s->example);
-			buf_addstr(b, "<div class=\"side-by-side\">\n");
-			report_html_side(b, s->example, SIDE_PRIMARY);
-			report_html_side(b, s->example, SIDE_CANDIDATE);
-			buf_addstr(b, "</div>\n");
-		}
+		    "the earliest %zu:</p>\n", (unsigned long long)s->count,
+		    s->count == 1 ? "" : "s", s->nexamples);
+		for (j = 0; j < s->nexamples; j++)
+			report_html_exchange(b, s->examples[j]);
 		buf_addstr(b, "</section>\n");
 	}
 }

@@ -16,10 +16,18 @@ struct report_latency {
 	int		 sorted;
 };
 
+/* How often one status code came back from each side. */
+struct report_status {
+	int		 status;	/* 0: no status (the side failed) */
+	uint64_t	 n[2];		/* primary, candidate */
+};
+
 /* Counts of one route, or of everything. */
 struct report_counts {
 	struct stats_counts sc;			/* as the pipeline counts */
 	struct report_latency lat[2];		/* primary, candidate */
+	struct report_status *st;		/* sorted by status, 0 last */
+	size_t		 nst;
 };
 
 /* One route. */
@@ -39,7 +47,21 @@ struct report_sig {
 	struct timeval	 first;
 	struct timeval	 last;
 	char		*example_id;
-	struct exchange	*example;	/* kept for the HTML page */
+	struct exchange **examples;	/* the earliest, by time then id */
+	size_t		 nexamples;
+	time_t		*times;		/* each exchange's second */
+	size_t		 ntimes;
+	size_t		 ctimes;
+};
+
+/* Buckets of the time axis at most, before a wider bucket is taken. */
+#define REPORT_AXIS_MAX		120
+
+/* One line of an example's diff list: diffs alike but for an index. */
+struct report_bullet {
+	const struct diff *d;		/* the first, in path order */
+	char		*path;		/* folded if places > 1, else d's */
+	size_t		 places;
 };
 
 /* Example ids a drift keeps: its earliest exchanges. */
@@ -81,7 +103,7 @@ struct report_noise {
 };
 
 struct report {
-	int			 keep_examples;
+	size_t			 keep_examples;	/* per signature */
 	struct report_counts	 all;
 	struct timeval		 first;
 	struct timeval		 last;
@@ -102,6 +124,10 @@ struct report {
 	const struct baseline	*baseline;	/* marks drifts; may be NULL */
 	size_t			 nbaselined;
 	int			 sorted;
+	/* The time axis, set by report_sort: nbuckets of width seconds. */
+	time_t			 axis_start;
+	long			 axis_width;
+	size_t			 axis_n;
 };
 
 /* report.c */
@@ -113,5 +139,13 @@ char		*report_summary(const struct report_counts *);
 size_t		 report_shown(const struct report *, size_t);
 size_t		 report_drifts_shown(const struct report *, size_t);
 double		 report_drift_share(const struct report_drift *);
+const char	*report_axis_unit(const struct report *);
+uint64_t	*report_sig_buckets(const struct report *,
+		     const struct report_sig *, uint64_t *);
+size_t		 report_bullets(const struct exchange *,
+		     struct report_bullet **);
+void		 report_bullets_free(struct report_bullet *, size_t);
+const char	*report_header_value(const struct header *);
+const char	*report_diff_value(const struct diff *, const char *);
 
 #endif /* REPORT_INTERNAL_H */

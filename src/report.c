@@ -28,11 +28,11 @@ static const enum verdict report_order[] = {
 #define REPORT_NORDER	(sizeof report_order / sizeof report_order[0])
 
 /*
- * Create an empty report; keep_examples keeps one exchange per signature
- * (for the HTML page).
+ * Create an empty report that keeps the keep_examples earliest exchanges
+ * of each signature as its examples.
  */
 struct report *
-report_new(int keep_examples)
+report_new(size_t keep_examples)
 {
 	struct report	*r;
 
@@ -51,6 +51,7 @@ report_counts_free(struct report_counts *c)
 {
 	free(c->lat[0].v);
 	free(c->lat[1].v);
+	free(c->st);
 }
 
 /* Free a report. */
@@ -79,10 +80,12 @@ report_free(struct report *r)
 			free(s->paths[j]);
 		free(s->paths);
 		free(s->example_id);
-		if (s->example != NULL) {
-			exchange_free(s->example);
-			free(s->example);
+		for (j = 0; j < s->nexamples; j++) {
+			exchange_free(s->examples[j]);
+			free(s->examples[j]);
 		}
+		free(s->examples);
+		free(s->times);
 		free(s);
 	}
 	free(r->sigs);
@@ -177,16 +180,44 @@ report_summary(const struct report_counts *c)
 	return (stats_summary(&c->sc));
 }
 
+/* Count one status code (0: none) of a side into c's status mix. */
+static void
+report_status_add(struct report_counts *c, int status, int side)
+{
+	size_t	 i;
+
+	/* Kept sorted by status, 0 (a failed side) last: a few entries. */
+	for (i = 0; i < c->nst; i++) {
+		if (c->st[i].status == status) {
+			c->st[i].n[side]++;
+			return;
+		}
+		if (status != 0 && (c->st[i].status == 0 ||
+		    c->st[i].status > status))
+			break;
+	}
+	c->st = xreallocarray(c->st, c->nst + 1, sizeof *c->st);
+	memmove(&c->st[i + 1], &c->st[i], (c->nst - i) * sizeof *c->st);
+	memset(&c->st[i], 0, sizeof c->st[i]);
+	c->st[i].status = status;
+	c->st[i].n[side] = 1;
+	c->nst++;
+}
+
 /* Count one exchange into c. */
 static void
 report_count(struct report_counts *c, const struct exchange *ex)
 {
-	int	 i;
+	const struct response_side	*rs;
+	int				 i;
 
 	stats_counts_add(&c->sc, ex);
 	for (i = SIDE_PRIMARY; i <= SIDE_CANDIDATE; i++) {
-		if (ex->ex_resp[i].present)
-			report_latency_add(&c->lat[i], ex->ex_resp[i].ms);
+		rs = &ex->ex_resp[i];
+		if (!rs->present)
+			continue;
+		report_latency_add(&c->lat[i], rs->ms);
+		report_status_add(c, rs->error != NULL ? 0 : rs->status, i);
 	}
 }
 
@@ -201,11 +232,11 @@ report_cmp_tv(const struct timeval *a, const struct timeval *b)
 	return (0);
 }
 
-/* Compare two strings through pointers, for qsort. */
+/* Compare two paths through pointers, indexes as numbers, for qsort. */
 static int
 report_cmp_str(const void *a, const void *b)
 {
-	return (strcmp(*(char * const *)a, *(char * const *)b));
+	return (jsonpath_cmp(*(char * const *)a, *(char * const *)b));
 }
 
 /*
@@ -293,8 +324,7 @@ report_signature(const struct exchange *ex)
 
 /*
  * Make an exchange fit to be kept as an example: bodies decoded (as the
- * comparison saw them) and cut to REPORT_EXAMPLE_BODY bytes, the
- * request's body and headers dropped.
+ * comparison saw them) and cut to REPORT_EXAMPLE_BODY bytes.
  */
 static void
 report_example_trim(struct exchange *ex)
@@ -304,8 +334,11 @@ report_example_trim(struct exchange *ex)
 	char			*cause;
 	int			 i;
 
-	headers_free(&ex->ex_req.headers);
-	buf_free(&ex->ex_req.body);
+	if (ex->ex_req.body.len > REPORT_EXAMPLE_BODY) {
+		ex->ex_req.body.len = REPORT_EXAMPLE_BODY;
+		ex->ex_req.body.data[ex->ex_req.body.len] = '\0';
+		ex->ex_req_truncated = 1;
+	}
 	for (i = 0; i < SIDE_MAX; i++) {
 		rs = &ex->ex_resp[i];
 		if (!rs->present)
@@ -329,22 +362,54 @@ report_example_trim(struct exchange *ex)
 	}
 }
 
-/* Keep ex (its contents taken, ex left empty) as sig's example. */
+/*
+ * Keep ex among sig's examples if it is one of the earliest (by time,
+ * then id, so the file order does not matter); its contents are taken
+ * and ex left empty.
+ */
 static void
 report_keep_example(struct report *r, struct report_sig *s,
     struct exchange *ex)
 {
-	free(s->example_id);
-	s->example_id = xstrdup(ex->ex_id);
-	if (!r->keep_examples)
+	struct exchange	*e;
+	size_t		 i;
+
+	for (i = 0; i < s->nexamples; i++) {
+		e = s->examples[i];
+		if (report_cmp_tv(&ex->ex_ts, &e->ex_ts) < 0 ||
+		    (report_cmp_tv(&ex->ex_ts, &e->ex_ts) == 0 &&
+		    strcmp(ex->ex_id, e->ex_id) < 0))
+			break;
+	}
+	if (i >= r->keep_examples)
 		return;
-	if (s->example == NULL)
-		s->example = xmalloc(sizeof *s->example);
-	else
-		exchange_free(s->example);
-	memcpy(s->example, ex, sizeof *ex);
+	if (s->nexamples == r->keep_examples) {
+		exchange_free(s->examples[--s->nexamples]);
+		e = s->examples[s->nexamples];
+	} else {
+		s->examples = xreallocarray(s->examples, s->nexamples + 1,
+		    sizeof *s->examples);
+		e = xmalloc(sizeof *e);
+	}
+	memmove(&s->examples[i + 1], &s->examples[i],
+	    (s->nexamples - i) * sizeof *s->examples);
+	s->examples[i] = e;
+	s->nexamples++;
+	memcpy(e, ex, sizeof *ex);
 	exchange_init(ex, NULL);
-	report_example_trim(s->example);
+	report_example_trim(e);
+}
+
+/* Note the second of one of sig's exchanges, for the time axis. */
+static void
+report_sig_time(struct report_sig *s, const struct exchange *ex)
+{
+	if (s->ntimes == s->ctimes) {
+		s->ctimes = s->ctimes != 0 ? s->ctimes * 2 : 16;
+		s->times = xreallocarray(s->times, s->ctimes,
+		    sizeof *s->times);
+	}
+	s->times[s->ntimes++] = ex->ex_ts.tv_sec;
 }
 
 /* Count a divergent exchange under its signature. */
@@ -363,13 +428,16 @@ report_add_sig(struct report *r, struct exchange *ex, const char *route)
 		free(paths);
 		free(text);
 		s->count++;
+		report_sig_time(s, ex);
 		if (report_cmp_tv(&ex->ex_ts, &s->last) > 0)
 			s->last = ex->ex_ts;
-		/* The example is the earliest, whatever the file order. */
+		/* The example id is the earliest, whatever the file order. */
 		if (report_cmp_tv(&ex->ex_ts, &s->first) < 0) {
 			s->first = ex->ex_ts;
-			report_keep_example(r, s, ex);
+			free(s->example_id);
+			s->example_id = xstrdup(ex->ex_id);
 		}
+		report_keep_example(r, s, ex);
 		return;
 	}
 	s = xcalloc(1, sizeof *s);
@@ -380,6 +448,8 @@ report_add_sig(struct report *r, struct exchange *ex, const char *route)
 	s->npaths = n;
 	s->count = 1;
 	s->first = s->last = ex->ex_ts;
+	s->example_id = xstrdup(ex->ex_id);
+	report_sig_time(s, ex);
 	report_keep_example(r, s, ex);
 	strmap_put(r->sig_map, text, s);
 	r->sigs = xreallocarray(r->sigs, r->nsigs + 1, sizeof *r->sigs);
@@ -612,6 +682,184 @@ report_cmp_drift(const void *a, const void *b)
 }
 
 /*
+ * Choose the time axis over the span of the exchanges: buckets of a
+ * minute, or an hour, or a day, the narrowest that needs at most
+ * REPORT_AXIS_MAX of them, aligned on UTC boundaries.
+ */
+static void
+report_axis(struct report *r)
+{
+	static const long	 widths[] = { 60, 3600, 86400 };
+	time_t			 a, b;
+	size_t			 i;
+
+	r->axis_start = 0;
+	r->axis_width = widths[0];
+	r->axis_n = 0;
+	if (r->all.sc.total == 0)
+		return;
+	for (i = 0; i < sizeof widths / sizeof widths[0]; i++) {
+		r->axis_width = widths[i];
+		a = r->first.tv_sec - (r->first.tv_sec % widths[i]);
+		b = r->last.tv_sec - (r->last.tv_sec % widths[i]);
+		r->axis_start = a;
+		r->axis_n = (size_t)((b - a) / widths[i]) + 1;
+		if (r->axis_n <= REPORT_AXIS_MAX)
+			break;
+	}
+}
+
+/* The width of a bucket of the time axis in words: "minute", ... */
+const char *
+report_axis_unit(const struct report *r)
+{
+	if (r->axis_width == 60)
+		return ("minute");
+	if (r->axis_width == 3600)
+		return ("hour");
+	return ("day");
+}
+
+/*
+ * Count sig's exchanges into the buckets of the time axis, out (axis_n
+ * of them, zeroed here); return out, and the largest count in *max.
+ */
+uint64_t *
+report_sig_buckets(const struct report *r, const struct report_sig *s,
+    uint64_t *max)
+{
+	uint64_t	*out;
+	size_t		 i, k;
+
+	out = xcalloc(r->axis_n != 0 ? r->axis_n : 1, sizeof *out);
+	*max = 0;
+	for (i = 0; i < s->ntimes; i++) {
+		if (s->times[i] < r->axis_start)
+			continue;
+		k = (size_t)((s->times[i] - r->axis_start) / r->axis_width);
+		if (k >= r->axis_n)
+			continue;
+		if (++out[k] > *max)
+			*max = out[k];
+	}
+	return (out);
+}
+
+/* Order diffs by folded path, kind name, noise and side (a bullet's key). */
+static int
+report_cmp_bullet_key(const struct diff *a, const char *fa,
+    const struct diff *b, const char *fb)
+{
+	int	 c;
+
+	if ((c = jsonpath_cmp(fa, fb)) != 0)
+		return (c);
+	if ((c = diff_strcmp(diff_name(a), diff_name(b))) != 0)
+		return (c);
+	if (a->noise != b->noise)
+		return (a->noise ? 1 : -1);
+	return (a->side < b->side ? -1 : a->side > b->side);
+}
+
+/* Order bullets by path (indexes as numbers), kind and side, for qsort. */
+static int
+report_qcmp_bullet(const void *a, const void *b)
+{
+	const struct report_bullet	*x = a, *y = b;
+
+	return (report_cmp_bullet_key(x->d, x->path, y->d, y->path));
+}
+
+/*
+ * Fold an exchange's diffs into bullets, one per kind, side and folded
+ * path with the number of places, so 64 array elements that differ
+ * alike are one line, sorted by path with indexes as numbers; each
+ * bullet's diff is the one at its lowest index.  Return how many, *out
+ * allocated (free with report_bullets_free).
+ */
+size_t
+report_bullets(const struct exchange *ex, struct report_bullet **out)
+{
+	struct report_bullet	*v = NULL;
+	const struct diff	*d;
+	char			*fold, **folds;
+	size_t			 n = 0, i, j;
+
+	folds = xcalloc(ex->ex_diffs.n + 1, sizeof *folds);
+	for (i = 0; i < ex->ex_diffs.n; i++) {
+		d = &ex->ex_diffs.v[i];
+		fold = d->path != NULL && d->kind != DIFF_HEADER ?
+		    jsonpath_fold(d->path) : xstrdup(d->path != NULL ?
+		    d->path : "");
+		for (j = 0; j < n; j++) {
+			if (report_cmp_bullet_key(v[j].d, folds[j], d,
+			    fold) == 0)
+				break;
+		}
+		if (j < n) {
+			/* A capture may list [10] before [2]: keep the lowest. */
+			if (d->path != NULL && v[j].d->path != NULL &&
+			    jsonpath_cmp(d->path, v[j].d->path) < 0)
+				v[j].d = d;
+			v[j].places++;
+			free(fold);
+			continue;
+		}
+		v = xreallocarray(v, n + 1, sizeof *v);
+		v[n].d = d;
+		v[n].places = 1;
+		v[n].path = NULL;
+		folds[n++] = fold;
+	}
+	for (i = 0; i < n; i++) {
+		if (v[i].places > 1 || v[i].d->path == NULL)
+			v[i].path = folds[i];
+		else {
+			v[i].path = xstrdup(v[i].d->path);
+			free(folds[i]);
+		}
+	}
+	free(folds);
+	if (n > 1)
+		qsort(v, n, sizeof *v, report_qcmp_bullet);
+	*out = v;
+	return (n);
+}
+
+/* Free what report_bullets returned. */
+void
+report_bullets_free(struct report_bullet *v, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		free(v[i].path);
+	free(v);
+}
+
+/*
+ * The value a header of an example is shown with: a secret (Authorization,
+ * Cookie, ...) is "[redacted]" whatever the capture kept, as a report is
+ * passed around more widely than a capture.
+ */
+const char *
+report_header_value(const struct header *h)
+{
+	static const struct capture_opts	 opts;
+
+	return (capture_header_value(h, &opts));
+}
+
+/* The value a diff of an example shows for one side, as a header's. */
+const char *
+report_diff_value(const struct diff *d, const char *value)
+{
+	static const struct capture_opts	 opts;
+
+	return (capture_diff_value(d, value, &opts));
+}
+
+/*
  * Put routes, signatures and drifts in report order, and mark the drifts
  * the baseline lists.
  */
@@ -639,6 +887,7 @@ report_sort(struct report *r)
 		if (r->drifts[i]->baselined)
 			r->nbaselined++;
 	}
+	report_axis(r);
 	r->sorted = 1;
 }
 
@@ -755,6 +1004,173 @@ report_text_drifts(struct buf *b, struct report *r, size_t top)
 	}
 }
 
+/* Bytes of a body, or of a header line, an example shows in text. */
+#define REPORT_TEXT_BODY	160
+#define REPORT_TEXT_HEADERS	400
+
+/* Append a route's status mix: "200: 950/948, 404: 3/5, error: 0/2". */
+static void
+report_text_status(struct buf *b, const struct report_counts *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->nst; i++) {
+		if (i != 0)
+			buf_addstr(b, ", ");
+		if (c->st[i].status == 0)
+			buf_addstr(b, "error");
+		else
+			buf_printf(b, "%d", c->st[i].status);
+		buf_printf(b, ": %llu/%llu", (unsigned long long)c->st[i].n[0],
+		    (unsigned long long)c->st[i].n[1]);
+	}
+	if (c->nst == 0)
+		buf_addstr(b, "-");
+}
+
+/* Append at most max bytes of s, "..." when cut. */
+static void
+report_text_cut(struct buf *b, const char *s, size_t len, size_t max)
+{
+	if (len <= max) {
+		buf_add(b, s, len);
+		return;
+	}
+	buf_add(b, s, max);
+	buf_addstr(b, "...");
+}
+
+/* Append headers as one line, "Name: value; ...", secrets redacted. */
+static void
+report_text_headers(struct buf *b, const struct headers *hs)
+{
+	struct buf	 line;
+	size_t		 i;
+
+	buf_init(&line);
+	for (i = 0; i < hs->n; i++)
+		buf_printf(&line, "%s%s: %s", i != 0 ? "; " : "",
+		    hs->h[i].name, report_header_value(&hs->h[i]));
+	if (hs->n == 0)
+		buf_addstr(&line, "(none)");
+	report_text_cut(b, line.data, line.len, REPORT_TEXT_HEADERS);
+	buf_free(&line);
+}
+
+/* Append one folded diff bullet as text, without a newline. */
+static void
+report_text_bullet(struct buf *b, const struct report_bullet *bl)
+{
+	const struct diff	*d = bl->d;
+	const char		*pv, *cv;
+
+	buf_addstr(b, diff_name(d) != NULL ? diff_name(d) : "?");
+	if (*bl->path != '\0')
+		buf_printf(b, " %s", bl->path);
+	if (d->side >= 0 && d->side < SIDE_MAX)
+		buf_printf(b, " (%s)", side_name(d->side));
+	if (bl->places > 1)
+		buf_printf(b, " (%zu places)", bl->places);
+	pv = report_diff_value(d, d->primary);
+	cv = report_diff_value(d, d->candidate);
+	if (pv != NULL || cv != NULL)
+		buf_printf(b, ": %s -> %s%s", pv != NULL ? pv : "-",
+		    cv != NULL ? cv : "-", bl->places > 1 ? " (first)" : "");
+	if (d->detail != NULL)
+		buf_printf(b, " -- %s", d->detail);
+	if (d->noise)
+		buf_addstr(b, " (noise)");
+}
+
+/* Append one response side of an example: status and headers. */
+static void
+report_text_side(struct buf *b, const struct exchange *ex, enum side side)
+{
+	const struct response_side	*rs = &ex->ex_resp[side];
+
+	buf_printf(b, "            < %-9s ", side_name(side));
+	if (!rs->present) {
+		buf_addstr(b, "no response\n");
+		return;
+	}
+	if (rs->error != NULL)
+		buf_printf(b, "error %s ", rs->error);
+	else
+		buf_printf(b, "%d ", rs->status);
+	report_text_headers(b, &rs->headers);
+	buf_addstr(b, "\n");
+}
+
+/*
+ * Append one example in a few lines: id and request line, the request's
+ * headers and body, each side's status and headers, the folded diffs.
+ */
+static void
+report_text_example(struct buf *b, const struct exchange *ex)
+{
+	struct report_bullet	*bl;
+	char			 t[64];
+	size_t			 i, n;
+
+	format_rfc3339(&ex->ex_ts, t, sizeof t);
+	buf_printf(b, "          e.g. %s %s: %s %s\n", ex->ex_id, t,
+	    ex->ex_req.method != NULL ? ex->ex_req.method : "?",
+	    ex->ex_req.target != NULL ? ex->ex_req.target : "?");
+	buf_addstr(b, "            > ");
+	report_text_headers(b, &ex->ex_req.headers);
+	buf_addstr(b, "\n");
+	if (ex->ex_req.body.len != 0) {
+		buf_addstr(b, "            > body ");
+		report_text_cut(b, ex->ex_req.body.data, ex->ex_req.body.len,
+		    REPORT_TEXT_BODY);
+		buf_addstr(b, "\n");
+	}
+	report_text_side(b, ex, SIDE_PRIMARY);
+	report_text_side(b, ex, SIDE_CANDIDATE);
+	n = report_bullets(ex, &bl);
+	for (i = 0; i < n; i++) {
+		buf_addstr(b, "            * ");
+		report_text_bullet(b, &bl[i]);
+		buf_addstr(b, "\n");
+	}
+	report_bullets_free(bl, n);
+}
+
+/*
+ * The characters of the text time axis, from none to the most: ASCII, so
+ * a terminal or a log that is not UTF-8 shows it as it is.
+ */
+static const char report_ramp[] = "_.:-=+*#%@";
+
+/*
+ * Append a signature's time axis: one character a bucket, "_" for none,
+ * then "." to "@" in nine steps up to the busiest bucket.
+ */
+static void
+report_text_axis(struct buf *b, const struct report *r,
+    const struct report_sig *s)
+{
+	uint64_t	*v, max;
+	char		 t[64];
+	struct timeval	 tv;
+	size_t		 i;
+
+	v = report_sig_buckets(r, s, &max);
+	tv.tv_sec = r->axis_start;
+	tv.tv_usec = 0;
+	format_rfc3339(&tv, t, sizeof t);
+	buf_printf(b, "          per %s from %s (max %llu): |",
+	    report_axis_unit(r), t, (unsigned long long)max);
+	for (i = 0; i < r->axis_n; i++) {
+		if (v[i] == 0)
+			buf_addstr(b, "_");
+		else
+			buf_add(b, &report_ramp[(v[i] * 9 + max - 1) / max], 1);
+	}
+	buf_addstr(b, "|\n");
+	free(v);
+}
+
 /* Print the report as text; return 0, or -1 on a write error. */
 int
 report_text(struct report *r, size_t top, FILE *f)
@@ -762,7 +1178,7 @@ report_text(struct report *r, size_t top, FILE *f)
 	struct report_sig	*s;
 	struct buf		 b;
 	char			 t1[64], t2[64], *summary;
-	size_t			 i, shown;
+	size_t			 i, j, shown;
 	int			 width = 5;
 	uint64_t		 n;
 
@@ -810,6 +1226,16 @@ report_text(struct report *r, size_t top, FILE *f)
 		    &r->routes[i]->counts);
 	report_text_row(&b, width, "(all)", &r->all);
 
+	buf_printf(&b, "\nStatus codes (primary/candidate)\n");
+	for (i = 0; i < r->nroutes; i++) {
+		buf_printf(&b, "  %-*s ", width, r->routes[i]->name);
+		report_text_status(&b, &r->routes[i]->counts);
+		buf_addstr(&b, "\n");
+	}
+	buf_printf(&b, "  %-*s ", width, "(all)");
+	report_text_status(&b, &r->all);
+	buf_addstr(&b, "\n");
+
 	shown = report_shown(r, top);
 	if (r->nsigs == 0)
 		buf_printf(&b, "\nSignatures: none\n");
@@ -826,6 +1252,9 @@ report_text(struct report *r, size_t top, FILE *f)
 		    s->text);
 		buf_printf(&b, "          first %s  last %s  example %s\n",
 		    t1, t2, s->example_id);
+		report_text_axis(&b, r, s);
+		for (j = 0; j < s->nexamples; j++)
+			report_text_example(&b, s->examples[j]);
 	}
 	report_text_drifts(&b, r, top);
 	if (r->nnoise != 0) {
@@ -902,6 +1331,13 @@ report_json_counts(struct report_counts *c, const char *route)
 	json_object_set_new(lat, "candidate",
 	    report_json_latency(&c->lat[1]));
 	json_object_set_new(o, "latency_ms", lat);
+	v = json_array();
+	for (i = 0; i < c->nst; i++)
+		json_array_append_new(v, json_pack("{s:o,s:I,s:I}", "status",
+		    c->st[i].status != 0 ? json_integer(c->st[i].status) :
+		    json_null(), "primary", (json_int_t)c->st[i].n[0],
+		    "candidate", (json_int_t)c->st[i].n[1]));
+	json_object_set_new(o, "status_codes", v);
 	return (o);
 }
 
@@ -913,6 +1349,116 @@ report_json_time(const struct timeval *tv)
 
 	format_rfc3339(tv, t, sizeof t);
 	return (json_string(t));
+}
+
+/* Return a string of the wire as a new JSON string, lossy if not UTF-8. */
+static json_t *
+report_json_text(const char *s, size_t len)
+{
+	return (capture_text(s != NULL ? s : "", s != NULL ? len : 0, NULL));
+}
+
+/* Return headers as a new array of {"name","value"}, secrets redacted. */
+static json_t *
+report_json_headers(const struct headers *hs)
+{
+	const char	*v;
+	json_t		*a;
+	size_t		 i;
+
+	a = json_array();
+	for (i = 0; i < hs->n; i++) {
+		v = report_header_value(&hs->h[i]);
+		json_array_append_new(a, json_pack("{s:o,s:o}", "name",
+		    report_json_text(hs->h[i].name, strlen(hs->h[i].name)),
+		    "value", report_json_text(v, strlen(v))));
+	}
+	return (a);
+}
+
+/* Return a string or null as a new JSON value. */
+static json_t *
+report_json_opt(const char *s)
+{
+	return (s != NULL ? report_json_text(s, strlen(s)) : json_null());
+}
+
+/* Return one side of an example as a new object, null when absent. */
+static json_t *
+report_json_side(const struct exchange *ex, enum side side)
+{
+	const struct response_side	*rs = &ex->ex_resp[side];
+
+	if (!rs->present)
+		return (json_null());
+	return (json_pack("{s:o,s:o,s:o,s:o,s:b}",
+	    "status", rs->status != 0 ? json_integer(rs->status) : json_null(),
+	    "error", report_json_opt(rs->error),
+	    "headers", report_json_headers(&rs->headers),
+	    "body", report_json_text(rs->body.data, rs->body.len),
+	    "body_truncated", rs->truncated));
+}
+
+/* Return an example exchange as a new JSON object. */
+static json_t *
+report_json_example(const struct exchange *ex)
+{
+	struct report_bullet	*bl;
+	const struct diff	*d;
+	json_t			*o, *a;
+	size_t			 i, n;
+
+	o = json_object();
+	json_object_set_new(o, "id", json_string(ex->ex_id));
+	json_object_set_new(o, "ts", report_json_time(&ex->ex_ts));
+	json_object_set_new(o, "request", json_pack("{s:o,s:o,s:o,s:o,s:b}",
+	    "method", report_json_opt(ex->ex_req.method),
+	    "target", report_json_opt(ex->ex_req.target),
+	    "headers", report_json_headers(&ex->ex_req.headers),
+	    "body", report_json_text(ex->ex_req.body.data,
+	    ex->ex_req.body.len),
+	    "body_truncated", ex->ex_req_truncated));
+	json_object_set_new(o, "primary", report_json_side(ex, SIDE_PRIMARY));
+	json_object_set_new(o, "candidate",
+	    report_json_side(ex, SIDE_CANDIDATE));
+	a = json_array();
+	n = report_bullets(ex, &bl);
+	for (i = 0; i < n; i++) {
+		d = bl[i].d;
+		json_array_append_new(a, json_pack("{s:s,s:o,s:o,s:I,s:o,s:o,"
+		    "s:o}", "kind", diff_name(d) != NULL ? diff_name(d) : "?",
+		    "path", *bl[i].path != '\0' ? json_string(bl[i].path) :
+		    json_null(),
+		    "side", d->side >= 0 && d->side < SIDE_MAX ?
+		    json_string(side_name(d->side)) : json_null(),
+		    "places", (json_int_t)bl[i].places,
+		    "primary", report_json_opt(report_diff_value(d,
+		    d->primary)),
+		    "candidate", report_json_opt(report_diff_value(d,
+		    d->candidate)),
+		    "detail", report_json_opt(d->detail)));
+		json_object_set_new(json_array_get(a, i), "noise",
+		    json_boolean(d->noise));
+	}
+	report_bullets_free(bl, n);
+	json_object_set_new(o, "diffs", a);
+	return (o);
+}
+
+/* Return a signature's counts per bucket of the time axis, a new array. */
+static json_t *
+report_json_buckets(const struct report *r, const struct report_sig *s)
+{
+	uint64_t	*v, max;
+	json_t		*a;
+	size_t		 i;
+
+	v = report_sig_buckets(r, s, &max);
+	a = json_array();
+	for (i = 0; i < r->axis_n; i++)
+		json_array_append_new(a, json_integer((json_int_t)v[i]));
+	free(v);
+	return (a);
 }
 
 /* Add "drifts_total", "drifts_new" and the "drifts" array to root. */
@@ -1007,6 +1553,7 @@ report_json(struct report *r, size_t top, FILE *f)
 {
 	struct report_sig	*s;
 	json_t			*root, *a, *o, *p;
+	struct timeval		 tv;
 	char			*summary;
 	size_t			 i, j, shown;
 	int			 rc;
@@ -1043,6 +1590,16 @@ report_json(struct report *r, size_t top, FILE *f)
 		json_array_append_new(a, report_json_counts(
 		    &r->routes[i]->counts, r->routes[i]->name));
 	json_object_set_new(root, "routes", a);
+	if (r->axis_n != 0) {
+		tv.tv_sec = r->axis_start;
+		tv.tv_usec = 0;
+		json_object_set_new(root, "time_axis", json_pack("{s:o,s:s,"
+		    "s:I,s:I}", "start", report_json_time(&tv), "bucket",
+		    report_axis_unit(r), "bucket_seconds",
+		    (json_int_t)r->axis_width, "buckets",
+		    (json_int_t)r->axis_n));
+	} else
+		json_object_set_new(root, "time_axis", json_null());
 	json_object_set_new(root, "signatures_total",
 	    json_integer((json_int_t)r->nsigs));
 	shown = report_shown(r, top);
@@ -1066,6 +1623,12 @@ report_json(struct report *r, size_t top, FILE *f)
 		    report_json_time(&s->last));
 		json_object_set_new(o, "example_id",
 		    json_string(s->example_id));
+		json_object_set_new(o, "per_bucket", report_json_buckets(r, s));
+		p = json_array();
+		for (j = 0; j < s->nexamples; j++)
+			json_array_append_new(p,
+			    report_json_example(s->examples[j]));
+		json_object_set_new(o, "examples", p);
 		json_array_append_new(a, o);
 	}
 	json_object_set_new(root, "signatures", a);

@@ -249,7 +249,7 @@ backend_idle candidate
 is "$(backend_nrequests candidate)" "$nc" "a bad baseline: nothing is replayed"
 replay --junit "$T/x.xml" --junit-per testcase --candidate "$CURL" "$CAP"
 is "$RC" 2 "--junit-per testcase: exit 2"
-contains "$ERR" "--junit-per: 'testcase' is not exchange or drift" "... naming the option"
+contains "$ERR" "--junit-per: 'testcase' is not exchange, drift or signature" "... naming the option"
 replay --junit-per drift --candidate "$CURL" "$CAP"
 is "$RC" 2 "--junit-per without --junit: exit 2"
 contains "$ERR" "--junit-per: no --junit FILE to write" "... saying so"

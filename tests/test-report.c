@@ -150,7 +150,7 @@ test_aggregate(void)
 	int		 keep;
 
 	for (keep = 0; keep <= 1; keep++) {
-		r = report_new(keep);
+		r = report_new(keep ? 3 : 0);
 		report_input(r, "a.jsonl");
 		add(r, "GET /b", VERDICT_SHAPE, 30, "late", "$.x[1]");
 		add(r, "GET /b", VERDICT_SHAPE, 10, "early", "$.x[0]");
@@ -179,11 +179,11 @@ test_aggregate(void)
 		    "aggregate(%d): first seen", keep);
 		is_int(r->sigs[0]->last.tv_sec, 30,
 		    "aggregate(%d): last seen", keep);
-		ok((r->sigs[0]->example != NULL) == keep,
-		    "aggregate(%d): the example exchange kept only for HTML",
-		    keep);
-		if (keep && r->sigs[0]->example != NULL)
-			is_str(r->sigs[0]->example->ex_id, "early",
+		is_int(r->sigs[0]->nexamples, keep ? 2 : 0,
+		    "aggregate(%d): as many example exchanges as asked, at "
+		    "most the count", keep);
+		if (keep && r->sigs[0]->nexamples != 0)
+			is_str(r->sigs[0]->examples[0]->ex_id, "early",
 			    "aggregate(1): the kept exchange is the earliest");
 		is_int(r->inputs[0].exchanges, 5,
 		    "aggregate(%d): exchanges per input", keep);
@@ -288,12 +288,56 @@ test_drifts(void)
 	free(text);
 }
 
+/* Paths sort with their array indexes as numbers. */
+static void
+test_path_order(void)
+{
+	ok(jsonpath_cmp("$.a[2]", "$.a[10]") < 0, "paths: [2] before [10]");
+	ok(jsonpath_cmp("$.a[10].b", "$.a[9].c") > 0,
+	    "paths: [10].b after [9].c");
+	ok(jsonpath_cmp("$.a[3].b", "$.a[3].c") < 0,
+	    "paths: the same index, then the rest");
+	is_int(jsonpath_cmp("$.a[07]", "$.a[07]"), 0, "paths: equal");
+	ok(jsonpath_cmp("$.a", "$.a[0]") < 0, "paths: a prefix first");
+	ok(jsonpath_cmp("$.b", "$.a[0]") > 0, "paths: names as strcmp");
+}
+
+/* An example's diffs fold to one bullet per kind, side and folded path. */
+static void
+test_bullets(void)
+{
+	struct exchange		 ex;
+	struct report_bullet	*bl;
+	char			 path[32];
+	size_t			 n, i;
+
+	exchange_init(&ex, "proxy");
+	for (i = 0; i < 63; i++) {
+		snprintf(path, sizeof path, "$.rows[%zu].v", i);
+		diff_list_add_name(&ex.ex_diffs, "value", path, 1);
+	}
+	diff_list_add_name(&ex.ex_diffs, "missing", "$.rows[5].w", 1);
+	diff_list_sort(&ex.ex_diffs);
+	n = report_bullets(&ex, &bl);
+	is_int(n, 2, "bullets: 64 diffs (the most kept), two bullets");
+	is_str(bl[0].path, "$.rows[*].v", "bullets: the folded path");
+	is_int(bl[0].places, 63, "bullets: 63 places");
+	is_str(bl[0].d->path, "$.rows[0].v",
+	    "bullets: the first is the lowest index");
+	is_str(bl[1].path, "$.rows[5].w", "bullets: one place, its own path");
+	is_int(bl[1].places, 1, "bullets: one place");
+	report_bullets_free(bl, n);
+	exchange_free(&ex);
+}
+
 int
 main(void)
 {
 	test_signatures();
 	test_percentiles();
 	test_aggregate();
+	test_path_order();
+	test_bullets();
 	test_drifts();
 	return (done_testing());
 }
