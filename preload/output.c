@@ -480,27 +480,41 @@ pt_order_entry(const struct pt_frame *f)
 /*
  * Before a connection's record goes to slot mine: if its last record is
  * still in another slot's buffer, write that one out first.  Its holder
- * is writing or appending one record: that is waited for a while.
+ * is writing or appending one record, which always ends, but a holder
+ * preempted on a busy machine may keep the lock for many time slices,
+ * longer than any number of yields: so the wait is bounded in time
+ * (PT_ORDER_WAIT_US), not in tries.  Going on without it would put the
+ * connection's records in the file out of order, and a later segment
+ * acknowledging the missing bytes makes the reader give them up as a
+ * gap that no counter shows; past the bound the record is dropped
+ * instead, and counted.  Return 0, or -1 for that.
  */
-static void
+static int
 pt_order_keep(uint64_t e, int mine)
 {
 	struct pt_slot	*sl;
-	uint64_t	 gen;
-	int		 i;
+	uint64_t	 gen, start = 0, now;
+	unsigned	 i;
 
 	if (e == 0 || (int)(e & 0xff) - 1 == mine)
-		return;
+		return (0);
 	sl = &pt_slots[(e & 0xff) - 1];
 	gen = e >> 8;
-	for (i = 0; i < PT_BUF_TRIES; i++) {
+	for (i = 0;; i++) {
 		if (__atomic_load_n(&sl->gen, __ATOMIC_ACQUIRE) != gen)
-			return;
+			return (0);
 		if (!__atomic_exchange_n(&sl->lock, 1, __ATOMIC_ACQUIRE)) {
 			if (sl->gen == gen)
 				pt_slot_write(sl);
 			pt_unlock(&sl->lock);
-			return;
+			return (0);
+		}
+		if (i % PT_BUF_TRIES == PT_BUF_TRIES - 1) {
+			now = pt_now();
+			if (start == 0)
+				start = now;
+			else if (now - start >= PT_ORDER_WAIT_US || now < start)
+				return (-1);
 		}
 		sched_yield();
 	}
@@ -568,8 +582,8 @@ pt_emit(struct pt_frame *f, const struct iovec *pay, int npay, size_t paylen)
 	want = 16 + f->len + paylen;
 	mine = pt_slot_mine();
 	order = pt_order_entry(f);
-	pt_order_keep(__atomic_load_n(order, __ATOMIC_ACQUIRE), mine);
-	if ((sl = pt_slot_take(mine)) == NULL) {
+	if (pt_order_keep(__atomic_load_n(order, __ATOMIC_ACQUIRE), mine) != 0 ||
+	    (sl = pt_slot_take(mine)) == NULL) {
 		PT_COUNT(dropped, 1);
 		PT_COUNT(dropped_bytes, paylen);
 		return (-1);

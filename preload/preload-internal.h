@@ -65,6 +65,7 @@
 #define PT_BUF_SIZE	(256 * 1024)
 #define PT_BUF_AGE_US	100000
 #define PT_BUF_TRIES	512
+#define PT_ORDER_WAIT_US 2000000	/* see pt_order_keep */
 #define PT_NSLOTS	64
 #define PT_ORDER	4096
 
