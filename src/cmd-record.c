@@ -22,6 +22,7 @@ static const struct options_entry record_options[] = {
 	{ "max-bytes", 0, "BYTES", "record at most this many bytes of each "
 	    "connection (k, M, G suffixes)", "no limit" },
 	OPTIONS_ENTRY_KEEP_SECRETS,
+	OPTIONS_ENTRY_CAPTURE_RAW_BODIES,
 	{ "quiet", 'q', NULL, "no warnings and no import summary", NULL },
 	OPTIONS_ENTRY_HELP,
 	OPTIONS_ENTRY_END
@@ -102,6 +103,8 @@ record_set(void *arg, const char *name, const char *value, char **cause)
 		return (options_bool(name, value, &ro->quiet, cause));
 	if (strcmp(name, "keep-secrets") == 0)
 		return (options_bool(name, value, &ro->keep_secrets, cause));
+	if (strcmp(name, "capture-raw-bodies") == 0)
+		return (options_bool(name, value, &ro->raw_bodies, cause));
 	if (strcmp(name, "output") == 0)
 		ro->output = value;
 	else if (strcmp(name, "pcap") == 0)
