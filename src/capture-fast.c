@@ -399,7 +399,9 @@ capture_fast_response(struct capture_fast *lx, struct response_side *rs,
 		case 64:
 			if (capture_fast_string(lx) != 0)
 				return (-1);
-			rs->body_decoded = xstrdup(capture_fast_cstr(lx));
+			if (keep)
+				rs->body_decoded =
+				    xstrdup(capture_fast_cstr(lx));
 			break;
 		case 128:
 			/* Said for people: the body is as received. */

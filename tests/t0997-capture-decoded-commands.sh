@@ -3,7 +3,8 @@
 # --capture-raw-bodies; a request body sent gzip-encoded is kept as
 # received (replay sends those bytes again) while its response is kept
 # decoded; replay --capture-raw-bodies keeps the live candidate's bytes;
-# sniff keeps the primary's gzip decoded, or as received with the option.
+# record and sniff keep a gzip answer decoded, or as received with the
+# option.
 # Sniffing needs root with CAP_NET_RAW; without, that part is skipped.
 
 . "$(dirname "$0")/lib.sh"
@@ -91,6 +92,23 @@ is "$(jq -r 'select(.request.target == "/gz") |
     [.responses.primary.body_decoded, .responses.primary.body] | join(" ")' \
     "$T/replay-raw.jsonl")" "gzip $JSON" \
     "replay --capture-raw-bodies: the recorded primary stays as read (decoded)"
+
+# --- record ---------------------------------------------------------------
+
+"$PARITYTAP" record -o "$T/rec.jsonl" -- \
+    curl -s -o "$T/rec.body" "$P/gz" 2>"$T/rec.err"
+is "$?" 0 "record: exit 0"
+ok "record: curl got the exact gzip bytes" cmp -s "$T/json.gz" "$T/rec.body"
+is "$(jq -r 'select(.request.target == "/gz") |
+    [.responses.primary.body_decoded, .responses.primary.body] | join(" ")' \
+    "$T/rec.jsonl")" "gzip $JSON" "record: the gzip answer is kept decoded"
+"$PARITYTAP" record --capture-raw-bodies -o "$T/rec-raw.jsonl" -- \
+    curl -s -o /dev/null "$P/gz" 2>"$T/rec-raw.err"
+is "$?" 0 "record --capture-raw-bodies: exit 0"
+jq -r 'select(.request.target == "/gz") | .responses.primary.body_b64' \
+    "$T/rec-raw.jsonl" | base64 -d >"$T/gz.rec-raw"
+ok "record --capture-raw-bodies: the gzip bytes curl received" \
+    cmp -s "$T/json.gz" "$T/gz.rec-raw"
 
 # --- sniff ---------------------------------------------------------------
 
