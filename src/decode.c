@@ -194,6 +194,28 @@ out:
 }
 
 /*
+ * Return 1 if a gzip body says in its trailer that it decodes to more
+ * than limit bytes.  The trailer holds the last member's size modulo
+ * 2^32, which the whole is at least: no need to inflate up to limit to
+ * learn that a large body will not be kept decoded.
+ */
+static int
+decode_gzip_over(const char *coding, const char *data, size_t len,
+    size_t limit)
+{
+	const unsigned char	*p = (const unsigned char *)data;
+	uint32_t		 isize;
+
+	if (strcasecmp(coding, "deflate") == 0 || len < 18 || p[0] != 0x1f ||
+	    p[1] != 0x8b)
+		return (0);
+	p += len - 4;
+	isize = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+	return (isize > limit);
+}
+
+/*
  * Decode a side's body for a capture line (§3), which keeps it decoded
  * only when all of it fits in limit bytes: a small gzip that would
  * expand past it stops being inflated there.  Return 1 with out holding
@@ -220,6 +242,9 @@ decode_for_capture(const struct response_side *side, size_t limit,
 		return (0);
 	}
 	if (ncodings == 0)
+		goto out;
+	if (ncodings == 1 && decode_gzip_over(codings[0], side->body.data,
+	    side->body.len, limit))
 		goto out;
 	if (decode_undo(codings, ncodings, side->body.data, side->body.len,
 	    out, limit, &why, &failed) != 0) {
