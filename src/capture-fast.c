@@ -351,7 +351,8 @@ capture_fast_response(struct capture_fast *lx, struct response_side *rs,
     int *self_check, struct buf *name, int keep)
 {
 	static const char	*keys[] = { "status", "headers", "body",
-				    "body_bytes", "ms", "self_check", NULL };
+				    "body_bytes", "ms", "self_check",
+				    "body_decoded", "body_decode_error", NULL };
 	unsigned		 seen = 0, k;
 	long long		 n, bytes = -1;
 	double			 d;
@@ -395,12 +396,26 @@ capture_fast_response(struct capture_fast *lx, struct response_side *rs,
 				return (-1);
 			*self_check = 1;
 			break;
+		case 64:
+			if (capture_fast_string(lx) != 0)
+				return (-1);
+			if (keep)
+				rs->body_decoded =
+				    xstrdup(capture_fast_cstr(lx));
+			break;
+		case 128:
+			/* Said for people: the body is as received. */
+			if (capture_fast_string(lx) != 0)
+				return (-1);
+			break;
 		}
 	}
 	if (rc != 0)
 		return (-1);
 	rs->body_bytes = rs->body.len;
-	if (bytes >= 0 && (uint64_t)bytes > rs->body_bytes)
+	/* A decoded body's count is of the bytes received. */
+	if (bytes >= 0 && ((uint64_t)bytes > rs->body_bytes ||
+	    rs->body_decoded != NULL))
 		rs->body_bytes = bytes;
 	return (0);
 }

@@ -274,10 +274,15 @@ capture_version(const struct http_request *req, char *out, size_t len)
 		snprintf(out, len, "%d.%d", req->major, req->minor);
 }
 
-/* Return the body bytes a side reports: at least those it holds. */
+/*
+ * Return the body bytes a side reports: at least those it holds, unless
+ * it holds them decoded, when the count is of the bytes received.
+ */
 uint64_t
 capture_body_bytes(const struct response_side *rs)
 {
+	if (rs->body_decoded != NULL)
+		return (rs->body_bytes);
 	return (rs->body_bytes > rs->body.len ? rs->body_bytes : rs->body.len);
 }
 
@@ -309,6 +314,68 @@ capture_limit(const struct capture_opts *opts)
 {
 	return (opts->body_limit != 0 ? opts->body_limit :
 	    DEFAULT_CAPTURE_BODY);
+}
+
+/* Return 1 if len bytes at data are all UTF-8. */
+static int
+capture_utf8_valid(const char *data, size_t len)
+{
+	const unsigned char	*p = (const unsigned char *)data;
+	size_t			 i, n;
+
+	for (i = 0; i < len; i += n) {
+		if ((n = capture_utf8_seq(p + i, len - i)) == 0)
+			return (0);
+	}
+	return (1);
+}
+
+/*
+ * Set up view with how a side's body is stored (§3): a body that came
+ * gzip- or deflate-encoded is kept decoded when the decoded bytes are
+ * UTF-8 and all of them fit in limit, so that jq and DuckDB read it as
+ * text; "body_decoded" names the codings, while the headers still say
+ * what was received.  Otherwise, or under --capture-raw-bodies, the bytes
+ * received are kept; a body that does not decode says why.  Free view
+ * with capture_body_done.
+ */
+void
+capture_body_view(struct capture_body *view, const struct response_side *rs,
+    const struct capture_opts *opts, size_t limit)
+{
+	char	*name = NULL;
+	int	 rc;
+
+	memset(view, 0, sizeof *view);
+	buf_init(&view->text);
+	view->data = rs->body.data != NULL ? rs->body.data : "";
+	view->len = rs->body.len;
+	/* Read back decoded: there are no other bytes to keep. */
+	if (rs->body_decoded != NULL) {
+		view->decoded = rs->body_decoded;
+		return;
+	}
+	if (opts->raw_bodies)
+		return;
+	rc = decode_for_capture(rs, limit, &view->text, &name, &view->error);
+	if (rc != 1)
+		return;
+	if (!capture_utf8_valid(view->text.data, view->text.len)) {
+		free(name);
+		return;
+	}
+	view->data = view->text.data;
+	view->len = view->text.len;
+	view->decoded = view->name = name;
+}
+
+/* Free what capture_body_view set up. */
+void
+capture_body_done(struct capture_body *view)
+{
+	free(view->error);
+	free(view->name);
+	buf_free(&view->text);
 }
 
 /* Return a new JSON array of {"name","value"} objects, secrets redacted. */
@@ -368,15 +435,26 @@ static json_t *
 capture_response_json(const struct response_side *rs,
     const struct capture_opts *opts, size_t limit)
 {
-	json_t		*obj;
-	char		 sha[65];
-	int		 cut;
+	json_t			*obj;
+	struct capture_body	 view;
+	char			 sha[65];
+	int			 cut;
 
 	obj = json_object();
 	json_object_set_new(obj, "status", json_integer(rs->status));
 	json_object_set_new(obj, "headers",
 	    capture_headers_json(&rs->headers, opts));
-	cut = capture_set_body(obj, rs->body.data, rs->body.len, limit);
+	capture_body_view(&view, rs, opts, limit);
+	cut = capture_set_body(obj, view.data, view.len, limit);
+	if (view.decoded != NULL) {
+		capture_set_text(obj, "body_decoded", view.decoded,
+		    strlen(view.decoded));
+	}
+	if (view.error != NULL) {
+		capture_set_text(obj, "body_decode_error", view.error,
+		    strlen(view.error));
+	}
+	capture_body_done(&view);
 	json_object_set_new(obj, "body_bytes",
 	    json_integer((json_int_t)capture_body_bytes(rs)));
 	json_object_set_new(obj, "ms",
@@ -808,14 +886,18 @@ capture_response_from_json(json_t *obj, const char *where,
 		rs->status = (int)n;
 	}
 	if (capture_headers_from_json(obj, where, &rs->headers, cause) != 0 ||
-	    capture_body_from_json(obj, where, &rs->body, cause) != 0)
+	    capture_body_from_json(obj, where, &rs->body, cause) != 0 ||
+	    capture_get_string(obj, where, "body_decoded", &rs->body_decoded,
+	    cause) != 0)
 		return (-1);
 	rs->body_bytes = rs->body.len;
 	if ((v = json_object_get(obj, "body_bytes")) != NULL) {
 		if (!json_is_integer(v) || json_integer_value(v) < 0)
 			return (capture_fail(cause, where, "body_bytes",
 			    "not a byte count"));
-		if ((uint64_t)json_integer_value(v) > rs->body_bytes)
+		/* A decoded body's count is of the bytes received. */
+		if ((uint64_t)json_integer_value(v) > rs->body_bytes ||
+		    rs->body_decoded != NULL)
 			rs->body_bytes = json_integer_value(v);
 	}
 	if ((v = json_object_get(obj, "ms")) != NULL) {

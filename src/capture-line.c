@@ -375,13 +375,24 @@ capture_line_response(struct buf *b, const char *side,
     const struct response_side *rs, int self_check,
     const struct capture_opts *opts, size_t limit)
 {
-	int	 cut;
+	struct capture_body	 view;
+	int			 cut;
 
 	capture_line_key(b, side);
 	capture_put(b, "{", 1);
 	capture_line_int(b, "status", rs->status);
 	capture_line_headers(b, &rs->headers, opts);
-	cut = capture_line_body(b, rs->body.data, rs->body.len, limit);
+	capture_body_view(&view, rs, opts, limit);
+	cut = capture_line_body(b, view.data, view.len, limit);
+	if (view.decoded != NULL) {
+		capture_line_text(b, "body_decoded", view.decoded,
+		    strlen(view.decoded));
+	}
+	if (view.error != NULL) {
+		capture_line_text(b, "body_decode_error", view.error,
+		    strlen(view.error));
+	}
+	capture_body_done(&view);
 	capture_line_int(b, "body_bytes", (json_int_t)capture_body_bytes(rs));
 	capture_line_ms(b, capture_centis(rs));
 	if (rs->error != NULL)

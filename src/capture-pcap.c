@@ -393,18 +393,29 @@ static void
 pcap_response(struct buf *b, const struct exchange *ex,
     const struct response_side *rs, const char *version)
 {
-	char	*line;
-	int	 bodiless = pcap_bodiless(ex, rs->status);
+	struct buf	 body;
+	char		*line;
+	int		 bodiless = pcap_bodiless(ex, rs->status);
 
 	buf_reset(b);
 	xasprintf(&line, "HTTP/%s %03d %s", version, rs->status,
 	    http_reason(rs->status));
 	pcap_start_line(b, line);
 	free(line);
-	pcap_headers(b, &rs->headers, bodiless ? 0 : rs->body.len, 1,
-	    bodiless);
+	/*
+	 * A body the capture keeps decoded is encoded again, so that the
+	 * message says what its Content-Encoding header says.
+	 */
+	buf_init(&body);
+	if (rs->body_decoded != NULL && !bodiless && rs->body.len != 0)
+		decode_encode(rs->body_decoded, rs->body.data, rs->body.len,
+		    &body);
+	else
+		buf_add(&body, rs->body.data, rs->body.len);
+	pcap_headers(b, &rs->headers, bodiless ? 0 : body.len, 1, bodiless);
 	if (!bodiless)
-		buf_add(b, rs->body.data, rs->body.len);
+		buf_add(b, body.data, body.len);
+	buf_free(&body);
 }
 
 /*

@@ -24,6 +24,7 @@ static const struct options_entry import_options[] = {
 	{ "redact-header", 0, "NAME", "also redact this header in the capture",
 	    NULL },
 	OPTIONS_ENTRY_KEEP_SECRETS,
+	OPTIONS_ENTRY_CAPTURE_RAW_BODIES,
 	{ "source", 0, "import|record", "the source written in each line",
 	    "import" },
 	{ "quiet", 'q', NULL, "no summary line, no progress bar", NULL },

@@ -90,6 +90,7 @@ static const struct options_entry proxy_options[] = {
 	{ "redact-header", 0, "NAME", "also redact this header in captures",
 	    NULL },
 	OPTIONS_ENTRY_KEEP_SECRETS,
+	OPTIONS_ENTRY_CAPTURE_RAW_BODIES,
 	OPTIONS_ENTRIES_ALERT,
 	{ "host", 0, "HOST", "Host header sent to the backends",
 	    "as the client sent it" },

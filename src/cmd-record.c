@@ -26,6 +26,7 @@ static const struct options_entry record_options[] = {
 	{ "config", 0, "FILE", "INI file: [record] (other commands' "
 	    "sections are passed over)", NULL },
 	OPTIONS_ENTRY_KEEP_SECRETS,
+	OPTIONS_ENTRY_CAPTURE_RAW_BODIES,
 	{ "quiet", 'q', NULL, "no warnings and no import summary", NULL },
 	OPTIONS_ENTRY_HELP,
 	OPTIONS_ENTRY_END
@@ -106,6 +107,8 @@ record_set(void *arg, const char *name, const char *value, char **cause)
 		return (options_bool(name, value, &ro->quiet, cause));
 	if (strcmp(name, "keep-secrets") == 0)
 		return (options_bool(name, value, &ro->keep_secrets, cause));
+	if (strcmp(name, "capture-raw-bodies") == 0)
+		return (options_bool(name, value, &ro->raw_bodies, cause));
 	if (strcmp(name, "output") == 0 || strcmp(name, "capture") == 0)
 		ro->output = value;
 	else if (strcmp(name, "pcap") == 0)

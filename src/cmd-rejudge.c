@@ -169,7 +169,8 @@ rejudge_bodies_known(struct exchange *ex)
 		rs = i == 0 ? p : c;
 		if (rs->truncated || rs->body_sha256 != NULL)
 			continue;
-		if (rs->body.len != rs->body_bytes)
+		/* The other's sha256 is of bytes received, not decoded. */
+		if (rs->body.len != rs->body_bytes || rs->body_decoded != NULL)
 			return (0);
 		capture_sha256(rs->body.data, rs->body.len, sha);
 		rs->body_sha256 = xstrdup(sha);

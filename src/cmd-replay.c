@@ -142,6 +142,7 @@ static const struct options_entry replay_options[] = {
 	{ "redact-header", 0, "NAME", "also redact this header in the capture",
 	    NULL },
 	OPTIONS_ENTRY_KEEP_SECRETS,
+	OPTIONS_ENTRY_CAPTURE_RAW_BODIES,
 	{ "baseline", 0, "FILE", "drifts known and accepted (report --format "
 	    "baseline): only the others fail the run", NULL },
 	{ "junit", 0, "FILE", "JUnit XML, one testcase per exchange", NULL },

@@ -626,6 +626,9 @@ options_set(struct options *o, const char *name, const char *value,
 	else if (strcmp(name, "keep-secrets") == 0) {
 		if (options_bool(name, value, &o->cap.keep_secrets, cause) != 0)
 			return (-1);
+	} else if (strcmp(name, "capture-raw-bodies") == 0) {
+		if (options_bool(name, value, &o->cap.raw_bodies, cause) != 0)
+			return (-1);
 	} else if (strcmp(name, "ignore") == 0) {
 		if (jsonpath_valid(value, &why) != 0)
 			return (options_cause(name, why, cause));

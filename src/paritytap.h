@@ -99,6 +99,12 @@ struct response_side {
 	uint64_t	 body_bytes;	/* total body bytes (>= body.len) */
 	int		 truncated;	/* body holds only a prefix */
 	char		*body_sha256;	/* hex sha256 of the whole body, if known */
+	/*
+	 * The Content-Encoding already undone in body (read from a capture
+	 * that stored it decoded, "body_decoded"), or NULL: body is as
+	 * received.  body_bytes still counts the bytes received.
+	 */
+	char		*body_decoded;
 	double		 ms;		/* request sent to response complete */
 };
 
@@ -251,6 +257,21 @@ struct capture_opts {
 	int		 keep_secrets;
 	char	       **redact;	/* extra header names to redact */
 	size_t		 nredact;
+	int		 raw_bodies;	/* --capture-raw-bodies */
+};
+
+/*
+ * A response body as a capture line stores it (capture_body_view): the
+ * bytes received, or the decoded text and the codings it was decoded
+ * from, or the bytes received and why they did not decode.
+ */
+struct capture_body {
+	const char	*data;
+	size_t		 len;
+	const char	*decoded;	/* "body_decoded", or NULL */
+	char		*error;		/* "body_decode_error", or NULL */
+	char		*name;		/* decoded when it is ours */
+	struct buf	 text;		/* the decoded bytes */
 };
 
 /* The getopt value of an option without a letter is OPTIONS_OWN + index. */
@@ -380,6 +401,9 @@ struct tls_opts {
 #define OPTIONS_ENTRY_KEEP_SECRETS \
 	{ "keep-secrets", 0, NULL, "do not redact Authorization, Cookie, ...", \
 	    NULL }
+#define OPTIONS_ENTRY_CAPTURE_RAW_BODIES \
+	{ "capture-raw-bodies", 0, NULL, "keep gzip and deflate bodies as " \
+	    "received, not decoded to text", NULL }
 #define OPTIONS_ENTRY_TRACE_HEADER \
 	{ "trace-header", 0, "NAME", "trace id header", DEFAULT_TRACE_HEADER }
 #define OPTIONS_ENTRY_COLOR \
@@ -752,6 +776,7 @@ struct record_opts {
 	size_t			 nports;
 	uint64_t		 max_bytes;	/* per connection; 0: all */
 	int			 keep_secrets;
+	int			 raw_bodies;	/* --capture-raw-bodies */
 	int			 quiet;
 };
 
@@ -1374,6 +1399,10 @@ void		 compare_normalize_free(struct normalize **, size_t *);
 /* decode.c */
 int		 decode_body(const struct response_side *, struct buf *,
 		     size_t, char **);
+int		 decode_for_capture(const struct response_side *, size_t,
+		     struct buf *, char **, char **);
+void		 decode_encode(const char *, const char *, size_t,
+		     struct buf *);
 
 /* json.c */
 struct ignore_set;
@@ -1469,6 +1498,10 @@ uint64_t	 capture_body_bytes(const struct response_side *);
 long long	 capture_centis(const struct response_side *);
 const struct capture_opts *capture_settings(const struct capture_opts *);
 size_t		 capture_limit(const struct capture_opts *);
+void		 capture_body_view(struct capture_body *,
+		     const struct response_side *, const struct capture_opts *,
+		     size_t);
+void		 capture_body_done(struct capture_body *);
 /* (and the pieces capture-fast.c reads the same way) */
 int		 capture_parse_ts(const char *, struct timeval *);
 int		 capture_scan_version(const char *, int *, int *);

@@ -666,6 +666,7 @@ record_import(struct record *rc, char **files, size_t nfiles,
 	io.command = "record";
 	io.max_body = DEFAULT_MAX_BODY;
 	io.cap.keep_secrets = rc->opts->keep_secrets;
+	io.cap.raw_bodies = rc->opts->raw_bodies;
 	io.quiet = rc->opts->quiet;
 	for (p = rc->opts->ports; p != NULL && *p != '\0'; p = end) {
 		port = (uint16_t)strtoul(p, &end, 10);

@@ -164,6 +164,7 @@ response_side_free(struct response_side *rs)
 {
 	free(rs->error_detail);
 	free(rs->body_sha256);
+	free(rs->body_decoded);
 	headers_free(&rs->headers);
 	buf_free(&rs->body);
 	memset(rs, 0, sizeof *rs);

@@ -7,7 +7,7 @@
 PCAPMANGLE=${PCAPMANGLE:-$top_builddir/tests/backends/pcapmangle}
 
 need_binaries
-need tcpdump jq curl
+need tcpdump jq curl gzip
 [ "$(id -u)" -eq 0 ] || skip_all "capturing on lo with tcpdump needs root"
 [ -x "$PCAPMANGLE" ] || bail "PCAPMANGLE=$PCAPMANGLE is not executable"
 
@@ -174,8 +174,11 @@ is "$(ex "$F" /chunked .responses.primary.body)" "$(cat "$T/chunked.body")" \
     "chunked: body dechunked"
 is "$(ex "$F" /chunked '.responses.primary.headers[] | select(.name == "Transfer-Encoding") | .value')" \
     chunked "chunked: Transfer-Encoding kept in the headers"
-is "$(ex "$F" /gzip '.responses.primary.body_b64' | base64 -d | sha256sum | cut -d' ' -f1)" \
-    "$(sha "$T/gzip.body")" "gzip: body kept as received (gzip bytes)"
+is "$(ex "$F" /gzip .responses.primary.body)" "$(gzip -dc <"$T/gzip.body")" \
+    "gzip: body kept decoded, as text"
+is "$(ex "$F" /gzip '[.responses.primary.body_decoded, .responses.primary.body_bytes] | join(" ")')" \
+    "gzip $(wc -c <"$T/gzip.body" | tr -d ' ')" \
+    "gzip: the coding it was decoded from, and the bytes received"
 is "$(ex "$F" /gzip '.responses.primary.headers[] | select(.name == "Content-Encoding") | .value')" \
     gzip "gzip: Content-Encoding recorded"
 

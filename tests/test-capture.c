@@ -1558,6 +1558,63 @@ case_big_body(struct exchange *ex)
 		    &binary[i % sizeof binary], 1);
 }
 
+/* Compress len bytes of data into out: zlib's windowBits pick the form. */
+static void
+zip_bytes(struct buf *out, const char *data, size_t len, int window)
+{
+	z_stream	 z;
+	unsigned char	 chunk[4096];
+	int		 ret;
+
+	memset(&z, 0, sizeof z);
+	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, window, 8,
+	    Z_DEFAULT_STRATEGY) != Z_OK)
+		fatalx("deflateInit2");
+	z.next_in = (Bytef *)(uintptr_t)data;
+	z.avail_in = (uInt)len;
+	buf_reset(out);
+	do {
+		z.next_out = chunk;
+		z.avail_out = sizeof chunk;
+		ret = deflate(&z, Z_FINISH);
+		buf_add(out, chunk, sizeof chunk - z.avail_out);
+	} while (ret == Z_OK || ret == Z_BUF_ERROR);
+	if (ret != Z_STREAM_END)
+		fatalx("deflate");
+	deflateEnd(&z);
+}
+
+/* Give a side a body of len bytes sent under coding (zlib's window). */
+static void
+set_coded(struct response_side *rs, const char *coding, int window,
+    const char *data, size_t len)
+{
+	rs->present = 1;
+	rs->status = 200;
+	headers_add(&rs->headers, "Content-Type", 12, "application/json", 16);
+	headers_add(&rs->headers, "Content-Encoding", 16, coding,
+	    strlen(coding));
+	zip_bytes(&rs->body, data, len, window);
+	rs->body_bytes = rs->body.len;
+}
+
+/* Bodies sent gzip, raw deflate, and a gzip that is not. */
+static void
+case_coded_bodies(struct exchange *ex)
+{
+	static const char	 json[] = "{\"user\":{\"name\":\"Zo\xc3\xab\"},"
+				    "\"n\":[1,2,3]}";
+
+	make_get(ex);
+	set_coded(&ex->ex_resp[SIDE_PRIMARY], "gzip", 15 + 16, json,
+	    sizeof json - 1);
+	set_coded(&ex->ex_resp[SIDE_CANDIDATE], "deflate", -15, json,
+	    sizeof json - 1);
+	set_coded(&ex->ex_resp[SIDE_SECONDARY], "gzip", 15 + 16, json,
+	    sizeof json - 1);
+	ex->ex_resp[SIDE_SECONDARY].body.data[12] ^= 0x55;
+}
+
 /* The limits and redaction settings each hand-written case runs under. */
 static char *line_redact[] = { "X-Secret", "cookie" };
 static const struct capture_opts line_opts[] = {
@@ -1567,6 +1624,8 @@ static const struct capture_opts line_opts[] = {
 	{ .keep_secrets = 1, .body_limit = 16 },
 	{ .redact = line_redact, .nredact = 2 },
 	{ .keep_secrets = 1, .redact = line_redact, .nredact = 2 },
+	{ .raw_bodies = 1 },
+	{ .raw_bodies = 1, .body_limit = 16 },
 };
 
 /* Hand-written exchanges for the line/tree comparison. */
@@ -1603,6 +1662,7 @@ static const struct {
 	{ "longest id", case_long_id },
 	{ "diffs truncated", case_diffs_truncated },
 	{ "200 KB bodies", case_big_body },
+	{ "gzip, deflate and corrupt bodies", case_coded_bodies },
 };
 
 /* The line writer against the tree: hand-written cases, every option. */
@@ -2199,7 +2259,16 @@ test_fast_reader(void)
 		"\"$.full_name\"},{\"kind\":\"extra\",\"path\":\"$.full_name\","
 		"\"side\":\"candidate\",\"hint\":\"rename\",\"renamed_from\":"
 		"\"$.name\"},{\"kind\":\"value\",\"path\":\"$.items\",\"hint\":"
-		"\"order\",\"detail\":\"moved\"}]}"
+		"\"order\",\"detail\":\"moved\"}]}",
+		/* A body kept decoded, and one that did not decode. */
+		"{\"paritytap\":1,\"id\":\"f\",\"request\":{\"method\":\"GET\","
+		"\"target\":\"/\"},\"responses\":{\"primary\":{\"status\":200,"
+		"\"headers\":[{\"name\":\"Content-Encoding\",\"value\":"
+		"\"gzip\"}],\"body\":\"{\\\"a\\\":1}\",\"body_decoded\":\"gzip\","
+		"\"body_bytes\":27,\"ms\":1},\"candidate\":{\"status\":200,"
+		"\"body\":\"{}\",\"body_decode_error\":\"cannot decode gzip "
+		"body: incorrect header check\",\"body_bytes\":2}},"
+		"\"verdict\":\"match\",\"diffs\":[]}"
 	};
 	struct capture_opts	 opts;
 	struct exchange		 ex;
@@ -2402,6 +2471,235 @@ test_line_hints(void)
 	exchange_free(&ex);
 }
 
+/* Return field key of side in the capture form of ex, freed by the caller. */
+static char *
+coded_field(const struct exchange *ex, const struct capture_opts *opts,
+    const char *key)
+{
+	return (field_of(ex, opts, "primary", key));
+}
+
+/*
+ * Bodies that came gzip- or deflate-encoded: kept decoded when the
+ * decoded bytes are text that fits the limit, "body_decoded" naming the
+ * coding and "body_bytes" the bytes received; read back, they are not
+ * decoded twice, and are written again as they were.
+ */
+static void
+test_decoded_bodies(void)
+{
+	/* Printable ASCII: the plain-line reader takes it. */
+	static const char	 json[] = "{\"user\":{\"name\":\"Zoe\"}}";
+	static const char	 png[] = "\x89PNG\r\n\x1a\n\0\xff";
+	struct capture_opts	 raw = { .raw_bodies = 1 };
+	struct capture_opts	 small = { .body_limit = 16 };
+	struct exchange		 ex, back, fast;
+	struct buf		 out, zeros;
+	json_t			*obj;
+	char			*s, *want, *line, *line2, *cause = NULL;
+	size_t			 gzlen;
+	int			 rc;
+
+	make_get(&ex);
+	set_coded(&ex.ex_resp[SIDE_PRIMARY], "gzip", 15 + 16, json,
+	    sizeof json - 1);
+	gzlen = ex.ex_resp[SIDE_PRIMARY].body.len;
+	s = coded_field(&ex, NULL, "body");
+	is_str(s, "\"{\\\"user\\\":{\\\"name\\\":\\\"Zoe\\\"}}\"",
+	    "gzip JSON: body is the decoded text");
+	free(s);
+	s = coded_field(&ex, NULL, "body_decoded");
+	is_str(s, "\"gzip\"", "gzip JSON: body_decoded names the coding");
+	free(s);
+	s = coded_field(&ex, NULL, "body_bytes");
+	xasprintf(&want, "%zu", gzlen);
+	is_str(s, want, "gzip JSON: body_bytes counts the bytes received");
+	free(want);
+	free(s);
+	ok(coded_field(&ex, NULL, "body_b64") == NULL,
+	    "gzip JSON: no body_b64");
+
+	/* Read back both ways: decoded once, counted as received. */
+	line = exchange_to_line(&ex, NULL);
+	obj = json_loads(line, 0, NULL);
+	exchange_init(&back, NULL);
+	rc = exchange_from_json(obj, &back, &cause);
+	json_decref(obj);
+	ok(rc == 0 && back.ex_resp[SIDE_PRIMARY].body_decoded != NULL &&
+	    strcmp(back.ex_resp[SIDE_PRIMARY].body_decoded, "gzip") == 0 &&
+	    back.ex_resp[SIDE_PRIMARY].body_bytes == gzlen &&
+	    back.ex_resp[SIDE_PRIMARY].body.len == sizeof json - 1,
+	    "read back: body_decoded kept, body_bytes as received");
+	exchange_init(&fast, NULL);
+	ok(capture_fast_read(line, strlen(line), &fast) == 0 &&
+	    fast.ex_resp[SIDE_PRIMARY].body_decoded != NULL &&
+	    strcmp(fast.ex_resp[SIDE_PRIMARY].body_decoded, "gzip") == 0 &&
+	    fast.ex_resp[SIDE_PRIMARY].body_bytes == gzlen,
+	    "the plain-line reader reads it the same");
+	buf_init(&out);
+	ok(decode_body(&back.ex_resp[SIDE_PRIMARY], &out, 0, &cause) == 0 &&
+	    out.len == sizeof json - 1 && memcmp(out.data, json, out.len) == 0,
+	    "read back: decode_body gives the decoded body, not decoding it "
+	    "again");
+	buf_free(&out);
+	line2 = exchange_to_line(&back, NULL);
+	is_str(line2, line, "read back and written again: the same line");
+	free(line2);
+	line2 = exchange_to_line(&back, &raw);
+	is_str(line2, line, "read back decoded: --capture-raw-bodies has no "
+	    "other bytes to write");
+	free(line2);
+	exchange_free(&fast);
+	exchange_free(&back);
+	free(line);
+
+	/* --capture-raw-bodies: the bytes received. */
+	s = coded_field(&ex, &raw, "body_b64");
+	buf_init(&out);
+	capture_b64_add(&out, ex.ex_resp[SIDE_PRIMARY].body.data, gzlen);
+	buf_add(&out, "", 1);
+	xasprintf(&want, "\"%s\"", out.data);
+	is_str(s, want, "--capture-raw-bodies: body_b64 holds the gzip bytes");
+	free(want);
+	free(s);
+	buf_free(&out);
+	ok(coded_field(&ex, &raw, "body_decoded") == NULL,
+	    "--capture-raw-bodies: no body_decoded");
+
+	/* Decoded bytes over the limit: the bytes received, cut as before. */
+	ok(coded_field(&ex, &small, "body_decoded") == NULL &&
+	    (s = coded_field(&ex, &small, "truncated")) != NULL &&
+	    strcmp(s, "true") == 0, "decoded past --capture-body-limit: "
+	    "kept as received and cut");
+	free(s);
+	exchange_free(&ex);
+
+	/* Deflate, zlib form and raw. */
+	make_get(&ex);
+	set_coded(&ex.ex_resp[SIDE_PRIMARY], "deflate", 15, json,
+	    sizeof json - 1);
+	s = coded_field(&ex, NULL, "body_decoded");
+	is_str(s, "\"deflate\"", "deflate (zlib form): decoded");
+	free(s);
+	exchange_free(&ex);
+	make_get(&ex);
+	set_coded(&ex.ex_resp[SIDE_PRIMARY], "deflate", -15, json,
+	    sizeof json - 1);
+	s = coded_field(&ex, NULL, "body_decoded");
+	is_str(s, "\"deflate\"", "deflate (raw form): decoded");
+	free(s);
+	exchange_free(&ex);
+
+	/* Decoded bytes that are not text: as received. */
+	make_get(&ex);
+	set_coded(&ex.ex_resp[SIDE_PRIMARY], "gzip", 15 + 16, png,
+	    sizeof png - 1);
+	ok(coded_field(&ex, NULL, "body_decoded") == NULL &&
+	    (s = coded_field(&ex, NULL, "body_b64")) != NULL,
+	    "gzip of binary bytes: kept as received, in body_b64");
+	free(s);
+	exchange_free(&ex);
+
+	/* A gzip that does not decode: as received, and why. */
+	make_get(&ex);
+	set_coded(&ex.ex_resp[SIDE_PRIMARY], "gzip", 15 + 16, json,
+	    sizeof json - 1);
+	ex.ex_resp[SIDE_PRIMARY].body.data[12] ^= 0x55;
+	s = coded_field(&ex, NULL, "body_decode_error");
+	ok(s != NULL && strncmp(s, "\"cannot decode gzip body: ", 26) == 0,
+	    "corrupt gzip: body_decode_error says why (%s)", s);
+	free(s);
+	ok(coded_field(&ex, NULL, "body_decoded") == NULL &&
+	    (s = coded_field(&ex, NULL, "body_b64")) != NULL,
+	    "corrupt gzip: kept as received");
+	free(s);
+	exchange_free(&ex);
+
+	/* A body the server calls gzip that is plain text. */
+	make_get(&ex);
+	set_side(&ex.ex_resp[SIDE_PRIMARY], 200, json, 1);
+	headers_add(&ex.ex_resp[SIDE_PRIMARY].headers, "Content-Encoding", 16,
+	    "gzip", 4);
+	line = exchange_to_line(&ex, NULL);
+	ok(strstr(line, "\"body_decode_error\":\"cannot decode gzip body: ") !=
+	    NULL && strstr(line, "\"body\":\"{\\\"user\\\"") != NULL,
+	    "text called gzip: kept as text, body_decode_error set");
+	exchange_init(&fast, NULL);
+	ok(capture_fast_read(line, strlen(line), &fast) == 0 &&
+	    fast.ex_resp[SIDE_PRIMARY].body_decoded == NULL,
+	    "text called gzip: the plain-line reader takes the line");
+	exchange_free(&fast);
+	free(line);
+	exchange_free(&ex);
+
+	/* Cut or failed sides and unknown codings are left as received. */
+	make_get(&ex);
+	set_coded(&ex.ex_resp[SIDE_PRIMARY], "gzip", 15 + 16, json,
+	    sizeof json - 1);
+	ex.ex_resp[SIDE_PRIMARY].truncated = 1;
+	ok(coded_field(&ex, NULL, "body_decoded") == NULL,
+	    "a body marked cut is not decoded");
+	ex.ex_resp[SIDE_PRIMARY].truncated = 0;
+	ex.ex_resp[SIDE_PRIMARY].error = "reset";
+	ok(coded_field(&ex, NULL, "body_decoded") == NULL &&
+	    coded_field(&ex, NULL, "body_decode_error") == NULL,
+	    "the body of a failed side is not decoded");
+	exchange_free(&ex);
+	make_get(&ex);
+	set_side(&ex.ex_resp[SIDE_PRIMARY], 200, "xyz", 1);
+	headers_add(&ex.ex_resp[SIDE_PRIMARY].headers, "Content-Encoding", 16,
+	    "br", 2);
+	ok(coded_field(&ex, NULL, "body_decoded") == NULL &&
+	    coded_field(&ex, NULL, "body_decode_error") == NULL,
+	    "br: kept as received, no error");
+	exchange_free(&ex);
+
+	/* A bomb: 64 MiB of zeros in 64 KB stops at the limit. */
+	buf_init(&zeros);
+	buf_init(&out);
+	make_get(&ex);
+	s = xcalloc(1, 64 * 1024 * 1024);
+	set_coded(&ex.ex_resp[SIDE_PRIMARY], "gzip", 15 + 16, s,
+	    64 * 1024 * 1024);
+	free(s);
+	rc = decode_for_capture(&ex.ex_resp[SIDE_PRIMARY], 1024 * 1024, &out,
+	    &s, &cause);
+	ok(rc == 0 && out.len == 0, "gzip bomb: not kept decoded, no error");
+	ok(coded_field(&ex, NULL, "body_decoded") == NULL,
+	    "gzip bomb: the capture keeps the bytes received");
+	/* A trailer that lies about the size: inflating stops at the limit. */
+	memset(ex.ex_resp[SIDE_PRIMARY].body.data +
+	    ex.ex_resp[SIDE_PRIMARY].body.len - 4, 0, 4);
+	buf_free(&out);
+	buf_init(&out);
+	rc = decode_for_capture(&ex.ex_resp[SIDE_PRIMARY], 1024 * 1024, &out,
+	    &s, &cause);
+	ok(rc == 0 && out.len == 0, "gzip bomb with a trailer saying 0 bytes: "
+	    "not kept decoded, no error (inflating stopped at the limit)");
+	buf_free(&out);
+	buf_free(&zeros);
+	exchange_free(&ex);
+
+	/* Encoded again (export's pcap): decodes to the same bytes. */
+	make_get(&ex);
+	ex.ex_resp[SIDE_PRIMARY].present = 1;
+	headers_add(&ex.ex_resp[SIDE_PRIMARY].headers, "Content-Encoding", 16,
+	    "deflate, gzip", 13);
+	buf_init(&out);
+	decode_encode("deflate, gzip", json, sizeof json - 1,
+	    &ex.ex_resp[SIDE_PRIMARY].body);
+	ex.ex_resp[SIDE_PRIMARY].body_bytes = ex.ex_resp[SIDE_PRIMARY].body.len;
+	ok(decode_body(&ex.ex_resp[SIDE_PRIMARY], &out, 0, &cause) == 0 &&
+	    out.len == sizeof json - 1 && memcmp(out.data, json, out.len) == 0,
+	    "deflate then gzip, encoded again, decodes to the same bytes");
+	s = coded_field(&ex, NULL, "body_decoded");
+	is_str(s, "\"deflate, gzip\"", "two codings: named in the order "
+	    "applied");
+	free(s);
+	buf_free(&out);
+	exchange_free(&ex);
+}
+
 int
 main(void)
 {
@@ -2433,6 +2731,7 @@ main(void)
 	test_line_writer();
 	test_fast_reader();
 	test_line_hints();
+	test_decoded_bodies();
 
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return (done_testing());
