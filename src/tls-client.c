@@ -26,7 +26,23 @@ static const char *tls_keys[] = {
 };
 #define TLS_NKEYS	(sizeof tls_keys / sizeof tls_keys[0])
 
-/* The field of a side for key i. */
+/* The value of a side's key i. */
+static const char *
+tls_value(const struct tls_side *ts, size_t i)
+{
+	switch (i) {
+	case 0:
+		return (ts->ca_file);
+	case 1:
+		return (ts->client_cert);
+	case 2:
+		return (ts->client_key);
+	default:
+		return (ts->sni);
+	}
+}
+
+/* The field of a side for key i, to set it. */
 static const char **
 tls_field(struct tls_side *ts, size_t i)
 {
@@ -110,17 +126,16 @@ tls_opts_set(struct tls_opts *to, const char *name, const char *value,
 int
 tls_opts_any(const struct tls_opts *to)
 {
-	struct tls_opts	 copy = *to;
 	size_t		 i;
 	int		 s;
 
 	if (to->insecure)
 		return (1);
 	for (i = 0; i < TLS_NKEYS; i++) {
-		if (*tls_field(&copy.all, i) != NULL)
+		if (tls_value(&to->all, i) != NULL)
 			return (1);
 		for (s = 0; s < SIDE_MAX; s++)
-			if (*tls_field(&copy.side[s], i) != NULL)
+			if (tls_value(&to->side[s], i) != NULL)
 				return (1);
 	}
 	return (0);
@@ -130,12 +145,11 @@ tls_opts_any(const struct tls_opts *to)
 static const char *
 tls_get(const struct tls_opts *to, int s, size_t i)
 {
-	struct tls_opts	 copy = *to;
 	const char	*v = NULL;
 
 	if (s >= 0 && s < SIDE_MAX)
-		v = *tls_field(&copy.side[s], i);
-	return (v != NULL ? v : *tls_field(&copy.all, i));
+		v = tls_value(&to->side[s], i);
+	return (v != NULL ? v : tls_value(&to->all, i));
 }
 
 /* What OpenSSL last said, for a message; "" when it said nothing. */
