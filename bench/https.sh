@@ -142,20 +142,13 @@ start() {
 	eval "PID_$_n=$_pid"
 }
 
-# cpu PID...: user + system ticks of these processes and their children.
-cpu() {
-	for _p in "$@" $(pgrep -P "$1" 2>/dev/null); do
-		awk '{ print $14 + $15 }' "/proc/$_p/stat" 2>/dev/null
-	done | awk '{ s += $1 } END { print s + 0 }'
-}
-
 # measure NAME URL PID: wrk on URL; "NAME rps ms-per-1000" to results.
 measure() {
 	[ "$WARMUP" = 0 ] || "$WRK" -t"$THREADS" -c"$CONNS" -d"$WARMUP" "$2" \
 	    >/dev/null 2>&1
-	_c0=$(cpu "$3")
+	_c0=$(tree_cpu "$3")
 	"$WRK" -t"$THREADS" -c"$CONNS" -d"$DURATION" "$2" >"$TMP/wrk-$1.txt" 2>&1
-	_c1=$(cpu "$3")
+	_c1=$(tree_cpu "$3")
 	awk -v name="$1" -v a="$_c0" -v b="$_c1" -v hz="$(getconf CLK_TCK)" '
 		/ requests in / { n = $1 }
 		/^Requests\/sec:/ { rps = $2 }

@@ -112,3 +112,17 @@ median() {
 			else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2
 		}'
 }
+
+# Print the user + system CPU ticks of process $1 and of its children
+# (nginx's master and its workers; paritytap's threads are in its own).
+tree_cpu() {
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v p="$1" '{
+		pid = $1
+		line = $0
+		sub(/^.*\) /, "", line)
+		split(line, f, " ")
+		# f[2] is the parent, f[12] and f[13] utime and stime.
+		if (pid == p || f[2] == p)
+			t += f[12] + f[13]
+	} END { print t + 0 }'
+}

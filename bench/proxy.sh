@@ -469,20 +469,6 @@ verdict() {
 	}'
 }
 
-# Print the user + system CPU ticks of process $1 and of its children
-# (nginx's master and its workers; paritytap's threads are in its own).
-tree_cpu() {
-	cat /proc/[0-9]*/stat 2>/dev/null | awk -v p="$1" '{
-		pid = $1
-		line = $0
-		sub(/^.*\) /, "", line)
-		split(line, f, " ")
-		# f[2] is the parent, f[12] and f[13] utime and stime.
-		if (pid == p || f[2] == p)
-			t += f[12] + f[13]
-	} END { print t + 0 }'
-}
-
 # run_wrk for scenario $1 on URL $2, and the CPU time process $3 (and
 # its children) used over the measured runs, in ms per 1,000 requests,
 # appended to $TMP/cpu as "scenario ms".
