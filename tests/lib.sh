@@ -582,3 +582,22 @@ cap_valid() {
 
 # A minted trace id: 16 hex, a dash, 8 hex.
 MINTED_ID_RE='^[0-9a-f]{16}-[0-9a-f]{8}$'
+
+# The headless Chromium the HTML checks render pages with (no network of
+# its own, a profile per run).
+CHROME="chromium --headless --no-sandbox --disable-gpu --disable-quic \
+    --no-first-run --disable-background-networking \
+    --disable-component-update --disable-sync"
+
+# have_chromium: whether the HTML pages can be rendered.
+have_chromium() {
+	command -v chromium >/dev/null 2>&1
+}
+
+# chrome_dom NAME URL: the DOM Chromium renders from URL in $T/NAME.html,
+# its messages in $T/NAME.err; returns Chromium's exit status.
+chrome_dom() {
+	mkdir -p "$T/chrome-$1"
+	timeout 90 $CHROME --user-data-dir="$T/chrome-$1" --dump-dom "$2" \
+	    >"$T/$1.html" 2>"$T/$1.err"
+}

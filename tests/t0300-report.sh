@@ -234,16 +234,11 @@ is "$(printf '%s\n' "$OUT" | grep -c '<section class="example"')" 2 \
     "HTML --top 2: two examples"
 contains "$OUT" "9 signatures, the top 2 shown" "HTML --top 2: says so"
 
-if ! command -v chromium >/dev/null 2>&1; then
+if ! have_chromium; then
 	skip "chromium is not installed: the HTML page is not rendered"
 else
-	CHROME="chromium --headless --no-sandbox --disable-gpu --disable-quic \
-	    --no-first-run --disable-background-networking \
-	    --disable-component-update --disable-sync"
-	mkdir "$T/chrome-dom" "$T/chrome-shot"
-	timeout 90 $CHROME --user-data-dir="$T/chrome-dom" \
-	    --dump-dom "file://$T/report.html" >"$T/dom.html" \
-	    2>"$T/chrome-dom.err"
+	mkdir "$T/chrome-shot"
+	chrome_dom dom "file://$T/report.html"
 	is "$?" 0 "chromium --dump-dom exits 0"
 	D=$(cat "$T/dom.html")
 	for id in verdicts routes signatures; do

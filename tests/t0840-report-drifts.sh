@@ -237,16 +237,10 @@ contains "$H" '<td class="name bad">no</td><td class="name">GET /v1/items extra 
 run htmltop -f html --top 2 "$A" "$B"
 contains "$OUT" "6 drifts, the top 2 shown" "HTML --top 2: says so"
 
-if ! command -v chromium >/dev/null 2>&1; then
+if ! have_chromium; then
 	skip "chromium is not installed: the HTML page is not rendered"
 else
-	CHROME="chromium --headless --no-sandbox --disable-gpu --disable-quic \
-	    --no-first-run --disable-background-networking \
-	    --disable-component-update --disable-sync"
-	mkdir "$T/chrome-dom"
-	timeout 90 $CHROME --user-data-dir="$T/chrome-dom" \
-	    --dump-dom "file://$T/report.html" >"$T/dom.html" \
-	    2>"$T/chrome-dom.err"
+	chrome_dom dom "file://$T/report.html"
 	is "$?" 0 "chromium --dump-dom exits 0"
 	# The rendered rows of the drift table: its tbody, one row a line.
 	sed -n '/<table id="drifts">/,/<\/table>/p' "$T/dom.html" |

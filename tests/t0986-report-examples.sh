@@ -148,15 +148,10 @@ unlike "$OUT" 'href="#example-' "HTML --examples 0: ... and no link to one"
 contains "$OUT" '<td class="name">shape POST /orders $.a[*].y $.a[*].z</td>' \
     "HTML --examples 0: the signature is still listed"
 
-if ! command -v chromium >/dev/null 2>&1; then
+if ! have_chromium; then
 	skip "chromium is not installed: the HTML page is not rendered"
 else
-	mkdir "$T/chrome"
-	timeout 90 chromium --headless --no-sandbox --disable-gpu \
-	    --disable-quic --no-first-run --disable-background-networking \
-	    --disable-component-update --disable-sync \
-	    --user-data-dir="$T/chrome" --dump-dom "file://$T/report.html" \
-	    >"$T/dom.html" 2>"$T/chrome.err"
+	chrome_dom dom "file://$T/report.html"
 	is "$?" 0 "chromium --dump-dom exits 0"
 	# One line a tag, to count the elements the browser parsed.
 	sed 's/</\n</g' "$T/dom.html" >"$T/dom.lines"

@@ -147,15 +147,10 @@ contains "$H" '; over time: 10 buckets of one minute from 2026-11-21T10:00:00.00
     "HTML: the axis said above the signatures"
 unlike "$H" '<script' "HTML: no script"
 
-if ! command -v chromium >/dev/null 2>&1; then
+if ! have_chromium; then
 	skip "chromium is not installed: the HTML page is not rendered"
 else
-	mkdir "$T/chrome"
-	timeout 90 chromium --headless --no-sandbox --disable-gpu \
-	    --disable-quic --no-first-run --disable-background-networking \
-	    --disable-component-update --disable-sync \
-	    --user-data-dir="$T/chrome" --dump-dom "file://$T/report.html" \
-	    >"$T/dom.html" 2>"$T/chrome.err"
+	chrome_dom dom "file://$T/report.html"
 	is "$?" 0 "chromium --dump-dom exits 0"
 	sed 's/</\n</g' "$T/dom.html" >"$T/dom.lines"
 	is "$(grep -c '^<svg class="timeline"' "$T/dom.lines")" 9 \
