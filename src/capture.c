@@ -740,6 +740,33 @@ capture_worker(void *arg)
 	return (NULL);
 }
 
+/*
+ * --rotate-compress with --capture FILE: closed files an earlier run left
+ * plain (it was killed before their turn) are queued too.  Not in
+ * directory mode, where another proxy's file being written has a name of
+ * the same form.
+ */
+static void
+capture_queue_leftovers(struct capture *c)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		*path;
+	size_t		 len;
+
+	if (c->c_dirmode || (d = opendir(c->c_dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (!capture_rotated_name(c->c_prefix, 0, de->d_name) ||
+		    strcmp(de->d_name + len - 6, ".jsonl") != 0)
+			continue;
+		xasprintf(&path, "%s/%s", c->c_dir, de->d_name);
+		capture_queue(c, path);
+	}
+	closedir(d);
+}
+
 /* Where closed files go and how they are named; start the worker. */
 static void
 capture_setup_rotation(struct capture *c)
@@ -779,6 +806,8 @@ capture_setup_rotation(struct capture *c)
 		fatal("%s: pthread_create", __func__);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	c->c_has_worker = 1;
+	if (c->c_opts.rotate_compress)
+		capture_queue_leftovers(c);
 }
 
 /* Let the worker finish what is queued, and stop it. */

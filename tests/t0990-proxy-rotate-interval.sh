@@ -167,14 +167,21 @@ is "$left" 5 "files of other names are left alone"
 # --- compression is of closed files: the one being written stays plain ---
 PLAIN=$T/plain
 mkdir "$PLAIN"
+# A closed file an earlier run left plain (killed before compressing it).
+gzip -dc "$(cd "$KEEP" && LC_ALL=C ls -d "$KEEP"/c-*.jsonl.gz | tail -n 1)" \
+    >"$PLAIN/c-20200101T000000.000Z.jsonl"
+left_id=$(jq -r .id "$PLAIN/c-20200101T000000.000Z.jsonl")
 start_proxy --primary "$PRI" --candidate "$CAN" --capture "$PLAIN/c.jsonl" \
     --rotate-size 1M --rotate-compress || bail "the proxy did not start"
 req p1 "$PROXY_URL/plain/1"
 stop_proxy
 is "$PROXY_STATUS" 0 "the proxy exits 0"
-is "$(ls "$PLAIN" | tr '\n' ' ')" "c.jsonl " \
-    "at exit the file being written stays plain, under its name"
+is "$(ls "$PLAIN" | tr '\n' ' ')" "c-20200101T000000.000Z.jsonl.gz c.jsonl " \
+    "at exit the file being written stays plain, under its name; the \
+closed file an earlier run left plain is compressed"
 ok "with its exchange" cap_has_id "$PLAIN/c.jsonl" "$TRACE"
+is "$(gzip -dc "$PLAIN/c-20200101T000000.000Z.jsonl.gz" | jq -r .id)" \
+    "$left_id" "the earlier run's file keeps its line"
 
 # --- a run with no exchange: no file, and said ---
 NONE=$T/none
