@@ -34,8 +34,8 @@ gz_holds() {
 all_ids() {
 	for _f in $(cd "$1" && LC_ALL=C ls); do
 		case $_f in
-		*.gz)	gzip -dc "$1/$_f" ;;
-		*.jsonl) cat "$1/$_f" ;;
+		*.gz)	gzip -dc "$1/$_f" 2>/dev/null ;;
+		*.jsonl) cat "$1/$_f" 2>/dev/null ;;
 		esac
 	done | jq -r .id
 }
