@@ -141,7 +141,7 @@ while read -r method path body; do
 done <"$T/requests"
 kill -TERM "$proxy"
 wait "$proxy" || true
-grep '^paritytap: [0-9]* exchanges' "$T/proxy.err" || true
+grep '^paritytap proxy: [0-9]* exchanges' "$T/proxy.err" || true
 cat <<EOF
 Caught: errors sent as a flat struct, not the tagged enum callers parse
 (shape); line_offset 0 dropped by omitempty (shape); empty session ids,

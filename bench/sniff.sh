@@ -94,10 +94,10 @@ for c in $CONNECTIONS; do
 	sleep 1
 	kill -INT "$spid"
 	wait "$spid"
-	seen=$(sed -n 's/^sniff: \([0-9]*\) exchanges\{0,1\}:.*/\1/p' sniff.err)
+	seen=$(sed -n 's/^paritytap sniff: \([0-9]*\) exchanges\{0,1\}:.*/\1/p' sniff.err)
 	skipped=$(sed -n 's/.* \([0-9]*\) skipped$/\1/p' sniff.err)
 	skipped=${skipped:-0}
-	pk=$(sed -n 's/^sniff: \([0-9]*\) packets received, \([0-9]*\) dropped by the kernel.*/\1 \2/p' \
+	pk=$(sed -n 's/^paritytap sniff: \([0-9]*\) packets received, \([0-9]*\) dropped by the kernel.*/\1 \2/p' \
 	    sniff.err)
 	printf '%-12s %10s %10s %10s %10s %10s %8s\n' "$c" "$rps" "$seen" \
 	    "$((seen - skipped))" "$skipped" ${pk:-? ?}

@@ -53,7 +53,7 @@ record() {
 	# order whatever order the comparisons finished in.
 	LC_ALL=C sort "$T/$rec_name.jsonl" >"$OUT/$rec_name.jsonl" ||
 	    bail "cannot write $OUT/$rec_name.jsonl"
-	sed -n "s/^paritytap: \([0-9]* exchanges*:\)/$rec_name: \1/p" "$PROXY_ERR"
+	sed -n "s/^paritytap proxy: \([0-9]* exchanges*:\)/$rec_name: \1/p" "$PROXY_ERR"
 }
 
 VALIDATOR_CASES="schema_field schema_type completeness consistency policy valid"

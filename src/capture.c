@@ -1334,9 +1334,11 @@ capture_reader_next(struct capture_reader *r, struct exchange *ex,
 			return (1);
 		exchange_free(ex);
 		obj = json_loadb(r->r_ldata, r->r_llen, JSON_ALLOW_NUL, &err);
+		/* -q: the reading commands say they keep these quiet. */
 		if (obj == NULL && !newline) {
-			log_warnx("%s:%llu: skipping torn last line", r->r_name,
-			    r->r_lineno);
+			if (!log_quiet)
+				log_warnx("%s:%llu: skipping torn last line",
+				    r->r_name, r->r_lineno);
 			return (0);
 		}
 		why = NULL;
@@ -1360,7 +1362,9 @@ capture_reader_next(struct capture_reader *r, struct exchange *ex,
 			free(why);
 			return (-1);
 		}
-		log_warnx("%s:%llu: %s (skipped)", r->r_name, r->r_lineno, why);
+		if (!log_quiet)
+			log_warnx("%s:%llu: %s (skipped)", r->r_name,
+			    r->r_lineno, why);
 		free(why);
 	}
 }

@@ -303,11 +303,13 @@ cmd_export_exec(int argc, char **argv)
 		    (unsigned long long)truncated, format == EXPORT_PCAP ?
 		    ", with a Content-Length of its size" : "");
 	if (!quiet && format == EXPORT_PCAP)
-		fprintf(stderr, "export: %llu exchanges, %llu streams -> %s\n",
+		fprintf(stderr, "paritytap export: %llu exchanges, %llu "
+		    "streams -> %s\n",
 		    (unsigned long long)exchanges, (unsigned long long)streams,
 		    name);
 	else if (!quiet)
-		fprintf(stderr, "export: %llu exchanges, %llu entries -> %s\n",
+		fprintf(stderr, "paritytap export: %llu exchanges, %llu "
+		    "entries -> %s\n",
 		    (unsigned long long)exchanges, (unsigned long long)exchanges,
 		    name);
 	return (EXIT_OK);

@@ -13,6 +13,7 @@
 static const struct options_entry import_options[] = {
 	{ "output", 'o', "CAPTURE", "write the capture to this file (replaced, "
 	    "mode 0600)", "stdout, unless a terminal" },
+	{ "capture", 'c', "CAPTURE", "the same as -o", NULL },
 	{ "port", 0, "N", "only TCP traffic to or from port N (repeatable); "
 	    "also tells the server side of a connection whose SYN was not "
 	    "captured", "all TCP traffic that parses as HTTP" },
@@ -84,11 +85,14 @@ import_set(void *arg, const char *name, const char *value, char **cause)
 	char			*why;
 	int			 rv;
 
+	/* The capture written is the output, not options_set's. */
+	if (strcmp(name, "output") == 0 || strcmp(name, "capture") == 0) {
+		io->output = value;
+		return (0);
+	}
 	if ((rv = options_set(&ic->o, name, value, cause)) != 0)
 		return (rv == 1 ? 0 : -1);
-	if (strcmp(name, "output") == 0)
-		io->output = value;
-	else if (strcmp(name, "port") == 0) {
+	if (strcmp(name, "port") == 0) {
 		if (parse_uint(value, 1, 65535, &v, &why) != 0)
 			return (options_cause(name, why, cause));
 		for (i = 0; i < io->nports && io->ports[i] != v; i++)

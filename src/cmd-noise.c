@@ -210,8 +210,9 @@ cmd_noise_exec(int argc, char **argv)
 	struct capture_reader	*cr;
 	struct exchange		 ex;
 	struct noise		*n;
-	json_t			*j;
+	json_t			*j, *v;
 	uint64_t		 exchanges = 0, samples;
+	uint64_t		 verdicts[VERDICT_NONE + 1];
 	char			*cause = NULL, *s;
 	int			 i, rc, failed = 0;
 
@@ -229,6 +230,7 @@ cmd_noise_exec(int argc, char **argv)
 		return (options_usage("noise", "no capture file given"));
 	}
 
+	memset(verdicts, 0, sizeof verdicts);
 	n = noise_new(&nc.o.co.noise);
 	for (i = optind; i < argc && !failed; i++) {
 		if ((cr = capture_reader_open(argv[i], nc.lenient,
@@ -242,6 +244,8 @@ cmd_noise_exec(int argc, char **argv)
 			compare_exchange(&nc.o.co, &ex);
 			noise_learn(n, &nc.o.co, &ex);
 			noise_mark(n, &ex);
+			if ((unsigned)ex.ex_verdict <= VERDICT_NONE)
+				verdicts[ex.ex_verdict]++;
 			exchange_free(&ex);
 		}
 		capture_reader_close(cr);
@@ -262,6 +266,14 @@ cmd_noise_exec(int argc, char **argv)
 	case NOISE_JSON:
 		json_object_set_new(j, "exchanges",
 		    json_integer((json_int_t)exchanges));
+		/* The verdicts under this command's rules, noise marked. */
+		v = json_object();
+		for (i = 0; i <= VERDICT_NONE; i++)
+			json_object_set_new(v, verdict_name(i),
+			    json_integer((json_int_t)verdicts[i]));
+		json_object_set_new(j, "verdicts", v);
+		json_object_set_new(j, "failing",
+		    json_integer((json_int_t)verdicts_failing(verdicts)));
 		s = json_dumps(j, JSON_COMPACT);
 		printf("%s\n", s);
 		free(s);
@@ -276,11 +288,12 @@ cmd_noise_exec(int argc, char **argv)
 	if (log_quiet)
 		/* nothing */;
 	else if (samples == 0)
-		fprintf(stderr, "noise: %llu exchanges, none with a second "
+		fprintf(stderr, "paritytap noise: %llu exchanges, none with a second "
 		    "answer: nothing learned (run with --secondary URL or "
 		    "--self-check RATE)\n", (unsigned long long)exchanges);
 	else
-		fprintf(stderr, "noise: %llu exchanges, %llu with a second "
+		fprintf(stderr, "paritytap noise: %llu exchanges, %llu with a "
+		    "second "
 		    "answer\n", (unsigned long long)exchanges,
 		    (unsigned long long)samples);
 	json_decref(j);

@@ -347,7 +347,7 @@ proxy_run_summary(void *arg)
 	line = stats_run_line(&counts, pr->pr_drifts, pr->pr_alerts,
 	    proxy_mirror_dropped(pr->pr_proxy, "inflight"),
 	    proxy_mirror_dropped(pr->pr_proxy, "inflight_bytes"));
-	fprintf(stderr, "paritytap: %s\n", line);
+	fprintf(stderr, "paritytap proxy: %s\n", line);
 	free(line);
 }
 
@@ -554,7 +554,7 @@ proxy_run(struct proxy_conf *pc)
 	alerts_stop(alerts, runtime_deadline(rt));
 	summary = stats_run_line(&counts, pr.pr_drifts, pr.pr_alerts, dropped,
 	    dropped_bytes);
-	fprintf(stderr, "paritytap: %s\n", summary);
+	fprintf(stderr, "paritytap proxy: %s\n", summary);
 	free(summary);
 	status = EXIT_OK;
 out:

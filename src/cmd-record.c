@@ -19,8 +19,12 @@ static const struct options_entry record_options[] = {
 	    "merged in time order, as one pcap file", NULL },
 	{ "port", 0, "N", "only connections whose local or peer port is N "
 	    "(repeatable)", "all TCP connections" },
-	{ "max-bytes", 0, "BYTES", "record at most this many bytes of each "
-	    "connection (k, M, G suffixes)", "no limit" },
+	{ "capture", 'c', "CAPTURE", "the same as -o", NULL },
+	{ "max-body", 0, "BYTES", "record at most this many bytes of each "
+	    "connection (k, M, G suffixes; --max-bytes is the old name)",
+	    "no limit" },
+	{ "config", 0, "FILE", "INI file: [record] (other commands' "
+	    "sections are passed over)", NULL },
 	OPTIONS_ENTRY_KEEP_SECRETS,
 	{ "quiet", 'q', NULL, "no warnings and no import summary", NULL },
 	OPTIONS_ENTRY_HELP,
@@ -102,13 +106,13 @@ record_set(void *arg, const char *name, const char *value, char **cause)
 		return (options_bool(name, value, &ro->quiet, cause));
 	if (strcmp(name, "keep-secrets") == 0)
 		return (options_bool(name, value, &ro->keep_secrets, cause));
-	if (strcmp(name, "output") == 0)
+	if (strcmp(name, "output") == 0 || strcmp(name, "capture") == 0)
 		ro->output = value;
 	else if (strcmp(name, "pcap") == 0)
 		ro->pcap = value;
 	else if (strcmp(name, "port") == 0)
 		return (record_add_port(ro, value, cause));
-	else if (strcmp(name, "max-bytes") == 0) {
+	else if (strcmp(name, "max-body") == 0) {
 		if (parse_size(value, &ro->max_bytes, &why) != 0)
 			return (options_cause(name, why, cause));
 	} else {

@@ -65,6 +65,7 @@ static const struct options_entry rejudge_options[] = {
 	{ "output", 'o', "FILE", "write the re-judged capture to FILE (- for "
 	    "stdout; may be one of the inputs: it is replaced at the end)",
 	    NULL },
+	{ "capture", 'c', "FILE", "the same as -o", NULL },
 	{ "ignore", 0, "JSONPATH",
 	    "ignore differences at this path (repeatable)", NULL },
 	OPTIONS_ENTRY_IGNORE_HEADER,
@@ -125,11 +126,14 @@ rejudge_set(void *arg, const char *name, const char *value, char **cause)
 	struct rejudge_conf	*rc = arg;
 	int			 rv;
 
+	/* The capture written is the output, not options_set's. */
+	if (strcmp(name, "output") == 0 || strcmp(name, "capture") == 0) {
+		rc->output = options_keep(&rc->o, value);
+		return (0);
+	}
 	if ((rv = options_set(&rc->o, name, value, cause)) != 0)
 		return (rv == 1 ? 0 : -1);
-	if (strcmp(name, "output") == 0)
-		rc->output = options_keep(&rc->o, value);
-	else if (strcmp(name, "lenient") == 0)
+	if (strcmp(name, "lenient") == 0)
 		return (options_bool(name, value, &rc->lenient, cause));
 	else if (strcmp(name, "json") == 0)
 		return (options_bool(name, value, &rc->json, cause));
@@ -573,6 +577,11 @@ rejudge_json(const struct rejudge_conf *rc)
 	    "before", before, "after", after);
 	if (o == NULL)
 		fatalx("%s: json_pack failed", __func__);
+	/* The names every command's JSON shares: the verdicts are after. */
+	json_object_set_new(o, "exchanges", json_integer((json_int_t)rc->read));
+	json_object_set(o, "verdicts", after);
+	json_object_set_new(o, "failing",
+	    json_integer((json_int_t)verdicts_failing(rc->after)));
 	if (rc->noise != NULL)
 		json_object_set_new(o, "noise_marked",
 		    json_integer((json_int_t)noise_marked(rc->noise)));

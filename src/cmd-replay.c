@@ -751,6 +751,8 @@ replay_json(struct replay_conf *rc, const struct stats_counts *st,
 	    "status_match", (json_int_t)st->status_match,
 	    "verdicts", verdicts, "failures", failures, "skipped", skipped,
 	    "summary", summary, "exit", status);
+	json_object_set_new(o, "failing",
+	    json_integer((json_int_t)json_array_size(failures)));
 	replay_json_drifts(rc, o);
 	json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	fputc('\n', stdout);
@@ -949,10 +951,10 @@ replay_main(struct replay_conf *rc, char **paths, int npaths)
 	stats_flags_held(&b, &st);
 	summary = buf_detach(&b);
 	if (rc->json) {
-		fprintf(stderr, "%s\n", summary);
+		fprintf(stderr, "paritytap replay: %s\n", summary);
 		replay_json(rc, &st, &rs, summary, status);
 	} else {
-		printf("%s\n", summary);
+		printf("paritytap replay: %s\n", summary);
 		fflush(stdout);
 	}
 	free(summary);

@@ -390,6 +390,16 @@ docdiff_result_json(const struct docdiff_opts *conf,
 	return (o);
 }
 
+/* Add one to the count of key in o. */
+static void
+docdiff_count(json_t *o, const char *key)
+{
+	json_int_t	 n;
+
+	n = json_integer_value(json_object_get(o, key));
+	json_object_set_new(o, key, json_integer(n + 1));
+}
+
 /* Return the summary line, allocated. */
 static char *
 docdiff_summary(const struct docdiff_opts *conf, const struct docdiff_totals *t)
@@ -436,13 +446,16 @@ docdiff_pairs(const struct docdiff_opts *conf, const struct docdiff_input *a,
 	struct docdiff_totals	 t;
 	struct docdiff_result	 r;
 	json_t			*out = NULL, *results = NULL;
+	json_t			*verdicts = NULL;
 	char			*summary, *s;
 	size_t			 n, i;
 
 	memset(&t, 0, sizeof t);
 	n = a->ndocs > b->ndocs ? a->ndocs : b->ndocs;
-	if (conf->json)
+	if (conf->json) {
 		results = json_array();
+		verdicts = json_object();
+	}
 	for (i = 0; i < n; i++) {
 		memset(&r, 0, sizeof r);
 		r.index = i;
@@ -461,6 +474,9 @@ docdiff_pairs(const struct docdiff_opts *conf, const struct docdiff_input *a,
 			t.verdicts[r.verdict]++;
 			t.missing += r.missing;
 		}
+		if (results != NULL)
+			docdiff_count(verdicts, r.invalid ? "invalid" :
+			    verdict_name(r.verdict));
 		if (docdiff_failing(conf, &r))
 			t.failing++;
 		if (r.flagged && !log_quiet)
@@ -490,6 +506,10 @@ docdiff_pairs(const struct docdiff_opts *conf, const struct docdiff_input *a,
 		    json_integer((json_int_t)t.errors));
 		json_object_set_new(out, "failing",
 		    json_integer((json_int_t)t.failing));
+		/* Every command's JSON shares these; a pair is an exchange. */
+		json_object_set_new(out, "exchanges",
+		    json_integer((json_int_t)t.documents));
+		json_object_set_new(out, "verdicts", verdicts);
 		json_object_set_new(out, "summary", json_string(summary));
 		json_object_set_new(out, "results", results);
 		if ((s = json_dumps(out, JSON_COMPACT)) == NULL)
@@ -498,7 +518,7 @@ docdiff_pairs(const struct docdiff_opts *conf, const struct docdiff_input *a,
 		free(s);
 		json_decref(out);
 	} else
-		printf("%s\n", summary);
+		printf("paritytap diff: %s\n", summary);
 	free(summary);
 	fflush(stdout);
 	if (t.failing != 0 || n == 0)

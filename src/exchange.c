@@ -83,6 +83,19 @@ verdict_from_name(const char *name, enum verdict *v)
 	return (-1);
 }
 
+/*
+ * Of counts per verdict (VERDICT_NONE + 1 of them), how many fail the
+ * default gate, replay's --fail-on (status, shape, body,
+ * candidate_error): the "failing" of the JSON outputs of the commands
+ * that have no --fail-on of their own.
+ */
+uint64_t
+verdicts_failing(const uint64_t *counts)
+{
+	return (counts[VERDICT_STATUS] + counts[VERDICT_SHAPE] +
+	    counts[VERDICT_BODY] + counts[VERDICT_CANDIDATE_ERROR]);
+}
+
 /* Return 1 if a verdict is a divergence worth flagging. */
 int
 verdict_is_divergence(enum verdict v)

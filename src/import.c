@@ -45,6 +45,7 @@ struct import_input {
 struct import {
 	struct capture		*im_capture;
 	const char		*im_output;	/* for messages */
+	const char		*im_command;	/* "import", "record" */
 	uint64_t		 im_packets;
 	uint64_t		 im_bad_ts;	/* packets refused for their time */
 	int			 im_progress;
@@ -263,9 +264,10 @@ import_summary(const struct import *im, int nfiles, const struct httpflow *hf)
 	struct buf			 b;
 
 	buf_init(&b);
-	buf_printf(&b, "import: %d file%s", nfiles, nfiles == 1 ? "" : "s");
+	buf_printf(&b, "paritytap %s: %llu exchange%s from %d file%s",
+	    im->im_command, (unsigned long long)fs->exchanges,
+	    fs->exchanges == 1 ? "" : "s", nfiles, nfiles == 1 ? "" : "s");
 	import_count(&b, ts->connections, "connection", "connections");
-	import_count(&b, fs->exchanges, "exchange", "exchanges");
 	import_count(&b, fs->unparsable, "unparsable stream",
 	    "unparsable streams");
 	import_count(&b, fs->gaps, "gap", "gaps");
@@ -368,6 +370,7 @@ import_run(const struct import_opts *io, char **paths, int npaths)
 
 	memset(im, 0, sizeof *im);
 	im->im_output = io->output;
+	im->im_command = io->command != NULL ? io->command : "import";
 	im->im_progress = !io->quiet && isatty(STDERR_FILENO);
 	in = xcalloc((size_t)npaths, sizeof *in);
 	filter = import_filter(io->ports, io->nports);

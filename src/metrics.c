@@ -548,6 +548,8 @@ metrics_summary(struct metrics *m, json_t *o, json_t *backends)
 	}
 	json_object_set_new(o, "exchanges", json_integer((json_int_t)total));
 	json_object_set_new(o, "verdicts", metrics_verdicts_json(verdicts));
+	json_object_set_new(o, "failing",
+	    json_integer((json_int_t)verdicts_failing(verdicts)));
 	json_object_set_new(o, "routes", a);
 
 	for (s = 0; s < 2; s++) {

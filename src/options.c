@@ -32,6 +32,34 @@ struct options_load_state {
 
 static char	*options_not_ignore(char *);
 
+/*
+ * Options renamed so that one concept has one name in every command.
+ * The old name still works, on the command line and as a config key,
+ * for one release; using it says the new name once.
+ */
+static const struct {
+	const char	*command;
+	const char	*old;
+	const char	*new;
+} options_renamed[] = {
+	{ "record", "max-bytes", "max-body" },
+};
+#define OPTIONS_NRENAMED (sizeof options_renamed / sizeof options_renamed[0])
+
+/* The new name of an old option name of the command. */
+static const char *
+options_renamed_new(const struct options *o, const char *old)
+{
+	size_t	 j;
+
+	for (j = 0; j < OPTIONS_NRENAMED; j++) {
+		if (strcmp(options_renamed[j].command, o->command) == 0 &&
+		    strcmp(options_renamed[j].old, old) == 0)
+			return (options_renamed[j].new);
+	}
+	fatalx("%s: --%s is no old name", o->command, old);
+}
+
 /* Help lines are wrapped to fit this many columns. */
 #define OPTIONS_HELP_WIDTH	77
 
@@ -65,13 +93,13 @@ options_init(struct options *o, const char *command,
     const struct options_entry *table, const struct options_target *t)
 {
 	struct buf	 b;
-	size_t		 n, i;
+	size_t		 n, i, j;
 
 	memset(o, 0, sizeof *o);
 	o->command = command;
 	o->table = table;
 	n = options_count(table);
-	o->longopts = xcalloc(n + 1, sizeof *o->longopts);
+	o->longopts = xcalloc(n + OPTIONS_NRENAMED + 1, sizeof *o->longopts);
 	buf_init(&b);
 	buf_addstr(&b, ":");
 	for (i = 0; i < n; i++) {
@@ -85,6 +113,22 @@ options_init(struct options *o, const char *command,
 			    table[i].arg != NULL ? ":" : "");
 	}
 	o->shortopts = buf_detach(&b);
+	o->ntable = o->nlong = n;
+	/* An old name is the new one's getopt value under another name. */
+	for (j = 0; j < OPTIONS_NRENAMED; j++) {
+		if (strcmp(options_renamed[j].command, command) != 0)
+			continue;
+		for (i = 0; i < n; i++) {
+			if (strcmp(table[i].name, options_renamed[j].new) == 0)
+				break;
+		}
+		if (i == n)
+			fatalx("%s: no option --%s", command,
+			    options_renamed[j].new);
+		o->longopts[o->nlong] = o->longopts[i];
+		o->longopts[o->nlong].name = options_renamed[j].old;
+		o->nlong++;
+	}
 	if (t != NULL)
 		o->t = *t;
 	if (o->t.max_body != NULL)
@@ -731,7 +775,7 @@ options_closest(const struct options *o, const char *name)
 	int		 tie = 0;
 
 	limit = strlen(name) / 3 > 1 ? strlen(name) / 3 : 1;
-	for (i = 0; o->longopts[i].name != NULL; i++) {
+	for (i = 0; i < o->nlong; i++) {
 		d = options_distance(name, o->longopts[i].name);
 		if (d < bestd) {
 			bestd = d;
@@ -742,6 +786,11 @@ options_closest(const struct options *o, const char *name)
 	}
 	if (best == NULL || bestd > limit || tie)
 		return (NULL);
+	/* Close to an old name: offer the new one. */
+	for (i = o->ntable; i < o->nlong; i++) {
+		if (o->longopts[i].name == best)
+			return (options_renamed_new(o, best));
+	}
 	return (best);
 }
 
@@ -787,6 +836,37 @@ options_command_section(const char *section)
 }
 
 /*
+ * An old option name was used: say the new one, once for each name
+ * whichever form came first (file is the config file, NULL for the
+ * command line), and return the new name.
+ */
+static const char *
+options_renamed_said(struct options *o, const char *old, const char *file)
+{
+	size_t	 j;
+
+	for (j = 0; j < OPTIONS_NRENAMED; j++) {
+		if (strcmp(options_renamed[j].command, o->command) == 0 &&
+		    strcmp(options_renamed[j].old, old) == 0)
+			break;
+	}
+	if (j == OPTIONS_NRENAMED)
+		fatalx("%s: --%s is no old name", o->command, old);
+	if (~o->renamed_said & (1U << j)) {
+		o->renamed_said |= 1U << j;
+		if (file != NULL)
+			fprintf(stderr, "paritytap %s: %s: %s is now %s; the "
+			    "old name goes in a later release\n", o->command,
+			    file, old, options_renamed[j].new);
+		else
+			fprintf(stderr, "paritytap %s: --%s is now --%s; the "
+			    "old name goes in a later release\n", o->command,
+			    old, options_renamed[j].new);
+	}
+	return (options_renamed[j].new);
+}
+
+/*
  * Collect the command line's flags, to apply after the config file (flags
  * win over it).  Return -1 to go on, or the exit status to return now.
  */
@@ -796,7 +876,7 @@ options_getopt(struct options *o, int argc, char **argv,
 {
 	const char	*name;
 	char		*shortopts;
-	int		 ch, i;
+	int		 ch, i, longindex = -1;
 
 	o->flags = xcalloc((size_t)argc + 1, sizeof *o->flags);
 	/* "+": stop at the first argument, the command record runs. */
@@ -804,7 +884,7 @@ options_getopt(struct options *o, int argc, char **argv,
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, shortopts, o->longopts,
-	    NULL)) != -1) {
+	    &longindex)) != -1) {
 		if (ch == '?' || ch == ':') {
 			free(shortopts);
 			if (ch == ':')
@@ -820,10 +900,14 @@ options_getopt(struct options *o, int argc, char **argv,
 			    argv[optind - 1]));
 		}
 		name = NULL;
-		for (i = 0; o->longopts[i].name != NULL; i++) {
+		for (i = 0; (size_t)i < o->ntable; i++) {
 			if (o->longopts[i].val == ch)
 				name = o->longopts[i].name;
 		}
+		if (longindex >= 0 && (size_t)longindex >= o->ntable)
+			options_renamed_said(o, o->longopts[longindex].name,
+			    NULL);
+		longindex = -1;
 		if (strcmp(name, "help") == 0) {
 			free(shortopts);
 			help(stdout);
@@ -970,6 +1054,8 @@ options_config_cb(void *arg, const char *section, const char *key,
 		if (strcmp(o->longopts[i].name, key) == 0)
 			break;
 	}
+	if (i >= o->ntable && o->longopts[i].name != NULL)
+		key = options_renamed_said(o, key, o->config);
 	/* A comparison rule for the commands that compare (not report). */
 	if (o->longopts[i].name == NULL && is_compare)
 		return (0);

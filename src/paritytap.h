@@ -478,6 +478,9 @@ struct options {
 	const char		*command;	/* "proxy", "replay" */
 	const struct options_entry *table;
 	struct option		*longopts;	/* made from the table */
+	size_t			 ntable;	/* the table's; then old names */
+	size_t			 nlong;
+	unsigned		 renamed_said;	/* old names warned about */
 	char			*shortopts;	/* ":l:p:..." */
 	int			 in_order;	/* stop at the first argument */
 	int			 other_sections; /* skip the config file's
@@ -740,6 +743,7 @@ struct docdiff_opts {
 struct import_opts {
 	const char		*output;	/* NULL or "-": stdout */
 	const char		*source;	/* "import" or "record" */
+	const char		*command;	/* in messages; NULL: "import" */
 	uint16_t		 ports[IMPORT_MAX_PORTS];
 	size_t			 nports;
 	uint64_t		 max_body;
@@ -1333,6 +1337,7 @@ void		 exchange_free(struct exchange *);
 const char	*verdict_name(enum verdict);
 int		 verdict_from_name(const char *, enum verdict *);
 int		 verdict_is_divergence(enum verdict);
+uint64_t	 verdicts_failing(const uint64_t *);
 const char	*side_name(enum side);
 char		*exchange_flag_line(const struct exchange *, int);
 void		 response_side_tee(struct response_side *, void **, uint64_t,

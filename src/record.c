@@ -642,7 +642,7 @@ record_stats(struct record *rc)
 		    "written: the capture may miss exchanges", dropped,
 		    errors);
 	if (cut != 0)
-		log_warnx("record: %llu bytes over --max-bytes not recorded",
+		log_warnx("record: %llu bytes over --max-body not recorded",
 		    cut);
 }
 
@@ -663,6 +663,7 @@ record_import(struct record *rc, char **files, size_t nfiles,
 	memset(&io, 0, sizeof io);
 	io.output = capture;
 	io.source = "record";
+	io.command = "record";
 	io.max_body = DEFAULT_MAX_BODY;
 	io.cap.keep_secrets = rc->opts->keep_secrets;
 	io.quiet = rc->opts->quiet;

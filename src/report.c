@@ -1032,7 +1032,12 @@ report_json(struct report *r, size_t top, FILE *f)
 	summary = report_summary(&r->all);
 	json_object_set_new(root, "summary", json_string(summary));
 	free(summary);
-	json_object_set_new(root, "totals", report_json_counts(&r->all, NULL));
+	o = report_json_counts(&r->all, NULL);
+	json_object_set_new(root, "totals", o);
+	/* The names every command's JSON shares. */
+	json_object_set(root, "verdicts", json_object_get(o, "verdicts"));
+	json_object_set_new(root, "failing", json_integer(
+	    (json_int_t)verdicts_failing(r->all.sc.verdicts)));
 	a = json_array();
 	for (i = 0; i < r->nroutes; i++)
 		json_array_append_new(a, report_json_counts(

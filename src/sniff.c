@@ -79,8 +79,8 @@ sniff_print_stats(struct sniff *sn, int drops_only)
 	if (drops_only && drops == sn->sn_last_drop)
 		return;
 	sn->sn_last_drop = drops;
-	fprintf(stderr, "sniff: %u packets received, %u dropped by the "
-	    "kernel, %u by the interface\n", ps.ps_recv, ps.ps_drop,
+	fprintf(stderr, "paritytap sniff: %u packets received, %u dropped by "
+	    "the kernel, %u by the interface\n", ps.ps_recv, ps.ps_drop,
 	    ps.ps_ifdrop);
 }
 
@@ -227,7 +227,7 @@ sniff_rt_summary(void *arg)
 	pipeline_counts(sn->sn_pipeline, &st);
 	st.flags_held = flagline_held(sn->sn_flags);
 	line = stats_run_line(&st, sn->sn_drifts, sn->sn_alerts, 0, 0);
-	fprintf(stderr, "sniff: %s\n", line);
+	fprintf(stderr, "paritytap sniff: %s\n", line);
 	free(line);
 }
 
@@ -362,8 +362,8 @@ sniff_print_flow_stats(struct sniff *sn, const struct replay_stats *rs)
 
 	if (fs->unparsable != 0 || fs->gaps != 0 || fs->unanswered != 0 ||
 	    fs->orphans != 0)
-		fprintf(stderr, "sniff: not seen whole: %llu connections not "
-		    "HTTP/1.x (TLS?), %llu with gaps (lost packets, or begun "
+		fprintf(stderr, "paritytap sniff: not seen whole: %llu "
+		    "connections not HTTP/1.x (TLS?), %llu with gaps (lost packets, or begun "
 		    "before the capture), %llu requests without a response, "
 		    "%llu responses without a request\n",
 		    (unsigned long long)fs->unparsable,
@@ -371,14 +371,15 @@ sniff_print_flow_stats(struct sniff *sn, const struct replay_stats *rs)
 		    (unsigned long long)fs->unanswered,
 		    (unsigned long long)fs->orphans);
 	if (fs->resumed != 0 || fs->not_resumed != 0 || fs->skipped != 0)
-		fprintf(stderr, "sniff: after gaps: %llu connections "
-		    "resumed, %llu pipelined not resumed, %llu bytes skipped\n",
+		fprintf(stderr, "paritytap sniff: after gaps: %llu "
+		    "connections resumed, %llu pipelined not resumed, %llu "
+		    "bytes skipped\n",
 		    (unsigned long long)fs->resumed,
 		    (unsigned long long)fs->not_resumed,
 		    (unsigned long long)fs->skipped);
 	if (rs->dropped != 0)
-		fprintf(stderr, "sniff: %llu exchanges dropped: the candidate "
-		    "had --max-inflight %u requests in flight\n",
+		fprintf(stderr, "paritytap sniff: %llu exchanges dropped: the "
+		    "candidate had --max-inflight %u requests in flight\n",
 		    (unsigned long long)rs->dropped, sn->sn_conf->ro.concurrency);
 }
 
@@ -586,7 +587,7 @@ sniff_run(struct sniff_opts *sc)
 	    runtime_deadline(rt) : mono_ms() + sc->grace);
 
 	summary = stats_run_line(&st, sn.sn_drifts, sn.sn_alerts, 0, 0);
-	fprintf(stderr, "sniff: %s\n", summary);
+	fprintf(stderr, "paritytap sniff: %s\n", summary);
 	free(summary);
 	sniff_print_stats(&sn, 0);
 	sniff_print_flow_stats(&sn, &rs);

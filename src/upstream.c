@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/event_struct.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -87,7 +88,7 @@ struct upreq {
 	int			 ur_queued;	/* waiting for a connection */
 	struct buf		 ur_own;	/* this backend's own head */
 	char			*ur_refused;	/* why it is not sent at all */
-	struct event		*ur_timer;
+	struct event		 ur_timer;	/* embedded: one fewer allocation */
 	TAILQ_ENTRY(upreq)	 ur_qentry;
 };
 TAILQ_HEAD(upreq_list, upreq);
@@ -104,6 +105,7 @@ struct upstream {
 	struct sockaddr_storage	 up_addr;
 	socklen_t		 up_addrlen;
 	int			 up_timeout_ms;
+	const struct timeval	*up_timeout_tv;	/* libevent's common timeout */
 	unsigned		 up_max_idle;
 	struct upconn_list	 up_idle;	/* most recently used first */
 	struct event		*up_sweep;	/* closes long-idle ones */
@@ -471,6 +473,15 @@ upstream_new(struct event_base *base, const char *name, const char *url,
 		goto fail;
 	}
 	up->up_timeout_ms = timeout_ms;
+	/*
+	 * Every request of this backend waits as long: a common timeout
+	 * keeps them in one queue instead of the timer heap.
+	 */
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	up->up_timeout_tv = event_base_init_common_timeout(base, &tv);
+	if (up->up_timeout_tv == NULL)
+		fatalx("event_base_init_common_timeout");
 	up->up_max_idle = max_idle;
 	up->up_queue_ms = queue_ms;
 	TAILQ_INIT(&up->up_idle);
@@ -745,8 +756,7 @@ upstream_finish(struct upreq *ur, const char *error, const char *detail)
 	void			*arg = ur->ur_arg;
 	char			*refused = ur->ur_refused;	/* may be detail */
 
-	if (ur->ur_timer != NULL)
-		event_free(ur->ur_timer);
+	evtimer_del(&ur->ur_timer);
 	ur->ur_up->up_inflight--;
 	buf_free(&ur->ur_own);
 	free(ur);
@@ -1083,7 +1093,7 @@ upstream_dispatch(struct upreq *ur, int fresh)
 		/* Report it from the loop, never from inside a send. */
 		ur->ur_errno = errno != 0 ? errno : ECONNREFUSED;
 		tv.tv_sec = tv.tv_usec = 0;
-		evtimer_add(ur->ur_timer, &tv);
+		evtimer_add(&ur->ur_timer, &tv);
 		return;
 	}
 	upstream_attach(ur, uc);
@@ -1136,16 +1146,14 @@ upstream_send(struct upstream *up, const char *data, size_t hlen,
 	ur->ur_head = head;
 	ur->ur_idempotent = upstream_idempotent(data, hlen);
 	up->up_inflight++;
-	ur->ur_timer = evtimer_new(up->up_base, upstream_timer_cb, ur);
-	tv.tv_sec = up->up_timeout_ms / 1000;
-	tv.tv_usec = (up->up_timeout_ms % 1000) * 1000;
+	evtimer_assign(&ur->ur_timer, up->up_base, upstream_timer_cb, ur);
 	if (ur->ur_refused != NULL) {
 		/* Reported from the loop, as a connect that failed at once. */
 		tv.tv_sec = tv.tv_usec = 0;
-		evtimer_add(ur->ur_timer, &tv);
+		evtimer_add(&ur->ur_timer, &tv);
 		return (ur);
 	}
-	evtimer_add(ur->ur_timer, &tv);
+	evtimer_add(&ur->ur_timer, up->up_timeout_tv);
 	upstream_dispatch(ur, 0);
 	return (ur);
 }
@@ -1160,8 +1168,7 @@ upstream_cancel(struct upreq *ur)
 		ur->ur_conn->uc_req = NULL;
 		upstream_conn_free(ur->ur_conn);
 	}
-	if (ur->ur_timer != NULL)
-		event_free(ur->ur_timer);
+	evtimer_del(&ur->ur_timer);
 	ur->ur_up->up_inflight--;
 	buf_free(&ur->ur_own);
 	free(ur->ur_refused);

@@ -50,9 +50,19 @@ void
 buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list	 ap;
-	char	*s;
+	char	 small[256], *s;
 	int	 n;
 
+	/* Most lines are short: format them on the stack, not the heap. */
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof small, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatalx("%s: vsnprintf failed", __func__);
+	if ((size_t)n < sizeof small) {
+		buf_add(b, small, (size_t)n);
+		return;
+	}
 	va_start(ap, fmt);
 	n = xvasprintf(&s, fmt, ap);
 	va_end(ap);
@@ -286,12 +296,20 @@ rfc3339_ok(const struct timeval *tv)
  * rfc3339_ok refuses is written as the nearest one it takes, so the line
  * stays readable whatever came in; the sources refuse such times first.
  */
+/* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ": the years are 0000 to 9999. */
+#define RFC3339_LEN	27
+
+static __thread long long	rfc3339_sec;
+static __thread char		rfc3339_text[64];	/* room for any int */
+
 void
 format_rfc3339(const struct timeval *tv, char *out, size_t len)
 {
 	struct tm	 tm;
 	long long	 sec = tv->tv_sec, usec = tv->tv_usec;
 	time_t		 t;
+	char		 full[RFC3339_LEN + 1];
+	int		 i;
 
 	if (usec < 0 || usec >= 1000000) {
 		/* Carry whole seconds, without overflowing at either end. */
@@ -313,13 +331,36 @@ format_rfc3339(const struct timeval *tv, char *out, size_t len)
 		sec = RFC3339_MAX;
 		usec = 999999;
 	}
-	t = (time_t)sec;
-	if (gmtime_r(&t, &tm) == NULL)
-		fatalx("%s: cannot format %lld", __func__, sec);
-	/* Not strftime: its %Y does not pad the years before 1000. */
-	snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, usec);
+	/*
+	 * Every capture line has a time, and most fall in the second the
+	 * line before did: keep that second's text, per thread.
+	 */
+	if (sec != rfc3339_sec || rfc3339_text[0] == '\0') {
+		t = (time_t)sec;
+		if (gmtime_r(&t, &tm) == NULL)
+			fatalx("%s: cannot format %lld", __func__, sec);
+		/* Not strftime: its %Y does not pad the years before 1000. */
+		snprintf(rfc3339_text, sizeof rfc3339_text,
+		    "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		    tm.tm_sec);
+		rfc3339_sec = sec;
+	}
+	memcpy(full, rfc3339_text, RFC3339_LEN - 8);
+	full[RFC3339_LEN - 8] = '.';
+	for (i = 6; i > 0; i--) {
+		full[RFC3339_LEN - 8 + i] = (char)('0' + usec % 10);
+		usec /= 10;
+	}
+	full[RFC3339_LEN - 1] = 'Z';
+	full[RFC3339_LEN] = '\0';
+	if (len > RFC3339_LEN)
+		memcpy(out, full, sizeof full);
+	else if (len != 0) {
+		/* Cut, as snprintf would. */
+		memcpy(out, full, len - 1);
+		out[len - 1] = '\0';
+	}
 }
 
 /* Decide whether to use colour for --color WHEN on fd. */

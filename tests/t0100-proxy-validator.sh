@@ -52,7 +52,7 @@ done
 
 stop_proxy
 is "$PROXY_STATUS" 0 "the proxy exits 0 on SIGTERM"
-like "$(cat "$PROXY_ERR")" '^paritytap: 6 exchanges' \
+like "$(cat "$PROXY_ERR")" '^paritytap proxy: 6 exchanges' \
     "the exit summary counts 6 exchanges"
 
 # --- the live flags ---

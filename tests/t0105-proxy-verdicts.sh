@@ -131,7 +131,7 @@ is "$(jq -r --arg id "$id_type" 'select(.id == $id) | .drifts[] |
     [.kind, .path, .side, .state] | join(" ")' "$EV")" \
     'type(integer->string) $.count both new' \
     "... the drifts the exchange carries, with their states"
-like "$(cat "$PROXY_ERR")" '^paritytap: 17 exchanges' \
+like "$(cat "$PROXY_ERR")" '^paritytap proxy: 17 exchanges' \
     "the exit summary counts 17 exchanges"
 
 # --ignore-header and --lenient-numbers.

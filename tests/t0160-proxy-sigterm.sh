@@ -135,7 +135,7 @@ jq -r 'select(.verdict != "match") | .id + " " + .verdict' "$CAP" | sort |
 is "$(grep -c . "$T/unfinished")" 0 \
     "every answered exchange was finished on both sides (match)"
 [ -s "$T/unfinished" ] && diag "answered, not match:" "$(head "$T/unfinished")"
-like "$(cat "$PROXY_ERR")" '^paritytap: [0-9]+ exchanges' \
+like "$(cat "$PROXY_ERR")" '^paritytap proxy: [0-9]+ exchanges' \
     "the proxy printed its exit summary"
 
 done_testing

@@ -177,7 +177,7 @@ for sig in HUP USR1; do
 done
 kill -USR2 "$PROXY_PID"
 ok "USR2: the summary line so far" \
-    wait_for 60 err_has "paritytap: 4 exchanges: 4/4 status match"
+    wait_for 60 err_has "paritytap proxy: 4 exchanges: 4/4 status match"
 req usr2 "$PROXY_URL/usr2"
 is "$HTTP_CODE" 200 "USR2: the proxy still answers"
 stop_proxy

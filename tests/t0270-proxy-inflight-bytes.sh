@@ -190,7 +190,7 @@ is "$(cap_get "$CAP" "$id_after" .verdict)" match \
 is "$(sed -n 's/.*the candidate is behind: mirrors dropped.*: \([0-9]*\) over --max-inflight-bytes.*/\1/p' \
     "$PROXY_ERR" | awk '{ n += $1 } END { print n }')" 37 \
     "budget: the reports, the last one at the stop, say all 37 drops"
-like "$(grep '^paritytap: 42 exchanges' "$PROXY_ERR")" \
+like "$(grep '^paritytap proxy: 42 exchanges' "$PROXY_ERR")" \
     ' 37 skipped .* 37 mirrors dropped \(--max-inflight-bytes\)$' \
     "budget: the summary line counts the 37 dropped mirrors"
 
@@ -211,7 +211,7 @@ ok "zero: the candidate has read all the proxy sent" \
 is "$(backend_nrequests silent3)" 0 "zero: the candidate got nothing"
 is "$(cap_get "$CAP" "$id_zero" '.verdict + " " + .skip_reason')" \
     "skipped inflight_bytes" "zero: skipped, skip_reason inflight_bytes"
-like "$(grep '^paritytap: 1 exchange' "$PROXY_ERR")" \
+like "$(grep '^paritytap proxy: 1 exchange' "$PROXY_ERR")" \
     ' 1 mirror dropped \(--max-inflight-bytes\)$' \
     "zero: the summary line counts the dropped mirror"
 

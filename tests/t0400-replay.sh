@@ -45,7 +45,7 @@ np=$(backend_nrequests primary)
 nc=$(backend_nrequests candidate)
 replay --candidate "$CURL" "$CAP"
 is "$RC" 1 "recorded primary: exit 1 (shape divergences)"
-is "$OUT" "$SUMMARY_SHAPE" "recorded primary: the summary line on stdout"
+is "$OUT" "paritytap replay: $SUMMARY_SHAPE" "recorded primary: the summary line on stdout"
 is "$(printf '%s\n' "$ERR" | grep -c '^DIVERGE shape POST /v1/validate id=')" 5 \
     "recorded primary: five DIVERGE shape lines on stderr"
 unlike "$ERR" "$(printf '\r')" "no progress bar when stderr is not a TTY"
@@ -72,7 +72,7 @@ is "$got" 1 "the replayed request has one Content-Length"
 # --- both live ---
 replay --primary "$PURL" --candidate "$CURL" "$CAP"
 is "$RC" 1 "live primary: exit 1"
-is "$OUT" "$SUMMARY_SHAPE" "live primary: the same summary"
+is "$OUT" "paritytap replay: $SUMMARY_SHAPE" "live primary: the same summary"
 is "$(backend_nrequests primary)" $((np + 6)) \
     "live primary: the primary got the 6 requests"
 is "$(printf '%s\n' "$ERR" | grep -c '^DIVERGE shape ')" 5 \
@@ -81,7 +81,7 @@ is "$(printf '%s\n' "$ERR" | grep -c '^DIVERGE shape ')" 5 \
 # A candidate that is the primary: parity, exit 0.
 replay --candidate "$PURL" "$CAP"
 is "$RC" 0 "a candidate identical to the recording: exit 0"
-is "$OUT" '6 exchanges: 6/6 status match · 6/6 shape match · 0 divergences · 0 errors' \
+is "$OUT" 'paritytap replay: 6 exchanges: 6/6 status match · 6/6 shape match · 0 divergences · 0 errors' \
     "the summary reports parity"
 is "$(printf '%s\n' "$ERR" | grep -c '^DIVERGE')" 0 "no DIVERGE line"
 
@@ -110,14 +110,14 @@ like "$ERR" "bad.ini:3: unknown key 'bogus' in \\[replay\\]" \
 # --- --filter ---
 replay --filter verdict=match --candidate "$CURL" "$CAP"
 is "$RC" 0 "--filter verdict=match: the one matching exchange, exit 0"
-like "$OUT" '^1 exchange: 1/1 status match' "--filter verdict=match: 1 exchange"
+like "$OUT" '^paritytap replay: 1 exchange: 1/1 status match' "--filter verdict=match: 1 exchange"
 replay --filter 'route=POST /v1/*' --filter method=post \
     --candidate "$CURL" "$CAP"
 is "$RC" 1 "--filter route=GLOB method=post: all six, exit 1"
-like "$OUT" '^6 exchanges' "--filter route= and method= select all six"
+like "$OUT" '^paritytap replay: 6 exchanges' "--filter route= and method= select all six"
 replay --filter 'route=GET *' --candidate "$CURL" "$CAP"
 is "$RC" 0 "--filter selecting nothing: exit 0"
-like "$OUT" '^0 exchanges' "--filter selecting nothing: 0 exchanges"
+like "$OUT" '^paritytap replay: 0 exchanges' "--filter selecting nothing: 0 exchanges"
 replay --filter colour=red --candidate "$CURL" "$CAP"
 is "$RC" 2 "--filter with an unknown key: exit 2"
 like "$ERR" "--filter: 'colour=red' is not" "the error names --filter"
@@ -174,7 +174,7 @@ replay --candidate "$CURL" "$T/torn.jsonl"
 is "$RC" 1 "a torn last line: still exit 1 per the verdicts"
 like "$ERR" 'torn.jsonl:7: skipping torn last line' \
     "a torn last line: a warning naming file and line"
-is "$OUT" "$SUMMARY_SHAPE" "a torn last line: the six whole lines replayed"
+is "$OUT" "paritytap replay: $SUMMARY_SHAPE" "a torn last line: the six whole lines replayed"
 
 { head -n 2 "$CAP"; echo '{"paritytap":1,"id":'; tail -n 4 "$CAP"; } \
     >"$T/bad.jsonl"
@@ -184,7 +184,7 @@ like "$ERR" '^paritytap replay: .*bad.jsonl:3: ' \
     "a malformed line: the error names file:line"
 replay --lenient -q --candidate "$CURL" "$T/bad.jsonl"
 is "$RC" 1 "--lenient: the malformed line is skipped"
-like "$OUT" "^6 exchanges" "--lenient: the six whole lines are replayed"
+like "$OUT" "^paritytap replay: 6 exchanges" "--lenient: the six whole lines are replayed"
 
 replay --candidate "$CURL" "$T/nonexistent.jsonl"
 is "$RC" 2 "a missing capture: exit 2"
@@ -193,7 +193,7 @@ is "$OUT" "" "a missing capture: no summary on stdout"
 
 gzip -c "$CAP" >"$T/validator.jsonl.gz"
 replay -q --candidate "$CURL" "$T/validator.jsonl.gz"
-is "$OUT" "$SUMMARY_SHAPE" "a .jsonl.gz capture replays the same"
+is "$OUT" "paritytap replay: $SUMMARY_SHAPE" "a .jsonl.gz capture replays the same"
 
 # --- usage and runtime errors ---
 replay "$CAP"
@@ -215,7 +215,7 @@ stop_backend gone
 replay -q --candidate "$GONE" "$CAP"
 is "$RC" 3 "no backend reachable: exit 3"
 like "$ERR" 'cannot reach any backend' "exit 3 says why"
-like "$OUT" '^6 exchanges: 0/6 status match .* 6 errors' \
+like "$OUT" '^paritytap replay: 6 exchanges: 0/6 status match .* 6 errors' \
     "exit 3: the summary still counts the errors"
 
 # --- pacing ---

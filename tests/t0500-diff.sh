@@ -20,7 +20,7 @@ run() {
 # The session-log probe: rows differ only in timestamp and daemon.
 run "$F/diff-session-rust.jsonl" "$F/diff-session-go.jsonl"
 is "$RC" 0 "session log, shape mode: exit 0"
-is "$OUT" "4 documents: 4/4 shape match $DOT 0 divergences $DOT 0 errors" \
+is "$OUT" "paritytap diff: 4 documents: 4/4 shape match $DOT 0 divergences $DOT 0 errors" \
     "session log, shape mode: the summary line"
 is "$ERR" "" "session log, shape mode: no DIVERGE line"
 
@@ -36,13 +36,13 @@ contains "$OUT" "0/4 exact match $DOT 4 value divergences" \
 run --mode exact --ignore '$.timestamp' --ignore '$.daemon' \
     "$F/diff-session-rust.jsonl" "$F/diff-session-go.jsonl"
 is "$RC" 0 "session log, exact mode ignoring timestamp and daemon: exit 0"
-is "$OUT" "4 documents: 4/4 shape match $DOT 4/4 exact match $DOT 0 divergences $DOT 0 errors" \
+is "$OUT" "paritytap diff: 4 documents: 4/4 shape match $DOT 4/4 exact match $DOT 0 divergences $DOT 0 errors" \
     "session log: 4/4 exact match, unicode row included"
 
 # The materializer probe: Go's omitempty drops line_offset 0.
 run "$F/diff-materializer-bun.jsonl" "$F/diff-materializer-go.jsonl"
 is "$RC" 1 "materializer, omitempty: exit 1"
-is "$OUT" "2 documents: 0/2 shape match $DOT 2 shape divergences $DOT 0 errors" \
+is "$OUT" "paritytap diff: 2 documents: 0/2 shape match $DOT 2 shape divergences $DOT 0 errors" \
     "materializer, omitempty: 0/2 shape match"
 like "$ERR" '^DIVERGE shape line 1 \$\.provenance\.line_offset missing\(candidate\)' \
     "materializer: DIVERGE shape line 1 \$.provenance.line_offset missing(candidate)"
@@ -94,7 +94,7 @@ is "$RC" 0 "exact mode compares numbers once parsed (1.0 = 1.00)"
 # One JSON document per file, whatever its layout.
 run --mode exact "$F/diff-single-primary.json" "$F/diff-single-candidate.json"
 is "$RC" 0 "a pretty-printed document and a compact one with other key order"
-is "$OUT" "1 document: 1/1 shape match $DOT 1/1 exact match $DOT 0 divergences $DOT 0 errors" \
+is "$OUT" "paritytap diff: 1 document: 1/1 shape match $DOT 1/1 exact match $DOT 0 divergences $DOT 0 errors" \
     "a file that parses as one value is one document"
 
 # Blank lines are skipped, CRLF is accepted; lines are each file's own.
@@ -108,7 +108,7 @@ is "$ERR" 'DIVERGE shape line 3/2 $.b missing(candidate)' \
 # Different document counts are divergences, not truncation.
 run "$F/diff-five.jsonl" "$F/diff-four.jsonl"
 is "$RC" 1 "A has 5 documents, B 4: exit 1"
-is "$OUT" "5 documents: 4/5 shape match $DOT 1 shape divergence (1 missing document) $DOT 0 errors" \
+is "$OUT" "paritytap diff: 5 documents: 4/5 shape match $DOT 1 shape divergence (1 missing document) $DOT 0 errors" \
     "A 5, B 4: the summary counts the missing document"
 is "$ERR" 'DIVERGE shape line 5/- $ missing(candidate)' \
     "A 5, B 4: document 5 is missing on the candidate"
@@ -127,7 +127,7 @@ contains "$OUT" "4 shape divergences (4 missing documents)" \
 # Both inputs invalid is never a match.
 run "$F/diff-invalid.jsonl" "$F/diff-invalid.jsonl"
 is "$RC" 1 "the same invalid line on both sides: exit 1"
-is "$OUT" "3 documents: 2/3 shape match $DOT 0 divergences $DOT 1 error" \
+is "$OUT" "paritytap diff: 3 documents: 2/3 shape match $DOT 0 divergences $DOT 1 error" \
     "both sides invalid: counted as an error"
 like "$ERR" '^DIVERGE body line 2 invalid_json\(primary\) .* invalid_json\(candidate\)' \
     "both sides invalid: flagged on both sides"

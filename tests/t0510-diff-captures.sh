@@ -63,7 +63,7 @@ bodies "$C/validator.jsonl" primary "$T/vp.jsonl"
 bodies "$C/validator.jsonl" candidate "$T/vc.jsonl"
 "$PARITYTAP" diff "$T/vp.jsonl" "$T/vc.jsonl" >"$T/out" 2>"$T/err"
 is "$?" 1 "validator probe: diff exits 1"
-is "$(cat "$T/out")" "6 documents: 1/6 shape match $DOT 5 shape divergences $DOT 0 errors" \
+is "$(cat "$T/out")" "paritytap diff: 6 documents: 1/6 shape match $DOT 5 shape divergences $DOT 0 errors" \
     "validator probe: 5/6 body shapes diverge"
 is "$(grep -c '^DIVERGE shape line [1-5] ' "$T/err")" 5 \
     "validator probe: lines 1-5 flagged"
@@ -74,12 +74,12 @@ bodies "$C/session-log.jsonl" primary "$T/sp.jsonl"
 bodies "$C/session-log.jsonl" candidate "$T/sc.jsonl"
 "$PARITYTAP" diff "$T/sp.jsonl" "$T/sc.jsonl" >"$T/out" 2>"$T/err"
 is "$?" 0 "session-log probe, shape mode: exit 0"
-is "$(cat "$T/out")" "4 documents: 4/4 shape match $DOT 0 divergences $DOT 0 errors" \
+is "$(cat "$T/out")" "paritytap diff: 4 documents: 4/4 shape match $DOT 0 divergences $DOT 0 errors" \
     "session-log probe, shape mode: 4/4"
 "$PARITYTAP" diff --mode exact --ignore '$.timestamp' --ignore '$.daemon' \
     "$T/sp.jsonl" "$T/sc.jsonl" >"$T/out" 2>"$T/err"
 is "$?" 1 "session-log probe, exact mode: exit 1 (the empty session_id)"
-is "$(cat "$T/out")" "4 documents: 4/4 shape match $DOT 3/4 exact match $DOT 1 value divergence $DOT 0 errors" \
+is "$(cat "$T/out")" "paritytap diff: 4 documents: 4/4 shape match $DOT 3/4 exact match $DOT 1 value divergence $DOT 0 errors" \
     "session-log probe, exact mode: 3/4"
 is "$(cat "$T/err")" 'DIVERGE value line 3 $.session_id value' \
     "session-log probe: infra_error's session_id flagged"

@@ -143,7 +143,7 @@ capture lo lo "tcp port $P4 or tcp port $P6" "$U" lo_traffic
 
 import lo "$T/lo.pcap"
 is "$STATUS" 0 "import exits 0 (a stream that is not HTTP is not fatal)"
-like "$SUMMARY" '^import: 1 file, [0-9]+ connections, 20 exchanges, 1 unparsable stream, 0 gaps, 0 unanswered$' \
+like "$SUMMARY" '^paritytap import: 20 exchanges from 1 file, [0-9]+ connections, 1 unparsable stream, 0 gaps, 0 unanswered$' \
     "summary line: exchanges, one unparsable stream"
 is "$(wc -l <"$T/lo.jsonl" | tr -d ' ')" 20 \
     "20 capture lines (19 and the end of the capture)"

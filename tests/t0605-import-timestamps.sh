@@ -61,7 +61,7 @@ contains "$(cat "$T/neg.err")" \
 contains "$(cat "$T/neg.err")" \
     "paritytap import: $T/neg.pcap: 1 packet with a bad time stamp skipped" \
     "negative microseconds: the file's count"
-like "$(cat "$T/neg.err")" '^import: 1 file, .*, 1 packet with a bad time stamp$' \
+like "$(cat "$T/neg.err")" '^paritytap import: [0-9]+ exchanges? from 1 file, .*, 1 packet with a bad time stamp$' \
     "negative microseconds: counted in the summary"
 is "$(grep -c 'packet skipped' "$T/neg.err")" 1 \
     "negative microseconds: only that packet is named"
@@ -115,7 +115,7 @@ is "$(grep -c '^paritytap import: .*huge.pcapng: packet [0-9]*: time stamp 90000
 like "$(cat "$T/huge.err")" \
     "^paritytap import: $T/huge.pcapng: [0-9]+ packets with a bad time stamp skipped\$" \
     "9e18 s: the file's count"
-like "$(cat "$T/huge.err")" '^import: 1 file, 0 connections, 0 exchanges, .*, [0-9]+ packets with a bad time stamp$' \
+like "$(cat "$T/huge.err")" '^paritytap import: 0 exchanges from 1 file, 0 connections, .*, [0-9]+ packets with a bad time stamp$' \
     "9e18 s: nothing imported, all counted in the summary"
 is "$(cap_nlines "$T/huge.jsonl")" 0 "9e18 s: no line written"
 

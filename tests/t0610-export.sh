@@ -61,7 +61,7 @@ stream_of() {
     2>"$T/validator.err"
 is "$?" 0 "validator.jsonl -> pcap: exit 0"
 is "$(cat "$T/validator.err")" \
-    "export: 6 exchanges, 12 streams -> $T/validator.pcap" \
+    "paritytap export: 6 exchanges, 12 streams -> $T/validator.pcap" \
     "validator.jsonl -> pcap: the summary line (format inferred from .pcap)"
 is "$(tsh -r "$T/validator.pcap" -Y http.request -T fields \
     -e http.request.method -e http.request.uri | sort | uniq -c |
@@ -104,7 +104,7 @@ ok "the same capture gives the same pcap, byte for byte" \
 "$PARITYTAP" export --format pcap "$CAPTURES/session-log.jsonl" \
     "$CAPTURES/clean.jsonl" >"$T/two.pcap" 2>"$T/two.err"
 is "$?" 0 "two captures -> pcap on standard output: exit 0"
-is "$(cat "$T/two.err")" "export: 10 exchanges, 20 streams -> stdout" \
+is "$(cat "$T/two.err")" "paritytap export: 10 exchanges, 20 streams -> stdout" \
     "two captures: the summary names stdout"
 is "$(tsh -r "$T/two.pcap" -Y http.request -T fields -e http.request.uri |
     sort | uniq -c | tr -s ' ' | sed 's/^ //')" \
@@ -133,7 +133,7 @@ warn='^paritytap export: 2 bodies were cut short in the capture; each is'
 warn="$warn written as the part kept, with a Content-Length of its size\$"
 like "$(cat "$T/mine.err")" "$warn" \
     "recorded capture: one warning counts the 2 cut bodies"
-like "$(cat "$T/mine.err")" "^export: 10 exchanges, 20 streams -> $P\$" \
+like "$(cat "$T/mine.err")" "^paritytap export: 10 exchanges, 20 streams -> $P\$" \
     "recorded capture: the summary line"
 is "$(tsh -r "$P" -Y http.request | wc -l | tr -d ' ')" 20 \
     "recorded pcap: 20 requests (10 exchanges, 2 sides)"

@@ -23,7 +23,7 @@ export_record
 H=$T/mine.har
 "$PARITYTAP" export -o "$H" "$CAP" 2>"$T/har.err"
 is "$?" 0 "recorded capture -> HAR: exit 0"
-like "$(cat "$T/har.err")" "^export: 10 exchanges, 10 entries -> $H\$" \
+like "$(cat "$T/har.err")" "^paritytap export: 10 exchanges, 10 entries -> $H\$" \
     "HAR: the summary line (format inferred from .har)"
 like "$(cat "$T/har.err")" '2 bodies were cut short' "HAR: the cut bodies counted"
 ok "HAR: valid JSON" sh -c "jq -e . '$H' >/dev/null"

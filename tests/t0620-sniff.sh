@@ -149,11 +149,11 @@ like "$DL" ' status 422=422 .*\$\.Policy missing\(candidate\)' \
     "the policy drift: status 422=422, \$.Policy missing on the candidate"
 
 # The exit counts.
-contains "$E" "sniff: 6 exchanges: 6/6 status match · 1/6 shape match · 5 shape divergences · 0 errors" \
+contains "$E" "paritytap sniff: 6 exchanges: 6/6 status match · 1/6 shape match · 5 shape divergences · 0 errors" \
     "the exit summary: 6/6 status, 1/6 shape, 5 shape divergences"
-like "$E" '^sniff: [0-9]+ packets received, [0-9]+ dropped by the kernel, [0-9]+ by the interface$' \
+like "$E" '^paritytap sniff: [0-9]+ packets received, [0-9]+ dropped by the kernel, [0-9]+ by the interface$' \
     "the exit prints the pcap counts"
-pkts=$(sed -n 's/^sniff: \([0-9]*\) packets received.*/\1/p' "$SNIFF_ERR" |
+pkts=$(sed -n 's/^paritytap sniff: \([0-9]*\) packets received.*/\1/p' "$SNIFF_ERR" |
     tail -n 1)
 cmp_ok "${pkts:-0}" -ge 36 "at least 6 packets per exchange were received"
 
@@ -234,7 +234,7 @@ is "$(($(backend_nrequests candidate) - n0))" 3 \
     "the candidate got the three, not the other port's request"
 is "$(grep -c '"via":"other"' "$CAP2")" 0 \
     "the other port's request is not in the capture"
-contains "$(cat "$SNIFF_ERR")" "sniff: 3 exchanges:" \
+contains "$(cat "$SNIFF_ERR")" "paritytap sniff: 3 exchanges:" \
     "the exit summary counts 3 exchanges"
 
 # --- pipelining; a connection opened before sniff started ---
@@ -347,7 +347,7 @@ req down -X POST --data-binary "@$T/valid.req" \
     "http://127.0.0.1:$PPORT/v1/validate"
 wait_pid "$SNIFF_PID" 20
 is "$WAIT_STATUS" 0 "--duration 3: sniff exits 0 by itself"
-cmp_ok "$(grep -c '^sniff: [0-9]* packets received' "$SNIFF_ERR")" -ge 3 \
+cmp_ok "$(grep -c '^paritytap sniff: [0-9]* packets received' "$SNIFF_ERR")" -ge 3 \
     "--stats-interval 1: the counts every second, and at exit"
 is "$(jq -r '.verdict + " " + .responses.candidate.error' "$T/down.jsonl")" \
     "candidate_error connect" \

@@ -136,16 +136,16 @@ is "$(cap_nlines "$T/port.jsonl")" 0 "--port: other ports are not recorded"
 is "$(jq -r .request.target "$T/port2.jsonl")" /kept \
     "--port: the backend's port is recorded"
 
-# --- --max-bytes ---
-"$PARITYTAP" record -o "$T/max.jsonl" --pcap "$T/max.pcap" --max-bytes 60 -- \
+# --- --max-body (--max-bytes before) ---
+"$PARITYTAP" record -o "$T/max.jsonl" --pcap "$T/max.pcap" --max-body 60 -- \
     curl -s -o /dev/null "$BURL/a/rather/long/target/that/is/cut" \
     2>"$T/max.err"
-like "$(cat "$T/max.err")" 'bytes over --max-bytes not recorded' \
-    "--max-bytes: the cut is reported"
+like "$(cat "$T/max.err")" 'bytes over --max-body not recorded' \
+    "--max-body: the cut is reported"
 if command -v tshark >/dev/null 2>&1; then
 	is "$(tshark -r "$T/max.pcap" -T fields -e tcp.len 2>/dev/null |
 	    awk '{ s += $1 } END { print s + 0 }')" 60 \
-	    "--max-bytes: the pcap holds the first 60 bytes of the connection"
+	    "--max-body: the pcap holds the first 60 bytes of the connection"
 else
 	skip "tshark not installed"
 fi
@@ -185,7 +185,7 @@ PARITYTAP_PRELOAD=$T/missing.so "$PARITYTAP" record -o "$T/x.jsonl" -- true \
 is "$?" 3 "a missing library: exit 3"
 like "$(cat "$T/u.err")" 'PARITYTAP_PRELOAD=.*missing.so' \
     "a missing library: the message names it"
-like "$("$PARITYTAP" record --help)" '--max-bytes' "--help lists the options"
+like "$("$PARITYTAP" record --help)" '--max-body' "--help lists the options"
 
 # --- without PARITYTAP_PRELOAD_OUT the library does nothing ---
 mkdir "$T/off"

@@ -51,7 +51,7 @@ is "$(cat "$T/hole.got")" "GET /a 200 reset 0123456789
 GET /b 200 null ok
 GET /c 404 null nope" \
     "hole: /a failed by the hole (the body before it kept), /b and /c paired with their responses"
-is "$SUMMARY" "import: 1 file, 1 connection, 3 exchanges, 0 unparsable streams, 1 gap (1 connection resumed, 0 bytes skipped), 1 unanswered" \
+is "$SUMMARY" "paritytap import: 3 exchanges from 1 file, 1 connection, 0 unparsable streams, 1 gap (1 connection resumed, 0 bytes skipped), 1 unanswered" \
     "hole: one gap, the connection resumed, only /a unanswered"
 
 # The same with a millisecond between packets.
@@ -67,7 +67,7 @@ fin
 EOF
 is "$(cat "$T/hole_timed.got")" "GET /a 200 reset 
 GET /b 200 null ok" "hole, timed: /a failed, /b paired"
-is "$SUMMARY" "import: 1 file, 1 connection, 2 exchanges, 0 unparsable streams, 1 gap (1 connection resumed, 0 bytes skipped), 1 unanswered" \
+is "$SUMMARY" "paritytap import: 2 exchanges from 1 file, 1 connection, 0 unparsable streams, 1 gap (1 connection resumed, 0 bytes skipped), 1 unanswered" \
     "hole, timed: the summary"
 
 # --- a capture begun in the middle of a response -----------------------------
@@ -87,7 +87,7 @@ EOF
 is "$STATUS" 0 "midstream: import exits 0"
 is "$(cat "$T/midstream.got")" "GET /b 200 null ok
 POST /c 201 null done" "midstream: both whole exchanges kept"
-is "$SUMMARY" "import: 1 file, 1 connection, 2 exchanges, 0 unparsable streams, 1 gap (1 connection resumed, 3024 bytes skipped), 0 unanswered" \
+is "$SUMMARY" "paritytap import: 2 exchanges from 1 file, 1 connection, 0 unparsable streams, 1 gap (1 connection resumed, 3024 bytes skipped), 0 unanswered" \
     "midstream: the response's end skipped as a gap, the connection resumed"
 
 # Begun in the middle of a request body: the client's bytes up to the
@@ -103,7 +103,7 @@ fin
 EOF
 is "$(cat "$T/midstream_req.got")" "GET /d 200 null ddd" \
     "midstream in a request: the next exchange kept"
-is "$SUMMARY" "import: 1 file, 1 connection, 1 exchange, 0 unparsable streams, 1 gap (1 connection resumed, 2010 bytes skipped), 0 unanswered, 1 response without a request" \
+is "$SUMMARY" "paritytap import: 1 exchange from 1 file, 1 connection, 0 unparsable streams, 1 gap (1 connection resumed, 2010 bytes skipped), 0 unanswered, 1 response without a request" \
     "midstream in a request: the summary"
 
 # A connection without its handshake that begins with a request is read
@@ -117,7 +117,7 @@ fin
 EOF
 is "$(cat "$T/nosyn.got")" "GET /e 200 null e
 GET /f 500 null f" "no handshake, begun at a request: both exchanges"
-is "$SUMMARY" "import: 1 file, 1 connection, 2 exchanges, 0 unparsable streams, 0 gaps, 0 unanswered" \
+is "$SUMMARY" "paritytap import: 2 exchanges from 1 file, 1 connection, 0 unparsable streams, 0 gaps, 0 unanswered" \
     "no handshake, begun at a request: no gap"
 
 # ... and so is one that pipelines: nothing was skipped, nothing to prove.
@@ -128,7 +128,7 @@ fin
 EOF
 is "$(cat "$T/nosyn_pipelined.got")" "GET /1 200 null 1
 GET /2 200 null 2" "no handshake, pipelined: both exchanges"
-is "$SUMMARY" "import: 1 file, 1 connection, 2 exchanges, 0 unparsable streams, 0 gaps, 0 unanswered" \
+is "$SUMMARY" "paritytap import: 2 exchanges from 1 file, 1 connection, 0 unparsable streams, 0 gaps, 0 unanswered" \
     "no handshake, pipelined: no gap"
 
 # A connection without its handshake in which no message ever starts (TLS,
@@ -141,7 +141,7 @@ c fill 500
 fin
 EOF
 is "$(cat "$T/nothttp.got")" "" "no handshake, no message: no exchange"
-is "$SUMMARY" "import: 1 file, 1 connection, 0 exchanges, 1 unparsable stream, 0 gaps, 0 unanswered" \
+is "$SUMMARY" "paritytap import: 0 exchanges from 1 file, 1 connection, 1 unparsable stream, 0 gaps, 0 unanswered" \
     "no handshake, no message: one unparsable stream, no gap, no bytes skipped"
 
 # --- an answer with no request, then bytes that cannot be parsed -------------
@@ -160,7 +160,7 @@ EOF
 is "$(cat "$T/orphan.got")" "GET /a 0 reset 
 GET /b 200 null ok" \
     "orphan: /a's response cannot be told, /b paired"
-is "$SUMMARY" "import: 1 file, 1 connection, 2 exchanges, 0 unparsable streams, 1 gap (1 connection resumed, 9 bytes skipped), 1 unanswered, 2 responses without a request" \
+is "$SUMMARY" "paritytap import: 2 exchanges from 1 file, 1 connection, 0 unparsable streams, 1 gap (1 connection resumed, 9 bytes skipped), 1 unanswered, 2 responses without a request" \
     "orphan: bytes skipped are counted with a gap and a connection resumed"
 
 done_testing

@@ -43,7 +43,7 @@ is "$(cat "$T/too_large.got")" "POST /upload 3000 true 413 null too large" \
 is "$(jq -r .request.body "$T/too_large.jsonl")" \
     "$(head -c 3000 /dev/zero | tr '\0' x)" \
     "413: the body holds the bytes sent before the answer"
-is "$SUMMARY" "import: 1 file, 1 connection, 1 exchange, 0 unparsable streams, 0 gaps, 0 unanswered" \
+is "$SUMMARY" "paritytap import: 1 exchange from 1 file, 1 connection, 0 unparsable streams, 0 gaps, 0 unanswered" \
     "413: the summary"
 
 # --- 401 on a kept-alive connection, the rest of the body sent ----------------
@@ -63,7 +63,7 @@ EOF
 is "$(cat "$T/keepalive.got")" "POST /up 1000 true 401 null auth
 GET /next 0 null 200 null ok" \
     "401: the early answer paired, the rest of the body skipped, /next paired"
-is "$SUMMARY" "import: 1 file, 1 connection, 2 exchanges, 0 unparsable streams, 0 gaps, 0 unanswered" \
+is "$SUMMARY" "paritytap import: 2 exchanges from 1 file, 1 connection, 0 unparsable streams, 0 gaps, 0 unanswered" \
     "401: the summary: nothing unanswered, no response without a request"
 
 # --- 417 to Expect: 100-continue, no body sent ---------------------------------
@@ -75,7 +75,7 @@ fin
 EOF
 is "$(cat "$T/expect.got")" "PUT /doc 0 true 417 null " \
     "417: the answer is PUT's, its body (never sent) empty and truncated"
-is "$SUMMARY" "import: 1 file, 1 connection, 1 exchange, 0 unparsable streams, 0 gaps, 0 unanswered" \
+is "$SUMMARY" "paritytap import: 1 exchange from 1 file, 1 connection, 0 unparsable streams, 0 gaps, 0 unanswered" \
     "417: the summary"
 
 # The same after 100 Continue: the body comes whole, the answer is final.
@@ -103,7 +103,7 @@ EOF
 is "$(cat "$T/chunked.got")" "POST /x 5 true 405 null no!
 DELETE /y 0 null 204 null " \
     "405 to a chunked body: paired, cut after its first chunk; the next paired"
-is "$SUMMARY" "import: 1 file, 1 connection, 2 exchanges, 0 unparsable streams, 0 gaps, 0 unanswered" \
+is "$SUMMARY" "paritytap import: 2 exchanges from 1 file, 1 connection, 0 unparsable streams, 0 gaps, 0 unanswered" \
     "405 to a chunked body: the summary"
 
 done_testing

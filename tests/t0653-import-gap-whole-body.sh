@@ -73,7 +73,7 @@ is "$(jq -c 'select(.request.target == "/2") | .responses.primary.body' \
     "/2: the body of five segments, whole"
 is "$(jq -c 'select(.request.target == "/3") | .responses.primary.body' \
     "$T/gap.jsonl")" '"third page!\n"' "/3: its body"
-is "$(tail -n 1 "$T/gap.err")" "import: 1 file, 1 connection, 3 exchanges, 0 unparsable streams, 1 gap (1 connection resumed, 0 bytes skipped), 1 unanswered" \
+is "$(tail -n 1 "$T/gap.err")" "paritytap import: 3 exchanges from 1 file, 1 connection, 0 unparsable streams, 1 gap (1 connection resumed, 0 bytes skipped), 1 unanswered" \
     "the summary: one gap, the connection resumed, /1 unanswered, nothing skipped"
 
 # The same with every packet at one time, as some capture tools write
@@ -85,7 +85,7 @@ is "$(jq -r '[.request.target, (.responses.primary | .status, .error,
     .body_bytes)] | map(tostring) | join(" ")' "$T/flat.jsonl")" "/1 200 reset 0
 /2 200 null 70
 /3 200 null 12" "one time: the same exchanges"
-is "$(tail -n 1 "$T/flat.err")" "import: 1 file, 1 connection, 3 exchanges, 0 unparsable streams, 1 gap (1 connection resumed, 0 bytes skipped), 1 unanswered" \
+is "$(tail -n 1 "$T/flat.err")" "paritytap import: 3 exchanges from 1 file, 1 connection, 0 unparsable streams, 1 gap (1 connection resumed, 0 bytes skipped), 1 unanswered" \
     "one time: the same summary"
 
 # tshark sees the same requests and the two whole responses; it never

@@ -76,7 +76,7 @@ ok "the upload's body is the bytes sent before the answer" \
 is "$(jq -r 'select(.request.target == "/upload") |
     [.responses.primary.headers[].name] | join(" ")' "$T/up.jsonl")" \
     "Server Date" "the answer's head, no Content-Length: its body ends with the close"
-is "$(tail -n 1 "$T/up.err")" "import: 1 file, 2 connections, 2 exchanges, 0 unparsable streams, 0 gaps, 0 unanswered" \
+is "$(tail -n 1 "$T/up.err")" "paritytap import: 2 exchanges from 1 file, 2 connections, 0 unparsable streams, 0 gaps, 0 unanswered" \
     "the summary: nothing unanswered, no gap"
 
 # tshark waits for the rest of the upload (1648120 bytes) and so never

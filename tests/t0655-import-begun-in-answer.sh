@@ -78,7 +78,7 @@ is "$(jq -r 'select(.responses.primary.error != null) |
 is "$(jq -r 'select(.request.target == "/img/bar.png") |
     .responses.primary.body' "$T/app.jsonl")" "$(fill 1337 q)" \
     "a body paired whole"
-is "$(tail -n 1 "$T/app.err")" "import: 1 file, 2 connections, 6 exchanges, 0 unparsable streams, 2 gaps (2 connections resumed, 40969 bytes skipped), 2 unanswered" \
+is "$(tail -n 1 "$T/app.err")" "paritytap import: 6 exchanges from 1 file, 2 connections, 0 unparsable streams, 2 gaps (2 connections resumed, 40969 bytes skipped), 2 unanswered" \
     "the summary: each connection resumed after the bytes of a response begun before the capture"
 
 # The same with every packet at one time, as some capture tools write
@@ -102,7 +102,7 @@ is "$(jq -r '[.request.target,
     join(" ")' "$T/flat.jsonl")" "/a 0 reset 
 /b 200 null b
 /c 200 null c" "one time: /a unanswered, /b and /c paired"
-is "$(tail -n 1 "$T/flat.err")" "import: 1 file, 1 connection, 3 exchanges, 0 unparsable streams, 1 gap (1 connection resumed, 2795 bytes skipped), 1 unanswered" \
+is "$(tail -n 1 "$T/flat.err")" "paritytap import: 3 exchanges from 1 file, 1 connection, 0 unparsable streams, 1 gap (1 connection resumed, 2795 bytes skipped), 1 unanswered" \
     "one time: the summary"
 
 # Two requests sent back to back before any answer: pipelining, where
@@ -120,7 +120,7 @@ EOF
 is "$(jq -r '[.request.target, .responses.primary.error] | join(" ")' \
     "$T/piped.jsonl")" "/p1 reset
 /p2 reset" "pipelined: both unanswered, neither paired with a response it may not own"
-is "$(tail -n 1 "$T/piped.err")" "import: 1 file, 1 connection, 2 exchanges, 0 unparsable streams, 1 gap (0 connections resumed, 1 pipelined not resumed, 2795 bytes skipped), 2 unanswered, 1 response without a request" \
+is "$(tail -n 1 "$T/piped.err")" "paritytap import: 2 exchanges from 1 file, 1 connection, 0 unparsable streams, 1 gap (0 connections resumed, 1 pipelined not resumed, 2795 bytes skipped), 2 unanswered, 1 response without a request" \
     "pipelined: the summary says it was not resumed"
 
 if command -v tshark >/dev/null 2>&1; then

@@ -43,7 +43,7 @@ like "$(cat "$T/pool.err")" \
     'record: 1 process wrote [1-9][0-9]* records; 0 lost to a busy lock, 0 lost to write errors' \
     "record says what the process wrote and that it lost nothing"
 is "$(cap_nlines "$T/pool.jsonl")" "$REQS" "exactly $REQS exchanges in the capture"
-like "$(cat "$T/pool.err")" " $REQS exchanges, 0 unparsable streams, 0 gaps, 0 unanswered" \
+like "$(cat "$T/pool.err")" "^paritytap record: $REQS exchanges from .*, 0 unparsable streams, 0 gaps, 0 unanswered" \
     "the import found every exchange whole"
 jq -r '.request.target + " " + .responses.primary.body' "$T/pool.jsonl" |
     sort >"$T/got"

@@ -73,7 +73,7 @@ for f in a big missing; do
 	ok "the body of $t is byte for byte what curl got" \
 	    cmp -s "$T/cap.$f" "$T/$f"
 done
-like "$(cat "$T/bb.err")" ' 3 connections, 3 exchanges, .* 0 unanswered' \
+like "$(cat "$T/bb.err")" '^paritytap record: 3 exchanges from .*, 3 connections, .* 0 unanswered' \
     "import: one connection per exchange, none unanswered"
 
 # --- inetd mode: nc accepts one connection and execs httpd -i on it ---

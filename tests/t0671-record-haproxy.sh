@@ -79,7 +79,7 @@ unlike "$(cat "$T/hap.err")" 'dropped|not written|could not|no TCP traffic' \
 like "$(cat "$T/hap.err")" \
     'record: 1 process wrote [1-9][0-9]* records; 0 lost to a busy lock, 0 lost to write errors' \
     "record says what haproxy wrote and that it lost nothing"
-like "$(cat "$T/hap.err")" " $((2 * REQS)) exchanges, 0 unparsable streams, 0 gaps, 0 unanswered" \
+like "$(cat "$T/hap.err")" "^paritytap record: $((2 * REQS)) exchanges from .*, 0 unparsable streams, 0 gaps, 0 unanswered" \
     "the import found both sides' exchanges whole"
 
 # The clients' side: no X-Forwarded-For (haproxy sends header names in
@@ -114,11 +114,11 @@ is "$(jq -r '.responses.primary.status' "$T/hap.jsonl" | sort -u)" 200 \
 # The packets record kept, imported again one port at a time.
 "$PARITYTAP" import --port "$PORT" "$T/hap.pcap" >"$T/front2.jsonl" \
     2>"$T/front2.err"
-like "$(tail -n 1 "$T/front2.err")" " $REQS exchanges, 0 unparsable streams, 0 gaps, 0 unanswered" \
+like "$(tail -n 1 "$T/front2.err")" "^paritytap import: $REQS exchanges from .*, 0 unparsable streams, 0 gaps, 0 unanswered" \
     "the kept packets on haproxy's port: the clients' $REQS exchanges"
 "$PARITYTAP" import --port "$BPORT" "$T/hap.pcap" >"$T/back2.jsonl" \
     2>"$T/back2.err"
-like "$(tail -n 1 "$T/back2.err")" " $REQS exchanges, 0 unparsable streams, 0 gaps, 0 unanswered" \
+like "$(tail -n 1 "$T/back2.err")" "^paritytap import: $REQS exchanges from .*, 0 unparsable streams, 0 gaps, 0 unanswered" \
     "the kept packets on the server's port: haproxy's $REQS exchanges"
 is "$(jq -r '.request.headers[] |
     select((.name | ascii_downcase) == "x-forwarded-for") | .value' \

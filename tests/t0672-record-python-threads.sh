@@ -79,7 +79,7 @@ unlike "$(cat "$T/py.err")" 'dropped|not written|could not|no TCP traffic' \
 like "$(cat "$T/py.err")" \
     'record: 1 process wrote [1-9][0-9]* records; 0 lost to a busy lock, 0 lost to write errors' \
     "record says what the server wrote and that it lost nothing"
-like "$(cat "$T/py.err")" " $REQS exchanges, 0 unparsable streams, 0 gaps, 0 unanswered" \
+like "$(cat "$T/py.err")" "^paritytap record: $REQS exchanges from .*, 0 unparsable streams, 0 gaps, 0 unanswered" \
     "the import found every exchange whole"
 is "$(cap_nlines "$T/py.jsonl")" "$REQS" "exactly $REQS exchanges in the capture"
 is "$(jq -r '.request.headers[] | select(.name == "Connection") | .value' \

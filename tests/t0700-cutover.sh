@@ -116,7 +116,7 @@ is "$n" 13 "the mix holds 13 requests"
 stop_proxy
 is "$PROXY_STATUS" 0 "the proxy exits 0 on SIGTERM"
 SUMMARY_DRIFT='13 exchanges: 13/13 status match · 6/13 shape match · 7 shape divergences · 4 value divergences · 0 errors'
-is "$(sed -n 's/^paritytap: \([0-9]* exchanges:\)/\1/p' "$PROXY_ERR")" \
+is "$(sed -n 's/^paritytap proxy: \([0-9]* exchanges:\)/\1/p' "$PROXY_ERR")" \
     "$SUMMARY_DRIFT · 9 drifts (9 new this run)" \
     "the proxy's exit summary, with the drifts: 7 shape drifts of /v1/validate, 2 of /v1/evidence"
 ok "the capture is valid JSONL" cap_valid "$CAP"
@@ -208,7 +208,7 @@ is "$(cap_get "$CAP" "$id_r12" '.responses | [.primary, .candidate] |
 "$PARITYTAP" replay --candidate "$DRIFTED" $COMPARE "$CAP" \
     >"$T/drift.out" 2>"$T/drift.err"
 is "$?" 1 "replay against validatord as shipped: exit 1"
-is "$(cat "$T/drift.out")" "$SUMMARY_DRIFT" "... the same summary"
+is "$(cat "$T/drift.out")" "paritytap replay: $SUMMARY_DRIFT" "... the same summary"
 is "$(grep '^DIVERGE' "$T/drift.err" | sort)" \
     "$(printf '%s\n' "$DL" | grep '^DIVERGE' | sort)" \
     "... the same 11 DIVERGE lines as the proxy's"
@@ -219,7 +219,7 @@ is "$(grep '^DIVERGE' "$T/drift.err" | sort)" \
     "$CAP" >"$T/fixed.out" 2>"$T/fixed.err"
 is "$?" 0 "replay against validatord -fixed: exit 0"
 is "$(cat "$T/fixed.out")" \
-    '13 exchanges: 13/13 status match · 13/13 shape match · 0 divergences · 0 errors' \
+    'paritytap replay: 13 exchanges: 13/13 status match · 13/13 shape match · 0 divergences · 0 errors' \
     "... every exchange matches"
 is "$(grep -c '^DIVERGE' "$T/fixed.err")" 0 "... no DIVERGE line"
 is "$(jq -r .verdict "$T/fixed.jsonl" | sort | uniq -c | tr -s ' ')" \
@@ -236,7 +236,7 @@ while read -r method path body; do
 	send live "$method" "$path" "$body"
 done <"$REQUESTS"
 stop_proxy
-is "$(sed -n 's/^paritytap: \([0-9]* exchanges:\)/\1/p' "$PROXY_ERR")" \
+is "$(sed -n 's/^paritytap proxy: \([0-9]* exchanges:\)/\1/p' "$PROXY_ERR")" \
     '13 exchanges: 13/13 status match · 13/13 shape match · 0 divergences · 0 errors' \
     "live, validatord -fixed: every exchange matches"
 is "$(diverge_lines | wc -l | tr -d ' ')" 0 "live, validatord -fixed: no DIVERGE line"

@@ -42,7 +42,7 @@ like "$NC" "^NEW shape $DRIFT_C drift=[0-9a-f]{16} id=" \
 is "$(nlines RESOLVED "$E") $(nlines REGRESSED "$E")" "0 0" \
     "no RESOLVED or REGRESSED line (the default --resolve-after is 10m)"
 is "$(nlines DIVERGE "$E")" 875 "875 DIVERGE lines (all but the 125 matches)"
-contains "$(grep '^paritytap: 1000 exchanges:' "$E")" \
+contains "$(grep '^paritytap proxy: 1000 exchanges:' "$E")" \
     "875 shape divergences · 0 errors · 3 drifts (3 new this run)" \
     "the summary counts three drifts, all new this run"
 

@@ -115,7 +115,7 @@ stop_proxy
 is "$PROXY_STATUS" 0 "the proxy exits 0"
 is "$(nlines NEW "$E") $(nlines RESOLVED "$E") $(nlines REGRESSED "$E")" \
     "2 2 1" "two NEW, two RESOLVED, one REGRESSED line in all"
-like "$(grep '^paritytap: [0-9]* exchanges:' "$E")" \
+like "$(grep '^paritytap proxy: [0-9]* exchanges:' "$E")" \
     ' · 2 drifts \(2 new this run, 1 resolved\)$' \
     "the summary: two drifts, \$.d still resolved"
 

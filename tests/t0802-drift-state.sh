@@ -102,7 +102,7 @@ is "$PROXY_STATUS" 0 "the second proxy exits 0"
 is "$(nlines NEW "$E2")" 1 "the restart prints one NEW line, not three"
 like "$(lines NEW "$E2")" "^NEW shape $DRIFT_C drift=[0-9a-f]{16} id=$TRACE_C\$" \
     "... for \$.c, the one the first run never saw"
-like "$(grep '^paritytap: [0-9]* exchanges*:' "$E2")" \
+like "$(grep '^paritytap proxy: [0-9]* exchanges*:' "$E2")" \
     ' · 3 drifts \(1 new this run\)$' \
     "the summary: three drifts known, one new this run"
 is "$(jq -r '.drifts[] | .path + "=" + .state + "/" + (.count | tostring)' \

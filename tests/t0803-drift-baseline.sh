@@ -93,7 +93,7 @@ is "$(jq -r 'select(.event == "drift") | .path + "=" + .state + "/" +
     "... \$.a marked baselined"
 stop_proxy
 is "$PROXY_STATUS" 0 "the proxy exits 0"
-like "$(grep '^paritytap: [0-9]* exchanges:' "$E")" \
+like "$(grep '^paritytap proxy: [0-9]* exchanges:' "$E")" \
     ' · 3 drifts \(2 new this run, 3 resolved, 1 in baseline\)$' \
     "the summary counts the baselined drift apart"
 
@@ -107,7 +107,7 @@ stop_proxy
 is "$PROXY_STATUS" 0 "-q: the proxy exits 0"
 is "$(grep -Ec '^(NEW|RESOLVED|REGRESSED|DIVERGE) ' "$PROXY_ERR")" 0 \
     "-q: no NEW, RESOLVED, REGRESSED or DIVERGE line"
-like "$(grep '^paritytap: [0-9]* exchanges*:' "$PROXY_ERR")" \
+like "$(grep '^paritytap proxy: [0-9]* exchanges*:' "$PROXY_ERR")" \
     ' · 3 drifts \(3 new this run\)$' "-q: the summary still counts them"
 
 done_testing

@@ -54,7 +54,7 @@ like "$(lines NEW "$E" | grep -E "$DRIFT_C")" \
 is "$(jq -s length "$EV")" 175 "--events: the 175 divergent exchanges"
 is "$(jq -c '.drifts[] | select(.state == "new")' "$EV" | wc -l | tr -d ' ')" \
     3 "--events: three drifts in state new"
-contains "$(grep '^sniff: 200 exchanges:' "$E")" \
+contains "$(grep '^paritytap sniff: 200 exchanges:' "$E")" \
     "175 shape divergences · 0 errors · 3 drifts (3 new this run)" \
     "the summary counts three drifts"
 is "$(jq '.drifts | length' "$S")" 3 "--state: written at exit, three drifts"
@@ -80,7 +80,7 @@ ok "REGRESSED: \$.a" wait_for 60 has_regressed
 stop_sniff
 is "$WAIT_STATUS" 0 "SIGINT: sniff exits 0"
 is "$(nlines NEW "$E")" 0 "the second run prints no NEW line"
-like "$(grep '^sniff: [0-9]* exchanges*:' "$E")" ' · 3 drifts \(2 resolved\)$' \
+like "$(grep '^paritytap sniff: [0-9]* exchanges*:' "$E")" ' · 3 drifts \(2 resolved\)$' \
     "the summary: the state's three drifts, \$.c and \$.d still resolved"
 
 done_testing

@@ -73,7 +73,7 @@ req r "$PROXY_URL/x"
 is "$HTTP_CODE" 200 "alerting on: the client gets its answer"
 stop_proxy
 is "$PROXY_STATUS" 0 "alerting on: exit status 0"
-like "$(cat "$PROXY_ERR")" '^paritytap: .* · 0 alerts sent, 0 failed$' \
+like "$(cat "$PROXY_ERR")" '^paritytap proxy: .* · 0 alerts sent, 0 failed$' \
     "alerting on: the summary line counts the alerts"
 is "$(sink_n hook)" 0 "alerting on: nothing sent without drifts"
 start_proxy --primary "http://127.0.0.1:$(backend_port primary)" \

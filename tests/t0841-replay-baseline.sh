@@ -81,7 +81,7 @@ like "$(sed -n 4p "$T/base.txt")" '^# 15 drifts in 6 exchanges of 1 capture, ' \
 np=$(backend_nrequests primary)
 replay --candidate "$CURL" "$CAP"
 is "$RC" 1 "no baseline: exit 1 (shape divergences)"
-is "$OUT" '6 exchanges: 6/6 status match · 1/6 shape match · 5 shape divergences · 0 errors' \
+is "$OUT" 'paritytap replay: 6 exchanges: 6/6 status match · 1/6 shape match · 5 shape divergences · 0 errors' \
     "no baseline: the summary line"
 is "$(new_drifts | sed -n 1p)" "paritytap replay: 15 new drifts:" \
     "no baseline: 15 new drifts"
@@ -108,7 +108,7 @@ replay --baseline "$T/base.txt" --candidate "$CURL" "$CAP"
 is "$RC" 0 "--baseline, today's candidate: exit 0"
 is "$(backend_nrequests candidate)" $((nc + 6)) \
     "--baseline, today's candidate: all 6 requests replayed"
-is "$OUT" '6 exchanges: 6/6 status match · 1/6 shape match · 5 shape divergences · 0 errors' \
+is "$OUT" 'paritytap replay: 6 exchanges: 6/6 status match · 1/6 shape match · 5 shape divergences · 0 errors' \
     "--baseline: the summary still counts the divergences"
 is "$(printf '%s\n' "$ERR" | grep -c '^DIVERGE shape ')" 5 \
     "--baseline: the DIVERGE lines are still printed"

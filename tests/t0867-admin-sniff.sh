@@ -92,7 +92,7 @@ ok 'once released, paritytap_inflight{side="candidate"} 0' \
     wait_for 30 sample 'paritytap_inflight{side="candidate"}' 0
 stop_sniff TERM
 is "$SNIFF_STATUS" 0 "the second sniff stops cleanly"
-contains "$(cat "$SNIFF_ERR")" "sniff: 1 exchanges dropped: the candidate had --max-inflight 1 requests in flight" \
+contains "$(cat "$SNIFF_ERR")" "paritytap sniff: 1 exchanges dropped: the candidate had --max-inflight 1 requests in flight" \
     "... and says it dropped one"
 
 done_testing

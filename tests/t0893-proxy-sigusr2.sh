@@ -37,7 +37,7 @@ nsummaries_ge() {
 
 # total LINE: the exchange count a summary line starts with.
 total() {
-	printf '%s\n' "$1" | sed -n 's/^[a-z]*: \([0-9][0-9]*\) exchanges*: .*/\1/p'
+	printf '%s\n' "$1" | sed -n 's/^[a-z ]*: \([0-9][0-9]*\) exchanges*: .*/\1/p'
 }
 
 LINE5="5 exchanges: 5/5 status match · 0/5 shape match · 5 shape divergences · 0 errors · 1 drift (1 new this run)"
@@ -50,8 +50,8 @@ curl -sS --noproxy '*' --max-time "$PT_WAIT_MIN" -o /dev/null \
 is "$(grep -c '^200$' "$T/first.codes")" 5 "5 requests, 5 answers 200"
 ok "the 5 exchanges are captured" wait_for 60 cap_nlines_ge "$CAP" 5
 kill -USR2 "$PROXY_PID"
-ok "USR2: a summary line appears" wait_for 60 nsummaries_ge "$PROXY_ERR" paritytap 1
-is "$(summaries "$PROXY_ERR" paritytap)" "paritytap: $LINE5" \
+ok "USR2: a summary line appears" wait_for 60 nsummaries_ge "$PROXY_ERR" "paritytap proxy" 1
+is "$(summaries "$PROXY_ERR" "paritytap proxy")" "paritytap proxy: $LINE5" \
     "USR2: the line is the summary so far, prefixed as the final one"
 
 # Traffic in the background: 200 requests over 4 clients.
@@ -65,8 +65,8 @@ done
 ok "traffic: exchanges are being captured" wait_for 60 cap_nlines_ge "$CAP" 15
 kill -USR2 "$PROXY_PID"
 ok "USR2 under traffic: a second summary line" \
-    wait_for 60 nsummaries_ge "$PROXY_ERR" paritytap 2
-n2=$(total "$(summaries "$PROXY_ERR" paritytap | sed -n 2p)")
+    wait_for 60 nsummaries_ge "$PROXY_ERR" "paritytap proxy" 2
+n2=$(total "$(summaries "$PROXY_ERR" "paritytap proxy" | sed -n 2p)")
 cmp_ok "$n2" -ge 5 "USR2 under traffic: the count did not go down"
 cmp_ok "$n2" -le 205 "USR2 under traffic: at most the exchanges sent"
 for c in 1 2 3 4; do
@@ -77,8 +77,8 @@ is "$(cat "$T"/load.*.codes | grep -c '^200$')" 200 \
 ok "traffic: all 205 exchanges are captured" wait_for 60 cap_nlines_ge "$CAP" 205
 kill -USR2 "$PROXY_PID"
 ok "USR2 after the traffic: a third summary line" \
-    wait_for 60 nsummaries_ge "$PROXY_ERR" paritytap 3
-l3=$(summaries "$PROXY_ERR" paritytap | sed -n 3p)
+    wait_for 60 nsummaries_ge "$PROXY_ERR" "paritytap proxy" 3
+l3=$(summaries "$PROXY_ERR" "paritytap proxy" | sed -n 3p)
 n3=$(total "$l3")
 cmp_ok "$n3" -ge "$n2" "USR2: the third count is not below the second"
 is "$n3" 205 "USR2: the third line counts the 205 exchanges"
@@ -88,10 +88,10 @@ is "$HTTP_CODE" 200 "the proxy still answers after three SIGUSR2"
 ok "that exchange is captured" wait_for 60 cap_nlines_ge "$CAP" 206
 stop_proxy
 is "$PROXY_STATUS" 0 "the proxy exits 0"
-is "$(summaries "$PROXY_ERR" paritytap | sed -n 4p)" \
+is "$(summaries "$PROXY_ERR" "paritytap proxy" | sed -n 4p)" \
     "$(printf '%s\n' "$l3" | sed 's/205/206/g')" \
     "the final line is the SIGUSR2 line's text, with the last exchange"
-is "$(summaries "$PROXY_ERR" paritytap | wc -l | tr -d ' ')" 4 \
+is "$(summaries "$PROXY_ERR" "paritytap proxy" | wc -l | tr -d ' ')" 4 \
     "three SIGUSR2 lines and the final one, nothing else"
 
 # --- sniff ---
@@ -105,13 +105,13 @@ ok "sniff: the 5 exchanges are captured" \
     wait_for 60 cap_nlines_ge "$T/sniff.jsonl" 5
 kill -USR2 "$SNIFF_PID"
 ok "sniff USR2: a summary line appears" \
-    wait_for 60 nsummaries_ge "$SNIFF_ERR" sniff 1
-is "$(summaries "$SNIFF_ERR" sniff)" "sniff: $LINE5" \
+    wait_for 60 nsummaries_ge "$SNIFF_ERR" "paritytap sniff" 1
+is "$(summaries "$SNIFF_ERR" "paritytap sniff")" "paritytap sniff: $LINE5" \
     "sniff USR2: the summary so far, prefixed as sniff's final line"
 ok "sniff: still running after SIGUSR2" alive "$SNIFF_PID"
 kill -TERM "$SNIFF_PID"
 wait_pid "$SNIFF_PID" 30
 is "$WAIT_STATUS" 0 "sniff exits 0"
-is "$(summaries "$SNIFF_ERR" sniff | sed -n 2p)" "sniff: $LINE5" \
+is "$(summaries "$SNIFF_ERR" "paritytap sniff" | sed -n 2p)" "paritytap sniff: $LINE5" \
     "sniff: the final line is the SIGUSR2 line"
 done_testing

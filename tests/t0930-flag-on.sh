@@ -96,7 +96,7 @@ is "$(grep '^DIVERGE ' "$T/replay.err" | cut -d' ' -f2-4 | tr '\n' '|')" \
 rreplay --flag-on none
 is "$(grep -c '^DIVERGE ' "$T/replay.err")" 0 \
     "replay --flag-on none: no DIVERGE line"
-like "$(cat "$T/replay.out")" '^2 exchanges: .*1 shape divergence' \
+like "$(cat "$T/replay.out")" '^paritytap replay: 2 exchanges: .*1 shape divergence' \
     "... the summary counts both divergences"
 
 # --- bad values: usage errors that name them ---

@@ -37,7 +37,7 @@ recorded() {
 
 # summary: the proxy's summary line at exit.
 summary() {
-	grep '^paritytap: [0-9]* exchanges: ' "$PROXY_ERR"
+	grep '^paritytap proxy: [0-9]* exchanges: ' "$PROXY_ERR"
 }
 
 # --- 3 per signature per hour ---
@@ -67,7 +67,7 @@ is "$(grep -c 'more like this' "$PROXY_ERR")" 0 \
     "no window ended: no line says what was held back"
 stop_proxy
 is "$PROXY_STATUS" 0 "the proxy exits 0"
-like "$(summary)" '^paritytap: 101 exchanges: .* · 101 shape divergences · .* · 94 DIVERGE lines held back \(--flag-limit\)' \
+like "$(summary)" '^paritytap proxy: 101 exchanges: .* · 101 shape divergences · .* · 94 DIVERGE lines held back \(--flag-limit\)' \
     "the summary counts the 94 lines held back"
 is "$(jq -r .verdict "$CAP" | sort | uniq -c | tr -s ' ' | tr '\n' '|')" \
     " 101 shape|" "the capture has every exchange"
@@ -82,7 +82,7 @@ is "$?" 1 "replay --flag-limit 2/1h of the 101 exchanges: exit 1 (divergences)"
 is "$(grep -Ec "$SIG_A" "$T/replay.err") $(grep -Ec "$SIG_D" "$T/replay.err") $(grep -Ec "$SIG_AD" "$T/replay.err")" \
     "2 2 1" "... 2 DIVERGE lines for each signature, 1 for the single one"
 like "$(cat "$T/replay.out")" \
-    '^101 exchanges: .* · 101 shape divergences · 0 errors · 96 DIVERGE lines held back \(--flag-limit\)$' \
+    '^paritytap replay: 101 exchanges: .* · 101 shape divergences · 0 errors · 96 DIVERGE lines held back \(--flag-limit\)$' \
     "... its summary counts the 96 held back"
 
 # --- the limit counts only the lines --flag-on prints ---

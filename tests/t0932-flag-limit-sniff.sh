@@ -40,7 +40,7 @@ E=$SNIFF_ERR
 is "$(grep -Ec '^DIVERGE shape GET /d/\{id\} id=[^ ]+ status 200=200 \$\.a missing\(candidate\)$' "$E")" \
     4 "4 DIVERGE lines"
 is "$(grep -c '^DIVERGE ' "$E")" 4 "... and no other"
-like "$(grep '^sniff: 30 exchanges:' "$E")" \
+like "$(grep '^paritytap sniff: 30 exchanges:' "$E")" \
     ' · 30 shape divergences · .* · 26 DIVERGE lines held back \(--flag-limit\)$' \
     "the summary counts the 26 held back"
 is "$(jq -s length "$EV")" 30 "--events: the 30 divergent exchanges"

@@ -18,7 +18,7 @@ python3 "$APP" capture 200 5 >"$T/self.jsonl"
 # --- a second copy on every exchange ---
 "$PARITYTAP" noise "$T/second.jsonl" >"$T/text.out" 2>"$T/text.err"
 is "$?" 0 "noise: exit 0"
-is "$(cat "$T/text.err")" "noise: 200 exchanges, 200 with a second answer" \
+is "$(cat "$T/text.err")" "paritytap noise: 200 exchanges, 200 with a second answer" \
     "the summary line counts the samples"
 is "$(head -n 1 "$T/text.out")" \
     "GET /items/{id} (200 samples from a second copy)" "one route, 200 samples"
@@ -63,7 +63,7 @@ is "$(jq -c '.paths[] | select(.path == "$.counter") |
 
 # --- the primary answering twice (--self-check): one copy ---
 "$PARITYTAP" noise "$T/self.jsonl" >"$T/self.out" 2>"$T/self.err"
-is "$(cat "$T/self.err")" "noise: 200 exchanges, 40 with a second answer" \
+is "$(cat "$T/self.err")" "paritytap noise: 200 exchanges, 40 with a second answer" \
     "self-check capture: every 5th exchange is a sample"
 like "$(grep ' \$\.started_at:' "$T/self.out")" \
     '^  hint +\$\.started_at: candidate differs 100\.0% \(40\), second copy 0\.0% \(0\); .*looks like an RFC 3339 time, but no second copy differed there: not ignored$' \
@@ -89,7 +89,7 @@ is "$(grep -c '^  noise ' "$T/strict.out")" 6 \
 jq -c 'del(.responses.secondary)' "$T/few.jsonl" >"$T/none.jsonl"
 "$PARITYTAP" noise "$T/none.jsonl" >"$T/none.out" 2>"$T/none.err"
 is "$?" 0 "a capture without second answers: exit 0"
-is "$(cat "$T/none.err")" "noise: 19 exchanges, none with a second answer: nothing learned (run with --secondary URL or --self-check RATE)" \
+is "$(cat "$T/none.err")" "paritytap noise: 19 exchanges, none with a second answer: nothing learned (run with --secondary URL or --self-check RATE)" \
     "... and says why nothing was learned"
 # usage NAME WANT ARGS...: noise ARGS exits 2 and says WANT.
 usage() {

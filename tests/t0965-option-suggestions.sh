@@ -61,7 +61,7 @@ run noise-q noise -q "$top_srcdir/tests/fixtures/report-a.jsonl"
 is "$ST" 0 "noise -q: exit 0"
 is "$ERR" "" "noise -q: no summary line"
 run noise-v noise "$top_srcdir/tests/fixtures/report-a.jsonl"
-like "$ERR" "^noise: 12 exchanges" "noise without -q: the summary line"
+like "$ERR" "^paritytap noise: 12 exchanges" "noise without -q: the summary line"
 
 F=$top_srcdir/tests/fixtures/report-a.jsonl
 "$PARITYTAP" report --json "$F" >"$T/r1.json" 2>/dev/null

@@ -75,7 +75,7 @@ is "$(comm -3 "$T/answered" "$T/captured" | grep -c .)" 0 \
 is "$(jq -r .request.target "$CAP" | sort -u | grep -c '^/load/')" "$TOTAL" \
     "each request's target is captured once"
 is "$(jq -r .verdict "$CAP" | grep -vc '^match$')" 0 "every exchange matched"
-like "$(cat "$PROXY_ERR")" "paritytap: $TOTAL exchanges: $TOTAL/$TOTAL status match" \
+like "$(cat "$PROXY_ERR")" "paritytap proxy: $TOTAL exchanges: $TOTAL/$TOTAL status match" \
     "the exit summary counts every exchange of every loop"
 
 ok "the primary has read all the proxy sent" wait_for 10 backend_idle primary

@@ -128,7 +128,7 @@ jq -r 'select(.verdict != "match") | .id + " " + .verdict' "$CAP" | sort |
 is "$(grep -c . "$T/unfinished")" 0 \
     "every answered exchange was finished on both sides (match)"
 n_cap=$(cap_nlines "$CAP")
-like "$(cat "$PROXY_ERR")" "paritytap: $n_cap exchanges" \
+like "$(cat "$PROXY_ERR")" "paritytap proxy: $n_cap exchanges" \
     "the exit summary counts the $n_cap exchanges in the capture"
 unlike "$(cat "$PROXY_ERR")" 'not recorded' "no exchange went unrecorded"
 ok "the primary has read all the proxy sent" wait_for 10 backend_idle primary

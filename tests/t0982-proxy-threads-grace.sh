@@ -66,7 +66,7 @@ check() {
 	    "$HANG" "$1: each candidate's answer is recorded"
 	is "$(jq -r .request.target "$CAP" | sort -u | grep -c "^/hang?c=$1&")" \
 	    "$HANG" "$1: each request once"
-	like "$(cat "$PROXY_ERR")" "paritytap: $HANG exchanges" \
+	like "$(cat "$PROXY_ERR")" "paritytap proxy: $HANG exchanges" \
 	    "$1: the exit summary counts them"
 	is "$(grep -c 'grace period over' "$PROXY_ERR")" 1 \
 	    "$1: the grace period ends once, for every loop"

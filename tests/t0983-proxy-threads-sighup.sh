@@ -66,7 +66,7 @@ ok "after: every line is flushed to a new file" \
 
 kill -USR2 "$PROXY_PID"
 ok "SIGUSR2: the summary so far counts every loop's exchanges" \
-    wait_for 30 grep -q "^paritytap: $((2 * PHASE)) exchanges" "$PROXY_ERR"
+    wait_for 30 grep -q "^paritytap proxy: $((2 * PHASE)) exchanges" "$PROXY_ERR"
 
 stop_proxy
 is "$PROXY_STATUS" 0 "the proxy exits 0"

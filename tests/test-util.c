@@ -695,6 +695,28 @@ test_buf(void)
 	buf_printf(&b, "-%d-%s", 42, "x");
 	is_str(b.data, "abcd-42-x", "buf: add, addstr, printf");
 	is_int(b.len, 9, "buf: length");
+	{
+		/* Both sides of buf_printf's stack buffer: 255 and 256. */
+		char		 big[1001];
+		struct buf	 p;
+		size_t		 n;
+
+		memset(big, 'y', sizeof big - 1);
+		big[sizeof big - 1] = '\0';
+		for (n = 254; n <= 257; n++) {
+			buf_init(&p);
+			buf_printf(&p, "%.*s|%d", (int)n - 2, big, 7);
+			ok(p.len == n && p.data[n - 1] == '7' &&
+			    p.data[n - 2] == '|' && p.data[n] == '\0',
+			    "buf: printf of %zu bytes", n);
+			buf_free(&p);
+		}
+		buf_init(&p);
+		buf_printf(&p, "%s", big);
+		ok(p.len == 1000 && strcmp(p.data, big) == 0,
+		    "buf: printf of 1000 bytes");
+		buf_free(&p);
+	}
 	buf_add(&b, "\0z", 2);
 	is_int(b.len, 11, "buf: binary bytes counted");
 	ok(memcmp(b.data + 9, "\0z", 3) == 0, "buf: binary bytes kept, "
@@ -828,7 +850,15 @@ test_misc(void)
 		{ 0, 0, "1970-01-01T00:00:00.000000Z" },
 		{ 951827696, 1, "2000-02-29T12:34:56.000001Z" },
 		{ 1777680000 + 86399, 999999, "2026-05-02T23:59:59.999999Z" },
+		/* The second before again, then the one after: the text of
+		 * the last second formatted is kept, never reused wrongly. */
+		{ 1777680000 + 86399, 7, "2026-05-02T23:59:59.000007Z" },
+		{ 1777680000 + 86398, 7, "2026-05-02T23:59:58.000007Z" },
+		{ 1777680000 + 86400, 0, "2026-05-03T00:00:00.000000Z" },
+		{ -62167219200LL, 0, "0000-01-01T00:00:00.000000Z" },
+		{ 253402300799LL, 999999, "9999-12-31T23:59:59.999999Z" },
 	};
+	char		 shortbuf[12];
 	struct timeval	 tv;
 	char		 out[64], *cause;
 	const char	*old;
@@ -866,6 +896,11 @@ test_misc(void)
 		format_rfc3339(&tv, out, sizeof out);
 		is_str(out, times[i].want, "format_rfc3339 case %zu", i);
 	}
+	/* A short buffer gets the start, as from snprintf. */
+	tv.tv_sec = 1777716000;
+	tv.tv_usec = 5;
+	format_rfc3339(&tv, shortbuf, sizeof shortbuf);
+	is_str(shortbuf, "2026-05-02T", "format_rfc3339 into 12 bytes");
 
 	t1 = mono_ms();
 	usleep(2000);
