@@ -2,10 +2,14 @@
 
 #include <sys/stat.h>
 
+#include <dirent.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -45,6 +49,30 @@ struct capture {
 	_Atomic uint64_t	 c_lost;	/* lines never written */
 	uint64_t		 c_said_lost;
 	double			 c_said_at;
+
+	/* Rotation: which file comes next and what it is called. */
+	int			 c_created;	/* this run made c_file */
+	int			 c_fresh;	/* next open starts a new file */
+	uint64_t		 c_begun;	/* UTC ms c_file began: its stamp */
+	uint64_t		 c_begin_hint;	/* the next file begins here */
+	uint64_t		 c_next_at;	/* UTC ms of the next interval */
+	uint64_t		 c_last_stamp;	/* the last stamp named, UTC ms */
+	char			*c_dir;		/* where closed files are */
+	char			*c_prefix;	/* their names start so */
+
+	/* Closed files wait here to be compressed and kept or removed. */
+	pthread_t		 c_worker;
+	int			 c_has_worker;
+	pthread_mutex_t		 c_jlock;
+	pthread_cond_t		 c_jcond;
+	struct capture_job	*c_jobs;
+	struct capture_job     **c_jtail;
+	int			 c_jstop;
+};
+
+struct capture_job {
+	char			*j_path;
+	struct capture_job	*j_next;
 };
 
 struct capture_reader {
@@ -65,15 +93,74 @@ struct capture_reader {
 	struct buf		 r_hname;
 };
 
-/* Write the current UTC time as YYYYMMDDTHHMMSSZ into out. */
-static void
-capture_stamp(char *out, size_t len)
+/* The UTC time in milliseconds. */
+static uint64_t
+capture_now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/*
+ * Write the UTC time ms as YYYYMMDDTHHMMSS.mmmZ into out: every stamp is
+ * as long as every other, so names sort in time order in any locale.
+ */
+void
+capture_stamp(uint64_t ms, char *out, size_t len)
 {
 	struct tm	 tm;
-	time_t		 t = time(NULL);
+	time_t		 t = (time_t)(ms / 1000);
+	char		 sec[24];
 
 	gmtime_r(&t, &tm);
-	strftime(out, len, "%Y%m%dT%H%M%SZ", &tm);
+	strftime(sec, sizeof sec, "%Y%m%dT%H%M%S", &tm);
+	snprintf(out, len, "%s.%03uZ", sec, (unsigned)(ms % 1000));
+}
+
+/*
+ * Whether name is a file this capture's rotation made: prefix, a stamp,
+ * "-PID" when pid is set, and .jsonl or .jsonl.gz.
+ */
+int
+capture_rotated_name(const char *prefix, int pid, const char *name)
+{
+	static const char	 form[] = "DDDDDDDDTDDDDDD.DDDZ";
+	const char		*p;
+	size_t			 i, plen = strlen(prefix);
+
+	if (strncmp(name, prefix, plen) != 0)
+		return (0);
+	p = name + plen;
+	for (i = 0; form[i] != '\0'; i++) {
+		if (form[i] == 'D' ? (p[i] < '0' || p[i] > '9') :
+		    p[i] != form[i])
+			return (0);
+	}
+	p += i;
+	if (pid) {
+		if (*p++ != '-' || *p < '0' || *p > '9')
+			return (0);
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	return (strcmp(p, ".jsonl") == 0 || strcmp(p, ".jsonl.gz") == 0);
+}
+
+/*
+ * The stamp of the next name: when the file began, and always later than
+ * the last one, so that files begun within one millisecond still sort in
+ * the order they were written.
+ */
+static uint64_t
+capture_next_stamp(struct capture *c)
+{
+	uint64_t	 ms = c->c_begun;
+
+	if (ms <= c->c_last_stamp)
+		ms = c->c_last_stamp + 1;
+	return (ms);
 }
 
 /* Open (create, append) path for writing; return the fd or -1. */
@@ -87,25 +174,23 @@ capture_open_fd(const char *path, int exclusive)
 	return (open(path, flags, 0600));
 }
 
-/* Open the next timestamped file in the capture directory. */
+/* Open the next stamped file in the capture directory. */
 static int
 capture_open_dirfile(struct capture *c, char **cause)
 {
 	char		 stamp[32], *file;
-	unsigned int	 seq;
+	uint64_t	 ms;
+	unsigned int	 tries;
 	int		 fd;
 
-	capture_stamp(stamp, sizeof stamp);
-	for (seq = 0;; seq++) {
-		if (seq == 0)
-			xasprintf(&file, "%s/paritytap-%s-%ld.jsonl",
-			    c->c_path, stamp, (long)getpid());
-		else
-			xasprintf(&file, "%s/paritytap-%s-%ld.%u.jsonl",
-			    c->c_path, stamp, (long)getpid(), seq);
+	ms = capture_next_stamp(c);
+	for (tries = 0;; tries++, ms++) {
+		capture_stamp(ms, stamp, sizeof stamp);
+		xasprintf(&file, "%s/paritytap-%s-%ld.jsonl", c->c_path,
+		    stamp, (long)getpid());
 		if ((fd = capture_open_fd(file, 1)) != -1)
 			break;
-		if (errno != EEXIST || seq == 10000) {
+		if (errno != EEXIST || tries == 10000) {
 			xasprintf(cause, "%s: %s", file, strerror(errno));
 			free(file);
 			return (-1);
@@ -115,6 +200,8 @@ capture_open_dirfile(struct capture *c, char **cause)
 	free(c->c_file);
 	c->c_file = file;
 	c->c_fd = fd;
+	c->c_last_stamp = c->c_begun = ms;
+	c->c_created = 1;
 	return (0);
 }
 
@@ -176,23 +263,33 @@ capture_end_torn(struct capture *c)
 }
 
 /*
- * Open the capture's file: in directory mode a new timestamped file
- * unless same is set, else c_file again.  Return 0, or -1 with cause.
+ * Open the capture's file: in directory mode a new stamped file unless
+ * same is set, else c_file again.  Return 0, or -1 with cause.
  */
 static int
 capture_open_file(struct capture *c, int same, char **cause)
 {
 	struct stat	 st;
 
+	if (!same) {
+		c->c_begun = c->c_begin_hint != 0 ? c->c_begin_hint :
+		    capture_now();
+		c->c_begin_hint = 0;
+	}
 	if (c->c_dirmode && !same) {
 		if (capture_open_dirfile(c, cause) != 0)
 			return (-1);
-	} else {
-		if ((c->c_fd = capture_open_fd(c->c_file, 0)) == -1) {
-			xasprintf(cause, "%s: %s", c->c_file, strerror(errno));
-			return (-1);
-		}
-	}
+	} else if ((c->c_fd = capture_open_fd(c->c_file, 1)) != -1) {
+		/* Made here: after logrotate moved it, a new file. */
+		c->c_created = 1;
+		if (same)
+			c->c_begun = capture_now();
+	} else if (errno != EEXIST ||
+	    (c->c_fd = capture_open_fd(c->c_file, 0)) == -1) {
+		xasprintf(cause, "%s: %s", c->c_file, strerror(errno));
+		return (-1);
+	} else
+		c->c_created = 0;
 	c->c_size = 0;
 	if (fstat(c->c_fd, &st) == 0 && S_ISREG(st.st_mode)) {
 		c->c_size = st.st_size;
@@ -200,6 +297,7 @@ capture_open_file(struct capture *c, int same, char **cause)
 	}
 	c->c_rotate_at = c->c_opts.rotate_size;
 	c->c_sent = 0;
+	c->c_fresh = 0;
 	return (0);
 }
 
@@ -236,7 +334,7 @@ capture_flush_locked(struct capture *c)
 
 	if (c->c_pending.len == 0)
 		return (0);
-	if (c->c_fd == -1 && capture_open_file(c, 1, &cause) != 0) {
+	if (c->c_fd == -1 && capture_open_file(c, !c->c_fresh, &cause) != 0) {
 		if (!c->c_failing)
 			log_warnx("capture: %s", cause);
 		free(cause);
@@ -314,64 +412,418 @@ capture_close_fd(struct capture *c)
 	c->c_fd = -1;
 }
 
-/* Move a full file aside as <base>-<stamp>[.N].jsonl; 0 or -1. */
+/*
+ * Remove the current file if this run made it and nothing was written to
+ * it, checking first that the name is still that file (logrotate may
+ * have moved it and made another).  Return 1 if it was removed.
+ */
 static int
+capture_drop_empty(struct capture *c)
+{
+	struct stat	 fst, st;
+
+	if (c->c_fd == -1 || !c->c_created || c->c_size != 0 ||
+	    c->c_sent != 0 || c->c_pending.len != 0)
+		return (0);
+	if (fstat(c->c_fd, &fst) != 0 || !S_ISREG(fst.st_mode) ||
+	    fst.st_size != 0 || lstat(c->c_file, &st) != 0 ||
+	    st.st_dev != fst.st_dev || st.st_ino != fst.st_ino)
+		return (0);
+	if (unlink(c->c_file) != 0) {
+		log_warn("capture: %s: remove empty file", c->c_file);
+		return (0);
+	}
+	log_debug("capture: %s: removed, nothing was written to it",
+	    c->c_file);
+	return (1);
+}
+
+/*
+ * Move a full file aside as <base>-<stamp>.jsonl, the stamp when it began;
+ * return the new name, or NULL.
+ */
+static char *
 capture_rename_full(struct capture *c)
 {
 	struct stat	 st;
-	char		 stamp[32], *base, *to;
-	size_t		 len;
-	unsigned int	 seq;
-	int		 rc;
+	char		 stamp[32], *to;
+	uint64_t	 ms;
+	unsigned int	 tries;
 
-	len = strlen(c->c_file);
-	if (len > 6 && strcmp(c->c_file + len - 6, ".jsonl") == 0)
-		len -= 6;
-	base = xstrndup(c->c_file, len);
-	capture_stamp(stamp, sizeof stamp);
-	for (seq = 0;; seq++) {
-		if (seq == 0)
-			xasprintf(&to, "%s-%s.jsonl", base, stamp);
-		else
-			xasprintf(&to, "%s-%s.%u.jsonl", base, stamp, seq);
-		if (lstat(to, &st) != 0 || seq == 10000)
+	ms = capture_next_stamp(c);
+	for (tries = 0;; tries++, ms++) {
+		capture_stamp(ms, stamp, sizeof stamp);
+		xasprintf(&to, "%s/%s%s.jsonl", c->c_dir, c->c_prefix, stamp);
+		if (lstat(to, &st) != 0 || tries == 10000)
 			break;
 		free(to);
 	}
-	if ((rc = rename(c->c_file, to)) != 0)
+	if (rename(c->c_file, to) != 0) {
 		log_warn("capture: rename %s to %s", c->c_file, to);
-	free(to);
-	free(base);
-	return (rc);
+		free(to);
+		return (NULL);
+	}
+	c->c_last_stamp = ms;
+	return (to);
 }
 
-/* Start a new file once the current one is full (--rotate-size). */
+/* Hand a closed file to the worker, which takes path; or free it. */
+static void
+capture_queue(struct capture *c, char *path)
+{
+	struct capture_job	*j;
+
+	if (!c->c_has_worker) {
+		free(path);
+		return;
+	}
+	j = xcalloc(1, sizeof *j);
+	j->j_path = path;
+	pthread_mutex_lock(&c->c_jlock);
+	*c->c_jtail = j;
+	c->c_jtail = &j->j_next;
+	pthread_cond_signal(&c->c_jcond);
+	pthread_mutex_unlock(&c->c_jlock);
+}
+
+/*
+ * Close the current file (--rotate-size is reached, or --rotate-interval
+ * has passed): it takes its stamped name and goes to the worker.  The next
+ * file is opened by the next line, so a quiet interval leaves no empty
+ * file.  The pending lines were flushed.
+ */
 static void
 capture_rotate(struct capture *c)
 {
-	char	*cause = NULL;
+	char	*closed;
 
-	if (c->c_dirmode) {
-		capture_close_fd(c);
-		if (capture_open_file(c, 0, &cause) != 0) {
-			log_warnx("capture: %s", cause);
-			free(cause);
-			capture_count_error(c);
-		}
+	if (c->c_fd == -1) {
+		c->c_fresh = 1;
 		return;
 	}
-	if (capture_rename_full(c) != 0) {
+	if (capture_drop_empty(c)) {
+		capture_close_fd(c);
+		c->c_fresh = 1;
+		return;
+	}
+	if (c->c_size == 0) {
+		/* Not ours to remove, and nothing to rotate. */
+		return;
+	}
+	if (c->c_dirmode)
+		closed = xstrdup(c->c_file);
+	else if ((closed = capture_rename_full(c)) == NULL) {
 		/* Keep writing where we are; try again one size later. */
 		capture_count_error(c);
 		c->c_rotate_at = c->c_size + c->c_opts.rotate_size;
 		return;
 	}
 	capture_close_fd(c);
-	if (capture_open_file(c, 1, &cause) != 0) {
-		log_warnx("capture: %s", cause);
-		free(cause);
-		capture_count_error(c);
+	c->c_fresh = 1;
+	capture_queue(c, closed);
+}
+
+/*
+ * At an interval's end (--rotate-interval), rotate.  Intervals are
+ * multiples of the interval in UTC time, so hourly files begin on the
+ * hour and daily ones at midnight UTC.
+ */
+static void
+capture_check_interval(struct capture *c)
+{
+	uint64_t	 now, iv = c->c_opts.rotate_interval;
+
+	if (iv == 0 || (now = capture_now()) < c->c_next_at)
+		return;
+	c->c_next_at = now - now % iv + iv;
+	if (capture_flush_locked(c) != 0)
+		return;
+	capture_rotate(c);
+	if (c->c_fresh)
+		c->c_begin_hint = now - now % iv;
+}
+
+/*
+ * Compress path to path.gz: written as path.gz.tmp and renamed once it is
+ * whole and on disk, and only then is path removed, so that a crash or a
+ * full disk never leaves the lines nowhere or in two files.  Return 0, or
+ * -1 with cause, path kept.
+ */
+int
+capture_compress_file(const char *path, char **cause)
+{
+	char	*gz, *tmp, *buf = NULL;
+	gzFile	 z = NULL;
+	ssize_t	 n;
+	int	 in, out = -1, keep = -1, rc = -1, zerr;
+
+	xasprintf(&gz, "%s.gz", path);
+	xasprintf(&tmp, "%s.gz.tmp", path);
+	if ((in = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		goto out;
 	}
+	if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1 || (keep = dup(out)) == -1) {
+		xasprintf(cause, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if ((z = gzdopen(out, "wb6")) == NULL) {
+		xasprintf(cause, "%s: cannot compress", tmp);
+		goto out;
+	}
+	out = -1;
+	buf = xmalloc(CAPTURE_READ_SIZE);
+	for (;;) {
+		if ((n = read(in, buf, CAPTURE_READ_SIZE)) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (n == -1) {
+			xasprintf(cause, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (gzwrite(z, buf, (unsigned)n) != (int)n) {
+			xasprintf(cause, "%s: %s", tmp, gzerror(z, &zerr));
+			goto out;
+		}
+	}
+	zerr = gzclose(z);
+	z = NULL;
+	if (zerr != Z_OK) {
+		xasprintf(cause, "%s: %s", tmp, zerr == Z_ERRNO ?
+		    strerror(errno) : "compression failed");
+		goto out;
+	}
+	if (fsync(keep) != 0 || rename(tmp, gz) != 0) {
+		xasprintf(cause, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (unlink(path) != 0) {
+		/* Both would be read: keep the plain one alone. */
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		unlink(gz);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (z != NULL)
+		gzclose(z);
+	if (out != -1)
+		close(out);
+	if (keep != -1)
+		close(keep);
+	if (in != -1)
+		close(in);
+	if (rc != 0)
+		unlink(tmp);
+	free(buf);
+	free(tmp);
+	free(gz);
+	return (rc);
+}
+
+/* qsort: names in byte order, which is time order for stamped names. */
+static int
+capture_namecmp(const void *a, const void *b)
+{
+	return (strcmp(*(char *const *)a, *(char *const *)b));
+}
+
+/*
+ * --rotate-keep: remove the oldest closed files of this capture's naming
+ * scheme past the newest N.  A file and its .gz count as one.  The file
+ * being written is not a closed one.
+ */
+static void
+capture_retain(struct capture *c)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		**names = NULL, *current = NULL, *path, *dot;
+	size_t		 n = 0, cap = 0, i, len, from;
+
+	if ((d = opendir(c->c_dir)) == NULL) {
+		log_warn("capture: %s", c->c_dir);
+		capture_count_error(c);
+		return;
+	}
+	pthread_mutex_lock(&c->c_lock);
+	if (c->c_fd != -1 && (dot = strrchr(c->c_file, '/')) != NULL)
+		current = xstrdup(dot + 1);
+	pthread_mutex_unlock(&c->c_lock);
+	while ((de = readdir(d)) != NULL) {
+		if (!capture_rotated_name(c->c_prefix, c->c_dirmode,
+		    de->d_name) ||
+		    (current != NULL && strcmp(de->d_name, current) == 0))
+			continue;
+		if (n == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			names = xreallocarray(names, cap, sizeof *names);
+		}
+		names[n] = xstrdup(de->d_name);
+		len = strlen(names[n]);
+		if (len > 3 && strcmp(names[n] + len - 3, ".gz") == 0)
+			names[n][len - 3] = '\0';
+		n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof *names, capture_namecmp);
+	/* Count each file once, whether plain, .gz or both. */
+	for (i = 0, len = 0; i < n; i++) {
+		if (len == 0 || strcmp(names[len - 1], names[i]) != 0)
+			names[len++] = names[i];
+		else
+			free(names[i]);
+	}
+	n = len;
+	from = n > c->c_opts.rotate_keep ? n - c->c_opts.rotate_keep : 0;
+	for (i = 0; i < n; i++) {
+		if (i < from) {
+			xasprintf(&path, "%s/%s", c->c_dir, names[i]);
+			if (unlink(path) == 0)
+				log_info("capture: %s: removed (--rotate-keep)",
+				    path);
+			else if (errno != ENOENT)
+				log_warn("capture: %s: remove", path);
+			free(path);
+			xasprintf(&path, "%s/%s.gz", c->c_dir, names[i]);
+			if (unlink(path) == 0)
+				log_info("capture: %s: removed (--rotate-keep)",
+				    path);
+			else if (errno != ENOENT)
+				log_warn("capture: %s: remove", path);
+			free(path);
+		}
+		free(names[i]);
+	}
+	free(names);
+	free(current);
+}
+
+/*
+ * The worker: compresses and removes closed files on a thread of its own,
+ * never the pipeline's, so a large file does not hold up capture lines.
+ * It finishes what is queued before it stops.
+ */
+static void *
+capture_worker(void *arg)
+{
+	struct capture		*c = arg;
+	struct capture_job	*j;
+	char			*cause;
+
+	for (;;) {
+		pthread_mutex_lock(&c->c_jlock);
+		while (c->c_jobs == NULL && !c->c_jstop)
+			pthread_cond_wait(&c->c_jcond, &c->c_jlock);
+		if ((j = c->c_jobs) != NULL) {
+			if ((c->c_jobs = j->j_next) == NULL)
+				c->c_jtail = &c->c_jobs;
+		}
+		pthread_mutex_unlock(&c->c_jlock);
+		if (j == NULL)
+			break;
+		if (c->c_opts.rotate_compress &&
+		    capture_compress_file(j->j_path, &cause) != 0) {
+			log_warnx("capture: compressing %s failed, it stays "
+			    "uncompressed: %s", j->j_path, cause);
+			free(cause);
+			capture_count_error(c);
+		}
+		if (c->c_opts.rotate_keep != 0)
+			capture_retain(c);
+		free(j->j_path);
+		free(j);
+	}
+	return (NULL);
+}
+
+/*
+ * --rotate-compress with --capture FILE: closed files an earlier run left
+ * plain (it was killed before their turn) are queued too.  Not in
+ * directory mode, where another proxy's file being written has a name of
+ * the same form.
+ */
+static void
+capture_queue_leftovers(struct capture *c)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		*path;
+	size_t		 len;
+
+	if (c->c_dirmode || (d = opendir(c->c_dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (!capture_rotated_name(c->c_prefix, 0, de->d_name) ||
+		    strcmp(de->d_name + len - 6, ".jsonl") != 0)
+			continue;
+		xasprintf(&path, "%s/%s", c->c_dir, de->d_name);
+		capture_queue(c, path);
+	}
+	closedir(d);
+}
+
+/* Where closed files go and how they are named; start the worker. */
+static void
+capture_setup_rotation(struct capture *c)
+{
+	sigset_t	 all, old;
+	const char	*slash;
+	size_t		 len;
+
+	if (c->c_dirmode) {
+		c->c_dir = xstrdup(c->c_path);
+		c->c_prefix = xstrdup("paritytap-");
+	} else {
+		if ((slash = strrchr(c->c_path, '/')) == NULL)
+			c->c_dir = xstrdup(".");
+		else if (slash == c->c_path)
+			c->c_dir = xstrdup("/");
+		else
+			c->c_dir = xstrndup(c->c_path, slash - c->c_path);
+		slash = slash != NULL ? slash + 1 : c->c_path;
+		len = strlen(slash);
+		if (len > 6 && strcmp(slash + len - 6, ".jsonl") == 0)
+			len -= 6;
+		xasprintf(&c->c_prefix, "%.*s-", (int)len, slash);
+	}
+	if (c->c_opts.rotate_interval != 0)
+		c->c_next_at = capture_now() - capture_now() %
+		    c->c_opts.rotate_interval + c->c_opts.rotate_interval;
+	c->c_jtail = &c->c_jobs;
+	if (c->c_opts.rotate_keep == 0 && !c->c_opts.rotate_compress)
+		return;
+	pthread_mutex_init(&c->c_jlock, NULL);
+	pthread_cond_init(&c->c_jcond, NULL);
+	/* Signals are the event loop's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	if (pthread_create(&c->c_worker, NULL, capture_worker, c) != 0)
+		fatal("%s: pthread_create", __func__);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	c->c_has_worker = 1;
+	if (c->c_opts.rotate_compress)
+		capture_queue_leftovers(c);
+}
+
+/* Let the worker finish what is queued, and stop it. */
+static void
+capture_stop_worker(struct capture *c)
+{
+	if (!c->c_has_worker)
+		return;
+	pthread_mutex_lock(&c->c_jlock);
+	c->c_jstop = 1;
+	pthread_cond_signal(&c->c_jcond);
+	pthread_mutex_unlock(&c->c_jlock);
+	pthread_join(c->c_worker, NULL);
+	pthread_mutex_destroy(&c->c_jlock);
+	pthread_cond_destroy(&c->c_jcond);
+	c->c_has_worker = 0;
 }
 
 /*
@@ -421,6 +873,7 @@ capture_open(const struct capture_opts *opts, char **cause)
 		goto fail;
 	buf_init(&c->c_pending);
 	pthread_mutex_init(&c->c_lock, NULL);
+	capture_setup_rotation(c);
 	return (c);
 fail:
 	strlist_free(&c->c_opts.redact, &c->c_opts.nredact);
@@ -445,6 +898,9 @@ capture_fdopen(int fd, const char *name, const struct capture_opts *opts)
 	c->c_fd = fd;
 	c->c_opts = *opts;
 	c->c_opts.rotate_size = 0;
+	c->c_opts.rotate_interval = 0;
+	c->c_opts.rotate_keep = 0;
+	c->c_opts.rotate_compress = 0;
 	c->c_opts.redact = NULL;
 	c->c_opts.nredact = 0;
 	for (i = 0; i < opts->nredact; i++)
@@ -475,6 +931,7 @@ capture_write(struct capture *c, const struct exchange *ex)
 		rc = -1;
 		goto out;
 	}
+	capture_check_interval(c);
 	capture_line(ex, &c->c_opts, &c->c_pending);
 	buf_add(&c->c_pending, "\n", 1);
 	if (c->c_pending.len >= CAPTURE_FLUSH_SIZE)
@@ -514,6 +971,11 @@ capture_reopen(struct capture *c, char **cause)
 
 	pthread_mutex_lock(&c->c_lock);
 	capture_flush_locked(c);
+	/* After a rotation the next line opens the next file. */
+	if (c->c_fd == -1 && c->c_fresh) {
+		pthread_mutex_unlock(&c->c_lock);
+		return (0);
+	}
 	capture_close_fd(c);
 	rc = capture_open_file(c, 1, cause);
 	pthread_mutex_unlock(&c->c_lock);
@@ -529,12 +991,22 @@ capture_close(struct capture *c)
 {
 	uint64_t total;
 	size_t	 i, lost = 0;
+	int	 removed;
 
 	if (c == NULL)
 		return (0);
 	pthread_mutex_lock(&c->c_lock);
 	capture_flush_locked(c);
+	/*
+	 * The file being written stays as it is (the next run appends to
+	 * --capture FILE), unless nothing was ever written to it.
+	 */
+	removed = capture_drop_empty(c);
 	capture_close_fd(c);
+	/* Said, since no file is there to say it. */
+	if (removed && atomic_load(&c->c_bytes) == 0)
+		log_warnx("capture: no exchange was recorded; the empty %s "
+		    "was removed", c->c_file);
 	if (c->c_pending.len != 0) {
 		for (i = 0; i < c->c_pending.len; i++) {
 			if (c->c_pending.data[i] == '\n')
@@ -546,11 +1018,14 @@ capture_close(struct capture *c)
 	}
 	total = atomic_load(&c->c_lost);
 	pthread_mutex_unlock(&c->c_lock);
+	capture_stop_worker(c);
 	pthread_mutex_destroy(&c->c_lock);
 	buf_free(&c->c_pending);
 	strlist_free(&c->c_opts.redact, &c->c_opts.nredact);
 	free(c->c_file);
 	free(c->c_path);
+	free(c->c_dir);
+	free(c->c_prefix);
 	free(c);
 	return (total);
 }
@@ -629,6 +1104,7 @@ capture_on_tick(void *arg)
 	struct capture	*c = arg;
 
 	pthread_mutex_lock(&c->c_lock);
+	capture_check_interval(c);
 	capture_flush_locked(c);
 	capture_report(c);
 	pthread_mutex_unlock(&c->c_lock);

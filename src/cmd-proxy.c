@@ -46,8 +46,7 @@ static const struct options_entry proxy_options[] = {
 	{ "candidate", 'C', "URL", "the implementation being tested", NULL },
 	{ "capture", 'c', "FILE|DIR", "write every exchange as a JSONL line",
 	    NULL },
-	{ "rotate-size", 0, "BYTES", "start a new capture file past this size",
-	    NULL },
+	OPTIONS_ENTRIES_ROTATE,
 	{ "capture-body-limit", 0, "BYTES",
 	    "bytes of each body kept in the capture", "1M" },
 	{ "events", 0, "FILE|-", "write divergent exchanges as JSONL", NULL },
@@ -155,10 +154,7 @@ proxy_set(void *arg, const char *name, const char *value, char **cause)
 		pc->po.tls_cert = options_keep(&pc->o, value);
 	else if (strcmp(name, "tls-key") == 0)
 		pc->po.tls_key = options_keep(&pc->o, value);
-	else if (strcmp(name, "rotate-size") == 0) {
-		if (parse_size(value, &pc->o.cap.rotate_size, &why) != 0)
-			return (options_cause(name, why, cause));
-	} else if (strcmp(name, "events") == 0)
+	else if (strcmp(name, "events") == 0)
 		pc->events = options_keep(&pc->o, value);
 	else if (strcmp(name, "sample") == 0) {
 		if (parse_rate(value, &pc->po.sample, &why) != 0)

@@ -22,6 +22,7 @@ static const struct options_entry sniff_options[] = {
 	OPTIONS_ENTRIES_TLS,
 	{ "capture", 'c', "FILE|DIR", "write every exchange as a JSONL line",
 	    NULL },
+	OPTIONS_ENTRIES_ROTATE,
 	{ "capture-body-limit", 0, "BYTES",
 	    "bytes of each body kept in the capture", "1M" },
 	{ "events", 0, "FILE|-", "write divergent exchanges as JSONL", NULL },

@@ -581,6 +581,31 @@ options_shadow(struct shadow_opts *so, const char *name, const char *value,
 	return (0);
 }
 
+
+/* Set one of the capture's --rotate-* options. */
+static int
+options_rotate(struct capture_opts *cap, const char *name, const char *value,
+    char **cause)
+{
+	uint64_t	 n;
+	char		*why;
+
+	if (strcmp(name, "rotate-size") == 0) {
+		if (parse_size(value, &cap->rotate_size, &why) != 0)
+			return (options_cause(name, why, cause));
+	} else if (strcmp(name, "rotate-interval") == 0) {
+		/* Below a second, files would be named faster than read. */
+		return (options_duration(name, value, 1000, 1000,
+		    7ULL * 86400000, &cap->rotate_interval, cause));
+	} else if (strcmp(name, "rotate-keep") == 0) {
+		if (parse_uint(value, 1, 1000000, &n, &why) != 0)
+			return (options_cause(name, why, cause));
+		cap->rotate_keep = (unsigned)n;
+	} else if (strcmp(name, "rotate-compress") == 0)
+		return (options_bool(name, value, &cap->rotate_compress, cause));
+	return (0);
+}
+
 /*
  * Set one shared option by its long name; value is NULL for flags.
  * Return 1 if it was one, 0 if it is the command's, -1 on error.
@@ -618,6 +643,10 @@ options_set(struct options *o, const char *name, const char *value,
 	}
 	else if (strcmp(name, "capture") == 0)
 		o->cap.path = options_keep(o, value);
+	else if (strncmp(name, "rotate-", 7) == 0) {
+		if (options_rotate(&o->cap, name, value, cause) != 0)
+			return (-1);
+	}
 	else if (strcmp(name, "capture-body-limit") == 0) {
 		if (parse_size(value, &o->body_limit, &why) != 0)
 			return (options_cause(name, why, cause));
@@ -1086,12 +1115,29 @@ options_load(struct options *o, options_set_cb set, void *arg)
 int
 options_capture(struct options *o, struct capture **capture)
 {
-	char	*cause;
-	int	 status;
+	const char	*rotate;
+	char		*cause;
+	int		 status;
 
 	*capture = NULL;
-	if (o->cap.path == NULL)
+	rotate = o->cap.rotate_size != 0 ? "rotate-size" :
+	    o->cap.rotate_interval != 0 ? "rotate-interval" : NULL;
+	if (o->cap.path == NULL) {
+		if (rotate == NULL && o->cap.rotate_keep != 0)
+			rotate = "rotate-keep";
+		if (rotate == NULL && o->cap.rotate_compress)
+			rotate = "rotate-compress";
+		if (rotate != NULL)
+			return (options_usage(o->command, "--%s: there is no "
+			    "--capture to rotate", rotate));
 		return (0);
+	}
+	/* Only a file that was rotated away is ever kept or compressed. */
+	if (rotate == NULL && (o->cap.rotate_keep != 0 ||
+	    o->cap.rotate_compress))
+		return (options_usage(o->command, "--%s: needs --rotate-size "
+		    "or --rotate-interval", o->cap.rotate_keep != 0 ?
+		    "rotate-keep" : "rotate-compress"));
 	o->cap.body_limit = (size_t)o->body_limit;
 	if ((*capture = capture_open(&o->cap, &cause)) == NULL) {
 		status = options_usage(o->command, "--capture: %s", cause);

@@ -253,6 +253,9 @@ struct compare_opts {
 struct capture_opts {
 	const char	*path;		/* a file, or a directory */
 	uint64_t	 rotate_size;	/* 0: never rotate */
+	uint64_t	 rotate_interval; /* ms; 0: not by time */
+	unsigned	 rotate_keep;	/* closed files kept; 0: all */
+	int		 rotate_compress; /* gzip closed files */
 	size_t		 body_limit;	/* bytes of each body kept; 0: default */
 	int		 keep_secrets;
 	char	       **redact;	/* extra header names to redact */
@@ -398,6 +401,15 @@ struct tls_opts {
 #define OPTIONS_ENTRY_NORMALIZE \
 	{ "normalize", 0, "REGEX", "in text bodies, replace what matches " \
 	    "this extended regular expression before comparing", NULL }
+#define OPTIONS_ENTRIES_ROTATE \
+	{ "rotate-size", 0, "BYTES", "start a new capture file past this size", \
+	    NULL }, \
+	{ "rotate-interval", 0, "DURATION", "also start one every interval, " \
+	    "on its multiples of UTC time (s if no unit)", NULL }, \
+	{ "rotate-keep", 0, "N", "keep at most N closed capture files, " \
+	    "removing the oldest", "all" }, \
+	{ "rotate-compress", 0, NULL, "gzip closed capture files to " \
+	    ".jsonl.gz, in the background", NULL }
 #define OPTIONS_ENTRY_KEEP_SECRETS \
 	{ "keep-secrets", 0, NULL, "do not redact Authorization, Cookie, ...", \
 	    NULL }
@@ -1466,6 +1478,9 @@ uint64_t	 capture_bytes(struct capture *);
 uint64_t	 capture_errors(struct capture *);
 int		 capture_failing(struct capture *);
 uint64_t	 capture_lost(struct capture *);
+void		 capture_stamp(uint64_t, char *, size_t);
+int		 capture_rotated_name(const char *, int, const char *);
+int		 capture_compress_file(const char *, char **);
 void		 capture_consumer(struct capture *, struct consumer *);
 /* Parts of a line a reader may pass over: read and checked, not kept. */
 #define CAPTURE_SKIP_SIDE(side)	(1U << (side))	/* responses.<side> */

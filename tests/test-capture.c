@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <float.h>
 #include <ftw.h>
@@ -167,33 +168,19 @@ count_dir_lines(const char *dir, int *files)
 	return (n);
 }
 
-/* Count the files of dir named PREFIX<YYYYMMDDTHHMMSSZ>[.N].jsonl. */
+/* Count the files of dir named PREFIX<YYYYMMDDTHHMMSS.mmmZ>.jsonl. */
 static int
 count_rotated(const char *dir, const char *prefix)
 {
 	struct dirent	*de;
 	DIR		*d;
-	const char	*p;
-	size_t		 i;
-	int		 n = 0, good;
+	int		 n = 0;
 
 	if ((d = opendir(dir)) == NULL)
 		return (-1);
 	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
-			continue;
-		p = de->d_name + strlen(prefix);
-		good = strlen(p) >= 16 && p[8] == 'T' && p[15] == 'Z';
-		for (i = 0; good && i < 15; i++) {
-			if (i != 8 && (p[i] < '0' || p[i] > '9'))
-				good = 0;
-		}
-		if (good && p[16] == '.' && p[17] >= '0' && p[17] <= '9')
-			for (p += 17; *p >= '0' && *p <= '9'; p++)
-				;
-		else
-			p += 16;
-		n += good && strcmp(p, ".jsonl") == 0;
+		n += capture_rotated_name(prefix, 0, de->d_name) &&
+		    strcmp(de->d_name + strlen(de->d_name) - 6, ".jsonl") == 0;
 	}
 	closedir(d);
 	return (n);
@@ -222,6 +209,133 @@ count_lines(const char *path)
 	}
 	capture_reader_close(r);
 	return (n);
+}
+
+/* Whether the files PREFIX* of dir, in name order, were written in order. */
+static int
+names_in_time_order(const char *dir, const char *prefix)
+{
+	struct dirent	**list;
+	struct stat	 st;
+	struct timespec	 last = { 0, 0 };
+	char		*path;
+	int		 n, i, good = 1;
+
+	if ((n = scandir(dir, &list, NULL, alphasort)) < 0)
+		return (0);
+	for (i = 0; i < n; i++) {
+		if (capture_rotated_name(prefix, 0, list[i]->d_name)) {
+			xasprintf(&path, "%s/%s", dir, list[i]->d_name);
+			if (stat(path, &st) != 0 ||
+			    st.st_mtim.tv_sec < last.tv_sec ||
+			    (st.st_mtim.tv_sec == last.tv_sec &&
+			    st.st_mtim.tv_nsec < last.tv_nsec))
+				good = 0;
+			else
+				last = st.st_mtim;
+			free(path);
+		}
+		free(list[i]);
+	}
+	free(list);
+	return (good);
+}
+
+/*
+ * The names of closed files: a stamp of fixed length, so byte order is
+ * time order; only the scheme's own names are taken for rotated files.
+ */
+static void
+test_rotated_names(void)
+{
+	char	 a[32], b[32], c[32];
+
+	capture_stamp(0, a, sizeof a);
+	is_str(a, "19700101T000000.000Z", "the stamp of the epoch");
+	capture_stamp(1796299200123ULL, a, sizeof a);
+	is_str(a, "20261203T120000.123Z", "the stamp has milliseconds, UTC");
+	capture_stamp(1796299200999ULL, b, sizeof b);
+	capture_stamp(1796299201000ULL, c, sizeof c);
+	ok(strcmp(a, b) < 0 && strcmp(b, c) < 0,
+	    "later stamps sort after earlier ones, across a second");
+	ok(capture_rotated_name("cap-", 0, "cap-20261203T120000.123Z.jsonl"),
+	    "cap-STAMP.jsonl is a rotated file");
+	ok(capture_rotated_name("cap-", 0,
+	    "cap-20261203T120000.123Z.jsonl.gz"),
+	    "cap-STAMP.jsonl.gz is a rotated file");
+	ok(!capture_rotated_name("cap-", 0,
+	    "cap-20261203T120000.123Z.jsonl.gz.tmp"),
+	    "a compression in progress is not");
+	ok(!capture_rotated_name("cap-", 0, "cap-20261203T120000Z.jsonl"),
+	    "a stamp without milliseconds is not");
+	ok(!capture_rotated_name("cap-", 0, "cap.jsonl"),
+	    "the file being written is not");
+	ok(!capture_rotated_name("cap-", 0,
+	    "cap-other-20261203T120000.123Z.jsonl"),
+	    "another capture's file beside it is not");
+	ok(!capture_rotated_name("cap-", 0, "notes.txt"), "other files are not");
+	ok(capture_rotated_name("paritytap-", 1,
+	    "paritytap-20261203T120000.123Z-4242.jsonl"),
+	    "directory mode: paritytap-STAMP-PID.jsonl");
+	ok(!capture_rotated_name("paritytap-", 1,
+	    "paritytap-20261203T120000.123Z.jsonl"),
+	    "directory mode: the pid is part of the name");
+}
+
+/* Closed files are compressed whole or left as they are. */
+static void
+test_compress_file(void)
+{
+	struct capture_opts	 opts = { 0 };
+	struct capture		*c;
+	struct capture_reader	*r;
+	struct exchange		 ex, got;
+	struct stat		 st;
+	char			*path, *gz, *tmp, *cause = NULL;
+	int			 i, n = 0;
+
+	xasprintf(&path, "%s/compress.jsonl", tmpdir);
+	xasprintf(&gz, "%s.gz", path);
+	xasprintf(&tmp, "%s.gz.tmp", path);
+	opts.path = path;
+	c = capture_open(&opts, &cause);
+	make_exchange(&ex);
+	for (i = 0; i < 5; i++)
+		capture_write(c, &ex);
+	capture_close(c);
+	exchange_free(&ex);
+
+	/* The temporary name is taken by a directory: nothing changes. */
+	mkdir(tmp, 0700);
+	ok(capture_compress_file(path, &cause) == -1 && cause != NULL &&
+	    strstr(cause, tmp) != NULL, "a failed compression says which "
+	    "file (%s)", cause != NULL ? cause : "none");
+	free(cause);
+	cause = NULL;
+	is_int(count_lines(path), 5, "after a failure the plain file stays");
+	ok(stat(gz, &st) != 0, "and no .gz is made");
+	rmdir(tmp);
+
+	ok(capture_compress_file(path, &cause) == 0, "compress a file");
+	ok(stat(path, &st) != 0 && errno == ENOENT,
+	    "the plain file is removed");
+	ok(stat(tmp, &st) != 0, "no temporary file is left");
+	ok(stat(gz, &st) == 0 && (st.st_mode & 0777) == 0600,
+	    "the .gz is mode 0600");
+	r = capture_reader_open(gz, 0, &cause);
+	while (r != NULL && capture_reader_next(r, &got, &cause) == 1) {
+		exchange_free(&got);
+		n++;
+	}
+	capture_reader_close(r);
+	is_int(n, 5, "the .gz reads back with the 5 exchanges");
+	ok(capture_compress_file(path, &cause) == -1 && cause != NULL &&
+	    strstr(cause, path) != NULL, "a missing file is an error naming "
+	    "it");
+	free(cause);
+	free(tmp);
+	free(gz);
+	free(path);
 }
 
 /* Write text into a new file. */
@@ -612,11 +726,15 @@ test_rotation(void)
 	is_int(count_dir_lines(dir, &files), 20,
 	    "rotated files hold the 20 lines between them");
 	ok(files >= 5, "rotation made several files (%d)", files);
+	/* The next file is opened by the next line: none after a rotation. */
 	n = count_lines(path);
-	ok(n >= 0 && n < 4, "the current file holds only the latest lines "
-	    "(%d)", n);
-	is_int(count_rotated(dir, "cap-"), files - 1,
-	    "full files renamed cap-YYYYMMDDTHHMMSSZ[.N].jsonl");
+	ok((n > 0 && n < 4) || (n == -1 && access(path, F_OK) != 0),
+	    "the current file holds only the latest lines, or is not made "
+	    "until a line comes (%d)", n);
+	is_int(count_rotated(dir, "cap-"), files - (n > 0),
+	    "full files renamed cap-YYYYMMDDTHHMMSS.mmmZ.jsonl");
+	ok(names_in_time_order(dir, "cap-"),
+	    "the rotated names sort in the order they were written");
 	free(path);
 	free(dir);
 
@@ -647,7 +765,6 @@ test_dirmode(void)
 	char			*dir, *slash, *want, *path, *cause = NULL;
 	char			 name[256] = "none";
 	int			 good = 0, files = 0;
-	size_t			 i;
 
 	dir = subdir("dirmode");
 	opts.path = dir;
@@ -664,15 +781,9 @@ test_dirmode(void)
 			continue;
 		files++;
 		snprintf(name, sizeof name, "%s", de->d_name);
-		good = strncmp(name, "paritytap-", 10) == 0 &&
-		    strlen(name) == 10 + 16 + strlen(want) &&
-		    name[18] == 'T' && name[25] == 'Z' &&
-		    strcmp(name + 26, want) == 0;
-		for (i = 10; good && i < 26; i++) {
-			if (i != 18 && i != 25 && (name[i] < '0' ||
-			    name[i] > '9'))
-				good = 0;
-		}
+		good = capture_rotated_name("paritytap-", 1, name) &&
+		    strlen(name) == 10 + 20 + strlen(want) &&
+		    strcmp(name + 30, want) == 0;
 		xasprintf(&path, "%s/%s", dir, name);
 		ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600,
 		    "directory-mode file is mode 0600");
@@ -683,7 +794,7 @@ test_dirmode(void)
 	if (d != NULL)
 		closedir(d);
 	is_int(files, 1, "one file in the directory");
-	ok(good, "file named paritytap-YYYYMMDDTHHMMSSZ-<pid>.jsonl (%s)",
+	ok(good, "file named paritytap-YYYYMMDDTHHMMSS.mmmZ-<pid>.jsonl (%s)",
 	    name);
 	free(want);
 
@@ -2715,6 +2826,8 @@ main(void)
 	test_redaction();
 	test_redaction_diffs();
 	test_rotation();
+	test_rotated_names();
+	test_compress_file();
 	test_dirmode();
 	test_reopen();
 	test_write_errors();

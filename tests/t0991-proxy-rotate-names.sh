@@ -1,0 +1,51 @@
+#!/bin/sh
+# Rotated capture files sort in time order: many rotations within one
+# second (--rotate-size) take distinct names, none overwritten, and the
+# files in name order (LC_ALL=C ls) hold the exchanges in the order they
+# were answered; no empty file is left at exit.
+
+. "$(dirname "$0")/lib.sh"
+need curl jq
+need_binaries
+
+BODY_OK='{"ok":true,"padding":"0123456789012345678901234567890123456789"}'
+jq -n --arg b "$BODY_OK" '{default: {status: 200,
+    headers: [["Content-Type", "application/json"]], body: $b}}' >"$T/ok.json"
+start_backend primary "$T/ok.json"
+start_backend candidate "$T/ok.json"
+PRI=http://127.0.0.1:$(backend_port primary)
+CAN=http://127.0.0.1:$(backend_port candidate)
+
+# in_order DIR: the ids of DIR's files, files in byte order of name.
+in_order() {
+	for _f in $(cd "$1" && LC_ALL=C ls); do
+		cat "$1/$_f"
+	done | jq -r .request.target
+}
+
+for mode in file dir; do
+	D=$T/$mode
+	mkdir "$D"
+	if [ $mode = file ]; then
+		CAP=$D/c.jsonl
+	else
+		CAP=$D/
+	fi
+	start_proxy --primary "$PRI" --candidate "$CAN" --capture "$CAP" \
+	    --rotate-size 1 || bail "the proxy did not start"
+	# One connection, one request after another: each line fills a file.
+	curl -sS --noproxy '*' --max-time 60 -o /dev/null \
+	    -w '%{http_code}\n' "$PROXY_URL/n/[1-40]" >"$T/$mode.codes"
+	is "$(grep -c '^200$' "$T/$mode.codes")" 40 "$mode: 40 answered"
+	stop_proxy
+	is "$PROXY_STATUS" 0 "$mode: the proxy exits 0"
+	is "$(ls "$D" | wc -l | tr -d ' ')" 40 \
+	    "$mode: 40 files, one a line: no name taken twice"
+	is "$(in_order "$D" | tr '\n' ' ')" \
+	    "$(i=1; while [ $i -le 40 ]; do printf '/n/%d ' $i; i=$((i + 1)); done)" \
+	    "$mode: the files in name order hold the exchanges in order"
+	is "$(find "$D" -type f -empty | wc -l | tr -d ' ')" 0 \
+	    "$mode: no empty file at exit"
+done
+
+done_testing
