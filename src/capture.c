@@ -642,7 +642,7 @@ capture_retain(struct capture *c)
 	struct dirent	*de;
 	DIR		*d;
 	char		**names = NULL, *current = NULL, *path, *dot;
-	size_t		 n = 0, cap = 0, i, len, from;
+	size_t		 n = 0, cap = 0, i, j, len, from;
 
 	if ((d = opendir(c->c_dir)) == NULL) {
 		log_warn("capture: %s", c->c_dir);
@@ -680,15 +680,10 @@ capture_retain(struct capture *c)
 	n = len;
 	from = n > c->c_opts.rotate_keep ? n - c->c_opts.rotate_keep : 0;
 	for (i = 0; i < n; i++) {
-		if (i < from) {
-			xasprintf(&path, "%s/%s", c->c_dir, names[i]);
-			if (unlink(path) == 0)
-				log_info("capture: %s: removed (--rotate-keep)",
-				    path);
-			else if (errno != ENOENT)
-				log_warn("capture: %s: remove", path);
-			free(path);
-			xasprintf(&path, "%s/%s.gz", c->c_dir, names[i]);
+		/* The file, plain or compressed (or both, mid-compression). */
+		for (j = 0; i < from && j < 2; j++) {
+			xasprintf(&path, "%s/%s%s", c->c_dir, names[i],
+			    j == 0 ? "" : ".gz");
 			if (unlink(path) == 0)
 				log_info("capture: %s: removed (--rotate-keep)",
 				    path);
