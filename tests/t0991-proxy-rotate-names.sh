@@ -23,6 +23,11 @@ in_order() {
 	done | jq -r .request.target
 }
 
+# lines_written DIR N: DIR's files hold N lines.
+lines_written() {
+	[ "$(cat "$1"/* 2>/dev/null | wc -l | tr -d ' ')" -eq "$2" ]
+}
+
 for mode in file dir; do
 	D=$T/$mode
 	mkdir "$D"
@@ -33,9 +38,20 @@ for mode in file dir; do
 	fi
 	start_proxy --primary "$PRI" --candidate "$CAN" --capture "$CAP" \
 	    --rotate-size 1 || bail "the proxy did not start"
-	# One connection, one request after another: each line fills a file.
-	curl -sS --noproxy '*' --max-time 60 -o /dev/null \
-	    -w '%{http_code}\n' "$PROXY_URL/n/[1-40]" >"$T/$mode.codes"
+	# One request after another, each once the last one's line is
+	# written: each line fills a file, and the order written is the
+	# order sent (an exchange is written when both sides have answered,
+	# so without the wait a slow candidate could put one line after the
+	# next one's).
+	: >"$T/$mode.codes"
+	i=1
+	while [ $i -le 40 ]; do
+		curl -sS --noproxy '*' --max-time 60 -o /dev/null \
+		    -w '%{http_code}\n' "$PROXY_URL/n/$i" >>"$T/$mode.codes"
+		wait_for 30 lines_written "$D" $i ||
+		    diag "$mode: line $i was not written"
+		i=$((i + 1))
+	done
 	is "$(grep -c '^200$' "$T/$mode.codes")" 40 "$mode: 40 answered"
 	stop_proxy
 	is "$PROXY_STATUS" 0 "$mode: the proxy exits 0"
