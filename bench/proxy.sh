@@ -416,34 +416,6 @@ stop_paritytap() {
 	} >>"$TMP/notes"
 }
 
-# Print the user + system CPU ticks of process $1.
-proc_cpu() {
-	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null
-}
-
-# run_wrk for scenario $1 on URL $2, and paritytap's CPU time per
-# request over the measured runs (not the warm-up), in microseconds,
-# appended to $TMP/cpu as "scenario us": steadier than requests/s on a
-# machine busy with other work.
-run_wrk_cpu() {
-	if [ "$WARMUP" != 0 ]; then
-		"$WRK" -t"$WRK_THREADS" -c"$CONNS" -d"$WARMUP" "$2" \
-		    >/dev/null 2>&1
-	fi
-	_warmup=$WARMUP
-	WARMUP=0
-	_cpu0=$(proc_cpu "$PT_PID")
-	run_wrk "$1" "$2"
-	_cpu1=$(proc_cpu "$PT_PID")
-	WARMUP=$_warmup
-	_reqs=$(cat "$TMP/wrk-$1".*.txt | awk '/ requests in / { n += $1 }
-	    END { print n + 0 }')
-	echo "$1 $(awk -v a="$_cpu0" -v b="$_cpu1" -v n="$_reqs" \
-	    -v hz="$(getconf CLK_TCK)" 'BEGIN {
-		if (n + 0 == 0 || a == "" || b == "") print "nan"
-		else printf "%.1f", (b - a) / hz * 1e6 / n }')" >>"$TMP/cpu"
-}
-
 # Print results field $2 (2 rps, 3 p50, 4 p99) of scenario $1.
 field() {
 	awk -v n="$1" -v f="$2" '$1 == n { print $f }' "$TMP/results"
@@ -469,10 +441,12 @@ verdict() {
 	}'
 }
 
-# run_wrk for scenario $1 on URL $2, and the CPU time process $3 (and
-# its children) used over the measured runs, in ms per 1,000 requests,
-# appended to $TMP/cpu as "scenario ms".
-run_wrk_tree_cpu() {
+# run_wrk_cpu NAME URL PID: run_wrk for scenario NAME on URL, and the
+# CPU time process PID (its threads, and its children: nginx's master
+# and workers) used over the measured runs, not the warm-up, in ms per
+# 1,000 requests, appended to $TMP/cpu as "NAME ms": steadier than
+# requests/s on a machine busy with other work.
+run_wrk_cpu() {
 	if [ "$WARMUP" != 0 ]; then
 		"$WRK" -t"$WRK_THREADS" -c"$CONNS" -d"$WARMUP" "$2" \
 		    >/dev/null 2>&1
@@ -487,7 +461,7 @@ run_wrk_tree_cpu() {
 	    END { print n + 0 }')
 	echo "$1 $(awk -v a="$_cpu0" -v b="$_cpu1" -v n="$_reqs" \
 	    -v hz="$(getconf CLK_TCK)" 'BEGIN {
-		if (n + 0 == 0) print "nan"
+		if (n + 0 == 0 || b + 0 < a + 0) print "nan"
 		else printf "%.1f", (b - a) / hz * 1e6 / n }')" >>"$TMP/cpu"
 }
 
@@ -537,17 +511,17 @@ EOF
 		wait_port "$SCALE_MIRROR_PORT" "$_npid" ||
 		    die "nginx (scale-$tc): port $SCALE_MIRROR_PORT"
 		note "nginx-$tc"
-		run_wrk_tree_cpu "nginx-$tc" \
+		run_wrk_cpu "nginx-$tc" \
 		    "http://127.0.0.1:$SCALE_PROXY_PORT$URL_PATH" "$_npid"
 		note "nginx-mirror-$tc"
-		run_wrk_tree_cpu "nginx-mirror-$tc" \
+		run_wrk_cpu "nginx-mirror-$tc" \
 		    "http://127.0.0.1:$SCALE_MIRROR_PORT$URL_PATH" "$_npid"
 		kill -TERM "$_npid" 2>/dev/null
 		wait "$_npid" 2>/dev/null
 		note "paritytap-$tc"
 		if start_paritytap "paritytap-$tc" "$FAST_PORT" --threads "$tc"
 		then
-			run_wrk_tree_cpu "paritytap-$tc" \
+			run_wrk_cpu "paritytap-$tc" \
 			    "http://127.0.0.1:$PT_PORT$URL_PATH" "$PT_PID"
 			stop_paritytap "paritytap-$tc"
 		else
@@ -699,7 +673,7 @@ if "$PARITYTAP" proxy --help 2>&1 | grep -q -- '--admin ADDR'; then
 	note "paritytap-admin-off"
 	if start_paritytap paritytap-admin-off "$FAST_PORT"; then
 		run_wrk_cpu paritytap-admin-off \
-		    "http://127.0.0.1:$PT_PORT$URL_PATH"
+		    "http://127.0.0.1:$PT_PORT$URL_PATH" "$PT_PID"
 		stop_paritytap paritytap-admin-off
 	else
 		echo "paritytap-admin-off nan nan nan 0" >>"$TMP/results"
@@ -718,7 +692,8 @@ if "$PARITYTAP" proxy --help 2>&1 | grep -q -- '--admin ADDR'; then
 		done &
 		SCRAPER=$!
 		PIDS="$PIDS $SCRAPER"
-		run_wrk_cpu paritytap-admin "http://127.0.0.1:$PT_PORT$URL_PATH"
+		run_wrk_cpu paritytap-admin \
+		    "http://127.0.0.1:$PT_PORT$URL_PATH" "$PT_PID"
 		kill "$SCRAPER" 2>/dev/null
 		wait "$SCRAPER" 2>/dev/null
 		stop_paritytap paritytap-admin
@@ -748,7 +723,8 @@ if "$PARITYTAP" proxy --help 2>&1 | grep -q -- '--secondary URL'; then
 		paritytap-self-check) set -- --self-check 1 ;;
 		esac
 		if start_paritytap "$sc" "$FAST_PORT" "$@"; then
-			run_wrk_cpu "$sc" "http://127.0.0.1:$PT_PORT$URL_PATH"
+			run_wrk_cpu "$sc" \
+			    "http://127.0.0.1:$PT_PORT$URL_PATH" "$PT_PID"
 			stop_paritytap "$sc"
 		else
 			echo "$sc nan nan nan 0" >>"$TMP/results"
