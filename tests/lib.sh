@@ -601,3 +601,21 @@ chrome_dom() {
 	timeout 90 $CHROME --user-data-dir="$T/chrome-$1" --dump-dom "$2" \
 	    >"$T/$1.html" 2>"$T/$1.err"
 }
+
+# start_slow_backends P_MS C_MS: a primary that answers {"ok":true} after
+# P_MS ms, and never within the hour on /slow, and a candidate that
+# answers after C_MS ms: exchanges that are in flight when a test stops
+# the proxy.
+start_slow_backends() {
+	jq -n --argjson p "$1" '{routes: [{path: "/slow", delay_ms: 3600000,
+	    headers: [["Content-Type", "application/json"]],
+	    body: "{\"ok\":true}"}],
+	    default: {status: 200, delay_ms: $p,
+	    headers: [["Content-Type", "application/json"]],
+	    body: "{\"ok\":true}"}}' >"$T/primary.json"
+	jq -n --argjson c "$2" '{default: {status: 200, delay_ms: $c,
+	    headers: [["Content-Type", "application/json"]],
+	    body: "{\"ok\":true}"}}' >"$T/candidate.json"
+	start_backend primary "$T/primary.json"
+	start_backend candidate "$T/candidate.json"
+}

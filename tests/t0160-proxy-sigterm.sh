@@ -15,16 +15,7 @@ need curl jq
 need_binaries
 
 BODY_OK='{"ok":true}'
-jq -n --arg b "$BODY_OK" '{routes: [{path: "/slow", delay_ms: 3600000,
-    headers: [["Content-Type", "application/json"]], body: $b}],
-    default: {status: 200, delay_ms: 50,
-    headers: [["Content-Type", "application/json"]], body: $b}}' \
-    >"$T/primary.json"
-jq -n --arg b "$BODY_OK" '{default: {status: 200, delay_ms: 100,
-    headers: [["Content-Type", "application/json"]], body: $b}}' \
-    >"$T/candidate.json"
-start_backend primary "$T/primary.json"
-start_backend candidate "$T/candidate.json"
+start_slow_backends 50 100
 CAP=$T/capture.jsonl
 start_proxy --primary "http://127.0.0.1:$(backend_port primary)" \
     --candidate "http://127.0.0.1:$(backend_port candidate)" \
