@@ -52,18 +52,26 @@ struct buf {
 
 /*
  * One header, name and value as on the wire (OWS trimmed).  Both live in
- * one allocation owned by name (see headers_add).
+ * the list's arena (see headers_add): neither is freed on its own.
  */
 struct header {
 	char		*name;
 	char		*value;
 };
 
-/* Headers in wire order, duplicates kept. */
+/*
+ * Headers in wire order, duplicates kept.  The strings of a list live in
+ * a chain of blocks owned by the list, so that a message's headers cost
+ * two allocations, not one per header: this is on every request's path,
+ * and a list is often freed by another thread than the one that filled
+ * it, where each free is dearer.  A list may be moved by assignment.
+ */
+struct headers_block;
 struct headers {
-	struct header	*h;
-	size_t		 n;
-	size_t		 cap;
+	struct header		*h;
+	size_t			 n;
+	size_t			 cap;
+	struct headers_block	*blocks;	/* newest first */
 };
 
 /* A parsed HTTP/1.x request. */
@@ -1086,6 +1094,8 @@ void		 buf_free(struct buf *);
 char		*buf_detach(struct buf *);	/* NUL-terminated; buf emptied */
 void		 headers_add(struct headers *, const char *, size_t,
 		     const char *, size_t);
+void		 headers_set_value(struct headers *, size_t, const char *,
+		     size_t);
 const char	*headers_get(const struct headers *, const char *);
 void		 headers_free(struct headers *);
 void		 http_request_free(struct http_request *);
