@@ -751,6 +751,92 @@ test_responses_relayed(void)
 	}
 }
 
+/*
+ * The scanner takes runs of plain bytes at once (the first line, header
+ * names, values): the faults and the names it keeps must be those of a
+ * byte-at-a-time look, wherever a read cuts the run.  Each input is fed
+ * whole, byte by byte and cut in two at every offset.
+ */
+static void
+test_scan_runs(void)
+{
+	static const struct {
+		const char	*name;
+		const char	*raw;
+		size_t		 rawlen;	/* 0: strlen */
+		const char	*want;		/* split_outcome's text */
+	} cases[] = {
+		{ "tab before a Content-Length value",
+		    "GET / HTTP/1.1\r\nHost: x\r\nContent-Length:\t5\r\n\r\n"
+		    "hello", 0,
+		    "400 tab in the value of Content-Length" },
+		{ "tab after a Transfer-Encoding value",
+		    "GET / HTTP/1.1\r\nHost: x\r\ntransfer-encoding: chunked\t"
+		    "\r\n\r\n0\r\n\r\n", 0,
+		    "400 tab in the value of transfer-encoding" },
+		{ "a longer name that starts as Content-Length",
+		    "GET / HTTP/1.1\r\nHost: x\r\nContent-Length-And-More:\t1"
+		    "\r\n\r\n", 0,
+		    "used 55 complete 1 body 0 headers Host "
+		    "Content-Length-And-More" },
+		{ "a 17-byte name that is not Transfer-Encoding",
+		    "GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encodinx: \tchunked"
+		    "\r\n\r\n", 0,
+		    "used 56 complete 1 body 0 headers Host Transfer-Encodinx" },
+		{ "whitespace inside a long name",
+		    "GET / HTTP/1.1\r\nHost: x\r\nX-Some-Long-Header-Name "
+		    "Tail: 1\r\n\r\n", 0,
+		    "400 whitespace in header name" },
+		{ "NUL inside a name",
+		    "GET / HTTP/1.1\r\nHost: x\r\nX-Ab\0cd: 1\r\n\r\n", 43,
+		    "400 NUL byte in header" },
+		{ "bare CR inside a name",
+		    "GET / HTTP/1.1\r\nHost: x\r\nX-Ab\rcd: 1\r\n\r\n", 0,
+		    "400 bare CR in header" },
+		{ "bare LF ends a name",
+		    "GET / HTTP/1.1\r\nHost: x\r\nX-Abcd\nX: 1\r\n\r\n", 0,
+		    "400 bare LF line ending" },
+		{ "a long request line",
+		    "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\nHost: x\r\n\r\n",
+		    0, "used 113 complete 1 body 0 headers Host" },
+		{ "a request line in another protocol",
+		    "SOURCE /music/sweet/music ICE/1.0\r\nHost: x\r\n\r\n", 0,
+		    "400 request line names a protocol other than HTTP" },
+		{ "bare CR in the request line",
+		    "GET /a\rb HTTP/1.1\r\nHost: x\r\n\r\n", 0, NULL },
+	};
+	struct buf	 want, got;
+	size_t		 i, k, len, bad;
+
+	buf_init(&want);
+	buf_init(&got);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		len = cases[i].rawlen != 0 ? cases[i].rawlen :
+		    strlen(cases[i].raw);
+		split_outcome(cases[i].raw, len, 0, 0, &want);
+		if (cases[i].want != NULL)
+			is_str(want.data, cases[i].want, "scan runs: %s",
+			    cases[i].name);
+		else
+			ok(want.data[0] == '4', "scan runs: %s: refused (%s)",
+			    cases[i].name, want.data);
+		split_outcome(cases[i].raw, len, 0, 1, &got);
+		is_str(got.data, want.data, "scan runs: %s: byte by byte",
+		    cases[i].name);
+		for (k = 1, bad = 0; k < len; k++) {
+			split_outcome(cases[i].raw, len, k, 0, &got);
+			if (strcmp(got.data, want.data) != 0) {
+				printf("# split at %zu: %s\n", k, got.data);
+				bad++;
+			}
+		}
+		ok(bad == 0, "scan runs: %s: every split in two", cases[i].name);
+	}
+	buf_free(&want);
+	buf_free(&got);
+}
+
 int
 main(void)
 {
@@ -759,6 +845,7 @@ main(void)
 	test_limits();
 	test_trailers();
 	test_splits();
+	test_scan_runs();
 	test_request_checks();
 	test_responses();
 	test_responses_relayed();
