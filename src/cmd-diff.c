@@ -29,7 +29,8 @@ static const struct options_entry diff_options[] = {
 	    "strict-order, lenient-numbers and unordered keys) and [diff]; "
 	    "other commands' sections are passed over; flags win", NULL },
 	{ "quiet", 'q', NULL, "no DIVERGE lines", NULL },
-	{ "verbose", 'v', NULL, "more logging", NULL },
+	{ "verbose", 'v', NULL, "more logging: how many documents each file "
+	    "held", NULL },
 	OPTIONS_ENTRY_COLOR,
 	OPTIONS_ENTRY_HELP,
 	OPTIONS_ENTRY_END

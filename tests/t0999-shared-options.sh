@@ -77,6 +77,15 @@ for cmd in report noise export rejudge; do
 	    "$cmd without -v: does not"
 done
 
+"$PARITYTAP" diff -v "$FIXTURES/diff-session-go.jsonl" \
+    "$FIXTURES/diff-single-primary.json" >/dev/null 2>"$T/diff-v.err"
+like "$(cat "$T/diff-v.err")" \
+    '^paritytap: .*diff-session-go.jsonl: 4 documents \(one a line\), [0-9]+ bytes$' \
+    "diff -v: says how many documents A held"
+like "$(cat "$T/diff-v.err")" \
+    '^paritytap: .*diff-single-primary.json: 1 document \(one JSON value\)' \
+    "diff -v: and B, one JSON value"
+
 if [ -f "$LIB" ]; then
 	"$PARITYTAP" record -v -o "$T/r.jsonl" -- true 2>"$T/record-v.err"
 	is "$?" 0 "record -v: exit 0"
