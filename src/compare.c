@@ -445,13 +445,13 @@ compare_bodies(const struct compare_opts *opts, const struct route_rule *rule,
     const struct response_side *p, const struct response_side *c,
     struct diff_list *diffs)
 {
-	struct buf			 bp, bc;
-	struct diff			*d;
-	char				*cause[2], *detail;
-	enum verdict			 v = VERDICT_MATCH;
-	int				 jp, jc, rv[2], i;
-	size_t				 limit = compare_decode_limit(opts);
-	struct json_doc			 doc;
+	struct buf	 bp, bc;
+	struct diff	*d;
+	char		*cause[2], *detail;
+	enum verdict	 v = VERDICT_MATCH;
+	int		 jp, jc, rv[2], i;
+	size_t		 limit = compare_decode_limit(opts);
+	struct json_doc	 doc;
 
 	if (p->truncated || c->truncated)
 		return (compare_truncated(p, c, diffs));
