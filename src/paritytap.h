@@ -255,6 +255,8 @@ struct compare_opts {
 	struct normalize *normalize;		/* --normalize REGEX */
 	size_t		 nnormalize;
 	int		 ignore_ct_params;	/* --ignore-content-type-params */
+	uint64_t	 max_body;		/* decoded bytes compared; 0: */
+						/* DEFAULT_MAX_BODY */
 };
 
 /* Capture writer settings. */
@@ -1419,6 +1421,7 @@ int		 compare_normalize_add(struct normalize **, size_t *,
 void		 compare_normalize_free(struct normalize **, size_t *);
 
 /* decode.c */
+#define DECODE_OVER	-2	/* decode_body: the body decodes past the limit */
 int		 decode_body(const struct response_side *, struct buf *,
 		     size_t, char **);
 int		 decode_for_capture(const struct response_side *, size_t,
@@ -1557,7 +1560,7 @@ int		 capture_pcap_close(struct capture_pcap *);
 
 /* capture-har.c */
 struct capture_har;
-struct capture_har *capture_har_open(FILE *);
+struct capture_har *capture_har_open(FILE *, size_t);
 int		 capture_har_add(struct capture_har *, const struct exchange *,
 		     uint64_t *);
 int		 capture_har_close(struct capture_har *);
