@@ -26,11 +26,16 @@ static const char *compare_default_ignore[] = {
 	"ETag", "Last-Modified", "Expires", "Content-Encoding", NULL
 };
 
-/* One compared header name with its values joined. */
+/*
+ * One compared header name with its values joined.  A name that comes
+ * once (the usual case) points at its header's own value; only a name
+ * that repeats has its values joined in a buffer of its own.
+ */
 struct compare_header {
-	char		*name;		/* lowercase */
+	char		*name;		/* lowercase, in the list's names */
 	size_t		 order;		/* first position on the wire */
-	struct buf	 value;
+	const char	*first;		/* the first value */
+	struct buf	 value;		/* all values joined, if repeated */
 };
 
 /* Order duplicate keys by path, then by key bytes. */
@@ -596,29 +601,38 @@ static struct compare_header *
 compare_collect(const struct compare_opts *opts, const struct route_rule *rule,
     char **conn, size_t nconn, const struct headers *hs, size_t *np)
 {
-	struct compare_header	*v = NULL;
-	size_t			 n = 0, i, j;
-	char			*lname;
+	struct compare_header	*v;
+	size_t			 n = 0, i, j, len, names = 0;
+	char			*lname, *next;
 
+	/* One allocation for the entries and their lowercase names. */
+	for (i = 0; i < hs->n; i++)
+		names += strlen(hs->h[i].name) + 1;
+	v = xmalloc(hs->n * sizeof *v + names + 1);
+	next = (char *)(v + hs->n);
 	for (i = 0; i < hs->n; i++) {
 		if (compare_header_ignored(opts, rule, conn, nconn,
 		    hs->h[i].name))
 			continue;
-		lname = xstrdup(hs->h[i].name);
-		for (j = 0; lname[j] != '\0'; j++)
-			lname[j] = (char)tolower((unsigned char)lname[j]);
+		lname = next;
+		len = strlen(hs->h[i].name);
+		for (j = 0; j <= len; j++)
+			lname[j] = (char)tolower((unsigned char)
+			    hs->h[i].name[j]);
 		for (j = 0; j < n && strcmp(v[j].name, lname) != 0; j++)
 			/* nothing */;
 		if (j == n) {
-			v = xreallocarray(v, n + 1, sizeof *v);
+			next += len + 1;
 			v[n].name = lname;
 			v[n].order = i;
+			v[n].first = hs->h[i].value;
 			buf_init(&v[n].value);
 			n++;
-		} else {
-			free(lname);
-			buf_add(&v[j].value, ", ", 2);
+			continue;
 		}
+		if (v[j].value.len == 0)
+			buf_addstr(&v[j].value, v[j].first);
+		buf_add(&v[j].value, ", ", 2);
 		buf_addstr(&v[j].value, hs->h[i].value);
 	}
 	if (n > 1)
@@ -633,18 +647,16 @@ compare_collect_free(struct compare_header *v, size_t n)
 {
 	size_t	i;
 
-	for (i = 0; i < n; i++) {
-		free(v[i].name);
+	for (i = 0; i < n; i++)
 		buf_free(&v[i].value);
-	}
 	free(v);
 }
 
-/* Return the joined value of a collected header ("" when empty). */
+/* The value of a collected header: its values joined if it repeats. */
 static const char *
 compare_header_value(const struct compare_header *h)
 {
-	return (h->value.data != NULL ? h->value.data : "");
+	return (h->value.data != NULL ? h->value.data : h->first);
 }
 
 /* Return the media type of a Content-Type value, without its length. */
