@@ -938,18 +938,19 @@ client_read_disable(struct client *cl)
 }
 
 /*
- * Feed the parser len bytes a plain client sent, up to one complete
- * request.  What it does not take is kept in cl_in, before a complete
- * request is dispatched: the primary's answer may come back to
- * client_read before this returns.  Nothing touches cl after a
- * dispatch or a refusal.
+ * Feed the parser what a plain client sent, up to one complete request.
+ * *used is how many bytes it took.  Returns 1 when the request is
+ * complete (the caller keeps the rest, then dispatches it), 0 when more
+ * is needed or the client is not reading, and -1 when it was refused
+ * (the client is then answered and closing: not to be touched).
  */
-static void
-client_feed(struct client *cl, const char *data, size_t len)
+static int
+client_parse(struct client *cl, const char *data, size_t len, size_t *used)
 {
 	ssize_t	 n;
 	size_t	 off = 0;
 
+	*used = 0;
 	while (off < len && (cl->cl_state == CLIENT_IDLE ||
 	    cl->cl_state == CLIENT_READING)) {
 		if (cl->cl_state == CLIENT_IDLE) {
@@ -959,20 +960,36 @@ client_feed(struct client *cl, const char *data, size_t len)
 		n = http_msg_feed(&cl->cl_parser, data + off, len - off);
 		if (n < 0) {
 			client_bad_request(cl);
-			return;
+			return (-1);
 		}
 		off += (size_t)n;
-		if (cl->cl_parser.hm_complete) {
-			if (off < len)
-				buf_add(&cl->cl_in, data + off, len - off);
-			client_dispatch(cl);
-			return;
-		}
+		*used = off;
+		if (cl->cl_parser.hm_complete)
+			return (1);
 		if (n == 0)
 			break;
 	}
-	if (off < len)
-		buf_add(&cl->cl_in, data + off, len - off);
+	return (0);
+}
+
+/*
+ * Bytes a plain client sent, none waiting before them.  What the parser
+ * does not take is kept in cl_in before a complete request is
+ * dispatched: the primary's answer may come back to client_read before
+ * this returns.
+ */
+static void
+client_feed(struct client *cl, const char *data, size_t len)
+{
+	size_t	 used;
+	int	 r;
+
+	if ((r = client_parse(cl, data, len, &used)) < 0)
+		return;
+	if (used < len)
+		buf_add(&cl->cl_in, data + used, len - used);
+	if (r == 1)
+		client_dispatch(cl);
 }
 
 /* Parse what the client sent and is waiting, up to one complete request. */
@@ -980,39 +997,26 @@ static void
 client_read(struct client *cl)
 {
 	struct buf	*in = &cl->cl_in;
-	ssize_t		 n;
+	size_t		 used;
+	int		 r;
 
 	if (cl->cl_tls) {
 		client_read_tls(cl);
 		return;
 	}
-	while (cl->cl_in_off < in->len && (cl->cl_state == CLIENT_IDLE ||
-	    cl->cl_state == CLIENT_READING)) {
-		if (cl->cl_state == CLIENT_IDLE) {
-			cl->cl_state = CLIENT_READING;
-			client_arm_ms(cl, cl->cl_px->px_opts->header_timeout);
-		}
-		n = http_msg_feed(&cl->cl_parser, in->data + cl->cl_in_off,
-		    in->len - cl->cl_in_off);
-		if (n < 0) {
-			client_bad_request(cl);
-			return;
-		}
-		cl->cl_in_off += (size_t)n;
-		if (cl->cl_parser.hm_complete) {
-			if (cl->cl_in_off == in->len)
-				buf_free(in);
-			if (in->len == 0)
-				cl->cl_in_off = 0;
-			client_dispatch(cl);
-			return;
-		}
-		if (n == 0)
-			break;
-	}
+	if (in->len == 0)
+		r = 0, used = 0;
+	else if ((r = client_parse(cl, in->data + cl->cl_in_off,
+	    in->len - cl->cl_in_off, &used)) < 0)
+		return;
+	cl->cl_in_off += used;
 	if (cl->cl_in_off == in->len) {
 		buf_free(in);
 		cl->cl_in_off = 0;
+	}
+	if (r == 1) {
+		client_dispatch(cl);
+		return;
 	}
 	if (cl->cl_state != CLIENT_CLOSING)
 		client_read_enable(cl);
