@@ -286,48 +286,33 @@ http_scan(struct http_msg *hm, const unsigned char *p, size_t len,
 
 	for (i = 0; i < len && !hm->hm_scan_done; i++) {
 		/*
-		 * In a value, past the colon, only NUL, CR and LF need a
-		 * look (and a tab in a framing header's): the bytes before
-		 * the next of them are counted at once, within the limit.
+		 * A run of bytes that need no look of their own is counted
+		 * (and what is kept of it kept) at once, within the limit:
+		 * in a value, past the colon, all but NUL, CR and LF (and a
+		 * tab in a framing header's); in a header name past its
+		 * first byte (which has the checks of a line's start), all
+		 * but those, the colon and whitespace; in the first line,
+		 * all but NUL, CR and LF.
 		 */
-		if (hm->hm_scan_line > 0 && hm->hm_scan_colon &&
-		    !hm->hm_scan_framing && hm->hm_scan_prev != '\r') {
-			n = len - i;
-			if (n > HTTP_MAX_HEADER_BYTES - hm->hm_scan_bytes)
-				n = HTTP_MAX_HEADER_BYTES - hm->hm_scan_bytes;
-			k = http_scan_span(p + i, n, SCAN_LINE);
-			if (k != 0) {
-				hm->hm_scan_bytes += k;
-				hm->hm_scan_col += k;
-				hm->hm_scan_prev = p[i + k - 1];
-				i += k;
-				if (i == len)
-					break;
-			}
-		}
-		/*
-		 * The same for the rest of a header name (its first byte
-		 * has the checks of a line's start) and for the first
-		 * line: a run of bytes that need no look of their own.
-		 */
-		if (hm->hm_scan_prev != '\r' && ((hm->hm_scan_line > 0 &&
-		    !hm->hm_scan_colon && hm->hm_scan_col > 0) ||
-		    hm->hm_scan_line == 0)) {
+		k = 0;
+		if (hm->hm_scan_prev != '\r') {
 			n = len - i;
 			if (n > HTTP_MAX_HEADER_BYTES - hm->hm_scan_bytes)
 				n = HTTP_MAX_HEADER_BYTES - hm->hm_scan_bytes;
 			if (hm->hm_scan_line == 0)
 				k = http_scan_run(hm, p + i, n);
-			else
+			else if (hm->hm_scan_colon && !hm->hm_scan_framing)
+				k = http_scan_span(p + i, n, SCAN_LINE);
+			else if (!hm->hm_scan_colon && hm->hm_scan_col > 0)
 				k = http_scan_name_run(hm, p + i, n);
-			if (k != 0) {
-				hm->hm_scan_bytes += k;
-				hm->hm_scan_col += k;
-				hm->hm_scan_prev = p[i + k - 1];
-				i += k;
-				if (i == len)
-					break;
-			}
+		}
+		if (k != 0) {
+			hm->hm_scan_bytes += k;
+			hm->hm_scan_col += k;
+			hm->hm_scan_prev = p[i + k - 1];
+			i += k;
+			if (i == len)
+				break;
 		}
 		c = p[i];
 		*used = i;
