@@ -114,9 +114,12 @@ buf_detach(struct buf *b)
 }
 
 /*
- * A block of a header list's arena.  The first holds a usual message's
- * headers (a browser's request is under 1 KiB); each next one is twice
- * the last, so a list of any size takes few blocks.
+ * A block of a header list's arena.  The first, with its own fields, is
+ * a 256-byte allocation: a backend's usual response headers fit, and
+ * glibc serves blocks that small from its per-thread cache, where a
+ * 1 KiB one goes to the shared bins and costs more than the
+ * per-header allocations it replaces.  Each next block is twice the
+ * last, so a list of any size takes few blocks.
  */
 struct headers_block {
 	struct headers_block	*next;
@@ -125,7 +128,7 @@ struct headers_block {
 	char			 data[];
 };
 
-#define HEADERS_BLOCK_FIRST	1024
+#define HEADERS_BLOCK_FIRST	(256 - sizeof(struct headers_block))
 #define HEADERS_BLOCK_MAX	(64 * 1024)
 
 /* Room for len bytes in the list's arena. */
