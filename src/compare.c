@@ -28,9 +28,10 @@ static const char *compare_default_ignore[] = {
 
 /* One compared header name with its values joined. */
 struct compare_header {
-	char		*name;		/* lowercase */
+	char		*name;		/* lowercase, in the side's names */
 	size_t		 order;		/* first position on the wire */
-	struct buf	 value;
+	const char	*value;		/* the value, sent once; or NULL and */
+	struct buf	 joined;	/* ... the values joined */
 };
 
 /* Order duplicate keys by path, then by key bytes. */
@@ -527,36 +528,53 @@ compare_header_cmp(const void *va, const void *vb)
 
 /*
  * Collect the compared headers of one side: one entry per lowercase name,
- * values joined with ", " in wire order, sorted by name.
+ * values joined with ", " in wire order, sorted by name.  The lowercase
+ * names share one allocation (*names), and a value sent once is the
+ * header's own: two allocations a side, not two a header, on a thread
+ * that frees what others allocated.
  */
 static struct compare_header *
 compare_collect(const struct compare_opts *opts, const struct route_rule *rule,
-    char **conn, size_t nconn, const struct headers *hs, size_t *np)
+    char **conn, size_t nconn, const struct headers *hs, size_t *np,
+    char **names)
 {
 	struct compare_header	*v = NULL;
-	size_t			 n = 0, i, j;
+	size_t			 n = 0, i, j, size = 0;
 	char			*lname;
 
+	*names = NULL;
+	for (i = 0; i < hs->n; i++)
+		size += strlen(hs->h[i].name) + 1;
+	if (size != 0) {
+		*names = xmalloc(size);
+		v = xreallocarray(NULL, hs->n, sizeof *v);
+	}
+	lname = *names;
 	for (i = 0; i < hs->n; i++) {
 		if (compare_header_ignored(opts, rule, conn, nconn,
 		    hs->h[i].name))
 			continue;
-		lname = xstrdup(hs->h[i].name);
-		for (j = 0; lname[j] != '\0'; j++)
-			lname[j] = (char)tolower((unsigned char)lname[j]);
+		for (j = 0; hs->h[i].name[j] != '\0'; j++)
+			lname[j] = (char)tolower((unsigned char)
+			    hs->h[i].name[j]);
+		lname[j] = '\0';
 		for (j = 0; j < n && strcmp(v[j].name, lname) != 0; j++)
 			/* nothing */;
 		if (j == n) {
-			v = xreallocarray(v, n + 1, sizeof *v);
 			v[n].name = lname;
 			v[n].order = i;
-			buf_init(&v[n].value);
+			v[n].value = hs->h[i].value;
+			buf_init(&v[n].joined);
 			n++;
-		} else {
-			free(lname);
-			buf_add(&v[j].value, ", ", 2);
+			lname += strlen(lname) + 1;
+			continue;
 		}
-		buf_addstr(&v[j].value, hs->h[i].value);
+		if (v[j].value != NULL) {
+			buf_addstr(&v[j].joined, v[j].value);
+			v[j].value = NULL;
+		}
+		buf_add(&v[j].joined, ", ", 2);
+		buf_addstr(&v[j].joined, hs->h[i].value);
 	}
 	if (n > 1)
 		qsort(v, n, sizeof *v, compare_header_cmp);
@@ -566,22 +584,23 @@ compare_collect(const struct compare_opts *opts, const struct route_rule *rule,
 
 /* Free collected headers. */
 static void
-compare_collect_free(struct compare_header *v, size_t n)
+compare_collect_free(struct compare_header *v, size_t n, char *names)
 {
 	size_t	i;
 
-	for (i = 0; i < n; i++) {
-		free(v[i].name);
-		buf_free(&v[i].value);
-	}
+	for (i = 0; i < n; i++)
+		buf_free(&v[i].joined);
 	free(v);
+	free(names);
 }
 
 /* Return the joined value of a collected header ("" when empty). */
 static const char *
 compare_header_value(const struct compare_header *h)
 {
-	return (h->value.data != NULL ? h->value.data : "");
+	if (h->value != NULL)
+		return (h->value);
+	return (h->joined.data != NULL ? h->joined.data : "");
 }
 
 /* Return the media type of a Content-Type value, without its length. */
@@ -624,7 +643,7 @@ compare_headers(const struct compare_opts *opts, const struct route_rule *rule,
 {
 	struct compare_header	*pv, *cv;
 	size_t			 np, nc, i = 0, j = 0, nconn = 0;
-	char			**conn = NULL;
+	char			**conn = NULL, *pnames, *cnames;
 	const char		*a, *b;
 	struct diff		*d;
 	enum verdict		 v = VERDICT_MATCH;
@@ -636,8 +655,8 @@ compare_headers(const struct compare_opts *opts, const struct route_rule *rule,
 		ctparams = opts != NULL && opts->ignore_ct_params;
 	compare_connection_names(ph, &conn, &nconn);
 	compare_connection_names(ch, &conn, &nconn);
-	pv = compare_collect(opts, rule, conn, nconn, ph, &np);
-	cv = compare_collect(opts, rule, conn, nconn, ch, &nc);
+	pv = compare_collect(opts, rule, conn, nconn, ph, &np, &pnames);
+	cv = compare_collect(opts, rule, conn, nconn, ch, &nc, &cnames);
 	while (i < np || j < nc) {
 		if (i == np)
 			r = 1;
@@ -682,8 +701,8 @@ compare_headers(const struct compare_opts *opts, const struct route_rule *rule,
 			j++;
 		}
 	}
-	compare_collect_free(pv, np);
-	compare_collect_free(cv, nc);
+	compare_collect_free(pv, np, pnames);
+	compare_collect_free(cv, nc, cnames);
 	strlist_free(&conn, &nconn);
 	return (v);
 }

@@ -122,6 +122,12 @@ decode_undo(char **codings, size_t ncodings, const char *in, size_t inlen,
 		*why = "over";
 		goto out;
 	}
+	/* Most bodies have no coding: one copy, straight to out. */
+	if (ncodings == 0) {
+		buf_add(out, in, inlen);
+		rc = 0;
+		goto out;
+	}
 	buf_add(&cur, in, inlen);
 	for (i = ncodings; i > 0; i--) {
 		*failed = codings[i - 1];
