@@ -2866,6 +2866,63 @@ test_parse_ts(void)
 	    "capture_parse_ts: month 13 and a time with no zone are refused");
 }
 
+/*
+ * The fast reader works a latency of up to 15 digits out itself: the
+ * same double as strtod for every count of digits before and after the
+ * point, those at the limit, halfway cases and long fractions included
+ * (past 15 digits in all strtod reads it).
+ */
+static void
+test_fast_numbers(void)
+{
+	static const char	*fixed[] = { "0.5", "0.1", "0.3", "1.0",
+	    "0.000000000000001", "999999999999999.9", "99999999999999.9",
+	    "0.123456789012345", "9007199254740.993", "0.000000000000005",
+	    "123456789012345.123456789012345", "2.5", "0.300000000000004",
+	    "8.589973e9" };
+	char			 num[64], line[256], first[64] = "";
+	struct exchange		 ex;
+	size_t			 i, k, n, f, count = 0, bad = 0;
+
+	for (i = 0; i < 20000 + sizeof fixed / sizeof fixed[0]; i++) {
+		if (i < sizeof fixed / sizeof fixed[0])
+			snprintf(num, sizeof num, "%s", fixed[i]);
+		else {
+			n = 1 + rnd_n(15);
+			f = 1 + rnd_n(15);
+			k = 0;
+			num[k++] = (char)('1' + rnd_n(9));
+			while (k < n)
+				num[k++] = (char)('0' + rnd_n(10));
+			if (rnd_n(4) == 0)
+				k = 1, num[0] = '0';
+			num[k++] = '.';
+			while (f-- > 0)
+				num[k++] = (char)('0' + rnd_n(10));
+			num[k] = '\0';
+		}
+		snprintf(line, sizeof line, "{\"paritytap\":1,\"id\":\"n\","
+		    "\"request\":{\"method\":\"GET\",\"target\":\"/\"},"
+		    "\"responses\":{\"primary\":{\"status\":200,\"ms\":%s}}}",
+		    num);
+		exchange_init(&ex, NULL);
+		if (capture_fast_read(line, strlen(line), &ex) != 0) {
+			/* Only an exponent is not the fast reader's. */
+			if (strchr(num, 'e') == NULL && bad++ == 0)
+				snprintf(first, sizeof first, "%s", num);
+		} else {
+			count++;
+			if (ex.ex_resp[SIDE_PRIMARY].ms != strtod(num, NULL) &&
+			    bad++ == 0)
+				snprintf(first, sizeof first, "%s", num);
+		}
+		exchange_free(&ex);
+	}
+	ok(bad == 0 && count >= 20000, "fast reader: %zu latencies read as "
+	    "strtod reads them (%zu differ%s%s)", count, bad,
+	    bad != 0 ? ", the first " : "", first);
+}
+
 int
 main(void)
 {
@@ -2901,6 +2958,7 @@ main(void)
 	test_line_hints();
 	test_decoded_bodies();
 	test_parse_ts();
+	test_fast_numbers();
 
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return (done_testing());
