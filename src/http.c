@@ -75,6 +75,14 @@ enum {
 /* A chunk-size line longer than this is not a client's. */
 #define HTTP_MAX_CHUNK_LINE	4096
 
+/* RFC 9110, 5.6.2: the token characters, as a table for the scanner. */
+static const unsigned char http_tchars[256] = {
+	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
+	['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
+	['`'] = 1, ['|'] = 1, ['~'] = 1,
+	['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1
+};
+
 /* RFC 9110, 5.6.2: a token character. */
 static int
 http_tchar(unsigned char c)
@@ -220,18 +228,44 @@ http_scan(struct http_msg *hm, const unsigned char *p, size_t len,
 
 	for (i = 0; i < len && !hm->hm_scan_done; i++) {
 		/*
-		 * In a value, past the colon, only NUL, CR and LF need a
-		 * look (and a tab in a framing header's): the bytes before
-		 * the next of them are counted at once, within the limit.
+		 * In a value, past the colon, and in a response's status
+		 * line, only NUL, CR and LF need a look (and a tab in a
+		 * framing header's value): the bytes before the next of
+		 * them are counted at once, within the limit.
 		 */
-		if (hm->hm_scan_line > 0 && hm->hm_scan_colon &&
-		    !hm->hm_scan_framing && hm->hm_scan_prev != '\r') {
+		if (((hm->hm_scan_line > 0 && hm->hm_scan_colon &&
+		    !hm->hm_scan_framing) || (hm->hm_scan_line == 0 &&
+		    hm->hm_response)) && hm->hm_scan_prev != '\r') {
 			n = len - i;
 			if (n > HTTP_MAX_HEADER_BYTES - hm->hm_scan_bytes)
 				n = HTTP_MAX_HEADER_BYTES - hm->hm_scan_bytes;
 			for (k = 0; k < n && p[i + k] != '\0' &&
 			    p[i + k] != '\r' && p[i + k] != '\n'; k++)
 				/* nothing */;
+			if (k != 0) {
+				hm->hm_scan_bytes += k;
+				hm->hm_scan_col += k;
+				hm->hm_scan_prev = p[i + k - 1];
+				i += k;
+				if (i == len)
+					break;
+			}
+		}
+		/*
+		 * So too for the token bytes of a name past its first: only
+		 * kept for the framing check.
+		 */
+		if (hm->hm_scan_line > 0 && !hm->hm_scan_colon &&
+		    hm->hm_scan_col > 0 && hm->hm_scan_prev != '\r') {
+			n = len - i;
+			if (n > HTTP_MAX_HEADER_BYTES - hm->hm_scan_bytes)
+				n = HTTP_MAX_HEADER_BYTES - hm->hm_scan_bytes;
+			for (k = 0; k < n && http_tchars[p[i + k]]; k++) {
+				if (hm->hm_scan_col + k <
+				    sizeof hm->hm_scan_name - 1)
+					hm->hm_scan_name[hm->hm_scan_col + k] =
+					    p[i + k];
+			}
 			if (k != 0) {
 				hm->hm_scan_bytes += k;
 				hm->hm_scan_col += k;
