@@ -490,7 +490,7 @@ compare_header_ignored(const struct compare_opts *opts,
 		return (1);
 	trace = opts != NULL && opts->trace_header != NULL ?
 	    opts->trace_header : DEFAULT_TRACE_HEADER;
-	if (strcasecmp(name, trace) == 0)
+	if (compare_name_in(name, (char **)&trace, 1))
 		return (1);
 	if (opts != NULL && compare_name_in(name, opts->ignore_headers,
 	    opts->nignore_headers))
