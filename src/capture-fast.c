@@ -238,6 +238,25 @@ capture_fast_integer(struct capture_fast *lx, long long *v)
 static int
 capture_fast_member(struct capture_fast *lx, int *first)
 {
+	const char	*p = lx->p, *k;
+
+	/*
+	 * The writer's own form first: a plain key right after the brace
+	 * or the comma, then the colon, with no space anywhere.  A key is
+	 * read at every member of a line, and this is most of the reading.
+	 */
+	if (lx->end - p >= 2 && *p == (*first ? '"' : ',') &&
+	    (*first || *++p == '"')) {
+		k = p + 1;
+		p = capture_fast_run(k, lx->end);
+		if (lx->end - p >= 2 && p[0] == '"' && p[1] == ':') {
+			lx->v = k;
+			lx->vlen = p - k;
+			lx->p = p + 2;
+			*first = 0;
+			return (1);
+		}
+	}
 	capture_fast_space(lx);
 	if (lx->p < lx->end && *lx->p == '}') {
 		lx->p++;
