@@ -17,6 +17,7 @@
 struct capture_har {
 	FILE		*ch_f;
 	uint64_t	 ch_entries;
+	size_t		 ch_limit;	/* decoded bytes written as text */
 };
 
 /* Return a new JSON string of a C string, made UTF-8. */
@@ -196,11 +197,13 @@ har_request(const struct exchange *ex, const char *version)
 
 /*
  * Return a new HAR content object for a side's body: decoded by its
- * Content-Encoding when it can be; a body cut short or that does not
- * decode is kept as received and "_encoded" names its coding.
+ * Content-Encoding when it can be, up to limit bytes; a body cut short,
+ * that does not decode or that decodes past limit is kept as received,
+ * "_encoded" names its coding and "_decode_error" says why it was not
+ * decoded.
  */
 static json_t *
-har_content(const struct response_side *rs)
+har_content(const struct response_side *rs, size_t limit)
 {
 	const char	*ct, *ce;
 	json_t		*obj;
@@ -211,9 +214,12 @@ har_content(const struct response_side *rs)
 	obj = json_object();
 	ce = headers_get(&rs->headers, "Content-Encoding");
 	ct = headers_get(&rs->headers, "Content-Type");
+	/* A body the capture keeps decoded is text already: no bomb. */
+	if (rs->body_decoded != NULL && rs->body.len > limit)
+		limit = rs->body.len;
 	buf_init(&dec);
 	if (ce != NULL && strcasecmp(ce, "identity") != 0 && rs->body.len != 0 &&
-	    !rs->truncated && decode_body(rs, &dec, 0, &cause) == 0) {
+	    !rs->truncated && decode_body(rs, &dec, limit, &cause) == 0) {
 		json_object_set_new(obj, "size", json_integer(
 		    (json_int_t)dec.len));
 		json_object_set_new(obj, "compression", json_integer(
@@ -224,7 +230,6 @@ har_content(const struct response_side *rs)
 		buf_free(&dec);
 		return (obj);
 	}
-	free(cause);
 	buf_free(&dec);
 	json_object_set_new(obj, "size", json_integer((json_int_t)wire));
 	json_object_set_new(obj, "mimeType", har_str(ct != NULL ? ct : ""));
@@ -232,6 +237,9 @@ har_content(const struct response_side *rs)
 		har_set_body(obj, "encoding", rs->body.data, rs->body.len);
 	if (ce != NULL && strcasecmp(ce, "identity") != 0 && rs->body.len != 0)
 		json_object_set_new(obj, "_encoded", har_str(ce));
+	if (cause != NULL)
+		json_object_set_new(obj, "_decode_error", har_str(cause));
+	free(cause);
 	if (rs->truncated)
 		json_object_set_new(obj, "_truncated", json_true());
 	return (obj);
@@ -239,7 +247,8 @@ har_content(const struct response_side *rs)
 
 /* Return a new HAR response object for one side (NULL: absent). */
 static json_t *
-har_response(const struct response_side *rs, const char *version)
+har_response(const struct response_side *rs, const char *version,
+    size_t limit)
 {
 	static const struct response_side	 none;
 	const char				*loc;
@@ -254,7 +263,7 @@ har_response(const struct response_side *rs, const char *version)
 	json_object_set_new(obj, "httpVersion", json_string(version));
 	json_object_set_new(obj, "cookies", json_array());
 	json_object_set_new(obj, "headers", har_headers(&rs->headers));
-	json_object_set_new(obj, "content", har_content(rs));
+	json_object_set_new(obj, "content", har_content(rs, limit));
 	loc = headers_get(&rs->headers, "Location");
 	json_object_set_new(obj, "redirectURL", har_str(loc != NULL ? loc : ""));
 	json_object_set_new(obj, "headersSize", json_integer(-1));
@@ -293,7 +302,7 @@ har_diff(const struct diff *d)
 
 /* Return a new "_paritytap" object for an exchange. */
 static json_t *
-har_custom(const struct exchange *ex, const char *version)
+har_custom(const struct exchange *ex, const char *version, size_t limit)
 {
 	json_t	*obj, *diffs, *resp;
 	size_t	 i;
@@ -320,20 +329,26 @@ har_custom(const struct exchange *ex, const char *version)
 	for (side = SIDE_CANDIDATE; side < SIDE_MAX; side++) {
 		if (ex->ex_resp[side].present)
 			json_object_set_new(resp, side_name(side),
-			    har_response(&ex->ex_resp[side], version));
+			    har_response(&ex->ex_resp[side], version,
+			    limit));
 	}
 	json_object_set_new(obj, "responses", resp);
 	return (obj);
 }
 
-/* Open a HAR writer on f (which it owns from now on): the document's head. */
+/*
+ * Open a HAR writer on f (which it owns from now on): the document's
+ * head.  A body is written decoded when it decodes to at most limit bytes
+ * (export's --max-body).
+ */
 struct capture_har *
-capture_har_open(FILE *f)
+capture_har_open(FILE *f, size_t limit)
 {
 	struct capture_har	*ch;
 
 	ch = xcalloc(1, sizeof *ch);
 	ch->ch_f = f;
+	ch->ch_limit = limit;
 	fprintf(f, "{\"log\":{\"version\":\"1.2\",\"creator\":{\"name\":"
 	    "\"paritytap\",\"version\":\"%s\"},\"entries\":[", PACKAGE_VERSION);
 	return (ch);
@@ -371,14 +386,16 @@ capture_har_add(struct capture_har *ch, const struct exchange *ex,
 	json_object_set_new(entry, "startedDateTime", json_string(ts));
 	json_object_set_new(entry, "time", json_real(ms));
 	json_object_set_new(entry, "request", har_request(ex, v));
-	json_object_set_new(entry, "response", har_response(primary, v));
+	json_object_set_new(entry, "response", har_response(primary, v,
+	    ch->ch_limit));
 	json_object_set_new(entry, "cache", json_object());
 	timings = json_object();
 	json_object_set_new(timings, "send", json_integer(0));
 	json_object_set_new(timings, "wait", json_real(ms));
 	json_object_set_new(timings, "receive", json_integer(0));
 	json_object_set_new(entry, "timings", timings);
-	json_object_set_new(entry, "_paritytap", har_custom(ex, v));
+	json_object_set_new(entry, "_paritytap", har_custom(ex, v,
+	    ch->ch_limit));
 
 	if (ch->ch_entries++ != 0)
 		fputc(',', ch->ch_f);

@@ -80,6 +80,8 @@ struct capture_reader {
 	gzFile			 r_gz;
 	int			 r_lenient;
 	unsigned long long	 r_lineno;
+	unsigned long long	 r_exchanges;	/* read, for -v */
+	unsigned long long	 r_slow;	/* of them, not by the fast path */
 	struct buf		 r_line;
 	const char		*r_ldata;	/* the line: in r_buf or r_line */
 	size_t			 r_llen;
@@ -1325,9 +1327,13 @@ capture_reader_next(struct capture_reader *r, struct exchange *ex,
 			continue;
 		exchange_init(ex, NULL);
 		if (capture_fast_parse(r->r_ldata, r->r_llen, ex, r->r_skip,
-		    &r->r_s, &r->r_hname) == 0)
+		    &r->r_s, &r->r_hname) == 0) {
+			r->r_exchanges++;
 			return (1);
+		}
 		exchange_free(ex);
+		log_debug("%s:%llu: read by the full JSON parser", r->r_name,
+		    r->r_lineno);
 		obj = json_loadb(r->r_ldata, r->r_llen, JSON_ALLOW_NUL, &err);
 		/* -q: the reading commands say they keep these quiet. */
 		if (obj == NULL && !newline) {
@@ -1344,6 +1350,8 @@ capture_reader_next(struct capture_reader *r, struct exchange *ex,
 			exchange_init(ex, NULL);
 			if (exchange_from_json(obj, ex, &why) == 0) {
 				json_decref(obj);
+				r->r_exchanges++;
+				r->r_slow++;
 				return (1);
 			}
 			exchange_free(ex);
@@ -1384,6 +1392,10 @@ capture_reader_close(struct capture_reader *r)
 {
 	if (r == NULL)
 		return;
+	log_info("%s: %llu exchange%s read from %llu line%s (%llu not by "
+	    "the fast reader)", r->r_name, r->r_exchanges,
+	    r->r_exchanges == 1 ? "" : "s", r->r_lineno,
+	    r->r_lineno == 1 ? "" : "s", r->r_slow);
 	gzclose(r->r_gz);
 	buf_free(&r->r_line);
 	buf_free(&r->r_s);

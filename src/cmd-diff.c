@@ -25,8 +25,12 @@ static const struct options_entry diff_options[] = {
 	OPTIONS_ENTRY_STRICT_ORDER,
 	OPTIONS_ENTRY_LENIENT_NUMBERS,
 	OPTIONS_ENTRY_UNORDERED,
+	{ "config", 0, "FILE", "INI file: [compare] (its ignore, "
+	    "strict-order, lenient-numbers and unordered keys) and [diff]; "
+	    "other commands' sections are passed over; flags win", NULL },
 	{ "quiet", 'q', NULL, "no DIVERGE lines", NULL },
-	{ "verbose", 'v', NULL, "more logging", NULL },
+	{ "verbose", 'v', NULL, "more logging: how many documents each file "
+	    "held", NULL },
 	OPTIONS_ENTRY_COLOR,
 	OPTIONS_ENTRY_HELP,
 	OPTIONS_ENTRY_END

@@ -30,8 +30,15 @@ static const struct options_entry export_options[] = {
 	    "terminal" },
 	{ "lenient", 0, NULL, "skip malformed capture lines with a warning",
 	    NULL },
+	{ "max-body", 0, "BYTES", "har: a gzip or deflate body is written "
+	    "decoded when it decodes to at most this many bytes, else as "
+	    "received (base64), with _decode_error saying why", "8M" },
+	{ "config", 0, "FILE", "INI file: [export] (other commands' "
+	    "sections are passed over)", NULL },
 	{ "quiet", 'q', NULL, "no summary line, no warning about cut bodies",
 	    NULL },
+	{ "verbose", 'v', NULL, "more logging: each capture file read and "
+	    "its exchanges (twice: debug)", NULL },
 	OPTIONS_ENTRY_HELP,
 	OPTIONS_ENTRY_END
 };
@@ -43,6 +50,7 @@ struct export_conf {
 	const char		*path;		/* NULL: standard output */
 	int			 lenient;
 	int			 quiet;
+	uint64_t		 max_body;	/* HAR: decoded bytes */
 };
 
 /* Exchanges between two updates of the progress line. */
@@ -168,10 +176,13 @@ static int
 export_set(void *arg, const char *name, const char *value, char **cause)
 {
 	struct export_conf	*ec = arg;
+	int			 rv;
 
 	/* Export's -q is its own, not the shared one. */
 	if (strcmp(name, "quiet") == 0)
 		return (options_bool(name, value, &ec->quiet, cause));
+	if ((rv = options_set(&ec->o, name, value, cause)) != 0)
+		return (rv == 1 ? 0 : -1);
 	if (strcmp(name, "lenient") == 0)
 		return (options_bool(name, value, &ec->lenient, cause));
 	if (strcmp(name, "format") == 0) {
@@ -198,6 +209,7 @@ static int
 cmd_export_exec(int argc, char **argv)
 {
 	struct export_conf	 ec;
+	struct options_target	 ot = { .max_body = &ec.max_body };
 	enum export_format	 format;
 	struct export_out	 out;
 	struct capture_pcap	*pcap = NULL;
@@ -212,7 +224,7 @@ cmd_export_exec(int argc, char **argv)
 
 	memset(&out, 0, sizeof out);
 	memset(&ec, 0, sizeof ec);
-	options_init(&ec.o, "export", export_options, NULL);
+	options_init(&ec.o, "export", export_options, &ot);
 	rc = options_getopt(&ec.o, argc, argv, cmd_export_help);
 	if (rc == -1 && options_load(&ec.o, export_set, &ec) != 0)
 		rc = EXIT_USAGE;
@@ -247,7 +259,7 @@ cmd_export_exec(int argc, char **argv)
 			return (EXIT_RUNTIME);
 		}
 	} else
-		har = capture_har_open(out.f);
+		har = capture_har_open(out.f, (size_t)ec.max_body);
 
 	/* Big captures take a while: say how far it got, on a terminal. */
 	progress = !quiet && isatty(STDERR_FILENO);

@@ -27,6 +27,8 @@ static const struct options_entry import_options[] = {
 	OPTIONS_ENTRY_CAPTURE_RAW_BODIES,
 	{ "source", 0, "import|record", "the source written in each line",
 	    "import" },
+	{ "config", 0, "FILE", "INI file: [import] (other commands' "
+	    "sections are passed over)", NULL },
 	{ "quiet", 'q', NULL, "no summary line, no progress bar", NULL },
 	{ "verbose", 'v', NULL, "more logging (twice: debug, which names each "
 	    "connection not parsed and why)", NULL },

@@ -33,11 +33,15 @@ static const struct options_entry noise_options[] = {
 	OPTIONS_ENTRY_IGNORE_CT_PARAMS,
 	OPTIONS_ENTRY_NORMALIZE,
 	OPTIONS_ENTRIES_NOISE,
+	{ "max-body", 0, "BYTES", "a gzip or deflate body is compared when "
+	    "it decodes to at most this many bytes", "8M" },
 	{ "config", 0, "FILE", "INI file: [compare], [route \"...\"] and "
 	    "[noise]", NULL },
 	{ "lenient", 0, NULL, "skip malformed capture lines with a warning",
 	    NULL },
 	{ "quiet", 'q', NULL, "no summary line, no warnings", NULL },
+	{ "verbose", 'v', NULL, "more logging: each capture file read and "
+	    "its exchanges (twice: debug)", NULL },
 	{ "json", 0, NULL, "as --format json", NULL },
 	OPTIONS_ENTRY_HELP,
 	OPTIONS_ENTRY_END
@@ -47,6 +51,7 @@ struct noise_conf {
 	struct options		 o;
 	enum noise_format	 format;
 	int			 lenient;
+	uint64_t		 max_body;
 };
 
 static void
@@ -207,6 +212,7 @@ static int
 cmd_noise_exec(int argc, char **argv)
 {
 	struct noise_conf	 nc;
+	struct options_target	 ot = { .max_body = &nc.max_body };
 	struct capture_reader	*cr;
 	struct exchange		 ex;
 	struct noise		*n;
@@ -217,7 +223,7 @@ cmd_noise_exec(int argc, char **argv)
 	int			 i, rc, failed = 0;
 
 	memset(&nc, 0, sizeof nc);
-	options_init(&nc.o, "noise", noise_options, NULL);
+	options_init(&nc.o, "noise", noise_options, &ot);
 	rc = options_getopt(&nc.o, argc, argv, cmd_noise_help);
 	if (rc == -1 && options_load(&nc.o, noise_set, &nc) != 0)
 		rc = EXIT_USAGE;

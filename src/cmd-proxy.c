@@ -77,7 +77,8 @@ static const struct options_entry proxy_options[] = {
 	    "--self-check; ms if no unit)", "5s" },
 	OPTIONS_ENTRY_SELF_CHECK,
 	{ "max-body", 0, "BYTES", "request body limit (413 over) and response "
-	    "bytes kept for comparison", "8M" },
+	    "bytes kept, and decoded from gzip or deflate, for comparison",
+	    "8M" },
 	{ "max-inflight", 0, "N", "candidate requests in flight before "
 	    "mirrors are dropped and counted", "1024" },
 	{ "max-inflight-bytes", 0, "BYTES", "requests in flight to the "

@@ -28,6 +28,9 @@ static const struct options_entry record_options[] = {
 	OPTIONS_ENTRY_KEEP_SECRETS,
 	OPTIONS_ENTRY_CAPTURE_RAW_BODIES,
 	{ "quiet", 'q', NULL, "no warnings and no import summary", NULL },
+	{ "verbose", 'v', NULL, "more logging: the recorder library, where "
+	    "its files go, how CMD ended, the files imported (twice: debug, "
+	    "which names each connection not parsed and why)", NULL },
 	OPTIONS_ENTRY_HELP,
 	OPTIONS_ENTRY_END
 };
@@ -102,6 +105,8 @@ record_set(void *arg, const char *name, const char *value, char **cause)
 	struct record_opts	*ro = &rc->ro;
 	char			*why;
 
+	if (strcmp(name, "verbose") == 0)
+		return (options_set(&rc->o, name, value, cause) == 1 ? 0 : -1);
 	/* Record's -q is its own (no warnings), not the shared one. */
 	if (strcmp(name, "quiet") == 0)
 		return (options_bool(name, value, &ro->quiet, cause));

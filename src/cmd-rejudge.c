@@ -46,6 +46,7 @@ struct rejudge_conf {
 	struct options		 o;
 	const char		*output;
 	const char		*trace_header;
+	uint64_t		 max_body;
 	int			 lenient;
 	int			 json;
 	int			 learned;	/* --secondary-learned */
@@ -79,6 +80,8 @@ static const struct options_entry rejudge_options[] = {
 	    "answers in the captures (responses.secondary),\nthen mark the "
 	    "diffs on noise paths\n(reads each capture twice)", NULL },
 	OPTIONS_ENTRIES_NOISE,
+	{ "max-body", 0, "BYTES", "a gzip or deflate body is compared when "
+	    "it decodes to at most this many bytes", "8M" },
 	{ "config", 0, "FILE", "INI file: [compare], [route \"METHOD "
 	    "/path\"], [rejudge]; other commands' sections are skipped; flags "
 	    "win", NULL },
@@ -644,6 +647,7 @@ cmd_rejudge_exec(int argc, char **argv)
 
 	memset(&rc, 0, sizeof rc);
 	t.trace_header = &rc.trace_header;
+	t.max_body = &rc.max_body;
 	options_init(&rc.o, "rejudge", rejudge_options, &t);
 	rc.o.other_sections = 1;
 	buf_init(&rc.line);

@@ -160,7 +160,8 @@ static const struct options_entry replay_options[] = {
 	    "--timeout" },
 	{ "secondary-timeout", 0, "DURATION", "the secondary's own deadline",
 	    "--timeout" },
-	{ "max-body", 0, "BYTES", "response bytes kept for comparison", "8M" },
+	{ "max-body", 0, "BYTES", "response bytes kept, and decoded from gzip "
+	    "or deflate, for comparison", "8M" },
 	{ "host", 0, "HOST", "Host header sent", "as recorded" },
 	OPTIONS_ENTRY_TRACE_HEADER,
 	{ "drop-redacted", 0, NULL, "replay requests whose secrets the "

@@ -30,7 +30,7 @@ enum report_format {
 	REPORT_BASELINE
 };
 
-/* The report's options; options_set sets -q. */
+/* The report's options; options_set sets -q and -v. */
 static const struct options_entry report_options[] = {
 	{ "format", 'f', "FORMAT", "text, json, html (one self-contained "
 	    "page with latency charts and each signature's example exchange "
@@ -54,6 +54,9 @@ static const struct options_entry report_options[] = {
 	    "report has no use for)", NULL },
 	{ "quiet", 'q', NULL, "no warnings (a torn last line, skipped lines)",
 	    NULL },
+	{ "verbose", 'v', NULL, "more logging: each capture file read and "
+	    "its exchanges (twice: debug, which names each line the fast "
+	    "reader did not take)", NULL },
 	OPTIONS_ENTRY_HELP,
 	OPTIONS_ENTRY_END
 };

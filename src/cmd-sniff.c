@@ -45,7 +45,8 @@ static const struct options_entry sniff_options[] = {
 	    "secondary are the backends sniff sends to", "5s" },
 	{ "max-inflight", 0, "N", "candidate requests in flight before new "
 	    "ones are dropped, counted and recorded as skipped", "1024" },
-	{ "max-body", 0, "BYTES", "body bytes kept for comparison", "8M" },
+	{ "max-body", 0, "BYTES", "body bytes kept, and decoded from gzip or "
+	    "deflate, for comparison", "8M" },
 	OPTIONS_ENTRY_TRACE_HEADER,
 	{ "redact-header", 0, "NAME", "also redact this header in captures",
 	    NULL },

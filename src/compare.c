@@ -383,10 +383,63 @@ compare_normalizing(const struct compare_opts *opts,
 	    (rule != NULL && rule->rr_nnormalize != 0));
 }
 
+/* The decoded body bytes compared: --max-body, as for bytes received. */
+static size_t
+compare_decode_limit(const struct compare_opts *opts)
+{
+	if (opts == NULL || opts->max_body == 0)
+		return (DEFAULT_MAX_BODY);
+	return ((size_t)opts->max_body);
+}
+
+/* Append a side's Content-Encoding values, as one list. */
+static void
+compare_codings(const struct response_side *rs, struct buf *b)
+{
+	size_t	 i;
+
+	for (i = 0; i < rs->headers.n; i++) {
+		if (strcasecmp(rs->headers.h[i].name, "Content-Encoding") == 0)
+			buf_printf(b, "%s,", rs->headers.h[i].value);
+	}
+}
+
+/*
+ * Return 1 if two bodies are the same bytes under the same codings, so
+ * that they decode to the same whatever their size: the same large gzip
+ * file served by both is no divergence, though neither is decoded whole.
+ */
+static int
+compare_same_coded(const struct response_side *p,
+    const struct response_side *c)
+{
+	struct buf	 a, b;
+	int		 same;
+
+	if (p->body.len != c->body.len || (p->body.len != 0 &&
+	    memcmp(p->body.data, c->body.data, p->body.len) != 0))
+		return (0);
+	if ((p->body_decoded == NULL) != (c->body_decoded == NULL) ||
+	    (p->body_decoded != NULL &&
+	    strcmp(p->body_decoded, c->body_decoded) != 0))
+		return (0);
+	buf_init(&a);
+	buf_init(&b);
+	compare_codings(p, &a);
+	compare_codings(c, &b);
+	same = a.len == b.len && (a.len == 0 ||
+	    strcasecmp(a.data, b.data) == 0);
+	buf_free(&a);
+	buf_free(&b);
+	return (same);
+}
+
 /*
  * Compare the bodies of two responses (decoded): as JSON when both are
- * JSON, else as bytes (after --normalize).  Returns the body part of the
- * verdict.
+ * JSON, else as bytes (after --normalize).  A body is decoded up to
+ * --max-body and no further: one that decodes past it cannot be compared
+ * and says so, as a body cut at --max-body does.  Returns the body part
+ * of the verdict.
  */
 enum verdict
 compare_bodies(const struct compare_opts *opts, const struct route_rule *rule,
@@ -395,29 +448,37 @@ compare_bodies(const struct compare_opts *opts, const struct route_rule *rule,
 {
 	struct buf	 bp, bc;
 	struct diff	*d;
-	char		*cause, *detail;
+	char		*cause[2], *detail;
 	enum verdict	 v = VERDICT_MATCH;
-	int		 jp, jc, failed = 0;
+	int		 jp, jc, rv[2], i;
+	size_t		 limit = compare_decode_limit(opts);
 	struct json_doc	 doc;
 
 	if (p->truncated || c->truncated)
 		return (compare_truncated(p, c, diffs));
 	buf_init(&bp);
 	buf_init(&bc);
-	if (decode_body(p, &bp, 0, &cause) != 0) {
-		compare_body_diff(diffs, SIDE_PRIMARY, "%s", cause);
-		free(cause);
-		failed = 1;
-	}
-	if (decode_body(c, &bc, 0, &cause) != 0) {
-		compare_body_diff(diffs, SIDE_CANDIDATE, "%s", cause);
-		free(cause);
-		failed = 1;
-	}
-	if (failed) {
-		v = VERDICT_BODY;
+	cause[0] = cause[1] = NULL;
+	rv[0] = decode_body(p, &bp, limit, &cause[0]);
+	rv[1] = decode_body(c, &bc, limit, &cause[1]);
+	if (rv[0] == DECODE_OVER && rv[1] == DECODE_OVER &&
+	    compare_same_coded(p, c))
 		goto out;
+	for (i = 0; i < 2; i++) {
+		if (rv[i] == 0)
+			continue;
+		if (rv[i] == DECODE_OVER)
+			compare_body_diff(diffs, i == 0 ? SIDE_PRIMARY :
+			    SIDE_CANDIDATE, "%s body decodes to more than "
+			    "--max-body (%zu bytes), cannot compare",
+			    i == 0 ? "primary" : "candidate", limit);
+		else
+			compare_body_diff(diffs, i == 0 ? SIDE_PRIMARY :
+			    SIDE_CANDIDATE, "%s", cause[i]);
+		v = VERDICT_BODY;
 	}
+	if (v != VERDICT_MATCH)
+		goto out;
 	if (bp.len == 0 && bc.len == 0)
 		goto out;
 	jp = compare_is_json(p, bp.data, bp.len);
@@ -451,6 +512,8 @@ compare_bodies(const struct compare_opts *opts, const struct route_rule *rule,
 		json_doc_free(&doc);
 	}
 out:
+	free(cause[0]);
+	free(cause[1]);
 	buf_free(&bp);
 	buf_free(&bc);
 	return (v);

@@ -18,6 +18,8 @@
 
 #define DECODE_LIMIT	(64 * 1024 * 1024)
 
+static int	decode_gzip_over(const char *, const char *, size_t, size_t);
+
 /* Inflate with zlib's window bits into out; 0, or -1 with *why set. */
 static int
 decode_inflate(const char *in, size_t inlen, int window, int members,
@@ -106,50 +108,57 @@ decode_codings(const struct response_side *side, char ***codings,
 /*
  * Undo codings (the last applied first) on in into out, at most limit
  * bytes; return 0, or -1 with *why ("over" when past limit) and *failed
- * the coding that did not decode.
+ * the coding that did not decode.  Each step's result is handed on, not
+ * copied: a body that inflates to limit is held about once, not thrice.
  */
 static int
 decode_undo(char **codings, size_t ncodings, const char *in, size_t inlen,
     struct buf *out, size_t limit, const char **why, const char **failed)
 {
-	struct buf	 cur, next;
-	size_t		 i;
+	struct buf	 cur, next, swap;
+	const char	*src = in;
+	size_t		 i, srclen = inlen;
 	int		 rc = -1;
 
 	buf_init(&cur);
 	buf_init(&next);
-	if (ncodings == 0 && inlen > limit) {
-		*why = "over";
-		goto out;
-	}
-	/* Most bodies have no coding: one copy, straight to out. */
 	if (ncodings == 0) {
+		if (inlen > limit) {
+			*why = "over";
+			return (-1);
+		}
 		buf_add(out, in, inlen);
-		rc = 0;
-		goto out;
+		return (0);
 	}
-	buf_add(&cur, in, inlen);
 	for (i = ncodings; i > 0; i--) {
 		*failed = codings[i - 1];
 		buf_reset(&next);
 		if (strcasecmp(codings[i - 1], "deflate") != 0) {
-			if (decode_inflate(cur.data, cur.len, 15 + 32, 1,
-			    &next, limit, why) != 0)
+			if (decode_inflate(src, srclen, 15 + 32, 1, &next,
+			    limit, why) != 0)
 				goto out;
-		} else if (decode_inflate(cur.data, cur.len, 15, 0, &next,
-		    limit, why) != 0) {
+		} else if (decode_inflate(src, srclen, 15, 0, &next, limit,
+		    why) != 0) {
 			/* Many servers send raw deflate as "deflate". */
 			if (strcmp(*why, "over") == 0)
 				goto out;
 			buf_reset(&next);
-			if (decode_inflate(cur.data, cur.len, -15, 0, &next,
-			    limit, why) != 0)
+			if (decode_inflate(src, srclen, -15, 0, &next, limit,
+			    why) != 0)
 				goto out;
 		}
-		buf_reset(&cur);
-		buf_add(&cur, next.data, next.len);
+		swap = cur;
+		cur = next;
+		next = swap;
+		src = cur.data;
+		srclen = cur.len;
 	}
-	buf_add(out, cur.data, cur.len);
+	if (out->len == 0) {
+		swap = *out;
+		*out = cur;
+		cur = swap;
+	} else
+		buf_add(out, cur.data, cur.len);
 	rc = 0;
 out:
 	buf_free(&cur);
@@ -160,9 +169,12 @@ out:
 /*
  * Decode a side's body by its Content-Encoding (gzip, x-gzip, deflate,
  * identity; a list is undone last first) into out, at most limit bytes
- * (0: 64 MiB).  An empty body is empty whatever its coding, and a body
- * read back from a capture that stored it decoded is taken as it is.
- * Returns 0, or -1 with an allocated cause.
+ * (0: 64 MiB; every command passes its --max-body).  An empty body is
+ * empty whatever its coding, and a body read back from a capture that
+ * stored it decoded is taken as it is.  Returns 0; DECODE_OVER with an
+ * allocated cause when the body decodes past limit (it is not inflated
+ * further: a small "bomb" costs limit bytes, not what it expands to);
+ * or -1 with an allocated cause when it does not decode.
  */
 int
 decode_body(const struct response_side *side, struct buf *out, size_t limit,
@@ -184,11 +196,19 @@ decode_body(const struct response_side *side, struct buf *out, size_t limit,
 	if (side->body_decoded == NULL &&
 	    decode_codings(side, &codings, &ncodings, cause) != 0)
 		goto out;
+	/* Its trailer may say so already, without inflating anything. */
+	if (ncodings == 1 && decode_gzip_over(codings[0], side->body.data,
+	    side->body.len, limit)) {
+		xasprintf(cause, "decoded body over %zu bytes", limit);
+		rc = DECODE_OVER;
+		goto out;
+	}
 	if (decode_undo(codings, ncodings, side->body.data, side->body.len,
 	    out, limit, &why, &failed) != 0) {
-		if (strcmp(why, "over") == 0)
+		if (strcmp(why, "over") == 0) {
 			xasprintf(cause, "decoded body over %zu bytes", limit);
-		else
+			rc = DECODE_OVER;
+		} else
 			xasprintf(cause, "cannot decode %s body: %s", failed,
 			    why);
 		goto out;

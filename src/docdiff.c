@@ -161,6 +161,10 @@ docdiff_read(struct docdiff_input *in, const char *name, char **cause)
 	if (in->content.data == NULL)
 		buf_add(&in->content, "", 0);
 	docdiff_split(in);
+	log_info("%s: %zu document%s (%s), %zu bytes", strcmp(name, "-") ==
+	    0 ? "stdin" : name, in->ndocs, in->ndocs == 1 ? "" : "s",
+	    in->whole.root != NULL ? "one JSON value" : "one a line",
+	    in->content.len);
 	return (0);
 }
 

@@ -75,14 +75,6 @@ enum {
 /* A chunk-size line longer than this is not a client's. */
 #define HTTP_MAX_CHUNK_LINE	4096
 
-/* RFC 9110, 5.6.2: the token characters, as a table for the scanner. */
-static const unsigned char http_tchars[256] = {
-	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
-	['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
-	['`'] = 1, ['|'] = 1, ['~'] = 1,
-	['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1
-};
-
 /* RFC 9110, 5.6.2: a token character. */
 static int
 http_tchar(unsigned char c)
@@ -214,6 +206,50 @@ http_framing_name(struct http_msg *hm)
 }
 
 /*
+ * The bytes of a run within the first line that need no look of their
+ * own (all but NUL, CR and LF), up to n.  A request line's last bytes are
+ * kept for http_version_tail, as the byte-at-a-time scan keeps them.
+ */
+static size_t
+http_scan_run(struct http_msg *hm, const unsigned char *p, size_t n)
+{
+	char	*t = hm->hm_scan_tail;
+	size_t	 k, tl = sizeof hm->hm_scan_tail;
+
+	for (k = 0; k < n && p[k] != '\0' && p[k] != '\r' && p[k] != '\n';
+	    k++)
+		/* nothing */;
+	if (k == 0 || hm->hm_response)
+		return (k);
+	if (k >= tl)
+		memcpy(t, p + k - tl, tl);
+	else {
+		memmove(t, t + k, tl - k);
+		memcpy(t + tl - k, p, k);
+	}
+	return (k);
+}
+
+/*
+ * The bytes of a run within a header name, past its first, that need no
+ * look of their own (all but the colon, whitespace, NUL, CR and LF), up
+ * to n.  The name's first bytes are kept for http_framing_name.
+ */
+static size_t
+http_scan_name_run(struct http_msg *hm, const unsigned char *p, size_t n)
+{
+	size_t	 k, col = hm->hm_scan_col, keep = sizeof hm->hm_scan_name - 1;
+
+	for (k = 0; k < n && p[k] != ':' && p[k] != ' ' && p[k] != '\t' &&
+	    p[k] != '\0' && p[k] != '\r' && p[k] != '\n'; k++)
+		/* nothing */;
+	if (col < keep)
+		memcpy(hm->hm_scan_name + col, p, k < keep - col ? k :
+		    keep - col);
+	return (k);
+}
+
+/*
  * Scan raw header-block bytes for what libhttp-parser lets through, and
  * count them against the limits.  The scan stops after the first line and
  * after the block.  *used is how many bytes were scanned (up to the
@@ -228,14 +264,12 @@ http_scan(struct http_msg *hm, const unsigned char *p, size_t len,
 
 	for (i = 0; i < len && !hm->hm_scan_done; i++) {
 		/*
-		 * In a value, past the colon, and in a response's status
-		 * line, only NUL, CR and LF need a look (and a tab in a
-		 * framing header's value): the bytes before the next of
-		 * them are counted at once, within the limit.
+		 * In a value, past the colon, only NUL, CR and LF need a
+		 * look (and a tab in a framing header's): the bytes before
+		 * the next of them are counted at once, within the limit.
 		 */
-		if (((hm->hm_scan_line > 0 && hm->hm_scan_colon &&
-		    !hm->hm_scan_framing) || (hm->hm_scan_line == 0 &&
-		    hm->hm_response)) && hm->hm_scan_prev != '\r') {
+		if (hm->hm_scan_line > 0 && hm->hm_scan_colon &&
+		    !hm->hm_scan_framing && hm->hm_scan_prev != '\r') {
 			n = len - i;
 			if (n > HTTP_MAX_HEADER_BYTES - hm->hm_scan_bytes)
 				n = HTTP_MAX_HEADER_BYTES - hm->hm_scan_bytes;
@@ -252,20 +286,20 @@ http_scan(struct http_msg *hm, const unsigned char *p, size_t len,
 			}
 		}
 		/*
-		 * So too for the token bytes of a name past its first: only
-		 * kept for the framing check.
+		 * The same for the rest of a header name (its first byte
+		 * has the checks of a line's start) and for the first
+		 * line: a run of bytes that need no look of their own.
 		 */
-		if (hm->hm_scan_line > 0 && !hm->hm_scan_colon &&
-		    hm->hm_scan_col > 0 && hm->hm_scan_prev != '\r') {
+		if (hm->hm_scan_prev != '\r' && ((hm->hm_scan_line > 0 &&
+		    !hm->hm_scan_colon && hm->hm_scan_col > 0) ||
+		    hm->hm_scan_line == 0)) {
 			n = len - i;
 			if (n > HTTP_MAX_HEADER_BYTES - hm->hm_scan_bytes)
 				n = HTTP_MAX_HEADER_BYTES - hm->hm_scan_bytes;
-			for (k = 0; k < n && http_tchars[p[i + k]]; k++) {
-				if (hm->hm_scan_col + k <
-				    sizeof hm->hm_scan_name - 1)
-					hm->hm_scan_name[hm->hm_scan_col + k] =
-					    p[i + k];
-			}
+			if (hm->hm_scan_line == 0)
+				k = http_scan_run(hm, p + i, n);
+			else
+				k = http_scan_name_run(hm, p + i, n);
 			if (k != 0) {
 				hm->hm_scan_bytes += k;
 				hm->hm_scan_col += k;

@@ -1104,6 +1104,9 @@ options_load(struct options *o, options_set_cb set, void *arg)
 	}
 	if (o->t.trace_header != NULL)
 		o->co.trace_header = *o->t.trace_header;
+	/* A body is compared up to --max-body, decoded or not. */
+	if (o->t.max_body != NULL)
+		o->co.max_body = *o->t.max_body;
 	if (o->t.routes != NULL) {
 		*o->t.routes = o->co.routes;
 		*o->t.nroutes = o->co.nroutes;

@@ -52,18 +52,26 @@ struct buf {
 
 /*
  * One header, name and value as on the wire (OWS trimmed).  Both live in
- * one allocation owned by name (see headers_add).
+ * the list's arena (see headers_add): neither is freed on its own.
  */
 struct header {
 	char		*name;
 	char		*value;
 };
 
-/* Headers in wire order, duplicates kept. */
+/*
+ * Headers in wire order, duplicates kept.  The strings of a list live in
+ * a chain of blocks owned by the list, so that a message's headers cost
+ * two allocations, not one per header: this is on every request's path,
+ * and a list is often freed by another thread than the one that filled
+ * it, where each free is dearer.  A list may be moved by assignment.
+ */
+struct headers_block;
 struct headers {
-	struct header	*h;
-	size_t		 n;
-	size_t		 cap;
+	struct header		*h;
+	size_t			 n;
+	size_t			 cap;
+	struct headers_block	*blocks;	/* newest first */
 };
 
 /* A parsed HTTP/1.x request. */
@@ -247,6 +255,8 @@ struct compare_opts {
 	struct normalize *normalize;		/* --normalize REGEX */
 	size_t		 nnormalize;
 	int		 ignore_ct_params;	/* --ignore-content-type-params */
+	uint64_t	 max_body;		/* decoded bytes compared; 0: */
+						/* DEFAULT_MAX_BODY */
 };
 
 /* Capture writer settings. */
@@ -1086,6 +1096,8 @@ void		 buf_free(struct buf *);
 char		*buf_detach(struct buf *);	/* NUL-terminated; buf emptied */
 void		 headers_add(struct headers *, const char *, size_t,
 		     const char *, size_t);
+void		 headers_set_value(struct headers *, size_t, const char *,
+		     size_t);
 const char	*headers_get(const struct headers *, const char *);
 void		 headers_free(struct headers *);
 void		 http_request_free(struct http_request *);
@@ -1409,6 +1421,7 @@ int		 compare_normalize_add(struct normalize **, size_t *,
 void		 compare_normalize_free(struct normalize **, size_t *);
 
 /* decode.c */
+#define DECODE_OVER	-2	/* decode_body: the body decodes past the limit */
 int		 decode_body(const struct response_side *, struct buf *,
 		     size_t, char **);
 int		 decode_for_capture(const struct response_side *, size_t,
@@ -1547,7 +1560,7 @@ int		 capture_pcap_close(struct capture_pcap *);
 
 /* capture-har.c */
 struct capture_har;
-struct capture_har *capture_har_open(FILE *);
+struct capture_har *capture_har_open(FILE *, size_t);
 int		 capture_har_add(struct capture_har *, const struct exchange *,
 		     uint64_t *);
 int		 capture_har_close(struct capture_har *);

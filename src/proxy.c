@@ -48,6 +48,7 @@
 #define CLIENT_OUT_HIGH		(4 * 1024 * 1024)
 #define CLIENT_OUT_LOW		(256 * 1024)
 #define CLIENT_IN_HIGH		(256 * 1024)
+#define CLIENT_READ_SIZE	(16 * 1024)
 #define PROXY_PRIMARY_IDLE	1024	/* idle primary connections kept */
 #define PROXY_CANDIDATE_QUEUE_MS 100	/* candidate waits for a connection */
 #define PROXY_REPORT_MS		10000	/* drops said at most this often */
@@ -81,6 +82,17 @@ enum client_state {
 struct client {
 	struct proxy_loop	*cl_px;
 	struct bufferevent	*cl_bev;
+	/*
+	 * A plain client's bytes are read by the proxy itself (cl_rev), as
+	 * the backends' are: one read() per request, where a bufferevent
+	 * asks the size first and fills its own chains.  What the parser
+	 * did not take yet (a pipelined request, or bytes that came while
+	 * the last response is relayed) waits in cl_in from cl_in_off.  A
+	 * TLS client's bytes go through its bufferevent.
+	 */
+	struct event		*cl_rev;
+	struct buf		 cl_in;
+	size_t			 cl_in_off;
 	char			 cl_ip[INET6_ADDRSTRLEN];
 	char			 cl_name[INET6_ADDRSTRLEN + 8];
 	struct http_msg		 cl_parser;
@@ -155,6 +167,8 @@ struct proxy {
 };
 
 static void	client_read(struct client *);
+static void	client_read_enable(struct client *);
+static void	client_read_disable(struct client *);
 static void	client_close(struct client *, const char *);
 static void	client_schedule_flush(struct client *);
 static void	proxy_loop_done(struct proxy_loop *);
@@ -197,6 +211,8 @@ client_close(struct client *cl, const char *reason)
 	TAILQ_REMOVE(&px->px_clients, cl, cl_entry);
 	event_free(cl->cl_timer);
 	event_free(cl->cl_flush);
+	if (cl->cl_rev != NULL)
+		event_free(cl->cl_rev);
 	/* The close_notify, so the client knows the end is the end. */
 	if (cl->cl_tls && cl->cl_handshaken && !cl->cl_tls_broken) {
 		SSL_shutdown(bufferevent_openssl_get_ssl(cl->cl_bev));
@@ -205,6 +221,7 @@ client_close(struct client *cl, const char *reason)
 	bufferevent_free(cl->cl_bev);
 	http_msg_free(&cl->cl_parser);
 	buf_free(&cl->cl_body);
+	buf_free(&cl->cl_in);
 	free(cl);
 	if (px->px_stopping && TAILQ_EMPTY(&px->px_clients) &&
 	    TAILQ_EMPTY(&px->px_pending))
@@ -216,7 +233,7 @@ static void
 client_close_after_write(struct client *cl)
 {
 	cl->cl_state = CLIENT_CLOSING;
-	bufferevent_disable(cl->cl_bev, EV_READ);
+	client_read_disable(cl);
 	client_schedule_flush(cl);
 }
 
@@ -496,7 +513,7 @@ pending_primary_done(void *arg, int side, const char *error,
 		else {
 			cl->cl_state = CLIENT_IDLE;
 			client_arm(cl, CLIENT_IDLE_SECONDS);
-			bufferevent_enable(cl->cl_bev, EV_READ);
+			client_read_enable(cl);
 			client_read(cl);
 		}
 	}
@@ -834,9 +851,12 @@ client_bad_request(struct client *cl)
 	client_close_after_write(cl);
 }
 
-/* Parse what the client sent, up to one complete request. */
+/*
+ * Feed the parser from a TLS client's bufferevent, up to one complete
+ * request.
+ */
 static void
-client_read(struct client *cl)
+client_read_tls(struct client *cl)
 {
 	struct evbuffer		*in = bufferevent_get_input(cl->cl_bev);
 	struct evbuffer_iovec	 v[8];
@@ -871,7 +891,156 @@ client_read(struct client *cl)
 	}
 }
 
-/* Bytes from the client. */
+/* Read a plain client's socket again (see CLIENT_IN_HIGH). */
+static void
+client_read_enable(struct client *cl)
+{
+	if (cl->cl_tls)
+		bufferevent_enable(cl->cl_bev, EV_READ);
+	else if (cl->cl_in.len - cl->cl_in_off < CLIENT_IN_HIGH)
+		event_add(cl->cl_rev, NULL);
+}
+
+/* Stop reading the client's socket. */
+static void
+client_read_disable(struct client *cl)
+{
+	if (cl->cl_tls)
+		bufferevent_disable(cl->cl_bev, EV_READ);
+	else
+		event_del(cl->cl_rev);
+}
+
+/*
+ * Feed the parser len bytes a plain client sent, up to one complete
+ * request.  What it does not take is kept in cl_in, before a complete
+ * request is dispatched: the primary's answer may come back to
+ * client_read before this returns.  Nothing touches cl after a
+ * dispatch or a refusal.
+ */
+static void
+client_feed(struct client *cl, const char *data, size_t len)
+{
+	ssize_t	 n;
+	size_t	 off = 0;
+
+	while (off < len && (cl->cl_state == CLIENT_IDLE ||
+	    cl->cl_state == CLIENT_READING)) {
+		if (cl->cl_state == CLIENT_IDLE) {
+			cl->cl_state = CLIENT_READING;
+			client_arm_ms(cl, cl->cl_px->px_opts->header_timeout);
+		}
+		n = http_msg_feed(&cl->cl_parser, data + off, len - off);
+		if (n < 0) {
+			client_bad_request(cl);
+			return;
+		}
+		off += (size_t)n;
+		if (cl->cl_parser.hm_complete) {
+			if (off < len)
+				buf_add(&cl->cl_in, data + off, len - off);
+			client_dispatch(cl);
+			return;
+		}
+		if (n == 0)
+			break;
+	}
+	if (off < len)
+		buf_add(&cl->cl_in, data + off, len - off);
+}
+
+/* Parse what the client sent and is waiting, up to one complete request. */
+static void
+client_read(struct client *cl)
+{
+	struct buf	*in = &cl->cl_in;
+	ssize_t		 n;
+
+	if (cl->cl_tls) {
+		client_read_tls(cl);
+		return;
+	}
+	while (cl->cl_in_off < in->len && (cl->cl_state == CLIENT_IDLE ||
+	    cl->cl_state == CLIENT_READING)) {
+		if (cl->cl_state == CLIENT_IDLE) {
+			cl->cl_state = CLIENT_READING;
+			client_arm_ms(cl, cl->cl_px->px_opts->header_timeout);
+		}
+		n = http_msg_feed(&cl->cl_parser, in->data + cl->cl_in_off,
+		    in->len - cl->cl_in_off);
+		if (n < 0) {
+			client_bad_request(cl);
+			return;
+		}
+		cl->cl_in_off += (size_t)n;
+		if (cl->cl_parser.hm_complete) {
+			if (cl->cl_in_off == in->len)
+				buf_free(in);
+			if (in->len == 0)
+				cl->cl_in_off = 0;
+			client_dispatch(cl);
+			return;
+		}
+		if (n == 0)
+			break;
+	}
+	if (cl->cl_in_off == in->len) {
+		buf_free(in);
+		cl->cl_in_off = 0;
+	}
+	if (cl->cl_state != CLIENT_CLOSING)
+		client_read_enable(cl);
+}
+
+/*
+ * Bytes from a plain client.  Up to CLIENT_IN_HIGH bytes wait unparsed
+ * (bytes sent ahead of their turn); past that the socket is not read
+ * until the parser takes some, as a bufferevent's read watermark does.
+ */
+static void
+client_sock_read_cb(evutil_socket_t fd, short events, void *arg)
+{
+	/* One per thread: each of the proxy's loops reads its own. */
+	static __thread char	 data[CLIENT_READ_SIZE];
+	struct client		*cl = arg;
+	struct buf		*in = &cl->cl_in;
+	size_t			 want, waiting = in->len - cl->cl_in_off;
+	ssize_t			 n;
+
+	if (waiting >= CLIENT_IN_HIGH) {
+		event_del(cl->cl_rev);
+		return;
+	}
+	want = CLIENT_IN_HIGH - waiting;
+	if (want > sizeof data)
+		want = sizeof data;
+	n = read(fd, data, want);
+	if (n == 0) {
+		client_close(cl, "client closed the connection");
+		return;
+	}
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			client_close(cl, strerror(errno));
+		return;
+	}
+	if (cl->cl_state == CLIENT_CLOSING)
+		return;
+	if (waiting != 0) {
+		/* Move the waiting bytes to the front once they are fewer
+		 * than those taken: each byte is moved O(1) times. */
+		if (cl->cl_in_off >= waiting) {
+			memmove(in->data, in->data + cl->cl_in_off, waiting);
+			in->len = waiting;
+			cl->cl_in_off = 0;
+		}
+		buf_add(in, data, (size_t)n);
+		client_read(cl);
+	} else
+		client_feed(cl, data, (size_t)n);
+}
+
+/* Bytes from a TLS client. */
 static void
 client_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -1047,9 +1216,14 @@ proxy_accept_cb(int fd, struct sockaddr *sa, int salen, void *arg)
 			fatalx("bufferevent_openssl_socket_new");
 		/* A client that just closes has closed, as in plain HTTP. */
 		bufferevent_openssl_set_allow_dirty_shutdown(cl->cl_bev, 1);
-	} else
+	} else {
 		cl->cl_bev = bufferevent_socket_new(px->px_base, fd,
 		    BEV_OPT_CLOSE_ON_FREE);
+		cl->cl_rev = event_new(px->px_base, fd, EV_READ | EV_PERSIST,
+		    client_sock_read_cb, cl);
+		if (cl->cl_rev == NULL)
+			fatalx("event_new");
+	}
 	if (cl->cl_bev == NULL)
 		fatalx("bufferevent_socket_new");
 	http_msg_init(&cl->cl_parser, 0, &client_msg_cbs, cl);
@@ -1063,8 +1237,10 @@ proxy_accept_cb(int fd, struct sockaddr *sa, int salen, void *arg)
 	bufferevent_setwatermark(cl->cl_bev, EV_READ, 0, CLIENT_IN_HIGH);
 	bufferevent_setwatermark(cl->cl_bev, EV_WRITE, CLIENT_OUT_LOW, 0);
 	cl->cl_flush = event_new(px->px_base, -1, 0, client_flush_cb, cl);
-	bufferevent_enable(cl->cl_bev, cl->cl_tls ? EV_READ | EV_WRITE :
-	    EV_READ);
+	if (cl->cl_tls)
+		bufferevent_enable(cl->cl_bev, EV_READ | EV_WRITE);
+	else
+		event_add(cl->cl_rev, NULL);
 	/* A handshake is part of the request's head: the same deadline. */
 	if (cl->cl_tls)
 		client_arm_ms(cl, px->px_opts->header_timeout);

@@ -772,14 +772,20 @@ record_run(const struct record_opts *ro, char **argv)
 		goto out;
 	}
 
+	log_info("record: running %s with %s, its files in %s", argv[0], lib,
+	    rc.dir);
 	if ((status = record_spawn(argv, lib, &rc)) == -1) {
 		exit_status = EXIT_RUNTIME;
 		goto out;
 	}
-	if (WIFSIGNALED(status))
+	if (WIFSIGNALED(status)) {
 		exit_status = 128 + WTERMSIG(status);
-	else
+		log_info("record: %s ended by signal %d", argv[0],
+		    WTERMSIG(status));
+	} else {
 		exit_status = WEXITSTATUS(status);
+		log_info("record: %s exited %d", argv[0], exit_status);
+	}
 
 	if (!ro->quiet) {
 		record_stats(&rc);
@@ -812,6 +818,8 @@ record_run(const struct record_opts *ro, char **argv)
 		goto out;
 	}
 	xasprintf(&capture, "%s/capture.jsonl", rc.dir);
+	log_info("record: importing %zu pcap file%s", (size_t)g.gl_pathc,
+	    g.gl_pathc == 1 ? "" : "s");
 	if (g.gl_pathc == 0) {
 		/* Nothing to import: an empty capture. */
 		close(open(capture, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,

@@ -216,22 +216,13 @@ replay_fill_redacted(const struct replay_opts *o, struct http_request *req)
 {
 	struct headers	*hs = &req->headers;
 	const char	*v;
-	char		*p;
-	size_t		 i, nlen, vlen;
+	size_t		 i;
 
 	for (i = 0; i < hs->n; i++) {
 		if (strcmp(hs->h[i].value, "[redacted]") != 0 ||
 		    (v = replay_set_value(o, hs->h[i].name)) == NULL)
 			continue;
-		/* Name and value share one allocation (headers_add). */
-		nlen = strlen(hs->h[i].name);
-		vlen = strlen(v);
-		p = xmalloc(nlen + vlen + 2);
-		memcpy(p, hs->h[i].name, nlen + 1);
-		memcpy(p + nlen + 1, v, vlen + 1);
-		free(hs->h[i].name);
-		hs->h[i].name = p;
-		hs->h[i].value = p + nlen + 1;
+		headers_set_value(hs, i, v, strlen(v));
 	}
 }
 
@@ -243,10 +234,9 @@ replay_drop_redacted(struct http_request *req)
 	size_t		 i, j;
 
 	for (i = j = 0; i < hs->n; i++) {
-		if (strcmp(hs->h[i].value, "[redacted]") == 0) {
-			free(hs->h[i].name);
+		/* Its bytes stay in the list's arena. */
+		if (strcmp(hs->h[i].value, "[redacted]") == 0)
 			continue;
-		}
 		hs->h[j++] = hs->h[i];
 	}
 	hs->n = j;

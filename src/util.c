@@ -100,7 +100,64 @@ buf_detach(struct buf *b)
 	return (s);
 }
 
-/* Append one header, copying name and value (value lives after name). */
+/*
+ * A block of a header list's arena.  The first holds a usual message's
+ * headers (a browser's request is under 1 KiB); each next one is twice
+ * the last, so a list of any size takes few blocks.
+ */
+struct headers_block {
+	struct headers_block	*next;
+	size_t			 used;
+	size_t			 size;
+	char			 data[];
+};
+
+#define HEADERS_BLOCK_FIRST	1024
+#define HEADERS_BLOCK_MAX	(64 * 1024)
+
+/* Room for len bytes in the list's arena. */
+static char *
+headers_alloc(struct headers *hs, size_t len)
+{
+	struct headers_block	*b = hs->blocks;
+	size_t			 size;
+	char			*p;
+
+	if (b == NULL || b->size - b->used < len) {
+		size = b == NULL ? HEADERS_BLOCK_FIRST : b->size * 2;
+		if (size > HEADERS_BLOCK_MAX)
+			size = HEADERS_BLOCK_MAX;
+		if (size < len)
+			size = len;
+		if (size > SIZE_MAX - sizeof *b)
+			fatalx("headers_alloc: %zu bytes", len);
+		b = xmalloc(sizeof *b + size);
+		b->used = 0;
+		b->size = size;
+		b->next = hs->blocks;
+		hs->blocks = b;
+	}
+	p = b->data + b->used;
+	b->used += len;
+	return (p);
+}
+
+/* Copy "name\0value\0" into the arena; the value lives after the name. */
+static void
+headers_store(struct headers *hs, struct header *h, const char *name,
+    size_t nlen, const char *value, size_t vlen)
+{
+	if (nlen > SIZE_MAX - 2 || vlen > SIZE_MAX - 2 - nlen)
+		fatalx("headers_store: header too large");
+	h->name = headers_alloc(hs, nlen + vlen + 2);
+	memcpy(h->name, name, nlen);
+	h->name[nlen] = '\0';
+	h->value = h->name + nlen + 1;
+	memcpy(h->value, value, vlen);
+	h->value[vlen] = '\0';
+}
+
+/* Append one header, copying name and value. */
 void
 headers_add(struct headers *hs, const char *name, size_t nlen,
     const char *value, size_t vlen)
@@ -109,14 +166,22 @@ headers_add(struct headers *hs, const char *name, size_t nlen,
 		hs->cap = hs->cap ? hs->cap * 2 : 16;
 		hs->h = xreallocarray(hs->h, hs->cap, sizeof *hs->h);
 	}
-	/* One allocation holds both: "name\0value\0". */
-	hs->h[hs->n].name = xmalloc(nlen + vlen + 2);
-	memcpy(hs->h[hs->n].name, name, nlen);
-	hs->h[hs->n].name[nlen] = '\0';
-	hs->h[hs->n].value = hs->h[hs->n].name + nlen + 1;
-	memcpy(hs->h[hs->n].value, value, vlen);
-	hs->h[hs->n].value[vlen] = '\0';
+	headers_store(hs, &hs->h[hs->n], name, nlen, value, vlen);
 	hs->n++;
+}
+
+/*
+ * Give header i a new value.  The old bytes stay in the arena until the
+ * list is freed; the name is copied beside the new value so that the two
+ * stay together, as headers_add keeps them.
+ */
+void
+headers_set_value(struct headers *hs, size_t i, const char *value,
+    size_t vlen)
+{
+	struct header	*h = &hs->h[i];
+
+	headers_store(hs, h, h->name, strlen(h->name), value, vlen);
 }
 
 /* Return the first value of a header (case-insensitive), or NULL. */
@@ -138,10 +203,12 @@ headers_get(const struct headers *hs, const char *name)
 void
 headers_free(struct headers *hs)
 {
-	size_t	 i;
+	struct headers_block	*b;
 
-	for (i = 0; i < hs->n; i++)
-		free(hs->h[i].name);	/* the value shares its allocation */
+	while ((b = hs->blocks) != NULL) {
+		hs->blocks = b->next;
+		free(b);
+	}
 	free(hs->h);
 	hs->h = NULL;
 	hs->n = hs->cap = 0;

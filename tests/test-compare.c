@@ -865,6 +865,94 @@ side_encode(struct response_side *rs, const char *body, int window,
 	hadd(&rs->headers, "Content-Encoding", coding);
 }
 
+/*
+ * A body that decodes past --max-body (opts->max_body) is not decoded
+ * further and is not compared: the diff says so, on the side that did,
+ * and the verdict is never a match unless both sides are the same bytes
+ * under the same coding.
+ */
+static void
+test_decode_bound(void)
+{
+	struct compare_opts	 opts;
+	struct response_side	 p, c;
+	struct diff_list	 dl;
+	struct buf		 out;
+	const struct diff	*d;
+	char			*big, *cause = NULL, *got;
+	size_t			 n = 64 * 1024;
+	enum verdict		 v;
+
+	memset(&opts, 0, sizeof opts);
+	opts.max_body = 1000;
+	big = xmalloc(n + 1);
+	memset(big, 'a', n);
+	big[n] = '\0';
+	side_set(&p, 200, "text/plain", NULL);
+	side_encode(&p, big, 31, "gzip");
+	side_set(&c, 200, "text/plain", NULL);
+	side_encode(&c, big, 31, "gzip");
+	buf_init(&out);
+	is_int(decode_body(&p, &out, 1000, &cause), DECODE_OVER,
+	    "64 KiB of gzip text, limit 1000: over");
+	ok(out.len <= 1000, "over: at most the limit is kept (%zu)", out.len);
+	is_str(cause, "decoded body over 1000 bytes", "over: the cause");
+	free(cause);
+	buf_free(&out);
+
+	diff_list_init(&dl, 0);
+	v = compare_bodies(&opts, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_MATCH, "the same gzip bytes on both sides, past "
+	    "--max-body: a match without decoding either whole");
+	is_int(dl.n, 0, "the same bytes: no diff");
+	diff_list_free(&dl);
+
+	/* Deflate over zlib: the same text, other bytes. */
+	response_side_free(&c);
+	side_set(&c, 200, "text/plain", NULL);
+	side_encode(&c, big, 15, "deflate");
+	v = compare_bodies(&opts, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_BODY, "both past --max-body, other bytes: body");
+	got = render(&dl);
+	is_str(got, "body - p | body - c", "a body diff on each side");
+	free(got);
+	d = find(&dl, "body");
+	is_str(d != NULL ? d->detail : NULL, "primary body decodes to more "
+	    "than --max-body (1000 bytes), cannot compare",
+	    "the detail names --max-body");
+	diff_list_free(&dl);
+
+	/* One side within it: the other's size alone says they differ. */
+	response_side_free(&c);
+	side_set(&c, 200, "text/plain", NULL);
+	side_encode(&c, "aaaa", 31, "gzip");
+	v = compare_bodies(&opts, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_BODY, "one side past --max-body: body");
+	got = render(&dl);
+	is_str(got, "body - p", "the diff is on the side past it");
+	free(got);
+	diff_list_free(&dl);
+
+	/* The same bytes named by other codings are not taken as equal. */
+	response_side_free(&c);
+	side_set(&c, 200, "text/plain", NULL);
+	buf_add(&c.body, p.body.data, p.body.len);
+	c.body_bytes = c.body.len;
+	hadd(&c.headers, "Content-Encoding", "gzip, identity, gzip");
+	v = compare_bodies(&opts, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_BODY, "the same bytes, other codings: body");
+	diff_list_free(&dl);
+
+	/* Without --max-body the default (8M) holds: 64 KiB decodes. */
+	v = compare_bodies(NULL, NULL, &p, &p, &dl);
+	is_int(v, VERDICT_MATCH, "the default bound decodes 64 KiB");
+	diff_list_free(&dl);
+
+	response_side_free(&c);
+	response_side_free(&p);
+	free(big);
+}
+
 /* Body decoding and comparison. */
 static void
 test_bodies(void)
@@ -913,7 +1001,7 @@ test_bodies(void)
 	    "decodes");
 	is_str(out.data, doc, "multi-member gzip: both members");
 	buf_free(&out);
-	is_int(decode_body(&c, &out, 10, &cause), -1, "decode limit");
+	is_int(decode_body(&c, &out, 10, &cause), DECODE_OVER, "decode limit");
 	is_str(cause, "decoded body over 10 bytes", "decode limit cause");
 	free(cause);
 	buf_free(&out);
@@ -1852,6 +1940,7 @@ main(void)
 	test_diff_list();
 	test_headers();
 	test_bodies();
+	test_decode_bound();
 	test_exchange();
 	test_dup_corners();
 	test_nul_corners();

@@ -752,98 +752,89 @@ test_responses_relayed(void)
 }
 
 /*
- * The scanner passes over a status line and a name's token bytes in a
- * run: what it finds there and right after is the same, fed whole or
- * byte by byte.  A framing name is still known when its value starts,
- * and the limit still holds in the middle of a run.
+ * The scanner takes runs of plain bytes at once (the first line, header
+ * names, values): the faults and the names it keeps must be those of a
+ * byte-at-a-time look, wherever a read cuts the run.  Each input is fed
+ * whole, byte by byte and cut in two at every offset.
  */
 static void
 test_scan_runs(void)
 {
 	static const struct {
+		const char	*name;
 		const char	*raw;
-		int		 response;
-		int		 status;	/* 0: accepted */
-		const char	*error;
+		size_t		 rawlen;	/* 0: strlen */
+		const char	*want;		/* split_outcome's text */
 	} cases[] = {
-		{ "HTTP/1.1 200 OK\r\nContent-Length:\t5\r\n\r\nhello", 1,
-		    400, "tab in the value of Content-Length" },
-		{ "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello", 1, 0,
-		    NULL },
-		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: \tchunked\r\n\r\n",
-		    1, 400, "tab in the value of Transfer-Encoding" },
-		{ "HTTP/1.1 200 O\rK\r\nX: 1\r\n\r\n", 1, 400, "bare CR" },
-		{ "HTTP/1.1 200 OK\nX: 1\r\n\r\n", 1, 400, "bare LF" },
-		{ "HTTP/1.1 200 OK\r\nX-Name\rY: 1\r\n\r\n", 1, 400,
-		    "bare CR" },
-		{ "HTTP/1.1 200 OK\r\nX-Name Y: 1\r\n\r\n", 1, 400,
-		    "whitespace in header name" },
-		{ "HTTP/1.1 200 OK\r\nX-Name\n: 1\r\n\r\n", 1, 400,
-		    "bare LF" },
-		{ "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\tchunked"
-		    "\r\n\r\n0\r\n\r\n", 0, 400,
-		    "tab in the value of Transfer-Encoding" },
-		{ "POST / HTTP/1.1\r\nHost: x\r\nX-Content-Length:\t5\r\n"
-		    "Content-Length: 2\r\n\r\nab", 0, 0, NULL },
-		{ "GET / HTTP/1.1\r\nHost: x\r\nX-Tab\t: 1\r\n\r\n", 0, 400,
-		    "whitespace in header name" },
+		{ "tab before a Content-Length value",
+		    "GET / HTTP/1.1\r\nHost: x\r\nContent-Length:\t5\r\n\r\n"
+		    "hello", 0,
+		    "400 tab in the value of Content-Length" },
+		{ "tab after a Transfer-Encoding value",
+		    "GET / HTTP/1.1\r\nHost: x\r\ntransfer-encoding: chunked\t"
+		    "\r\n\r\n0\r\n\r\n", 0,
+		    "400 tab in the value of transfer-encoding" },
+		{ "a longer name that starts as Content-Length",
+		    "GET / HTTP/1.1\r\nHost: x\r\nContent-Length-And-More:\t1"
+		    "\r\n\r\n", 0,
+		    "used 55 complete 1 body 0 headers Host "
+		    "Content-Length-And-More" },
+		{ "a 17-byte name that is not Transfer-Encoding",
+		    "GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encodinx: \tchunked"
+		    "\r\n\r\n", 0,
+		    "used 56 complete 1 body 0 headers Host Transfer-Encodinx" },
+		{ "whitespace inside a long name",
+		    "GET / HTTP/1.1\r\nHost: x\r\nX-Some-Long-Header-Name "
+		    "Tail: 1\r\n\r\n", 0,
+		    "400 whitespace in header name" },
+		{ "NUL inside a name",
+		    "GET / HTTP/1.1\r\nHost: x\r\nX-Ab\0cd: 1\r\n\r\n", 43,
+		    "400 NUL byte in header" },
+		{ "bare CR inside a name",
+		    "GET / HTTP/1.1\r\nHost: x\r\nX-Ab\rcd: 1\r\n\r\n", 0,
+		    "400 bare CR in header" },
+		{ "bare LF ends a name",
+		    "GET / HTTP/1.1\r\nHost: x\r\nX-Abcd\nX: 1\r\n\r\n", 0,
+		    "400 bare LF line ending" },
+		{ "a long request line",
+		    "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\nHost: x\r\n\r\n",
+		    0, "used 113 complete 1 body 0 headers Host" },
+		{ "a request line in another protocol",
+		    "SOURCE /music/sweet/music ICE/1.0\r\nHost: x\r\n\r\n", 0,
+		    "400 request line names a protocol other than HTTP" },
+		{ "bare CR in the request line",
+		    "GET /a\rb HTTP/1.1\r\nHost: x\r\n\r\n", 0, NULL },
 	};
-	struct http_msg		 hm;
-	struct collect		 c;
-	struct buf		 big;
-	size_t			 i, step, len;
-	ssize_t			 r;
-	int			 good;
+	struct buf	 want, got;
+	size_t		 i, k, len, bad;
 
+	buf_init(&want);
+	buf_init(&got);
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		for (step = 0; step < 2; step++) {
-			memset(&c, 0, sizeof c);
-			http_msg_init(&hm, cases[i].response, &collect_cbs, &c);
-			len = strlen(cases[i].raw);
-			r = feed(&hm, cases[i].raw, len, step ? 1 : len);
-			if (cases[i].status == 0)
-				good = r == (ssize_t)len && hm.hm_complete;
-			else
-				good = r == -1 && hm.hm_error_status ==
-				    cases[i].status && hm.hm_error != NULL &&
-				    strstr(hm.hm_error, cases[i].error) != NULL;
-			ok(good, "scan run %zu (%s): %s%s", i,
-			    step ? "byte by byte" : "whole",
-			    cases[i].status == 0 ? "accepted" : "refused: ",
-			    cases[i].status == 0 ? "" : cases[i].error);
-			if (!good)
-				printf("#   got: %zd %d %s\n", r,
-				    hm.hm_error_status, hm.hm_error != NULL ?
-				    hm.hm_error : "(no error)");
-			http_msg_free(&hm);
-			buf_free(&c.body);
+		len = cases[i].rawlen != 0 ? cases[i].rawlen :
+		    strlen(cases[i].raw);
+		split_outcome(cases[i].raw, len, 0, 0, &want);
+		if (cases[i].want != NULL)
+			is_str(want.data, cases[i].want, "scan runs: %s",
+			    cases[i].name);
+		else
+			ok(want.data[0] == '4', "scan runs: %s: refused (%s)",
+			    cases[i].name, want.data);
+		split_outcome(cases[i].raw, len, 0, 1, &got);
+		is_str(got.data, want.data, "scan runs: %s: byte by byte",
+		    cases[i].name);
+		for (k = 1, bad = 0; k < len; k++) {
+			split_outcome(cases[i].raw, len, k, 0, &got);
+			if (strcmp(got.data, want.data) != 0) {
+				printf("# split at %zu: %s\n", k, got.data);
+				bad++;
+			}
 		}
+		ok(bad == 0, "scan runs: %s: every split in two", cases[i].name);
 	}
-
-	/* A status line and a name past the limit, in one piece each. */
-	for (i = 0; i < 2; i++) {
-		buf_init(&big);
-		if (i == 0) {
-			buf_addstr(&big, "HTTP/1.1 200 ");
-			while (big.len <= HTTP_MAX_HEADER_BYTES)
-				buf_addstr(&big, "OKOKOKOK");
-		} else {
-			buf_addstr(&big, "HTTP/1.1 200 OK\r\nX-");
-			while (big.len <= HTTP_MAX_HEADER_BYTES)
-				buf_addstr(&big, "Long-Name");
-		}
-		buf_addstr(&big, ": 1\r\n\r\n");
-		memset(&c, 0, sizeof c);
-		http_msg_init(&hm, 1, &collect_cbs, &c);
-		r = feed(&hm, big.data, big.len, big.len);
-		ok(r == -1 && hm.hm_error_status == 431,
-		    "a %s over %d bytes in one piece: 431",
-		    i == 0 ? "status line" : "header name",
-		    HTTP_MAX_HEADER_BYTES);
-		http_msg_free(&hm);
-		buf_free(&c.body);
-		buf_free(&big);
-	}
+	buf_free(&want);
+	buf_free(&got);
 }
 
 int
@@ -854,9 +845,9 @@ main(void)
 	test_limits();
 	test_trailers();
 	test_splits();
+	test_scan_runs();
 	test_request_checks();
 	test_responses();
 	test_responses_relayed();
-	test_scan_runs();
 	return (done_testing());
 }

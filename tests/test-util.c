@@ -747,6 +747,69 @@ test_buf(void)
 }
 
 /* Check header lists, string lists and hop-by-hop names. */
+/*
+ * A list's strings live in blocks that never move: every header read
+ * back after many more were added, one larger than any block, a value
+ * replaced, and the list moved by assignment.
+ */
+static void
+test_headers_arena(void)
+{
+	struct headers	 hs, moved;
+	char		 name[32], value[64], *big;
+	const char	*first_name;
+	size_t		 i, bad = 0, biglen = 200 * 1024;
+
+	memset(&hs, 0, sizeof hs);
+	headers_add(&hs, "Host", 4, "example.test", 12);
+	first_name = hs.h[0].name;
+	for (i = 0; i < 3000; i++) {
+		snprintf(name, sizeof name, "X-H%zu", i);
+		snprintf(value, sizeof value, "value-%zu-%0*zu", i, 40, i);
+		headers_add(&hs, name, strlen(name), value, strlen(value));
+	}
+	big = xmalloc(biglen);
+	memset(big, 'b', biglen);
+	headers_add(&hs, "X-Big", 5, big, biglen);
+	headers_add(&hs, "X-After", 7, "after", 5);
+	ok(hs.h[0].name == first_name && strcmp(hs.h[0].name, "Host") == 0 &&
+	    strcmp(hs.h[0].value, "example.test") == 0,
+	    "headers arena: the first header's bytes never move");
+	for (i = 0; i < 3000; i++) {
+		snprintf(name, sizeof name, "X-H%zu", i);
+		snprintf(value, sizeof value, "value-%zu-%0*zu", i, 40, i);
+		if (strcmp(hs.h[i + 1].name, name) != 0 ||
+		    strcmp(hs.h[i + 1].value, value) != 0 ||
+		    hs.h[i + 1].value != hs.h[i + 1].name + strlen(name) + 1)
+			bad++;
+	}
+	is_int(bad, 0, "headers arena: 3000 headers read back intact");
+	ok(strlen(hs.h[3001].value) == biglen &&
+	    memcmp(hs.h[3001].value, big, biglen) == 0,
+	    "headers arena: a value larger than a block is whole");
+	is_str(headers_get(&hs, "x-after"), "after",
+	    "headers arena: the header after a large one");
+
+	headers_set_value(&hs, 1, "new", 3);
+	is_str(hs.h[1].value, "new", "headers_set_value: the new value");
+	is_str(hs.h[1].name, "X-H0", "headers_set_value: the name kept");
+	is_str(hs.h[2].value, "value-1-0000000000000000000000000000000000000001",
+	    "headers_set_value: the next header untouched");
+
+	moved = hs;
+	memset(&hs, 0, sizeof hs);
+	is_str(headers_get(&moved, "host"), "example.test",
+	    "headers arena: a moved list reads the same");
+	headers_free(&moved);
+	ok(moved.h == NULL && moved.n == 0 && moved.blocks == NULL,
+	    "headers arena: free leaves an empty list");
+	headers_add(&moved, "A", 1, "", 0);
+	ok(moved.n == 1 && strcmp(moved.h[0].value, "") == 0,
+	    "headers arena: a freed list takes headers again");
+	headers_free(&moved);
+	free(big);
+}
+
 static void
 test_headers(void)
 {
@@ -787,6 +850,8 @@ test_headers(void)
 	    "headers_add: order and case kept, duplicates kept");
 	headers_free(&hs);
 	ok(hs.h == NULL && hs.n == 0, "headers_free: empty");
+
+	test_headers_arena();
 
 	for (i = 0; i < sizeof hop / sizeof hop[0]; i++) {
 		is_int(is_hop_by_hop(hop[i].name), hop[i].want,
