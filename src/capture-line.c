@@ -222,17 +222,33 @@ capture_line_lossy(struct buf *b, const char *key, const char *s, size_t len)
 	return (lossy);
 }
 
-/* Append key, and key_b64 when s is not UTF-8, as capture_set_text does. */
+/*
+ * After the opening quote of key's string: s's text, the closing quote,
+ * and key_b64 when s is not UTF-8, as capture_set_text does.
+ */
 static void
-capture_line_text(struct buf *b, const char *key, const char *s, size_t len)
+capture_line_field(struct buf *b, const char *key, const char *s, size_t len)
 {
-	if (!capture_line_lossy(b, key, s, len))
+	int	 lossy = 0;
+
+	capture_line_chars(b, s, len, &lossy);
+	capture_put(b, "\"", 1);
+	if (!lossy)
 		return;
 	capture_put(b, ",\"", 2);
 	capture_put(b, key, strlen(key));
 	capture_put(b, "_b64\":\"", 7);
 	capture_b64_add(b, s, len);
 	capture_put(b, "\"", 1);
+}
+
+/* Append key, and key_b64 when s is not UTF-8, as capture_set_text does. */
+static void
+capture_line_text(struct buf *b, const char *key, const char *s, size_t len)
+{
+	capture_line_key(b, key);
+	capture_put(b, "\"", 1);
+	capture_line_field(b, key, s, len);
 }
 
 /* Append "key":true. */
@@ -327,14 +343,19 @@ capture_line_headers(struct buf *b, const struct headers *hs,
 	const char	*value;
 	size_t		 i;
 
+	/* A line has many headers: each key is written as one piece. */
 	capture_line_key(b, "headers");
 	capture_put(b, "[", 1);
 	for (i = 0; i < hs->n; i++) {
-		capture_put(b, i == 0 ? "{" : ",{", i == 0 ? 1 : 2);
-		capture_line_text(b, "name", hs->h[i].name,
+		if (i == 0)
+			capture_put(b, "{\"name\":\"", 9);
+		else
+			capture_put(b, ",{\"name\":\"", 10);
+		capture_line_field(b, "name", hs->h[i].name,
 		    strlen(hs->h[i].name));
 		value = capture_header_value(&hs->h[i], opts);
-		capture_line_text(b, "value", value, strlen(value));
+		capture_put(b, ",\"value\":\"", 10);
+		capture_line_field(b, "value", value, strlen(value));
 		capture_put(b, "}", 1);
 	}
 	capture_put(b, "]", 1);

@@ -26,12 +26,16 @@ static const char *compare_default_ignore[] = {
 	"ETag", "Last-Modified", "Expires", "Content-Encoding", NULL
 };
 
-/* One compared header name with its values joined. */
+/*
+ * One compared header name with its values joined.  A name that comes
+ * once (the usual case) points at its header's own value; only a name
+ * that repeats has its values joined in a buffer of its own.
+ */
 struct compare_header {
-	char		*name;		/* lowercase, in the side's names */
+	char		*name;		/* lowercase, in the list's names */
 	size_t		 order;		/* first position on the wire */
-	const char	*value;		/* the value, sent once; or NULL and */
-	struct buf	 joined;	/* ... the values joined */
+	const char	*first;		/* the first value */
+	struct buf	 value;		/* all values joined, if repeated */
 };
 
 /* Order duplicate keys by path, then by key bytes. */
@@ -595,53 +599,45 @@ compare_header_cmp(const void *va, const void *vb)
 
 /*
  * Collect the compared headers of one side: one entry per lowercase name,
- * values joined with ", " in wire order, sorted by name.  The lowercase
- * names share one allocation (*names), and a value sent once is the
- * header's own: two allocations a side, not two a header, on a thread
- * that frees what others allocated.
+ * values joined with ", " in wire order, sorted by name.
  */
 static struct compare_header *
 compare_collect(const struct compare_opts *opts, const struct route_rule *rule,
-    char **conn, size_t nconn, const struct headers *hs, size_t *np,
-    char **names)
+    char **conn, size_t nconn, const struct headers *hs, size_t *np)
 {
-	struct compare_header	*v = NULL;
-	size_t			 n = 0, i, j, size = 0;
-	char			*lname;
+	struct compare_header	*v;
+	size_t			 n = 0, i, j, len, names = 0;
+	char			*lname, *next;
 
-	*names = NULL;
+	/* One allocation for the entries and their lowercase names. */
 	for (i = 0; i < hs->n; i++)
-		size += strlen(hs->h[i].name) + 1;
-	if (size != 0) {
-		*names = xmalloc(size);
-		v = xreallocarray(NULL, hs->n, sizeof *v);
-	}
-	lname = *names;
+		names += strlen(hs->h[i].name) + 1;
+	v = xmalloc(hs->n * sizeof *v + names + 1);
+	next = (char *)(v + hs->n);
 	for (i = 0; i < hs->n; i++) {
 		if (compare_header_ignored(opts, rule, conn, nconn,
 		    hs->h[i].name))
 			continue;
-		for (j = 0; hs->h[i].name[j] != '\0'; j++)
+		lname = next;
+		len = strlen(hs->h[i].name);
+		for (j = 0; j <= len; j++)
 			lname[j] = (char)tolower((unsigned char)
 			    hs->h[i].name[j]);
-		lname[j] = '\0';
 		for (j = 0; j < n && strcmp(v[j].name, lname) != 0; j++)
 			/* nothing */;
 		if (j == n) {
+			next += len + 1;
 			v[n].name = lname;
 			v[n].order = i;
-			v[n].value = hs->h[i].value;
-			buf_init(&v[n].joined);
+			v[n].first = hs->h[i].value;
+			buf_init(&v[n].value);
 			n++;
-			lname += strlen(lname) + 1;
 			continue;
 		}
-		if (v[j].value != NULL) {
-			buf_addstr(&v[j].joined, v[j].value);
-			v[j].value = NULL;
-		}
-		buf_add(&v[j].joined, ", ", 2);
-		buf_addstr(&v[j].joined, hs->h[i].value);
+		if (v[j].value.len == 0)
+			buf_addstr(&v[j].value, v[j].first);
+		buf_add(&v[j].value, ", ", 2);
+		buf_addstr(&v[j].value, hs->h[i].value);
 	}
 	if (n > 1)
 		qsort(v, n, sizeof *v, compare_header_cmp);
@@ -651,23 +647,20 @@ compare_collect(const struct compare_opts *opts, const struct route_rule *rule,
 
 /* Free collected headers. */
 static void
-compare_collect_free(struct compare_header *v, size_t n, char *names)
+compare_collect_free(struct compare_header *v, size_t n)
 {
 	size_t	i;
 
 	for (i = 0; i < n; i++)
-		buf_free(&v[i].joined);
+		buf_free(&v[i].value);
 	free(v);
-	free(names);
 }
 
-/* Return the joined value of a collected header ("" when empty). */
+/* The value of a collected header: its values joined if it repeats. */
 static const char *
 compare_header_value(const struct compare_header *h)
 {
-	if (h->value != NULL)
-		return (h->value);
-	return (h->joined.data != NULL ? h->joined.data : "");
+	return (h->value.data != NULL ? h->value.data : h->first);
 }
 
 /* Return the media type of a Content-Type value, without its length. */
@@ -710,7 +703,7 @@ compare_headers(const struct compare_opts *opts, const struct route_rule *rule,
 {
 	struct compare_header	*pv, *cv;
 	size_t			 np, nc, i = 0, j = 0, nconn = 0;
-	char			**conn = NULL, *pnames, *cnames;
+	char			**conn = NULL;
 	const char		*a, *b;
 	struct diff		*d;
 	enum verdict		 v = VERDICT_MATCH;
@@ -722,8 +715,8 @@ compare_headers(const struct compare_opts *opts, const struct route_rule *rule,
 		ctparams = opts != NULL && opts->ignore_ct_params;
 	compare_connection_names(ph, &conn, &nconn);
 	compare_connection_names(ch, &conn, &nconn);
-	pv = compare_collect(opts, rule, conn, nconn, ph, &np, &pnames);
-	cv = compare_collect(opts, rule, conn, nconn, ch, &nc, &cnames);
+	pv = compare_collect(opts, rule, conn, nconn, ph, &np);
+	cv = compare_collect(opts, rule, conn, nconn, ch, &nc);
 	while (i < np || j < nc) {
 		if (i == np)
 			r = 1;
@@ -768,8 +761,8 @@ compare_headers(const struct compare_opts *opts, const struct route_rule *rule,
 			j++;
 		}
 	}
-	compare_collect_free(pv, np, pnames);
-	compare_collect_free(cv, nc, cnames);
+	compare_collect_free(pv, np);
+	compare_collect_free(cv, nc);
 	strlist_free(&conn, &nconn);
 	return (v);
 }

@@ -206,6 +206,32 @@ http_framing_name(struct http_msg *hm)
 }
 
 /*
+ * The bytes that end a run of the scanner's (http_scan): SCAN_LINE ends
+ * one in the first line or a value, SCAN_NAME one in a header name.
+ */
+#define SCAN_LINE	0x1
+#define SCAN_NAME	0x2
+static const unsigned char http_scan_stop[256] = {
+	['\0'] = SCAN_LINE | SCAN_NAME,
+	['\r'] = SCAN_LINE | SCAN_NAME,
+	['\n'] = SCAN_LINE | SCAN_NAME,
+	[':'] = SCAN_NAME,
+	[' '] = SCAN_NAME,
+	['\t'] = SCAN_NAME,
+};
+
+/* The length of the run at p, up to n, that no byte of kind stop ends. */
+static inline size_t
+http_scan_span(const unsigned char *p, size_t n, unsigned char stop)
+{
+	size_t	 k = 0;
+
+	while (k < n && !(http_scan_stop[p[k]] & stop))
+		k++;
+	return (k);
+}
+
+/*
  * The bytes of a run within the first line that need no look of their
  * own (all but NUL, CR and LF), up to n.  A request line's last bytes are
  * kept for http_version_tail, as the byte-at-a-time scan keeps them.
@@ -216,9 +242,7 @@ http_scan_run(struct http_msg *hm, const unsigned char *p, size_t n)
 	char	*t = hm->hm_scan_tail;
 	size_t	 k, tl = sizeof hm->hm_scan_tail;
 
-	for (k = 0; k < n && p[k] != '\0' && p[k] != '\r' && p[k] != '\n';
-	    k++)
-		/* nothing */;
+	k = http_scan_span(p, n, SCAN_LINE);
 	if (k == 0 || hm->hm_response)
 		return (k);
 	if (k >= tl)
@@ -240,9 +264,7 @@ http_scan_name_run(struct http_msg *hm, const unsigned char *p, size_t n)
 {
 	size_t	 k, col = hm->hm_scan_col, keep = sizeof hm->hm_scan_name - 1;
 
-	for (k = 0; k < n && p[k] != ':' && p[k] != ' ' && p[k] != '\t' &&
-	    p[k] != '\0' && p[k] != '\r' && p[k] != '\n'; k++)
-		/* nothing */;
+	k = http_scan_span(p, n, SCAN_NAME);
 	if (col < keep)
 		memcpy(hm->hm_scan_name + col, p, k < keep - col ? k :
 		    keep - col);
@@ -273,9 +295,7 @@ http_scan(struct http_msg *hm, const unsigned char *p, size_t len,
 			n = len - i;
 			if (n > HTTP_MAX_HEADER_BYTES - hm->hm_scan_bytes)
 				n = HTTP_MAX_HEADER_BYTES - hm->hm_scan_bytes;
-			for (k = 0; k < n && p[i + k] != '\0' &&
-			    p[i + k] != '\r' && p[i + k] != '\n'; k++)
-				/* nothing */;
+			k = http_scan_span(p + i, n, SCAN_LINE);
 			if (k != 0) {
 				hm->hm_scan_bytes += k;
 				hm->hm_scan_col += k;

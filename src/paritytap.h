@@ -1090,6 +1090,7 @@ void		 strmap_free(struct strmap *);
 void		 buf_init(struct buf *);
 void		 buf_add(struct buf *, const void *, size_t);
 void		 buf_addstr(struct buf *, const char *);
+void		 buf_add_u64(struct buf *, uint64_t);
 void		 buf_printf(struct buf *, const char *, ...) printflike(2, 3);
 void		 buf_reset(struct buf *);
 void		 buf_free(struct buf *);

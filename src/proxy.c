@@ -372,6 +372,19 @@ pending_complete(void *arg)
 }
 
 /*
+ * The response head sent to a client, built in one buffer per thread and
+ * kept: a head is built for every response.  A loop frees its own as it
+ * ends (proxy_head_buf_free).
+ */
+static __thread struct buf	 proxy_head_buf;
+
+static void
+proxy_head_buf_free(void)
+{
+	buf_free(&proxy_head_buf);
+}
+
+/*
  * The primary's response head: relay it to the client.  The framing is
  * this hop's own (RFC 9112, 6.3), never copied: a body of known length
  * gets the Content-Length the parser reads it by, whatever the
@@ -384,29 +397,40 @@ static void
 pending_primary_head(void *arg, int side, const struct response_head *head,
     const struct headers *hs)
 {
-	struct pending		*pe = arg;
-	struct client		*cl = pe->pe_client;
-	int			 status = head->status, no_body;
-	int			 has_connection;
-	struct buf		 b;
-	size_t			 i;
+	struct buf	*bp = &proxy_head_buf;
+	struct pending	*pe = arg;
+	struct client	*cl = pe->pe_client;
+	int		 status = head->status, no_body;
+	int		 has_connection;
+	char		 code[4];
+	size_t		 i;
 
 	if (cl == NULL)
 		return;
 
 	has_connection = headers_get(hs, "Connection") != NULL;
 	no_body = pe->pe_head || status == 204 || status == 304;
-	buf_init(&b);
-	buf_printf(&b, "HTTP/1.1 %d %s\r\n", status, head->reason != NULL ?
-	    head->reason : http_reason(status));
+	bp->len = 0;
+	/* upstream_on_head lets 100-599 through only. */
+	code[0] = '0' + status / 100;
+	code[1] = '0' + status / 10 % 10;
+	code[2] = '0' + status % 10;
+	code[3] = ' ';
+	buf_add(bp, "HTTP/1.1 ", 9);
+	buf_add(bp, code, 4);
+	buf_addstr(bp, head->reason != NULL ? head->reason :
+	    http_reason(status));
+	buf_add(bp, "\r\n", 2);
 	for (i = 0; i < hs->n; i++) {
 		const char	*name = hs->h[i].name;
 
 		if (strcasecmp(name, "Content-Length") == 0 && !no_body) {
 			/* The length read (the parser allows one). */
-			if (head->has_length)
-				buf_printf(&b, "Content-Length: %llu\r\n",
-				    (unsigned long long)head->length);
+			if (head->has_length) {
+				buf_add(bp, "Content-Length: ", 16);
+				buf_add_u64(bp, head->length);
+				buf_add(bp, "\r\n", 2);
+			}
 			continue;
 		}
 		/*
@@ -419,26 +443,28 @@ pending_primary_head(void *arg, int side, const struct response_head *head,
 		if (canonical_strip_header(hs, has_connection, name) ||
 		    strcasecmp(name, pe->pe_px->px_opts->trace_header) == 0)
 			continue;
-		canonical_add_header(&b, name, hs->h[i].value);
+		canonical_add_header(bp, name, hs->h[i].value);
 	}
 	if (!no_body && !head->has_length) {
 		/* Chunked or delimited by close on the primary's side. */
 		if (cl->cl_major == 1 && cl->cl_minor >= 1) {
-			buf_addstr(&b, "Transfer-Encoding: chunked\r\n");
+			buf_addstr(bp, "Transfer-Encoding: chunked\r\n");
 			pe->pe_chunked = 1;
 		} else
 			cl->cl_close = 1;
 	}
-	canonical_add_header(&b, pe->pe_px->px_opts->trace_header,
+	canonical_add_header(bp, pe->pe_px->px_opts->trace_header,
 	    pe->pe_ex->ex_id);
 	if (cl->cl_close)
-		buf_addstr(&b, "Connection: close\r\n");
+		buf_addstr(bp, "Connection: close\r\n");
 	else if (cl->cl_major == 1 && cl->cl_minor == 0)
-		buf_addstr(&b, "Connection: keep-alive\r\n");
-	buf_addstr(&b, "\r\n");
-	bufferevent_write(cl->cl_bev, b.data, b.len);
+		buf_addstr(bp, "Connection: keep-alive\r\n");
+	buf_addstr(bp, "\r\n");
+	bufferevent_write(cl->cl_bev, bp->data, bp->len);
 	client_schedule_flush(cl);
-	buf_free(&b);
+	/* A rare huge head is not kept for the thread's life. */
+	if (bp->cap > 64 * 1024)
+		buf_free(bp);
 	pe->pe_head_sent = 1;
 }
 
@@ -1375,6 +1401,7 @@ proxy_loop_main(void *arg)
 	snprintf(name, sizeof name, "proxy-loop-%d", px->px_index);
 	pthread_setname_np(pthread_self(), name);
 	event_base_loop(px->px_base, EVLOOP_NO_EXIT_ON_EMPTY);
+	proxy_head_buf_free();
 	atomic_store_explicit(&px->px_retries, proxy_loop_retries(px),
 	    memory_order_relaxed);
 	g->pg_finished++;
@@ -1634,6 +1661,7 @@ proxy_free(struct proxy *g)
 	}
 	for (i = 0; i < g->pg_nloops; i++)
 		proxy_loop_free(g->pg_loops[i]);
+	proxy_head_buf_free();		/* the first loop's: this thread's */
 	proxy_report_dropped(g, 1);
 	event_free(g->pg_done_ev);
 	pthread_mutex_destroy(&g->pg_said_lock);

@@ -208,7 +208,8 @@ route_template(const char *method, const char *target,
 	}
 
 	buf_init(&b);
-	buf_printf(&b, "%s ", method);
+	buf_addstr(&b, method);
+	buf_add(&b, " ", 1);
 	if (plen == 1 && *path == '*') {
 		buf_addstr(&b, "*");
 		return (buf_detach(&b));

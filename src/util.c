@@ -45,6 +45,19 @@ buf_addstr(struct buf *b, const char *s)
 	buf_add(b, s, strlen(s));
 }
 
+/* Append a number in decimal: no printf on a response's hot path. */
+void
+buf_add_u64(struct buf *b, uint64_t v)
+{
+	char	 out[20], *p = out + sizeof out;
+
+	do {
+		*--p = '0' + v % 10;
+		v /= 10;
+	} while (v != 0);
+	buf_add(b, p, out + sizeof out - p);
+}
+
 /* Append formatted text. */
 void
 buf_printf(struct buf *b, const char *fmt, ...)

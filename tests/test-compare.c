@@ -794,6 +794,27 @@ test_headers(void)
 	free(got);
 	diff_list_free(&dl);
 
+	/* Three values, one empty, joined in wire order. */
+	opts.ignore_headers = NULL;
+	opts.nignore_headers = 0;
+	headers_free(&p);
+	headers_free(&c);
+	hadd(&p, "X-Multi", "a");
+	hadd(&p, "x-multi", "");
+	hadd(&p, "X-MULTI", "c");
+	hadd(&c, "X-Multi", "a, , c");
+	v = compare_headers(&opts, NULL, &p, &c, &dl);
+	is_int(v, VERDICT_MATCH, "three values joined: a, , c");
+	diff_list_free(&dl);
+	headers_free(&c);
+	hadd(&c, "X-Multi", "a, c");
+	v = compare_headers(&opts, NULL, &p, &c, &dl);
+	d = find(&dl, "header");
+	ok(v == VERDICT_HEADER && d != NULL && strcmp(d->primary,
+	    "a, , c") == 0 && strcmp(d->candidate, "a, c") == 0,
+	    "three values joined: the diff shows \"a, , c\" and \"a, c\"");
+	diff_list_free(&dl);
+
 	headers_free(&p);
 	headers_free(&c);
 	hadd(&p, "Vary", "Origin");

@@ -690,6 +690,19 @@ test_buf(void)
 	is_str(s, "", "buf: detach of an empty buffer is \"\"");
 	free(s);
 
+	buf_add_u64(&b, 0);
+	buf_add(&b, " ", 1);
+	buf_add_u64(&b, 9);
+	buf_add(&b, " ", 1);
+	buf_add_u64(&b, 10);
+	buf_add(&b, " ", 1);
+	buf_add_u64(&b, 1234567890123ULL);
+	buf_add(&b, " ", 1);
+	buf_add_u64(&b, UINT64_MAX);
+	is_str(b.data, "0 9 10 1234567890123 18446744073709551615",
+	    "buf_add_u64: 0, one and two digits, 13 digits, UINT64_MAX");
+	buf_free(&b);
+
 	buf_add(&b, "ab", 2);
 	buf_addstr(&b, "cd");
 	buf_printf(&b, "-%d-%s", 42, "x");
