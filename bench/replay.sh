@@ -217,5 +217,7 @@ printf 'median of %d pairs: wrk %.0f requests/s, replay %.0f exchanges/s; CPU s/
     "$(median 3 "$TMP/pairs")" "$(median 4 "$TMP/pairs")"
 printf 'ratio (recorded mode / wrk), each pair: %s\n' \
     "$(awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $5 }' "$TMP/pairs")"
+printf 'CPU per 1,000 (replay / wrk), each pair: %s\n' \
+    "$(awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $6 }' "$TMP/pairs")"
 printf 'ratio, median: %.2f (target >= 0.6); CPU per 1,000, median: %.2fx wrk'"'"'s\n' \
     "$(median 5 "$TMP/pairs")" "$(median 6 "$TMP/pairs")"

@@ -148,6 +148,12 @@ capture_fast_cstr(struct capture_fast *lx)
 	return (lx->s->data);
 }
 
+/* The powers of ten a double holds exactly, up to a fraction's 15 digits. */
+static const double capture_fast_pow10[] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
+	1e13, 1e14, 1e15
+};
+
 /*
  * Read a plain number: an integer of at most 15 digits (*real 0) or, with
  * allow_real, one with a fraction of at most 15 digits (*real 1).  Return
@@ -187,7 +193,18 @@ capture_fast_number(struct capture_fast *lx, int allow_real, int *real,
 	if (lx->p < lx->end && (*lx->p == 'e' || *lx->p == 'E' ||
 	    *lx->p == '-' || *lx->p == '+' || *lx->p == '.'))
 		return (-1);
-	if (*real) {
+	if (*real && n + f <= 15) {
+		/*
+		 * Fifteen digits or fewer are exact in a double, and so is a
+		 * power of ten up to 1e15: one division, rounded as IEEE 754
+		 * rounds it, is the nearest double, as strtod finds it.
+		 */
+		for (iv = 0; start < lx->p; start++) {
+			if (*start != '.')
+				iv = iv * 10 + (*start - '0');
+		}
+		*v = (double)iv / capture_fast_pow10[f];
+	} else if (*real) {
 		memcpy(tmp, start, lx->p - start);
 		tmp[lx->p - start] = '\0';
 		*v = strtod(tmp, NULL);
@@ -221,6 +238,25 @@ capture_fast_integer(struct capture_fast *lx, long long *v)
 static int
 capture_fast_member(struct capture_fast *lx, int *first)
 {
+	const char	*p = lx->p, *k;
+
+	/*
+	 * The writer's own form first: a plain key right after the brace
+	 * or the comma, then the colon, with no space anywhere.  A key is
+	 * read at every member of a line, and this is most of the reading.
+	 */
+	if (lx->end - p >= 2 && *p == (*first ? '"' : ',') &&
+	    (*first || *++p == '"')) {
+		k = p + 1;
+		p = capture_fast_run(k, lx->end);
+		if (lx->end - p >= 2 && p[0] == '"' && p[1] == ':') {
+			lx->v = k;
+			lx->vlen = p - k;
+			lx->p = p + 2;
+			*first = 0;
+			return (1);
+		}
+	}
 	capture_fast_space(lx);
 	if (lx->p < lx->end && *lx->p == '}') {
 		lx->p++;

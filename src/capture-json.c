@@ -788,11 +788,29 @@ capture_ts_plain(const char *s)
 	return (1);
 }
 
+/*
+ * Days from 1970-01-01 to a date of the proleptic Gregorian calendar, as
+ * timegm counts them, a day past the end of a month running on into the
+ * next.  timegm costs more than the rest of a capture line's time: it
+ * takes the time zone lock and converts back to check its work, once for
+ * every line read.
+ */
+static int64_t
+capture_days(int64_t y, int m, int d)
+{
+	int64_t	 era, yoe, doy;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	return (era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468);
+}
+
 /* Parse an RFC 3339 time into tv; return 0, or -1 if malformed. */
 int
 capture_parse_ts(const char *s, struct timeval *tv)
 {
-	struct tm	 tm;
 	int		 y, mo, d, h, mi, sec, n = 0, oh, om, sign;
 	long		 usec = 0, scale = 100000;
 	time_t		 t;
@@ -821,14 +839,8 @@ capture_parse_ts(const char *s, struct timeval *tv)
 			scale /= 10;
 		}
 	}
-	memset(&tm, 0, sizeof tm);
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm);
+	t = (time_t)(capture_days(y, mo, d) * 86400 + (int64_t)h * 3600 +
+	    mi * 60 + sec);
 	if (*s == 'Z' || *s == 'z')
 		s++;
 	else if (*s == '+' || *s == '-') {

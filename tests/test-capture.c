@@ -2811,6 +2811,118 @@ test_decoded_bodies(void)
 	exchange_free(&ex);
 }
 
+/*
+ * capture_parse_ts counts days itself: the same seconds as timegm for
+ * every month of years before and after 1970, leap or not, days past a
+ * month's end and a leap second included, in both forms it reads.
+ */
+static void
+test_parse_ts(void)
+{
+	static const int	 years[] = { -999, -401, -400, -1, 0, 1, 100,
+	    1582, 1899, 1900, 1969, 1970, 1971, 1999, 2000, 2024, 2026, 2100,
+	    2400, 9999 };
+	static const int	 days[] = { 1, 15, 28, 29, 30, 31 };
+	char			 s[64], first[64] = "";
+	struct tm		 tm;
+	struct timeval		 tv;
+	size_t			 i, j, n = 0, bad = 0;
+	int			 mo;
+	time_t			 want;
+
+	for (i = 0; i < sizeof years / sizeof years[0]; i++) {
+		for (mo = 1; mo <= 12; mo++) {
+			for (j = 0; j < sizeof days / sizeof days[0]; j++) {
+				snprintf(s, sizeof s,
+				    "%04d-%02d-%02dT23:59:%02d.25Z", years[i],
+				    mo, days[j], j == 0 ? 60 : 7);
+				memset(&tm, 0, sizeof tm);
+				tm.tm_year = years[i] - 1900;
+				tm.tm_mon = mo - 1;
+				tm.tm_mday = days[j];
+				tm.tm_hour = 23;
+				tm.tm_min = 59;
+				tm.tm_sec = j == 0 ? 60 : 7;
+				want = timegm(&tm);
+				n++;
+				if (capture_parse_ts(s, &tv) != 0 ||
+				    tv.tv_sec != want || tv.tv_usec != 250000) {
+					if (bad++ == 0)
+						snprintf(first, sizeof first, "%s", s);
+				}
+			}
+		}
+	}
+	ok(bad == 0, "capture_parse_ts: %zu times read as timegm counts them "
+	    "(%zu differ%s%s)", n, bad, bad != 0 ? ", the first " : "", first);
+	ok(capture_parse_ts("2026-03-01T00:30:00+01:00", &tv) == 0 &&
+	    tv.tv_sec == 1772321400 && tv.tv_usec == 0,
+	    "capture_parse_ts: an offset east of UTC goes back to the day before");
+	ok(capture_parse_ts("2024-02-29 23:00:00.123456-02:00", &tv) == 0 &&
+	    tv.tv_sec == 1709254800 && tv.tv_usec == 123456,
+	    "capture_parse_ts: a leap day, a space for the T, an offset west");
+	ok(capture_parse_ts("2026-13-01T00:00:00Z", &tv) == -1 &&
+	    capture_parse_ts("2026-01-01T00:00:00", &tv) == -1,
+	    "capture_parse_ts: month 13 and a time with no zone are refused");
+}
+
+/*
+ * The fast reader works a latency of up to 15 digits out itself: the
+ * same double as strtod for every count of digits before and after the
+ * point, those at the limit, halfway cases and long fractions included
+ * (past 15 digits in all strtod reads it).
+ */
+static void
+test_fast_numbers(void)
+{
+	static const char	*fixed[] = { "0.5", "0.1", "0.3", "1.0",
+	    "0.000000000000001", "999999999999999.9", "99999999999999.9",
+	    "0.123456789012345", "9007199254740.993", "0.000000000000005",
+	    "123456789012345.123456789012345", "2.5", "0.300000000000004",
+	    "8.589973e9" };
+	char			 num[64], line[256], first[64] = "";
+	struct exchange		 ex;
+	size_t			 i, k, n, f, count = 0, bad = 0;
+
+	for (i = 0; i < 20000 + sizeof fixed / sizeof fixed[0]; i++) {
+		if (i < sizeof fixed / sizeof fixed[0])
+			snprintf(num, sizeof num, "%s", fixed[i]);
+		else {
+			n = 1 + rnd_n(15);
+			f = 1 + rnd_n(15);
+			k = 0;
+			num[k++] = (char)('1' + rnd_n(9));
+			while (k < n)
+				num[k++] = (char)('0' + rnd_n(10));
+			if (rnd_n(4) == 0)
+				k = 1, num[0] = '0';
+			num[k++] = '.';
+			while (f-- > 0)
+				num[k++] = (char)('0' + rnd_n(10));
+			num[k] = '\0';
+		}
+		snprintf(line, sizeof line, "{\"paritytap\":1,\"id\":\"n\","
+		    "\"request\":{\"method\":\"GET\",\"target\":\"/\"},"
+		    "\"responses\":{\"primary\":{\"status\":200,\"ms\":%s}}}",
+		    num);
+		exchange_init(&ex, NULL);
+		if (capture_fast_read(line, strlen(line), &ex) != 0) {
+			/* Only an exponent is not the fast reader's. */
+			if (strchr(num, 'e') == NULL && bad++ == 0)
+				snprintf(first, sizeof first, "%s", num);
+		} else {
+			count++;
+			if (ex.ex_resp[SIDE_PRIMARY].ms != strtod(num, NULL) &&
+			    bad++ == 0)
+				snprintf(first, sizeof first, "%s", num);
+		}
+		exchange_free(&ex);
+	}
+	ok(bad == 0 && count >= 20000, "fast reader: %zu latencies read as "
+	    "strtod reads them (%zu differ%s%s)", count, bad,
+	    bad != 0 ? ", the first " : "", first);
+}
+
 int
 main(void)
 {
@@ -2845,6 +2957,8 @@ main(void)
 	test_fast_reader();
 	test_line_hints();
 	test_decoded_bodies();
+	test_parse_ts();
+	test_fast_numbers();
 
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return (done_testing());
