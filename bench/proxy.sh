@@ -53,6 +53,9 @@
 # before and after the measured runs; nginx's master and workers summed).
 # Targets at each N: paritytap at least 2x nginx mirror's throughput and
 # 0.7x nginx proxy_pass alone's, with at most 2x its CPU per request.
+# The scenarios of one N run in rounds: each runs wrk once per round, in
+# turn, REPEAT rounds (with BASELINE, its binary is a fourth scenario),
+# and each round's ratios are printed besides the medians' ratios.
 #
 # Targets: paritytap's throughput at least 2x nginx-mirror's; paritytap's
 # p99 with the slow candidate at most 1.5x its p99 with the fast one;
@@ -349,10 +352,27 @@ run_wrk() {
 		cat "$TMP/wrk-$name.$i.txt.runs" >>"$TMP/wrk-$name.runs"
 		i=$((i + 1))
 	done
-	errors=$(awk '{ s += $4 } END { print s + 0 }' "$TMP/wrk-$name.runs")
-	echo "$name $(median 1 "$TMP/wrk-$name.runs")" \
-	    "$(median 2 "$TMP/wrk-$name.runs")" \
-	    "$(median 3 "$TMP/wrk-$name.runs") $errors" >>"$TMP/results"
+	wrk_summary "$name"
+}
+
+# Record scenario $1's medians over its runs (errors summed).
+wrk_summary() {
+	errors=$(awk '{ s += $4 } END { print s + 0 }' "$TMP/wrk-$1.runs")
+	echo "$1 $(median 1 "$TMP/wrk-$1.runs")" \
+	    "$(median 2 "$TMP/wrk-$1.runs")" \
+	    "$(median 3 "$TMP/wrk-$1.runs") $errors" >>"$TMP/results"
+}
+
+# Print the requests wrk made in run file $1.
+wrk_requests() {
+	awk '/ requests in / { n += $1 } END { print n + 0 }' "$1"
+}
+
+# Print CPU ms per 1,000 requests from ticks $1 over requests $2.
+cpu_per_1000() {
+	awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+		if (n + 0 == 0 || t + 0 < 0) print "nan"
+		else printf "%.1f", t / hz * 1e6 / n }'
 }
 
 # Start paritytap (or $PT_BIN) against candidate port $2, capture name $1,
@@ -457,12 +477,81 @@ run_wrk_cpu() {
 	run_wrk "$1" "$2"
 	_cpu1=$(tree_cpu "$3")
 	WARMUP=$_warmup
-	_reqs=$(cat "$TMP/wrk-$1".*.txt | awk '/ requests in / { n += $1 }
-	    END { print n + 0 }')
-	echo "$1 $(awk -v a="$_cpu0" -v b="$_cpu1" -v n="$_reqs" \
-	    -v hz="$(getconf CLK_TCK)" 'BEGIN {
-		if (n + 0 == 0 || b + 0 < a + 0) print "nan"
-		else printf "%.1f", (b - a) / hz * 1e6 / n }')" >>"$TMP/cpu"
+	_reqs=$(cat "$TMP/wrk-$1".*.txt | wrk_requests /dev/stdin)
+	echo "$1 $(cpu_per_1000 $((_cpu1 - _cpu0)) "$_reqs")" >>"$TMP/cpu"
+}
+
+# run_rounds NAME URL PID [NAME URL PID ...]: each scenario warmed up,
+# then REPEAT rounds in which each runs wrk once in turn, so that a
+# machine that slows down or speeds up over a run's minutes weighs on
+# every scenario alike.  The medians go to $TMP/results, each scenario's
+# CPU per 1,000 requests over all its runs (process PID and its
+# children) to $TMP/cpu, and each run to $TMP/rounds as "ROUND NAME
+# REQUESTS/S CPU-MS/1000".
+run_rounds() {
+	_scen=$*
+	set -- $_scen
+	while [ $# -ge 3 ]; do
+		if [ "$WARMUP" != 0 ]; then
+			"$WRK" -t"$WRK_THREADS" -c"$CONNS" -d"$WARMUP" "$2" \
+			    >/dev/null 2>&1
+		fi
+		: >"$TMP/ticks-$1"
+		shift 3
+	done
+	_r=1
+	while [ "$_r" -le "$REPEAT" ]; do
+		set -- $_scen
+		while [ $# -ge 3 ]; do
+			_c0=$(tree_cpu "$3")
+			wrk_once "$TMP/wrk-$1.$_r.txt" "$2"
+			_c1=$(tree_cpu "$3")
+			cat "$TMP/wrk-$1.$_r.txt.runs" >>"$TMP/wrk-$1.runs"
+			echo "$((_c1 - _c0)) $(wrk_requests "$TMP/wrk-$1.$_r.txt")" \
+			    >>"$TMP/ticks-$1"
+			echo "$_r $1 $(awk '{ print $1 }' \
+			    "$TMP/wrk-$1.$_r.txt.runs") $(cpu_per_1000 \
+			    $((_c1 - _c0)) "$(wrk_requests "$TMP/wrk-$1.$_r.txt")")" \
+			    >>"$TMP/rounds"
+			shift 3
+		done
+		_r=$((_r + 1))
+	done
+	set -- $_scen
+	while [ $# -ge 3 ]; do
+		wrk_summary "$1"
+		echo "$1 $(cpu_per_1000 "$(awk '{ t += $1 } END { print t + 0 }' \
+		    "$TMP/ticks-$1")" "$(awk '{ n += $2 } END { print n + 0 }' \
+		    "$TMP/ticks-$1")")" >>"$TMP/cpu"
+		shift 3
+	done
+}
+
+# Print, for each round of count $1, paritytap's ratios to nginx's
+# scenarios (and a BASELINE's) in that round: their spread is the noise.
+round_ratios() {
+	awk -v tc="$1" '
+		{ rps[$1 " " $2] = $3; cpu[$1 " " $2] = $4; if ($1 > n) n = $1 }
+		function r(a, b) {
+			return (a == "" || b == "" || a == "nan" || b == "nan" ||
+			    b + 0 == 0) ? "n/a" : sprintf("%.2fx", a / b)
+		}
+		END {
+			for (i = 1; i <= n; i++) {
+				pt = i " paritytap-" tc
+				line = sprintf("%s: round %d: paritytap / mirror %s, " \
+				    "/ proxy_pass %s, CPU / proxy_pass %s", tc, i,
+				    r(rps[pt], rps[i " nginx-mirror-" tc]),
+				    r(rps[pt], rps[i " nginx-" tc]),
+				    r(cpu[pt], cpu[i " nginx-" tc]))
+				if ((i " baseline-" tc) in rps)
+					line = line sprintf(", / baseline %s, " \
+					    "CPU / baseline %s",
+					    r(rps[pt], rps[i " baseline-" tc]),
+					    r(cpu[pt], cpu[i " baseline-" tc]))
+				print line
+			}
+		}' "$TMP/rounds"
 }
 
 # The scaling scenarios: for each count N in THREADS, nginx proxy_pass
@@ -510,23 +599,42 @@ EOF
 		_npid=$pid
 		wait_port "$SCALE_MIRROR_PORT" "$_npid" ||
 		    die "nginx (scale-$tc): port $SCALE_MIRROR_PORT"
-		note "nginx-$tc"
-		run_wrk_cpu "nginx-$tc" \
-		    "http://127.0.0.1:$SCALE_PROXY_PORT$URL_PATH" "$_npid"
-		note "nginx-mirror-$tc"
-		run_wrk_cpu "nginx-mirror-$tc" \
+		set -- "nginx-$tc" "http://127.0.0.1:$SCALE_PROXY_PORT$URL_PATH" \
+		    "$_npid" "nginx-mirror-$tc" \
 		    "http://127.0.0.1:$SCALE_MIRROR_PORT$URL_PATH" "$_npid"
-		kill -TERM "$_npid" 2>/dev/null
-		wait "$_npid" 2>/dev/null
+		_pt=0
+		_bl=0
 		note "paritytap-$tc"
 		if start_paritytap "paritytap-$tc" "$FAST_PORT" --threads "$tc"
 		then
-			run_wrk_cpu "paritytap-$tc" \
+			_pt=$PT_PID
+			set -- "$@" "paritytap-$tc" \
 			    "http://127.0.0.1:$PT_PORT$URL_PATH" "$PT_PID"
-			stop_paritytap "paritytap-$tc"
 		else
 			echo "paritytap-$tc nan nan nan 0" >>"$TMP/results"
 			echo "paritytap-$tc nan" >>"$TMP/cpu"
+		fi
+		if [ -n "${BASELINE:-}" ]; then
+			note "baseline-$tc ($BASELINE)"
+			if PT_BIN=$BASELINE start_paritytap "baseline-$tc" \
+			    "$FAST_PORT" --threads "$tc"; then
+				_bl=$PT_PID
+				set -- "$@" "baseline-$tc" \
+				    "http://127.0.0.1:$PT_PORT$URL_PATH" "$PT_PID"
+			fi
+		fi
+		note "rounds: $(echo "$@" | awk '{ for (i = 1; i <= NF; i += 3)
+		    printf "%s%s", (i > 1 ? ", " : ""), $i }')"
+		run_rounds "$@"
+		kill -TERM "$_npid" 2>/dev/null
+		wait "$_npid" 2>/dev/null
+		if [ "$_pt" != 0 ]; then
+			PT_PID=$_pt
+			stop_paritytap "paritytap-$tc"
+		fi
+		if [ "$_bl" != 0 ]; then
+			PT_PID=$_bl
+			stop_paritytap "baseline-$tc"
 		fi
 	done
 
@@ -562,6 +670,9 @@ EOF
 			[ "$v" = ok ] || missed=1
 		done
 	done
+	for tc in $(echo "$THREADS" | tr ',' ' '); do
+		round_ratios "$tc"
+	done
 	first=$(echo "$THREADS" | cut -d, -f1)
 	for tc in $(echo "$THREADS" | tr ',' ' '); do
 		[ "$tc" = "$first" ] && continue
@@ -581,6 +692,7 @@ EOF
 : >"$TMP/results"
 : >"$TMP/notes"
 : >"$TMP/cpu"
+: >"$TMP/rounds"
 
 start_nginx backends "$PRIMARY_PORT"
 wait_port "$FAST_PORT" "$pid" || die "nginx backends: port $FAST_PORT"
