@@ -20,18 +20,6 @@ canonical_add_header(struct buf *b, const char *name, const char *value)
 	buf_add(b, "\r\n", 2);
 }
 
-/*
- * Is name lit, case aside?  Most names differ from lit in the first
- * letter, told apart here without a call (the 0x20 bit folds ASCII case;
- * the few other bytes it pairs go on to strcasecmp).
- */
-static int
-canonical_name_is(const char *name, const char *lit)
-{
-	return (((unsigned char)name[0] | 0x20) ==
-	    ((unsigned char)lit[0] | 0x20) && strcasecmp(name, lit) == 0);
-}
-
 /* Is name one of the tokens of a Connection header value? */
 static int
 canonical_connection_lists(const struct headers *hs, const char *name)
@@ -40,7 +28,7 @@ canonical_connection_lists(const struct headers *hs, const char *name)
 	const char	*v;
 
 	for (i = 0; i < hs->n; i++) {
-		if (!canonical_name_is(hs->h[i].name, "Connection"))
+		if (!header_name_is(hs->h[i].name, "Connection"))
 			continue;
 		for (v = hs->h[i].value; *v != '\0'; v += n) {
 			v += strspn(v, " \t,");
@@ -93,18 +81,18 @@ canonical_head(const struct http_request *req, const char *trace_header,
 	for (i = 0; i < hs->n; i++) {
 		name = hs->h[i].name;
 		if (canonical_strip_header(hs, has_connection, name) ||
-		    canonical_name_is(name, "Content-Length") ||
-		    canonical_name_is(name, "Expect") ||
-		    canonical_name_is(name, trace_header))
+		    header_name_is(name, "Content-Length") ||
+		    header_name_is(name, "Expect") ||
+		    header_name_is(name, trace_header))
 			continue;
-		if (canonical_name_is(name, "X-Forwarded-For")) {
+		if (header_name_is(name, "X-Forwarded-For")) {
 			/* All of them, in order, then this hop's client. */
 			if (xff.len != 0)
 				buf_add(&xff, ", ", 2);
 			buf_addstr(&xff, hs->h[i].value);
 			continue;
 		}
-		if (canonical_name_is(name, "Host")) {
+		if (header_name_is(name, "Host")) {
 			have_host = 1;
 			if (host != NULL) {
 				canonical_add_header(out, "Host", host);

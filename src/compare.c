@@ -403,7 +403,7 @@ compare_codings(const struct response_side *rs, struct buf *b)
 	size_t	 i;
 
 	for (i = 0; i < rs->headers.n; i++) {
-		if (strcasecmp(rs->headers.h[i].name, "Content-Encoding") == 0)
+		if (header_name_is(rs->headers.h[i].name, "Content-Encoding"))
 			buf_printf(b, "%s,", rs->headers.h[i].value);
 	}
 }
@@ -577,8 +577,7 @@ compare_connection_names(const struct headers *hs, char ***conn,
 	size_t	 i;
 
 	for (i = 0; i < hs->n; i++) {
-		if (tolower((unsigned char)hs->h[i].name[0]) != 'c' ||
-		    strcasecmp(hs->h[i].name, "Connection") != 0)
+		if (!header_name_is(hs->h[i].name, "Connection"))
 			continue;
 		list = xstrdup(hs->h[i].value);
 		for (tok = strtok_r(list, ", \t", &last); tok != NULL;

@@ -7,7 +7,6 @@
 #include <sys/types.h>
 
 #include <stdint.h>
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -81,9 +80,8 @@ decode_codings(const struct response_side *side, char ***codings,
 	size_t	 i;
 
 	for (i = 0; i < side->headers.n; i++) {
-		if (tolower((unsigned char)side->headers.h[i].name[0]) !=
-		    'c' || strcasecmp(side->headers.h[i].name,
-		    "Content-Encoding") != 0)
+		if (!header_name_is(side->headers.h[i].name,
+		    "Content-Encoding"))
 			continue;
 		list = xstrdup(side->headers.h[i].value);
 		for (tok = strtok_r(list, ", \t", &last); tok != NULL;

@@ -1099,6 +1099,7 @@ void		 headers_add(struct headers *, const char *, size_t,
 		     const char *, size_t);
 void		 headers_set_value(struct headers *, size_t, const char *,
 		     size_t);
+int		 header_name_is(const char *, const char *);
 const char	*headers_get(const struct headers *, const char *);
 void		 headers_free(struct headers *);
 void		 http_request_free(struct http_request *);

@@ -424,7 +424,7 @@ pending_primary_head(void *arg, int side, const struct response_head *head,
 	for (i = 0; i < hs->n; i++) {
 		const char	*name = hs->h[i].name;
 
-		if (strcasecmp(name, "Content-Length") == 0 && !no_body) {
+		if (header_name_is(name, "Content-Length") && !no_body) {
 			/* The length read (the parser allows one). */
 			if (head->has_length) {
 				buf_add(bp, "Content-Length: ", 16);
@@ -438,10 +438,10 @@ pending_primary_head(void *arg, int side, const struct response_head *head,
 		 * GET or a 200 would have had (RFC 9110, 8.6 and 15.4.5),
 		 * kept as nginx keeps it; a 204 has none (RFC 9110, 8.6).
 		 */
-		if (status == 204 && strcasecmp(name, "Content-Length") == 0)
+		if (status == 204 && header_name_is(name, "Content-Length"))
 			continue;
 		if (canonical_strip_header(hs, has_connection, name) ||
-		    strcasecmp(name, pe->pe_px->px_opts->trace_header) == 0)
+		    header_name_is(name, pe->pe_px->px_opts->trace_header))
 			continue;
 		canonical_add_header(bp, name, hs->h[i].value);
 	}
@@ -877,46 +877,6 @@ client_bad_request(struct client *cl)
 	client_close_after_write(cl);
 }
 
-/*
- * Feed the parser from a TLS client's bufferevent, up to one complete
- * request.
- */
-static void
-client_read_tls(struct client *cl)
-{
-	struct evbuffer		*in = bufferevent_get_input(cl->cl_bev);
-	struct evbuffer_iovec	 v[8];
-	ssize_t			 n;
-	int			 i, nv;
-
-	while (cl->cl_state == CLIENT_IDLE || cl->cl_state == CLIENT_READING) {
-		if (evbuffer_get_length(in) == 0)
-			return;
-		if (cl->cl_state == CLIENT_IDLE) {
-			cl->cl_state = CLIENT_READING;
-			client_arm_ms(cl, cl->cl_px->px_opts->header_timeout);
-		}
-		nv = evbuffer_peek(in, -1, NULL, v, 8);
-		if (nv > 8)
-			nv = 8;
-		for (i = 0; i < nv; i++) {
-			n = http_msg_feed(&cl->cl_parser, v[i].iov_base,
-			    v[i].iov_len);
-			if (n < 0) {
-				client_bad_request(cl);
-				return;
-			}
-			evbuffer_drain(in, (size_t)n);
-			if (cl->cl_parser.hm_complete)
-				break;
-		}
-		if (cl->cl_parser.hm_complete) {
-			client_dispatch(cl);
-			return;
-		}
-	}
-}
-
 /* Read a plain client's socket again (see CLIENT_IN_HIGH). */
 static void
 client_read_enable(struct client *cl)
@@ -990,6 +950,38 @@ client_feed(struct client *cl, const char *data, size_t len)
 		buf_add(&cl->cl_in, data + used, len - used);
 	if (r == 1)
 		client_dispatch(cl);
+}
+
+/*
+ * Feed the parser from a TLS client's bufferevent, up to one complete
+ * request.  What it does not take stays in the bufferevent.
+ */
+static void
+client_read_tls(struct client *cl)
+{
+	struct evbuffer		*in = bufferevent_get_input(cl->cl_bev);
+	struct evbuffer_iovec	 v[8];
+	size_t			 used;
+	int			 i, nv, r;
+
+	while (evbuffer_get_length(in) != 0) {
+		nv = evbuffer_peek(in, -1, NULL, v, 8);
+		if (nv > 8)
+			nv = 8;
+		for (i = 0; i < nv; i++) {
+			r = client_parse(cl, v[i].iov_base, v[i].iov_len,
+			    &used);
+			if (r < 0)
+				return;
+			evbuffer_drain(in, used);
+			if (r == 1) {
+				client_dispatch(cl);
+				return;
+			}
+			if (used < v[i].iov_len)
+				return;
+		}
+	}
 }
 
 /* Parse what the client sent and is waiting, up to one complete request. */

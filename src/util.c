@@ -200,6 +200,18 @@ headers_set_value(struct headers *hs, size_t i, const char *value,
 	headers_store(hs, h, h->name, strlen(h->name), value, vlen);
 }
 
+/*
+ * Is header name name lit, case aside?  Most names differ from lit in
+ * the first letter, told apart here without a call (the 0x20 bit folds
+ * ASCII case; the few other bytes it pairs go on to strcasecmp).
+ */
+int
+header_name_is(const char *name, const char *lit)
+{
+	return (((unsigned char)name[0] | 0x20) ==
+	    ((unsigned char)lit[0] | 0x20) && strcasecmp(name, lit) == 0);
+}
+
 /* Return the first value of a header (case-insensitive), or NULL. */
 const char *
 headers_get(const struct headers *hs, const char *name)

@@ -864,6 +864,15 @@ test_headers(void)
 	headers_free(&hs);
 	ok(hs.h == NULL && hs.n == 0, "headers_free: empty");
 
+	ok(header_name_is("content-length", "Content-Length") &&
+	    header_name_is("CONTENT-LENGTH", "Content-Length"),
+	    "header_name_is: case aside");
+	ok(!header_name_is("Content-Lengths", "Content-Length") &&
+	    !header_name_is("", "Host") && !header_name_is("Post", "Host"),
+	    "header_name_is: a longer name, an empty one, another letter");
+	ok(!header_name_is("@x", "`x") && !header_name_is("[", "{"),
+	    "header_name_is: bytes the case bit pairs that are not letters");
+
 	test_headers_arena();
 
 	for (i = 0; i < sizeof hop / sizeof hop[0]; i++) {
