@@ -602,6 +602,19 @@ chrome_dom() {
 	    >"$T/$1.html" 2>"$T/$1.err"
 }
 
+# start_json_backends BODY: a primary and a candidate that both answer
+# every request 200 with BODY as application/json; sets PRI and CAN to
+# their URLs.
+start_json_backends() {
+	jq -n --arg b "$1" '{default: {status: 200,
+	    headers: [["Content-Type", "application/json"]], body: $b}}' \
+	    >"$T/ok.json"
+	start_backend primary "$T/ok.json"
+	start_backend candidate "$T/ok.json"
+	PRI=http://127.0.0.1:$(backend_port primary)
+	CAN=http://127.0.0.1:$(backend_port candidate)
+}
+
 # start_slow_backends P_MS C_MS: a primary that answers {"ok":true} after
 # P_MS ms, and never within the hour on /slow, and a candidate that
 # answers after C_MS ms: exchanges that are in flight when a test stops

@@ -9,12 +9,7 @@ need curl jq head
 need_binaries
 
 BODY_OK='{"ok":true}'
-jq -n --arg b "$BODY_OK" '{default: {status: 200,
-    headers: [["Content-Type", "application/json"]], body: $b}}' >"$T/ok.json"
-start_backend primary "$T/ok.json"
-start_backend candidate "$T/ok.json"
-PRI=http://127.0.0.1:$(backend_port primary)
-CAN=http://127.0.0.1:$(backend_port candidate)
+start_json_backends "$BODY_OK"
 
 head -c 500 /dev/zero | tr '\0' 'a' >"$T/small"
 head -c 5000 /dev/zero | tr '\0' 'b' >"$T/big"

@@ -10,13 +10,7 @@
 need curl jq gzip
 need_binaries
 
-BODY_OK='{"ok":true,"items":[{"id":1,"name":"a"},{"id":2,"name":"b"}]}'
-jq -n --arg b "$BODY_OK" '{default: {status: 200,
-    headers: [["Content-Type", "application/json"]], body: $b}}' >"$T/ok.json"
-start_backend primary "$T/ok.json"
-start_backend candidate "$T/ok.json"
-PRI=http://127.0.0.1:$(backend_port primary)
-CAN=http://127.0.0.1:$(backend_port candidate)
+start_json_backends '{"ok":true,"items":[{"id":1,"name":"a"},{"id":2,"name":"b"}]}'
 
 STAMP='[0-9]{8}T[0-9]{6}\.[0-9]{3}Z'
 

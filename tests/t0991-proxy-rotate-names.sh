@@ -8,13 +8,7 @@
 need curl jq
 need_binaries
 
-BODY_OK='{"ok":true,"padding":"0123456789012345678901234567890123456789"}'
-jq -n --arg b "$BODY_OK" '{default: {status: 200,
-    headers: [["Content-Type", "application/json"]], body: $b}}' >"$T/ok.json"
-start_backend primary "$T/ok.json"
-start_backend candidate "$T/ok.json"
-PRI=http://127.0.0.1:$(backend_port primary)
-CAN=http://127.0.0.1:$(backend_port candidate)
+start_json_backends '{"ok":true,"padding":"0123456789012345678901234567890123456789"}'
 
 # in_order DIR: the ids of DIR's files, files in byte order of name.
 in_order() {
