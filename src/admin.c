@@ -882,6 +882,7 @@ admin_main(void *arg)
 {
 	struct admin	*a = arg;
 
+	pthread_setname_np(pthread_self(), "admin");
 	event_base_dispatch(a->a_base);
 	return (NULL);
 }

@@ -874,6 +874,7 @@ alert_thread(void *arg)
 {
 	struct alerts	*a = arg;
 
+	pthread_setname_np(pthread_self(), "alerts");
 	event_base_dispatch(a->base);
 	return (NULL);
 }

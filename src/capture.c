@@ -711,6 +711,7 @@ capture_worker(void *arg)
 	struct capture_job	*j;
 	char			*cause;
 
+	pthread_setname_np(pthread_self(), "capture");
 	for (;;) {
 		pthread_mutex_lock(&c->c_jlock);
 		while (c->c_jobs == NULL && !c->c_jstop)

@@ -1111,6 +1111,7 @@ int		 parse_rate(const char *, double *, char **);
 int		 parse_self_check(const char *, unsigned *, char **);
 int		 self_check_pick(unsigned, uint64_t *);
 double		 mono_ms(void);			/* monotonic clock, ms */
+void		 thread_background(void);
 int		 rfc3339_ok(const struct timeval *);
 void		 format_rfc3339(const struct timeval *, char *, size_t);
 int		 use_color(const char *, int, char **);	/* --color */

@@ -287,6 +287,14 @@ pipeline_main(void *arg)
 	double			 last_tick = mono_ms(), deadline;
 	int			 stop, late;
 
+	pthread_setname_np(pthread_self(), "pipeline");
+	/*
+	 * A source that waits for room (replay) loses nothing when this
+	 * thread falls behind, so the loop and the backends come first.  A
+	 * live source's exchanges would be stripped instead: not then.
+	 */
+	if (p->p_opts.wait)
+		thread_background();
 	for (;;) {
 		pthread_mutex_lock(&p->p_lock);
 		if (p->p_len == 0 && !p->p_stop) {

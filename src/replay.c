@@ -426,6 +426,9 @@ replay_reader(void *arg)
 	char			*cause = NULL;
 	int			 i, rc = 0;
 
+	pthread_setname_np(pthread_self(), "replay-reader");
+	/* The queue keeps it ahead: the loop and the backends come first. */
+	thread_background();
 	for (i = 0; i < rp->rp_nreaders; i++) {
 		for (;;) {
 			rc = capture_reader_next(rp->rp_readers[i], &old,

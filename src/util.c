@@ -1,5 +1,7 @@
 /* Small shared helpers: byte buffers, header lists, option values. */
 
+#include <sys/resource.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -9,6 +11,8 @@
 #include <unistd.h>
 
 #include "paritytap.h"
+
+#define THREAD_BACKGROUND_NICE	10
 
 /* Initialise an empty buffer. */
 void
@@ -353,6 +357,28 @@ parse_rate(const char *s, double *out, char **cause)
 bad:
 	xasprintf(cause, "'%s' is not a rate from 0 to 1", s);
 	return (-1);
+}
+
+/*
+ * Lower the calling thread's priority by THREAD_BACKGROUND_NICE, for a
+ * thread that works ahead of (or behind) an event loop through a queue
+ * and whose falling behind only makes the loop wait: on a machine with
+ * fewer cores than busy threads, the loop and the backends it waits for
+ * then get the CPU first, and the queue keeps this thread fed.  On Linux
+ * the nice value is per thread.  Failure changes nothing and is ignored.
+ */
+void
+thread_background(void)
+{
+	pid_t	 tid = gettid();
+	int	 nice;
+
+	errno = 0;
+	nice = getpriority(PRIO_PROCESS, (id_t)tid);
+	if (nice == -1 && errno != 0)
+		return;
+	(void)setpriority(PRIO_PROCESS, (id_t)tid,
+	    nice + THREAD_BACKGROUND_NICE);
 }
 
 /* Return the monotonic clock in milliseconds. */
