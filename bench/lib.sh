@@ -126,3 +126,12 @@ tree_cpu() {
 			t += f[12] + f[13]
 	} END { print t + 0 }'
 }
+
+# machine_cpu: the machine's busy and idle ticks, all CPUs, from /proc/stat
+# as "BUSY IDLE" (busy: user, nice, system, irq, softirq, steal; idle:
+# idle and iowait): with wrk and the backends on the same cores, what the
+# whole machine spent on a run.
+machine_cpu() {
+	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6;
+	    exit }' /proc/stat
+}

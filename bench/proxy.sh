@@ -504,15 +504,22 @@ run_rounds() {
 		set -- $_scen
 		while [ $# -ge 3 ]; do
 			_c0=$(tree_cpu "$3")
+			_m0=$(machine_cpu)
 			wrk_once "$TMP/wrk-$1.$_r.txt" "$2"
+			_m1=$(machine_cpu)
 			_c1=$(tree_cpu "$3")
 			cat "$TMP/wrk-$1.$_r.txt.runs" >>"$TMP/wrk-$1.runs"
 			echo "$((_c1 - _c0)) $(wrk_requests "$TMP/wrk-$1.$_r.txt")" \
 			    >>"$TMP/ticks-$1"
+			_req=$(wrk_requests "$TMP/wrk-$1.$_r.txt")
 			echo "$_r $1 $(awk '{ print $1 }' \
 			    "$TMP/wrk-$1.$_r.txt.runs") $(cpu_per_1000 \
-			    $((_c1 - _c0)) "$(wrk_requests "$TMP/wrk-$1.$_r.txt")")" \
-			    >>"$TMP/rounds"
+			    $((_c1 - _c0)) "$_req") $(echo "$_m0 $_m1" | awk \
+			    -v n="$_req" -v hz="$(getconf CLK_TCK)" '{
+				b = $3 - $1; i = $4 - $2
+				if (n + 0 == 0 || b + i == 0) print "nan nan"
+				else printf "%.1f %.0f\n", b / hz * 1e6 / n,
+				    100 * i / (b + i) }')" >>"$TMP/rounds"
 			shift 3
 		done
 		_r=$((_r + 1))
@@ -529,12 +536,31 @@ run_rounds() {
 
 # Print, for each round of count $1, paritytap's ratios to nginx's
 # scenarios (and a BASELINE's) in that round: their spread is the noise.
+# Then the whole machine's CPU per request (wrk, the backends and the
+# proxy on the same cores) in nginx proxy_pass's run and in paritytap's,
+# with the idle share of each run: when both runs leave the machine
+# busy, their throughput ratio is close to the inverse of these.  From
+# them, the most CPU paritytap itself could use per request for 0.7x
+# proxy_pass's throughput, everything else in its run (wrk, two backend
+# legs, the kernel's share) unchanged: the machine's per request in
+# proxy_pass's run over 0.7, less what paritytap's run spent outside
+# paritytap; and the medians of that ceiling and of what it used.
 round_ratios() {
 	awk -v tc="$1" '
-		{ rps[$1 " " $2] = $3; cpu[$1 " " $2] = $4; if ($1 > n) n = $1 }
+		{
+			rps[$1 " " $2] = $3; cpu[$1 " " $2] = $4
+			mach[$1 " " $2] = $5; idle[$1 " " $2] = $6
+			if ($1 > n) n = $1
+		}
 		function r(a, b) {
 			return (a == "" || b == "" || a == "nan" || b == "nan" ||
 			    b + 0 == 0) ? "n/a" : sprintf("%.2fx", a / b)
+		}
+		function med(a, k,    i, j, t) {
+			for (i = 1; i <= k; i++)
+				for (j = i + 1; j <= k; j++)
+					if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+			return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
 		}
 		END {
 			for (i = 1; i <= n; i++) {
@@ -551,6 +577,30 @@ round_ratios() {
 					    r(cpu[pt], cpu[i " baseline-" tc]))
 				print line
 			}
+			k = 0
+			for (i = 1; i <= n; i++) {
+				pt = i " paritytap-" tc
+				ng = i " nginx-" tc
+				if (mach[pt] == "" || mach[pt] == "nan" ||
+				    mach[ng] == "" || mach[ng] == "nan" ||
+				    cpu[pt] == "nan")
+					continue
+				ceil = mach[ng] / 0.7 - (mach[pt] - cpu[pt])
+				printf "%s: round %d: machine CPU ms/1,000: " \
+				    "proxy_pass %.1f (idle %d%%), paritytap %.1f " \
+				    "(idle %d%%); for 0.7x proxy_pass paritytap " \
+				    "itself at most %.1f (used %.1f)\n", tc, i,
+				    mach[ng], idle[ng], mach[pt], idle[pt], ceil,
+				    cpu[pt]
+				k++
+				c[k] = ceil
+				u[k] = cpu[pt]
+			}
+			if (k > 0)
+				printf "%s: for 0.7x proxy_pass on this machine, " \
+				    "paritytap itself at most %.1f ms of CPU per " \
+				    "1,000 requests (median of %d rounds); it used " \
+				    "%.1f\n", tc, med(c, k), k, med(u, k)
 		}' "$TMP/rounds"
 }
 
