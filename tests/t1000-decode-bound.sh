@@ -1,7 +1,7 @@
 #!/bin/sh
 # A gzip "bomb" (a few KB that inflate to 48 MiB) on both sides, the
 # candidate's one byte longer: the compare decodes a body up to --max-body
-# and no further, in the proxy, replay and rejudge alike.  Past it the
+# and no further, in the proxy, replay, rejudge and sniff alike.  Past it the
 # exchange is a body divergence whose diffs say each body decodes to more
 # than --max-body and cannot be compared (never a match, never a silent
 # cut); the client still gets the primary's exact bytes, the process
@@ -11,6 +11,7 @@
 # export --max-body writes such a body to a HAR as received, saying why.
 
 . "$(dirname "$0")/lib.sh"
+. "$top_srcdir/tests/lib-sniff.sh"
 need curl jq gzip head tail cmp python3
 need_binaries
 
@@ -145,5 +146,22 @@ mem_ok export "$(tail -n 1 "$T/har.kb")"
 is "$?" 2 "export --max-body 0: exit 2"
 like "$(cat "$T/zero.err")" '^paritytap export: --max-body: must be at least 1' \
     "export --max-body 0: the error names the option"
+
+# --- sniff: the primary's bomb seen on the wire, the candidate asked ---
+if can_capture; then
+	start_sniff --port "$(backend_port primary)" --candidate "$C" \
+	    --max-body 1M --capture "$T/sniff.jsonl" --count 1 \
+	    --stats-interval 0 || bail "sniff did not start"
+	req sniffbomb -H 'X-Paritytap-Trace-Id: sn-bomb' "$P/bomb"
+	is "$HTTP_CODE" 200 "sniff: the client gets the primary's 200"
+	wait_pid "$SNIFF_PID" 60
+	is "$WAIT_STATUS" 0 "sniff --count 1: exit 0"
+	check_bomb sniff "$T/sniff.jsonl" sn-bomb
+	like "$(cat "$SNIFF_ERR")" \
+	    '^paritytap sniff: 1 exchange: .* 1 body divergence' \
+	    "sniff: the summary counts the body it could not compare"
+else
+	skip "sniff: capturing on lo needs root with CAP_NET_RAW (uid $(id -u))"
+fi
 
 done_testing
