@@ -1102,6 +1102,7 @@ void		 headers_set_value(struct headers *, size_t, const char *,
 int		 header_name_is(const char *, const char *);
 const char	*headers_get(const struct headers *, const char *);
 void		 headers_free(struct headers *);
+size_t		 headers_bytes(const struct headers *);
 void		 http_request_free(struct http_request *);
 void		 response_side_free(struct response_side *);
 int		 parse_size(const char *, uint64_t *, char **);

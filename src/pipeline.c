@@ -82,18 +82,7 @@ struct pipeline {
 /* A pipeline whose thread was left stuck at stop, kept till exit. */
 static struct pipeline *pipeline_stuck;
 
-/* Bytes an exchange holds: what the queue's budget counts. */
-static size_t
-pipeline_headers_cost(const struct headers *hs)
-{
-	size_t	 i, n = hs->cap * sizeof *hs->h;
-
-	for (i = 0; i < hs->n; i++)
-		n += strlen(hs->h[i].name) + strlen(hs->h[i].value) + 2;
-	return (n);
-}
-
-/* Bytes an exchange holds, bodies and headers. */
+/* Bytes an exchange holds, bodies and headers: what the budget counts. */
 static size_t
 pipeline_cost(const struct exchange *ex)
 {
@@ -102,12 +91,12 @@ pipeline_cost(const struct exchange *ex)
 	int				 side;
 
 	n = sizeof *ex + sizeof (struct pipeline_item) +
-	    ex->ex_req.body.cap + pipeline_headers_cost(&ex->ex_req.headers);
+	    ex->ex_req.body.cap + headers_bytes(&ex->ex_req.headers);
 	if (ex->ex_req.target != NULL)
 		n += strlen(ex->ex_req.target);
 	for (side = 0; side < SIDE_MAX; side++) {
 		rs = &ex->ex_resp[side];
-		n += rs->body.cap + pipeline_headers_cost(&rs->headers);
+		n += rs->body.cap + headers_bytes(&rs->headers);
 	}
 	return (n);
 }

@@ -162,6 +162,21 @@ headers_alloc(struct headers *hs, size_t len)
 	return (p);
 }
 
+/*
+ * The bytes a header list holds: its array and its arena's blocks, every
+ * string in them counted once whatever its length, without reading one.
+ */
+size_t
+headers_bytes(const struct headers *hs)
+{
+	const struct headers_block	*b;
+	size_t				 n = hs->cap * sizeof *hs->h;
+
+	for (b = hs->blocks; b != NULL; b = b->next)
+		n += sizeof *b + b->size;
+	return (n);
+}
+
 /* Copy "name\0value\0" into the arena; the value lives after the name. */
 static void
 headers_store(struct headers *hs, struct header *h, const char *name,

@@ -809,8 +809,16 @@ test_headers_arena(void)
 	is_str(hs.h[2].value, "value-1-0000000000000000000000000000000000000001",
 	    "headers_set_value: the next header untouched");
 
+	/* What the pipeline's queue budget counts. */
+	ok(headers_bytes(&hs) >= 3000 * (4 + 48 + 2) + biglen,
+	    "headers_bytes: at least every name and value stored (%zu)",
+	    headers_bytes(&hs));
+	ok(headers_bytes(&hs) < 3 * (3000 * (4 + 48 + 2) + biglen),
+	    "headers_bytes: not more than thrice the strings (%zu)",
+	    headers_bytes(&hs));
 	moved = hs;
 	memset(&hs, 0, sizeof hs);
+	is_int(headers_bytes(&hs), 0, "headers_bytes: an empty list holds none");
 	is_str(headers_get(&moved, "host"), "example.test",
 	    "headers arena: a moved list reads the same");
 	headers_free(&moved);
