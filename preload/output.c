@@ -478,8 +478,9 @@ pt_order_entry(const struct pt_frame *f)
 }
 
 /*
- * Before a connection's record goes to slot mine: if its last record is
- * still in another slot's buffer, write that one out first.  Its holder
+ * Before a connection's record goes to slot mine (the one taken for it):
+ * if its last record is still in another slot's buffer, write that one
+ * out first.  Its holder
  * is writing or appending one record, which always ends, but a holder
  * preempted on a busy machine may keep the lock for many time slices,
  * longer than any number of yields: so the wait is bounded in time
@@ -570,9 +571,9 @@ int
 pt_emit(struct pt_frame *f, const struct iovec *pay, int npay, size_t paylen)
 {
 	struct pt_slot	*sl;
-	uint64_t	*order;
+	uint64_t	*order, e;
 	size_t		 want, off;
-	int		 i, mine;
+	int		 i, mine, taken;
 
 	pt_output();
 	if (pt_broken || pt_open_failed) {
@@ -582,8 +583,26 @@ pt_emit(struct pt_frame *f, const struct iovec *pay, int npay, size_t paylen)
 	want = 16 + f->len + paylen;
 	mine = pt_slot_mine();
 	order = pt_order_entry(f);
-	if (pt_order_keep(__atomic_load_n(order, __ATOMIC_ACQUIRE), mine) != 0 ||
-	    (sl = pt_slot_take(mine)) == NULL) {
+	e = __atomic_load_n(order, __ATOMIC_ACQUIRE);
+	/*
+	 * The slot taken is not always mine (mine may be busy a while):
+	 * whichever it is, the connection's last record, if it is still in
+	 * another slot's buffer, is written out before this one goes in.
+	 */
+	for (;;) {
+		if ((sl = pt_slot_take(mine)) == NULL)
+			break;
+		taken = (int)(sl - pt_slots);
+		if (e == 0 || (int)(e & 0xff) - 1 == taken ||
+		    __atomic_load_n(&pt_slots[(e & 0xff) - 1].gen,
+		    __ATOMIC_ACQUIRE) != e >> 8)
+			break;
+		pt_unlock(&sl->lock);
+		sl = NULL;
+		if (pt_order_keep(e, taken) != 0)
+			break;
+	}
+	if (sl == NULL) {
 		PT_COUNT(dropped, 1);
 		PT_COUNT(dropped_bytes, paylen);
 		return (-1);
