@@ -480,15 +480,14 @@ pt_order_entry(const struct pt_frame *f)
 /*
  * Before a connection's record goes to slot mine (the one taken for it):
  * if its last record is still in another slot's buffer, write that one
- * out first.  Its holder
- * is writing or appending one record, which always ends, but a holder
- * preempted on a busy machine may keep the lock for many time slices,
- * longer than any number of yields: so the wait is bounded in time
- * (PT_ORDER_WAIT_US), not in tries.  Going on without it would put the
- * connection's records in the file out of order, and a later segment
- * acknowledging the missing bytes makes the reader give them up as a
- * gap that no counter shows; past the bound the record is dropped
- * instead, and counted.  Return 0, or -1 for that.
+ * out first.  Its holder is writing or appending one record, which
+ * always ends, but a holder preempted on a busy machine may keep the
+ * lock for many time slices, longer than any number of yields: so the
+ * wait is bounded in time (PT_ORDER_WAIT_US), not in tries.  Going on
+ * without it would put the connection's records in the file out of
+ * order, and a later segment acknowledging the missing bytes makes the
+ * reader give them up as a gap that no counter shows; past the bound
+ * the record is dropped instead, and counted.  Return 0, or -1 for that.
  */
 static int
 pt_order_keep(uint64_t e, int mine)
@@ -588,6 +587,8 @@ pt_emit(struct pt_frame *f, const struct iovec *pay, int npay, size_t paylen)
 	 * The slot taken is not always mine (mine may be busy a while):
 	 * whichever it is, the connection's last record, if it is still in
 	 * another slot's buffer, is written out before this one goes in.
+	 * If it could not be (the file is still being opened), the record
+	 * goes into that same buffer, behind it.
 	 */
 	for (;;) {
 		if ((sl = pt_slot_take(mine)) == NULL)
@@ -601,6 +602,7 @@ pt_emit(struct pt_frame *f, const struct iovec *pay, int npay, size_t paylen)
 		sl = NULL;
 		if (pt_order_keep(e, taken) != 0)
 			break;
+		mine = (int)(e & 0xff) - 1;
 	}
 	if (sl == NULL) {
 		PT_COUNT(dropped, 1);
