@@ -53,10 +53,13 @@ ok "replay: the candidate received recorded requests" \
     wait_for 30 backend_nrequests_ge candidate 1
 
 main=$(sed 's/^.*) //' "/proc/$RPID/stat" | awk '{ print $17 }')
-ok "replay: the thread named replay-reader runs at nice +10" \
-    wait_for 30 nice_is "$RPID" replay-reader $((main + 10))
-ok "replay: the thread named pipeline runs at nice +10" \
-    wait_for 30 nice_is "$RPID" pipeline $((main + 10))
+# Nice values stop at 19 (a suite run under nice 10 or more).
+bg=$((main + 10))
+[ "$bg" -le 19 ] || bg=19
+ok "replay: the thread named replay-reader runs at nice +10 (at most 19)" \
+    wait_for 30 nice_is "$RPID" replay-reader "$bg"
+ok "replay: the thread named pipeline runs at nice +10 (at most 19)" \
+    wait_for 30 nice_is "$RPID" pipeline "$bg"
 diag "replay's threads: $(cat /proc/"$RPID"/task/*/comm | tr '\n' ' ')"
 exec 3>&-
 wait_pid "$RPID" 30
