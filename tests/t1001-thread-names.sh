@@ -10,12 +10,17 @@ need_binaries
 
 [ -d /proc/self/task ] || skip_all "no /proc: threads are not listed"
 
-# task_nice PID NAME: the nice value of PID's thread named NAME (field 19
-# of its stat; the fields after the name start at the state, the third).
+# stat_nice DIR: the nice value in DIR/stat, a process's or a thread's
+# (field 19; the fields after the name start at the state, the third).
+stat_nice() {
+	sed 's/^.*) //' "$1/stat" | awk '{ print $17 }'
+}
+
+# task_nice PID NAME: the nice value of PID's thread named NAME.
 task_nice() {
 	for _t in /proc/"$1"/task/*; do
 		[ "$(cat "$_t/comm" 2>/dev/null)" = "$2" ] || continue
-		sed 's/^.*) //' "$_t/stat" | awk '{ print $17 }'
+		stat_nice "$_t"
 		return 0
 	done
 	echo none
@@ -52,7 +57,7 @@ cat "$T/cap.jsonl" >&3
 ok "replay: the candidate received recorded requests" \
     wait_for 30 backend_nrequests_ge candidate 1
 
-main=$(sed 's/^.*) //' "/proc/$RPID/stat" | awk '{ print $17 }')
+main=$(stat_nice "/proc/$RPID")
 # Nice values stop at 19 (a suite run under nice 10 or more).
 bg=$((main + 10))
 [ "$bg" -le 19 ] || bg=19
@@ -74,7 +79,7 @@ start_proxy --threads 2 --primary "$PRI" --candidate "$CAN" \
 curl -sS --noproxy '*' -o /dev/null "$PROXY_URL/v1/items/2"
 ok "proxy: the exchange is captured" \
     wait_for 30 cap_has_line "$T/proxy.jsonl"
-main=$(sed 's/^.*) //' "/proc/$PROXY_PID/stat" | awk '{ print $17 }')
+main=$(stat_nice "/proc/$PROXY_PID")
 is "$(task_nice "$PROXY_PID" pipeline)" "$main" \
     "proxy: the thread named pipeline runs at the process's nice value"
 ok "proxy: the second loop, named proxy-loop-1, at the process's nice value" \
