@@ -402,8 +402,9 @@ json_parse_dup(struct json_parse *p, size_t offset)
 	json_frame_path(p, &path);
 	/* Objects inside this one record theirs after f->dups too. */
 	for (i = f->dups; i < doc->ndups; i++) {
-		if (doc->dups[i].keylen == f->key.len &&
-		    memcmp(doc->dups[i].key, f->key.data, f->key.len) == 0 &&
+		/* An empty key has no buffer: memcmp takes no NULL. */
+		if (doc->dups[i].keylen == f->key.len && (f->key.len == 0 ||
+		    memcmp(doc->dups[i].key, f->key.data, f->key.len) == 0) &&
 		    strcmp(doc->dups[i].path, path.data) == 0) {
 			buf_free(&path);
 			return;

@@ -258,6 +258,8 @@ static const struct json_case json_cases[] = {
 	  { "$.m" }, VERDICT_MATCH, "" },
 	{ "duplicate escaped key", "{\"a\":1,\"\\u0061\":1}", "{\"a\":1}", 0,
 	  { NULL }, VERDICT_BODY, "duplicate_key $ p" },
+	{ "an empty key three times", "{\"\":1,\"\":2,\"\":3}", "{\"\":3}", 0,
+	  { NULL }, VERDICT_BODY, "duplicate_key $ p" },
 
 	/* --ignore. */
 	{ "ignore $.a drops everything under it",
