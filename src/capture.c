@@ -28,7 +28,7 @@
 /* While writes fail, what is waiting and lost is said this often. */
 #define CAPTURE_REPORT_MS	10000
 
-/* Bytes the reader asks zlib for at a time. */
+/* Bytes the reader reads (or inflates) at a time. */
 #define CAPTURE_READ_SIZE	(64 * 1024)
 
 struct capture {
@@ -77,7 +77,12 @@ struct capture_job {
 
 struct capture_reader {
 	char			*r_name;	/* for messages: path or "stdin" */
-	gzFile			 r_gz;
+	int			 r_fd;
+	int			 r_mode;	/* CAPTURE_IN_* */
+	z_stream		 r_z;		/* CAPTURE_IN_GZIP */
+	unsigned char		*r_zin;		/* its input, read */
+	int			 r_zeof;	/* no more to read */
+	int			 r_zend;	/* at a member's end */
 	int			 r_lenient;
 	unsigned long long	 r_lineno;
 	unsigned long long	 r_exchanges;	/* read, for -v */
@@ -94,6 +99,11 @@ struct capture_reader {
 	struct buf		 r_s;		/* the fast reader's scratch */
 	struct buf		 r_hname;
 };
+
+/* How a capture being read is stored: not known until its first bytes. */
+#define CAPTURE_IN_UNKNOWN	0
+#define CAPTURE_IN_PLAIN	1
+#define CAPTURE_IN_GZIP		2
 
 /* The UTC time in milliseconds. */
 static uint64_t
@@ -1134,15 +1144,15 @@ capture_consumer(struct capture *c, struct consumer *con)
 }
 
 /*
- * Open a capture for reading: .jsonl or .jsonl.gz (zlib reads both), "-"
- * for stdin.  Return NULL with cause on error.
+ * Open a capture for reading: .jsonl or .jsonl.gz (told apart by the
+ * first bytes, not the name), "-" for stdin.  Return NULL with cause on
+ * error.
  */
 struct capture_reader *
 capture_reader_open(const char *path, int lenient, char **cause)
 {
 	struct capture_reader	*r;
 	struct stat		 st;
-	gzFile			 gz;
 	int			 fd;
 
 	if (strcmp(path, "-") == 0)
@@ -1158,21 +1168,157 @@ capture_reader_open(const char *path, int lenient, char **cause)
 		close(fd);
 		return (NULL);
 	}
-	if ((gz = gzdopen(fd, "rb")) == NULL) {
-		xasprintf(cause, "%s: cannot read", path);
-		close(fd);
-		return (NULL);
-	}
-	gzbuffer(gz, 128 * 1024);
 	r = xcalloc(1, sizeof *r);
 	r->r_name = xstrdup(strcmp(path, "-") == 0 ? "stdin" : path);
-	r->r_gz = gz;
+	r->r_fd = fd;
 	r->r_lenient = lenient;
 	r->r_buf = xmalloc(CAPTURE_READ_SIZE);
 	buf_init(&r->r_line);
 	return (r);
 }
 
+/*
+ * One read(2) of up to n bytes: what is there now, as soon as there is
+ * some.  A pipe or a terminal is read as its writer writes, not once a
+ * buffer is full, so a capture streamed in (tail -f) is read line by line.
+ */
+static ssize_t
+capture_read_some(int fd, void *p, size_t n)
+{
+	ssize_t	 got;
+
+	do
+		got = read(fd, p, n);
+	while (got == -1 && errno == EINTR);
+	return (got);
+}
+
+/*
+ * Read more gzip input behind what is left of it; -1 on a read error.
+ * Called when it has all been taken, or holds too little to tell.
+ */
+static int
+capture_reader_zmore(struct capture_reader *r)
+{
+	z_stream	*z = &r->r_z;
+	ssize_t		 n;
+
+	memmove(r->r_zin, z->next_in, z->avail_in);
+	if ((n = capture_read_some(r->r_fd, r->r_zin + z->avail_in,
+	    CAPTURE_READ_SIZE - z->avail_in)) == -1)
+		return (-1);
+	if (n == 0)
+		r->r_zeof = 1;
+	z->next_in = r->r_zin;
+	z->avail_in += (uInt)n;
+	return (0);
+}
+
+/*
+ * The first bytes say how the capture is stored: the gzip magic (1f 8b)
+ * or anything else, read as it is.  What was read to tell is data: kept
+ * as gzip input or returned as the first bytes.  Return the plain bytes
+ * read (0 for gzip, or at the end), or -1 with *msg.
+ */
+static ssize_t
+capture_reader_look(struct capture_reader *r, const char **msg)
+{
+	ssize_t	 n, got = 0;
+
+	/* Two bytes tell; a writer writes a gzip header in one go. */
+	while (got < 2) {
+		if ((n = capture_read_some(r->r_fd, r->r_buf + got,
+		    CAPTURE_READ_SIZE - got)) == -1) {
+			*msg = strerror(errno);
+			return (-1);
+		}
+		if (n == 0)
+			break;
+		got += n;
+	}
+	if (got < 2 || (unsigned char)r->r_buf[0] != 0x1f ||
+	    (unsigned char)r->r_buf[1] != 0x8b) {
+		r->r_mode = CAPTURE_IN_PLAIN;
+		return (got);
+	}
+	r->r_mode = CAPTURE_IN_GZIP;
+	/* 16 + 15: a gzip stream, a window of up to 32 KiB. */
+	if (inflateInit2(&r->r_z, 16 + 15) != Z_OK)
+		fatalx("%s: inflateInit2 failed", __func__);
+	r->r_zin = xmalloc(CAPTURE_READ_SIZE);
+	memcpy(r->r_zin, r->r_buf, got);
+	r->r_z.next_in = r->r_zin;
+	r->r_z.avail_in = (uInt)got;
+	return (0);
+}
+
+/*
+ * Inflate what has been read into r_buf, reading more while none comes
+ * out.  Members one after another (cat a.gz b.gz) read as one stream, as
+ * gzip -d reads them; anything else after a member, and a stream cut
+ * short, are warned of and end it.  Return the bytes, 0 at the end, or -1
+ * with *msg.
+ */
+static ssize_t
+capture_reader_inflate(struct capture_reader *r, const char **msg)
+{
+	z_stream	*z = &r->r_z;
+	size_t		 out;
+	int		 ret;
+
+	for (;;) {
+		/* More input when it is all taken, or the next magic is cut. */
+		if (!r->r_zeof && (z->avail_in == 0 ||
+		    (r->r_zend && z->avail_in < 2))) {
+			if (capture_reader_zmore(r) != 0) {
+				*msg = strerror(errno);
+				return (-1);
+			}
+			continue;
+		}
+		if (r->r_zend) {
+			if (z->avail_in == 0)
+				return (0);
+			if (z->avail_in < 2 || z->next_in[0] != 0x1f ||
+			    z->next_in[1] != 0x8b) {
+				/* As gzip -d: said, and the rest not read. */
+				if (!log_quiet)
+					log_warnx("%s: data after the gzip "
+					    "stream is not gzip: ignored",
+					    r->r_name);
+				z->avail_in = 0;
+				r->r_zeof = 1;
+				return (0);
+			}
+			inflateReset(z);
+			r->r_zend = 0;
+		}
+		z->next_out = (unsigned char *)r->r_buf;
+		z->avail_out = CAPTURE_READ_SIZE;
+		ret = inflate(z, Z_NO_FLUSH);
+		out = CAPTURE_READ_SIZE - z->avail_out;
+		if (ret == Z_STREAM_END)
+			r->r_zend = 1;
+		else if (ret != Z_OK && ret != Z_BUF_ERROR) {
+			*msg = z->msg != NULL ? z->msg : "invalid gzip data";
+			return (-1);
+		}
+		if (out > 0)
+			return ((ssize_t)out);
+		if (!r->r_zend && z->avail_in == 0 && r->r_zeof) {
+			/*
+			 * Cut short, as a file still being compressed is:
+			 * read up to the cut, as a plain file still being
+			 * written is read up to its last whole line.
+			 */
+			if (!log_quiet)
+				log_warnx("%s: the gzip stream ends early "
+				    "(unexpected end of file): read up to "
+				    "there", r->r_name);
+			return (0);
+		}
+	}
+}
 /*
  * Pass over these parts of each line (CAPTURE_SKIP_*): a reader that has
  * no use for them saves copying and freeing them.  Lines the fast path
@@ -1231,9 +1377,9 @@ capture_kind(const unsigned char *p, size_t n, int lenient)
 static int
 capture_reader_line(struct capture_reader *r, int *newline, char **cause)
 {
-	const char	*msg;
+	const char	*msg = NULL;
 	char		*start, *nl;
-	int		 n, zerr;
+	ssize_t		 n;
 
 	buf_reset(&r->r_line);
 	buf_add(&r->r_line, "", 0);
@@ -1241,11 +1387,16 @@ capture_reader_line(struct capture_reader *r, int *newline, char **cause)
 		if (r->r_pos == r->r_len) {
 			if (r->r_eof)
 				break;
-			n = gzread(r->r_gz, r->r_buf, CAPTURE_READ_SIZE);
+			if (r->r_mode == CAPTURE_IN_UNKNOWN)
+				n = capture_reader_look(r, &msg);
+			else if (r->r_mode == CAPTURE_IN_GZIP)
+				n = 0;
+			else if ((n = capture_read_some(r->r_fd, r->r_buf,
+			    CAPTURE_READ_SIZE)) == -1)
+				msg = strerror(errno);
+			if (n == 0 && r->r_mode == CAPTURE_IN_GZIP)
+				n = capture_reader_inflate(r, &msg);
 			if (n < 0) {
-				msg = gzerror(r->r_gz, &zerr);
-				if (zerr == Z_ERRNO)
-					msg = strerror(errno);
 				xasprintf(cause, "%s:%llu: read error: %s",
 				    r->r_name, r->r_lineno + 1, msg);
 				return (-1);
@@ -1397,7 +1548,10 @@ capture_reader_close(struct capture_reader *r)
 	    "the fast reader)", r->r_name, r->r_exchanges,
 	    r->r_exchanges == 1 ? "" : "s", r->r_lineno,
 	    r->r_lineno == 1 ? "" : "s", r->r_slow);
-	gzclose(r->r_gz);
+	if (r->r_mode == CAPTURE_IN_GZIP)
+		inflateEnd(&r->r_z);
+	free(r->r_zin);
+	close(r->r_fd);
 	buf_free(&r->r_line);
 	buf_free(&r->r_s);
 	buf_free(&r->r_hname);

@@ -46,6 +46,11 @@
 #define REPLAY_REFILL		1024	/* room made before the reader is woken */
 #define REPLAY_STARVED_MS	1	/* ... or this long after it ran dry */
 
+/* rp_starved: whether the loop waits for the reader, and how. */
+#define REPLAY_FED		0	/* it does not */
+#define REPLAY_DRY		1	/* woken for a batch; its timer looks */
+#define REPLAY_IDLE		2	/* still dry then: woken for an item */
+
 struct replay;
 
 /* One replayed exchange, prepared, then in flight through its fan-out. */
@@ -94,7 +99,7 @@ struct replay {
 	int			 rp_done;	/* the reader has finished */
 	int			 rp_failed;	/* ... on malformed input */
 	int			 rp_stop;	/* the loop wants no more */
-	int			 rp_starved;	/* the loop waits for an item */
+	int			 rp_starved;	/* REPLAY_FED, _DRY or _IDLE */
 	char			*rp_cause;
 	int			 rp_wake[2];	/* pipe: reader -> loop */
 	atomic_ullong		 rp_read;	/* lines read, for progress */
@@ -399,18 +404,21 @@ replay_send(struct replay *rp, struct replay_pending *rq)
 /*
  * Wake the loop if it is waiting for items; called under rp_lock.  Waking
  * it for each item would cost a write, a wakeup and a read per exchange
- * whenever the loop outruns the parser, so it is woken for a batch (or
- * the end), and a short timer of its own picks up a trickle.
+ * whenever the loop outruns the parser, so a loop just run dry is woken
+ * for a batch (or the end), and a short timer of its own looks again.
+ * If that finds none, the input is a trickle (a pipe, tail -f) or has
+ * stopped: the loop waits with no timer and is woken for the first item.
  */
 static void
 replay_wake(struct replay *rp)
 {
 	ssize_t	 n;
 
-	if (!rp->rp_starved ||
-	    (rp->rp_len < REPLAY_WAKE_BATCH && !rp->rp_done))
+	if (rp->rp_starved == REPLAY_FED ||
+	    (rp->rp_starved == REPLAY_DRY && rp->rp_len < REPLAY_WAKE_BATCH &&
+	    !rp->rp_done))
 		return;
-	rp->rp_starved = 0;
+	rp->rp_starved = REPLAY_FED;
 	do
 		n = write(rp->rp_wake[1], "", 1);
 	while (n == -1 && errno == EINTR);
@@ -470,7 +478,7 @@ out:
 	rp->rp_done = 1;
 	rp->rp_failed = rc < 0;
 	rp->rp_cause = cause;
-	rp->rp_starved = 1;
+	rp->rp_starved = REPLAY_IDLE;
 	replay_wake(rp);
 	pthread_mutex_unlock(&rp->rp_lock);
 	return (NULL);
@@ -483,17 +491,22 @@ replay_pump(struct replay *rp)
 	const struct replay_opts	*o = rp->rp_opts;
 	struct replay_pending		*rq;
 	struct timeval			 tv;
+	int				 dry;
 
 	while (!rp->rp_eof && rp->rp_inflight < o->concurrency &&
 	    (o->rate <= 0 || rp->rp_tokens >= 1)) {
 		pthread_mutex_lock(&rp->rp_lock);
 		if (rp->rp_len == 0) {
+			dry = 0;
 			if (rp->rp_done)
 				rp->rp_eof = 1;
-			else
-				rp->rp_starved = 1;
+			else if (rp->rp_starved == REPLAY_FED) {
+				rp->rp_starved = REPLAY_DRY;
+				dry = 1;
+			} else
+				rp->rp_starved = REPLAY_IDLE;
 			pthread_mutex_unlock(&rp->rp_lock);
-			if (!rp->rp_eof) {
+			if (dry) {
 				tv.tv_sec = 0;
 				tv.tv_usec = REPLAY_STARVED_MS * 1000;
 				evtimer_add(rp->rp_pump, &tv);
@@ -502,6 +515,8 @@ replay_pump(struct replay *rp)
 		}
 		rq = rp->rp_queue[rp->rp_head];
 		rp->rp_head = (rp->rp_head + 1) % REPLAY_QUEUE;
+		/* Fed again: dry next time is a timer's wait, not idle. */
+		rp->rp_starved = REPLAY_FED;
 		/*
 		 * A full queue's reader waits until there is room for a
 		 * batch: woken for each free slot, it would cost a futex
@@ -618,6 +633,8 @@ replay_reader_stop(struct replay *rp)
 	while (rp->rp_len != 0) {
 		rq = rp->rp_queue[rp->rp_head];
 		rp->rp_head = (rp->rp_head + 1) % REPLAY_QUEUE;
+		/* Fed again: dry next time is a timer's wait, not idle. */
+		rp->rp_starved = REPLAY_FED;
 		rp->rp_len--;
 		exchange_free(rq->rq_ex);
 		free(rq->rq_ex);
@@ -741,7 +758,8 @@ replay_run(struct event_base *base, const struct replay_opts *o,
 	rp.rp_queue = xcalloc(REPLAY_QUEUE, sizeof *rp.rp_queue);
 	pthread_mutex_init(&rp.rp_lock, NULL);
 	pthread_cond_init(&rp.rp_cond, NULL);
-	rp.rp_starved = 1;
+	/* Nothing read yet: woken for the first item. */
+	rp.rp_starved = REPLAY_IDLE;
 	if ((error = pthread_create(&rp.rp_thread, NULL, replay_reader,
 	    &rp)) != 0) {
 		errno = error;
