@@ -83,6 +83,8 @@ struct capture_reader {
 	unsigned char		*r_zin;		/* its input, read */
 	int			 r_zeof;	/* no more to read */
 	int			 r_zend;	/* at a member's end */
+	void			(*r_wait)(void *); /* before a read */
+	void			*r_wait_arg;
 	int			 r_lenient;
 	unsigned long long	 r_lineno;
 	unsigned long long	 r_exchanges;	/* read, for -v */
@@ -1183,12 +1185,14 @@ capture_reader_open(const char *path, int lenient, char **cause)
  * buffer is full, so a capture streamed in (tail -f) is read line by line.
  */
 static ssize_t
-capture_read_some(int fd, void *p, size_t n)
+capture_read_some(struct capture_reader *r, void *p, size_t n)
 {
 	ssize_t	 got;
 
+	if (r->r_wait != NULL)
+		r->r_wait(r->r_wait_arg);
 	do
-		got = read(fd, p, n);
+		got = read(r->r_fd, p, n);
 	while (got == -1 && errno == EINTR);
 	return (got);
 }
@@ -1204,7 +1208,7 @@ capture_reader_zmore(struct capture_reader *r)
 	ssize_t		 n;
 
 	memmove(r->r_zin, z->next_in, z->avail_in);
-	if ((n = capture_read_some(r->r_fd, r->r_zin + z->avail_in,
+	if ((n = capture_read_some(r, r->r_zin + z->avail_in,
 	    CAPTURE_READ_SIZE - z->avail_in)) == -1)
 		return (-1);
 	if (n == 0)
@@ -1227,7 +1231,7 @@ capture_reader_look(struct capture_reader *r, const char **msg)
 
 	/* Two bytes tell; a writer writes a gzip header in one go. */
 	while (got < 2) {
-		if ((n = capture_read_some(r->r_fd, r->r_buf + got,
+		if ((n = capture_read_some(r, r->r_buf + got,
 		    CAPTURE_READ_SIZE - got)) == -1) {
 			*msg = strerror(errno);
 			return (-1);
@@ -1331,6 +1335,19 @@ capture_reader_skip(struct capture_reader *r, unsigned skip)
 }
 
 /*
+ * Call fn(arg) before each read of the input, which may wait for a writer:
+ * a command writing lines as it reads flushes them there, so what it has
+ * read so far is out while its input is slow, at no cost per line.
+ */
+void
+capture_reader_on_wait(struct capture_reader *r, void (*fn)(void *),
+    void *arg)
+{
+	r->r_wait = fn;
+	r->r_wait_arg = arg;
+}
+
+/*
  * What the first n bytes of a file are when they cannot start a capture
  * (JSON lines, each an object): a packet capture, a HAR file, binary
  * data, other text; NULL when they can.  With lenient only what is
@@ -1391,7 +1408,7 @@ capture_reader_line(struct capture_reader *r, int *newline, char **cause)
 				n = capture_reader_look(r, &msg);
 			else if (r->r_mode == CAPTURE_IN_GZIP)
 				n = 0;
-			else if ((n = capture_read_some(r->r_fd, r->r_buf,
+			else if ((n = capture_read_some(r, r->r_buf,
 			    CAPTURE_READ_SIZE)) == -1)
 				msg = strerror(errno);
 			if (n == 0 && r->r_mode == CAPTURE_IN_GZIP)

@@ -416,6 +416,13 @@ rejudge_open(const struct rejudge_conf *rc, const char *path, char **cause)
 	return (capture_reader_open(path, rc->lenient, cause));
 }
 
+/* Flush what has been written: the input is about to be read. */
+static void
+rejudge_flush(void *arg)
+{
+	fflush(arg);
+}
+
 /*
  * Re-judge one capture into out.  Return 0, or -1 with cause "FILE:LINE:
  * what".
@@ -434,6 +441,9 @@ rejudge_read(struct rejudge_conf *rc, const char *path, FILE *out,
 
 	if ((cr = rejudge_open(rc, path, cause)) == NULL)
 		return (-1);
+	/* Standard output, maybe a pipe: out with each wait for input. */
+	if (out == stdout)
+		capture_reader_on_wait(cr, rejudge_flush, out);
 	while ((rv = capture_reader_next(cr, &ex, cause)) == 1) {
 		text = capture_reader_text(cr, &len, &lineno);
 		rc->read++;

@@ -1505,6 +1505,8 @@ void		 capture_consumer(struct capture *, struct consumer *);
 const char	*capture_kind(const unsigned char *, size_t, int);
 struct capture_reader *capture_reader_open(const char *, int, char **);
 void		 capture_reader_skip(struct capture_reader *, unsigned);
+void		 capture_reader_on_wait(struct capture_reader *,
+		    void (*)(void *), void *);
 int		 capture_reader_next(struct capture_reader *, struct exchange *,
 		     char **);
 void		 capture_reader_close(struct capture_reader *);

@@ -3,7 +3,8 @@
 # pipe from another command): each line written to the pipe is replayed
 # while the pipe stays open, not once 64 KiB or the end have come; a
 # gzip stream is read member by member the same way; and while nothing
-# comes, the event loop sleeps instead of polling.  Then the gzip reader's
+# comes, the event loop sleeps instead of polling.  rejudge - -o - writes
+# each line out while its input waits.  Then the gzip reader's
 # edges, with report: members one after another, a stream cut short and
 # data after the stream, each read as gzip -d reads it and the last two
 # said on stderr.
@@ -94,6 +95,28 @@ done
 finish gzip 3
 is "$(got)" "$(targets "$T/one" "$T/batch" "$T/one" "$T/sent")" \
     "gzip: the candidate got its three requests in order, after the others"
+
+# --- rejudge - -o -: what is re-judged is out while the input waits ---
+# nlines FILE N: FILE has N lines at least.
+nlines() {
+	[ "$(wc -l <"$1")" -ge "$2" ]
+}
+mkfifo "$T/rj.in"
+"$PARITYTAP" rejudge - -o - <"$T/rj.in" >"$T/rj.out" 2>"$T/rj.err" &
+RJPID=$!
+track "$RJPID"
+exec 3>"$T/rj.in"
+sed -n 1p "$CAP" >&3
+ok "rejudge: the first line is out while the pipe stays open" \
+    wait_for 30 nlines "$T/rj.out" 1
+sed -n 2p "$CAP" >&3
+ok "rejudge: so is the second" wait_for 30 nlines "$T/rj.out" 2
+exec 3>&-
+wait_pid "$RJPID" 60
+is "$WAIT_STATUS" 0 "rejudge: exits 0 at the end of the input"
+is "$(jq -r .id "$T/rj.out" | tr '\n' ' ')" \
+    "$(sed -n 1,2p "$CAP" | jq -r .id | tr '\n' ' ')" \
+    "rejudge: the two exchanges, in order"
 
 # --- gzip edges, read by report ---
 # rep NAME FILE: report FILE as JSON; RC, $T/NAME.json and $T/NAME.err.
