@@ -1323,6 +1323,7 @@ capture_reader_inflate(struct capture_reader *r, const char **msg)
 		}
 	}
 }
+
 /*
  * Pass over these parts of each line (CAPTURE_SKIP_*): a reader that has
  * no use for them saves copying and freeing them.  Lines the fast path

@@ -633,8 +633,6 @@ replay_reader_stop(struct replay *rp)
 	while (rp->rp_len != 0) {
 		rq = rp->rp_queue[rp->rp_head];
 		rp->rp_head = (rp->rp_head + 1) % REPLAY_QUEUE;
-		/* Fed again: dry next time is a timer's wait, not idle. */
-		rp->rp_starved = REPLAY_FED;
 		rp->rp_len--;
 		exchange_free(rq->rq_ex);
 		free(rq->rq_ex);
