@@ -124,6 +124,8 @@ http_msg_reset(struct http_msg *hm)
 	hm->hm_scan_prev = 0;
 	hm->hm_scan_bytes = 0;
 	memset(hm->hm_scan_tail, 0, sizeof hm->hm_scan_tail);
+	hm->hm_scan_fields = hm->hm_scan_gap = 0;
+	hm->hm_scan_vlen = 0;
 	memset(hm->hm_scan_name, 0, sizeof hm->hm_scan_name);
 	hm->hm_scan_framing = 0;
 	buf_free(&hm->hm_head);
@@ -232,9 +234,54 @@ http_scan_span(const unsigned char *p, size_t n, unsigned char stop)
 }
 
 /*
+ * Follow a request line's fields over n of its bytes (none a CR, LF or
+ * NUL): where the third, the version, begins, and how many bytes the line
+ * has from there on (http_version_short).
+ */
+static void
+http_scan_fields(struct http_msg *hm, const unsigned char *p, size_t n)
+{
+	const unsigned char	*end = p + n, *sp;
+
+	while (p < end && hm->hm_scan_fields < 3) {
+		if (*p == ' ') {
+			hm->hm_scan_gap = 1;
+			p++;
+			continue;
+		}
+		if (hm->hm_scan_gap || hm->hm_scan_fields == 0) {
+			hm->hm_scan_gap = 0;
+			if (++hm->hm_scan_fields == 3)
+				break;
+		}
+		if ((sp = memchr(p, ' ', end - p)) == NULL)
+			return;
+		p = sp;
+	}
+	if (hm->hm_scan_fields == 3)
+		hm->hm_scan_vlen += end - p;
+}
+
+/*
+ * Is a request line's version cut short by the line's end?  libhttp-
+ * parser, built without its strict checks, takes any byte for the "TTP/"
+ * of "HTTP/": with fewer than five bytes from the version's start to the
+ * CR, it reads the CR and LF as part of the version and goes on into the
+ * next line ("GET / H", CRLF, CRLF, "1.1", CRLF, headers is a request of
+ * HTTP/1.1 to it), where the scanner sees a line and an empty header
+ * block.  nginx refuses such a line; so is it here.
+ */
+static int
+http_version_short(const struct http_msg *hm)
+{
+	return (hm->hm_scan_fields >= 3 && hm->hm_scan_vlen < 5);
+}
+
+/*
  * The bytes of a run within the first line that need no look of their
  * own (all but NUL, CR and LF), up to n.  A request line's last bytes are
- * kept for http_version_tail, as the byte-at-a-time scan keeps them.
+ * kept for http_version_tail, as the byte-at-a-time scan keeps them, and
+ * its fields followed for http_version_short.
  */
 static size_t
 http_scan_run(struct http_msg *hm, const unsigned char *p, size_t n)
@@ -245,6 +292,7 @@ http_scan_run(struct http_msg *hm, const unsigned char *p, size_t n)
 	k = http_scan_span(p, n, SCAN_LINE);
 	if (k == 0 || hm->hm_response)
 		return (k);
+	http_scan_fields(hm, p, k);
 	if (k >= tl)
 		memcpy(t, p + k - tl, tl);
 	else {
@@ -336,6 +384,10 @@ http_scan(struct http_msg *hm, const unsigned char *p, size_t len,
 			    hm->hm_scan_col > 1 && !http_version_tail(hm))
 				return (http_msg_fail(hm, 400, "request line "
 				    "names a protocol other than HTTP"));
+			if (hm->hm_scan_line == 0 && !hm->hm_response &&
+			    http_version_short(hm))
+				return (http_msg_fail(hm, 400,
+				    "invalid HTTP version"));
 			hm->hm_scan_prev = c;
 			hm->hm_scan_colon = 0;
 			hm->hm_scan_framing = 0;
@@ -381,6 +433,7 @@ http_scan(struct http_msg *hm, const unsigned char *p, size_t len,
 			memmove(hm->hm_scan_tail, hm->hm_scan_tail + 1,
 			    sizeof hm->hm_scan_tail - 1);
 			hm->hm_scan_tail[sizeof hm->hm_scan_tail - 1] = c;
+			http_scan_fields(hm, &c, 1);
 		}
 		hm->hm_scan_col++;
 		hm->hm_scan_prev = c;

@@ -590,6 +590,9 @@ struct http_msg {
 	unsigned char		 hm_scan_prev;
 	size_t			 hm_scan_bytes;
 	char			 hm_scan_tail[9];	/* of the first line */
+	int			 hm_scan_fields;	/* ... its fields begun */
+	int			 hm_scan_gap;		/* ... after a space */
+	size_t			 hm_scan_vlen;		/* ... from the third on */
 	char			 hm_scan_name[18];	/* of the header */
 	int			 hm_scan_framing;	/* in CL or TE's value */
 	struct buf		 hm_head;	/* head bytes held back */
