@@ -263,17 +263,21 @@ http_scan_fields(struct http_msg *hm, const unsigned char *p, size_t n)
 }
 
 /*
- * Is a request line's version cut short by the line's end?  libhttp-
+ * Is the first line's version cut short by the line's end?  libhttp-
  * parser, built without its strict checks, takes any byte for the "TTP/"
  * of "HTTP/": with fewer than five bytes from the version's start to the
  * CR, it reads the CR and LF as part of the version and goes on into the
  * next line ("GET / H", CRLF, CRLF, "1.1", CRLF, headers is a request of
- * HTTP/1.1 to it), where the scanner sees a line and an empty header
- * block.  nginx refuses such a line; so is it here.
+ * HTTP/1.1 to it; "H", CRLF, CRLF, "1.1 200 OK" a response), where the
+ * scanner sees a line and an empty header block.  nginx refuses such a
+ * request and such a response from upstream; so are they here.  A
+ * response's version starts its line; the CR is in hm_scan_col.
  */
 static int
 http_version_short(const struct http_msg *hm)
 {
+	if (hm->hm_response)
+		return (hm->hm_scan_col > 1 && hm->hm_scan_col - 1 < 5);
 	return (hm->hm_scan_fields >= 3 && hm->hm_scan_vlen < 5);
 }
 
@@ -384,8 +388,7 @@ http_scan(struct http_msg *hm, const unsigned char *p, size_t len,
 			    hm->hm_scan_col > 1 && !http_version_tail(hm))
 				return (http_msg_fail(hm, 400, "request line "
 				    "names a protocol other than HTTP"));
-			if (hm->hm_scan_line == 0 && !hm->hm_response &&
-			    http_version_short(hm))
+			if (hm->hm_scan_line == 0 && http_version_short(hm))
 				return (http_msg_fail(hm, 400,
 				    "invalid HTTP version"));
 			hm->hm_scan_prev = c;

@@ -1,11 +1,12 @@
 #!/bin/sh
 # Odd responses.  From the primary: a 101 Switching Protocols nobody asked
-# for and a status outside 100-599 give the client a 502; a 204 reaches
-# the client without Content-Length or body, a 304 keeps the
-# Content-Length the 200 would have had and has no body; interim 1xx
-# (100, 102, 103 Early Hints) are dropped and the client gets the final
-# response, which is what is recorded.  From the candidate: the same odd
-# answers are recorded as a bad_response of its side, and the client
+# for, a status outside 100-599 and a status line whose version the line's
+# end cuts short ("H", then "1.1 200 OK" on the next lines) give the client
+# a 502; a 204 reaches the client without Content-Length or body, a 304
+# keeps the Content-Length the 200 would have had and has no body; interim
+# 1xx (100, 102, 103 Early Hints) are dropped and the client gets the
+# final response, which is what is recorded.  From the candidate: the same
+# odd answers are recorded as a bad_response of its side, and the client
 # gets the primary's answer untouched.  Pipelined on one kept-alive client
 # connection, byte for byte.
 
@@ -27,6 +28,7 @@ jq -n '{routes: [
     {path: "/p/101", raw: "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nxyz"},
     {path: "/p/600", raw: "HTTP/1.1 600 Odd\r\nContent-Length: 2\r\n\r\nok"},
     {path: "/p/099", raw: "HTTP/1.1 099 Odd\r\nContent-Length: 2\r\n\r\nok"},
+    {path: "/p/cut", raw: "H\r\n\r\n1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"},
     {path: "/p/204", status: 204,
      headers: [["X-A", "1"], ["Content-Length", "5"]]},
     {path: "/p/204-body", raw: "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello"},
@@ -69,6 +71,7 @@ want() {
 	/p/101)	bad "$1" '101 Switching Protocols to a request that asked for no upgrade' "${3:-}" ;;
 	/p/600)	bad "$1" 'status 600 is outside 100-599' "${3:-}" ;;
 	/p/099)	bad "$1" 'status 099 is outside 100-599' "${3:-}" ;;
+	/p/cut)	bad "$1" 'invalid HTTP version' "${3:-}" ;;
 	/p/204)
 		printf 'HTTP/1.1 204 No Content\r\nX-A: 1\r\nX-Paritytap-Trace-Id: %s\r\n%b\r\n' \
 		    "$1" "${3:-}" ;;
@@ -90,6 +93,7 @@ want() {
 CASES="p1 /p/101
 p2 /p/600
 p3 /p/099
+p0 /p/cut
 p4 /p/204
 p5 /p/204-body
 p6 /p/304
@@ -147,6 +151,8 @@ is "$(rec p2)" "primary_error 0/bad_response 200/null" \
     "p2: a primary status 600 is recorded as bad_response"
 is "$(rec p3)" "primary_error 0/bad_response 200/null" \
     "p3: a primary status 099 is recorded as bad_response"
+is "$(rec p0)" "primary_error 0/bad_response 200/null" \
+    "p0: a primary status line cut short (H, then the next lines) is recorded as bad_response"
 is "$(cap_get "$CAP" p1 .responses.primary.error_detail)" \
     "127.0.0.1:$PPORT: 101 Switching Protocols to a request that asked for no upgrade" \
     "p1: the capture names the 101"
