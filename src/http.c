@@ -282,6 +282,18 @@ http_version_short(const struct http_msg *hm)
 }
 
 /*
+ * Does a status line start with "HTTP/"?  libhttp-parser, not strict,
+ * takes "HXYZ/1.1 200 OK" as HTTP; nginx takes such an upstream answer
+ * for no HTTP response at all.  A response's first bytes are kept in
+ * hm_scan_tail (a request keeps its last there).
+ */
+static int
+http_status_http(const struct http_msg *hm)
+{
+	return (memcmp(hm->hm_scan_tail, "HTTP/", 5) == 0);
+}
+
+/*
  * The bytes of a run within the first line that need no look of their
  * own (all but NUL, CR and LF), up to n.  A request line's last bytes are
  * kept for http_version_tail, as the byte-at-a-time scan keeps them, and
@@ -294,8 +306,14 @@ http_scan_run(struct http_msg *hm, const unsigned char *p, size_t n)
 	size_t	 k, tl = sizeof hm->hm_scan_tail;
 
 	k = http_scan_span(p, n, SCAN_LINE);
-	if (k == 0 || hm->hm_response)
+	if (k == 0)
 		return (k);
+	if (hm->hm_response) {
+		if (hm->hm_scan_col < tl)
+			memcpy(t + hm->hm_scan_col, p, k < tl - hm->hm_scan_col ?
+			    k : tl - hm->hm_scan_col);
+		return (k);
+	}
 	http_scan_fields(hm, p, k);
 	if (k >= tl)
 		memcpy(t, p + k - tl, tl);
@@ -391,6 +409,10 @@ http_scan(struct http_msg *hm, const unsigned char *p, size_t len,
 			if (hm->hm_scan_line == 0 && http_version_short(hm))
 				return (http_msg_fail(hm, 400,
 				    "invalid HTTP version"));
+			if (hm->hm_scan_line == 0 && hm->hm_response &&
+			    hm->hm_scan_col > 1 && !http_status_http(hm))
+				return (http_msg_fail(hm, 400, "status line "
+				    "names a protocol other than HTTP"));
 			hm->hm_scan_prev = c;
 			hm->hm_scan_colon = 0;
 			hm->hm_scan_framing = 0;
@@ -437,7 +459,9 @@ http_scan(struct http_msg *hm, const unsigned char *p, size_t len,
 			    sizeof hm->hm_scan_tail - 1);
 			hm->hm_scan_tail[sizeof hm->hm_scan_tail - 1] = c;
 			http_scan_fields(hm, &c, 1);
-		}
+		} else if (hm->hm_scan_line == 0 && c != '\r' &&
+		    hm->hm_scan_col < sizeof hm->hm_scan_tail)
+			hm->hm_scan_tail[hm->hm_scan_col] = c;
 		hm->hm_scan_col++;
 		hm->hm_scan_prev = c;
 	}

@@ -1,13 +1,14 @@
 #!/bin/sh
 # Odd responses.  From the primary: a 101 Switching Protocols nobody asked
-# for, a status outside 100-599 and a status line whose version the line's
-# end cuts short ("H", then "1.1 200 OK" on the next lines) give the client
-# a 502; a 204 reaches the client without Content-Length or body, a 304
-# keeps the Content-Length the 200 would have had and has no body; interim
-# 1xx (100, 102, 103 Early Hints) are dropped and the client gets the
-# final response, which is what is recorded.  From the candidate: the same
-# odd answers are recorded as a bad_response of its side, and the client
-# gets the primary's answer untouched.  Pipelined on one kept-alive client
+# for, a status outside 100-599, a status line whose version the line's
+# end cuts short ("H", then "1.1 200 OK" on the next lines) and one of
+# another protocol ("HXYZ/1.1 200 OK") give the client a 502; a 204
+# reaches the client without Content-Length or body, a 304 keeps the
+# Content-Length the 200 would have had and has no body; interim 1xx
+# (100, 102, 103 Early Hints) are dropped and the client gets the final
+# response, which is what is recorded.  From the candidate: the same odd
+# answers are recorded as a bad_response of its side, and the client gets
+# the primary's answer untouched.  Pipelined on one kept-alive client
 # connection, byte for byte.
 
 . "$(dirname "$0")/lib.sh"
@@ -29,6 +30,7 @@ jq -n '{routes: [
     {path: "/p/600", raw: "HTTP/1.1 600 Odd\r\nContent-Length: 2\r\n\r\nok"},
     {path: "/p/099", raw: "HTTP/1.1 099 Odd\r\nContent-Length: 2\r\n\r\nok"},
     {path: "/p/cut", raw: "H\r\n\r\n1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"},
+    {path: "/p/proto", raw: "HXYZ/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"},
     {path: "/p/204", status: 204,
      headers: [["X-A", "1"], ["Content-Length", "5"]]},
     {path: "/p/204-body", raw: "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello"},
@@ -72,6 +74,7 @@ want() {
 	/p/600)	bad "$1" 'status 600 is outside 100-599' "${3:-}" ;;
 	/p/099)	bad "$1" 'status 099 is outside 100-599' "${3:-}" ;;
 	/p/cut)	bad "$1" 'invalid HTTP version' "${3:-}" ;;
+	/p/proto) bad "$1" 'status line names a protocol other than HTTP' "${3:-}" ;;
 	/p/204)
 		printf 'HTTP/1.1 204 No Content\r\nX-A: 1\r\nX-Paritytap-Trace-Id: %s\r\n%b\r\n' \
 		    "$1" "${3:-}" ;;
@@ -94,6 +97,7 @@ CASES="p1 /p/101
 p2 /p/600
 p3 /p/099
 p0 /p/cut
+pp /p/proto
 p4 /p/204
 p5 /p/204-body
 p6 /p/304
@@ -153,6 +157,8 @@ is "$(rec p3)" "primary_error 0/bad_response 200/null" \
     "p3: a primary status 099 is recorded as bad_response"
 is "$(rec p0)" "primary_error 0/bad_response 200/null" \
     "p0: a primary status line cut short (H, then the next lines) is recorded as bad_response"
+is "$(rec pp)" "primary_error 0/bad_response 200/null" \
+    "pp: a primary status line of another protocol (HXYZ/1.1) is recorded as bad_response"
 is "$(cap_get "$CAP" p1 .responses.primary.error_detail)" \
     "127.0.0.1:$PPORT: 101 Switching Protocols to a request that asked for no upgrade" \
     "p1: the capture names the 101"
