@@ -478,6 +478,21 @@ pt_order_entry(const struct pt_frame *f)
 }
 
 /*
+ * Is a connection's last record (its order entry e) still in the buffer of
+ * a slot other than slot?  Return that slot, or -1.
+ */
+static int
+pt_order_behind(uint64_t e, int slot)
+{
+	int	 at = (int)(e & 0xff) - 1;
+
+	if (e == 0 || at == slot ||
+	    __atomic_load_n(&pt_slots[at].gen, __ATOMIC_ACQUIRE) != e >> 8)
+		return (-1);
+	return (at);
+}
+
+/*
  * Before a connection's record goes to slot mine (the one taken for it):
  * if its last record is still in another slot's buffer, write that one
  * out first.  Its holder is writing or appending one record, which
@@ -495,10 +510,11 @@ pt_order_keep(uint64_t e, int mine)
 	struct pt_slot	*sl;
 	uint64_t	 gen, start = 0, now;
 	unsigned	 i;
+	int		 at;
 
-	if (e == 0 || (int)(e & 0xff) - 1 == mine)
+	if ((at = pt_order_behind(e, mine)) == -1)
 		return (0);
-	sl = &pt_slots[(e & 0xff) - 1];
+	sl = &pt_slots[at];
 	gen = e >> 8;
 	for (i = 0;; i++) {
 		if (__atomic_load_n(&sl->gen, __ATOMIC_ACQUIRE) != gen)
@@ -572,7 +588,7 @@ pt_emit(struct pt_frame *f, const struct iovec *pay, int npay, size_t paylen)
 	struct pt_slot	*sl;
 	uint64_t	*order, e;
 	size_t		 want, off;
-	int		 i, mine, taken;
+	int		 i, mine, taken, behind;
 
 	pt_output();
 	if (pt_broken || pt_open_failed) {
@@ -594,15 +610,14 @@ pt_emit(struct pt_frame *f, const struct iovec *pay, int npay, size_t paylen)
 		if ((sl = pt_slot_take(mine)) == NULL)
 			break;
 		taken = (int)(sl - pt_slots);
-		if (e == 0 || (int)(e & 0xff) - 1 == taken ||
-		    __atomic_load_n(&pt_slots[(e & 0xff) - 1].gen,
-		    __ATOMIC_ACQUIRE) != e >> 8)
+		if ((behind = pt_order_behind(e, taken)) == -1)
 			break;
 		pt_unlock(&sl->lock);
 		sl = NULL;
 		if (pt_order_keep(e, taken) != 0)
 			break;
-		mine = (int)(e & 0xff) - 1;
+		/* Then the slot it was in, with the record ahead. */
+		mine = behind;
 	}
 	if (sl == NULL) {
 		PT_COUNT(dropped, 1);
